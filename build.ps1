@@ -1,0 +1,222 @@
+#Requires -Version 7.2
+<#
+.SYNOPSIS
+    Builds, tests, demos, benchmarks and packages MtvRemediation.
+
+.DESCRIPTION
+    Run through the pinned PowerShell tool: dotnet tool restore; dotnet pwsh ./build.ps1 <Task>
+
+    Build    publish the module to out/MtvRemediation/<version>/ (dll, dependencies, psd1, formats, help)
+    Test     Build, start the lab, run xunit and Pester, stop the lab; prints 'N passed, N failed'
+    Lab      -Start | -Stop | (status, the default)
+    Demo     Build, start the lab, run the scripted remediation, stop the lab
+    Bench    Build, start the lab, run tests/bench, stop the lab
+    Package  Build, then write out/package/MtvRemediation.<version>.nupkg (local repository ready)
+
+.EXAMPLE
+    dotnet pwsh ./build.ps1 Test
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Position = 0)]
+    [ValidateSet('Build', 'Test', 'Lab', 'Demo', 'Bench', 'Package')]
+    [string[]] $Task = @('Build'),
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release',
+
+    # Lab task: start or stop the lab (neither: print its status).
+    [switch] $Start,
+    [switch] $Stop,
+
+    # Number of simulated ESXi hosts for Lab -Start, Test, Demo and Bench.
+    [int] $LabHosts = 0,
+
+    # Test task: run only these test layers.
+    [ValidateSet('Unit', 'Pester')]
+    [string[]] $Layer = @('Unit', 'Pester'),
+
+    # Test task: Pester tag filter, e.g. -Tag Smoke.
+    [string[]] $Tag,
+
+    # Test task: leave the lab running afterwards (faster reruns while developing).
+    [switch] $KeepLab
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+
+$RepoRoot = $PSScriptRoot
+$Manifest = Import-PowerShellDataFile (Join-Path $RepoRoot 'MtvRemediation.psd1')
+$Version = $Manifest.ModuleVersion
+$OutRoot = Join-Path $RepoRoot 'out'
+$ModuleOut = Join-Path $OutRoot "MtvRemediation/$Version"
+$LabScript = Join-Path $RepoRoot 'tests/lab/lab.sh'
+
+function Write-Step([string] $Text) { Write-Host "==> $Text" -ForegroundColor Cyan }
+
+function Invoke-Native {
+    param([string] $File, [string[]] $Arguments)
+    & $File @Arguments
+    if ($LASTEXITCODE -ne 0) { throw "$File $($Arguments -join ' ') failed with exit code $LASTEXITCODE" }
+}
+
+function Get-LabHostCount {
+    if ($LabHosts -gt 0) { return $LabHosts }
+    if ($env:MTVLAB_HOSTS) { return [int]$env:MTVLAB_HOSTS }
+    return 0   # lab default
+}
+
+function Invoke-Build {
+    Write-Step "Build $Version ($Configuration)"
+    if (Test-Path $ModuleOut) { Remove-Item $ModuleOut -Recurse -Force }
+    Invoke-Native dotnet @('publish', (Join-Path $RepoRoot 'src/MtvRemediation/MtvRemediation.csproj'),
+        '-c', $Configuration, '-o', $ModuleOut, '--nologo', '-v', 'quiet')
+    Get-ChildItem $ModuleOut -Filter '*.deps.json' | Remove-Item
+    Copy-Item (Join-Path $RepoRoot 'MtvRemediation.psd1') $ModuleOut
+    $formats = Join-Path $RepoRoot 'src/MtvRemediation/Formats'
+    if (Test-Path $formats) {
+        New-Item -ItemType Directory -Force (Join-Path $ModuleOut 'Formats') | Out-Null
+        Copy-Item (Join-Path $formats '*.Format.ps1xml') (Join-Path $ModuleOut 'Formats')
+    }
+    $helpOut = Join-Path $ModuleOut 'en-US'
+    New-Item -ItemType Directory -Force $helpOut | Out-Null
+    Copy-Item (Join-Path $RepoRoot 'en-US/*') $helpOut -ErrorAction SilentlyContinue
+    $helpBuilder = Join-Path $RepoRoot 'tools/Build-Help.ps1'
+    if (Test-Path $helpBuilder) {
+        & $helpBuilder -DocsPath (Join-Path $RepoRoot 'docs/en-US') -ModulePath (Join-Path $ModuleOut 'MtvRemediation.psd1') -OutFile (Join-Path $helpOut 'MtvRemediation.dll-Help.xml')
+    }
+    Write-Host "Module ready: $ModuleOut"
+}
+
+function Invoke-Lab([string] $Action) {
+    $labArgs = @($Action)
+    $n = Get-LabHostCount
+    if ($Action -eq 'start' -and $n -gt 0) { $labArgs += @('--hosts', "$n") }
+    Invoke-Native bash (@($LabScript) + $labArgs)
+}
+
+function Restore-TestTools {
+    Invoke-Native dotnet @('restore', (Join-Path $RepoRoot 'tests/tools/tools.csproj'), '--nologo', '-v', 'quiet')
+    $nugetRoot = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages' }
+    return Join-Path $nugetRoot 'pester/6.2.0/tools/Pester.psd1'
+}
+
+function Invoke-UnitTests {
+    Write-Step 'xunit'
+    $results = Join-Path $OutRoot 'test-results'
+    New-Item -ItemType Directory -Force $results | Out-Null
+    $trx = Join-Path $results 'unit.trx'
+    if (Test-Path $trx) { Remove-Item $trx }
+    & dotnet test (Join-Path $RepoRoot 'tests/MtvRemediation.Tests/MtvRemediation.Tests.csproj') `
+        --nologo -v quiet --logger "trx;LogFileName=$trx" --logger 'console;verbosity=normal'
+    if (-not (Test-Path $trx)) { return [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0 } }
+    [xml]$doc = Get-Content $trx -Raw
+    $c = $doc.TestRun.ResultSummary.Counters
+    return [pscustomobject]@{ Passed = [int]$c.passed; Failed = [int]$c.failed + [int]$c.error + [int]$c.timeout; Skipped = [int]$c.notExecuted }
+}
+
+function Invoke-PesterTests {
+    Write-Step 'Pester'
+    $pester = Restore-TestTools
+    # Pester runs in a child pwsh so the module under test loads into a clean process.
+    $script = @'
+param($PesterPath, $TestsPath, $ResultFile, $Tag)
+Import-Module $PesterPath -Force
+$cfg = New-PesterConfiguration
+$cfg.Run.Path = $TestsPath
+$cfg.Run.PassThru = $true
+$cfg.Output.Verbosity = 'Detailed'
+$cfg.TestResult.Enabled = $true
+$cfg.TestResult.OutputPath = $ResultFile
+if ($Tag) { $cfg.Filter.Tag = $Tag }
+$r = Invoke-Pester -Configuration $cfg
+"PESTER-COUNTS $($r.PassedCount) $($r.FailedCount + $r.FailedBlocksCount + $r.FailedContainersCount) $($r.SkippedCount)"
+'@
+    $scriptFile = Join-Path $OutRoot 'run-pester.ps1'
+    Set-Content $scriptFile $script
+    $resultFile = Join-Path $OutRoot 'test-results/pester.xml'
+    $pwsh = (Get-Process -Id $PID).Path
+    $tagArg = if ($Tag) { $Tag -join ',' } else { '' }
+    $counts = $null
+    & $pwsh -NoProfile -NonInteractive -File $scriptFile $pester (Join-Path $RepoRoot 'tests/Pester') $resultFile $tagArg | ForEach-Object {
+        if ($_ -is [string] -and $_ -match '^PESTER-COUNTS (\d+) (\d+) (\d+)$') { $counts = $Matches } else { $_ }
+    } | Out-Host
+    if (-not $counts) { return [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0 } }
+    return [pscustomobject]@{ Passed = [int]$counts[1]; Failed = [int]$counts[2]; Skipped = [int]$counts[3] }
+}
+
+function Invoke-Test {
+    Invoke-Build
+    $env:MTV_MODULE_PATH = Join-Path $ModuleOut 'MtvRemediation.psd1'
+    $total = [pscustomobject]@{ Passed = 0; Failed = 0; Skipped = 0 }
+    $labStarted = $false
+    try {
+        Invoke-Lab 'start'
+        $labStarted = $true
+        foreach ($l in $Layer) {
+            $r = if ($l -eq 'Unit') { Invoke-UnitTests } else { Invoke-PesterTests }
+            Write-Host ("{0}: {1} passed, {2} failed, {3} skipped" -f $l, $r.Passed, $r.Failed, $r.Skipped)
+            $total.Passed += $r.Passed; $total.Failed += $r.Failed; $total.Skipped += $r.Skipped
+        }
+    }
+    catch {
+        Write-Host "Test run aborted: $_" -ForegroundColor Red
+        $total.Failed += 1
+    }
+    finally {
+        if ($labStarted -and -not $KeepLab) { Invoke-Lab 'stop' }
+    }
+    Write-Host ''
+    Write-Host ("{0} passed, {1} failed, {2} skipped" -f $total.Passed, $total.Failed, $total.Skipped)
+    if ($total.Failed -gt 0) { exit 1 }
+}
+
+function Invoke-Demo {
+    Invoke-Build
+    $env:MTV_MODULE_PATH = Join-Path $ModuleOut 'MtvRemediation.psd1'
+    try {
+        Invoke-Lab 'start'
+        $pwsh = (Get-Process -Id $PID).Path
+        Invoke-Native $pwsh @('-NoProfile', '-NonInteractive', '-File', (Join-Path $RepoRoot 'tests/lab/demo.ps1'))
+    }
+    finally { Invoke-Lab 'stop' }
+}
+
+function Invoke-Bench {
+    Invoke-Build
+    $env:MTV_MODULE_PATH = Join-Path $ModuleOut 'MtvRemediation.psd1'
+    try {
+        $script:LabHosts = [Math]::Max((Get-LabHostCount), 24)
+        Invoke-Lab 'start'
+        $pwsh = (Get-Process -Id $PID).Path
+        Invoke-Native $pwsh @('-NoProfile', '-NonInteractive', '-File', (Join-Path $RepoRoot 'tests/bench/Invoke-Bench.ps1'))
+    }
+    finally { Invoke-Lab 'stop' }
+}
+
+function Invoke-Package {
+    Invoke-Build
+    $pkgDir = Join-Path $OutRoot 'package'
+    New-Item -ItemType Directory -Force $pkgDir | Out-Null
+    Get-ChildItem $pkgDir -Filter 'MtvRemediation.*.nupkg' | Remove-Item
+    $repoName = 'MtvRemediationBuild'
+    if (Get-PSResourceRepository -Name $repoName -ErrorAction SilentlyContinue) { Unregister-PSResourceRepository -Name $repoName }
+    Register-PSResourceRepository -Name $repoName -Uri $pkgDir -Trusted
+    try { Publish-PSResource -Path $ModuleOut -Repository $repoName }
+    finally { Unregister-PSResourceRepository -Name $repoName }
+    Get-ChildItem $pkgDir -Filter '*.nupkg' | ForEach-Object { Write-Host "Package: $($_.FullName)" }
+}
+
+foreach ($t in $Task) {
+    switch ($t) {
+        'Build' { Invoke-Build }
+        'Test' { Invoke-Test }
+        'Lab' {
+            if ($Start) { Invoke-Lab 'start' } elseif ($Stop) { Invoke-Lab 'stop' } else { Invoke-Lab 'status' }
+        }
+        'Demo' { Invoke-Demo }
+        'Bench' { Invoke-Bench }
+        'Package' { Invoke-Package }
+    }
+}

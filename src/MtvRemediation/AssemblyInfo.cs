@@ -1,0 +1,2 @@
+// Module-wide assembly attributes.
+[assembly: System.CLSCompliant(false)]
