@@ -237,6 +237,11 @@ namespace MtvRemediation.Esxi
                 {
                     throw ConnectionLost(ex);
                 }
+                catch (SshException ex)
+                {
+                    throw new EsxiShellException(EsxiShellErrorIds.CommandFailed, ErrorCategory.ProtocolError,
+                        $"The SSH channel for a command on '{HostName}' failed: {ex.Message} The session stays open; retry, or reconnect with Connect-EsxiShell -Force.", null, ex);
+                }
 
                 string stdout;
                 if (sink == null)
