@@ -134,6 +134,37 @@ Describe 'Connect-EsxiShell input checks (no lab needed)' {
     }
 }
 
+Describe 'Known hosts file shared by processes (no lab needed)' {
+    It 'three processes recording keys at once lose and duplicate nothing' {
+        $kh = New-KnownHostsPath
+        $keys = 1..6 | ForEach-Object {
+            $k = Join-Path $TempDir "key$_"
+            ssh-keygen -q -t ed25519 -N '' -f $k | Out-Null
+            (Get-Content "$k.pub").Split(' ')[1]
+        }
+        $jobs = 1..3 | ForEach-Object {
+            Start-Job -ArgumentList $ModulePath, $kh, $keys -ScriptBlock {
+                param($Module, $Path, $Keys)
+                Import-Module $Module
+                # Every process records the same 6 host keys on 20 ports: 120 distinct entries in all.
+                foreach ($port in 2201..2220) {
+                    $blob = [Convert]::FromBase64String($Keys[$port % 6])
+                    [MtvRemediation.Esxi.KnownHostsStore]::new($Path).Add('127.0.0.1', $port, $blob)
+                }
+            }
+        }
+        $jobs | Wait-Job -Timeout 120 | Receive-Job -ErrorAction Stop
+        $jobs | Remove-Job -Force
+        $lines = Get-Content $kh
+        $lines.Count | Should -Be 20
+        @($lines | Sort-Object -Unique).Count | Should -Be 20
+        foreach ($port in 2201..2220) {
+            ssh-keygen -F "[127.0.0.1]:$port" -f $kh | Out-String | Should -Match ([regex]::Escape($keys[$port % 6]))
+        }
+        Test-Path "$kh.lock" | Should -BeFalse
+    }
+}
+
 Describe 'ESXi shell sessions against the lab' -Tag Lab -Skip:(-not $LabUp) {
     AfterEach {
         Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false
@@ -420,6 +451,24 @@ Describe 'ESXi shell sessions against the lab' -Tag Lab -Skip:(-not $LabUp) {
                 $ps.Dispose()
                 $rs.Dispose()
             }
+        }
+    }
+
+    Context 'parallel runspaces' {
+        It 'runspaces trusting the same hosts at once record each key exactly once' {
+            $kh = New-KnownHostsPath
+            $targets = @($Lab.Hosts | Select-Object -First 3)
+            $results = 1..4 | ForEach-Object -ThrottleLimit 4 -Parallel {
+                Import-Module $using:ModulePath
+                $s = @($using:targets | Connect-EsxiShell -Credential $using:Lab.Credential -TrustNewHostKey -KnownHostsPath $using:kh)
+                $ok = @($s | Where-Object IsConnected).Count
+                Disconnect-EsxiShell -All -Confirm:$false
+                $ok
+            }
+            $results | Should -Be @(3, 3, 3, 3)
+            $lines = @(Get-Content $kh)
+            $lines.Count | Should -Be 3
+            foreach ($t in $targets) { @($lines | Where-Object { $_.StartsWith("[$($t.Address)]:$($t.Port) ") }).Count | Should -Be 1 }
         }
     }
 
