@@ -126,6 +126,30 @@ Describe 'Connect-EsxiShell input checks (no lab needed)' {
         $e[0].FullyQualifiedErrorId | Should -Be 'EsxiShellHostUnresolved,MtvRemediation.Tests.InvokeMtvTestShellCommand'
     }
 
+    It 'a closed port is EsxiShellConnectFailed with what to check' {
+        $probe = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0); $probe.Start()
+        $port = $probe.LocalEndpoint.Port; $probe.Stop()   # now nothing listens there
+        Connect-EsxiShell -VMHost closed -Address 127.0.0.1 -Port $port -Credential ([pscredential]::new('root', (ConvertTo-SecureString 'x' -AsPlainText -Force))) `
+            -KnownHostsPath (New-KnownHostsPath) -ErrorVariable e -ErrorAction SilentlyContinue
+        $e[0].FullyQualifiedErrorId | Should -Be 'EsxiShellConnectFailed,MtvRemediation.Commands.ConnectEsxiShellCommand'
+        $e[0].CategoryInfo.Category | Should -Be 'ConnectionError'
+        $e[0].Exception.Message | Should -Match 'TSM-SSH'
+    }
+
+    It 'a peer that never speaks SSH times out with EsxiShellConnectTimeout' {
+        $silent = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0); $silent.Start()   # accepts, says nothing
+        try {
+            $sw = [Diagnostics.Stopwatch]::StartNew()
+            Connect-EsxiShell -VMHost silent -Address 127.0.0.1 -Port $silent.LocalEndpoint.Port -ConnectTimeoutSeconds 2 `
+                -Credential ([pscredential]::new('root', (ConvertTo-SecureString 'x' -AsPlainText -Force))) `
+                -KnownHostsPath (New-KnownHostsPath) -ErrorVariable e -ErrorAction SilentlyContinue
+            $sw.Elapsed.TotalSeconds | Should -BeLessThan 6
+            $e[0].FullyQualifiedErrorId | Should -Be 'EsxiShellConnectTimeout,MtvRemediation.Commands.ConnectEsxiShellCommand'
+            $e[0].CategoryInfo.Category | Should -Be 'OperationTimeout'
+        }
+        finally { $silent.Stop() }
+    }
+
     It 'Get-EsxiShell of an unknown id or name is EsxiShellSessionNotFound, wildcards are quiet' {
         Get-EsxiShell -Id 99999 -ErrorVariable e -ErrorAction SilentlyContinue
         $e[0].FullyQualifiedErrorId | Should -Be 'EsxiShellSessionNotFound,MtvRemediation.Commands.GetEsxiShellCommand'
