@@ -110,7 +110,12 @@ namespace MtvRemediation.Esxi
         private SshClient Open(CancellationToken cancellationToken)
         {
             var verifier = new HostKeyVerifier(_spec.HostName, _spec.Address, _spec.Port, _spec.KnownHosts,
-                _spec.PinnedFingerprint, _spec.TrustNewHostKey, HostKeyFingerprint);
+                _spec.PinnedFingerprint, _spec.TrustNewHostKey, HostKeyFingerprint, _spec.KnownHostsPathGiven)
+            {
+                LoginHint = _spec.KeyFilePath != null
+                    ? "-KeyFilePath " + HostKeyVerifier.PsQuote(_spec.KeyFilePath)
+                    : "-Credential " + HostKeyVerifier.PsQuote(_spec.User),
+            };
             var methods = _spec.CreateAuthenticationMethods();
             var info = new ConnectionInfo(_spec.Address, _spec.Port, _spec.User, methods) { Timeout = _spec.ConnectTimeout };
             SshAlgorithms.Apply(info);
