@@ -39,7 +39,7 @@ namespace MtvRemediation.Tests
                 : Template != null ? RemoteCommand.Format(Template, Argument)
                 : RemoteCommand.Exec(Program, Argument);
             sink.WriteVerbose(target.Name + ": " + command.Display);
-            var r = shell.RunAsync(command, TimeSpan.FromSeconds(TimeoutSeconds), cancellationToken).GetAwaiter().GetResult();
+            var r = shell.Run(command, TimeSpan.FromSeconds(TimeoutSeconds), cancellationToken);
             var o = new PSObject();
             o.Properties.Add(new PSNoteProperty("VMHost", target.Name));
             o.Properties.Add(new PSNoteProperty("ExitStatus", r.ExitStatus));

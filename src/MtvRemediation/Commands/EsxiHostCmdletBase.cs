@@ -23,7 +23,7 @@ namespace MtvRemediation.Commands
     /// {
     ///     protected override void ProcessHost(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
     ///     {
-    ///         var r = shell.RunAsync(RemoteCommand.Exec("vdf"), TimeSpan.FromSeconds(30), ct).GetAwaiter().GetResult();
+    ///         var r = shell.RunChecked(RemoteCommand.Exec("vdf"), TimeSpan.FromSeconds(30), ct);
     ///         sink.WriteObject(r.Stdout);
     ///     }
     /// }
