@@ -17,8 +17,8 @@ namespace MtvRemediation.VSphere
         /// <summary>Reads many VMs in a constant number of round trips; VMs that no longer exist are left out.</summary>
         Task<IReadOnlyList<VmInfo>> GetVmsAsync(IReadOnlyCollection<MoRef> vms, CancellationToken ct);
 
-        /// <summary>runtime.powerState of one VM.</summary>
-        Task<string> GetPowerStateAsync(MoRef vm, CancellationToken ct);
+        /// <summary>runtime.powerState and config.changeTrackingEnabled of one VM (one round trip).</summary>
+        Task<(string PowerState, bool ChangeTrackingEnabled)> GetVmStateAsync(MoRef vm, CancellationToken ct);
 
         /// <summary>Files in one datastore folder matching a pattern like <c>*-ctk.vmdk</c> (SearchDatastore_Task).</summary>
         Task<IReadOnlyList<DatastoreFile>> SearchFolderAsync(DatastoreInfo datastore, string folder, string matchPattern, CancellationToken ct);

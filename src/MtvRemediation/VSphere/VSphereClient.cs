@@ -210,10 +210,12 @@ namespace MtvRemediation.VSphere
             }
         }
 
-        public async Task<string> GetPowerStateAsync(MoRef vm, CancellationToken ct)
+        public async Task<(string PowerState, bool ChangeTrackingEnabled)> GetVmStateAsync(MoRef vm, CancellationToken ct)
         {
-            var objs = await _soap.RetrievePropertiesAsync(VimSoapClient.PropertySpecFor("VirtualMachine", "runtime.powerState"), new[] { VimSoapClient.ObjectSpec(vm) }, ct).ConfigureAwait(false);
-            return objs.FirstOrDefault()?.Get("runtime.powerState")?.Value ?? "";
+            var objs = await _soap.RetrievePropertiesAsync(VimSoapClient.PropertySpecFor("VirtualMachine", "runtime.powerState", "config.changeTrackingEnabled"), new[] { VimSoapClient.ObjectSpec(vm) }, ct).ConfigureAwait(false);
+            var o = objs.FirstOrDefault();
+            var cbt = string.Equals(o?.Get("config.changeTrackingEnabled")?.Value?.Trim(), "true", StringComparison.OrdinalIgnoreCase);
+            return (o?.Get("runtime.powerState")?.Value ?? "", cbt);
         }
 
         public async Task<IReadOnlyList<DatastoreFile>> SearchFolderAsync(DatastoreInfo datastore, string folder, string matchPattern, CancellationToken ct)
