@@ -110,7 +110,8 @@ namespace MtvRemediation.VSphere
             }
 
             var targets = new List<VmTarget>();
-            var seen = new HashSet<(VIConnection, MoRef)>();
+            // Two connections to the same vCenter must not act twice on one VM: dedupe by instance.
+            var seen = new HashSet<(string, MoRef)>();
             foreach (var byInput in candidates.GroupBy(c => c.Input))
             {
                 var input = byInput.Key;
@@ -126,11 +127,14 @@ namespace MtvRemediation.VSphere
                 }
                 foreach (var h in hits)
                 {
-                    if (seen.Add((h.Conn, h.Ref))) targets.Add(new VmTarget(h.Conn, infos[(h.Conn, h.Ref)], input));
+                    if (seen.Add((InstanceKey(h.Conn), h.Ref))) targets.Add(new VmTarget(h.Conn, infos[(h.Conn, h.Ref)], input));
                 }
             }
             return (targets, errors);
         }
+
+        private static string InstanceKey(VIConnection c) =>
+            c.InstanceUuid.Length > 0 ? c.InstanceUuid : c.ServiceUri.GetLeftPart(UriPartial.Authority).ToLowerInvariant();
 
         public static bool ServerMatches(VIConnection c, string host, int? port)
         {
