@@ -9,8 +9,8 @@
     PowerShellVersion    = '5.1'
     CompatiblePSEditions = @('Desktop', 'Core')
     DotNetFrameworkVersion = '4.7.2'
-    FormatsToProcess     = @()
-    CmdletsToExport      = @()
+    FormatsToProcess     = @('Formats/VSphere.Format.ps1xml')
+    CmdletsToExport      = @('Connect-MtvVIServer', 'Disconnect-MtvVIServer', 'Get-MtvVIServer', 'Get-VMChangeTracking', 'Reset-VMChangeTracking')
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()
