@@ -63,10 +63,25 @@ namespace MtvRemediation.VSphere
         private string _apiVersion = InitialVersion;
 
         public VimSoapClient(Uri serviceUri, bool skipCertificateCheck, TimeSpan? timeout = null)
+            : this(serviceUri, skipCertificateCheck, CreateHandler(skipCertificateCheck), timeout)
+        {
+        }
+
+        /// <summary>For tests: a client over any message handler.</summary>
+        internal VimSoapClient(Uri serviceUri, bool skipCertificateCheck, HttpMessageHandler handler, TimeSpan? timeout = null)
         {
             ServiceUri = serviceUri ?? throw new ArgumentNullException(nameof(serviceUri));
             if (!serviceUri.IsAbsoluteUri || (serviceUri.Scheme != Uri.UriSchemeHttps && serviceUri.Scheme != Uri.UriSchemeHttp))
+            {
+                handler.Dispose();
                 throw new ArgumentException($"'{serviceUri}' is not an http(s) service URL like https://vcenter.example/sdk.", nameof(serviceUri));
+            }
+            _http = new HttpClient(handler, disposeHandler: true) { Timeout = timeout ?? TimeSpan.FromMinutes(5) };
+            SkipCertificateCheck = skipCertificateCheck;
+        }
+
+        private static HttpMessageHandler CreateHandler(bool skipCertificateCheck)
+        {
             var handler = new HttpClientHandler { UseCookies = false, AllowAutoRedirect = false };
             if (skipCertificateCheck)
             {
@@ -84,8 +99,7 @@ namespace MtvRemediation.VSphere
                         "Install .NET Framework 4.7.2 or later, use PowerShell 7, or trust the server's certificate.", ex);
                 }
             }
-            _http = new HttpClient(handler, disposeHandler: true) { Timeout = timeout ?? TimeSpan.FromMinutes(5) };
-            SkipCertificateCheck = skipCertificateCheck;
+            return handler;
         }
 
         public Uri ServiceUri { get; }
