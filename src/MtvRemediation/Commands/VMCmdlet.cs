@@ -38,21 +38,12 @@ namespace MtvRemediation.Commands
         {
             if (_inputs.Count == 0) return Array.Empty<VmTarget>();
             var connections = ResolveConnections();
-            List<VmTarget> targets;
-            List<ResolveError> errors;
-            try
-            {
-                (targets, errors) = VMResolver.ResolveAsync(_inputs, connections, CancelToken).GetAwaiter().GetResult();
-            }
-            catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException)
-            {
-                var conn = ex is VISessionExpiredException exp ? connections.FirstOrDefault(c => c.Server == exp.Server) : null;
-                ThrowTerminatingError(ErrorFor(ex, VM, conn));
-                throw; // unreachable
-            }
+            var (targets, errors) = VMResolver.ResolveAsync(_inputs, connections, CancelToken).GetAwaiter().GetResult();
             foreach (var e in errors)
             {
-                WriteError(VIErrors.Record(e.Exception, e.ErrorId, e.Category, e.Input.Original, e.Message));
+                WriteError(e.Connection != null && e.Exception != null
+                    ? ErrorFor(e.Exception, e.Input.Original, e.Connection)
+                    : VIErrors.Record(e.Exception, e.ErrorId, e.Category, e.Input.Original, e.Message));
             }
             return targets;
         }

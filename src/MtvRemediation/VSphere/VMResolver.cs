@@ -26,6 +26,13 @@ namespace MtvRemediation.VSphere
     /// <summary>An input that could not be resolved, with a stable error id and what to do next.</summary>
     public sealed class ResolveError
     {
+        /// <summary>The input could not be resolved because its connection failed (session expired, server unreachable).</summary>
+        public ResolveError(VMInput input, VIConnection connection, Exception exception)
+            : this(input, "", ErrorCategory.NotSpecified, exception.Message, exception)
+        {
+            Connection = connection;
+        }
+
         public ResolveError(VMInput input, string errorId, ErrorCategory category, string message, Exception? exception = null)
         {
             Input = input;
@@ -40,6 +47,9 @@ namespace MtvRemediation.VSphere
         public ErrorCategory Category { get; }
         public string Message { get; }
         public Exception? Exception { get; }
+
+        /// <summary>Set when the failure is the connection's, not the input's.</summary>
+        public VIConnection? Connection { get; }
     }
 
     /// <summary>
@@ -55,6 +65,8 @@ namespace MtvRemediation.VSphere
             var errors = new List<ResolveError>();
             var candidates = new List<(VMInput Input, VIConnection Conn, MoRef Ref)>();
             var names = new Dictionary<VIConnection, IReadOnlyList<(MoRef MoRef, string Name)>>();
+            // A connection that fails (expired session, unreachable) fails only the inputs that needed it.
+            var failed = new Dictionary<VIConnection, Exception>();
 
             foreach (var input in inputs)
             {
@@ -79,9 +91,15 @@ namespace MtvRemediation.VSphere
                 var found = false;
                 foreach (var c in connections)
                 {
+                    if (failed.ContainsKey(c)) continue;
                     if (!names.TryGetValue(c, out var list))
                     {
-                        list = await c.Client.GetAllVmNamesAsync(ct).ConfigureAwait(false);
+                        try { list = await c.Client.GetAllVmNamesAsync(ct).ConfigureAwait(false); }
+                        catch (Exception ex) when (IsConnectionFailure(ex))
+                        {
+                            failed[c] = ex;
+                            continue;
+                        }
                         names[c] = list;
                     }
                     var exact = list.Where(v => string.Equals(v.Name, name, StringComparison.OrdinalIgnoreCase)).ToList();
@@ -94,7 +112,12 @@ namespace MtvRemediation.VSphere
                     foreach (var m in matches.OrderBy(m => m.Name, StringComparer.OrdinalIgnoreCase)) candidates.Add((input, c, m.MoRef));
                     found |= matches.Count > 0;
                 }
-                if (!found)
+                if (!found && connections.All(c => failed.ContainsKey(c)))
+                {
+                    var c = connections.First();
+                    errors.Add(new ResolveError(input, c, failed[c]));
+                }
+                else if (!found)
                 {
                     errors.Add(new ResolveError(input, "VMNotFound", ErrorCategory.ObjectNotFound,
                         $"No VM named '{name}' was found on {string.Join(", ", connections.Select(c => c.Server))}. Check the name (Get-VM), or use -Server to pick the vCenter that has it."));
@@ -105,8 +128,16 @@ namespace MtvRemediation.VSphere
             var infos = new Dictionary<(VIConnection, MoRef), VmInfo>();
             foreach (var group in candidates.GroupBy(c => c.Conn))
             {
+                if (failed.ContainsKey(group.Key)) continue;
                 var refs = group.Select(g => g.Ref).Distinct().ToList();
-                foreach (var vm in await group.Key.Client.GetVmsAsync(refs, ct).ConfigureAwait(false)) infos[(group.Key, vm.MoRef)] = vm;
+                try
+                {
+                    foreach (var vm in await group.Key.Client.GetVmsAsync(refs, ct).ConfigureAwait(false)) infos[(group.Key, vm.MoRef)] = vm;
+                }
+                catch (Exception ex) when (IsConnectionFailure(ex))
+                {
+                    failed[group.Key] = ex;
+                }
             }
 
             var targets = new List<VmTarget>();
@@ -119,6 +150,12 @@ namespace MtvRemediation.VSphere
                 // A reference without a server hint may exist on several vCenters: keep the ones whose name agrees.
                 if (input.MoRef != null && input.ServerHost == null && hits.Select(h => h.Conn).Distinct().Count() > 1 && input.Name != null)
                     hits = hits.Where(h => string.Equals(infos[(h.Conn, h.Ref)].Name, input.Name, StringComparison.OrdinalIgnoreCase)).ToList();
+                var failedConn = byInput.Select(c => c.Conn).FirstOrDefault(c => failed.ContainsKey(c));
+                if (hits.Count == 0 && failedConn != null)
+                {
+                    errors.Add(new ResolveError(input, failedConn, failed[failedConn]));
+                    continue;
+                }
                 if (hits.Count == 0)
                 {
                     errors.Add(new ResolveError(input, "VMNotFound", ErrorCategory.ObjectNotFound,
@@ -132,6 +169,8 @@ namespace MtvRemediation.VSphere
             }
             return (targets, errors);
         }
+
+        private static bool IsConnectionFailure(Exception ex) => ex is VimFaultException || ex is VimTransportException || ex is TimeoutException;
 
         private static string InstanceKey(VIConnection c) =>
             c.InstanceUuid.Length > 0 ? c.InstanceUuid : c.ServiceUri.GetLeftPart(UriPartial.Authority).ToLowerInvariant();
