@@ -117,6 +117,9 @@ namespace MtvRemediation.VSphere
         /// <summary>The session cookie to send, e.g. <c>vmware_soap_session="..."</c>. Never logged.</summary>
         internal void SetSessionCookie(string cookie) => _cookie = cookie;
 
+        /// <summary>The current cookie (tests hand it to a second client the way PowerCLI's secret is handed over).</summary>
+        internal string? SessionCookie => _cookie;
+
         /// <summary>Cookie header form of a PowerCLI SessionSecret (the value is sent quoted, as PowerCLI does).</summary>
         public static string CookieFromSecret(string sessionSecret)
         {
