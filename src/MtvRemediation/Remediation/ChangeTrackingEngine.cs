@@ -25,6 +25,9 @@ namespace MtvRemediation.Remediation
 
         /// <summary>ctk files in the disks' folders whose descriptor exists but is not one of this VM's disks.</summary>
         public List<DatastorePath> Foreign { get; } = new List<DatastorePath>();
+
+        /// <summary>Disk locations that could not be searched (datastore not visible to this session, unparsable path).</summary>
+        public List<string> Unsearchable { get; } = new List<string>();
     }
 
     public sealed class ChangeTrackingResetOptions
@@ -120,11 +123,16 @@ namespace MtvRemediation.Remediation
             foreach (var d in vm.Disks)
             {
                 if (DatastorePath.TryParse(d.FileName, out var p)) parsed.Add((d, p!));
+                else result.Unsearchable.Add(d.FileName.Length == 0 ? d.Label : d.FileName);
             }
             foreach (var folder in parsed.GroupBy(x => (x.Path.Datastore, x.Path.Folder)))
             {
                 var ds = FindDatastore(vm, folder.First().Disk, folder.Key.Datastore);
-                if (ds == null) continue;
+                if (ds == null || ds.Browser.IsEmpty)
+                {
+                    result.Unsearchable.Add(folder.First().Path.FolderPath);
+                    continue;
+                }
                 var files = await _client.SearchFolderAsync(ds, folder.Key.Folder, CtkPattern, ct).ConfigureAwait(false);
                 var present = new HashSet<string>(files.Select(f => f.Path.FileName), StringComparer.Ordinal);
                 foreach (var f in files)
@@ -181,6 +189,7 @@ namespace MtvRemediation.Remediation
                 }
             }
             if (inspection.Orphaned.Count > 0) reasons.Add($"{inspection.Orphaned.Count} orphaned -ctk.vmdk file(s)");
+            if (inspection.Unsearchable.Count > 0) reasons.Add("could not search " + string.Join(", ", inspection.Unsearchable));
 
             return new ChangeTrackingStatus
             {
@@ -228,6 +237,12 @@ namespace MtvRemediation.Remediation
             if (vm.IsTemplate)
             {
                 Refuse("VMIsTemplate", ErrorCategory.InvalidOperation, $"'{vm.Name}' is a template; CBT is reset on VMs. Convert it to a VM (Set-Template -ToVM) first. Nothing was changed.");
+                return plan;
+            }
+            if (inspection.Unsearchable.Count > 0)
+            {
+                Refuse("DatastoreNotSearchable", ErrorCategory.ResourceUnavailable,
+                    $"Cannot search {string.Join(", ", inspection.Unsearchable)} for VM '{vm.Name}', so its -ctk.vmdk files cannot be found. Check that the datastore is accessible to this user (Browse Datastore privilege), then retry. Nothing was changed.");
                 return plan;
             }
             if (vm.SnapshotCount > 0)

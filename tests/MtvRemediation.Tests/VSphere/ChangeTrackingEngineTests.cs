@@ -237,6 +237,19 @@ namespace MtvRemediation.Tests.VSphere
         }
 
         [Fact]
+        public async Task A_disk_on_an_unknown_datastore_refuses_the_reset()
+        {
+            var fake = WithFiles();
+            var vm = Vm(fake);
+            vm.Disks.Add(new VmDiskInfo { Key = 2002, FileName = "[hidden] app [1]/disk3.vmdk", Datastore = "hidden", ControllerKind = "scsi", BusNumber = 0, UnitNumber = 2 });
+            var inspection = await new ChangeTrackingEngine(fake).InspectAsync(vm, CancellationToken.None);
+            var plan = ChangeTrackingEngine.Plan(inspection, new ChangeTrackingResetOptions());
+            Assert.Equal("DatastoreNotSearchable", plan.RefusalErrorId);
+            Assert.Contains("[hidden] app [1]", plan.RefusalMessage);
+            Assert.False(ChangeTrackingEngine.BuildStatus(inspection, "vc").Healthy);
+        }
+
+        [Fact]
         public async Task WhatIf_text_lists_every_file_and_power_operation()
         {
             var fake = WithFiles("poweredOn");
