@@ -87,6 +87,8 @@ namespace MtvRemediation.VSphere
 
         private static void CloseAll()
         {
+            // ModuleLifetime drops its handlers on removal: a later Import-Module must register again.
+            Interlocked.Exchange(ref _cleanupRegistered, 0);
             foreach (var id in Stores.Keys.ToArray())
             {
                 if (Stores.TryRemove(id, out var s)) s.CloseAllOwn();
