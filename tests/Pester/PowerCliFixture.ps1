@@ -84,6 +84,13 @@ function Get-LabCurrentSessionUser($Session, [string] $Cookie = $Session.Cookie)
     if ($val) { $val.userName } else { $null }
 }
 
+# Number of sessions vcsim holds (SessionManager.sessionList).
+function Get-LabSessionCount($Session) {
+    $sm = $Session.ServiceContent.sessionManager.'#text'
+    $p = Get-LabProperty $Session 'SessionManager' $sm 'sessionList'
+    @($p['sessionList'].UserSession).Count
+}
+
 # Reads properties of one object through raw SOAP; returns a hashtable path -> XmlElement.
 function Get-LabProperty($Session, [string] $Type, [string] $MoRef, [string[]] $Path) {
     $paths = ($Path | ForEach-Object { "<pathSet>$(ConvertTo-XmlText $_)</pathSet>" }) -join ''

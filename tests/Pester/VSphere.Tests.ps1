@@ -53,6 +53,24 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
             ($conn | Format-List * | Out-String) | Should -Not -Match 'vmware_soap_session'
         }
 
+        It 'logs out its own sessions on Disconnect and when the runspace closes' {
+            $count = Get-LabSessionCount $raw
+            $second = Connect-MtvVIServer -Server $vcUri.Host -Port $vcUri.Port -Credential $cred -SkipCertificateCheck -WarningAction SilentlyContinue
+            # Same server and port: the new login replaced (and logged out) the first one.
+            Get-LabSessionCount $raw | Should -Be $count
+            @(Get-MtvVIServer | Where-Object { -not $_.AdoptedFromPowerCli }) | Should -Be @($second)
+            $conn.IsConnected | Should -BeFalse
+
+            $rs = [runspacefactory]::CreateRunspace(); $rs.Open()
+            $ps = [powershell]::Create($rs)
+            $null = $ps.AddScript({ param($m, $h, $p, $c) Import-Module $m; Connect-MtvVIServer -Server $h -Port $p -Credential $c -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null }).
+                AddArgument(((Get-Module MtvRemediation).Path -replace 'dll$', 'psd1')).AddArgument($vcUri.Host).AddArgument($vcUri.Port).AddArgument($cred)
+            $ps.Invoke() | Out-Null
+            Get-LabSessionCount $raw | Should -Be ($count + 1)
+            $ps.Dispose(); $rs.Dispose()
+            Get-LabSessionCount $raw | Should -Be $count
+        }
+
         It 'validates the server certificate unless -SkipCertificateCheck is given' {
             $r = Connect-MtvVIServer -Server $vcUri.Host -Port $vcUri.Port -Credential $cred -ErrorVariable err -ErrorAction SilentlyContinue
             $r | Should -BeNullOrEmpty
