@@ -64,7 +64,7 @@ try {
     $n = $sample.Count
     foreach ($r in @(
             @{ B = 'Get-VMChangeTracking'; One = $one; All = $all; T = 2.2 }
-            @{ B = 'Reset-VMChangeTracking'; One = $oneReset; All = $allReset; T = 9.2 }
+            @{ B = 'Reset-VMChangeTracking'; One = $oneReset; All = $allReset; T = 10.2 }
         )) {
         $perVmAll = $r.All.Trips / $Count
         $perVmOne = $r.One.Trips / $n

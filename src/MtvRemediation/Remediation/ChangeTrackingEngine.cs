@@ -307,6 +307,12 @@ namespace MtvRemediation.Remediation
             var poweredOnAgain = false;
             try
             {
+                // The plan may be minutes old (confirmation prompts): act only on the state it was made for.
+                step = "Precheck";
+                var (powerNow, _) = await _client.GetVmStateAsync(vm.MoRef, ct).ConfigureAwait(false);
+                if (powerNow != vm.PowerState)
+                    throw new InvalidOperationException($"The VM's power state changed from {PowerCliPowerState(vm.PowerState)} to {PowerCliPowerState(powerNow)} since it was read; nothing was changed. Run Reset-VMChangeTracking again.");
+
                 if (plan.PowerOff != PowerOffMethod.None)
                 {
                     poweredOffByUs = await PowerOffAsync(plan, steps, s => step = s, ct).ConfigureAwait(false);

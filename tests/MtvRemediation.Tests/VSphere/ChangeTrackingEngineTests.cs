@@ -250,6 +250,19 @@ namespace MtvRemediation.Tests.VSphere
         }
 
         [Fact]
+        public async Task A_power_state_change_after_planning_stops_before_any_change()
+        {
+            var fake = WithFiles();
+            var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions());
+            fake.Power = "poweredOn"; // someone powered it on while the user was confirming
+            var result = await new ChangeTrackingEngine(fake).ResetAsync(plan, "vc", CancellationToken.None);
+            Assert.False(result.Succeeded);
+            Assert.Equal("Precheck", result.FailedStep);
+            Assert.Equal(new[] { "Search" }, fake.Calls);
+            Assert.Equal("PoweredOn", result.PowerStateAfter);
+        }
+
+        [Fact]
         public async Task WhatIf_text_lists_every_file_and_power_operation()
         {
             var fake = WithFiles("poweredOn");
