@@ -54,7 +54,8 @@ namespace MtvRemediation.Commands
                     var viServer = VIServerInput.TryParse(value);
                     if (viServer != null)
                     {
-                        var adopted = AdoptPowerCli(viServer, item, auto: false);
+                        // Used for this call only (like PowerCLI's -Server): it does not become our default.
+                        var adopted = AdoptPowerCli(viServer, item, auto: true);
                         if (adopted != null) result.Add(adopted);
                         continue;
                     }
