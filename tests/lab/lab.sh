@@ -27,15 +27,29 @@ lock() {
   flock -w 300 9 || die "another lab.sh holds $OUT/.lock"
 }
 
-pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# A zombie counts as dead: daemons are re-parented to pid 1, which may reap them only seconds later.
+pid_alive() {
+  [ -n "${1:-}" ] || return 1
+  local st
+  st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  st=${st##*) }
+  [ "${st%% *}" != Z ]
+}
 
-# Kill one pid (TERM, then KILL after a grace period).
+# Kill pids (TERM, then KILL after a grace period), all at once.
 kill_pid() {
-  local pid=$1 i
-  pid_alive "$pid" || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for i in $(seq 1 50); do pid_alive "$pid" || return 0; sleep 0.05; done
-  kill -KILL "$pid" 2>/dev/null || true
+  local pids=() p i
+  for p in "$@"; do pid_alive "$p" && pids+=("$p"); done
+  [ ${#pids[@]} -gt 0 ] || return 0
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  for i in $(seq 1 60); do
+    local alive=()
+    for p in "${pids[@]}"; do pid_alive "$p" && alive+=("$p"); done
+    [ ${#alive[@]} -gt 0 ] || return 0
+    pids=("${alive[@]}")
+    sleep 0.05
+  done
+  kill -KILL "${pids[@]}" 2>/dev/null || true
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -138,8 +152,9 @@ seed_var() {
 
 ensure_account() {
   if ! getent passwd "$LAB_USER" >/dev/null; then
-    useradd -o -u 0 -g 0 -M -N -d / -s /bin/sh -c "MtvRemediation lab login ($REPO)" "$LAB_USER" \
-      || die "useradd $LAB_USER failed"
+    local msg
+    msg=$(useradd -o -u 0 -g 0 -M -N -d / -s /bin/sh -c "MtvRemediation lab login ($INSTANCE)" "$LAB_USER" 2>&1) \
+      || die "useradd $LAB_USER failed: $msg"
   fi
   printf '%s:%s\n' "$LAB_USER" "$SSH_PASSWORD" | chpasswd || die "chpasswd failed"
 }
@@ -311,21 +326,21 @@ chrooted_pids() {
 }
 
 stop_hosts() {
-  local f pid c
+  local f pid pids=()
+  # sshd listeners and their per-connection children
   for f in "$BASE"/*/sshd.pid; do
     [ -f "$f" ] || continue
     pid=$(cat "$f")
-    for c in $(pgrep -P "$pid" 2>/dev/null); do kill -TERM "$c" 2>/dev/null || true; done
-    kill_pid "$pid"
+    pid_alive "$pid" || continue
+    pids+=("$pid" $(pgrep -P "$pid" 2>/dev/null || true))
   done
+  kill_pid "${pids[@]}"
+  # then everything still running inside the chroots
   local round
   for round in 1 2 3; do
-    pids=$(chrooted_pids)
-    [ -n "$pids" ] || break
-    kill -TERM $pids 2>/dev/null || true
-    sleep 0.2
-    pids=$(chrooted_pids)
-    [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+    pids=($(chrooted_pids))
+    [ ${#pids[@]} -gt 0 ] || break
+    kill_pid "${pids[@]}"
   done
 }
 
