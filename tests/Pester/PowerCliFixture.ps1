@@ -9,16 +9,10 @@
     carries a REAL vcsim session: the cookie comes from a raw SOAP Login sent here, independent of
     the module under test. The raw helpers also set up and check lab state (create VMs, snapshots,
     power operations, property reads) without going through the code being tested.
-    Dot-source this file.
+    Dot-source this file; the lab's state and /ctl endpoints come from tests/lab/Lab.psm1.
 #>
 
 $script:SoapNs = @{ soapenv = 'http://schemas.xmlsoap.org/soap/envelope/'; v = 'urn:vim25' }
-
-function Get-VcsimState {
-    $path = if ($env:MTVLAB_STATE) { $env:MTVLAB_STATE } else { Join-Path $PSScriptRoot '../../out/lab/lab.json' }
-    if (-not (Test-Path $path)) { return $null }
-    Get-Content $path -Raw | ConvertFrom-Json
-}
 
 function ConvertTo-XmlText([string] $Text) { [System.Security.SecurityElement]::Escape($Text) }
 
@@ -181,14 +175,6 @@ function New-VcsimSnapshot($Session, $Vm, [string] $Name = 'before-migration') {
 
 function Remove-VcsimSnapshots($Session, $Vm) {
     Invoke-VcsimTask $Session 'RemoveAllSnapshots_Task' 'VirtualMachine' $Vm.MoRef | Out-Null
-}
-
-# POST to the lab's vcsim /ctl endpoint (fault injection).
-function Invoke-VcsimCtl($Lab, [string] $Endpoint, [hashtable] $Query = @{}) {
-    $q = ($Query.GetEnumerator() | ForEach-Object { '{0}={1}' -f [uri]::EscapeDataString($_.Key), [uri]::EscapeDataString([string]$_.Value) }) -join '&'
-    $base = $Lab.vcsim.ctlUrl.TrimEnd('/')
-    if ($base -notmatch '/ctl$') { $base += '/ctl' }
-    Invoke-RestMethod -Method Post -Uri ("{0}/{1}?{2}" -f $base, $Endpoint, $q)
 }
 
 # ---- PowerCLI-shaped objects -----------------------------------------------------------------

@@ -3,18 +3,19 @@
 # afterwards, so the lab's own inventory is left as it was for the other test files.
 
 BeforeDiscovery {
-    . (Join-Path $PSScriptRoot 'PowerCliFixture.ps1')
-    $script:NoLab = $null -eq (Get-VcsimState)
+    Import-Module (Join-Path $PSScriptRoot '../lab/Lab.psm1') -Force
+    $script:NoLab = try { $null -eq (Get-MtvLab) } catch { $true }
 }
 
 Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
     BeforeAll {
         $manifestPath = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $PSScriptRoot '../../out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
         Import-Module $manifestPath -Force
+        Import-Module (Join-Path $PSScriptRoot '../lab/Lab.psm1') -Force
         . (Join-Path $PSScriptRoot 'PowerCliFixture.ps1')
 
-        $lab = Get-VcsimState
-        Invoke-VcsimCtl $lab 'reset' | Out-Null
+        $lab = Get-MtvLab
+        Invoke-LabVcsimCtl reset | Out-Null
         $raw = New-VcsimSoapSession $lab
         $placement = Get-VcsimPlacement $raw $lab
         $prefix = 'mtvcbt-{0}' -f (Get-Random -Maximum 99999)
@@ -35,7 +36,7 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
     }
 
     AfterAll {
-        if ($lab) { Invoke-VcsimCtl $lab 'reset' | Out-Null }
+        if ($lab) { Invoke-LabVcsimCtl reset | Out-Null }
         foreach ($vm in $created) { try { Remove-VcsimVM $raw $vm } catch { Write-Warning "cleanup of $($vm.Name): $_" } }
         Get-MtvVIServer | Disconnect-MtvVIServer -Confirm:$false
         if ($raw) { Remove-VcsimSoapSession $raw }
@@ -236,11 +237,11 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
         It 'a ReconfigVM_Task fault leaves a truthful result, the VM powered on again, and a re-run completes' {
             $vm = New-TestVM 'fault [reconfig]' -PowerOn
             Add-File $vm 'disk1-ctk.vmdk'
-            Invoke-VcsimCtl $lab 'disable-method' @{ vm = $vm.Name; method = 'ReconfigVM_Task' } | Out-Null
+            Invoke-LabVcsimCtl disable-method @{ vm = $vm.Name; method = 'ReconfigVM_Task' } | Out-Null
             try {
                 $r = Reset-VMChangeTracking -VM $vm.Name -PowerOff -Force -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
             }
-            finally { Invoke-VcsimCtl $lab 'enable-method' @{ vm = $vm.Name; method = 'ReconfigVM_Task' } | Out-Null }
+            finally { Invoke-LabVcsimCtl enable-method @{ vm = $vm.Name; method = 'ReconfigVM_Task' } | Out-Null }
             $r.Succeeded | Should -BeFalse
             $r.FailedStep | Should -Be 'DisableChangeTracking'
             $r.Error | Should -Match 'MethodDisabled'
@@ -263,7 +264,7 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
             $vm = New-TestVM 'fault [enable]' -PowerOn
             Add-File $vm 'disk1-ctk.vmdk'
             # Slow the delete down, and disable ReconfigVM_Task while it runs: the re-enable then fails.
-            Invoke-VcsimCtl $lab 'delay' @{ method = 'DeleteDatastoreFile_Task'; ms = 2500 } | Out-Null
+            Invoke-LabVcsimCtl delay @{ method = 'DeleteDatastoreFile_Task'; ms = 2500 } | Out-Null
             $ps = [powershell]::Create()
             $modulePath = (Get-Module MtvRemediation).Path -replace 'dll$', 'psd1'
             try {
@@ -277,12 +278,12 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
                 $async = $ps.BeginInvoke()
                 $deadline = [DateTime]::UtcNow.AddSeconds(20)
                 while (-not (Get-VcsimVMState $raw $vm).ExtraConfig.ContainsKey('scsi0:0.ctkEnabled') -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
-                Invoke-VcsimCtl $lab 'disable-method' @{ vm = $vm.Name; method = 'ReconfigVM_Task' } | Out-Null
+                Invoke-LabVcsimCtl disable-method @{ vm = $vm.Name; method = 'ReconfigVM_Task' } | Out-Null
                 $r = $ps.EndInvoke($async) | Select-Object -Last 1
             }
             finally {
                 $ps.Dispose()
-                Invoke-VcsimCtl $lab 'reset' | Out-Null
+                Invoke-LabVcsimCtl reset | Out-Null
             }
             $r.Succeeded | Should -BeFalse
             $r.FailedStep | Should -Be 'EnableChangeTracking'
@@ -300,7 +301,7 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
 
         It 'an HTTP 500 without a SOAP body becomes a typed transport error' {
             $vm = New-TestVM 'http500'
-            Invoke-VcsimCtl $lab 'fail-next' @{ status = 500 } | Out-Null
+            Invoke-LabVcsimCtl fail-next @{ status = 500 } | Out-Null
             Get-VMChangeTracking -VM $vm.Name -ErrorVariable err -ErrorAction SilentlyContinue | Out-Null
             $err[0].FullyQualifiedErrorId | Should -BeLike 'VITransportError*'
             $err[0].Exception.Message | Should -Match '500'
@@ -400,9 +401,8 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
                 param($ModulePath, $Fixture, $State, $VmName)
                 . $Fixture
                 $ProgressPreference = 'SilentlyContinue'
-                $env:MTVLAB_STATE = $State
+                $lab = Get-Content $State -Raw | ConvertFrom-Json
                 Import-Module $ModulePath
-                $lab = Get-VcsimState
                 $global:DefaultVIServer = New-PowerCliVIServer ([pscustomobject]@{ Url = $lab.vcsim.url; Secret = $env:MTV_TEST_SECRET; User = $lab.vcsim.user; ServiceContent = [pscustomobject]@{ about = [pscustomobject]@{ instanceUuid = '' } } })
                 $global:DefaultVIServers = @($global:DefaultVIServer)
                 $s = Get-VMChangeTracking -VM $VmName -ErrorVariable err -ErrorAction SilentlyContinue

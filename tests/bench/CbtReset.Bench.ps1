@@ -22,8 +22,8 @@ $root = Resolve-Path (Join-Path $PSScriptRoot '../..')
 $modulePath = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $root 'out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
 Import-Module $modulePath -Force
 
-$lab = Get-VcsimState
-if (-not $lab) { throw 'The lab is not running (no lab.json): start it with tests/lab/lab.sh start.' }
+Import-Module (Join-Path $root 'tests/lab/Lab.psm1') -Force
+$lab = Get-MtvLab
 $raw = New-VcsimSoapSession $lab
 $placement = Get-VcsimPlacement $raw $lab
 $prefix = 'mtvbench-{0}' -f (Get-Random -Maximum 99999)
