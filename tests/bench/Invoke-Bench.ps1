@@ -29,7 +29,7 @@ foreach ($script in Get-ChildItem $PSScriptRoot -Filter '*.Bench.ps1' | Where-Ob
 }
 
 $machine = "{0} cores, {1:N0} GiB, {2}" -f [Environment]::ProcessorCount,
-    ((Get-Content /proc/meminfo -ErrorAction SilentlyContinue | Select-Object -First 1) -replace '\D', '' -as [double]) / 1MB,
+    (((Get-Content /proc/meminfo -ErrorAction SilentlyContinue | Select-Object -First 1) -replace '\D', '' -as [double]) / 1MB),
     [System.Runtime.InteropServices.RuntimeInformation]::OSDescription
 $report = [pscustomobject]@{ Date = (Get-Date).ToUniversalTime().ToString('o'); Machine = $machine; Results = $results }
 $report | ConvertTo-Json -Depth 5 | Set-Content (Join-Path $outDir 'results.json')
