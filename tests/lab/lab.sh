@@ -166,6 +166,8 @@ ensure_keys() {
   ssh-keygen -q -t rsa -b 2048 -m PEM -N '' -C "mtvlab-pem@$INSTANCE" -f "$KEYS/id_rsa_pem"
   cat "$KEYS/id_ed25519.pub" "$KEYS/id_rsa_pem.pub" > "$BASE/authorized_keys"
   chmod 644 "$BASE/authorized_keys"
+  # where ESXi keeps root's keys (informational: sshd reads the copy outside the chroot)
+  install -m 0600 "$BASE/authorized_keys" "$TEMPLATE/etc/ssh/keys-root/authorized_keys"
 }
 
 used_ports() { ss -Htln 2>/dev/null | awk '{ n = split($4, a, ":"); print a[n] }'; }
