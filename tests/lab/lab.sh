@@ -36,6 +36,13 @@ pid_alive() {
   [ "${st%% *}" != Z ]
 }
 
+# True when pid is alive and its command line contains the given text (guards against a pid
+# file naming a pid that was since reused by an unrelated process).
+pid_is() {
+  pid_alive "${1:-}" || return 1
+  tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$2"
+}
+
 # Kill pids (TERM, then KILL after a grace period), all at once.
 kill_pid() {
   local pids=() p i
@@ -57,7 +64,7 @@ kill_pid() {
 
 build_vcsim() {
   local src="$LAB_DIR/vcsim/main.go" stamp="$OUT/vcsim.sha1" sum
-  sum=$( (sha1sum "$src"; go version) | sha1sum | cut -c1-40)
+  sum=$( (sha1sum < "$src"; go version) | sha1sum | cut -c1-40)
   if [ -x "$VCSIM_BIN" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then return 0; fi
   log "building vcsim (govmomi from /usr/share/gocode, GOPATH mode)"
   local gp; gp=$(mktemp -d)
@@ -291,7 +298,7 @@ host_dirs() { # host dirs in index order
 hosts_running() {
   local HD n=0
   for HD in $(host_dirs); do
-    pid_alive "$(cat "$HD/sshd.pid" 2>/dev/null)" || return 1
+    pid_is "$(cat "$HD/sshd.pid" 2>/dev/null)" "$HD/sshd_config" || return 1
     n=$((n + 1))
   done
   [ "$n" -eq "$NHOSTS" ]
@@ -333,7 +340,7 @@ stop_hosts() {
   for f in "$BASE"/*/sshd.pid; do
     [ -f "$f" ] || continue
     pid=$(cat "$f")
-    pid_alive "$pid" || continue
+    pid_is "$pid" "$(dirname "$f")/sshd_config" || continue
     pids+=("$pid" $(pgrep -P "$pid" 2>/dev/null || true))
   done
   kill_pid "${pids[@]}"
@@ -384,7 +391,10 @@ cmd_wrapper_log() { # wrapper-log <host> <bytes> [--fail 7228|327689]
   in_chroot "$R" /opt/redhat/vmkfstools-wrapper/lab-log-gen "$bytes" $fail
 }
 
-sshd_pid() { cat "$HD/sshd.pid" 2>/dev/null || true; }
+sshd_pid() { # the host's sshd listener, if it is running
+  local p; p=$(cat "$HD/sshd.pid" 2>/dev/null) || return 0
+  if pid_is "$p" "$HD/sshd_config"; then echo "$p"; fi
+}
 
 cmd_stop_host() { # stop-host <host>: the SSH service goes down; live sessions stay (as on ESXi)
   resolve_host "${1:-}"
@@ -512,7 +522,7 @@ write_state() {
 
 is_running() {
   load_env 2>/dev/null || return 1
-  pid_alive "$VCSIM_PID" || return 1
+  pid_is "$VCSIM_PID" "$BASE/vcsim/inventory.json" || return 1
   [ -f "$STATE" ] || return 1
   hosts_running
 }
@@ -530,11 +540,17 @@ cmd_start() {
   done
   [ -n "$want" ] || want=${MTVLAB_HOSTS:-$DEFAULT_HOSTS}
   [[ $want =~ ^[0-9]+$ ]] && [ "$want" -ge 1 ] && [ "$want" -le $MAX_HOSTS ] || die "--hosts must be 1..$MAX_HOSTS"
+  local v
+  for v in "${MTVLAB_VAR_MB:-16}" "${MTVLAB_ROOT_MB:-32}" "${MTVLAB_TMP_MB:-256}"; do
+    [[ $v =~ ^[1-9][0-9]*$ ]] || die "ramdisk sizes (--var-mb, MTVLAB_*_MB) must be positive MiB counts"
+  done
   lock
   if is_running && [ "$NHOSTS" = "$want" ]; then
     log "already running ($INSTANCE, $NHOSTS hosts)"; print_summary; return 0
   fi
   do_stop quiet
+  # A failed start cleans up after itself: callers (build.ps1) only stop labs that started.
+  trap 'rc=$?; if [ $rc -ne 0 ]; then log "start failed; cleaning up"; do_stop quiet || true; fi' EXIT
   local t0=$SECONDS
   command -v go >/dev/null && command -v /usr/sbin/sshd >/dev/null && [ -x /bin/busybox ] || bash "$LAB_DIR/install-prereqs.sh"
   build_vcsim
@@ -549,6 +565,7 @@ cmd_start() {
   start_hosts
   write_env
   write_state
+  trap - EXIT
   log "started in $((SECONDS - t0)) s"
   print_summary
 }
@@ -565,7 +582,10 @@ do_stop() {
   local quiet=${1:-}
   # 1. sshd listeners and their session children, 2. everything chrooted under $BASE, 3. vcsim.
   stop_hosts
-  if [ -f "$BASE/vcsim/vcsim.pid" ]; then kill_pid "$(cat "$BASE/vcsim/vcsim.pid")"; fi
+  if [ -f "$BASE/vcsim/vcsim.pid" ]; then
+    local vp; vp=$(cat "$BASE/vcsim/vcsim.pid")
+    if pid_is "$vp" "$BASE/vcsim/inventory.json"; then kill_pid "$vp"; fi
+  fi
   # Mounts: deepest first; never rm while anything is mounted below $BASE.
   if [ -d "$BASE" ]; then
     local m
@@ -585,14 +605,14 @@ do_stop() {
 cmd_stop() { need_root; lock; do_stop; }
 
 cmd_status() {
-  if ! load_env 2>/dev/null || ! pid_alive "$VCSIM_PID"; then
+  if ! load_env 2>/dev/null || ! pid_is "$VCSIM_PID" "$BASE/vcsim/inventory.json"; then
     echo "MtvRemediation lab '$INSTANCE' is not running"; return 0
   fi
   print_summary
   local HDx up
   for HDx in $(host_dirs); do
     . "$HDx/host.env"
-    up=down; pid_alive "$(cat "$HDx/sshd.pid" 2>/dev/null)" && up=up
+    up=down; pid_is "$(cat "$HDx/sshd.pid" 2>/dev/null)" "$HDx/sshd_config" && up=up
     printf '    %-12s 127.0.0.1:%-6s sshd %-4s %s\n' "$H_NAME" "$H_PORT" "$up" "$H_MOREF"
   done
 }
