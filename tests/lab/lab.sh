@@ -545,7 +545,7 @@ cmd_start() {
     [[ $v =~ ^[1-9][0-9]*$ ]] || die "ramdisk sizes (--var-mb, MTVLAB_*_MB) must be positive MiB counts"
   done
   lock
-  if is_running && [ "$NHOSTS" = "$want" ]; then
+  if is_running && [ "$NHOSTS" = "$want" ] && [ "${VAR_MB:-}" = "${MTVLAB_VAR_MB:-16}" ]; then
     log "already running ($INSTANCE, $NHOSTS hosts)"; print_summary; return 0
   fi
   do_stop quiet
