@@ -382,13 +382,34 @@ cmd_fill_var() { # fill-var <host> <percent> [--via log|file]
   in_chroot "$R" /usr/lib/vmware/lab/fill-var "$pct" "$via"
 }
 
-cmd_wrapper_log() { # wrapper-log <host> <bytes> [--fail 7228|327689]
-  resolve_host "${1:-}"; local bytes=${2:-} fail=
+cmd_wrapper_log() { # wrapper-log <host> <bytes> [--fail 7228|327689] [--secure]
+  resolve_host "${1:-}"; local bytes=${2:-} fail= log=/var/log/vmkfstools-wrapper.log
   shift 2 || true
-  while [ $# -gt 0 ]; do case $1 in --fail) fail=$2; shift 2;; --fail=*) fail=${1#*=}; shift;; *) die "wrapper-log: unknown option $1";; esac; done
+  while [ $# -gt 0 ]; do case $1 in
+    --fail) fail=$2; shift 2;; --fail=*) fail=${1#*=}; shift;;
+    --secure) log=/var/log/secure-vmkfstools-wrapper.log; shift;;
+    *) die "wrapper-log: unknown option $1";; esac; done
   [[ $bytes =~ ^[0-9]+$ ]] || die "wrapper-log: bytes must be a number"
   case $fail in ''|7228|327689) ;; *) die "wrapper-log: --fail 7228 or 327689";; esac
-  in_chroot "$R" /opt/redhat/vmkfstools-wrapper/lab-log-gen "$bytes" $fail
+  in_chroot "$R" /usr/bin/env LAB_WRAPPER_LOG="$log" /opt/redhat/vmkfstools-wrapper/lab-log-gen "$bytes" $fail
+}
+
+cmd_task_dirs() { # task-dirs <host> <count> [--age-days N]: leftover wrapper task dirs in /tmp
+  resolve_host "${1:-}"; local count=${2:-} age=0
+  shift 2 || true
+  while [ $# -gt 0 ]; do case $1 in --age-days) age=$2; shift 2;; --age-days=*) age=${1#*=}; shift;; *) die "task-dirs: unknown option $1";; esac; done
+  [[ $count =~ ^[0-9]+$ && $age =~ ^[0-9]+$ ]] || die "task-dirs: count and --age-days must be numbers"
+  in_chroot "$R" /usr/lib/vmware/lab/task-dirs "$count" "$age"
+}
+
+cmd_hostd_downtime() { # hostd-downtime <ms> [host]: how long 'hostd restart' shows the host notResponding
+  local ms=${1:-}; [[ $ms =~ ^[0-9]+$ ]] || die "hostd-downtime: milliseconds required"
+  load_env || die "lab is not running"
+  local dirs
+  if [ -n "${2:-}" ]; then resolve_host "$2"; dirs=$HD; else dirs=$(host_dirs); fi
+  for HD in $dirs; do
+    sed -i "s/^HOSTD_DOWN_MS=.*/HOSTD_DOWN_MS=$ms/" "$HD/root/etc/vmware/lab.conf"
+  done
 }
 
 sshd_pid() { # the host's sshd listener, if it is running
@@ -472,6 +493,7 @@ cmd_reset_host() { # reset-host <host>: pristine /var (log, crontab), empty /tmp
   cp -a "$TEMPLATE_VAR/." "$R/var/"
   seed_var "$R"
   rm -f "$R/etc/vmware/lab-slow-ms"
+  sed -i "s/^HOSTD_DOWN_MS=.*/HOSTD_DOWN_MS=$HOSTD_DOWN_MS/" "$R/etc/vmware/lab.conf"
   cmd_start_host "$H_NAME"
   start_daemons "$R"
   /bin/busybox wget -q -O /dev/null "$CTL_URL/ctl/host-state?host=$H_NAME&state=connected" 9>&- || true
@@ -482,8 +504,8 @@ cmd_reset_host() { # reset-host <host>: pristine /var (log, crontab), empty /tmp
 
 write_env() {
   {
-    printf 'NHOSTS=%q\nVCSIM_PID=%q\nVC_PASSWORD=%q\nCTL_URL=%q\nSSH_PASSWORD=%q\nVAR_MB=%q\n' \
-      "$NHOSTS" "$VCSIM_PID" "$VC_PASSWORD" "$CTL_URL" "$SSH_PASSWORD" "$VAR_MB"
+    printf 'NHOSTS=%q\nVCSIM_PID=%q\nVC_PASSWORD=%q\nCTL_URL=%q\nSSH_PASSWORD=%q\nVAR_MB=%q\nHOSTD_DOWN_MS=%q\n' \
+      "$NHOSTS" "$VCSIM_PID" "$VC_PASSWORD" "$CTL_URL" "$SSH_PASSWORD" "$VAR_MB" "$HOSTD_DOWN_MS"
   } > "$ENVFILE.tmp"
   chmod 600 "$ENVFILE.tmp"; mv -f "$ENVFILE.tmp" "$ENVFILE"
 }
@@ -626,6 +648,8 @@ main() {
     exec) cmd_exec "$@";;
     fill-var) cmd_fill_var "$@";;
     wrapper-log) cmd_wrapper_log "$@";;
+    task-dirs) cmd_task_dirs "$@";;
+    hostd-downtime) cmd_hostd_downtime "$@";;
     rekey) lock; cmd_rekey "$@";;
     stop-host) cmd_stop_host "$@";;
     start-host) cmd_start_host "$@";;
