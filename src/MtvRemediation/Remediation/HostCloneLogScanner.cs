@@ -132,10 +132,10 @@ namespace MtvRemediation.Remediation
             result.Duration = run.Duration;
             if (!parser.Done)
                 throw new HostCloneLogScanException(shell.HostName,
-                    $"The log scan on {shell.HostName} did not finish (exit status {run.ExitStatus}). {Trim(run.Stderr)}".Trim());
+                    $"The log scan on {shell.HostName} did not finish (exit status {run.ExitStatus}); findings may be incomplete. {Trim(run.Stderr)}".Trim(), result);
             if (!string.IsNullOrWhiteSpace(run.Stderr))
                 throw new HostCloneLogScanException(shell.HostName,
-                    $"The log scan on {shell.HostName} reported errors; findings may be incomplete: {Trim(run.Stderr)}");
+                    $"The log scan on {shell.HostName} reported errors; findings may be incomplete: {Trim(run.Stderr)}", result);
             return result;
         }
 
@@ -210,7 +210,15 @@ namespace MtvRemediation.Remediation
     /// <summary>A host-side log scan failed; the message says what happened on which host.</summary>
     public sealed class HostCloneLogScanException : Exception
     {
-        public HostCloneLogScanException(string host, string message) : base(message) { Host = host; }
+        public HostCloneLogScanException(string host, string message, HostCloneLogScanResult partialResult) : base(message)
+        {
+            Host = host;
+            PartialResult = partialResult;
+        }
+
         public string Host { get; }
+
+        /// <summary>What was read before the failure (its findings were already emitted).</summary>
+        public HostCloneLogScanResult PartialResult { get; }
     }
 }
