@@ -9,8 +9,8 @@
     PowerShellVersion    = '5.1'
     CompatiblePSEditions = @('Desktop', 'Core')
     DotNetFrameworkVersion = '4.7.2'
-    FormatsToProcess     = @()
-    CmdletsToExport      = @()
+    FormatsToProcess     = @('Formats/Diagnosis.Format.ps1xml')
+    CmdletsToExport      = @('Find-MtvCloneFailure')
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()

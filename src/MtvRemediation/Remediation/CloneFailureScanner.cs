@@ -56,6 +56,9 @@ namespace MtvRemediation.Remediation
         public string? VMHost { get; }
         public string? Path { get; }
 
+        /// <summary>Lines read through <see cref="AddLine"/>.</summary>
+        public long LinesRead => _linesRead;
+
         /// <summary>Next line of a source read from its start (line numbers counted here).</summary>
         public CloneFailureFinding? AddLine(string line)
         {
@@ -174,29 +177,69 @@ namespace MtvRemediation.Remediation
             foreach (var f in scan.Complete()) emit(f);
         }
 
-        /// <summary>Opens a log file for streaming; <c>.gz</c> files (rotated logs) are decompressed on the fly.</summary>
-        public static TextReader OpenFile(string path)
-        {
-            var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 64 * 1024, FileOptions.SequentialScan);
-            try
-            {
-                Stream input = stream;
-                if (IsGzip(stream)) input = new GZipStream(stream, CompressionMode.Decompress);
-                return new StreamReader(input, new UTF8Encoding(false), detectEncodingFromByteOrderMarks: true, bufferSize: 64 * 1024);
-            }
-            catch
-            {
-                stream.Dispose();
-                throw;
-            }
-        }
-
-        /// <summary>Scans one local file.</summary>
+        /// <summary>
+        /// Scans one local file, plain or gzip (detected by content, so rotated files without a
+        /// .gz suffix work too), as a stream: memory does not depend on the file size.
+        /// </summary>
+        /// <exception cref="InvalidDataException">A gzip file is corrupt or truncated (findings before the damage were emitted).</exception>
         public static CloneFailureSourceScan ScanFile(string path, CloneFailureScanOptions options, Action<CloneFailureFinding> emit, CancellationToken cancellationToken)
         {
             var scan = new CloneFailureSourceScan(path, null, path, options);
-            using (var reader = OpenFile(path)) ScanReader(reader, scan, emit, cancellationToken);
+            using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 64 * 1024, FileOptions.SequentialScan))
+            {
+                if (!IsGzip(file))
+                {
+                    using (var reader = new StreamReader(file, new UTF8Encoding(false), true, 64 * 1024))
+                        ScanReader(reader, scan, emit, cancellationToken);
+                    return scan;
+                }
+                var expectedSize = ReadGzipTrailerSize(file);
+                using (var gzip = new GZipStream(file, CompressionMode.Decompress, leaveOpen: true))
+                using (var counter = new CountingReadStream(gzip))
+                using (var reader = new StreamReader(counter, new UTF8Encoding(false), true, 64 * 1024))
+                {
+                    ScanReader(reader, scan, emit, cancellationToken);
+                    // .NET's GZipStream ends quietly on a truncated archive; the trailer's ISIZE
+                    // (size mod 2^32 of the last member) catches that, so a cut-off rotated log is
+                    // not mistaken for a clean one.
+                    if ((uint)counter.BytesRead != expectedSize)
+                        throw new InvalidDataException($"The gzip archive is truncated or damaged: {counter.BytesRead} bytes decompressed, the trailer says {expectedSize} (mod 2^32). Findings up to line {scan.LinesRead} were reported.");
+                }
+            }
             return scan;
+        }
+
+        private static uint ReadGzipTrailerSize(FileStream file)
+        {
+            if (file.Length < 18) return uint.MaxValue; // no room for header + trailer: damaged
+            var trailer = new byte[4];
+            file.Position = file.Length - 4;
+            var n = 0;
+            while (n < 4) n += file.Read(trailer, n, 4 - n);
+            file.Position = 0;
+            return (uint)(trailer[0] | trailer[1] << 8 | trailer[2] << 16 | trailer[3] << 24);
+        }
+
+        private sealed class CountingReadStream : Stream
+        {
+            private readonly Stream _inner;
+            public CountingReadStream(Stream inner) { _inner = inner; }
+            public long BytesRead { get; private set; }
+            public override int Read(byte[] buffer, int offset, int count)
+            {
+                var n = _inner.Read(buffer, offset, count);
+                BytesRead += n;
+                return n;
+            }
+            public override bool CanRead => true;
+            public override bool CanSeek => false;
+            public override bool CanWrite => false;
+            public override long Length => throw new NotSupportedException();
+            public override long Position { get => BytesRead; set => throw new NotSupportedException(); }
+            public override void Flush() { }
+            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+            public override void SetLength(long value) => throw new NotSupportedException();
+            public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
         }
 
         // By magic bytes rather than extension: `oc logs` output saved as .gz or rotated files without a suffix.

@@ -188,6 +188,29 @@ namespace MtvRemediation.Tests.Remediation
         }
 
         [Fact]
+        public void A_truncated_gzip_archive_is_an_error_not_a_clean_log()
+        {
+            var path = Path.Combine(Path.GetTempPath(), "mtv-scan-" + Guid.NewGuid().ToString("N") + ".gz");
+            try
+            {
+                using (var file = File.Create(path))
+                using (var gz = new GZipStream(file, CompressionLevel.Fastest))
+                using (var w = new StreamWriter(gz, new UTF8Encoding(false)))
+                {
+                    w.WriteLine(S.WrapperCtk);
+                    for (var i = 0; i < 200000; i++) w.WriteLine(S.WrapperVsish.Replace("4461", i.ToString()));
+                }
+                var bytes = File.ReadAllBytes(path);
+                File.WriteAllBytes(path, bytes.Take(bytes.Length / 2).ToArray());
+                var findings = new List<CloneFailureFinding>();
+                var ex = Assert.Throws<InvalidDataException>(() => CloneFailureScanner.ScanFile(path, Options(), findings.Add, CancellationToken.None));
+                Assert.Contains("truncated", ex.Message);
+                Assert.Single(findings); // what came before the cut was still reported
+            }
+            finally { File.Delete(path); }
+        }
+
+        [Fact]
         public void Line_splitting_stream_handles_split_utf8_crlf_and_a_missing_final_newline()
         {
             var lines = new List<string>();
