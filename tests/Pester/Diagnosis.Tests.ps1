@@ -169,3 +169,52 @@ Describe 'Find-MtvCloneFailure on files' {
         finally { Pop-Location }
     }
 }
+
+Describe 'Find-MtvCloneFailure on a large local log' {
+    BeforeAll {
+        # 256 MiB of 2.10 wrapper polling (vsish stats + "XCOPY used: False" every 5 s) with a
+        # failure line per MiB, written in 1 MiB blocks so the test spends its time scanning.
+        $script:Big = Join-Path $Work 'big-vmkfstools-wrapper.log'
+        $sb = [Text.StringBuilder]::new()
+        $i = 0
+        while ($sb.Length -lt 1MB) {
+            $ts = '2026-11-25 {0:00}:{1:00}:{2:00},{3:000}' -f [math]::Floor($i / 720 % 24), [math]::Floor($i / 12 % 60), ($i * 5 % 60), ($i % 1000)
+            [void]$sb.Append("$ts - DEBUG - vsish -e get /storage/scsifw/devices/naa.600a098038304437415d4b6a59684a52/stats: {   successful cmds:$(4461 + $i)   write ops:$i }`n")
+            [void]$sb.Append("$ts - INFO - XCOPY used: False, clone write ops: $i`n")
+            $i++
+        }
+        [void]$sb.Append("2026-11-25 23:59:59,000 - ERROR - clone task failed with exit code 255, stderr: Failed to clone disk: Input/output error (327689).`n")
+        $block = [Text.Encoding]::UTF8.GetBytes($sb.ToString())
+        $script:XcopyPerBlock = $i
+        $script:Blocks = 256
+        $fs = [IO.File]::Create($Big)
+        try { for ($b = 0; $b -lt $Blocks; $b++) { $fs.Write($block, 0, $block.Length) } } finally { $fs.Dispose() }
+    }
+
+    AfterAll { Remove-Item $Big -ErrorAction SilentlyContinue }
+
+    It 'streams a 256 MiB file with flat memory and exact counts' {
+        $proc = Get-Process -Id $PID
+        [GC]::Collect(); [GC]::WaitForPendingFinalizers()
+        $ws0 = $proc.WorkingSet64
+        $gc0 = [GC]::GetTotalMemory($true)
+        $sw = [Diagnostics.Stopwatch]::StartNew()
+        $findings = [Collections.Generic.List[object]]::new()
+        Find-MtvCloneFailure -LiteralPath $Big | ForEach-Object { $findings.Add($_) }
+        $sw.Stop()
+        $proc.Refresh()
+        $wsGrowth = $proc.WorkingSet64 - $ws0
+        $gcGrowth = [GC]::GetTotalMemory($true) - $gc0
+        Write-Host ("    256 MiB scanned in {0:N1} s; working set +{1:N1} MiB, managed heap +{2:N2} MiB, {3} findings" -f $sw.Elapsed.TotalSeconds, ($wsGrowth / 1MB), ($gcGrowth / 1MB), $findings.Count)
+
+        $io = @($findings | Where-Object Signature -EQ DiskIoError)
+        $io.Count | Should -Be $Blocks
+        $xcopy = @($findings | Where-Object Signature -EQ XcopyNotUsed)
+        $xcopy.Count | Should -Be 11
+        ($xcopy | Measure-Object Occurrences -Sum).Sum | Should -Be ($XcopyPerBlock * $Blocks)
+        $xcopy[-1].LineNumber | Should -Be (($XcopyPerBlock * 2 + 1) * $Blocks - 1)
+        # Flat: far below the file size (the findings themselves are a few KB).
+        $wsGrowth | Should -BeLessThan 64MB
+        $gcGrowth | Should -BeLessThan 8MB
+    }
+}
