@@ -34,7 +34,7 @@ namespace MtvRemediation.Remediation
         /// </summary>
         public bool Frequent { get; }
 
-        /// <summary>POSIX ERE, case-insensitive, no backslashes (it also passes through awk -v): a superset of <see cref="Regex"/>.</summary>
+        /// <summary>POSIX ERE for grep -i -E (and, lower-cased, an awk regex literal), no backslashes: a superset of <see cref="Regex"/>.</summary>
         public string GrepPattern { get; }
 
         public Regex Regex { get; }

@@ -41,19 +41,22 @@ namespace MtvRemediation.Remediation
         //   M <lineno> <text>        a matching line
         //   R <count> <lineno> <text> count more frequent-signature lines; the last one
         //   D <files>                the scan finished (absent: the command was cut short)
-        private const string AwkProgram =
+        // The frequent-signature pattern is a regex *literal* in the program: BusyBox awk
+        // recompiles a regex held in a variable on every match (measured: 10 s vs 0.5 s for a
+        // million lines). The program is built once from our constant signature table.
+        private static readonly string AwkProgram =
             "{ i = index($0, \":\"); n = substr($0, 1, i - 1); t = substr($0, i + 1)\n" +
             "  if (since != \"\") { ts = substr(t, 1, 19); sub(/T/, \" \", ts)\n" +
             "    if (ts ~ /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]$/ && ts < since) next }\n" +
-            "  if (max > 0 && tolower(t) ~ xpat) { c++; if (c > max) { ln = n; lt = t; next } }\n" +
+            "  if (max > 0 && tolower(t) ~ /" + CloneFailureSignatures.FrequentAwkPattern.Replace("/", "\\/") + "/) { c++; if (c > max) { ln = n; lt = t; next } }\n" +
             "  print \"M\\t\" n \"\\t\" t }\n" +
             "END { if (max > 0 && c > max) print \"R\\t\" (c - max) \"\\t\" ln \"\\t\" lt }";
 
         // Each path: the file itself, "<path>.*" (log.1, log.1.gz, archives) and for *.log the
-        // ESXi-style "<stem>.<n>[.gz]". .gz files go through zcat. Values arrive as {0}..{4} and
-        // the paths as {5}...; everything else is constant text.
+        // ESXi-style "<stem>.<n>[.gz]". .gz files go through zcat. Values arrive as {0}..{3} and
+        // the paths as {4}...; everything else is constant text.
         private const string ScriptHead =
-            "pat={0}; xpat={1}; max={2}; since={3}; prog={4}; n=0\n" +
+            "pat={0}; max={1}; since={2}; prog={3}; n=0\n" +
             "for b in ";
         private const string ScriptTail =
             "; do\n" +
@@ -66,7 +69,7 @@ namespace MtvRemediation.Remediation
             "    case \"$f\" in\n" +
             "      *.gz) zcat \"$f\" | grep -n -i -E -e \"$pat\" ;;\n" +
             "      *) grep -n -i -E -e \"$pat\" \"$f\" ;;\n" +
-            "    esac | awk -v max=\"$max\" -v since=\"$since\" -v xpat=\"$xpat\" \"$prog\"\n" +
+            "    esac | awk -v max=\"$max\" -v since=\"$since\" \"$prog\"\n" +
             "  done\n" +
             "done\n" +
             "printf 'D\\t%s\\n' \"$n\"";
@@ -78,7 +81,6 @@ namespace MtvRemediation.Remediation
             var args = new List<string>
             {
                 CloneFailureSignatures.CombinedGrepPattern,
-                CloneFailureSignatures.FrequentAwkPattern,
                 Math.Max(0, options.RepeatLimit).ToString(CultureInfo.InvariantCulture),
                 // Seconds only: the host keeps lines of the boundary second, the client filters exactly.
                 options.SinceUtc?.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) ?? "",
