@@ -136,7 +136,15 @@ namespace MtvRemediation.Commands
                 WriteVerbose($"Scanning {file}");
                 try
                 {
-                    var scan = CloneFailureScanner.ScanFile(file, _options, Emit, CancelToken);
+                    var progress = new ProgressRecord(ProgressActivityId, "Scanning " + file, "Reading");
+                    var scan = CloneFailureScanner.ScanFile(file, _options, Emit, CancelToken, (read, total) =>
+                    {
+                        progress.PercentComplete = total > 0 ? (int)Math.Min(100, read * 100 / total) : 0;
+                        progress.StatusDescription = $"{read / (1024 * 1024)} of {total / (1024 * 1024)} MiB";
+                        WriteProgress(progress);
+                    });
+                    progress.RecordType = ProgressRecordType.Completed;
+                    WriteProgress(progress);
                     if (Summary) WriteObject(scan.Summary());
                 }
                 catch (OperationCanceledException) { throw new PipelineStoppedException(); }

@@ -164,13 +164,18 @@ namespace MtvRemediation.Remediation
     public static class CloneFailureScanner
     {
         /// <summary>Reads <paramref name="reader"/> to the end, calling <paramref name="emit"/> for each finding.</summary>
-        public static void ScanReader(TextReader reader, CloneFailureSourceScan scan, Action<CloneFailureFinding> emit, CancellationToken cancellationToken)
+        /// <param name="onProgress">Called every 64K lines (for progress bars); may be null.</param>
+        public static void ScanReader(TextReader reader, CloneFailureSourceScan scan, Action<CloneFailureFinding> emit, CancellationToken cancellationToken, Action? onProgress = null)
         {
             string? line;
             var n = 0;
             while ((line = reader.ReadLine()) != null)
             {
-                if ((++n & 0xFFF) == 0) cancellationToken.ThrowIfCancellationRequested();
+                if ((++n & 0xFFF) == 0)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    if ((n & 0xFFFF) == 0) onProgress?.Invoke();
+                }
                 var f = scan.AddLine(line);
                 if (f != null) emit(f);
             }
@@ -182,7 +187,8 @@ namespace MtvRemediation.Remediation
         /// .gz suffix work too), as a stream: memory does not depend on the file size.
         /// </summary>
         /// <exception cref="InvalidDataException">A gzip file is corrupt or truncated (findings before the damage were emitted).</exception>
-        public static CloneFailureSourceScan ScanFile(string path, CloneFailureScanOptions options, Action<CloneFailureFinding> emit, CancellationToken cancellationToken)
+        /// <param name="onProgress">Called now and then with (compressed) bytes read and the file size.</param>
+        public static CloneFailureSourceScan ScanFile(string path, CloneFailureScanOptions options, Action<CloneFailureFinding> emit, CancellationToken cancellationToken, Action<long, long>? onProgress = null)
         {
             var scan = new CloneFailureSourceScan(path, null, path, options);
             using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 64 * 1024, FileOptions.SequentialScan))
@@ -190,7 +196,7 @@ namespace MtvRemediation.Remediation
                 if (!IsGzip(file))
                 {
                     using (var reader = new StreamReader(file, new UTF8Encoding(false), true, 64 * 1024))
-                        ScanReader(reader, scan, emit, cancellationToken);
+                        ScanReader(reader, scan, emit, cancellationToken, Progress(file, onProgress));
                     return scan;
                 }
                 var expectedSize = ReadGzipTrailerSize(file);
@@ -198,7 +204,7 @@ namespace MtvRemediation.Remediation
                 using (var counter = new CountingReadStream(gzip))
                 using (var reader = new StreamReader(counter, new UTF8Encoding(false), true, 64 * 1024))
                 {
-                    ScanReader(reader, scan, emit, cancellationToken);
+                    ScanReader(reader, scan, emit, cancellationToken, Progress(file, onProgress));
                     // .NET's GZipStream ends quietly on a truncated archive; the trailer's ISIZE
                     // (size mod 2^32 of the last member) catches that, so a cut-off rotated log is
                     // not mistaken for a clean one.
@@ -208,6 +214,9 @@ namespace MtvRemediation.Remediation
             }
             return scan;
         }
+
+        private static Action? Progress(FileStream file, Action<long, long>? onProgress)
+            => onProgress == null ? null : (Action)(() => onProgress(file.Position, file.Length));
 
         private static uint ReadGzipTrailerSize(FileStream file)
         {
