@@ -328,3 +328,22 @@ Describe 'Find-MtvCloneFailure on lab hosts' -Tag Lab -Skip:(-not $LabUp) {
         Remove-Item $dir -Recurse -Force
     }
 }
+
+Describe 'Find-MtvCloneFailure help example against the lab' -Tag Lab -Skip:(-not $LabUp) {
+    AfterAll {
+        Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false -ErrorAction SilentlyContinue
+        Remove-Item (Join-Path $PSScriptRoot '../../out/lab/diag_known_hosts') -ErrorAction SilentlyContinue
+    }
+
+    It 'runs example 3 as written: one summary per lab host' {
+        Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false -ErrorAction SilentlyContinue
+        $example = (Get-Help Find-MtvCloneFailure -Full).Examples.Example | Where-Object Title -Match 'lab hosts'
+        $example | Should -Not -BeNullOrEmpty
+        Push-Location (Join-Path $PSScriptRoot '../..')
+        try { $out = @(& ([scriptblock]::Create(($example.Code -replace '(?m)^PS> ', '')))) }
+        finally { Pop-Location }
+        $hosts = @((Get-Content $LabState -Raw | ConvertFrom-Json).hosts.name)
+        @($out.VMHost | Sort-Object) | Should -Be @($hosts | Sort-Object)
+        $out | ForEach-Object { $_.PSObject.TypeNames[0] | Should -Be 'MtvRemediation.CloneFailureSummary' }
+    }
+}
