@@ -53,6 +53,11 @@ $OutRoot = Join-Path $RepoRoot 'out'
 $ModuleOut = Join-Path $OutRoot "MtvRemediation/$Version"
 $LabScript = Join-Path $RepoRoot 'tests/lab/lab.sh'
 
+# The pinned PowerShell runs as 'dotnet pwsh.dll': child processes must be started the same way.
+$PwshExe = (Get-Process -Id $PID).Path
+$PwshArgs = @()
+if ([System.IO.Path]::GetFileNameWithoutExtension($PwshExe) -eq 'dotnet') { $PwshArgs = @((Join-Path $PSHOME 'pwsh.dll')) }
+
 function Write-Step([string] $Text) { Write-Host "==> $Text" -ForegroundColor Cyan }
 
 function Invoke-Native {
@@ -136,10 +141,9 @@ $r = Invoke-Pester -Configuration $cfg
     $scriptFile = Join-Path $OutRoot 'run-pester.ps1'
     Set-Content $scriptFile $script
     $resultFile = Join-Path $OutRoot 'test-results/pester.xml'
-    $pwsh = (Get-Process -Id $PID).Path
     $tagArg = if ($Tag) { $Tag -join ',' } else { '' }
     $counts = $null
-    & $pwsh -NoProfile -NonInteractive -File $scriptFile $pester (Join-Path $RepoRoot 'tests/Pester') $resultFile $tagArg | ForEach-Object {
+    & $PwshExe @PwshArgs -NoProfile -NonInteractive -File $scriptFile $pester (Join-Path $RepoRoot 'tests/Pester') $resultFile $tagArg | ForEach-Object {
         if ($_ -is [string] -and $_ -match '^PESTER-COUNTS (\d+) (\d+) (\d+)$') { $counts = $Matches } else { $_ }
     } | Out-Host
     if (-not $counts) { return [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0 } }
@@ -177,8 +181,7 @@ function Invoke-Demo {
     $env:MTV_MODULE_PATH = Join-Path $ModuleOut 'MtvRemediation.psd1'
     try {
         Invoke-Lab 'start'
-        $pwsh = (Get-Process -Id $PID).Path
-        Invoke-Native $pwsh @('-NoProfile', '-NonInteractive', '-File', (Join-Path $RepoRoot 'tests/lab/demo.ps1'))
+        Invoke-Native $PwshExe ($PwshArgs + @('-NoProfile', '-NonInteractive', '-File', (Join-Path $RepoRoot 'tests/lab/demo.ps1')))
     }
     finally { Invoke-Lab 'stop' }
 }
@@ -189,8 +192,7 @@ function Invoke-Bench {
     try {
         $script:LabHosts = [Math]::Max((Get-LabHostCount), 24)
         Invoke-Lab 'start'
-        $pwsh = (Get-Process -Id $PID).Path
-        Invoke-Native $pwsh @('-NoProfile', '-NonInteractive', '-File', (Join-Path $RepoRoot 'tests/bench/Invoke-Bench.ps1'))
+        Invoke-Native $PwshExe ($PwshArgs + @('-NoProfile', '-NonInteractive', '-File', (Join-Path $RepoRoot 'tests/bench/Invoke-Bench.ps1')))
     }
     finally { Invoke-Lab 'stop' }
 }
