@@ -78,6 +78,10 @@ function Invoke-Build {
     Invoke-Native dotnet @('publish', (Join-Path $RepoRoot 'src/MtvRemediation/MtvRemediation.csproj'),
         '-c', $Configuration, '-o', $ModuleOut, '--nologo', '-v', 'quiet')
     Get-ChildItem $ModuleOut -Filter '*.deps.json' | Remove-Item
+    # Dependencies go where PowerShell does not probe; ModuleLifetime loads them in an isolated context.
+    $deps = New-Item -ItemType Directory -Force (Join-Path $ModuleOut 'dependencies')
+    Get-ChildItem $ModuleOut -File | Where-Object { $_.Extension -in '.dll', '.pdb' -and $_.BaseName -ne 'MtvRemediation' } |
+        Move-Item -Destination $deps
     Copy-Item (Join-Path $RepoRoot 'MtvRemediation.psd1') $ModuleOut
     $formats = Join-Path $RepoRoot 'src/MtvRemediation/Formats'
     if (Test-Path $formats) {

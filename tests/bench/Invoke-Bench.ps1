@@ -1,0 +1,45 @@
+<#
+.SYNOPSIS
+    Runs every tests/bench/*.Bench.ps1 against the running lab and prints one table of figures,
+    each with its baseline and ratio measured in the same run; writes out/bench/results.json.
+
+.DESCRIPTION
+    A benchmark script returns objects with: Benchmark, Measure, Value, Unit, Baseline,
+    BaselineValue, Ratio, Target, Met. Benchmarks are evidence, not tests: a missed target is
+    reported, not failed.
+#>
+[CmdletBinding()]
+param([string[]] $Name = '*')
+
+$ErrorActionPreference = 'Stop'
+$root = Resolve-Path (Join-Path $PSScriptRoot '../..')
+$outDir = Join-Path $root 'out/bench'
+New-Item -ItemType Directory -Force $outDir | Out-Null
+
+$results = [System.Collections.Generic.List[object]]::new()
+foreach ($script in Get-ChildItem $PSScriptRoot -Filter '*.Bench.ps1' | Where-Object { $n = $_.Name; @($Name | Where-Object { $n -like "$_.Bench.ps1" -or $n -like $_ }).Count }) {
+    Write-Host "==> $($script.Name)" -ForegroundColor Cyan
+    try {
+        foreach ($r in @(& $script.FullName)) { if ($r -and $r.PSObject.Properties['Benchmark']) { $results.Add($r) } }
+    }
+    catch {
+        Write-Host "   failed: $_" -ForegroundColor Red
+        $results.Add([pscustomobject]@{ Benchmark = $script.BaseName; Measure = 'error'; Value = $null; Unit = ''; Baseline = "$_"; BaselineValue = $null; Ratio = $null; Target = ''; Met = $false })
+    }
+}
+
+$machine = "{0} cores, {1:N0} GiB, {2}" -f [Environment]::ProcessorCount,
+    ((Get-Content /proc/meminfo -ErrorAction SilentlyContinue | Select-Object -First 1) -replace '\D', '' -as [double]) / 1MB,
+    [System.Runtime.InteropServices.RuntimeInformation]::OSDescription
+$report = [pscustomobject]@{ Date = (Get-Date).ToUniversalTime().ToString('o'); Machine = $machine; Results = $results }
+$report | ConvertTo-Json -Depth 5 | Set-Content (Join-Path $outDir 'results.json')
+
+Write-Host ''
+Write-Host "Machine: $machine"
+$results | Format-Table Benchmark, Measure,
+    @{ n = 'Value'; e = { if ($_.Value -is [double]) { '{0:N3} {1}' -f $_.Value, $_.Unit } else { "$($_.Value) $($_.Unit)" } } },
+    Baseline,
+    @{ n = 'Baseline value'; e = { if ($_.BaselineValue -is [double]) { '{0:N3} {1}' -f $_.BaselineValue, $_.Unit } else { $_.BaselineValue } } },
+    @{ n = 'Ratio'; e = { if ($null -ne $_.Ratio) { '{0:N2}x' -f $_.Ratio } } },
+    Target, Met -AutoSize -Wrap | Out-String -Width 200 | Write-Host
+Write-Host "Written: $(Join-Path $outDir 'results.json')"
