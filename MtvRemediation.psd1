@@ -9,8 +9,8 @@
     PowerShellVersion    = '5.1'
     CompatiblePSEditions = @('Desktop', 'Core')
     DotNetFrameworkVersion = '4.7.2'
-    FormatsToProcess     = @()
-    CmdletsToExport      = @()
+    FormatsToProcess     = @('Formats/EsxiShell.Format.ps1xml')
+    CmdletsToExport      = @('Connect-EsxiShell', 'Get-EsxiShell', 'Disconnect-EsxiShell')
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()
