@@ -9,8 +9,8 @@
     PowerShellVersion    = '5.1'
     CompatiblePSEditions = @('Desktop', 'Core')
     DotNetFrameworkVersion = '4.7.2'
-    FormatsToProcess     = @('Formats/EsxiShell.Format.ps1xml')
-    CmdletsToExport      = @('Connect-EsxiShell', 'Get-EsxiShell', 'Disconnect-EsxiShell')
+    FormatsToProcess     = @('Formats/EsxiShell.Format.ps1xml', 'Formats/HostRemediation.Format.ps1xml')
+    CmdletsToExport      = @('Connect-EsxiShell', 'Get-EsxiShell', 'Disconnect-EsxiShell', 'Test-VmkfstoolsLogSpace', 'Clear-VmkfstoolsWrapperLog', 'Register-LogRotationCron', 'Get-LogRotationCron', 'Unregister-LogRotationCron', 'Restart-EsxiAgents')
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()

@@ -31,7 +31,10 @@ namespace MtvRemediation.Remediation
         public RotationEntry[] Entries { get; set; } = Array.Empty<RotationEntry>();
         public bool Changed { get; set; }
         public int? CrondPid { get; set; }
-        public int Removed { get; set; }
+        public int Removed => RemovedEntries.Length;
+
+        /// <summary>Our entries that the edit took out (read under the lock).</summary>
+        public RotationEntry[] RemovedEntries { get; set; } = Array.Empty<RotationEntry>();
     }
 
     /// <summary>
@@ -69,13 +72,14 @@ namespace MtvRemediation.Remediation
             {
                 var (original, mode, owner) = Read(shell, paths, ct);
                 var tab = Crontab.Parse(original ?? Array.Empty<byte>());
-                var countBefore = tab.RotationEntries().Count;
+                var entriesBefore = tab.RotationEntries();
                 edit(tab);
                 var updated = tab.ToBytes();
+                var after = tab.RotationEntries();
                 var change = new CronChange
                 {
-                    Entries = tab.RotationEntries().ToArray(),
-                    Removed = Math.Max(0, countBefore - tab.RotationEntries().Count),
+                    Entries = after.ToArray(),
+                    RemovedEntries = entriesBefore.Where(b => !after.Any(a => a.ToLine() == b.ToLine())).ToArray(),
                 };
                 if (original != null && updated.AsSpanEquals(original))
                 {

@@ -53,7 +53,7 @@ namespace MtvRemediation.Remediation
             catch (OperationCanceledException) { throw; }
             catch (RemediationException) { throw; }
             catch (CappedMemoryStream.CapExceededException) { throw; }
-            catch (IOException ex) when (ex.InnerException is CappedMemoryStream.CapExceededException cap) { throw cap; }
+            catch (Exception ex) when (FindCap(ex) != null) { throw FindCap(ex)!; }
             catch (TimeoutException ex)
             {
                 throw new RemediationException(HostRemediationErrorIds.VMHostUnreachable, ErrorCategory.OperationTimeout,
@@ -69,7 +69,19 @@ namespace MtvRemediation.Remediation
         }
 
         // Anything the shell layer throws that is not our own or a cancellation means the host is not usable now.
-        private static bool IsShellFailure(Exception ex) => !(ex is ArgumentException) && !(ex is NullReferenceException) && !(ex is InvalidCastException);
+        // The SSH layer's own errors (EsxiShellException: not connected, connection lost...) keep their ids.
+        private static bool IsShellFailure(Exception ex) =>
+            !(ex is EsxiShellException) && !(ex is ArgumentException) && !(ex is NullReferenceException) && !(ex is InvalidCastException);
+
+        private static CappedMemoryStream.CapExceededException? FindCap(Exception? ex)
+        {
+            for (; ex != null; ex = ex.InnerException)
+            {
+                if (ex is CappedMemoryStream.CapExceededException cap) return cap;
+                if (ex is AggregateException agg && agg.InnerExceptions.Count == 1) return FindCap(agg.InnerExceptions[0]);
+            }
+            return null;
+        }
 
         /// <summary>
         /// Splits output made of <c>@@name</c> marker lines into sections (name -> text). A section's
