@@ -168,14 +168,15 @@ namespace MtvRemediation.Remediation
 
         /// <summary>
         /// ESXi reload: kill the crond in the pid file, wait for it to exit, start BusyBox crond,
-        /// wait for a new live pid in the pid file. Returns the new pid.
+        /// wait for a new live pid in the pid file. Returns the new pid. BusyBox crond runs jobs
+        /// with $SHELL, so it is pinned to /bin/sh (what root has on ESXi) whatever the session set.
         /// </summary>
         public static int ReloadCrond(IEsxiShell shell, CronPaths paths, CancellationToken ct)
         {
             var r = RemoteOps.Run(shell, RemoteCommand.Format(
                 "p={0}; old=$(cat \"$p\" 2>/dev/null)\n" +
                 "if [ -n \"$old\" ] && kill \"$old\" 2>/dev/null; then i=0; while kill -0 \"$old\" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1 2>/dev/null || sleep 1; i=$((i+1)); done; fi\n" +
-                "{1} crond </dev/null >/dev/null 2>&1\n" +
+                "SHELL=/bin/sh {1} crond </dev/null >/dev/null 2>&1\n" +
                 "i=0; while [ $i -lt 50 ]; do new=$(cat \"$p\" 2>/dev/null); if [ -n \"$new\" ] && [ \"$new\" != \"$old\" ] && kill -0 \"$new\" 2>/dev/null; then echo \"$new\"; exit 0; fi; sleep 0.1 2>/dev/null || sleep 1; i=$((i+1)); done\n" +
                 "echo \"old=$old new=$new\" >&2; exit 8",
                 paths.PidFile, paths.Busybox), ct, TimeSpan.FromSeconds(90));
