@@ -9,8 +9,28 @@
     PowerShellVersion    = '5.1'
     CompatiblePSEditions = @('Desktop', 'Core')
     DotNetFrameworkVersion = '4.7.2'
-    FormatsToProcess     = @('Formats/EsxiShell.Format.ps1xml', 'Formats/HostRemediation.Format.ps1xml')
-    CmdletsToExport      = @('Connect-EsxiShell', 'Get-EsxiShell', 'Disconnect-EsxiShell', 'Test-VmkfstoolsLogSpace', 'Clear-VmkfstoolsWrapperLog', 'Register-LogRotationCron', 'Get-LogRotationCron', 'Unregister-LogRotationCron', 'Restart-EsxiAgents')
+    # One entry per line, so branches adding cmdlets merge cleanly.
+    FormatsToProcess     = @(
+        'Formats/EsxiShell.Format.ps1xml'
+        'Formats/VSphere.Format.ps1xml'
+        'Formats/HostRemediation.Format.ps1xml'
+    )
+    CmdletsToExport      = @(
+        'Connect-EsxiShell'
+        'Get-EsxiShell'
+        'Disconnect-EsxiShell'
+        'Connect-MtvVIServer'
+        'Disconnect-MtvVIServer'
+        'Get-MtvVIServer'
+        'Get-VMChangeTracking'
+        'Reset-VMChangeTracking'
+        'Test-VmkfstoolsLogSpace'
+        'Clear-VmkfstoolsWrapperLog'
+        'Register-LogRotationCron'
+        'Get-LogRotationCron'
+        'Unregister-LogRotationCron'
+        'Restart-EsxiAgents'
+    )
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using System.Collections.Generic;
 using System.Management.Automation;
 using System.Security;
 using System.Threading;
@@ -14,14 +15,17 @@ namespace MtvRemediation.Commands
     [OutputType(typeof(EsxiShellSession))]
     public sealed class ConnectEsxiShellCommand : EsxiHostCmdletBase
     {
-        /// <summary>SSH address when the inventory name is not it (one host only).</summary>
-        [Parameter]
+        /// <summary>SSH address when the inventory name is not it (one host, or per pipeline object).</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
         public string? Address { get; set; }
 
-        [Parameter]
+        [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateRange(1, 65535)]
         public int Port { get; set; } = 22;
+
+        // Address/Port as bound for the pipeline object that brought each host.
+        private readonly Dictionary<HostTarget, KeyValuePair<string?, int>> _endpoints = new Dictionary<HostTarget, KeyValuePair<string?, int>>();
 
         /// <summary>Expected host key fingerprint (SHA256:...).</summary>
         [Parameter]
@@ -49,9 +53,23 @@ namespace MtvRemediation.Commands
 
         protected override string ProgressActivity => "Connecting to ESXi shells";
 
+        private bool _addressOnCommandLine;
+
+        protected override void BeginProcessing()
+        {
+            // Only command-line arguments are bound here; pipeline-bound Address/Port are per object.
+            _addressOnCommandLine = MyInvocation.BoundParameters.ContainsKey(nameof(Address));
+            base.BeginProcessing();
+        }
+
+        protected override void OnTargetAdded(HostTarget target)
+        {
+            _endpoints[target] = new KeyValuePair<string?, int>(Address, Port);
+        }
+
         protected override void EndProcessing()
         {
-            if (Address != null && Targets.Count > 1)
+            if (_addressOnCommandLine && Targets.Count > 1)
             {
                 var ex = new EsxiShellException(EsxiShellErrorIds.InvalidArgument, ErrorCategory.InvalidArgument,
                     $"-Address names one SSH endpoint but {Targets.Count} hosts were given. Connect each host with its own Connect-EsxiShell -VMHost <name> -Address <address>.");
@@ -68,12 +86,13 @@ namespace MtvRemediation.Commands
             base.EndProcessing();
         }
 
-        protected override ConnectOptions CreateConnectOptions()
+        protected override ConnectOptions CreateConnectOptions(HostTarget target)
         {
+            var endpoint = _endpoints.TryGetValue(target, out var e) ? e : new KeyValuePair<string?, int>(Address, Port);
             return new ConnectOptions
             {
-                Address = Address,
-                Port = Port,
+                Address = endpoint.Key,
+                Port = endpoint.Value,
                 HostKeyFingerprint = HostKeyFingerprint,
                 TrustNewHostKey = TrustNewHostKey.IsPresent,
                 KnownHostsPath = KnownHostsPath == null ? null : GetUnresolvedProviderPathFromPSPath(KnownHostsPath),

@@ -23,7 +23,7 @@ namespace MtvRemediation.Commands
     /// {
     ///     protected override void ProcessHost(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
     ///     {
-    ///         var r = shell.RunAsync(RemoteCommand.Exec("vdf"), TimeSpan.FromSeconds(30), ct).GetAwaiter().GetResult();
+    ///         var r = shell.RunChecked(RemoteCommand.Exec("vdf"), TimeSpan.FromSeconds(30), ct);
     ///         sink.WriteObject(r.Stdout);
     ///     }
     /// }
@@ -75,8 +75,15 @@ namespace MtvRemediation.Commands
                     continue;
                 }
                 // The same host twice in one pipeline is worked on once.
-                if (_seen.Add(target!.Name)) _targets.Add(target);
-                else WriteVerbose($"{target.Name}: already in this pipeline, skipped.");
+                if (_seen.Add(target!.Name))
+                {
+                    _targets.Add(target);
+                    OnTargetAdded(target);
+                }
+                else
+                {
+                    WriteVerbose($"{target.Name}: already in this pipeline, skipped.");
+                }
             }
         }
 
@@ -90,7 +97,8 @@ namespace MtvRemediation.Commands
             if (hosts.Count == 0) return;
             // Captured here, on the pipeline thread: workers must not touch Runspace.DefaultRunspace.
             var resolver = EsxiShellResolver.ForCurrentRunspace();
-            var options = CreateConnectOptions();
+            var options = new Dictionary<HostTarget, ConnectOptions>();
+            foreach (var t in hosts) options[t] = CreateConnectOptions(t);
             var credential = Credential;
             var keyFile = KeyFilePath == null ? null : GetUnresolvedProviderPathFromPSPath(KeyFilePath);
             ThreadPoolTuning.EnsureMinThreads(Math.Min(ThrottleLimit, hosts.Count));
@@ -99,7 +107,7 @@ namespace MtvRemediation.Commands
                 IEsxiShell shell;
                 try
                 {
-                    shell = AcquireShell(resolver, target, credential, keyFile, options, ct);
+                    shell = AcquireShell(resolver, target, credential, keyFile, options[target], ct);
                 }
                 catch (EsxiShellException ex)
                 {
@@ -130,8 +138,11 @@ namespace MtvRemediation.Commands
         /// </summary>
         protected virtual bool ShouldProcessHost(HostTarget target) => true;
 
-        /// <summary>Options for on-demand connects (pipeline thread). Connect-EsxiShell adds its own.</summary>
-        protected virtual ConnectOptions CreateConnectOptions() => new ConnectOptions();
+        /// <summary>Called on the pipeline thread, in ProcessRecord, when a new host joins the work list.</summary>
+        protected virtual void OnTargetAdded(HostTarget target) { }
+
+        /// <summary>Options for on-demand connects to one host (pipeline thread). Connect-EsxiShell adds its own.</summary>
+        protected virtual ConnectOptions CreateConnectOptions(HostTarget target) => new ConnectOptions();
 
         /// <summary>Gets the shell for one host (worker thread). Default: <see cref="EsxiShellResolver.Resolve(HostTarget, PSCredential?, string?, ConnectOptions?, CancellationToken)"/>.</summary>
         protected virtual IEsxiShell AcquireShell(EsxiShellResolver resolver, HostTarget target, PSCredential? credential, string? keyFilePath, ConnectOptions options, CancellationToken cancellationToken)

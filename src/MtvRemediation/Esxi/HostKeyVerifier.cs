@@ -20,9 +20,15 @@ namespace MtvRemediation.Esxi
         private readonly bool _trustNew;
         private readonly string? _sessionFingerprint;
 
+        /// <summary>How the user logs in, for the commands the errors suggest (never a secret).</summary>
+        public string LoginHint { get; set; } = "-Credential <credential>";
+
         /// <param name="sessionFingerprint">On reconnect: the key this session already trusted; any other key is refused.</param>
-        public HostKeyVerifier(string hostName, string address, int port, KnownHostsStore store, string? pinned, bool trustNew, string? sessionFingerprint)
+        private readonly bool _knownHostsPathGiven;
+
+        public HostKeyVerifier(string hostName, string address, int port, KnownHostsStore store, string? pinned, bool trustNew, string? sessionFingerprint, bool knownHostsPathGiven = false)
         {
+            _knownHostsPathGiven = knownHostsPathGiven;
             _hostName = hostName;
             _address = address;
             _port = port;
@@ -125,7 +131,8 @@ namespace MtvRemediation.Esxi
             var hint = "Connect-EsxiShell -VMHost " + PsQuote(_hostName);
             if (!string.Equals(_address, _hostName, StringComparison.OrdinalIgnoreCase)) hint += " -Address " + PsQuote(_address);
             if (_port != 22) hint += " -Port " + _port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return hint + " -Credential <credential>";
+            if (_knownHostsPathGiven) hint += " -KnownHostsPath " + PsQuote(_store.FilePath);
+            return hint + " " + LoginHint;
         }
 
         private EsxiShellException Changed(string presented, string? recorded, string where)

@@ -23,8 +23,9 @@ namespace MtvRemediation.Esxi
         private readonly List<PrivateKeyFile> _keys;
 
         private SshConnectSpec(string hostName, string address, int port, string user, SecureString? password, List<PrivateKeyFile> keys,
-            string? pinned, bool trustNew, KnownHostsStore knownHosts, TimeSpan connectTimeout, string? keyFilePath)
+            string? pinned, bool trustNew, KnownHostsStore knownHosts, TimeSpan connectTimeout, string? keyFilePath, bool knownHostsPathGiven)
         {
+            KnownHostsPathGiven = knownHostsPathGiven;
             HostName = hostName;
             Address = address;
             Port = port;
@@ -47,6 +48,7 @@ namespace MtvRemediation.Esxi
         public KnownHostsStore KnownHosts { get; }
         public TimeSpan ConnectTimeout { get; }
         public string? KeyFilePath { get; }
+        public bool KnownHostsPathGiven { get; }
         public bool HasPassword => _password != null;
         public bool HasKey => _keys.Count > 0;
 
@@ -90,7 +92,8 @@ namespace MtvRemediation.Esxi
 
             var knownHosts = new KnownHostsStore(string.IsNullOrWhiteSpace(options.KnownHostsPath) ? KnownHostsStore.DefaultPath : options.KnownHostsPath!);
             var timeout = options.ConnectTimeout <= TimeSpan.Zero ? ConnectOptions.DefaultConnectTimeout : options.ConnectTimeout;
-            return new SshConnectSpec(hostName, address, port, user!, password?.Copy(), keys, pinned, options.TrustNewHostKey, knownHosts, timeout, keyFilePath);
+            return new SshConnectSpec(hostName, address, port, user!, password?.Copy(), keys, pinned, options.TrustNewHostKey, knownHosts, timeout,
+                string.IsNullOrEmpty(keyFilePath) ? null : Path.GetFullPath(keyFilePath), !string.IsNullOrWhiteSpace(options.KnownHostsPath));
         }
 
         private static PrivateKeyFile LoadKey(string path, SecureString? passphrase)

@@ -110,7 +110,12 @@ namespace MtvRemediation.Esxi
         private SshClient Open(CancellationToken cancellationToken)
         {
             var verifier = new HostKeyVerifier(_spec.HostName, _spec.Address, _spec.Port, _spec.KnownHosts,
-                _spec.PinnedFingerprint, _spec.TrustNewHostKey, HostKeyFingerprint);
+                _spec.PinnedFingerprint, _spec.TrustNewHostKey, HostKeyFingerprint, _spec.KnownHostsPathGiven)
+            {
+                LoginHint = _spec.KeyFilePath != null
+                    ? "-KeyFilePath " + HostKeyVerifier.PsQuote(_spec.KeyFilePath)
+                    : "-Credential " + HostKeyVerifier.PsQuote(_spec.User),
+            };
             var methods = _spec.CreateAuthenticationMethods();
             var info = new ConnectionInfo(_spec.Address, _spec.Port, _spec.User, methods) { Timeout = _spec.ConnectTimeout };
             SshAlgorithms.Apply(info);
@@ -236,6 +241,11 @@ namespace MtvRemediation.Esxi
                 catch (Exception ex) when (ex is SshConnectionException || ex is ObjectDisposedException)
                 {
                     throw ConnectionLost(ex);
+                }
+                catch (SshException ex)
+                {
+                    throw new EsxiShellException(EsxiShellErrorIds.CommandFailed, ErrorCategory.ProtocolError,
+                        $"The SSH channel for a command on '{HostName}' failed: {ex.Message} The session stays open; retry, or reconnect with Connect-EsxiShell -Force.", null, ex);
                 }
 
                 string stdout;

@@ -26,6 +26,9 @@ namespace MtvRemediation.Tests.Esxi
             Assert.Equal(EsxiShellErrorIds.HostKeyUnknown, v.Rejection!.ErrorId);
             Assert.Contains(FpA, v.Rejection.Message);
             Assert.Contains($"Connect-EsxiShell -VMHost 'esx01' -Address '127.0.0.1' -Port 2201 -Credential <credential> -HostKeyFingerprint '{FpA}'", v.Rejection.Message);
+            var withKey = new HostKeyVerifier("esx01", "esx01", 22, Store, null, false, null, knownHostsPathGiven: true) { LoginHint = "-KeyFilePath '/k'" };
+            Assert.False(withKey.Decide(TestKeys.Ed25519A));
+            Assert.Contains($"Connect-EsxiShell -VMHost 'esx01' -KnownHostsPath '{Store.FilePath}' -KeyFilePath '/k' -TrustNewHostKey", withKey.Rejection!.Message);
             Assert.Contains("-TrustNewHostKey", v.Rejection.Message);
             Assert.False(File.Exists(Store.FilePath), "refusing must not record anything");
         }

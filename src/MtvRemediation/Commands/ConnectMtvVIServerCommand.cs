@@ -1,0 +1,114 @@
+using System;
+using System.Linq;
+using System.Management.Automation;
+using MtvRemediation.Infrastructure;
+using MtvRemediation.Interop;
+using MtvRemediation.VSphere;
+
+namespace MtvRemediation.Commands
+{
+    /// <summary>
+    /// Opens a vCenter/ESXi API session (own login), or adopts a PowerCLI connection through its
+    /// session cookie. The connection becomes the default for this runspace's VM cmdlets.
+    /// </summary>
+    [Cmdlet(VerbsCommunications.Connect, "MtvVIServer", DefaultParameterSetName = LoginSet)]
+    [OutputType(typeof(VIConnection))]
+    public sealed class ConnectMtvVIServerCommand : MtvCmdlet
+    {
+        private const string LoginSet = "Login";
+        private const string AdoptSet = "Adopt";
+
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = LoginSet)]
+        [ValidateNotNullOrEmpty]
+        public string Server { get; set; } = "";
+
+        [Parameter(Mandatory = true, ParameterSetName = LoginSet)]
+        [Credential]
+        [ValidateNotNull]
+        public PSCredential Credential { get; set; } = PSCredential.Empty;
+
+        [Parameter(ParameterSetName = LoginSet)]
+        [ValidateRange(1, 65535)]
+        public int Port { get; set; } = 443;
+
+        /// <summary>A PowerCLI VIServer (Connect-VIServer output, $global:DefaultVIServer).</summary>
+        [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = AdoptSet)]
+        [ValidateNotNull]
+        public object VIServer { get; set; } = null!;
+
+        [Parameter]
+        public SwitchParameter SkipCertificateCheck { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            var store = VIConnectionStore.Current;
+            if (ParameterSetName == AdoptSet)
+            {
+                Adopt(store);
+                return;
+            }
+
+            var credential = Credential.GetNetworkCredential();
+            if (string.IsNullOrEmpty(credential.UserName))
+            {
+                WriteError(VIErrors.Record(null, "VICredentialMissingUser", ErrorCategory.InvalidArgument, Server, "The credential has no user name. Pass -Credential (Get-Credential) with a vCenter user."));
+                return;
+            }
+            if (SkipCertificateCheck) WriteWarning($"Certificate validation for {Server} is off (-SkipCertificateCheck): the connection can be intercepted. Use it only in a lab or after verifying the server another way.");
+            try
+            {
+                WriteVerbose($"Logging in to https://{Server}:{Port}/sdk as {credential.UserName}.");
+                var conn = VIConnector.LoginAsync(Server, Port, credential, SkipCertificateCheck, CancelToken).GetAwaiter().GetResult();
+                // One own session per server and port: a reconnect replaces (and logs out) the old one.
+                foreach (var old in store.GetAll().Where(c => !c.AdoptedFromPowerCli && c.Port == Port && string.Equals(c.Server, Server, StringComparison.OrdinalIgnoreCase)))
+                {
+                    store.Remove(old);
+                    VIConnector.CloseQuietly(old);
+                }
+                store.Add(conn);
+                WriteObject(conn);
+            }
+            catch (VimFaultException ex) when (ex.FaultName == "InvalidLogin")
+            {
+                WriteError(VIErrors.Record(ex, "VIInvalidLogin", ErrorCategory.AuthenticationError, Server,
+                    $"{Server} refused the user name or password for {credential.UserName}. Check the credential (Get-Credential) and retry."));
+            }
+            catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException || ex is ArgumentException)
+            {
+                WriteError(VIErrors.FromException(ex, Server, Server));
+            }
+        }
+
+        private void Adopt(VIConnectionStore store)
+        {
+            var input = VIServerInput.TryParse(VIServer);
+            if (input == null)
+            {
+                WriteError(VIErrors.Record(null, "VIServerInputInvalid", ErrorCategory.InvalidArgument, VIServer,
+                    "-VIServer expects a PowerCLI connection (Connect-VIServer output or $global:DefaultVIServer) with ServiceUri and SessionSecret."));
+                return;
+            }
+            if (!input.IsConnected)
+            {
+                WriteError(VIErrors.Record(null, "VIServerNotConnected", ErrorCategory.ConnectionError, VIServer,
+                    $"The PowerCLI connection to {input.Name} is not connected. Run Connect-VIServer {input.Name} first, or use Connect-MtvVIServer -Server {input.Name} -Credential (Get-Credential)."));
+                return;
+            }
+            if (SkipCertificateCheck) WriteWarning($"Certificate validation for {input.Name} is off (-SkipCertificateCheck).");
+            try
+            {
+                var conn = VIConnector.AdoptAsync(input, SkipCertificateCheck, CancelToken).GetAwaiter().GetResult();
+                var existing = store.FindAdopted(conn.AdoptedKey!);
+                if (existing != null) store.Remove(existing);
+                store.Add(conn);
+                WriteObject(conn);
+            }
+            catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException || ex is ArgumentException)
+            {
+                var id = ex is VISessionExpiredException ? "VISessionExpired" : ex is ArgumentException ? "VIServerInputInvalid" : "VIServerAdoptionFailed";
+                var cat = ex is VISessionExpiredException ? ErrorCategory.AuthenticationError : ex is ArgumentException ? ErrorCategory.InvalidArgument : ErrorCategory.ConnectionError;
+                WriteError(VIErrors.Record(ex, id, cat, VIServer, $"Cannot reuse the PowerCLI session to {input.Name}: {ex.Message}"));
+            }
+        }
+    }
+}

@@ -1,0 +1,37 @@
+using System.Linq;
+using System.Management.Automation;
+using MtvRemediation.Infrastructure;
+using MtvRemediation.VSphere;
+
+namespace MtvRemediation.Commands
+{
+    /// <summary>Lists this session's vCenter connections (own logins and adopted PowerCLI sessions).</summary>
+    [Cmdlet(VerbsCommon.Get, "MtvVIServer")]
+    [OutputType(typeof(VIConnection))]
+    public sealed class GetMtvVIServerCommand : MtvCmdlet
+    {
+        /// <summary>Server names to show (wildcards allowed). Default: all.</summary>
+        [Parameter(Position = 0)]
+        [SupportsWildcards]
+        [ValidateNotNullOrEmpty]
+        public string[]? Server { get; set; }
+
+        protected override void EndProcessing()
+        {
+            var all = VIConnectionStore.Current.GetAll();
+            if (Server == null)
+            {
+                WriteObject(all, enumerateCollection: true);
+                return;
+            }
+            foreach (var name in Server)
+            {
+                var pattern = new WildcardPattern(name, WildcardOptions.IgnoreCase);
+                var matches = all.Where(c => pattern.IsMatch(c.Server) || string.Equals(c.Server, name, System.StringComparison.OrdinalIgnoreCase)).ToArray();
+                if (matches.Length == 0 && !WildcardPattern.ContainsWildcardCharacters(name))
+                    WriteError(VIErrors.Record(null, "VIServerNotConnected", ErrorCategory.ObjectNotFound, name, $"There is no connection to '{name}' in this session. Connect with Connect-MtvVIServer -Server {name} -Credential (Get-Credential)."));
+                WriteObject(matches, enumerateCollection: true);
+            }
+        }
+    }
+}

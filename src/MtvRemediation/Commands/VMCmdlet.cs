@@ -1,0 +1,51 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using MtvRemediation.Interop;
+using MtvRemediation.VSphere;
+
+namespace MtvRemediation.Commands
+{
+    /// <summary>
+    /// Base for cmdlets taking <c>-VM</c>: inputs are collected from the pipeline and resolved at the
+    /// end in one batched read per connection (so 100 piped VMs cost the same few reads as one).
+    /// </summary>
+    public abstract class VMCmdlet : VSphereCmdlet
+    {
+        private readonly List<VMInput> _inputs = new List<VMInput>();
+
+        /// <summary>VM names (wildcards allowed), PowerCLI VM objects (live or deserialized), or MtvRemediation results.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+        [ValidateNotNullOrEmpty]
+        public object[] VM { get; set; } = Array.Empty<object>();
+
+        protected override void ProcessRecord()
+        {
+            foreach (var v in VM)
+            {
+                if (v == null) continue;
+                try { _inputs.Add(VMInput.Parse(v)); }
+                catch (ArgumentException ex)
+                {
+                    WriteError(VIErrors.Record(ex, "InvalidVMInput", ErrorCategory.InvalidArgument, v, ex.Message));
+                }
+            }
+        }
+
+        /// <summary>Resolves every collected input; writes VMNotFound/VIServerNotConnected errors for the rest.</summary>
+        protected IReadOnlyList<VmTarget> ResolveTargets()
+        {
+            if (_inputs.Count == 0) return Array.Empty<VmTarget>();
+            var connections = ResolveConnections();
+            var (targets, errors) = VMResolver.ResolveAsync(_inputs, connections, CancelToken).GetAwaiter().GetResult();
+            foreach (var e in errors)
+            {
+                WriteError(e.Connection != null && e.Exception != null
+                    ? ErrorFor(e.Exception, e.Input.Original, e.Connection)
+                    : VIErrors.Record(e.Exception, e.ErrorId, e.Category, e.Input.Original, e.Message));
+            }
+            return targets;
+        }
+    }
+}

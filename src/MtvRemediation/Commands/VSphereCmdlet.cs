@@ -1,0 +1,153 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using System.Threading;
+using MtvRemediation.Infrastructure;
+using MtvRemediation.Interop;
+using MtvRemediation.VSphere;
+
+namespace MtvRemediation.Commands
+{
+    /// <summary>
+    /// Base for cmdlets that talk to vCenter: resolves <c>-Server</c> (ours first, then PowerCLI's
+    /// default connections, adopted through their session cookie) on the pipeline thread.
+    /// </summary>
+    public abstract class VSphereCmdlet : MtvCmdlet
+    {
+        /// <summary>Connection(s) to use: VIConnection, PowerCLI VIServer, or server name.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public object[]? Server { get; set; }
+
+        private VIConnectionStore? _store;
+
+        /// <summary>This runspace's connections, captured on the pipeline thread (worker threads have no default runspace).</summary>
+        protected VIConnectionStore Store => _store ??= VIConnectionStore.Current;
+
+        protected override void BeginProcessing()
+        {
+            _store = VIConnectionStore.Current;
+            base.BeginProcessing();
+        }
+
+        /// <summary>
+        /// The connections to act on. Writes non-terminating errors for inputs that cannot be used and
+        /// terminates when none is left. Must run on the pipeline thread (reads PowerShell variables).
+        /// </summary>
+        protected IReadOnlyList<VIConnection> ResolveConnections()
+        {
+            var store = Store;
+            var result = new List<VIConnection>();
+            if (Server != null && Server.Length > 0)
+            {
+                foreach (var item in Server)
+                {
+                    var value = PSObjectProperties.Unwrap(item);
+                    if (value is VIConnection c)
+                    {
+                        if (c.IsConnected) result.Add(c);
+                        else WriteError(VIErrors.Record(null, "VIServerNotConnected", ErrorCategory.ConnectionError, item, $"The connection to {c.Server} is closed. Run Connect-MtvVIServer -Server {c.Server} again."));
+                        continue;
+                    }
+                    var viServer = VIServerInput.TryParse(value);
+                    if (viServer != null)
+                    {
+                        // Used for this call only (like PowerCLI's -Server): it does not become our default.
+                        var adopted = AdoptPowerCli(viServer, item, auto: true);
+                        if (adopted != null) result.Add(adopted);
+                        continue;
+                    }
+                    var name = value?.ToString() ?? "";
+                    var matches = store.GetAll().Where(x => x.IsConnected && VMResolver.ServerMatches(x, name, null)).ToList();
+                    if (matches.Count == 0)
+                    {
+                        var pc = ReadPowerCliDefaults().FirstOrDefault(p => p.IsConnected && string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase));
+                        var adopted = pc == null ? null : AdoptPowerCli(pc, item, auto: true);
+                        if (adopted != null) matches.Add(adopted);
+                    }
+                    if (matches.Count == 0)
+                        WriteError(VIErrors.Record(null, "VIServerNotConnected", ErrorCategory.ConnectionError, item, $"Not connected to {name}. Run Connect-MtvVIServer -Server {name} -Credential (Get-Credential), or connect PowerCLI to it."));
+                    result.AddRange(matches);
+                }
+            }
+            else
+            {
+                result.AddRange(store.GetAll().Where(x => x.IsConnected && !x.AutoAdopted));
+                if (result.Count == 0)
+                {
+                    foreach (var pc in ReadPowerCliDefaults().Where(p => p.IsConnected))
+                    {
+                        var adopted = AdoptPowerCli(pc, pc, auto: true);
+                        if (adopted != null) result.Add(adopted);
+                    }
+                }
+            }
+
+            var distinct = result.Distinct().ToList();
+            if (distinct.Count == 0)
+            {
+                ThrowTerminatingError(VIErrors.Record(null, "VIServerNotConnected", ErrorCategory.ConnectionError, Server,
+                    "Not connected to any vCenter. Run Connect-MtvVIServer -Server <vcenter> -Credential (Get-Credential), or connect PowerCLI with Connect-VIServer (its session is adopted automatically)."));
+            }
+            return distinct;
+        }
+
+        /// <summary>Reuses the stored adoption of this PowerCLI session, or adopts it now (validated through currentSession).</summary>
+        private VIConnection? AdoptPowerCli(VIServerInput input, object target, bool auto)
+        {
+            var store = Store;
+            if (input.SessionSecret != null)
+            {
+                var uri = input.ServiceUri ?? VIConnector.BuildServiceUri(input.Name, input.Port);
+                var existing = store.FindAdopted(VIConnector.AdoptedKey(uri, input.SessionSecret));
+                if (existing != null) return existing;
+            }
+            try
+            {
+                WriteVerbose($"Adopting the PowerCLI session to {input.Name} (validated through SessionManager.currentSession).");
+                var conn = VIConnector.AdoptAsync(input, skipCertificateCheck: false, CancelToken).GetAwaiter().GetResult();
+                conn.AutoAdopted = auto;
+                store.Add(conn);
+                return conn;
+            }
+            catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException || ex is ArgumentException)
+            {
+                var hint = ex is VimTransportException
+                    ? $" To adopt a session to a server with an untrusted certificate, run Connect-MtvVIServer -VIServer $global:DefaultVIServer -SkipCertificateCheck."
+                    : "";
+                WriteError(VIErrors.Record(ex, ex is VISessionExpiredException ? "VISessionExpired" : "VIServerAdoptionFailed",
+                    ex is VISessionExpiredException ? ErrorCategory.AuthenticationError : ErrorCategory.ConnectionError, target,
+                    $"Cannot reuse the PowerCLI session to {input.Name}: {ex.Message}{hint}"));
+                return null;
+            }
+        }
+
+        /// <summary>$global:DefaultVIServers (or $global:DefaultVIServer) as inputs. Pipeline thread only.</summary>
+        protected IReadOnlyList<VIServerInput> ReadPowerCliDefaults()
+        {
+            var list = new List<VIServerInput>();
+            foreach (var name in new[] { "global:DefaultVIServers", "global:DefaultVIServer" })
+            {
+                var value = PSObjectProperties.Unwrap(GetVariableValue(name));
+                if (value == null) continue;
+                var items = LanguagePrimitives.GetEnumerable(value)?.Cast<object>() ?? new[] { value };
+                foreach (var item in items)
+                {
+                    var parsed = VIServerInput.TryParse(item);
+                    if (parsed != null) list.Add(parsed);
+                }
+                if (list.Count > 0) break;
+            }
+            return list;
+        }
+
+        /// <summary>Writes an error for a failure on one item; marks the connection dead when its session expired.</summary>
+        protected ErrorRecord ErrorFor(Exception ex, object? target, VIConnection? connection)
+        {
+            if (ex is VISessionExpiredException && connection != null) Store.MarkExpired(connection);
+            return VIErrors.FromException(ex, target, connection?.Server);
+        }
+    }
+}

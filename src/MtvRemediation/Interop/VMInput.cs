@@ -1,0 +1,147 @@
+using System;
+using System.Globalization;
+using System.Management.Automation;
+using MtvRemediation.VSphere;
+
+namespace MtvRemediation.Interop
+{
+    /// <summary>
+    /// One value bound to <c>-VM</c>: a name or wildcard pattern, a PowerCLI VM (live or
+    /// <c>Deserialized.</c>), or one of our own result objects. Reads Id, Uid, ExtensionData.MoRef
+    /// and Name by property, so PowerCLI need not be loaded.
+    /// </summary>
+    public sealed class VMInput
+    {
+        private VMInput(object original) { Original = original; }
+
+        /// <summary>The value as the user passed it (used as the error TargetObject).</summary>
+        public object Original { get; }
+
+        /// <summary>VM name, or a wildcard pattern when <see cref="MoRef"/> is null.</summary>
+        public string? Name { get; private set; }
+
+        public MoRef? MoRef { get; private set; }
+
+        /// <summary>Server host named by a PowerCLI Uid or our result's Server property.</summary>
+        public string? ServerHost { get; private set; }
+        public int? ServerPort { get; private set; }
+
+        /// <summary>User named by a PowerCLI Uid (informational).</summary>
+        public string? UidUser { get; private set; }
+
+        public override string ToString() => Name ?? MoRef?.ToString() ?? Original.ToString() ?? "";
+
+        public static VMInput Parse(object value)
+        {
+            if (value == null) throw new ArgumentNullException(nameof(value));
+            var baseObj = PSObjectProperties.Unwrap(value);
+            if (baseObj is string s) return new VMInput(value) { Name = s };
+            if (baseObj is VMInput vi) return vi;
+
+            var ps = PSObject.AsPSObject(value);
+            var input = new VMInput(value) { Name = PSObjectProperties.GetString(ps, "Name") };
+
+            // Our own outputs: VM (name), VMId (PowerCLI-style Id), Server.
+            var vmId = PSObjectProperties.GetString(ps, "VMId");
+            if (vmId != null && TryParseId(vmId, out var ourRef))
+            {
+                input.MoRef = ourRef;
+                input.Name = PSObjectProperties.GetString(ps, "VM") ?? input.Name;
+                input.ServerHost = PSObjectProperties.GetString(ps, "Server");
+                return input;
+            }
+
+            // PowerCLI VM: Uid names the server and the VM; Id and ExtensionData.MoRef name the VM.
+            var uid = PSObjectProperties.GetString(ps, "Uid");
+            if (uid != null && TryParseUid(uid, out var uidParts))
+            {
+                input.ServerHost = uidParts.Host;
+                input.ServerPort = uidParts.Port;
+                input.UidUser = uidParts.User;
+                if (uidParts.MoRef != null) input.MoRef = uidParts.MoRef;
+            }
+            var id = PSObjectProperties.GetString(ps, "Id");
+            if (input.MoRef == null && id != null && TryParseId(id, out var idRef) && idRef.Type == "VirtualMachine") input.MoRef = idRef;
+            if (input.MoRef == null)
+            {
+                var moref = PSObjectProperties.GetObject(PSObjectProperties.GetObject(ps, "ExtensionData"), "MoRef");
+                var type = PSObjectProperties.GetString(moref, "Type");
+                var val = PSObjectProperties.GetString(moref, "Value");
+                if (type == "VirtualMachine" && !string.IsNullOrEmpty(val)) input.MoRef = new MoRef(type, val!);
+            }
+            if (input.MoRef == null && input.Name == null)
+                throw new ArgumentException($"Cannot use a {ps.TypeNames[0]} as -VM: pass a VM name, a PowerCLI VM object (Get-VM) or an MtvRemediation result.");
+            if (input.MoRef == null && IsPowerCliVm(ps))
+            {
+                // A PowerCLI VM without a readable Id: fall back to its name, but never as a pattern.
+                input.Name = WildcardPattern.Escape(input.Name!);
+            }
+            return input;
+        }
+
+        private static bool IsPowerCliVm(PSObject ps) =>
+            PSObjectProperties.HasTypeNameEnding(ps, "VirtualMachineImpl", "UniversalVirtualMachineImpl", "Types.V1.Inventory.VirtualMachine");
+
+        /// <summary>PowerCLI Id <c>VirtualMachine-vm-1013</c> to a MoRef (type before the first dash).</summary>
+        public static bool TryParseId(string id, out MoRef moRef)
+        {
+            moRef = default;
+            var dash = id.IndexOf('-');
+            if (dash <= 0 || dash == id.Length - 1) return false;
+            var type = id.Substring(0, dash);
+            foreach (var ch in type) if (!char.IsLetter(ch)) return false;
+            moRef = new MoRef(type, id.Substring(dash + 1));
+            return true;
+        }
+
+        /// <summary>Parts of a PowerCLI Uid.</summary>
+        public sealed class UidParts
+        {
+            public string? User { get; internal set; }
+            public string Host { get; internal set; } = "";
+            public int? Port { get; internal set; }
+            public MoRef? MoRef { get; internal set; }
+        }
+
+        /// <summary>
+        /// Parses <c>/VIServer=user@host:443/VirtualMachine=VirtualMachine-vm-1013/</c>. The user may
+        /// contain '@' (SSO: <c>administrator@vsphere.local@vc:443</c>), so the server is split off at
+        /// the LAST '@'.
+        /// </summary>
+        public static bool TryParseUid(string uid, out UidParts parts)
+        {
+            parts = new UidParts();
+            const string marker = "/VIServer=";
+            var start = uid.IndexOf(marker, StringComparison.OrdinalIgnoreCase);
+            if (start < 0) return false;
+            start += marker.Length;
+            // The server segment ends at the next "/<Type>=" segment; user names have no '/'.
+            var end = uid.IndexOf('/', start);
+            var server = end < 0 ? uid.Substring(start) : uid.Substring(start, end - start);
+            var at = server.LastIndexOf('@');
+            if (at >= 0)
+            {
+                parts.User = server.Substring(0, at);
+                server = server.Substring(at + 1);
+            }
+            var colon = server.LastIndexOf(':');
+            var close = server.LastIndexOf(']');
+            if (colon > close && colon > 0 && int.TryParse(server.Substring(colon + 1), NumberStyles.Integer, CultureInfo.InvariantCulture, out var port))
+            {
+                parts.Port = port;
+                server = server.Substring(0, colon);
+            }
+            parts.Host = server.Trim('[', ']');
+            if (parts.Host.Length == 0) return false;
+            if (end >= 0)
+            {
+                foreach (var seg in uid.Substring(end).Split(new[] { '/' }, StringSplitOptions.RemoveEmptyEntries))
+                {
+                    var eq = seg.IndexOf('=');
+                    if (eq > 0 && TryParseId(seg.Substring(eq + 1), out var r)) parts.MoRef = r;
+                }
+            }
+            return true;
+        }
+    }
+}

@@ -1,0 +1,464 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.Linq;
+using System.Management.Automation;
+using System.Threading;
+using System.Threading.Tasks;
+using MtvRemediation.VSphere;
+
+namespace MtvRemediation.Remediation
+{
+    /// <summary>The -ctk.vmdk files around one VM's disks, found with SearchDatastore_Task (the truth; layoutEx can be stale).</summary>
+    public sealed class CtkInspection
+    {
+        public CtkInspection(VmInfo vm) { Vm = vm; }
+
+        public VmInfo Vm { get; }
+
+        /// <summary>Each disk's own ctk file when it exists (key: disk key).</summary>
+        public Dictionary<int, DatastorePath> OwnByDisk { get; } = new Dictionary<int, DatastorePath>();
+
+        /// <summary>ctk files in the disks' folders whose descriptor no longer exists.</summary>
+        public List<DatastorePath> Orphaned { get; } = new List<DatastorePath>();
+
+        /// <summary>ctk files in the disks' folders whose descriptor exists but is not one of this VM's disks.</summary>
+        public List<DatastorePath> Foreign { get; } = new List<DatastorePath>();
+
+        /// <summary>Disk locations that could not be searched (datastore not visible to this session, unparsable path).</summary>
+        public List<string> Unsearchable { get; } = new List<string>();
+    }
+
+    public sealed class ChangeTrackingResetOptions
+    {
+        public bool PowerOff { get; set; }
+        public bool Force { get; set; }
+        public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(300);
+        public bool IncludeOrphanedCtk { get; set; }
+
+        /// <summary>Interval between power-state polls while the guest shuts down.</summary>
+        public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+    }
+
+    public enum PowerOffMethod
+    {
+        None,
+        ShutdownGuest,
+        HardPowerOff,
+    }
+
+    /// <summary>What a reset of one VM will do (or why it is refused) - shown by -WhatIf, executed by ResetAsync.</summary>
+    public sealed class ChangeTrackingResetPlan
+    {
+        internal ChangeTrackingResetPlan(CtkInspection inspection, ChangeTrackingResetOptions options)
+        {
+            Inspection = inspection;
+            Options = options;
+        }
+
+        public CtkInspection Inspection { get; }
+        public VmInfo Vm => Inspection.Vm;
+        public ChangeTrackingResetOptions Options { get; }
+
+        /// <summary>Set when the VM must not be touched; nothing is changed.</summary>
+        public string? RefusalErrorId { get; internal set; }
+        public ErrorCategory RefusalCategory { get; internal set; }
+        public string? RefusalMessage { get; internal set; }
+        public bool Refused => RefusalErrorId != null;
+
+        public PowerOffMethod PowerOff { get; internal set; }
+
+        /// <summary>With -Force, a guest shutdown that times out falls back to a hard power-off.</summary>
+        public bool HardPowerOffFallback { get; internal set; }
+        public bool PowerOnAfter { get; internal set; }
+        public List<DatastorePath> FilesToDelete { get; } = new List<DatastorePath>();
+        public List<string> CtkEnabledKeys { get; } = new List<string>();
+
+        /// <summary>One sentence per operation, in order, for ShouldProcess/-WhatIf.</summary>
+        public IEnumerable<string> DescribeOperations()
+        {
+            if (PowerOff == PowerOffMethod.ShutdownGuest)
+                yield return $"shut down the guest OS (VMware Tools) and wait up to {Options.ShutdownTimeout.TotalSeconds:0} s" + (HardPowerOffFallback ? ", then power off hard if it is still running" : "");
+            else if (PowerOff == PowerOffMethod.HardPowerOff)
+                yield return "power off hard (VMware Tools is not running)";
+            yield return "disable CBT (changeTrackingEnabled=false" + KeysText(false) + ")";
+            if (FilesToDelete.Count == 0) yield return "delete no -ctk.vmdk files (none found)";
+            foreach (var f in FilesToDelete) yield return $"delete {f}";
+            yield return "enable CBT (changeTrackingEnabled=true" + KeysText(true) + ")";
+            if (PowerOnAfter) yield return "power on";
+        }
+
+        private string KeysText(bool value) => CtkEnabledKeys.Count == 0 ? "" : "; " + string.Join(", ", CtkEnabledKeys.Select(k => $"{k}={(value ? "true" : "false")}"));
+    }
+
+    /// <summary>
+    /// CBT inspection and reset, KB 2139574's way: refuse with snapshots, power off safely, disable,
+    /// delete each disk's own -ctk.vmdk, re-enable, restore power. Every step is recorded; a failure
+    /// stops the sequence, restores the power state, and leaves a state a re-run completes.
+    /// </summary>
+    public sealed class ChangeTrackingEngine
+    {
+        private const string CtkPattern = "*.vmdk";
+        private readonly IVSphereClient _client;
+
+        public ChangeTrackingEngine(IVSphereClient client)
+        {
+            _client = client;
+        }
+
+        public async Task<CtkInspection> InspectAsync(VmInfo vm, CancellationToken ct)
+        {
+            var result = new CtkInspection(vm);
+            var ownCtk = new Dictionary<string, VmDiskInfo>(StringComparer.Ordinal);
+            foreach (var d in vm.Disks)
+            {
+                if (!DatastorePath.TryParse(d.FileName, out var p) || !p!.FileName.EndsWith(".vmdk", StringComparison.OrdinalIgnoreCase)) continue;
+                ownCtk[DatastorePath.Combine(p.Datastore, p.Folder, DatastorePath.CtkFileNameFor(p.FileName)).ToString()] = d;
+            }
+            var ownDescriptors = new HashSet<string>(vm.Disks.Select(d => d.FileName), StringComparer.Ordinal);
+
+            // One search per distinct folder the disks live in, on every datastore they use.
+            var parsed = new List<(VmDiskInfo Disk, DatastorePath Path)>();
+            foreach (var d in vm.Disks)
+            {
+                if (DatastorePath.TryParse(d.FileName, out var p)) parsed.Add((d, p!));
+                else result.Unsearchable.Add(d.FileName.Length == 0 ? d.Label : d.FileName);
+            }
+            foreach (var folder in parsed.GroupBy(x => (x.Path.Datastore, x.Path.Folder)))
+            {
+                var ds = FindDatastore(vm, folder.First().Disk, folder.Key.Datastore);
+                if (ds == null || ds.Browser.IsEmpty)
+                {
+                    result.Unsearchable.Add(folder.First().Path.FolderPath);
+                    continue;
+                }
+                var files = await _client.SearchFolderAsync(ds, folder.Key.Folder, CtkPattern, ct).ConfigureAwait(false);
+                var present = new HashSet<string>(files.Select(f => f.Path.FileName), StringComparer.Ordinal);
+                foreach (var f in files)
+                {
+                    var descriptor = DatastorePath.DiskFileNameForCtk(f.Path.FileName);
+                    if (descriptor == null) continue;
+                    if (ownCtk.TryGetValue(f.Path.ToString(), out var disk)) result.OwnByDisk[disk.Key] = f.Path;
+                    else if (present.Contains(descriptor) || ownDescriptors.Contains(DatastorePath.Combine(folder.Key.Datastore, folder.Key.Folder, descriptor).ToString()))
+                        result.Foreign.Add(f.Path);
+                    else result.Orphaned.Add(f.Path);
+                }
+            }
+            return result;
+        }
+
+        private static DatastoreInfo? FindDatastore(VmInfo vm, VmDiskInfo disk, string name)
+        {
+            if (!disk.DatastoreMoRef.IsEmpty && vm.Datastores.TryGetValue(disk.DatastoreMoRef, out var ds)) return ds;
+            return vm.Datastores.Values.FirstOrDefault(d => d.Name == name);
+        }
+
+        public static ChangeTrackingStatus BuildStatus(CtkInspection inspection, string server)
+        {
+            var vm = inspection.Vm;
+            var disks = vm.Disks.Select(d =>
+            {
+                var ctk = DatastorePath.TryParse(d.FileName, out var p) && p!.FileName.EndsWith(".vmdk", StringComparison.OrdinalIgnoreCase)
+                    ? DatastorePath.Combine(p.Datastore, p.Folder, DatastorePath.CtkFileNameFor(p.FileName)).ToString() : "";
+                var key = d.CtkEnabledKey;
+                return new ChangeTrackingDisk
+                {
+                    File = d.FileName,
+                    Datastore = d.Datastore,
+                    CtkFile = ctk,
+                    CtkFilePresent = inspection.OwnByDisk.ContainsKey(d.Key),
+                    CtkEnabledSetting = key != null && vm.CtkExtraConfig.TryGetValue(key, out var v) ? v : null,
+                    IsPhysicalRdm = d.IsPhysicalRdm,
+                };
+            }).ToArray();
+
+            var reasons = new List<string>();
+            if (!vm.ChangeTrackingEnabled) reasons.Add("CBT is disabled");
+            if (vm.SnapshotCount > 0) reasons.Add($"{vm.SnapshotCount} snapshot(s): consolidate before a CBT reset");
+            if (!vm.ChangeTrackingEnabled && inspection.OwnByDisk.Count > 0) reasons.Add("stale -ctk.vmdk files exist while CBT is disabled");
+            if (vm.ChangeTrackingEnabled)
+            {
+                var off = disks.Where(d => !d.IsPhysicalRdm && string.Equals(d.CtkEnabledSetting, "false", StringComparison.OrdinalIgnoreCase)).ToList();
+                if (off.Count > 0) reasons.Add("ctkEnabled=false for " + string.Join(", ", off.Select(d => d.File)));
+                // ESXi creates the ctk file when a CBT-enabled disk is opened: a running VM must have one per disk.
+                if (vm.PowerState == "poweredOn")
+                {
+                    var missing = disks.Where(d => !d.IsPhysicalRdm && !d.CtkFilePresent).ToList();
+                    if (missing.Count > 0) reasons.Add("missing -ctk.vmdk for " + string.Join(", ", missing.Select(d => d.File)));
+                }
+            }
+            if (inspection.Orphaned.Count > 0) reasons.Add($"{inspection.Orphaned.Count} orphaned -ctk.vmdk file(s)");
+            if (inspection.Unsearchable.Count > 0) reasons.Add("could not search " + string.Join(", ", inspection.Unsearchable));
+
+            return new ChangeTrackingStatus
+            {
+                VM = vm.Name,
+                VMId = vm.MoRef.ToString(),
+                VMHost = vm.HostName,
+                Server = server,
+                PowerState = PowerCliPowerState(vm.PowerState),
+                ToolsRunning = vm.ToolsRunning,
+                Enabled = vm.ChangeTrackingEnabled,
+                SnapshotCount = vm.SnapshotCount,
+                Disks = disks,
+                CtkFiles = inspection.OwnByDisk.Values.Select(p => p.ToString()).OrderBy(s => s, StringComparer.Ordinal).ToArray(),
+                OrphanedCtkFiles = inspection.Orphaned.Select(p => p.ToString()).ToArray(),
+                ForeignCtkFiles = inspection.Foreign.Select(p => p.ToString()).ToArray(),
+                Healthy = reasons.Count == 0,
+                Reason = reasons.Count == 0 ? null : string.Join("; ", reasons),
+            };
+        }
+
+        /// <summary>vim25 power state to PowerCLI's enum spelling.</summary>
+        public static string PowerCliPowerState(string vimState)
+        {
+            switch (vimState)
+            {
+                case "poweredOn": return "PoweredOn";
+                case "poweredOff": return "PoweredOff";
+                case "suspended": return "Suspended";
+                default: return vimState;
+            }
+        }
+
+        /// <summary>Decides what a reset will do. Refusals change nothing and name the next step.</summary>
+        public static ChangeTrackingResetPlan Plan(CtkInspection inspection, ChangeTrackingResetOptions options)
+        {
+            var plan = new ChangeTrackingResetPlan(inspection, options);
+            var vm = inspection.Vm;
+            void Refuse(string id, ErrorCategory cat, string msg)
+            {
+                plan.RefusalErrorId = id;
+                plan.RefusalCategory = cat;
+                plan.RefusalMessage = msg;
+            }
+
+            if (vm.IsTemplate)
+            {
+                Refuse("VMIsTemplate", ErrorCategory.InvalidOperation, $"'{vm.Name}' is a template; CBT is reset on VMs. Convert it to a VM (Set-Template -ToVM) first. Nothing was changed.");
+                return plan;
+            }
+            if (inspection.Unsearchable.Count > 0)
+            {
+                Refuse("DatastoreNotSearchable", ErrorCategory.ResourceUnavailable,
+                    $"Cannot search {string.Join(", ", inspection.Unsearchable)} for VM '{vm.Name}', so its -ctk.vmdk files cannot be found. Check that the datastore is accessible to this user (Browse Datastore privilege), then retry. Nothing was changed.");
+                return plan;
+            }
+            if (vm.SnapshotCount > 0)
+            {
+                Refuse("VMHasSnapshots", ErrorCategory.InvalidOperation,
+                    $"VM '{vm.Name}' has {vm.SnapshotCount} snapshot(s). Consolidate or remove its snapshots first (for example Get-Snapshot -VM '{vm.Name}' | Remove-Snapshot), then run Reset-VMChangeTracking again. Nothing was changed.");
+                return plan;
+            }
+            if (vm.PowerState == "suspended")
+            {
+                Refuse("VMSuspended", ErrorCategory.InvalidOperation,
+                    $"VM '{vm.Name}' is suspended. Resume it and shut it down (or use -PowerOff once it runs), then run Reset-VMChangeTracking again. Nothing was changed.");
+                return plan;
+            }
+            if (vm.PowerState == "poweredOn")
+            {
+                if (!options.PowerOff)
+                {
+                    Refuse("VMPoweredOn", ErrorCategory.InvalidOperation,
+                        $"VM '{vm.Name}' is powered on. CBT is reset with the VM off: add -PowerOff to shut it down (guest shutdown through VMware Tools) and power it on again afterwards. Nothing was changed.");
+                    return plan;
+                }
+                if (vm.ToolsRunning)
+                {
+                    plan.PowerOff = PowerOffMethod.ShutdownGuest;
+                    plan.HardPowerOffFallback = options.Force;
+                }
+                else if (options.Force) plan.PowerOff = PowerOffMethod.HardPowerOff;
+                else
+                {
+                    Refuse("VMToolsNotRunning", ErrorCategory.InvalidOperation,
+                        $"VM '{vm.Name}' is powered on but VMware Tools is not running, so a clean guest shutdown is not possible. Shut the guest down yourself, or add -Force to power it off hard. Nothing was changed.");
+                    return plan;
+                }
+                plan.PowerOnAfter = true;
+            }
+
+            plan.CtkEnabledKeys.AddRange(vm.Disks.Where(d => !d.IsPhysicalRdm && d.CtkEnabledKey != null).Select(d => d.CtkEnabledKey!).Distinct());
+            plan.FilesToDelete.AddRange(vm.Disks.Where(d => inspection.OwnByDisk.ContainsKey(d.Key)).Select(d => inspection.OwnByDisk[d.Key]).Distinct());
+            if (options.IncludeOrphanedCtk) plan.FilesToDelete.AddRange(inspection.Orphaned);
+            return plan;
+        }
+
+        /// <summary>Executes a plan. Never throws for vSphere failures: the result says what happened.</summary>
+        public async Task<ChangeTrackingResetResult> ResetAsync(ChangeTrackingResetPlan plan, string server, CancellationToken ct)
+        {
+            if (plan.Refused) throw new InvalidOperationException("A refused plan cannot be executed.");
+            var vm = plan.Vm;
+            var steps = new List<string>();
+            var deleted = new List<string>();
+            var result = new ChangeTrackingResetResult
+            {
+                VM = vm.Name,
+                VMId = vm.MoRef.ToString(),
+                VMHost = vm.HostName,
+                Server = server,
+                PowerStateBefore = PowerCliPowerState(vm.PowerState),
+                EnabledBefore = vm.ChangeTrackingEnabled,
+            };
+            var step = "";
+            var poweredOffByUs = false;
+            var poweredOnAgain = false;
+            try
+            {
+                // The plan may be minutes old (confirmation prompts): act only on the state it was made for.
+                step = "Precheck";
+                var (powerNow, _) = await _client.GetVmStateAsync(vm.MoRef, ct).ConfigureAwait(false);
+                if (powerNow != vm.PowerState)
+                    throw new InvalidOperationException($"The VM's power state changed from {PowerCliPowerState(vm.PowerState)} to {PowerCliPowerState(powerNow)} since it was read; nothing was changed. Run Reset-VMChangeTracking again.");
+
+                if (plan.PowerOff != PowerOffMethod.None)
+                {
+                    poweredOffByUs = await PowerOffAsync(plan, steps, s => step = s, ct).ConfigureAwait(false);
+                }
+
+                step = "DisableChangeTracking";
+                await _client.SetChangeTrackingAsync(vm.MoRef, false, plan.CtkEnabledKeys, ct).ConfigureAwait(false);
+                steps.Add("Disabled CBT (changeTrackingEnabled=false" + (plan.CtkEnabledKeys.Count > 0 ? "; " + string.Join(", ", plan.CtkEnabledKeys.Select(k => k + "=false")) : "") + ")");
+
+                step = "DeleteCtkFiles";
+                foreach (var file in plan.FilesToDelete)
+                {
+                    var ds = vm.Datastores.Values.FirstOrDefault(d => d.Name == file.Datastore);
+                    try
+                    {
+                        await _client.DeleteFileAsync(file, ds?.Datacenter ?? default, ct).ConfigureAwait(false);
+                        deleted.Add(file.ToString());
+                        steps.Add($"Deleted {file}");
+                    }
+                    catch (VimFaultException ex) when (ex.FaultName == "FileNotFound")
+                    {
+                        // Already gone (e.g. an earlier, interrupted run deleted it): the goal is met.
+                        steps.Add($"Already absent: {file}");
+                    }
+                }
+                if (plan.FilesToDelete.Count == 0) steps.Add("No -ctk.vmdk files to delete");
+
+                step = "EnableChangeTracking";
+                await _client.SetChangeTrackingAsync(vm.MoRef, true, plan.CtkEnabledKeys, ct).ConfigureAwait(false);
+                steps.Add("Enabled CBT (changeTrackingEnabled=true" + (plan.CtkEnabledKeys.Count > 0 ? "; " + string.Join(", ", plan.CtkEnabledKeys.Select(k => k + "=true")) : "") + ")");
+
+                if (poweredOffByUs)
+                {
+                    step = "PowerOn";
+                    await _client.PowerOnAsync(vm.MoRef, ct).ConfigureAwait(false);
+                    poweredOnAgain = true;
+                    steps.Add("Powered on (original power state restored; ESXi creates new -ctk.vmdk files as the disks open)");
+                }
+                result.Succeeded = true;
+            }
+            catch (Exception ex) when (IsStepFailure(ex))
+            {
+                result.Succeeded = false;
+                result.FailedStep = step;
+                result.Error = ex is OperationCanceledException ? "Cancelled (Ctrl+C)." : ex.Message;
+                steps.Add($"FAILED at {step}: {result.Error}");
+                if (poweredOffByUs && !poweredOnAgain && step != "PowerOn")
+                {
+                    // Every point of failure leaves CBT unchanged, disabled, or re-enabled: all safe to
+                    // run with, so the VM goes back to its original state and a re-run finishes the job.
+                    try
+                    {
+                        using var restore = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+                        await _client.PowerOnAsync(vm.MoRef, restore.Token).ConfigureAwait(false);
+                        steps.Add("Powered on again after the failure (original power state restored)");
+                    }
+                    catch (Exception restoreEx) when (IsStepFailure(restoreEx))
+                    {
+                        steps.Add($"Could not power the VM on again: {restoreEx.Message}");
+                    }
+                }
+            }
+
+            // Report the server's truth, not what we believe we did.
+            try
+            {
+                using var verify = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+                var (power, cbt) = await _client.GetVmStateAsync(vm.MoRef, verify.Token).ConfigureAwait(false);
+                result.PowerStateAfter = PowerCliPowerState(power);
+                result.EnabledAfter = cbt;
+            }
+            catch (Exception ex) when (IsStepFailure(ex))
+            {
+                result.PowerStateAfter = "Unknown";
+                steps.Add($"Could not read the final state: {ex.Message}");
+            }
+            if (result.Succeeded && result.EnabledAfter != true)
+            {
+                result.Succeeded = false;
+                result.FailedStep = "Verify";
+                result.Error = "The server reports CBT disabled after it was enabled.";
+                steps.Add("FAILED at Verify: " + result.Error);
+            }
+            result.DeletedFiles = deleted.ToArray();
+            result.Steps = steps.ToArray();
+            return result;
+        }
+
+        /// <summary>Powers the VM off as planned; returns true when it is off. Throws (with the step set) when it is not.</summary>
+        private async Task<bool> PowerOffAsync(ChangeTrackingResetPlan plan, List<string> steps, Action<string> setStep, CancellationToken ct)
+        {
+            var vm = plan.Vm;
+            if (plan.PowerOff == PowerOffMethod.ShutdownGuest)
+            {
+                setStep("ShutdownGuest");
+                var sw = Stopwatch.StartNew();
+                Exception? shutdownError = null;
+                try { await _client.ShutdownGuestAsync(vm.MoRef, ct).ConfigureAwait(false); }
+                catch (VimFaultException ex) when (ex.FaultName == "InvalidPowerState")
+                {
+                    shutdownError = null; // already off: fine
+                }
+                catch (VimFaultException ex) { shutdownError = ex; }
+
+                if (shutdownError == null)
+                {
+                    while (true)
+                    {
+                        var (power, _) = await _client.GetVmStateAsync(vm.MoRef, ct).ConfigureAwait(false);
+                        if (power == "poweredOff")
+                        {
+                            steps.Add(string.Format(CultureInfo.InvariantCulture, "Shut down the guest OS (VMware Tools); powered off after {0:0.0} s", sw.Elapsed.TotalSeconds));
+                            return true;
+                        }
+                        if (sw.Elapsed >= plan.Options.ShutdownTimeout) break;
+                        var wait = plan.Options.PollInterval < plan.Options.ShutdownTimeout - sw.Elapsed ? plan.Options.PollInterval : plan.Options.ShutdownTimeout - sw.Elapsed;
+                        await Task.Delay(wait, ct).ConfigureAwait(false);
+                    }
+                }
+                if (!plan.HardPowerOffFallback)
+                {
+                    throw shutdownError != null
+                        ? new VimFaultException(((VimFaultException)shutdownError).FaultName, shutdownError.Message + " Add -Force to power the VM off hard instead.", "ShutdownGuest")
+                        : new TimeoutException($"The guest did not shut down within {plan.Options.ShutdownTimeout.TotalSeconds:0} s; the VM is still running and nothing else was changed. Raise -ShutdownTimeoutSeconds, or add -Force to power it off hard.");
+                }
+                steps.Add(shutdownError != null
+                    ? $"Guest shutdown failed ({shutdownError.Message}); powering off hard (-Force)"
+                    : $"Guest did not shut down within {plan.Options.ShutdownTimeout.TotalSeconds:0} s; powering off hard (-Force)");
+            }
+
+            setStep("PowerOff");
+            try
+            {
+                await _client.PowerOffAsync(vm.MoRef, ct).ConfigureAwait(false);
+            }
+            catch (VimFaultException ex) when (ex.FaultName == "InvalidPowerState")
+            {
+                // Raced with the guest finishing its own shutdown: confirm below.
+            }
+            var (state, _) = await _client.GetVmStateAsync(vm.MoRef, ct).ConfigureAwait(false);
+            if (state != "poweredOff") throw new InvalidOperationException($"The VM is still {PowerCliPowerState(state)} after PowerOffVM_Task.");
+            steps.Add("Powered off hard (PowerOffVM_Task)");
+            return true;
+        }
+
+        private static bool IsStepFailure(Exception ex) =>
+            ex is VimFaultException || ex is VimTransportException || ex is TimeoutException || ex is OperationCanceledException || ex is InvalidOperationException;
+    }
+}

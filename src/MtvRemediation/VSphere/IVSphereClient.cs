@@ -1,0 +1,42 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace MtvRemediation.VSphere
+{
+    /// <summary>
+    /// The vSphere operations the remediation engines need, in domain terms. Implemented over SOAP by
+    /// <see cref="VSphereClient"/>; engines depend only on this so their logic is testable.
+    /// </summary>
+    public interface IVSphereClient
+    {
+        /// <summary>Server name, for messages.</summary>
+        string Server { get; }
+
+        /// <summary>Reads many VMs in a constant number of round trips; VMs that no longer exist are left out.</summary>
+        Task<IReadOnlyList<VmInfo>> GetVmsAsync(IReadOnlyCollection<MoRef> vms, CancellationToken ct);
+
+        /// <summary>runtime.powerState and config.changeTrackingEnabled of one VM (one round trip).</summary>
+        Task<(string PowerState, bool ChangeTrackingEnabled)> GetVmStateAsync(MoRef vm, CancellationToken ct);
+
+        /// <summary>Files in one datastore folder matching a pattern like <c>*-ctk.vmdk</c> (SearchDatastore_Task).</summary>
+        Task<IReadOnlyList<DatastoreFile>> SearchFolderAsync(DatastoreInfo datastore, string folder, string matchPattern, CancellationToken ct);
+
+        /// <summary>FileManager.DeleteDatastoreFile_Task. Throws <see cref="VimFaultException"/> FileNotFound when absent.</summary>
+        Task DeleteFileAsync(DatastorePath file, MoRef datacenter, CancellationToken ct);
+
+        /// <summary>ReconfigVM_Task setting changeTrackingEnabled and the per-disk ctkEnabled extraConfig keys.</summary>
+        Task SetChangeTrackingAsync(MoRef vm, bool enabled, IReadOnlyList<string> ctkEnabledKeys, CancellationToken ct);
+
+        /// <summary>ShutdownGuest (returns at once; the guest shuts down on its own).</summary>
+        Task ShutdownGuestAsync(MoRef vm, CancellationToken ct);
+
+        Task PowerOffAsync(MoRef vm, CancellationToken ct);
+
+        Task PowerOnAsync(MoRef vm, CancellationToken ct);
+
+        /// <summary>Time a single task may take before we stop waiting for it.</summary>
+        TimeSpan TaskTimeout { get; }
+    }
+}

@@ -1,0 +1,303 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using System.Xml.Linq;
+using static MtvRemediation.VSphere.VimXml;
+
+namespace MtvRemediation.VSphere
+{
+    /// <summary><see cref="IVSphereClient"/> over one <see cref="VimSoapClient"/> session.</summary>
+    public sealed class VSphereClient : IVSphereClient
+    {
+        internal static readonly string[] VmPaths =
+        {
+            "name", "runtime.powerState", "runtime.host", "guest.toolsRunningStatus", "config.changeTrackingEnabled",
+            "config.hardware.device", "config.extraConfig", "config.template", "snapshot",
+        };
+
+        private readonly VimSoapClient _soap;
+        private readonly SemaphoreSlim _dcGate = new SemaphoreSlim(1, 1);
+        private Dictionary<MoRef, MoRef>? _datacenterOfDatastore;
+
+        public VSphereClient(VimSoapClient soap, string server)
+        {
+            _soap = soap;
+            Server = server;
+        }
+
+        public string Server { get; }
+
+        public VimSoapClient Soap => _soap;
+
+        public TimeSpan TaskTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+        public async Task<IReadOnlyList<VmInfo>> GetVmsAsync(IReadOnlyCollection<MoRef> vms, CancellationToken ct)
+        {
+            if (vms.Count == 0) return Array.Empty<VmInfo>();
+            IReadOnlyList<ObjectContent> contents;
+            try
+            {
+                contents = await _soap.RetrievePropertiesAsync(VimSoapClient.PropertySpecFor("VirtualMachine", VmPaths), vms.Select(v => VimSoapClient.ObjectSpec(v)), ct).ConfigureAwait(false);
+            }
+            catch (VimFaultException ex) when (ex.FaultName == "ManagedObjectNotFound" && vms.Count > 1)
+            {
+                // One stale reference fails the whole batch: read one by one to keep the rest.
+                var list = new List<ObjectContent>();
+                foreach (var vm in vms)
+                {
+                    try { list.AddRange(await _soap.RetrievePropertiesAsync(VimSoapClient.PropertySpecFor("VirtualMachine", VmPaths), new[] { VimSoapClient.ObjectSpec(vm) }, ct).ConfigureAwait(false)); }
+                    catch (VimFaultException inner) when (inner.FaultName == "ManagedObjectNotFound") { }
+                }
+                contents = list;
+            }
+            catch (VimFaultException ex) when (ex.FaultName == "ManagedObjectNotFound")
+            {
+                return Array.Empty<VmInfo>();
+            }
+
+            var infos = contents.Select(ParseVm).ToList();
+
+            // Second batch: names of hosts and datastores the VMs reference (one call for all of them).
+            var hosts = infos.Where(i => !i.Host.IsEmpty).Select(i => i.Host).Distinct().ToList();
+            var dss = infos.SelectMany(i => i.Disks).Where(d => !d.DatastoreMoRef.IsEmpty).Select(d => d.DatastoreMoRef).Distinct().ToList();
+            var hostNames = new Dictionary<MoRef, string>();
+            var dsInfos = new Dictionary<MoRef, DatastoreInfo>();
+            if (hosts.Count + dss.Count > 0)
+            {
+                var related = await _soap.RetrievePropertiesAsync(
+                    new[] { VimSoapClient.PropertySpecFor("HostSystem", "name"), VimSoapClient.PropertySpecFor("Datastore", "name", "browser", "summary.url") },
+                    hosts.Concat(dss).Select(r => VimSoapClient.ObjectSpec(r)), ct).ConfigureAwait(false);
+                var dcMap = await GetDatacenterMapAsync(ct).ConfigureAwait(false);
+                foreach (var oc in related)
+                {
+                    if (oc.Obj.Type == "HostSystem") hostNames[oc.Obj] = oc.Get("name")?.Value ?? oc.Obj.Value;
+                    else if (oc.Obj.Type == "Datastore")
+                    {
+                        var browser = oc.Get("browser");
+                        dsInfos[oc.Obj] = new DatastoreInfo
+                        {
+                            MoRef = oc.Obj,
+                            Name = oc.Get("name")?.Value ?? "",
+                            Browser = browser == null ? default : ParseRef(browser),
+                            Url = oc.Get("summary.url")?.Value ?? "",
+                            Datacenter = dcMap.TryGetValue(oc.Obj, out var dc) ? dc : default,
+                        };
+                    }
+                }
+            }
+            foreach (var i in infos)
+            {
+                if (!i.Host.IsEmpty && hostNames.TryGetValue(i.Host, out var hn)) i.HostName = hn;
+                foreach (var d in i.Disks)
+                {
+                    if (!d.DatastoreMoRef.IsEmpty && dsInfos.TryGetValue(d.DatastoreMoRef, out var ds))
+                    {
+                        i.Datastores[ds.MoRef] = ds;
+                        if (d.Datastore.Length == 0) d.Datastore = ds.Name;
+                    }
+                }
+            }
+            return infos;
+        }
+
+        /// <summary>Datastore -> datacenter, read once per session (DeleteDatastoreFile_Task needs the datacenter on vCenter).</summary>
+        private async Task<Dictionary<MoRef, MoRef>> GetDatacenterMapAsync(CancellationToken ct)
+        {
+            var map = _datacenterOfDatastore;
+            if (map != null) return map;
+            await _dcGate.WaitAsync(ct).ConfigureAwait(false);
+            try
+            {
+                if (_datacenterOfDatastore != null) return _datacenterOfDatastore;
+                map = new Dictionary<MoRef, MoRef>();
+                foreach (var dc in await _soap.RetrieveAllAsync("Datacenter", new[] { "datastore" }, ct).ConfigureAwait(false))
+                {
+                    var list = dc.Get("datastore");
+                    if (list == null) continue;
+                    foreach (var r in list.Elements()) map[ParseRef(r)] = dc.Obj;
+                }
+                _datacenterOfDatastore = map;
+                return map;
+            }
+            finally { _dcGate.Release(); }
+        }
+
+        internal static VmInfo ParseVm(ObjectContent oc)
+        {
+            var vm = new VmInfo { MoRef = oc.Obj, Name = oc.Get("name")?.Value ?? oc.Obj.Value };
+            vm.MissingProperties.AddRange(oc.Missing);
+            vm.PowerState = oc.Get("runtime.powerState")?.Value ?? "";
+            var host = oc.Get("runtime.host");
+            if (host != null) vm.Host = ParseRef(host);
+            vm.ToolsRunningStatus = oc.Get("guest.toolsRunningStatus")?.Value ?? "";
+            vm.ChangeTrackingEnabled = string.Equals(oc.Get("config.changeTrackingEnabled")?.Value?.Trim(), "true", StringComparison.OrdinalIgnoreCase);
+            vm.IsTemplate = string.Equals(oc.Get("config.template")?.Value?.Trim(), "true", StringComparison.OrdinalIgnoreCase);
+            var snap = oc.Get("snapshot");
+            if (snap != null) vm.SnapshotCount = snap.Descendants().Count(e => e.Name == Vim + "rootSnapshotList" || e.Name == Vim + "childSnapshotList");
+
+            var extra = oc.Get("config.extraConfig");
+            if (extra != null)
+            {
+                foreach (var ov in extra.Elements())
+                {
+                    var key = ov.ChildValue("key");
+                    if (key != null && key.EndsWith(".ctkEnabled", StringComparison.OrdinalIgnoreCase)) vm.CtkExtraConfig[key] = ov.ChildValue("value") ?? "";
+                }
+            }
+
+            var devices = oc.Get("config.hardware.device");
+            if (devices != null)
+            {
+                var all = devices.Elements().ToList();
+                var controllers = new Dictionary<int, (string Kind, int Bus)>();
+                foreach (var d in all)
+                {
+                    var kind = ControllerKind(XsiType(d) ?? "");
+                    var key = d.ChildInt("key");
+                    var bus = d.ChildInt("busNumber");
+                    if (kind != null && key != null && bus != null) controllers[key.Value] = (kind, bus.Value);
+                }
+                foreach (var d in all.Where(e => XsiType(e) == "VirtualDisk"))
+                {
+                    var backing = d.Child("backing");
+                    var file = backing?.ChildValue("fileName") ?? "";
+                    var disk = new VmDiskInfo
+                    {
+                        Key = d.ChildInt("key") ?? 0,
+                        Label = d.Child("deviceInfo")?.ChildValue("label") ?? "",
+                        FileName = file,
+                        UnitNumber = d.ChildInt("unitNumber") ?? -1,
+                        IsPhysicalRdm = backing != null && (XsiType(backing) ?? "").StartsWith("VirtualDiskRawDiskMapping", StringComparison.Ordinal)
+                            && backing.ChildValue("compatibilityMode") == "physicalMode",
+                    };
+                    var dsRef = backing?.Child("datastore");
+                    if (dsRef != null) disk.DatastoreMoRef = ParseRef(dsRef);
+                    if (DatastorePath.TryParse(file, out var p)) disk.Datastore = p!.Datastore;
+                    var ck = d.ChildInt("controllerKey");
+                    if (ck != null && controllers.TryGetValue(ck.Value, out var c))
+                    {
+                        disk.ControllerKind = c.Kind;
+                        disk.BusNumber = c.Bus;
+                    }
+                    vm.Disks.Add(disk);
+                }
+            }
+            return vm;
+        }
+
+        /// <summary>extraConfig device prefix for a controller's xsi:type, or null when it is not a disk controller.</summary>
+        internal static string? ControllerKind(string xsiType)
+        {
+            switch (xsiType)
+            {
+                case "ParaVirtualSCSIController":
+                case "VirtualLsiLogicController":
+                case "VirtualLsiLogicSASController":
+                case "VirtualBusLogicController":
+                case "VirtualSCSIController":
+                    return "scsi";
+                case "VirtualAHCIController":
+                case "VirtualSATAController":
+                    return "sata";
+                case "VirtualNVMEController":
+                    return "nvme";
+                case "VirtualIDEController":
+                    return "ide";
+                default:
+                    return null;
+            }
+        }
+
+        public async Task<(string PowerState, bool ChangeTrackingEnabled)> GetVmStateAsync(MoRef vm, CancellationToken ct)
+        {
+            var objs = await _soap.RetrievePropertiesAsync(VimSoapClient.PropertySpecFor("VirtualMachine", "runtime.powerState", "config.changeTrackingEnabled"), new[] { VimSoapClient.ObjectSpec(vm) }, ct).ConfigureAwait(false);
+            var o = objs.FirstOrDefault();
+            var cbt = string.Equals(o?.Get("config.changeTrackingEnabled")?.Value?.Trim(), "true", StringComparison.OrdinalIgnoreCase);
+            return (o?.Get("runtime.powerState")?.Value ?? "", cbt);
+        }
+
+        public async Task<IReadOnlyList<DatastoreFile>> SearchFolderAsync(DatastoreInfo datastore, string folder, string matchPattern, CancellationToken ct)
+        {
+            var folderPath = folder.Trim('/').Length == 0 ? $"[{datastore.Name}]" : $"[{datastore.Name}] {folder.Trim('/')}";
+            // No query: a plain FileInfo per match (a VmDiskFileQuery would hide -ctk and -flat files).
+            // vcsim needs matchPattern, and FileQueryFlags' first three fields are required by the schema.
+            var req = E("SearchDatastore_Task", Ref("_this", datastore.Browser), E("datastorePath", folderPath),
+                E("searchSpec",
+                    E("details", E("fileType", "false"), E("fileSize", "true"), E("modification", "false"), E("fileOwner", "false")),
+                    E("matchPattern", matchPattern)));
+            XElement? result;
+            try
+            {
+                result = await _soap.RunTaskAsync(req, TaskTimeout, ct).ConfigureAwait(false);
+            }
+            catch (VimFaultException ex) when (ex.FaultName == "FileNotFound")
+            {
+                return Array.Empty<DatastoreFile>();
+            }
+            if (result == null) return Array.Empty<DatastoreFile>();
+            var found = new List<DatastoreFile>();
+            foreach (var f in result.Children("file"))
+            {
+                var name = f.ChildValue("path");
+                if (string.IsNullOrEmpty(name)) continue;
+                found.Add(new DatastoreFile(DatastorePath.Combine(datastore.Name, folder, name!), f.ChildLong("fileSize")));
+            }
+            return found;
+        }
+
+        public async Task DeleteFileAsync(DatastorePath file, MoRef datacenter, CancellationToken ct)
+        {
+            var sc = _soap.ServiceContent!;
+            var req = E("DeleteDatastoreFile_Task", Ref("_this", sc.FileManager), E("name", file.ToString()),
+                datacenter.IsEmpty ? null : Ref("datacenter", datacenter));
+            await _soap.RunTaskAsync(req, TaskTimeout, ct).ConfigureAwait(false);
+        }
+
+        public async Task SetChangeTrackingAsync(MoRef vm, bool enabled, IReadOnlyList<string> ctkEnabledKeys, CancellationToken ct)
+        {
+            // VirtualMachineConfigSpec is an XML sequence: extraConfig comes before changeTrackingEnabled.
+            var extra = ctkEnabledKeys.Select(k =>
+                E("extraConfig", Type("OptionValue"), E("key", k), new XElement(Vim + "value", Type("xsd:string"), Bool(enabled))));
+            var req = E("ReconfigVM_Task", Ref("_this", vm),
+                E("spec", extra, E("changeTrackingEnabled", Bool(enabled))));
+            await _soap.RunTaskAsync(req, TaskTimeout, ct).ConfigureAwait(false);
+        }
+
+        public async Task ShutdownGuestAsync(MoRef vm, CancellationToken ct)
+        {
+            await _soap.InvokeAsync(E("ShutdownGuest", Ref("_this", vm)), ct).ConfigureAwait(false);
+        }
+
+        public async Task PowerOffAsync(MoRef vm, CancellationToken ct)
+        {
+            await _soap.RunTaskAsync(E("PowerOffVM_Task", Ref("_this", vm)), TaskTimeout, ct).ConfigureAwait(false);
+        }
+
+        public async Task PowerOnAsync(MoRef vm, CancellationToken ct)
+        {
+            await _soap.RunTaskAsync(E("PowerOnVM_Task", Ref("_this", vm)), TaskTimeout, ct).ConfigureAwait(false);
+        }
+
+        /// <summary>Names of every VM in the inventory (one ContainerView read), for name and wildcard look-ups.</summary>
+        public async Task<IReadOnlyList<(MoRef MoRef, string Name)>> GetAllVmNamesAsync(CancellationToken ct)
+        {
+            var all = await _soap.RetrieveAllAsync("VirtualMachine", new[] { "name" }, ct).ConfigureAwait(false);
+            return all.Select(o => (o.Obj, o.Get("name")?.Value ?? "")).ToList();
+        }
+
+        /// <summary>Test and lab helper: CreateSnapshot_Task.</summary>
+        public async Task<MoRef?> CreateSnapshotAsync(MoRef vm, string name, CancellationToken ct)
+        {
+            var result = await _soap.RunTaskAsync(E("CreateSnapshot_Task", Ref("_this", vm), E("name", name), E("memory", "false"), E("quiesce", "false")), TaskTimeout, ct).ConfigureAwait(false);
+            return result == null ? (MoRef?)null : ParseRef(result);
+        }
+
+        /// <summary>RemoveAllSnapshots_Task (consolidates).</summary>
+        public async Task RemoveAllSnapshotsAsync(MoRef vm, CancellationToken ct)
+        {
+            await _soap.RunTaskAsync(E("RemoveAllSnapshots_Task", Ref("_this", vm)), TaskTimeout, ct).ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,279 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using MtvRemediation.Remediation;
+using MtvRemediation.VSphere;
+using Xunit;
+
+namespace MtvRemediation.Tests.VSphere
+{
+    /// <summary>
+    /// Engine logic against an in-memory IVSphereClient (the seam the engine is built on). The same
+    /// engine runs against vcsim in tests/Pester/VSphere.Tests.ps1.
+    /// </summary>
+    public class ChangeTrackingEngineTests
+    {
+        private sealed class FakeVSphere : IVSphereClient
+        {
+            public string Power = "poweredOff";
+            public bool Cbt = true;
+            public bool GuestIgnoresShutdown;
+            public readonly HashSet<string> Files = new HashSet<string>(StringComparer.Ordinal);
+            public readonly List<string> Calls = new List<string>();
+            public readonly Dictionary<string, int> FailOnCall = new Dictionary<string, int>();
+            private readonly Dictionary<string, int> _counts = new Dictionary<string, int>();
+
+            public string Server => "vc";
+            public TimeSpan TaskTimeout => TimeSpan.FromSeconds(5);
+
+            private void Record(string call)
+            {
+                Calls.Add(call);
+                _counts[call] = _counts.TryGetValue(call, out var n) ? n + 1 : 1;
+                if (FailOnCall.TryGetValue(call, out var nth) && nth == _counts[call])
+                    throw new VimFaultException("MethodDisabled", "method is disabled", call);
+            }
+
+            public Task<IReadOnlyList<VmInfo>> GetVmsAsync(IReadOnlyCollection<MoRef> vms, CancellationToken ct) => throw new NotSupportedException();
+
+            public Task<(string PowerState, bool ChangeTrackingEnabled)> GetVmStateAsync(MoRef vm, CancellationToken ct) => Task.FromResult((Power, Cbt));
+
+            public Task<IReadOnlyList<DatastoreFile>> SearchFolderAsync(DatastoreInfo datastore, string folder, string matchPattern, CancellationToken ct)
+            {
+                Record("Search");
+                var prefix = $"[{datastore.Name}] {folder}/";
+                IReadOnlyList<DatastoreFile> found = Files.Where(f => f.StartsWith(prefix, StringComparison.Ordinal) && f.IndexOf('/', prefix.Length) < 0)
+                    .Select(f => new DatastoreFile(DatastorePath.Parse(f), 0)).ToList();
+                return Task.FromResult(found);
+            }
+
+            public Task DeleteFileAsync(DatastorePath file, MoRef datacenter, CancellationToken ct)
+            {
+                Record("Delete");
+                Assert.Equal(new MoRef("Datacenter", "dc-1"), datacenter);
+                if (!Files.Remove(file.ToString())) throw new VimFaultException("FileNotFound", "File not found", "DeleteDatastoreFile_Task");
+                Calls[Calls.Count - 1] = "Delete " + file;
+                return Task.CompletedTask;
+            }
+
+            public Task SetChangeTrackingAsync(MoRef vm, bool enabled, IReadOnlyList<string> keys, CancellationToken ct)
+            {
+                Record(enabled ? "Enable" : "Disable");
+                Assert.Equal(new[] { "scsi0:0.ctkEnabled", "scsi0:1.ctkEnabled" }, keys);
+                Cbt = enabled;
+                return Task.CompletedTask;
+            }
+
+            public Task ShutdownGuestAsync(MoRef vm, CancellationToken ct)
+            {
+                Record("ShutdownGuest");
+                if (!GuestIgnoresShutdown) Power = "poweredOff";
+                return Task.CompletedTask;
+            }
+
+            public Task PowerOffAsync(MoRef vm, CancellationToken ct) { Record("PowerOff"); Power = "poweredOff"; return Task.CompletedTask; }
+
+            public Task PowerOnAsync(MoRef vm, CancellationToken ct) { Record("PowerOn"); Power = "poweredOn"; return Task.CompletedTask; }
+        }
+
+        private static readonly DatastoreInfo Ds = new DatastoreInfo { MoRef = new MoRef("Datastore", "ds-1"), Name = "ds 1", Browser = new MoRef("HostDatastoreBrowser", "b-1"), Datacenter = new MoRef("Datacenter", "dc-1") };
+
+        private static VmInfo Vm(FakeVSphere fake, int snapshots = 0, bool tools = true)
+        {
+            var vm = new VmInfo
+            {
+                MoRef = new MoRef("VirtualMachine", "vm-1"), Name = "app [1]", PowerState = fake.Power, ChangeTrackingEnabled = fake.Cbt,
+                SnapshotCount = snapshots, ToolsRunningStatus = tools ? "guestToolsRunning" : "guestToolsNotRunning", HostName = "esx1",
+            };
+            vm.Datastores[Ds.MoRef] = Ds;
+            vm.Disks.Add(new VmDiskInfo { Key = 2000, FileName = "[ds 1] app [1]/app [1].vmdk", Datastore = "ds 1", DatastoreMoRef = Ds.MoRef, ControllerKind = "scsi", BusNumber = 0, UnitNumber = 0 });
+            vm.Disks.Add(new VmDiskInfo { Key = 2001, FileName = "[ds 1] app [1]/app [1]_1.vmdk", Datastore = "ds 1", DatastoreMoRef = Ds.MoRef, ControllerKind = "scsi", BusNumber = 0, UnitNumber = 1 });
+            return vm;
+        }
+
+        private static FakeVSphere WithFiles(string power = "poweredOff")
+        {
+            var f = new FakeVSphere { Power = power };
+            foreach (var n in new[] { "app [1].vmdk", "app [1]-ctk.vmdk", "app [1]_1.vmdk", "app [1]_1-ctk.vmdk", "other.vmdk", "other-ctk.vmdk", "gone-ctk.vmdk" })
+                f.Files.Add("[ds 1] app [1]/" + n);
+            return f;
+        }
+
+        private static async Task<(ChangeTrackingResetPlan Plan, CtkInspection Inspection)> PlanAsync(FakeVSphere fake, ChangeTrackingResetOptions options, int snapshots = 0, bool tools = true)
+        {
+            var engine = new ChangeTrackingEngine(fake);
+            var inspection = await engine.InspectAsync(Vm(fake, snapshots, tools), CancellationToken.None);
+            return (ChangeTrackingEngine.Plan(inspection, options), inspection);
+        }
+
+        [Fact]
+        public async Task Inspection_separates_own_orphaned_and_foreign_ctk_files()
+        {
+            var fake = WithFiles();
+            var (_, inspection) = await PlanAsync(fake, new ChangeTrackingResetOptions());
+            Assert.Equal(new[] { "[ds 1] app [1]/app [1]-ctk.vmdk", "[ds 1] app [1]/app [1]_1-ctk.vmdk" }, inspection.OwnByDisk.Values.Select(p => p.ToString()).OrderBy(s => s, StringComparer.Ordinal));
+            Assert.Equal(new[] { "[ds 1] app [1]/gone-ctk.vmdk" }, inspection.Orphaned.Select(p => p.ToString()));
+            Assert.Equal(new[] { "[ds 1] app [1]/other-ctk.vmdk" }, inspection.Foreign.Select(p => p.ToString()));
+            Assert.Equal(1, fake.Calls.Count(c => c == "Search")); // one search per folder, not per disk
+        }
+
+        [Fact]
+        public async Task Reset_of_an_off_VM_deletes_only_its_own_ctk_files_in_KB_order()
+        {
+            var fake = WithFiles();
+            var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions());
+            var result = await new ChangeTrackingEngine(fake).ResetAsync(plan, "vc", CancellationToken.None);
+
+            Assert.True(result.Succeeded, result.Error);
+            Assert.Equal(new[] { "Search", "Disable", "Delete [ds 1] app [1]/app [1]-ctk.vmdk", "Delete [ds 1] app [1]/app [1]_1-ctk.vmdk", "Enable" }, fake.Calls);
+            Assert.Contains("[ds 1] app [1]/other-ctk.vmdk", fake.Files);
+            Assert.Contains("[ds 1] app [1]/gone-ctk.vmdk", fake.Files);
+            Assert.Equal("PoweredOff", result.PowerStateAfter);
+            Assert.True(result.EnabledAfter);
+            Assert.Equal(2, result.DeletedFiles.Length);
+        }
+
+        [Fact]
+        public async Task IncludeOrphanedCtk_adds_orphans_but_never_foreign_files()
+        {
+            var fake = WithFiles();
+            var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions { IncludeOrphanedCtk = true });
+            Assert.Equal(3, plan.FilesToDelete.Count);
+            await new ChangeTrackingEngine(fake).ResetAsync(plan, "vc", CancellationToken.None);
+            Assert.DoesNotContain("[ds 1] app [1]/gone-ctk.vmdk", fake.Files);
+            Assert.Contains("[ds 1] app [1]/other-ctk.vmdk", fake.Files);
+        }
+
+        [Theory]
+        [InlineData("poweredOn", 0, false, true, false, "VMPoweredOn")]
+        [InlineData("poweredOff", 1, false, true, false, "VMHasSnapshots")]
+        [InlineData("poweredOn", 0, true, false, false, "VMToolsNotRunning")]
+        [InlineData("suspended", 0, true, true, true, "VMSuspended")]
+        public async Task Refusals_change_nothing(string power, int snapshots, bool powerOff, bool tools, bool force, string errorId)
+        {
+            var fake = WithFiles(power);
+            var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions { PowerOff = powerOff, Force = force }, snapshots, tools);
+            Assert.True(plan.Refused);
+            Assert.Equal(errorId, plan.RefusalErrorId);
+            Assert.Contains("Nothing was changed", plan.RefusalMessage);
+            Assert.Equal(new[] { "Search" }, fake.Calls);
+        }
+
+        [Fact]
+        public async Task PowerOff_shuts_the_guest_down_and_restores_power()
+        {
+            var fake = WithFiles("poweredOn");
+            var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions { PowerOff = true });
+            Assert.Equal(PowerOffMethod.ShutdownGuest, plan.PowerOff);
+            var result = await new ChangeTrackingEngine(fake).ResetAsync(plan, "vc", CancellationToken.None);
+            Assert.True(result.Succeeded, result.Error);
+            Assert.Equal("ShutdownGuest", fake.Calls[1]);
+            Assert.Equal("PowerOn", fake.Calls.Last());
+            Assert.Equal("PoweredOn", result.PowerStateBefore);
+            Assert.Equal("PoweredOn", result.PowerStateAfter);
+        }
+
+        [Fact]
+        public async Task Shutdown_timeout_without_Force_stops_before_touching_CBT()
+        {
+            var fake = WithFiles("poweredOn");
+            fake.GuestIgnoresShutdown = true;
+            var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions { PowerOff = true, ShutdownTimeout = TimeSpan.FromMilliseconds(200), PollInterval = TimeSpan.FromMilliseconds(50) });
+            var result = await new ChangeTrackingEngine(fake).ResetAsync(plan, "vc", CancellationToken.None);
+            Assert.False(result.Succeeded);
+            Assert.Equal("ShutdownGuest", result.FailedStep);
+            Assert.Contains("-Force", result.Error);
+            Assert.DoesNotContain("Disable", fake.Calls);
+            Assert.Equal("PoweredOn", result.PowerStateAfter);
+        }
+
+        [Fact]
+        public async Task Shutdown_timeout_with_Force_powers_off_hard()
+        {
+            var fake = WithFiles("poweredOn");
+            fake.GuestIgnoresShutdown = true;
+            var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions { PowerOff = true, Force = true, ShutdownTimeout = TimeSpan.FromMilliseconds(100), PollInterval = TimeSpan.FromMilliseconds(50) });
+            var result = await new ChangeTrackingEngine(fake).ResetAsync(plan, "vc", CancellationToken.None);
+            Assert.True(result.Succeeded, result.Error);
+            Assert.Equal(new[] { "Search", "ShutdownGuest", "PowerOff", "Disable" }, fake.Calls.Take(4));
+        }
+
+        [Fact]
+        public async Task Failure_midway_reports_state_restores_power_and_a_rerun_completes()
+        {
+            var fake = WithFiles("poweredOn");
+            fake.FailOnCall["Enable"] = 1;
+            var options = new ChangeTrackingResetOptions { PowerOff = true };
+            var (plan, _) = await PlanAsync(fake, options);
+            var first = await new ChangeTrackingEngine(fake).ResetAsync(plan, "vc", CancellationToken.None);
+
+            Assert.False(first.Succeeded);
+            Assert.Equal("EnableChangeTracking", first.FailedStep);
+            Assert.Equal(2, first.DeletedFiles.Length);
+            Assert.False(first.EnabledAfter);
+            Assert.Equal("PoweredOn", first.PowerStateAfter);
+            Assert.Contains(first.Steps, s => s.StartsWith("FAILED at EnableChangeTracking", StringComparison.Ordinal));
+
+            var (plan2, _) = await PlanAsync(fake, options);
+            Assert.Empty(plan2.FilesToDelete);
+            var second = await new ChangeTrackingEngine(fake).ResetAsync(plan2, "vc", CancellationToken.None);
+            Assert.True(second.Succeeded, second.Error);
+            Assert.True(second.EnabledAfter);
+            Assert.Equal("PoweredOn", second.PowerStateAfter);
+        }
+
+        [Fact]
+        public async Task File_already_gone_counts_as_done()
+        {
+            var fake = WithFiles();
+            var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions());
+            fake.Files.Remove("[ds 1] app [1]/app [1]-ctk.vmdk");
+            var result = await new ChangeTrackingEngine(fake).ResetAsync(plan, "vc", CancellationToken.None);
+            Assert.True(result.Succeeded, result.Error);
+            Assert.Single(result.DeletedFiles);
+            Assert.Contains(result.Steps, s => s.StartsWith("Already absent", StringComparison.Ordinal));
+        }
+
+        [Fact]
+        public async Task A_disk_on_an_unknown_datastore_refuses_the_reset()
+        {
+            var fake = WithFiles();
+            var vm = Vm(fake);
+            vm.Disks.Add(new VmDiskInfo { Key = 2002, FileName = "[hidden] app [1]/disk3.vmdk", Datastore = "hidden", ControllerKind = "scsi", BusNumber = 0, UnitNumber = 2 });
+            var inspection = await new ChangeTrackingEngine(fake).InspectAsync(vm, CancellationToken.None);
+            var plan = ChangeTrackingEngine.Plan(inspection, new ChangeTrackingResetOptions());
+            Assert.Equal("DatastoreNotSearchable", plan.RefusalErrorId);
+            Assert.Contains("[hidden] app [1]", plan.RefusalMessage);
+            Assert.False(ChangeTrackingEngine.BuildStatus(inspection, "vc").Healthy);
+        }
+
+        [Fact]
+        public async Task A_power_state_change_after_planning_stops_before_any_change()
+        {
+            var fake = WithFiles();
+            var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions());
+            fake.Power = "poweredOn"; // someone powered it on while the user was confirming
+            var result = await new ChangeTrackingEngine(fake).ResetAsync(plan, "vc", CancellationToken.None);
+            Assert.False(result.Succeeded);
+            Assert.Equal("Precheck", result.FailedStep);
+            Assert.Equal(new[] { "Search" }, fake.Calls);
+            Assert.Equal("PoweredOn", result.PowerStateAfter);
+        }
+
+        [Fact]
+        public async Task WhatIf_text_lists_every_file_and_power_operation()
+        {
+            var fake = WithFiles("poweredOn");
+            var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions { PowerOff = true, Force = true });
+            var ops = plan.DescribeOperations().ToList();
+            Assert.StartsWith("shut down the guest OS", ops[0]);
+            Assert.Contains("power off hard", ops[0]);
+            Assert.Contains("delete [ds 1] app [1]/app [1]-ctk.vmdk", ops);
+            Assert.Contains("delete [ds 1] app [1]/app [1]_1-ctk.vmdk", ops);
+            Assert.Equal("power on", ops.Last());
+            Assert.DoesNotContain(ops, o => o.Contains("other-ctk"));
+        }
+    }
+}

@@ -1,0 +1,463 @@
+# vCenter sessions, PowerCLI interop and the CBT reset, against the lab's vcsim.
+# Every VM used here is created by the tests (raw SOAP, see PowerCliFixture.ps1) and destroyed
+# afterwards, so the lab's own inventory is left as it was for the other test files.
+
+BeforeDiscovery {
+    . (Join-Path $PSScriptRoot 'PowerCliFixture.ps1')
+    $script:NoLab = $null -eq (Get-LabState)
+}
+
+Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
+    BeforeAll {
+        $manifestPath = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $PSScriptRoot '../../out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
+        Import-Module $manifestPath -Force
+        . (Join-Path $PSScriptRoot 'PowerCliFixture.ps1')
+
+        $lab = Get-LabState
+        Invoke-LabCtl $lab 'reset' | Out-Null
+        $raw = New-LabSoapSession $lab
+        $placement = Get-LabPlacement $raw $lab
+        $prefix = 'mtvcbt-{0}' -f (Get-Random -Maximum 99999)
+        $vcUri = [uri]$lab.vcsim.url
+        $password = if ($lab.vcsim.password) { [string]$lab.vcsim.password } else { 'lab' }
+        $cred = [pscredential]::new($lab.vcsim.user, (ConvertTo-SecureString $password -AsPlainText -Force))
+        $conn = Connect-MtvVIServer -Server $vcUri.Host -Port $vcUri.Port -Credential $cred -SkipCertificateCheck -WarningAction SilentlyContinue
+        $created = [System.Collections.Generic.List[object]]::new()
+
+        function New-TestVM([string] $Suffix, [int] $Disks = 1, [switch] $PowerOn) {
+            $vm = New-LabVM $raw $placement "$prefix $Suffix" -Disks $Disks -PowerOn:$PowerOn
+            $created.Add($vm)
+            $vm
+        }
+        function Add-File($Vm, [string] $Name) { New-Item -ItemType File -Path (Join-Path $Vm.Dir $Name) -Force | Out-Null }
+        function Test-File($Vm, [string] $Name) { Test-Path -LiteralPath (Join-Path $Vm.Dir $Name) }
+        function Get-Trips { (Get-MtvVIServer | Where-Object { -not $_.AdoptedFromPowerCli } | Select-Object -First 1).RoundTrips }
+    }
+
+    AfterAll {
+        if ($lab) { Invoke-LabCtl $lab 'reset' | Out-Null }
+        foreach ($vm in $created) { try { Remove-LabVM $raw $vm } catch { Write-Warning "cleanup of $($vm.Name): $_" } }
+        Get-MtvVIServer | Disconnect-MtvVIServer -Confirm:$false
+        if ($raw) { Remove-LabSoapSession $raw }
+    }
+
+    Context 'Connections' {
+        It 'logs in and lists the connection without exposing a secret' {
+            $conn | Should -BeOfType ([MtvRemediation.VIConnection])
+            $conn.IsConnected | Should -BeTrue
+            $conn.ProductLine | Should -Be 'vpx'
+            $conn.ApiVersion | Should -Not -BeNullOrEmpty
+            $conn.AdoptedFromPowerCli | Should -BeFalse
+            @(Get-MtvVIServer) | Should -Contain $conn
+            $conn.PSObject.Properties.Name | Should -Not -Contain 'SessionSecret'
+            ($conn | Format-List * | Out-String) | Should -Not -Match 'vmware_soap_session'
+        }
+
+        It 'logs out its own sessions on Disconnect and when the runspace closes' {
+            $count = Get-LabSessionCount $raw
+            $second = Connect-MtvVIServer -Server $vcUri.Host -Port $vcUri.Port -Credential $cred -SkipCertificateCheck -WarningAction SilentlyContinue
+            # Same server and port: the new login replaced (and logged out) the first one.
+            Get-LabSessionCount $raw | Should -Be $count
+            @(Get-MtvVIServer | Where-Object { -not $_.AdoptedFromPowerCli }) | Should -Be @($second)
+            $conn.IsConnected | Should -BeFalse
+
+            $rs = [runspacefactory]::CreateRunspace(); $rs.Open()
+            $ps = [powershell]::Create($rs)
+            $null = $ps.AddScript({ param($m, $h, $p, $c) Import-Module $m; Connect-MtvVIServer -Server $h -Port $p -Credential $c -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null }).
+                AddArgument(((Get-Module MtvRemediation).Path -replace 'dll$', 'psd1')).AddArgument($vcUri.Host).AddArgument($vcUri.Port).AddArgument($cred)
+            $ps.Invoke() | Out-Null
+            Get-LabSessionCount $raw | Should -Be ($count + 1)
+            $ps.Dispose(); $rs.Dispose()
+            Get-LabSessionCount $raw | Should -Be $count
+        }
+
+        It 'validates the server certificate unless -SkipCertificateCheck is given' {
+            $r = Connect-MtvVIServer -Server $vcUri.Host -Port $vcUri.Port -Credential $cred -ErrorVariable err -ErrorAction SilentlyContinue
+            $r | Should -BeNullOrEmpty
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'VITransportError*'
+            $err[0].Exception.Message | Should -Match 'not trusted'
+        }
+
+        It 'reports an unreachable server with a transport error id' {
+            $l = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0); $l.Start(); $port = $l.LocalEndpoint.Port; $l.Stop()
+            Connect-MtvVIServer -Server 127.0.0.1 -Port $port -Credential $cred -SkipCertificateCheck -ErrorVariable err -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'VITransportError*'
+            $err[0].Exception.Message | Should -Not -Match ([regex]::Escape($password))
+        }
+    }
+
+    Context 'Get-VMChangeTracking' {
+        BeforeAll {
+            $web = New-TestVM 'web [01] db' -Disks 2
+            Add-File $web 'disk1-ctk.vmdk'
+            Add-File $web 'disk2-ctk.vmdk'
+            Add-File $web 'old-ctk.vmdk'          # orphan: old.vmdk does not exist
+            Add-File $web 'other.vmdk'            # a descriptor that is not this VM's disk
+            Add-File $web 'other-ctk.vmdk'        # ... and its ctk: foreign, never touched
+        }
+
+        It 'finds the VM''s own, orphaned and foreign ctk files (names with spaces and brackets)' {
+            $s = Get-VMChangeTracking -VM $web.Name
+            $s | Should -BeOfType ([MtvRemediation.ChangeTrackingStatus])
+            $s.VM | Should -Be $web.Name
+            $s.VMId | Should -Be "VirtualMachine-$($web.MoRef)"
+            $s.VMHost | Should -Be $placement.HostName
+            $s.PowerState | Should -Be 'PoweredOff'
+            $ds = $placement.Datastore.name
+            @($s.Disks.File) | Should -Be @("[$ds] $($web.Name)/disk1.vmdk", "[$ds] $($web.Name)/disk2.vmdk")
+            @($s.Disks.Datastore | Select-Object -Unique) | Should -Be @($ds)
+            @($s.CtkFiles) | Should -Be @("[$ds] $($web.Name)/disk1-ctk.vmdk", "[$ds] $($web.Name)/disk2-ctk.vmdk")
+            @($s.OrphanedCtkFiles) | Should -Be @("[$ds] $($web.Name)/old-ctk.vmdk")
+            @($s.ForeignCtkFiles) | Should -Be @("[$ds] $($web.Name)/other-ctk.vmdk")
+            $s.Healthy | Should -BeFalse
+            $s.Reason | Should -Match 'CBT is disabled'
+        }
+
+        It 'matches exact names with brackets literally and wildcard patterns like PowerCLI' {
+            (Get-VMChangeTracking -VM "$prefix web*").VM | Should -Contain $web.Name
+            (Get-VMChangeTracking -VM $web.Name.ToUpperInvariant()).VM | Should -Be $web.Name
+        }
+
+        It 'writes VMNotFound with the input as target for an unknown name' {
+            $out = Get-VMChangeTracking -VM "$prefix does-not-exist", $web.Name -ErrorVariable err -ErrorAction SilentlyContinue
+            @($out).Count | Should -Be 1
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'VMNotFound*'
+            $err[0].TargetObject | Should -Be "$prefix does-not-exist"
+            $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        }
+    }
+
+    Context 'Reset-VMChangeTracking' {
+        It 'removes exactly the VM''s own ctk files and ends with CBT enabled (powered-off VM)' {
+            $vm = New-TestVM 'off [a]' -Disks 2
+            'disk1-ctk.vmdk', 'disk2-ctk.vmdk', 'old-ctk.vmdk', 'other.vmdk', 'other-ctk.vmdk' | ForEach-Object { Add-File $vm $_ }
+            $r = Reset-VMChangeTracking -VM $vm.Name -Confirm:$false
+
+            $r | Should -BeOfType ([MtvRemediation.ChangeTrackingResetResult])
+            $r.Succeeded | Should -BeTrue
+            $r.PowerStateBefore | Should -Be 'PoweredOff'
+            $r.PowerStateAfter | Should -Be 'PoweredOff'
+            $r.EnabledBefore | Should -BeFalse
+            $r.EnabledAfter | Should -BeTrue
+            @($r.DeletedFiles).Count | Should -Be 2
+            Test-File $vm 'disk1-ctk.vmdk' | Should -BeFalse
+            Test-File $vm 'disk2-ctk.vmdk' | Should -BeFalse
+            Test-File $vm 'old-ctk.vmdk' | Should -BeTrue
+            Test-File $vm 'other-ctk.vmdk' | Should -BeTrue
+            Test-File $vm 'disk1.vmdk' | Should -BeTrue
+            # The server's own view, read without the module:
+            $state = Get-LabVMState $raw $vm
+            $state.Cbt | Should -BeTrue
+            $state.ExtraConfig['scsi0:0.ctkEnabled'] | Should -Be 'true'
+            $state.ExtraConfig['scsi0:1.ctkEnabled'] | Should -Be 'true'
+            $r.Steps[0] | Should -Match '^Disabled CBT'
+            $r.Steps[-1] | Should -Match '^Enabled CBT'
+        }
+
+        It 'deletes orphaned ctk files only with -IncludeOrphanedCtk, and foreign ones never' {
+            $vm = New-TestVM 'orphans'
+            'disk1-ctk.vmdk', 'old-ctk.vmdk', 'other.vmdk', 'other-ctk.vmdk' | ForEach-Object { Add-File $vm $_ }
+            $r = Reset-VMChangeTracking -VM $vm.Name -IncludeOrphanedCtk -Confirm:$false
+            $r.Succeeded | Should -BeTrue
+            Test-File $vm 'disk1-ctk.vmdk' | Should -BeFalse
+            Test-File $vm 'old-ctk.vmdk' | Should -BeFalse
+            Test-File $vm 'other-ctk.vmdk' | Should -BeTrue
+        }
+
+        It 'refuses a powered-on VM without -PowerOff and changes nothing' {
+            $vm = New-TestVM 'on refuse' -PowerOn
+            Add-File $vm 'disk1-ctk.vmdk'
+            $r = Reset-VMChangeTracking -VM $vm.Name -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+            $r | Should -BeNullOrEmpty
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'VMPoweredOn*'
+            $err[0].Exception.Message | Should -Match '-PowerOff'
+            $err[0].TargetObject | Should -Be $vm.Name
+            Test-File $vm 'disk1-ctk.vmdk' | Should -BeTrue
+            (Get-LabVMState $raw $vm).PowerState | Should -Be 'poweredOn'
+            (Get-LabVMState $raw $vm).Cbt | Should -BeFalse
+        }
+
+        It 'refuses a hard power-off without -Force when VMware Tools is not running' {
+            $vm = New-TestVM 'on notools' -PowerOn
+            Add-File $vm 'disk1-ctk.vmdk'
+            Reset-VMChangeTracking -VM $vm.Name -PowerOff -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'VMToolsNotRunning*'
+            Test-File $vm 'disk1-ctk.vmdk' | Should -BeTrue
+            (Get-LabVMState $raw $vm).PowerState | Should -Be 'poweredOn'
+        }
+
+        It 'powers off with -PowerOff -Force and restores the original power state' {
+            $vm = New-TestVM 'on [reset]' -PowerOn
+            Add-File $vm 'disk1-ctk.vmdk'
+            $r = Reset-VMChangeTracking -VM $vm.Name -PowerOff -Force -Confirm:$false
+            $r.Succeeded | Should -BeTrue
+            $r.PowerStateBefore | Should -Be 'PoweredOn'
+            $r.PowerStateAfter | Should -Be 'PoweredOn'
+            $r.EnabledAfter | Should -BeTrue
+            $r.Steps[0] | Should -Match 'Powered off hard'
+            $r.Steps[-1] | Should -Match '^Powered on'
+            Test-File $vm 'disk1-ctk.vmdk' | Should -BeFalse
+            (Get-LabVMState $raw $vm).PowerState | Should -Be 'poweredOn'
+        }
+
+        It 'refuses a VM with snapshots (consolidate first) and changes nothing' {
+            $vm = New-TestVM 'snap'
+            Add-File $vm 'disk1-ctk.vmdk'
+            New-LabSnapshot $raw $vm
+            Reset-VMChangeTracking -VM $vm.Name -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'VMHasSnapshots*'
+            $err[0].Exception.Message | Should -Match 'onsolidate'
+            Test-File $vm 'disk1-ctk.vmdk' | Should -BeTrue
+            (Get-LabVMState $raw $vm).Cbt | Should -BeFalse
+            (Get-VMChangeTracking -VM $vm.Name).SnapshotCount | Should -Be 1
+        }
+
+        It '-WhatIf lists the files and power operations and changes nothing' {
+            $vm = New-TestVM 'whatif [x]' -PowerOn
+            Add-File $vm 'disk1-ctk.vmdk'
+            Add-File $vm 'old-ctk.vmdk'
+            $log = Join-Path ([System.IO.Path]::GetTempPath()) "mtv-whatif-$PID.txt"
+            Start-Transcript -Path $log -Force | Out-Null
+            try { Reset-VMChangeTracking -VM $vm.Name -PowerOff -Force -WhatIf } finally { Stop-Transcript | Out-Null }
+            $text = Get-Content $log -Raw
+            Remove-Item $log
+            $ds = $placement.Datastore.name
+            $text | Should -Match ([regex]::Escape("delete [$ds] $($vm.Name)/disk1-ctk.vmdk"))
+            $text | Should -Not -Match 'old-ctk'
+            $text | Should -Match 'power off hard'
+            $text | Should -Match 'power on'
+            Test-File $vm 'disk1-ctk.vmdk' | Should -BeTrue
+            (Get-LabVMState $raw $vm).PowerState | Should -Be 'poweredOn'
+            (Get-LabVMState $raw $vm).Cbt | Should -BeFalse
+        }
+    }
+
+    Context 'Fault injection and re-runs' {
+        It 'a ReconfigVM_Task fault leaves a truthful result, the VM powered on again, and a re-run completes' {
+            $vm = New-TestVM 'fault [reconfig]' -PowerOn
+            Add-File $vm 'disk1-ctk.vmdk'
+            Invoke-LabCtl $lab 'disable-method' @{ vm = $vm.Name; method = 'ReconfigVM_Task' } | Out-Null
+            try {
+                $r = Reset-VMChangeTracking -VM $vm.Name -PowerOff -Force -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+            }
+            finally { Invoke-LabCtl $lab 'enable-method' @{ vm = $vm.Name; method = 'ReconfigVM_Task' } | Out-Null }
+            $r.Succeeded | Should -BeFalse
+            $r.FailedStep | Should -Be 'DisableChangeTracking'
+            $r.Error | Should -Match 'MethodDisabled'
+            $r.EnabledAfter | Should -BeFalse
+            $r.PowerStateAfter | Should -Be 'PoweredOn'
+            @($r.DeletedFiles).Count | Should -Be 0
+            $r.Steps | Should -Contain 'Powered on again after the failure (original power state restored)'
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'ChangeTrackingResetFailed*'
+            $err[0].TargetObject | Should -Be $vm.Name
+            Test-File $vm 'disk1-ctk.vmdk' | Should -BeTrue
+
+            $again = Reset-VMChangeTracking -VM $vm.Name -PowerOff -Force -Confirm:$false
+            $again.Succeeded | Should -BeTrue
+            $again.EnabledAfter | Should -BeTrue
+            $again.PowerStateAfter | Should -Be 'PoweredOn'
+            Test-File $vm 'disk1-ctk.vmdk' | Should -BeFalse
+        }
+
+        It 'a failure after the deletions reports the deleted files and CBT off; a re-run finishes the job' {
+            $vm = New-TestVM 'fault [enable]' -PowerOn
+            Add-File $vm 'disk1-ctk.vmdk'
+            # Slow the delete down, and disable ReconfigVM_Task while it runs: the re-enable then fails.
+            Invoke-LabCtl $lab 'delay' @{ method = 'DeleteDatastoreFile_Task'; ms = 2500 } | Out-Null
+            $ps = [powershell]::Create()
+            $modulePath = (Get-Module MtvRemediation).Path -replace 'dll$', 'psd1'
+            try {
+                $null = $ps.AddScript({
+                        param($ModulePath, $Server, $Port, $Cred, $Name)
+                        Import-Module $ModulePath
+                        Connect-MtvVIServer -Server $Server -Port $Port -Credential $Cred -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
+                        Reset-VMChangeTracking -VM $Name -PowerOff -Force -Confirm:$false -ErrorAction SilentlyContinue
+                        Get-MtvVIServer | Disconnect-MtvVIServer -Confirm:$false
+                    }).AddArgument($modulePath).AddArgument($vcUri.Host).AddArgument($vcUri.Port).AddArgument($cred).AddArgument($vm.Name)
+                $async = $ps.BeginInvoke()
+                $deadline = [DateTime]::UtcNow.AddSeconds(20)
+                while (-not (Get-LabVMState $raw $vm).ExtraConfig.ContainsKey('scsi0:0.ctkEnabled') -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+                Invoke-LabCtl $lab 'disable-method' @{ vm = $vm.Name; method = 'ReconfigVM_Task' } | Out-Null
+                $r = $ps.EndInvoke($async) | Select-Object -Last 1
+            }
+            finally {
+                $ps.Dispose()
+                Invoke-LabCtl $lab 'reset' | Out-Null
+            }
+            $r.Succeeded | Should -BeFalse
+            $r.FailedStep | Should -Be 'EnableChangeTracking'
+            @($r.DeletedFiles) | Should -Be @("[$($placement.Datastore.name)] $($vm.Name)/disk1-ctk.vmdk")
+            $r.EnabledAfter | Should -BeFalse
+            $r.PowerStateAfter | Should -Be 'PoweredOn'
+            Test-File $vm 'disk1-ctk.vmdk' | Should -BeFalse
+
+            $again = Reset-VMChangeTracking -VM $vm.Name -PowerOff -Force -Confirm:$false
+            $again.Succeeded | Should -BeTrue
+            $again.EnabledAfter | Should -BeTrue
+            $again.PowerStateAfter | Should -Be 'PoweredOn'
+            @($again.DeletedFiles).Count | Should -Be 0
+        }
+
+        It 'an HTTP 500 without a SOAP body becomes a typed transport error' {
+            $vm = New-TestVM 'http500'
+            Invoke-LabCtl $lab 'fail-next' @{ status = 500 } | Out-Null
+            Get-VMChangeTracking -VM $vm.Name -ErrorVariable err -ErrorAction SilentlyContinue | Out-Null
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'VITransportError*'
+            $err[0].Exception.Message | Should -Match '500'
+            (Get-VMChangeTracking -VM $vm.Name).VM | Should -Be $vm.Name
+        }
+    }
+
+    Context 'PowerCLI interop' {
+        BeforeAll {
+            $pcVm = New-TestVM 'pcli [vm]'
+            Add-File $pcVm 'disk1-ctk.vmdk'
+            $pcVm2 = New-TestVM 'pcli two'
+        }
+
+        It 'adopts a PowerCLI VIServer through its session cookie, and Disconnect does not log it out' {
+            $session = New-LabSoapSession $lab
+            try {
+                $vi = New-PowerCliVIServer $session
+                $adopted = Connect-MtvVIServer -VIServer $vi -SkipCertificateCheck -WarningAction SilentlyContinue
+                $adopted.AdoptedFromPowerCli | Should -BeTrue
+                $adopted.User | Should -Be $lab.vcsim.user
+                $adopted.Server | Should -Be $vcUri.Host
+                ($adopted | Format-List * | Out-String) | Should -Not -Match ([regex]::Escape($session.Secret))
+
+                (Get-VMChangeTracking -VM $pcVm.Name -Server $vi).VM | Should -Be $pcVm.Name
+                $adopted.RoundTrips | Should -BeGreaterThan 2
+
+                Disconnect-MtvVIServer -Server $adopted -Confirm:$false
+                Get-LabCurrentSessionUser $session | Should -Be $lab.vcsim.user
+            }
+            finally { Remove-LabSoapSession $session }
+        }
+
+        It 'reports VISessionExpired for a PowerCLI session that was logged out' {
+            $session = New-LabSoapSession $lab
+            $vi = New-PowerCliVIServer $session
+            Remove-LabSoapSession $session
+            Connect-MtvVIServer -VIServer $vi -SkipCertificateCheck -ErrorVariable err -ErrorAction SilentlyContinue -WarningAction SilentlyContinue | Should -BeNullOrEmpty
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'VISessionExpired*'
+        }
+
+        It 'detects a session that expires after adoption' {
+            $session = New-LabSoapSession $lab
+            $adopted = Connect-MtvVIServer -VIServer (New-PowerCliVIServer $session) -SkipCertificateCheck -WarningAction SilentlyContinue
+            Remove-LabSoapSession $session
+            Get-VMChangeTracking -VM $pcVm.Name -Server $adopted -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'VISessionExpired*'
+            "$($err[0])" | Should -Match 'Connect-MtvVIServer'
+            $adopted.IsConnected | Should -BeFalse
+            Disconnect-MtvVIServer -Server $adopted -Confirm:$false
+        }
+
+        It 'binds Get-VM-shaped objects (live and deserialized) by reference, without a name look-up' {
+            $user = 'administrator@vsphere.local'   # SSO user: two '@' in the Uid
+            $objects = @(
+                New-PowerCliVM $pcVm $lab.vcsim.url -User $user
+                ConvertTo-Deserialized (New-PowerCliVM $pcVm2 $lab.vcsim.url -User $user)
+            )
+            $objects[1].PSObject.TypeNames[0] | Should -BeLike 'Deserialized.VMware.VimAutomation.ViCore.Impl.V1.VM.UniversalVirtualMachineImpl'
+            $before = Get-Trips
+            $s = $objects | Get-VMChangeTracking
+            $trips = (Get-Trips) - $before
+            @($s.VM) | Should -Be @($pcVm.Name, $pcVm2.Name)
+            @($s[0].CtkFiles).Count | Should -Be 1
+            # 2 batched reads (VMs, then hosts+datastores) + 2 per VM for the datastore search.
+            $trips | Should -BeLessOrEqual (2 + 2 * 2)
+        }
+
+        It 'refuses a PowerCLI VM whose Uid names a server that is not connected' {
+            $foreign = New-PowerCliVM $pcVm 'https://vc99.example.invalid:443/sdk'
+            Get-VMChangeTracking -VM $foreign -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'VIServerNotConnected*'
+        }
+
+        It 'pipes its own results into Reset-VMChangeTracking (VMHost carried along)' {
+            $s = Get-VMChangeTracking -VM $pcVm.Name
+            $s.VMHost | Should -Be $placement.HostName
+            $r = $s | Reset-VMChangeTracking -Confirm:$false
+            $r.Succeeded | Should -BeTrue
+            $r.VMHost | Should -Be $placement.HostName
+            Test-File $pcVm 'disk1-ctk.vmdk' | Should -BeFalse
+        }
+
+        It 'adopts $global:DefaultVIServer automatically, validating the certificate' {
+            # A child PowerShell: trust of the vcsim test certificate is given through SSL_CERT_FILE,
+            # which .NET reads at start-up. Without it, automatic adoption must refuse the certificate.
+            $tcp = [System.Net.Sockets.TcpClient]::new($vcUri.Host, $vcUri.Port)
+            $ssl = [System.Net.Security.SslStream]::new($tcp.GetStream(), $false, { $true })
+            $ssl.AuthenticateAsClient($vcUri.Host)
+            $pem = Join-Path ([System.IO.Path]::GetTempPath()) "mtv-vcsim-$PID.pem"
+            $der = [System.Security.Cryptography.X509Certificates.X509Certificate2]::new($ssl.RemoteCertificate).Export('Cert')
+            Set-Content -Path $pem -Value ("-----BEGIN CERTIFICATE-----`n{0}`n-----END CERTIFICATE-----" -f [Convert]::ToBase64String($der, 'InsertLineBreaks'))
+            $ssl.Dispose(); $tcp.Dispose()
+
+            $session = New-LabSoapSession $lab
+            $script = {
+                param($ModulePath, $Fixture, $State, $VmName)
+                . $Fixture
+                $ProgressPreference = 'SilentlyContinue'
+                $env:MTVLAB_STATE = $State
+                Import-Module $ModulePath
+                $lab = Get-LabState
+                $global:DefaultVIServer = New-PowerCliVIServer ([pscustomobject]@{ Url = $lab.vcsim.url; Secret = $env:MTV_TEST_SECRET; User = $lab.vcsim.user; ServiceContent = [pscustomobject]@{ about = [pscustomobject]@{ instanceUuid = '' } } })
+                $global:DefaultVIServers = @($global:DefaultVIServer)
+                $s = Get-VMChangeTracking -VM $VmName -ErrorVariable err -ErrorAction SilentlyContinue
+                $c = Get-MtvVIServer
+                [pscustomobject]@{ VM = $s.VM; Adopted = $c.AdoptedFromPowerCli; Auto = $c.AutoAdopted; Errors = @($err | ForEach-Object { $_.FullyQualifiedErrorId + ': ' + $_.Exception.Message }) } | ConvertTo-Json -Compress
+            }
+            $exe = (Get-Process -Id $PID).Path
+            # Started the way the pinned tool runs ('dotnet pwsh.dll'); keep $pre an array for splatting.
+            [string[]] $pre = if ([System.IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' } else { @() }
+            $modulePath = (Get-Module MtvRemediation).Path -replace 'dll$', 'psd1'
+            $stateFile = if ($env:MTVLAB_STATE) { $env:MTVLAB_STATE } else { (Resolve-Path (Join-Path $PSScriptRoot '../../out/lab/lab.json')).Path }
+            $fixture = Join-Path $PSScriptRoot 'PowerCliFixture.ps1'
+            $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes("& { $script } '$modulePath' '$fixture' '$stateFile' '$($pcVm2.Name)'"))
+            try {
+                $env:MTV_TEST_SECRET = $session.Secret
+                $untrusted = & $exe @pre -NoProfile -NonInteractive -EncodedCommand $encoded 2>$null | ConvertFrom-Json
+                $env:SSL_CERT_FILE = $pem
+                $trusted = & $exe @pre -NoProfile -NonInteractive -EncodedCommand $encoded 2>$null | ConvertFrom-Json
+            }
+            finally {
+                Remove-Item Env:\SSL_CERT_FILE, Env:\MTV_TEST_SECRET -ErrorAction SilentlyContinue
+                Remove-Item $pem -ErrorAction SilentlyContinue
+                Remove-LabSoapSession $session
+            }
+            $untrusted.VM | Should -BeNullOrEmpty
+            ($untrusted.Errors -join "`n") | Should -Match 'VIServerAdoptionFailed'
+            ($untrusted.Errors -join "`n") | Should -Match 'SkipCertificateCheck'
+            $trusted.VM | Should -Be $pcVm2.Name
+            $trusted.Adopted | Should -BeTrue
+            $trusted.Auto | Should -BeTrue
+            $trusted.Errors | Should -BeNullOrEmpty
+        }
+    }
+
+    Context 'Many VMs' {
+        It 'reads and resets 100 VMs in one call with batched reads' {
+            $bulk = foreach ($i in 1..100) { New-TestVM ('bulk {0:000}' -f $i) }
+            foreach ($vm in $bulk) { Add-File $vm 'disk1-ctk.vmdk' }
+
+            $before = Get-Trips
+            $status = Get-VMChangeTracking -VM "$prefix bulk *" -ThrottleLimit 8
+            $readTrips = (Get-Trips) - $before
+            @($status).Count | Should -Be 100
+            @($status | Where-Object { @($_.CtkFiles).Count -eq 1 }).Count | Should -Be 100
+            # Name look-up (3) + VM batch (1) + hosts/datastores batch (1) + one search task (2) per VM.
+            $readTrips | Should -BeLessOrEqual (5 + 2 * 100)
+
+            $before = Get-Trips
+            $results = Reset-VMChangeTracking -VM "$prefix bulk *" -ThrottleLimit 8 -Confirm:$false
+            $resetTrips = (Get-Trips) - $before
+            @($results | Where-Object Succeeded).Count | Should -Be 100
+            @($bulk | Where-Object { Test-File $_ 'disk1-ctk.vmdk' }).Count | Should -Be 0
+            Write-Host ("      100 VMs: Get-VMChangeTracking {0} SOAP round trips ({1:N2}/VM), Reset-VMChangeTracking {2} ({3:N2}/VM)" -f $readTrips, ($readTrips / 100), $resetTrips, ($resetTrips / 100))
+            # search 2 + state check 1 + disable 2 + delete 2 + enable 2 + final read 1 per VM, plus the batched reads.
+            $resetTrips | Should -BeLessOrEqual (5 + 10 * 100)
+        }
+    }
+}

@@ -1,0 +1,89 @@
+<#
+.SYNOPSIS
+    CBT inspection and reset at fleet scale: SOAP round trips per VM and wall time, 100 VMs in one
+    call against 1 VM per call, measured in the same run against the lab's vcsim.
+
+.DESCRIPTION
+    Creates 100 powered-off VMs (one disk each, a planted disk1-ctk.vmdk) on the lab's standalone
+    host through raw SOAP, measures, and destroys them again. The lab's default inventory is too
+    small for this (MTVLAB_VMS_PER_HOST raises it, but build.ps1 Bench does not set it), so the
+    benchmark brings its own VMs.
+
+    Figures: round trips per VM (from VIConnection.RoundTrips) and wall time for
+    Get-VMChangeTracking and Reset-VMChangeTracking, each with its one-VM-per-call baseline.
+#>
+[CmdletBinding()]
+param([int] $Count = 100)
+
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+$root = Resolve-Path (Join-Path $PSScriptRoot '../..')
+. (Join-Path $root 'tests/Pester/PowerCliFixture.ps1')
+$modulePath = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $root 'out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
+Import-Module $modulePath -Force
+
+$lab = Get-LabState
+if (-not $lab) { throw 'The lab is not running (no lab.json): start it with tests/lab/lab.sh start.' }
+$raw = New-LabSoapSession $lab
+$placement = Get-LabPlacement $raw $lab
+$prefix = 'mtvbench-{0}' -f (Get-Random -Maximum 99999)
+$vcUri = [uri]$lab.vcsim.url
+$password = if ($lab.vcsim.password) { [string]$lab.vcsim.password } else { 'lab' }
+$cred = [pscredential]::new($lab.vcsim.user, (ConvertTo-SecureString $password -AsPlainText -Force))
+$conn = Connect-MtvVIServer -Server $vcUri.Host -Port $vcUri.Port -Credential $cred -SkipCertificateCheck -WarningAction SilentlyContinue
+
+$vms = [System.Collections.Generic.List[object]]::new()
+try {
+    foreach ($i in 1..$Count) {
+        $vm = New-LabVM $raw $placement ('{0} {1:000}' -f $prefix, $i)
+        New-Item -ItemType File -Path (Join-Path $vm.Dir 'disk1-ctk.vmdk') -Force | Out-Null
+        $vms.Add($vm)
+    }
+    # Warm up (JIT, TLS session, datacenter map) so neither side pays it.
+    Get-VMChangeTracking -VM $vms[0].Name | Out-Null
+
+    function Measure-Call([scriptblock] $Action) {
+        $trips = $conn.RoundTrips
+        $sw = [System.Diagnostics.Stopwatch]::StartNew()
+        & $Action | Out-Null
+        $sw.Stop()
+        [pscustomobject]@{ Seconds = $sw.Elapsed.TotalSeconds; Trips = $conn.RoundTrips - $trips }
+    }
+
+    # Baseline: one VM per call (what a foreach loop over Get-VM output does), over 10 VMs, scaled.
+    $sample = $vms | Select-Object -First 10
+    $one = Measure-Call { foreach ($v in $sample) { Get-VMChangeTracking -VM $v.Name } }
+    $all = Measure-Call { Get-VMChangeTracking -VM "$prefix *" -ThrottleLimit 8 }
+
+    $oneReset = Measure-Call { foreach ($v in $sample) { Reset-VMChangeTracking -VM $v.Name -Confirm:$false } }
+    foreach ($v in $sample) { New-Item -ItemType File -Path (Join-Path $v.Dir 'disk1-ctk.vmdk') -Force | Out-Null }
+    $allReset = Measure-Call { Reset-VMChangeTracking -VM "$prefix *" -ThrottleLimit 8 -Confirm:$false }
+    $left = @($vms | Where-Object { Test-Path -LiteralPath (Join-Path $_.Dir 'disk1-ctk.vmdk') }).Count
+    if ($left -ne 0) { throw "$left VMs still have their disk1-ctk.vmdk after the reset" }
+
+    $n = $sample.Count
+    foreach ($r in @(
+            @{ B = 'Get-VMChangeTracking'; One = $one; All = $all; T = 2.2 }
+            @{ B = 'Reset-VMChangeTracking'; One = $oneReset; All = $allReset; T = 10.2 }
+        )) {
+        $perVmAll = $r.All.Trips / $Count
+        $perVmOne = $r.One.Trips / $n
+        [pscustomobject]@{
+            Benchmark = "$($r.B) x$Count"; Measure = 'SOAP round trips per VM'; Value = [double]$perVmAll; Unit = 'trips'
+            Baseline = '1 VM per call'; BaselineValue = [double]$perVmOne; Ratio = $perVmAll / $perVmOne
+            Target = "<= $($r.T) per VM (batched reads)"; Met = $perVmAll -le $r.T
+        }
+        $wallAll = $r.All.Seconds
+        $wallOneScaled = $r.One.Seconds / $n * $Count
+        [pscustomobject]@{
+            Benchmark = "$($r.B) x$Count"; Measure = 'wall time'; Value = [double]$wallAll; Unit = 's'
+            Baseline = "1 VM per call x$Count (scaled from $n)"; BaselineValue = [double]$wallOneScaled; Ratio = $wallAll / $wallOneScaled
+            Target = '< 0.5x the per-VM loop'; Met = ($wallAll / $wallOneScaled) -lt 0.5
+        }
+    }
+}
+finally {
+    foreach ($vm in $vms) { try { Remove-LabVM $raw $vm } catch { Write-Warning "cleanup of $($vm.Name): $_" } }
+    Get-MtvVIServer | Disconnect-MtvVIServer -Confirm:$false
+    Remove-LabSoapSession $raw
+}

@@ -1,0 +1,620 @@
+#!/usr/bin/env bash
+# The MtvRemediation test lab: vcsim + BusyBox-chroot "ESXi hosts" behind real OpenSSH.
+# Usage: lab.sh start [--hosts N] [--var-mb N] | stop | status | <knob> ...   (see README.md)
+# Runs as root. One instance per repository checkout (named from its real path).
+set -euo pipefail
+
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+REPO=$(cd "$LAB_DIR/../.." && pwd -P)
+INSTANCE="mtvlab-$(printf '%s' "$REPO" | sha1sum | cut -c1-8)"
+BASE="/srv/$INSTANCE"              # root-owned, not under /tmp: sshd's ChrootDirectory demands it
+OUT="$REPO/out/lab"
+STATE="${MTVLAB_STATE:-$OUT/lab.json}"
+VCSIM_BIN="$OUT/vcsim"
+ENVFILE="$BASE/lab.env"            # shell-readable state for lab.sh itself
+LAB_USER="$INSTANCE"               # uid-0 alias account (see README: why uid 0)
+DEFAULT_HOSTS=3
+MAX_HOSTS=64
+
+die() { echo "lab: $*" >&2; exit 1; }
+log() { echo "lab: $*" >&2; }
+
+need_root() { [ "$(id -u)" -eq 0 ] || die "must run as root (it creates mounts, users and chroots)"; }
+
+lock() {
+  mkdir -p "$OUT"
+  exec 9>"$OUT/.lock"
+  flock -w 300 9 || die "another lab.sh holds $OUT/.lock"
+}
+
+# A zombie counts as dead: daemons are re-parented to pid 1, which may reap them only seconds later.
+pid_alive() {
+  [ -n "${1:-}" ] || return 1
+  local st
+  st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  st=${st##*) }
+  [ "${st%% *}" != Z ]
+}
+
+# Kill pids (TERM, then KILL after a grace period), all at once.
+kill_pid() {
+  local pids=() p i
+  for p in "$@"; do pid_alive "$p" && pids+=("$p"); done
+  [ ${#pids[@]} -gt 0 ] || return 0
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  for i in $(seq 1 60); do
+    local alive=()
+    for p in "${pids[@]}"; do pid_alive "$p" && alive+=("$p"); done
+    [ ${#alive[@]} -gt 0 ] || return 0
+    pids=("${alive[@]}")
+    sleep 0.05
+  done
+  kill -KILL "${pids[@]}" 2>/dev/null || true
+}
+
+# ---------------------------------------------------------------------------------------------
+# vcsim
+
+build_vcsim() {
+  local src="$LAB_DIR/vcsim/main.go" stamp="$OUT/vcsim.sha1" sum
+  sum=$( (sha1sum "$src"; go version) | sha1sum | cut -c1-40)
+  if [ -x "$VCSIM_BIN" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then return 0; fi
+  log "building vcsim (govmomi from /usr/share/gocode, GOPATH mode)"
+  local gp; gp=$(mktemp -d)
+  if ! (cd "$LAB_DIR/vcsim" && GOPATH="$gp:/usr/share/gocode" GO111MODULE=off GOFLAGS= go build -o "$VCSIM_BIN.new" main.go); then
+    rm -rf "$gp"; die "vcsim build failed"
+  fi
+  rm -rf "$gp"
+  mv -f "$VCSIM_BIN.new" "$VCSIM_BIN"
+  echo "$sum" > "$stamp"
+}
+
+start_vcsim() {
+  local nhosts=$1 standalone=1 cluster
+  cluster=$(( nhosts - standalone )); [ "$cluster" -ge 3 ] || cluster=3
+  mkdir -p "$BASE/vcsim/tmp"
+  rm -f "$BASE/vcsim/inventory.json" "$BASE/vcsim/inventory.tsv"
+  # TMPDIR: vcsim creates its datastore directories there.
+  TMPDIR="$BASE/vcsim/tmp" VCSIM_LAB_PASSWORD="$VC_PASSWORD" setsid "$VCSIM_BIN" \
+    -standalone-hosts "$standalone" -cluster-hosts "$cluster" -vms-per-host "${MTVLAB_VMS_PER_HOST:-2}" \
+    -datastores "${MTVLAB_DATASTORES:-1}" \
+    -out "$BASE/vcsim/inventory.json" -tsv "$BASE/vcsim/inventory.tsv" \
+    </dev/null >"$BASE/vcsim/vcsim.log" 2>&1 9>&- &
+  VCSIM_PID=$!
+  echo "$VCSIM_PID" > "$BASE/vcsim/vcsim.pid"
+  local i
+  for i in $(seq 1 300); do
+    [ -s "$BASE/vcsim/inventory.tsv" ] && return 0
+    pid_alive "$VCSIM_PID" || { cat "$BASE/vcsim/vcsim.log" >&2; die "vcsim exited during start"; }
+    sleep 0.05
+  done
+  die "vcsim did not become ready (see $BASE/vcsim/vcsim.log)"
+}
+
+tsv_get() { awk -F'\t' -v k="$1" '$1 == k { print $2 }' "$BASE/vcsim/inventory.tsv"; }
+
+# ---------------------------------------------------------------------------------------------
+# ESXi hosts: BusyBox chroot on tmpfs ramdisks behind one real sshd each
+
+ROOT_MB=${MTVLAB_ROOT_MB:-32}
+TMP_MB=${MTVLAB_TMP_MB:-256}
+HOSTD_DOWN_MS=${MTVLAB_HOSTD_DOWN_MS:-3000}
+TEMPLATE="$BASE/template"          # the chroot image, copied into each host's root ramdisk
+TEMPLATE_VAR="$BASE/template-var"  # pristine /var (also what reset-host restores)
+KEYS="$OUT/keys"
+BB=/usr/lib/vmware/busybox/bin/busybox
+
+# Run a command inside a host's chroot as its root (== the lab account, which is a uid-0 alias).
+in_chroot() {
+  local root=$1; shift
+  env -i PATH=/bin:/sbin:/usr/bin HOME=/ USER=root LOGNAME=root SHELL=/bin/sh TERM=dumb \
+    "$(command -v chroot)" "$root" "$@" 9>&-
+}
+
+build_template() {
+  rm -rf "$TEMPLATE" "$TEMPLATE_VAR"
+  mkdir -p "$TEMPLATE" "$TEMPLATE_VAR"
+  cp -a "$LAB_DIR/esxi/." "$TEMPLATE/"
+  local T=$TEMPLATE
+  mkdir -p "$T/usr/lib/vmware/busybox/bin" "$T/dev" "$T/proc" "$T/tmp" "$T/vmfs/volumes" \
+    "$T/etc/vmware" "$T/etc/ssh/keys-root" "$T/scratch" "$T/usr/sbin"
+  chmod 1777 "$T/tmp"
+  cp /bin/busybox "$T$BB"
+  local a
+  for a in $(/bin/busybox --list); do
+    [ -e "$T/bin/$a" ] || ln -s "$BB" "$T/bin/$a"
+  done
+  ln -sfn ../bin "$T/usr/bin"
+  mknod -m 666 "$T/dev/null" c 1 3; mknod -m 666 "$T/dev/zero" c 1 5
+  mknod -m 666 "$T/dev/random" c 1 8; mknod -m 666 "$T/dev/urandom" c 1 9
+  mknod -m 666 "$T/dev/tty" c 5 0; mknod -m 666 "$T/dev/full" c 1 7
+  # uid 0 twice: 'root' (what ESXi has; crond looks the crontab owner up by file name) and the
+  # lab login alias (what sshd authenticated). getpwuid(0) answers 'root', as on ESXi.
+  printf 'root:x:0:0:Administrator:/:/bin/sh\n%s:x:0:0:MtvRemediation lab login:/:/bin/sh\nnobody:x:99:99:Nobody:/:/bin/false\n' "$LAB_USER" > "$T/etc/passwd"
+  printf 'root:x:0:\nnobody:x:99:\n' > "$T/etc/group"
+  printf '127.0.0.1 localhost\n' > "$T/etc/hosts"
+  # /var lives on its own ramdisk: keep its pristine content apart.
+  mv "$T/var/." "$TEMPLATE_VAR/" 2>/dev/null || cp -a "$T/var/." "$TEMPLATE_VAR/"
+  rm -rf "$T/var"; mkdir -p "$T/var"
+  local V=$TEMPLATE_VAR
+  mkdir -p "$V/log" "$V/run/vmware" "$V/tmp" "$V/lock" "$V/spool/cron/crontabs" "$V/core"
+  chmod 0444 "$V/spool/cron/crontabs/root"   # ESXi ships it read-only (scripts chmod +w, edit, chmod -w)
+  : > "$V/log/hostd.log"; : > "$V/log/vpxa.log"; : > "$V/log/syslog.log"
+  printf '%s cpu0:2097152)Boot Successful (lab)\n' "$(date -u +%Y-%m-%dT%H:%M:%S.000Z)" > "$V/log/vmkernel.log"
+  : > "$V/log/vmkfstools-wrapper.log"
+}
+
+# Pristine /var with a little wrapper log history, generated by the host's own generator.
+seed_var() {
+  local R=$1
+  in_chroot "$R" /opt/redhat/vmkfstools-wrapper/lab-log-gen 2048 >/dev/null 2>&1 || true
+}
+
+ensure_account() {
+  if ! getent passwd "$LAB_USER" >/dev/null; then
+    local msg
+    msg=$(useradd -o -u 0 -g 0 -M -N -d / -s /bin/sh -c "MtvRemediation lab login ($INSTANCE)" "$LAB_USER" 2>&1) \
+      || die "useradd $LAB_USER failed: $msg"
+  fi
+  printf '%s:%s\n' "$LAB_USER" "$SSH_PASSWORD" | chpasswd || die "chpasswd failed"
+}
+
+ensure_keys() {
+  mkdir -p "$KEYS"; chmod 700 "$KEYS"
+  rm -f "$KEYS"/id_*
+  ssh-keygen -q -t ed25519 -N '' -C "mtvlab@$INSTANCE" -f "$KEYS/id_ed25519"
+  ssh-keygen -q -t rsa -b 2048 -m PEM -N '' -C "mtvlab-pem@$INSTANCE" -f "$KEYS/id_rsa_pem"
+  cat "$KEYS/id_ed25519.pub" "$KEYS/id_rsa_pem.pub" > "$BASE/authorized_keys"
+  chmod 644 "$BASE/authorized_keys"
+}
+
+used_ports() { ss -Htln 2>/dev/null | awk '{ n = split($4, a, ":"); print a[n] }'; }
+
+write_sshd_config() {
+  local HD=$1 port=$2
+  cat > "$HD/sshd_config" <<CFG
+# sshd for lab host $(basename "$HD") ($INSTANCE): loopback only, ESXi-like authentication.
+Port $port
+ListenAddress 127.0.0.1
+AddressFamily inet
+HostKey $HD/ssh_host_ed25519_key
+PidFile $HD/sshd.pid
+UsePAM yes
+KbdInteractiveAuthentication yes
+PasswordAuthentication no
+PubkeyAuthentication yes
+PermitRootLogin yes
+AllowUsers $LAB_USER
+AuthorizedKeysFile $BASE/authorized_keys
+StrictModes yes
+ChrootDirectory $HD/root
+Subsystem sftp internal-sftp
+UseDNS no
+PrintMotd no
+PrintLastLog no
+X11Forwarding no
+AllowTcpForwarding no
+PermitTunnel no
+MaxStartups 200:30:400
+MaxSessions 64
+MaxAuthTries 6
+LoginGraceTime 30
+LogLevel INFO
+CFG
+}
+
+start_sshd() { # HD -> sets PORT; retries on port collisions
+  local HD=$1 try port used
+  used=" $(used_ports | tr '\n' ' ') "
+  for try in 1 2 3 4 5 6 7 8; do
+    port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+    case $used in *" $port "*) continue;; esac
+    write_sshd_config "$HD" "$port"
+    if /usr/sbin/sshd -f "$HD/sshd_config" -E "$HD/sshd.log" 9>&- </dev/null >/dev/null 2>&1; then
+      PORT=$port; return 0
+    fi
+  done
+  return 1
+}
+
+start_daemons() { # agents + crond inside the chroot, as on a booted ESXi
+  local R=$1
+  in_chroot "$R" /etc/init.d/hostd start >/dev/null 2>&1
+  in_chroot "$R" /etc/init.d/vpxa start >/dev/null 2>&1
+  in_chroot "$R" "$BB" crond -c /var/spool/cron/crontabs -L /dev/null </dev/null >/dev/null 2>&1
+}
+
+setup_host() { # index name moref
+  local idx=$1 name=$2 moref=$3
+  local HD="$BASE/$name" R="$BASE/$name/root"
+  mkdir -p "$R"; chmod 755 "$HD"
+  mount -t tmpfs -o "size=${ROOT_MB}m,mode=755" "$INSTANCE" "$R"
+  cp -a "$TEMPLATE/." "$R/"
+  mount -t tmpfs -o "size=${VAR_MB}m,mode=755" "$INSTANCE" "$R/var"
+  cp -a "$TEMPLATE_VAR/." "$R/var/"
+  mount -t tmpfs -o "size=${TMP_MB}m,mode=1777" "$INSTANCE" "$R/tmp"
+  mount -t proc proc "$R/proc"
+  local ds dsname dsdir
+  while IFS=$'\t' read -r _ dsname dsdir; do
+    mkdir -p "$R/vmfs/volumes/$dsname"
+    mount --bind "$dsdir" "$R/vmfs/volumes/$dsname"
+  done < <(awk -F'\t' '$1 == "datastore"' "$BASE/vcsim/inventory.tsv")
+  printf 'HOST_NAME=%s\nCTL_URL=%s\nHOSTD_DOWN_MS=%s\n' "$name" "$CTL_URL" "$HOSTD_DOWN_MS" > "$R/etc/vmware/lab.conf"
+  printf '%s\n' "$name" > "$R/etc/hostname"
+  seed_var "$R"
+  ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$HD/ssh_host_ed25519_key"
+  : > "$HD/sshd.log"
+  PORT=
+  start_sshd "$HD" || { echo "no free port / sshd failed for $name" >&2; return 1; }
+  start_daemons "$R"
+  printf 'H_INDEX=%q\nH_NAME=%q\nH_MOREF=%q\nH_PORT=%q\n' "$idx" "$name" "$moref" "$PORT" > "$HD/host.env"
+}
+
+start_hosts() {
+  build_template
+  ensure_account
+  ensure_keys
+  [ -d /run/sshd ] || { mkdir -p /run/sshd; chmod 755 /run/sshd; }   # sshd's privsep dir (distro standard)
+  mapfile -t HOSTLINES < <(awk -F'\t' '$1 == "host" { print $2 "\t" $3 }' "$BASE/vcsim/inventory.tsv" | head -n "$NHOSTS")
+  [ "${#HOSTLINES[@]}" -ge "$NHOSTS" ] || die "vcsim has fewer hosts than $NHOSTS"
+  local i name moref pids=() failed=0
+  for i in "${!HOSTLINES[@]}"; do
+    IFS=$'\t' read -r name moref <<<"${HOSTLINES[$i]}"
+    mkdir -p "$BASE/$name"
+    ( setup_host "$i" "$name" "$moref" ) >"$BASE/$name/setup.log" 2>&1 &
+    pids+=($!)
+  done
+  for i in "${!pids[@]}"; do
+    wait "${pids[$i]}" || { failed=1; IFS=$'\t' read -r name moref <<<"${HOSTLINES[$i]}"; log "host $name failed:"; cat "$BASE/$name/setup.log" >&2; }
+  done
+  [ $failed -eq 0 ] || die "host setup failed"
+  write_known_hosts
+}
+
+write_known_hosts() { # for plain OpenSSH clients
+  local HDx
+  : > "$OUT/known_hosts.tmp"
+  for HDx in $(host_dirs); do
+    . "$HDx/host.env"
+    printf '[127.0.0.1]:%s %s\n' "$H_PORT" "$(cut -d' ' -f1,2 "$HDx/ssh_host_ed25519_key.pub")" >> "$OUT/known_hosts.tmp"
+  done
+  mv -f "$OUT/known_hosts.tmp" "$OUT/known_hosts"
+}
+
+host_dirs() { # host dirs in index order
+  local f
+  for f in "$BASE"/*/host.env; do [ -f "$f" ] && { . "$f"; printf '%s\t%s\n' "$H_INDEX" "$(dirname "$f")"; }; done | sort -n | cut -f2
+}
+
+hosts_running() {
+  local HD n=0
+  for HD in $(host_dirs); do
+    pid_alive "$(cat "$HD/sshd.pid" 2>/dev/null)" || return 1
+    n=$((n + 1))
+  done
+  [ "$n" -eq "$NHOSTS" ]
+}
+
+write_hosts_json() {
+  local HD first=1 fp hk
+  for HD in $(host_dirs); do
+    . "$HD/host.env"
+    fp=$(ssh-keygen -lf "$HD/ssh_host_ed25519_key.pub" | awk '{ print $2 }')
+    hk=$(cut -d' ' -f1,2 "$HD/ssh_host_ed25519_key.pub")
+    [ $first -eq 1 ] || printf ','
+    first=0
+    printf '\n    {"name": %s, "index": %s, "moref": %s, "address": "127.0.0.1", "port": %s,\n' \
+      "$(json_str "$H_NAME")" "$H_INDEX" "$(json_str "$H_MOREF")" "$H_PORT"
+    printf '     "user": %s, "password": %s,\n' "$(json_str "$LAB_USER")" "$(json_str "$SSH_PASSWORD")"
+    printf '     "keyFile": %s, "keyFilePem": %s, "publicKeyFile": %s,\n' \
+      "$(json_str "$KEYS/id_ed25519")" "$(json_str "$KEYS/id_rsa_pem")" "$(json_str "$KEYS/id_ed25519.pub")"
+    printf '     "hostKeyFingerprint": %s, "hostKey": %s, "hostKeyFile": %s,\n' \
+      "$(json_str "$fp")" "$(json_str "$hk")" "$(json_str "$HD/ssh_host_ed25519_key.pub")"
+    printf '     "chrootPath": %s, "sshdLog": %s, "sshdPidFile": %s}' \
+      "$(json_str "$HD/root")" "$(json_str "$HD/sshd.log")" "$(json_str "$HD/sshd.pid")"
+  done
+  printf '\n  '
+}
+
+# Every process whose root directory is inside this instance (agents, crond, session shells).
+chrooted_pids() {
+  local p r
+  for p in /proc/[0-9]*; do
+    r=$(readlink "$p/root" 2>/dev/null) || continue
+    case $r in "$BASE"/*) echo "${p#/proc/}";; esac
+  done
+}
+
+stop_hosts() {
+  local f pid pids=()
+  # sshd listeners and their per-connection children
+  for f in "$BASE"/*/sshd.pid; do
+    [ -f "$f" ] || continue
+    pid=$(cat "$f")
+    pid_alive "$pid" || continue
+    pids+=("$pid" $(pgrep -P "$pid" 2>/dev/null || true))
+  done
+  kill_pid "${pids[@]}"
+  # then everything still running inside the chroots
+  local round
+  for round in 1 2 3; do
+    pids=($(chrooted_pids))
+    [ ${#pids[@]} -gt 0 ] || break
+    kill_pid "${pids[@]}"
+  done
+}
+
+# ---------------------------------------------------------------------------------------------
+# knobs (each takes a host by name, e.g. DC0_H0, or by index, e.g. 0)
+
+resolve_host() {
+  load_env || die "lab is not running"
+  local arg=${1:-} HDx
+  [ -n "$arg" ] || die "host name or index required"
+  for HDx in $(host_dirs); do
+    . "$HDx/host.env"
+    if [ "$H_NAME" = "$arg" ] || [ "$H_INDEX" = "$arg" ]; then HD=$HDx; R=$HDx/root; return 0; fi
+  done
+  die "no lab host '$arg'"
+}
+
+cmd_exec() { # exec <host> <command...>: run in the host's chroot as its root, no SSH
+  resolve_host "${1:-}"; shift
+  [ $# -gt 0 ] || die "exec: command required"
+  in_chroot "$R" /bin/sh -c "$*"
+}
+
+cmd_fill_var() { # fill-var <host> <percent> [--via log|file]
+  resolve_host "${1:-}"; local pct=${2:-} via=log
+  shift 2 || true
+  while [ $# -gt 0 ]; do case $1 in --via) via=$2; shift 2;; --via=*) via=${1#*=}; shift;; *) die "fill-var: unknown option $1";; esac; done
+  [[ $pct =~ ^[0-9]+$ ]] && [ "$pct" -le 100 ] || die "fill-var: percent must be 0..100"
+  case $via in log|file) ;; *) die "fill-var: --via log|file";; esac
+  in_chroot "$R" /usr/lib/vmware/lab/fill-var "$pct" "$via"
+}
+
+cmd_wrapper_log() { # wrapper-log <host> <bytes> [--fail 7228|327689]
+  resolve_host "${1:-}"; local bytes=${2:-} fail=
+  shift 2 || true
+  while [ $# -gt 0 ]; do case $1 in --fail) fail=$2; shift 2;; --fail=*) fail=${1#*=}; shift;; *) die "wrapper-log: unknown option $1";; esac; done
+  [[ $bytes =~ ^[0-9]+$ ]] || die "wrapper-log: bytes must be a number"
+  case $fail in ''|7228|327689) ;; *) die "wrapper-log: --fail 7228 or 327689";; esac
+  in_chroot "$R" /opt/redhat/vmkfstools-wrapper/lab-log-gen "$bytes" $fail
+}
+
+sshd_pid() { cat "$HD/sshd.pid" 2>/dev/null || true; }
+
+cmd_stop_host() { # stop-host <host>: the SSH service goes down; live sessions stay (as on ESXi)
+  resolve_host "${1:-}"
+  kill_pid "$(sshd_pid)"; rm -f "$HD/sshd.pid"
+}
+
+cmd_start_host() { # start-host <host>: sshd up again on the same port
+  resolve_host "${1:-}"
+  pid_alive "$(sshd_pid)" && return 0
+  /usr/sbin/sshd -f "$HD/sshd_config" -E "$HD/sshd.log" 9>&- </dev/null >/dev/null 2>&1 || die "sshd for $H_NAME failed to start (port $H_PORT taken?)"
+}
+
+cmd_kill_sessions() { # kill-sessions <host>: drop every live SSH connection, keep the listener
+  resolve_host "${1:-}"
+  local pid c n=0; pid=$(sshd_pid)
+  if [ -n "$pid" ]; then for c in $(pgrep -P "$pid" 2>/dev/null); do kill -TERM "$c" 2>/dev/null && n=$((n + 1)); done; fi
+  echo "$n"
+}
+
+cmd_rekey() { # rekey <host>: new host key, sshd restarted on the same port, lab.json updated
+  resolve_host "${1:-}"
+  kill_pid "$(sshd_pid)"
+  rm -f "$HD/ssh_host_ed25519_key" "$HD/ssh_host_ed25519_key.pub"
+  ssh-keygen -q -t ed25519 -N '' -C "$H_NAME" -f "$HD/ssh_host_ed25519_key"
+  /usr/sbin/sshd -f "$HD/sshd_config" -E "$HD/sshd.log" 9>&- </dev/null >/dev/null 2>&1 || die "sshd restart failed"
+  write_known_hosts; write_state
+  ssh-keygen -lf "$HD/ssh_host_ed25519_key.pub" | awk '{ print $2 }'
+}
+
+cmd_slow() { # slow <ms> [host]: stub commands (vdf, init scripts, esxcli) sleep this long per call
+  local ms=${1:-}; [[ $ms =~ ^[0-9]+$ ]] || die "slow: milliseconds required"
+  load_env || die "lab is not running"
+  local dirs
+  if [ -n "${2:-}" ]; then resolve_host "$2"; dirs=$HD; else dirs=$(host_dirs); fi
+  for HD in $dirs; do
+    if [ "$ms" -eq 0 ]; then rm -f "$HD/root/etc/vmware/lab-slow-ms"; else echo "$ms" > "$HD/root/etc/vmware/lab-slow-ms"; fi
+  done
+}
+
+cmd_logins() { # logins <host>: accepted SSH logins so far (from sshd -E log)
+  resolve_host "${1:-}"
+  grep -c '^Accepted ' "$HD/sshd.log" || true
+}
+
+cmd_vcsim_ctl() { # vcsim-ctl <endpoint> [key=value ...], e.g. vcsim-ctl host-state host=DC0_H0 state=notResponding
+  load_env || die "lab is not running"
+  local ep=${1:-state} q="" kv; shift || true
+  for kv in "$@"; do q="$q${q:+&}$kv"; done
+  /bin/busybox wget -q -O - "$CTL_URL/ctl/$ep${q:+?$q}" 9>&- || die "vcsim-ctl $ep failed"
+}
+
+# Processes in a host's chroot that are not part of a live SSH session (agents, crond, strays).
+daemon_pids() {
+  local pid r anc comm
+  for pid in $(chrooted_pids); do
+    r=$(readlink "/proc/$pid/root" 2>/dev/null) || continue
+    [ "$r" = "$R" ] || continue
+    anc=$pid
+    while [ -n "$anc" ] && [ "$anc" -gt 1 ]; do
+      comm=$(cat "/proc/$anc/comm" 2>/dev/null) || break
+      [ "$comm" = sshd ] && { anc=session; break; }
+      anc=$(awk '/^PPid:/ { print $2 }' "/proc/$anc/status" 2>/dev/null)
+    done
+    [ "$anc" = session ] || echo "$pid"
+  done
+}
+
+cmd_reset_host() { # reset-host <host>: pristine /var (log, crontab), empty /tmp, agents + crond restarted
+  resolve_host "${1:-}"
+  local pids
+  pids=$(daemon_pids); [ -z "$pids" ] || kill -TERM $pids 2>/dev/null || true
+  sleep 0.1
+  pids=$(daemon_pids); [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+  find "$R/var" "$R/tmp" -mindepth 1 -maxdepth 1 -exec rm -rf {} + 2>/dev/null || true
+  cp -a "$TEMPLATE_VAR/." "$R/var/"
+  seed_var "$R"
+  rm -f "$R/etc/vmware/lab-slow-ms"
+  cmd_start_host "$H_NAME"
+  start_daemons "$R"
+  /bin/busybox wget -q -O /dev/null "$CTL_URL/ctl/host-state?host=$H_NAME&state=connected" 9>&- || true
+}
+
+# ---------------------------------------------------------------------------------------------
+# state
+
+write_env() {
+  {
+    printf 'NHOSTS=%q\nVCSIM_PID=%q\nVC_PASSWORD=%q\nCTL_URL=%q\nSSH_PASSWORD=%q\nVAR_MB=%q\n' \
+      "$NHOSTS" "$VCSIM_PID" "$VC_PASSWORD" "$CTL_URL" "$SSH_PASSWORD" "$VAR_MB"
+  } > "$ENVFILE.tmp"
+  chmod 600 "$ENVFILE.tmp"; mv -f "$ENVFILE.tmp" "$ENVFILE"
+}
+
+load_env() { [ -f "$ENVFILE" ] || return 1; . "$ENVFILE"; }
+
+json_str() { # JSON string literal
+  local s=$1
+  s=${s//\\/\\\\}; s=${s//\"/\\\"}; s=${s//$'\t'/\\t}; s=${s//$'\n'/\\n}
+  printf '"%s"' "$s"
+}
+
+write_state() {
+  mkdir -p "$(dirname "$STATE")"
+  {
+    printf '{\n'
+    printf '  "schemaVersion": 1,\n'
+    printf '  "instance": %s,\n' "$(json_str "$INSTANCE")"
+    printf '  "repo": %s,\n' "$(json_str "$REPO")"
+    printf '  "base": %s,\n' "$(json_str "$BASE")"
+    printf '  "startedAt": %s,\n' "$(json_str "$(date -u +%Y-%m-%dT%H:%M:%SZ)")"
+    printf '  "vcsim": '; sed 's/^/  /; 1s/^  //' "$BASE/vcsim/inventory.json"; printf ',\n'
+    printf '  "ssh": {"user": %s, "password": %s, "keyFile": %s, "keyFilePem": %s, "publicKeyFile": %s, "knownHostsFile": %s},\n' \
+      "$(json_str "$LAB_USER")" "$(json_str "$SSH_PASSWORD")" "$(json_str "$KEYS/id_ed25519")" \
+      "$(json_str "$KEYS/id_rsa_pem")" "$(json_str "$KEYS/id_ed25519.pub")" "$(json_str "$OUT/known_hosts")"
+    printf '  "varMiB": %s,\n' "$VAR_MB"
+    printf '  "hosts": ['
+    write_hosts_json
+    printf ']\n}\n'
+  } > "$STATE.tmp"
+  chmod 600 "$STATE.tmp"; mv -f "$STATE.tmp" "$STATE"
+}
+
+# ---------------------------------------------------------------------------------------------
+# commands
+
+is_running() {
+  load_env 2>/dev/null || return 1
+  pid_alive "$VCSIM_PID" || return 1
+  [ -f "$STATE" ] || return 1
+  hosts_running
+}
+
+cmd_start() {
+  need_root
+  local want=""
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --hosts) want=$2; shift 2;;
+      --hosts=*) want=${1#*=}; shift;;
+      --var-mb) export MTVLAB_VAR_MB=$2; shift 2;;
+      *) die "start: unknown option $1";;
+    esac
+  done
+  [ -n "$want" ] || want=${MTVLAB_HOSTS:-$DEFAULT_HOSTS}
+  [[ $want =~ ^[0-9]+$ ]] && [ "$want" -ge 1 ] && [ "$want" -le $MAX_HOSTS ] || die "--hosts must be 1..$MAX_HOSTS"
+  lock
+  if is_running && [ "$NHOSTS" = "$want" ]; then
+    log "already running ($INSTANCE, $NHOSTS hosts)"; print_summary; return 0
+  fi
+  do_stop quiet
+  local t0=$SECONDS
+  command -v go >/dev/null && command -v /usr/sbin/sshd >/dev/null && [ -x /bin/busybox ] || bash "$LAB_DIR/install-prereqs.sh"
+  build_vcsim
+  mkdir -p "$BASE"; chmod 755 "$BASE"
+  NHOSTS=$want
+  VC_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr '+/' 'xy')
+  SSH_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr '+/' 'xy')
+  VAR_MB=${MTVLAB_VAR_MB:-16}
+  start_vcsim "$NHOSTS"
+  CTL_URL=$(tsv_get ctl)
+  write_env
+  start_hosts
+  write_env
+  write_state
+  log "started in $((SECONDS - t0)) s"
+  print_summary
+}
+
+print_summary() {
+  load_env || return 0
+  echo "MtvRemediation lab '$INSTANCE' is running"
+  echo "  vcsim:  $(tsv_get url)  (ctl $CTL_URL)"
+  echo "  hosts:  $NHOSTS"
+  echo "  state:  $STATE"
+}
+
+do_stop() {
+  local quiet=${1:-}
+  # 1. sshd listeners and their session children, 2. everything chrooted under $BASE, 3. vcsim.
+  stop_hosts
+  if [ -f "$BASE/vcsim/vcsim.pid" ]; then kill_pid "$(cat "$BASE/vcsim/vcsim.pid")"; fi
+  # Mounts: deepest first; never rm while anything is mounted below $BASE.
+  if [ -d "$BASE" ]; then
+    local m
+    while read -r m; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done \
+      < <(findmnt -rn -o TARGET | awk -v b="$BASE/" 'index($0, b) == 1' | awk '{ print length($0) " " $0 }' | sort -rn | cut -d' ' -f2-)
+    if findmnt -rn -o TARGET | awk -v b="$BASE/" 'index($0, b) == 1' | grep -q .; then
+      die "mounts remain under $BASE; not removing it"
+    fi
+    rm -rf --one-file-system "$BASE"
+  fi
+  if getent passwd "$LAB_USER" >/dev/null; then userdel -f "$LAB_USER" >/dev/null 2>&1; getent passwd "$LAB_USER" >/dev/null && die "could not remove account $LAB_USER"; fi
+  rm -rf "$OUT/keys" "$OUT/known_hosts"
+  rm -f "$STATE" "$STATE.tmp"
+  [ -n "$quiet" ] || log "stopped ($INSTANCE)"
+}
+
+cmd_stop() { need_root; lock; do_stop; }
+
+cmd_status() {
+  if ! load_env 2>/dev/null || ! pid_alive "$VCSIM_PID"; then
+    echo "MtvRemediation lab '$INSTANCE' is not running"; return 0
+  fi
+  print_summary
+  local HDx up
+  for HDx in $(host_dirs); do
+    . "$HDx/host.env"
+    up=down; pid_alive "$(cat "$HDx/sshd.pid" 2>/dev/null)" && up=up
+    printf '    %-12s 127.0.0.1:%-6s sshd %-4s %s\n' "$H_NAME" "$H_PORT" "$up" "$H_MOREF"
+  done
+}
+
+main() {
+  local cmd=${1:-status}; shift || true
+  case $cmd in
+    start) cmd_start "$@";;
+    stop) cmd_stop "$@";;
+    status) cmd_status "$@";;
+    exec) cmd_exec "$@";;
+    fill-var) cmd_fill_var "$@";;
+    wrapper-log) cmd_wrapper_log "$@";;
+    rekey) lock; cmd_rekey "$@";;
+    stop-host) cmd_stop_host "$@";;
+    start-host) cmd_start_host "$@";;
+    kill-sessions) cmd_kill_sessions "$@";;
+    slow) cmd_slow "$@";;
+    logins) cmd_logins "$@";;
+    vcsim-ctl) cmd_vcsim_ctl "$@";;
+    reset-host) cmd_reset_host "$@";;
+    -h|--help|help) sed -n '2,5p' "$0"; grep -o '^cmd_[a-z_]*() { # .*' "$0" | sed 's/^cmd_[a-z_]*() { # /  /';;
+    *) die "unknown command '$cmd' (start|stop|status|...; see tests/lab/README.md)";;
+  esac
+}
+
+main "$@"
