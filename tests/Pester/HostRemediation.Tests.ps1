@@ -11,12 +11,13 @@ BeforeAll {
     $script:LabHosts = @($Lab.Hosts)
     $script:Log = '/var/log/vmkfstools-wrapper.log'
     $script:CrontabPath = '/var/spool/cron/crontabs/root'
+    foreach ($vmh in $LabHosts) { Initialize-HostState $vmh }
     Connect-HostLab $Lab
 }
 
 AfterAll {
     if ($script:Lab) {
-        foreach ($vmh in $script:Lab.Hosts) { Reset-HostState $vmh }
+        foreach ($vmh in $script:Lab.Hosts) { Initialize-HostState $vmh }
         Get-EsxiShell | Disconnect-EsxiShell
     }
 }
@@ -37,6 +38,7 @@ Describe 'Test-VmkfstoolsLogSpace' -Tag Lab {
         [Math]::Abs($r.VolumeFreeBytes - $fs.Free) | Should -BeLessOrEqual 8192
         $r.Status | Should -Be 'Healthy'
         $r.WrapperInstalled | Should -BeTrue
+        $r.TmpSource | Should -Not -BeNullOrEmpty
     }
 
     It 'says Critical when /var is 100% full, and Warning in between' {
@@ -47,7 +49,8 @@ Describe 'Test-VmkfstoolsLogSpace' -Tag Lab {
         $r.Status | Should -Be 'Critical'
         $r.Reasons | Should -Not -BeNullOrEmpty
         (Test-VmkfstoolsLogSpace -VMHost $LabHosts[0].Name -WarningPercent 100 -CriticalPercent 100).Status | Should -Be 'Critical'
-        (Test-VmkfstoolsLogSpace -VMHost $LabHosts[1].Name -WarningPercent 1 -CriticalPercent 100).Status | Should -Be 'Warning'
+        Set-LabVarFill -HostName $LabHosts[1].Name -Percent 80 | Out-Null
+        (Test-VmkfstoolsLogSpace -VMHost $LabHosts[1].Name).Status | Should -Be 'Warning'
     }
 
     It 'counts /tmp task dirs, stale ones and the secure log' {
@@ -266,17 +269,28 @@ Describe 'Register-, Get-, Unregister-LogRotationCron' -Tag Lab {
 Describe 'Restart-EsxiAgents' -Tag Lab {
     BeforeEach { foreach ($vmh in $LabHosts) { Reset-HostState $vmh } }
 
-    It 'restarts hostd then vpxa and waits through the restart until each is running' {
-        $r = @(Restart-EsxiAgents -VMHost $LabHosts[0].Name -Confirm:$false -WarningVariable warn)
+    It 'restarts hostd then vpxa and, with a vCenter connection, waits through the simulated disconnect' {
+        $pid0 = Invoke-InHost $LabHosts[0] 'cat /var/run/vmware/hostd.pid'
+        $vc = Connect-MtvVIServer -Server $Lab.VCenterHost -Port $Lab.VCenterPort -Credential $Lab.VCenterCredential -SkipCertificateCheck -WarningAction SilentlyContinue
+        try {
+            $all = @(Restart-EsxiAgents -VMHost $LabHosts[0].Name -Confirm:$false -WarningVariable warn -Verbose 4>&1)
+        }
+        finally { $vc | Disconnect-MtvVIServer -Confirm:$false }
+        $r = @($all | Where-Object { $_ -isnot [Management.Automation.VerboseRecord] })
+        $verbose = @($all | Where-Object { $_ -is [Management.Automation.VerboseRecord] }).Message -join "`n"
         $r.Count | Should -Be 2
         $r[0].PSObject.TypeNames[0] | Should -Be 'MtvRemediation.AgentRestartResult'
         $r.Agent | Should -Be @('hostd', 'vpxa')
         $r | ForEach-Object { $_.Succeeded | Should -BeTrue; $_.Running | Should -BeTrue }
         $r[0].Output | Should -Match 'hostd started'
-        # The simulated hostd is down for a while after restart: the command waited it out.
-        $r[0].Duration.TotalSeconds | Should -BeGreaterOrEqual $Lab.AgentDownSeconds
+        Invoke-InHost $LabHosts[0] 'cat /var/run/vmware/hostd.pid' | Should -Not -Be $pid0
         Invoke-InHost $LabHosts[0] '/etc/init.d/hostd status' | Should -Be 'hostd is running.'
-        $warn -join ' ' | Should -Match 'vSAN'
+        # vcsim showed the host notResponding after the restart; the command saw it and waited until connected.
+        $verbose | Should -Match 'vCenter reports notResponding; waiting'
+        $r[0].ConnectionState | Should -Be 'connected'
+        $r[0].Duration.TotalSeconds | Should -BeGreaterOrEqual ($Lab.AgentDownSeconds - 0.5)
+        # The lab has no esxcli vsan/lacp namespaces: the command says it could not tell, before asking.
+        $warn -join ' ' | Should -Match 'vSAN with LACP'
     }
 
     It 'gives AgentRestartTimeout for an agent that does not come back, and stops there' {
@@ -290,9 +304,18 @@ Describe 'Restart-EsxiAgents' -Tag Lab {
         ($warn -join ' ') | Should -Match 'not restarting vpxa'
     }
 
+    It 'without vCenter waits on the agents own status' {
+        $r = @(Restart-EsxiAgents -VMHost $LabHosts[1].Name -Agent vpxa -Confirm:$false 3>$null)
+        $r.Count | Should -Be 1
+        $r[0].Succeeded | Should -BeTrue
+        $r[0].Running | Should -BeTrue
+        $r[0].ConnectionState | Should -BeNullOrEmpty
+    }
+
     It 'changes nothing with -WhatIf' {
-        $before = Invoke-InHost $LabHosts[0] 'cat /var/run/hostd.restarts 2>/dev/null || echo 0'
+        $before = foreach ($vmh in $LabHosts) { Invoke-InHost $vmh 'cat /var/run/vmware/hostd.pid /var/run/vmware/vpxa.pid' }
         Get-EsxiShell | Restart-EsxiAgents -WhatIf 3>$null
-        Invoke-InHost $LabHosts[0] 'cat /var/run/hostd.restarts 2>/dev/null || echo 0' | Should -Be $before
+        $after = foreach ($vmh in $LabHosts) { Invoke-InHost $vmh 'cat /var/run/vmware/hostd.pid /var/run/vmware/vpxa.pid' }
+        $after | Should -Be $before
     }
 }
