@@ -319,3 +319,19 @@ Describe 'Restart-EsxiAgents' -Tag Lab {
         $after | Should -Be $before
     }
 }
+
+Describe 'Help examples run as-is against the lab' -Tag Lab {
+    BeforeAll { foreach ($vmh in $LabHosts) { Reset-HostState $vmh } }
+
+    # In this order the examples leave the hosts as they found them (register, list, unregister).
+    It 'Example 1 of <_> runs without error' -ForEach @(
+        'Test-VmkfstoolsLogSpace', 'Register-LogRotationCron', 'Get-LogRotationCron',
+        'Unregister-LogRotationCron', 'Clear-VmkfstoolsWrapperLog', 'Restart-EsxiAgents') {
+        $code = (@((Get-Help $_ -Full).Examples.Example)[0].Code -replace '^PS>\s*', '').Trim()
+        $code | Should -Match ([regex]::Escape($_))
+        $out = @(& ([scriptblock]::Create($code)) -ErrorVariable errs 3>$null)
+        $errs.Count | Should -Be 0
+        $out.Count | Should -BeGreaterThan 0
+        $out | ForEach-Object { $_.PSObject.TypeNames[0] | Should -BeLike 'MtvRemediation.*' }
+    }
+}
