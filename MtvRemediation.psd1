@@ -13,6 +13,7 @@
     FormatsToProcess     = @(
         'Formats/EsxiShell.Format.ps1xml'
         'Formats/VSphere.Format.ps1xml'
+        'Formats/Diagnosis.Format.ps1xml'
         'Formats/HostRemediation.Format.ps1xml'
     )
     CmdletsToExport      = @(
@@ -24,6 +25,7 @@
         'Get-MtvVIServer'
         'Get-VMChangeTracking'
         'Reset-VMChangeTracking'
+        'Find-MtvCloneFailure'
         'Test-VmkfstoolsLogSpace'
         'Clear-VmkfstoolsWrapperLog'
         'Register-LogRotationCron'
