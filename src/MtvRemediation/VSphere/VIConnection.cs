@@ -42,6 +42,9 @@ namespace MtvRemediation
         /// <summary>SOAP round trips sent on this session so far (for benchmarks and diagnostics).</summary>
         public long RoundTrips => Client.Soap.RoundTrips;
 
+        /// <summary>SOAP round trips so far per method name (a snapshot; a method, so it stays out of the default views).</summary>
+        public System.Collections.Generic.IDictionary<string, long> GetRoundTripsByMethod() => Client.Soap.RoundTripsByMethod();
+
         public bool CertificateCheckSkipped => Client.Soap.SkipCertificateCheck;
 
         internal VSphereClient Client { get; }

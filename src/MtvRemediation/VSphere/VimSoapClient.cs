@@ -59,6 +59,8 @@ namespace MtvRemediation.VSphere
         private const string InitialVersion = "6.5";
         private readonly HttpClient _http;
         private long _roundTrips;
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _roundTripsByMethod =
+            new System.Collections.Concurrent.ConcurrentDictionary<string, long>(StringComparer.Ordinal);
         private string? _cookie;
         private string _apiVersion = InitialVersion;
 
@@ -108,6 +110,10 @@ namespace MtvRemediation.VSphere
 
         /// <summary>HTTP requests sent so far (each SOAP call is one round trip).</summary>
         public long RoundTrips => Interlocked.Read(ref _roundTrips);
+
+        /// <summary>Round trips so far per SOAP method (a snapshot), e.g. to prove that property reads are batched.</summary>
+        public System.Collections.Generic.IDictionary<string, long> RoundTripsByMethod() =>
+            new System.Collections.Generic.SortedDictionary<string, long>(_roundTripsByMethod, StringComparer.Ordinal);
 
         public ServiceContentInfo? ServiceContent { get; private set; }
 
@@ -327,6 +333,7 @@ namespace MtvRemediation.VSphere
 
             HttpResponseMessage resp;
             Interlocked.Increment(ref _roundTrips);
+            _roundTripsByMethod.AddOrUpdate(method, 1, (_, n) => n + 1);
             try
             {
                 resp = await _http.SendAsync(msg, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);

@@ -1,0 +1,103 @@
+<#
+.SYNOPSIS
+    Fleet scan: Test-VmkfstoolsLogSpace over the lab's hosts (24 by default), cold, slow and warm,
+    each against a baseline measured in this same run.
+
+.DESCRIPTION
+    (a) Cold: connect (handshake, key login) and scan every host, against a sequential loop of the
+        OpenSSH ssh client that logs in to each host with the same key and known_hosts file and
+        runs the exact probe script the cmdlet sends (LogSpaceProbe.BuildCommand).
+    (b) Slow hosts: the lab's stub commands (vdf, esxcli...) sleep 250 ms per call; the whole
+        fleet with -ThrottleLimit 24 against one host's scan, sessions open for both.
+    (c) Warm re-scan (sessions open): the whole fleet against one warm single-host scan.
+    Each figure is the median of several runs after a warm-up run.
+#>
+[CmdletBinding()]
+param([int] $Hosts = 24, [int] $Runs = 5, [int] $SlowMs = 250)
+
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+$root = Resolve-Path (Join-Path $PSScriptRoot '../..')
+$manifest = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $root 'out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
+Import-Module $manifest -Force
+Import-Module (Join-Path $root 'tests/lab/Lab.psm1') -Force
+$lab = Get-MtvLab
+$labHosts = @($lab.hosts | Select-Object -First $Hosts | ForEach-Object { [pscustomobject]@{ Name = $_.name; Address = $_.address; Port = [int]$_.port; User = $_.user } })
+if ($labHosts.Count -lt $Hosts) { throw "the lab runs $($labHosts.Count) hosts; this benchmark needs $Hosts (lab.sh start --hosts $Hosts)" }
+$key = $lab.ssh.keyFile
+$knownHosts = $lab.ssh.knownHostsFile
+# Key login for both sides (the credential names the user; its empty password = no key passphrase).
+$keyUser = [pscredential]::new($lab.ssh.user, [securestring]::new())
+
+function Result($Measure, $Value, $Unit, $Baseline, $BaselineValue, $Target, [bool] $Met) {
+    [pscustomobject]@{
+        Benchmark = "Fleet scan x$($labHosts.Count)"; Measure = $Measure; Value = [double]$Value; Unit = $Unit
+        Baseline = $Baseline; BaselineValue = [double]$BaselineValue
+        Ratio = if ($BaselineValue) { [double]$Value / [double]$BaselineValue } else { $null }
+        Target = $Target; Met = $Met
+    }
+}
+
+function Get-Median([double[]] $Values) {
+    $s = @($Values | Sort-Object)
+    if ($s.Count % 2) { $s[[int][math]::Floor($s.Count / 2)] } else { ($s[$s.Count / 2 - 1] + $s[$s.Count / 2]) / 2 }
+}
+
+# Median wall time (seconds) of $Runs runs of $Work after one warm-up run; $Check validates each output.
+function Measure-Median([scriptblock] $Work, [scriptblock] $Setup = {}, [int] $Count = $Runs) {
+    & $Setup; $null = & $Work
+    $t = foreach ($i in 1..$Count) {
+        & $Setup
+        $sw = [Diagnostics.Stopwatch]::StartNew()
+        $null = & $Work
+        $sw.Elapsed.TotalSeconds
+    }
+    Get-Median $t
+}
+
+function Connect-Fleet([object[]] $Targets, [int] $Throttle = 32) {
+    $s = @($Targets | Connect-EsxiShell -Credential $keyUser -KeyFilePath $key -KnownHostsPath $knownHosts -ThrottleLimit $Throttle)
+    if ($s.Count -ne $Targets.Count) { throw "only $($s.Count) of $($Targets.Count) hosts connected" }
+}
+
+function Test-Fleet([object[]] $Targets, [int] $Throttle = 32) {
+    $r = @($Targets.Name | Test-VmkfstoolsLogSpace -ThrottleLimit $Throttle)
+    if ($r.Count -ne $Targets.Count -or @($r | Where-Object { -not $_.VolumeSizeBytes }).Count) { throw "the scan returned $($r.Count) complete results for $($Targets.Count) hosts" }
+    $r
+}
+
+# The exact script the cmdlet runs on each host (default -LogPath), for the OpenSSH baseline.
+$probe = [MtvRemediation.Remediation.LogSpaceProbe]::BuildCommand([MtvRemediation.Remediation.LogSpaceOptions]::new()).Text
+function Invoke-OpenSshLoop {
+    foreach ($h in $labHosts) {
+        $out = & ssh -i $key -o "UserKnownHostsFile=$knownHosts" -o StrictHostKeyChecking=yes -o BatchMode=yes -o LogLevel=ERROR -p $h.Port "$($h.User)@$($h.Address)" $probe
+        if ($LASTEXITCODE -ne 0 -or -not ($out -contains '@@end')) { throw "ssh to $($h.Name) failed ($LASTEXITCODE)" }
+    }
+}
+
+try {
+    Set-LabSlowness 0
+    Disconnect-EsxiShell -All -Confirm:$false
+
+    # (a) Cold: handshakes included, side by side with the sequential OpenSSH loop.
+    $disconnect = { Disconnect-EsxiShell -All -Confirm:$false }
+    $cold = Measure-Median -Setup $disconnect { Connect-Fleet $labHosts; Test-Fleet $labHosts }
+    $openssh = Measure-Median { Invoke-OpenSshLoop }
+    Result 'cold scan (connect + probe)' $cold 's' 'sequential OpenSSH ssh loop, same probe' $openssh '<= 0.25x (>= 4x faster)' ($cold * 4 -le $openssh)
+
+    # (c) Warm: sessions open.
+    Connect-Fleet $labHosts
+    $warmOne = Measure-Median { Test-Fleet $labHosts[0..0] }
+    $warmAll = Measure-Median { Test-Fleet $labHosts }
+    Result 'warm re-scan (sessions open)' $warmAll 's' 'one host, warm' $warmOne '<= 3x' ($warmAll -le 3 * $warmOne)
+
+    # (b) Slow hosts: every stub call sleeps $SlowMs ms; throttle = host count.
+    Set-LabSlowness $SlowMs
+    $slowOne = Measure-Median { Test-Fleet $labHosts[0..0] }
+    $slowAll = Measure-Median { Test-Fleet $labHosts $labHosts.Count }
+    Result "hosts slowed $SlowMs ms/call, ThrottleLimit $($labHosts.Count)" $slowAll 's' 'one slowed host' $slowOne '<= 2x' ($slowAll -le 2 * $slowOne)
+}
+finally {
+    Set-LabSlowness 0
+    Disconnect-EsxiShell -All -Confirm:$false
+}
