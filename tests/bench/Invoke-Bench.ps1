@@ -5,8 +5,9 @@
 
 .DESCRIPTION
     A benchmark script returns objects with: Benchmark, Measure, Value, Unit, Baseline,
-    BaselineValue, Ratio, Target, Met. Benchmarks are evidence, not tests: a missed target is
-    reported, not failed.
+    BaselineValue, Ratio, Target, Met, where Ratio = Value / BaselineValue (below 1: smaller than
+    the baseline). Benchmarks are evidence, not tests: a missed target is reported, not failed.
+    Also writes out/bench/results.md (the table as Markdown, with the machine and its load).
 #>
 [CmdletBinding()]
 param([string[]] $Name = '*')
@@ -16,6 +17,7 @@ $root = Resolve-Path (Join-Path $PSScriptRoot '../..')
 $outDir = Join-Path $root 'out/bench'
 New-Item -ItemType Directory -Force $outDir | Out-Null
 
+$loadBefore = (Get-Content /proc/loadavg -ErrorAction SilentlyContinue) -replace '^(\S+ \S+ \S+).*', '$1'
 $results = [System.Collections.Generic.List[object]]::new()
 foreach ($script in Get-ChildItem $PSScriptRoot -Filter '*.Bench.ps1' | Where-Object { $n = $_.Name; @($Name | Where-Object { $n -like "$_.Bench.ps1" -or $n -like $_ }).Count }) {
     Write-Host "==> $($script.Name)" -ForegroundColor Cyan
@@ -31,11 +33,28 @@ foreach ($script in Get-ChildItem $PSScriptRoot -Filter '*.Bench.ps1' | Where-Ob
 $memKb = [double]((Get-Content /proc/meminfo -ErrorAction SilentlyContinue | Select-Object -First 1) -replace '\D', '')
 $memGiB = [math]::Round($memKb / 1MB)
 $machine = '{0} cores, {1} GiB, {2}' -f [Environment]::ProcessorCount, $memGiB, [System.Runtime.InteropServices.RuntimeInformation]::OSDescription
-$report = [pscustomobject]@{ Date = (Get-Date).ToUniversalTime().ToString('o'); Machine = $machine; Results = $results }
+$loadAfter = (Get-Content /proc/loadavg -ErrorAction SilentlyContinue) -replace '^(\S+ \S+ \S+).*', '$1'
+$load = "load average (1/5/15 min) $loadBefore at start, $loadAfter at end"
+$date = (Get-Date).ToUniversalTime().ToString('o')
+$report = [pscustomobject]@{ Date = $date; Machine = $machine; Load = $load; Results = $results }
 $report | ConvertTo-Json -Depth 5 | Set-Content (Join-Path $outDir 'results.json')
+
+function Format-Figure($v, $unit) { if ($v -is [double]) { '{0:N3} {1}' -f $v, $unit } elseif ($null -ne $v) { "$v $unit" } else { '' } }
+$md = [Text.StringBuilder]::new()
+[void]$md.AppendLine("Machine: $machine; $load; $date")
+[void]$md.AppendLine('')
+[void]$md.AppendLine('| Benchmark | Measure | Value | Baseline | Baseline value | Ratio | Target | Met |')
+[void]$md.AppendLine('|---|---|---|---|---|---|---|---|')
+foreach ($r in $results) {
+    $ratio = if ($null -ne $r.Ratio) { '{0:N2}x' -f $r.Ratio } else { '' }
+    $cells = @($r.Benchmark, $r.Measure, (Format-Figure $r.Value $r.Unit), $r.Baseline, (Format-Figure $r.BaselineValue $r.Unit), $ratio, $r.Target, $(if ($r.Met) { 'yes' } else { '**no**' })) | ForEach-Object { "$_" -replace '\|', '\|' }
+    [void]$md.AppendLine('| ' + ($cells -join ' | ') + ' |')
+}
+Set-Content (Join-Path $outDir 'results.md') $md.ToString()
 
 Write-Host ''
 Write-Host "Machine: $machine"
+Write-Host "Load: $load"
 $results | Format-Table Benchmark, Measure,
     @{ n = 'Value'; e = { if ($_.Value -is [double]) { '{0:N3} {1}' -f $_.Value, $_.Unit } else { "$($_.Value) $($_.Unit)" } } },
     Baseline,
