@@ -254,6 +254,20 @@ Describe 'Register-, Get-, Unregister-LogRotationCron' -Tag Lab {
         Invoke-InHost $LabHosts[0] 'cat /var/run/crond.pid' | Should -Be $pid0
     }
 
+    It 'on a 100% full /var fails with CrontabWriteFailed, changes nothing, and works once the log is cleared' {
+        Set-HostVarFull $LabHosts[0]
+        $orig = Get-HostFileHash $LabHosts[0] $CrontabPath
+        $r = Register-LogRotationCron -VMHost $LabHosts[0].Name -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue 3>$null
+        $r | Should -BeNullOrEmpty
+        $errs.Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'CrontabWriteFailed,*'
+        $errs[0].Exception.Message | Should -Match 'not changed'
+        Get-HostFileHash $LabHosts[0] $CrontabPath | Should -Be $orig
+        Invoke-InHost $LabHosts[0] 'ls -a /var/spool/cron /var/spool/cron/crontabs | grep -c mtv || true' | Should -Be '0'
+        Get-EsxiShell -VMHost $LabHosts[0].Name | Test-VmkfstoolsLogSpace | Clear-VmkfstoolsWrapperLog -Confirm:$false | Out-Null
+        (Register-LogRotationCron -VMHost $LabHosts[0].Name -Confirm:$false 3>$null).Registered | Should -BeTrue
+    }
+
     It 'really fires: crond truncates the log once it passes MaxSizeMB' {
         Register-LogRotationCron -VMHost $LabHosts[0].Name -IntervalMinutes 1 -MaxSizeMB 1 -Confirm:$false 3>$null | Out-Null
         Write-HostFile $LabHosts[0] $Log (New-WrapperLogBytes 30000)     # about 2.5 MB
