@@ -8,17 +8,21 @@ BeforeAll {
     $script:Helpers = Join-Path $PSScriptRoot 'HostRemediation.Helpers.ps1'
     . $Helpers
     $script:Lab = Get-HostLab
-    $script:LabHosts = @($Lab.Hosts)
+    # Three hosts cover every behaviour (one to break, one to leave alone, one more for fan-out);
+    # the lab may run many more for the fleet tests.
+    $script:LabHosts = @($Lab.Hosts | Select-Object -First 3)
     $script:Log = '/var/log/vmkfstools-wrapper.log'
     $script:CrontabPath = '/var/spool/cron/crontabs/root'
     foreach ($vmh in $LabHosts) { Initialize-HostState $vmh }
-    Connect-HostLab $Lab
+    # Get-EsxiShell pipelines below must see exactly our hosts: start from no sessions in this runspace.
+    Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false
+    Connect-HostLab $Lab -Hosts $LabHosts
 }
 
 AfterAll {
     if ($script:Lab) {
-        foreach ($vmh in $script:Lab.Hosts) { Initialize-HostState $vmh }
-        Get-EsxiShell | Disconnect-EsxiShell
+        foreach ($vmh in $script:LabHosts) { Initialize-HostState $vmh }
+        Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false
     }
 }
 
@@ -281,6 +285,8 @@ Describe 'Register-, Get-, Unregister-LogRotationCron' -Tag Lab {
 }
 
 Describe 'Restart-EsxiAgents' -Tag Lab {
+    # Without a vCenter connection the wait is on the agents' status; tests that want vCenter connect themselves.
+    BeforeAll { Get-MtvVIServer | Disconnect-MtvVIServer -Confirm:$false }
     BeforeEach { foreach ($vmh in $LabHosts) { Reset-HostState $vmh } }
 
     It 'restarts hostd then vpxa and, with a vCenter connection, waits through the simulated disconnect' {
