@@ -11,7 +11,7 @@ BeforeDiscovery {
     if ($LabUp) {
         $discovered = Get-Content $LabState -Raw | ConvertFrom-Json
         $script:LabHostCount = @($discovered.hosts).Count
-        $script:LabHasKey = [bool]$discovered.ssh.keyFile
+        $script:LabHasKey = [bool]$discovered.ssh.keyFile -and [bool]$discovered.ssh.keyFilePem
     }
     # Quotes, $(), backticks, ;, newlines, spaces, globs, options, non-ASCII.
     $script:Hostile = @(
@@ -48,8 +48,8 @@ BeforeAll {
     function New-KnownHostsPath { Join-Path $TempDir ("kh-" + [guid]::NewGuid().ToString('N')) }
 
     if (Test-Path $LabState) {
-        Import-Module (Join-Path $PSScriptRoot '../lab/Lab.psm1') -Force -ErrorAction SilentlyContinue
-        $state = Get-Content $LabState -Raw | ConvertFrom-Json
+        Import-Module (Join-Path $PSScriptRoot '../lab/Lab.psm1') -Force
+        $state = Get-MtvLab
         $script:Lab = [pscustomobject]@{
             Hosts      = @($state.hosts | ForEach-Object {
                     [pscustomobject]@{ Name = $_.name; Address = $_.address; Port = [int]$_.port; SshdLog = $_.sshdLog }
@@ -57,15 +57,19 @@ BeforeAll {
             Credential = [pscredential]::new($state.ssh.user, (ConvertTo-SecureString $state.ssh.password -AsPlainText -Force))
             Password   = $state.ssh.password
             KeyFile    = $state.ssh.keyFile
+            KeyFilePem = $state.ssh.keyFilePem
+            KnownHosts = $state.ssh.knownHostsFile
         }
         $script:H1 = $Lab.Hosts[0]
         $script:H2 = $Lab.Hosts[1]
+        # The changed-key test gives this host a new key for good: the last one, which others rarely use.
+        $script:HRekey = $Lab.Hosts[-1]
     }
 
     # Logins the host's sshd accepted so far (one line per successful authentication). sshd writes
     # the line a moment after the client is in, so by default wait until the log is quiet.
     function Get-AcceptedLogins($LabHost, [switch] $NoSettle) {
-        $count = { @(Select-String -LiteralPath $LabHost.SshdLog -Pattern 'Accepted (keyboard-interactive|password|publickey)').Count }
+        $count = { @(Select-String -LiteralPath $LabHost.SshdLog -Pattern '^Accepted ').Count }
         $n = & $count
         if ($NoSettle) { return $n }
         $deadline = [DateTime]::UtcNow.AddSeconds(3)
@@ -82,6 +86,12 @@ BeforeAll {
     function Get-TrueFingerprint($LabHost) {
         $scan = ssh-keyscan -t ed25519 -p $LabHost.Port $LabHost.Address 2>$null
         ($scan | ssh-keygen -lf - | Select-Object -First 1).Split(' ')[1]
+    }
+
+    # A dropped connection is noticed by SSH.NET's reader thread a moment later.
+    function Wait-Disconnected($Session) {
+        $deadline = [DateTime]::UtcNow.AddSeconds(5)
+        while ($Session.IsConnected -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
     }
 
     function Connect-LabHost($LabHost, [string] $KnownHosts, [switch] $Force) {
@@ -211,11 +221,34 @@ Describe 'ESXi shell sessions against the lab' -Tag Lab -Skip:(-not $LabUp) {
             (Get-Content $H1.SshdLog | Select-String 'Accepted ' | Select-Object -Last 1) | Should -Match 'Accepted keyboard-interactive'
         }
 
-        It 'public key from a key file' -Skip:(-not $LabHasKey) {
-            $s = Connect-EsxiShell -VMHost $H1.Name -Address $H1.Address -Port $H1.Port -KeyFilePath $Lab.KeyFile `
-                -Credential ([pscredential]::new($Lab.Credential.UserName, [securestring]::new())) -TrustNewHostKey -KnownHostsPath (New-KnownHostsPath)
+        It 'public key: OpenSSH and PEM key files, and an encrypted key with its passphrase' -Skip:(-not $LabHasKey) {
+            $user = $Lab.Credential.UserName
+            $userOnly = [pscredential]::new($user, [securestring]::new())
+            foreach ($key in $Lab.KeyFile, $Lab.KeyFilePem) {
+                $s = Connect-EsxiShell -VMHost $H1.Name -Address $H1.Address -Port $H1.Port -KeyFilePath $key -Credential $userOnly `
+                    -TrustNewHostKey -KnownHostsPath (New-KnownHostsPath) -Force
+                $s.IsConnected | Should -BeTrue
+                $s.User | Should -Be $user
+                $null = Get-AcceptedLogins $H1
+                (Get-Content $H1.SshdLog | Select-String '^Accepted ' | Select-Object -Last 1) | Should -Match "Accepted publickey for $user"
+            }
+            # The same key, encrypted: passphrase as a SecureString, or as the credential's password.
+            $encrypted = Join-Path $TempDir 'id_encrypted'
+            Copy-Item $Lab.KeyFile $encrypted
+            ssh-keygen -q -p -N 'Key-Pa55phrase' -f $encrypted | Out-Null
+            $pass = ConvertTo-SecureString 'Key-Pa55phrase' -AsPlainText -Force
+            (Connect-EsxiShell -VMHost $H1.Name -Address $H1.Address -Port $H1.Port -KeyFilePath $encrypted -KeyPassphrase $pass -Credential $userOnly `
+                -TrustNewHostKey -KnownHostsPath (New-KnownHostsPath) -Force).IsConnected | Should -BeTrue
+            (Connect-EsxiShell -VMHost $H1.Name -Address $H1.Address -Port $H1.Port -KeyFilePath $encrypted -Credential ([pscredential]::new($user, $pass)) `
+                -TrustNewHostKey -KnownHostsPath (New-KnownHostsPath) -Force).IsConnected | Should -BeTrue
+            Connect-EsxiShell -VMHost $H1.Name -Address $H1.Address -Port $H1.Port -KeyFilePath $encrypted -Credential $userOnly `
+                -TrustNewHostKey -KnownHostsPath (New-KnownHostsPath) -Force -ErrorVariable e -ErrorAction SilentlyContinue
+            $e[0].FullyQualifiedErrorId | Should -Be 'EsxiShellKeyFileInvalid,MtvRemediation.Commands.ConnectEsxiShellCommand'
+        }
+
+        It 'the lab''s known_hosts file (written by OpenSSH tools) is trusted as is' {
+            $s = Connect-EsxiShell -VMHost $H1.Name -Address $H1.Address -Port $H1.Port -Credential $Lab.Credential -KnownHostsPath $Lab.KnownHosts
             $s.IsConnected | Should -BeTrue
-            (Get-Content $H1.SshdLog | Select-String 'Accepted ' | Select-Object -Last 1) | Should -Match 'Accepted publickey'
         }
 
         It 'wrong password: clear error with id and the offered methods, and no secret in any stream' {
@@ -275,20 +308,34 @@ Describe 'ESXi shell sessions against the lab' -Tag Lab -Skip:(-not $LabUp) {
             $e[0].FullyQualifiedErrorId | Should -Be 'EsxiShellHostKeyMismatch,MtvRemediation.Commands.ConnectEsxiShellCommand'
         }
 
-        It 'changed key: always refused, even with -TrustNewHostKey, and the record is kept' {
+        It 'changed key (host re-keyed): always refused, even with -TrustNewHostKey, also when a live session reconnects' {
             $kh = New-KnownHostsPath
-            # Record H2's real key under H1's endpoint: exactly what a man-in-the-middle looks like.
-            $h2Key = (ssh-keyscan -t ed25519 -p $H2.Port $H2.Address 2>$null | Select-Object -First 1).Split(' ', 2)[1]
-            Set-Content -LiteralPath $kh -Value "[$($H1.Address)]:$($H1.Port) $h2Key"
-            $before = Get-AcceptedLogins $H1
-            Connect-EsxiShell -VMHost $H1.Name -Address $H1.Address -Port $H1.Port -Credential $Lab.Credential -KnownHostsPath $kh `
-                -TrustNewHostKey -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $s = Connect-LabHost $HRekey $kh
+            $old = $s.HostKeyFingerprint
+            # Drop the live connection first (sessions started before a rekey outlive the old listener).
+            (Disconnect-LabSshSession $HRekey.Name) | Should -BeGreaterOrEqual 1
+            $new = Update-LabHostKey $HRekey.Name
+            $new | Should -Not -Be $old
+            $new | Should -Be (Get-TrueFingerprint $HRekey)
+            $record = Get-Content -LiteralPath $kh
+            $before = Get-AcceptedLogins $HRekey
+
+            Connect-EsxiShell -VMHost $HRekey.Name -Address $HRekey.Address -Port $HRekey.Port -Credential $Lab.Credential -KnownHostsPath $kh `
+                -TrustNewHostKey -Force -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
             $e[0].FullyQualifiedErrorId | Should -Be 'EsxiShellHostKeyChanged,MtvRemediation.Commands.ConnectEsxiShellCommand'
+            $e[0].CategoryInfo.Category | Should -Be 'SecurityError'
             $e[0].Exception.Message | Should -Match 'HAS CHANGED'
-            $e[0].Exception.Message | Should -Match ([regex]::Escape((Get-TrueFingerprint $H1)))
-            $e[0].Exception.Message | Should -Match ([regex]::Escape("ssh-keygen -R '[$($H1.Address)]:$($H1.Port)'"))
-            (Get-AcceptedLogins $H1) | Should -Be $before
-            Get-Content -LiteralPath $kh | Should -Be "[$($H1.Address)]:$($H1.Port) $h2Key"
+            $e[0].Exception.Message | Should -Match ([regex]::Escape($old))
+            $e[0].Exception.Message | Should -Match ([regex]::Escape($new))
+            $e[0].Exception.Message | Should -Match ([regex]::Escape("ssh-keygen -R '[$($HRekey.Address)]:$($HRekey.Port)'"))
+            Get-Content -LiteralPath $kh | Should -Be $record
+
+            # The session opened before the change must not silently accept the new key on reconnect.
+            Wait-Disconnected $s
+            $s.IsConnected | Should -BeFalse
+            Invoke-MtvTestShellCommand -VMHost $HRekey.Name -ErrorVariable e2 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $e2[0].FullyQualifiedErrorId | Should -Be 'EsxiShellHostKeyChanged,MtvRemediation.Tests.InvokeMtvTestShellCommand'
+            (Get-AcceptedLogins $HRekey) | Should -Be $before -Because 'no credential is sent to a host whose key changed'
         }
     }
 
@@ -356,11 +403,8 @@ Describe 'ESXi shell sessions against the lab' -Tag Lab -Skip:(-not $LabUp) {
         It 'a dropped connection is re-opened transparently, checking the same host key' {
             $s = Connect-LabHost $H1 (New-KnownHostsPath)
             $before = Get-AcceptedLogins $H1
-            # Kill this session's sshd process from inside: the TCP connection drops.
-            Invoke-MtvTestShellCommand -VMHost $H1.Name -Script 'kill -9 $PPID' -ErrorVariable e -ErrorAction SilentlyContinue | Out-Null
-            $e[0].FullyQualifiedErrorId | Should -Be 'EsxiShellCommandFailed,MtvRemediation.Tests.InvokeMtvTestShellCommand'
-            $deadline = [DateTime]::UtcNow.AddSeconds(5)
-            while ($s.IsConnected -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+            (Disconnect-LabSshSession $H1.Name) | Should -BeGreaterOrEqual 1
+            Wait-Disconnected $s
             $s.IsConnected | Should -BeFalse
             $r = Invoke-MtvTestShellCommand -VMHost $H1.Name -Program echo -Argument back
             $r.Stdout | Should -Be "back`n"
@@ -368,6 +412,16 @@ Describe 'ESXi shell sessions against the lab' -Tag Lab -Skip:(-not $LabUp) {
             $s.ConnectCount | Should -Be 2
             (Get-EsxiShell).Id | Should -Be $s.Id
             (Get-AcceptedLogins $H1) | Should -Be ($before + 1)
+        }
+
+        It 'a connection lost while a command runs is EsxiShellCommandFailed; the next command reconnects' {
+            $s = Connect-LabHost $H1 (New-KnownHostsPath)
+            # Kill this session's sshd process from inside the command.
+            Invoke-MtvTestShellCommand -VMHost $H1.Name -Script 'kill -9 $PPID' -ErrorVariable e -ErrorAction SilentlyContinue | Out-Null
+            $e[0].FullyQualifiedErrorId | Should -Be 'EsxiShellCommandFailed,MtvRemediation.Tests.InvokeMtvTestShellCommand'
+            $e[0].Exception.Message | Should -Match 'may or may not have completed'
+            (Invoke-MtvTestShellCommand -VMHost $H1.Name -Program echo -Argument again).Stdout | Should -Be "again`n"
+            $s.ConnectCount | Should -Be 2
         }
 
         It 'Remove-Module closes the sessions of its runspace' {
