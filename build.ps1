@@ -118,7 +118,7 @@ function Invoke-UnitTests {
     $trx = Join-Path $results 'unit.trx'
     if (Test-Path $trx) { Remove-Item $trx }
     & dotnet test (Join-Path $RepoRoot 'tests/MtvRemediation.Tests/MtvRemediation.Tests.csproj') `
-        --nologo -v quiet --logger "trx;LogFileName=$trx" --logger 'console;verbosity=normal'
+        --nologo -v quiet --logger "trx;LogFileName=$trx" --logger 'console;verbosity=normal' | Out-Host
     if (-not (Test-Path $trx)) { return [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0 } }
     [xml]$doc = Get-Content $trx -Raw
     $c = $doc.TestRun.ResultSummary.Counters
@@ -156,6 +156,7 @@ $r = Invoke-Pester -Configuration $cfg
 
 function Invoke-Test {
     Invoke-Build
+    if ((Get-LabHostCount) -eq 0) { $script:LabHosts = 24 }   # EsxiShell.Tests connects 24 hosts in parallel
     $env:MTV_MODULE_PATH = Join-Path $ModuleOut 'MtvRemediation.psd1'
     $total = [pscustomobject]@{ Passed = 0; Failed = 0; Skipped = 0 }
     $labStarted = $false
