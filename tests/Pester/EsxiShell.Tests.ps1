@@ -478,14 +478,27 @@ Describe 'ESXi shell sessions against the lab' -Tag Lab -Skip:(-not $LabUp) {
             $r.Stderr | Should -Be "err`n"
         }
 
-        It 'a command over its timeout is stopped with EsxiShellCommandTimeout and the session stays usable' {
+        It 'a command over its timeout is stopped, on the host too, with EsxiShellCommandTimeout; the session stays usable' {
             Connect-LabHost $H1 (New-KnownHostsPath) | Out-Null
+            $marker = '/tmp/mtv-timeout-' + [guid]::NewGuid().ToString('N')
             $sw = [Diagnostics.Stopwatch]::StartNew()
-            Invoke-MtvTestShellCommand -VMHost $H1.Name -Script 'sleep 30' -TimeoutSeconds 1 -ErrorVariable e -ErrorAction SilentlyContinue
-            $sw.Elapsed.TotalSeconds | Should -BeLessThan 5
+            Invoke-MtvTestShellCommand -VMHost $H1.Name -Template 'sleep 3; touch {0}' -Argument $marker -TimeoutSeconds 1 -ErrorVariable e -ErrorAction SilentlyContinue
+            $sw.Elapsed.TotalSeconds | Should -BeLessThan 3
             $e[0].FullyQualifiedErrorId | Should -Be 'EsxiShellCommandTimeout,MtvRemediation.Tests.InvokeMtvTestShellCommand'
             $e[0].CategoryInfo.Category | Should -Be 'OperationTimeout'
             (Invoke-MtvTestShellCommand -VMHost $H1.Name -Program echo -Argument ok).Stdout | Should -Be "ok`n"
+            Start-Sleep -Seconds 3
+            (Invoke-LabHost $H1.Name "test -e $marker && echo ran || echo stopped") | Should -Be 'stopped'
+        }
+
+        It 'a command marked KeepRunningIfDisconnected runs to its end after a timeout' {
+            Connect-LabHost $H1 (New-KnownHostsPath) | Out-Null
+            $marker = '/tmp/mtv-keep-' + [guid]::NewGuid().ToString('N')
+            Invoke-MtvTestShellCommand -VMHost $H1.Name -Template 'sleep 2; touch {0}' -Argument $marker -KeepRunning -TimeoutSeconds 1 -ErrorAction SilentlyContinue
+            $deadline = [DateTime]::UtcNow.AddSeconds(8)
+            while (-not (Invoke-LabHost $H1.Name "test -e $marker && echo ran || true") -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 200 }
+            (Invoke-LabHost $H1.Name "test -e $marker && echo ran || echo stopped") | Should -Be 'ran'
+            Invoke-LabHost $H1.Name "rm -f $marker" | Out-Null
         }
 
         It 'large output streams through RunStreamingAsync' {
@@ -511,7 +524,7 @@ Describe 'ESXi shell sessions against the lab' -Tag Lab -Skip:(-not $LabUp) {
                         Import-Module -Assembly $TestAssembly
                         Connect-EsxiShell -VMHost $LabHost.Name -Address $LabHost.Address -Port $LabHost.Port -Credential $Cred -TrustNewHostKey -KnownHostsPath $KnownHosts | Out-Null
                         'connected'
-                        Invoke-MtvTestShellCommand -VMHost $LabHost.Name -Script 'sleep 60' -TimeoutSeconds 120
+                        Invoke-MtvTestShellCommand -VMHost $LabHost.Name -Script 'sleep 61' -TimeoutSeconds 120
                     }).AddArgument($ModulePath).AddArgument($TestCmdletAssembly).AddArgument($H1).AddArgument($Lab.Credential).AddArgument((New-KnownHostsPath))
                 $output = [Management.Automation.PSDataCollection[psobject]]::new()
                 $async = $ps.BeginInvoke([Management.Automation.PSDataCollection[psobject]]::new(), $output)
@@ -524,6 +537,10 @@ Describe 'ESXi shell sessions against the lab' -Tag Lab -Skip:(-not $LabUp) {
                 $sw.Elapsed.TotalSeconds | Should -BeLessThan 3
                 $async.IsCompleted | Should -BeTrue
                 $ps.InvocationStateInfo.State | Should -Be 'Stopped'
+                # ... and the remote command was stopped too, not left running on the host.
+                $deadline = [DateTime]::UtcNow.AddSeconds(5)
+                while ((Invoke-LabHost $H1.Name 'ps | grep -c "[s]leep 61" || true') -ne '0' -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 200 }
+                (Invoke-LabHost $H1.Name 'ps | grep -c "[s]leep 61" || true') | Should -Be '0'
             }
             finally {
                 $ps.Dispose()
