@@ -13,6 +13,7 @@
     FormatsToProcess     = @(
         'Formats/EsxiShell.Format.ps1xml'
         'Formats/VSphere.Format.ps1xml'
+        'Formats/Diagnosis.Format.ps1xml'
     )
     CmdletsToExport      = @(
         'Connect-EsxiShell'
@@ -23,6 +24,7 @@
         'Get-MtvVIServer'
         'Get-VMChangeTracking'
         'Reset-VMChangeTracking'
+        'Find-MtvCloneFailure'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
