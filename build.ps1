@@ -156,7 +156,6 @@ $r = Invoke-Pester -Configuration $cfg
 
 function Invoke-Test {
     Invoke-Build
-    if ((Get-LabHostCount) -eq 0) { $script:LabHosts = 24 }   # EsxiShell.Tests connects 24 hosts in parallel
     $env:MTV_MODULE_PATH = Join-Path $ModuleOut 'MtvRemediation.psd1'
     $total = [pscustomobject]@{ Passed = 0; Failed = 0; Skipped = 0 }
     $labStarted = $false
