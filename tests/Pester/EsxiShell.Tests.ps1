@@ -354,7 +354,12 @@ Describe 'ESXi shell sessions against the lab' -Tag Lab -Skip:(-not $LabUp) {
             (Get-AcceptedLogins $H2) | Should -Be $b2
             (Get-EsxiShell -VMHost $H1.Name).ConnectCount | Should -Be 1
             # Connect-EsxiShell again returns the live session instead of logging in again.
-            (Connect-LabHost $H1 $kh).Id | Should -Be $s1.Id
+            (Connect-LabHost $H1 $kh -WarningVariable w).Id | Should -Be $s1.Id
+            $w.Count | Should -Be 0
+            # Asking for another endpoint without -Force says the existing one is kept.
+            (Connect-EsxiShell -VMHost $H1.Name -Address $H1.Address -Port ($H1.Port + 1) -Credential $Lab.Credential -KnownHostsPath $kh `
+                -WarningVariable w2 -WarningAction SilentlyContinue).Id | Should -Be $s1.Id
+            "$w2" | Should -Match 'Use -Force'
             (Get-AcceptedLogins $H1) | Should -Be $b1
         }
 
