@@ -190,13 +190,16 @@ namespace MtvRemediation.Esxi
         private async Task<RemoteCommandResult> ExecuteAsync(RemoteCommand command, Stream? sink, TimeSpan timeout, CancellationToken cancellationToken)
         {
             if (command is null) throw new ArgumentNullException(nameof(command));
+            if (timeout <= TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
+                throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "A command timeout must be positive (or Timeout.InfiniteTimeSpan).");
+            var unlimited = timeout == Timeout.InfiniteTimeSpan || timeout.TotalMilliseconds >= int.MaxValue;
             cancellationToken.ThrowIfCancellationRequested();
             var watch = Stopwatch.StartNew();
             var cmd = CreateCommand(command, cancellationToken);
             var abandon = false;
             try
             {
-                using var timeoutCts = timeout == Timeout.InfiniteTimeSpan ? new CancellationTokenSource() : new CancellationTokenSource(timeout);
+                using var timeoutCts = unlimited ? new CancellationTokenSource() : new CancellationTokenSource(timeout);
                 using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutCts.Token);
                 Task exec;
                 try
