@@ -104,7 +104,7 @@ tsv_get() { awk -F'\t' -v k="$1" '$1 == k { print $2 }' "$BASE/vcsim/inventory.t
 # ESXi hosts: BusyBox chroot on tmpfs ramdisks behind one real sshd each
 
 ROOT_MB=${MTVLAB_ROOT_MB:-32}
-TMP_MB=${MTVLAB_TMP_MB:-64}
+TMP_MB=${MTVLAB_TMP_MB:-256}   # ESXi's tmp ramdisk is 256M
 HOSTD_DOWN_MS=${MTVLAB_HOSTD_DOWN_MS:-3000}
 TEMPLATE="$BASE/template"          # the chroot image, copied into each host's root ramdisk
 TEMPLATE_VAR="$BASE/template-var"  # pristine /var (also what reset-host restores)
@@ -563,7 +563,7 @@ cmd_start() {
   [ -n "$want" ] || want=${MTVLAB_HOSTS:-$DEFAULT_HOSTS}
   [[ $want =~ ^[0-9]+$ ]] && [ "$want" -ge 1 ] && [ "$want" -le $MAX_HOSTS ] || die "--hosts must be 1..$MAX_HOSTS"
   local v
-  for v in "${MTVLAB_VAR_MB:-16}" "${MTVLAB_ROOT_MB:-32}" "${MTVLAB_TMP_MB:-64}"; do
+  for v in "${MTVLAB_VAR_MB:-16}" "${MTVLAB_ROOT_MB:-32}" "${MTVLAB_TMP_MB:-256}"; do
     [[ $v =~ ^[1-9][0-9]*$ ]] || die "ramdisk sizes (--var-mb, MTVLAB_*_MB) must be positive MiB counts"
   done
   lock
