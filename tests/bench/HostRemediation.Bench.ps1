@@ -17,7 +17,7 @@ function Result($Measure, $Value, $Unit, $Baseline, $BaselineValue, $Target, [bo
     [pscustomobject]@{
         Benchmark = 'HostRemediation'; Measure = $Measure; Value = [double]$Value; Unit = $Unit
         Baseline = $Baseline; BaselineValue = [double]$BaselineValue
-        Ratio = if ($Value) { [double]$BaselineValue / [double]$Value } else { $null }
+        Ratio = if ($BaselineValue) { [double]$Value / [double]$BaselineValue } else { $null }
         Target = $Target; Met = $Met
     }
 }
@@ -38,7 +38,7 @@ try {
     $parallel = Measure-Best { Get-EsxiShell | Test-VmkfstoolsLogSpace -ThrottleLimit 32 }
     $sequential = Measure-Best { Get-EsxiShell | Test-VmkfstoolsLogSpace -ThrottleLimit 1 }
     $target = [Math]::Min(3, [Math]::Max(1.5, [Environment]::ProcessorCount * 0.75))
-    Result "space check of $($labHosts.Count) hosts, ThrottleLimit 32" $parallel 'ms' 'ThrottleLimit 1' $sequential ('>= {0:N1}x faster' -f $target) (($sequential / $parallel) -ge $target)
+    Result "space check of $($labHosts.Count) hosts, ThrottleLimit 32" $parallel 'ms' 'ThrottleLimit 1' $sequential ('<= {0:N2}x ({1:N1}x faster)' -f (1 / $target), $target) (($sequential / $parallel) -ge $target)
 
     # One host: the probe's single script vs the same information asked one command at a time.
     $none = [Threading.CancellationToken]::None
@@ -53,7 +53,7 @@ try {
     $many = Measure-Best { foreach ($c in $separate) { $null = $shell.RunAsync($c, [timespan]::FromSeconds(30), $none).GetAwaiter().GetResult() } }
     # On loopback a round trip costs a few ms, so the script's own work weighs more; over a WAN every
     # saved round trip is one RTT and the ratio grows with latency.
-    Result 'space check of one host, one script' $one 'ms' "$($separate.Count) commands, one per source" $many '>= 2x faster' (($many / $one) -ge 2)
+    Result 'space check of one host, one script' $one 'ms' "$($separate.Count) commands, one per source" $many '<= 0.5x (2x faster)' (($many / $one) -ge 2)
 }
 finally {
     Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false
