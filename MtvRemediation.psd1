@@ -13,6 +13,7 @@
     FormatsToProcess     = @(
         'Formats/EsxiShell.Format.ps1xml'
         'Formats/VSphere.Format.ps1xml'
+        'Formats/HostRemediation.Format.ps1xml'
     )
     CmdletsToExport      = @(
         'Connect-EsxiShell'
@@ -23,6 +24,12 @@
         'Get-MtvVIServer'
         'Get-VMChangeTracking'
         'Reset-VMChangeTracking'
+        'Test-VmkfstoolsLogSpace'
+        'Clear-VmkfstoolsWrapperLog'
+        'Register-LogRotationCron'
+        'Get-LogRotationCron'
+        'Unregister-LogRotationCron'
+        'Restart-EsxiAgents'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
