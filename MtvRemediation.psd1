@@ -14,6 +14,7 @@
         'Formats/EsxiShell.Format.ps1xml'
         'Formats/VSphere.Format.ps1xml'
         'Formats/HostRemediation.Format.ps1xml'
+        'Formats/Diagnosis.Format.ps1xml'
     )
     CmdletsToExport      = @(
         'Connect-EsxiShell'
@@ -30,6 +31,7 @@
         'Get-LogRotationCron'
         'Unregister-LogRotationCron'
         'Restart-EsxiAgents'
+        'Find-MtvCloneFailure'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -1,0 +1,140 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace MtvRemediation.Remediation
+{
+    /// <summary>
+    /// One known clone-failure line shape: how to find it (a precise .NET regex on the client and a
+    /// coarse POSIX ERE prefilter that BusyBox grep runs on the host), what it means and what to run.
+    /// </summary>
+    public sealed class CloneFailureSignature
+    {
+        internal CloneFailureSignature(string name, int priority, bool frequent, string grepPattern, string regex, string cause, string remediation)
+        {
+            Name = name;
+            Priority = priority;
+            Frequent = frequent;
+            GrepPattern = grepPattern;
+            Regex = new Regex(regex, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled);
+            Cause = cause;
+            Remediation = remediation;
+        }
+
+        /// <summary>Stable name, e.g. <c>DiskIoError</c>; the Signature property of a finding.</summary>
+        public string Name { get; }
+
+        /// <summary>Lower wins when one line matches several signatures (specific cause before generic exit code).</summary>
+        public int Priority { get; }
+
+        /// <summary>
+        /// Logged on every task poll (every 5 s per disk) rather than once per failure: only the
+        /// first N and the last occurrence per source are reported, the rest are counted.
+        /// </summary>
+        public bool Frequent { get; }
+
+        /// <summary>POSIX ERE for grep -i -E (and, lower-cased, an awk regex literal), no backslashes: a superset of <see cref="Regex"/>.</summary>
+        public string GrepPattern { get; }
+
+        public Regex Regex { get; }
+        public string Cause { get; }
+        public string Remediation { get; }
+    }
+
+    /// <summary>The signature table (FIELD-FACTS section 1 and 2).</summary>
+    public static class CloneFailureSignatures
+    {
+        public const string ChangeTrackerInvalid = "ChangeTrackerInvalid";
+        public const string DiskIoError = "DiskIoError";
+        public const string NoSpaceLeft = "NoSpaceLeft";
+        public const string CloneExitCode = "CloneExitCode";
+        public const string CloneFailed = "CloneFailed";
+        public const string XcopyNotUsed = "XcopyNotUsed";
+
+        /// <summary>All signatures, most specific first.</summary>
+        public static IReadOnlyList<CloneFailureSignature> All { get; } = new[]
+        {
+            // "Failed to clone disk: Invalid change tracker error code (7228)."
+            new CloneFailureSignature(ChangeTrackerInvalid, 10, false,
+                "change tracker error|[(]7228[)]",
+                @"change tracker error|\(7228\)",
+                "The VM's Changed Block Tracking (CBT) state is invalid, so vmkfstools cannot read changed blocks.",
+                "Reset-VMChangeTracking"),
+            // "clone task failed with exit code 255, stderr: Failed to clone disk: Input/output error (327689)."
+            new CloneFailureSignature(DiskIoError, 20, false,
+                "[(]327689[)]",
+                @"\(327689\)",
+                "vmkfstools got an I/O error: /var on the ESXi host is usually 100% full because /var/log/vmkfstools-wrapper.log grew without bound.",
+                "Test-VmkfstoolsLogSpace | Clear-VmkfstoolsWrapperLog"),
+            new CloneFailureSignature(NoSpaceLeft, 30, false,
+                "enospc|no space left on device|free space is low",
+                @"\bENOSPC\b|No space left on device|free space is low",
+                "A filesystem on the host (usually /var, where the wrapper log lives) is out of space.",
+                "Test-VmkfstoolsLogSpace | Clear-VmkfstoolsWrapperLog"),
+            // Exit status of vmkfstools as the wrapper or populator reports it; 0 is success.
+            new CloneFailureSignature(CloneExitCode, 40, false,
+                "exit ?code|exit ?status",
+                @"exit[ _]?(?:code|status)""?\s*[:=]?\s*""?(?<code>-?0*[1-9][0-9]*)\b",
+                "vmkfstools ended the clone with a non-zero exit code; the rest of the line (stderr) says why.",
+                "Test-VmkfstoolsLogSpace"),
+            new CloneFailureSignature(CloneFailed, 50, false,
+                "failed to clone",
+                @"Failed to clone( disk)?",
+                "vmkfstools failed to clone the disk; the message after 'Failed to clone disk:' is vmkfstools' own error.",
+                "Test-VmkfstoolsLogSpace"),
+            // "xcopy used reported: 0" (older populator, klog), "xcopyUsed": false / xcopyUsed=false
+            // (newer), "XCOPY used: False, clone write ops: <n>" (2.10 wrapper, every poll).
+            new CloneFailureSignature(XcopyNotUsed, 60, true,
+                "xcopy ?_?used( reported)?\"?[ ]*[:=][ ]*\"?(0|false)",
+                @"xcopy[ _]?used(?: reported)?""?\s*[:=]\s*""?(?:0|false)\b",
+                "The storage array did not offload the copy (no XCOPY/VAAI); data went through the host. Expected for a vSAN source; not an error by itself.",
+                "None (informational)"),
+        };
+
+        /// <summary>Combined prefilter for <c>grep -i -E</c> on the host.</summary>
+        public static string CombinedGrepPattern
+        {
+            get
+            {
+                var parts = new List<string>();
+                foreach (var s in All) parts.Add(s.GrepPattern);
+                return string.Join("|", parts);
+            }
+        }
+
+        /// <summary>Prefilter of the frequent signatures, lower-case, for awk's <c>tolower($0) ~ pattern</c>.</summary>
+        public static string FrequentAwkPattern
+        {
+            get
+            {
+                var parts = new List<string>();
+                foreach (var s in All) if (s.Frequent) parts.Add(s.GrepPattern.ToLowerInvariant());
+                return string.Join("|", parts);
+            }
+        }
+
+        /// <summary>The most specific signature that matches <paramref name="line"/>, or null.</summary>
+        public static CloneFailureSignature? Classify(string line, out int? exitCode)
+        {
+            exitCode = null;
+            CloneFailureSignature? best = null;
+            foreach (var s in All)
+            {
+                var m = s.Regex.Match(line);
+                if (!m.Success) continue;
+                if (s.Name == CloneExitCode
+                    && int.TryParse(m.Groups["code"].Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var code))
+                    exitCode = code;
+                if (best == null || s.Priority < best.Priority) best = s;
+            }
+            return best;
+        }
+
+        public static CloneFailureSignature Get(string name)
+        {
+            foreach (var s in All) if (string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase)) return s;
+            throw new ArgumentException("Unknown signature " + name, nameof(name));
+        }
+    }
+}

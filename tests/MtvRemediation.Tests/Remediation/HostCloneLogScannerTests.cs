@@ -1,0 +1,180 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.IO.Compression;
+using System.Linq;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using MtvRemediation.Remediation;
+using Xunit;
+using S = MtvRemediation.Tests.Remediation.CloneFailureLogSamples;
+
+namespace MtvRemediation.Tests.Remediation
+{
+    /// <summary>
+    /// Runs the real host-side scan script in BusyBox ash with only BusyBox applets on PATH (what
+    /// an ESXi shell offers) and checks it finds exactly what a full local scan of the same files
+    /// finds, while sending only matching lines.
+    /// </summary>
+    public sealed class HostCloneLogScannerTests : IDisposable
+    {
+        private static readonly DateTime Now = new DateTime(2026, 11, 25, 12, 0, 0, DateTimeKind.Utc);
+        private readonly string _root;
+        private readonly string _logDir;
+
+        public HostCloneLogScannerTests()
+        {
+            _root = Path.Combine(Path.GetTempPath(), "mtv-hostscan-" + Guid.NewGuid().ToString("N"));
+            // Quotes, spaces and $() in the path: the script must receive it as one inert value.
+            _logDir = Path.Combine(_root, "var log 'it''s' $(touch pwned) `id`");
+            Directory.CreateDirectory(_logDir);
+        }
+
+        public void Dispose() => Directory.Delete(_root, recursive: true);
+
+        private ProcessEsxiShell Shell()
+            => ProcessEsxiShell.BusyBox("esx-test-01", Path.Combine(_root, "applets"));
+
+        private static CloneFailureScanOptions Options(DateTime? since = null)
+            => new CloneFailureScanOptions { Now = Now, Since = since, RepeatLimit = 10 };
+
+        /// <summary>A 2.10-style wrapper log: vsish stats and "XCOPY used: False" on every 5 s poll, failures between.</summary>
+        private static List<string> WrapperLog(int polls, DateTime start)
+        {
+            var lines = new List<string> { S.WrapperStart };
+            for (var i = 0; i < polls; i++)
+            {
+                var ts = start.AddSeconds(5 * i).ToString("yyyy-MM-dd HH:mm:ss,fff");
+                lines.Add(ts + " - DEBUG - vsish -e get /storage/scsifw/devices/naa.600a098038304437415d4b6a59684a52/stats: {   successful cmds:" + (4461 + i) + "   write ops:" + i + " }");
+                lines.Add(ts + " - INFO - XCOPY used: False, clone write ops: " + i);
+                if (i == polls / 3) lines.Add(ts + " - ERROR - clone task failed with exit code 255, stderr: Failed to clone disk: Input/output error (327689).");
+                if (i == polls / 2) lines.Add(ts + " - ERROR - Failed to clone disk: Invalid change tracker error code (7228).");
+                if (i == polls - 2) lines.Add(ts + " - ERROR - could not write status: [Errno 28] No space left on device");
+            }
+            lines.Add(S.WrapperExit1);
+            lines.Add(S.WrapperExit0);
+            return lines;
+        }
+
+        private static void WriteGz(string path, IEnumerable<string> lines)
+        {
+            using var file = File.Create(path);
+            using var gz = new GZipStream(file, CompressionLevel.Fastest);
+            using var w = new StreamWriter(gz, new UTF8Encoding(false)) { NewLine = "\n" };
+            foreach (var l in lines) w.WriteLine(l);
+        }
+
+        private static async Task<(List<CloneFailureFinding> Findings, HostCloneLogScanResult Result)> HostScan(ProcessEsxiShell shell, IReadOnlyList<string> paths, CloneFailureScanOptions options)
+        {
+            var findings = new List<CloneFailureFinding>();
+            var gate = new object();
+            var result = await HostCloneLogScanner.ScanAsync(shell, paths, options, f => { lock (gate) findings.Add(f); },
+                TimeSpan.FromMinutes(2), CancellationToken.None);
+            return (findings, result);
+        }
+
+        private static (List<CloneFailureFinding> Findings, CloneFailureSummary Summary) LocalScan(string path, CloneFailureScanOptions options)
+        {
+            var findings = new List<CloneFailureFinding>();
+            var scan = CloneFailureScanner.ScanFile(path, options, findings.Add, CancellationToken.None);
+            return (findings, scan.Summary());
+        }
+
+        private static string Key(CloneFailureFinding f) => $"{f.LineNumber}|{f.Signature}|{f.Occurrences}|{f.ExitCode}|{f.Timestamp:o}|{f.Line}";
+
+        [Fact]
+        public async Task Host_scan_matches_a_full_local_scan_of_the_log_and_its_rotated_files()
+        {
+            var log = Path.Combine(_logDir, "vmkfstools-wrapper.log");
+            File.WriteAllLines(log, WrapperLog(300, new DateTime(2026, 11, 25, 9, 0, 0)));
+            WriteGz(log + ".1.gz", WrapperLog(40, new DateTime(2026, 11, 24, 9, 0, 0)));
+            WriteGz(Path.Combine(_logDir, "vmkfstools-wrapper.0.gz"), new[] { S.WrapperStart, S.WrapperCtk });
+            File.WriteAllLines(Path.Combine(_logDir, "unrelated.log"), new[] { S.WrapperCtk });
+
+            var (findings, result) = await HostScan(Shell(), new[] { log, Path.Combine(_logDir, "secure-vmkfstools-wrapper.log") }, Options());
+
+            var files = result.Sources.Select(s => s.Path!).ToList();
+            Assert.Equal(new[] { log, log + ".1.gz", Path.Combine(_logDir, "vmkfstools-wrapper.0.gz") }, files);
+            foreach (var source in result.Sources)
+            {
+                var local = LocalScan(source.Path!, Options());
+                var remote = findings.Where(f => f.Path == source.Path).ToList();
+                Assert.Equal(local.Findings.Select(Key), remote.Select(Key));
+                Assert.All(remote, f => Assert.Equal("esx-test-01", f.VMHost));
+                Assert.All(remote, f => Assert.Equal("esx-test-01:" + source.Path, f.Source));
+                var summary = source.Summary();
+                Assert.Equal(local.Summary.Counts, summary.Counts);
+                Assert.Equal(local.Summary.TotalFindings, summary.TotalFindings);
+                Assert.Null(summary.LinesScanned);
+            }
+
+            var main = findings.Where(f => f.Path == log).ToList();
+            Assert.Equal(300, main.Where(f => f.Signature == "XcopyNotUsed").Sum(f => f.Occurrences));
+            Assert.Equal(11, main.Count(f => f.Signature == "XcopyNotUsed"));
+            Assert.Single(main, f => f.Signature == "DiskIoError" && f.ExitCode == 255);
+            // Only matching lines crossed the wire, and the repeats only as a count.
+            Assert.True(result.BytesReceived < new FileInfo(log).Length / 20, $"{result.BytesReceived} bytes received for a {new FileInfo(log).Length}-byte log");
+            Assert.False(File.Exists(Path.Combine(_root, "pwned")), "a $() in the log path ran on the host");
+        }
+
+        [Fact]
+        public async Task Since_is_applied_on_the_host_and_counts_only_newer_repeats()
+        {
+            var log = Path.Combine(_logDir, "vmkfstools-wrapper.log");
+            File.WriteAllLines(log, WrapperLog(300, new DateTime(2026, 11, 25, 9, 0, 0)));
+            // Poll 200 is at 09:16:40; the I/O error (poll 100) and the ctk error (poll 150) are older.
+            var options = Options(since: new DateTime(2026, 11, 25, 9, 16, 40, DateTimeKind.Utc));
+
+            var (findings, result) = await HostScan(Shell(), new[] { log }, options);
+            var local = LocalScan(log, options);
+
+            Assert.Equal(local.Findings.Select(Key), findings.Select(Key));
+            Assert.Equal(100, findings.Where(f => f.Signature == "XcopyNotUsed").Sum(f => f.Occurrences));
+            Assert.DoesNotContain(findings, f => f.Signature == "DiskIoError" || f.Signature == "ChangeTrackerInvalid");
+            Assert.Contains(findings, f => f.Signature == "NoSpaceLeft");
+            Assert.Contains(findings, f => f.Signature == "CloneExitCode" && f.ExitCode == 1);
+            Assert.Equal(local.Summary.Counts, result.Sources.Single().Summary().Counts);
+        }
+
+        [Fact]
+        public async Task A_host_without_wrapper_logs_yields_no_sources_and_no_error()
+        {
+            var (findings, result) = await HostScan(Shell(), new[] { Path.Combine(_logDir, "vmkfstools-wrapper.log") }, Options());
+            Assert.Empty(findings);
+            Assert.Empty(result.Sources);
+        }
+
+        [Fact]
+        public async Task A_failing_remote_tool_is_reported_not_mistaken_for_a_clean_log()
+        {
+            var log = Path.Combine(_logDir, "vmkfstools-wrapper.log");
+            File.WriteAllLines(log, new[] { S.WrapperCtk });
+            File.WriteAllLines(log + ".1.gz", new[] { "not gzip data" }); // a corrupt rotated archive: zcat fails
+            var findings = new List<CloneFailureFinding>();
+            var ex = await Assert.ThrowsAsync<HostCloneLogScanException>(() => HostCloneLogScanner.ScanAsync(
+                Shell(), new[] { log }, Options(), findings.Add, TimeSpan.FromMinutes(1), CancellationToken.None));
+            Assert.Equal("esx-test-01", ex.Host);
+            Assert.Contains("findings may be incomplete", ex.Message);
+            // What was found before the failure still reached the caller.
+            Assert.Single(findings, f => f.Signature == "ChangeTrackerInvalid");
+        }
+
+        [Theory]
+        [InlineData("relative/vmkfstools-wrapper.log")]
+        [InlineData("/var/log/*.log")]
+        [InlineData("/var/log/a\nb.log")]
+        public void Log_paths_must_be_absolute_plain_paths(string path)
+        {
+            Assert.Throws<ArgumentException>(() => HostCloneLogScanner.BuildCommand(new[] { path }, Options()));
+        }
+
+        [Fact]
+        public void The_command_quotes_every_value()
+        {
+            var cmd = HostCloneLogScanner.BuildCommand(new[] { "/var/log/it's $(reboot).log" }, Options(new DateTime(2026, 11, 25, 10, 0, 0, DateTimeKind.Utc)));
+            Assert.Contains("for b in '/var/log/it'\\''s $(reboot).log'; do", cmd.Text);
+            Assert.Contains("since='2026-11-25 10:00:00'", cmd.Text);
+        }
+    }
+}
