@@ -44,14 +44,15 @@ namespace MtvRemediation.Commands
 
             // Before asking: look at vSAN/LACP on every host (read-only; runs under -WhatIf too).
             var resolver = EsxiShellResolver.ForCurrentRunspace();
-            var options = CreateConnectOptions();
+            var options = new Dictionary<HostTarget, ConnectOptions>();
+            foreach (var t in Targets) options[t] = CreateConnectOptions(t);
             var credential = Credential;
             var keyFile = KeyFilePath == null ? null : GetUnresolvedProviderPathFromPSPath(KeyFilePath);
             RunParallel(Targets, ThrottleLimit, "Checking vSAN and LACP before restarting agents", t => t.Name, (target, sink, ct) =>
             {
                 try
                 {
-                    var shell = AcquireShell(resolver, target, credential, keyFile, options, ct);
+                    var shell = AcquireShell(resolver, target, credential, keyFile, options[target], ct);
                     _risks[target.Name] = AgentRestartEngine.ProbeRisk(shell, ct);
                 }
                 catch (Exception ex) when (ex is EsxiShellException || ex is RemediationException || ex is TimeoutException)
