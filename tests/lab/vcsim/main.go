@@ -71,6 +71,7 @@ func main() {
 	if err := m.Create(); err != nil {
 		log.Fatalf("create model: %v", err)
 	}
+	simulator.Map.AddHandler(ctkOnPowerOn{})
 	defer m.Remove()
 
 	m.Service.TLS = new(tls.Config)
@@ -563,5 +564,63 @@ func (c *ctl) snapshot() map[string]interface{} {
 		"disabledMethods": disabled,
 		"failNextStatus":  simulator.StatusSDK,
 		"hostStates":      hosts,
+	}
+}
+
+// ctkOnPowerOn does what ESXi does and vcsim does not: when a VM with CBT enabled powers on, its
+// disks are opened and each gets its <disk>-ctk.vmdk (created if missing) beside the descriptor.
+// Without it a CBT reset in the lab would end with a running VM that has no ctk files.
+type ctkOnPowerOn struct{}
+
+func (ctkOnPowerOn) Reference() types.ManagedObjectReference {
+	return types.ManagedObjectReference{Type: "LabCtkOnPowerOn", Value: "lab-ctk"}
+}
+
+func (ctkOnPowerOn) PutObject(mo.Reference)                      {}
+func (ctkOnPowerOn) RemoveObject(types.ManagedObjectReference) {}
+
+func (ctkOnPowerOn) UpdateObject(obj mo.Reference, changes []types.PropertyChange) {
+	vm, ok := obj.(*simulator.VirtualMachine)
+	if !ok || vm.Config == nil || vm.Config.ChangeTrackingEnabled == nil || !*vm.Config.ChangeTrackingEnabled {
+		return
+	}
+	poweredOn := false
+	for _, c := range changes {
+		if c.Name == "runtime.powerState" && fmt.Sprint(c.Val) == string(types.VirtualMachinePowerStatePoweredOn) {
+			poweredOn = true
+		}
+	}
+	if !poweredOn {
+		return
+	}
+	dirs := map[string]string{}
+	for _, e := range simulator.Map.All("Datastore") {
+		if ds, ok := e.(*simulator.Datastore); ok {
+			dirs[ds.Name] = ds.Info.GetDatastoreInfo().Url
+		}
+	}
+	for _, d := range vm.Config.Hardware.Device {
+		disk, ok := d.(*types.VirtualDisk)
+		if !ok {
+			continue
+		}
+		fb, ok := disk.Backing.(types.BaseVirtualDeviceFileBackingInfo)
+		if !ok {
+			continue
+		}
+		var p object.DatastorePath
+		if !p.FromString(fb.GetVirtualDeviceFileBackingInfo().FileName) || !strings.HasSuffix(p.Path, ".vmdk") {
+			continue
+		}
+		dir, ok := dirs[p.Datastore]
+		if !ok {
+			continue
+		}
+		ctk := path.Join(dir, strings.TrimSuffix(p.Path, ".vmdk")+"-ctk.vmdk")
+		if _, err := os.Stat(ctk); os.IsNotExist(err) {
+			if err := ioutil.WriteFile(ctk, []byte("lab: change tracking file created at power-on\n"), 0600); err != nil {
+				log.Printf("ctk on power-on: %v", err)
+			}
+		}
 	}
 }
