@@ -580,7 +580,7 @@ func (ctkOnPowerOn) PutObject(mo.Reference)                      {}
 func (ctkOnPowerOn) RemoveObject(types.ManagedObjectReference) {}
 
 func (ctkOnPowerOn) UpdateObject(obj mo.Reference, changes []types.PropertyChange) {
-	vm, ok := obj.(*simulator.VirtualMachine)
+	vm, ok := obj.(*mo.VirtualMachine) // handlers get the managed object itself, not the simulator wrapper
 	if !ok || vm.Config == nil || vm.Config.ChangeTrackingEnabled == nil || !*vm.Config.ChangeTrackingEnabled {
 		return
 	}
