@@ -434,7 +434,7 @@ do_stop() {
     fi
     rm -rf --one-file-system "$BASE"
   fi
-  if getent passwd "$LAB_USER" >/dev/null; then userdel "$LAB_USER" >/dev/null 2>&1 || die "userdel $LAB_USER failed"; fi
+  if getent passwd "$LAB_USER" >/dev/null; then userdel -f "$LAB_USER" >/dev/null 2>&1 || die "userdel $LAB_USER failed"; fi
   rm -rf "$OUT/keys" "$OUT/known_hosts"
   rm -f "$STATE" "$STATE.tmp"
   [ -n "$quiet" ] || log "stopped ($INSTANCE)"
