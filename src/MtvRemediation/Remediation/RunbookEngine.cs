@@ -479,7 +479,7 @@ namespace MtvRemediation.Remediation
                 PowerStateBefore = before?.PowerState ?? ChangeTrackingEngine.PowerCliPowerState(vm.Vm.PowerState),
                 CbtEnabledBefore = before?.Enabled ?? vm.Vm.ChangeTrackingEnabled,
                 CbtHealthyBefore = before?.Healthy,
-                Diagnosis = vm.ResetReason ?? (before == null ? null : before.Healthy ? "CBT healthy; no 7228 in its host's log" : before.Reason),
+                Diagnosis = vm.ResetReason ?? (before == null ? null : before.Healthy ? "CBT healthy; nothing in its host's log points at it" : before.Reason),
                 CtkFilesBefore = before?.CtkFiles ?? Array.Empty<string>(),
                 Plan = vm.Plan.ToArray(),
                 Actions = vm.Actions.ToArray(),
