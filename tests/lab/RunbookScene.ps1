@@ -64,6 +64,7 @@ function Set-RunbookScene($Lab) {
     $t = Get-RunbookSceneTarget $Lab
     # Fill /var to within 8 KiB with poll records ending in the 7228 line (the wrapper's last word).
     $fill = Invoke-LabHostShell $t.Host @'
+: > /var/log/vmkfstools-wrapper.log
 set -- $(stat -f -c '%S %a' /var); free=$(( $1 * $2 ))
 /opt/redhat/vmkfstools-wrapper/lab-log-gen $(( free - 8192 )) 7228
 '@
