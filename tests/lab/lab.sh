@@ -27,15 +27,29 @@ lock() {
   flock -w 300 9 || die "another lab.sh holds $OUT/.lock"
 }
 
-pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# A zombie counts as dead: daemons are re-parented to pid 1, which may reap them only seconds later.
+pid_alive() {
+  [ -n "${1:-}" ] || return 1
+  local st
+  st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  st=${st##*) }
+  [ "${st%% *}" != Z ]
+}
 
-# Kill one pid (TERM, then KILL after a grace period).
+# Kill pids (TERM, then KILL after a grace period), all at once.
 kill_pid() {
-  local pid=$1 i
-  pid_alive "$pid" || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for i in $(seq 1 50); do pid_alive "$pid" || return 0; sleep 0.05; done
-  kill -KILL "$pid" 2>/dev/null || true
+  local pids=() p i
+  for p in "$@"; do pid_alive "$p" && pids+=("$p"); done
+  [ ${#pids[@]} -gt 0 ] || return 0
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  for i in $(seq 1 60); do
+    local alive=()
+    for p in "${pids[@]}"; do pid_alive "$p" && alive+=("$p"); done
+    [ ${#alive[@]} -gt 0 ] || return 0
+    pids=("${alive[@]}")
+    sleep 0.05
+  done
+  kill -KILL "${pids[@]}" 2>/dev/null || true
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -94,7 +108,7 @@ BB=/usr/lib/vmware/busybox/bin/busybox
 in_chroot() {
   local root=$1; shift
   env -i PATH=/bin:/sbin:/usr/bin HOME=/ USER=root LOGNAME=root SHELL=/bin/sh TERM=dumb \
-    chroot "$root" "$@" 9>&-
+    "$(command -v chroot)" "$root" "$@" 9>&-
 }
 
 build_template() {
@@ -138,8 +152,9 @@ seed_var() {
 
 ensure_account() {
   if ! getent passwd "$LAB_USER" >/dev/null; then
-    useradd -o -u 0 -g 0 -M -N -d / -s /bin/sh -c "MtvRemediation lab login ($REPO)" "$LAB_USER" \
-      || die "useradd $LAB_USER failed"
+    local msg
+    msg=$(useradd -o -u 0 -g 0 -M -N -d / -s /bin/sh -c "MtvRemediation lab login ($INSTANCE)" "$LAB_USER" 2>&1) \
+      || die "useradd $LAB_USER failed: $msg"
   fi
   printf '%s:%s\n' "$LAB_USER" "$SSH_PASSWORD" | chpasswd || die "chpasswd failed"
 }
@@ -253,13 +268,17 @@ start_hosts() {
     wait "${pids[$i]}" || { failed=1; IFS=$'\t' read -r name moref <<<"${HOSTLINES[$i]}"; log "host $name failed:"; cat "$BASE/$name/setup.log" >&2; }
   done
   [ $failed -eq 0 ] || die "host setup failed"
-  # known_hosts for plain OpenSSH clients
-  : > "$OUT/known_hosts"
-  for i in "${!HOSTLINES[@]}"; do
-    IFS=$'\t' read -r name moref <<<"${HOSTLINES[$i]}"
-    . "$BASE/$name/host.env"
-    printf '[127.0.0.1]:%s %s\n' "$H_PORT" "$(cut -d' ' -f1,2 "$BASE/$name/ssh_host_ed25519_key.pub")" >> "$OUT/known_hosts"
+  write_known_hosts
+}
+
+write_known_hosts() { # for plain OpenSSH clients
+  local HDx
+  : > "$OUT/known_hosts.tmp"
+  for HDx in $(host_dirs); do
+    . "$HDx/host.env"
+    printf '[127.0.0.1]:%s %s\n' "$H_PORT" "$(cut -d' ' -f1,2 "$HDx/ssh_host_ed25519_key.pub")" >> "$OUT/known_hosts.tmp"
   done
+  mv -f "$OUT/known_hosts.tmp" "$OUT/known_hosts"
 }
 
 host_dirs() { # host dirs in index order
@@ -307,22 +326,143 @@ chrooted_pids() {
 }
 
 stop_hosts() {
-  local f pid c
+  local f pid pids=()
+  # sshd listeners and their per-connection children
   for f in "$BASE"/*/sshd.pid; do
     [ -f "$f" ] || continue
     pid=$(cat "$f")
-    for c in $(pgrep -P "$pid" 2>/dev/null); do kill -TERM "$c" 2>/dev/null || true; done
-    kill_pid "$pid"
+    pid_alive "$pid" || continue
+    pids+=("$pid" $(pgrep -P "$pid" 2>/dev/null || true))
   done
+  kill_pid "${pids[@]}"
+  # then everything still running inside the chroots
   local round
   for round in 1 2 3; do
-    pids=$(chrooted_pids)
-    [ -n "$pids" ] || break
-    kill -TERM $pids 2>/dev/null || true
-    sleep 0.2
-    pids=$(chrooted_pids)
-    [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+    pids=($(chrooted_pids))
+    [ ${#pids[@]} -gt 0 ] || break
+    kill_pid "${pids[@]}"
   done
+}
+
+# ---------------------------------------------------------------------------------------------
+# knobs (each takes a host by name, e.g. DC0_H0, or by index, e.g. 0)
+
+resolve_host() {
+  load_env || die "lab is not running"
+  local arg=${1:-} HDx
+  [ -n "$arg" ] || die "host name or index required"
+  for HDx in $(host_dirs); do
+    . "$HDx/host.env"
+    if [ "$H_NAME" = "$arg" ] || [ "$H_INDEX" = "$arg" ]; then HD=$HDx; R=$HDx/root; return 0; fi
+  done
+  die "no lab host '$arg'"
+}
+
+cmd_exec() { # exec <host> <command...>: run in the host's chroot as its root, no SSH
+  resolve_host "${1:-}"; shift
+  [ $# -gt 0 ] || die "exec: command required"
+  in_chroot "$R" /bin/sh -c "$*"
+}
+
+cmd_fill_var() { # fill-var <host> <percent> [--via log|file]
+  resolve_host "${1:-}"; local pct=${2:-} via=log
+  shift 2 || true
+  while [ $# -gt 0 ]; do case $1 in --via) via=$2; shift 2;; --via=*) via=${1#*=}; shift;; *) die "fill-var: unknown option $1";; esac; done
+  [[ $pct =~ ^[0-9]+$ ]] && [ "$pct" -le 100 ] || die "fill-var: percent must be 0..100"
+  case $via in log|file) ;; *) die "fill-var: --via log|file";; esac
+  in_chroot "$R" /usr/lib/vmware/lab/fill-var "$pct" "$via"
+}
+
+cmd_wrapper_log() { # wrapper-log <host> <bytes> [--fail 7228|327689]
+  resolve_host "${1:-}"; local bytes=${2:-} fail=
+  shift 2 || true
+  while [ $# -gt 0 ]; do case $1 in --fail) fail=$2; shift 2;; --fail=*) fail=${1#*=}; shift;; *) die "wrapper-log: unknown option $1";; esac; done
+  [[ $bytes =~ ^[0-9]+$ ]] || die "wrapper-log: bytes must be a number"
+  case $fail in ''|7228|327689) ;; *) die "wrapper-log: --fail 7228 or 327689";; esac
+  in_chroot "$R" /opt/redhat/vmkfstools-wrapper/lab-log-gen "$bytes" $fail
+}
+
+sshd_pid() { cat "$HD/sshd.pid" 2>/dev/null || true; }
+
+cmd_stop_host() { # stop-host <host>: the SSH service goes down; live sessions stay (as on ESXi)
+  resolve_host "${1:-}"
+  kill_pid "$(sshd_pid)"; rm -f "$HD/sshd.pid"
+}
+
+cmd_start_host() { # start-host <host>: sshd up again on the same port
+  resolve_host "${1:-}"
+  pid_alive "$(sshd_pid)" && return 0
+  /usr/sbin/sshd -f "$HD/sshd_config" -E "$HD/sshd.log" 9>&- </dev/null >/dev/null 2>&1 || die "sshd for $H_NAME failed to start (port $H_PORT taken?)"
+}
+
+cmd_kill_sessions() { # kill-sessions <host>: drop every live SSH connection, keep the listener
+  resolve_host "${1:-}"
+  local pid c n=0; pid=$(sshd_pid)
+  if [ -n "$pid" ]; then for c in $(pgrep -P "$pid" 2>/dev/null); do kill -TERM "$c" 2>/dev/null && n=$((n + 1)); done; fi
+  echo "$n"
+}
+
+cmd_rekey() { # rekey <host>: new host key, sshd restarted on the same port, lab.json updated
+  resolve_host "${1:-}"
+  kill_pid "$(sshd_pid)"
+  rm -f "$HD/ssh_host_ed25519_key" "$HD/ssh_host_ed25519_key.pub"
+  ssh-keygen -q -t ed25519 -N '' -C "$H_NAME" -f "$HD/ssh_host_ed25519_key"
+  /usr/sbin/sshd -f "$HD/sshd_config" -E "$HD/sshd.log" 9>&- </dev/null >/dev/null 2>&1 || die "sshd restart failed"
+  write_known_hosts; write_state
+  ssh-keygen -lf "$HD/ssh_host_ed25519_key.pub" | awk '{ print $2 }'
+}
+
+cmd_slow() { # slow <ms> [host]: stub commands (vdf, init scripts, esxcli) sleep this long per call
+  local ms=${1:-}; [[ $ms =~ ^[0-9]+$ ]] || die "slow: milliseconds required"
+  load_env || die "lab is not running"
+  local dirs
+  if [ -n "${2:-}" ]; then resolve_host "$2"; dirs=$HD; else dirs=$(host_dirs); fi
+  for HD in $dirs; do
+    if [ "$ms" -eq 0 ]; then rm -f "$HD/root/etc/vmware/lab-slow-ms"; else echo "$ms" > "$HD/root/etc/vmware/lab-slow-ms"; fi
+  done
+}
+
+cmd_logins() { # logins <host>: accepted SSH logins so far (from sshd -E log)
+  resolve_host "${1:-}"
+  grep -c '^Accepted ' "$HD/sshd.log" || true
+}
+
+cmd_vcsim_ctl() { # vcsim-ctl <endpoint> [key=value ...], e.g. vcsim-ctl host-state host=DC0_H0 state=notResponding
+  load_env || die "lab is not running"
+  local ep=${1:-state} q="" kv; shift || true
+  for kv in "$@"; do q="$q${q:+&}$kv"; done
+  /bin/busybox wget -q -O - "$CTL_URL/ctl/$ep${q:+?$q}" 9>&- || die "vcsim-ctl $ep failed"
+}
+
+# Processes in a host's chroot that are not part of a live SSH session (agents, crond, strays).
+daemon_pids() {
+  local pid r anc comm
+  for pid in $(chrooted_pids); do
+    r=$(readlink "/proc/$pid/root" 2>/dev/null) || continue
+    [ "$r" = "$R" ] || continue
+    anc=$pid
+    while [ -n "$anc" ] && [ "$anc" -gt 1 ]; do
+      comm=$(cat "/proc/$anc/comm" 2>/dev/null) || break
+      [ "$comm" = sshd ] && { anc=session; break; }
+      anc=$(awk '/^PPid:/ { print $2 }' "/proc/$anc/status" 2>/dev/null)
+    done
+    [ "$anc" = session ] || echo "$pid"
+  done
+}
+
+cmd_reset_host() { # reset-host <host>: pristine /var (log, crontab), empty /tmp, agents + crond restarted
+  resolve_host "${1:-}"
+  local pids
+  pids=$(daemon_pids); [ -z "$pids" ] || kill -TERM $pids 2>/dev/null || true
+  sleep 0.1
+  pids=$(daemon_pids); [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+  find "$R/var" "$R/tmp" -mindepth 1 -maxdepth 1 -exec rm -rf {} + 2>/dev/null || true
+  cp -a "$TEMPLATE_VAR/." "$R/var/"
+  seed_var "$R"
+  rm -f "$R/etc/vmware/lab-slow-ms"
+  cmd_start_host "$H_NAME"
+  start_daemons "$R"
+  /bin/busybox wget -q -O /dev/null "$CTL_URL/ctl/host-state?host=$H_NAME&state=connected" 9>&- || true
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -434,7 +574,7 @@ do_stop() {
     fi
     rm -rf --one-file-system "$BASE"
   fi
-  if getent passwd "$LAB_USER" >/dev/null; then userdel -f "$LAB_USER" >/dev/null 2>&1 || die "userdel $LAB_USER failed"; fi
+  if getent passwd "$LAB_USER" >/dev/null; then userdel -f "$LAB_USER" >/dev/null 2>&1; getent passwd "$LAB_USER" >/dev/null && die "could not remove account $LAB_USER"; fi
   rm -rf "$OUT/keys" "$OUT/known_hosts"
   rm -f "$STATE" "$STATE.tmp"
   [ -n "$quiet" ] || log "stopped ($INSTANCE)"
@@ -443,7 +583,16 @@ do_stop() {
 cmd_stop() { need_root; lock; do_stop; }
 
 cmd_status() {
-  if is_running; then print_summary; else echo "MtvRemediation lab '$INSTANCE' is not running"; fi
+  if ! load_env 2>/dev/null || ! pid_alive "$VCSIM_PID"; then
+    echo "MtvRemediation lab '$INSTANCE' is not running"; return 0
+  fi
+  print_summary
+  local HDx up
+  for HDx in $(host_dirs); do
+    . "$HDx/host.env"
+    up=down; pid_alive "$(cat "$HDx/sshd.pid" 2>/dev/null)" && up=up
+    printf '    %-12s 127.0.0.1:%-6s sshd %-4s %s\n' "$H_NAME" "$H_PORT" "$up" "$H_MOREF"
+  done
 }
 
 main() {
@@ -452,7 +601,18 @@ main() {
     start) cmd_start "$@";;
     stop) cmd_stop "$@";;
     status) cmd_status "$@";;
-    -h|--help|help) sed -n '2,5p' "$0";;
+    exec) cmd_exec "$@";;
+    fill-var) cmd_fill_var "$@";;
+    wrapper-log) cmd_wrapper_log "$@";;
+    rekey) lock; cmd_rekey "$@";;
+    stop-host) cmd_stop_host "$@";;
+    start-host) cmd_start_host "$@";;
+    kill-sessions) cmd_kill_sessions "$@";;
+    slow) cmd_slow "$@";;
+    logins) cmd_logins "$@";;
+    vcsim-ctl) cmd_vcsim_ctl "$@";;
+    reset-host) cmd_reset_host "$@";;
+    -h|--help|help) sed -n '2,5p' "$0"; grep -o '^cmd_[a-z_]*() { # .*' "$0" | sed 's/^cmd_[a-z_]*() { # /  /';;
     *) die "unknown command '$cmd' (start|stop|status|...; see tests/lab/README.md)";;
   esac
 }
