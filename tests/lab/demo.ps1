@@ -26,20 +26,19 @@ function Write-Step([string] $Title) {
 function Write-Note([string] $Text) { Write-Host $Text -ForegroundColor DarkGray }
 function Show($InputObject) { $InputObject | Out-String -Width 160 | Write-Host }
 
-$lab = Get-RunbookLab
-if (-not $lab) { throw 'The lab is not running. Start it with: bash tests/lab/lab.sh start' }
+if (-not (Get-MtvLab -ErrorAction SilentlyContinue)) { throw 'The lab is not running. Start it with: bash tests/lab/lab.sh start' }
 
 Write-Step '1. The scene (prepared on the lab without the module)'
-$scene = Set-RunbookScene $lab
+$scene = Set-RunbookScene
 $hostName = $scene.Host.name
-$vmName = $scene.Vm.Name
-$var = Get-LabHostVarState $scene.Host
-Write-Host ("Host {0}: /var {1}% used, {2:N0} bytes free; /var/log/vmkfstools-wrapper.log is {3:N0} bytes and ends in a 7228 line." -f $hostName, $var.UsedPercent, $var.FreeBytes, $var.LogBytes)
-Write-Host ("VM {0} (on {1}): powered on, CBT enabled, stale change tracking file {2} beside its disk." -f $vmName, $hostName, ($scene.Vm.Disks[0] -replace '\.vmdk$', '-ctk.vmdk'))
+$vmName = $scene.Vm.name
+$before = Get-RunbookSceneState $scene
+Write-Host ("Host {0}: /var {1}% used, {2} KiB free; /var/log/vmkfstools-wrapper.log is {3:N0} bytes, {4} line(s) with (7228)." -f $hostName, $before.VarUsePercent, $before.VarAvailableKB, $before.LogBytes, $before.Lines7228)
+Write-Host ("VM {0} (on {1}): {2}, CBT {3}, stale change tracking file {4} beside its disk." -f $vmName, $hostName, $before.PowerState, $(if ($before.Cbt) { 'enabled' } else { 'disabled' }), ($scene.Vm.disks[0] -replace '\.vmdk$', '-ctk.vmdk'))
 Write-Note 'The lab VMs have no VMware Tools, so the CBT reset below needs -Force (hard power-off) besides -PowerOff.'
 
 Write-Step '2. Connect: vCenter (vcsim) and the ESXi shells, host keys pinned from the lab'
-Connect-RunbookLab $lab
+Connect-RunbookLab
 Show (Get-MtvVIServer)
 Show (Get-EsxiShell)
 
@@ -63,8 +62,8 @@ Write-Step '4. The plan: Invoke-MtvRemediation -WhatIf (changes nothing)'
 Write-Note "Invoke-MtvRemediation -VM $vmName -PowerOff -Force -RegisterLogRotation -WhatIf"
 $plan = Invoke-MtvRemediation -VM $vmName -PowerOff -Force -RegisterLogRotation -WhatIf
 Show $plan
-$unchanged = Get-LabHostVarState $scene.Host
-Write-Note ("After -WhatIf: /var still {0}% used, log still {1:N0} bytes." -f $unchanged.UsedPercent, $unchanged.LogBytes)
+$unchanged = Get-RunbookSceneState $scene
+Write-Note ("After -WhatIf, read on the lab: /var {0}% used, log {1:N0} bytes, {2} rotation cron line(s), VM {3}, {4} ctk file(s)." -f $unchanged.VarUsePercent, $unchanged.LogBytes, $unchanged.CronLines, $unchanged.PowerState, $unchanged.CtkFiles.Count)
 
 Write-Step '5. Remediation'
 $reportDir = Join-Path $PSScriptRoot '../../out/demo'

@@ -444,9 +444,11 @@ namespace MtvRemediation.Remediation
                 LogStatusBefore = before?.Status,
                 LogSizeBytesBefore = before?.LogSizeBytes,
                 UsedPercentBefore = before?.UsedPercent,
+                FreeBytesBefore = before?.VolumeFreeBytes,
                 LogStatusAfter = after?.Status,
                 LogSizeBytesAfter = after?.LogSizeBytes,
                 UsedPercentAfter = after?.UsedPercent,
+                FreeBytesAfter = after?.VolumeFreeBytes,
                 Findings = host.Findings.ToArray(),
                 FindingCounts = counts,
                 Plan = host.Plan.ToArray(),
@@ -463,7 +465,7 @@ namespace MtvRemediation.Remediation
             if (s.RotationCronRegistered == true) state.Add("rotation cron registered");
             else if (s.RotationCronRegistered == false) state.Add("no rotation cron");
             if (host.RestartAgents && !whatIf) state.Add(host.Errors.Count == 0 && host.AllConfirmed ? "agents restarted" : "agents: see errors");
-            s.FinalState = string.Join("; ", state);
+            s.FinalState = (whatIf ? "unchanged (-WhatIf): " : "") + string.Join("; ", state);
             return s;
         }
 
@@ -491,7 +493,7 @@ namespace MtvRemediation.Remediation
             };
             s.Result = vm.Refused ? "Refused" : Outcome(before == null, vm.Plan.Count, vm.ResetResult == null ? 0 : 1, vm.Errors.Count, vm.AllConfirmed, whatIf);
             if (after != null)
-                s.FinalState = $"{after.PowerState}, CBT {(after.Enabled ? "enabled" : "disabled")}, {after.CtkFiles.Length} ctk file(s), " +
+                s.FinalState = (whatIf ? "unchanged (-WhatIf): " : "") + $"{after.PowerState}, CBT {(after.Enabled ? "enabled" : "disabled")}, {after.CtkFiles.Length} ctk file(s), " +
                                (after.Healthy ? "healthy" : "unhealthy: " + after.Reason);
             else if (vm.ResetResult != null)
                 s.FinalState = $"{vm.ResetResult.PowerStateAfter}, CBT {(vm.ResetResult.EnabledAfter == true ? "enabled" : vm.ResetResult.EnabledAfter == false ? "disabled" : "unknown")} (not verified)";
@@ -518,8 +520,8 @@ namespace MtvRemediation.Remediation
                 report.Hosts.Add(new HostReportEntry
                 {
                     VMHost = h.VMHost,
-                    LogSpaceBefore = h.LogStatusBefore == null ? null : new LogSpaceState { LogSizeBytes = h.LogSizeBytesBefore, VarUsedPercent = h.UsedPercentBefore, Status = h.LogStatusBefore },
-                    LogSpaceAfter = h.LogStatusAfter == null ? null : new LogSpaceState { LogSizeBytes = h.LogSizeBytesAfter, VarUsedPercent = h.UsedPercentAfter, Status = h.LogStatusAfter },
+                    LogSpaceBefore = h.LogStatusBefore == null ? null : new LogSpaceState { LogSizeBytes = h.LogSizeBytesBefore, VarUsedPercent = h.UsedPercentBefore, VarFreeBytes = h.FreeBytesBefore, Status = h.LogStatusBefore },
+                    LogSpaceAfter = h.LogStatusAfter == null ? null : new LogSpaceState { LogSizeBytes = h.LogSizeBytesAfter, VarUsedPercent = h.UsedPercentAfter, VarFreeBytes = h.FreeBytesAfter, Status = h.LogStatusAfter },
                     Actions = (h.Actions.Length > 0 ? h.Actions : h.Plan.Select(p => "Planned: " + p)).Concat(h.Errors.Select(e => "Error: " + e)).ToList(),
                     Findings = ReportFindings(h.Findings),
                     Outcome = ToOutcome(h.Result),

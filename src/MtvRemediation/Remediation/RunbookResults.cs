@@ -16,9 +16,11 @@ namespace MtvRemediation
         public string? LogStatusBefore { get; set; }
         public long? LogSizeBytesBefore { get; set; }
         public double? UsedPercentBefore { get; set; }
+        public long? FreeBytesBefore { get; set; }
         public string? LogStatusAfter { get; set; }
         public long? LogSizeBytesAfter { get; set; }
         public double? UsedPercentAfter { get; set; }
+        public long? FreeBytesAfter { get; set; }
 
         /// <summary>Clone-failure findings in the host's wrapper logs (before any change).</summary>
         public CloneFailureFinding[] Findings { get; set; } = Array.Empty<CloneFailureFinding>();
