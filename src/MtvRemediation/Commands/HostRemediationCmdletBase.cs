@@ -23,11 +23,10 @@ namespace MtvRemediation.Commands
         /// </summary>
         protected virtual string? CurrentLogPath => null;
 
-        protected override void ProcessRecord()
+        protected override void OnTargetAdded(HostTarget target)
         {
-            var before = Targets.Count;
-            base.ProcessRecord();
-            for (var i = before; i < Targets.Count; i++) _logPaths[Targets[i]] = CurrentLogPath;
+            _logPaths[target] = CurrentLogPath;
+            base.OnTargetAdded(target);
         }
 
         /// <summary>The log path that came with <paramref name="target"/>'s input record.</summary>

@@ -150,13 +150,13 @@ namespace MtvRemediation.Remediation
 namespace MtvRemediation.Remediation
 {
     /// <summary>
-    /// The seam to the vCenter layer: it sets <see cref="ForCurrentRunspace"/> to a factory that
-    /// returns a source over the runspace's vCenter connection (or null when there is none).
-    /// Called on the pipeline thread; the returned source is used from worker threads.
+    /// Where Restart-EsxiAgents gets vCenter's view: by default the runspace's vCenter connections
+    /// (null when there is none). Replaceable for tests. Called on the pipeline thread; the
+    /// returned source is used from worker threads.
     /// </summary>
     public static class HostConnectionStateSources
     {
-        public static Func<IHostConnectionStateSource?>? ForCurrentRunspace { get; set; }
+        public static Func<IHostConnectionStateSource?>? ForCurrentRunspace { get; set; } = VCenterHostConnectionStateSource.ForCurrentRunspace;
 
         public static IHostConnectionStateSource? Current() => ForCurrentRunspace?.Invoke();
     }

@@ -175,7 +175,8 @@ namespace MtvRemediation.Remediation
         {
             var r = RemoteOps.Run(shell, RemoteCommand.Format(
                 "p={0}; old=$(cat \"$p\" 2>/dev/null)\n" +
-                "if [ -n \"$old\" ] && kill \"$old\" 2>/dev/null; then i=0; while kill -0 \"$old\" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1 2>/dev/null || sleep 1; i=$((i+1)); done; fi\n" +
+                // A killed crond can linger as a zombie until its parent reaps it: where /proc exists, a zombie counts as gone.
+                "if [ -n \"$old\" ] && kill \"$old\" 2>/dev/null; then i=0; while kill -0 \"$old\" 2>/dev/null && [ \"$(cut -d' ' -f3 /proc/$old/stat 2>/dev/null)\" != Z ] && [ $i -lt 50 ]; do sleep 0.1 2>/dev/null || sleep 1; i=$((i+1)); done; fi\n" +
                 "SHELL=/bin/sh {1} crond </dev/null >/dev/null 2>&1\n" +
                 "i=0; while [ $i -lt 50 ]; do new=$(cat \"$p\" 2>/dev/null); if [ -n \"$new\" ] && [ \"$new\" != \"$old\" ] && kill -0 \"$new\" 2>/dev/null; then echo \"$new\"; exit 0; fi; sleep 0.1 2>/dev/null || sleep 1; i=$((i+1)); done\n" +
                 "echo \"old=$old new=$new\" >&2; exit 8",
