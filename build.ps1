@@ -118,7 +118,7 @@ function Invoke-UnitTests {
     $trx = Join-Path $results 'unit.trx'
     if (Test-Path $trx) { Remove-Item $trx }
     & dotnet test (Join-Path $RepoRoot 'tests/MtvRemediation.Tests/MtvRemediation.Tests.csproj') `
-        --nologo -v quiet --logger "trx;LogFileName=$trx" --logger 'console;verbosity=normal'
+        --nologo -v quiet --logger "trx;LogFileName=$trx" --logger 'console;verbosity=normal' | Out-Host
     if (-not (Test-Path $trx)) { return [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0 } }
     [xml]$doc = Get-Content $trx -Raw
     $c = $doc.TestRun.ResultSummary.Counters

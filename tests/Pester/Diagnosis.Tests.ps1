@@ -1,3 +1,8 @@
+BeforeDiscovery {
+    $script:LabState = if ($env:MTVLAB_STATE) { $env:MTVLAB_STATE } else { Join-Path $PSScriptRoot '../../out/lab/lab.json' }
+    $script:LabUp = Test-Path $LabState
+}
+
 # Find-MtvCloneFailure: piped lines, local files, summaries, errors. Lab parts are tagged Lab.
 BeforeAll {
     $manifestPath = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $PSScriptRoot '../../out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
@@ -216,5 +221,129 @@ Describe 'Find-MtvCloneFailure on a large local log' {
         # Flat: far below the file size (the findings themselves are a few KB).
         $wsGrowth | Should -BeLessThan 64MB
         $gcGrowth | Should -BeLessThan 8MB
+    }
+}
+
+Describe 'Find-MtvCloneFailure on lab hosts' -Tag Lab -Skip:(-not $LabUp) {
+    BeforeAll {
+        $script:LabScript = Join-Path $PSScriptRoot '../lab/lab.sh'
+        $state = Get-Content $LabState -Raw | ConvertFrom-Json
+        $script:LabHosts = @($state.hosts)
+        $cred = [pscredential]::new($state.ssh.user, (ConvertTo-SecureString $state.ssh.password -AsPlainText -Force))
+        $script:KnownHosts = Join-Path $Work 'known_hosts'
+        $script:Sessions = @($LabHosts | ForEach-Object {
+                Connect-EsxiShell -VMHost $_.name -Address $_.address -Port $_.port -Credential $cred -TrustNewHostKey -KnownHostsPath $KnownHosts
+            })
+        # The host whose logs these tests change; reset to its pristine /var and /tmp afterwards.
+        $script:H = $LabHosts[-1]
+        function script:HostFile([string] $Path) { Join-Path $H.chrootPath $Path.TrimStart('/') }
+    }
+
+    AfterAll {
+        $Sessions | Disconnect-EsxiShell -Confirm:$false -ErrorAction SilentlyContinue
+        & bash $LabScript reset-host $H.name | Out-Null
+    }
+
+    It 'summarises every host''s wrapper log, counted on the host, equal to the file''s true content' {
+        $s = @($Sessions | Find-MtvCloneFailure -Summary -ErrorAction Stop)
+        $s.Count | Should -Be $LabHosts.Count
+        foreach ($h in $LabHosts) {
+            $mine = $s | Where-Object VMHost -EQ $h.name
+            $mine.Path | Should -Be '/var/log/vmkfstools-wrapper.log'
+            $mine.Source | Should -Be "$($h.name):/var/log/vmkfstools-wrapper.log"
+            # The generator's polls, read from the host's file system, not through our code.
+            $truth = @(Select-String -LiteralPath (Join-Path $h.chrootPath 'var/log/vmkfstools-wrapper.log') -SimpleMatch 'XCOPY used: False').Count
+            $truth | Should -BeGreaterThan 0
+            $mine.XcopyNotUsed | Should -Be $truth
+            $mine.LinesScanned | Should -BeNullOrEmpty -Because 'only matching lines leave the host'
+        }
+    }
+
+    It 'finds the 7228 and 327689 failures the lab''s wrapper log generator writes, with the remediation' {
+        & bash $LabScript wrapper-log $H.name 8192 --fail 7228 | Out-Null
+        & bash $LabScript wrapper-log $H.name 4096 --fail 327689 | Out-Null
+        $lines = Get-Content -LiteralPath (HostFile '/var/log/vmkfstools-wrapper.log')
+        $f = @(Find-MtvCloneFailure -VMHost $H.name -ErrorAction Stop | Where-Object Signature -NE XcopyNotUsed)
+        $f.Signature | Should -Be @('ChangeTrackerInvalid', 'DiskIoError')
+        $f[0].Remediation | Should -Be 'Reset-VMChangeTracking'
+        $f[1].ExitCode | Should -Be 255
+        $f[1].Remediation | Should -Match 'Clear-VmkfstoolsWrapperLog'
+        foreach ($x in $f) {
+            $lines[$x.LineNumber - 1] | Should -Be $x.Line
+            $x.Timestamp | Should -BeGreaterThan ([datetime]::UtcNow.AddMinutes(-10))
+        }
+        # -Since after the failures: nothing but what is newer.
+        @(Find-MtvCloneFailure -VMHost $H.name -Since ([datetime]::UtcNow.AddMinutes(5)) -ErrorAction Stop).Count | Should -Be 0
+    }
+
+    It 'treats a hostile -LogPath as an inert file name and warns when no log is there' {
+        $marker = HostFile '/tmp/pwned-diag'
+        $out = Find-MtvCloneFailure -VMHost $H.name -LogPath "/tmp/x'; touch /tmp/pwned-diag; '.log" -WarningVariable w -WarningAction SilentlyContinue -ErrorAction Stop
+        $out | Should -BeNullOrEmpty
+        $w[0] | Should -Match 'no log found'
+        Test-Path $marker | Should -BeFalse
+    }
+
+    It 'scans a 192 MiB log on the host with flat local memory and a few KB on the wire' {
+        $dir = HostFile '/tmp/mtv-diag-big'
+        New-Item -ItemType Directory -Force $dir | Out-Null
+        $log = Join-Path $dir 'vmkfstools-wrapper.log'
+        # The generator's own line shapes (2.10 wrapper: vsish stats + XCOPY used per 5 s poll), in 1 MiB blocks.
+        $sb = [Text.StringBuilder]::new(); $i = 0
+        while ($sb.Length -lt 1MB) {
+            $ts = '2026-11-25 {0:00}:{1:00}:{2:00},{3:000}' -f [math]::Floor($i / 720 % 24), [math]::Floor($i / 12 % 60), ($i * 5 % 60), ($i % 1000)
+            [void]$sb.Append("$ts - INFO - vshish stats CompletedProcess(args=['vsish', '-r', '-e', 'cat', '/storage/scsifw/devices/naa.624a9370d4d1a2b3c4d5e6f700011a2b/stats'], returncode=0, stdout='Device stats {\n   Number of commands:0x$('{0:x}' -f (4096 + $i * 64))\n   Clone write ops:0x$('{0:x}' -f $i)\n}\n', stderr='')`n")
+            [void]$sb.Append("$ts - INFO - XCOPY used: False, clone write ops: $i`n")
+            $i++
+        }
+        [void]$sb.Append("2026-11-25 23:59:59,500 - ERROR - clone task failed with exit code 255, stderr: Failed to clone disk: Input/output error (327689).`n")
+        $block = [Text.Encoding]::UTF8.GetBytes($sb.ToString())
+        $blocks = 192
+        $fs = [IO.File]::Create($log)
+        try { for ($b = 0; $b -lt $blocks; $b++) { $fs.Write($block, 0, $block.Length) } } finally { $fs.Dispose() }
+        $size = (Get-Item $log).Length
+
+        $proc = Get-Process -Id $PID
+        [GC]::Collect(); [GC]::WaitForPendingFinalizers()
+        $ws0 = $proc.WorkingSet64; $gc0 = [GC]::GetTotalMemory($true)
+        $sw = [Diagnostics.Stopwatch]::StartNew()
+        $verbose = [Collections.Generic.List[string]]::new()
+        $findings = [Collections.Generic.List[object]]::new()
+        Find-MtvCloneFailure -VMHost $H.name -LogPath /tmp/mtv-diag-big/vmkfstools-wrapper.log -TimeoutSeconds 300 -Verbose -ErrorAction Stop 4>&1 |
+            ForEach-Object { if ($_ -is [System.Management.Automation.VerboseRecord]) { $verbose.Add($_.Message) } else { $findings.Add($_) } }
+        $sw.Stop(); $proc.Refresh()
+        $wsGrowth = $proc.WorkingSet64 - $ws0
+        $gcGrowth = [GC]::GetTotalMemory($true) - $gc0
+        $received = [long](($verbose | Select-String '(\d+) bytes of matches received').Matches[0].Groups[1].Value)
+        Write-Host ("    {0:N0} MiB on {1}: {2:N1} s, {3:N0} bytes received, working set +{4:N1} MiB, managed heap +{5:N2} MiB" -f ($size / 1MB), $H.name, $sw.Elapsed.TotalSeconds, $received, ($wsGrowth / 1MB), ($gcGrowth / 1MB))
+
+        @($findings | Where-Object Signature -EQ DiskIoError).Count | Should -Be $blocks
+        $x = @($findings | Where-Object Signature -EQ XcopyNotUsed)
+        $x.Count | Should -Be 11
+        ($x | Measure-Object Occurrences -Sum).Sum | Should -Be ($i * $blocks)
+        $received | Should -BeLessThan 64KB
+        $received | Should -BeLessThan ($size / 1000)
+        $wsGrowth | Should -BeLessThan 64MB
+        $gcGrowth | Should -BeLessThan 8MB
+        Remove-Item $dir -Recurse -Force
+    }
+}
+
+Describe 'Find-MtvCloneFailure help example against the lab' -Tag Lab -Skip:(-not $LabUp) {
+    AfterAll {
+        Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false -ErrorAction SilentlyContinue
+        Remove-Item (Join-Path $PSScriptRoot '../../out/lab/diag_known_hosts') -ErrorAction SilentlyContinue
+    }
+
+    It 'runs example 3 as written: one summary per lab host' {
+        Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false -ErrorAction SilentlyContinue
+        $example = (Get-Help Find-MtvCloneFailure -Full).Examples.Example | Where-Object Title -Match 'lab hosts'
+        $example | Should -Not -BeNullOrEmpty
+        Push-Location (Join-Path $PSScriptRoot '../..')
+        try { $out = @(& ([scriptblock]::Create(($example.Code -replace '(?m)^PS> ', '')))) }
+        finally { Pop-Location }
+        $hosts = @((Get-Content $LabState -Raw | ConvertFrom-Json).hosts.name)
+        @($out.VMHost | Sort-Object) | Should -Be @($hosts | Sort-Object)
+        $out | ForEach-Object { $_.PSObject.TypeNames[0] | Should -Be 'MtvRemediation.CloneFailureSummary' }
     }
 }

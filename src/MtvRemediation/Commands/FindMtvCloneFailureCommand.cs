@@ -3,8 +3,10 @@ using System.Collections.Generic;
 using System.Collections.ObjectModel;
 using System.IO;
 using System.Management.Automation;
+using System.Threading;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;
+using MtvRemediation.Interop;
 using MtvRemediation.Remediation;
 
 namespace MtvRemediation.Commands
@@ -12,12 +14,14 @@ namespace MtvRemediation.Commands
     /// <summary>
     /// Finds the log lines that explain a failed MTV disk clone (7228, 327689, exit codes, ENOSPC,
     /// no XCOPY) in piped lines (<c>oc logs pod | Find-MtvCloneFailure</c>), local files (plain or
-    /// .gz) and, through <see cref="ScanHosts"/>, the wrapper logs on ESXi hosts (scanned on the host).
+    /// .gz) and the wrapper logs on ESXi hosts (-VMHost; scanned on the host, only matches cross).
     /// </summary>
     /// <remarks>
-    /// With no source at all (nothing piped, no -Path/-LiteralPath) the cmdlet stops with
+    /// With no source at all (nothing piped, no -Path/-LiteralPath/-VMHost) the cmdlet stops with
     /// CloneFailureNoSource instead of silently scanning every host with an open session: a scan
     /// reads multi-GB logs on production hosts, so which hosts is always the caller's choice.
+    /// The -VMHost set mirrors EsxiHostCmdletBase (same parameters, sessions and fan-out); it
+    /// cannot derive from it because that base makes -VMHost mandatory in every parameter set.
     /// </remarks>
     [Cmdlet(VerbsCommon.Find, "MtvCloneFailure", DefaultParameterSetName = InputObjectSet)]
     [OutputType(typeof(CloneFailureFinding), typeof(CloneFailureSummary))]
@@ -26,10 +30,13 @@ namespace MtvRemediation.Commands
         private const string InputObjectSet = "InputObject";
         private const string PathSet = "Path";
         private const string LiteralPathSet = "LiteralPath";
+        private const string VMHostSet = "VMHost";
         internal const string PipelineSource = "InputObject";
 
         private CloneFailureScanOptions _options = new CloneFailureScanOptions();
         private CloneFailureSourceScan? _pipelineScan;
+        private readonly List<HostTarget> _hosts = new List<HostTarget>();
+        private readonly HashSet<string> _seenHosts = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
 
         /// <summary>Log lines, e.g. from <c>oc logs</c>; a string holding several lines is split.</summary>
         [Parameter(ParameterSetName = InputObjectSet, ValueFromPipeline = true)]
@@ -43,11 +50,46 @@ namespace MtvRemediation.Commands
         [ValidateNotNullOrEmpty]
         public string[] Path { get; set; } = Array.Empty<string>();
 
-        /// <summary>Local log files taken literally; binds from Get-ChildItem output.</summary>
-        [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
+        /// <summary>Local log files taken literally (no wildcards).</summary>
+        [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet)]
         [Alias("PSPath", "LP")]
         [ValidateNotNullOrEmpty]
         public string[] LiteralPath { get; set; } = Array.Empty<string>();
+
+        /// <summary>
+        /// ESXi hosts whose wrapper logs to scan: names, PowerCLI VMHost objects, our results,
+        /// EsxiShellSession objects. From the pipeline every non-string object lands here (strings
+        /// are log lines); files from Get-ChildItem are recognised and scanned as local files.
+        /// </summary>
+        [Parameter(Mandatory = true, ParameterSetName = VMHostSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        [Alias("Session", "HostName")]
+        public object[] VMHost { get; set; } = Array.Empty<object>();
+
+        /// <summary>Opens a session on demand for hosts without one (root and its password).</summary>
+        [Parameter(ParameterSetName = VMHostSet)]
+        [Credential]
+        public PSCredential? Credential { get; set; }
+
+        /// <summary>Private key file for hosts without a session.</summary>
+        [Parameter(ParameterSetName = VMHostSet)]
+        [ValidateNotNullOrEmpty]
+        public string? KeyFilePath { get; set; }
+
+        /// <summary>Maximum number of hosts scanned at once.</summary>
+        [Parameter(ParameterSetName = VMHostSet)]
+        [ValidateRange(1, 1024)]
+        public int ThrottleLimit { get; set; } = EsxiHostCmdletBase.DefaultThrottleLimit;
+
+        /// <summary>Log files on the host to scan instead of the wrapper logs (rotated variants beside them are included).</summary>
+        [Parameter(ParameterSetName = VMHostSet)]
+        [ValidateNotNullOrEmpty]
+        public string[]? LogPath { get; set; }
+
+        /// <summary>Seconds one host's scan may take before it is stopped.</summary>
+        [Parameter(ParameterSetName = VMHostSet)]
+        [ValidateRange(1, 86400)]
+        public int TimeoutSeconds { get; set; } = 1800;
 
         /// <summary>Only lines at or after this time (lines without a timestamp are kept).</summary>
         [Parameter]
@@ -70,12 +112,23 @@ namespace MtvRemediation.Commands
                 RepeatLimit = RepeatLimit,
                 Now = DateTime.UtcNow,
             };
+            if (LogPath != null)
+            {
+                foreach (var p in LogPath)
+                {
+                    try { HostCloneLogScanner.ValidateLogPath(p); }
+                    catch (ArgumentException ex)
+                    {
+                        ThrowTerminatingError(new ErrorRecord(ex, "CloneFailureInvalidLogPath", ErrorCategory.InvalidArgument, p));
+                    }
+                }
+            }
             if (ParameterSetName == InputObjectSet)
             {
                 if (!MyInvocation.ExpectingInput && !MyInvocation.BoundParameters.ContainsKey(nameof(InputObject)))
                 {
                     ThrowTerminatingError(new ErrorRecord(
-                        new ArgumentException("Nothing to scan. Pipe log lines (oc logs <populator-pod> | Find-MtvCloneFailure), or give -Path with local log files."),
+                        new ArgumentException("Nothing to scan. Pipe log lines (oc logs <populator-pod> | Find-MtvCloneFailure), give -Path with local log files, or -VMHost to scan the wrapper logs on ESXi hosts."),
                         "CloneFailureNoSource", ErrorCategory.InvalidArgument, null));
                 }
             }
@@ -98,11 +151,19 @@ namespace MtvRemediation.Commands
                 case LiteralPathSet:
                     foreach (var p in LiteralPath) ScanFiles(ResolveLiteralPath(p));
                     break;
+                case VMHostSet:
+                    CollectHosts();
+                    break;
             }
         }
 
         protected override void EndProcessing()
         {
+            if (ParameterSetName == VMHostSet)
+            {
+                ScanHosts();
+                return;
+            }
             if (ParameterSetName != InputObjectSet) return;
             // An empty pipeline still gets its (zero) summary: "nothing found" is an answer.
             _pipelineScan ??= new CloneFailureSourceScan(PipelineSource, null, null, _options);
@@ -199,6 +260,12 @@ namespace MtvRemediation.Commands
                 });
                 return files;
             }
+            return DropDirectories(resolved);
+        }
+
+        private List<string> DropDirectories(IEnumerable<string> resolved)
+        {
+            var files = new List<string>();
             foreach (var r in resolved)
             {
                 if (Directory.Exists(r))
@@ -214,39 +281,87 @@ namespace MtvRemediation.Commands
             return files;
         }
 
-        /// <summary>
-        /// Scans the wrapper logs on each host, up to <paramref name="throttleLimit"/> at a time, and
-        /// writes findings (or summaries) as they stream in. The -VMHost parameter set calls this with
-        /// the sessions the SSH layer hands out.
-        /// </summary>
-        internal void ScanHosts(IReadOnlyList<IEsxiShell> shells, IReadOnlyList<string>? logPaths, int throttleLimit, TimeSpan timeout)
+        private void CollectHosts()
         {
-            RunParallel(shells, throttleLimit, "Scanning vmkfstools-wrapper logs", s => s.HostName, (shell, sink, token) =>
+            foreach (var input in VMHost)
             {
-                HostCloneLogScanResult result;
+                // PowerShell binds any piped non-string object to -VMHost (object[]), so a file from
+                // Get-ChildItem arrives here too: `Get-ChildItem *.log | Find-MtvCloneFailure` scans it.
+                if ((input is PSObject pso ? pso.BaseObject : input) is FileSystemInfo item)
+                {
+                    ScanFiles(DropDirectories(new[] { item.FullName }));
+                    continue;
+                }
+                if (!VMHostInput.TryGetTarget(input, out var target, out var problem))
+                {
+                    WriteError(new EsxiShellException(EsxiShellErrorIds.HostUnresolved, ErrorCategory.InvalidArgument, problem!).ToErrorRecord(input));
+                    continue;
+                }
+                if (_seenHosts.Add(target!.Name)) _hosts.Add(target);
+                else WriteVerbose($"{target.Name}: already in this pipeline, skipped.");
+            }
+        }
+
+        /// <summary>
+        /// Scans the logs on up to -ThrottleLimit hosts at once over their (reused or on-demand)
+        /// shell sessions; findings stream to the pipeline as each host's matches arrive.
+        /// </summary>
+        private void ScanHosts()
+        {
+            if (_hosts.Count == 0) return;
+            // Captured on the pipeline thread: workers must not touch Runspace.DefaultRunspace.
+            var resolver = EsxiShellResolver.ForCurrentRunspace();
+            var credential = Credential;
+            var keyFile = KeyFilePath == null ? null : GetUnresolvedProviderPathFromPSPath(KeyFilePath);
+            var timeout = TimeSpan.FromSeconds(TimeoutSeconds);
+            var logPaths = LogPath;
+            ThreadPoolTuning.EnsureMinThreads(Math.Min(ThrottleLimit, _hosts.Count));
+            RunParallel(_hosts, ThrottleLimit, "Scanning vmkfstools-wrapper logs", t => t.Name, (target, sink, token) =>
+            {
                 try
                 {
-                    result = HostCloneLogScanner.ScanAsync(shell, logPaths, _options,
-                        f => { if (!Summary) sink.WriteObject(f); }, timeout, token).GetAwaiter().GetResult();
+                    var shell = resolver.Resolve(target, credential, keyFile, new ConnectOptions(), token);
+                    sink.WriteVerbose($"{target.Name}: {HostCloneLogScanner.BuildCommand(logPaths ?? HostCloneLogScanner.DefaultLogPaths, _options).Display}");
+                    ScanHost(target, shell, logPaths, timeout, sink, token);
                 }
-                catch (HostCloneLogScanException ex)
+                catch (EsxiShellException ex)
                 {
-                    sink.WriteError(new ErrorRecord(ex, "CloneFailureHostScanFailed", ErrorCategory.ReadError, shell.HostName));
-                    result = ex.PartialResult;
+                    sink.WriteError(ex.ToErrorRecord(target.InputObject));
                 }
-                catch (TimeoutException ex)
-                {
-                    sink.WriteError(new ErrorRecord(ex, "CloneFailureHostScanTimeout", ErrorCategory.OperationTimeout, shell.HostName)
-                    {
-                        ErrorDetails = new ErrorDetails($"The log scan on {shell.HostName} did not finish within {timeout}. The log may be very large: narrow it with -Since, or clear it with Clear-VmkfstoolsWrapperLog -Archive."),
-                    });
-                    return;
-                }
-                sink.WriteVerbose($"{shell.HostName}: {result.Sources.Count} log file(s), {result.BytesReceived} bytes of matches received in {result.Duration.TotalSeconds:0.0} s.");
-                if (result.Sources.Count == 0)
-                    sink.WriteWarning($"No vmkfstools-wrapper log found on {shell.HostName}. Wrappers from MTV 2.11 on log to syslog: scan it with -LogPath /var/log/syslog.log.");
-                if (Summary) foreach (var s in result.Sources) sink.WriteObject(s.Summary());
             });
+        }
+
+        private void ScanHost(HostTarget target, IEsxiShell shell, IReadOnlyList<string>? logPaths, TimeSpan timeout, IOutputSink sink, CancellationToken token)
+        {
+            HostCloneLogScanResult result;
+            try
+            {
+                result = HostCloneLogScanner.ScanAsync(shell, logPaths, _options,
+                    f => { if (!Summary) sink.WriteObject(f); }, timeout, token).GetAwaiter().GetResult();
+            }
+            catch (HostCloneLogScanException ex)
+            {
+                sink.WriteError(new ErrorRecord(ex, "CloneFailureHostScanFailed", ErrorCategory.ReadError, target.InputObject)
+                {
+                    ErrorDetails = new ErrorDetails(ex.Message + " Check the files with Test-VmkfstoolsLogSpace; a damaged rotated archive can be removed once archived elsewhere."),
+                });
+                result = ex.PartialResult;
+            }
+            catch (TimeoutException ex) when (!token.IsCancellationRequested)
+            {
+                sink.WriteError(new ErrorRecord(ex, "CloneFailureHostScanTimeout", ErrorCategory.OperationTimeout, target.InputObject)
+                {
+                    ErrorDetails = new ErrorDetails($"The log scan on {target.Name} did not finish within {timeout.TotalSeconds:0} s. Narrow it with -Since, raise -TimeoutSeconds, or archive and clear the log with Clear-VmkfstoolsWrapperLog."),
+                });
+                return;
+            }
+            sink.WriteVerbose($"{target.Name}: {result.Sources.Count} log file(s) scanned, {result.BytesReceived} bytes of matches received in {result.Duration.TotalSeconds:0.0} s.");
+            if (result.Sources.Count == 0)
+            {
+                var where = logPaths == null ? "/var/log/vmkfstools-wrapper.log or /var/log/secure-vmkfstools-wrapper.log" : string.Join(", ", logPaths);
+                sink.WriteWarning($"{target.Name}: no log found at {where}. Wrappers from MTV 2.11 on log to syslog: scan it with -LogPath /var/log/syslog.log.");
+            }
+            if (Summary) foreach (var s in result.Sources) sink.WriteObject(s.Summary());
         }
     }
 }

@@ -22,8 +22,8 @@ namespace MtvRemediation.Remediation
 
     /// <summary>
     /// Scans the vmkfstools-wrapper logs on an ESXi host without downloading them: BusyBox
-    /// <c>grep -n -i -E</c> runs on the host with the combined signature prefilter, a small awk
-    /// filter drops lines older than -Since and de-duplicates the frequent XcopyNotUsed lines
+    /// <c>grep -n -i -F</c> runs on the host with the signatures' fixed-string tokens, a small awk
+    /// filter applies their patterns, drops lines older than -Since and de-duplicates the frequent XcopyNotUsed lines
     /// (first N sent, the rest counted, the last one sent with the count), and only that output
     /// streams back, line by line, to be classified here with the precise regexes.
     /// </summary>
@@ -41,22 +41,36 @@ namespace MtvRemediation.Remediation
         //   M <lineno> <text>        a matching line
         //   R <count> <lineno> <text> count more frequent-signature lines; the last one
         //   D <files>                the scan finished (absent: the command was cut short)
-        // The frequent-signature pattern is a regex *literal* in the program: BusyBox awk
-        // recompiles a regex held in a variable on every match (measured: 10 s vs 0.5 s for a
-        // million lines). The program is built once from our constant signature table.
+        // Two stages on the host: BusyBox `grep -n -i -F` with the signatures' fixed-string tokens
+        // (fast: ~2x faster than -E on a 300 MB log), then awk with the signatures' ERE on the
+        // lower-cased line, the -Since check and the repeat counting. The patterns are regex
+        // *literals* in the program: BusyBox awk recompiles a regex held in a variable on every
+        // match (measured: 10 s vs 0.5 s for a million lines). The program is built once from our
+        // constant signature table.
         private static readonly string AwkProgram =
-            "{ i = index($0, \":\"); n = substr($0, 1, i - 1); t = substr($0, i + 1)\n" +
+            "{ i = index($0, \":\"); n = substr($0, 1, i - 1); t = substr($0, i + 1); lt = tolower(t)\n" +
+            "  if (lt !~ /" + AwkLiteral(CloneFailureSignatures.CombinedGrepPattern) + "/) next\n" +
             "  if (since != \"\") { ts = substr(t, 1, 19); sub(/T/, \" \", ts)\n" +
             "    if (ts ~ /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]$/ && ts < since) next }\n" +
-            "  if (max > 0 && tolower(t) ~ /" + CloneFailureSignatures.FrequentAwkPattern.Replace("/", "\\/") + "/) { c++; if (c > max) { ln = n; lt = t; next } }\n" +
+            "  if (max > 0 && lt ~ /" + AwkLiteral(CloneFailureSignatures.FrequentAwkPattern) + "/) { c++; if (c > max) { ln = n; last = t; next } }\n" +
             "  print \"M\\t\" n \"\\t\" t }\n" +
-            "END { if (max > 0 && c > max) print \"R\\t\" (c - max) \"\\t\" ln \"\\t\" lt }";
+            "END { if (max > 0 && c > max) print \"R\\t\" (c - max) \"\\t\" ln \"\\t\" last }";
+
+        private static string AwkLiteral(string ere)
+        {
+            if (ere.IndexOf('/') >= 0 || ere.IndexOf('\\') >= 0 || ere != ere.ToLowerInvariant())
+                throw new InvalidOperationException("Signature patterns must be lower case without '/' or '\\' to be awk regex literals: " + ere);
+            return ere;
+        }
 
         // Each path: the file itself, "<path>.*" (log.1, log.1.gz, archives) and for *.log the
-        // ESXi-style "<stem>.<n>[.gz]". .gz files go through zcat. Values arrive as {0}..{3} and
-        // the paths as {4}...; everything else is constant text.
+        // ESXi-style "<stem>.<n>[.gz]". .gz files go through zcat. Values arrive as {0}..{2}, the
+        // grep tokens and then the paths as further placeholders; everything else is constant text.
         private const string ScriptHead =
-            "pat={0}; max={1}; since={2}; prog={3}; n=0\n" +
+            "max={0}; since={1}; prog={2}; n=0\n" +
+            "prefilter() {{ grep -n -i -F ";
+        private const string ScriptMiddle =
+            " \"$@\"; }}\n" +
             "for b in ";
         private const string ScriptTail =
             "; do\n" +
@@ -67,8 +81,8 @@ namespace MtvRemediation.Remediation
             "    n=$((n+1))\n" +
             "    printf 'F\\t%s\\n' \"$f\"\n" +
             "    case \"$f\" in\n" +
-            "      *.gz) zcat \"$f\" | grep -n -i -E -e \"$pat\" ;;\n" +
-            "      *) grep -n -i -E -e \"$pat\" \"$f\" ;;\n" +
+            "      *.gz) zcat \"$f\" | prefilter ;;\n" +
+            "      *) prefilter \"$f\" ;;\n" +
             "    esac | awk -v max=\"$max\" -v since=\"$since\" \"$prog\"\n" +
             "  done\n" +
             "done\n" +
@@ -80,13 +94,18 @@ namespace MtvRemediation.Remediation
             if (logPaths == null || logPaths.Count == 0) throw new ArgumentException("At least one log path is needed.", nameof(logPaths));
             var args = new List<string>
             {
-                CloneFailureSignatures.CombinedGrepPattern,
                 Math.Max(0, options.RepeatLimit).ToString(CultureInfo.InvariantCulture),
                 // Seconds only: the host keeps lines of the boundary second, the client filters exactly.
                 options.SinceUtc?.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) ?? "",
                 AwkProgram,
             };
             var template = new StringBuilder(ScriptHead);
+            foreach (var token in CloneFailureSignatures.AllGrepTokens)
+            {
+                template.Append("-e {").Append(args.Count).Append("} ");
+                args.Add(token);
+            }
+            template.Append(ScriptMiddle);
             for (var i = 0; i < logPaths.Count; i++)
             {
                 ValidateLogPath(logPaths[i]);

@@ -50,6 +50,28 @@ namespace MtvRemediation.Tests.Remediation
             Assert.Equal(exitCode, code);
         }
 
+        [Fact]
+        public void Host_prefilters_keep_every_line_the_client_classifies()
+        {
+            // The host drops lines before the client sees them: its fixed-string tokens and EREs
+            // must be supersets of the precise regexes, or findings would silently vanish.
+            var samples = typeof(CloneFailureLogSamples).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+                .Select(f => (string)f.GetRawConstantValue()!).ToList();
+            var ere = new System.Text.RegularExpressions.Regex(CloneFailureSignatures.CombinedGrepPattern);
+            var classified = 0;
+            foreach (var line in samples)
+            {
+                var s = CloneFailureSignatures.Classify(line, out _);
+                if (s == null) continue;
+                classified++;
+                var lower = line.ToLowerInvariant();
+                Assert.True(s.GrepTokens.Any(t => lower.Contains(t)), $"no token of {s.Name} in: {line}");
+                Assert.True(ere.IsMatch(lower), $"host pattern misses: {line}");
+                Assert.True(new System.Text.RegularExpressions.Regex(s.GrepPattern).IsMatch(lower), $"{s.Name} pattern misses: {line}");
+            }
+            Assert.True(classified >= 12, $"only {classified} samples classified");
+        }
+
         [Theory]
         [InlineData(S.WrapperStart)]
         [InlineData(S.WrapperVsish)]
