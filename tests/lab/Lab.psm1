@@ -162,12 +162,51 @@ function Add-LabWrapperLog {
     param(
         [Parameter(Mandatory, Position = 0)][Alias('Host')][string] $HostName,
         [Parameter(Mandatory, Position = 1)][long] $Bytes,
-        [ValidateSet('7228', '327689')][string] $Failure
+        [ValidateSet('7228', '327689')][string] $Failure,
+        # Write /var/log/secure-vmkfstools-wrapper.log (MTV 2.10's SSH clone method) instead.
+        [switch] $Secure
     )
     $a = @('wrapper-log', $HostName, "$Bytes")
     if ($Failure) { $a += @('--fail', $Failure) }
+    if ($Secure) { $a += '--secure' }
     Invoke-LabScript $a -AllowFailure | Out-Null
-    [long](Invoke-LabHost $HostName 'wc -c < /var/log/vmkfstools-wrapper.log')
+    $log = if ($Secure) { '/var/log/secure-vmkfstools-wrapper.log' } else { '/var/log/vmkfstools-wrapper.log' }
+    [long](Invoke-LabHost $HostName "wc -c < $log")
+}
+
+function New-LabWrapperTaskDir {
+    <#
+    .SYNOPSIS
+        Leaves finished MTV wrapper task directories /tmp/vmkfstools-wrapper-<uuid>/ on a lab host
+        (pid, out, err, exitcode, targetLun, rdmfile), dated -AgeDays ago. Returns their paths.
+    .EXAMPLE
+        New-LabWrapperTaskDir DC0_H0 -Count 5 -AgeDays 7
+    #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory, Position = 0)][Alias('Host')][string] $HostName,
+        [Parameter(Mandatory, Position = 1)][ValidateRange(1, 10000)][int] $Count,
+        [ValidateRange(0, 3650)][int] $AgeDays = 0
+    )
+    Invoke-LabScript @('task-dirs', $HostName, "$Count", '--age-days', "$AgeDays")
+}
+
+function Set-LabHostdDowntime {
+    <#
+    .SYNOPSIS
+        How long '/etc/init.d/hostd restart' on lab hosts shows the host notResponding in vcsim
+        (default 3000 ms at lab start; Reset-LabHost restores it). Without -HostName: all hosts.
+    .EXAMPLE
+        Set-LabHostdDowntime -Milliseconds 500
+    #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory, Position = 0)][ValidateRange(0, 600000)][int] $Milliseconds,
+        [Parameter(Position = 1)][Alias('Host')][string] $HostName
+    )
+    $a = @('hostd-downtime', "$Milliseconds")
+    if ($HostName) { $a += $HostName }
+    Invoke-LabScript $a | Out-Null
 }
 
 function Reset-LabHost {
@@ -312,4 +351,5 @@ function Get-LabVM {
 
 Export-ModuleMember -Function Get-MtvLab, Get-LabHost, Invoke-LabHost, Get-LabVarUsage, Set-LabVarFill,
     Add-LabWrapperLog, Reset-LabHost, Invoke-LabVcsimCtl, Get-LabSshdLoginCount, Update-LabHostKey,
-    Stop-LabSshd, Start-LabSshd, Disconnect-LabSshSession, Set-LabSlowness, Get-LabVM
+    Stop-LabSshd, Start-LabSshd, Disconnect-LabSshSession, Set-LabSlowness, Get-LabVM,
+    New-LabWrapperTaskDir, Set-LabHostdDowntime

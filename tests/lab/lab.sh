@@ -36,6 +36,13 @@ pid_alive() {
   [ "${st%% *}" != Z ]
 }
 
+# True when pid is alive and its command line contains the given text (guards against a pid
+# file naming a pid that was since reused by an unrelated process).
+pid_is() {
+  pid_alive "${1:-}" || return 1
+  tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$2"
+}
+
 # Kill pids (TERM, then KILL after a grace period), all at once.
 kill_pid() {
   local pids=() p i
@@ -57,7 +64,7 @@ kill_pid() {
 
 build_vcsim() {
   local src="$LAB_DIR/vcsim/main.go" stamp="$OUT/vcsim.sha1" sum
-  sum=$( (sha1sum "$src"; go version) | sha1sum | cut -c1-40)
+  sum=$( (sha1sum < "$src"; go version) | sha1sum | cut -c1-40)
   if [ -x "$VCSIM_BIN" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then return 0; fi
   log "building vcsim (govmomi from /usr/share/gocode, GOPATH mode)"
   local gp; gp=$(mktemp -d)
@@ -97,7 +104,7 @@ tsv_get() { awk -F'\t' -v k="$1" '$1 == k { print $2 }' "$BASE/vcsim/inventory.t
 # ESXi hosts: BusyBox chroot on tmpfs ramdisks behind one real sshd each
 
 ROOT_MB=${MTVLAB_ROOT_MB:-32}
-TMP_MB=${MTVLAB_TMP_MB:-256}
+TMP_MB=${MTVLAB_TMP_MB:-64}
 HOSTD_DOWN_MS=${MTVLAB_HOSTD_DOWN_MS:-3000}
 TEMPLATE="$BASE/template"          # the chroot image, copied into each host's root ramdisk
 TEMPLATE_VAR="$BASE/template-var"  # pristine /var (also what reset-host restores)
@@ -166,6 +173,8 @@ ensure_keys() {
   ssh-keygen -q -t rsa -b 2048 -m PEM -N '' -C "mtvlab-pem@$INSTANCE" -f "$KEYS/id_rsa_pem"
   cat "$KEYS/id_ed25519.pub" "$KEYS/id_rsa_pem.pub" > "$BASE/authorized_keys"
   chmod 644 "$BASE/authorized_keys"
+  # where ESXi keeps root's keys (informational: sshd reads the copy outside the chroot)
+  install -m 0600 "$BASE/authorized_keys" "$TEMPLATE/etc/ssh/keys-root/authorized_keys"
 }
 
 used_ports() { ss -Htln 2>/dev/null | awk '{ n = split($4, a, ":"); print a[n] }'; }
@@ -289,7 +298,7 @@ host_dirs() { # host dirs in index order
 hosts_running() {
   local HD n=0
   for HD in $(host_dirs); do
-    pid_alive "$(cat "$HD/sshd.pid" 2>/dev/null)" || return 1
+    pid_is "$(cat "$HD/sshd.pid" 2>/dev/null)" "$HD/sshd_config" || return 1
     n=$((n + 1))
   done
   [ "$n" -eq "$NHOSTS" ]
@@ -331,7 +340,7 @@ stop_hosts() {
   for f in "$BASE"/*/sshd.pid; do
     [ -f "$f" ] || continue
     pid=$(cat "$f")
-    pid_alive "$pid" || continue
+    pid_is "$pid" "$(dirname "$f")/sshd_config" || continue
     pids+=("$pid" $(pgrep -P "$pid" 2>/dev/null || true))
   done
   kill_pid "${pids[@]}"
@@ -373,16 +382,40 @@ cmd_fill_var() { # fill-var <host> <percent> [--via log|file]
   in_chroot "$R" /usr/lib/vmware/lab/fill-var "$pct" "$via"
 }
 
-cmd_wrapper_log() { # wrapper-log <host> <bytes> [--fail 7228|327689]
-  resolve_host "${1:-}"; local bytes=${2:-} fail=
+cmd_wrapper_log() { # wrapper-log <host> <bytes> [--fail 7228|327689] [--secure]
+  resolve_host "${1:-}"; local bytes=${2:-} fail= log=/var/log/vmkfstools-wrapper.log
   shift 2 || true
-  while [ $# -gt 0 ]; do case $1 in --fail) fail=$2; shift 2;; --fail=*) fail=${1#*=}; shift;; *) die "wrapper-log: unknown option $1";; esac; done
+  while [ $# -gt 0 ]; do case $1 in
+    --fail) fail=$2; shift 2;; --fail=*) fail=${1#*=}; shift;;
+    --secure) log=/var/log/secure-vmkfstools-wrapper.log; shift;;
+    *) die "wrapper-log: unknown option $1";; esac; done
   [[ $bytes =~ ^[0-9]+$ ]] || die "wrapper-log: bytes must be a number"
   case $fail in ''|7228|327689) ;; *) die "wrapper-log: --fail 7228 or 327689";; esac
-  in_chroot "$R" /opt/redhat/vmkfstools-wrapper/lab-log-gen "$bytes" $fail
+  in_chroot "$R" /usr/bin/env LAB_WRAPPER_LOG="$log" /opt/redhat/vmkfstools-wrapper/lab-log-gen "$bytes" $fail
 }
 
-sshd_pid() { cat "$HD/sshd.pid" 2>/dev/null || true; }
+cmd_task_dirs() { # task-dirs <host> <count> [--age-days N]: leftover wrapper task dirs in /tmp
+  resolve_host "${1:-}"; local count=${2:-} age=0
+  shift 2 || true
+  while [ $# -gt 0 ]; do case $1 in --age-days) age=$2; shift 2;; --age-days=*) age=${1#*=}; shift;; *) die "task-dirs: unknown option $1";; esac; done
+  [[ $count =~ ^[0-9]+$ && $age =~ ^[0-9]+$ ]] || die "task-dirs: count and --age-days must be numbers"
+  in_chroot "$R" /usr/lib/vmware/lab/task-dirs "$count" "$age"
+}
+
+cmd_hostd_downtime() { # hostd-downtime <ms> [host]: how long 'hostd restart' shows the host notResponding
+  local ms=${1:-}; [[ $ms =~ ^[0-9]+$ ]] || die "hostd-downtime: milliseconds required"
+  load_env || die "lab is not running"
+  local dirs
+  if [ -n "${2:-}" ]; then resolve_host "$2"; dirs=$HD; else dirs=$(host_dirs); fi
+  for HD in $dirs; do
+    sed -i "s/^HOSTD_DOWN_MS=.*/HOSTD_DOWN_MS=$ms/" "$HD/root/etc/vmware/lab.conf"
+  done
+}
+
+sshd_pid() { # the host's sshd listener, if it is running
+  local p; p=$(cat "$HD/sshd.pid" 2>/dev/null) || return 0
+  if pid_is "$p" "$HD/sshd_config"; then echo "$p"; fi
+}
 
 cmd_stop_host() { # stop-host <host>: the SSH service goes down; live sessions stay (as on ESXi)
   resolve_host "${1:-}"
@@ -460,6 +493,7 @@ cmd_reset_host() { # reset-host <host>: pristine /var (log, crontab), empty /tmp
   cp -a "$TEMPLATE_VAR/." "$R/var/"
   seed_var "$R"
   rm -f "$R/etc/vmware/lab-slow-ms"
+  sed -i "s/^HOSTD_DOWN_MS=.*/HOSTD_DOWN_MS=$HOSTD_DOWN_MS/" "$R/etc/vmware/lab.conf"
   cmd_start_host "$H_NAME"
   start_daemons "$R"
   /bin/busybox wget -q -O /dev/null "$CTL_URL/ctl/host-state?host=$H_NAME&state=connected" 9>&- || true
@@ -470,8 +504,8 @@ cmd_reset_host() { # reset-host <host>: pristine /var (log, crontab), empty /tmp
 
 write_env() {
   {
-    printf 'NHOSTS=%q\nVCSIM_PID=%q\nVC_PASSWORD=%q\nCTL_URL=%q\nSSH_PASSWORD=%q\nVAR_MB=%q\n' \
-      "$NHOSTS" "$VCSIM_PID" "$VC_PASSWORD" "$CTL_URL" "$SSH_PASSWORD" "$VAR_MB"
+    printf 'NHOSTS=%q\nVCSIM_PID=%q\nVC_PASSWORD=%q\nCTL_URL=%q\nSSH_PASSWORD=%q\nVAR_MB=%q\nHOSTD_DOWN_MS=%q\n' \
+      "$NHOSTS" "$VCSIM_PID" "$VC_PASSWORD" "$CTL_URL" "$SSH_PASSWORD" "$VAR_MB" "$HOSTD_DOWN_MS"
   } > "$ENVFILE.tmp"
   chmod 600 "$ENVFILE.tmp"; mv -f "$ENVFILE.tmp" "$ENVFILE"
 }
@@ -510,7 +544,7 @@ write_state() {
 
 is_running() {
   load_env 2>/dev/null || return 1
-  pid_alive "$VCSIM_PID" || return 1
+  pid_is "$VCSIM_PID" "$BASE/vcsim/inventory.json" || return 1
   [ -f "$STATE" ] || return 1
   hosts_running
 }
@@ -528,11 +562,17 @@ cmd_start() {
   done
   [ -n "$want" ] || want=${MTVLAB_HOSTS:-$DEFAULT_HOSTS}
   [[ $want =~ ^[0-9]+$ ]] && [ "$want" -ge 1 ] && [ "$want" -le $MAX_HOSTS ] || die "--hosts must be 1..$MAX_HOSTS"
+  local v
+  for v in "${MTVLAB_VAR_MB:-16}" "${MTVLAB_ROOT_MB:-32}" "${MTVLAB_TMP_MB:-64}"; do
+    [[ $v =~ ^[1-9][0-9]*$ ]] || die "ramdisk sizes (--var-mb, MTVLAB_*_MB) must be positive MiB counts"
+  done
   lock
-  if is_running && [ "$NHOSTS" = "$want" ]; then
+  if is_running && [ "$NHOSTS" = "$want" ] && [ "${VAR_MB:-}" = "${MTVLAB_VAR_MB:-16}" ]; then
     log "already running ($INSTANCE, $NHOSTS hosts)"; print_summary; return 0
   fi
   do_stop quiet
+  # A failed start cleans up after itself: callers (build.ps1) only stop labs that started.
+  trap 'rc=$?; if [ $rc -ne 0 ]; then log "start failed; cleaning up"; do_stop quiet || true; fi' EXIT
   local t0=$SECONDS
   command -v go >/dev/null && command -v /usr/sbin/sshd >/dev/null && [ -x /bin/busybox ] || bash "$LAB_DIR/install-prereqs.sh"
   build_vcsim
@@ -547,6 +587,7 @@ cmd_start() {
   start_hosts
   write_env
   write_state
+  trap - EXIT
   log "started in $((SECONDS - t0)) s"
   print_summary
 }
@@ -563,7 +604,10 @@ do_stop() {
   local quiet=${1:-}
   # 1. sshd listeners and their session children, 2. everything chrooted under $BASE, 3. vcsim.
   stop_hosts
-  if [ -f "$BASE/vcsim/vcsim.pid" ]; then kill_pid "$(cat "$BASE/vcsim/vcsim.pid")"; fi
+  if [ -f "$BASE/vcsim/vcsim.pid" ]; then
+    local vp; vp=$(cat "$BASE/vcsim/vcsim.pid")
+    if pid_is "$vp" "$BASE/vcsim/inventory.json"; then kill_pid "$vp"; fi
+  fi
   # Mounts: deepest first; never rm while anything is mounted below $BASE.
   if [ -d "$BASE" ]; then
     local m
@@ -583,14 +627,14 @@ do_stop() {
 cmd_stop() { need_root; lock; do_stop; }
 
 cmd_status() {
-  if ! load_env 2>/dev/null || ! pid_alive "$VCSIM_PID"; then
+  if ! load_env 2>/dev/null || ! pid_is "$VCSIM_PID" "$BASE/vcsim/inventory.json"; then
     echo "MtvRemediation lab '$INSTANCE' is not running"; return 0
   fi
   print_summary
   local HDx up
   for HDx in $(host_dirs); do
     . "$HDx/host.env"
-    up=down; pid_alive "$(cat "$HDx/sshd.pid" 2>/dev/null)" && up=up
+    up=down; pid_is "$(cat "$HDx/sshd.pid" 2>/dev/null)" "$HDx/sshd_config" && up=up
     printf '    %-12s 127.0.0.1:%-6s sshd %-4s %s\n' "$H_NAME" "$H_PORT" "$up" "$H_MOREF"
   done
 }
@@ -604,6 +648,8 @@ main() {
     exec) cmd_exec "$@";;
     fill-var) cmd_fill_var "$@";;
     wrapper-log) cmd_wrapper_log "$@";;
+    task-dirs) cmd_task_dirs "$@";;
+    hostd-downtime) cmd_hostd_downtime "$@";;
     rekey) lock; cmd_rekey "$@";;
     stop-host) cmd_stop_host "$@";;
     start-host) cmd_start_host "$@";;
