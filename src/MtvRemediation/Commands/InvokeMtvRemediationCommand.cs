@@ -95,6 +95,8 @@ namespace MtvRemediation.Commands
                 RestartAgents = RestartAgents,
                 ArchiveDirectory = _reportDirectory,
                 ShutdownTimeout = TimeSpan.FromSeconds(ShutdownTimeoutSeconds),
+                // Read on the pipeline thread; used by the workers that restart agents.
+                VCenterState = RestartAgents ? HostConnectionStateSources.Current() : null,
             };
 
             var vms = new List<RunbookVmState>();

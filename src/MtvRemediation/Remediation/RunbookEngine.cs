@@ -33,6 +33,9 @@ namespace MtvRemediation.Remediation
         public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(300);
         public TimeSpan LogScanTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
+        /// <summary>vCenter's view of the hosts, waited on after agent restarts (null: the agents' own status only).</summary>
+        public IHostConnectionStateSource? VCenterState { get; set; }
+
         /// <summary>Cron paths (settable for tests).</summary>
         public CronPaths CronPaths { get; set; } = new CronPaths();
     }
@@ -385,7 +388,7 @@ namespace MtvRemediation.Remediation
             {
                 try
                 {
-                    var r = AgentRestartEngine.Restart(host.Shell!, agent, options.AgentTimeout, false, null, null, ct, verbose);
+                    var r = AgentRestartEngine.Restart(host.Shell!, agent, options.AgentTimeout, false, options.VCenterState, host.Name, ct, verbose);
                     host.AddAction($"Restarted {agent} ({r.Duration.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s; {(r.Running ? "running" : "not running")})");
                 }
                 catch (RemediationException ex)
