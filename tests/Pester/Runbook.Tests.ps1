@@ -107,6 +107,14 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
     }
 
     Context 'in order: plan, run, re-run, report' {
+        It 'help example 1 runs as written against the lab' {
+            $code = (Get-Help Invoke-MtvRemediation -Examples).Examples.Example[0].Code -replace '^PS> ', ''
+            $code | Should -Match ([regex]::Escape($vmName)) -Because 'the example names the lab scene''s VM'
+            $out = & ([scriptblock]::Create($code)) 6>$null
+            (Split-Summary $out).VM[0].Result | Should -Be 'Planned'
+            (Split-Summary $out).Host[0].Result | Should -Be 'Planned'
+        }
+
         It '-WhatIf prints the full plan and changes nothing on the lab' {
             $before = Get-RunbookSceneState $scene
             $before.VarUsePercent | Should -BeGreaterOrEqual 99
@@ -253,6 +261,39 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
             $stats.NonWhite | Should -BeGreaterThan (1280 * 900 / 10)
             $stats.Colours | Should -BeGreaterOrEqual 16
             $stats.Green | Should -BeGreaterThan 50    # the "Succeeded" badges
+        }
+    }
+
+    Context 'agent restarts and a refused VM' {
+        It 'restarts hostd then vpxa when asked, waits for vCenter, and refuses a powered-on VM without -PowerOff' {
+            $other = Get-LabVM | Where-Object { $_.host -ne $hostName -and $_.host -in @((Get-LabHost).name) } | Select-Object -First 1
+            $raw = New-LabSoapSession -Lab (Get-MtvLab)
+            try { $stateBefore = Get-LabVMState $raw ([pscustomobject]@{ MoRef = $other.moref }) } finally { Remove-LabSoapSession $raw }
+            $stateBefore.PowerState | Should -Be 'poweredOn'
+            $pidBefore = Invoke-LabHost $other.host 'cat /var/run/vmware/hostd.pid'
+
+            $errs = $null
+            $out = Invoke-MtvRemediation -VM $other.name -RestartAgents -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
+            $s = Split-Summary $out
+            $s.Host[0].VMHost | Should -Be $other.host
+            $s.Host[0].Result | Should -Be 'Remediated'
+            $s.Host[0].Actions.Count | Should -Be 2
+            $s.Host[0].Actions[0] | Should -Match '^Restarted hostd .*running'
+            $s.Host[0].Actions[1] | Should -Match '^Restarted vpxa .*running'
+            $s.VM[0].Result | Should -Be 'Refused'
+            @($errs | ForEach-Object FullyQualifiedErrorId) | Should -Contain 'VMPoweredOn,MtvRemediation.Commands.InvokeMtvRemediationCommand'
+
+            (Invoke-LabHost $other.host '/etc/init.d/hostd status') | Should -Match 'hostd is running'
+            (Invoke-LabHost $other.host 'cat /var/run/vmware/hostd.pid') | Should -Not -Be $pidBefore
+            $raw = New-LabSoapSession -Lab (Get-MtvLab)
+            try {
+                $stateAfter = Get-LabVMState $raw ([pscustomobject]@{ MoRef = $other.moref })
+                $conn = Get-LabProperty $raw 'HostSystem' $other.hostMoref 'runtime.connectionState'
+            }
+            finally { Remove-LabSoapSession $raw }
+            $stateAfter.PowerState | Should -Be $stateBefore.PowerState
+            $stateAfter.Cbt | Should -Be $stateBefore.Cbt
+            $conn['runtime.connectionState'].'#text' | Should -Be 'connected'
         }
     }
 
