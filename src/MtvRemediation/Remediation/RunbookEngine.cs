@@ -510,8 +510,9 @@ namespace MtvRemediation.Remediation
             if (whatIf) return planned > 0 ? "Planned" : errors > 0 ? "Failed" : "Healthy";
             if (errors > 0) return done > 0 ? "Partial" : "Failed";
             if (planned == 0) return "Healthy";
-            if (!confirmed) return done > 0 ? "Partial" : "Declined";
-            return "Remediated";
+            // Planned and approved but not done (the run was stopped first): still only a plan.
+            if (done == 0) return confirmed ? "Planned" : "Declined";
+            return confirmed ? "Remediated" : "Partial";
         }
 
         /// <summary>The same data as the summaries, in the report model the HTML/JSON writer takes.</summary>
