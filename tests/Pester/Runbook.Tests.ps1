@@ -99,6 +99,7 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
 
     AfterAll {
         if ($scene) { Reset-LabHost $scene.Host.name }
+        $null = Invoke-LabCtl (Get-MtvLab) 'ctk-on-power-on' @{ enabled = 0 }
         Get-EsxiShell | Disconnect-EsxiShell
         Get-MtvVIServer | Disconnect-MtvVIServer
         if ($reportDir -and (Test-Path $reportDir)) { Remove-Item $reportDir -Recurse -Force }

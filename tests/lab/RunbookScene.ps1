@@ -8,7 +8,8 @@
     (tests/Pester/PowerCliFixture.ps1) for power and CBT. Needs root, like the lab.
       Get-RunbookSceneTarget   the VM and its SSH-reachable lab host used for the scene
       Set-RunbookScene         pristine host, then /var full of wrapper log ending in a 7228 line,
-                               a stale ctk file beside the VM's disk, CBT on, VM powered on
+                               a stale ctk file beside the VM's disk, CBT on, VM powered on; turns
+                               on vcsim's ctk-on-power-on (ESXi's behaviour; /ctl/reset turns it off)
       Get-RunbookSceneState    /var usage, wrapper log size, 7228 lines, our cron line, VM power/CBT, ctk files
       Connect-RunbookLab       Connect-MtvVIServer + Connect-EsxiShell (pinned host keys) to every lab host
 #>
@@ -40,6 +41,8 @@ function Get-CtkPath($Vm) {
 #>
 function Set-RunbookScene {
     $t = Get-RunbookSceneTarget
+    # Power-ons recreate ctk files, as on ESXi (plain vcsim never creates them).
+    $null = Invoke-LabCtl (Get-MtvLab) 'ctk-on-power-on' @{ enabled = 1 }
     Reset-LabHost $t.Host.name
     $free = (Get-LabVarUsage $t.Host.name).AvailableKB * 1KB
     $null = Add-LabWrapperLog -HostName $t.Host.name -Bytes ($free - 8KB) -Failure 7228

@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -342,6 +343,7 @@ func (c *ctl) register(handle func(string, func(http.ResponseWriter, *http.Reque
 	handle("/ctl/host-state", c.hostState)
 	handle("/ctl/reset", c.reset)
 	handle("/ctl/state", c.state)
+	handle("/ctl/ctk-on-power-on", ctkOnPowerOnCtl)
 }
 
 func reply(w http.ResponseWriter, status int, v interface{}) {
@@ -514,6 +516,7 @@ func (c *ctl) reset(w http.ResponseWriter, r *http.Request) {
 	c.model.DelayConfig.Delay = 0
 	c.model.DelayConfig.MethodDelay = map[string]int{}
 	simulator.StatusSDK = http.StatusOK
+	atomic.StoreInt32(&ctkOnPowerOnEnabled, 0)
 	for name, t := range c.reverts {
 		t.Stop()
 		delete(c.reverts, name)
@@ -569,8 +572,26 @@ func (c *ctl) snapshot() map[string]interface{} {
 
 // ctkOnPowerOn does what ESXi does and vcsim does not: when a VM with CBT enabled powers on, its
 // disks are opened and each gets its <disk>-ctk.vmdk (created if missing) beside the descriptor.
-// Without it a CBT reset in the lab would end with a running VM that has no ctk files.
+// Without it a CBT reset in the lab would end with a running VM that has no ctk files. Off by
+// default (tests written against plain vcsim expect no new files); /ctl/ctk-on-power-on?enabled=1
+// turns it on, /ctl/reset off.
 type ctkOnPowerOn struct{}
+
+var ctkOnPowerOnEnabled int32
+
+func ctkOnPowerOnCtl(w http.ResponseWriter, r *http.Request) {
+	switch r.FormValue("enabled") {
+	case "1", "true":
+		atomic.StoreInt32(&ctkOnPowerOnEnabled, 1)
+	case "0", "false":
+		atomic.StoreInt32(&ctkOnPowerOnEnabled, 0)
+	case "":
+	default:
+		bad(w, "enabled must be 1 or 0")
+		return
+	}
+	reply(w, http.StatusOK, map[string]bool{"enabled": atomic.LoadInt32(&ctkOnPowerOnEnabled) == 1})
+}
 
 func (ctkOnPowerOn) Reference() types.ManagedObjectReference {
 	return types.ManagedObjectReference{Type: "LabCtkOnPowerOn", Value: "lab-ctk"}
@@ -580,6 +601,9 @@ func (ctkOnPowerOn) PutObject(mo.Reference)                      {}
 func (ctkOnPowerOn) RemoveObject(types.ManagedObjectReference) {}
 
 func (ctkOnPowerOn) UpdateObject(obj mo.Reference, changes []types.PropertyChange) {
+	if atomic.LoadInt32(&ctkOnPowerOnEnabled) == 0 {
+		return
+	}
 	vm, ok := obj.(*mo.VirtualMachine) // handlers get the managed object itself, not the simulator wrapper
 	if !ok || vm.Config == nil || vm.Config.ChangeTrackingEnabled == nil || !*vm.Config.ChangeTrackingEnabled {
 		return
