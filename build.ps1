@@ -159,6 +159,8 @@ function Invoke-Test {
     $env:MTV_MODULE_PATH = Join-Path $ModuleOut 'MtvRemediation.psd1'
     $total = [pscustomobject]@{ Passed = 0; Failed = 0; Skipped = 0 }
     $labStarted = $false
+    # The fleet tests connect 24 hosts at once; the lab starts them in seconds.
+    if ((Get-LabHostCount) -eq 0) { $script:LabHosts = 24 }
     try {
         Invoke-Lab 'start'
         $labStarted = $true

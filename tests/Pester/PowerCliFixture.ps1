@@ -9,21 +9,15 @@
     carries a REAL vcsim session: the cookie comes from a raw SOAP Login sent here, independent of
     the module under test. The raw helpers also set up and check lab state (create VMs, snapshots,
     power operations, property reads) without going through the code being tested.
-    Dot-source this file.
+    Dot-source this file; the lab's state and /ctl endpoints come from tests/lab/Lab.psm1.
 #>
 
 $script:SoapNs = @{ soapenv = 'http://schemas.xmlsoap.org/soap/envelope/'; v = 'urn:vim25' }
 
-function Get-LabState {
-    $path = if ($env:MTVLAB_STATE) { $env:MTVLAB_STATE } else { Join-Path $PSScriptRoot '../../out/lab/lab.json' }
-    if (-not (Test-Path $path)) { return $null }
-    Get-Content $path -Raw | ConvertFrom-Json
-}
-
 function ConvertTo-XmlText([string] $Text) { [System.Security.SecurityElement]::Escape($Text) }
 
 # One SOAP request to vcsim. Returns the first element of the Body (or throws with the fault text).
-function Invoke-LabSoap {
+function Invoke-VcsimSoap {
     param(
         [Parameter(Mandatory)] [string] $Url,
         [Parameter(Mandatory)] [string] $Body,
@@ -36,21 +30,21 @@ function Invoke-LabSoap {
     if ($Cookie) { $headers.Cookie = $Cookie }
     $resp = Invoke-WebRequest -Uri $Url -Method Post -Body $envelope -ContentType 'text/xml; charset=utf-8' -Headers $headers -SkipCertificateCheck -SkipHttpErrorCheck
     [xml] $xml = $resp.Content
-    $fault = $xml.SelectSingleNode('//soapenv:Fault', (New-NsManager $xml))
+    $fault = $xml.SelectSingleNode('//soapenv:Fault', (New-VcsimNsManager $xml))
     if ($fault) { throw "SOAP fault: $($fault.faultstring)" }
-    $first = $xml.SelectSingleNode('/soapenv:Envelope/soapenv:Body/*', (New-NsManager $xml))
+    $first = $xml.SelectSingleNode('/soapenv:Envelope/soapenv:Body/*', (New-VcsimNsManager $xml))
     if ($PassThruResponse) { return [pscustomobject]@{ Element = $first; Response = $resp } }
     $first
 }
 
-function New-NsManager([xml] $Xml) {
+function New-VcsimNsManager([xml] $Xml) {
     $ns = [System.Xml.XmlNamespaceManager]::new($Xml.NameTable)
     foreach ($k in $script:SoapNs.Keys) { $ns.AddNamespace($k, $script:SoapNs[$k]) }
     , $ns   # the manager is enumerable: keep PowerShell from unrolling it
 }
 
-function Get-LabServiceContent([string] $Url) {
-    $sc = Invoke-LabSoap -Url $Url -Body '<RetrieveServiceContent xmlns="urn:vim25"><_this type="ServiceInstance">ServiceInstance</_this></RetrieveServiceContent>'
+function Get-VcsimServiceContent([string] $Url) {
+    $sc = Invoke-VcsimSoap -Url $Url -Body '<RetrieveServiceContent xmlns="urn:vim25"><_this type="ServiceInstance">ServiceInstance</_this></RetrieveServiceContent>'
     $sc.returnval
 }
 
@@ -58,54 +52,54 @@ function Get-LabServiceContent([string] $Url) {
     Raw SOAP Login. Returns Url, Cookie (as sent back by the server) and Secret (the cookie value
     without quotes: what PowerCLI exposes as VIServer.SessionSecret).
 #>
-function New-LabSoapSession {
+function New-VcsimSoapSession {
     param([Parameter(Mandatory)] $Lab)
     $url = $Lab.vcsim.url
-    $sc = Get-LabServiceContent $url
+    $sc = Get-VcsimServiceContent $url
     $user = ConvertTo-XmlText $Lab.vcsim.user
     $pw = ConvertTo-XmlText ([string]$Lab.vcsim.password + '')
     if (-not $pw) { $pw = 'x' }
-    $r = Invoke-LabSoap -Url $url -PassThruResponse -Body "<Login xmlns=`"urn:vim25`"><_this type=`"SessionManager`">$($sc.sessionManager.'#text')</_this><userName>$user</userName><password>$pw</password></Login>"
+    $r = Invoke-VcsimSoap -Url $url -PassThruResponse -Body "<Login xmlns=`"urn:vim25`"><_this type=`"SessionManager`">$($sc.sessionManager.'#text')</_this><userName>$user</userName><password>$pw</password></Login>"
     $setCookie = @($r.Response.Headers['Set-Cookie'])[0]
     $cookie = ($setCookie -split ';')[0].Trim()
     $secret = ($cookie -replace '^vmware_soap_session=', '').Trim('"')
     [pscustomobject]@{ Url = $url; Cookie = $cookie; Secret = $secret; ServiceContent = $sc; User = $Lab.vcsim.user }
 }
 
-function Remove-LabSoapSession($Session) {
-    Invoke-LabSoap -Url $Session.Url -Cookie $Session.Cookie -Body "<Logout xmlns=`"urn:vim25`"><_this type=`"SessionManager`">$($Session.ServiceContent.sessionManager.'#text')</_this></Logout>" | Out-Null
+function Remove-VcsimSoapSession($Session) {
+    Invoke-VcsimSoap -Url $Session.Url -Cookie $Session.Cookie -Body "<Logout xmlns=`"urn:vim25`"><_this type=`"SessionManager`">$($Session.ServiceContent.sessionManager.'#text')</_this></Logout>" | Out-Null
 }
 
 # SessionManager.currentSession user name through a raw request ($null when the cookie is not valid).
-function Get-LabCurrentSessionUser($Session, [string] $Cookie = $Session.Cookie) {
+function Get-VcsimCurrentSessionUser($Session, [string] $Cookie = $Session.Cookie) {
     $sm = $Session.ServiceContent.sessionManager.'#text'
-    $r = Invoke-LabSoap -Url $Session.Url -Cookie $Cookie -Body "<RetrievePropertiesEx xmlns=`"urn:vim25`"><_this type=`"PropertyCollector`">$($Session.ServiceContent.propertyCollector.'#text')</_this><specSet><propSet><type>SessionManager</type><pathSet>currentSession</pathSet></propSet><objectSet><obj type=`"SessionManager`">$sm</obj></objectSet></specSet><options/></RetrievePropertiesEx>"
+    $r = Invoke-VcsimSoap -Url $Session.Url -Cookie $Cookie -Body "<RetrievePropertiesEx xmlns=`"urn:vim25`"><_this type=`"PropertyCollector`">$($Session.ServiceContent.propertyCollector.'#text')</_this><specSet><propSet><type>SessionManager</type><pathSet>currentSession</pathSet></propSet><objectSet><obj type=`"SessionManager`">$sm</obj></objectSet></specSet><options/></RetrievePropertiesEx>"
     $val = $r.returnval.objects.propSet.val
     if ($val) { $val.userName } else { $null }
 }
 
 # Number of sessions vcsim holds (SessionManager.sessionList).
-function Get-LabSessionCount($Session) {
+function Get-VcsimSessionCount($Session) {
     $sm = $Session.ServiceContent.sessionManager.'#text'
-    $p = Get-LabProperty $Session 'SessionManager' $sm 'sessionList'
+    $p = Get-VcsimProperty $Session 'SessionManager' $sm 'sessionList'
     @($p['sessionList'].UserSession).Count
 }
 
 # Reads properties of one object through raw SOAP; returns a hashtable path -> XmlElement.
-function Get-LabProperty($Session, [string] $Type, [string] $MoRef, [string[]] $Path) {
+function Get-VcsimProperty($Session, [string] $Type, [string] $MoRef, [string[]] $Path) {
     $paths = ($Path | ForEach-Object { "<pathSet>$(ConvertTo-XmlText $_)</pathSet>" }) -join ''
-    $r = Invoke-LabSoap -Url $Session.Url -Cookie $Session.Cookie -Body "<RetrievePropertiesEx xmlns=`"urn:vim25`"><_this type=`"PropertyCollector`">$($Session.ServiceContent.propertyCollector.'#text')</_this><specSet><propSet><type>$Type</type>$paths</propSet><objectSet><obj type=`"$Type`">$(ConvertTo-XmlText $MoRef)</obj></objectSet></specSet><options/></RetrievePropertiesEx>"
+    $r = Invoke-VcsimSoap -Url $Session.Url -Cookie $Session.Cookie -Body "<RetrievePropertiesEx xmlns=`"urn:vim25`"><_this type=`"PropertyCollector`">$($Session.ServiceContent.propertyCollector.'#text')</_this><specSet><propSet><type>$Type</type>$paths</propSet><objectSet><obj type=`"$Type`">$(ConvertTo-XmlText $MoRef)</obj></objectSet></specSet><options/></RetrievePropertiesEx>"
     $h = @{}
     foreach ($p in @($r.returnval.objects.propSet)) { if ($p) { $h[$p.name] = $p.val } }
     $h
 }
 
 # Calls a *_Task method and returns its TaskInfo after it finished (vcsim finishes tasks before replying).
-function Invoke-LabTask($Session, [string] $Method, [string] $ThisType, [string] $This, [string] $Arguments = '') {
-    $r = Invoke-LabSoap -Url $Session.Url -Cookie $Session.Cookie -Body "<$Method xmlns=`"urn:vim25`"><_this type=`"$ThisType`">$(ConvertTo-XmlText $This)</_this>$Arguments</$Method>"
+function Invoke-VcsimTask($Session, [string] $Method, [string] $ThisType, [string] $This, [string] $Arguments = '') {
+    $r = Invoke-VcsimSoap -Url $Session.Url -Cookie $Session.Cookie -Body "<$Method xmlns=`"urn:vim25`"><_this type=`"$ThisType`">$(ConvertTo-XmlText $This)</_this>$Arguments</$Method>"
     $task = $r.returnval.'#text'
     for ($i = 0; $i -lt 100; $i++) {
-        $info = (Get-LabProperty $Session 'Task' $task 'info')['info']
+        $info = (Get-VcsimProperty $Session 'Task' $task 'info')['info']
         if ($info.state -in 'success', 'error') { return $info }
         Start-Sleep -Milliseconds 50
     }
@@ -113,16 +107,16 @@ function Invoke-LabTask($Session, [string] $Method, [string] $ThisType, [string]
 }
 
 # Where lab VMs are created: the standalone host's pool and the datacenter's VM folder.
-function Get-LabPlacement($Session, $Lab) {
+function Get-VcsimPlacement($Session, $Lab) {
     $hostDoc = @($Lab.vcsim.hosts | Where-Object { -not $_.cluster })[0]
     if (-not $hostDoc) { $hostDoc = @($Lab.vcsim.hosts)[0] }
-    $parent = (Get-LabProperty $Session 'HostSystem' $hostDoc.moref 'parent')['parent']
+    $parent = (Get-VcsimProperty $Session 'HostSystem' $hostDoc.moref 'parent')['parent']
     # GetAttribute('type') without a namespace: vcsim also sends XMLSchema-instance:type on val.
-    $pool = (Get-LabProperty $Session $parent.GetAttribute('type') $parent.'#text' 'resourcePool')['resourcePool'].'#text'
+    $pool = (Get-VcsimProperty $Session $parent.GetAttribute('type') $parent.'#text' 'resourcePool')['resourcePool'].'#text'
     $dcName = 'DC0'
     $idx = $Session.ServiceContent.searchIndex.'#text'
-    $dc = (Invoke-LabSoap -Url $Session.Url -Cookie $Session.Cookie -Body "<FindByInventoryPath xmlns=`"urn:vim25`"><_this type=`"SearchIndex`">$idx</_this><inventoryPath>$dcName</inventoryPath></FindByInventoryPath>").returnval.'#text'
-    $vmFolder = (Get-LabProperty $Session 'Datacenter' $dc 'vmFolder')['vmFolder'].'#text'
+    $dc = (Invoke-VcsimSoap -Url $Session.Url -Cookie $Session.Cookie -Body "<FindByInventoryPath xmlns=`"urn:vim25`"><_this type=`"SearchIndex`">$idx</_this><inventoryPath>$dcName</inventoryPath></FindByInventoryPath>").returnval.'#text'
+    $vmFolder = (Get-VcsimProperty $Session 'Datacenter' $dc 'vmFolder')['vmFolder'].'#text'
     [pscustomobject]@{ Host = $hostDoc.moref; HostName = $hostDoc.name; Pool = $pool; VmFolder = $vmFolder; Datastore = @($Lab.vcsim.datastores)[0] }
 }
 
@@ -130,7 +124,7 @@ function Get-LabPlacement($Session, $Lab) {
     Creates a VM with one (or more) disks on the lab's first datastore through a raw CreateVM_Task,
     powered off unless -PowerOn. Returns Name, MoRef, Dir (the local folder backing its datastore folder).
 #>
-function New-LabVM($Session, $Placement, [string] $Name, [int] $Disks = 1, [switch] $PowerOn) {
+function New-VcsimVM($Session, $Placement, [string] $Name, [int] $Disks = 1, [switch] $PowerOn) {
     $ds = $Placement.Datastore.name
     $n = ConvertTo-XmlText $Name
     $devices = '<deviceChange><operation>add</operation><device xsi:type="ParaVirtualSCSIController"><key>-100</key><busNumber>0</busNumber><sharedBus>noSharing</sharedBus></device></deviceChange>'
@@ -140,21 +134,21 @@ function New-LabVM($Session, $Placement, [string] $Name, [int] $Disks = 1, [swit
         $devices += "<deviceChange><operation>add</operation><fileOperation>create</fileOperation><device xsi:type=`"VirtualDisk`"><key>-$(101 + $i)</key><backing xsi:type=`"VirtualDiskFlatVer2BackingInfo`"><fileName>$file</fileName><diskMode>persistent</diskMode></backing><controllerKey>-100</controllerKey><unitNumber>$i</unitNumber><capacityInKB>1024</capacityInKB></device></deviceChange>"
     }
     $config = "<config><name>$n</name><guestId>otherGuest</guestId><files><vmPathName>[$(ConvertTo-XmlText $ds)]</vmPathName></files>$devices</config><pool type=`"ResourcePool`">$($Placement.Pool)</pool><host type=`"HostSystem`">$($Placement.Host)</host>"
-    $info = Invoke-LabTask $Session 'CreateVM_Task' 'Folder' $Placement.VmFolder $config
+    $info = Invoke-VcsimTask $Session 'CreateVM_Task' 'Folder' $Placement.VmFolder $config
     if ($info.state -ne 'success') { throw "CreateVM_Task for '$Name' failed: $($info.error.localizedMessage)" }
     $moref = $info.result.'#text'
-    if ($PowerOn) { Invoke-LabTask $Session 'PowerOnVM_Task' 'VirtualMachine' $moref | Out-Null }
+    if ($PowerOn) { Invoke-VcsimTask $Session 'PowerOnVM_Task' 'VirtualMachine' $moref | Out-Null }
     [pscustomobject]@{ Name = $Name; MoRef = $moref; Dir = Join-Path $Placement.Datastore.dir $Name; HostName = $Placement.HostName; HostMoRef = $Placement.Host }
 }
 
-function Remove-LabVM($Session, $Vm) {
-    $state = (Get-LabProperty $Session 'VirtualMachine' $Vm.MoRef 'runtime.powerState')['runtime.powerState'].'#text'
-    if ($state -eq 'poweredOn') { Invoke-LabTask $Session 'PowerOffVM_Task' 'VirtualMachine' $Vm.MoRef | Out-Null }
-    Invoke-LabTask $Session 'Destroy_Task' 'VirtualMachine' $Vm.MoRef | Out-Null
+function Remove-VcsimVM($Session, $Vm) {
+    $state = (Get-VcsimProperty $Session 'VirtualMachine' $Vm.MoRef 'runtime.powerState')['runtime.powerState'].'#text'
+    if ($state -eq 'poweredOn') { Invoke-VcsimTask $Session 'PowerOffVM_Task' 'VirtualMachine' $Vm.MoRef | Out-Null }
+    Invoke-VcsimTask $Session 'Destroy_Task' 'VirtualMachine' $Vm.MoRef | Out-Null
 }
 
-function Get-LabVMState($Session, $Vm) {
-    $p = Get-LabProperty $Session 'VirtualMachine' $Vm.MoRef 'runtime.powerState', 'config.changeTrackingEnabled', 'config.extraConfig'
+function Get-VcsimVMState($Session, $Vm) {
+    $p = Get-VcsimProperty $Session 'VirtualMachine' $Vm.MoRef 'runtime.powerState', 'config.changeTrackingEnabled', 'config.extraConfig'
     $extra = @{}
     foreach ($o in @($p['config.extraConfig'].OptionValue)) { if ($o) { $extra[$o.key] = $o.value.'#text' } }
     [pscustomobject]@{
@@ -164,31 +158,23 @@ function Get-LabVMState($Session, $Vm) {
     }
 }
 
-function Set-LabVMPower($Session, $Vm, [ValidateSet('On', 'Off')] [string] $State) {
-    $cur = (Get-LabVMState $Session $Vm).PowerState
-    if ($State -eq 'On' -and $cur -ne 'poweredOn') { Invoke-LabTask $Session 'PowerOnVM_Task' 'VirtualMachine' $Vm.MoRef | Out-Null }
-    if ($State -eq 'Off' -and $cur -ne 'poweredOff') { Invoke-LabTask $Session 'PowerOffVM_Task' 'VirtualMachine' $Vm.MoRef | Out-Null }
+function Set-VcsimVMPower($Session, $Vm, [ValidateSet('On', 'Off')] [string] $State) {
+    $cur = (Get-VcsimVMState $Session $Vm).PowerState
+    if ($State -eq 'On' -and $cur -ne 'poweredOn') { Invoke-VcsimTask $Session 'PowerOnVM_Task' 'VirtualMachine' $Vm.MoRef | Out-Null }
+    if ($State -eq 'Off' -and $cur -ne 'poweredOff') { Invoke-VcsimTask $Session 'PowerOffVM_Task' 'VirtualMachine' $Vm.MoRef | Out-Null }
 }
 
-function Set-LabVMCbt($Session, $Vm, [bool] $Enabled) {
+function Set-VcsimVMCbt($Session, $Vm, [bool] $Enabled) {
     $v = if ($Enabled) { 'true' } else { 'false' }
-    Invoke-LabTask $Session 'ReconfigVM_Task' 'VirtualMachine' $Vm.MoRef "<spec><changeTrackingEnabled>$v</changeTrackingEnabled></spec>" | Out-Null
+    Invoke-VcsimTask $Session 'ReconfigVM_Task' 'VirtualMachine' $Vm.MoRef "<spec><changeTrackingEnabled>$v</changeTrackingEnabled></spec>" | Out-Null
 }
 
-function New-LabSnapshot($Session, $Vm, [string] $Name = 'before-migration') {
-    Invoke-LabTask $Session 'CreateSnapshot_Task' 'VirtualMachine' $Vm.MoRef "<name>$(ConvertTo-XmlText $Name)</name><memory>false</memory><quiesce>false</quiesce>" | Out-Null
+function New-VcsimSnapshot($Session, $Vm, [string] $Name = 'before-migration') {
+    Invoke-VcsimTask $Session 'CreateSnapshot_Task' 'VirtualMachine' $Vm.MoRef "<name>$(ConvertTo-XmlText $Name)</name><memory>false</memory><quiesce>false</quiesce>" | Out-Null
 }
 
-function Remove-LabSnapshots($Session, $Vm) {
-    Invoke-LabTask $Session 'RemoveAllSnapshots_Task' 'VirtualMachine' $Vm.MoRef | Out-Null
-}
-
-# POST to the lab's vcsim /ctl endpoint (fault injection).
-function Invoke-LabCtl($Lab, [string] $Endpoint, [hashtable] $Query = @{}) {
-    $q = ($Query.GetEnumerator() | ForEach-Object { '{0}={1}' -f [uri]::EscapeDataString($_.Key), [uri]::EscapeDataString([string]$_.Value) }) -join '&'
-    $base = $Lab.vcsim.ctlUrl.TrimEnd('/')
-    if ($base -notmatch '/ctl$') { $base += '/ctl' }
-    Invoke-RestMethod -Method Post -Uri ("{0}/{1}?{2}" -f $base, $Endpoint, $q)
+function Remove-VcsimSnapshots($Session, $Vm) {
+    Invoke-VcsimTask $Session 'RemoveAllSnapshots_Task' 'VirtualMachine' $Vm.MoRef | Out-Null
 }
 
 # ---- PowerCLI-shaped objects -----------------------------------------------------------------

@@ -3,20 +3,21 @@
 # afterwards, so the lab's own inventory is left as it was for the other test files.
 
 BeforeDiscovery {
-    . (Join-Path $PSScriptRoot 'PowerCliFixture.ps1')
-    $script:NoLab = $null -eq (Get-LabState)
+    Import-Module (Join-Path $PSScriptRoot '../lab/Lab.psm1') -Force
+    $script:NoLab = try { $null -eq (Get-MtvLab) } catch { $true }
 }
 
 Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
     BeforeAll {
         $manifestPath = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $PSScriptRoot '../../out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
         Import-Module $manifestPath -Force
+        Import-Module (Join-Path $PSScriptRoot '../lab/Lab.psm1') -Force
         . (Join-Path $PSScriptRoot 'PowerCliFixture.ps1')
 
-        $lab = Get-LabState
-        Invoke-LabCtl $lab 'reset' | Out-Null
-        $raw = New-LabSoapSession $lab
-        $placement = Get-LabPlacement $raw $lab
+        $lab = Get-MtvLab
+        Invoke-LabVcsimCtl reset | Out-Null
+        $raw = New-VcsimSoapSession $lab
+        $placement = Get-VcsimPlacement $raw $lab
         $prefix = 'mtvcbt-{0}' -f (Get-Random -Maximum 99999)
         $vcUri = [uri]$lab.vcsim.url
         $password = if ($lab.vcsim.password) { [string]$lab.vcsim.password } else { 'lab' }
@@ -25,7 +26,7 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
         $created = [System.Collections.Generic.List[object]]::new()
 
         function New-TestVM([string] $Suffix, [int] $Disks = 1, [switch] $PowerOn) {
-            $vm = New-LabVM $raw $placement "$prefix $Suffix" -Disks $Disks -PowerOn:$PowerOn
+            $vm = New-VcsimVM $raw $placement "$prefix $Suffix" -Disks $Disks -PowerOn:$PowerOn
             $created.Add($vm)
             $vm
         }
@@ -35,10 +36,10 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
     }
 
     AfterAll {
-        if ($lab) { Invoke-LabCtl $lab 'reset' | Out-Null }
-        foreach ($vm in $created) { try { Remove-LabVM $raw $vm } catch { Write-Warning "cleanup of $($vm.Name): $_" } }
+        if ($lab) { Invoke-LabVcsimCtl reset | Out-Null }
+        foreach ($vm in $created) { try { Remove-VcsimVM $raw $vm } catch { Write-Warning "cleanup of $($vm.Name): $_" } }
         Get-MtvVIServer | Disconnect-MtvVIServer -Confirm:$false
-        if ($raw) { Remove-LabSoapSession $raw }
+        if ($raw) { Remove-VcsimSoapSession $raw }
     }
 
     Context 'Connections' {
@@ -54,10 +55,10 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
         }
 
         It 'logs out its own sessions on Disconnect and when the runspace closes' {
-            $count = Get-LabSessionCount $raw
+            $count = Get-VcsimSessionCount $raw
             $second = Connect-MtvVIServer -Server $vcUri.Host -Port $vcUri.Port -Credential $cred -SkipCertificateCheck -WarningAction SilentlyContinue
             # Same server and port: the new login replaced (and logged out) the first one.
-            Get-LabSessionCount $raw | Should -Be $count
+            Get-VcsimSessionCount $raw | Should -Be $count
             @(Get-MtvVIServer | Where-Object { -not $_.AdoptedFromPowerCli }) | Should -Be @($second)
             $conn.IsConnected | Should -BeFalse
 
@@ -66,9 +67,9 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
             $null = $ps.AddScript({ param($m, $h, $p, $c) Import-Module $m; Connect-MtvVIServer -Server $h -Port $p -Credential $c -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null }).
                 AddArgument(((Get-Module MtvRemediation).Path -replace 'dll$', 'psd1')).AddArgument($vcUri.Host).AddArgument($vcUri.Port).AddArgument($cred)
             $ps.Invoke() | Out-Null
-            Get-LabSessionCount $raw | Should -Be ($count + 1)
+            Get-VcsimSessionCount $raw | Should -Be ($count + 1)
             $ps.Dispose(); $rs.Dispose()
-            Get-LabSessionCount $raw | Should -Be $count
+            Get-VcsimSessionCount $raw | Should -Be $count
         }
 
         It 'validates the server certificate unless -SkipCertificateCheck is given' {
@@ -146,7 +147,7 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
             Test-File $vm 'other-ctk.vmdk' | Should -BeTrue
             Test-File $vm 'disk1.vmdk' | Should -BeTrue
             # The server's own view, read without the module:
-            $state = Get-LabVMState $raw $vm
+            $state = Get-VcsimVMState $raw $vm
             $state.Cbt | Should -BeTrue
             $state.ExtraConfig['scsi0:0.ctkEnabled'] | Should -Be 'true'
             $state.ExtraConfig['scsi0:1.ctkEnabled'] | Should -Be 'true'
@@ -173,8 +174,8 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
             $err[0].Exception.Message | Should -Match '-PowerOff'
             $err[0].TargetObject | Should -Be $vm.Name
             Test-File $vm 'disk1-ctk.vmdk' | Should -BeTrue
-            (Get-LabVMState $raw $vm).PowerState | Should -Be 'poweredOn'
-            (Get-LabVMState $raw $vm).Cbt | Should -BeFalse
+            (Get-VcsimVMState $raw $vm).PowerState | Should -Be 'poweredOn'
+            (Get-VcsimVMState $raw $vm).Cbt | Should -BeFalse
         }
 
         It 'refuses a hard power-off without -Force when VMware Tools is not running' {
@@ -183,7 +184,7 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
             Reset-VMChangeTracking -VM $vm.Name -PowerOff -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
             $err[0].FullyQualifiedErrorId | Should -BeLike 'VMToolsNotRunning*'
             Test-File $vm 'disk1-ctk.vmdk' | Should -BeTrue
-            (Get-LabVMState $raw $vm).PowerState | Should -Be 'poweredOn'
+            (Get-VcsimVMState $raw $vm).PowerState | Should -Be 'poweredOn'
         }
 
         It 'powers off with -PowerOff -Force and restores the original power state' {
@@ -197,18 +198,18 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
             $r.Steps[0] | Should -Match 'Powered off hard'
             $r.Steps[-1] | Should -Match '^Powered on'
             Test-File $vm 'disk1-ctk.vmdk' | Should -BeFalse
-            (Get-LabVMState $raw $vm).PowerState | Should -Be 'poweredOn'
+            (Get-VcsimVMState $raw $vm).PowerState | Should -Be 'poweredOn'
         }
 
         It 'refuses a VM with snapshots (consolidate first) and changes nothing' {
             $vm = New-TestVM 'snap'
             Add-File $vm 'disk1-ctk.vmdk'
-            New-LabSnapshot $raw $vm
+            New-VcsimSnapshot $raw $vm
             Reset-VMChangeTracking -VM $vm.Name -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
             $err[0].FullyQualifiedErrorId | Should -BeLike 'VMHasSnapshots*'
             $err[0].Exception.Message | Should -Match 'onsolidate'
             Test-File $vm 'disk1-ctk.vmdk' | Should -BeTrue
-            (Get-LabVMState $raw $vm).Cbt | Should -BeFalse
+            (Get-VcsimVMState $raw $vm).Cbt | Should -BeFalse
             (Get-VMChangeTracking -VM $vm.Name).SnapshotCount | Should -Be 1
         }
 
@@ -227,8 +228,8 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
             $text | Should -Match 'power off hard'
             $text | Should -Match 'power on'
             Test-File $vm 'disk1-ctk.vmdk' | Should -BeTrue
-            (Get-LabVMState $raw $vm).PowerState | Should -Be 'poweredOn'
-            (Get-LabVMState $raw $vm).Cbt | Should -BeFalse
+            (Get-VcsimVMState $raw $vm).PowerState | Should -Be 'poweredOn'
+            (Get-VcsimVMState $raw $vm).Cbt | Should -BeFalse
         }
     }
 
@@ -236,11 +237,11 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
         It 'a ReconfigVM_Task fault leaves a truthful result, the VM powered on again, and a re-run completes' {
             $vm = New-TestVM 'fault [reconfig]' -PowerOn
             Add-File $vm 'disk1-ctk.vmdk'
-            Invoke-LabCtl $lab 'disable-method' @{ vm = $vm.Name; method = 'ReconfigVM_Task' } | Out-Null
+            Invoke-LabVcsimCtl disable-method @{ vm = $vm.Name; method = 'ReconfigVM_Task' } | Out-Null
             try {
                 $r = Reset-VMChangeTracking -VM $vm.Name -PowerOff -Force -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
             }
-            finally { Invoke-LabCtl $lab 'enable-method' @{ vm = $vm.Name; method = 'ReconfigVM_Task' } | Out-Null }
+            finally { Invoke-LabVcsimCtl enable-method @{ vm = $vm.Name; method = 'ReconfigVM_Task' } | Out-Null }
             $r.Succeeded | Should -BeFalse
             $r.FailedStep | Should -Be 'DisableChangeTracking'
             $r.Error | Should -Match 'MethodDisabled'
@@ -263,7 +264,7 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
             $vm = New-TestVM 'fault [enable]' -PowerOn
             Add-File $vm 'disk1-ctk.vmdk'
             # Slow the delete down, and disable ReconfigVM_Task while it runs: the re-enable then fails.
-            Invoke-LabCtl $lab 'delay' @{ method = 'DeleteDatastoreFile_Task'; ms = 2500 } | Out-Null
+            Invoke-LabVcsimCtl delay @{ method = 'DeleteDatastoreFile_Task'; ms = 2500 } | Out-Null
             $ps = [powershell]::Create()
             $modulePath = (Get-Module MtvRemediation).Path -replace 'dll$', 'psd1'
             try {
@@ -276,13 +277,13 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
                     }).AddArgument($modulePath).AddArgument($vcUri.Host).AddArgument($vcUri.Port).AddArgument($cred).AddArgument($vm.Name)
                 $async = $ps.BeginInvoke()
                 $deadline = [DateTime]::UtcNow.AddSeconds(20)
-                while (-not (Get-LabVMState $raw $vm).ExtraConfig.ContainsKey('scsi0:0.ctkEnabled') -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
-                Invoke-LabCtl $lab 'disable-method' @{ vm = $vm.Name; method = 'ReconfigVM_Task' } | Out-Null
+                while (-not (Get-VcsimVMState $raw $vm).ExtraConfig.ContainsKey('scsi0:0.ctkEnabled') -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+                Invoke-LabVcsimCtl disable-method @{ vm = $vm.Name; method = 'ReconfigVM_Task' } | Out-Null
                 $r = $ps.EndInvoke($async) | Select-Object -Last 1
             }
             finally {
                 $ps.Dispose()
-                Invoke-LabCtl $lab 'reset' | Out-Null
+                Invoke-LabVcsimCtl reset | Out-Null
             }
             $r.Succeeded | Should -BeFalse
             $r.FailedStep | Should -Be 'EnableChangeTracking'
@@ -300,7 +301,7 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
 
         It 'an HTTP 500 without a SOAP body becomes a typed transport error' {
             $vm = New-TestVM 'http500'
-            Invoke-LabCtl $lab 'fail-next' @{ status = 500 } | Out-Null
+            Invoke-LabVcsimCtl fail-next @{ status = 500 } | Out-Null
             Get-VMChangeTracking -VM $vm.Name -ErrorVariable err -ErrorAction SilentlyContinue | Out-Null
             $err[0].FullyQualifiedErrorId | Should -BeLike 'VITransportError*'
             $err[0].Exception.Message | Should -Match '500'
@@ -316,7 +317,7 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
         }
 
         It 'adopts a PowerCLI VIServer through its session cookie, and Disconnect does not log it out' {
-            $session = New-LabSoapSession $lab
+            $session = New-VcsimSoapSession $lab
             try {
                 $vi = New-PowerCliVIServer $session
                 $adopted = Connect-MtvVIServer -VIServer $vi -SkipCertificateCheck -WarningAction SilentlyContinue
@@ -329,23 +330,23 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
                 $adopted.RoundTrips | Should -BeGreaterThan 2
 
                 Disconnect-MtvVIServer -Server $adopted -Confirm:$false
-                Get-LabCurrentSessionUser $session | Should -Be $lab.vcsim.user
+                Get-VcsimCurrentSessionUser $session | Should -Be $lab.vcsim.user
             }
-            finally { Remove-LabSoapSession $session }
+            finally { Remove-VcsimSoapSession $session }
         }
 
         It 'reports VISessionExpired for a PowerCLI session that was logged out' {
-            $session = New-LabSoapSession $lab
+            $session = New-VcsimSoapSession $lab
             $vi = New-PowerCliVIServer $session
-            Remove-LabSoapSession $session
+            Remove-VcsimSoapSession $session
             Connect-MtvVIServer -VIServer $vi -SkipCertificateCheck -ErrorVariable err -ErrorAction SilentlyContinue -WarningAction SilentlyContinue | Should -BeNullOrEmpty
             $err[0].FullyQualifiedErrorId | Should -BeLike 'VISessionExpired*'
         }
 
         It 'detects a session that expires after adoption' {
-            $session = New-LabSoapSession $lab
+            $session = New-VcsimSoapSession $lab
             $adopted = Connect-MtvVIServer -VIServer (New-PowerCliVIServer $session) -SkipCertificateCheck -WarningAction SilentlyContinue
-            Remove-LabSoapSession $session
+            Remove-VcsimSoapSession $session
             Get-VMChangeTracking -VM $pcVm.Name -Server $adopted -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
             $err[0].FullyQualifiedErrorId | Should -BeLike 'VISessionExpired*'
             "$($err[0])" | Should -Match 'Connect-MtvVIServer'
@@ -395,14 +396,13 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
             Set-Content -Path $pem -Value ("-----BEGIN CERTIFICATE-----`n{0}`n-----END CERTIFICATE-----" -f [Convert]::ToBase64String($der, 'InsertLineBreaks'))
             $ssl.Dispose(); $tcp.Dispose()
 
-            $session = New-LabSoapSession $lab
+            $session = New-VcsimSoapSession $lab
             $script = {
                 param($ModulePath, $Fixture, $State, $VmName)
                 . $Fixture
                 $ProgressPreference = 'SilentlyContinue'
-                $env:MTVLAB_STATE = $State
+                $lab = Get-Content $State -Raw | ConvertFrom-Json
                 Import-Module $ModulePath
-                $lab = Get-LabState
                 $global:DefaultVIServer = New-PowerCliVIServer ([pscustomobject]@{ Url = $lab.vcsim.url; Secret = $env:MTV_TEST_SECRET; User = $lab.vcsim.user; ServiceContent = [pscustomobject]@{ about = [pscustomobject]@{ instanceUuid = '' } } })
                 $global:DefaultVIServers = @($global:DefaultVIServer)
                 $s = Get-VMChangeTracking -VM $VmName -ErrorVariable err -ErrorAction SilentlyContinue
@@ -425,7 +425,7 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
             finally {
                 Remove-Item Env:\SSL_CERT_FILE, Env:\MTV_TEST_SECRET -ErrorAction SilentlyContinue
                 Remove-Item $pem -ErrorAction SilentlyContinue
-                Remove-LabSoapSession $session
+                Remove-VcsimSoapSession $session
             }
             $untrusted.VM | Should -BeNullOrEmpty
             ($untrusted.Errors -join "`n") | Should -Match 'VIServerAdoptionFailed'

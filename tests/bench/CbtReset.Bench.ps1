@@ -22,10 +22,10 @@ $root = Resolve-Path (Join-Path $PSScriptRoot '../..')
 $modulePath = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $root 'out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
 Import-Module $modulePath -Force
 
-$lab = Get-LabState
-if (-not $lab) { throw 'The lab is not running (no lab.json): start it with tests/lab/lab.sh start.' }
-$raw = New-LabSoapSession $lab
-$placement = Get-LabPlacement $raw $lab
+Import-Module (Join-Path $root 'tests/lab/Lab.psm1') -Force
+$lab = Get-MtvLab
+$raw = New-VcsimSoapSession $lab
+$placement = Get-VcsimPlacement $raw $lab
 $prefix = 'mtvbench-{0}' -f (Get-Random -Maximum 99999)
 $vcUri = [uri]$lab.vcsim.url
 $password = if ($lab.vcsim.password) { [string]$lab.vcsim.password } else { 'lab' }
@@ -35,7 +35,7 @@ $conn = Connect-MtvVIServer -Server $vcUri.Host -Port $vcUri.Port -Credential $c
 $vms = [System.Collections.Generic.List[object]]::new()
 try {
     foreach ($i in 1..$Count) {
-        $vm = New-LabVM $raw $placement ('{0} {1:000}' -f $prefix, $i)
+        $vm = New-VcsimVM $raw $placement ('{0} {1:000}' -f $prefix, $i)
         New-Item -ItemType File -Path (Join-Path $vm.Dir 'disk1-ctk.vmdk') -Force | Out-Null
         $vms.Add($vm)
     }
@@ -83,7 +83,7 @@ try {
     }
 }
 finally {
-    foreach ($vm in $vms) { try { Remove-LabVM $raw $vm } catch { Write-Warning "cleanup of $($vm.Name): $_" } }
+    foreach ($vm in $vms) { try { Remove-VcsimVM $raw $vm } catch { Write-Warning "cleanup of $($vm.Name): $_" } }
     Get-MtvVIServer | Disconnect-MtvVIServer -Confirm:$false
-    Remove-LabSoapSession $raw
+    Remove-VcsimSoapSession $raw
 }

@@ -28,9 +28,9 @@ foreach ($script in Get-ChildItem $PSScriptRoot -Filter '*.Bench.ps1' | Where-Ob
     }
 }
 
-$machine = "{0} cores, {1:N0} GiB, {2}" -f [Environment]::ProcessorCount,
-    ((Get-Content /proc/meminfo -ErrorAction SilentlyContinue | Select-Object -First 1) -replace '\D', '' -as [double]) / 1MB,
-    [System.Runtime.InteropServices.RuntimeInformation]::OSDescription
+$memKb = [double]((Get-Content /proc/meminfo -ErrorAction SilentlyContinue | Select-Object -First 1) -replace '\D', '')
+$memGiB = [math]::Round($memKb / 1MB)
+$machine = '{0} cores, {1} GiB, {2}' -f [Environment]::ProcessorCount, $memGiB, [System.Runtime.InteropServices.RuntimeInformation]::OSDescription
 $report = [pscustomobject]@{ Date = (Get-Date).ToUniversalTime().ToString('o'); Machine = $machine; Results = $results }
 $report | ConvertTo-Json -Depth 5 | Set-Content (Join-Path $outDir 'results.json')
 

@@ -104,7 +104,7 @@ tsv_get() { awk -F'\t' -v k="$1" '$1 == k { print $2 }' "$BASE/vcsim/inventory.t
 # ESXi hosts: BusyBox chroot on tmpfs ramdisks behind one real sshd each
 
 ROOT_MB=${MTVLAB_ROOT_MB:-32}
-TMP_MB=${MTVLAB_TMP_MB:-64}
+TMP_MB=${MTVLAB_TMP_MB:-256}   # ESXi's tmp ramdisk is 256M
 HOSTD_DOWN_MS=${MTVLAB_HOSTD_DOWN_MS:-3000}
 TEMPLATE="$BASE/template"          # the chroot image, copied into each host's root ramdisk
 TEMPLATE_VAR="$BASE/template-var"  # pristine /var (also what reset-host restores)
@@ -215,8 +215,12 @@ CFG
 start_sshd() { # HD -> sets PORT; retries on port collisions
   local HD=$1 try port used
   used=" $(used_ports | tr '\n' ' ') "
+  # Stay below the kernel's ephemeral range: outgoing connections take ports from there, and one
+  # holding our port made an sshd fail to bind.
+  local eph_low; eph_low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  [ "$eph_low" -gt 21000 ] 2>/dev/null || eph_low=32768
   for try in 1 2 3 4 5 6 7 8; do
-    port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+    port=$(( 20000 + (RANDOM * 32768 + RANDOM) % (eph_low - 20000) ))
     case $used in *" $port "*) continue;; esac
     write_sshd_config "$HD" "$port"
     if /usr/sbin/sshd -f "$HD/sshd_config" -E "$HD/sshd.log" 9>&- </dev/null >/dev/null 2>&1; then
@@ -563,7 +567,7 @@ cmd_start() {
   [ -n "$want" ] || want=${MTVLAB_HOSTS:-$DEFAULT_HOSTS}
   [[ $want =~ ^[0-9]+$ ]] && [ "$want" -ge 1 ] && [ "$want" -le $MAX_HOSTS ] || die "--hosts must be 1..$MAX_HOSTS"
   local v
-  for v in "${MTVLAB_VAR_MB:-16}" "${MTVLAB_ROOT_MB:-32}" "${MTVLAB_TMP_MB:-64}"; do
+  for v in "${MTVLAB_VAR_MB:-16}" "${MTVLAB_ROOT_MB:-32}" "${MTVLAB_TMP_MB:-256}"; do
     [[ $v =~ ^[1-9][0-9]*$ ]] || die "ramdisk sizes (--var-mb, MTVLAB_*_MB) must be positive MiB counts"
   done
   lock
