@@ -13,8 +13,8 @@
     FormatsToProcess     = @(
         'Formats/EsxiShell.Format.ps1xml'
         'Formats/VSphere.Format.ps1xml'
-        'Formats/HostRemediation.Format.ps1xml'
         'Formats/Diagnosis.Format.ps1xml'
+        'Formats/HostRemediation.Format.ps1xml'
         'Formats/Runbook.Format.ps1xml'
     )
     CmdletsToExport      = @(
@@ -26,13 +26,13 @@
         'Get-MtvVIServer'
         'Get-VMChangeTracking'
         'Reset-VMChangeTracking'
+        'Find-MtvCloneFailure'
         'Test-VmkfstoolsLogSpace'
         'Clear-VmkfstoolsWrapperLog'
         'Register-LogRotationCron'
         'Get-LogRotationCron'
         'Unregister-LogRotationCron'
         'Restart-EsxiAgents'
-        'Find-MtvCloneFailure'
         'Invoke-MtvRemediation'
     )
     FunctionsToExport    = @()

@@ -30,6 +30,8 @@ namespace MtvRemediation.Remediation
 
     public static class AgentRestartEngine
     {
+        public const string DefaultInitDir = "/etc/init.d";
+
         public static readonly Regex AgentName = new Regex("^[A-Za-z0-9_-]{1,64}$", RegexOptions.CultureInvariant);
 
         public static AgentRestartRisk ProbeRisk(IEsxiShell shell, CancellationToken ct)
@@ -63,10 +65,10 @@ namespace MtvRemediation.Remediation
         /// <see cref="RemediationException"/> (AgentRestartTimeout) with the partial result on timeout.
         /// </summary>
         public static AgentRestartResult Restart(IEsxiShell shell, string agent, TimeSpan timeout, bool noWait,
-            IHostConnectionStateSource? vcenter, string? vcenterHostName, CancellationToken ct, Action<string>? verbose = null)
+            IHostConnectionStateSource? vcenter, string? vcenterHostName, CancellationToken ct, Action<string>? verbose = null, string initDir = DefaultInitDir)
         {
             if (!AgentName.IsMatch(agent)) throw new ArgumentException($"'{agent}' is not an agent name (like hostd or vpxa).", nameof(agent));
-            var script = "/etc/init.d/" + agent;
+            var script = initDir.TrimEnd('/') + "/" + agent;
             var watch = Stopwatch.StartNew();
             var result = new AgentRestartResult { VMHost = shell.HostName, Agent = agent };
 
@@ -81,7 +83,7 @@ namespace MtvRemediation.Remediation
             verbose?.Invoke($"{shell.HostName}: {script} restart -> exit {run.ExitStatus}");
             if (!run.Succeeded)
             {
-                result.Running = IsRunning(shell, agent, ct) == true;
+                result.Running = IsRunning(shell, script, agent, ct) == true;
                 result.Duration = watch.Elapsed;
                 throw new RemediationException(HostRemediationErrorIds.AgentRestartFailed, ErrorCategory.InvalidResult,
                     $"{script} restart on '{shell.HostName}' exited {run.ExitStatus}: {LogSpaceProbe.FirstLine(run.Stdout + run.Stderr)}",
@@ -91,7 +93,7 @@ namespace MtvRemediation.Remediation
 
             if (noWait)
             {
-                result.Running = IsRunning(shell, agent, ct) == true;
+                result.Running = IsRunning(shell, script, agent, ct) == true;
                 result.Succeeded = true;
                 result.Duration = watch.Elapsed;
                 return result;
@@ -100,7 +102,7 @@ namespace MtvRemediation.Remediation
             var deadline = DateTime.UtcNow + timeout;
             while (true)
             {
-                if (IsRunning(shell, agent, ct) == true) { result.Running = true; break; }
+                if (IsRunning(shell, script, agent, ct) == true) { result.Running = true; break; }
                 if (DateTime.UtcNow > deadline) return TimedOut(shell, result, watch, $"{agent} did not report running", timeout);
                 Sleep(TimeSpan.FromMilliseconds(500), ct);
             }
@@ -108,8 +110,7 @@ namespace MtvRemediation.Remediation
             if (vcenter != null)
             {
                 var name = vcenterHostName ?? shell.HostName;
-                // Give vCenter a moment to notice the restart before trusting a "connected".
-                while (true)
+                        while (true)
                 {
                     var state = vcenter.GetConnectionState(name, ct);
                     result.ConnectionState = state;
@@ -125,9 +126,9 @@ namespace MtvRemediation.Remediation
             return result;
         }
 
-        public static bool? IsRunning(IEsxiShell shell, string agent, CancellationToken ct)
+        public static bool? IsRunning(IEsxiShell shell, string script, string agent, CancellationToken ct)
         {
-            var r = RemoteOps.Run(shell, RemoteCommand.Format("{0} status 2>&1", "/etc/init.d/" + agent), ct);
+            var r = RemoteOps.Run(shell, RemoteCommand.Format("{0} status 2>&1", script), ct);
             return AgentStatusParser.ParseStatus(agent, r.Stdout);
         }
 
