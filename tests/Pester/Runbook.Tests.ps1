@@ -4,8 +4,8 @@
 # lab state is independent of the code under test.
 
 BeforeDiscovery {
-    . (Join-Path $PSScriptRoot 'PowerCliFixture.ps1')
-    $script:NoLab = $null -eq (Get-LabState)
+    Import-Module (Join-Path $PSScriptRoot '../lab/Lab.psm1') -Force
+    $script:NoLab = try { $null -eq (Get-MtvLab) } catch { $true }
 }
 
 BeforeAll {
@@ -99,7 +99,7 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
 
     AfterAll {
         if ($scene) { Reset-LabHost $scene.Host.name }
-        $null = Invoke-LabCtl (Get-MtvLab) 'ctk-on-power-on' @{ enabled = 0 }
+        $null = Invoke-LabVcsimCtl 'ctk-on-power-on' @{ enabled = 0 }
         Get-EsxiShell | Disconnect-EsxiShell
         Get-MtvVIServer | Disconnect-MtvVIServer
         if ($reportDir -and (Test-Path $reportDir)) { Remove-Item $reportDir -Recurse -Force }
@@ -268,8 +268,8 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
     Context 'agent restarts and a refused VM' {
         It 'restarts hostd then vpxa when asked, waits for vCenter, and refuses a powered-on VM without -PowerOff' {
             $other = Get-LabVM | Where-Object { $_.host -ne $hostName -and $_.host -in @((Get-LabHost).name) } | Select-Object -First 1
-            $raw = New-LabSoapSession -Lab (Get-MtvLab)
-            try { $stateBefore = Get-LabVMState $raw ([pscustomobject]@{ MoRef = $other.moref }) } finally { Remove-LabSoapSession $raw }
+            $raw = New-VcsimSoapSession -Lab (Get-MtvLab)
+            try { $stateBefore = Get-VcsimVMState $raw ([pscustomobject]@{ MoRef = $other.moref }) } finally { Remove-VcsimSoapSession $raw }
             $stateBefore.PowerState | Should -Be 'poweredOn'
             $pidBefore = Invoke-LabHost $other.host 'cat /var/run/vmware/hostd.pid'
 
@@ -286,12 +286,12 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
 
             (Invoke-LabHost $other.host '/etc/init.d/hostd status') | Should -Match 'hostd is running'
             (Invoke-LabHost $other.host 'cat /var/run/vmware/hostd.pid') | Should -Not -Be $pidBefore
-            $raw = New-LabSoapSession -Lab (Get-MtvLab)
+            $raw = New-VcsimSoapSession -Lab (Get-MtvLab)
             try {
-                $stateAfter = Get-LabVMState $raw ([pscustomobject]@{ MoRef = $other.moref })
-                $conn = Get-LabProperty $raw 'HostSystem' $other.hostMoref 'runtime.connectionState'
+                $stateAfter = Get-VcsimVMState $raw ([pscustomobject]@{ MoRef = $other.moref })
+                $conn = Get-VcsimProperty $raw 'HostSystem' $other.hostMoref 'runtime.connectionState'
             }
-            finally { Remove-LabSoapSession $raw }
+            finally { Remove-VcsimSoapSession $raw }
             $stateAfter.PowerState | Should -Be $stateBefore.PowerState
             $stateAfter.Cbt | Should -Be $stateBefore.Cbt
             $conn['runtime.connectionState'].'#text' | Should -Be 'connected'
@@ -300,16 +300,16 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
 
     Context 'a host that cannot be reached' {
         It 'reports RunbookHostUnreachable for the host and still resets the VM''s CBT' {
-            # A VM on the vcsim host without an SSH endpoint, CBT disabled with a stale ctk file: unhealthy.
-            $sshHosts = @((Get-LabHost).name)
-            $vm = Get-LabVM | Where-Object { $_.host -notin $sshHosts } | Select-Object -First 1
-            if (-not $vm) { Set-ItResult -Skipped -Because 'every lab vcsim host has an SSH endpoint'; return }
-            $raw = New-LabSoapSession -Lab (Get-MtvLab)
+            # A VM on another host whose session is closed (no -Credential: nothing opens one),
+            # CBT disabled with a stale ctk file: unhealthy.
+            $vm = Get-LabVM | Where-Object { $_.host -ne $hostName } | Select-Object -Last 1
+            Get-EsxiShell | Where-Object VMHost -EQ $vm.host | Disconnect-EsxiShell
+            $raw = New-VcsimSoapSession -Lab (Get-MtvLab)
             try {
-                Set-LabVMPower $raw ([pscustomobject]@{ MoRef = $vm.moref }) 'Off'
-                Set-LabVMCbt $raw ([pscustomobject]@{ MoRef = $vm.moref }) $false
+                Set-VcsimVMPower $raw ([pscustomobject]@{ MoRef = $vm.moref }) 'Off'
+                Set-VcsimVMCbt $raw ([pscustomobject]@{ MoRef = $vm.moref }) $false
             }
-            finally { Remove-LabSoapSession $raw }
+            finally { Remove-VcsimSoapSession $raw }
             $ctk = Join-Path (Split-Path $vm.localDir -Parent) (($vm.disks[0] -replace '^\[[^\]]*\]\s*', '') -replace '\.vmdk$', '-ctk.vmdk')
             Set-Content -LiteralPath $ctk -Value 'stale'
 
@@ -317,12 +317,12 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
             try { $out = Invoke-MtvRemediation -VM $vm.name -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue }
             finally {
                 # Back as the lab started it (powered on, CBT off) for the other test files.
-                $raw = New-LabSoapSession -Lab (Get-MtvLab)
+                $raw = New-VcsimSoapSession -Lab (Get-MtvLab)
                 try {
-                    Set-LabVMCbt $raw ([pscustomobject]@{ MoRef = $vm.moref }) $false
-                    Set-LabVMPower $raw ([pscustomobject]@{ MoRef = $vm.moref }) 'On'
+                    Set-VcsimVMCbt $raw ([pscustomobject]@{ MoRef = $vm.moref }) $false
+                    Set-VcsimVMPower $raw ([pscustomobject]@{ MoRef = $vm.moref }) 'On'
                 }
-                finally { Remove-LabSoapSession $raw }
+                finally { Remove-VcsimSoapSession $raw }
             }
             $ids = @($errs | ForEach-Object FullyQualifiedErrorId)
             $ids | Should -Contain 'RunbookHostUnreachable,MtvRemediation.Commands.InvokeMtvRemediationCommand'

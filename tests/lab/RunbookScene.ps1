@@ -42,17 +42,17 @@ function Get-CtkPath($Vm) {
 function Set-RunbookScene {
     $t = Get-RunbookSceneTarget
     # Power-ons recreate ctk files, as on ESXi (plain vcsim never creates them).
-    $null = Invoke-LabCtl (Get-MtvLab) 'ctk-on-power-on' @{ enabled = 1 }
+    $null = Invoke-LabVcsimCtl 'ctk-on-power-on' @{ enabled = 1 }
     Reset-LabHost $t.Host.name
     $free = (Get-LabVarUsage $t.Host.name).AvailableKB * 1KB
     $null = Add-LabWrapperLog -HostName $t.Host.name -Bytes ($free - 8KB) -Failure 7228
-    $session = New-LabSoapSession -Lab (Get-MtvLab)
+    $session = New-VcsimSoapSession -Lab (Get-MtvLab)
     try {
         $vm = [pscustomobject]@{ MoRef = $t.Vm.moref }
-        Set-LabVMPower $session $vm 'On'
-        Set-LabVMCbt $session $vm $true
+        Set-VcsimVMPower $session $vm 'On'
+        Set-VcsimVMCbt $session $vm $true
     }
-    finally { Remove-LabSoapSession $session }
+    finally { Remove-VcsimSoapSession $session }
     foreach ($ctk in Get-CtkPath $t.Vm) { Set-Content -LiteralPath $ctk -Value 'stale change tracking file (lab scene)' }
     $t
 }
@@ -61,9 +61,9 @@ function Set-RunbookScene {
 function Get-RunbookSceneState($Target) {
     $hn = $Target.Host.name
     $var = Get-LabVarUsage $hn
-    $session = New-LabSoapSession -Lab (Get-MtvLab)
-    try { $vmState = Get-LabVMState $session ([pscustomobject]@{ MoRef = $Target.Vm.moref }) }
-    finally { Remove-LabSoapSession $session }
+    $session = New-VcsimSoapSession -Lab (Get-MtvLab)
+    try { $vmState = Get-VcsimVMState $session ([pscustomobject]@{ MoRef = $Target.Vm.moref }) }
+    finally { Remove-VcsimSoapSession $session }
     [pscustomobject]@{
         VarUsePercent = $var.UsePercent
         VarAvailableKB = $var.AvailableKB
