@@ -189,7 +189,11 @@ namespace MtvRemediation.Commands
                 if (h.RegisterCron && !ShouldProcess(h.Name, RunbookEngine.DescribeCron(options))) { h.RegisterCron = false; h.AllConfirmed = false; }
                 if (h.RestartAgents)
                 {
-                    WriteWarning($"{h.Name}: restarting hostd and vpxa makes vCenter show the host not responding for a while; on vSAN hosts with LACP running vSAN tasks can be affected.");
+                    // The same vSAN/LACP check as Restart-EsxiAgents, read during the diagnosis.
+                    if (h.AgentRisk?.Risky == true)
+                        WriteWarning($"{h.Name} is a vSAN host with LACP: restarting its management agents can affect running vSAN tasks. Restart only in a maintenance window, one host at a time.");
+                    else if (h.AgentRisk == null || h.AgentRisk.Unknown)
+                        WriteWarning($"{h.Name}: could not tell whether it uses vSAN with LACP; restarting its agents then can affect running vSAN tasks.");
                     if (!ShouldProcess(h.Name, RunbookEngine.DescribeAgents(options))) { h.RestartAgents = false; h.AllConfirmed = false; }
                 }
             }

@@ -115,6 +115,9 @@ namespace MtvRemediation.Remediation
         public LogSpaceStatus? After { get; set; }
         public List<CloneFailureFinding> Findings { get; } = new List<CloneFailureFinding>();
         public bool? CronRegisteredBefore { get; set; }
+
+        /// <summary>vSAN/LACP as the host reports them, read when agent restarts are asked for (null: not read).</summary>
+        public AgentRestartRisk? AgentRisk { get; set; }
         public bool? CronRegisteredAfter { get; set; }
 
         public bool ClearLog { get; set; }
@@ -216,6 +219,18 @@ namespace MtvRemediation.Remediation
                     "The findings may be incomplete; run Find-MtvCloneFailure on the host to see the whole scan.", ex));
             }
             lock (findings) host.Findings.AddRange(findings.OrderBy(f => f.Source, StringComparer.Ordinal).ThenBy(f => f.LineNumber));
+
+            if (options.RestartAgents)
+            {
+                try
+                {
+                    host.AgentRisk = AgentRestartEngine.ProbeRisk(shell, ct);
+                }
+                catch (RemediationException ex)
+                {
+                    host.Fail(new RunbookError(ex.ErrorId, ex.Category, ex.Message, ex.RecommendedAction, ex));
+                }
+            }
 
             if (options.RegisterLogRotation)
             {
