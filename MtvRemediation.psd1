@@ -14,6 +14,7 @@
         'Formats/EsxiShell.Format.ps1xml'
         'Formats/VSphere.Format.ps1xml'
         'Formats/Diagnosis.Format.ps1xml'
+        'Formats/HostRemediation.Format.ps1xml'
     )
     CmdletsToExport      = @(
         'Connect-EsxiShell'
@@ -25,6 +26,12 @@
         'Get-VMChangeTracking'
         'Reset-VMChangeTracking'
         'Find-MtvCloneFailure'
+        'Test-VmkfstoolsLogSpace'
+        'Clear-VmkfstoolsWrapperLog'
+        'Register-LogRotationCron'
+        'Get-LogRotationCron'
+        'Unregister-LogRotationCron'
+        'Restart-EsxiAgents'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -1,0 +1,75 @@
+using System;
+using System.Management.Automation;
+using System.Threading;
+using MtvRemediation.Esxi;
+using MtvRemediation.Infrastructure;
+using MtvRemediation.Interop;
+using MtvRemediation.Remediation;
+
+namespace MtvRemediation.Commands
+{
+    /// <summary>Clear-VmkfstoolsWrapperLog: truncate the wrapper log in place, optionally archiving it locally first.</summary>
+    [Cmdlet(VerbsCommon.Clear, "VmkfstoolsWrapperLog", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [OutputType(typeof(LogClearResult))]
+    public sealed class ClearVmkfstoolsWrapperLogCommand : HostRemediationCmdletBase
+    {
+        private string? _archiveDirectory;
+
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string LogPath { get; set; } = LogSpaceOptions.DefaultLogPath;
+
+        /// <summary>Local directory that receives a verified .gz copy before the log is truncated.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? ArchivePath { get; set; }
+
+        /// <summary>Lines to keep at the end of the log (evidence for support).</summary>
+        [Parameter]
+        [ValidateRange(0, 10_000_000)]
+        public int KeepLastLines { get; set; }
+
+        protected override string ProgressActivity => "Clearing vmkfstools-wrapper logs";
+
+        protected override string? CurrentLogPath => LogPath;
+
+        protected override void BeginProcessing()
+        {
+            if (ArchivePath != null)
+            {
+                _archiveDirectory = GetUnresolvedProviderPathFromPSPath(ArchivePath);
+                if (System.IO.File.Exists(_archiveDirectory))
+                    ThrowInvalidArgument($"-ArchivePath '{ArchivePath}' is a file; give a directory (archives are named <host>_<log>_<time>.gz).", ArchivePath);
+            }
+            base.BeginProcessing();
+        }
+
+        protected override void ProcessRecord()
+        {
+            if (!LogPath.StartsWith("/", StringComparison.Ordinal))
+                ThrowInvalidArgument($"-LogPath '{LogPath}' must be an absolute path on the ESXi host, like {LogSpaceOptions.DefaultLogPath}.", LogPath);
+            base.ProcessRecord();
+        }
+
+        protected override bool ShouldProcessHost(HostTarget target)
+        {
+            var path = LogPathFor(target) ?? LogPath;
+            var action = "Truncate " + path + " in place"
+                         + (KeepLastLines > 0 ? $", keeping its last {KeepLastLines} lines" : string.Empty)
+                         + (_archiveDirectory != null ? $", after saving a verified compressed copy to {_archiveDirectory}" : string.Empty);
+            return ShouldProcess(target.Name, action);
+        }
+
+        protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
+        {
+            var request = new LogClearRequest
+            {
+                LogPath = LogPathFor(target) ?? LogPath,
+                ArchiveDirectory = _archiveDirectory,
+                KeepLastLines = KeepLastLines,
+            };
+            var result = LogClearEngine.Clear(shell, request, ct, sink.WriteVerbose);
+            sink.WriteObject(result);
+        }
+    }
+}

@@ -1,0 +1,33 @@
+using System;
+using System.Management.Automation;
+using System.Threading;
+using MtvRemediation.Esxi;
+using MtvRemediation.Infrastructure;
+using MtvRemediation.Interop;
+using MtvRemediation.Remediation;
+
+namespace MtvRemediation.Commands
+{
+    /// <summary>Get-LogRotationCron: our rotation jobs in root's crontab (never anyone else's lines).</summary>
+    [Cmdlet(VerbsCommon.Get, "LogRotationCron")]
+    [OutputType(typeof(LogRotationCron))]
+    public sealed class GetLogRotationCronCommand : HostRemediationCmdletBase
+    {
+        /// <summary>Only the job for this log (default: all of ours).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? LogPath { get; set; }
+
+        protected override string ProgressActivity => "Reading log rotation cron jobs";
+
+        protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
+        {
+            var found = LogRotationCronEngine.Get(shell, RegisterLogRotationCronCommand.Paths, ct);
+            foreach (var e in found.Entries)
+            {
+                if (LogPath != null && e.LogPath != LogPath) continue;
+                sink.WriteObject(RegisterLogRotationCronCommand.ToOutput(shell.HostName, e, registered: true, changed: false, found.CrondPid));
+            }
+        }
+    }
+}

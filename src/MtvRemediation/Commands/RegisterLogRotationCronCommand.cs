@@ -1,0 +1,75 @@
+using System;
+using System.Management.Automation;
+using System.Threading;
+using MtvRemediation.Esxi;
+using MtvRemediation.Infrastructure;
+using MtvRemediation.Interop;
+using MtvRemediation.Remediation;
+
+namespace MtvRemediation.Commands
+{
+    /// <summary>Register-LogRotationCron: a temporary root cron job that keeps the wrapper log under a size.</summary>
+    [Cmdlet(VerbsLifecycle.Register, "LogRotationCron", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [OutputType(typeof(LogRotationCron))]
+    public sealed class RegisterLogRotationCronCommand : HostRemediationCmdletBase
+    {
+        [Parameter]
+        [ValidateRange(1, 59)]
+        public int IntervalMinutes { get; set; } = 5;
+
+        [Parameter]
+        [ValidateRange(1, 1024)]
+        public int MaxSizeMB { get; set; } = 20;
+
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string LogPath { get; set; } = LogSpaceOptions.DefaultLogPath;
+
+        protected override string ProgressActivity => "Registering log rotation cron jobs";
+
+        protected override string? CurrentLogPath => LogPath;
+
+        internal static CronPaths Paths { get; } = new CronPaths();
+
+        protected override void ProcessRecord()
+        {
+            try { RotationEntry.ValidatePath(LogPath); }
+            catch (ArgumentException ex) { ThrowInvalidArgument($"-LogPath '{LogPath}': {ex.Message.Split('\n')[0]}", LogPath); }
+            base.ProcessRecord();
+        }
+
+        protected override void EndProcessing()
+        {
+            if (Targets.Count > 0)
+                WriteWarning("The rotation job is temporary by design: it lives in the host's in-memory crontab and is lost when the host reboots. Register it again after a reboot during the migration wave, and remove it afterwards with Unregister-LogRotationCron.");
+            base.EndProcessing();
+        }
+
+        protected override bool ShouldProcessHost(HostTarget target)
+        {
+            var path = LogPathFor(target) ?? LogPath;
+            return ShouldProcess(target.Name,
+                $"Add a temporary cron job to root's crontab that truncates {path} in place when it is larger than {MaxSizeMB} MB, every {IntervalMinutes} minute(s), and reload crond");
+        }
+
+        protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
+        {
+            var entry = new RotationEntry(RotationEntry.ScheduleForInterval(IntervalMinutes), LogPathFor(target) ?? LogPath, MaxSizeMB * 1024L * 1024L);
+            var change = LogRotationCronEngine.Register(shell, entry, Paths, ct, sink.WriteVerbose);
+            sink.WriteObject(ToOutput(shell.HostName, entry, registered: true, change.Changed, change.CrondPid));
+        }
+
+        internal static LogRotationCron ToOutput(string host, RotationEntry e, bool registered, bool changed, int? pid) => new LogRotationCron
+        {
+            VMHost = host,
+            LogPath = e.LogPath,
+            Schedule = e.Schedule,
+            Command = e.Command,
+            MaxSizeBytes = e.MaxBytes,
+            MaxSizeMB = (int)Math.Ceiling(e.MaxBytes / (1024.0 * 1024.0)),
+            Registered = registered,
+            Changed = changed,
+            CrondPid = pid,
+        };
+    }
+}

@@ -1,0 +1,104 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using System.Threading;
+using MtvRemediation.Esxi;
+using MtvRemediation.Infrastructure;
+using MtvRemediation.Interop;
+using MtvRemediation.Remediation;
+
+namespace MtvRemediation.Commands
+{
+    /// <summary>Restart-EsxiAgents: restart hostd then vpxa and wait until they (and vCenter) are back.</summary>
+    [Cmdlet(VerbsLifecycle.Restart, "EsxiAgents", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+    [OutputType(typeof(AgentRestartResult))]
+    public sealed class RestartEsxiAgentsCommand : HostRemediationCmdletBase
+    {
+        private readonly ConcurrentDictionary<string, AgentRestartRisk> _risks = new ConcurrentDictionary<string, AgentRestartRisk>(StringComparer.OrdinalIgnoreCase);
+        private IHostConnectionStateSource? _vcenter;
+
+        /// <summary>Agents to restart, in order (default hostd, then vpxa).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        [ValidatePattern("^[A-Za-z0-9_-]{1,64}$")]
+        public string[] Agent { get; set; } = { "hostd", "vpxa" };
+
+        /// <summary>How long to wait for each agent (and vCenter) to be back.</summary>
+        [Parameter]
+        [ValidateRange(5, 3600)]
+        public int TimeoutSeconds { get; set; } = 180;
+
+        /// <summary>Restart and return without waiting.</summary>
+        [Parameter]
+        public SwitchParameter NoWait { get; set; }
+
+        protected override string ProgressActivity => "Restarting ESXi management agents";
+
+        protected override void EndProcessing()
+        {
+            if (Targets.Count == 0) return;
+            _vcenter = HostConnectionStateSources.Current();
+            if (_vcenter == null) WriteVerbose("No vCenter connection: waiting on the agents' own status only.");
+
+            // Before asking: look at vSAN/LACP on every host (read-only; runs under -WhatIf too).
+            var resolver = EsxiShellResolver.ForCurrentRunspace();
+            var options = new Dictionary<HostTarget, ConnectOptions>();
+            foreach (var t in Targets) options[t] = CreateConnectOptions(t);
+            var credential = Credential;
+            var keyFile = KeyFilePath == null ? null : GetUnresolvedProviderPathFromPSPath(KeyFilePath);
+            RunParallel(Targets, ThrottleLimit, "Checking vSAN and LACP before restarting agents", t => t.Name, (target, sink, ct) =>
+            {
+                try
+                {
+                    var shell = AcquireShell(resolver, target, credential, keyFile, options[target], ct);
+                    _risks[target.Name] = AgentRestartEngine.ProbeRisk(shell, ct);
+                }
+                catch (Exception ex) when (ex is EsxiShellException || ex is RemediationException || ex is TimeoutException)
+                {
+                    sink.WriteVerbose($"{target.Name}: vSAN/LACP check failed ({ex.Message}); the restart will report the connection error.");
+                }
+            });
+            var unknown = new List<string>();
+            foreach (var t in Targets)
+            {
+                if (!_risks.TryGetValue(t.Name, out var risk)) continue;
+                if (risk.Risky)
+                    WriteWarning($"{t.Name} is a vSAN host with LACP: restarting its management agents can affect running vSAN tasks. Restart only in a maintenance window, one host at a time.");
+                else if (risk.Unknown) unknown.Add(t.Name);
+            }
+            if (unknown.Count > 0)
+                WriteWarning($"Could not tell whether these hosts use vSAN with LACP (esxcli did not answer): {string.Join(", ", unknown)}. Check before confirming: agent restarts on vSAN hosts with LACP can affect running tasks.");
+            base.EndProcessing();
+        }
+
+        protected override bool ShouldProcessHost(HostTarget target)
+        {
+            return ShouldProcess(target.Name, $"Restart the management agent(s) {string.Join(", then ", Agent)}" +
+                (NoWait ? " without waiting" : $" and wait up to {TimeoutSeconds} s for each to be running" + (_vcenter != null ? " and the host connected in vCenter" : string.Empty)) +
+                "; vCenter shows the host as not responding meanwhile");
+        }
+
+        protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
+        {
+            foreach (var agent in Agent)
+            {
+                try
+                {
+                    var result = AgentRestartEngine.Restart(shell, agent, TimeSpan.FromSeconds(TimeoutSeconds), NoWait, _vcenter, target.Name, ct, sink.WriteVerbose);
+                    sink.WriteObject(result);
+                }
+                catch (RemediationException ex)
+                {
+                    // Report where this host is, and do not restart the next agent on a host whose last one is not back.
+                    sink.WriteError(ex.ToErrorRecord(target.InputObject));
+                    if (ex.Data["Result"] is AgentRestartResult partial) sink.WriteObject(partial);
+                    var rest = Agent.SkipWhile(a => a != agent).Skip(1).ToArray();
+                    if (rest.Length > 0) sink.WriteWarning($"{target.Name}: not restarting {string.Join(", ", rest)} because {agent} did not come back.");
+                    return;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,159 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+
+namespace MtvRemediation.Esxi
+{
+    /// <summary>One row of a df-like table (vdf, df -k) or a stat -f answer, in bytes.</summary>
+    public sealed class SpaceEntry
+    {
+        public SpaceEntry(string name, string mountPoint, long sizeBytes, long usedBytes, long freeBytes, bool exact)
+        {
+            Name = name;
+            MountPoint = mountPoint;
+            SizeBytes = sizeBytes;
+            UsedBytes = usedBytes;
+            FreeBytes = freeBytes;
+            Exact = exact;
+        }
+
+        /// <summary>Filesystem or ramdisk name as the tool printed it.</summary>
+        public string Name { get; }
+
+        /// <summary>Where it is mounted; ramdisks (vdf prints "--") map to "/name" ("root" to "/").</summary>
+        public string MountPoint { get; }
+
+        public long SizeBytes { get; }
+        public long UsedBytes { get; }
+
+        /// <summary>Space available for new data (df's "Available").</summary>
+        public long FreeBytes { get; }
+
+        /// <summary>False when parsed from human-readable sizes (vdf -h): rounded, not byte-exact.</summary>
+        public bool Exact { get; }
+    }
+
+    /// <summary>
+    /// Parsers for the space tools ESXi offers. They read the header to learn the unit, so
+    /// <c>vdf</c> (1k-blocks), <c>vdf -h</c> (human sizes) and <c>df -k</c> all parse with one routine.
+    /// </summary>
+    public static class SpaceParsers
+    {
+        /// <summary>
+        /// Parses every df-like table in <paramref name="text"/>. vdf prints a tardisk section (no
+        /// Use% column: skipped) and a ramdisk section; df -k prints one filesystem table. Long
+        /// filesystem names that wrap onto their own line (POSIX df) are joined with the next line.
+        /// </summary>
+        public static IReadOnlyList<SpaceEntry> ParseTables(string text)
+        {
+            var result = new List<SpaceEntry>();
+            if (string.IsNullOrEmpty(text)) return result;
+            Unit? unit = null;
+            string? pendingName = null;
+            foreach (var rawLine in text.Replace("\r\n", "\n").Split('\n'))
+            {
+                var line = rawLine.Trim();
+                if (line.Length == 0 || line.StartsWith("---", StringComparison.Ordinal)) { pendingName = null; continue; }
+                var fields = line.Split(new[] { ' ', '\t' }, StringSplitOptions.RemoveEmptyEntries);
+                if (IsHeader(line))
+                {
+                    unit = UnitFromHeader(line);
+                    pendingName = null;
+                    continue;
+                }
+                if (unit == null) continue;
+                if (fields.Length == 1) { pendingName = fields[0]; continue; }
+                if (pendingName != null)
+                {
+                    var joined = new string[fields.Length + 1];
+                    joined[0] = pendingName;
+                    Array.Copy(fields, 0, joined, 1, fields.Length);
+                    fields = joined;
+                    pendingName = null;
+                }
+                // name size used avail use% mounted-on...
+                if (fields.Length < 6 || !fields[4].EndsWith("%", StringComparison.Ordinal)) continue;
+                if (!TryParseSize(fields[1], unit.Value, out var size) || !TryParseSize(fields[2], unit.Value, out var used)
+                    || !TryParseSize(fields[3], unit.Value, out var avail)) continue;
+                var mounted = string.Join(" ", fields, 5, fields.Length - 5);
+                if (mounted == "--") mounted = fields[0] == "root" ? "/" : "/" + fields[0];
+                result.Add(new SpaceEntry(fields[0], mounted, size, used, avail, unit.Value != Unit.Human));
+            }
+            return result;
+        }
+
+        /// <summary>
+        /// Parses the answer of <c>stat -f -c '%S %b %f %a' PATH</c>: fundamental block size, total
+        /// blocks, free blocks, blocks available to non-root. Returns null if the line does not fit.
+        /// </summary>
+        public static SpaceEntry? ParseStatFs(string line, string path)
+        {
+            var f = (line ?? string.Empty).Trim().Split(new[] { ' ', '\t' }, StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length != 4) return null;
+            if (!long.TryParse(f[0], NumberStyles.None, CultureInfo.InvariantCulture, out var bs) || bs <= 0
+                || !long.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out var total)
+                || !long.TryParse(f[2], NumberStyles.None, CultureInfo.InvariantCulture, out var free)
+                || !long.TryParse(f[3], NumberStyles.None, CultureInfo.InvariantCulture, out var avail)) return null;
+            return new SpaceEntry(path, path, total * bs, (total - free) * bs, avail * bs, exact: true);
+        }
+
+        /// <summary>
+        /// The entry whose mount point is the longest prefix of <paramref name="path"/> (a resolved
+        /// absolute path), or null.
+        /// </summary>
+        public static SpaceEntry? FindVolumeFor(IEnumerable<SpaceEntry> entries, string path)
+        {
+            SpaceEntry? best = null;
+            foreach (var e in entries)
+            {
+                if (!e.MountPoint.StartsWith("/", StringComparison.Ordinal)) continue;
+                var mp = e.MountPoint.Length > 1 ? e.MountPoint.TrimEnd('/') : e.MountPoint;
+                var matches = mp == "/" || path == mp || path.StartsWith(mp + "/", StringComparison.Ordinal);
+                if (matches && (best == null || mp.Length > best.MountPoint.TrimEnd('/').Length)) best = e;
+            }
+            return best;
+        }
+
+        /// <summary>"48M", "520K", "1.5G", "12345" (bytes) in the given unit.</summary>
+        internal static bool TryParseSize(string text, Unit unit, out long bytes)
+        {
+            bytes = 0;
+            if (unit != Unit.Human)
+            {
+                if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n)) return false;
+                bytes = unit == Unit.KiB ? n * 1024 : n;
+                return true;
+            }
+            if (text.Length == 0) return false;
+            var suffix = char.ToUpperInvariant(text[text.Length - 1]);
+            long mult;
+            switch (suffix)
+            {
+                case 'B': mult = 1; break;
+                case 'K': mult = 1L << 10; break;
+                case 'M': mult = 1L << 20; break;
+                case 'G': mult = 1L << 30; break;
+                case 'T': mult = 1L << 40; break;
+                default: mult = 1; break;
+            }
+            var number = char.IsDigit(suffix) ? text : text.Substring(0, text.Length - 1);
+            if (!double.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var d)) return false;
+            bytes = (long)Math.Round(d * mult);
+            return true;
+        }
+
+        internal enum Unit { Bytes, KiB, Human }
+
+        private static bool IsHeader(string line) =>
+            line.IndexOf("Use%", StringComparison.OrdinalIgnoreCase) >= 0 || line.IndexOf("Capacity", StringComparison.OrdinalIgnoreCase) >= 0
+            || (line.IndexOf("Mounted on", StringComparison.OrdinalIgnoreCase) >= 0);
+
+        private static Unit UnitFromHeader(string header)
+        {
+            var h = header.ToLowerInvariant();
+            if (h.Contains("1k-blocks") || h.Contains("1024-blocks") || h.Contains("kbytes")) return Unit.KiB;
+            if (h.Contains("bytes")) return Unit.Bytes;
+            return Unit.Human; // "Size" column: vdf -h / df -h
+        }
+    }
+}

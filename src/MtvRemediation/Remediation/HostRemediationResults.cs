@@ -1,0 +1,105 @@
+using System;
+
+namespace MtvRemediation
+{
+    /// <summary>Space state of one host for the vmkfstools-wrapper log (Test-VmkfstoolsLogSpace).</summary>
+    public sealed class LogSpaceStatus
+    {
+        public string VMHost { get; set; } = string.Empty;
+        public string LogPath { get; set; } = string.Empty;
+        public bool LogExists { get; set; }
+        public long LogSizeBytes { get; set; }
+
+        /// <summary>Mount point (or ramdisk) holding the log, e.g. /var.</summary>
+        public string VolumePath { get; set; } = string.Empty;
+        public long VolumeSizeBytes { get; set; }
+        public long VolumeUsedBytes { get; set; }
+        public long VolumeFreeBytes { get; set; }
+        public double UsedPercent { get; set; }
+
+        /// <summary>Healthy, Warning or Critical: the worse of the log volume and the /tmp ramdisk.</summary>
+        public string Status { get; set; } = "Healthy";
+
+        /// <summary>Which command answered for the log volume: vdf, stat -f, df -k or vdf -h (rounded).</summary>
+        public string Source { get; set; } = string.Empty;
+
+        /// <summary>The /tmp ramdisk, where every clone keeps its task dir.</summary>
+        public long TmpSizeBytes { get; set; }
+        public long TmpFreeBytes { get; set; }
+        public double TmpUsedPercent { get; set; }
+        public string TmpSource { get; set; } = string.Empty;
+
+        /// <summary>/tmp/vmkfstools-wrapper-* task dirs, and how many are older than 5 days (stale).</summary>
+        public int TaskDirCount { get; set; }
+        public int StaleTaskDirCount { get; set; }
+
+        /// <summary>The SSH clone method's log (MTV 2.10).</summary>
+        public string SecureLogPath { get; set; } = string.Empty;
+        public bool SecureLogExists { get; set; }
+        public long SecureLogSizeBytes { get; set; }
+
+        /// <summary>Whether the vmkfstools-wrapper VIB payload is on the host (null: could not tell).</summary>
+        public bool? WrapperInstalled { get; set; }
+
+        /// <summary>Why the status is not Healthy (empty when healthy).</summary>
+        public string[] Reasons { get; set; } = Array.Empty<string>();
+    }
+
+    /// <summary>What Clear-VmkfstoolsWrapperLog did on one host.</summary>
+    public sealed class LogClearResult
+    {
+        public string VMHost { get; set; } = string.Empty;
+        public string LogPath { get; set; } = string.Empty;
+        public long BytesBefore { get; set; }
+        public long BytesAfter { get; set; }
+        public long FreedBytes { get; set; }
+        public double UsedPercentBefore { get; set; }
+        public double UsedPercentAfter { get; set; }
+
+        /// <summary>Local .gz holding the log as it was before truncation (null without -ArchivePath).</summary>
+        public string? ArchiveFile { get; set; }
+
+        /// <summary>Bytes kept at the end of the log (-KeepLastLines, plus lines written during the operation).</summary>
+        public long KeptBytes { get; set; }
+
+        /// <summary>False when the log did not exist (nothing to do; not an error).</summary>
+        public bool LogExists { get; set; }
+    }
+
+    /// <summary>Our temporary log rotation cron job on one host.</summary>
+    public sealed class LogRotationCron
+    {
+        public string VMHost { get; set; } = string.Empty;
+        public string LogPath { get; set; } = string.Empty;
+        public string Schedule { get; set; } = string.Empty;
+        public string Command { get; set; } = string.Empty;
+        public int MaxSizeMB { get; set; }
+        public long MaxSizeBytes { get; set; }
+
+        /// <summary>True when the entry is in the crontab after the operation (false after Unregister).</summary>
+        public bool Registered { get; set; }
+
+        /// <summary>True when the crontab was rewritten (false: it already said exactly this).</summary>
+        public bool Changed { get; set; }
+
+        /// <summary>crond's pid after the operation (a new pid after a reload).</summary>
+        public int? CrondPid { get; set; }
+
+        /// <summary>The job lives in the ramdisk crontab: it is lost when the host reboots, by design.</summary>
+        public bool Persistent => false;
+    }
+
+    /// <summary>One agent restart on one host.</summary>
+    public sealed class AgentRestartResult
+    {
+        public string VMHost { get; set; } = string.Empty;
+        public string Agent { get; set; } = string.Empty;
+        public bool Succeeded { get; set; }
+        public bool Running { get; set; }
+        public string Output { get; set; } = string.Empty;
+        public TimeSpan Duration { get; set; }
+
+        /// <summary>vCenter's view after the restart (connected, notResponding...), null without a vCenter connection.</summary>
+        public string? ConnectionState { get; set; }
+    }
+}

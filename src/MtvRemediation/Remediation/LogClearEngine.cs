@@ -1,0 +1,258 @@
+using System;
+using System.Globalization;
+using System.IO;
+using System.IO.Compression;
+using System.Management.Automation;
+using System.Security.Cryptography;
+using System.Text;
+using System.Threading;
+using MtvRemediation.Esxi;
+
+namespace MtvRemediation.Remediation
+{
+    public sealed class LogClearRequest
+    {
+        public string LogPath { get; set; } = LogSpaceOptions.DefaultLogPath;
+
+        /// <summary>Local directory for the compressed copy; null: no archive.</summary>
+        public string? ArchiveDirectory { get; set; }
+
+        /// <summary>Lines to keep at the end of the log (0: keep none).</summary>
+        public int KeepLastLines { get; set; }
+
+        /// <summary>Largest tail held in client memory between reading and writing it back.</summary>
+        public long MaxKeptBytes { get; set; } = 32L * 1024 * 1024;
+
+        public TimeSpan ArchiveTimeout { get; set; } = TimeSpan.FromMinutes(30);
+    }
+
+    /// <summary>
+    /// Truncates the wrapper log in place (same inode, so the wrapper's open descriptor keeps
+    /// working and the space is really freed), optionally archiving it to the client first.
+    ///
+    /// Consistency: the log may grow while we work. We archive a fixed prefix [0, S0) and verify it,
+    /// then fetch everything after the part to drop ([keepFrom, end): the -KeepLastLines tail plus
+    /// whatever was appended meanwhile) and truncate ONLY if the file still has exactly the size we
+    /// fetched; the first chunk of the kept bytes is written back in the same remote command as the
+    /// truncation. So nothing is lost unless the client dies between truncating and writing back a
+    /// tail larger than one chunk (24 KiB); the archive, when asked for, is complete before any of
+    /// that starts. Nothing is written on the log's volume before space is freed, so a 100% full
+    /// /var works, and nothing at all is written to /tmp.
+    /// </summary>
+    public static class LogClearEngine
+    {
+        private const int Attempts = 4;
+
+        public static LogClearResult Clear(IEsxiShell shell, LogClearRequest request, CancellationToken ct, Action<string>? verbose = null)
+        {
+            var probeOptions = new LogSpaceOptions { LogPath = request.LogPath };
+            var before = LogSpaceProbe.Measure(shell, probeOptions, ct);
+            var result = new LogClearResult
+            {
+                VMHost = shell.HostName,
+                LogPath = request.LogPath,
+                LogExists = before.LogExists,
+                BytesBefore = before.LogSizeBytes,
+                UsedPercentBefore = before.UsedPercent,
+            };
+            if (!before.LogExists)
+            {
+                verbose?.Invoke($"{shell.HostName}: {request.LogPath} does not exist; nothing to clear.");
+                result.UsedPercentAfter = before.UsedPercent;
+                return result;
+            }
+
+            var s0 = CurrentSize(shell, request.LogPath, ct) ?? 0;
+            if (request.ArchiveDirectory != null)
+            {
+                result.ArchiveFile = Archive(shell, request.LogPath, s0, request.ArchiveDirectory, request.ArchiveTimeout, ct, verbose);
+            }
+
+            var keepFrom = s0;
+            if (request.KeepLastLines > 0)
+            {
+                var tailLength = RemoteOps.ParseLong(RemoteOps.Run(shell, RemoteCommand.Format(
+                    "head -c {1} {0} | tail -n {2} | wc -c", request.LogPath, Str(s0), Str(request.KeepLastLines)), ct).Stdout) ?? 0;
+                if (tailLength > request.MaxKeptBytes)
+                {
+                    throw new RemediationException(HostRemediationErrorIds.LogClearFailed, ErrorCategory.LimitsExceeded,
+                        $"The last {request.KeepLastLines} lines of {request.LogPath} on '{shell.HostName}' are {tailLength} bytes, more than the {request.MaxKeptBytes} bytes this command holds in memory. Nothing was truncated.",
+                        "Use a smaller -KeepLastLines, or -ArchivePath to keep the whole log locally.");
+                }
+                keepFrom = s0 - tailLength;
+            }
+
+            result.KeptBytes = TruncateKeepingFrom(shell, request.LogPath, keepFrom, request.MaxKeptBytes, ct, verbose);
+
+            var after = LogSpaceProbe.Measure(shell, probeOptions, ct);
+            result.BytesAfter = after.LogSizeBytes;
+            result.UsedPercentAfter = after.UsedPercent;
+            result.FreedBytes = Math.Max(0, result.BytesBefore - result.BytesAfter);
+            return result;
+        }
+
+        internal static long? CurrentSize(IEsxiShell shell, string path, CancellationToken ct)
+        {
+            var r = RemoteOps.Run(shell, RemoteCommand.Format("if [ -f {0} ]; then wc -c < {0}; else echo missing; fi", path), ct);
+            return RemoteOps.ParseLong(r.Stdout);
+        }
+
+        /// <summary>Drops bytes [0, keepFrom) of the log in place; returns how many bytes remain from before.</summary>
+        private static long TruncateKeepingFrom(IEsxiShell shell, string path, long keepFrom, long maxKept, CancellationToken ct, Action<string>? verbose)
+        {
+            for (var attempt = 1; attempt <= Attempts; attempt++)
+            {
+                byte[] kept;
+                try
+                {
+                    kept = RemoteOps.RunBytes(shell, RemoteCommand.Format("tail -c +{1} {0}", path, Str(keepFrom + 1)), maxKept, ct, out _);
+                }
+                catch (CappedMemoryStream.CapExceededException)
+                {
+                    throw new RemediationException(HostRemediationErrorIds.LogClearFailed, ErrorCategory.LimitsExceeded,
+                        $"More than {maxKept} bytes would have to be kept from {path} on '{shell.HostName}' (the log grows fast). Nothing was truncated.",
+                        "Run the command again; use -ArchivePath to keep the whole log locally.");
+                }
+                var expectedSize = keepFrom + kept.Length;
+                // Last attempt: a writer that never pauses; truncate anyway (losing at most what it wrote in milliseconds).
+                var strict = attempt < Attempts;
+                var first = Math.Min(kept.Length, RemoteOps.UploadChunkBytes);
+                var template = "f={0}; [ -f \"$f\" ] || exit 4; " +
+                               (strict ? "[ $(wc -c < \"$f\") -eq {1} ] || exit 3; " : string.Empty) +
+                               (first > 0 ? ": > \"$f\" && printf {2} >> \"$f\"" : ": > \"$f\"");
+                var r = RemoteOps.Run(shell, RemoteCommand.Format(template, path, Str(expectedSize), RemoteOps.PrintfFormat(kept, 0, first)), ct);
+                if (r.ExitStatus == 3)
+                {
+                    verbose?.Invoke($"{shell.HostName}: {path} grew while clearing it; fetching the new tail (attempt {attempt}).");
+                    continue;
+                }
+                if (r.ExitStatus == 4) return 0; // rotated away by someone else: nothing left to clear
+                if (!r.Succeeded)
+                {
+                    throw new RemediationException(HostRemediationErrorIds.LogClearFailed, ErrorCategory.WriteError,
+                        $"Truncating {path} on '{shell.HostName}' failed (exit {r.ExitStatus}): {LogSpaceProbe.FirstLine(r.Stderr)}",
+                        "Check the file's permissions and that the path is a regular file, then retry.");
+                }
+                for (var at = first; at < kept.Length; at += RemoteOps.UploadChunkBytes)
+                {
+                    var n = Math.Min(RemoteOps.UploadChunkBytes, kept.Length - at);
+                    var w = RemoteOps.Run(shell, RemoteCommand.Format("printf {1} >> {0}", path, RemoteOps.PrintfFormat(kept, at, n)), ct);
+                    if (!w.Succeeded)
+                    {
+                        throw new RemediationException(HostRemediationErrorIds.LogClearFailed, ErrorCategory.WriteError,
+                            $"The log on '{shell.HostName}' was truncated but writing back the kept tail failed at byte {at} of {kept.Length}: {LogSpaceProbe.FirstLine(w.Stderr)}",
+                            "The log itself is usable. If the tail matters, take it from -ArchivePath's archive.");
+                    }
+                }
+                if (!strict) verbose?.Invoke($"{shell.HostName}: {path} kept growing; truncated without the size check on the last attempt.");
+                return kept.Length;
+            }
+            return 0; // unreachable: the last attempt is unconditional
+        }
+
+        /// <summary>Streams a verified gzip of bytes [0, length) of the log into the archive directory; returns the file.</summary>
+        private static string Archive(IEsxiShell shell, string path, long length, string directory, TimeSpan timeout, CancellationToken ct, Action<string>? verbose)
+        {
+            Directory.CreateDirectory(directory);
+            var file = UniqueArchiveName(directory, shell.HostName, path);
+            var partial = file + ".partial";
+            var tools = RemoteOps.Run(shell, RemoteCommand.Script(
+                "command -v gzip >/dev/null 2>&1 && echo gzip; command -v sha256sum >/dev/null 2>&1 && echo sha256sum; command -v md5sum >/dev/null 2>&1 && echo md5sum; true"), ct).Stdout;
+            var remoteGzip = tools.Contains("gzip");
+            var hashTool = tools.Contains("sha256sum") ? "sha256sum" : tools.Contains("md5sum") ? "md5sum" : null;
+            try
+            {
+                using (var fs = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+                {
+                    RemoteCommandResult r;
+                    if (remoteGzip)
+                    {
+                        // Compressing on the host saves bandwidth; the pipe never touches the host's disks.
+                        r = RemoteOps.RunStreaming(shell, RemoteCommand.Format("head -c {1} {0} | gzip -c", path, Str(length)), fs, ct, timeout);
+                    }
+                    else
+                    {
+                        using var gz = new GZipStream(fs, CompressionLevel.Optimal, leaveOpen: true);
+                        r = RemoteOps.RunStreaming(shell, RemoteCommand.Format("head -c {1} {0}", path, Str(length)), gz, ct, timeout);
+                    }
+                    if (!r.Succeeded)
+                    {
+                        throw new RemediationException(HostRemediationErrorIds.ArchiveFailed, ErrorCategory.ReadError,
+                            $"Reading {path} on '{shell.HostName}' for the archive failed (exit {r.ExitStatus}): {LogSpaceProbe.FirstLine(r.Stderr)}. Nothing was truncated.",
+                            "Check the log file on the host, then retry.");
+                    }
+                }
+
+                // Verify: decompress what we stored, count and hash it, compare with the host's hash of the same prefix.
+                var (localCount, localHash) = HashGzip(partial, hashTool == "md5sum");
+                if (localCount != length)
+                {
+                    throw new RemediationException(HostRemediationErrorIds.ArchiveVerificationFailed, ErrorCategory.InvalidResult,
+                        $"The archive of {path} from '{shell.HostName}' holds {localCount} bytes, expected {length}. Nothing was truncated.",
+                        "The log may have been truncated by someone else meanwhile (a rotation cron job?). Run Test-VmkfstoolsLogSpace and retry.");
+                }
+                if (hashTool != null)
+                {
+                    var remote = RemoteOps.Run(shell, RemoteCommand.Format("head -c {1} {0} | " + hashTool, path, Str(length)), ct, timeout).Stdout.Trim();
+                    var remoteHash = remote.Split(' ')[0].ToLowerInvariant();
+                    if (remoteHash != localHash)
+                    {
+                        throw new RemediationException(HostRemediationErrorIds.ArchiveVerificationFailed, ErrorCategory.InvalidResult,
+                            $"The archive of {path} from '{shell.HostName}' does not match the host's {hashTool} ({localHash} vs {remoteHash}). Nothing was truncated.",
+                            "Retry; if it keeps failing, copy the log by other means before clearing it.");
+                    }
+                }
+                else
+                {
+                    verbose?.Invoke($"{shell.HostName}: no sha256sum or md5sum on the host; the archive was verified by size only.");
+                }
+                File.Move(partial, file);
+                verbose?.Invoke($"{shell.HostName}: archived {length} bytes of {path} to {file} (verified{(hashTool != null ? " with " + hashTool : " by size")}).");
+                return file;
+            }
+            catch
+            {
+                try { File.Delete(partial); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+                throw;
+            }
+        }
+
+        internal static (long Count, string Hash) HashGzip(string file, bool md5)
+        {
+            using var fs = File.OpenRead(file);
+            using var gz = new GZipStream(fs, CompressionMode.Decompress);
+            using HashAlgorithm h = md5 ? (HashAlgorithm)MD5.Create() : SHA256.Create();
+            var buffer = new byte[1 << 16];
+            long count = 0;
+            int n;
+            while ((n = gz.Read(buffer, 0, buffer.Length)) > 0)
+            {
+                h.TransformBlock(buffer, 0, n, null, 0);
+                count += n;
+            }
+            h.TransformFinalBlock(buffer, 0, 0);
+            var sb = new StringBuilder();
+            foreach (var b in h.Hash!) sb.Append(b.ToString("x2", CultureInfo.InvariantCulture));
+            return (count, sb.ToString());
+        }
+
+        private static string UniqueArchiveName(string directory, string host, string logPath)
+        {
+            var stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+            var baseName = Sanitize(host) + "_" + Sanitize(Path.GetFileName(logPath)) + "_" + stamp;
+            var candidate = Path.Combine(directory, baseName + ".gz");
+            for (var i = 1; File.Exists(candidate) || File.Exists(candidate + ".partial"); i++)
+                candidate = Path.Combine(directory, baseName + "-" + i.ToString(CultureInfo.InvariantCulture) + ".gz");
+            return candidate;
+        }
+
+        private static string Sanitize(string name)
+        {
+            var sb = new StringBuilder();
+            foreach (var c in name) sb.Append(char.IsLetterOrDigit(c) || c == '.' || c == '-' || c == '_' ? c : '_');
+            return sb.ToString();
+        }
+
+        private static string Str(long v) => v.ToString(CultureInfo.InvariantCulture);
+    }
+}

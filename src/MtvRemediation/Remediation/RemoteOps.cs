@@ -1,0 +1,172 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Management.Automation;
+using System.Text;
+using System.Threading;
+using MtvRemediation.Esxi;
+
+namespace MtvRemediation.Remediation
+{
+    /// <summary>Small building blocks the host engines share: run-and-check, sectioned output, byte upload.</summary>
+    internal static class RemoteOps
+    {
+        public static readonly TimeSpan ShortTimeout = TimeSpan.FromSeconds(60);
+
+        public static RemoteCommandResult Run(IEsxiShell shell, RemoteCommand command, CancellationToken ct, TimeSpan? timeout = null)
+        {
+            try
+            {
+                return shell.RunAsync(command, timeout ?? ShortTimeout, ct).GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException) { throw; }
+            catch (RemediationException) { throw; }
+            catch (TimeoutException ex)
+            {
+                throw new RemediationException(HostRemediationErrorIds.VMHostUnreachable, ErrorCategory.OperationTimeout,
+                    $"Host '{shell.HostName}' did not answer within {(timeout ?? ShortTimeout).TotalSeconds:0} s.",
+                    "Check that the host is up and SSH (TSM-SSH) is running, then run the command again.", ex);
+            }
+            catch (Exception ex) when (IsShellFailure(ex))
+            {
+                throw new RemediationException(HostRemediationErrorIds.VMHostUnreachable, ErrorCategory.ConnectionError,
+                    $"Host '{shell.HostName}' cannot be reached over SSH: {ex.Message}",
+                    "Check the host's SSH service and credentials (Connect-EsxiShell), then run the command again.", ex);
+            }
+        }
+
+        /// <summary>Runs a command whose stdout is binary (file contents) into memory, up to <paramref name="maxBytes"/>.</summary>
+        public static byte[] RunBytes(IEsxiShell shell, RemoteCommand command, long maxBytes, CancellationToken ct, out RemoteCommandResult result, TimeSpan? timeout = null)
+        {
+            using var buffer = new CappedMemoryStream(maxBytes);
+            result = RunStreaming(shell, command, buffer, ct, timeout);
+            return buffer.ToArray();
+        }
+
+        public static RemoteCommandResult RunStreaming(IEsxiShell shell, RemoteCommand command, Stream sink, CancellationToken ct, TimeSpan? timeout = null)
+        {
+            try
+            {
+                return shell.RunStreamingAsync(command, sink, timeout ?? ShortTimeout, ct).GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException) { throw; }
+            catch (RemediationException) { throw; }
+            catch (CappedMemoryStream.CapExceededException) { throw; }
+            catch (Exception ex) when (FindCap(ex) != null) { throw FindCap(ex)!; }
+            catch (TimeoutException ex)
+            {
+                throw new RemediationException(HostRemediationErrorIds.VMHostUnreachable, ErrorCategory.OperationTimeout,
+                    $"Host '{shell.HostName}' did not finish sending within {(timeout ?? ShortTimeout).TotalSeconds:0} s.",
+                    "Check the host and the network, then run the command again.", ex);
+            }
+            catch (Exception ex) when (IsShellFailure(ex))
+            {
+                throw new RemediationException(HostRemediationErrorIds.VMHostUnreachable, ErrorCategory.ConnectionError,
+                    $"Host '{shell.HostName}' cannot be reached over SSH: {ex.Message}",
+                    "Check the host's SSH service and credentials (Connect-EsxiShell), then run the command again.", ex);
+            }
+        }
+
+        // Anything the shell layer throws that is not our own or a cancellation means the host is not usable now.
+        // The SSH layer's own errors (EsxiShellException: not connected, connection lost...) keep their ids.
+        private static bool IsShellFailure(Exception ex) =>
+            !(ex is EsxiShellException) && !(ex is ArgumentException) && !(ex is NullReferenceException) && !(ex is InvalidCastException);
+
+        private static CappedMemoryStream.CapExceededException? FindCap(Exception? ex)
+        {
+            for (; ex != null; ex = ex.InnerException)
+            {
+                if (ex is CappedMemoryStream.CapExceededException cap) return cap;
+                if (ex is AggregateException agg && agg.InnerExceptions.Count == 1) return FindCap(agg.InnerExceptions[0]);
+            }
+            return null;
+        }
+
+        /// <summary>
+        /// Splits output made of <c>@@name</c> marker lines into sections (name -> text). A section's
+        /// exit status, printed as <c>@@rc N</c>, is stored under <c>name.rc</c>.
+        /// </summary>
+        public static Dictionary<string, string> Sections(string stdout)
+        {
+            var map = new Dictionary<string, string>(StringComparer.Ordinal);
+            string? current = null;
+            var sb = new StringBuilder();
+            foreach (var line in stdout.Replace("\r\n", "\n").Split('\n'))
+            {
+                if (line.StartsWith("@@rc ", StringComparison.Ordinal) && current != null)
+                {
+                    map[current + ".rc"] = line.Substring(5).Trim();
+                    continue;
+                }
+                if (line.StartsWith("@@", StringComparison.Ordinal) && line.Length > 2 && line.IndexOf(' ') < 0)
+                {
+                    if (current != null) map[current] = sb.ToString();
+                    current = line.Substring(2);
+                    sb.Clear();
+                    continue;
+                }
+                if (current != null) sb.Append(line).Append('\n');
+            }
+            if (current != null) map[current] = sb.ToString();
+            return map;
+        }
+
+        public static long? ParseLong(string? text)
+        {
+            if (text == null) return null;
+            return long.TryParse(text.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v) ? v : (long?)null;
+        }
+
+        /// <summary>
+        /// Encodes bytes as a printf format that reproduces them exactly: safe ASCII stays literal,
+        /// everything else (including %, \, quotes, CR, LF, non-ASCII) becomes a 3-digit octal escape.
+        /// ash's builtin printf understands \NNN, so no base64 tool is needed on the host.
+        /// </summary>
+        public static string PrintfFormat(byte[] data, int offset, int count)
+        {
+            var sb = new StringBuilder(count * 2);
+            for (var i = offset; i < offset + count; i++)
+            {
+                var b = data[i];
+                var literal = (b >= (byte)'a' && b <= (byte)'z') || (b >= (byte)'A' && b <= (byte)'Z') || (b >= (byte)'0' && b <= (byte)'9')
+                              || b == (byte)' ' || b == (byte)',' || b == (byte)'.' || b == (byte)':' || b == (byte)'-' || b == (byte)'_'
+                              || b == (byte)'/' || b == (byte)'=' || b == (byte)'+' || b == (byte)'(' || b == (byte)')' || b == (byte)'[' || b == (byte)']';
+                if (literal) sb.Append((char)b);
+                else sb.Append('\\').Append(Convert.ToString(b, 8).PadLeft(3, '0'));
+            }
+            return sb.ToString();
+        }
+
+        /// <summary>
+        /// Data per command when uploading through printf: an exec'd command line must stay well
+        /// under Linux's 128 KiB single-argument limit even when every byte becomes 4 characters.
+        /// </summary>
+        public const int UploadChunkBytes = 24 * 1024;
+    }
+
+    /// <summary>A memory stream that refuses to grow past a cap (keeps client memory bounded).</summary>
+    internal sealed class CappedMemoryStream : MemoryStream
+    {
+        private readonly long _cap;
+        public CappedMemoryStream(long cap) => _cap = cap;
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            if (Length + count > _cap) throw new CapExceededException(_cap);
+            base.Write(buffer, offset, count);
+        }
+
+        public override void WriteByte(byte value)
+        {
+            if (Length + 1 > _cap) throw new CapExceededException(_cap);
+            base.WriteByte(value);
+        }
+
+        public sealed class CapExceededException : IOException
+        {
+            public CapExceededException(long cap) : base($"More than {cap} bytes arrived.") => Cap = cap;
+            public long Cap { get; }
+        }
+    }
+}

@@ -1,0 +1,141 @@
+using System.Linq;
+using System.Text;
+using MtvRemediation.Esxi;
+using Xunit;
+
+namespace MtvRemediation.Tests.Esxi
+{
+    public class CrontabTests
+    {
+        // VMware's default root crontab (ESXi 7/8), as found on hosts.
+        internal const string VmwareDefault =
+            "#min hour day mon dow command\n" +
+            "1    1    *   *   *   /sbin/tmpwatch.py\n" +
+            "1    *    *   *   *   /sbin/auto-backup.sh\n" +
+            "0    *    *   *   *   /usr/lib/vmware/vmksummary/log-heartbeat.py\n" +
+            "*/5  *    *   *   *   /bin/hostd-probe.sh ++group=host/vim/vmvisor/hostd-probe/stats/sh\n" +
+            "00   1    *   *   *   localcli storage core device purge\n";
+
+        private static byte[] B(string s) => Encoding.UTF8.GetBytes(s);
+        private static RotationEntry Entry(string path = "/var/log/vmkfstools-wrapper.log", long max = 10 << 20, int minutes = 5) =>
+            new RotationEntry(RotationEntry.ScheduleForInterval(minutes), path, max);
+
+        [Theory]
+        [InlineData(VmwareDefault)]
+        [InlineData("a\r\nb\r\n")]
+        [InlineData("no trailing newline")]
+        [InlineData("\n\n\n")]
+        [InlineData("")]
+        public void Parse_then_ToBytes_is_identity(string text)
+        {
+            Assert.Equal(B(text), Crontab.Parse(B(text)).ToBytes());
+        }
+
+        [Fact]
+        public void Odd_bytes_survive_a_round_trip()
+        {
+            var bytes = new byte[] { 0xff, 0xfe, (byte)'\r', (byte)'\n', 0x00, 0x80, (byte)'x' };
+            Assert.Equal(bytes, Crontab.Parse(bytes).ToBytes());
+        }
+
+        [Fact]
+        public void Register_appends_one_line_and_keeps_every_foreign_byte()
+        {
+            var tab = Crontab.Parse(B(VmwareDefault));
+            tab.SetRotationEntry(Entry());
+            var text = Encoding.UTF8.GetString(tab.ToBytes());
+            Assert.StartsWith(VmwareDefault, text);
+            var added = text.Substring(VmwareDefault.Length);
+            Assert.EndsWith("\n", added);
+            Assert.Single(added.TrimEnd('\n').Split('\n'));
+            Assert.StartsWith("*/5 * * * * ", added);
+            Assert.Contains(Crontab.Tag, added);
+        }
+
+        [Fact]
+        public void Registering_twice_or_with_new_parameters_leaves_one_entry()
+        {
+            var tab = Crontab.Parse(B(VmwareDefault));
+            tab.SetRotationEntry(Entry());
+            tab.SetRotationEntry(Entry());
+            tab.SetRotationEntry(Entry(max: 1 << 20, minutes: 1));
+            var e = Assert.Single(tab.RotationEntries());
+            Assert.Equal(1 << 20, e.MaxBytes);
+            Assert.Equal("* * * * *", e.Schedule);
+        }
+
+        [Fact]
+        public void Entries_for_different_logs_coexist_and_unregister_by_path()
+        {
+            var tab = Crontab.Parse(B(VmwareDefault));
+            tab.SetRotationEntry(Entry());
+            tab.SetRotationEntry(Entry("/var/log/secure-vmkfstools-wrapper.log"));
+            Assert.Equal(2, tab.RotationEntries().Count);
+            Assert.Equal(1, tab.RemoveRotationEntries("/var/log/secure-vmkfstools-wrapper.log"));
+            Assert.Equal("/var/log/vmkfstools-wrapper.log", Assert.Single(tab.RotationEntries()).LogPath);
+        }
+
+        [Theory]
+        [InlineData(VmwareDefault)]
+        [InlineData("SHELL=/bin/sh\r\nMAILTO=\"\"\r\n# comment with # MtvRemediation:log-rotation inside\r\n*/1 * * * * echo x\r\n")]
+        [InlineData("   \n\t# indented comment\n@reboot /bin/true\n")]
+        public void Register_then_unregister_restores_the_original_bytes(string original)
+        {
+            var tab = Crontab.Parse(B(original));
+            tab.SetRotationEntry(Entry());
+            Assert.Equal(1, tab.RemoveRotationEntries(null));
+            Assert.Equal(B(original), tab.ToBytes());
+        }
+
+        [Fact]
+        public void Missing_final_newline_gets_one_so_our_line_stays_separate()
+        {
+            var tab = Crontab.Parse(B("1 1 * * * /sbin/tmpwatch.py"));
+            tab.SetRotationEntry(Entry());
+            var text = Encoding.UTF8.GetString(tab.ToBytes());
+            Assert.StartsWith("1 1 * * * /sbin/tmpwatch.py\n*/5 ", text);
+            Assert.Equal("1 1 * * * /sbin/tmpwatch.py", tab.Lines[0].ToString());
+        }
+
+        [Fact]
+        public void A_foreign_line_mentioning_the_tag_is_not_ours()
+        {
+            var tab = Crontab.Parse(B("# MtvRemediation:log-rotation max=1 path=/x\n0 * * * * echo '# MtvRemediation:log-rotation'\n"));
+            Assert.Empty(tab.RotationEntries());
+            Assert.Equal(0, tab.RemoveRotationEntries(null));
+        }
+
+        [Theory]
+        [InlineData("/var/log/vmkfstools-wrapper.log")]
+        [InlineData("/var/log/it's a log $(reboot) `x`;.log")]
+        [InlineData("/vmfs/volumes/datastore 1/[brackets]/log")]
+        public void Our_line_parses_back_and_quotes_the_path(string path)
+        {
+            var entry = Entry(path, 12345);
+            var line = entry.ToLine();
+            var back = RotationEntry.TryParse(B(line))!;
+            Assert.Equal(path, back.LogPath);
+            Assert.Equal(12345, back.MaxBytes);
+            Assert.Equal("*/5 * * * *", back.Schedule);
+            Assert.Contains("f=" + ShellQuote.Quote(path) + ";", line);
+            Assert.Contains("-gt 12345", line);
+        }
+
+        [Theory]
+        [InlineData("relative/path")]
+        [InlineData("/var/log/a\nb")]
+        [InlineData("/var/log/100%.log")]
+        public void Paths_that_cannot_be_a_cron_line_are_refused(string path)
+        {
+            Assert.Throws<System.ArgumentException>(() => Entry(path));
+        }
+
+        [Theory]
+        [InlineData(0)]
+        [InlineData(60)]
+        public void Interval_must_fit_the_minute_field(int minutes)
+        {
+            Assert.Throws<System.ArgumentOutOfRangeException>(() => RotationEntry.ScheduleForInterval(minutes));
+        }
+    }
+}

@@ -1,0 +1,116 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Threading;
+using MtvRemediation.Remediation;
+using Xunit;
+
+namespace MtvRemediation.Tests.Remediation
+{
+    /// <summary>Restart engine against a real BusyBox ash and init scripts in a scratch dir.</summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public sealed class AgentRestartEngineTests : IDisposable
+    {
+        private readonly string _dir = Directory.CreateTempSubdirectory("mtv-agents-").FullName;
+        private readonly BusyboxShell _shell = new BusyboxShell("esx-test");
+
+        public void Dispose() => Directory.Delete(_dir, true);
+
+        // An init script like ESXi's: restart prints the watchdog lines; status reads a marker that
+        // appears after downSeconds (the agent takes a while to come up).
+        private void Agent(string name, double downSeconds)
+        {
+            var marker = Path.Combine(_dir, name + ".up");
+            File.WriteAllText(marker, "");
+            var script = Path.Combine(_dir, name);
+            File.WriteAllText(script,
+                "#!/bin/sh\n" +
+                "m='" + marker + "'\n" +
+                "case $1 in\n" +
+                " restart) echo \"watchdog-" + name + ": Terminating watchdog process with PID 42\"; echo \"" + name + " stopped.\"; rm -f \"$m\";" +
+                " (sleep " + downSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) + "; touch \"$m\") </dev/null >/dev/null 2>&1 & echo \"" + name + " started.\";;\n" +
+                " status) if [ -e \"$m\" ]; then echo \"" + name + " is running.\"; else echo \"" + name + " is not running.\"; exit 3; fi;;\n" +
+                "esac\n");
+            File.SetUnixFileMode(script, (UnixFileMode)Convert.ToInt32("755", 8));
+        }
+
+        private sealed class ScriptedVCenter : IHostConnectionStateSource
+        {
+            private readonly Queue<string?> _states;
+            public ScriptedVCenter(params string?[] states) => _states = new Queue<string?>(states);
+            public int Calls { get; private set; }
+            public string? GetConnectionState(string hostName, CancellationToken cancellationToken)
+            {
+                Calls++;
+                return _states.Count > 1 ? _states.Dequeue() : _states.Peek();
+            }
+        }
+
+        [Fact]
+        public void Waits_until_the_agent_reports_running()
+        {
+            Agent("hostd", 1.5);
+            var r = AgentRestartEngine.Restart(_shell, "hostd", TimeSpan.FromSeconds(20), false, null, null, CancellationToken.None, initDir: _dir);
+            Assert.True(r.Succeeded);
+            Assert.True(r.Running);
+            Assert.Contains("hostd started.", r.Output);
+            Assert.True(r.Duration >= TimeSpan.FromSeconds(1.4), r.Duration.ToString());
+            Assert.Null(r.ConnectionState);
+        }
+
+        [Fact]
+        public void Waits_through_a_vcenter_disconnect()
+        {
+            Agent("hostd", 0);
+            var vc = new ScriptedVCenter("notResponding", "notResponding", "connected");
+            var r = AgentRestartEngine.Restart(_shell, "hostd", TimeSpan.FromSeconds(20), false, vc, "esx-test", CancellationToken.None, initDir: _dir);
+            Assert.True(r.Succeeded);
+            Assert.Equal("connected", r.ConnectionState);
+            Assert.Equal(3, vc.Calls);
+        }
+
+        [Fact]
+        public void Times_out_with_a_partial_result()
+        {
+            Agent("vpxa", 60);
+            var ex = Assert.Throws<RemediationException>(() =>
+                AgentRestartEngine.Restart(_shell, "vpxa", TimeSpan.FromSeconds(2), false, null, null, CancellationToken.None, initDir: _dir));
+            Assert.Equal(HostRemediationErrorIds.AgentRestartTimeout, ex.ErrorId);
+            var partial = Assert.IsType<MtvRemediation.AgentRestartResult>(ex.Data["Result"]);
+            Assert.False(partial.Succeeded);
+            Assert.False(partial.Running);
+        }
+
+        [Fact]
+        public void Unknown_agent_restarts_nothing()
+        {
+            var ex = Assert.Throws<RemediationException>(() =>
+                AgentRestartEngine.Restart(_shell, "nosuch", TimeSpan.FromSeconds(5), false, null, null, CancellationToken.None, initDir: _dir));
+            Assert.Equal(HostRemediationErrorIds.AgentRestartFailed, ex.ErrorId);
+            Assert.Throws<ArgumentException>(() =>
+                AgentRestartEngine.Restart(_shell, "hostd; reboot", TimeSpan.FromSeconds(5), false, null, null, CancellationToken.None, initDir: _dir));
+        }
+
+        [Fact]
+        public void Risk_probe_says_unknown_when_esxcli_cannot_answer()
+        {
+            var risk = AgentRestartEngine.ProbeRisk(_shell, CancellationToken.None);
+            Assert.Null(risk.VsanNetwork);
+            Assert.Null(risk.Lacp);
+            Assert.True(risk.Unknown);
+            Assert.False(risk.Risky);
+        }
+
+        [Theory]
+        [InlineData("esx01", "esx01", true)]
+        [InlineData("ESX01.example.com", "esx01", true)]
+        [InlineData("esx01.example.com", "esx01.other.com", false)]
+        [InlineData("esx01", "esx02", false)]
+        [InlineData("10.0.0.1", "10", false)]
+        [InlineData("DC0_H0", "DC0_H0", true)]
+        public void Host_names_match_vcenter_inventory_names(string vcenterName, string hostName, bool expected)
+        {
+            Assert.Equal(expected, VCenterHostConnectionStateSource.SameHost(vcenterName, hostName));
+        }
+    }
+}

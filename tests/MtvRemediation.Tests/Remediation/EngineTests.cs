@@ -1,0 +1,288 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.IO.Compression;
+using System.Linq;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using MtvRemediation.Esxi;
+using MtvRemediation.Remediation;
+using MtvRemediation.Tests.Esxi;
+using Xunit;
+
+namespace MtvRemediation.Tests.Remediation
+{
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    /// <summary>
+    /// Engines against a real BusyBox ash on a scratch tree (same shell dialect as ESXi). Host
+    /// paths are parameters, so a temp dir stands in for /var; the lab Pester tests cover SSH.
+    /// </summary>
+    public sealed class EngineTests : IDisposable
+    {
+        private readonly string _root = Directory.CreateTempSubdirectory("mtv-engine-").FullName;
+        private readonly BusyboxShell _shell = new BusyboxShell("esx-test");
+
+        public void Dispose()
+        {
+            try
+            {
+                var pidFile = Path.Combine(_root, "crond.pid");
+                if (File.Exists(pidFile) && int.TryParse(File.ReadAllText(pidFile).Trim(), out var pid))
+                    try { Process.GetProcessById(pid).Kill(); } catch (ArgumentException) { }
+            }
+            finally { Directory.Delete(_root, true); }
+        }
+
+        private static CancellationToken Ct => CancellationToken.None;
+
+        private string WriteLog(string name, byte[] content)
+        {
+            var path = Path.Combine(_root, name);
+            File.WriteAllBytes(path, content);
+            return path;
+        }
+
+        private static byte[] LogLines(int count)
+        {
+            var sb = new StringBuilder();
+            for (var i = 0; i < count; i++) sb.Append($"2026-11-25 22:{i % 60:00}:00,{i % 1000:000} - INFO - XCOPY used: False, clone write ops: {i}\n");
+            return Encoding.UTF8.GetBytes(sb.ToString());
+        }
+
+        [Fact]
+        public void PrintfFormat_reproduces_every_byte_through_ash()
+        {
+            var all = Enumerable.Range(0, 256).Select(i => (byte)i).Concat(Encoding.UTF8.GetBytes("%s %% \\n '\"$(x)`")).ToArray();
+            var target = Path.Combine(_root, "bytes");
+            var r = _shell.RunAsync(RemoteCommand.Format("printf {1} > {0}", target, RemoteOps.PrintfFormat(all, 0, all.Length)), TimeSpan.FromSeconds(10), Ct).Result;
+            Assert.True(r.Succeeded, r.Stderr);
+            Assert.Equal(all, File.ReadAllBytes(target));
+        }
+
+        [Fact]
+        public void Probe_reads_log_size_and_space_from_a_real_shell()
+        {
+            var log = WriteLog("vmkfstools-wrapper.log", LogLines(100));
+            var status = LogSpaceProbe.Measure(_shell, new LogSpaceOptions { LogPath = log, SecureLogPath = Path.Combine(_root, "none.log") }, Ct);
+            Assert.True(status.LogExists);
+            Assert.Equal(new FileInfo(log).Length, status.LogSizeBytes);
+            Assert.False(status.SecureLogExists);
+            Assert.True(status.VolumeSizeBytes > 0);
+            Assert.Contains(status.Source, new[] { "stat -f", "df -k" }); // no vdf off ESXi
+            Assert.InRange(status.UsedPercent, 0, 100);
+        }
+
+        [Fact]
+        public void Probe_parse_prefers_vdf_then_stat_then_df_and_rates_status()
+        {
+            const string output =
+                "@@resolved\n/var/log\n@@log\n16777216\n@@secure\n@@vdf\n" +
+                "Ramdisk                   1k-blocks      Used Available Use% Mounted on\n" +
+                "var                           16384     16384         0 100% --\n" +
+                "tmp                          262144     11728    250416   4% --\n\n@@rc 0\n" +
+                "@@statf\n4096 4096 0 0\n@@rc 0\n@@statftmp\n@@rc 1\n@@dfk\n@@rc 1\n@@dfktmp\n@@rc 1\n@@vdfh\n@@rc 1\n" +
+                "@@tasks\n/tmp/vmkfstools-wrapper-a\n/tmp/vmkfstools-wrapper-b\n@@stale\n/tmp/vmkfstools-wrapper-a\n@@vib\n/opt/redhat/vmkfstools-wrapper\n@@rc 0\n@@end\n";
+            var s = LogSpaceProbe.Parse("esx1", new LogSpaceOptions(), output);
+            Assert.Equal("vdf", s.Source);
+            Assert.Equal("/var", s.VolumePath);
+            Assert.Equal(100, s.UsedPercent);
+            Assert.Equal("Critical", s.Status);
+            Assert.Equal(2, s.TaskDirCount);
+            Assert.Equal(1, s.StaleTaskDirCount);
+            Assert.True(s.WrapperInstalled);
+            Assert.Equal("vdf", s.TmpSource);
+            Assert.Single(s.Reasons);
+
+            var noVdf = output.Replace("@@vdf\n", "@@vdfx\n");
+            var s2 = LogSpaceProbe.Parse("esx1", new LogSpaceOptions(), noVdf);
+            Assert.Equal("stat -f", s2.Source);
+            Assert.Equal(100, s2.UsedPercent);
+
+            Assert.Throws<RemediationException>(() => LogSpaceProbe.Parse("esx1", new LogSpaceOptions(), "@@resolved\n/\n@@end\n"));
+        }
+
+        [Theory]
+        [InlineData(50, "Healthy")]
+        [InlineData(80, "Warning")]
+        [InlineData(95, "Critical")]
+        public void Thresholds(int usedPercent, string expected)
+        {
+            var output = $"@@resolved\n/var/log\n@@statf\n1024 100 {100 - usedPercent} {100 - usedPercent}\n@@rc 0\n@@end\n";
+            Assert.Equal(expected, LogSpaceProbe.Parse("h", new LogSpaceOptions { WarningPercent = 75, CriticalPercent = 90 }, output).Status);
+        }
+
+        [Fact]
+        public void Clear_truncates_in_place_keeping_the_inode()
+        {
+            var log = WriteLog("w.log", LogLines(2000));
+            var inode = Inode(log);
+            var r = LogClearEngine.Clear(_shell, new LogClearRequest { LogPath = log }, Ct);
+            Assert.True(r.BytesBefore > 100_000);
+            Assert.Equal(0, r.BytesAfter);
+            Assert.Equal(r.BytesBefore, r.FreedBytes);
+            Assert.Null(r.ArchiveFile);
+            Assert.Equal(inode, Inode(log)); // same file: a writer's open descriptor keeps working
+        }
+
+        [Fact]
+        public void Clear_of_a_missing_log_is_not_an_error()
+        {
+            var r = LogClearEngine.Clear(_shell, new LogClearRequest { LogPath = Path.Combine(_root, "nope.log") }, Ct);
+            Assert.False(r.LogExists);
+            Assert.Equal(0, r.BytesBefore);
+            Assert.Equal(0, r.FreedBytes);
+        }
+
+        [Fact]
+        public void Clear_keeps_exactly_the_last_lines()
+        {
+            var content = LogLines(5000);
+            var log = WriteLog("k.log", content);
+            var r = LogClearEngine.Clear(_shell, new LogClearRequest { LogPath = log, KeepLastLines = 1500 }, Ct);
+            var expected = string.Join("\n", Encoding.UTF8.GetString(content).TrimEnd('\n').Split('\n').TakeLast(1500)) + "\n";
+            Assert.True(expected.Length > RemoteOps.UploadChunkBytes); // more than one upload chunk
+            Assert.Equal(expected, File.ReadAllText(log));
+            Assert.Equal(expected.Length, r.KeptBytes);
+            Assert.Equal(expected.Length, r.BytesAfter);
+        }
+
+        [Fact]
+        public void Archive_matches_the_log_byte_for_byte_then_truncates()
+        {
+            var content = LogLines(20000).Concat(new byte[] { 0, 0xff, 0x80, (byte)'\r' }).ToArray();
+            var log = WriteLog("a.log", content);
+            var archiveDir = Path.Combine(_root, "archive");
+            var r = LogClearEngine.Clear(_shell, new LogClearRequest { LogPath = log, ArchiveDirectory = archiveDir }, Ct);
+            Assert.NotNull(r.ArchiveFile);
+            Assert.True(new FileInfo(r.ArchiveFile!).Length < content.Length / 4); // compressed
+            using var gz = new GZipStream(File.OpenRead(r.ArchiveFile!), CompressionMode.Decompress);
+            using var back = new MemoryStream();
+            gz.CopyTo(back);
+            Assert.Equal(content, back.ToArray());
+            Assert.Equal(0, new FileInfo(log).Length);
+            Assert.Empty(Directory.GetFiles(archiveDir, "*.partial"));
+        }
+
+        [Fact]
+        public async Task Bytes_appended_while_clearing_are_kept()
+        {
+            var log = WriteLog("g.log", LogLines(3000));
+            var running = Path.Combine(_root, "writer.running");
+            File.WriteAllText(running, "");
+            // Like the wrapper (Python logging, mode 'a'): O_APPEND writes, numbered so gaps show.
+            var writer = _shell.RunAsync(RemoteCommand.Format(
+                "i=0; while [ -e {1} ]; do i=$((i+1)); echo \"late $i\" >> {0}; usleep 100000; done; echo $i", log, running), TimeSpan.FromMinutes(2), Ct);
+            await Task.Delay(300);
+            var r = LogClearEngine.Clear(_shell, new LogClearRequest { LogPath = log, ArchiveDirectory = Path.Combine(_root, "arch") }, Ct);
+            File.Delete(running);
+            var written = int.Parse((await writer).Stdout.Trim());
+
+            string archived;
+            using (var gz = new GZipStream(File.OpenRead(r.ArchiveFile!), CompressionMode.Decompress))
+            using (var reader = new StreamReader(gz)) archived = reader.ReadToEnd();
+            var late = (archived + File.ReadAllText(log)).Split('\n').Where(l => l.StartsWith("late ")).Select(l => int.Parse(l.Substring(5))).ToList();
+            Assert.True(written > 0);
+            Assert.Equal(Enumerable.Range(1, written), late); // every line once, in order: none lost, none duplicated
+            Assert.StartsWith(Encoding.UTF8.GetString(LogLines(3000)), archived);
+        }
+
+        private CronPaths FakeCron(string crontabText)
+        {
+            var dir = Path.Combine(_root, "crontabs");
+            Directory.CreateDirectory(dir);
+            var tab = Path.Combine(dir, "root");
+            File.WriteAllBytes(tab, Encoding.UTF8.GetBytes(crontabText));
+            File.SetUnixFileMode(tab, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead); // 0444, like ESXi
+            // Stand-in for "busybox crond": a background sleeper that writes its pid like crond does.
+            var fake = Path.Combine(_root, "fakebusybox");
+            var pidFile = Path.Combine(_root, "crond.pid");
+            File.WriteAllText(fake, "#!/bin/sh\n(sleep 300 </dev/null >/dev/null 2>&1 & echo $! > " + ShellQuote.Quote(pidFile) + ")\n");
+            File.SetUnixFileMode(fake, (UnixFileMode)Convert.ToInt32("755", 8));
+            return new CronPaths { CrontabPath = tab, PidFile = pidFile, Busybox = fake, LockDir = Path.Combine(_root, ".lock") };
+        }
+
+        [Fact]
+        public void Cron_register_get_unregister_keeps_foreign_bytes_and_mode_and_reloads()
+        {
+            var original = CrontabTests.VmwareDefault + "SHELL=/bin/sh\r\n# odd line\r\n0 0 * * * echo 'no newline'";
+            var paths = FakeCron(original);
+            var entry = new RotationEntry(RotationEntry.ScheduleForInterval(5), "/var/log/vmkfstools-wrapper.log", 10 << 20);
+
+            var reg = LogRotationCronEngine.Register(_shell, entry, paths, Ct);
+            Assert.True(reg.Changed);
+            Assert.NotNull(reg.CrondPid);
+            var written = File.ReadAllText(paths.CrontabPath);
+            Assert.StartsWith(original + "\n", written);
+            Assert.Equal("444", Convert.ToString((int)File.GetUnixFileMode(paths.CrontabPath), 8));
+            Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(paths.CrontabPath)!, "*mtv-tmp*"));
+            Assert.False(Directory.Exists(paths.LockDir));
+
+            var again = LogRotationCronEngine.Register(_shell, entry, paths, Ct);
+            Assert.False(again.Changed);
+            Assert.Equal(reg.CrondPid, again.CrondPid);
+
+            var got = LogRotationCronEngine.Get(_shell, paths, Ct);
+            Assert.Equal(entry.LogPath, Assert.Single(got.Entries).LogPath);
+
+            var un = LogRotationCronEngine.Unregister(_shell, null, paths, Ct);
+            Assert.True(un.Changed);
+            Assert.Equal(1, un.Removed);
+            Assert.NotEqual(reg.CrondPid, un.CrondPid);
+            // Every foreign byte is back; only the LF we had to add after the unterminated last line remains.
+            Assert.Equal(original + "\n", File.ReadAllText(paths.CrontabPath));
+        }
+
+        [Fact]
+        public void Parallel_registrations_leave_one_entry()
+        {
+            var paths = FakeCron(CrontabTests.VmwareDefault);
+            var entries = Enumerable.Range(1, 4).Select(i => new RotationEntry(RotationEntry.ScheduleForInterval(i), "/var/log/vmkfstools-wrapper.log", i << 20)).ToArray();
+            Parallel.ForEach(entries, new ParallelOptions { MaxDegreeOfParallelism = 4 }, e =>
+                LogRotationCronEngine.Register(new BusyboxShell("esx-test"), e, paths, Ct));
+            var text = File.ReadAllText(paths.CrontabPath);
+            Assert.StartsWith(CrontabTests.VmwareDefault, text);
+            Assert.Single(Crontab.Parse(File.ReadAllBytes(paths.CrontabPath)).RotationEntries());
+        }
+
+        [Fact]
+        public void A_held_lock_gives_CrontabLocked_and_changes_nothing()
+        {
+            var paths = FakeCron(CrontabTests.VmwareDefault);
+            paths.LockTimeout = TimeSpan.FromSeconds(1);
+            Directory.CreateDirectory(paths.LockDir);
+            var entry = new RotationEntry("* * * * *", "/var/log/x.log", 1);
+            var ex = Assert.Throws<RemediationException>(() => LogRotationCronEngine.Register(_shell, entry, paths, Ct));
+            Assert.Equal(HostRemediationErrorIds.CrontabLocked, ex.ErrorId);
+            Assert.Equal(CrontabTests.VmwareDefault, File.ReadAllText(paths.CrontabPath));
+
+            // An abandoned lock (older than the stale age) is taken over.
+            paths.StaleLockAge = TimeSpan.FromSeconds(1);
+            Directory.SetLastWriteTimeUtc(paths.LockDir, DateTime.UtcNow.AddMinutes(-5));
+            Assert.True(LogRotationCronEngine.Register(_shell, entry, paths, Ct).Changed);
+        }
+
+        [Fact]
+        public void The_cron_command_truncates_only_above_the_limit()
+        {
+            var log = WriteLog("c.log", new byte[1000]);
+            var entry = new RotationEntry("* * * * *", log, 1000);
+            var run = _shell.RunAsync(RemoteCommand.Script(entry.Command), TimeSpan.FromSeconds(5), Ct).Result;
+            Assert.Equal(1000, new FileInfo(log).Length); // at the limit: kept
+            File.AppendAllText(log, "x");
+            _shell.RunAsync(RemoteCommand.Script(entry.Command), TimeSpan.FromSeconds(5), Ct).Wait();
+            Assert.Equal(0, new FileInfo(log).Length);
+            var missing = new RotationEntry("* * * * *", log + ".gone", 1);
+            Assert.NotEqual(-1, _shell.RunAsync(RemoteCommand.Script(missing.Command), TimeSpan.FromSeconds(5), Ct).Result.ExitStatus);
+            Assert.False(File.Exists(log + ".gone"));
+        }
+
+        private static string Inode(string path)
+        {
+            var p = Process.Start(new ProcessStartInfo("stat", new[] { "-c", "%i", path }) { RedirectStandardOutput = true })!;
+            var s = p.StandardOutput.ReadToEnd().Trim();
+            p.WaitForExit();
+            return s;
+        }
+    }
+}
