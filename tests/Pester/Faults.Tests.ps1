@@ -14,7 +14,7 @@
 #                                      here: Register-, Get-, Unregister-LogRotationCron and Restart-EsxiAgents at 100%
 #   crontab odd lines ................ HostRemediation.Tests 'keeps odd foreign lines (CRLF, comments, env, no final newline)'
 #   crontab read-only (mode 0444) .... HostRemediation.Tests 'adds one tagged line, keeps every foreign byte and the mode'
-#   crontab missing .................. here: 'a missing crontab ...'
+#   crontab missing .................. here: 'a missing crontab ...' (and 'a crontab that is a directory ...')
 #   two Register in parallel ......... HostRemediation.Tests 'leaves exactly one entry after two registrations in parallel'
 #   vCenter session expired mid-run .. VSphere.Tests 'detects a session that expires after adoption';
 #                                      here: 'an own-login session terminated mid-run ...'
@@ -24,7 +24,8 @@
 #   DeleteDatastoreFile_Task failing . here: 'a DeleteDatastoreFile_Task that fails ...'
 #   Ctrl+C within 2 s ................ EsxiShell.Tests 'Ctrl+C during a long remote command returns promptly' (shell layer);
 #                                      here: one test per long cmdlet (Test-, Clear- -ArchivePath, Restart-EsxiAgents,
-#                                      Find-MtvCloneFailure on a host, Reset-VMChangeTracking)
+#                                      Find-MtvCloneFailure on a host, Reset-VMChangeTracking); Register-/Unregister-
+#                                      LogRotationCron are a few short commands and are not stopped mid-way here
 #   hostile names .................... EsxiShell.Tests 'hostile argument [...] reaches the remote side byte-identical';
 #                                      VSphere.Tests 'names with spaces and brackets'; Diagnosis.Tests 'hostile -LogPath';
 #                                      here: hostile VM names through Get-/Reset-VMChangeTracking and hostile log paths
