@@ -11,7 +11,7 @@ BeforeDiscovery {
     if ($LabUp) {
         $discovered = Get-Content $LabState -Raw | ConvertFrom-Json
         $script:LabHostCount = @($discovered.hosts).Count
-        $script:LabHasKey = [bool]$discovered.ssh.keyFile
+        $script:LabHasKey = [bool]$discovered.ssh.keyFile -and [bool]$discovered.ssh.keyFilePem
     }
     # Quotes, $(), backticks, ;, newlines, spaces, globs, options, non-ASCII.
     $script:Hostile = @(
@@ -48,8 +48,8 @@ BeforeAll {
     function New-KnownHostsPath { Join-Path $TempDir ("kh-" + [guid]::NewGuid().ToString('N')) }
 
     if (Test-Path $LabState) {
-        Import-Module (Join-Path $PSScriptRoot '../lab/Lab.psm1') -Force -ErrorAction SilentlyContinue
-        $state = Get-Content $LabState -Raw | ConvertFrom-Json
+        Import-Module (Join-Path $PSScriptRoot '../lab/Lab.psm1') -Force
+        $state = Get-MtvLab
         $script:Lab = [pscustomobject]@{
             Hosts      = @($state.hosts | ForEach-Object {
                     [pscustomobject]@{ Name = $_.name; Address = $_.address; Port = [int]$_.port; SshdLog = $_.sshdLog }
@@ -57,15 +57,19 @@ BeforeAll {
             Credential = [pscredential]::new($state.ssh.user, (ConvertTo-SecureString $state.ssh.password -AsPlainText -Force))
             Password   = $state.ssh.password
             KeyFile    = $state.ssh.keyFile
+            KeyFilePem = $state.ssh.keyFilePem
+            KnownHosts = $state.ssh.knownHostsFile
         }
         $script:H1 = $Lab.Hosts[0]
         $script:H2 = $Lab.Hosts[1]
+        # The changed-key test gives this host a new key for good: the last one, which others rarely use.
+        $script:HRekey = $Lab.Hosts[-1]
     }
 
     # Logins the host's sshd accepted so far (one line per successful authentication). sshd writes
     # the line a moment after the client is in, so by default wait until the log is quiet.
     function Get-AcceptedLogins($LabHost, [switch] $NoSettle) {
-        $count = { @(Select-String -LiteralPath $LabHost.SshdLog -Pattern 'Accepted (keyboard-interactive|password|publickey)').Count }
+        $count = { @(Select-String -LiteralPath $LabHost.SshdLog -Pattern '^Accepted ').Count }
         $n = & $count
         if ($NoSettle) { return $n }
         $deadline = [DateTime]::UtcNow.AddSeconds(3)
@@ -82,6 +86,12 @@ BeforeAll {
     function Get-TrueFingerprint($LabHost) {
         $scan = ssh-keyscan -t ed25519 -p $LabHost.Port $LabHost.Address 2>$null
         ($scan | ssh-keygen -lf - | Select-Object -First 1).Split(' ')[1]
+    }
+
+    # A dropped connection is noticed by SSH.NET's reader thread a moment later.
+    function Wait-Disconnected($Session) {
+        $deadline = [DateTime]::UtcNow.AddSeconds(5)
+        while ($Session.IsConnected -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
     }
 
     function Connect-LabHost($LabHost, [string] $KnownHosts, [switch] $Force) {
@@ -211,11 +221,34 @@ Describe 'ESXi shell sessions against the lab' -Tag Lab -Skip:(-not $LabUp) {
             (Get-Content $H1.SshdLog | Select-String 'Accepted ' | Select-Object -Last 1) | Should -Match 'Accepted keyboard-interactive'
         }
 
-        It 'public key from a key file' -Skip:(-not $LabHasKey) {
-            $s = Connect-EsxiShell -VMHost $H1.Name -Address $H1.Address -Port $H1.Port -KeyFilePath $Lab.KeyFile `
-                -Credential ([pscredential]::new($Lab.Credential.UserName, [securestring]::new())) -TrustNewHostKey -KnownHostsPath (New-KnownHostsPath)
+        It 'public key: OpenSSH and PEM key files, and an encrypted key with its passphrase' -Skip:(-not $LabHasKey) {
+            $user = $Lab.Credential.UserName
+            $userOnly = [pscredential]::new($user, [securestring]::new())
+            foreach ($key in $Lab.KeyFile, $Lab.KeyFilePem) {
+                $s = Connect-EsxiShell -VMHost $H1.Name -Address $H1.Address -Port $H1.Port -KeyFilePath $key -Credential $userOnly `
+                    -TrustNewHostKey -KnownHostsPath (New-KnownHostsPath) -Force
+                $s.IsConnected | Should -BeTrue
+                $s.User | Should -Be $user
+                $null = Get-AcceptedLogins $H1
+                (Get-Content $H1.SshdLog | Select-String '^Accepted ' | Select-Object -Last 1) | Should -Match "Accepted publickey for $user"
+            }
+            # The same key, encrypted: passphrase as a SecureString, or as the credential's password.
+            $encrypted = Join-Path $TempDir 'id_encrypted'
+            Copy-Item $Lab.KeyFile $encrypted
+            ssh-keygen -q -p -N 'Key-Pa55phrase' -f $encrypted | Out-Null
+            $pass = ConvertTo-SecureString 'Key-Pa55phrase' -AsPlainText -Force
+            (Connect-EsxiShell -VMHost $H1.Name -Address $H1.Address -Port $H1.Port -KeyFilePath $encrypted -KeyPassphrase $pass -Credential $userOnly `
+                -TrustNewHostKey -KnownHostsPath (New-KnownHostsPath) -Force).IsConnected | Should -BeTrue
+            (Connect-EsxiShell -VMHost $H1.Name -Address $H1.Address -Port $H1.Port -KeyFilePath $encrypted -Credential ([pscredential]::new($user, $pass)) `
+                -TrustNewHostKey -KnownHostsPath (New-KnownHostsPath) -Force).IsConnected | Should -BeTrue
+            Connect-EsxiShell -VMHost $H1.Name -Address $H1.Address -Port $H1.Port -KeyFilePath $encrypted -Credential $userOnly `
+                -TrustNewHostKey -KnownHostsPath (New-KnownHostsPath) -Force -ErrorVariable e -ErrorAction SilentlyContinue
+            $e[0].FullyQualifiedErrorId | Should -Be 'EsxiShellKeyFileInvalid,MtvRemediation.Commands.ConnectEsxiShellCommand'
+        }
+
+        It 'the lab''s known_hosts file (written by OpenSSH tools) is trusted as is' {
+            $s = Connect-EsxiShell -VMHost $H1.Name -Address $H1.Address -Port $H1.Port -Credential $Lab.Credential -KnownHostsPath $Lab.KnownHosts
             $s.IsConnected | Should -BeTrue
-            (Get-Content $H1.SshdLog | Select-String 'Accepted ' | Select-Object -Last 1) | Should -Match 'Accepted publickey'
         }
 
         It 'wrong password: clear error with id and the offered methods, and no secret in any stream' {
@@ -275,20 +308,34 @@ Describe 'ESXi shell sessions against the lab' -Tag Lab -Skip:(-not $LabUp) {
             $e[0].FullyQualifiedErrorId | Should -Be 'EsxiShellHostKeyMismatch,MtvRemediation.Commands.ConnectEsxiShellCommand'
         }
 
-        It 'changed key: always refused, even with -TrustNewHostKey, and the record is kept' {
+        It 'changed key (host re-keyed): always refused, even with -TrustNewHostKey, also when a live session reconnects' {
             $kh = New-KnownHostsPath
-            # Record H2's real key under H1's endpoint: exactly what a man-in-the-middle looks like.
-            $h2Key = (ssh-keyscan -t ed25519 -p $H2.Port $H2.Address 2>$null | Select-Object -First 1).Split(' ', 2)[1]
-            Set-Content -LiteralPath $kh -Value "[$($H1.Address)]:$($H1.Port) $h2Key"
-            $before = Get-AcceptedLogins $H1
-            Connect-EsxiShell -VMHost $H1.Name -Address $H1.Address -Port $H1.Port -Credential $Lab.Credential -KnownHostsPath $kh `
-                -TrustNewHostKey -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $s = Connect-LabHost $HRekey $kh
+            $old = $s.HostKeyFingerprint
+            # Drop the live connection first (sessions started before a rekey outlive the old listener).
+            (Disconnect-LabSshSession $HRekey.Name) | Should -BeGreaterOrEqual 1
+            $new = Update-LabHostKey $HRekey.Name
+            $new | Should -Not -Be $old
+            $new | Should -Be (Get-TrueFingerprint $HRekey)
+            $record = Get-Content -LiteralPath $kh
+            $before = Get-AcceptedLogins $HRekey
+
+            Connect-EsxiShell -VMHost $HRekey.Name -Address $HRekey.Address -Port $HRekey.Port -Credential $Lab.Credential -KnownHostsPath $kh `
+                -TrustNewHostKey -Force -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
             $e[0].FullyQualifiedErrorId | Should -Be 'EsxiShellHostKeyChanged,MtvRemediation.Commands.ConnectEsxiShellCommand'
+            $e[0].CategoryInfo.Category | Should -Be 'SecurityError'
             $e[0].Exception.Message | Should -Match 'HAS CHANGED'
-            $e[0].Exception.Message | Should -Match ([regex]::Escape((Get-TrueFingerprint $H1)))
-            $e[0].Exception.Message | Should -Match ([regex]::Escape("ssh-keygen -R '[$($H1.Address)]:$($H1.Port)'"))
-            (Get-AcceptedLogins $H1) | Should -Be $before
-            Get-Content -LiteralPath $kh | Should -Be "[$($H1.Address)]:$($H1.Port) $h2Key"
+            $e[0].Exception.Message | Should -Match ([regex]::Escape($old))
+            $e[0].Exception.Message | Should -Match ([regex]::Escape($new))
+            $e[0].Exception.Message | Should -Match ([regex]::Escape("ssh-keygen -R '[$($HRekey.Address)]:$($HRekey.Port)'"))
+            Get-Content -LiteralPath $kh | Should -Be $record
+
+            # The session opened before the change must not silently accept the new key on reconnect.
+            Wait-Disconnected $s
+            $s.IsConnected | Should -BeFalse
+            Invoke-MtvTestShellCommand -VMHost $HRekey.Name -ErrorVariable e2 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $e2[0].FullyQualifiedErrorId | Should -Be 'EsxiShellHostKeyChanged,MtvRemediation.Tests.InvokeMtvTestShellCommand'
+            (Get-AcceptedLogins $HRekey) | Should -Be $before -Because 'no credential is sent to a host whose key changed'
         }
     }
 
@@ -307,7 +354,12 @@ Describe 'ESXi shell sessions against the lab' -Tag Lab -Skip:(-not $LabUp) {
             (Get-AcceptedLogins $H2) | Should -Be $b2
             (Get-EsxiShell -VMHost $H1.Name).ConnectCount | Should -Be 1
             # Connect-EsxiShell again returns the live session instead of logging in again.
-            (Connect-LabHost $H1 $kh).Id | Should -Be $s1.Id
+            (Connect-LabHost $H1 $kh -WarningVariable w).Id | Should -Be $s1.Id
+            $w.Count | Should -Be 0
+            # Asking for another endpoint without -Force says the existing one is kept.
+            (Connect-EsxiShell -VMHost $H1.Name -Address $H1.Address -Port ($H1.Port + 1) -Credential $Lab.Credential -KnownHostsPath $kh `
+                -WarningVariable w2 -WarningAction SilentlyContinue).Id | Should -Be $s1.Id
+            "$w2" | Should -Match 'Use -Force'
             (Get-AcceptedLogins $H1) | Should -Be $b1
         }
 
@@ -356,11 +408,8 @@ Describe 'ESXi shell sessions against the lab' -Tag Lab -Skip:(-not $LabUp) {
         It 'a dropped connection is re-opened transparently, checking the same host key' {
             $s = Connect-LabHost $H1 (New-KnownHostsPath)
             $before = Get-AcceptedLogins $H1
-            # Kill this session's sshd process from inside: the TCP connection drops.
-            Invoke-MtvTestShellCommand -VMHost $H1.Name -Script 'kill -9 $PPID' -ErrorVariable e -ErrorAction SilentlyContinue | Out-Null
-            $e[0].FullyQualifiedErrorId | Should -Be 'EsxiShellCommandFailed,MtvRemediation.Tests.InvokeMtvTestShellCommand'
-            $deadline = [DateTime]::UtcNow.AddSeconds(5)
-            while ($s.IsConnected -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+            (Disconnect-LabSshSession $H1.Name) | Should -BeGreaterOrEqual 1
+            Wait-Disconnected $s
             $s.IsConnected | Should -BeFalse
             $r = Invoke-MtvTestShellCommand -VMHost $H1.Name -Program echo -Argument back
             $r.Stdout | Should -Be "back`n"
@@ -368,6 +417,16 @@ Describe 'ESXi shell sessions against the lab' -Tag Lab -Skip:(-not $LabUp) {
             $s.ConnectCount | Should -Be 2
             (Get-EsxiShell).Id | Should -Be $s.Id
             (Get-AcceptedLogins $H1) | Should -Be ($before + 1)
+        }
+
+        It 'a connection lost while a command runs is EsxiShellCommandFailed; the next command reconnects' {
+            $s = Connect-LabHost $H1 (New-KnownHostsPath)
+            # Kill this session's sshd process from inside the command.
+            Invoke-MtvTestShellCommand -VMHost $H1.Name -Script 'kill -9 $PPID' -ErrorVariable e -ErrorAction SilentlyContinue | Out-Null
+            $e[0].FullyQualifiedErrorId | Should -Be 'EsxiShellCommandFailed,MtvRemediation.Tests.InvokeMtvTestShellCommand'
+            $e[0].Exception.Message | Should -Match 'may or may not have completed'
+            (Invoke-MtvTestShellCommand -VMHost $H1.Name -Program echo -Argument again).Stdout | Should -Be "again`n"
+            $s.ConnectCount | Should -Be 2
         }
 
         It 'Remove-Module closes the sessions of its runspace' {
@@ -424,14 +483,27 @@ Describe 'ESXi shell sessions against the lab' -Tag Lab -Skip:(-not $LabUp) {
             $r.Stderr | Should -Be "err`n"
         }
 
-        It 'a command over its timeout is stopped with EsxiShellCommandTimeout and the session stays usable' {
+        It 'a command over its timeout is stopped, on the host too, with EsxiShellCommandTimeout; the session stays usable' {
             Connect-LabHost $H1 (New-KnownHostsPath) | Out-Null
+            $marker = '/tmp/mtv-timeout-' + [guid]::NewGuid().ToString('N')
             $sw = [Diagnostics.Stopwatch]::StartNew()
-            Invoke-MtvTestShellCommand -VMHost $H1.Name -Script 'sleep 30' -TimeoutSeconds 1 -ErrorVariable e -ErrorAction SilentlyContinue
-            $sw.Elapsed.TotalSeconds | Should -BeLessThan 5
+            Invoke-MtvTestShellCommand -VMHost $H1.Name -Template 'sleep 3; touch {0}' -Argument $marker -TimeoutSeconds 1 -ErrorVariable e -ErrorAction SilentlyContinue
+            $sw.Elapsed.TotalSeconds | Should -BeLessThan 3
             $e[0].FullyQualifiedErrorId | Should -Be 'EsxiShellCommandTimeout,MtvRemediation.Tests.InvokeMtvTestShellCommand'
             $e[0].CategoryInfo.Category | Should -Be 'OperationTimeout'
             (Invoke-MtvTestShellCommand -VMHost $H1.Name -Program echo -Argument ok).Stdout | Should -Be "ok`n"
+            Start-Sleep -Seconds 3
+            (Invoke-LabHost $H1.Name "test -e $marker && echo ran || echo stopped") | Should -Be 'stopped'
+        }
+
+        It 'a command marked KeepRunningIfDisconnected runs to its end after a timeout' {
+            Connect-LabHost $H1 (New-KnownHostsPath) | Out-Null
+            $marker = '/tmp/mtv-keep-' + [guid]::NewGuid().ToString('N')
+            Invoke-MtvTestShellCommand -VMHost $H1.Name -Template 'sleep 2; touch {0}' -Argument $marker -KeepRunning -TimeoutSeconds 1 -ErrorAction SilentlyContinue
+            $deadline = [DateTime]::UtcNow.AddSeconds(8)
+            while (-not (Invoke-LabHost $H1.Name "test -e $marker && echo ran || true") -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 200 }
+            (Invoke-LabHost $H1.Name "test -e $marker && echo ran || echo stopped") | Should -Be 'ran'
+            Invoke-LabHost $H1.Name "rm -f $marker" | Out-Null
         }
 
         It 'large output streams through RunStreamingAsync' {
@@ -457,7 +529,7 @@ Describe 'ESXi shell sessions against the lab' -Tag Lab -Skip:(-not $LabUp) {
                         Import-Module -Assembly $TestAssembly
                         Connect-EsxiShell -VMHost $LabHost.Name -Address $LabHost.Address -Port $LabHost.Port -Credential $Cred -TrustNewHostKey -KnownHostsPath $KnownHosts | Out-Null
                         'connected'
-                        Invoke-MtvTestShellCommand -VMHost $LabHost.Name -Script 'sleep 60' -TimeoutSeconds 120
+                        Invoke-MtvTestShellCommand -VMHost $LabHost.Name -Script 'sleep 61' -TimeoutSeconds 120
                     }).AddArgument($ModulePath).AddArgument($TestCmdletAssembly).AddArgument($H1).AddArgument($Lab.Credential).AddArgument((New-KnownHostsPath))
                 $output = [Management.Automation.PSDataCollection[psobject]]::new()
                 $async = $ps.BeginInvoke([Management.Automation.PSDataCollection[psobject]]::new(), $output)
@@ -470,6 +542,10 @@ Describe 'ESXi shell sessions against the lab' -Tag Lab -Skip:(-not $LabUp) {
                 $sw.Elapsed.TotalSeconds | Should -BeLessThan 3
                 $async.IsCompleted | Should -BeTrue
                 $ps.InvocationStateInfo.State | Should -Be 'Stopped'
+                # ... and the remote command was stopped too, not left running on the host.
+                $deadline = [DateTime]::UtcNow.AddSeconds(5)
+                while ((Invoke-LabHost $H1.Name 'ps | grep -c "[s]leep 61" || true') -ne '0' -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 200 }
+                (Invoke-LabHost $H1.Name 'ps | grep -c "[s]leep 61" || true') | Should -Be '0'
             }
             finally {
                 $ps.Dispose()

@@ -33,11 +33,16 @@ namespace MtvRemediation.Tests
         [Parameter]
         public int TimeoutSeconds { get; set; } = 30;
 
+        /// <summary>RemoteCommand.KeepRunningIfDisconnected: the command survives a timeout or Ctrl+C.</summary>
+        [Parameter]
+        public SwitchParameter KeepRunning { get; set; }
+
         protected override void ProcessHost(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken cancellationToken)
         {
             var command = Script != null ? RemoteCommand.Script(Script)
                 : Template != null ? RemoteCommand.Format(Template, Argument)
                 : RemoteCommand.Exec(Program, Argument);
+            if (KeepRunning) command = command.KeepRunningIfDisconnected();
             sink.WriteVerbose(target.Name + ": " + command.Display);
             var r = shell.Run(command, TimeSpan.FromSeconds(TimeoutSeconds), cancellationToken);
             var o = new PSObject();

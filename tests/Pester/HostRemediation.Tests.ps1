@@ -8,17 +8,21 @@ BeforeAll {
     $script:Helpers = Join-Path $PSScriptRoot 'HostRemediation.Helpers.ps1'
     . $Helpers
     $script:Lab = Get-HostLab
-    $script:LabHosts = @($Lab.Hosts)
+    # Three hosts cover every behaviour (one to break, one to leave alone, one more for fan-out);
+    # the lab may run many more for the fleet tests.
+    $script:LabHosts = @($Lab.Hosts | Select-Object -First 3)
     $script:Log = '/var/log/vmkfstools-wrapper.log'
     $script:CrontabPath = '/var/spool/cron/crontabs/root'
     foreach ($vmh in $LabHosts) { Initialize-HostState $vmh }
-    Connect-HostLab $Lab
+    # Get-EsxiShell pipelines below must see exactly our hosts: start from no sessions in this runspace.
+    Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false
+    Connect-HostLab $Lab -Hosts $LabHosts
 }
 
 AfterAll {
     if ($script:Lab) {
-        foreach ($vmh in $script:Lab.Hosts) { Initialize-HostState $vmh }
-        Get-EsxiShell | Disconnect-EsxiShell
+        foreach ($vmh in $script:LabHosts) { Initialize-HostState $vmh }
+        Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false
     }
 }
 
@@ -254,6 +258,20 @@ Describe 'Register-, Get-, Unregister-LogRotationCron' -Tag Lab {
         Invoke-InHost $LabHosts[0] 'cat /var/run/crond.pid' | Should -Be $pid0
     }
 
+    It 'on a 100% full /var fails with CrontabWriteFailed, changes nothing, and works once the log is cleared' {
+        Set-HostVarFull $LabHosts[0]
+        $orig = Get-HostFileHash $LabHosts[0] $CrontabPath
+        $r = Register-LogRotationCron -VMHost $LabHosts[0].Name -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue 3>$null
+        $r | Should -BeNullOrEmpty
+        $errs.Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'CrontabWriteFailed,*'
+        $errs[0].Exception.Message | Should -Match 'not changed'
+        Get-HostFileHash $LabHosts[0] $CrontabPath | Should -Be $orig
+        Invoke-InHost $LabHosts[0] 'ls -a /var/spool/cron /var/spool/cron/crontabs | grep -c mtv || true' | Should -Be '0'
+        Get-EsxiShell -VMHost $LabHosts[0].Name | Test-VmkfstoolsLogSpace | Clear-VmkfstoolsWrapperLog -Confirm:$false | Out-Null
+        (Register-LogRotationCron -VMHost $LabHosts[0].Name -Confirm:$false 3>$null).Registered | Should -BeTrue
+    }
+
     It 'really fires: crond truncates the log once it passes MaxSizeMB' {
         Register-LogRotationCron -VMHost $LabHosts[0].Name -IntervalMinutes 1 -MaxSizeMB 1 -Confirm:$false 3>$null | Out-Null
         Write-HostFile $LabHosts[0] $Log (New-WrapperLogBytes 30000)     # about 2.5 MB
@@ -267,6 +285,8 @@ Describe 'Register-, Get-, Unregister-LogRotationCron' -Tag Lab {
 }
 
 Describe 'Restart-EsxiAgents' -Tag Lab {
+    # Without a vCenter connection the wait is on the agents' status; tests that want vCenter connect themselves.
+    BeforeAll { Get-MtvVIServer | Disconnect-MtvVIServer -Confirm:$false }
     BeforeEach { foreach ($vmh in $LabHosts) { Reset-HostState $vmh } }
 
     It 'restarts hostd then vpxa and, with a vCenter connection, waits through the simulated disconnect' {

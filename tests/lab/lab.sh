@@ -215,8 +215,12 @@ CFG
 start_sshd() { # HD -> sets PORT; retries on port collisions
   local HD=$1 try port used
   used=" $(used_ports | tr '\n' ' ') "
+  # Stay below the kernel's ephemeral range: outgoing connections take ports from there, and one
+  # holding our port made an sshd fail to bind.
+  local eph_low; eph_low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  [ "$eph_low" -gt 21000 ] 2>/dev/null || eph_low=32768
   for try in 1 2 3 4 5 6 7 8; do
-    port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+    port=$(( 20000 + (RANDOM * 32768 + RANDOM) % (eph_low - 20000) ))
     case $used in *" $port "*) continue;; esac
     write_sshd_config "$HD" "$port"
     if /usr/sbin/sshd -f "$HD/sshd_config" -E "$HD/sshd.log" 9>&- </dev/null >/dev/null 2>&1; then

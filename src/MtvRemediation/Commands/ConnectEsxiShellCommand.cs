@@ -129,6 +129,10 @@ namespace MtvRemediation.Commands
             else
             {
                 sink.WriteVerbose($"{session.VMHost}: reusing session {session.Id} (use -Force for a new connection).");
+                var wanted = _endpoints.TryGetValue(target, out var e) ? e : new KeyValuePair<string?, int>(Address, Port);
+                var wantedAddress = wanted.Key ?? target.Name;
+                if (target.Session == null && (!string.Equals(wantedAddress, session.Address, StringComparison.OrdinalIgnoreCase) || wanted.Value != session.Port))
+                    sink.WriteWarning($"{session.VMHost}: an existing session to {KnownHostsStore.HostField(session.Address, session.Port)} is reused, not {KnownHostsStore.HostField(wantedAddress, wanted.Value)}. Use -Force to connect to the new endpoint.");
             }
             sink.WriteObject(session);
         }

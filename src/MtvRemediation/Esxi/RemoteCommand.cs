@@ -45,6 +45,18 @@ namespace MtvRemediation.Esxi
         /// <summary>A constant script with no values in it.</summary>
         public static RemoteCommand Script(string constantScript) => new RemoteCommand(constantScript, constantScript);
 
+        /// <summary>
+        /// False (default): if the channel closes before the command ends (timeout, Ctrl+C, lost
+        /// connection), the command's processes on the host are terminated. True: they run on.
+        /// </summary>
+        public bool SurvivesDisconnect { get; private set; }
+
+        /// <summary>
+        /// A copy that keeps running on the host if we stop waiting or the connection drops:
+        /// for steps that must never be cut in half, such as an agent restart.
+        /// </summary>
+        public RemoteCommand KeepRunningIfDisconnected() => new RemoteCommand(Text, Display) { SurvivesDisconnect = true };
+
         public override string ToString() => Display;
     }
 

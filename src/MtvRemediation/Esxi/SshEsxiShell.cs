@@ -190,13 +190,16 @@ namespace MtvRemediation.Esxi
         private async Task<RemoteCommandResult> ExecuteAsync(RemoteCommand command, Stream? sink, TimeSpan timeout, CancellationToken cancellationToken)
         {
             if (command is null) throw new ArgumentNullException(nameof(command));
+            if (timeout <= TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
+                throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "A command timeout must be positive (or Timeout.InfiniteTimeSpan).");
+            var unlimited = timeout == Timeout.InfiniteTimeSpan || timeout.TotalMilliseconds >= int.MaxValue;
             cancellationToken.ThrowIfCancellationRequested();
             var watch = Stopwatch.StartNew();
             var cmd = CreateCommand(command, cancellationToken);
             var abandon = false;
             try
             {
-                using var timeoutCts = timeout == Timeout.InfiniteTimeSpan ? new CancellationTokenSource() : new CancellationTokenSource(timeout);
+                using var timeoutCts = unlimited ? new CancellationTokenSource() : new CancellationTokenSource(timeout);
                 using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutCts.Token);
                 Task exec;
                 try
@@ -277,13 +280,31 @@ namespace MtvRemediation.Esxi
                 try
                 {
                     if (client == null) throw new SshConnectionException("Client not connected.");
-                    return client.CreateCommand(command.Text, Utf8);
+                    return client.CreateCommand(command.SurvivesDisconnect ? command.Text : WithHangupGuard(command.Text), Utf8);
                 }
                 catch (Exception ex) when (attempt == 0 && (ex is SshConnectionException || ex is ObjectDisposedException))
                 {
                     // Dropped between the check and the call; nothing was sent yet: reconnect once.
                 }
             }
+        }
+
+        /// <summary>
+        /// Makes the remote command die with its channel. OpenSSH ignores SSH "signal" requests for
+        /// commands without a terminal and sends no SIGHUP either, so a timed-out or Ctrl+C'd
+        /// command would run on. A watchdog reads the channel's stdin, which reaches EOF only when
+        /// the channel closes, then signals the command's process group. The command runs in a
+        /// subshell with stdin from /dev/null; its stdout, stderr and exit status are untouched.
+        /// </summary>
+        internal static string WithHangupGuard(string commandText)
+        {
+            return "exec 3<&0\n" +
+                   "(read -r _ <&3; kill -TERM 0) >/dev/null 2>&1 &\n" +
+                   "__mtv_guard=$!\n" +
+                   "(\n" + commandText + "\n) </dev/null 3<&-\n" +
+                   "__mtv_status=$?\n" +
+                   "kill $__mtv_guard 2>/dev/null\n" +
+                   "exit $__mtv_status";
         }
 
         private EsxiShellException ConnectionLost(Exception ex)

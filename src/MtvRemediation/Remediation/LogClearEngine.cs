@@ -23,6 +23,7 @@ namespace MtvRemediation.Remediation
         /// <summary>Largest tail held in client memory between reading and writing it back.</summary>
         public long MaxKeptBytes { get; set; } = 32L * 1024 * 1024;
 
+        /// <summary>Limit for commands that read the whole log (archive, hash, tail search).</summary>
         public TimeSpan ArchiveTimeout { get; set; } = TimeSpan.FromMinutes(30);
     }
 
@@ -72,7 +73,7 @@ namespace MtvRemediation.Remediation
             if (request.KeepLastLines > 0)
             {
                 var tailLength = RemoteOps.ParseLong(RemoteOps.Run(shell, RemoteCommand.Format(
-                    "head -c {1} {0} | tail -n {2} | wc -c", request.LogPath, Str(s0), Str(request.KeepLastLines)), ct).Stdout) ?? 0;
+                    "head -c {1} {0} | tail -n {2} | wc -c", request.LogPath, Str(s0), Str(request.KeepLastLines)), ct, request.ArchiveTimeout).Stdout) ?? 0;
                 if (tailLength > request.MaxKeptBytes)
                 {
                     throw new RemediationException(HostRemediationErrorIds.LogClearFailed, ErrorCategory.LimitsExceeded,
@@ -82,7 +83,7 @@ namespace MtvRemediation.Remediation
                 keepFrom = s0 - tailLength;
             }
 
-            result.KeptBytes = TruncateKeepingFrom(shell, request.LogPath, keepFrom, request.MaxKeptBytes, ct, verbose);
+            result.KeptBytes = TruncateKeepingFrom(shell, request.LogPath, keepFrom, request.MaxKeptBytes, request.ArchiveTimeout, ct, verbose);
 
             var after = LogSpaceProbe.Measure(shell, probeOptions, ct);
             result.BytesAfter = after.LogSizeBytes;
@@ -98,14 +99,15 @@ namespace MtvRemediation.Remediation
         }
 
         /// <summary>Drops bytes [0, keepFrom) of the log in place; returns how many bytes remain from before.</summary>
-        private static long TruncateKeepingFrom(IEsxiShell shell, string path, long keepFrom, long maxKept, CancellationToken ct, Action<string>? verbose)
+        private static long TruncateKeepingFrom(IEsxiShell shell, string path, long keepFrom, long maxKept, TimeSpan readTimeout, CancellationToken ct, Action<string>? verbose)
         {
             for (var attempt = 1; attempt <= Attempts; attempt++)
             {
                 byte[] kept;
                 try
                 {
-                    kept = RemoteOps.RunBytes(shell, RemoteCommand.Format("tail -c +{1} {0}", path, Str(keepFrom + 1)), maxKept, ct, out _);
+                    // tail -c +N seeks on a regular file, but a slow host may still take a while on a huge log.
+                    kept = RemoteOps.RunBytes(shell, RemoteCommand.Format("tail -c +{1} {0}", path, Str(keepFrom + 1)), maxKept, ct, out _, readTimeout);
                 }
                 catch (CappedMemoryStream.CapExceededException)
                 {

@@ -245,7 +245,8 @@ namespace MtvRemediation.Remediation
             {
                 // Remove only our own lock (a stale takeover may have given it to someone else).
                 RemoteOps.Run(shell, RemoteCommand.Format(
-                    "l={0}; if [ \"$(cat \"$l/owner\" 2>/dev/null)\" = {1} ] || [ ! -f \"$l/owner\" ]; then rm -rf \"$l\"; fi",
+                    // An empty owner file is ours too: on a full /var the mkdir succeeds but writing the token does not.
+                    "l={0}; o=$(cat \"$l/owner\" 2>/dev/null); if [ \"$o\" = {1} ] || [ -z \"$o\" ]; then rm -rf \"$l\"; fi",
                     paths.LockDir, token), CancellationToken.None, TimeSpan.FromSeconds(15));
             }
             catch (RemediationException) { /* the stale-lock rule frees it later */ }

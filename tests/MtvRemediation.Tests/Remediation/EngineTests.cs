@@ -148,6 +148,28 @@ namespace MtvRemediation.Tests.Remediation
         }
 
         [Fact]
+        public void A_tail_larger_than_the_memory_cap_is_refused_before_truncating()
+        {
+            var content = LogLines(3000);
+            var log = WriteLog("cap.log", content);
+            var ex = Assert.Throws<RemediationException>(() =>
+                LogClearEngine.Clear(_shell, new LogClearRequest { LogPath = log, KeepLastLines = 2000, MaxKeptBytes = 4096 }, Ct));
+            Assert.Equal(HostRemediationErrorIds.LogClearFailed, ex.ErrorId);
+            Assert.Equal(content, File.ReadAllBytes(log)); // untouched
+        }
+
+        [Fact]
+        public void Keeping_lines_of_a_log_without_a_final_newline_counts_the_partial_line()
+        {
+            // Same as tail -n: a last line still being written is a line.
+            var log = WriteLog("nl.log", Encoding.UTF8.GetBytes("one\ntwo\nthree (partial"));
+            LogClearEngine.Clear(_shell, new LogClearRequest { LogPath = log, KeepLastLines = 2 }, Ct);
+            Assert.Equal("two\nthree (partial", File.ReadAllText(log));
+            LogClearEngine.Clear(_shell, new LogClearRequest { LogPath = log, KeepLastLines = 1 }, Ct);
+            Assert.Equal("three (partial", File.ReadAllText(log));
+        }
+
+        [Fact]
         public void Archive_matches_the_log_byte_for_byte_then_truncates()
         {
             var content = LogLines(20000).Concat(new byte[] { 0, 0xff, 0x80, (byte)'\r' }).ToArray();

@@ -1,0 +1,60 @@
+# Host remediation benchmarks: the fleet space check in parallel vs one host after another, and
+# one remote round trip per host (all sources in one script) vs one command per source.
+# Every ratio compares two figures measured in this same run on the running lab.
+[CmdletBinding()]
+param([int] $Hosts = 24, [int] $Repeat = 5)
+
+$ErrorActionPreference = 'Stop'
+$root = Resolve-Path (Join-Path $PSScriptRoot '../..')
+$manifest = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $root 'out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
+Import-Module $manifest -Force
+$statePath = if ($env:MTVLAB_STATE) { $env:MTVLAB_STATE } else { Join-Path $root 'out/lab/lab.json' }
+$state = Get-Content $statePath -Raw | ConvertFrom-Json
+$cred = [pscredential]::new($state.ssh.user, (ConvertTo-SecureString $state.ssh.password -AsPlainText -Force))
+$labHosts = @($state.hosts | Select-Object -First $Hosts | ForEach-Object { [pscustomobject]@{ Name = $_.name; Address = $_.address; Port = [int]$_.port } })
+
+function Result($Measure, $Value, $Unit, $Baseline, $BaselineValue, $Target, [bool] $Met) {
+    [pscustomobject]@{
+        Benchmark = 'HostRemediation'; Measure = $Measure; Value = [double]$Value; Unit = $Unit
+        Baseline = $Baseline; BaselineValue = [double]$BaselineValue
+        Ratio = if ($Value) { [double]$BaselineValue / [double]$Value } else { $null }
+        Target = $Target; Met = $Met
+    }
+}
+
+function Measure-Best([scriptblock] $Block) {
+    $best = [double]::MaxValue
+    for ($i = 0; $i -lt $Repeat; $i++) {
+        $sw = [Diagnostics.Stopwatch]::StartNew(); & $Block | Out-Null; $sw.Stop()
+        $best = [Math]::Min($best, $sw.Elapsed.TotalMilliseconds)
+    }
+    $best
+}
+
+try {
+    $null = $labHosts | Connect-EsxiShell -Credential $cred -KnownHostsPath $state.ssh.knownHostsFile
+    $null = Get-EsxiShell | Test-VmkfstoolsLogSpace   # warm up
+
+    $parallel = Measure-Best { Get-EsxiShell | Test-VmkfstoolsLogSpace -ThrottleLimit 32 }
+    $sequential = Measure-Best { Get-EsxiShell | Test-VmkfstoolsLogSpace -ThrottleLimit 1 }
+    $target = [Math]::Min(3, [Math]::Max(1.5, [Environment]::ProcessorCount * 0.75))
+    Result "space check of $($labHosts.Count) hosts, ThrottleLimit 32" $parallel 'ms' 'ThrottleLimit 1' $sequential ('>= {0:N1}x faster' -f $target) (($sequential / $parallel) -ge $target)
+
+    # One host: the probe's single script vs the same information asked one command at a time.
+    $none = [Threading.CancellationToken]::None
+    $shell = [MtvRemediation.Esxi.EsxiShellResolver]::ForCurrentRunspace().Resolve($labHosts[0].Name, $null, $null, $null, $none)
+    $options = [MtvRemediation.Remediation.LogSpaceOptions]::new()
+    $one = Measure-Best { [MtvRemediation.Remediation.LogSpaceProbe]::Measure($shell, $options, $none) }
+    $separate = @(
+        'wc -c < /var/log/vmkfstools-wrapper.log', 'wc -c < /var/log/secure-vmkfstools-wrapper.log', 'readlink -f /var/log', 'vdf',
+        "stat -f -c '%S %b %f %a' /var/log", "stat -f -c '%S %b %f %a' /tmp", 'df -k /var/log', 'df -k /tmp', 'vdf -h',
+        'ls -d /tmp/vmkfstools-wrapper-*', "find /tmp -maxdepth 1 -type d -name 'vmkfstools-wrapper-*' -mtime +5", 'ls -d /opt/redhat/vmkfstools-wrapper'
+    ) | ForEach-Object { [MtvRemediation.Esxi.RemoteCommand]::Script($_) }
+    $many = Measure-Best { foreach ($c in $separate) { $null = $shell.RunAsync($c, [timespan]::FromSeconds(30), $none).GetAwaiter().GetResult() } }
+    # On loopback a round trip costs a few ms, so the script's own work weighs more; over a WAN every
+    # saved round trip is one RTT and the ratio grows with latency.
+    Result 'space check of one host, one script' $one 'ms' "$($separate.Count) commands, one per source" $many '>= 2x faster' (($many / $one) -ge 2)
+}
+finally {
+    Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false
+}
