@@ -10,8 +10,10 @@
 #                                      (between commands: EsxiShell.Tests 'a dropped connection is re-opened transparently')
 #   sshd stopped between two cmdlets . here: 'sshd stopped between two cmdlets of one pipeline ...'
 #   /var at 100% ..................... HostRemediation.Tests 'says Critical when /var is 100% full' (Test-),
-#                                      'frees a 100% full /var' and 'archives and clears a 100% full /var' (Clear-);
-#                                      here: Register-, Get-, Unregister-LogRotationCron and Restart-EsxiAgents at 100%
+#                                      'frees a 100% full /var' and 'archives and clears a 100% full /var' (Clear-),
+#                                      'on a 100% full /var fails with CrontabWriteFailed ...' (Register-);
+#                                      here: Get-, Unregister-LogRotationCron and Restart-EsxiAgents at 100% (and
+#                                      Register- on the Faults hosts, kept as a cross-check of the crontab bytes)
 #   crontab odd lines ................ HostRemediation.Tests 'keeps odd foreign lines (CRLF, comments, env, no final newline)'
 #   crontab read-only (mode 0444) .... HostRemediation.Tests 'adds one tagged line, keeps every foreign byte and the mode'
 #   crontab missing .................. here: 'a missing crontab ...' (and 'a crontab that is a directory ...')
