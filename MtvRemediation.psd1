@@ -15,6 +15,7 @@
         'Formats/VSphere.Format.ps1xml'
         'Formats/Diagnosis.Format.ps1xml'
         'Formats/HostRemediation.Format.ps1xml'
+        'Formats/Runbook.Format.ps1xml'
     )
     CmdletsToExport      = @(
         'Connect-EsxiShell'
@@ -32,6 +33,7 @@
         'Get-LogRotationCron'
         'Unregister-LogRotationCron'
         'Restart-EsxiAgents'
+        'Invoke-MtvRemediation'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

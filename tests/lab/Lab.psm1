@@ -234,7 +234,7 @@ function Invoke-LabVcsimCtl {
     .DESCRIPTION
         Endpoints: delay (method, ms), disable-method / enable-method (vm, method),
         fail-next (status), host-state (host, state = connected|notResponding|disconnected, for = ms),
-        reset, state. See tests/lab/README.md.
+        reset, state, ctk-on-power-on (enabled = 1|0). See tests/lab/README.md.
     .EXAMPLE
         Invoke-LabVcsimCtl host-state @{ host = 'DC0_H0'; state = 'notResponding'; for = 2000 }
     .EXAMPLE
@@ -243,7 +243,7 @@ function Invoke-LabVcsimCtl {
     [CmdletBinding()]
     param(
         [Parameter(Mandatory, Position = 0)]
-        [ValidateSet('delay', 'disable-method', 'enable-method', 'fail-next', 'host-state', 'reset', 'state')]
+        [ValidateSet('delay', 'disable-method', 'enable-method', 'fail-next', 'host-state', 'reset', 'state', 'ctk-on-power-on')]
         [string] $Endpoint,
         [Parameter(Position = 1)][hashtable] $Query = @{}
     )

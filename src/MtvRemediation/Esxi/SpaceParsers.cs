@@ -94,6 +94,8 @@ namespace MtvRemediation.Esxi
                 || !long.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out var total)
                 || !long.TryParse(f[2], NumberStyles.None, CultureInfo.InvariantCulture, out var free)
                 || !long.TryParse(f[3], NumberStyles.None, CultureInfo.InvariantCulture, out var avail)) return null;
+            // Numbers no filesystem can have (overflow, more free than total) mean a garbled answer.
+            if (free > total || avail > total || total > long.MaxValue / bs) return null;
             return new SpaceEntry(path, path, total * bs, (total - free) * bs, avail * bs, exact: true);
         }
 
@@ -121,6 +123,7 @@ namespace MtvRemediation.Esxi
             if (unit != Unit.Human)
             {
                 if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n)) return false;
+                if (unit == Unit.KiB && n > long.MaxValue / 1024) return false;
                 bytes = unit == Unit.KiB ? n * 1024 : n;
                 return true;
             }
@@ -138,7 +141,9 @@ namespace MtvRemediation.Esxi
             }
             var number = char.IsDigit(suffix) ? text : text.Substring(0, text.Length - 1);
             if (!double.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var d)) return false;
-            bytes = (long)Math.Round(d * mult);
+            var exact = Math.Round(d * mult);
+            if (exact >= long.MaxValue) return false;   // a cast would wrap or saturate silently
+            bytes = (long)exact;
             return true;
         }
 

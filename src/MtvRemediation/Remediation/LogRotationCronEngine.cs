@@ -102,7 +102,9 @@ namespace MtvRemediation.Remediation
         private static (byte[]? Bytes, string? Mode, string? Owner) Read(IEsxiShell shell, CronPaths paths, CancellationToken ct)
         {
             var meta = RemoteOps.Run(shell, RemoteCommand.Format(
-                "f={0}; if [ -f \"$f\" ]; then stat -c '%a %u:%g %s' \"$f\" && md5sum < \"$f\"; else echo missing; fi", paths.CrontabPath), ct);
+                "f={0}; if [ -f \"$f\" ]; then stat -c '%a %u:%g %s' \"$f\" && md5sum < \"$f\"; " +
+                // Something else there (a directory): "missing" would make the final mv write into it.
+                "elif [ -e \"$f\" ] || [ -L \"$f\" ]; then echo \"$f exists but is not a regular file\" >&2; exit 2; else echo missing; fi", paths.CrontabPath), ct);
             var lines = meta.Stdout.Replace("\r", string.Empty).Split(new[] { '\n' }, StringSplitOptions.RemoveEmptyEntries);
             if (lines.Length > 0 && lines[0].Trim() == "missing") return (null, null, null);
             var head = lines.Length >= 2 ? lines[0].Split(' ') : Array.Empty<string>();

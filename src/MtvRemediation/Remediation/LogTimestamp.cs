@@ -10,21 +10,22 @@ namespace MtvRemediation.Remediation
     /// </summary>
     public static class LogTimestamp
     {
+        // [0-9], not \d: .NET's \d matches every Unicode digit (e.g. U+0D6A), which int/long.Parse then reject.
         // Python logging in the 2.9/2.10 wrapper: "2026-11-25 10:00:00,123 - ERROR - ...".
         // ESXi syslog / oc logs --timestamps / RFC 3339: "2026-11-25T10:00:00.123456789Z ...".
         private static readonly Regex IsoAtStart = new Regex(
-            @"^\s*(?<d>\d{4}-\d{2}-\d{2})[T ](?<t>\d{2}:\d{2}:\d{2})(?:[.,](?<f>\d{1,9}))?(?<z>Z|[+-]\d{2}:?\d{2})?",
+            @"^\s*(?<d>[0-9]{4}-[0-9]{2}-[0-9]{2})[T ](?<t>[0-9]{2}:[0-9]{2}:[0-9]{2})(?:[.,](?<f>[0-9]{1,9}))?(?<z>Z|[+-][0-9]{2}:?[0-9]{2})?",
             RegexOptions.CultureInvariant | RegexOptions.Compiled);
 
         // klog: "I1125 10:00:00.000000       1 file.go:123] msg" (no year).
         private static readonly Regex Klog = new Regex(
-            @"^\s*[IWEF](?<mo>\d{2})(?<dd>\d{2}) (?<t>\d{2}:\d{2}:\d{2})(?:\.(?<f>\d{1,9}))?\s",
+            @"^\s*[IWEF](?<mo>[0-9]{2})(?<dd>[0-9]{2}) (?<t>[0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.(?<f>[0-9]{1,9}))?\s",
             RegexOptions.CultureInvariant | RegexOptions.Compiled);
 
         // Structured logs, JSON (zap/logr) or logfmt: "ts":"2026-...", "ts":1764064800.123,
         // "time":..., "timestamp":..., time="2026-..." ts=2026-...
         private static readonly Regex StructuredTs = new Regex(
-            @"(?:""(?:ts|time|timestamp)""\s*:|\b(?:ts|time|timestamp)=)\s*(?:""(?<s>[^""]+)""|(?<n>\d{9,11}(?:\.\d+)?)\b|(?<s>\d{4}-\d{2}-\d{2}T[^\s,}]+))",
+            @"(?:""(?:ts|time|timestamp)""\s*:|\b(?:ts|time|timestamp)=)\s*(?:""(?<s>[^""]+)""|(?<n>[0-9]{9,11}(?:\.[0-9]+)?)\b|(?<s>[0-9]{4}-[0-9]{2}-[0-9]{2}T[^\s,}]+))",
             RegexOptions.CultureInvariant | RegexOptions.Compiled);
 
         /// <summary>The line's timestamp in UTC, or null when it has none we recognise.</summary>

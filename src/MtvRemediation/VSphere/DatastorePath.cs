@@ -6,7 +6,8 @@ namespace MtvRemediation.VSphere
     /// <summary>A datastore path <c>[datastore] folder/file.vmdk</c>, split into its parts.</summary>
     public sealed class DatastorePath
     {
-        private static readonly Regex Pattern = new Regex(@"^\[(?<ds>[^\]]*)\]\s?(?<path>.*)$", RegexOptions.CultureInvariant);
+        // Singleline and \z: a VM or folder name may hold a newline (vSphere allows it), and '.' or '$' would stop there.
+        private static readonly Regex Pattern = new Regex(@"^\[(?<ds>[^\]]*)\]\s?(?<path>.*)\z", RegexOptions.CultureInvariant | RegexOptions.Singleline);
 
         private DatastorePath(string datastore, string path)
         {

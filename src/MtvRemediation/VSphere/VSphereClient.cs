@@ -214,8 +214,20 @@ namespace MtvRemediation.VSphere
         {
             var objs = await _soap.RetrievePropertiesAsync(VimSoapClient.PropertySpecFor("VirtualMachine", "runtime.powerState", "config.changeTrackingEnabled"), new[] { VimSoapClient.ObjectSpec(vm) }, ct).ConfigureAwait(false);
             var o = objs.FirstOrDefault();
-            var cbt = string.Equals(o?.Get("config.changeTrackingEnabled")?.Value?.Trim(), "true", StringComparison.OrdinalIgnoreCase);
-            return (o?.Get("runtime.powerState")?.Value ?? "", cbt);
+            var power = o?.Get("runtime.powerState")?.Value;
+            if (string.IsNullOrEmpty(power)) throw await MissingObjectAsync(vm, ct).ConfigureAwait(false);
+            var cbt = string.Equals(o!.Get("config.changeTrackingEnabled")?.Value?.Trim(), "true", StringComparison.OrdinalIgnoreCase);
+            return (power!, cbt);
+        }
+
+        // A VM always has runtime.powerState: an answer without it must not read as "CBT off". vcsim answers
+        // RetrieveProperties on a dead session with empty objects (vCenter faults NotAuthenticated).
+        private async Task<Exception> MissingObjectAsync(MoRef obj, CancellationToken ct)
+        {
+            if (await _soap.GetCurrentSessionUserAsync(ct).ConfigureAwait(false) == null)
+                return new VISessionExpiredException(_soap.ServiceUri.Host,
+                    $"The vCenter session to {_soap.ServiceUri.Host} is no longer valid (expired or logged out); run Connect-MtvVIServer again.", "RetrieveProperties");
+            return new VimFaultException("ManagedObjectNotFound", $"The server did not return {obj.Value}; it may have been deleted.", "RetrieveProperties");
         }
 
         public async Task<IReadOnlyList<DatastoreFile>> SearchFolderAsync(DatastoreInfo datastore, string folder, string matchPattern, CancellationToken ct)

@@ -10,6 +10,7 @@ namespace MtvRemediation.Tests.VSphere
         [InlineData("[ds 1] web [01] db/web [01] db.vmdk", "ds 1", "web [01] db", "web [01] db.vmdk")]
         [InlineData("[vsanDatastore] 5f1c-ab/vm_1.vmdk", "vsanDatastore", "5f1c-ab", "vm_1.vmdk")]
         [InlineData("[ds] top.vmdk", "ds", "", "top.vmdk")]
+        [InlineData("[ds] new\nline/new\nline.vmdk", "ds", "new\nline", "new\nline.vmdk")]
         public void Splits_datastore_folder_and_file(string text, string ds, string folder, string file)
         {
             var p = DatastorePath.Parse(text);

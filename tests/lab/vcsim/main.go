@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -71,6 +72,7 @@ func main() {
 	if err := m.Create(); err != nil {
 		log.Fatalf("create model: %v", err)
 	}
+	simulator.Map.AddHandler(ctkOnPowerOn{})
 	defer m.Remove()
 
 	m.Service.TLS = new(tls.Config)
@@ -341,6 +343,7 @@ func (c *ctl) register(handle func(string, func(http.ResponseWriter, *http.Reque
 	handle("/ctl/host-state", c.hostState)
 	handle("/ctl/reset", c.reset)
 	handle("/ctl/state", c.state)
+	handle("/ctl/ctk-on-power-on", ctkOnPowerOnCtl)
 }
 
 func reply(w http.ResponseWriter, status int, v interface{}) {
@@ -513,6 +516,7 @@ func (c *ctl) reset(w http.ResponseWriter, r *http.Request) {
 	c.model.DelayConfig.Delay = 0
 	c.model.DelayConfig.MethodDelay = map[string]int{}
 	simulator.StatusSDK = http.StatusOK
+	atomic.StoreInt32(&ctkOnPowerOnEnabled, 0)
 	for name, t := range c.reverts {
 		t.Stop()
 		delete(c.reverts, name)
@@ -563,5 +567,84 @@ func (c *ctl) snapshot() map[string]interface{} {
 		"disabledMethods": disabled,
 		"failNextStatus":  simulator.StatusSDK,
 		"hostStates":      hosts,
+	}
+}
+
+// ctkOnPowerOn does what ESXi does and vcsim does not: when a VM with CBT enabled powers on, its
+// disks are opened and each gets its <disk>-ctk.vmdk (created if missing) beside the descriptor.
+// Without it a CBT reset in the lab would end with a running VM that has no ctk files. Off by
+// default (tests written against plain vcsim expect no new files); /ctl/ctk-on-power-on?enabled=1
+// turns it on, /ctl/reset off.
+type ctkOnPowerOn struct{}
+
+var ctkOnPowerOnEnabled int32
+
+func ctkOnPowerOnCtl(w http.ResponseWriter, r *http.Request) {
+	switch r.FormValue("enabled") {
+	case "1", "true":
+		atomic.StoreInt32(&ctkOnPowerOnEnabled, 1)
+	case "0", "false":
+		atomic.StoreInt32(&ctkOnPowerOnEnabled, 0)
+	case "":
+	default:
+		bad(w, "enabled must be 1 or 0")
+		return
+	}
+	reply(w, http.StatusOK, map[string]bool{"enabled": atomic.LoadInt32(&ctkOnPowerOnEnabled) == 1})
+}
+
+func (ctkOnPowerOn) Reference() types.ManagedObjectReference {
+	return types.ManagedObjectReference{Type: "LabCtkOnPowerOn", Value: "lab-ctk"}
+}
+
+func (ctkOnPowerOn) PutObject(mo.Reference)                      {}
+func (ctkOnPowerOn) RemoveObject(types.ManagedObjectReference) {}
+
+func (ctkOnPowerOn) UpdateObject(obj mo.Reference, changes []types.PropertyChange) {
+	if atomic.LoadInt32(&ctkOnPowerOnEnabled) == 0 {
+		return
+	}
+	vm, ok := obj.(*mo.VirtualMachine) // handlers get the managed object itself, not the simulator wrapper
+	if !ok || vm.Config == nil || vm.Config.ChangeTrackingEnabled == nil || !*vm.Config.ChangeTrackingEnabled {
+		return
+	}
+	poweredOn := false
+	for _, c := range changes {
+		if c.Name == "runtime.powerState" && fmt.Sprint(c.Val) == string(types.VirtualMachinePowerStatePoweredOn) {
+			poweredOn = true
+		}
+	}
+	if !poweredOn {
+		return
+	}
+	dirs := map[string]string{}
+	for _, e := range simulator.Map.All("Datastore") {
+		if ds, ok := e.(*simulator.Datastore); ok {
+			dirs[ds.Name] = ds.Info.GetDatastoreInfo().Url
+		}
+	}
+	for _, d := range vm.Config.Hardware.Device {
+		disk, ok := d.(*types.VirtualDisk)
+		if !ok {
+			continue
+		}
+		fb, ok := disk.Backing.(types.BaseVirtualDeviceFileBackingInfo)
+		if !ok {
+			continue
+		}
+		var p object.DatastorePath
+		if !p.FromString(fb.GetVirtualDeviceFileBackingInfo().FileName) || !strings.HasSuffix(p.Path, ".vmdk") {
+			continue
+		}
+		dir, ok := dirs[p.Datastore]
+		if !ok {
+			continue
+		}
+		ctk := path.Join(dir, strings.TrimSuffix(p.Path, ".vmdk")+"-ctk.vmdk")
+		if _, err := os.Stat(ctk); os.IsNotExist(err) {
+			if err := ioutil.WriteFile(ctk, []byte("lab: change tracking file created at power-on\n"), 0600); err != nil {
+				log.Printf("ctk on power-on: %v", err)
+			}
+		}
 	}
 }

@@ -1,0 +1,605 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Management.Automation;
+using System.Threading;
+using MtvRemediation.Esxi;
+using MtvRemediation.VSphere;
+
+namespace MtvRemediation.Remediation
+{
+    /// <summary>What Invoke-MtvRemediation was asked to do.</summary>
+    public sealed class RunbookOptions
+    {
+        /// <summary>Allow shutting powered-on VMs down for their CBT reset (power state restored after).</summary>
+        public bool PowerOff { get; set; }
+
+        /// <summary>Allow a hard power-off when VMware Tools is not running or the guest shutdown times out.</summary>
+        public bool Force { get; set; }
+
+        public bool RegisterLogRotation { get; set; }
+        public bool RestartAgents { get; set; }
+
+        /// <summary>Local directory for log archives (taken before truncating); null: no archive.</summary>
+        public string? ArchiveDirectory { get; set; }
+
+        public LogSpaceOptions LogSpace { get; set; } = new LogSpaceOptions();
+        public int CronIntervalMinutes { get; set; } = 5;
+        public int CronMaxSizeMB { get; set; } = 20;
+        public string[] Agents { get; set; } = { "hostd", "vpxa" };
+        public TimeSpan AgentTimeout { get; set; } = TimeSpan.FromSeconds(180);
+        public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(300);
+        public TimeSpan LogScanTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+        /// <summary>vCenter's view of the hosts, waited on after agent restarts (null: the agents' own status only).</summary>
+        public IHostConnectionStateSource? VCenterState { get; set; }
+
+        /// <summary>Cron paths (settable for tests).</summary>
+        public CronPaths CronPaths { get; set; } = new CronPaths();
+    }
+
+    /// <summary>A per-item failure the cmdlet turns into a non-terminating error (stable id).</summary>
+    public sealed class RunbookError
+    {
+        public RunbookError(string errorId, ErrorCategory category, string message, string? recommendedAction = null, Exception? exception = null)
+        {
+            ErrorId = errorId;
+            Category = category;
+            Message = message;
+            RecommendedAction = recommendedAction;
+            Exception = exception;
+        }
+
+        public string ErrorId { get; }
+        public ErrorCategory Category { get; }
+        public string Message { get; }
+        public string? RecommendedAction { get; }
+        public Exception? Exception { get; }
+    }
+
+    /// <summary>Stable FullyQualifiedErrorIds of Invoke-MtvRemediation (besides the ids of the engines it reuses).</summary>
+    public static class RunbookErrorIds
+    {
+        public const string HostUnreachable = "RunbookHostUnreachable";
+        public const string HostDiagnosisFailed = "RunbookHostDiagnosisFailed";
+        public const string LogScanIncomplete = "RunbookLogScanIncomplete";
+        public const string VMDiagnosisFailed = "RunbookVMDiagnosisFailed";
+        public const string VMHostUnknown = "RunbookVMHostUnknown";
+        public const string CbtResetFailed = "RunbookCbtResetFailed";
+        public const string VerifyFailed = "RunbookVerifyFailed";
+        public const string ReportFailed = "RunbookReportFailed";
+    }
+
+    /// <summary>Shared bits of the host and VM state: actions done and errors met, safe to add from a worker.</summary>
+    public abstract class RunbookItemState
+    {
+        private readonly ConcurrentQueue<RunbookError> _newErrors = new ConcurrentQueue<RunbookError>();
+        private readonly object _gate = new object();
+
+        public List<string> Plan { get; } = new List<string>();
+        public List<string> Actions { get; } = new List<string>();
+        public List<string> Errors { get; } = new List<string>();
+
+        /// <summary>False when the user declined at least one planned action (or -WhatIf).</summary>
+        public bool AllConfirmed { get; set; } = true;
+
+        public void AddAction(string text) { lock (_gate) Actions.Add(text); }
+
+        public void Fail(RunbookError error)
+        {
+            lock (_gate) Errors.Add(error.Message);
+            _newErrors.Enqueue(error);
+        }
+
+        /// <summary>Errors not yet written by the cmdlet.</summary>
+        public IEnumerable<RunbookError> TakeNewErrors()
+        {
+            while (_newErrors.TryDequeue(out var e)) yield return e;
+        }
+    }
+
+    /// <summary>One host of the run, through all phases.</summary>
+    public sealed class RunbookHostState : RunbookItemState
+    {
+        public RunbookHostState(string name) { Name = name; }
+
+        public string Name { get; }
+        public List<RunbookVmState> VMs { get; } = new List<RunbookVmState>();
+
+        /// <summary>The connected shell (null: unreachable or not yet connected).</summary>
+        public IEsxiShell? Shell { get; set; }
+
+        public LogSpaceStatus? Before { get; set; }
+        public LogSpaceStatus? After { get; set; }
+        public List<CloneFailureFinding> Findings { get; } = new List<CloneFailureFinding>();
+        public bool? CronRegisteredBefore { get; set; }
+
+        /// <summary>vSAN/LACP as the host reports them, read when agent restarts are asked for (null: not read).</summary>
+        public AgentRestartRisk? AgentRisk { get; set; }
+        public bool? CronRegisteredAfter { get; set; }
+
+        public bool ClearLog { get; set; }
+        public bool RegisterCron { get; set; }
+        public bool RestartAgents { get; set; }
+        public string? LogArchive { get; set; }
+
+        public IEnumerable<CloneFailureFinding> ChangeTrackerFindings =>
+            Findings.Where(f => f.Signature == CloneFailureSignatures.ChangeTrackerInvalid);
+
+        public bool HasPlannedWork => ClearLog || RegisterCron || RestartAgents;
+    }
+
+    /// <summary>One VM of the run, through all phases.</summary>
+    public sealed class RunbookVmState : RunbookItemState
+    {
+        public RunbookVmState(IVSphereClient client, string server, VmInfo vm, object? input)
+        {
+            Client = client;
+            Server = server;
+            Vm = vm;
+            Input = input;
+        }
+
+        public IVSphereClient Client { get; }
+        public string Server { get; }
+        public VmInfo Vm { get; }
+        public object? Input { get; }
+
+        public ChangeTrackingStatus? Before { get; set; }
+        public ChangeTrackingStatus? After { get; set; }
+        public CtkInspection? Inspection { get; set; }
+
+        /// <summary>Why the CBT reset is wanted (null: CBT is healthy and no 7228 points at the VM).</summary>
+        public string? ResetReason { get; set; }
+        public ChangeTrackingResetPlan? ResetPlan { get; set; }
+        public bool ResetApproved { get; set; }
+        public ChangeTrackingResetResult? ResetResult { get; set; }
+        public bool Refused { get; set; }
+    }
+
+    /// <summary>
+    /// The runbook behind Invoke-MtvRemediation, as phases over plain state objects (the cmdlet
+    /// runs them in parallel and asks ShouldProcess between planning and acting). Every phase
+    /// reuses the single-purpose engines: <see cref="LogSpaceProbe"/>, <see cref="HostCloneLogScanner"/>,
+    /// <see cref="LogClearEngine"/>, <see cref="LogRotationCronEngine"/>, <see cref="AgentRestartEngine"/>
+    /// and <see cref="ChangeTrackingEngine"/>.
+    ///
+    /// Order, and why: (1) diagnose everything read-only; (2) free /var on the hosts first, so that
+    /// clones (and ESXi itself) can write again, and register the rotation job; (3) reset CBT on the
+    /// VMs; (4) restart agents last and only when asked, so no hostd restart interrupts a CBT
+    /// reset's tasks; (5) verify by reading the state again (log space, crontab, CBT status).
+    /// </summary>
+    public static class RunbookEngine
+    {
+        /// <summary>Groups the VMs by the host vCenter reports them on (input order kept).</summary>
+        public static List<RunbookHostState> GroupByHost(IEnumerable<RunbookVmState> vms)
+        {
+            var hosts = new List<RunbookHostState>();
+            var byName = new Dictionary<string, RunbookHostState>(StringComparer.OrdinalIgnoreCase);
+            foreach (var vm in vms)
+            {
+                var name = vm.Vm.HostName;
+                if (string.IsNullOrEmpty(name)) continue;
+                if (!byName.TryGetValue(name, out var host))
+                {
+                    host = new RunbookHostState(name);
+                    byName[name] = host;
+                    hosts.Add(host);
+                }
+                host.VMs.Add(vm);
+            }
+            return hosts;
+        }
+
+        /// <summary>Read-only: log space, the clone-failure findings in the wrapper logs, and (when asked to register it) the rotation job.</summary>
+        public static void DiagnoseHost(RunbookHostState host, IEsxiShell shell, RunbookOptions options, CancellationToken ct)
+        {
+            host.Shell = shell;
+            try
+            {
+                host.Before = LogSpaceProbe.Measure(shell, options.LogSpace, ct);
+            }
+            catch (RemediationException ex)
+            {
+                host.Fail(new RunbookError(ex.ErrorId, ex.Category, ex.Message, ex.RecommendedAction, ex));
+            }
+
+            var findings = new List<CloneFailureFinding>();
+            var paths = new[] { options.LogSpace.LogPath, options.LogSpace.SecureLogPath };
+            try
+            {
+                HostCloneLogScanner.ScanAsync(shell, paths, new CloneFailureScanOptions(), f => { lock (findings) findings.Add(f); }, options.LogScanTimeout, ct)
+                    .GetAwaiter().GetResult();
+            }
+            catch (HostCloneLogScanException ex)
+            {
+                host.Fail(new RunbookError(RunbookErrorIds.LogScanIncomplete, ErrorCategory.ReadError, ex.Message,
+                    "The findings may be incomplete; run Find-MtvCloneFailure on the host to see the whole scan.", ex));
+            }
+            lock (findings) host.Findings.AddRange(findings.OrderBy(f => f.Source, StringComparer.Ordinal).ThenBy(f => f.LineNumber));
+
+            if (options.RestartAgents)
+            {
+                try
+                {
+                    host.AgentRisk = AgentRestartEngine.ProbeRisk(shell, ct);
+                }
+                catch (RemediationException ex)
+                {
+                    host.Fail(new RunbookError(ex.ErrorId, ex.Category, ex.Message, ex.RecommendedAction, ex));
+                }
+            }
+
+            if (options.RegisterLogRotation)
+            {
+                try
+                {
+                    host.CronRegisteredBefore = IsCronRegistered(shell, options, ct);
+                }
+                catch (RemediationException ex)
+                {
+                    host.Fail(new RunbookError(ex.ErrorId, ex.Category, ex.Message, ex.RecommendedAction, ex));
+                }
+            }
+        }
+
+        private static bool IsCronRegistered(IEsxiShell shell, RunbookOptions options, CancellationToken ct) =>
+            LogRotationCronEngine.Get(shell, options.CronPaths, ct).Entries.Any(e => e.LogPath == options.LogSpace.LogPath);
+
+        /// <summary>Read-only: the VM's -ctk.vmdk files and CBT health (one datastore search per disk folder).</summary>
+        public static void DiagnoseVm(RunbookVmState vm, CancellationToken ct)
+        {
+            var engine = new ChangeTrackingEngine(vm.Client);
+            vm.Inspection = engine.InspectAsync(vm.Vm, ct).GetAwaiter().GetResult();
+            vm.Before = ChangeTrackingEngine.BuildStatus(vm.Inspection, vm.Server);
+        }
+
+        /// <summary>Decides the host's actions: clear at Warning or worse, register the job when asked and missing, restart agents when asked.</summary>
+        public static void PlanHost(RunbookHostState host, RunbookOptions options)
+        {
+            host.Plan.Clear();
+            if (host.Shell == null) return;
+            var before = host.Before;
+            host.ClearLog = before != null && before.LogExists && before.Status != "Healthy" && before.LogSizeBytes > 0;
+            if (host.ClearLog)
+                host.Plan.Add(DescribeClear(host, options));
+            host.RegisterCron = options.RegisterLogRotation && host.CronRegisteredBefore == false;
+            if (host.RegisterCron)
+                host.Plan.Add(DescribeCron(options));
+            host.RestartAgents = options.RestartAgents;
+            if (host.RestartAgents)
+                host.Plan.Add(DescribeAgents(options));
+        }
+
+        public static string DescribeClear(RunbookHostState host, RunbookOptions options)
+        {
+            var b = host.Before!;
+            return $"Truncate {b.LogPath} in place ({FormatBytes(b.LogSizeBytes)}; {b.VolumePath} {b.UsedPercent.ToString("0.#", CultureInfo.InvariantCulture)}% used, {b.Status})"
+                   + (options.ArchiveDirectory != null ? $", after saving a verified compressed copy to {options.ArchiveDirectory}" : string.Empty);
+        }
+
+        public static string DescribeCron(RunbookOptions options) =>
+            $"Add a temporary cron job to root's crontab that truncates {options.LogSpace.LogPath} in place when it is larger than {options.CronMaxSizeMB} MB, every {options.CronIntervalMinutes} minute(s), and reload crond";
+
+        public static string DescribeAgents(RunbookOptions options) =>
+            $"Restart the management agent(s) {string.Join(", then ", options.Agents)} (vCenter shows the host not responding meanwhile)";
+
+        /// <summary>
+        /// Decides whether the VM's CBT is reset: when its status is unhealthy, or when a 7228
+        /// (invalid change tracker) line points at it. The wrapper's 7228 line does not name the
+        /// VM, so a 7228 on a host counts for every VM of this run on that host, unless some 7228
+        /// line names VMs (by name or disk file), in which case it counts for those only.
+        /// </summary>
+        public static void PlanVm(RunbookVmState vm, RunbookHostState? host, RunbookOptions options)
+        {
+            vm.Plan.Clear();
+            if (vm.Inspection == null || vm.Before == null) return;
+            var reasons = new List<string>();
+            if (!vm.Before.Healthy) reasons.Add("CBT unhealthy: " + vm.Before.Reason);
+            if (host != null)
+            {
+                var hits = host.ChangeTrackerFindings.ToList();
+                if (hits.Count > 0)
+                {
+                    var named = hits.Where(f => host.VMs.Any(v => Mentions(f.Line, v.Vm))).ToList();
+                    var mine = named.Count > 0 ? named.Where(f => Mentions(f.Line, vm.Vm)).ToList() : hits;
+                    if (mine.Count > 0)
+                    {
+                        var last = mine[mine.Count - 1];
+                        reasons.Add($"{mine.Count} 'Invalid change tracker error code (7228)' line(s) in {last.Source} (last: line {last.LineNumber}" +
+                                    (last.Timestamp.HasValue ? ", " + last.Timestamp.Value.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + " UTC" : "") + ")");
+                    }
+                }
+            }
+            if (reasons.Count == 0) return;
+            vm.ResetReason = string.Join("; ", reasons);
+            var plan = ChangeTrackingEngine.Plan(vm.Inspection, new ChangeTrackingResetOptions
+            {
+                PowerOff = options.PowerOff,
+                Force = options.Force,
+                ShutdownTimeout = options.ShutdownTimeout,
+            });
+            vm.ResetPlan = plan;
+            if (plan.Refused)
+            {
+                vm.Refused = true;
+                vm.Fail(new RunbookError(plan.RefusalErrorId!, plan.RefusalCategory, plan.RefusalMessage!.Replace("Reset-VMChangeTracking", "Invoke-MtvRemediation")));
+                return;
+            }
+            vm.Plan.Add(DescribeReset(vm));
+        }
+
+        public static string DescribeReset(RunbookVmState vm) =>
+            "Reset CBT: " + string.Join("; ", vm.ResetPlan!.DescribeOperations());
+
+        private static bool Mentions(string line, VmInfo vm)
+        {
+            if (vm.Name.Length > 0 && line.IndexOf(vm.Name, StringComparison.Ordinal) >= 0) return true;
+            foreach (var d in vm.Disks)
+            {
+                if (DatastorePath.TryParse(d.FileName, out var p) && p!.FileName.Length > 0 &&
+                    line.IndexOf((p.Folder.Length > 0 ? p.Folder + "/" : "") + p.FileName, StringComparison.Ordinal) >= 0)
+                    return true;
+            }
+            return false;
+        }
+
+        /// <summary>Phase 2: free /var (archive first when asked) and register the rotation job.</summary>
+        public static void RemediateHost(RunbookHostState host, RunbookOptions options, CancellationToken ct, Action<string>? verbose)
+        {
+            var shell = host.Shell!;
+            if (host.ClearLog)
+            {
+                try
+                {
+                    var r = LogClearEngine.Clear(shell, new LogClearRequest { LogPath = options.LogSpace.LogPath, ArchiveDirectory = options.ArchiveDirectory }, ct, verbose);
+                    host.LogArchive = r.ArchiveFile;
+                    if (r.ArchiveFile != null) host.AddAction($"Archived {r.LogPath} ({FormatBytes(r.BytesBefore)}) to {r.ArchiveFile}");
+                    host.AddAction($"Truncated {r.LogPath} in place: {FormatBytes(r.BytesBefore)} -> {FormatBytes(r.BytesAfter)}; /var {Pct(r.UsedPercentBefore)} -> {Pct(r.UsedPercentAfter)} used");
+                }
+                catch (RemediationException ex)
+                {
+                    host.Fail(new RunbookError(ex.ErrorId, ex.Category, ex.Message, ex.RecommendedAction, ex));
+                }
+            }
+            if (host.RegisterCron)
+            {
+                try
+                {
+                    var entry = new RotationEntry(RotationEntry.ScheduleForInterval(options.CronIntervalMinutes), options.LogSpace.LogPath, options.CronMaxSizeMB * 1024L * 1024L);
+                    var change = LogRotationCronEngine.Register(shell, entry, options.CronPaths, ct, verbose);
+                    host.AddAction(change.Changed
+                        ? $"Registered the temporary rotation cron job ({entry.Schedule}, max {options.CronMaxSizeMB} MB); crond reloaded (pid {change.CrondPid?.ToString(CultureInfo.InvariantCulture) ?? "?"})"
+                        : "Rotation cron job was already registered (crontab unchanged)");
+                }
+                catch (RemediationException ex)
+                {
+                    host.Fail(new RunbookError(ex.ErrorId, ex.Category, ex.Message, ex.RecommendedAction, ex));
+                }
+            }
+        }
+
+        /// <summary>Phase 3: one VM's CBT reset (never throws for vSphere failures: the result says where the VM is).</summary>
+        public static void ResetVm(RunbookVmState vm, CancellationToken ct)
+        {
+            var result = new ChangeTrackingEngine(vm.Client).ResetAsync(vm.ResetPlan!, vm.Server, ct).GetAwaiter().GetResult();
+            vm.ResetResult = result;
+            foreach (var s in result.Steps) vm.AddAction(s);
+            if (!result.Succeeded)
+            {
+                var deleted = result.DeletedFiles.Length == 0 ? "none" : string.Join(", ", result.DeletedFiles);
+                vm.Fail(new RunbookError(RunbookErrorIds.CbtResetFailed, ErrorCategory.InvalidResult,
+                    $"CBT reset of VM '{vm.Vm.Name}' stopped at step {result.FailedStep}: {result.Error} State now: power {result.PowerStateAfter}, CBT {(result.EnabledAfter == null ? "unknown" : result.EnabledAfter == true ? "enabled" : "disabled")}, deleted files: {deleted}.",
+                    "Fix the cause and run Invoke-MtvRemediation again; a re-run completes the reset."));
+            }
+        }
+
+        /// <summary>Phase 4 (only when asked): restart the agents one after the other, waiting for each.</summary>
+        public static void RestartAgents(RunbookHostState host, RunbookOptions options, CancellationToken ct, Action<string>? verbose)
+        {
+            foreach (var agent in options.Agents)
+            {
+                try
+                {
+                    var r = AgentRestartEngine.Restart(host.Shell!, agent, options.AgentTimeout, false, options.VCenterState, host.Name, ct, verbose);
+                    host.AddAction($"Restarted {agent} ({r.Duration.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s; {(r.Running ? "running" : "not running")})");
+                }
+                catch (RemediationException ex)
+                {
+                    host.Fail(new RunbookError(ex.ErrorId, ex.Category, ex.Message, ex.RecommendedAction, ex));
+                    return; // the next agent waits: a host whose hostd did not come back needs a person
+                }
+            }
+        }
+
+        /// <summary>Phase 5 for a host: measure again and re-read the crontab.</summary>
+        public static void VerifyHost(RunbookHostState host, RunbookOptions options, CancellationToken ct)
+        {
+            try
+            {
+                host.After = LogSpaceProbe.Measure(host.Shell!, options.LogSpace, ct);
+                if (options.RegisterLogRotation) host.CronRegisteredAfter = IsCronRegistered(host.Shell!, options, ct);
+            }
+            catch (RemediationException ex)
+            {
+                host.Fail(new RunbookError(RunbookErrorIds.VerifyFailed, ex.Category, "Verification failed: " + ex.Message, ex.RecommendedAction, ex));
+            }
+        }
+
+        /// <summary>Phase 5 for the VMs of one connection: one batched read, then a ctk search per VM.</summary>
+        public static void VerifyVms(IVSphereClient client, IReadOnlyList<RunbookVmState> vms, CancellationToken ct)
+        {
+            var fresh = client.GetVmsAsync(vms.Select(v => v.Vm.MoRef).ToList(), ct).GetAwaiter().GetResult()
+                .ToDictionary(v => v.MoRef);
+            foreach (var vm in vms)
+            {
+                if (!fresh.TryGetValue(vm.Vm.MoRef, out var info))
+                {
+                    vm.Fail(new RunbookError(RunbookErrorIds.VerifyFailed, ErrorCategory.ObjectNotFound,
+                        $"VM '{vm.Vm.Name}' was not found on {vm.Server} when verifying.", "Check whether the VM was removed or renamed meanwhile."));
+                    continue;
+                }
+                var inspection = new ChangeTrackingEngine(client).InspectAsync(info, ct).GetAwaiter().GetResult();
+                vm.After = ChangeTrackingEngine.BuildStatus(inspection, vm.Server);
+            }
+        }
+
+        public static RemediationHostSummary SummarizeHost(RunbookHostState host, bool whatIf)
+        {
+            var before = host.Before;
+            var after = host.After ?? (whatIf || host.Actions.Count == 0 ? before : null);
+            var counts = host.Findings
+                .Where(f => f.Signature != CloneFailureSignatures.XcopyNotUsed)
+                .GroupBy(f => f.Signature)
+                .Select(g => $"{g.Key}: {g.Sum(f => f.Occurrences)}")
+                .ToArray();
+            var s = new RemediationHostSummary
+            {
+                VMHost = host.Name,
+                VMs = host.VMs.Select(v => v.Vm.Name).ToArray(),
+                LogStatusBefore = before?.Status,
+                LogSizeBytesBefore = before?.LogSizeBytes,
+                UsedPercentBefore = before?.UsedPercent,
+                FreeBytesBefore = before?.VolumeFreeBytes,
+                LogStatusAfter = after?.Status,
+                LogSizeBytesAfter = after?.LogSizeBytes,
+                UsedPercentAfter = after?.UsedPercent,
+                FreeBytesAfter = after?.VolumeFreeBytes,
+                Findings = host.Findings.ToArray(),
+                FindingCounts = counts,
+                Plan = host.Plan.ToArray(),
+                Actions = host.Actions.ToArray(),
+                LogArchive = host.LogArchive,
+                RotationCronRegistered = host.CronRegisteredAfter ?? host.CronRegisteredBefore,
+                Errors = host.Errors.ToArray(),
+            };
+            s.Result = Outcome(host.Shell == null, host.Plan.Count, host.Actions.Count, host.Errors.Count, host.AllConfirmed, whatIf);
+            var state = new List<string>();
+            if (host.Shell == null) state.Add("not reached");
+            if (after != null)
+                state.Add($"{after.VolumePath} {Pct(after.UsedPercent)} used ({after.Status}), log {FormatBytes(after.LogSizeBytes)}");
+            if (s.RotationCronRegistered == true) state.Add("rotation cron registered");
+            else if (s.RotationCronRegistered == false) state.Add("no rotation cron");
+            if (host.RestartAgents && !whatIf) state.Add(host.Errors.Count == 0 && host.AllConfirmed ? "agents restarted" : "agents: see errors");
+            s.FinalState = (whatIf ? "unchanged (-WhatIf): " : "") + string.Join("; ", state);
+            return s;
+        }
+
+        public static RemediationVMSummary SummarizeVm(RunbookVmState vm, bool whatIf)
+        {
+            var before = vm.Before;
+            var after = vm.After ?? (whatIf ? before : null);
+            var s = new RemediationVMSummary
+            {
+                VM = vm.Vm.Name,
+                VMHost = vm.Vm.HostName,
+                Server = vm.Server,
+                PowerStateBefore = before?.PowerState ?? ChangeTrackingEngine.PowerCliPowerState(vm.Vm.PowerState),
+                CbtEnabledBefore = before?.Enabled ?? vm.Vm.ChangeTrackingEnabled,
+                CbtHealthyBefore = before?.Healthy,
+                Diagnosis = vm.ResetReason ?? (before == null ? null : before.Healthy ? "CBT healthy; nothing in its host's log points at it" : before.Reason),
+                CtkFilesBefore = before?.CtkFiles ?? Array.Empty<string>(),
+                Plan = vm.Plan.ToArray(),
+                Actions = vm.Actions.ToArray(),
+                DeletedCtkFiles = vm.ResetResult?.DeletedFiles ?? Array.Empty<string>(),
+                PowerStateAfter = after?.PowerState ?? vm.ResetResult?.PowerStateAfter,
+                CbtEnabledAfter = after?.Enabled ?? vm.ResetResult?.EnabledAfter,
+                CbtHealthyAfter = after?.Healthy,
+                Errors = vm.Errors.ToArray(),
+            };
+            s.Result = vm.Refused ? "Refused" : Outcome(before == null, vm.Plan.Count, vm.ResetResult == null ? 0 : 1, vm.Errors.Count, vm.AllConfirmed, whatIf);
+            if (after != null)
+                s.FinalState = (whatIf ? "unchanged (-WhatIf): " : "") + $"{after.PowerState}, CBT {(after.Enabled ? "enabled" : "disabled")}, {after.CtkFiles.Length} ctk file(s), " +
+                               (after.Healthy ? "healthy" : "unhealthy: " + after.Reason);
+            else if (vm.ResetResult != null)
+                s.FinalState = $"{vm.ResetResult.PowerStateAfter}, CBT {(vm.ResetResult.EnabledAfter == true ? "enabled" : vm.ResetResult.EnabledAfter == false ? "disabled" : "unknown")} (not verified)";
+            else s.FinalState = "unknown (not read)";
+            return s;
+        }
+
+        private static string Outcome(bool unreadable, int planned, int done, int errors, bool confirmed, bool whatIf)
+        {
+            if (unreadable) return "Failed";
+            if (whatIf) return planned > 0 ? "Planned" : errors > 0 ? "Failed" : "Healthy";
+            if (errors > 0) return done > 0 ? "Partial" : "Failed";
+            if (planned == 0) return "Healthy";
+            // Planned and approved but not done (the run was stopped first): still only a plan.
+            if (done == 0) return confirmed ? "Planned" : "Declined";
+            return confirmed ? "Remediated" : "Partial";
+        }
+
+        /// <summary>The same data as the summaries, in the report model the HTML/JSON writer takes.</summary>
+        public static RemediationReport BuildReport(IReadOnlyList<RemediationHostSummary> hosts, IReadOnlyList<RemediationVMSummary> vms, DateTime generatedAt)
+        {
+            var report = new RemediationReport { GeneratedAt = generatedAt };
+            foreach (var h in hosts)
+            {
+                report.Hosts.Add(new HostReportEntry
+                {
+                    VMHost = h.VMHost,
+                    LogSpaceBefore = h.LogStatusBefore == null ? null : new LogSpaceState { LogSizeBytes = h.LogSizeBytesBefore, VarUsedPercent = h.UsedPercentBefore, VarFreeBytes = h.FreeBytesBefore, Status = h.LogStatusBefore },
+                    LogSpaceAfter = h.LogStatusAfter == null ? null : new LogSpaceState { LogSizeBytes = h.LogSizeBytesAfter, VarUsedPercent = h.UsedPercentAfter, VarFreeBytes = h.FreeBytesAfter, Status = h.LogStatusAfter },
+                    Actions = (h.Actions.Length > 0 ? h.Actions : h.Plan.Select(p => "Planned: " + p)).Concat(h.Errors.Select(e => "Error: " + e)).ToList(),
+                    Findings = ReportFindings(h.Findings),
+                    Outcome = ToOutcome(h.Result),
+                    FinalState = h.FinalState,
+                });
+            }
+            foreach (var v in vms)
+            {
+                report.VMs.Add(new VMReportEntry
+                {
+                    VM = v.VM,
+                    VMHost = v.VMHost,
+                    CbtEnabledBefore = v.CbtEnabledBefore,
+                    CbtEnabledAfter = v.CbtEnabledAfter,
+                    PowerStateBefore = v.PowerStateBefore,
+                    PowerStateAfter = v.PowerStateAfter,
+                    DeletedCtkFiles = v.DeletedCtkFiles.ToList(),
+                    Actions = new[] { "Diagnosis: " + v.Diagnosis }
+                        .Concat(v.Actions.Length > 0 ? v.Actions : v.Plan.Select(p => "Planned: " + p))
+                        .Concat(v.Errors.Select(e => "Error: " + e)).ToList(),
+                    Outcome = ToOutcome(v.Result),
+                    FinalState = v.FinalState,
+                });
+            }
+            return report;
+        }
+
+        // Every failure line, but of the frequent informational XcopyNotUsed lines only the last
+        // one per source (it carries the count of the lines it stands for).
+        private static List<CloneFailureFinding> ReportFindings(IEnumerable<CloneFailureFinding> findings)
+        {
+            var list = findings.ToList();
+            var lastInfo = new HashSet<CloneFailureFinding>(list.Where(f => f.Signature == CloneFailureSignatures.XcopyNotUsed)
+                .GroupBy(f => f.Source).Select(g => g.Last()));
+            return list.Where(f => f.Signature != CloneFailureSignatures.XcopyNotUsed || lastInfo.Contains(f)).ToList();
+        }
+
+        private static RemediationOutcome ToOutcome(string result)
+        {
+            switch (result)
+            {
+                case "Healthy":
+                case "Remediated": return RemediationOutcome.Succeeded;
+                case "Planned":
+                case "Declined": return RemediationOutcome.Skipped;
+                case "Partial": return RemediationOutcome.Warning;
+                default: return RemediationOutcome.Failed;
+            }
+        }
+
+        public static string FormatBytes(long bytes)
+        {
+            var inv = CultureInfo.InvariantCulture;
+            if (bytes >= 1L << 30) return (bytes / (double)(1L << 30)).ToString("0.0", inv) + " GiB";
+            if (bytes >= 1L << 20) return (bytes / (double)(1L << 20)).ToString("0.0", inv) + " MiB";
+            if (bytes >= 1L << 10) return (bytes / 1024.0).ToString("0.0", inv) + " KiB";
+            return bytes.ToString(inv) + " bytes";
+        }
+
+        private static string Pct(double p) => p.ToString("0.#", CultureInfo.InvariantCulture) + "%";
+    }
+}

@@ -1,0 +1,221 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using MtvRemediation.Remediation;
+using MtvRemediation.VSphere;
+using Xunit;
+
+namespace MtvRemediation.Tests.Remediation
+{
+    /// <summary>
+    /// The runbook's decisions on plain state (no host, no vCenter): what gets planned, how 7228
+    /// lines are attributed to VMs, how results are summarised and reported. The whole runbook
+    /// runs against the lab in tests/Pester/Runbook.Tests.ps1.
+    /// </summary>
+    public class RunbookEngineTests
+    {
+        private sealed class NoVSphere : IVSphereClient
+        {
+            public string Server => "vc";
+            public TimeSpan TaskTimeout => TimeSpan.FromSeconds(1);
+            public Task<IReadOnlyList<VmInfo>> GetVmsAsync(IReadOnlyCollection<MoRef> vms, CancellationToken ct) => throw new NotSupportedException();
+            public Task<(string PowerState, bool ChangeTrackingEnabled)> GetVmStateAsync(MoRef vm, CancellationToken ct) => throw new NotSupportedException();
+            public Task<IReadOnlyList<DatastoreFile>> SearchFolderAsync(DatastoreInfo datastore, string folder, string matchPattern, CancellationToken ct) => throw new NotSupportedException();
+            public Task DeleteFileAsync(DatastorePath file, MoRef datacenter, CancellationToken ct) => throw new NotSupportedException();
+            public Task SetChangeTrackingAsync(MoRef vm, bool enabled, IReadOnlyList<string> ctkEnabledKeys, CancellationToken ct) => throw new NotSupportedException();
+            public Task ShutdownGuestAsync(MoRef vm, CancellationToken ct) => throw new NotSupportedException();
+            public Task PowerOffAsync(MoRef vm, CancellationToken ct) => throw new NotSupportedException();
+            public Task PowerOnAsync(MoRef vm, CancellationToken ct) => throw new NotSupportedException();
+        }
+
+        private static readonly DatastoreInfo Ds = new DatastoreInfo { MoRef = new MoRef("Datastore", "ds-1"), Name = "DS", Browser = new MoRef("HostDatastoreBrowser", "b-1") };
+
+        /// <summary>A diagnosed VM: powered off, CBT on, its own ctk file present (healthy unless told otherwise).</summary>
+        private static RunbookVmState Vm(string name, string host, bool cbt = true, int snapshots = 0)
+        {
+            var info = new VmInfo
+            {
+                MoRef = new MoRef("VirtualMachine", "vm-" + name), Name = name, PowerState = "poweredOff",
+                ChangeTrackingEnabled = cbt, SnapshotCount = snapshots, HostName = host,
+            };
+            info.Disks.Add(new VmDiskInfo { Key = 2000, Label = "Hard disk 1", FileName = $"[DS] {name}/{name}.vmdk", Datastore = "DS", DatastoreMoRef = Ds.MoRef, ControllerKind = "scsi", BusNumber = 0, UnitNumber = 0 });
+            info.Datastores[Ds.MoRef] = Ds;
+            var inspection = new CtkInspection(info);
+            inspection.OwnByDisk[2000] = DatastorePath.Combine("DS", name, name + "-ctk.vmdk");
+            return new RunbookVmState(new NoVSphere(), "vc", info, name)
+            {
+                Inspection = inspection,
+                Before = ChangeTrackingEngine.BuildStatus(inspection, "vc"),
+            };
+        }
+
+        private static RunbookHostState Host(string name, string status, long logBytes, params RunbookVmState[] vms)
+        {
+            var h = new RunbookHostState(name) { Shell = new NullShell(name) };
+            h.VMs.AddRange(vms);
+            h.Before = new LogSpaceStatus { VMHost = name, LogPath = LogSpaceOptions.DefaultLogPath, LogExists = true, LogSizeBytes = logBytes, VolumePath = "/var", UsedPercent = status == "Healthy" ? 10 : 99, Status = status };
+            return h;
+        }
+
+        private static CloneFailureFinding Finding(string host, string line, string signature = CloneFailureSignatures.ChangeTrackerInvalid, long lineNumber = 7) =>
+            new CloneFailureFinding { Source = host + ":/var/log/vmkfstools-wrapper.log", VMHost = host, LineNumber = lineNumber, Signature = signature, Line = line };
+
+        private sealed class NullShell : MtvRemediation.Esxi.IEsxiShell
+        {
+            public NullShell(string host) { HostName = host; }
+            public string HostName { get; }
+            public Task<MtvRemediation.Esxi.RemoteCommandResult> RunAsync(MtvRemediation.Esxi.RemoteCommand command, TimeSpan timeout, CancellationToken cancellationToken) => throw new NotSupportedException();
+            public Task<MtvRemediation.Esxi.RemoteCommandResult> RunStreamingAsync(MtvRemediation.Esxi.RemoteCommand command, System.IO.Stream stdoutSink, TimeSpan timeout, CancellationToken cancellationToken) => throw new NotSupportedException();
+        }
+
+        [Theory]
+        [InlineData("Healthy", false)]
+        [InlineData("Warning", true)]
+        [InlineData("Critical", true)]
+        public void Log_is_cleared_at_warning_or_worse(string status, bool clear)
+        {
+            var h = Host("esx1", status, 5_000_000);
+            RunbookEngine.PlanHost(h, new RunbookOptions());
+            Assert.Equal(clear, h.ClearLog);
+            Assert.Equal(clear ? 1 : 0, h.Plan.Count);
+            if (clear) Assert.Contains("Truncate /var/log/vmkfstools-wrapper.log in place (4.8 MiB; /var 99% used, " + status + ")", h.Plan[0]);
+        }
+
+        [Fact]
+        public void Rotation_job_is_planned_only_where_missing_and_agents_only_when_asked()
+        {
+            var options = new RunbookOptions { RegisterLogRotation = true };
+            var missing = Host("esx1", "Healthy", 10);
+            missing.CronRegisteredBefore = false;
+            var present = Host("esx2", "Healthy", 10);
+            present.CronRegisteredBefore = true;
+            RunbookEngine.PlanHost(missing, options);
+            RunbookEngine.PlanHost(present, options);
+            Assert.True(missing.RegisterCron);
+            Assert.False(present.RegisterCron);
+            Assert.False(missing.RestartAgents);
+
+            RunbookEngine.PlanHost(present, new RunbookOptions { RestartAgents = true });
+            Assert.True(present.RestartAgents);
+            Assert.Equal("Restart the management agent(s) hostd, then vpxa (vCenter shows the host not responding meanwhile)", Assert.Single(present.Plan));
+        }
+
+        [Fact]
+        public void Unreachable_host_plans_nothing()
+        {
+            var h = Host("esx1", "Critical", 10);
+            h.Shell = null;
+            RunbookEngine.PlanHost(h, new RunbookOptions { RegisterLogRotation = true, RestartAgents = true });
+            Assert.False(h.HasPlannedWork);
+            Assert.Empty(h.Plan);
+        }
+
+        [Fact]
+        public void Healthy_vm_without_7228_is_left_alone()
+        {
+            var vm = Vm("app1", "esx1");
+            var h = Host("esx1", "Healthy", 10, vm);
+            h.Findings.Add(Finding("esx1", "XCOPY used: False", CloneFailureSignatures.XcopyNotUsed));
+            RunbookEngine.PlanVm(vm, h, new RunbookOptions());
+            Assert.Null(vm.ResetReason);
+            Assert.Empty(vm.Plan);
+            Assert.Equal("Healthy", RunbookEngine.SummarizeVm(vm, whatIf: false).Result);
+        }
+
+        [Fact]
+        public void Unattributed_7228_counts_for_every_vm_of_the_run_on_that_host()
+        {
+            var a = Vm("app1", "esx1");
+            var b = Vm("app2", "esx1");
+            var h = Host("esx1", "Critical", 10, a, b);
+            h.Findings.Add(Finding("esx1", "2026-11-25 10:04:00,001 - ERROR - Failed to clone disk: Invalid change tracker error code (7228)."));
+            RunbookEngine.PlanVm(a, h, new RunbookOptions());
+            RunbookEngine.PlanVm(b, h, new RunbookOptions());
+            Assert.Contains("(7228)", a.ResetReason);
+            Assert.Contains("(7228)", b.ResetReason);
+            Assert.StartsWith("Reset CBT: disable CBT (changeTrackingEnabled=false; scsi0:0.ctkEnabled=false); delete [DS] app1/app1-ctk.vmdk; enable CBT", a.Plan.Single());
+        }
+
+        [Fact]
+        public void A_7228_line_that_names_a_vm_counts_for_that_vm_only()
+        {
+            var a = Vm("app1", "esx1");
+            var b = Vm("app2", "esx1");
+            var h = Host("esx1", "Critical", 10, a, b);
+            h.Findings.Add(Finding("esx1", "clone of /vmfs/volumes/DS/app2/app2.vmdk failed: Invalid change tracker error code (7228)."));
+            RunbookEngine.PlanVm(a, h, new RunbookOptions());
+            RunbookEngine.PlanVm(b, h, new RunbookOptions());
+            Assert.Null(a.ResetReason);
+            Assert.Contains("(7228)", b.ResetReason);
+        }
+
+        [Fact]
+        public void Unhealthy_cbt_is_reset_even_without_findings()
+        {
+            var vm = Vm("app1", "esx1", cbt: false);   // CBT off with a ctk file present: stale
+            RunbookEngine.PlanVm(vm, null, new RunbookOptions());
+            Assert.StartsWith("CBT unhealthy: CBT is disabled", vm.ResetReason);
+            Assert.Single(vm.Plan);
+        }
+
+        [Fact]
+        public void Refusal_is_an_error_with_the_engines_id_and_no_plan()
+        {
+            var vm = Vm("app1", "esx1", cbt: false, snapshots: 2);
+            RunbookEngine.PlanVm(vm, null, new RunbookOptions());
+            Assert.True(vm.Refused);
+            Assert.Empty(vm.Plan);
+            var error = Assert.Single(vm.TakeNewErrors());
+            Assert.Equal("VMHasSnapshots", error.ErrorId);
+            Assert.Contains("Invoke-MtvRemediation again", error.Message);
+            Assert.Equal("Refused", RunbookEngine.SummarizeVm(vm, whatIf: false).Result);
+        }
+
+        [Fact]
+        public void Results_say_planned_declined_remediated_partial_failed()
+        {
+            var h = Host("esx1", "Critical", 10);
+            RunbookEngine.PlanHost(h, new RunbookOptions());
+            Assert.Equal("Planned", RunbookEngine.SummarizeHost(h, whatIf: true).Result);
+            Assert.StartsWith("unchanged (-WhatIf): /var 99% used (Critical)", RunbookEngine.SummarizeHost(h, whatIf: true).FinalState);
+
+            h.AllConfirmed = false;
+            Assert.Equal("Declined", RunbookEngine.SummarizeHost(h, whatIf: false).Result);
+
+            h.AllConfirmed = true;
+            h.AddAction("Truncated the log");
+            Assert.Equal("Remediated", RunbookEngine.SummarizeHost(h, whatIf: false).Result);
+
+            h.Fail(new RunbookError("CrontabLocked", System.Management.Automation.ErrorCategory.ResourceBusy, "locked"));
+            Assert.Equal("Partial", RunbookEngine.SummarizeHost(h, whatIf: false).Result);
+
+            var dead = Host("esx2", "Critical", 10);
+            dead.Shell = null;
+            dead.Before = null;
+            var s = RunbookEngine.SummarizeHost(dead, whatIf: false);
+            Assert.Equal("Failed", s.Result);
+            Assert.Equal("not reached", s.FinalState);
+        }
+
+        [Fact]
+        public void Report_keeps_failures_and_only_the_last_informational_line_per_source()
+        {
+            var h = Host("esx1", "Critical", 10);
+            h.Findings.Add(Finding("esx1", "XCOPY used: False", CloneFailureSignatures.XcopyNotUsed, 1));
+            h.Findings.Add(Finding("esx1", "XCOPY used: False", CloneFailureSignatures.XcopyNotUsed, 3));
+            h.Findings.Add(Finding("esx1", "Invalid change tracker error code (7228)", lineNumber: 9));
+            RunbookEngine.PlanHost(h, new RunbookOptions());
+            var summary = RunbookEngine.SummarizeHost(h, whatIf: false);
+            Assert.Equal(new[] { "ChangeTrackerInvalid: 1" }, summary.FindingCounts);
+
+            var report = RunbookEngine.BuildReport(new[] { summary }, Array.Empty<MtvRemediation.RemediationVMSummary>(), new DateTime(2026, 11, 25, 0, 0, 0, DateTimeKind.Utc));
+            var entry = Assert.Single(report.Hosts);
+            Assert.Equal(new long[] { 3, 9 }, entry.Findings.Select(f => f.LineNumber).ToArray());
+            Assert.Equal(MtvRemediation.RemediationOutcome.Skipped, entry.Outcome); // planned but declined
+            Assert.StartsWith("Planned: Truncate", entry.Actions[0]);
+            Assert.Equal(99, entry.LogSpaceBefore!.VarUsedPercent);
+        }
+    }
+}

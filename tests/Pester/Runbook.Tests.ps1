@@ -1,0 +1,340 @@
+# Invoke-MtvRemediation end to end on the lab: the scene (a host's /var full of wrapper log ending
+# in a 7228 line, a VM with a stale ctk file, CBT on) is set up and read back WITHOUT the module
+# (tests/lab/RunbookScene.ps1: chroot, raw SOAP, the datastore directory), so every assertion on
+# lab state is independent of the code under test.
+
+BeforeDiscovery {
+    Import-Module (Join-Path $PSScriptRoot '../lab/Lab.psm1') -Force
+    $script:NoLab = try { $null -eq (Get-MtvLab) } catch { $true }
+}
+
+BeforeAll {
+    # PNG decoder for the screenshot check (8-bit RGB/RGBA, all filter types).
+    if (-not ('MtvRunbookTests.Png' -as [type])) {
+        Add-Type -TypeDefinition @'
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.IO.Compression;
+namespace MtvRunbookTests {
+    public sealed class PngStats { public int Width; public int Height; public long NonWhite; public int Colours; public long Green; }
+    public static class Png {
+        public static PngStats Stats(byte[] png) {
+            int width = 0, height = 0, channels = 0;
+            var idat = new MemoryStream();
+            for (var pos = 8; pos < png.Length;) {
+                var len = (png[pos] << 24) | (png[pos + 1] << 16) | (png[pos + 2] << 8) | png[pos + 3];
+                var type = System.Text.Encoding.ASCII.GetString(png, pos + 4, 4);
+                if (type == "IHDR") {
+                    width = (png[pos + 8] << 24) | (png[pos + 9] << 16) | (png[pos + 10] << 8) | png[pos + 11];
+                    height = (png[pos + 12] << 24) | (png[pos + 13] << 16) | (png[pos + 14] << 8) | png[pos + 15];
+                    if (png[pos + 16] != 8) throw new InvalidDataException("bit depth " + png[pos + 16]);
+                    channels = png[pos + 17] == 2 ? 3 : png[pos + 17] == 6 ? 4 : throw new InvalidDataException("colour type " + png[pos + 17]);
+                }
+                else if (type == "IDAT") idat.Write(png, pos + 8, len);
+                pos += 12 + len;
+            }
+            idat.Position = 0;
+            var raw = new MemoryStream();
+            using (var z = new ZLibStream(idat, CompressionMode.Decompress)) z.CopyTo(raw);
+            var data = raw.ToArray();
+            var stride = width * channels;
+            var prev = new byte[stride];
+            var cur = new byte[stride];
+            var result = new PngStats { Width = width, Height = height };
+            var colours = new HashSet<int>();
+            for (var y = 0; y < height; y++) {
+                var off = y * (stride + 1);
+                var filter = data[off];
+                for (var x = 0; x < stride; x++) {
+                    int a = x >= channels ? cur[x - channels] : 0, b = prev[x], c = x >= channels ? prev[x - channels] : 0;
+                    int v = data[off + 1 + x];
+                    switch (filter) {
+                        case 1: v += a; break;
+                        case 2: v += b; break;
+                        case 3: v += (a + b) / 2; break;
+                        case 4: { int p = a + b - c, pa = Math.Abs(p - a), pb = Math.Abs(p - b), pc = Math.Abs(p - c); v += pa <= pb && pa <= pc ? a : pb <= pc ? b : c; break; }
+                    }
+                    cur[x] = (byte)v;
+                }
+                for (var x = 0; x < width; x++) {
+                    int r = cur[x * channels], g = cur[x * channels + 1], bl = cur[x * channels + 2];
+                    if (r < 245 || g < 245 || bl < 245) result.NonWhite++;
+                    if (g > 100 && g > r + 40 && g > bl + 20) result.Green++;
+                    colours.Add((r << 16) | (g << 8) | bl);
+                }
+                var t = prev; prev = cur; cur = t;
+            }
+            result.Colours = colours.Count;
+            return result;
+        }
+    }
+}
+'@
+    }
+}
+
+Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
+    BeforeAll {
+        $manifestPath = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $PSScriptRoot '../../out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
+        Import-Module $manifestPath -Force
+        . (Join-Path $PSScriptRoot '../lab/RunbookScene.ps1')
+
+        Connect-RunbookLab
+        $scene = Set-RunbookScene
+        $vmName = $scene.Vm.name
+        $hostName = $scene.Host.name
+        $ctkDs = $scene.Vm.disks[0] -replace '\.vmdk$', '-ctk.vmdk'   # '[LocalDS_0] VM/disk1-ctk.vmdk'
+        $reportDir = Join-Path ([System.IO.Path]::GetTempPath()) "mtv-runbook-$PID"
+        if (Test-Path $reportDir) { Remove-Item $reportDir -Recurse -Force }
+        $params = @{ VM = $vmName; PowerOff = $true; Force = $true; RegisterLogRotation = $true }
+
+        function Split-Summary($Output) {
+            [pscustomobject]@{
+                Host = @($Output | Where-Object { $_ -is [MtvRemediation.RemediationHostSummary] })
+                VM   = @($Output | Where-Object { $_ -is [MtvRemediation.RemediationVMSummary] })
+            }
+        }
+    }
+
+    AfterAll {
+        if ($scene) { Reset-LabHost $scene.Host.name }
+        $null = Invoke-LabVcsimCtl 'ctk-on-power-on' @{ enabled = 0 }
+        Get-EsxiShell | Disconnect-EsxiShell
+        Get-MtvVIServer | Disconnect-MtvVIServer
+        if ($reportDir -and (Test-Path $reportDir)) { Remove-Item $reportDir -Recurse -Force }
+        $chromeProfile = Join-Path ([System.IO.Path]::GetTempPath()) "mtv-chromium-$PID"
+        if (Test-Path $chromeProfile) { Remove-Item $chromeProfile -Recurse -Force }
+    }
+
+    Context 'in order: plan, run, re-run, report' {
+        It 'help example 1 runs as written against the lab' {
+            $code = (Get-Help Invoke-MtvRemediation -Examples).Examples.Example[0].Code -replace '^PS> ', ''
+            $code | Should -Match ([regex]::Escape($vmName)) -Because 'the example names the lab scene''s VM'
+            $out = & ([scriptblock]::Create($code)) 6>$null
+            (Split-Summary $out).VM[0].Result | Should -Be 'Planned'
+            (Split-Summary $out).Host[0].Result | Should -Be 'Planned'
+        }
+
+        It '-WhatIf prints the full plan and changes nothing on the lab' {
+            $before = Get-RunbookSceneState $scene
+            $before.VarUsePercent | Should -BeGreaterOrEqual 99
+            $before.Lines7228 | Should -Be 1
+            $before.CtkFiles.Count | Should -Be 1
+
+            $log = Join-Path ([System.IO.Path]::GetTempPath()) "mtv-runbook-whatif-$PID.txt"
+            Start-Transcript -Path $log -Force | Out-Null
+            try { $out = Invoke-MtvRemediation @params -RestartAgents -ReportPath $reportDir -WhatIf } finally { Stop-Transcript | Out-Null }
+            $text = (Get-Content $log -Raw) -replace '\s+', ' '
+            Remove-Item $log
+
+            $text | Should -Match ([regex]::Escape('Truncate /var/log/vmkfstools-wrapper.log in place (16.0 MiB; /var 100% used, Critical)'))
+            $text | Should -Match ([regex]::Escape("Add a temporary cron job to root's crontab"))
+            $text | Should -Match ([regex]::Escape('Restart the management agent(s) hostd, then vpxa'))
+            $text | Should -Match ([regex]::Escape("delete $ctkDs"))
+            $text | Should -Match 'power off hard \(VMware Tools is not running\); disable CBT'
+            $text | Should -Match 'enable CBT \(changeTrackingEnabled=true[^)]*\); power on'
+            $text | Should -Match ([regex]::Escape("Write the remediation report"))
+
+            $s = Split-Summary $out
+            $s.Host.Count | Should -Be 1
+            $s.Host[0].Result | Should -Be 'Planned'
+            $s.Host[0].Plan.Count | Should -Be 3
+            $s.Host[0].Actions.Count | Should -Be 0
+            $s.VM.Count | Should -Be 1
+            $s.VM[0].Result | Should -Be 'Planned'
+            $s.VM[0].Diagnosis | Should -Match '\(7228\)'
+
+            $after = Get-RunbookSceneState $scene
+            $after.LogBytes | Should -Be $before.LogBytes
+            $after.Lines7228 | Should -Be 1
+            $after.Crontab | Should -BeExactly $before.Crontab
+            $after.PowerState | Should -Be 'poweredOn'
+            $after.Cbt | Should -BeTrue
+            $after.CtkFiles | Should -Be $before.CtkFiles
+            Test-Path $reportDir | Should -BeFalse
+        }
+
+        It 'remediates end to end: /var freed (archive first), rotation job, CBT reset, healthy after-state, verified' {
+            $crontabBefore = (Get-RunbookSceneState $scene).Crontab
+            $errs = $null
+            $out = Invoke-MtvRemediation @params -Confirm:$false -ReportPath $reportDir -ErrorVariable errs
+            @($errs).Count | Should -Be 0
+            $s = Split-Summary $out
+
+            $h = $s.Host[0]
+            $h.Result | Should -Be 'Remediated'
+            $h.LogStatusBefore | Should -Be 'Critical'
+            $h.LogStatusAfter | Should -Be 'Healthy'
+            $h.FindingCounts | Should -Contain 'ChangeTrackerInvalid: 1'
+            $h.RotationCronRegistered | Should -BeTrue
+            $h.LogArchive | Should -Exist
+            # The archive holds the whole log as it was, 7228 line included.
+            $gz = [System.IO.Compression.GZipStream]::new([System.IO.File]::OpenRead($h.LogArchive), [System.IO.Compression.CompressionMode]::Decompress)
+            $ms = [System.IO.MemoryStream]::new(); $gz.CopyTo($ms); $gz.Dispose()
+            $ms.Length | Should -Be $h.LogSizeBytesBefore
+            [System.Text.Encoding]::UTF8.GetString($ms.ToArray()) | Should -Match 'Invalid change tracker error code \(7228\)\.\s*$'
+
+            $v = $s.VM[0]
+            $v.Result | Should -Be 'Remediated'
+            $v.DeletedCtkFiles | Should -Be @($ctkDs)
+            $v.PowerStateAfter | Should -Be 'PoweredOn'
+            $v.CbtEnabledAfter | Should -BeTrue
+            $v.CbtHealthyAfter | Should -BeTrue
+            $v.Actions[0] | Should -Match 'Powered off'
+            $v.Actions[-1] | Should -Match 'Powered on'
+
+            # The lab, read without the module.
+            $after = Get-RunbookSceneState $scene
+            $after.VarUsePercent | Should -BeLessThan 10
+            $after.Lines7228 | Should -Be 0
+            $after.CronLines | Should -Be 1
+            # Every line of the original crontab is still there, in order; ours was added.
+            ($after.Crontab -split "`n" | Where-Object { $_ -notmatch 'vmkfstools-wrapper\.log' }) -join "`n" | Should -BeExactly $crontabBefore
+            $after.PowerState | Should -Be 'poweredOn'
+            $after.Cbt | Should -BeTrue
+            $after.CtkFiles.Count | Should -Be 1
+            $after.CtkFiles[0] | Should -Not -Match 'stale'   # a new one, created by the power-on
+        }
+
+        It 'is idempotent: a re-run finds nothing to do and changes nothing' {
+            $before = Get-RunbookSceneState $scene
+            $errs = $null
+            $out = Invoke-MtvRemediation @params -Confirm:$false -ErrorVariable errs
+            @($errs).Count | Should -Be 0
+            $s = Split-Summary $out
+            $s.Host[0].Result | Should -Be 'Healthy'
+            $s.Host[0].Actions.Count | Should -Be 0
+            $s.VM[0].Result | Should -Be 'Healthy'
+            $s.VM[0].Actions.Count | Should -Be 0
+            $after = Get-RunbookSceneState $scene
+            $after.Crontab | Should -BeExactly $before.Crontab
+            $after.CtkFiles | Should -Be $before.CtkFiles
+            $after.PowerState | Should -Be 'poweredOn'
+            $after.LogBytes | Should -Be $before.LogBytes
+        }
+
+        It 'wrote the HTML and JSON report with the same data' {
+            $html = @(Get-ChildItem $reportDir -Filter 'mtv-remediation-*.html')
+            $json = @(Get-ChildItem $reportDir -Filter 'mtv-remediation-*.json')
+            $html.Count | Should -Be 1
+            $json.Count | Should -Be 1
+            $html[0].BaseName | Should -Be $json[0].BaseName
+            $data = Get-Content $json[0].FullName -Raw | ConvertFrom-Json
+            $data.Hosts.Count | Should -Be 1
+            $data.Hosts[0].VMHost | Should -Be $hostName
+            $data.Hosts[0].LogSpaceBefore.Status | Should -Be 'Critical'
+            $data.Hosts[0].LogSpaceAfter.Status | Should -Be 'Healthy'
+            $data.Hosts[0].Outcome | Should -Be 'Succeeded'
+            $data.VMs[0].VM | Should -Be $vmName
+            $data.VMs[0].DeletedCtkFiles | Should -Be @($ctkDs)
+            $data.VMs[0].CbtEnabledAfter | Should -BeTrue
+            $text = Get-Content $html[0].FullName -Raw
+            $text | Should -Match ([regex]::Escape($vmName))
+            $text | Should -Not -Match '<script'
+        }
+
+        It 'the HTML report opens in headless chromium and shows the host and VM tables' {
+            $chromium = @('/usr/bin/chromium', '/usr/bin/chromium-browser') | Where-Object { Test-Path $_ } | Select-Object -First 1
+            $chromium | Should -Not -BeNullOrEmpty -Because 'tests/lab/install-prereqs.sh installs chromium'
+            $html = (Get-ChildItem $reportDir -Filter 'mtv-remediation-*.html')[0].FullName
+            $url = [System.Uri]::new($html, [System.UriKind]::Absolute).AbsoluteUri   # a [uri] cast of a Unix path is relative
+            $chromeProfile = Join-Path ([System.IO.Path]::GetTempPath()) "mtv-chromium-$PID"   # not inside the served folder: chromium aborts the load then
+            $common = @('--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+                '--disable-component-update', '--disable-sync', "--user-data-dir=$chromeProfile")
+            $errFile = Join-Path ([System.IO.Path]::GetTempPath()) "mtv-chromium-$PID.err"
+            $dom = (& $chromium @common '--dump-dom' $url 2>$errFile) -join "`n"
+            $LASTEXITCODE | Should -Be 0
+            $dom | Should -Match '<table class="hosts">' -Because "chromium said: $((Get-Content $errFile | Where-Object { $_ -notmatch "dbus" }) -join " | ")"
+            Remove-Item $errFile -ErrorAction SilentlyContinue
+            $dom | Should -Match '<table class="vms">'
+            $dom | Should -Match ([regex]::Escape($hostName))
+            $dom | Should -Match ([regex]::Escape($vmName))
+
+            $png = Join-Path $reportDir 'report.png'
+            & $chromium @common "--screenshot=$png" '--window-size=1280,900' $url 2>$null | Out-Null
+            $LASTEXITCODE | Should -Be 0
+            if ($env:MTV_REPORT_SCREENSHOT) { Copy-Item $png $env:MTV_REPORT_SCREENSHOT -Force }
+            $stats = [MtvRunbookTests.Png]::Stats([System.IO.File]::ReadAllBytes($png))
+            $stats.Width | Should -Be 1280
+            $stats.Height | Should -Be 900
+            # Tables and badges: lots of non-white pixels, and the status colours.
+            $stats.NonWhite | Should -BeGreaterThan (1280 * 900 / 10)
+            $stats.Colours | Should -BeGreaterOrEqual 16
+            $stats.Green | Should -BeGreaterThan 50    # the "Succeeded" badges
+        }
+    }
+
+    Context 'agent restarts and a refused VM' {
+        It 'restarts hostd then vpxa when asked, waits for vCenter, and refuses a powered-on VM without -PowerOff' {
+            $other = Get-LabVM | Where-Object { $_.host -ne $hostName -and $_.host -in @((Get-LabHost).name) } | Select-Object -First 1
+            $raw = New-VcsimSoapSession -Lab (Get-MtvLab)
+            try { $stateBefore = Get-VcsimVMState $raw ([pscustomobject]@{ MoRef = $other.moref }) } finally { Remove-VcsimSoapSession $raw }
+            $stateBefore.PowerState | Should -Be 'poweredOn'
+            $pidBefore = Invoke-LabHost $other.host 'cat /var/run/vmware/hostd.pid'
+
+            $errs = $null
+            $out = Invoke-MtvRemediation -VM $other.name -RestartAgents -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
+            $s = Split-Summary $out
+            $s.Host[0].VMHost | Should -Be $other.host
+            $s.Host[0].Result | Should -Be 'Remediated'
+            $s.Host[0].Actions.Count | Should -Be 2
+            $s.Host[0].Actions[0] | Should -Match '^Restarted hostd .*running'
+            $s.Host[0].Actions[1] | Should -Match '^Restarted vpxa .*running'
+            $s.VM[0].Result | Should -Be 'Refused'
+            @($errs | ForEach-Object FullyQualifiedErrorId) | Should -Contain 'VMPoweredOn,MtvRemediation.Commands.InvokeMtvRemediationCommand'
+
+            (Invoke-LabHost $other.host '/etc/init.d/hostd status') | Should -Match 'hostd is running'
+            (Invoke-LabHost $other.host 'cat /var/run/vmware/hostd.pid') | Should -Not -Be $pidBefore
+            $raw = New-VcsimSoapSession -Lab (Get-MtvLab)
+            try {
+                $stateAfter = Get-VcsimVMState $raw ([pscustomobject]@{ MoRef = $other.moref })
+                $conn = Get-VcsimProperty $raw 'HostSystem' $other.hostMoref 'runtime.connectionState'
+            }
+            finally { Remove-VcsimSoapSession $raw }
+            $stateAfter.PowerState | Should -Be $stateBefore.PowerState
+            $stateAfter.Cbt | Should -Be $stateBefore.Cbt
+            $conn['runtime.connectionState'].'#text' | Should -Be 'connected'
+        }
+    }
+
+    Context 'a host that cannot be reached' {
+        It 'reports RunbookHostUnreachable for the host and still resets the VM''s CBT' {
+            # A VM on another host whose session is closed (no -Credential: nothing opens one),
+            # CBT disabled with a stale ctk file: unhealthy.
+            $vm = Get-LabVM | Where-Object { $_.host -ne $hostName } | Select-Object -Last 1
+            Get-EsxiShell | Where-Object VMHost -EQ $vm.host | Disconnect-EsxiShell
+            $raw = New-VcsimSoapSession -Lab (Get-MtvLab)
+            try {
+                Set-VcsimVMPower $raw ([pscustomobject]@{ MoRef = $vm.moref }) 'Off'
+                Set-VcsimVMCbt $raw ([pscustomobject]@{ MoRef = $vm.moref }) $false
+            }
+            finally { Remove-VcsimSoapSession $raw }
+            $ctk = Join-Path (Split-Path $vm.localDir -Parent) (($vm.disks[0] -replace '^\[[^\]]*\]\s*', '') -replace '\.vmdk$', '-ctk.vmdk')
+            Set-Content -LiteralPath $ctk -Value 'stale'
+
+            $errs = $null
+            try { $out = Invoke-MtvRemediation -VM $vm.name -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue }
+            finally {
+                # Back as the lab started it (powered on, CBT off) for the other test files.
+                $raw = New-VcsimSoapSession -Lab (Get-MtvLab)
+                try {
+                    Set-VcsimVMCbt $raw ([pscustomobject]@{ MoRef = $vm.moref }) $false
+                    Set-VcsimVMPower $raw ([pscustomobject]@{ MoRef = $vm.moref }) 'On'
+                }
+                finally { Remove-VcsimSoapSession $raw }
+            }
+            $ids = @($errs | ForEach-Object FullyQualifiedErrorId)
+            $ids | Should -Contain 'RunbookHostUnreachable,MtvRemediation.Commands.InvokeMtvRemediationCommand'
+            ($errs | Where-Object FullyQualifiedErrorId -Like 'RunbookHostUnreachable*').TargetObject | Should -Be $vm.host
+            $s = Split-Summary $out
+            $s.Host[0].Result | Should -Be 'Failed'
+            $s.Host[0].FinalState | Should -Match 'not reached'
+            $s.VM[0].Result | Should -Be 'Remediated'
+            $s.VM[0].CbtHealthyAfter | Should -BeTrue
+            $s.VM[0].PowerStateAfter | Should -Be 'PoweredOff'
+            $s.VM[0].DeletedCtkFiles.Count | Should -Be 1
+            Test-Path -LiteralPath $ctk | Should -BeFalse
+        }
+    }
+}

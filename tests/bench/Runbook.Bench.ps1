@@ -1,0 +1,58 @@
+<#
+.SYNOPSIS
+    Invoke-MtvRemediation at fleet scale: the diagnosis of every lab host and VM (what -WhatIf
+    runs: log space, on-host log scan, CBT inspection) in parallel against one item at a time,
+    and SSH handshakes per host, measured in the same run against the lab.
+
+.DESCRIPTION
+    Uses every VM of the lab that lives on a host with an SSH endpoint (build.ps1 Bench starts
+    at least 24 hosts with 2 VMs each). Sessions are opened once (Connect-EsxiShell) and reused:
+    the handshake count comes from the hosts' sshd logs. Each host's wrapper log gets 1 MiB of
+    records first so the scan has something to read. Nothing is changed (-WhatIf).
+#>
+[CmdletBinding()]
+param()
+
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+$root = Resolve-Path (Join-Path $PSScriptRoot '../..')
+$modulePath = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $root 'out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
+Import-Module $modulePath -Force
+. (Join-Path $root 'tests/lab/RunbookScene.ps1')
+
+$hosts = @(Get-LabHost)
+$vms = @(Get-LabVM | Where-Object { $_.host -in $hosts.name })
+if ($vms.Count -eq 0) { throw 'No lab VM on a host with an SSH endpoint.' }
+foreach ($h in $hosts) { Reset-LabHost $h.name; $null = Add-LabWrapperLog -HostName $h.name -Bytes 1MB }
+
+Connect-RunbookLab
+try {
+    # Warm up (JIT, TLS, first commands) on one VM so neither side pays it.
+    $null = Invoke-MtvRemediation -VM $vms[0].name -PowerOff -Force -RegisterLogRotation -WhatIf 6>$null
+    $logins = { ($hosts | ForEach-Object { @(Get-Content $_.sshdLog | Select-String 'Accepted ').Count } | Measure-Object -Sum).Sum }
+    $loginsBefore = & $logins
+
+    $names = $vms.name
+    $serial = Measure-Command { $null = Invoke-MtvRemediation -VM $names -PowerOff -Force -RegisterLogRotation -WhatIf -ThrottleLimit 1 6>$null }
+    $parallel = Measure-Command { $null = Invoke-MtvRemediation -VM $names -PowerOff -Force -RegisterLogRotation -WhatIf -ThrottleLimit 16 6>$null }
+    $handshakes = (& $logins) - $loginsBefore
+
+    $ratio = $parallel.TotalSeconds / $serial.TotalSeconds
+    [pscustomobject]@{
+        Benchmark = "Invoke-MtvRemediation -WhatIf, $($hosts.Count) hosts / $($vms.Count) VMs"; Measure = 'wall time (diagnosis + plan)'
+        Value = [double]$parallel.TotalSeconds; Unit = 's'
+        Baseline = '-ThrottleLimit 1'; BaselineValue = [double]$serial.TotalSeconds; Ratio = $ratio
+        Target = '< 0.5x one at a time'; Met = $ratio -lt 0.5
+    }
+    [pscustomobject]@{
+        Benchmark = "Invoke-MtvRemediation -WhatIf, $($hosts.Count) hosts / $($vms.Count) VMs"; Measure = 'SSH handshakes during both runs'
+        Value = [double]$handshakes; Unit = 'logins'
+        Baseline = 'one per host, already open'; BaselineValue = 0.0; Ratio = $null
+        Target = '0 (sessions reused)'; Met = $handshakes -eq 0
+    }
+}
+finally {
+    Get-EsxiShell | Disconnect-EsxiShell
+    Get-MtvVIServer | Disconnect-MtvVIServer
+    foreach ($h in $hosts) { Reset-LabHost $h.name }
+}
