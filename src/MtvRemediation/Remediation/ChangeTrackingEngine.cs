@@ -305,6 +305,7 @@ namespace MtvRemediation.Remediation
             var step = "";
             var poweredOffByUs = false;
             var poweredOnAgain = false;
+            (string PowerState, bool ChangeTrackingEnabled)? lastRead = null;
             try
             {
                 // The plan may be minutes old (confirmation prompts): act only on the state it was made for.
@@ -341,13 +342,13 @@ namespace MtvRemediation.Remediation
                 if (plan.FilesToDelete.Count == 0) steps.Add("No -ctk.vmdk files to delete");
 
                 step = "EnableChangeTracking";
-                await _client.SetChangeTrackingAsync(vm.MoRef, true, plan.CtkEnabledKeys, ct).ConfigureAwait(false);
+                lastRead = await _client.SetChangeTrackingAsync(vm.MoRef, true, plan.CtkEnabledKeys, ct).ConfigureAwait(false);
                 steps.Add("Enabled CBT (changeTrackingEnabled=true" + (plan.CtkEnabledKeys.Count > 0 ? "; " + string.Join(", ", plan.CtkEnabledKeys.Select(k => k + "=true")) : "") + ")");
 
                 if (poweredOffByUs)
                 {
                     step = "PowerOn";
-                    await _client.PowerOnAsync(vm.MoRef, ct).ConfigureAwait(false);
+                    lastRead = await _client.PowerOnAsync(vm.MoRef, ct).ConfigureAwait(false);
                     poweredOnAgain = true;
                     steps.Add("Powered on (original power state restored; ESXi creates new -ctk.vmdk files as the disks open)");
                 }
@@ -376,18 +377,29 @@ namespace MtvRemediation.Remediation
                 }
             }
 
-            // Report the server's truth, not what we believe we did.
-            try
+            // Report the server's truth, not what we believe we did. The last task's polls read the
+            // VM in the same round trip: when the poll that saw the task succeed already shows the
+            // intended end state, that is the truth; anything else (a failure, an odd or stale read)
+            // is read again.
+            if (result.Succeeded && lastRead is { } seen && seen.ChangeTrackingEnabled && seen.PowerState == vm.PowerState)
             {
-                using var verify = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-                var (power, cbt) = await _client.GetVmStateAsync(vm.MoRef, verify.Token).ConfigureAwait(false);
-                result.PowerStateAfter = PowerCliPowerState(power);
-                result.EnabledAfter = cbt;
+                result.PowerStateAfter = PowerCliPowerState(seen.PowerState);
+                result.EnabledAfter = true;
             }
-            catch (Exception ex) when (IsStepFailure(ex))
+            else
             {
-                result.PowerStateAfter = "Unknown";
-                steps.Add($"Could not read the final state: {ex.Message}");
+                try
+                {
+                    using var verify = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+                    var (power, cbt) = await _client.GetVmStateAsync(vm.MoRef, verify.Token).ConfigureAwait(false);
+                    result.PowerStateAfter = PowerCliPowerState(power);
+                    result.EnabledAfter = cbt;
+                }
+                catch (Exception ex) when (IsStepFailure(ex))
+                {
+                    result.PowerStateAfter = "Unknown";
+                    steps.Add($"Could not read the final state: {ex.Message}");
+                }
             }
             if (result.Succeeded && result.EnabledAfter != true)
             {

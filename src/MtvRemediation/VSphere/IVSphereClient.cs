@@ -26,15 +26,20 @@ namespace MtvRemediation.VSphere
         /// <summary>FileManager.DeleteDatastoreFile_Task. Throws <see cref="VimFaultException"/> FileNotFound when absent.</summary>
         Task DeleteFileAsync(DatastorePath file, MoRef datacenter, CancellationToken ct);
 
-        /// <summary>ReconfigVM_Task setting changeTrackingEnabled and the per-disk ctkEnabled extraConfig keys.</summary>
-        Task SetChangeTrackingAsync(MoRef vm, bool enabled, IReadOnlyList<string> ctkEnabledKeys, CancellationToken ct);
+        /// <summary>
+        /// ReconfigVM_Task setting changeTrackingEnabled and the per-disk ctkEnabled extraConfig keys.
+        /// Returns the VM's power and CBT state as read in the same round trip that saw the task
+        /// succeed (null when that read did not come back).
+        /// </summary>
+        Task<(string PowerState, bool ChangeTrackingEnabled)?> SetChangeTrackingAsync(MoRef vm, bool enabled, IReadOnlyList<string> ctkEnabledKeys, CancellationToken ct);
 
         /// <summary>ShutdownGuest (returns at once; the guest shuts down on its own).</summary>
         Task ShutdownGuestAsync(MoRef vm, CancellationToken ct);
 
         Task PowerOffAsync(MoRef vm, CancellationToken ct);
 
-        Task PowerOnAsync(MoRef vm, CancellationToken ct);
+        /// <summary>PowerOnVM_Task; returns the VM's state like <see cref="SetChangeTrackingAsync"/>.</summary>
+        Task<(string PowerState, bool ChangeTrackingEnabled)?> PowerOnAsync(MoRef vm, CancellationToken ct);
 
         /// <summary>Time a single task may take before we stop waiting for it.</summary>
         TimeSpan TaskTimeout { get; }

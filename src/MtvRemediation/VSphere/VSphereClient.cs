@@ -267,14 +267,14 @@ namespace MtvRemediation.VSphere
             await _soap.RunTaskAsync(req, TaskTimeout, ct).ConfigureAwait(false);
         }
 
-        public async Task SetChangeTrackingAsync(MoRef vm, bool enabled, IReadOnlyList<string> ctkEnabledKeys, CancellationToken ct)
+        public async Task<(string PowerState, bool ChangeTrackingEnabled)?> SetChangeTrackingAsync(MoRef vm, bool enabled, IReadOnlyList<string> ctkEnabledKeys, CancellationToken ct)
         {
             // VirtualMachineConfigSpec is an XML sequence: extraConfig comes before changeTrackingEnabled.
             var extra = ctkEnabledKeys.Select(k =>
                 E("extraConfig", Type("OptionValue"), E("key", k), new XElement(Vim + "value", Type("xsd:string"), Bool(enabled))));
             var req = E("ReconfigVM_Task", Ref("_this", vm),
                 E("spec", extra, E("changeTrackingEnabled", Bool(enabled))));
-            await _soap.RunTaskAsync(req, TaskTimeout, ct).ConfigureAwait(false);
+            return VmState(await _soap.RunTaskReadingAsync(req, vm, VmStatePaths, TaskTimeout, ct).ConfigureAwait(false));
         }
 
         public async Task ShutdownGuestAsync(MoRef vm, CancellationToken ct)
@@ -287,9 +287,20 @@ namespace MtvRemediation.VSphere
             await _soap.RunTaskAsync(E("PowerOffVM_Task", Ref("_this", vm)), TaskTimeout, ct).ConfigureAwait(false);
         }
 
-        public async Task PowerOnAsync(MoRef vm, CancellationToken ct)
+        public async Task<(string PowerState, bool ChangeTrackingEnabled)?> PowerOnAsync(MoRef vm, CancellationToken ct)
         {
-            await _soap.RunTaskAsync(E("PowerOnVM_Task", Ref("_this", vm)), TaskTimeout, ct).ConfigureAwait(false);
+            return VmState(await _soap.RunTaskReadingAsync(E("PowerOnVM_Task", Ref("_this", vm)), vm, VmStatePaths, TaskTimeout, ct).ConfigureAwait(false));
+        }
+
+        private static readonly string[] VmStatePaths = { "runtime.powerState", "config.changeTrackingEnabled" };
+
+        // The VM's power and CBT state from a read that came with a task poll; null when it did not come back.
+        private static (string PowerState, bool ChangeTrackingEnabled)? VmState(ObjectContent? o)
+        {
+            var power = o?.Get("runtime.powerState")?.Value;
+            if (string.IsNullOrEmpty(power)) return null;
+            var cbt = string.Equals(o!.Get("config.changeTrackingEnabled")?.Value?.Trim(), "true", StringComparison.OrdinalIgnoreCase);
+            return (power!, cbt);
         }
 
         /// <summary>Names of every VM in the inventory (one ContainerView read), for name and wildcard look-ups.</summary>

@@ -278,16 +278,28 @@ namespace MtvRemediation.VSphere
         /// Polls TaskInfo until success (returns the result element, or null) or error (throws the
         /// task's fault). The first poll is immediate: most tasks we start finish within milliseconds.
         /// </summary>
-        public async Task<XElement?> WaitForTaskAsync(MoRef task, string method, TimeSpan timeout, CancellationToken ct)
+        public async Task<XElement?> WaitForTaskAsync(MoRef task, string method, TimeSpan timeout, CancellationToken ct) =>
+            (await WaitForTaskCoreAsync(task, method, timeout, null, null, ct).ConfigureAwait(false)).Result;
+
+        // Polls the task's info; with alsoRead, every poll reads that object's properties in the same
+        // RetrievePropertiesEx, and the read from the poll that saw the task succeed is returned.
+        private async Task<(XElement? Result, ObjectContent? AlsoRead)> WaitForTaskCoreAsync(MoRef task, string method, TimeSpan timeout, MoRef? alsoRead, string[]? alsoReadPaths, CancellationToken ct)
         {
             var deadline = DateTime.UtcNow + timeout;
             var delay = TimeSpan.FromMilliseconds(100);
+            var propSets = new List<XElement> { PropertySpecFor("Task", "info") };
+            var objectSets = new List<XElement> { ObjectSpec(task) };
+            if (alsoRead is MoRef other && alsoReadPaths != null)
+            {
+                propSets.Add(PropertySpecFor(other.Type, alsoReadPaths));
+                objectSets.Add(ObjectSpec(other));
+            }
             while (true)
             {
-                var objs = await RetrievePropertiesAsync(PropertySpecFor("Task", "info"), new[] { ObjectSpec(task) }, ct).ConfigureAwait(false);
-                var info = objs.FirstOrDefault()?.Get("info") ?? throw new VimTransportException($"Task {task.Value} ({method}) has no info.");
+                var objs = await RetrievePropertiesAsync(propSets, objectSets, ct).ConfigureAwait(false);
+                var info = objs.FirstOrDefault(o => o.Obj == task)?.Get("info") ?? throw new VimTransportException($"Task {task.Value} ({method}) has no info.");
                 var state = info.ChildValue("state");
-                if (state == "success") return info.Child("result");
+                if (state == "success") return (info.Child("result"), alsoRead is MoRef read ? objs.FirstOrDefault(o => o.Obj == read) : null);
                 if (state == "error")
                 {
                     var err = info.Child("error");
@@ -301,6 +313,17 @@ namespace MtvRemediation.VSphere
                 await Task.Delay(delay, ct).ConfigureAwait(false);
                 delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 2000));
             }
+        }
+
+        /// <summary>
+        /// Runs a task and reads <paramref name="obj"/>'s <paramref name="paths"/> in the same round
+        /// trips as the task polls (saves a read after the task); returns them as read when the task
+        /// was seen succeeded (null when the object was not returned).
+        /// </summary>
+        public async Task<ObjectContent?> RunTaskReadingAsync(XElement request, MoRef obj, string[] paths, TimeSpan timeout, CancellationToken ct)
+        {
+            var task = await StartTaskAsync(request, ct).ConfigureAwait(false);
+            return (await WaitForTaskCoreAsync(task, request.Name.LocalName, timeout, obj, paths, ct).ConfigureAwait(false)).AlsoRead;
         }
 
         public async Task<XElement?> RunTaskAsync(XElement request, TimeSpan timeout, CancellationToken ct)

@@ -58,12 +58,12 @@ namespace MtvRemediation.Tests.VSphere
                 return Task.CompletedTask;
             }
 
-            public Task SetChangeTrackingAsync(MoRef vm, bool enabled, IReadOnlyList<string> keys, CancellationToken ct)
+            public Task<(string PowerState, bool ChangeTrackingEnabled)?> SetChangeTrackingAsync(MoRef vm, bool enabled, IReadOnlyList<string> keys, CancellationToken ct)
             {
                 Record(enabled ? "Enable" : "Disable");
                 Assert.Equal(new[] { "scsi0:0.ctkEnabled", "scsi0:1.ctkEnabled" }, keys);
                 Cbt = enabled;
-                return Task.CompletedTask;
+                return Task.FromResult<(string, bool)?>((Power, Cbt));
             }
 
             public Task ShutdownGuestAsync(MoRef vm, CancellationToken ct)
@@ -75,7 +75,7 @@ namespace MtvRemediation.Tests.VSphere
 
             public Task PowerOffAsync(MoRef vm, CancellationToken ct) { Record("PowerOff"); Power = "poweredOff"; return Task.CompletedTask; }
 
-            public Task PowerOnAsync(MoRef vm, CancellationToken ct) { Record("PowerOn"); Power = "poweredOn"; return Task.CompletedTask; }
+            public Task<(string PowerState, bool ChangeTrackingEnabled)?> PowerOnAsync(MoRef vm, CancellationToken ct) { Record("PowerOn"); Power = "poweredOn"; return Task.FromResult<(string, bool)?>((Power, Cbt)); }
         }
 
         private static readonly DatastoreInfo Ds = new DatastoreInfo { MoRef = new MoRef("Datastore", "ds-1"), Name = "ds 1", Browser = new MoRef("HostDatastoreBrowser", "b-1"), Datacenter = new MoRef("Datacenter", "dc-1") };
