@@ -24,10 +24,10 @@ namespace MtvRemediation.Tests.Remediation
             public Task<(string PowerState, bool ChangeTrackingEnabled)> GetVmStateAsync(MoRef vm, CancellationToken ct) => throw new NotSupportedException();
             public Task<IReadOnlyList<DatastoreFile>> SearchFolderAsync(DatastoreInfo datastore, string folder, string matchPattern, CancellationToken ct) => throw new NotSupportedException();
             public Task DeleteFileAsync(DatastorePath file, MoRef datacenter, CancellationToken ct) => throw new NotSupportedException();
-            public Task SetChangeTrackingAsync(MoRef vm, bool enabled, IReadOnlyList<string> ctkEnabledKeys, CancellationToken ct) => throw new NotSupportedException();
+            public Task<(string PowerState, bool ChangeTrackingEnabled)?> SetChangeTrackingAsync(MoRef vm, bool enabled, IReadOnlyList<string> ctkEnabledKeys, CancellationToken ct) => throw new NotSupportedException();
             public Task ShutdownGuestAsync(MoRef vm, CancellationToken ct) => throw new NotSupportedException();
             public Task PowerOffAsync(MoRef vm, CancellationToken ct) => throw new NotSupportedException();
-            public Task PowerOnAsync(MoRef vm, CancellationToken ct) => throw new NotSupportedException();
+            public Task<(string PowerState, bool ChangeTrackingEnabled)?> PowerOnAsync(MoRef vm, CancellationToken ct) => throw new NotSupportedException();
         }
 
         private static readonly DatastoreInfo Ds = new DatastoreInfo { MoRef = new MoRef("Datastore", "ds-1"), Name = "DS", Browser = new MoRef("HostDatastoreBrowser", "b-1") };
