@@ -186,7 +186,7 @@ namespace MtvRemediation.Commands
             foreach (var h in hosts)
             {
                 if (h.ClearLog && !ShouldProcess(h.Name, RunbookEngine.DescribeClear(h, options))) { h.ClearLog = false; h.AllConfirmed = false; }
-                if (h.RegisterCron && !ShouldProcess(h.Name, RunbookEngine.DescribeCron(options))) { h.RegisterCron = false; h.AllConfirmed = false; }
+                if (h.RegisterCron && !ShouldProcess(h.Name, RunbookEngine.DescribeCron(h, options))) { h.RegisterCron = false; h.AllConfirmed = false; }
                 if (h.RestartAgents)
                 {
                     // The same vSAN/LACP check as Restart-EsxiAgents, read during the diagnosis.

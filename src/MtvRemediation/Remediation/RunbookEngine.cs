@@ -267,7 +267,7 @@ namespace MtvRemediation.Remediation
                 host.Plan.Add(DescribeClear(host, options));
             host.RegisterCron = options.RegisterLogRotation && host.CronRegisteredBefore == false;
             if (host.RegisterCron)
-                host.Plan.Add(DescribeCron(options));
+                host.Plan.Add(DescribeCron(host, options));
             host.RestartAgents = options.RestartAgents;
             if (host.RestartAgents)
                 host.Plan.Add(DescribeAgents(options));
@@ -280,8 +280,20 @@ namespace MtvRemediation.Remediation
                    + (options.ArchiveDirectory != null ? $", after saving a verified compressed copy to {options.ArchiveDirectory}" : string.Empty);
         }
 
-        public static string DescribeCron(RunbookOptions options) =>
-            $"Add a temporary cron job to root's crontab that truncates {options.LogSpace.LogPath} in place when it is larger than {options.CronMaxSizeMB} MB, every {options.CronIntervalMinutes} minute(s), and reload crond";
+        public static string DescribeCron(RunbookHostState host, RunbookOptions options) =>
+            $"Add a temporary cron job to root's crontab that truncates {options.LogSpace.LogPath} in place when it is larger than {CronMaxSizeMBFor(host, options)} MB, every {options.CronIntervalMinutes} minute(s), and reload crond";
+
+        /// <summary>
+        /// The job's size limit: the requested one, capped at a quarter of the log's volume. A limit
+        /// the volume cannot hold (20 MB on a small /var ramdisk) would never fire before /var is full.
+        /// </summary>
+        public static int CronMaxSizeMBFor(RunbookHostState host, RunbookOptions options)
+        {
+            var volume = host.Before?.VolumeSizeBytes ?? 0;
+            if (volume <= 0) return options.CronMaxSizeMB;
+            var quarterMB = (int)Math.Max(1, volume / 4 / (1024 * 1024));
+            return Math.Min(options.CronMaxSizeMB, quarterMB);
+        }
 
         public static string DescribeAgents(RunbookOptions options) =>
             $"Restart the management agent(s) {string.Join(", then ", options.Agents)} (vCenter shows the host not responding meanwhile)";
@@ -368,10 +380,11 @@ namespace MtvRemediation.Remediation
             {
                 try
                 {
-                    var entry = new RotationEntry(RotationEntry.ScheduleForInterval(options.CronIntervalMinutes), options.LogSpace.LogPath, options.CronMaxSizeMB * 1024L * 1024L);
+                    var maxMB = CronMaxSizeMBFor(host, options);
+                    var entry = new RotationEntry(RotationEntry.ScheduleForInterval(options.CronIntervalMinutes), options.LogSpace.LogPath, maxMB * 1024L * 1024L);
                     var change = LogRotationCronEngine.Register(shell, entry, options.CronPaths, ct, verbose);
                     host.AddAction(change.Changed
-                        ? $"Registered the temporary rotation cron job ({entry.Schedule}, max {options.CronMaxSizeMB} MB); crond reloaded (pid {change.CrondPid?.ToString(CultureInfo.InvariantCulture) ?? "?"})"
+                        ? $"Registered the temporary rotation cron job ({entry.Schedule}, max {maxMB} MB); crond reloaded (pid {change.CrondPid?.ToString(CultureInfo.InvariantCulture) ?? "?"})"
                         : "Rotation cron job was already registered (crontab unchanged)");
                 }
                 catch (RemediationException ex)
