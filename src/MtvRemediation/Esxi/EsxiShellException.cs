@@ -1,5 +1,6 @@
 using System;
 using System.Management.Automation;
+using MtvRemediation.Infrastructure;
 
 namespace MtvRemediation.Esxi
 {
@@ -21,36 +22,12 @@ namespace MtvRemediation.Esxi
         public const string InvalidArgument = "EsxiShellInvalidArgument";
     }
 
-    /// <summary>
-    /// A failure of the ESXi shell layer that carries what a cmdlet needs for a good
-    /// <see cref="ErrorRecord"/>: a stable id, a category and a message that says what to do next.
-    /// Messages never contain passwords or passphrases.
-    /// </summary>
-    public sealed class EsxiShellException : Exception
+    /// <summary>A failure of the ESXi shell layer (connect, host key, authentication, remote command).</summary>
+    public sealed class EsxiShellException : MtvException
     {
         public EsxiShellException(string errorId, ErrorCategory category, string message, string? recommendedAction = null, Exception? inner = null)
-            : base(message, inner)
+            : base(errorId, category, message, recommendedAction, inner)
         {
-            ErrorId = errorId;
-            Category = category;
-            RecommendedAction = recommendedAction;
-        }
-
-        public string ErrorId { get; }
-        public ErrorCategory Category { get; }
-
-        /// <summary>The next step, also shown as ErrorDetails.RecommendedAction.</summary>
-        public string? RecommendedAction { get; }
-
-        /// <summary>An ErrorRecord with this error's id and category, targeting <paramref name="target"/>.</summary>
-        public ErrorRecord ToErrorRecord(object? target)
-        {
-            var record = new ErrorRecord(this, ErrorId, Category, target);
-            if (RecommendedAction != null)
-            {
-                record.ErrorDetails = new ErrorDetails(Message) { RecommendedAction = RecommendedAction };
-            }
-            return record;
         }
     }
 }

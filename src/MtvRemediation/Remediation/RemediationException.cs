@@ -1,5 +1,6 @@
 using System;
 using System.Management.Automation;
+using MtvRemediation.Infrastructure;
 
 namespace MtvRemediation.Remediation
 {
@@ -20,26 +21,12 @@ namespace MtvRemediation.Remediation
         public const string InvalidArgument = "HostRemediationInvalidArgument";
     }
 
-    /// <summary>A per-host failure with a stable id, a category and a message that says what to do next.</summary>
-    public sealed class RemediationException : Exception
+    /// <summary>A per-host failure of a host remediation engine.</summary>
+    public sealed class RemediationException : MtvException
     {
         public RemediationException(string errorId, ErrorCategory category, string message, string? recommendedAction = null, Exception? inner = null)
-            : base(message, inner)
+            : base(errorId, category, message, recommendedAction, inner)
         {
-            ErrorId = errorId;
-            Category = category;
-            RecommendedAction = recommendedAction;
-        }
-
-        public string ErrorId { get; }
-        public ErrorCategory Category { get; }
-        public string? RecommendedAction { get; }
-
-        public ErrorRecord ToErrorRecord(object? target)
-        {
-            var record = new ErrorRecord(this, ErrorId, Category, target);
-            if (RecommendedAction != null) record.ErrorDetails = new ErrorDetails(Message) { RecommendedAction = RecommendedAction };
-            return record;
         }
     }
 }
