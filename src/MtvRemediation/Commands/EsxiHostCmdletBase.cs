@@ -94,26 +94,8 @@ namespace MtvRemediation.Commands
             {
                 if (ShouldProcessHost(t)) hosts.Add(t);
             }
-            if (hosts.Count == 0) return;
-            // Captured here, on the pipeline thread: workers must not touch Runspace.DefaultRunspace.
-            var resolver = EsxiShellResolver.ForCurrentRunspace();
-            var options = new Dictionary<HostTarget, ConnectOptions>();
-            foreach (var t in hosts) options[t] = CreateConnectOptions(t);
-            var credential = Credential;
-            var keyFile = KeyFilePath == null ? null : GetUnresolvedProviderPathFromPSPath(KeyFilePath);
-            ThreadPoolTuning.EnsureMinThreads(Math.Min(ThrottleLimit, hosts.Count));
-            RunParallel(hosts, ThrottleLimit, ProgressActivity, t => t.Name, (target, sink, ct) =>
+            RunOnHosts(hosts, ProgressActivity, (target, shell, sink, ct) =>
             {
-                IEsxiShell shell;
-                try
-                {
-                    shell = AcquireShell(resolver, target, credential, keyFile, options[target], ct);
-                }
-                catch (EsxiShellException ex)
-                {
-                    sink.WriteError(ex.ToErrorRecord(target.InputObject));
-                    return;
-                }
                 try
                 {
                     ProcessHost(target, shell, sink, ct);
@@ -128,6 +110,43 @@ namespace MtvRemediation.Commands
                         ex.Message + " Raise the command's timeout if the host is slow, or check the host's load.", null, ex);
                     sink.WriteError(e.ToErrorRecord(target.InputObject));
                 }
+            });
+        }
+
+        /// <summary>
+        /// The fan-out every phase of a host cmdlet uses: on up to <see cref="ThrottleLimit"/> hosts at
+        /// once, get each host's shell (<see cref="AcquireShell"/>) and run <paramref name="work"/>
+        /// with it on a worker thread. A host whose shell cannot be had goes to
+        /// <paramref name="onConnectFailure"/> (default: its error record is written).
+        /// </summary>
+        protected void RunOnHosts(
+            IReadOnlyList<HostTarget> hosts,
+            string activity,
+            Action<HostTarget, IEsxiShell, IOutputSink, CancellationToken> work,
+            Action<HostTarget, EsxiShellException, IOutputSink>? onConnectFailure = null)
+        {
+            if (hosts.Count == 0) return;
+            // Captured here, on the pipeline thread: workers must not touch Runspace.DefaultRunspace.
+            var resolver = EsxiShellResolver.ForCurrentRunspace();
+            var options = new Dictionary<HostTarget, ConnectOptions>();
+            foreach (var t in hosts) options[t] = CreateConnectOptions(t);
+            var credential = Credential;
+            var keyFile = KeyFilePath == null ? null : GetUnresolvedProviderPathFromPSPath(KeyFilePath);
+            onConnectFailure ??= (target, ex, sink) => sink.WriteError(ex.ToErrorRecord(target.InputObject));
+            ThreadPoolTuning.EnsureMinThreads(Math.Min(ThrottleLimit, hosts.Count));
+            RunParallel(hosts, ThrottleLimit, activity, t => t.Name, (target, sink, ct) =>
+            {
+                IEsxiShell shell;
+                try
+                {
+                    shell = AcquireShell(resolver, target, credential, keyFile, options[target], ct);
+                }
+                catch (EsxiShellException ex)
+                {
+                    onConnectFailure(target, ex, sink);
+                    return;
+                }
+                work(target, shell, sink, ct);
             });
         }
 

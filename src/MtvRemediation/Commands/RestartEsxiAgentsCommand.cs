@@ -43,23 +43,17 @@ namespace MtvRemediation.Commands
             if (_vcenter == null) WriteVerbose("No vCenter connection: waiting on the agents' own status only.");
 
             // Before asking: look at vSAN/LACP on every host (read-only; runs under -WhatIf too).
-            var resolver = EsxiShellResolver.ForCurrentRunspace();
-            var options = new Dictionary<HostTarget, ConnectOptions>();
-            foreach (var t in Targets) options[t] = CreateConnectOptions(t);
-            var credential = Credential;
-            var keyFile = KeyFilePath == null ? null : GetUnresolvedProviderPathFromPSPath(KeyFilePath);
-            RunParallel(Targets, ThrottleLimit, "Checking vSAN and LACP before restarting agents", t => t.Name, (target, sink, ct) =>
+            RunOnHosts(Targets, "Checking vSAN and LACP before restarting agents", (target, shell, sink, ct) =>
             {
                 try
                 {
-                    var shell = AcquireShell(resolver, target, credential, keyFile, options[target], ct);
                     _risks[target.Name] = AgentRestartEngine.ProbeRisk(shell, ct);
                 }
                 catch (Exception ex) when (ex is EsxiShellException || ex is RemediationException || ex is TimeoutException)
                 {
-                    sink.WriteVerbose($"{target.Name}: vSAN/LACP check failed ({ex.Message}); the restart will report the connection error.");
+                    ReportProbeFailure(target, ex, sink);
                 }
-            });
+            }, (target, ex, sink) => ReportProbeFailure(target, ex, sink));
             var unknown = new List<string>();
             foreach (var t in Targets)
             {
@@ -72,6 +66,10 @@ namespace MtvRemediation.Commands
                 WriteWarning($"Could not tell whether these hosts use vSAN with LACP (esxcli did not answer): {string.Join(", ", unknown)}. Check before confirming: agent restarts on vSAN hosts with LACP can affect running tasks.");
             base.EndProcessing();
         }
+
+        // The restart itself reports a host it cannot reach; the pre-check only says why it knows nothing.
+        private static void ReportProbeFailure(HostTarget target, Exception ex, IOutputSink sink) =>
+            sink.WriteVerbose($"{target.Name}: vSAN/LACP check failed ({ex.Message}); the restart will report the connection error.");
 
         protected override bool ShouldProcessHost(HostTarget target)
         {

@@ -16,23 +16,14 @@ namespace MtvRemediation.Remediation
 
         public static RemoteCommandResult Run(IEsxiShell shell, RemoteCommand command, CancellationToken ct, TimeSpan? timeout = null)
         {
+            var limit = timeout ?? ShortTimeout;
             try
             {
-                return shell.RunAsync(command, timeout ?? ShortTimeout, ct).GetAwaiter().GetResult();
+                return shell.Run(command, limit, ct);
             }
-            catch (OperationCanceledException) { throw; }
-            catch (RemediationException) { throw; }
-            catch (TimeoutException ex)
+            catch (Exception ex) when (AsUnreachable(shell, ex, limit, "did not answer", "Check that the host is up and SSH (TSM-SSH) is running, then run the command again.") is RemediationException unreachable)
             {
-                throw new RemediationException(HostRemediationErrorIds.VMHostUnreachable, ErrorCategory.OperationTimeout,
-                    $"Host '{shell.HostName}' did not answer within {(timeout ?? ShortTimeout).TotalSeconds:0} s.",
-                    "Check that the host is up and SSH (TSM-SSH) is running, then run the command again.", ex);
-            }
-            catch (Exception ex) when (IsShellFailure(ex))
-            {
-                throw new RemediationException(HostRemediationErrorIds.VMHostUnreachable, ErrorCategory.ConnectionError,
-                    $"Host '{shell.HostName}' cannot be reached over SSH: {ex.Message}",
-                    "Check the host's SSH service and credentials (Connect-EsxiShell), then run the command again.", ex);
+                throw unreachable;
             }
         }
 
@@ -46,26 +37,37 @@ namespace MtvRemediation.Remediation
 
         public static RemoteCommandResult RunStreaming(IEsxiShell shell, RemoteCommand command, Stream sink, CancellationToken ct, TimeSpan? timeout = null)
         {
+            var limit = timeout ?? ShortTimeout;
             try
             {
-                return shell.RunStreamingAsync(command, sink, timeout ?? ShortTimeout, ct).GetAwaiter().GetResult();
+                return shell.RunStreamingAsync(command, sink, limit, ct).GetAwaiter().GetResult();
             }
             catch (OperationCanceledException) { throw; }
             catch (RemediationException) { throw; }
             catch (CappedMemoryStream.CapExceededException) { throw; }
             catch (Exception ex) when (FindCap(ex) != null) { throw FindCap(ex)!; }
-            catch (TimeoutException ex)
+            catch (Exception ex) when (AsUnreachable(shell, ex, limit, "did not finish sending", "Check the host and the network, then run the command again.") is RemediationException unreachable)
             {
-                throw new RemediationException(HostRemediationErrorIds.VMHostUnreachable, ErrorCategory.OperationTimeout,
-                    $"Host '{shell.HostName}' did not finish sending within {(timeout ?? ShortTimeout).TotalSeconds:0} s.",
-                    "Check the host and the network, then run the command again.", ex);
+                throw unreachable;
             }
-            catch (Exception ex) when (IsShellFailure(ex))
+        }
+
+        /// <summary>
+        /// The one translation of a shell failure into VMHostUnreachable (what to do next included);
+        /// null for what passes through unchanged: cancellation, our own errors, programming errors.
+        /// </summary>
+        private static RemediationException? AsUnreachable(IEsxiShell shell, Exception ex, TimeSpan limit, string timeoutVerb, string timeoutAdvice)
+        {
+            if (ex is OperationCanceledException || ex is RemediationException) return null;
+            if (ex is TimeoutException)
             {
-                throw new RemediationException(HostRemediationErrorIds.VMHostUnreachable, ErrorCategory.ConnectionError,
-                    $"Host '{shell.HostName}' cannot be reached over SSH: {ex.Message}",
-                    "Check the host's SSH service and credentials (Connect-EsxiShell), then run the command again.", ex);
+                return new RemediationException(HostRemediationErrorIds.VMHostUnreachable, ErrorCategory.OperationTimeout,
+                    $"Host '{shell.HostName}' {timeoutVerb} within {limit.TotalSeconds:0} s.", timeoutAdvice, ex);
             }
+            if (!IsShellFailure(ex)) return null;
+            return new RemediationException(HostRemediationErrorIds.VMHostUnreachable, ErrorCategory.ConnectionError,
+                $"Host '{shell.HostName}' cannot be reached over SSH: {ex.Message}",
+                "Check the host's SSH service and credentials (Connect-EsxiShell), then run the command again.", ex);
         }
 
         // Anything the shell layer throws that is not our own or a cancellation means the host is not usable now.
