@@ -1,6 +1,22 @@
 # Shared by the *.Bench.ps1 scripts (dot-source it). Not a benchmark itself: the runner only
 # picks up *.Bench.ps1.
 
+# The module under test: the build's output (MTV_MODULE_PATH, set by build.ps1 Bench) or the default build folder.
+function Get-BenchManifest($Root) {
+    if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $Root 'out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
+}
+
+# One benchmark figure in the runner's shape. The calling script names its benchmark once, in
+# $BenchmarkName; Ratio is always Value / BaselineValue.
+function Result($Measure, $Value, $Unit, $Baseline, $BaselineValue, $Target, [bool] $Met) {
+    [pscustomobject]@{
+        Benchmark = $BenchmarkName; Measure = $Measure; Value = [double]$Value; Unit = $Unit
+        Baseline = $Baseline; BaselineValue = [double]$BaselineValue
+        Ratio = if ($BaselineValue) { [double]$Value / [double]$BaselineValue } else { $null }
+        Target = $Target; Met = $Met
+    }
+}
+
 function Get-Median([double[]] $Values) {
     $s = @($Values | Sort-Object)
     if ($s.Count % 2) { $s[[int][math]::Floor($s.Count / 2)] } else { ($s[$s.Count / 2 - 1] + $s[$s.Count / 2]) / 2 }

@@ -23,7 +23,7 @@ $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 $root = Resolve-Path (Join-Path $PSScriptRoot '../..')
 . (Join-Path $PSScriptRoot 'BenchHelpers.ps1')
-$manifest = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $root 'out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
+$manifest = Get-BenchManifest $root
 Import-Module $manifest -Force
 Import-Module (Join-Path $root 'tests/lab/Lab.psm1') -Force
 $state = Get-MtvLab
@@ -37,14 +37,7 @@ $bigLocalDir = Join-Path $ds.dir $benchDir
 $remoteDir = '/tmp/mtv-bench-diag'
 $remoteLog = "$remoteDir/vmkfstools-wrapper.log"
 
-function Result($Measure, $Value, $Unit, $Baseline, $BaselineValue, $Target, [bool] $Met) {
-    [pscustomobject]@{
-        Benchmark = 'Find-MtvCloneFailure'; Measure = $Measure; Value = [double]$Value; Unit = $Unit
-        Baseline = $Baseline; BaselineValue = [double]$BaselineValue
-        Ratio = if ($BaselineValue) { [double]$Value / [double]$BaselineValue } else { $null }
-        Target = $Target; Met = $Met
-    }
-}
+$BenchmarkName = 'Find-MtvCloneFailure'   # read by Result (BenchHelpers.ps1)
 
 function Measure-Block([scriptblock] $Work) {
     $sw = [Diagnostics.Stopwatch]::StartNew()

@@ -6,7 +6,8 @@ param([int] $Hosts = 24, [int] $Commands = 20)
 
 $ErrorActionPreference = 'Stop'
 $root = Resolve-Path (Join-Path $PSScriptRoot '../..')
-$manifest = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $root 'out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
+. (Join-Path $PSScriptRoot 'BenchHelpers.ps1')
+$manifest = Get-BenchManifest $root
 Import-Module $manifest -Force
 $statePath = if ($env:MTVLAB_STATE) { $env:MTVLAB_STATE } else { Join-Path $root 'out/lab/lab.json' }
 $state = Get-Content $statePath -Raw | ConvertFrom-Json
@@ -14,14 +15,7 @@ $cred = [pscredential]::new($state.ssh.user, (ConvertTo-SecureString $state.ssh.
 $labHosts = @($state.hosts | Select-Object -First $Hosts | ForEach-Object { [pscustomobject]@{ Name = $_.name; Address = $_.address; Port = [int]$_.port } })
 $kh = Join-Path ([IO.Path]::GetTempPath()) ("mtv-bench-kh-" + [guid]::NewGuid().ToString('N'))
 
-function Result($Measure, $Value, $Unit, $Baseline, $BaselineValue, $Target, [bool] $Met) {
-    [pscustomobject]@{
-        Benchmark = 'EsxiShell'; Measure = $Measure; Value = [double]$Value; Unit = $Unit
-        Baseline = $Baseline; BaselineValue = [double]$BaselineValue
-        Ratio = if ($BaselineValue) { [double]$Value / [double]$BaselineValue } else { $null }
-        Target = $Target; Met = $Met
-    }
-}
+$BenchmarkName = 'EsxiShell'   # read by Result (BenchHelpers.ps1)
 
 function Measure-Connect([int] $Throttle) {
     Disconnect-EsxiShell -All -Confirm:$false

@@ -18,7 +18,8 @@ param([int] $Hosts = 24, [int] $Runs = 5, [int] $SlowMs = 250)
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 $root = Resolve-Path (Join-Path $PSScriptRoot '../..')
-$manifest = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $root 'out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
+. (Join-Path $PSScriptRoot 'BenchHelpers.ps1')
+$manifest = Get-BenchManifest $root
 Import-Module $manifest -Force
 Import-Module (Join-Path $root 'tests/lab/Lab.psm1') -Force
 $lab = Get-MtvLab
@@ -29,19 +30,7 @@ $knownHosts = $lab.ssh.knownHostsFile
 # Key login for both sides (the credential names the user; its empty password = no key passphrase).
 $keyUser = [pscredential]::new($lab.ssh.user, [securestring]::new())
 
-function Result($Measure, $Value, $Unit, $Baseline, $BaselineValue, $Target, [bool] $Met) {
-    [pscustomobject]@{
-        Benchmark = "Fleet scan x$($labHosts.Count)"; Measure = $Measure; Value = [double]$Value; Unit = $Unit
-        Baseline = $Baseline; BaselineValue = [double]$BaselineValue
-        Ratio = if ($BaselineValue) { [double]$Value / [double]$BaselineValue } else { $null }
-        Target = $Target; Met = $Met
-    }
-}
-
-function Get-Median([double[]] $Values) {
-    $s = @($Values | Sort-Object)
-    if ($s.Count % 2) { $s[[int][math]::Floor($s.Count / 2)] } else { ($s[$s.Count / 2 - 1] + $s[$s.Count / 2]) / 2 }
-}
+$BenchmarkName = "Fleet scan x$($labHosts.Count)"   # read by Result (BenchHelpers.ps1)
 
 # Median wall time (seconds) of $Runs runs of $Work after one warm-up run; $Check validates each output.
 function Measure-Median([scriptblock] $Work, [scriptblock] $Setup = {}, [int] $Count = $Runs) {

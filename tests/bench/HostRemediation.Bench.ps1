@@ -6,21 +6,15 @@ param([int] $Hosts = 24, [int] $Repeat = 5)
 
 $ErrorActionPreference = 'Stop'
 $root = Resolve-Path (Join-Path $PSScriptRoot '../..')
-$manifest = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $root 'out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
+. (Join-Path $PSScriptRoot 'BenchHelpers.ps1')
+$manifest = Get-BenchManifest $root
 Import-Module $manifest -Force
 $statePath = if ($env:MTVLAB_STATE) { $env:MTVLAB_STATE } else { Join-Path $root 'out/lab/lab.json' }
 $state = Get-Content $statePath -Raw | ConvertFrom-Json
 $cred = [pscredential]::new($state.ssh.user, (ConvertTo-SecureString $state.ssh.password -AsPlainText -Force))
 $labHosts = @($state.hosts | Select-Object -First $Hosts | ForEach-Object { [pscustomobject]@{ Name = $_.name; Address = $_.address; Port = [int]$_.port } })
 
-function Result($Measure, $Value, $Unit, $Baseline, $BaselineValue, $Target, [bool] $Met) {
-    [pscustomobject]@{
-        Benchmark = 'HostRemediation'; Measure = $Measure; Value = [double]$Value; Unit = $Unit
-        Baseline = $Baseline; BaselineValue = [double]$BaselineValue
-        Ratio = if ($BaselineValue) { [double]$Value / [double]$BaselineValue } else { $null }
-        Target = $Target; Met = $Met
-    }
-}
+$BenchmarkName = 'HostRemediation'   # read by Result (BenchHelpers.ps1)
 
 function Measure-Best([scriptblock] $Block) {
     $best = [double]::MaxValue

@@ -14,7 +14,8 @@ param([int] $Runs = 7)
 
 $ErrorActionPreference = 'Stop'
 $root = Resolve-Path (Join-Path $PSScriptRoot '../..')
-$manifest = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $root 'out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
+. (Join-Path $PSScriptRoot 'BenchHelpers.ps1')
+$manifest = Get-BenchManifest $root
 $pwsh = (Get-Process -Id $PID).Path
 $pwshArgs = @()
 if ([IO.Path]::GetFileNameWithoutExtension($pwsh) -eq 'dotnet') { $pwshArgs = @((Join-Path $PSHOME 'pwsh.dll')) }
@@ -22,10 +23,6 @@ if ([IO.Path]::GetFileNameWithoutExtension($pwsh) -eq 'dotnet') { $pwshArgs = @(
 $emptyDir = Join-Path ([IO.Path]::GetTempPath()) ("mtv-bench-empty-" + [guid]::NewGuid().ToString('N'))
 New-Item -ItemType Directory $emptyDir | Out-Null
 
-function Get-Median([double[]] $Values) {
-    $s = @($Values | Sort-Object)
-    if ($s.Count % 2) { $s[[int][math]::Floor($s.Count / 2)] } else { ($s[$s.Count / 2 - 1] + $s[$s.Count / 2]) / 2 }
-}
 
 function Measure-Import([string] $Path) {
     $code = "`$sw = [Diagnostics.Stopwatch]::StartNew(); Import-Module '$($Path -replace "'", "''")' -ErrorAction Stop; `$sw.Stop(); [Console]::Out.WriteLine(`$sw.Elapsed.TotalMilliseconds.ToString([cultureinfo]::InvariantCulture))"

@@ -18,7 +18,7 @@ $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 $root = Resolve-Path (Join-Path $PSScriptRoot '../..')
 . (Join-Path $PSScriptRoot 'BenchHelpers.ps1')
-$manifest = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $root 'out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
+$manifest = Get-BenchManifest $root
 Import-Module $manifest -Force
 Import-Module (Join-Path $root 'tests/lab/Lab.psm1') -Force
 $lab = Get-MtvLab
@@ -31,14 +31,7 @@ $localLog = Join-Path $localDir 'vmkfstools-wrapper.log'
 $work = Join-Path ([IO.Path]::GetTempPath()) "mtv-bench-clear-$([guid]::NewGuid().ToString('N'))"
 $keyUser = [pscredential]::new($lab.ssh.user, [securestring]::new())
 
-function Result($Measure, $Value, $Unit, $Baseline, $BaselineValue, $Target, [bool] $Met) {
-    [pscustomobject]@{
-        Benchmark = 'Clear-VmkfstoolsWrapperLog'; Measure = $Measure; Value = [double]$Value; Unit = $Unit
-        Baseline = $Baseline; BaselineValue = [double]$BaselineValue
-        Ratio = if ($BaselineValue) { [double]$Value / [double]$BaselineValue } else { $null }
-        Target = $Target; Met = $Met
-    }
-}
+$BenchmarkName = 'Clear-VmkfstoolsWrapperLog'   # read by Result (BenchHelpers.ps1)
 
 try {
     # 1 MiB of 2.10 wrapper records, repeated.
