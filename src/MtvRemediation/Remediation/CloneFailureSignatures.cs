@@ -36,8 +36,12 @@ namespace MtvRemediation.Remediation
         public bool Frequent { get; }
 
         /// <summary>
-        /// Fixed strings, one of which (ignoring case) is in every line <see cref="GrepPattern"/>
-        /// matches: the host's first, fast filter (BusyBox <c>grep -i -F</c> is ~2x faster than <c>-E</c>).
+        /// Case-sensitive fixed strings, one of which is in every line this signature is reported
+        /// for from a host: the host's first filter (BusyBox <c>grep -F</c>). Case-sensitive because
+        /// <c>grep -i</c> costs 5x on BusyBox (3.1 s against 0.56 s per GiB here); tokens drop the
+        /// first letter where messages capitalise it ("ailed to clone" matches "Failed" and "failed").
+        /// For a <see cref="Frequent"/> signature they are its exact known spellings, because the host
+        /// counts those lines without looking at them again.
         /// </summary>
         public IReadOnlyList<string> GrepTokens { get; }
 
@@ -63,7 +67,7 @@ namespace MtvRemediation.Remediation
         public static IReadOnlyList<CloneFailureSignature> All { get; } = new[]
         {
             // "Failed to clone disk: Invalid change tracker error code (7228)."
-            new CloneFailureSignature(ChangeTrackerInvalid, 10, false, new[] { "change tracker", "7228" },
+            new CloneFailureSignature(ChangeTrackerInvalid, 10, false, new[] { "hange tracker", "7228" },
                 "change tracker error|[(]7228[)]",
                 @"change tracker error|\(7228\)",
                 "The VM's Changed Block Tracking (CBT) state is invalid, so vmkfstools cannot read changed blocks.",
@@ -74,40 +78,47 @@ namespace MtvRemediation.Remediation
                 @"\(327689\)",
                 "vmkfstools got an I/O error: /var on the ESXi host is usually 100% full because /var/log/vmkfstools-wrapper.log grew without bound.",
                 "Test-VmkfstoolsLogSpace | Clear-VmkfstoolsWrapperLog"),
-            new CloneFailureSignature(NoSpaceLeft, 30, false, new[] { "enospc", "no space left", "free space is low" },
+            new CloneFailureSignature(NoSpaceLeft, 30, false, new[] { "NOSPC", "o space left", "ree space is low" },
                 "enospc|no space left on device|free space is low",
                 @"\bENOSPC\b|No space left on device|free space is low",
                 "A filesystem on the host (usually /var, where the wrapper log lives) is out of space.",
                 "Test-VmkfstoolsLogSpace | Clear-VmkfstoolsWrapperLog"),
             // Exit status of vmkfstools as the wrapper or populator reports it; 0 is success.
-            new CloneFailureSignature(CloneExitCode, 40, false, new[] { "exit" },
+            new CloneFailureSignature(CloneExitCode, 40, false, new[] { "xit" },
                 "exit[ _]?code|exit[ _]?status",
                 @"exit[ _]?(?:code|status)""?\s*[:=]?\s*""?(?<code>-?0*[1-9][0-9]*)\b",
                 "vmkfstools ended the clone with a non-zero exit code; the rest of the line (stderr) says why.",
                 "Test-VmkfstoolsLogSpace"),
-            new CloneFailureSignature(CloneFailed, 50, false, new[] { "failed to clone" },
+            new CloneFailureSignature(CloneFailed, 50, false, new[] { "ailed to clone" },
                 "failed to clone",
                 @"Failed to clone( disk)?",
                 "vmkfstools failed to clone the disk; the message after 'Failed to clone disk:' is vmkfstools' own error.",
                 "Test-VmkfstoolsLogSpace"),
             // "xcopy used reported: 0" (older populator, klog), "xcopyUsed": false / xcopyUsed=false
             // (newer), "XCOPY used: False, clone write ops: <n>" (2.10 wrapper, every poll).
-            new CloneFailureSignature(XcopyNotUsed, 60, true, new[] { "xcopy" },
+            new CloneFailureSignature(XcopyNotUsed, 60, true, new[] { "XCOPY used: False", "xcopy used reported: 0", "xcopyUsed\": false", "xcopyUsed\":false", "xcopyUsed=false" },
                 "xcopy[ _]?used( reported)?\"?[ ]*[:=][ ]*\"?(0|false)",
                 @"xcopy[ _]?used(?: reported)?""?\s*[:=]\s*""?(?:0|false)\b",
                 "The storage array did not offload the copy (no XCOPY/VAAI); data went through the host. Expected for a vSAN source; not an error by itself.",
                 "None (informational)"),
         };
 
-        /// <summary>Every signature's fixed-string tokens, for <c>grep -i -F</c> on the host.</summary>
-        public static IReadOnlyList<string> AllGrepTokens
+        /// <summary>Every signature's host tokens, for <c>grep -F</c> on the host.</summary>
+        public static IReadOnlyList<string> AllGrepTokens => Tokens(frequent: null);
+
+        /// <summary>The tokens of the signatures reported line by line (not <see cref="CloneFailureSignature.Frequent"/>).</summary>
+        public static IReadOnlyList<string> RareGrepTokens => Tokens(frequent: false);
+
+        /// <summary>The exact spellings of the frequent signatures' lines, counted on the host.</summary>
+        public static IReadOnlyList<string> FrequentGrepTokens => Tokens(frequent: true);
+
+        private static List<string> Tokens(bool? frequent)
         {
-            get
-            {
-                var tokens = new List<string>();
-                foreach (var s in All) foreach (var t in s.GrepTokens) if (!tokens.Contains(t)) tokens.Add(t);
-                return tokens;
-            }
+            var tokens = new List<string>();
+            foreach (var s in All)
+                if (frequent == null || s.Frequent == frequent)
+                    foreach (var t in s.GrepTokens) if (!tokens.Contains(t)) tokens.Add(t);
+            return tokens;
         }
 
         /// <summary>All patterns as one lower-case ERE, applied by awk to lower-cased lines on the host.</summary>

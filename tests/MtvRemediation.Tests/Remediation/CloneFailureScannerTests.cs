@@ -65,7 +65,7 @@ namespace MtvRemediation.Tests.Remediation
                 if (s == null) continue;
                 classified++;
                 var lower = line.ToLowerInvariant();
-                Assert.True(s.GrepTokens.Any(t => lower.Contains(t)), $"no token of {s.Name} in: {line}");
+                Assert.True(s.GrepTokens.Any(t => line.Contains(t)), $"no token of {s.Name} in: {line}");
                 Assert.True(ere.IsMatch(lower), $"host pattern misses: {line}");
                 Assert.True(new System.Text.RegularExpressions.Regex(s.GrepPattern).IsMatch(lower), $"{s.Name} pattern misses: {line}");
             }
