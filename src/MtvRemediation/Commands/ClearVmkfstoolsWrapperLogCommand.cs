@@ -24,6 +24,10 @@ namespace MtvRemediation.Commands
         [ValidateNotNullOrEmpty]
         public string? ArchivePath { get; set; }
 
+        /// <summary>Compress the archive with the host's gzip (fewer bytes over a slow link; slower, uses the host's CPU).</summary>
+        [Parameter]
+        public SwitchParameter CompressOnHost { get; set; }
+
         /// <summary>Lines to keep at the end of the log (evidence for support).</summary>
         [Parameter]
         [ValidateRange(0, 10_000_000)]
@@ -35,6 +39,8 @@ namespace MtvRemediation.Commands
 
         protected override void BeginProcessing()
         {
+            if (CompressOnHost && ArchivePath == null)
+                ThrowInvalidArgument("-CompressOnHost applies to the archive: give -ArchivePath too (or drop -CompressOnHost).", "CompressOnHost");
             if (ArchivePath != null)
             {
                 _archiveDirectory = GetUnresolvedProviderPathFromPSPath(ArchivePath);
@@ -66,6 +72,7 @@ namespace MtvRemediation.Commands
             {
                 LogPath = LogPathFor(target) ?? LogPath,
                 ArchiveDirectory = _archiveDirectory,
+                CompressOnHost = CompressOnHost,
                 KeepLastLines = KeepLastLines,
             };
             var result = LogClearEngine.Clear(shell, request, ct, sink.WriteVerbose);

@@ -15,7 +15,10 @@ namespace MtvRemediation
         /// <summary>The log file (on the host, or local); null for piped lines.</summary>
         public string? Path { get; set; }
 
-        /// <summary>1-based line number within the source (within the pipeline for piped lines).</summary>
+        /// <summary>
+        /// 1-based line number within the source (within the pipeline for piped lines); 0 for the
+        /// repeat count of a frequent signature that an ESXi host counted without numbering its last line.
+        /// </summary>
         public long LineNumber { get; set; }
 
         /// <summary>The line's own timestamp in UTC, when it has one.</summary>

@@ -23,6 +23,13 @@ namespace MtvRemediation.Remediation
         /// <summary>Largest tail held in client memory between reading and writing it back.</summary>
         public long MaxKeptBytes { get; set; } = 32L * 1024 * 1024;
 
+        /// <summary>
+        /// Compress the archive with the host's gzip instead of here: about 10x fewer bytes on the
+        /// wire for a distant host, at the cost of the host's CPU and of speed (BusyBox gzip on the
+        /// host is 2-3x slower than compressing on the client).
+        /// </summary>
+        public bool CompressOnHost { get; set; }
+
         /// <summary>Limit for commands that read the whole log (archive, hash, tail search).</summary>
         public TimeSpan ArchiveTimeout { get; set; } = TimeSpan.FromMinutes(30);
     }
@@ -66,7 +73,7 @@ namespace MtvRemediation.Remediation
             var s0 = CurrentSize(shell, request.LogPath, ct) ?? 0;
             if (request.ArchiveDirectory != null)
             {
-                result.ArchiveFile = Archive(shell, request.LogPath, s0, request.ArchiveDirectory, request.ArchiveTimeout, ct, verbose);
+                result.ArchiveFile = Archive(shell, request.LogPath, s0, request.ArchiveDirectory, request.CompressOnHost, request.ArchiveTimeout, ct, verbose);
             }
 
             var keepFrom = s0;
@@ -94,7 +101,7 @@ namespace MtvRemediation.Remediation
 
         internal static long? CurrentSize(IEsxiShell shell, string path, CancellationToken ct)
         {
-            var r = RemoteOps.Run(shell, RemoteCommand.Format("if [ -f {0} ]; then wc -c < {0}; else echo missing; fi", path), ct);
+            var r = RemoteOps.Run(shell, RemoteCommand.Format("if [ -f {0} ]; then stat -c %s {0} 2>/dev/null || wc -c < {0}; else echo missing; fi", path), ct);
             return RemoteOps.ParseLong(r.Stdout);
         }
 
@@ -120,7 +127,7 @@ namespace MtvRemediation.Remediation
                 var strict = attempt < Attempts;
                 var first = Math.Min(kept.Length, RemoteOps.UploadChunkBytes);
                 var template = "f={0}; [ -f \"$f\" ] || exit 4; " +
-                               (strict ? "[ $(wc -c < \"$f\") -eq {1} ] || exit 3; " : string.Empty) +
+                               (strict ? "[ $(stat -c %s \"$f\" 2>/dev/null || wc -c < \"$f\") -eq {1} ] || exit 3; " : string.Empty) +
                                (first > 0 ? ": > \"$f\" && printf {2} >> \"$f\"" : ": > \"$f\"");
                 var r = RemoteOps.Run(shell, RemoteCommand.Format(template, path, Str(expectedSize), RemoteOps.PrintfFormat(kept, 0, first)), ct);
                 if (r.ExitStatus == 3)
@@ -153,21 +160,23 @@ namespace MtvRemediation.Remediation
         }
 
         /// <summary>Streams a verified gzip of bytes [0, length) of the log into the archive directory; returns the file.</summary>
-        private static string Archive(IEsxiShell shell, string path, long length, string directory, TimeSpan timeout, CancellationToken ct, Action<string>? verbose)
+        private static string Archive(IEsxiShell shell, string path, long length, string directory, bool compressOnHost, TimeSpan timeout, CancellationToken ct, Action<string>? verbose)
         {
             Directory.CreateDirectory(directory);
             var file = UniqueArchiveName(directory, shell.HostName, path);
             var partial = file + ".partial";
             var tools = RemoteOps.Run(shell, RemoteCommand.Script(
                 "command -v gzip >/dev/null 2>&1 && echo gzip; command -v sha256sum >/dev/null 2>&1 && echo sha256sum; command -v md5sum >/dev/null 2>&1 && echo md5sum; true"), ct).Stdout;
-            var remoteGzip = tools.Contains("gzip");
+            var remoteGzip = compressOnHost && tools.Contains("gzip");
+            if (compressOnHost && !remoteGzip)
+                verbose?.Invoke($"{shell.HostName}: no gzip on the host; compressing the archive here instead.");
             var hashTool = tools.Contains("sha256sum") ? "sha256sum" : tools.Contains("md5sum") ? "md5sum" : null;
             // The host hashes the same prefix on a second channel of the session WHILE the archive
             // streams, so verification costs no extra pass in wall time (measured on a 512 MiB log:
             // gzip stream 9 s, sha256sum 8 s, one after the other before).
             using var hashCancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var remoteHash = hashTool == null ? null : System.Threading.Tasks.Task.Run(() =>
-                RemoteOps.Run(shell, RemoteCommand.Format("head -c {1} {0} | " + hashTool, path, Str(length)), hashCancel.Token, timeout));
+                RemoteOps.Run(shell, ReadPrefix(path, length, " | " + hashTool), hashCancel.Token, timeout));
             try
             {
                 using (var fs = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
@@ -175,13 +184,16 @@ namespace MtvRemediation.Remediation
                     RemoteCommandResult r;
                     if (remoteGzip)
                     {
-                        // Compressing on the host saves bandwidth; the pipe never touches the host's disks.
-                        r = RemoteOps.RunStreaming(shell, RemoteCommand.Format("head -c {1} {0} | gzip -c", path, Str(length)), fs, ct, timeout);
+                        // Saves bandwidth to a distant host; the pipe never touches the host's disks.
+                        r = RemoteOps.RunStreaming(shell, ReadPrefix(path, length, " | gzip -c"), fs, ct, timeout);
                     }
                     else
                     {
-                        using var gz = new GZipStream(fs, CompressionLevel.Optimal, leaveOpen: true);
-                        r = RemoteOps.RunStreaming(shell, RemoteCommand.Format("head -c {1} {0}", path, Str(length)), gz, ct, timeout);
+                        // The default: the host only reads the file, the client compresses (zlib's
+                        // fastest level: 512 MiB of wrapper log in ~2 s here, 8-9x smaller; the host's
+                        // BusyBox gzip took 9 s and a host core for the same).
+                        using var gz = new GZipStream(fs, CompressionLevel.Fastest, leaveOpen: true);
+                        r = RemoteOps.RunStreaming(shell, ReadPrefix(path, length, string.Empty), gz, ct, timeout);
                     }
                     if (!r.Succeeded)
                     {
@@ -232,6 +244,22 @@ namespace MtvRemediation.Remediation
                     try { remoteHash.Wait(TimeSpan.FromSeconds(5)); } catch (AggregateException) { }
                 }
             }
+        }
+
+        /// <summary>
+        /// Bytes [0, length) of the file, piped into <paramref name="pipe"/> (a constant, e.g.
+        /// " | sha256sum"). Two dd reads from one descriptor, whole MiBs then the rest: BusyBox
+        /// `head -c` copies in small pieces (1.6 s per 512 MiB here, dd 0.4 s), and
+        /// dd's iflag=count_bytes is too new for every ESXi build. A file that shrank meanwhile
+        /// yields fewer bytes, which the archive's size check catches.
+        /// </summary>
+        internal static RemoteCommand ReadPrefix(string path, long length, string pipe)
+        {
+            const long MiB = 1024 * 1024;
+            var whole = length / MiB;
+            var rest = length % MiB;
+            var template = "{{ dd bs=1048576 count={1} 2>/dev/null" + (rest > 0 ? "; dd bs={2} count=1 2>/dev/null" : string.Empty) + "; }} < {0}" + pipe;
+            return RemoteCommand.Format(template, path, Str(whole), Str(rest));
         }
 
         internal static (long Count, string Hash) HashGzip(string file, bool md5)

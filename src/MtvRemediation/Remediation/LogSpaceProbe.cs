@@ -21,26 +21,30 @@ namespace MtvRemediation.Remediation
 
     /// <summary>
     /// Measures the wrapper log and the space around it in ONE remote round trip: the script asks
-    /// every source (vdf, stat -f, df -k, vdf -h), and the parser takes the most exact one that
+    /// the sources in the parser's order of preference (vdf, stat -f, df -k, vdf -h) and runs a
+    /// fallback only where the sources before it failed; the parser takes the most exact one that
     /// answered for the log's volume (FIELD-FACTS 3), recording it in Source.
     /// </summary>
     public static class LogSpaceProbe
     {
         // {0} log path, {1} secure log path. The log's directory may not exist: walk up to one that does,
         // and resolve symlinks (/var/log -> /scratch/log on hosts with a scratch datastore).
+        // Few processes: at fleet scale the host's cost per probe is mostly fork+exec (parameter
+        // expansion instead of dirname; df -k and vdf -h only as fallbacks). Sizes come from
+        // stat -c: BusyBox `wc -c` reads the whole file (1 s per 512 MiB here).
         private const string Script =
             "f={0}; s={1}\n" +
-            "d=$(dirname \"$f\"); while [ ! -d \"$d\" ]; do d=$(dirname \"$d\"); done\n" +
+            "d=${{f%/*}}; while [ ! -d \"${{d:-/}}\" ]; do d=${{d%/*}}; done; d=${{d:-/}}\n" +
             "r=$(readlink -f \"$d\" 2>/dev/null); [ -n \"$r\" ] || r=$d\n" +
             "echo @@resolved; echo \"$r\"\n" +
-            "echo @@log; if [ -f \"$f\" ]; then wc -c < \"$f\"; fi\n" +
-            "echo @@secure; if [ -f \"$s\" ]; then wc -c < \"$s\"; fi\n" +
-            "echo @@vdf; vdf 2>/dev/null; r=$?; echo; echo \"@@rc $r\"\n" +
-            "echo @@statf; stat -f -c '%S %b %f %a' \"$d\" 2>/dev/null; echo \"@@rc $?\"\n" +
-            "echo @@statftmp; stat -f -c '%S %b %f %a' /tmp 2>/dev/null; echo \"@@rc $?\"\n" +
-            "echo @@dfk; df -k \"$d\" 2>/dev/null; echo \"@@rc $?\"\n" +
-            "echo @@dfktmp; df -k /tmp 2>/dev/null; echo \"@@rc $?\"\n" +
-            "echo @@vdfh; vdf -h 2>/dev/null; r=$?; echo; echo \"@@rc $r\"\n" +
+            "echo @@log; if [ -f \"$f\" ]; then stat -c %s \"$f\" 2>/dev/null || wc -c < \"$f\"; fi\n" +
+            "echo @@secure; if [ -f \"$s\" ]; then stat -c %s \"$s\" 2>/dev/null || wc -c < \"$s\"; fi\n" +
+            "echo @@vdf; vdf 2>/dev/null; v=$?; echo; echo \"@@rc $v\"\n" +
+            "echo @@statf; stat -f -c '%S %b %f %a' \"$d\" 2>/dev/null; a=$?; echo \"@@rc $a\"\n" +
+            "echo @@statftmp; stat -f -c '%S %b %f %a' /tmp 2>/dev/null; t=$?; echo \"@@rc $t\"\n" +
+            "if [ $a != 0 ]; then echo @@dfk; df -k \"$d\" 2>/dev/null; a=$?; echo \"@@rc $a\"; fi\n" +
+            "if [ $t != 0 ]; then echo @@dfktmp; df -k /tmp 2>/dev/null; t=$?; echo \"@@rc $t\"; fi\n" +
+            "if [ $v != 0 ] && [ $a != 0 -o $t != 0 ]; then echo @@vdfh; vdf -h 2>/dev/null; r=$?; echo; echo \"@@rc $r\"; fi\n" +
             "echo @@tasks; for t in /tmp/vmkfstools-wrapper-*; do [ -d \"$t\" ] && echo \"$t\"; done\n" +
             "echo @@stale; find /tmp -maxdepth 1 -type d -name 'vmkfstools-wrapper-*' -mtime +5 2>/dev/null\n" +
             "echo @@vib; for p in /opt/redhat/vmkfstools-wrapper /usr/lib/vmware/esxcli/ext/esxcli-vmkfstools.xml; do [ -e \"$p\" ] && echo \"$p\"; done; echo \"@@rc 0\"\n" +
