@@ -127,6 +127,24 @@ Describe 'Clear-VmkfstoolsWrapperLog' -Tag Lab {
         @(Get-ChildItem $dir -Filter '*.partial').Count | Should -Be 0
     }
 
+    It 'archives with -CompressOnHost (the host''s gzip) just as byte-exactly' {
+        $bytes = New-WrapperLogBytes 30000 -Binary
+        Write-HostFile $LabHosts[0] $Log $bytes
+        $dir = Join-Path $TestDrive 'onhost'
+        $r = Clear-VmkfstoolsWrapperLog -VMHost $LabHosts[0].Name -ArchivePath $dir -CompressOnHost -Confirm:$false
+        $back = Expand-GzipBytes $r.ArchiveFile
+        [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData($back)) | Should -Be ([Convert]::ToHexString([Security.Cryptography.SHA256]::HashData($bytes)))
+        Get-HostFileSize $LabHosts[0] $Log | Should -Be 0
+    }
+
+    It 'refuses -CompressOnHost without -ArchivePath and changes nothing' {
+        $bytes = New-WrapperLogBytes 2000
+        Write-HostFile $LabHosts[0] $Log $bytes
+        { Clear-VmkfstoolsWrapperLog -VMHost $LabHosts[0].Name -CompressOnHost -Confirm:$false } |
+            Should -Throw -ErrorId 'HostRemediationInvalidArgument,MtvRemediation.Commands.ClearVmkfstoolsWrapperLogCommand'
+        Get-HostFileSize $LabHosts[0] $Log | Should -Be $bytes.Length
+    }
+
     It 'archives and clears a 100% full /var (the archive streams to the client)' {
         Set-HostVarFull $LabHosts[0]
         $expected = Get-HostFileHash $LabHosts[0] $Log
