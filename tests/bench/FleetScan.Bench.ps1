@@ -91,6 +91,18 @@ try {
     $cpuOne = & $cpuPerHost $labHosts[0..0]
     $cpuAll = & $cpuPerHost $labHosts
     Result 'warm re-scan: client CPU per host' $cpuAll 'ms' 'one host, warm' $cpuOne '<= 1x (no per-host overhead)' ($cpuAll -le $cpuOne)
+    # The lab hosts' side of it: the whole machine's busy CPU (/proc/stat, 10 ms ticks) minus this
+    # process's, per probe. With both sides on these cores, the fleet cannot be faster than
+    # (host + client CPU per probe) x hosts / cores, whatever the client does.
+    $machineBusyMs = { $f = (Get-Content /proc/stat -TotalCount 1) -split '\s+'; ([long]$f[1] + [long]$f[2] + [long]$f[3] + [long]$f[6] + [long]$f[7]) * 10 }
+    $proc.Refresh(); $c0 = $proc.TotalProcessorTime; $b0 = & $machineBusyMs
+    foreach ($i in 1..$Runs) { $null = Test-Fleet $labHosts }
+    $proc.Refresh(); $b1 = & $machineBusyMs
+    $hostCpu = (($b1 - $b0) - ($proc.TotalProcessorTime - $c0).TotalMilliseconds) / $Runs / $labHosts.Count
+    Result 'warm re-scan: lab host CPU per probe (sshd + BusyBox)' $hostCpu 'ms' 'client CPU per host' $cpuAll 'reported only' $true
+    $cores = [Environment]::ProcessorCount
+    $floor = ($hostCpu + $cpuAll) * $labHosts.Count / $cores / 1000
+    Result "warm re-scan: CPU floor here ((host + client CPU) x $($labHosts.Count) / $cores cores)" $floor 's' 'measured warm re-scan' $warmAll 'reported only' $true
 
     # (b) Slow hosts: every stub call sleeps $SlowMs ms; throttle = host count.
     Set-LabSlowness $SlowMs
