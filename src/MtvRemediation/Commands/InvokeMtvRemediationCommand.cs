@@ -149,8 +149,12 @@ namespace MtvRemediation.Commands
                 Run(hostWork, "Freeing /var and registering log rotation");
 
                 // 4. CBT resets (power operations included).
-                var resets = vms.Where(v => v.ResetApproved)
-                    .Select(v => new WorkItem(v.Vm.Name, v, (sink, ct) => RunbookEngine.ResetVm(v, ct))).ToList();
+                //    One shared state check per vCenter, as in Reset-VMChangeTracking.
+                var approvedVms = vms.Where(v => v.ResetApproved).ToList();
+                var prechecks = approvedVms.GroupBy(v => v.Client).ToDictionary(g => g.Key,
+                    g => new VmStateSnapshot(g.Key, g.Select(v => v.Vm.MoRef), VmStateSnapshot.DefaultMaxAge));
+                var resets = approvedVms
+                    .Select(v => new WorkItem(v.Vm.Name, v, (sink, ct) => RunbookEngine.ResetVm(v, ct, prechecks[v.Client]))).ToList();
                 Run(resets, "Resetting CBT");
 
                 // 5. Agents last, only when asked: a hostd restart would interrupt the resets' tasks.

@@ -83,11 +83,19 @@ namespace MtvRemediation.Commands
                 if (ShouldProcess(description, warning, "Reset-VMChangeTracking")) approved.Add(i);
             }
 
-            // 3. Execute in parallel; each result is the server's truth at the end.
+            // 3. Execute in parallel; each result is the server's truth at the end. The state check
+            //    before acting is shared per vCenter (one read for the VMs starting within a second).
+            var prechecks = new Dictionary<VIConnection, VmStateSnapshot>();
+            foreach (var i in approved)
+            {
+                var c = targets[i].Connection;
+                if (!prechecks.ContainsKey(c))
+                    prechecks[c] = new VmStateSnapshot(c.Client, approved.Where(j => targets[j].Connection == c).Select(j => plans[j]!.Vm.MoRef), VmStateSnapshot.DefaultMaxAge);
+            }
             RunParallel(approved, ThrottleLimit, "Resetting CBT", i => targets[i].Vm.Name, (i, sink, ct) =>
             {
                 var t = targets[i];
-                var result = new ChangeTrackingEngine(t.Connection.Client).ResetAsync(plans[i]!, t.Connection.Server, ct).GetAwaiter().GetResult();
+                var result = new ChangeTrackingEngine(t.Connection.Client, prechecks[t.Connection]).ResetAsync(plans[i]!, t.Connection.Server, ct).GetAwaiter().GetResult();
                 foreach (var s in result.Steps) sink.WriteVerbose($"{result.VM}: {s}");
                 sink.WriteObject(result);
                 if (!result.Succeeded)

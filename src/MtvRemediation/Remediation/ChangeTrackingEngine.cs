@@ -101,10 +101,13 @@ namespace MtvRemediation.Remediation
     {
         private const string CtkPattern = "*.vmdk";
         private readonly IVSphereClient _client;
+        private readonly VmStateSnapshot? _precheck;
 
-        public ChangeTrackingEngine(IVSphereClient client)
+        /// <param name="precheck">Shared state reads for many resets (null: one read per VM).</param>
+        public ChangeTrackingEngine(IVSphereClient client, VmStateSnapshot? precheck = null)
         {
             _client = client;
+            _precheck = precheck;
         }
 
         public async Task<CtkInspection> InspectAsync(VmInfo vm, CancellationToken ct)
@@ -310,7 +313,9 @@ namespace MtvRemediation.Remediation
             {
                 // The plan may be minutes old (confirmation prompts): act only on the state it was made for.
                 step = "Precheck";
-                var (powerNow, _) = await _client.GetVmStateAsync(vm.MoRef, ct).ConfigureAwait(false);
+                var (powerNow, _) = _precheck != null
+                    ? await _precheck.GetAsync(vm.MoRef, ct).ConfigureAwait(false)
+                    : await _client.GetVmStateAsync(vm.MoRef, ct).ConfigureAwait(false);
                 if (powerNow != vm.PowerState)
                     throw new InvalidOperationException($"The VM's power state changed from {PowerCliPowerState(vm.PowerState)} to {PowerCliPowerState(powerNow)} since it was read; nothing was changed. Run Reset-VMChangeTracking again.");
 

@@ -395,9 +395,9 @@ namespace MtvRemediation.Remediation
         }
 
         /// <summary>Phase 3: one VM's CBT reset (never throws for vSphere failures: the result says where the VM is).</summary>
-        public static void ResetVm(RunbookVmState vm, CancellationToken ct)
+        public static void ResetVm(RunbookVmState vm, CancellationToken ct, VmStateSnapshot? precheck = null)
         {
-            var result = new ChangeTrackingEngine(vm.Client).ResetAsync(vm.ResetPlan!, vm.Server, ct).GetAwaiter().GetResult();
+            var result = new ChangeTrackingEngine(vm.Client, precheck).ResetAsync(vm.ResetPlan!, vm.Server, ct).GetAwaiter().GetResult();
             vm.ResetResult = result;
             foreach (var s in result.Steps) vm.AddAction(s);
             if (!result.Succeeded)

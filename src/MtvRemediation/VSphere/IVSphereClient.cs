@@ -20,6 +20,12 @@ namespace MtvRemediation.VSphere
         /// <summary>runtime.powerState and config.changeTrackingEnabled of one VM (one round trip).</summary>
         Task<(string PowerState, bool ChangeTrackingEnabled)> GetVmStateAsync(MoRef vm, CancellationToken ct);
 
+        /// <summary>
+        /// The same for many VMs in one round trip. VMs the server does not return (deleted, or a
+        /// stale reference that failed the batch) are absent: read those with <see cref="GetVmStateAsync"/>.
+        /// </summary>
+        Task<IReadOnlyDictionary<MoRef, (string PowerState, bool ChangeTrackingEnabled)>> GetVmStatesAsync(IReadOnlyCollection<MoRef> vms, CancellationToken ct);
+
         /// <summary>Files in one datastore folder matching a pattern like <c>*-ctk.vmdk</c> (SearchDatastore_Task).</summary>
         Task<IReadOnlyList<DatastoreFile>> SearchFolderAsync(DatastoreInfo datastore, string folder, string matchPattern, CancellationToken ct);
 

@@ -220,6 +220,28 @@ namespace MtvRemediation.VSphere
             return (power!, cbt);
         }
 
+        public async Task<IReadOnlyDictionary<MoRef, (string PowerState, bool ChangeTrackingEnabled)>> GetVmStatesAsync(IReadOnlyCollection<MoRef> vms, CancellationToken ct)
+        {
+            var states = new Dictionary<MoRef, (string, bool)>();
+            if (vms.Count == 0) return states;
+            IReadOnlyList<ObjectContent> objs;
+            try
+            {
+                objs = await _soap.RetrievePropertiesAsync(VimSoapClient.PropertySpecFor("VirtualMachine", "runtime.powerState", "config.changeTrackingEnabled"), vms.Select(v => VimSoapClient.ObjectSpec(v)), ct).ConfigureAwait(false);
+            }
+            catch (VimFaultException ex) when (ex.FaultName == "ManagedObjectNotFound")
+            {
+                return states; // one stale reference fails the batch: the callers read one by one
+            }
+            foreach (var o in objs)
+            {
+                var power = o.Get("runtime.powerState")?.Value;
+                if (string.IsNullOrEmpty(power)) continue;
+                states[o.Obj] = (power!, string.Equals(o.Get("config.changeTrackingEnabled")?.Value?.Trim(), "true", StringComparison.OrdinalIgnoreCase));
+            }
+            return states;
+        }
+
         // A VM always has runtime.powerState: an answer without it must not read as "CBT off". vcsim answers
         // RetrieveProperties on a dead session with empty objects (vCenter faults NotAuthenticated).
         private async Task<Exception> MissingObjectAsync(MoRef obj, CancellationToken ct)

@@ -22,6 +22,7 @@ namespace MtvRemediation.Tests.Remediation
             public TimeSpan TaskTimeout => TimeSpan.FromSeconds(1);
             public Task<IReadOnlyList<VmInfo>> GetVmsAsync(IReadOnlyCollection<MoRef> vms, CancellationToken ct) => throw new NotSupportedException();
             public Task<(string PowerState, bool ChangeTrackingEnabled)> GetVmStateAsync(MoRef vm, CancellationToken ct) => throw new NotSupportedException();
+            public Task<IReadOnlyDictionary<MoRef, (string PowerState, bool ChangeTrackingEnabled)>> GetVmStatesAsync(IReadOnlyCollection<MoRef> vms, CancellationToken ct) => throw new NotSupportedException();
             public Task<IReadOnlyList<DatastoreFile>> SearchFolderAsync(DatastoreInfo datastore, string folder, string matchPattern, CancellationToken ct) => throw new NotSupportedException();
             public Task DeleteFileAsync(DatastorePath file, MoRef datacenter, CancellationToken ct) => throw new NotSupportedException();
             public Task<(string PowerState, bool ChangeTrackingEnabled)?> SetChangeTrackingAsync(MoRef vm, bool enabled, IReadOnlyList<string> ctkEnabledKeys, CancellationToken ct) => throw new NotSupportedException();

@@ -38,7 +38,25 @@ namespace MtvRemediation.Tests.VSphere
 
             public Task<IReadOnlyList<VmInfo>> GetVmsAsync(IReadOnlyCollection<MoRef> vms, CancellationToken ct) => throw new NotSupportedException();
 
-            public Task<(string PowerState, bool ChangeTrackingEnabled)> GetVmStateAsync(MoRef vm, CancellationToken ct) => Task.FromResult((Power, Cbt));
+            public int SingleReads;
+            public int BatchReads;
+            public List<MoRef> LastBatch = new List<MoRef>();
+            public readonly HashSet<MoRef> Missing = new HashSet<MoRef>();
+
+            public Task<(string PowerState, bool ChangeTrackingEnabled)> GetVmStateAsync(MoRef vm, CancellationToken ct)
+            {
+                Interlocked.Increment(ref SingleReads);
+                if (Missing.Contains(vm)) throw new VimFaultException("ManagedObjectNotFound", "The object has already been deleted.", "RetrieveProperties");
+                return Task.FromResult((Power, Cbt));
+            }
+
+            public async Task<IReadOnlyDictionary<MoRef, (string PowerState, bool ChangeTrackingEnabled)>> GetVmStatesAsync(IReadOnlyCollection<MoRef> vms, CancellationToken ct)
+            {
+                Interlocked.Increment(ref BatchReads);
+                LastBatch = vms.ToList();
+                await Task.Delay(20, ct); // a round trip, so concurrent callers overlap it
+                return vms.Where(v => !Missing.Contains(v)).ToDictionary(v => v, v => (Power, Cbt));
+            }
 
             public Task<IReadOnlyList<DatastoreFile>> SearchFolderAsync(DatastoreInfo datastore, string folder, string matchPattern, CancellationToken ct)
             {
@@ -260,6 +278,64 @@ namespace MtvRemediation.Tests.VSphere
             Assert.Equal("Precheck", result.FailedStep);
             Assert.Equal(new[] { "Search" }, fake.Calls);
             Assert.Equal("PoweredOn", result.PowerStateAfter);
+        }
+
+        [Fact]
+        public async Task A_power_state_change_seen_by_the_shared_snapshot_stops_before_any_change()
+        {
+            var fake = WithFiles();
+            var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions());
+            fake.Power = "poweredOn";
+            var snapshot = new VmStateSnapshot(fake, new[] { plan.Vm.MoRef }, VmStateSnapshot.DefaultMaxAge);
+            var result = await new ChangeTrackingEngine(fake, snapshot).ResetAsync(plan, "vc", CancellationToken.None);
+            Assert.False(result.Succeeded);
+            Assert.Equal("Precheck", result.FailedStep);
+            Assert.Equal(new[] { "Search" }, fake.Calls);
+            Assert.Equal(1, fake.BatchReads);
+        }
+
+        private static List<MoRef> VmRefs(int n) => Enumerable.Range(1, n).Select(i => new MoRef("VirtualMachine", "vm-" + i)).ToList();
+
+        [Fact]
+        public async Task Snapshot_serves_concurrent_prechecks_of_many_VMs_with_one_read()
+        {
+            var fake = new FakeVSphere { Power = "poweredOn" };
+            var vms = VmRefs(50);
+            var snapshot = new VmStateSnapshot(fake, vms, TimeSpan.FromMinutes(1));
+            var states = await Task.WhenAll(vms.Select(v => Task.Run(() => snapshot.GetAsync(v, CancellationToken.None))));
+            Assert.All(states, s => Assert.Equal("poweredOn", s.PowerState));
+            Assert.Equal(1, fake.BatchReads);
+            Assert.Equal(0, fake.SingleReads);
+            Assert.Equal(50, fake.LastBatch.Count);
+            Assert.Equal(1, snapshot.Reads);
+        }
+
+        [Fact]
+        public async Task Snapshot_older_than_MaxAge_is_read_again_for_the_VMs_still_waiting()
+        {
+            var fake = new FakeVSphere { Power = "poweredOff" };
+            var vms = VmRefs(3);
+            var snapshot = new VmStateSnapshot(fake, vms, TimeSpan.FromMilliseconds(50));
+            Assert.Equal("poweredOff", (await snapshot.GetAsync(vms[0], CancellationToken.None)).PowerState);
+            fake.Power = "poweredOn"; // someone powers the others on meanwhile
+            await Task.Delay(150);
+            Assert.Equal("poweredOn", (await snapshot.GetAsync(vms[1], CancellationToken.None)).PowerState);
+            Assert.Equal(2, fake.BatchReads);
+            Assert.Equal(new[] { vms[1], vms[2] }, fake.LastBatch); // the VM already started is not read again
+        }
+
+        [Fact]
+        public async Task A_VM_missing_from_the_batch_is_read_on_its_own_for_the_precise_error()
+        {
+            var fake = new FakeVSphere();
+            var vms = VmRefs(3);
+            fake.Missing.Add(vms[1]);
+            var snapshot = new VmStateSnapshot(fake, vms, TimeSpan.FromMinutes(1));
+            await snapshot.GetAsync(vms[0], CancellationToken.None);
+            var ex = await Assert.ThrowsAsync<VimFaultException>(() => snapshot.GetAsync(vms[1], CancellationToken.None));
+            Assert.Equal("ManagedObjectNotFound", ex.FaultName);
+            Assert.Equal(1, fake.BatchReads);
+            Assert.Equal(1, fake.SingleReads);
         }
 
         [Fact]
