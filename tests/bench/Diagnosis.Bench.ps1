@@ -122,7 +122,7 @@ try {
     $seq = Measure-Block { & $scanAll 1 }
     $par = Measure-Block { & $scanAll 32 }
     if (@($par.Output).Count -ne @($seq.Output).Count) { throw "parallel scan returned $(@($par.Output).Count) summaries, sequential $(@($seq.Output).Count)" }
-    $target = [Math]::Min(3, [Math]::Max(1.5, [Environment]::ProcessorCount * 0.75))
+    $target = Get-ParallelTarget
     Result ("scan {0} hosts' 16 MiB logs, ThrottleLimit 32" -f $all.Count) $par.Seconds 's' 'ThrottleLimit 1' $seq.Seconds ('<= {0:N2}x ({1:N1}x faster)' -f (1 / $target), $target) (($seq.Seconds / $par.Seconds) -ge $target)
 }
 finally {

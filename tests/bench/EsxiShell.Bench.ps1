@@ -35,7 +35,7 @@ try {
     $parallel = Measure-Connect 32
     # On loopback every handshake is pure CPU on the same few cores (client and sshd alike), so the
     # gain is bounded by the core count; against real hosts network latency dominates and it grows.
-    $target = [Math]::Min(3, [Math]::Max(1.5, [Environment]::ProcessorCount * 0.75))
+    $target = Get-ParallelTarget
     Result "connect $($labHosts.Count) hosts, ThrottleLimit 32" $parallel 's' 'ThrottleLimit 1 (one after another)' $sequential ('<= {0:N2}x ({1:N1}x faster)' -f (1 / $target), $target) (($sequential / $parallel) -ge $target)
 
     # Session reuse: N short commands on one host through one session vs a fresh login for each.

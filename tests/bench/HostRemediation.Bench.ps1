@@ -31,7 +31,7 @@ try {
 
     $parallel = Measure-Best { Get-EsxiShell | Test-VmkfstoolsLogSpace -ThrottleLimit 32 }
     $sequential = Measure-Best { Get-EsxiShell | Test-VmkfstoolsLogSpace -ThrottleLimit 1 }
-    $target = [Math]::Min(3, [Math]::Max(1.5, [Environment]::ProcessorCount * 0.75))
+    $target = Get-ParallelTarget
     Result "space check of $($labHosts.Count) hosts, ThrottleLimit 32" $parallel 'ms' 'ThrottleLimit 1' $sequential ('<= {0:N2}x ({1:N1}x faster)' -f (1 / $target), $target) (($sequential / $parallel) -ge $target)
 
     # One host: the probe's single script vs the same information asked one command at a time.

@@ -16,8 +16,8 @@ param()
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 $root = Resolve-Path (Join-Path $PSScriptRoot '../..')
-$modulePath = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $root 'out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
-Import-Module $modulePath -Force
+. (Join-Path $PSScriptRoot 'BenchHelpers.ps1')
+Import-Module (Get-BenchManifest $root) -Force
 . (Join-Path $root 'tests/lab/RunbookScene.ps1')
 
 $hosts = @(Get-LabHost)
@@ -38,11 +38,12 @@ try {
     $handshakes = (& $logins) - $loginsBefore
 
     $ratio = $parallel.TotalSeconds / $serial.TotalSeconds
+    $target = Get-ParallelTarget
     [pscustomobject]@{
         Benchmark = "Invoke-MtvRemediation -WhatIf, $($hosts.Count) hosts / $($vms.Count) VMs"; Measure = 'wall time (diagnosis + plan)'
         Value = [double]$parallel.TotalSeconds; Unit = 's'
         Baseline = '-ThrottleLimit 1'; BaselineValue = [double]$serial.TotalSeconds; Ratio = $ratio
-        Target = '< 0.5x one at a time'; Met = $ratio -lt 0.5
+        Target = ('<= {0:N2}x ({1:N1}x faster)' -f (1 / $target), $target); Met = $ratio -le 1 / $target
     }
     [pscustomobject]@{
         Benchmark = "Invoke-MtvRemediation -WhatIf, $($hosts.Count) hosts / $($vms.Count) VMs"; Measure = 'SSH handshakes during both runs'
