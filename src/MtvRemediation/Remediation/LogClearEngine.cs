@@ -79,8 +79,9 @@ namespace MtvRemediation.Remediation
             var keepFrom = s0;
             if (request.KeepLastLines > 0)
             {
-                var tailLength = RemoteOps.ParseLong(RemoteOps.Run(shell, RemoteCommand.Format(
-                    "head -c {1} {0} | tail -n {2} | wc -c", request.LogPath, Str(s0), Str(request.KeepLastLines)), ct, request.ArchiveTimeout).Stdout) ?? 0;
+                // The pipe text holds only a formatted integer (no user text to quote).
+                var tailLength = RemoteOps.ParseLong(RemoteOps.Run(shell,
+                    ReadPrefix(request.LogPath, s0, " | tail -n " + Str(request.KeepLastLines) + " | wc -c"), ct, request.ArchiveTimeout).Stdout) ?? 0;
                 if (tailLength > request.MaxKeptBytes)
                 {
                     throw new RemediationException(HostRemediationErrorIds.LogClearFailed, ErrorCategory.LimitsExceeded,

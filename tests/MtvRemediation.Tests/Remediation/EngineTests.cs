@@ -112,6 +112,24 @@ namespace MtvRemediation.Tests.Remediation
             Assert.Equal(expected, LogSpaceProbe.Parse("h", new LogSpaceOptions { WarningPercent = 75, CriticalPercent = 90 }, output).Status);
         }
 
+        [Theory]
+        [InlineData(0)]
+        [InlineData(1)]
+        [InlineData(1024 * 1024 - 1)]
+        [InlineData(1024 * 1024)]
+        [InlineData(1024 * 1024 + 1)]
+        [InlineData(2 * 1024 * 1024 + 12345)]
+        public void ReadPrefix_yields_exactly_the_first_bytes_of_the_file(int length)
+        {
+            var content = new byte[3 * 1024 * 1024];
+            new Random(length).NextBytes(content);
+            var log = WriteLog("prefix 'it''s' $(x).bin", content);
+            var got = RemoteOps.RunBytes(_shell, LogClearEngine.ReadPrefix(log, length, string.Empty), 4L * 1024 * 1024, Ct, out var r);
+            Assert.True(r.Succeeded, r.Stderr);
+            Assert.Equal(length, got.Length);
+            Assert.True(content.AsSpan(0, length).SequenceEqual(got), "the prefix differs from the file's first bytes");
+        }
+
         [Fact]
         public void Clear_truncates_in_place_keeping_the_inode()
         {
