@@ -193,8 +193,13 @@ namespace MtvRemediation.Remediation
                         // The default: the host only reads the file, the client compresses (zlib's
                         // fastest level: 512 MiB of wrapper log in ~2 s here, 8-9x smaller; the host's
                         // BusyBox gzip took 9 s and a host core for the same).
+                        // Read in 16 MiB ranges, one command each: SSH.NET buffers a command's output
+                        // without back-pressure, so a client slower than the link (busy CPU, slow
+                        // disk) would otherwise hold up to the whole log in memory.
                         using var gz = new GZipStream(fs, CompressionLevel.Fastest, leaveOpen: true);
-                        r = RemoteOps.RunStreaming(shell, ReadPrefix(path, length, string.Empty), gz, ct, timeout);
+                        r = new RemoteCommandResult(0, string.Empty, string.Empty, TimeSpan.Zero);
+                        for (long offset = 0; offset < length && r.Succeeded; offset += ArchiveChunkBytes)
+                            r = RemoteOps.RunStreaming(shell, ReadRange(path, offset, Math.Min(ArchiveChunkBytes, length - offset), string.Empty), gz, ct, timeout);
                     }
                     if (!r.Succeeded)
                     {
@@ -247,20 +252,28 @@ namespace MtvRemediation.Remediation
             }
         }
 
+        /// <summary>Largest piece of the log one archive command reads (bounds the client's buffering).</summary>
+        internal const long ArchiveChunkBytes = 16L * 1024 * 1024;
+
+        private const long MiB = 1024 * 1024;
+
+        /// <summary>Bytes [0, length) of the file, piped into <paramref name="pipe"/> (see <see cref="ReadRange"/>).</summary>
+        internal static RemoteCommand ReadPrefix(string path, long length, string pipe) => ReadRange(path, 0, length, pipe);
+
         /// <summary>
-        /// Bytes [0, length) of the file, piped into <paramref name="pipe"/> (a constant, e.g.
-        /// " | sha256sum"). Two dd reads from one descriptor, whole MiBs then the rest: BusyBox
-        /// `head -c` copies in small pieces (1.6 s per 512 MiB here, dd 0.4 s), and
-        /// dd's iflag=count_bytes is too new for every ESXi build. A file that shrank meanwhile
-        /// yields fewer bytes, which the archive's size check catches.
+        /// Bytes [offset, offset + length) of the file (offset a whole number of MiB), piped into
+        /// <paramref name="pipe"/> (a constant, e.g. " | sha256sum"). Two dd reads from one
+        /// descriptor, whole MiBs then the rest: BusyBox `head -c` copies in small pieces (1.6 s per
+        /// 512 MiB here, dd 0.4 s), and dd's iflag=count_bytes is too new for every ESXi build. A file
+        /// that shrank meanwhile yields fewer bytes, which the archive's size check catches.
         /// </summary>
-        internal static RemoteCommand ReadPrefix(string path, long length, string pipe)
+        internal static RemoteCommand ReadRange(string path, long offset, long length, string pipe)
         {
-            const long MiB = 1024 * 1024;
+            if (offset % MiB != 0) throw new ArgumentOutOfRangeException(nameof(offset), offset, "The offset must be a whole number of MiB.");
             var whole = length / MiB;
             var rest = length % MiB;
-            var template = "{{ dd bs=1048576 count={1} 2>/dev/null" + (rest > 0 ? "; dd bs={2} count=1 2>/dev/null" : string.Empty) + "; }} < {0}" + pipe;
-            return RemoteCommand.Format(template, path, Str(whole), Str(rest));
+            var template = "{{ dd bs=1048576 skip={3} count={1} 2>/dev/null" + (rest > 0 ? "; dd bs={2} count=1 2>/dev/null" : string.Empty) + "; }} < {0}" + pipe;
+            return RemoteCommand.Format(template, path, Str(whole), Str(rest), Str(offset / MiB));
         }
 
         internal static (long Count, string Hash) HashGzip(string file, bool md5)

@@ -119,15 +119,34 @@ namespace MtvRemediation.Tests.Remediation
         [InlineData(1024 * 1024)]
         [InlineData(1024 * 1024 + 1)]
         [InlineData(2 * 1024 * 1024 + 12345)]
-        public void ReadPrefix_yields_exactly_the_first_bytes_of_the_file(int length)
+        public void ReadRange_yields_exactly_those_bytes_of_the_file(int length)
         {
-            var content = new byte[3 * 1024 * 1024];
+            var content = new byte[5 * 1024 * 1024];
             new Random(length).NextBytes(content);
             var log = WriteLog("prefix 'it''s' $(x).bin", content);
-            var got = RemoteOps.RunBytes(_shell, LogClearEngine.ReadPrefix(log, length, string.Empty), 4L * 1024 * 1024, Ct, out var r);
-            Assert.True(r.Succeeded, r.Stderr);
-            Assert.Equal(length, got.Length);
-            Assert.True(content.AsSpan(0, length).SequenceEqual(got), "the prefix differs from the file's first bytes");
+            foreach (var offset in new[] { 0, 2 * 1024 * 1024 })
+            {
+                var got = RemoteOps.RunBytes(_shell, LogClearEngine.ReadRange(log, offset, length, string.Empty), 4L * 1024 * 1024, Ct, out var r);
+                Assert.True(r.Succeeded, r.Stderr);
+                Assert.Equal(length, got.Length);
+                Assert.True(content.AsSpan(offset, length).SequenceEqual(got), $"bytes [{offset}, +{length}) differ from the file's");
+            }
+        }
+
+        [Fact]
+        public void Archive_read_in_several_ranges_equals_the_log()
+        {
+            // Larger than one archive command's range, not a whole number of MiB.
+            var content = new byte[LogClearEngine.ArchiveChunkBytes * 2 + 777_777];
+            var lines = LogLines(1000);
+            for (var i = 0; i < content.Length; i++) content[i] = lines[i % lines.Length];
+            var log = WriteLog("big.log", content);
+            var dir = Path.Combine(_root, "archive");
+            var r = LogClearEngine.Clear(_shell, new LogClearRequest { LogPath = log, ArchiveDirectory = dir }, Ct);
+            var (count, hash) = LogClearEngine.HashGzip(r.ArchiveFile!, md5: false);
+            Assert.Equal(content.Length, count);
+            Assert.Equal(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(content)).ToLowerInvariant(), hash);
+            Assert.Equal(0, new FileInfo(log).Length);
         }
 
         [Fact]
