@@ -289,15 +289,9 @@ Describe 'Find-MtvCloneFailure on lab hosts' -Tag Lab -Skip:(-not $LabUp) {
         New-Item -ItemType Directory -Force $dir | Out-Null
         $log = Join-Path $dir 'vmkfstools-wrapper.log'
         # The generator's own line shapes (2.10 wrapper: vsish stats + XCOPY used per 5 s poll), in 1 MiB blocks.
-        $sb = [Text.StringBuilder]::new(); $i = 0
-        while ($sb.Length -lt 1MB) {
-            $ts = '2026-11-25 {0:00}:{1:00}:{2:00},{3:000}' -f [math]::Floor($i / 720 % 24), [math]::Floor($i / 12 % 60), ($i * 5 % 60), ($i % 1000)
-            [void]$sb.Append("$ts - INFO - vshish stats CompletedProcess(args=['vsish', '-r', '-e', 'cat', '/storage/scsifw/devices/naa.624a9370d4d1a2b3c4d5e6f700011a2b/stats'], returncode=0, stdout='Device stats {\n   Number of commands:0x$('{0:x}' -f (4096 + $i * 64))\n   Clone write ops:0x$('{0:x}' -f $i)\n}\n', stderr='')`n")
-            [void]$sb.Append("$ts - INFO - XCOPY used: False, clone write ops: $i`n")
-            $i++
-        }
-        [void]$sb.Append("2026-11-25 23:59:59,500 - ERROR - clone task failed with exit code 255, stderr: Failed to clone disk: Input/output error (327689).`n")
-        $block = [Text.Encoding]::UTF8.GetBytes($sb.ToString())
+        Import-Module (Join-Path $PSScriptRoot '../lab/Lab.psm1') -Force
+        $block = New-LabWrapperLogBlock -Failure 327689
+        $i = ([Text.Encoding]::UTF8.GetString($block) -split 'XCOPY used: False').Count - 1   # polls per block
         $blocks = 192
         $fs = [IO.File]::Create($log)
         try { for ($b = 0; $b -lt $blocks; $b++) { $fs.Write($block, 0, $block.Length) } } finally { $fs.Dispose() }

@@ -19,8 +19,8 @@ $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 $root = Resolve-Path (Join-Path $PSScriptRoot '../..')
 . (Join-Path $root 'tests/Pester/PowerCliFixture.ps1')
-$modulePath = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $root 'out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
-Import-Module $modulePath -Force
+. (Join-Path $PSScriptRoot 'BenchHelpers.ps1')
+Import-Module (Get-BenchManifest $root) -Force
 
 Import-Module (Join-Path $root 'tests/lab/Lab.psm1') -Force
 $lab = Get-MtvLab

@@ -45,23 +45,10 @@ function Measure-Block([scriptblock] $Work) {
     [pscustomobject]@{ Seconds = $sw.Elapsed.TotalSeconds; Output = $out }
 }
 
-# One MiB of 2.10 wrapper log; $Failure appends one failure line at the end.
-function New-LogBlock([string] $Failure) {
-    $sb = [Text.StringBuilder]::new(); $i = 0
-    while ($sb.Length -lt 1MB) {
-        $ts = '2026-11-25 {0:00}:{1:00}:{2:00},{3:000}' -f [math]::Floor($i / 720 % 24), [math]::Floor($i / 12 % 60), ($i * 5 % 60), ($i % 1000)
-        [void]$sb.Append("$ts - INFO - vshish stats CompletedProcess(args=['vsish', '-r', '-e', 'cat', '/storage/scsifw/devices/naa.624a9370d4d1a2b3c4d5e6f700011a2b/stats'], returncode=0, stdout='Device stats {\n   Number of commands:0x$('{0:x}' -f (4096 + $i * 64))\n   Clone write ops:0x$('{0:x}' -f $i)\n}\n', stderr='')`n")
-        [void]$sb.Append("$ts - INFO - XCOPY used: False, clone write ops: $i`n")
-        $i++
-    }
-    if ($Failure) { [void]$sb.Append("2026-11-25 23:59:59,500 - ERROR - $Failure`n") }
-    , [Text.Encoding]::UTF8.GetBytes($sb.ToString())
-}
-
 try {
-    $plain = New-LogBlock
-    $io = New-LogBlock 'clone task failed with exit code 255, stderr: Failed to clone disk: Input/output error (327689).'
-    $cbt = New-LogBlock 'Failed to clone disk: Invalid change tracker error code (7228).'
+    $plain = New-LabWrapperLogBlock
+    $io = New-LabWrapperLogBlock -Failure 327689
+    $cbt = New-LabWrapperLogBlock -Failure 7228
     New-Item -ItemType Directory -Force $bigLocalDir | Out-Null
     $fs = [IO.File]::Create((Join-Path $bigLocalDir 'vmkfstools-wrapper.log'))
     try {

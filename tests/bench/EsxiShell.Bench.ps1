@@ -9,8 +9,8 @@ $root = Resolve-Path (Join-Path $PSScriptRoot '../..')
 . (Join-Path $PSScriptRoot 'BenchHelpers.ps1')
 $manifest = Get-BenchManifest $root
 Import-Module $manifest -Force
-$statePath = if ($env:MTVLAB_STATE) { $env:MTVLAB_STATE } else { Join-Path $root 'out/lab/lab.json' }
-$state = Get-Content $statePath -Raw | ConvertFrom-Json
+Import-Module (Join-Path $root 'tests/lab/Lab.psm1') -Force
+$state = Get-MtvLab
 $cred = [pscredential]::new($state.ssh.user, (ConvertTo-SecureString $state.ssh.password -AsPlainText -Force))
 $labHosts = @($state.hosts | Select-Object -First $Hosts | ForEach-Object { [pscustomobject]@{ Name = $_.name; Address = $_.address; Port = [int]$_.port } })
 $kh = Join-Path ([IO.Path]::GetTempPath()) ("mtv-bench-kh-" + [guid]::NewGuid().ToString('N'))

@@ -36,15 +36,7 @@ $keyUser = [pscredential]::new($lab.ssh.user, [securestring]::new())
 $BenchmarkName = 'Clear-VmkfstoolsWrapperLog'   # read by Result (BenchHelpers.ps1)
 
 try {
-    # 1 MiB of 2.10 wrapper records, repeated.
-    $sb = [Text.StringBuilder]::new(); $i = 0
-    while ($sb.Length -lt 1MB) {
-        $ts = '2026-11-25 {0:00}:{1:00}:{2:00},{3:000}' -f [math]::Floor($i / 720 % 24), [math]::Floor($i / 12 % 60), ($i * 5 % 60), ($i % 1000)
-        [void]$sb.Append("$ts - INFO - vshish stats CompletedProcess(args=['vsish', '-r', '-e', 'cat', '/storage/scsifw/devices/naa.624a9370d4d1a2b3c4d5e6f700011a2b/stats'], returncode=0, stdout='Device stats {\n   Number of commands:0x$('{0:x}' -f (4096 + $i * 64))\n   Clone write ops:0x$('{0:x}' -f $i)\n}\n', stderr='')`n")
-        [void]$sb.Append("$ts - INFO - XCOPY used: False, clone write ops: $i`n")
-        $i++
-    }
-    $block = [Text.Encoding]::UTF8.GetBytes($sb.ToString())
+    $block = New-LabWrapperLogBlock   # 1 MiB of 2.10 wrapper records, repeated
     New-Item -ItemType Directory -Force $localDir, $work | Out-Null
     function Write-Log {
         $fs = [IO.File]::Create($localLog)

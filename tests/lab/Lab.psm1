@@ -174,6 +174,36 @@ function Add-LabWrapperLog {
     [long](Invoke-LabHost $HostName "wc -c < $log")
 }
 
+function New-LabWrapperLogBlock {
+    <#
+    .SYNOPSIS
+        Just over 1 MiB of MTV 2.10 wrapper records in the lab generator's line shapes, as bytes, for
+        writing large logs block by block (benchmarks, big-log tests).
+    .DESCRIPTION
+        One poll per 5 s: the 'vshish stats CompletedProcess(...)' record and 'XCOPY used: False,
+        clone write ops: N', from 2026-11-25 00:00:00. -Failure appends one clone failure line at
+        23:59:59,500: 7228 (invalid change tracker) or 327689 (exit code 255, Input/output error).
+    .EXAMPLE
+        $block = New-LabWrapperLogBlock -Failure 327689; $stream.Write($block, 0, $block.Length)
+    #>
+    [CmdletBinding()]
+    [OutputType([byte[]])]
+    param([ValidateSet('7228', '327689')][string] $Failure)
+    $sb = [Text.StringBuilder]::new(); $i = 0
+    while ($sb.Length -lt 1MB) {
+        $ts = '2026-11-25 {0:00}:{1:00}:{2:00},{3:000}' -f [math]::Floor($i / 720 % 24), [math]::Floor($i / 12 % 60), ($i * 5 % 60), ($i % 1000)
+        [void]$sb.Append("$ts - INFO - vshish stats CompletedProcess(args=['vsish', '-r', '-e', 'cat', '/storage/scsifw/devices/naa.624a9370d4d1a2b3c4d5e6f700011a2b/stats'], returncode=0, stdout='Device stats {\n   Number of commands:0x$('{0:x}' -f (4096 + $i * 64))\n   Clone write ops:0x$('{0:x}' -f $i)\n}\n', stderr='')`n")
+        [void]$sb.Append("$ts - INFO - XCOPY used: False, clone write ops: $i`n")
+        $i++
+    }
+    switch ($Failure) {
+        '327689' { [void]$sb.Append("2026-11-25 23:59:59,500 - ERROR - clone task failed with exit code 255, stderr: Failed to clone disk: Input/output error (327689).`n") }
+        '7228' { [void]$sb.Append("2026-11-25 23:59:59,500 - ERROR - Failed to clone disk: Invalid change tracker error code (7228).`n") }
+    }
+    # The comma keeps the byte[] whole (PowerShell would unroll it into the pipeline).
+    , [Text.Encoding]::UTF8.GetBytes($sb.ToString())
+}
+
 function New-LabWrapperTaskDir {
     <#
     .SYNOPSIS
@@ -352,4 +382,4 @@ function Get-LabVM {
 Export-ModuleMember -Function Get-MtvLab, Get-LabHost, Invoke-LabHost, Get-LabVarUsage, Set-LabVarFill,
     Add-LabWrapperLog, Reset-LabHost, Invoke-LabVcsimCtl, Get-LabSshdLoginCount, Update-LabHostKey,
     Stop-LabSshd, Start-LabSshd, Disconnect-LabSshSession, Set-LabSlowness, Get-LabVM,
-    New-LabWrapperTaskDir, Set-LabHostdDowntime
+    New-LabWrapperTaskDir, Set-LabHostdDowntime, New-LabWrapperLogBlock

@@ -85,13 +85,8 @@ namespace MtvRemediation.Commands
 
             // 3. Execute in parallel; each result is the server's truth at the end. The state check
             //    before acting is shared per vCenter (one read for the VMs starting within a second).
-            var prechecks = new Dictionary<VIConnection, VmStateSnapshot>();
-            foreach (var i in approved)
-            {
-                var c = targets[i].Connection;
-                if (!prechecks.ContainsKey(c))
-                    prechecks[c] = new VmStateSnapshot(c.Client, approved.Where(j => targets[j].Connection == c).Select(j => plans[j]!.Vm.MoRef), VmStateSnapshot.DefaultMaxAge);
-            }
+            var prechecks = approved.GroupBy(i => targets[i].Connection).ToDictionary(g => g.Key,
+                g => new VmStateSnapshot(g.Key.Client, g.Select(i => plans[i]!.Vm.MoRef), VmStateSnapshot.DefaultMaxAge));
             RunParallel(approved, ThrottleLimit, "Resetting CBT", i => targets[i].Vm.Name, (i, sink, ct) =>
             {
                 var t = targets[i];

@@ -102,7 +102,7 @@ namespace MtvRemediation.Remediation
 
         internal static long? CurrentSize(IEsxiShell shell, string path, CancellationToken ct)
         {
-            var r = RemoteOps.Run(shell, RemoteCommand.Format("if [ -f {0} ]; then stat -c %s {0} 2>/dev/null || wc -c < {0}; else echo missing; fi", path), ct);
+            var r = RemoteOps.Run(shell, RemoteCommand.Format(RemoteOps.FileSizeFunction + "if [ -f {0} ]; then filesize {0}; else echo missing; fi", path), ct);
             return RemoteOps.ParseLong(r.Stdout);
         }
 
@@ -127,8 +127,8 @@ namespace MtvRemediation.Remediation
                 // Last attempt: a writer that never pauses; truncate anyway (losing at most what it wrote in milliseconds).
                 var strict = attempt < Attempts;
                 var first = Math.Min(kept.Length, RemoteOps.UploadChunkBytes);
-                var template = "f={0}; [ -f \"$f\" ] || exit 4; " +
-                               (strict ? "[ $(stat -c %s \"$f\" 2>/dev/null || wc -c < \"$f\") -eq {1} ] || exit 3; " : string.Empty) +
+                var template = RemoteOps.FileSizeFunction + "f={0}; [ -f \"$f\" ] || exit 4; " +
+                               (strict ? "[ $(filesize \"$f\") -eq {1} ] || exit 3; " : string.Empty) +
                                (first > 0 ? ": > \"$f\" && printf {2} >> \"$f\"" : ": > \"$f\"");
                 var r = RemoteOps.Run(shell, RemoteCommand.Format(template, path, Str(expectedSize), RemoteOps.PrintfFormat(kept, 0, first)), ct);
                 if (r.ExitStatus == 3)

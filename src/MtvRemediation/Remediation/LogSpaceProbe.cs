@@ -30,15 +30,15 @@ namespace MtvRemediation.Remediation
         // {0} log path, {1} secure log path. The log's directory may not exist: walk up to one that does,
         // and resolve symlinks (/var/log -> /scratch/log on hosts with a scratch datastore).
         // Few processes: at fleet scale the host's cost per probe is mostly fork+exec (parameter
-        // expansion instead of dirname; df -k and vdf -h only as fallbacks). Sizes come from
-        // stat -c: BusyBox `wc -c` reads the whole file (1 s per 512 MiB here).
+        // expansion instead of dirname; df -k and vdf -h only as fallbacks).
         private const string Script =
+            RemoteOps.FileSizeFunction +
             "f={0}; s={1}\n" +
             "d=${{f%/*}}; while [ ! -d \"${{d:-/}}\" ]; do d=${{d%/*}}; done; d=${{d:-/}}\n" +
             "r=$(readlink -f \"$d\" 2>/dev/null); [ -n \"$r\" ] || r=$d\n" +
             "echo @@resolved; echo \"$r\"\n" +
-            "echo @@log; if [ -f \"$f\" ]; then stat -c %s \"$f\" 2>/dev/null || wc -c < \"$f\"; fi\n" +
-            "echo @@secure; if [ -f \"$s\" ]; then stat -c %s \"$s\" 2>/dev/null || wc -c < \"$s\"; fi\n" +
+            "echo @@log; if [ -f \"$f\" ]; then filesize \"$f\"; fi\n" +
+            "echo @@secure; if [ -f \"$s\" ]; then filesize \"$s\"; fi\n" +
             "echo @@vdf; vdf 2>/dev/null; v=$?; echo; echo \"@@rc $v\"\n" +
             "echo @@statf; stat -f -c '%S %b %f %a' \"$d\" 2>/dev/null; a=$?; echo \"@@rc $a\"\n" +
             "echo @@statftmp; stat -f -c '%S %b %f %a' /tmp 2>/dev/null; t=$?; echo \"@@rc $t\"\n" +

@@ -14,6 +14,13 @@ namespace MtvRemediation.Remediation
     {
         public static readonly TimeSpan ShortTimeout = TimeSpan.FromSeconds(60);
 
+        /// <summary>
+        /// Defines the shell function <c>filesize FILE</c> (bytes), for templates given to
+        /// <see cref="RemoteCommand.Format"/> (braces doubled). stat -c first: BusyBox <c>wc -c</c>
+        /// reads the whole file (1 s per 512 MiB here); wc -c only where stat lacks -c.
+        /// </summary>
+        public const string FileSizeFunction = "filesize() {{ stat -c %s \"$1\" 2>/dev/null || wc -c < \"$1\"; }}\n";
+
         public static RemoteCommandResult Run(IEsxiShell shell, RemoteCommand command, CancellationToken ct, TimeSpan? timeout = null)
         {
             var limit = timeout ?? ShortTimeout;
