@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the lab and tests need (idempotent; quiet when all present).
 set -euo pipefail
-PKGS=(golang-go golang-github-vmware-govmomi-dev openssh-server openssh-client busybox-static gzip procps iproute2 util-linux passwd coreutils chromium)
+PKGS=(golang-go golang-github-vmware-govmomi-dev openssh-server openssh-client busybox-static gzip procps iproute2 util-linux passwd coreutils chromium shellcheck)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -20,7 +20,7 @@ namespace MtvRemediation.Esxi
         /// <summary>The exact text sent to the remote shell.</summary>
         public string Text { get; }
 
-        /// <summary>Text safe to show in -Verbose output (same as Text: commands never hold secrets).</summary>
+        /// <summary>Text safe to show in -Verbose output (the script's name and its quoted values for embedded scripts; commands never hold secrets).</summary>
         public string Display { get; }
 
         /// <summary>Build a command from a constant template and values to quote.</summary>
@@ -40,6 +40,18 @@ namespace MtvRemediation.Esxi
             all.AddRange(args);
             var text = ShellQuote.Join(all);
             return new RemoteCommand(text, text);
+        }
+
+        /// <summary>
+        /// An embedded script (<see cref="RemoteScript"/>) run with these values as its positional
+        /// parameters: <c>set -- 'v1' 'v2'</c> on the first line, then the script. The preferred way
+        /// to send anything longer than one line.
+        /// </summary>
+        public static RemoteCommand FromScript(string scriptName, params string[] args)
+        {
+            var body = RemoteScript.Get(scriptName);
+            var text = args.Length == 0 ? "set --\n" + body : "set -- " + ShellQuote.Join(args) + "\n" + body;
+            return new RemoteCommand(text, $"[{scriptName}] " + ShellQuote.Join(args));
         }
 
         /// <summary>A constant script with no values in it.</summary>

@@ -36,10 +36,7 @@ namespace MtvRemediation.Remediation
 
         public static AgentRestartRisk ProbeRisk(IEsxiShell shell, CancellationToken ct)
         {
-            var r = RemoteOps.Run(shell, RemoteCommand.Script(
-                "echo @@vsan; esxcli vsan network list 2>&1; echo \"@@rc $?\"\n" +
-                "echo @@lacp; esxcli network vswitch dvs vmware lacp status get 2>&1; echo \"@@rc $?\"\n" +
-                "echo @@end"), ct);
+            var r = RemoteOps.Run(shell, RemoteCommand.FromScript("agent-risk.sh"), ct);
             var s = RemoteOps.Sections(r.Stdout);
             return new AgentRestartRisk
             {
