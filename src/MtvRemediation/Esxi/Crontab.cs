@@ -62,30 +62,46 @@ namespace MtvRemediation.Esxi
             return list;
         }
 
-        /// <summary>Removes our entries (for <paramref name="logPath"/> only, or all of ours when null). Returns how many.</summary>
+        /// <summary>
+        /// Removes our entries (for <paramref name="logPath"/> only, or all of ours when null). Returns
+        /// how many. An entry that had to give the crontab's unterminated last line its LF (eol=ours)
+        /// takes that LF away again when it is the last line, so Register then Unregister leaves the
+        /// file byte-identical.
+        /// </summary>
         public int RemoveRotationEntries(string? logPath)
         {
-            return _lines.RemoveAll(l =>
+            var removed = 0;
+            for (var i = _lines.Count - 1; i >= 0; i--)
             {
-                var e = RotationEntry.TryParse(l.Content);
-                return e != null && (logPath == null || e.LogPath == logPath);
-            });
+                var e = RotationEntry.TryParse(_lines[i].Content);
+                if (e == null || (logPath != null && e.LogPath != logPath)) continue;
+                var wasLast = i == _lines.Count - 1;
+                _lines.RemoveAt(i);
+                removed++;
+                if (e.AddedFinalNewline && wasLast && i > 0 && _lines[i - 1].Terminated && RotationEntry.TryParse(_lines[i - 1].Content) == null)
+                    _lines[i - 1] = new CrontabLine(_lines[i - 1].Content, terminated: false);
+            }
+            return removed;
         }
 
         /// <summary>
         /// Replaces our entry for the entry's log path (idempotent: any number of ours for that path
         /// become exactly one). Appends at the end; an unterminated last foreign line gets the LF
-        /// it needs to stay a separate line (its own bytes are unchanged).
+        /// it needs to stay a separate line (its own bytes are unchanged), and our line records that
+        /// (eol=ours) so removing it restores the original bytes.
         /// </summary>
         public void SetRotationEntry(RotationEntry entry)
         {
             RemoveRotationEntries(entry.LogPath);
+            var addedNewline = false;
             if (_lines.Count > 0 && !_lines[_lines.Count - 1].Terminated)
             {
                 var last = _lines[_lines.Count - 1];
                 _lines[_lines.Count - 1] = new CrontabLine(last.Content, terminated: true);
+                addedNewline = true;
             }
-            _lines.Add(new CrontabLine(Encoding.UTF8.GetBytes(entry.ToLine()), terminated: true));
+            var line = new RotationEntry(entry.Schedule, entry.LogPath, entry.MaxBytes, addedNewline);
+            _lines.Add(new CrontabLine(Encoding.UTF8.GetBytes(line.ToLine()), terminated: true));
         }
 
         private static byte[] Slice(byte[] source, int start, int count)
@@ -112,23 +128,34 @@ namespace MtvRemediation.Esxi
 
     /// <summary>
     /// Our cron line: every <c>IntervalMinutes</c>, truncate the log in place when it is larger than
-    /// <c>MaxBytes</c>. BusyBox crond runs the command with /bin/sh, so the path is quoted through
-    /// <see cref="RemoteCommand.Format"/>; the tag repeats it (quoted) so we find our line again.
+    /// <c>MaxBytes</c>, and only while the path passes the module's log-path rule at the moment the
+    /// job runs (the <c>logpath_kind</c> function of Scripts/logpath.sh, carried on the line: ESXi 8's
+    /// execInstalledOnly allows inline sh, not scripts of our own), so a log that became a symlink
+    /// after registration is left alone. BusyBox crond runs the command with /bin/sh; the path is
+    /// quoted through <see cref="RemoteCommand.Format"/>, and the tag repeats it so we find our line.
+    /// A line is ours only when it is byte for byte a line we write (or wrote in 0.1.0), so a path
+    /// that contains the tag's own text cannot make a line look like two or like none.
     /// </summary>
     public sealed class RotationEntry
     {
-        public RotationEntry(string schedule, string logPath, long maxBytes)
+        public RotationEntry(string schedule, string logPath, long maxBytes) : this(schedule, logPath, maxBytes, false) { }
+
+        internal RotationEntry(string schedule, string logPath, long maxBytes, bool addedFinalNewline)
         {
             ValidatePath(logPath);
             if (maxBytes < 0) throw new ArgumentOutOfRangeException(nameof(maxBytes));
             Schedule = schedule;
             LogPath = logPath;
             MaxBytes = maxBytes;
+            AddedFinalNewline = addedFinalNewline;
         }
 
         public string Schedule { get; }
         public string LogPath { get; }
         public long MaxBytes { get; }
+
+        /// <summary>True when writing this line gave the crontab's last foreign line its LF (tag word eol=ours).</summary>
+        internal bool AddedFinalNewline { get; }
 
         public static string ScheduleForInterval(int minutes)
         {
@@ -136,14 +163,23 @@ namespace MtvRemediation.Esxi
             return minutes == 1 ? "* * * * *" : "*/" + minutes.ToString(CultureInfo.InvariantCulture) + " * * * *";
         }
 
-        /// <summary>The shell command cron runs: truncate in place only when over the limit.</summary>
+        /// <summary>The shell command cron runs: truncate in place only when over the limit and the path is still a regular file.</summary>
         public string Command => RemoteCommand.Format(
+            LogPathFunction + "; f={0}; logpath_kind \"$f\" && [ $(wc -c < \"$f\") -gt {1} ] && : > \"$f\"",
+            LogPath, MaxBytes.ToString(CultureInfo.InvariantCulture)).Text;
+
+        /// <summary>0.1.0's command (no log-path rule): still recognised, so Register replaces it and Unregister removes it.</summary>
+        private string LegacyCommand => RemoteCommand.Format(
             "f={0}; [ -f \"$f\" ] && [ $(wc -c < \"$f\") -gt {1} ] && : > \"$f\"",
             LogPath, MaxBytes.ToString(CultureInfo.InvariantCulture)).Text;
 
-        public string ToLine() =>
-            Schedule + " " + Command + " " + RemoteCommand.Format(Crontab.Tag + " max={0} path={1}",
-                MaxBytes.ToString(CultureInfo.InvariantCulture), LogPath).Text;
+        // The rule's function text, braces doubled for string.Format.
+        private static string LogPathFunction => Remediation.LogPathRule.FunctionLine.Replace("{", "{{").Replace("}", "}}");
+
+        public string ToLine() => Schedule + " " + Command + " " + TagText;
+
+        private string TagText => RemoteCommand.Format(Crontab.Tag + " max={0} path={1}",
+            MaxBytes.ToString(CultureInfo.InvariantCulture), LogPath).Text + (AddedFinalNewline ? " eol=ours" : string.Empty);
 
         /// <summary>Paths that cannot live on one crontab line (LF, CR) are refused; '%' is refused because some crons treat it as a newline.</summary>
         public static void ValidatePath(string logPath)
@@ -160,24 +196,32 @@ namespace MtvRemediation.Esxi
             string text;
             try { text = new UTF8Encoding(false, true).GetString(content); }
             catch (DecoderFallbackException) { return null; }
-            var at = text.LastIndexOf(" " + Crontab.Tag + " ", StringComparison.Ordinal);
-            if (at < 0) return null;
-            var tag = text.Substring(at + Crontab.Tag.Length + 2);
-            var words = ShellWords.Split(tag);
-            if (words == null) return null;
-            long? max = null;
-            string? path = null;
-            foreach (var w in words)
-            {
-                if (w.StartsWith("max=", StringComparison.Ordinal) && long.TryParse(w.Substring(4), NumberStyles.None, CultureInfo.InvariantCulture, out var m)) max = m;
-                else if (w.StartsWith("path=", StringComparison.Ordinal)) path = w.Substring(5);
-            }
-            if (max == null || path == null) return null;
-            var fields = text.Split(new[] { ' ', '\t' }, 6, StringSplitOptions.RemoveEmptyEntries);
+            var fields = text.Split(new[] { ' ' }, 6);
             if (fields.Length < 6) return null;
             var schedule = string.Join(" ", fields, 0, 5);
-            try { return new RotationEntry(schedule, path, max.Value); }
-            catch (ArgumentException) { return null; }
+            // Every occurrence of the tag is a candidate (a path may contain the tag's text); the
+            // line is ours only if rebuilding it from a candidate gives exactly this line.
+            for (var at = text.IndexOf(" " + Crontab.Tag + " ", StringComparison.Ordinal); at >= 0;
+                 at = text.IndexOf(" " + Crontab.Tag + " ", at + 1, StringComparison.Ordinal))
+            {
+                var words = ShellWords.Split(text.Substring(at + Crontab.Tag.Length + 2));
+                if (words == null) continue;
+                long? max = null;
+                string? path = null;
+                var eol = false;
+                foreach (var w in words)
+                {
+                    if (w.StartsWith("max=", StringComparison.Ordinal) && long.TryParse(w.Substring(4), NumberStyles.None, CultureInfo.InvariantCulture, out var m)) max = m;
+                    else if (w.StartsWith("path=", StringComparison.Ordinal)) path = w.Substring(5);
+                    else if (w == "eol=ours") eol = true;
+                }
+                if (max == null || path == null) continue;
+                RotationEntry e;
+                try { e = new RotationEntry(schedule, path, max.Value, eol); }
+                catch (ArgumentException) { continue; }
+                if (e.ToLine() == text || schedule + " " + e.LegacyCommand + " " + e.TagText == text) return e;
+            }
+            return null;
         }
     }
 

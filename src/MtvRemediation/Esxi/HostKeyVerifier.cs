@@ -55,6 +55,13 @@ namespace MtvRemediation.Esxi
             {
                 e.CanTrust = Decide(e.HostKey);
             }
+            catch (ArgumentException ex)
+            {
+                // A host name that cannot be a known-hosts entry (HostField): refuse, never record it.
+                Rejection ??= new EsxiShellException(EsxiShellErrorIds.InvalidArgument, ErrorCategory.InvalidArgument,
+                    $"The SSH host key of '{_hostName}' was not checked: {ex.Message} Nothing was sent to the host.", null, ex);
+                e.CanTrust = false;
+            }
             catch (Exception ex)
             {
                 // Never let an exception escape into SSH.NET's thread; refuse instead.

@@ -14,7 +14,7 @@ namespace MtvRemediation.Esxi
         Known,
         /// <summary>Nothing recorded for this host and key type.</summary>
         Unknown,
-        /// <summary>A different key of the same type is recorded: possible man-in-the-middle.</summary>
+        /// <summary>Other keys (of any type) are recorded for this host, not this one: possible man-in-the-middle.</summary>
         Changed,
         /// <summary>The key is marked <c>@revoked</c>.</summary>
         Revoked,
@@ -83,11 +83,23 @@ namespace MtvRemediation.Esxi
             }
         }
 
-        /// <summary>OpenSSH's host field: <c>host</c> for port 22, <c>[host]:port</c> otherwise.</summary>
+        /// <summary>
+        /// OpenSSH's host field: <c>host</c> for port 22, <c>[host]:port</c> otherwise. The name must
+        /// be a plain host name or address: in a known_hosts file ',' separates names and '*', '?',
+        /// '!' are patterns, so a name like "evil,*" would be recorded as trust for every host.
+        /// </summary>
+        /// <exception cref="ArgumentException">The name holds anything but letters, digits, '.', '-', '_' and ':' (IPv6).</exception>
         public static string HostField(string host, int port)
         {
             if (string.IsNullOrWhiteSpace(host)) throw new ArgumentException("A host is required.", nameof(host));
             var h = host.Trim().ToLowerInvariant();
+            foreach (var c in h)
+            {
+                var ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_' || c == ':';
+                if (!ok)
+                    throw new ArgumentException($"'{host}' is not a host name or address that can be recorded in a known-hosts file (only letters, digits, '.', '-', '_' and ':' are allowed; ',', '*', '?', '!', brackets and spaces would make it a pattern). Use the host's DNS name or IP address.", nameof(host));
+            }
+            if (port < 1 || port > 65535) throw new ArgumentOutOfRangeException(nameof(port), port, "A TCP port is 1-65535.");
             return port == 22 ? h : "[" + h + "]:" + port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
@@ -113,11 +125,11 @@ namespace MtvRemediation.Esxi
                     continue;
                 }
                 if (sameKey) return new HostKeyCheck(HostKeyStatus.Known, null, lineNo, others);
-                if (string.Equals(entry.KeyType, keyType, StringComparison.Ordinal))
-                {
-                    changed ??= new HostKeyCheck(HostKeyStatus.Changed, FingerprintOf(entry.KeyBase64), lineNo, others);
-                }
-                else if (!others.Contains(entry.KeyType))
+                // A known host presenting a key that is not on record is Changed whatever the key
+                // type: a man in the middle can simply offer an RSA key to a client that knows the
+                // host's ed25519 key (trust on first use must never apply to a known host).
+                changed ??= new HostKeyCheck(HostKeyStatus.Changed, FingerprintOf(entry.KeyBase64), lineNo, others);
+                if (!string.Equals(entry.KeyType, keyType, StringComparison.Ordinal) && !others.Contains(entry.KeyType))
                 {
                     others.Add(entry.KeyType);
                 }

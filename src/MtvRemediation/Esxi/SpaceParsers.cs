@@ -20,7 +20,11 @@ namespace MtvRemediation.Esxi
         /// <summary>Filesystem or ramdisk name as the tool printed it.</summary>
         public string Name { get; }
 
-        /// <summary>Where it is mounted; ramdisks (vdf prints "--") map to "/name" ("root" to "/").</summary>
+        /// <summary>
+        /// Where it is mounted; empty when the tool does not say. vdf prints "--" for every ramdisk
+        /// (FIELD-FACTS 3): its mount point comes from the ramdisk list, never from its name (a
+        /// "root" row taken as "/" would match every path and report the 32 MB root ramdisk).
+        /// </summary>
         public string MountPoint { get; }
 
         public long SizeBytes { get; }
@@ -76,7 +80,8 @@ namespace MtvRemediation.Esxi
                 if (!TryParseSize(fields[1], unit.Value, out var size) || !TryParseSize(fields[2], unit.Value, out var used)
                     || !TryParseSize(fields[3], unit.Value, out var avail)) continue;
                 var mounted = string.Join(" ", fields, 5, fields.Length - 5);
-                if (mounted == "--") mounted = fields[0] == "root" ? "/" : "/" + fields[0];
+                if (mounted == "--") mounted = string.Empty;
+                else if (!mounted.StartsWith("/", StringComparison.Ordinal)) continue; // garbled row: no answer rather than a wrong one
                 result.Add(new SpaceEntry(fields[0], mounted, size, used, avail, unit.Value != Unit.Human));
             }
             return result;
@@ -101,19 +106,54 @@ namespace MtvRemediation.Esxi
 
         /// <summary>
         /// The entry whose mount point is the longest prefix of <paramref name="path"/> (a resolved
-        /// absolute path), or null.
+        /// absolute path), or null. Entries without a mount point never match.
         /// </summary>
         public static SpaceEntry? FindVolumeFor(IEnumerable<SpaceEntry> entries, string path)
         {
             SpaceEntry? best = null;
             foreach (var e in entries)
             {
-                if (!e.MountPoint.StartsWith("/", StringComparison.Ordinal)) continue;
-                var mp = e.MountPoint.Length > 1 ? e.MountPoint.TrimEnd('/') : e.MountPoint;
-                var matches = mp == "/" || path == mp || path.StartsWith(mp + "/", StringComparison.Ordinal);
-                if (matches && (best == null || mp.Length > best.MountPoint.TrimEnd('/').Length)) best = e;
+                if (!Holds(e.MountPoint, path)) continue;
+                if (best == null || e.MountPoint.TrimEnd('/').Length > best.MountPoint.TrimEnd('/').Length) best = e;
             }
             return best;
+        }
+
+        /// <summary>True when <paramref name="path"/> lies at or below the mount point (whole components only).</summary>
+        public static bool Holds(string mountPoint, string path)
+        {
+            if (!mountPoint.StartsWith("/", StringComparison.Ordinal)) return false;
+            var mp = mountPoint.Length > 1 ? mountPoint.TrimEnd('/') : mountPoint;
+            return mp == "/" || path == mp || path.StartsWith(mp + "/", StringComparison.Ordinal);
+        }
+
+        /// <summary>
+        /// Ramdisk name -> mount point from <c>localcli|esxcli system visorfs ramdisk list</c>. Its
+        /// exact layout on ESXi is unverified (FIELD-FACTS 3), so this reads only what any layout of
+        /// that table must have: the name as the first word of a row and "Mount Point" as the last
+        /// column (a path has no spaces). Rows whose last word is not an absolute path ("--"), the
+        /// header, the dashes and the <c>root</c> ramdisk (mounted at "/", it would hold every path)
+        /// are left out. Nothing recognisable: empty.
+        /// </summary>
+        public static IReadOnlyDictionary<string, string> ParseRamdiskMounts(string text)
+        {
+            var map = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (string.IsNullOrEmpty(text)) return map;
+            var sawHeader = false;
+            foreach (var raw in text.Replace("\r\n", "\n").Split('\n'))
+            {
+                var line = raw.Trim();
+                if (line.Length == 0) continue;
+                if (line.IndexOf("Mount Point", StringComparison.OrdinalIgnoreCase) >= 0) { sawHeader = true; continue; }
+                if (!sawHeader || line.StartsWith("-", StringComparison.Ordinal)) continue;
+                var fields = line.Split(new[] { ' ', '\t' }, StringSplitOptions.RemoveEmptyEntries);
+                if (fields.Length < 2) continue;
+                var name = fields[0];
+                var mount = fields[fields.Length - 1];
+                if (!mount.StartsWith("/", StringComparison.Ordinal) || mount == "/" || name == "root") continue;
+                map[name] = mount.Length > 1 ? mount.TrimEnd('/') : mount;
+            }
+            return map;
         }
 
         /// <summary>"48M", "520K", "1.5G", "12345" (bytes) in the given unit.</summary>

@@ -51,6 +51,19 @@ namespace MtvRemediation.Interop
             return input;
         }
 
+        /// <summary>
+        /// Refuses a ServiceUri that is not https: adopting the session sends its cookie (the
+        /// SessionSecret) in every request, and over http:// it would travel in clear text.
+        /// </summary>
+        /// <exception cref="ArgumentException">The ServiceUri's scheme is not https.</exception>
+        public void EnsureEncryptedServiceUri()
+        {
+            if (ServiceUri == null || string.Equals(ServiceUri.Scheme, Uri.UriSchemeHttps, StringComparison.OrdinalIgnoreCase)) return;
+            throw new ArgumentException(
+                $"The PowerCLI connection to {Name} uses {ServiceUri.Scheme}://{ServiceUri.Authority}: its session cookie would be sent unencrypted, so it is not reused. " +
+                $"Connect PowerCLI over https (Connect-VIServer {Name} -Protocol https), or log in with Connect-MtvVIServer -Server {Name} -Credential (Get-Credential).");
+        }
+
         public override string ToString() => Name;
     }
 }

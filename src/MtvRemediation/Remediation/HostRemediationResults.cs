@@ -10,8 +10,17 @@ namespace MtvRemediation
         public bool LogExists { get; set; }
         public long LogSizeBytes { get; set; }
 
-        /// <summary>Mount point (or ramdisk) holding the log, e.g. /var.</summary>
+        /// <summary>The log's real path: its directory resolved through symlinks (ESXi 7/8: into the OSDATA volume).</summary>
+        public string LogRealPath { get; set; } = string.Empty;
+
+        /// <summary>Mount point of the volume holding the log's real path, e.g. /var or /vmfs/volumes/OSDATA-....</summary>
         public string VolumePath { get; set; } = string.Empty;
+
+        /// <summary>That volume's name: the ramdisk (var, tmp) or the df file system / volume name.</summary>
+        public string VolumeName { get; set; } = string.Empty;
+
+        /// <summary>ramdisk, or the file system type df reports (VMFS-L, VFFS, VMFS-6, vfat...).</summary>
+        public string VolumeKind { get; set; } = string.Empty;
         public long VolumeSizeBytes { get; set; }
         public long VolumeUsedBytes { get; set; }
         public long VolumeFreeBytes { get; set; }
@@ -20,7 +29,7 @@ namespace MtvRemediation
         /// <summary>Healthy, Warning or Critical: the worse of the log volume and the /tmp ramdisk.</summary>
         public string Status { get; set; } = "Healthy";
 
-        /// <summary>Which command answered for the log volume: vdf, stat -f, df -k or vdf -h (rounded).</summary>
+        /// <summary>Which source answered for the log volume: "ramdisk list + vdf", "df", "stat -f", or off ESXi "stat -f + df -k" / "df -k".</summary>
         public string Source { get; set; } = string.Empty;
 
         /// <summary>The /tmp ramdisk, where every clone keeps its task dir.</summary>

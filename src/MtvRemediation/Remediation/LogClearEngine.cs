@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.IO.Compression;
@@ -7,6 +8,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Threading;
 using MtvRemediation.Esxi;
+using MtvRemediation.Infrastructure;
 
 namespace MtvRemediation.Remediation
 {
@@ -30,26 +32,43 @@ namespace MtvRemediation.Remediation
         /// </summary>
         public bool CompressOnHost { get; set; }
 
+        /// <summary>
+        /// Local directory where the kept tail is saved before the log is truncated (deleted again
+        /// once it is written back). Null: the archive directory when given, else the user's temp
+        /// directory (MtvRemediation/).
+        /// </summary>
+        public string? KeptTailDirectory { get; set; }
+
+        /// <summary>Limit for writing the kept tail back once the log is truncated (Ctrl+C does not stop that step).</summary>
+        public TimeSpan WriteBackTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
         /// <summary>Limit for commands that read the whole log (archive, hash, tail search).</summary>
         public TimeSpan ArchiveTimeout { get; set; } = TimeSpan.FromMinutes(30);
     }
 
     /// <summary>
     /// Truncates the wrapper log in place (same inode, so the wrapper's open descriptor keeps
-    /// working and the space is really freed), optionally archiving it to the client first.
+    /// working and the space is really freed), optionally archiving it to the client first. Every
+    /// command that reads or changes the log checks the path with the one log-path rule
+    /// (Scripts/logpath.sh) first: a symlink or non-regular file there is refused, never followed.
     ///
     /// Consistency: the log may grow while we work. We archive a fixed prefix [0, S0) and verify it,
     /// then fetch everything after the part to drop ([keepFrom, end): the -KeepLastLines tail plus
     /// whatever was appended meanwhile) and truncate ONLY if the file still has exactly the size we
-    /// fetched; the first chunk of the kept bytes is written back in the same remote command as the
-    /// truncation. So nothing is lost unless the client dies between truncating and writing back a
-    /// tail larger than one chunk (24 KiB); the archive, when asked for, is complete before any of
-    /// that starts. Nothing is written on the log's volume before space is freed, so a 100% full
-    /// /var works, and nothing at all is written to /tmp.
+    /// fetched; the first piece of the kept bytes is written back in the same remote command as the
+    /// truncation. A tail larger than that piece is saved to a local file (0600) BEFORE the
+    /// truncation, and the write-back that follows is not interrupted by Ctrl+C (bounded by
+    /// <see cref="LogClearRequest.WriteBackTimeout"/>): so nothing is lost unless the client dies,
+    /// and even then the tail is in that file. A write-back that fails says exactly what was
+    /// truncated, what was written back and where the saved tail is. The archive, when asked for,
+    /// is complete before any of that starts. Nothing is written on the log's volume before space
+    /// is freed, so a 100% full /var works, and nothing at all is written to /tmp.
     /// </summary>
     public static class LogClearEngine
     {
-        private const int Attempts = 4;
+        // A writer appending every 100 ms races each fetch-then-truncate; on a loaded client a round
+        // trip can take that long, so 4 tries ran out (lines lost on the unconditional last one).
+        private const int Attempts = 16;
 
         public static LogClearResult Clear(IEsxiShell shell, LogClearRequest request, CancellationToken ct, Action<string>? verbose = null)
         {
@@ -80,8 +99,9 @@ namespace MtvRemediation.Remediation
             if (request.KeepLastLines > 0)
             {
                 // The pipe text holds only a formatted integer (no user text to quote).
-                var tailLength = RemoteOps.ParseLong(RemoteOps.Run(shell,
-                    ReadPrefix(request.LogPath, s0, " | tail -n " + Str(request.KeepLastLines) + " | wc -c"), ct, request.ArchiveTimeout).Stdout) ?? 0;
+                var lengthRun = RemoteOps.Run(shell, ReadRange(request.LogPath, 0, s0, "tail-bytes", Str(request.KeepLastLines)), ct, request.ArchiveTimeout);
+                ThrowIfRefused(shell, request.LogPath, lengthRun, changedNothing: true);
+                var tailLength = RemoteOps.ParseLong(lengthRun.Stdout) ?? 0;
                 if (tailLength > request.MaxKeptBytes)
                 {
                     throw new RemediationException(HostRemediationErrorIds.LogClearFailed, ErrorCategory.LimitsExceeded,
@@ -91,7 +111,7 @@ namespace MtvRemediation.Remediation
                 keepFrom = s0 - tailLength;
             }
 
-            result.KeptBytes = TruncateKeepingFrom(shell, request.LogPath, keepFrom, request.MaxKeptBytes, request.ArchiveTimeout, ct, verbose);
+            result.KeptBytes = TruncateKeepingFrom(shell, request, keepFrom, ct, verbose);
 
             var after = LogSpaceProbe.Measure(shell, probeOptions, ct);
             result.BytesAfter = after.LogSizeBytes;
@@ -102,20 +122,33 @@ namespace MtvRemediation.Remediation
 
         internal static long? CurrentSize(IEsxiShell shell, string path, CancellationToken ct)
         {
-            var r = RemoteOps.Run(shell, RemoteCommand.Format(RemoteOps.FileSizeFunction + "if [ -f {0} ]; then filesize {0}; else echo missing; fi", path), ct);
+            var r = RemoteOps.Run(shell, RemoteCommand.FromScript("log-size.sh", path), ct);
+            if (r.ExitStatus == LogPathRule.MissingExitStatus) return null;
+            ThrowIfRefused(shell, path, r, changedNothing: true);
             return RemoteOps.ParseLong(r.Stdout);
         }
 
-        /// <summary>Drops bytes [0, keepFrom) of the log in place; returns how many bytes remain from before.</summary>
-        private static long TruncateKeepingFrom(IEsxiShell shell, string path, long keepFrom, long maxKept, TimeSpan readTimeout, CancellationToken ct, Action<string>? verbose)
+        /// <summary>The log-path rule refused the path in this command (exit 9): the cmdlet's error, with what was done so far.</summary>
+        private static void ThrowIfRefused(IEsxiShell shell, string path, RemoteCommandResult r, bool changedNothing)
         {
+            if (r.ExitStatus != LogPathRule.RefusedExitStatus) return;
+            var kind = LogPathRule.ParseKind(r.Stderr.Replace("logpath_kind", string.Empty));
+            throw LogPathRule.Refused(shell.HostName, path, kind, null, changedNothing);
+        }
+
+        /// <summary>Drops bytes [0, keepFrom) of the log in place; returns how many bytes remain from before.</summary>
+        private static long TruncateKeepingFrom(IEsxiShell shell, LogClearRequest request, long keepFrom, CancellationToken ct, Action<string>? verbose)
+        {
+            var path = request.LogPath;
+            var maxKept = request.MaxKeptBytes;
             for (var attempt = 1; attempt <= Attempts; attempt++)
             {
                 byte[] kept;
+                RemoteCommandResult read;
                 try
                 {
                     // tail -c +N seeks on a regular file, but a slow host may still take a while on a huge log.
-                    kept = RemoteOps.RunBytes(shell, RemoteCommand.Format("tail -c +{1} {0}", path, Str(keepFrom + 1)), maxKept, ct, out _, readTimeout);
+                    kept = RemoteOps.RunBytes(shell, RemoteCommand.FromScript("log-tail.sh", path, Str(keepFrom + 1)), maxKept, ct, out read, request.ArchiveTimeout);
                 }
                 catch (CappedMemoryStream.CapExceededException)
                 {
@@ -123,48 +156,125 @@ namespace MtvRemediation.Remediation
                         $"More than {maxKept} bytes would have to be kept from {path} on '{shell.HostName}' (the log grows fast). Nothing was truncated.",
                         "Run the command again; use -ArchivePath to keep the whole log locally.");
                 }
+                if (read.ExitStatus == LogPathRule.MissingExitStatus) return 0; // rotated away by someone else: nothing left to clear
+                ThrowIfRefused(shell, path, read, changedNothing: true);
+                if (!read.Succeeded)
+                {
+                    throw new RemediationException(HostRemediationErrorIds.LogClearFailed, ErrorCategory.ReadError,
+                        $"Reading the part of {path} to keep on '{shell.HostName}' failed (exit {read.ExitStatus}): {LogSpaceProbe.FirstLine(read.Stderr)}. Nothing was truncated.",
+                        "Check the log file on the host, then retry.");
+                }
                 var expectedSize = keepFrom + kept.Length;
                 // Last attempt: a writer that never pauses; truncate anyway (losing at most what it wrote in milliseconds).
                 var strict = attempt < Attempts;
-                var first = Math.Min(kept.Length, RemoteOps.UploadChunkBytes);
-                var template = RemoteOps.FileSizeFunction + "f={0}; [ -f \"$f\" ] || exit 4; " +
-                               (strict ? "[ $(filesize \"$f\") -eq {1} ] || exit 3; " : string.Empty) +
-                               (first > 0 ? ": > \"$f\" && printf {2} >> \"$f\"" : ": > \"$f\"");
-                var r = RemoteOps.Run(shell, RemoteCommand.Format(template, path, Str(expectedSize), RemoteOps.PrintfFormat(kept, 0, first)), ct);
+                var expected = strict ? Str(expectedSize) : string.Empty;
+                var room = RemoteOps.RoomForData(RemoteCommand.FromScript("log-truncate.sh", path, expected, string.Empty));
+                var chunks = RemoteOps.PrintfChunks(kept, 0, kept.Length, room);
+                // More than the truncating command carries: keep a local copy until it is all back.
+                var savedTail = chunks.Count > 1 ? SaveKeptTail(request, shell.HostName, kept) : null;
+                RemoteCommandResult r;
+                try
+                {
+                    r = RemoteOps.Run(shell, RemoteCommand.FromScript("log-truncate.sh", path, expected, chunks.Count > 0 ? chunks[0].Format : string.Empty), ct);
+                }
+                catch
+                {
+                    // Cancelled or lost before an answer: the log may or may not be truncated; the tail stays saved.
+                    if (savedTail != null) verbose?.Invoke($"{shell.HostName}: the truncation of {path} did not answer; the part to keep is saved in {savedTail}.");
+                    throw;
+                }
+                if (r.ExitStatus != 0 && savedTail != null) TryDelete(savedTail); // nothing truncated: the copy is not needed
                 if (r.ExitStatus == 3)
                 {
                     verbose?.Invoke($"{shell.HostName}: {path} grew while clearing it; fetching the new tail (attempt {attempt}).");
                     continue;
                 }
-                if (r.ExitStatus == 4) return 0; // rotated away by someone else: nothing left to clear
+                if (r.ExitStatus == LogPathRule.MissingExitStatus) return 0;
+                ThrowIfRefused(shell, path, r, changedNothing: true);
                 if (!r.Succeeded)
                 {
                     throw new RemediationException(HostRemediationErrorIds.LogClearFailed, ErrorCategory.WriteError,
                         $"Truncating {path} on '{shell.HostName}' failed (exit {r.ExitStatus}): {LogSpaceProbe.FirstLine(r.Stderr)}",
                         "Check the file's permissions and that the path is a regular file, then retry.");
                 }
-                for (var at = first; at < kept.Length; at += RemoteOps.UploadChunkBytes)
-                {
-                    var n = Math.Min(RemoteOps.UploadChunkBytes, kept.Length - at);
-                    var w = RemoteOps.Run(shell, RemoteCommand.Format("printf {1} >> {0}", path, RemoteOps.PrintfFormat(kept, at, n)), ct);
-                    if (!w.Succeeded)
-                    {
-                        throw new RemediationException(HostRemediationErrorIds.LogClearFailed, ErrorCategory.WriteError,
-                            $"The log on '{shell.HostName}' was truncated but writing back the kept tail failed at byte {at} of {kept.Length}: {LogSpaceProbe.FirstLine(w.Stderr)}",
-                            "The log itself is usable. If the tail matters, take it from -ArchivePath's archive.");
-                    }
-                }
+                WriteBack(shell, request, keepFrom, kept, chunks, savedTail, verbose);
                 if (!strict) verbose?.Invoke($"{shell.HostName}: {path} kept growing; truncated without the size check on the last attempt.");
                 return kept.Length;
             }
             return 0; // unreachable: the last attempt is unconditional
         }
 
+        /// <summary>
+        /// Appends the kept tail after the first piece. Deliberately not cancellable: the log is
+        /// already truncated, so stopping now would lose the tail on the host; the step is bounded
+        /// by the write-back timeout instead, and the tail is saved locally until it is all back.
+        /// </summary>
+        private static void WriteBack(IEsxiShell shell, LogClearRequest request, long keepFrom, byte[] kept,
+            List<(int Offset, int Count, string Format)> chunks, string? savedTail, Action<string>? verbose)
+        {
+            var path = request.LogPath;
+            if (chunks.Count <= 1) return;
+            var deadline = DateTime.UtcNow + request.WriteBackTimeout;
+            verbose?.Invoke($"{shell.HostName}: writing back {kept.Length} kept bytes of {path} in {chunks.Count} pieces (saved meanwhile in {savedTail}; Ctrl+C does not interrupt this step).");
+            // Pieces are re-cut for the append command, which has less text around the data.
+            var room = RemoteOps.RoomForData(RemoteCommand.FromScript("log-append.sh", path, string.Empty));
+            var rest = RemoteOps.PrintfChunks(kept, chunks[0].Count, kept.Length - chunks[0].Count, room);
+            var written = chunks[0].Count;
+            foreach (var piece in rest)
+            {
+                string? failure = null;
+                try
+                {
+                    var left = deadline - DateTime.UtcNow;
+                    if (left <= TimeSpan.Zero) failure = $"the write-back took longer than {request.WriteBackTimeout.TotalSeconds:0} s";
+                    else
+                    {
+                        var w = RemoteOps.Run(shell, RemoteCommand.FromScript("log-append.sh", path, piece.Format), CancellationToken.None,
+                            left < RemoteOps.ShortTimeout ? left : RemoteOps.ShortTimeout);
+                        if (w.ExitStatus == LogPathRule.RefusedExitStatus) failure = "the log path stopped being a regular file (it is now a link or something else)";
+                        else if (!w.Succeeded) failure = $"exit {w.ExitStatus}: {LogSpaceProbe.FirstLine(w.Stderr)}";
+                    }
+                }
+                catch (Exception ex) when (ex is RemediationException || ex is EsxiShellException || ex is TimeoutException || ex is System.IO.IOException)
+                {
+                    failure = ex.Message;
+                }
+                if (failure != null)
+                {
+                    throw new RemediationException(HostRemediationErrorIds.LogWriteBackFailed, ErrorCategory.WriteError,
+                        $"{path} on '{shell.HostName}' WAS truncated: bytes 0-{keepFrom} were dropped as asked, but writing back the {kept.Length} bytes to keep failed after {written} bytes ({failure}). " +
+                        $"The log now holds those {written} bytes and whatever the wrapper wrote since. The whole part to keep is saved locally in {savedTail}.",
+                        $"Append the rest from {savedTail} (bytes {written} onwards) to {path} on the host if you need it; the log itself is usable.");
+                }
+                written += piece.Count;
+            }
+            if (savedTail != null) TryDelete(savedTail);
+        }
+
+        /// <summary>Saves the part to keep in a new owner-only file; returns its path.</summary>
+        private static string SaveKeptTail(LogClearRequest request, string host, byte[] kept)
+        {
+            var directory = request.KeptTailDirectory ?? request.ArchiveDirectory ?? Path.Combine(Path.GetTempPath(), "MtvRemediation");
+            Directory.CreateDirectory(directory);
+            var file = UniqueName(directory, host, request.LogPath, ".kept-tail");
+            using (var fs = OwnerOnlyFile.CreateNew(file))
+            {
+                fs.Write(kept, 0, kept.Length);
+                fs.Flush(true);
+            }
+            return file;
+        }
+
+        private static void TryDelete(string file)
+        {
+            try { File.Delete(file); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+
         /// <summary>Streams a verified gzip of bytes [0, length) of the log into the archive directory; returns the file.</summary>
         private static string Archive(IEsxiShell shell, string path, long length, string directory, bool compressOnHost, TimeSpan timeout, CancellationToken ct, Action<string>? verbose)
         {
             Directory.CreateDirectory(directory);
-            var file = UniqueArchiveName(directory, shell.HostName, path);
+            var file = UniqueName(directory, shell.HostName, path, ".gz");
             var partial = file + ".partial";
             var tools = RemoteOps.Run(shell, RemoteCommand.Script(
                 "command -v gzip >/dev/null 2>&1 && echo gzip; command -v sha256sum >/dev/null 2>&1 && echo sha256sum; command -v md5sum >/dev/null 2>&1 && echo md5sum; true"), ct).Stdout;
@@ -177,16 +287,17 @@ namespace MtvRemediation.Remediation
             // gzip stream 9 s, sha256sum 8 s, one after the other before).
             using var hashCancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var remoteHash = hashTool == null ? null : System.Threading.Tasks.Task.Run(() =>
-                RemoteOps.Run(shell, ReadPrefix(path, length, " | " + hashTool), hashCancel.Token, timeout));
+                RemoteOps.Run(shell, ReadPrefix(path, length, hashTool), hashCancel.Token, timeout));
             try
             {
-                using (var fs = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+                // Owner-only from the first byte: logs hold paths and names an admin may consider private.
+                using (var fs = OwnerOnlyFile.CreateNew(partial))
                 {
                     RemoteCommandResult r;
                     if (remoteGzip)
                     {
                         // Saves bandwidth to a distant host; the pipe never touches the host's disks.
-                        r = RemoteOps.RunStreaming(shell, ReadPrefix(path, length, " | gzip -c"), fs, ct, timeout);
+                        r = RemoteOps.RunStreaming(shell, ReadPrefix(path, length, "gzip"), fs, ct, timeout);
                     }
                     else
                     {
@@ -201,6 +312,7 @@ namespace MtvRemediation.Remediation
                         for (long offset = 0; offset < length && r.Succeeded; offset += ArchiveChunkBytes)
                             r = RemoteOps.RunStreaming(shell, ReadRange(path, offset, Math.Min(ArchiveChunkBytes, length - offset), string.Empty), gz, ct, timeout);
                     }
+                    ThrowIfRefused(shell, path, r, changedNothing: true);
                     if (!r.Succeeded)
                     {
                         throw new RemediationException(HostRemediationErrorIds.ArchiveFailed, ErrorCategory.ReadError,
@@ -257,23 +369,18 @@ namespace MtvRemediation.Remediation
 
         private const long MiB = 1024 * 1024;
 
-        /// <summary>Bytes [0, length) of the file, piped into <paramref name="pipe"/> (see <see cref="ReadRange"/>).</summary>
-        internal static RemoteCommand ReadPrefix(string path, long length, string pipe) => ReadRange(path, 0, length, pipe);
+        /// <summary>Bytes [0, length) of the file, through <paramref name="mode"/> (see <see cref="ReadRange"/>).</summary>
+        internal static RemoteCommand ReadPrefix(string path, long length, string mode, string lines = "") => ReadRange(path, 0, length, mode, lines);
 
         /// <summary>
-        /// Bytes [offset, offset + length) of the file (offset a whole number of MiB), piped into
-        /// <paramref name="pipe"/> (a constant, e.g. " | sha256sum"). Two dd reads from one
-        /// descriptor, whole MiBs then the rest: BusyBox `head -c` copies in small pieces (1.6 s per
-        /// 512 MiB here, dd 0.4 s), and dd's iflag=count_bytes is too new for every ESXi build. A file
-        /// that shrank meanwhile yields fewer bytes, which the archive's size check catches.
+        /// Bytes [offset, offset + length) of the file (offset a whole number of MiB), raw
+        /// (<paramref name="mode"/> "") or through gzip, sha256sum, md5sum or tail-bytes
+        /// (Scripts/log-read.sh, which applies the log-path rule first).
         /// </summary>
-        internal static RemoteCommand ReadRange(string path, long offset, long length, string pipe)
+        internal static RemoteCommand ReadRange(string path, long offset, long length, string mode, string lines = "")
         {
             if (offset % MiB != 0) throw new ArgumentOutOfRangeException(nameof(offset), offset, "The offset must be a whole number of MiB.");
-            var whole = length / MiB;
-            var rest = length % MiB;
-            var template = "{{ dd bs=1048576 skip={3} count={1} 2>/dev/null" + (rest > 0 ? "; dd bs={2} count=1 2>/dev/null" : string.Empty) + "; }} < {0}" + pipe;
-            return RemoteCommand.Format(template, path, Str(whole), Str(rest), Str(offset / MiB));
+            return RemoteCommand.FromScript("log-read.sh", path, Str(offset / MiB), Str(length / MiB), Str(length % MiB), mode, lines);
         }
 
         internal static (long Count, string Hash) HashGzip(string file, bool md5)
@@ -295,13 +402,13 @@ namespace MtvRemediation.Remediation
             return (count, sb.ToString());
         }
 
-        private static string UniqueArchiveName(string directory, string host, string logPath)
+        private static string UniqueName(string directory, string host, string logPath, string extension)
         {
             var stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
             var baseName = Sanitize(host) + "_" + Sanitize(Path.GetFileName(logPath)) + "_" + stamp;
-            var candidate = Path.Combine(directory, baseName + ".gz");
+            var candidate = Path.Combine(directory, baseName + extension);
             for (var i = 1; File.Exists(candidate) || File.Exists(candidate + ".partial"); i++)
-                candidate = Path.Combine(directory, baseName + "-" + i.ToString(CultureInfo.InvariantCulture) + ".gz");
+                candidate = Path.Combine(directory, baseName + "-" + i.ToString(CultureInfo.InvariantCulture) + extension);
             return candidate;
         }
 

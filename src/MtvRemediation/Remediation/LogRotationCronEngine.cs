@@ -40,9 +40,11 @@ namespace MtvRemediation.Remediation
     /// <summary>
     /// Adds, lists and removes our rotation line in root's crontab. The crontab is read byte-exact
     /// (length and md5 checked), edited in C# (<see cref="Crontab"/> keeps every foreign byte),
-    /// written to a temp file in the same directory, given the original mode and owner, and renamed
-    /// over the original (atomic: crond never sees a half-written file). A mkdir lock on the host
-    /// serialises concurrent runs (two runspaces, two admins). Then crond is reloaded the ESXi way.
+    /// written to a temp file in the same directory that has the original mode and owner from its
+    /// creation, and renamed over the original (atomic: crond never sees a half-written file) only
+    /// after re-checking, right before the rename, that the crontab is still the one we read. A
+    /// mkdir lock on the host serialises concurrent runs (two runspaces, two admins). Then crond is
+    /// reloaded the ESXi way. The remote steps are Scripts/crontab-*.sh and crond-*.sh.
     /// </summary>
     public static class LogRotationCronEngine
     {
@@ -87,7 +89,7 @@ namespace MtvRemediation.Remediation
                     change.CrondPid = ReadPid(shell, paths, ct);
                     return change;
                 }
-                Write(shell, paths, updated, mode ?? "600", owner, ct);
+                Write(shell, paths, updated, original == null ? null : Md5(original), mode ?? "600", owner, ct);
                 change.Changed = true;
                 change.CrondPid = ReloadCrond(shell, paths, ct);
                 verbose?.Invoke($"{shell.HostName}: crontab rewritten ({updated.Length} bytes), crond reloaded (pid {change.CrondPid}).");
@@ -101,12 +103,9 @@ namespace MtvRemediation.Remediation
 
         private static (byte[]? Bytes, string? Mode, string? Owner) Read(IEsxiShell shell, CronPaths paths, CancellationToken ct)
         {
-            var meta = RemoteOps.Run(shell, RemoteCommand.Format(
-                "f={0}; if [ -f \"$f\" ]; then stat -c '%a %u:%g %s' \"$f\" && md5sum < \"$f\"; " +
-                // Something else there (a directory): "missing" would make the final mv write into it.
-                "elif [ -e \"$f\" ] || [ -L \"$f\" ]; then echo \"$f exists but is not a regular file\" >&2; exit 2; else echo missing; fi", paths.CrontabPath), ct);
+            var meta = RemoteOps.Run(shell, RemoteCommand.FromScript("crontab-stat.sh", paths.CrontabPath), ct);
             var lines = meta.Stdout.Replace("\r", string.Empty).Split(new[] { '\n' }, StringSplitOptions.RemoveEmptyEntries);
-            if (lines.Length > 0 && lines[0].Trim() == "missing") return (null, null, null);
+            if (meta.Succeeded && lines.Length > 0 && lines[0].Trim() == "missing") return (null, null, null);
             var head = lines.Length >= 2 ? lines[0].Split(' ') : Array.Empty<string>();
             if (!meta.Succeeded || head.Length != 3 || !long.TryParse(head[2], NumberStyles.None, CultureInfo.InvariantCulture, out var size))
             {
@@ -118,7 +117,7 @@ namespace MtvRemediation.Remediation
             byte[] bytes;
             try
             {
-                bytes = RemoteOps.RunBytes(shell, RemoteCommand.Format("cat {0}", paths.CrontabPath), MaxCrontabBytes, ct, out _);
+                bytes = RemoteOps.RunBytes(shell, RemoteCommand.Exec("cat", paths.CrontabPath), MaxCrontabBytes, ct, out _);
             }
             catch (CappedMemoryStream.CapExceededException)
             {
@@ -135,29 +134,34 @@ namespace MtvRemediation.Remediation
             return (bytes, head[0], head[1]);
         }
 
-        private static void Write(IEsxiShell shell, CronPaths paths, byte[] content, string mode, string? owner, CancellationToken ct)
+        /// <param name="originalMd5">The md5 of the crontab as read under the lock; null when there was none.</param>
+        private static void Write(IEsxiShell shell, CronPaths paths, byte[] content, string? originalMd5, string mode, string? owner, CancellationToken ct)
         {
-            // A dot in the name: BusyBox crond skips such files, so it never loads the half-written temp file.
             var temp = paths.CrontabPath + ".mtv-tmp." + Guid.NewGuid().ToString("N").Substring(0, 12);
             try
             {
-                for (var at = 0; at == 0 || at < content.Length; at += RemoteOps.UploadChunkBytes)
+                var created = RemoteOps.Run(shell, RemoteCommand.FromScript("crontab-temp.sh", temp, mode, owner ?? "0:0"), ct);
+                if (!created.Succeeded) throw WriteFailed(shell, paths, created, "creating the new crontab");
+                // Pieces sized by their encoded length: a non-ASCII run is 4x longer on the wire.
+                var room = RemoteOps.RoomForData(RemoteCommand.FromScript("crontab-append.sh", temp, string.Empty));
+                foreach (var piece in RemoteOps.PrintfChunks(content, 0, content.Length, room))
                 {
-                    var n = Math.Min(RemoteOps.UploadChunkBytes, content.Length - at);
-                    var template = n == 0 ? ": > {0}" : at == 0 ? "printf {1} > {0}" : "printf {1} >> {0}";
-                    var w = RemoteOps.Run(shell, RemoteCommand.Format(template, temp, RemoteOps.PrintfFormat(content, at, n)), ct);
+                    var w = RemoteOps.Run(shell, RemoteCommand.FromScript("crontab-append.sh", temp, piece.Format), ct);
                     if (!w.Succeeded) throw WriteFailed(shell, paths, w, "writing the new crontab");
-                    if (n == 0) break;
                 }
-                var fin = RemoteOps.Run(shell, RemoteCommand.Format(
-                    "t={0}; [ $(wc -c < \"$t\") -eq {2} ] || exit 6; [ \"$(md5sum < \"$t\" | cut -d' ' -f1)\" = {3} ] || exit 6; " +
-                    "chmod {4} \"$t\" || exit 7; chown {5} \"$t\" 2>/dev/null; mv -f \"$t\" {1}",
-                    temp, paths.CrontabPath, content.Length.ToString(CultureInfo.InvariantCulture), Md5(content), mode, owner ?? "0:0"), ct);
+                var fin = RemoteOps.Run(shell, RemoteCommand.FromScript("crontab-replace.sh",
+                    temp, paths.CrontabPath, content.Length.ToString(CultureInfo.InvariantCulture), Md5(content), originalMd5 ?? "missing"), ct);
+                if (fin.ExitStatus == 10)
+                {
+                    throw new RemediationException(HostRemediationErrorIds.CrontabChangedMeanwhile, ErrorCategory.ResourceBusy,
+                        $"{paths.CrontabPath} on '{shell.HostName}' was changed by someone else while this edit was prepared; it was not replaced, so that change is kept. The crontab was not changed by this command.",
+                        "Run the command again: it reads the crontab afresh.");
+                }
                 if (!fin.Succeeded) throw WriteFailed(shell, paths, fin, fin.ExitStatus == 6 ? "verifying the new crontab" : "replacing the crontab");
             }
             catch
             {
-                try { RemoteOps.Run(shell, RemoteCommand.Format("rm -f {0}", temp), CancellationToken.None, TimeSpan.FromSeconds(15)); }
+                try { RemoteOps.Run(shell, RemoteCommand.Exec("rm", "-f", temp), CancellationToken.None, TimeSpan.FromSeconds(15)); }
                 catch (RemediationException) { }
                 throw;
             }
@@ -175,14 +179,7 @@ namespace MtvRemediation.Remediation
         /// </summary>
         public static int ReloadCrond(IEsxiShell shell, CronPaths paths, CancellationToken ct)
         {
-            var r = RemoteOps.Run(shell, RemoteCommand.Format(
-                "p={0}; old=$(cat \"$p\" 2>/dev/null)\n" +
-                // A killed crond can linger as a zombie until its parent reaps it: where /proc exists, a zombie counts as gone.
-                "if [ -n \"$old\" ] && kill \"$old\" 2>/dev/null; then i=0; while kill -0 \"$old\" 2>/dev/null && [ \"$(cut -d' ' -f3 /proc/$old/stat 2>/dev/null)\" != Z ] && [ $i -lt 50 ]; do sleep 0.1 2>/dev/null || sleep 1; i=$((i+1)); done; fi\n" +
-                "SHELL=/bin/sh {1} crond </dev/null >/dev/null 2>&1\n" +
-                "i=0; while [ $i -lt 50 ]; do new=$(cat \"$p\" 2>/dev/null); if [ -n \"$new\" ] && [ \"$new\" != \"$old\" ] && kill -0 \"$new\" 2>/dev/null; then echo \"$new\"; exit 0; fi; sleep 0.1 2>/dev/null || sleep 1; i=$((i+1)); done\n" +
-                "echo \"old=$old new=$new\" >&2; exit 8",
-                paths.PidFile, paths.Busybox), ct, TimeSpan.FromSeconds(90));
+            var r = RemoteOps.Run(shell, RemoteCommand.FromScript("crond-reload.sh", paths.PidFile, paths.Busybox), ct, TimeSpan.FromSeconds(90));
             var pid = RemoteOps.ParseLong(r.Stdout);
             if (!r.Succeeded || pid == null)
             {
@@ -195,7 +192,7 @@ namespace MtvRemediation.Remediation
 
         public static int? ReadPid(IEsxiShell shell, CronPaths paths, CancellationToken ct)
         {
-            var r = RemoteOps.Run(shell, RemoteCommand.Format("p=$(cat {0} 2>/dev/null) && kill -0 \"$p\" 2>/dev/null && echo \"$p\"; true", paths.PidFile), ct);
+            var r = RemoteOps.Run(shell, RemoteCommand.FromScript("crond-pid.sh", paths.PidFile), ct);
             var pid = RemoteOps.ParseLong(r.Stdout);
             return pid.HasValue ? (int)pid.Value : (int?)null;
         }
@@ -210,13 +207,7 @@ namespace MtvRemediation.Remediation
             {
                 ct.ThrowIfCancellationRequested();
                 // mkdir is atomic; the owner file lets release check that the lock is still ours.
-                var r = RemoteOps.Run(shell, RemoteCommand.Format(
-                    "l={0}\n" +
-                    "if mkdir \"$l\" 2>/dev/null; then echo {1} > \"$l/owner\" 2>/dev/null; echo acquired; exit 0; fi\n" +
-                    "now=$(date +%s); m=$(stat -c %Y \"$l\" 2>/dev/null || echo \"$now\")\n" +
-                    "if [ $((now - m)) -gt {2} ]; then mv \"$l\" \"$l.stale.$$\" 2>/dev/null && rm -rf \"$l.stale.$$\"; if mkdir \"$l\" 2>/dev/null; then echo {1} > \"$l/owner\" 2>/dev/null; echo stale-taken; exit 0; fi; fi\n" +
-                    "echo busy",
-                    paths.LockDir, token, stale), ct);
+                var r = RemoteOps.Run(shell, RemoteCommand.FromScript("crontab-lock.sh", paths.LockDir, token, stale), ct);
                 var answer = r.Stdout.Trim();
                 if (answer == "acquired" || answer == "stale-taken")
                 {
@@ -244,10 +235,7 @@ namespace MtvRemediation.Remediation
             try
             {
                 // Remove only our own lock (a stale takeover may have given it to someone else).
-                RemoteOps.Run(shell, RemoteCommand.Format(
-                    // An empty owner file is ours too: on a full /var the mkdir succeeds but writing the token does not.
-                    "l={0}; o=$(cat \"$l/owner\" 2>/dev/null); if [ \"$o\" = {1} ] || [ -z \"$o\" ]; then rm -rf \"$l\"; fi",
-                    paths.LockDir, token), CancellationToken.None, TimeSpan.FromSeconds(15));
+                RemoteOps.Run(shell, RemoteCommand.FromScript("crontab-unlock.sh", paths.LockDir, token), CancellationToken.None, TimeSpan.FromSeconds(15));
             }
             catch (RemediationException) { /* the stale-lock rule frees it later */ }
         }

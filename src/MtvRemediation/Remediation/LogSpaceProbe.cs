@@ -20,38 +20,18 @@ namespace MtvRemediation.Remediation
     }
 
     /// <summary>
-    /// Measures the wrapper log and the space around it in ONE remote round trip: the script asks
-    /// the sources in the parser's order of preference (vdf, stat -f, df -k, vdf -h) and runs a
-    /// fallback only where the sources before it failed; the parser takes the most exact one that
-    /// answered for the log's volume (FIELD-FACTS 3), recording it in Source.
+    /// Measures the wrapper log and the volume that really holds it in ONE remote round trip
+    /// (Scripts/logspace.sh). The log is judged by the module's one log-path rule (logpath.sh): a
+    /// symlink or anything but a regular file at the log path is refused (LogPathRefused). The
+    /// volume is the file system holding the log's real path (FIELD-FACTS 3): a ramdisk found
+    /// through the ramdisk list's mount points (sizes from vdf), a VMFS-family volume (ESXi 7/8
+    /// OSDATA, datastores) through ESXi's df or stat -f, and off ESXi the POSIX df -k of the path.
+    /// What no source can attribute to the path fails loudly instead of borrowing a ramdisk's numbers.
     /// </summary>
     public static class LogSpaceProbe
     {
-        // {0} log path, {1} secure log path. The log's directory may not exist: walk up to one that does,
-        // and resolve symlinks (/var/log -> /scratch/log on hosts with a scratch datastore).
-        // Few processes: at fleet scale the host's cost per probe is mostly fork+exec (parameter
-        // expansion instead of dirname; df -k and vdf -h only as fallbacks).
-        private const string Script =
-            RemoteOps.FileSizeFunction +
-            "f={0}; s={1}\n" +
-            "d=${{f%/*}}; while [ ! -d \"${{d:-/}}\" ]; do d=${{d%/*}}; done; d=${{d:-/}}\n" +
-            "r=$(readlink -f \"$d\" 2>/dev/null); [ -n \"$r\" ] || r=$d\n" +
-            "echo @@resolved; echo \"$r\"\n" +
-            "echo @@log; if [ -f \"$f\" ]; then filesize \"$f\"; fi\n" +
-            "echo @@secure; if [ -f \"$s\" ]; then filesize \"$s\"; fi\n" +
-            "echo @@vdf; vdf 2>/dev/null; v=$?; echo; echo \"@@rc $v\"\n" +
-            "echo @@statf; stat -f -c '%S %b %f %a' \"$d\" 2>/dev/null; a=$?; echo \"@@rc $a\"\n" +
-            "echo @@statftmp; stat -f -c '%S %b %f %a' /tmp 2>/dev/null; t=$?; echo \"@@rc $t\"\n" +
-            "if [ $a != 0 ]; then echo @@dfk; df -k \"$d\" 2>/dev/null; a=$?; echo \"@@rc $a\"; fi\n" +
-            "if [ $t != 0 ]; then echo @@dfktmp; df -k /tmp 2>/dev/null; t=$?; echo \"@@rc $t\"; fi\n" +
-            "if [ $v != 0 ] && [ $a != 0 -o $t != 0 ]; then echo @@vdfh; vdf -h 2>/dev/null; r=$?; echo; echo \"@@rc $r\"; fi\n" +
-            "echo @@tasks; for t in /tmp/vmkfstools-wrapper-*; do [ -d \"$t\" ] && echo \"$t\"; done\n" +
-            "echo @@stale; find /tmp -maxdepth 1 -type d -name 'vmkfstools-wrapper-*' -mtime +5 2>/dev/null\n" +
-            "echo @@vib; for p in /opt/redhat/vmkfstools-wrapper /usr/lib/vmware/esxcli/ext/esxcli-vmkfstools.xml; do [ -e \"$p\" ] && echo \"$p\"; done; echo \"@@rc 0\"\n" +
-            "echo @@end\n";
-
         public static RemoteCommand BuildCommand(LogSpaceOptions options) =>
-            RemoteCommand.Format(Script, options.LogPath, options.SecureLogPath);
+            RemoteCommand.FromScript("logspace.sh", options.LogPath, options.SecureLogPath);
 
         public static LogSpaceStatus Measure(IEsxiShell shell, LogSpaceOptions options, CancellationToken ct)
         {
@@ -69,6 +49,9 @@ namespace MtvRemediation.Remediation
         public static LogSpaceStatus Parse(string hostName, LogSpaceOptions options, string stdout)
         {
             var s = RemoteOps.Sections(stdout);
+            var kind = LogPathRule.ParseKind(Get(s, "logkind"));
+            if (kind == LogPathKind.Symlink || kind == LogPathKind.NotRegularFile)
+                throw LogPathRule.Refused(hostName, options.LogPath, kind, Get(s, "logtarget").Trim(), changedNothing: true);
             var resolved = Get(s, "resolved").Trim();
             if (resolved.Length == 0) resolved = "/";
             var status = new LogSpaceStatus
@@ -76,44 +59,51 @@ namespace MtvRemediation.Remediation
                 VMHost = hostName,
                 LogPath = options.LogPath,
                 SecureLogPath = options.SecureLogPath,
+                LogRealPath = resolved.TrimEnd('/') + "/" + FileName(options.LogPath),
             };
-            var logSize = RemoteOps.ParseLong(Get(s, "log"));
+            var logSize = kind == LogPathKind.RegularFile ? RemoteOps.ParseLong(Get(s, "log")) : null;
             status.LogExists = logSize.HasValue;
             status.LogSizeBytes = logSize ?? 0;
-            var secureSize = RemoteOps.ParseLong(Get(s, "secure"));
+            var reasons = new List<string>();
+            var secureKind = LogPathRule.ParseKind(Get(s, "securekind"));
+            var secureSize = secureKind == LogPathKind.RegularFile ? RemoteOps.ParseLong(Get(s, "secure")) : null;
             status.SecureLogExists = secureSize.HasValue;
             status.SecureLogSizeBytes = secureSize ?? 0;
+            if (secureKind == LogPathKind.Symlink || secureKind == LogPathKind.NotRegularFile)
+                reasons.Add($"{options.SecureLogPath} is {LogPathRule.Describe(secureKind)}, not a log file: not measured (the module never follows it).");
 
-            var volume = PickVolume(s, resolved, "statf", "dfk", out var source);
+            var volume = FindVolume(s, resolved, "statfpath", "dfkpath");
             if (volume == null)
             {
                 throw new RemediationException(HostRemediationErrorIds.LogSpaceCheckFailed, ErrorCategory.ReadError,
-                    $"None of vdf, stat -f, df -k could tell the free space of '{resolved}' on '{hostName}'.",
-                    "Check the space by hand (vdf -h) on the host; report the output of vdf, stat -f and df -k to the module maintainers.");
+                    $"No source could tell which volume holds '{resolved}' on '{hostName}' (the ramdisk list, vdf, df and stat -f gave no volume for that path; the root ramdisk is never taken for it).",
+                    "Check by hand on the host (readlink -f on the log's directory, localcli system visorfs ramdisk list, vdf, df); report their output to the module maintainers.");
             }
-            status.VolumePath = volume.MountPoint;
-            status.VolumeSizeBytes = volume.SizeBytes;
-            status.VolumeUsedBytes = volume.UsedBytes;
-            status.VolumeFreeBytes = volume.FreeBytes;
-            status.UsedPercent = Percent(volume);
-            status.Source = source;
+            status.VolumePath = volume.Entry.MountPoint;
+            status.VolumeName = volume.Entry.Name;
+            status.VolumeKind = volume.Kind;
+            status.VolumeSizeBytes = volume.Entry.SizeBytes;
+            status.VolumeUsedBytes = volume.Entry.UsedBytes;
+            status.VolumeFreeBytes = volume.Entry.FreeBytes;
+            status.UsedPercent = Percent(volume.Entry);
+            status.Source = volume.Source;
 
-            var tmp = PickVolume(s, "/tmp", "statftmp", "dfktmp", out var tmpSource);
+            var tmpPath = Get(s, "resolvedtmp").Trim();
+            var tmp = FindVolume(s, tmpPath.Length == 0 ? "/tmp" : tmpPath, "statftmp", "dfktmp");
             if (tmp != null)
             {
-                status.TmpSizeBytes = tmp.SizeBytes;
-                status.TmpFreeBytes = tmp.FreeBytes;
-                status.TmpUsedPercent = Percent(tmp);
-                status.TmpSource = tmpSource;
+                status.TmpSizeBytes = tmp.Entry.SizeBytes;
+                status.TmpFreeBytes = tmp.Entry.FreeBytes;
+                status.TmpUsedPercent = Percent(tmp.Entry);
+                status.TmpSource = tmp.Source;
             }
 
             status.TaskDirCount = NonEmptyLines(Get(s, "tasks")).Count();
             status.StaleTaskDirCount = NonEmptyLines(Get(s, "stale")).Count();
             status.WrapperInstalled = s.ContainsKey("vib") ? NonEmptyLines(Get(s, "vib")).Any() : (bool?)null;
 
-            var reasons = new List<string>();
             var level = Classify(status.UsedPercent, options);
-            if (level > 0) reasons.Add($"{status.VolumePath} is {status.UsedPercent:0.#}% used ({status.VolumeFreeBytes} bytes free); the wrapper log is {status.LogSizeBytes} bytes.");
+            if (level > 0) reasons.Add($"{status.VolumePath} ({status.VolumeKind} {status.VolumeName}) is {status.UsedPercent:0.#}% used ({status.VolumeFreeBytes} bytes free); the wrapper log is {status.LogSizeBytes} bytes.");
             if (tmp != null)
             {
                 var tmpLevel = Classify(status.TmpUsedPercent, options);
@@ -125,45 +115,83 @@ namespace MtvRemediation.Remediation
             return status;
         }
 
+        private sealed class Volume
+        {
+            public Volume(SpaceEntry entry, string kind, string source) { Entry = entry; Kind = kind; Source = source; }
+            public SpaceEntry Entry { get; }
+            public string Kind { get; }
+            public string Source { get; }
+        }
+
+        /// <summary>
+        /// The volume holding <paramref name="path"/> (a resolved absolute path), longest mount point
+        /// first: ramdisks by the ramdisk list's mount points with vdf's exact sizes; VMFS-family
+        /// volumes by ESXi's df (bytes), else stat -f for the /vmfs/volumes/&lt;name&gt; holding the
+        /// path; only where no ramdisk list answered (not an ESXi host), POSIX df -k of the path.
+        /// </summary>
+        private static Volume? FindVolume(Dictionary<string, string> s, string path, string statKey, string dfKey)
+        {
+            Volume? best = null;
+            void Consider(Volume v)
+            {
+                if (best == null || v.Entry.MountPoint.Length > best.Entry.MountPoint.Length) best = v;
+            }
+
+            if (Ok(s, "ramdisks"))
+            {
+                var vdf = Ok(s, "vdf") ? SpaceParsers.ParseTables(Get(s, "vdf")).Where(x => x.Exact).ToList() : new List<SpaceEntry>();
+                foreach (var kv in SpaceParsers.ParseRamdiskMounts(Get(s, "ramdisks")))
+                {
+                    if (!SpaceParsers.Holds(kv.Value, path)) continue;
+                    // Sizes only from vdf's exact rows: the ramdisk list's own size columns are unverified.
+                    var row = vdf.FirstOrDefault(e => e.Name == kv.Key);
+                    if (row == null) continue;
+                    Consider(new Volume(new SpaceEntry(kv.Key, kv.Value, row.SizeBytes, row.UsedBytes, row.FreeBytes, true), "ramdisk", "ramdisk list + vdf"));
+                }
+            }
+            var vmfs = VmfsVolumeOf(path);
+            if (vmfs != null)
+            {
+                var df = Ok(s, "df")
+                    ? SpaceParsers.ParseTables(Get(s, "df")).Where(e => e.Exact && e.MountPoint.StartsWith("/vmfs/volumes/", StringComparison.Ordinal)).ToList()
+                    : new List<SpaceEntry>();
+                var row = SpaceParsers.FindVolumeFor(df, path);
+                // ESXi's df names the file system type (VMFS-6, VFFS, vfat) where Linux names a device.
+                if (row != null) Consider(new Volume(new SpaceEntry(FileName(row.MountPoint), row.MountPoint, row.SizeBytes, row.UsedBytes, row.FreeBytes, true), row.Name, "df"));
+                else if (Ok(s, "statf") && SpaceParsers.ParseStatFs(Get(s, "statf"), vmfs) is SpaceEntry st)
+                    Consider(new Volume(new SpaceEntry(vmfs.Substring("/vmfs/volumes/".Length), vmfs, st.SizeBytes, st.UsedBytes, st.FreeBytes, true), "VMFS-family", "stat -f"));
+            }
+            if (best != null || Ok(s, "ramdisks")) return best;
+
+            // Not an ESXi host (no ramdisk list): the POSIX df of the path names its mount point.
+            var posix = Ok(s, dfKey) ? SpaceParsers.FindVolumeFor(SpaceParsers.ParseTables(Get(s, dfKey)), path) : null;
+            if (posix == null) return null;
+            var stat = Ok(s, statKey) ? SpaceParsers.ParseStatFs(Get(s, statKey), path) : null;
+            return stat == null
+                ? new Volume(posix, posix.Name, "df -k")
+                : new Volume(new SpaceEntry(posix.Name, posix.MountPoint, stat.SizeBytes, stat.UsedBytes, stat.FreeBytes, true), posix.Name, "stat -f + df -k");
+        }
+
+        /// <summary>"/vmfs/volumes/&lt;name&gt;" when the path lies in one; ESXi mounts every VMFS, VMFS-L and vfat volume there.</summary>
+        private static string? VmfsVolumeOf(string path)
+        {
+            const string prefix = "/vmfs/volumes/";
+            if (!path.StartsWith(prefix, StringComparison.Ordinal) || path.Length == prefix.Length) return null;
+            var slash = path.IndexOf('/', prefix.Length);
+            return slash < 0 ? path : path.Substring(0, slash);
+        }
+
+        private static string FileName(string path)
+        {
+            var slash = path.LastIndexOf('/');
+            return slash < 0 ? path : path.Substring(slash + 1);
+        }
+
         private static int Classify(double usedPercent, LogSpaceOptions o) =>
             usedPercent >= o.CriticalPercent ? 2 : usedPercent >= o.WarningPercent ? 1 : 0;
 
         private static double Percent(SpaceEntry e) =>
             e.SizeBytes <= 0 ? 0 : Math.Round(e.UsedBytes * 100.0 / e.SizeBytes, 1);
-
-        // Most exact first: vdf (1k blocks) for the volume holding the path, stat -f (blocks),
-        // df -k PATH (1k blocks), vdf -h (rounded sizes).
-        private static SpaceEntry? PickVolume(Dictionary<string, string> s, string resolvedPath, string statKey, string dfKey, out string source)
-        {
-            source = string.Empty;
-            if (Ok(s, "vdf"))
-            {
-                var e = SpaceParsers.FindVolumeFor(SpaceParsers.ParseTables(Get(s, "vdf")).Where(x => x.Exact), resolvedPath);
-                if (e != null) { source = "vdf"; return e; }
-            }
-            if (Ok(s, statKey))
-            {
-                var e = SpaceParsers.ParseStatFs(Get(s, statKey), resolvedPath);
-                if (e != null)
-                {
-                    // stat -f knows sizes, not the mount point: take that name from df when it answered.
-                    var df = Ok(s, dfKey) ? SpaceParsers.ParseTables(Get(s, dfKey)).FirstOrDefault() : null;
-                    source = "stat -f";
-                    return new SpaceEntry(e.Name, df?.MountPoint ?? resolvedPath, e.SizeBytes, e.UsedBytes, e.FreeBytes, true);
-                }
-            }
-            if (Ok(s, dfKey))
-            {
-                var e = SpaceParsers.ParseTables(Get(s, dfKey)).FirstOrDefault();
-                if (e != null) { source = "df -k"; return e; }
-            }
-            if (Ok(s, "vdfh"))
-            {
-                var e = SpaceParsers.FindVolumeFor(SpaceParsers.ParseTables(Get(s, "vdfh")), resolvedPath);
-                if (e != null) { source = "vdf -h"; return e; }
-            }
-            return null;
-        }
 
         private static bool Ok(Dictionary<string, string> s, string key) =>
             s.TryGetValue(key + ".rc", out var rc) && rc == "0" && s.ContainsKey(key);

@@ -19,6 +19,9 @@ namespace MtvRemediation.Remediation
         public const string AgentRestartTimeout = "AgentRestartTimeout";
         public const string VMHostUnreachable = "VMHostUnreachable";
         public const string InvalidArgument = "HostRemediationInvalidArgument";
+        public const string LogPathRefused = "LogPathRefused";
+        public const string LogWriteBackFailed = "LogWriteBackFailed";
+        public const string CrontabChangedMeanwhile = "CrontabChangedMeanwhile";
     }
 
     /// <summary>A per-host failure of a host remediation engine.</summary>

@@ -14,13 +14,6 @@ namespace MtvRemediation.Remediation
     {
         public static readonly TimeSpan ShortTimeout = TimeSpan.FromSeconds(60);
 
-        /// <summary>
-        /// Defines the shell function <c>filesize FILE</c> (bytes), for templates given to
-        /// <see cref="RemoteCommand.Format"/> (braces doubled). stat -c first: BusyBox <c>wc -c</c>
-        /// reads the whole file (1 s per 512 MiB here); wc -c only where stat lacks -c.
-        /// </summary>
-        public const string FileSizeFunction = "filesize() {{ stat -c %s \"$1\" 2>/dev/null || wc -c < \"$1\"; }}\n";
-
         public static RemoteCommandResult Run(IEsxiShell shell, RemoteCommand command, CancellationToken ct, TimeSpan? timeout = null)
         {
             var limit = timeout ?? ShortTimeout;
@@ -130,28 +123,65 @@ namespace MtvRemediation.Remediation
         /// <summary>
         /// Encodes bytes as a printf format that reproduces them exactly: safe ASCII stays literal,
         /// everything else (including %, \, quotes, CR, LF, non-ASCII) becomes a 3-digit octal escape.
-        /// ash's builtin printf understands \NNN, so no base64 tool is needed on the host.
+        /// ash's builtin printf understands \NNN, so no base64 tool is needed on the host. A leading
+        /// '-' is escaped too, so the format is never read as an option.
         /// </summary>
         public static string PrintfFormat(byte[] data, int offset, int count)
         {
             var sb = new StringBuilder(count * 2);
-            for (var i = offset; i < offset + count; i++)
-            {
-                var b = data[i];
-                var literal = (b >= (byte)'a' && b <= (byte)'z') || (b >= (byte)'A' && b <= (byte)'Z') || (b >= (byte)'0' && b <= (byte)'9')
-                              || b == (byte)' ' || b == (byte)',' || b == (byte)'.' || b == (byte)':' || b == (byte)'-' || b == (byte)'_'
-                              || b == (byte)'/' || b == (byte)'=' || b == (byte)'+' || b == (byte)'(' || b == (byte)')' || b == (byte)'[' || b == (byte)']';
-                if (literal) sb.Append((char)b);
-                else sb.Append('\\').Append(Convert.ToString(b, 8).PadLeft(3, '0'));
-            }
+            for (var i = offset; i < offset + count; i++) AppendEncoded(sb, data[i], i == offset);
             return sb.ToString();
         }
 
+        private static bool IsLiteral(byte b) =>
+            (b >= (byte)'a' && b <= (byte)'z') || (b >= (byte)'A' && b <= (byte)'Z') || (b >= (byte)'0' && b <= (byte)'9')
+            || b == (byte)' ' || b == (byte)',' || b == (byte)'.' || b == (byte)':' || b == (byte)'-' || b == (byte)'_'
+            || b == (byte)'/' || b == (byte)'=' || b == (byte)'+' || b == (byte)'(' || b == (byte)')' || b == (byte)'[' || b == (byte)']';
+
+        private static void AppendEncoded(StringBuilder sb, byte b, bool first)
+        {
+            if (IsLiteral(b) && !(first && b == (byte)'-')) sb.Append((char)b);
+            else sb.Append('\\').Append(Convert.ToString(b, 8).PadLeft(3, '0'));
+        }
+
         /// <summary>
-        /// Data per command when uploading through printf: an exec'd command line must stay well
-        /// under Linux's 128 KiB single-argument limit even when every byte becomes 4 characters.
+        /// Splits bytes [offset, offset + count) into printf formats of at most
+        /// <paramref name="maxEncodedChars"/> characters each, sized by their ENCODED length: a byte
+        /// is 1 character literal or 4 as an octal escape, so non-ASCII data needs 4x the room.
         /// </summary>
-        public const int UploadChunkBytes = 24 * 1024;
+        public static List<(int Offset, int Count, string Format)> PrintfChunks(byte[] data, int offset, int count, int maxEncodedChars)
+        {
+            if (maxEncodedChars < 8) throw new ArgumentOutOfRangeException(nameof(maxEncodedChars), maxEncodedChars, "Too little room for any data.");
+            var chunks = new List<(int, int, string)>();
+            var sb = new StringBuilder(Math.Min(maxEncodedChars, count * 4 + 4));
+            var start = offset;
+            for (var i = offset; i < offset + count; i++)
+            {
+                var first = i == start;
+                var need = IsLiteral(data[i]) && !(first && data[i] == (byte)'-') ? 1 : 4;
+                if (sb.Length + need > maxEncodedChars)
+                {
+                    chunks.Add((start, i - start, sb.ToString()));
+                    sb.Clear();
+                    start = i;
+                    first = true;
+                }
+                AppendEncoded(sb, data[i], first);
+            }
+            if (sb.Length > 0) chunks.Add((start, offset + count - start, sb.ToString()));
+            return chunks;
+        }
+
+        /// <summary>
+        /// Largest command text (UTF-8 bytes) sent in one request. SSH.NET refuses to send a packet
+        /// over its limit ("Packet is too big": a 24 KiB chunk of non-ASCII data, ~96 KiB encoded,
+        /// failed), and the command travels in one packet, so every upload is sized against this.
+        /// </summary>
+        public const int MaxCommandBytes = 32 * 1024;
+
+        /// <summary>Room for data in a command whose text without the data is <paramref name="commandWithoutData"/>.</summary>
+        public static int RoomForData(RemoteCommand commandWithoutData) =>
+            MaxCommandBytes - Encoding.UTF8.GetByteCount(commandWithoutData.Text) - 16;
     }
 
     /// <summary>A memory stream that refuses to grow past a cap (keeps client memory bounded).</summary>

@@ -42,6 +42,7 @@ namespace MtvRemediation.VSphere
         {
             if (string.IsNullOrEmpty(viServer.SessionSecret))
                 throw new ArgumentException($"The PowerCLI connection to {viServer.Name} carries no SessionSecret; it cannot be shared. Connect with Connect-MtvVIServer -Server {viServer.Name} -Credential (Get-Credential).");
+            viServer.EnsureEncryptedServiceUri();
             var uri = viServer.ServiceUri ?? BuildServiceUri(viServer.Name, viServer.Port);
             var soap = new VimSoapClient(uri, skipCertificateCheck);
             try

@@ -59,13 +59,50 @@ namespace MtvRemediation.Tests.Esxi
         }
 
         [Fact]
-        public void Only_other_key_types_on_record_is_unknown_and_says_so()
+        public void A_known_host_presenting_a_key_of_another_type_is_changed()
+        {
+            // Issue 11: a man in the middle can offer an RSA key to a client that knows the host's ed25519 key.
+            var store = new KnownHostsStore(FilePath);
+            store.Add("127.0.0.1", 2201, TestKeys.Ed25519A);
+            var check = store.Check("127.0.0.1", 2201, TestKeys.Rsa);
+            Assert.Equal(HostKeyStatus.Changed, check.Status);
+            Assert.Equal(1, check.LineNumber);
+            Assert.Equal(HostKeyFingerprint.Compute(TestKeys.Ed25519A), check.RecordedFingerprint);
+            Assert.Equal(new[] { "ssh-ed25519" }, check.OtherKeyTypes);
+            // Either key on record (several types for one host, as ssh-keyscan records them) is known.
+            store.Add("127.0.0.1", 2202, TestKeys.Rsa);
+            File.AppendAllText(FilePath, "[127.0.0.1]:2202 ssh-ed25519 " + Convert.ToBase64String(TestKeys.Ed25519A) + "\n");
+            Assert.Equal(HostKeyStatus.Known, store.Check("127.0.0.1", 2202, TestKeys.Ed25519A).Status);
+            Assert.Equal(HostKeyStatus.Known, store.Check("127.0.0.1", 2202, TestKeys.Rsa).Status);
+        }
+
+        [Theory]
+        [InlineData("evil,*")]
+        [InlineData("*")]
+        [InlineData("!esx01")]
+        [InlineData("esx0?")]
+        [InlineData("esx01 ssh-rsa")]
+        [InlineData("[esx01]:22")]
+        [InlineData("|1|abc|def")]
+        public void Host_names_that_would_be_patterns_are_refused_and_nothing_is_written(string name)
         {
             var store = new KnownHostsStore(FilePath);
-            store.Add("127.0.0.1", 2201, TestKeys.Rsa);
-            var check = store.Check("127.0.0.1", 2201, TestKeys.Ed25519A);
-            Assert.Equal(HostKeyStatus.Unknown, check.Status);
-            Assert.Equal(new[] { "ssh-rsa" }, check.OtherKeyTypes);
+            var ex = Assert.Throws<ArgumentException>(() => store.Add(name, 22, TestKeys.Ed25519A));
+            Assert.Contains("known-hosts", ex.Message);
+            Assert.Throws<ArgumentException>(() => store.Check(name, 2201, TestKeys.Ed25519A));
+            Assert.False(File.Exists(FilePath) && File.ReadAllText(FilePath).Length > 0);
+        }
+
+        [Theory]
+        [InlineData("esx01.example.com")]
+        [InlineData("DC0_H0")]
+        [InlineData("192.168.1.10")]
+        [InlineData("fe80::1")]
+        public void Plain_host_names_and_addresses_are_recorded(string name)
+        {
+            var store = new KnownHostsStore(FilePath);
+            store.Add(name, 22, TestKeys.Ed25519A);
+            Assert.Equal(HostKeyStatus.Known, store.Check(name, 22, TestKeys.Ed25519A).Status);
         }
 
         [Fact]

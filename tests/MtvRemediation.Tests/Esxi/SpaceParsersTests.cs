@@ -25,17 +25,41 @@ namespace MtvRemediation.Tests.Esxi
             "tmp                       256M      255M      364K  99% --\n";
 
         [Fact]
-        public void Vdf_ramdisks_are_read_in_exact_bytes_and_mapped_to_mount_points()
+        public void Vdf_ramdisks_are_read_in_exact_bytes_without_a_mount_point()
         {
             var all = SpaceParsers.ParseTables(Vdf);
             Assert.Equal(5, all.Count); // tardisks have no Use% column and are skipped
             var var = Assert.Single(all, e => e.Name == "var");
-            Assert.Equal("/var", var.MountPoint);
+            Assert.Equal(string.Empty, var.MountPoint); // vdf prints "--": the mount point comes from the ramdisk list
             Assert.Equal(49152L * 1024, var.SizeBytes);
             Assert.Equal(49152L * 1024, var.UsedBytes);
             Assert.Equal(0, var.FreeBytes);
             Assert.True(var.Exact);
-            Assert.Equal("/", all.Single(e => e.Name == "root").MountPoint);
+            // Issue 14: root used to become "/" here and then held every path.
+            Assert.Equal(string.Empty, all.Single(e => e.Name == "root").MountPoint);
+            Assert.Null(SpaceParsers.FindVolumeFor(all, "/var/log"));
+        }
+
+        // The lab's stand-in for 'localcli system visorfs ramdisk list' (the real layout is unverified).
+        private const string RamdiskList =
+            "Ramdisk Name  System Include in Coredumps Reserved  Maximum      Used      Peak Used Free  Reserved Free Maximum Inodes Allocated Inodes Used Inodes Mount Point\n" +
+            "------------  ------ -------------------- --------- ------------ --------- --------- ----- ------------- -------------- ---------------- ----------- ---------------------------\n" +
+            "root          true   true                 0 KiB     32768 KiB    2040 KiB  2040 KiB  93 %  93 %          8192           8192             331         /\n" +
+            "etc           true   true                 0 KiB     28672 KiB    576 KiB   576 KiB   97 %  97 %          4096           1024             555         /etc\n" +
+            "var           true   true                 0 KiB     49152 KiB    520 KiB   520 KiB   98 %  98 %          8192           8192             20          /var\n" +
+            "tmp           true   true                 0 KiB     262144 KiB   11728 KiB 11728 KiB 95 %  95 %          8192           8192             9           /tmp\n" +
+            "hostdstats    true   true                 0 KiB     1078272 KiB  16676 KiB 16676 KiB 98 %  98 %          8192           8192             9           /var/lib/vmware/hostd/stats\n" +
+            "odd           true   true                 0 KiB     1024 KiB     0 KiB     0 KiB     100 % 100 %         8192           8192             9           --\n";
+
+        [Fact]
+        public void Ramdisk_list_maps_names_to_mount_points_without_root()
+        {
+            var map = SpaceParsers.ParseRamdiskMounts(RamdiskList);
+            Assert.Equal("/var", map["var"]);
+            Assert.Equal("/var/lib/vmware/hostd/stats", map["hostdstats"]);
+            Assert.False(map.ContainsKey("root")); // mounted at "/": it would hold every path
+            Assert.False(map.ContainsKey("odd"));  // no mount point given
+            Assert.Empty(SpaceParsers.ParseRamdiskMounts("Error: Unknown command or namespace system visorfs ramdisk list\n"));
         }
 
         [Fact]
@@ -50,12 +74,31 @@ namespace MtvRemediation.Tests.Esxi
         [Theory]
         [InlineData("/var/log", "var")]
         [InlineData("/var", "var")]
+        [InlineData("/var/lib/vmware/hostd/stats/x", "hostdstats")]
         [InlineData("/tmp/vmkfstools-wrapper-1", "tmp")]
-        [InlineData("/variable", "root")]   // a prefix of a name is not a mount match
-        [InlineData("/opt/redhat", "root")]
-        public void Longest_mount_point_prefix_wins(string path, string expected)
+        [InlineData("/variable", null)]   // a prefix of a name is not a mount match
+        [InlineData("/opt/redhat", null)] // only root would hold it: no answer rather than root's numbers
+        public void Longest_mount_point_prefix_wins(string path, string? expected)
         {
-            Assert.Equal(expected, SpaceParsers.FindVolumeFor(SpaceParsers.ParseTables(Vdf), path)!.Name);
+            var mounts = SpaceParsers.ParseRamdiskMounts(RamdiskList);
+            var entries = SpaceParsers.ParseTables(Vdf).Where(e => mounts.ContainsKey(e.Name))
+                .Select(e => new SpaceEntry(e.Name, mounts[e.Name], e.SizeBytes, e.UsedBytes, e.FreeBytes, e.Exact));
+            Assert.Equal(expected, SpaceParsers.FindVolumeFor(entries, path)?.Name);
+        }
+
+        [Fact]
+        public void Esxi_df_in_bytes_parses()
+        {
+            const string df =
+                "Filesystem            Bytes           Used      Available Use% Mounted on\n" +
+                "VMFS-6         270553174016   186969083904    83584090112  70% /vmfs/volumes/datastore1\n" +
+                "VFFS             4294967296       16384000     4278583296   1% /vmfs/volumes/5f2a1b3c-1d2e3f40-5a6b-001122334455\n";
+            var rows = SpaceParsers.ParseTables(df);
+            Assert.Equal(2, rows.Count);
+            var os = SpaceParsers.FindVolumeFor(rows, "/vmfs/volumes/5f2a1b3c-1d2e3f40-5a6b-001122334455/log")!;
+            Assert.Equal("VFFS", os.Name);
+            Assert.Equal(4294967296L, os.SizeBytes);
+            Assert.True(os.Exact);
         }
 
         [Fact]

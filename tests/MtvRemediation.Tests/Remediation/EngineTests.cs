@@ -69,37 +69,106 @@ namespace MtvRemediation.Tests.Remediation
             Assert.Equal(new FileInfo(log).Length, status.LogSizeBytes);
             Assert.False(status.SecureLogExists);
             Assert.True(status.VolumeSizeBytes > 0);
-            Assert.Contains(status.Source, new[] { "stat -f", "df -k" }); // no vdf off ESXi
+            Assert.Contains(status.Source, new[] { "stat -f + df -k", "df -k" }); // no ramdisk list off ESXi: the POSIX df of the path
+            Assert.True(SpaceParsers.Holds(status.VolumePath, status.LogRealPath), $"{status.VolumePath} does not hold {status.LogRealPath}");
             Assert.InRange(status.UsedPercent, 0, 100);
         }
 
+        // What the probe script prints on an ESXi host (sections of Scripts/logspace.sh). The ramdisk
+        // list's real layout is unverified: this is the lab's stand-in (the parser reads only the
+        // first word and the last column of each row).
+        private const string RamdiskList =
+            "Ramdisk Name  System Include in Coredumps Reserved  Maximum      Used      Peak Used Free  Reserved Free Maximum Inodes Allocated Inodes Used Inodes Mount Point\n" +
+            "------------  ------ -------------------- --------- ------------ --------- --------- ----- ------------- -------------- ---------------- ----------- ---------------------------\n" +
+            "root          true   true                 0 KiB     32768 KiB    2040 KiB  2040 KiB  93 %  93 %          8192           8192             331         /\n" +
+            "var           true   true                 0 KiB     16384 KiB    16384 KiB 16384 KiB 0 %   0 %           8192           8192             20          /var\n" +
+            "tmp           true   true                 0 KiB     262144 KiB   11728 KiB 11728 KiB 95 %  95 %          8192           8192             9           /tmp\n" +
+            "hostdstats    true   true                 0 KiB     1078272 KiB  16676 KiB 16676 KiB 98 %  98 %          8192           8192             9           /var/lib/vmware/hostd/stats\n";
+
+        private const string VdfTable =
+            "Ramdisk                   1k-blocks      Used Available Use% Mounted on\n" +
+            "root                          32768      2040     30728   7% --\n" +
+            "var                           16384     16384         0 100% --\n" +
+            "tmp                          262144     11728    250416   5% --\n" +
+            "hostdstats                  1078272     16676   1061596   2% --\n";
+
+        private static string ProbeOutput(string resolved, string extra = "") =>
+            "@@logkind\n0\n@@log\n16777216\n@@logtarget\n@@securekind\n1\n@@secure\n@@resolved\n" + resolved + "\n@@resolvedtmp\n/tmp\n" +
+            "@@ramdisks\n" + RamdiskList + "\n@@rc 0\n@@vdf\n" + VdfTable + "\n@@rc 0\n" + extra +
+            "@@tasks\n/tmp/vmkfstools-wrapper-a\n/tmp/vmkfstools-wrapper-b\n@@stale\n/tmp/vmkfstools-wrapper-a\n@@vib\n/opt/redhat/vmkfstools-wrapper\n@@rc 0\n@@end\n";
+
         [Fact]
-        public void Probe_parse_prefers_vdf_then_stat_then_df_and_rates_status()
+        public void Probe_parse_takes_the_ramdisk_that_holds_the_real_path_and_rates_status()
         {
-            const string output =
-                "@@resolved\n/var/log\n@@log\n16777216\n@@secure\n@@vdf\n" +
-                "Ramdisk                   1k-blocks      Used Available Use% Mounted on\n" +
-                "var                           16384     16384         0 100% --\n" +
-                "tmp                          262144     11728    250416   4% --\n\n@@rc 0\n" +
-                "@@statf\n4096 4096 0 0\n@@rc 0\n@@statftmp\n@@rc 1\n@@dfk\n@@rc 1\n@@dfktmp\n@@rc 1\n@@vdfh\n@@rc 1\n" +
-                "@@tasks\n/tmp/vmkfstools-wrapper-a\n/tmp/vmkfstools-wrapper-b\n@@stale\n/tmp/vmkfstools-wrapper-a\n@@vib\n/opt/redhat/vmkfstools-wrapper\n@@rc 0\n@@end\n";
-            var s = LogSpaceProbe.Parse("esx1", new LogSpaceOptions(), output);
-            Assert.Equal("vdf", s.Source);
+            var s = LogSpaceProbe.Parse("esx1", new LogSpaceOptions(), ProbeOutput("/var/log"));
+            Assert.Equal("ramdisk list + vdf", s.Source);
             Assert.Equal("/var", s.VolumePath);
+            Assert.Equal("var", s.VolumeName);
+            Assert.Equal("ramdisk", s.VolumeKind);
+            Assert.Equal(16384L * 1024, s.VolumeSizeBytes);
             Assert.Equal(100, s.UsedPercent);
             Assert.Equal("Critical", s.Status);
+            Assert.Equal("/var/log/vmkfstools-wrapper.log", s.LogRealPath);
             Assert.Equal(2, s.TaskDirCount);
             Assert.Equal(1, s.StaleTaskDirCount);
             Assert.True(s.WrapperInstalled);
-            Assert.Equal("vdf", s.TmpSource);
+            Assert.Equal("ramdisk list + vdf", s.TmpSource);
+            Assert.Equal(262144L * 1024, s.TmpSizeBytes);
             Assert.Single(s.Reasons);
+        }
 
-            var noVdf = output.Replace("@@vdf\n", "@@vdfx\n");
-            var s2 = LogSpaceProbe.Parse("esx1", new LogSpaceOptions(), noVdf);
+        [Fact]
+        public void Probe_parse_never_takes_the_root_ramdisk_for_a_path()
+        {
+            // Issue 14: vdf's root row used to map to "/" and so held every path (the 32 MB root
+            // ramdisk reported as the log's volume). A path on no other volume is an error instead.
+            var ex = Assert.Throws<RemediationException>(() => LogSpaceProbe.Parse("esx1", new LogSpaceOptions(), ProbeOutput("/opt/log")));
+            Assert.Equal(HostRemediationErrorIds.LogSpaceCheckFailed, ex.ErrorId);
+            Assert.Contains("root ramdisk is never taken", ex.Message);
+        }
+
+        [Fact]
+        public void Probe_parse_measures_the_osdata_volume_through_esxi_df_then_stat_f()
+        {
+            // ESXi 7/8: /var/log -> /scratch/log -> /vmfs/volumes/<uuid>/log (the OSDATA volume).
+            const string uuid = "/vmfs/volumes/5f2a1b3c-1d2e3f40-5a6b-001122334455";
+            const string df =
+                "Filesystem            Bytes           Used      Available Use% Mounted on\n" +
+                "VMFS-6         270553174016   186969083904    83584090112  70% /vmfs/volumes/datastore1\n" +
+                "VFFS             4294967296     4294967296              0 100% " + uuid + "\n";
+            var s = LogSpaceProbe.Parse("esx1", new LogSpaceOptions(), ProbeOutput(uuid + "/log",
+                "@@df\n" + df + "\n@@rc 0\n@@statf\n4096 1048576 524288 524288\n@@rc 0\n"));
+            Assert.Equal("df", s.Source);
+            Assert.Equal(uuid, s.VolumePath);
+            Assert.Equal("VFFS", s.VolumeKind);
+            Assert.Equal(uuid.Substring("/vmfs/volumes/".Length), s.VolumeName);
+            Assert.Equal(4294967296L, s.VolumeSizeBytes);
+            Assert.Equal(0, s.VolumeFreeBytes);
+            Assert.Equal("Critical", s.Status);
+
+            // No usable df: stat -f of the path, attributed to the /vmfs/volumes/<name> holding it.
+            var s2 = LogSpaceProbe.Parse("esx1", new LogSpaceOptions(), ProbeOutput(uuid + "/log",
+                "@@df\nsh: df: not found\n@@rc 127\n@@statf\n4096 1048576 524288 524288\n@@rc 0\n"));
             Assert.Equal("stat -f", s2.Source);
-            Assert.Equal(100, s2.UsedPercent);
+            Assert.Equal(uuid, s2.VolumePath);
+            Assert.Equal(4096L * 1048576, s2.VolumeSizeBytes);
+            Assert.Equal(50, s2.UsedPercent);
 
-            Assert.Throws<RemediationException>(() => LogSpaceProbe.Parse("esx1", new LogSpaceOptions(), "@@resolved\n/\n@@end\n"));
+            // Neither: a loud failure, never a ramdisk's numbers.
+            Assert.Throws<RemediationException>(() => LogSpaceProbe.Parse("esx1", new LogSpaceOptions(), ProbeOutput(uuid + "/log",
+                "@@df\n@@rc 127\n@@statf\n@@rc 1\n")));
+        }
+
+        [Fact]
+        public void Probe_parse_refuses_a_symlink_or_a_non_regular_file_at_the_log_path()
+        {
+            var link = ProbeOutput("/var/log").Replace("@@logkind\n0\n@@log\n16777216\n@@logtarget\n", "@@logkind\n2\n@@log\n@@logtarget\n/etc/passwd\n");
+            var ex = Assert.Throws<RemediationException>(() => LogSpaceProbe.Parse("esx1", new LogSpaceOptions(), link));
+            Assert.Equal(HostRemediationErrorIds.LogPathRefused, ex.ErrorId);
+            Assert.Equal(System.Management.Automation.ErrorCategory.SecurityError, ex.Category);
+            Assert.Contains("/etc/passwd", ex.Message);
+            var dir = ProbeOutput("/var/log").Replace("@@logkind\n0\n@@log\n16777216\n", "@@logkind\n3\n@@log\n");
+            Assert.Equal(HostRemediationErrorIds.LogPathRefused, Assert.Throws<RemediationException>(() => LogSpaceProbe.Parse("esx1", new LogSpaceOptions(), dir)).ErrorId);
         }
 
         [Theory]
@@ -108,8 +177,12 @@ namespace MtvRemediation.Tests.Remediation
         [InlineData(95, "Critical")]
         public void Thresholds(int usedPercent, string expected)
         {
-            var output = $"@@resolved\n/var/log\n@@statf\n1024 100 {100 - usedPercent} {100 - usedPercent}\n@@rc 0\n@@end\n";
-            Assert.Equal(expected, LogSpaceProbe.Parse("h", new LogSpaceOptions { WarningPercent = 75, CriticalPercent = 90 }, output).Status);
+            // Off ESXi (no ramdisk list): stat -f numbers for the mount point the POSIX df names.
+            var output = $"@@logkind\n1\n@@resolved\n/var/log\n@@resolvedtmp\n/tmp\n@@ramdisks\n@@rc 127\n@@statfpath\n1024 100 {100 - usedPercent} {100 - usedPercent}\n@@rc 0\n" +
+                         "@@dfkpath\nFilesystem 1K-blocks Used Available Use% Mounted on\ntmpfs 100 0 100 0% /var\n@@rc 0\n@@end\n";
+            var s = LogSpaceProbe.Parse("h", new LogSpaceOptions { WarningPercent = 75, CriticalPercent = 90 }, output);
+            Assert.Equal(expected, s.Status);
+            Assert.Equal("stat -f + df -k", s.Source);
         }
 
         [Theory]
@@ -178,7 +251,7 @@ namespace MtvRemediation.Tests.Remediation
             var log = WriteLog("k.log", content);
             var r = LogClearEngine.Clear(_shell, new LogClearRequest { LogPath = log, KeepLastLines = 1500 }, Ct);
             var expected = string.Join("\n", Encoding.UTF8.GetString(content).TrimEnd('\n').Split('\n').TakeLast(1500)) + "\n";
-            Assert.True(expected.Length > RemoteOps.UploadChunkBytes); // more than one upload chunk
+            Assert.True(expected.Length > RemoteOps.MaxCommandBytes); // more than one command's worth of data
             Assert.Equal(expected, File.ReadAllText(log));
             Assert.Equal(expected.Length, r.KeptBytes);
             Assert.Equal(expected.Length, r.BytesAfter);
@@ -288,8 +361,8 @@ namespace MtvRemediation.Tests.Remediation
             Assert.True(un.Changed);
             Assert.Equal(1, un.Removed);
             Assert.NotEqual(reg.CrondPid, un.CrondPid);
-            // Every foreign byte is back; only the LF we had to add after the unterminated last line remains.
-            Assert.Equal(original + "\n", File.ReadAllText(paths.CrontabPath));
+            // Byte-identical, even the missing final newline (issue 11): the LF our line needed goes with it.
+            Assert.Equal(original, File.ReadAllText(paths.CrontabPath));
         }
 
         [Fact]

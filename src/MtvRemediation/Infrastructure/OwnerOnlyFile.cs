@@ -1,0 +1,40 @@
+using System;
+using System.IO;
+using System.Runtime.InteropServices;
+
+namespace MtvRemediation.Infrastructure
+{
+    /// <summary>
+    /// Creates local files only their owner can read (0600 on Unix): wrapper logs and their tails
+    /// hold datastore paths, VM and host names an admin may consider private. The mode is set
+    /// while the new file is still empty, before any byte is written. On Windows the file inherits
+    /// the ACL of its directory (the user's profile by default).
+    /// </summary>
+    internal static class OwnerOnlyFile
+    {
+        private const int OwnerReadWrite = 0x180; // 0600
+
+        /// <summary>A new file (fails if it exists) opened for writing, mode 0600 on Unix.</summary>
+        public static FileStream CreateNew(string path)
+        {
+            var fs = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+            try
+            {
+                if (!RuntimeInformation.IsOSPlatform(OSPlatform.Windows) && chmod(path, OwnerReadWrite) != 0)
+                    throw new IOException($"Cannot make '{path}' readable by its owner only (chmod 600 failed, errno {Marshal.GetLastWin32Error()}).");
+                return fs;
+            }
+            catch
+            {
+                fs.Dispose();
+                try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+                throw;
+            }
+        }
+
+        [DllImport("libc", SetLastError = true)]
+#pragma warning disable IDE1006 // libc's name
+        private static extern int chmod(string path, int mode);
+#pragma warning restore IDE1006
+    }
+}

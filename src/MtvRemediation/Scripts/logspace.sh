@@ -1,0 +1,45 @@
+# Test-VmkfstoolsLogSpace's probe in one round trip ("$1" log, "$2" secure log); LogSpaceProbe.Parse
+# reads the @@sections. The log is judged by the one log-path rule (logpath.sh) and measured only
+# when it is a regular file. The volume is the file system that holds the log's REAL path
+# (FIELD-FACTS 3: on ESXi 7/8 /var/log is a symlink into the OSDATA volume; degraded hosts keep
+# /scratch on the tmp ramdisk):
+#   ramdisks     localcli / esxcli system visorfs ramdisk list (name -> mount point) and vdf (sizes)
+#   /vmfs/...    ESXi's df (bytes: OSDATA, datastores, vfat), then stat -f on the path
+#   neither tool (not an ESXi host, e.g. the unit tests): stat -f and POSIX df -k on the path
+# Every source prints its exit code: their exact formats on real ESXi are unverified, so the
+# parser takes only an answer it can attribute to the path, and fails loudly otherwise.
+# Few processes: at fleet scale the host's cost per probe is mostly fork+exec.
+# @include logpath.sh
+# @include filesize.sh
+f=$1 s=$2
+echo @@logkind; logpath_kind "$f"; echo $?
+echo @@log; logpath_kind "$f" && filesize "$f"
+echo @@logtarget; [ -L "$f" ] && readlink "$f"
+echo @@securekind; logpath_kind "$s"; echo $?
+echo @@secure; logpath_kind "$s" && filesize "$s"
+# The log's directory may not exist yet: walk up to one that does, then resolve it.
+d=${f%/*}; while [ ! -d "${d:-/}" ]; do d=${d%/*}; done; d=${d:-/}
+r=$(readlink -f "$d" 2>/dev/null); [ -n "$r" ] || r=$d
+t=$(readlink -f /tmp 2>/dev/null); [ -n "$t" ] || t=/tmp
+echo @@resolved; echo "$r"
+echo @@resolvedtmp; echo "$t"
+echo @@ramdisks; { localcli system visorfs ramdisk list || esxcli system visorfs ramdisk list; } 2>/dev/null; k=$?; echo; echo "@@rc $k"
+echo @@vdf; vdf 2>/dev/null; v=$?; echo; echo "@@rc $v"
+case $r in
+  /vmfs/volumes/*)
+    # /bin/df by its path first: a BusyBox ash built with standalone applets runs its own df for
+    # a bare "df", whatever df the host installed (ESXi's prints bytes; where it lives is
+    # unverified, hence the fallback). The parser reads either header.
+    echo @@df; { /bin/df || df; } 2>/dev/null; a=$?; echo; echo "@@rc $a"
+    echo @@statf; stat -f -c '%S %b %f %a' "$r" 2>/dev/null; echo "@@rc $?";;
+esac
+if [ $k != 0 ]; then
+  echo @@statfpath; stat -f -c '%S %b %f %a' "$r" 2>/dev/null; echo "@@rc $?"
+  echo @@dfkpath; df -k "$r" 2>/dev/null; echo "@@rc $?"
+  echo @@statftmp; stat -f -c '%S %b %f %a' "$t" 2>/dev/null; echo "@@rc $?"
+  echo @@dfktmp; df -k "$t" 2>/dev/null; echo "@@rc $?"
+fi
+echo @@tasks; for x in /tmp/vmkfstools-wrapper-*; do [ -d "$x" ] && echo "$x"; done
+echo @@stale; find /tmp -maxdepth 1 -type d -name 'vmkfstools-wrapper-*' -mtime +5 2>/dev/null
+echo @@vib; for p in /opt/redhat/vmkfstools-wrapper /usr/lib/vmware/esxcli/ext/esxcli-vmkfstools.xml; do [ -e "$p" ] && echo "$p"; done; echo "@@rc 0"
+echo @@end
