@@ -33,6 +33,25 @@
 #                                      here: hostile VM names through Get-/Reset-VMChangeTracking and hostile log paths
 #                                      through Test-/Clear-VmkfstoolsWrapperLog/Register-LogRotationCron
 #   parser fuzz ...................... xunit tests/MtvRemediation.Tests/Fuzz (seeded, reproducible)
+#
+# Issue 11 (nothing lost on hostile or odd hosts) -> 'Nothing lost on hostile or odd hosts' below, plus:
+#   symlink at the log path .......... here: 'a symlink at the log path ...' (Test-, Clear-, -ArchivePath, -KeepLastLines)
+#                                      and 'the rotation job leaves a log that became a symlink ...'; xunit EngineTests
+#                                      'Probe_parse_refuses_a_symlink_or_a_non_regular_file_at_the_log_path'
+#   log dir a link into OSDATA ........ StorageLayouts.Tests (Test-, Clear- and the cron job on the OsData layout)
+#   write-back chunks > packet limit .. here: '-KeepLastLines with a tail that is mostly non-ASCII ...'
+#   failed write-back reported ....... here: 'a write-back that fails says what was truncated ...'
+#   Ctrl+C during the write-back ...... here: 'Ctrl+C during the -KeepLastLines write-back ...'
+#   crontab without final newline ..... here: 'a crontab without a final newline ...'; HostRemediation.Tests 'keeps odd foreign lines'
+#   marker text in -LogPath ........... here: 'a -LogPath holding the job''s own marker text ...'
+#   non-ASCII > 17 KB in crontab ...... here: 'a crontab with a non-ASCII run over 17 KB ...'
+#   digest re-check before mv ......... xunit CrontabScriptTests (crontab-replace.sh against BusyBox)
+#   temp file with the final mode ..... xunit CrontabScriptTests (crontab-temp.sh)
+#   other key type for a known host ... here: 'a known host presenting a key of another type ...'; xunit KnownHostsStoreTests
+#   known_hosts names ................. xunit KnownHostsStoreTests 'Host_names_that_would_be_patterns_are_refused...'
+#   http:// ServiceUri ................ here: 'an http:// ServiceUri from a PowerCLI object is refused ...'
+#   archive 0600 ...................... here: 'an archive is created readable by its owner only (0600)'
+#   lab port flake .................... tests/lab/start-repeat.sh (20 lab starts in a row; not in the default run)
 
 BeforeDiscovery {
     $script:LabUp = Test-Path (Join-Path $PSScriptRoot '../../out/lab/lab.json')
@@ -523,5 +542,237 @@ Describe 'vCenter faults' -Tag Lab, Fault -Skip:(-not $LabUp) {
         @($r.DeletedFiles) | Should -Be @("[$($Placement.Datastore.name)] $($vm.Name)/disk1-ctk.vmdk")
         Test-Ctk $vm | Should -BeFalse
         Test-Path -LiteralPath (Join-Path $vm.Dir 'keep.vmdk') | Should -BeTrue
+    }
+}
+
+# Issue 11: nothing lost on hostile or odd hosts. Each test failed before the fix it names.
+Describe 'Nothing lost on hostile or odd hosts' -Tag Lab, Fault -Skip:(-not $LabUp) {
+    BeforeAll {
+        $script:Lab = Get-HostLab
+        $script:H = @($Lab.Hosts | Select-Object -Last 1)[0]
+        Initialize-HostState $H
+        Connect-HostLab $Lab -Hosts $H
+        $script:Target = '/etc/mtv-target-disk.vmdk'
+        # A VMDK descriptor stands for any file a link could point to; 2 MB, so a 1 MB cron limit would cut it.
+        $script:TargetText = "# Disk DescriptorFile`nversion=1`nCID=fffffffe`ncreateType=`"vmfs`"`n" + ('#' * 2MB) + "`n"
+        function Set-Target { Write-HostFile $H $Target ([Text.Encoding]::ASCII.GetBytes($TargetText)) }
+        function Get-TargetHash { Invoke-InHost $H "md5sum < $Target" }
+
+        # Runs $Script in its own runspace (module imported, session to $H open) without waiting.
+        function Start-Background {
+            param([scriptblock] $Script, [hashtable] $Arguments = @{})
+            $ps = [powershell]::Create()
+            $null = $ps.AddScript({
+                    param($ManifestPath, $Helpers, $Lab, $HostObj, $Body, $Arguments)
+                    Import-Module $ManifestPath
+                    . $Helpers
+                    Connect-HostLab $Lab -Hosts $HostObj
+                    & ([scriptblock]::Create($Body)) @Arguments
+                }).AddArgument($ManifestPath).AddArgument($Helpers).AddArgument($Lab).AddArgument($H).AddArgument($Script.ToString()).AddArgument($Arguments)
+            [pscustomobject]@{ PS = $ps; Async = $ps.BeginInvoke() }
+        }
+        # A log whose last lines are ~$TailMB MB, in /tmp (256 MiB ramdisk) so it does not fill /var.
+        function New-BigLog([string] $Path, [int] $Lines) {
+            $line = '2026-11-25 22:00:00,000 - INFO - vshish stats ' + ('x' * 180)
+            $bytes = [Text.Encoding]::ASCII.GetBytes(((1..$Lines | ForEach-Object { "$line $_" }) -join "`n") + "`n")
+            Write-HostFile $H $Path $bytes
+            , $bytes
+        }
+        function Get-TailBytes([byte[]] $Bytes, [int] $Lines) {
+            $text = [Text.Encoding]::ASCII.GetString($Bytes).TrimEnd("`n").Split("`n")
+            , [Text.Encoding]::ASCII.GetBytes((($text | Select-Object -Last $Lines) -join "`n") + "`n")
+        }
+        function Wait-Truncated([string] $Path, [long] $Size, $Job) {
+            $deadline = [DateTime]::UtcNow.AddSeconds(60)
+            while ((Get-HostFileSize $H $Path) -ge $Size) {
+                if ($Job.Async.IsCompleted) { throw "the clear finished before the write-back could be caught: $($Job.PS.Streams.Error | Out-String)" }
+                if ([DateTime]::UtcNow -gt $deadline) { throw 'the log was never truncated' }
+                Start-Sleep -Milliseconds 20
+            }
+        }
+    }
+
+    AfterAll {
+        if ($script:H) {
+            Invoke-InHost $H "rm -f $Target /tmp/mtv-wb.log /tmp/mtv-wb.moved /tmp/mtv-stop.log" | Out-Null
+            Initialize-HostState $H
+            Get-EsxiShell | Disconnect-EsxiShell
+        }
+    }
+
+    BeforeEach { Reset-HostState $H; Set-Target }
+
+    It 'a symlink at the log path: Test- and Clear- (with -ArchivePath, -KeepLastLines) refuse it and its target keeps every byte' {
+        $hash = Get-TargetHash
+        Invoke-InHost $H "rm -f $Log && ln -s $Target $Log" | Out-Null
+        Test-VmkfstoolsLogSpace -VMHost $H.Name -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $e[0].FullyQualifiedErrorId | Should -BeLike 'LogPathRefused,*'
+        "$($e[0].CategoryInfo.Category)" | Should -Be 'SecurityError'
+        $e[0].TargetObject | Should -Be $H.Name
+        $e[0].Exception.Message | Should -Match ([regex]::Escape("symbolic link (to '$Target')"))
+        $dir = Join-Path $TestDrive 'sym'
+        foreach ($extra in @{}, @{ ArchivePath = $dir }, @{ KeepLastLines = 2 }, @{ ArchivePath = $dir; KeepLastLines = 2 }) {
+            Clear-VmkfstoolsWrapperLog -VMHost $H.Name -Confirm:$false @extra -ErrorVariable ce -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $ce[0].FullyQualifiedErrorId | Should -BeLike 'LogPathRefused,*'
+            $ce[0].Exception.Message | Should -Match 'Nothing was changed'
+        }
+        Get-TargetHash | Should -Be $hash
+        Invoke-InHost $H "readlink $Log" | Should -Be $Target
+        @(Get-ChildItem $dir -ErrorAction SilentlyContinue).Count | Should -Be 0
+        # A directory there is refused the same way (it is not a log file).
+        Invoke-InHost $H "rm -f $Log && mkdir $Log" | Out-Null
+        Clear-VmkfstoolsWrapperLog -VMHost $H.Name -Confirm:$false -ErrorVariable de -ErrorAction SilentlyContinue | Out-Null
+        $de[0].FullyQualifiedErrorId | Should -BeLike 'LogPathRefused,*'
+        "$($de[0].CategoryInfo.Category)" | Should -Be 'InvalidType'
+        Invoke-InHost $H "rmdir $Log" | Out-Null
+    }
+
+    It 'the rotation job leaves a log that became a symlink after registration alone, and still rotates a regular log' {
+        Write-HostFile $H $Log ([byte[]]::new(3MB))
+        Register-LogRotationCron -VMHost $H.Name -IntervalMinutes 1 -MaxSizeMB 1 -Confirm:$false -ErrorAction Stop 3>$null | Out-Null
+        $line = Invoke-InHost $H "grep 'MtvRemediation:log-rotation' $CrontabPath"
+        $command = ($line -split '\s+', 6)[5]
+        $hash = Get-TargetHash
+        Invoke-InHost $H "rm -f $Log && ln -s $Target $Log" | Out-Null
+        # The job's own line, run by the host's shell the way crond runs it.
+        Invoke-LabHost $H.Name $command -AllowFailure | Out-Null
+        Get-TargetHash | Should -Be $hash
+        Invoke-InHost $H "rm -f $Log" | Out-Null
+        Write-HostFile $H $Log ([byte[]]::new(3MB))
+        Invoke-LabHost $H.Name $command -AllowFailure | Out-Null
+        Get-HostFileSize $H $Log | Should -Be 0
+    }
+
+    It '-KeepLastLines with a tail that is mostly non-ASCII keeps it byte for byte (pieces sized by their encoded length)' {
+        # The review's case: 73,100 kept bytes, a 24 KiB piece became ~96 KiB of printf escapes ("Packet is too big").
+        $line = "2026-11-25 22:00:00,000 - INFO - " + (([string][char]0x00fc) * 60) + (([string][char]0x540d) * 10)
+        $bytes = [Text.Encoding]::UTF8.GetBytes(((1..700 | ForEach-Object { "$line $_" }) -join "`n") + "`n")
+        Write-HostFile $H $Log $bytes
+        $expected = [Text.Encoding]::UTF8.GetBytes(((([Text.Encoding]::UTF8.GetString($bytes)).TrimEnd("`n").Split("`n") | Select-Object -Last 400) -join "`n") + "`n")
+        $expected.Length | Should -BeGreaterThan 73100
+        $r = Clear-VmkfstoolsWrapperLog -VMHost $H.Name -KeepLastLines 400 -Confirm:$false -ErrorAction Stop
+        $r.KeptBytes | Should -Be $expected.Length
+        [Convert]::ToHexString((Get-HostFileBytes $H $Log)) | Should -Be ([Convert]::ToHexString($expected))
+    }
+
+    It 'a write-back that fails says what was truncated, what was written back and where the whole tail is saved' {
+        $path = '/tmp/mtv-wb.log'
+        $bytes = New-BigLog $path 60000
+        $expected = Get-TailBytes $bytes 40000
+        $job = Start-Background -Arguments @{ N = $H.Name; P = $path } -Script { param($N, $P) Clear-VmkfstoolsWrapperLog -VMHost $N -LogPath $P -KeepLastLines 40000 -Confirm:$false }
+        try {
+            Wait-Truncated $path $bytes.Length $job
+            # Someone swaps a link in mid-write-back: the rule stops the write-back, nothing follows the link.
+            $hash = Get-TargetHash
+            Invoke-InHost $H "mv $path /tmp/mtv-wb.moved && ln -s $Target $path" | Out-Null
+            $null = $job.PS.EndInvoke($job.Async)
+            $err = @($job.PS.Streams.Error)
+        }
+        finally { $job.PS.Dispose() }
+        $err.Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'LogWriteBackFailed,*'
+        $msg = $err[0].Exception.Message
+        $msg | Should -Match 'WAS truncated'
+        $msg | Should -Match "bytes 0-$($bytes.Length - $expected.Length) were dropped"
+        $msg | Should -Match "the $($expected.Length) bytes to keep failed after (\d+) bytes"
+        $written = [long]$Matches[1]
+        $msg | Should -Match 'saved locally in (\S+?\.kept-tail)'
+        $saved = $Matches[1]
+        [Convert]::ToHexString([IO.File]::ReadAllBytes($saved)) | Should -Be ([Convert]::ToHexString($expected))
+        (Get-Item $saved).UnixFileMode | Should -Be ([IO.UnixFileMode]'UserRead, UserWrite')
+        # What the message says was written back is exactly what the log holds.
+        Get-HostFileSize $H '/tmp/mtv-wb.moved' | Should -Be $written
+        Get-TargetHash | Should -Be $hash
+        Remove-Item $saved
+    }
+
+    It 'Ctrl+C during the -KeepLastLines write-back returns promptly and the whole tail still lands in the log' {
+        $path = '/tmp/mtv-stop.log'
+        $bytes = New-BigLog $path 60000
+        $expected = Get-TailBytes $bytes 40000
+        $job = Start-Background -Arguments @{ N = $H.Name; P = $path } -Script { param($N, $P) Clear-VmkfstoolsWrapperLog -VMHost $N -LogPath $P -KeepLastLines 40000 -Confirm:$false }
+        try {
+            Wait-Truncated $path $bytes.Length $job
+            Start-Sleep -Milliseconds 300
+            $job.Async.IsCompleted | Should -BeFalse -Because 'the write-back must still be running when stopped'
+            $sw = [Diagnostics.Stopwatch]::StartNew()
+            $job.PS.Stop()
+            $sw.Stop()
+            $sw.Elapsed.TotalSeconds | Should -BeLessThan 3
+            # The write-back is not cut: the worker finishes it (bounded by its own timeout) while the
+            # session (the runspace, as in a console after Ctrl+C) lives on.
+            $deadline = [DateTime]::UtcNow.AddSeconds(90)
+            while ((Get-HostFileSize $H $path) -lt $expected.Length -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 200 }
+            Start-Sleep -Milliseconds 500
+        }
+        finally { $job.PS.Dispose() }
+        [Convert]::ToHexString((Get-HostFileBytes $H $path)) | Should -Be ([Convert]::ToHexString($expected))
+    }
+
+    It 'a crontab without a final newline is byte-identical after Register and Unregister' {
+        $orig = Get-HostFileBytes $H $CrontabPath
+        $noNl = $orig[0..($orig.Length - 2)] + [Text.Encoding]::ASCII.GetBytes("#no final newline")
+        Write-HostFile $H $CrontabPath ([byte[]]$noNl)
+        Register-LogRotationCron -VMHost $H.Name -Confirm:$false -ErrorAction Stop 3>$null | Out-Null
+        (Get-HostFileText $H $CrontabPath) | Should -Match "#no final newline`n.*MtvRemediation:log-rotation"
+        Unregister-LogRotationCron -VMHost $H.Name -Confirm:$false -ErrorAction Stop | Out-Null
+        [Convert]::ToHexString((Get-HostFileBytes $H $CrontabPath)) | Should -Be ([Convert]::ToHexString([byte[]]$noNl))
+    }
+
+    It 'a -LogPath holding the job''s own marker text: one line however often Register runs, seen by Get, removed by Unregister' {
+        $orig = Get-HostFileBytes $H $CrontabPath
+        $path = "/var/log/x # MtvRemediation:log-rotation max=1 path='/var/log/other.log'"
+        foreach ($i in 1..3) { Register-LogRotationCron -VMHost $H.Name -LogPath $path -Confirm:$false -ErrorAction Stop 3>$null | Out-Null }
+        @((Get-HostFileText $H $CrontabPath).Split("`n") | Where-Object { $_ -match 'MtvRemediation:log-rotation' }).Count | Should -Be 1
+        @(Get-LogRotationCron -VMHost $H.Name).LogPath | Should -Be @($path)
+        @(Unregister-LogRotationCron -VMHost $H.Name -Confirm:$false -ErrorAction Stop).Count | Should -BeGreaterThan 0
+        [Convert]::ToHexString((Get-HostFileBytes $H $CrontabPath)) | Should -Be ([Convert]::ToHexString($orig))
+    }
+
+    It 'a crontab with a non-ASCII run over 17 KB: Register works and keeps every byte of it' {
+        $orig = Get-HostFileBytes $H $CrontabPath
+        $comment = [Text.Encoding]::UTF8.GetBytes('# ' + ([string][char]0x540d * 7000) + "`n")
+        $comment.Length | Should -BeGreaterThan 17KB
+        $tab = [byte[]]($orig + $comment)
+        Write-HostFile $H $CrontabPath $tab
+        Register-LogRotationCron -VMHost $H.Name -Confirm:$false -ErrorAction Stop 3>$null | Out-Null
+        $after = Get-HostFileBytes $H $CrontabPath
+        [Convert]::ToHexString($after[0..($tab.Length - 1)]) | Should -Be ([Convert]::ToHexString($tab))
+        Unregister-LogRotationCron -VMHost $H.Name -Confirm:$false -ErrorAction Stop | Out-Null
+        [Convert]::ToHexString((Get-HostFileBytes $H $CrontabPath)) | Should -Be ([Convert]::ToHexString($tab))
+    }
+
+    It 'an archive is created readable by its owner only (0600)' {
+        Write-HostFile $H $Log (New-WrapperLogBytes 500)
+        $r = Clear-VmkfstoolsWrapperLog -VMHost $H.Name -ArchivePath (Join-Path $TestDrive 'mode') -Confirm:$false -ErrorAction Stop
+        (Get-Item $r.ArchiveFile).UnixFileMode | Should -Be ([IO.UnixFileMode]'UserRead, UserWrite')
+    }
+
+    It 'a known host presenting a key of another type is HostKeyChanged, even with -TrustNewHostKey, and nothing is recorded' {
+        # The lab's sshd presents its ed25519 key; record an RSA key for that host:port instead.
+        $kh = Join-Path $TestDrive 'kh-rsa'
+        & ssh-keygen -q -t rsa -b 2048 -N '' -f (Join-Path $TestDrive 'other_rsa') | Out-Null
+        "[127.0.0.1]:$($H.Port) $((Get-Content (Join-Path $TestDrive 'other_rsa.pub')).Split(' ')[0..1] -join ' ')" | Set-Content $kh
+        $before = Get-Content $kh -Raw
+        Connect-EsxiShell -VMHost 'kh-rsa-host' -Address 127.0.0.1 -Port $H.Port -Credential $H.Credential -KnownHostsPath $kh -TrustNewHostKey -ErrorVariable ke -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $ke[0].FullyQualifiedErrorId | Should -BeLike 'EsxiShellHostKeyChanged*'
+        Get-Content $kh -Raw | Should -Be $before
+    }
+
+    It 'an http:// ServiceUri from a PowerCLI object is refused before any connection is made' {
+        $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+        $listener.Start()
+        try {
+            $port = $listener.LocalEndpoint.Port
+            $vi = [pscustomobject]@{ Name = '127.0.0.1'; Port = $port; User = 'administrator@vsphere.local'; ServiceUri = [uri]"http://127.0.0.1:$port/sdk"; SessionSecret = 'not-to-be-sent'; IsConnected = $true; ProductLine = 'vpx' }
+            $vi.PSObject.TypeNames.Insert(0, 'VMware.VimAutomation.ViCore.Impl.V1.VIServerImpl')
+            Connect-MtvVIServer -VIServer $vi -ErrorVariable ve -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $ve[0].FullyQualifiedErrorId | Should -BeLike 'VIServerInputInvalid*'
+            $ve[0].Exception.Message | Should -Match 'unencrypted'
+            "$($ve[0])" | Should -Not -Match 'not-to-be-sent'
+            Start-Sleep -Milliseconds 200
+            $listener.Pending() | Should -BeFalse -Because 'no request (and no session cookie) may reach an http:// endpoint'
+        }
+        finally { $listener.Stop() }
     }
 }

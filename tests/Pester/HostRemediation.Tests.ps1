@@ -36,7 +36,9 @@ Describe 'Test-VmkfstoolsLogSpace' -Tag Lab {
         $r.LogExists | Should -BeTrue
         $r.LogSizeBytes | Should -Be (Get-HostFileSize $LabHosts[0] $Log)
         $r.VolumePath | Should -Be '/var'
-        $r.Source | Should -BeIn @('vdf', 'stat -f', 'df -k')
+        $r.VolumeName | Should -Be 'var'
+        $r.VolumeKind | Should -Be 'ramdisk'
+        $r.Source | Should -Be 'ramdisk list + vdf'
         $fs = Get-HostVarSpace $LabHosts[0]
         $r.VolumeSizeBytes | Should -Be $fs.Size
         [Math]::Abs($r.VolumeFreeBytes - $fs.Free) | Should -BeLessOrEqual 8192
@@ -218,8 +220,8 @@ Describe 'Register-, Get-, Unregister-LogRotationCron' -Tag Lab {
         Register-LogRotationCron -VMHost $LabHosts[0].Name -Confirm:$false 3>$null | Out-Null
         Unregister-LogRotationCron -VMHost $LabHosts[0].Name -Confirm:$false | Out-Null
         $after = Get-HostFileBytes $LabHosts[0] $CrontabPath
-        # Every foreign byte is back; the only difference allowed is the LF that had to end the unterminated last line.
-        [Convert]::ToHexString($after) | Should -Be ([Convert]::ToHexString($odd + [byte]10))
+        # Every foreign byte is back, the missing final newline included (issue 11).
+        [Convert]::ToHexString($after) | Should -Be ([Convert]::ToHexString($odd))
     }
 
     It 'is idempotent and new parameters replace our entry' {

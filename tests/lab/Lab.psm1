@@ -379,7 +379,28 @@ function Get-LabVM {
     $vms
 }
 
+function Set-LabHostLayout {
+    <#
+    .SYNOPSIS
+        Puts a lab host's /var/log on one of the storage layouts of FIELD-FACTS 3: Ramdisk (the lab
+        default: a directory on the var ramdisk), OsData (ESXi 7/8: /var/log -> /scratch/log ->
+        /vmfs/volumes/<uuid>, an OSDATA volume df lists as VFFS) or Degraded (ESXi 7/8 without
+        persistent storage: /scratch -> /tmp/scratch on the tmp ramdisk). The log files move along.
+        Reset-LabHost restores Ramdisk. With an OsData or Degraded host, reach its files through
+        Invoke-LabHost only: the links are absolute inside the chroot. Returns the layout.
+    .EXAMPLE
+        Set-LabHostLayout DC0_C0_H0 OsData
+    #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory, Position = 0)][Alias('Host')][string] $HostName,
+        [Parameter(Mandatory, Position = 1)][ValidateSet('Ramdisk', 'OsData', 'Degraded')][string] $Layout
+    )
+    Invoke-LabScript @('layout', $HostName, $Layout.ToLowerInvariant()) | Out-Null
+    (Invoke-LabScript @('layout', $HostName) | Select-Object -Last 1)
+}
+
 Export-ModuleMember -Function Get-MtvLab, Get-LabHost, Invoke-LabHost, Get-LabVarUsage, Set-LabVarFill,
     Add-LabWrapperLog, Reset-LabHost, Invoke-LabVcsimCtl, Get-LabSshdLoginCount, Update-LabHostKey,
     Stop-LabSshd, Start-LabSshd, Disconnect-LabSshSession, Set-LabSlowness, Get-LabVM,
-    New-LabWrapperTaskDir, Set-LabHostdDowntime, New-LabWrapperLogBlock
+    New-LabWrapperTaskDir, Set-LabHostdDowntime, New-LabWrapperLogBlock, Set-LabHostLayout

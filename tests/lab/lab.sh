@@ -212,20 +212,70 @@ LogLevel INFO
 CFG
 }
 
-start_sshd() { # HD -> sets PORT; retries on port collisions
-  local HD=$1 try port used
-  used=" $(used_ports | tr '\n' ' ') "
+# Ports: every lab instance on this machine (other checkouts too) picks and binds its sshd ports
+# under ONE machine-wide lock, and a port counts as taken only once sshd is seen listening on it.
+# sshd daemonises before it binds, so its exit status says nothing about the port: a collision
+# used to record two hosts on one port ("host key does not match the pinned fingerprint").
+PORT_LOCK=/run/lock/mtvlab-ports.lock
+
+port_listening() { ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
+
+start_sshd() { # HD -> sets PORT; picks a free port, binds it and proves it under the machine-wide lock
+  local HD=$1 try port
   # Stay below the kernel's ephemeral range: outgoing connections take ports from there, and one
   # holding our port made an sshd fail to bind.
   local eph_low; eph_low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
   [ "$eph_low" -gt 21000 ] 2>/dev/null || eph_low=32768
-  for try in 1 2 3 4 5 6 7 8; do
-    port=$(( 20000 + (RANDOM * 32768 + RANDOM) % (eph_low - 20000) ))
-    case $used in *" $port "*) continue;; esac
-    write_sshd_config "$HD" "$port"
-    if /usr/sbin/sshd -f "$HD/sshd_config" -E "$HD/sshd.log" 9>&- </dev/null >/dev/null 2>&1; then
-      PORT=$port; return 0
+  mkdir -p "$(dirname "$PORT_LOCK")"
+  (
+    flock -w 120 8 || { echo "lab: port lock $PORT_LOCK busy" >&2; exit 1; }
+    for try in $(seq 1 20); do
+      port=$(( 20000 + (RANDOM * 32768 + RANDOM) % (eph_low - 20000) ))
+      port_listening "$port" && continue
+      write_sshd_config "$HD" "$port"
+      rm -f "$HD/sshd.pid"
+      /usr/sbin/sshd -f "$HD/sshd_config" -E "$HD/sshd.log" 8>&- 9>&- </dev/null >/dev/null 2>&1 || continue
+      if wait_sshd_bound "$HD" "$port"; then echo "$port" > "$HD/port"; exit 0; fi
+      kill_pid "$(cat "$HD/sshd.pid" 2>/dev/null)"
+    done
+    exit 1
+  ) 8>"$PORT_LOCK" || return 1
+  PORT=$(cat "$HD/port")
+}
+
+# True once this host's own sshd (pid file, config) is alive and the port is listening.
+wait_sshd_bound() {
+  local HD=$1 port=$2 i p
+  for i in $(seq 1 100); do
+    p=$(cat "$HD/sshd.pid" 2>/dev/null)
+    if [ -n "$p" ]; then
+      pid_is "$p" "$HD/sshd_config" || return 1     # it died: the bind failed
+      port_listening "$port" && return 0
     fi
+    sleep 0.02
+  done
+  return 1
+}
+
+# After start: each recorded port must present that host's own key (ssh-keyscan); a host that
+# does not (another listener won the port) gets a new port. Returns non-zero if one still fails.
+verify_host_keys() {
+  local HDx want got round bad
+  for round in 1 2 3; do
+    bad=0
+    for HDx in $(host_dirs); do
+      . "$HDx/host.env"
+      want=$(cut -d' ' -f2 "$HDx/ssh_host_ed25519_key.pub")
+      got=$(ssh-keyscan -T 5 -t ed25519 -p "$H_PORT" 127.0.0.1 2>/dev/null | awk '{ print $3 }')
+      [ "$got" = "$want" ] && continue
+      bad=1
+      log "host $H_NAME: port $H_PORT does not present its key; moving it to a new port"
+      kill_pid "$(cat "$HDx/sshd.pid" 2>/dev/null)"
+      PORT=
+      start_sshd "$HDx" || continue
+      printf 'H_INDEX=%q\nH_NAME=%q\nH_MOREF=%q\nH_PORT=%q\n' "$H_INDEX" "$H_NAME" "$H_MOREF" "$PORT" > "$HDx/host.env"
+    done
+    [ $bad -eq 0 ] && return 0
   done
   return 1
 }
@@ -248,9 +298,11 @@ setup_host() { # index name moref
   mount -t tmpfs -o "size=${TMP_MB}m,mode=1777" "$INSTANCE" "$R/tmp"
   mount -t proc proc "$R/proc"
   local ds dsname dsdir
+  : > "$R/etc/vmware/lab-volumes"   # what the df stand-in lists: "<type> <mount point>"
   while IFS=$'\t' read -r _ dsname dsdir; do
     mkdir -p "$R/vmfs/volumes/$dsname"
     mount --bind "$dsdir" "$R/vmfs/volumes/$dsname"
+    printf 'VMFS-6 /vmfs/volumes/%s\n' "$dsname" >> "$R/etc/vmware/lab-volumes"
   done < <(awk -F'\t' '$1 == "datastore"' "$BASE/vcsim/inventory.tsv")
   printf 'HOST_NAME=%s\nCTL_URL=%s\nHOSTD_DOWN_MS=%s\n' "$name" "$CTL_URL" "$HOSTD_DOWN_MS" > "$R/etc/vmware/lab.conf"
   printf '%s\n' "$name" > "$R/etc/hostname"
@@ -261,6 +313,67 @@ setup_host() { # index name moref
   start_sshd "$HD" || { echo "no free port / sshd failed for $name" >&2; return 1; }
   start_daemons "$R"
   printf 'H_INDEX=%q\nH_NAME=%q\nH_MOREF=%q\nH_PORT=%q\n' "$idx" "$name" "$moref" "$PORT" > "$HD/host.env"
+  local layouts layout
+  IFS=, read -r -a layouts <<<"${MTVLAB_LAYOUTS:-}"
+  layout=${layouts[$idx]:-ramdisk}
+  [ "$layout" = ramdisk ] || apply_layout "$HD" "$layout"
+}
+
+# ---------------------------------------------------------------------------------------------
+# storage layouts (FIELD-FACTS 3): where the host's /var/log really lives
+#   ramdisk   the lab default: /var/log a directory on the "var" ramdisk (a log on a visorfs
+#             ramdisk, as on hosts without persistent scratch before 7.0)
+#   osdata    ESXi 7.0/8.0 ("system storage", symbolic links table): /scratch -> /vmfs/volumes/<uuid>,
+#             the ESX-OSData volume (VMFS-L; df calls it VFFS), /var/log -> /scratch/log,
+#             /vmfs/volumes/OSDATA-<uuid> -> <uuid>. The volume is a tmpfs of $MTVLAB_OSDATA_MB MiB.
+#   degraded  ESXi 7.0/8.0 without persistent storage: /scratch -> /tmp/scratch on the tmp ramdisk,
+#             /var/log -> /scratch/log
+# Only /var/log and /scratch are links here; /var/run and /var/tmp stay on the var ramdisk.
+
+osdata_uuid() { printf '%s' "$1" | sha1sum | sed -E 's/^(.{8})(.{8})(.{4})(.{12}).*/\1-\2-\3-\4/'; }
+
+apply_layout() { # HD layout
+  local HD=$1 layout=$2 R=$1/root cur uuid logdir
+  cur=$(cat "$R/etc/vmware/lab-layout" 2>/dev/null || echo ramdisk)
+  uuid=$(osdata_uuid "$(basename "$HD")")
+  # Back to the ramdisk layout first: the log files move with every change.
+  if [ "$cur" != ramdisk ]; then
+    case $cur in osdata) logdir=$R/vmfs/volumes/$uuid/log;; degraded) logdir=$R/tmp/scratch/log;; esac
+    rm -f "$R/var/log"; mkdir -p "$R/var/log"
+    [ -d "$logdir" ] && cp -a "$logdir/." "$R/var/log/" 2>/dev/null
+    rm -rf "$R/tmp/scratch"
+    rm -f "$R/scratch" "$R/vmfs/volumes/OSDATA-$uuid"; mkdir -p "$R/scratch"
+    if mountpoint -q "$R/vmfs/volumes/$uuid"; then umount "$R/vmfs/volumes/$uuid" || umount -l "$R/vmfs/volumes/$uuid"; fi
+    rmdir "$R/vmfs/volumes/$uuid" 2>/dev/null || true
+    sed -i "\|/vmfs/volumes/$uuid\$|d" "$R/etc/vmware/lab-volumes"
+  fi
+  case $layout in
+    ramdisk) ;;
+    osdata)
+      mkdir -p "$R/vmfs/volumes/$uuid"
+      mount -t tmpfs -o "size=${MTVLAB_OSDATA_MB:-64}m,mode=755" "$INSTANCE" "$R/vmfs/volumes/$uuid"
+      ln -sfn "$uuid" "$R/vmfs/volumes/OSDATA-$uuid"
+      printf 'VFFS /vmfs/volumes/%s\n' "$uuid" >> "$R/etc/vmware/lab-volumes"
+      mkdir -p "$R/vmfs/volumes/$uuid/log"
+      logdir=$R/vmfs/volumes/$uuid/log
+      rmdir "$R/scratch" 2>/dev/null || rm -rf "$R/scratch"; ln -sfn "/vmfs/volumes/$uuid" "$R/scratch";;
+    degraded)
+      mkdir -p "$R/tmp/scratch/log"
+      logdir=$R/tmp/scratch/log
+      rmdir "$R/scratch" 2>/dev/null || rm -rf "$R/scratch"; ln -sfn /tmp/scratch "$R/scratch";;
+    *) die "layout: ramdisk|osdata|degraded";;
+  esac
+  if [ "$layout" != ramdisk ]; then
+    cp -a "$R/var/log/." "$logdir/"
+    rm -rf "$R/var/log"; ln -s /scratch/log "$R/var/log"
+  fi
+  echo "$layout" > "$R/etc/vmware/lab-layout"
+}
+
+cmd_layout() { # layout <host> [ramdisk|osdata|degraded]: the host's storage layout (no argument: print it)
+  resolve_host "${1:-}"
+  if [ -z "${2:-}" ]; then cat "$R/etc/vmware/lab-layout" 2>/dev/null || echo ramdisk; return 0; fi
+  apply_layout "$HD" "$2"
 }
 
 start_hosts() {
@@ -281,6 +394,7 @@ start_hosts() {
     wait "${pids[$i]}" || { failed=1; IFS=$'\t' read -r name moref <<<"${HOSTLINES[$i]}"; log "host $name failed:"; cat "$BASE/$name/setup.log" >&2; }
   done
   [ $failed -eq 0 ] || die "host setup failed"
+  verify_host_keys || die "a host's port does not present its host key"
   write_known_hosts
 }
 
@@ -487,8 +601,9 @@ daemon_pids() {
   done
 }
 
-cmd_reset_host() { # reset-host <host>: pristine /var (log, crontab), empty /tmp, agents + crond restarted
+cmd_reset_host() { # reset-host <host>: pristine /var (log, crontab), empty /tmp, agents + crond restarted, ramdisk layout
   resolve_host "${1:-}"
+  apply_layout "$HD" ramdisk
   local pids
   pids=$(daemon_pids); [ -z "$pids" ] || kill -TERM $pids 2>/dev/null || true
   sleep 0.1
@@ -662,6 +777,7 @@ main() {
     logins) cmd_logins "$@";;
     vcsim-ctl) cmd_vcsim_ctl "$@";;
     reset-host) cmd_reset_host "$@";;
+    layout) cmd_layout "$@";;
     -h|--help|help) sed -n '2,5p' "$0"; grep -o '^cmd_[a-z_]*() { # .*' "$0" | sed 's/^cmd_[a-z_]*() { # /  /';;
     *) die "unknown command '$cmd' (start|stop|status|...; see tests/lab/README.md)";;
   esac

@@ -1,0 +1,94 @@
+# Issue 14 point 1: the volume that really holds the log, on the storage layouts of FIELD-FACTS 3
+# (lab.sh layout / Set-LabHostLayout): the lab default (a directory on the var ramdisk), ESXi 7/8
+# with /var/log -> /scratch/log -> the OSDATA volume under /vmfs/volumes, and ESXi 7/8 degraded
+# mode with /scratch on the tmp ramdisk. The expected numbers are the kernel's statfs of the log's
+# real directory inside the host's chroot, never the module's own reading.
+
+BeforeDiscovery {
+    $script:LabUp = Test-Path (Join-Path $PSScriptRoot '../../out/lab/lab.json')
+    if ($env:MTVLAB_STATE) { $script:LabUp = Test-Path $env:MTVLAB_STATE }
+}
+
+BeforeAll {
+    $manifestPath = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $PSScriptRoot '../../out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
+    Import-Module $manifestPath -Force
+    . (Join-Path $PSScriptRoot 'HostRemediation.Helpers.ps1')
+    $script:Log = '/var/log/vmkfstools-wrapper.log'
+}
+
+Describe 'Test- and Clear-VmkfstoolsWrapperLog on the ESXi storage layouts' -Tag Lab -Skip:(-not $LabUp) {
+    BeforeAll {
+        $script:Lab = Get-HostLab
+        $script:H = $Lab.Hosts[[Math]::Min(1, $Lab.Hosts.Count - 1)]
+        Initialize-HostState $H
+        Connect-HostLab $Lab -Hosts $H
+        # Inside the chroot only: the layouts' links are absolute paths of the host.
+        function Get-InHostSize([string] $Path) { [long](Invoke-InHost $H "stat -c %s $Path") }
+        function Get-InHostStatFs([string] $Dir) {
+            $f = (Invoke-InHost $H "stat -f -c '%S %b %a' $Dir") -split ' '
+            [pscustomobject]@{ Size = [long]$f[0] * [long]$f[1]; Free = [long]$f[0] * [long]$f[2] }
+        }
+    }
+
+    AfterAll {
+        if ($script:H) { Initialize-HostState $H; Get-EsxiShell | Disconnect-EsxiShell }
+    }
+
+    It '<Layout>: reports the volume holding the real path (name, kind, size, free, source) and clears it with true figures' -ForEach @(
+        @{ Layout = 'Ramdisk'; RealDir = '^/var/log$'; Mount = '^/var$'; Name = '^var$'; Kind = 'ramdisk'; Source = 'ramdisk list + vdf' }
+        @{ Layout = 'OsData'; RealDir = '^/vmfs/volumes/[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{12}/log$'; Mount = '^/vmfs/volumes/[0-9a-f-]{35}$'; Name = '^[0-9a-f-]{35}$'; Kind = 'VFFS'; Source = 'df' }
+        @{ Layout = 'Degraded'; RealDir = '^/tmp/scratch/log$'; Mount = '^/tmp$'; Name = '^tmp$'; Kind = 'ramdisk'; Source = 'ramdisk list + vdf' }
+    ) {
+        Set-LabHostLayout $H.Name $Layout | Should -Be $Layout.ToLowerInvariant()
+        try {
+            Add-LabWrapperLog $H.Name 4MB | Out-Null
+            $real = Invoke-InHost $H 'readlink -f /var/log'
+            $real | Should -Match $RealDir
+            $r = Test-VmkfstoolsLogSpace -VMHost $H.Name -ErrorAction Stop
+            $r.LogRealPath | Should -Be "$real/vmkfstools-wrapper.log"
+            $r.VolumePath | Should -Match $Mount
+            $r.VolumeName | Should -Match $Name
+            $r.VolumeKind | Should -Be $Kind
+            $r.Source | Should -Be $Source
+            $r.LogSizeBytes | Should -Be (Get-InHostSize $Log)
+            $fs = Get-InHostStatFs $real
+            $r.VolumeSizeBytes | Should -Be $fs.Size
+            [Math]::Abs($r.VolumeFreeBytes - $fs.Free) | Should -BeLessOrEqual 8192
+            # Never the 32 MB root ramdisk, whatever the layout.
+            $r.VolumeSizeBytes | Should -Not -Be (Get-InHostStatFs '/').Size
+
+            $c = Clear-VmkfstoolsWrapperLog -VMHost $H.Name -Confirm:$false -ErrorAction Stop
+            $c.BytesBefore | Should -Be $r.LogSizeBytes
+            $c.BytesAfter | Should -Be 0
+            Get-InHostSize $Log | Should -Be 0
+            $c.UsedPercentBefore | Should -Be $r.UsedPercent
+            $after = Get-InHostStatFs $real
+            $c.UsedPercentAfter | Should -BeLessThan $c.UsedPercentBefore
+            [Math]::Abs($c.UsedPercentAfter - [Math]::Round(($after.Size - $after.Free) * 100.0 / $after.Size, 1)) | Should -BeLessOrEqual 0.1
+        }
+        finally { Set-LabHostLayout $H.Name Ramdisk | Out-Null }
+    }
+
+    It 'the rotation job truncates a log whose directory is a link into the OSDATA volume' {
+        Set-LabHostLayout $H.Name OsData | Out-Null
+        try {
+            Add-LabWrapperLog $H.Name 3MB | Out-Null
+            Register-LogRotationCron -VMHost $H.Name -IntervalMinutes 1 -MaxSizeMB 1 -Confirm:$false -ErrorAction Stop 3>$null | Out-Null
+            $line = Invoke-InHost $H "grep 'MtvRemediation:log-rotation' /var/spool/cron/crontabs/root"
+            Invoke-LabHost $H.Name (($line -split '\s+', 6)[5]) -AllowFailure | Out-Null
+            Get-InHostSize $Log | Should -Be 0
+            Unregister-LogRotationCron -VMHost $H.Name -Confirm:$false | Out-Null
+        }
+        finally { Set-LabHostLayout $H.Name Ramdisk | Out-Null }
+    }
+
+    It 'a log on no volume but the root ramdisk is an error, not the root ramdisk''s numbers' {
+        Invoke-InHost $H 'mkdir -p /lab-rootfs && echo x > /lab-rootfs/w.log' | Out-Null
+        try {
+            Test-VmkfstoolsLogSpace -VMHost $H.Name -LogPath /lab-rootfs/w.log -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $e[0].FullyQualifiedErrorId | Should -BeLike 'LogSpaceCheckFailed,*'
+            $e[0].Exception.Message | Should -Match 'root ramdisk is never taken'
+        }
+        finally { Invoke-InHost $H 'rm -rf /lab-rootfs' | Out-Null }
+    }
+}
