@@ -674,9 +674,10 @@ Describe 'Nothing lost on hostile or odd hosts' -Tag Lab, Fault -Skip:(-not $Lab
         $msg = $err[0].Exception.Message
         $msg | Should -Match 'WAS truncated'
         $msg | Should -Match "bytes 0-$($bytes.Length - $expected.Length) were dropped"
-        $msg | Should -Match "the $($expected.Length) bytes to keep failed after (\d+) bytes"
+        # -match (not Should -Match) so that $Matches is set here.
+        $msg -match "the $($expected.Length) bytes to keep failed after (\d+) bytes" | Should -BeTrue
         $written = [long]$Matches[1]
-        $msg | Should -Match 'saved locally in (\S+?\.kept-tail)'
+        $msg -match 'saved locally in (\S+?\.kept-tail)' | Should -BeTrue
         $saved = $Matches[1]
         [Convert]::ToHexString([IO.File]::ReadAllBytes($saved)) | Should -Be ([Convert]::ToHexString($expected))
         (Get-Item $saved).UnixFileMode | Should -Be ([IO.UnixFileMode]'UserRead, UserWrite')
