@@ -118,7 +118,7 @@ namespace MtvRemediation.Infrastructure
                 catch (Exception ex)
                 {
                     // A bug in work must not kill the process; surface it as this item's error.
-                    sink.WriteError(new ErrorRecord(ex, "UnexpectedError", ErrorCategory.NotSpecified, _items[i]));
+                    sink.WriteError(new ErrorRecord(ex, ErrorIds.UnexpectedError, ErrorCategory.NotSpecified, _items[i]));
                 }
                 finally
                 {
