@@ -23,6 +23,15 @@ namespace MtvRemediation.Commands
         /// </summary>
         protected virtual string? CurrentLogPath => null;
 
+        /// <summary>Refuses a relative -LogPath before any host is touched (the bound value changes per input record).</summary>
+        protected override void ProcessRecord()
+        {
+            var logPath = CurrentLogPath;
+            if (logPath != null && !logPath.StartsWith("/", System.StringComparison.Ordinal))
+                ThrowInvalidArgument($"-LogPath '{logPath}' must be an absolute path on the ESXi host, like {LogSpaceOptions.DefaultLogPath}.", logPath);
+            base.ProcessRecord();
+        }
+
         protected override void OnTargetAdded(HostTarget target)
         {
             _logPaths[target] = CurrentLogPath;

@@ -40,13 +40,6 @@ namespace MtvRemediation.Commands
             base.BeginProcessing();
         }
 
-        protected override void ProcessRecord()
-        {
-            if (!LogPath.StartsWith("/", StringComparison.Ordinal))
-                ThrowInvalidArgument($"-LogPath '{LogPath}' must be an absolute path on the ESXi host, like {LogSpaceOptions.DefaultLogPath}.", LogPath);
-            base.ProcessRecord();
-        }
-
         protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
         {
             var options = new LogSpaceOptions { LogPath = LogPathFor(target) ?? LogPath, WarningPercent = WarningPercent, CriticalPercent = CriticalPercent };
