@@ -299,7 +299,7 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
     }
 
     Context 'a host that cannot be reached' {
-        It 'reports RunbookHostUnreachable for the host and still resets the VM''s CBT' {
+        It 'reports the host''s EsxiShellNotConnected (the id every host cmdlet gives) and still resets the VM''s CBT' {
             # A VM on another host whose session is closed (no -Credential: nothing opens one),
             # CBT disabled with a stale ctk file: unhealthy.
             $vm = Get-LabVM | Where-Object { $_.host -ne $hostName } | Select-Object -Last 1
@@ -325,8 +325,8 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
                 finally { Remove-VcsimSoapSession $raw }
             }
             $ids = @($errs | ForEach-Object FullyQualifiedErrorId)
-            $ids | Should -Contain 'RunbookHostUnreachable,MtvRemediation.Commands.InvokeMtvRemediationCommand'
-            ($errs | Where-Object FullyQualifiedErrorId -Like 'RunbookHostUnreachable*').TargetObject | Should -Be $vm.host
+            $ids | Should -Contain 'EsxiShellNotConnected,MtvRemediation.Commands.InvokeMtvRemediationCommand'
+            ($errs | Where-Object FullyQualifiedErrorId -Like 'EsxiShellNotConnected*').TargetObject | Should -Be $vm.host
             $s = Split-Summary $out
             $s.Host[0].Result | Should -Be 'Failed'
             $s.Host[0].FinalState | Should -Match 'not reached'

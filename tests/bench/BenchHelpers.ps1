@@ -62,3 +62,102 @@ function Get-LabSshArgs($Lab, $LabHost) {
     @('-i', $Lab.ssh.keyFile, '-o', "UserKnownHostsFile=$($Lab.ssh.knownHostsFile)", '-o', 'StrictHostKeyChecking=yes',
         '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', '-p', "$($LabHost.port)", "$($LabHost.user)@$($LabHost.address)")
 }
+
+<#
+    CPU (ms) the lab has used so far: each lab host's sshd listener with everything it forked
+    (sessions, BusyBox shells, stub commands: the live ones read directly, the finished ones
+    through their parent's cutime/cstime once reaped), and vcsim. From /proc/<pid>/stat, so other
+    users of the machine do not count. The difference across a call is the lab's share of it.
+#>
+function Get-LabCpuMs($Lab) { (Get-LabCpu $Lab).Ms }
+
+# The same, with the number of processes in the lab's trees (to wait for closed sessions to be gone).
+function Get-LabCpu($Lab) {
+    $roots = [Collections.Generic.List[int]]::new()
+    foreach ($h in $Lab.hosts) { $p = Get-Content -LiteralPath $h.sshdPidFile -ErrorAction SilentlyContinue; if ($p) { $roots.Add([int]$p) } }
+    if ($Lab.vcsim.pid) { $roots.Add([int]$Lab.vcsim.pid) }
+    $children = @{}
+    $ticks = @{}
+    foreach ($dir in [IO.Directory]::GetDirectories('/proc')) {
+        $name = [IO.Path]::GetFileName($dir)
+        if ($name -notmatch '^\d+$') { continue }
+        try { $stat = [IO.File]::ReadAllText("$dir/stat") } catch { continue }
+        $f = $stat.Substring($stat.LastIndexOf(')') + 2).Split(' ')
+        $procId = [int]$name
+        $ticks[$procId] = [long]$f[11] + [long]$f[12] + [long]$f[13] + [long]$f[14]   # utime stime cutime cstime
+        $parent = [int]$f[1]
+        if (-not $children.ContainsKey($parent)) { $children[$parent] = [Collections.Generic.List[int]]::new() }
+        $children[$parent].Add($procId)
+    }
+    $sum = [long]0
+    $count = 0
+    $todo = [Collections.Generic.Stack[int]]::new()
+    foreach ($r in $roots) { if ($ticks.ContainsKey($r)) { $todo.Push($r) } }
+    while ($todo.Count) {
+        $p = $todo.Pop()
+        $sum += $ticks[$p]
+        $count++
+        if ($children.ContainsKey($p)) { foreach ($c in $children[$p]) { $todo.Push($c) } }
+    }
+    [pscustomobject]@{ Ms = $sum * 1000.0 / $script:ClockTicks; Processes = $count }
+}
+
+# Waits (up to 5 s) until the lab's process count is steady: closed sessions must be gone before a
+# measurement starts, or the CPU of a session that dies (and is re-parented away from its sshd)
+# during the measurement would be lost from the lab's count.
+function Wait-LabQuiet($Lab) {
+    $until = [DateTime]::UtcNow.AddSeconds(5)
+    $last = (Get-LabCpu $Lab).Processes
+    while ([DateTime]::UtcNow -lt $until) {
+        Start-Sleep -Milliseconds 300
+        $now = (Get-LabCpu $Lab).Processes
+        if ($now -eq $last) { return }
+        $last = $now
+    }
+}
+$script:ClockTicks = [double](& getconf CLK_TCK 2>$null)
+if (-not $script:ClockTicks) { $script:ClockTicks = 100 }
+
+<#
+    Wall time of a fan-out beside its CPU floor on this machine: the lab hosts share the client's
+    cores, so a call cannot take less than (lab CPU + client CPU) / cores (/ hosts when fewer
+    hosts than cores are worked on: -Width), whatever the module does. Medians of $Runs runs after
+    one warm-up; $Setup runs before each (not measured). Returns Wall, Floor, LabCpuMs,
+    ClientCpuMs (per run), Cores (the divisor), Output (of the last run).
+#>
+function Measure-FanOut([scriptblock] $Work, $Lab, [int] $Runs = 3, [scriptblock] $Setup = {}, [int] $Width = [int]::MaxValue) {
+    $proc = [Diagnostics.Process]::GetCurrentProcess()
+    # A fan-out over fewer hosts than cores cannot spread over every core.
+    $cores = [Math]::Min([Environment]::ProcessorCount, $Width)
+    & $Setup; $null = & $Work
+    $walls = @(); $floors = @(); $labs = @(); $clients = @(); $out = $null
+    foreach ($i in 1..$Runs) {
+        & $Setup
+        Wait-LabQuiet $Lab   # the Setup's own teardown (closing sessions) settles outside the measurement
+        $l0 = Get-LabCpuMs $Lab
+        $proc.Refresh(); $c0 = $proc.TotalProcessorTime
+        $sw = [Diagnostics.Stopwatch]::StartNew()
+        $out = & $Work
+        $sw.Stop()
+        $proc.Refresh(); $c1 = $proc.TotalProcessorTime
+        $l1 = Get-LabCpuMs $Lab
+        # (Not $lab: a variable of that name here would shadow the caller's $lab inside $Work.)
+        $labMs = $l1 - $l0; $clientMs = ($c1 - $c0).TotalMilliseconds
+        $walls += $sw.Elapsed.TotalSeconds; $labs += $labMs; $clients += $clientMs
+        $floors += ($labMs + $clientMs) / $cores / 1000
+    }
+    [pscustomobject]@{ Wall = (Get-Median $walls); Floor = (Get-Median $floors); LabCpuMs = (Get-Median $labs); ClientCpuMs = (Get-Median $clients); Cores = $cores; Output = $out }
+}
+
+# The fan-out efficiency figure: wall time against the floor measured in the same runs.
+function FloorResult([string] $Measure, $Measured) {
+    $cores = $Measured.Cores
+    Result "$Measure`: wall vs CPU floor" $Measured.Wall 's' ("CPU floor ((lab {0:N0} + client {1:N0} ms CPU) / {2} cores)" -f $Measured.LabCpuMs, $Measured.ClientCpuMs, $cores) $Measured.Floor '<= 1.15x' ($Measured.Wall -le 1.15 * $Measured.Floor)
+}
+
+# What starting a process costs here (the caption's machine figure): 500 /bin/true, one after another.
+function Measure-ProcessStart([int] $Count = 500) {
+    $sw = [Diagnostics.Stopwatch]::StartNew()
+    & /bin/sh -c "i=0; while [ `$i -lt $Count ]; do /bin/true; i=`$((i+1)); done"
+    $sw.Elapsed.TotalSeconds
+}

@@ -37,6 +37,9 @@ try {
     # gain is bounded by the core count; against real hosts network latency dominates and it grows.
     $target = Get-ParallelTarget
     Result "connect $($labHosts.Count) hosts, ThrottleLimit 32" $parallel 's' 'ThrottleLimit 1 (one after another)' $sequential ('<= {0:N2}x ({1:N1}x faster)' -f (1 / $target), $target) (($sequential / $parallel) -ge $target)
+    $connectAll = { $s = @($labHosts | Connect-EsxiShell -Credential $cred -KnownHostsPath $kh -ThrottleLimit 32); if ($s.Count -ne $labHosts.Count) { throw "only $($s.Count) of $($labHosts.Count) hosts connected" } }
+    FloorResult "connect $($labHosts.Count) hosts, ThrottleLimit 32" (Measure-FanOut $connectAll $state -Setup { Disconnect-EsxiShell -All -Confirm:$false })
+    Disconnect-EsxiShell -All -Confirm:$false
 
     # Session reuse: N short commands on one host through one session vs a fresh login for each.
     $h = $labHosts[0]

@@ -17,6 +17,9 @@ $root = Resolve-Path (Join-Path $PSScriptRoot '../..')
 $outDir = Join-Path $root 'out/bench'
 New-Item -ItemType Directory -Force $outDir | Out-Null
 
+. (Join-Path $PSScriptRoot 'BenchHelpers.ps1')
+# The machine's process-start cost, for the caption: the lab's stubs and BusyBox shells start processes all the time.
+$processStart = Measure-ProcessStart 500
 $loadBefore = (Get-Content /proc/loadavg -ErrorAction SilentlyContinue) -replace '^(\S+ \S+ \S+).*', '$1'
 $results = [System.Collections.Generic.List[object]]::new()
 foreach ($script in Get-ChildItem $PSScriptRoot -Filter '*.Bench.ps1' | Where-Object { $n = $_.Name; @($Name | Where-Object { $n -like "$_.Bench.ps1" -or $n -like $_ }).Count }) {
@@ -34,7 +37,7 @@ $memKb = [double]((Get-Content /proc/meminfo -ErrorAction SilentlyContinue | Sel
 $memGiB = [math]::Round($memKb / 1MB)
 $machine = '{0} cores, {1} GiB, {2}' -f [Environment]::ProcessorCount, $memGiB, [System.Runtime.InteropServices.RuntimeInformation]::OSDescription
 $loadAfter = (Get-Content /proc/loadavg -ErrorAction SilentlyContinue) -replace '^(\S+ \S+ \S+).*', '$1'
-$load = "load average (1/5/15 min) $loadBefore at start, $loadAfter at end"
+$load = "load average (1/5/15 min) $loadBefore at start, $loadAfter at end; 500 /bin/true one after another took {0:N2} s" -f $processStart
 $date = (Get-Date).ToUniversalTime().ToString('o')
 $report = [pscustomobject]@{ Date = $date; Machine = $machine; Load = $load; Results = $results }
 $report | ConvertTo-Json -Depth 5 | Set-Content (Join-Path $outDir 'results.json')

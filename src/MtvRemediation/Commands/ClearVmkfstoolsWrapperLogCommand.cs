@@ -50,13 +50,6 @@ namespace MtvRemediation.Commands
             base.BeginProcessing();
         }
 
-        protected override void ProcessRecord()
-        {
-            if (!LogPath.StartsWith("/", StringComparison.Ordinal))
-                ThrowInvalidArgument($"-LogPath '{LogPath}' must be an absolute path on the ESXi host, like {LogSpaceOptions.DefaultLogPath}.", LogPath);
-            base.ProcessRecord();
-        }
-
         protected override bool ShouldProcessHost(HostTarget target)
         {
             var path = LogPathFor(target) ?? LogPath;

@@ -51,7 +51,7 @@ namespace MtvRemediation.Commands
             var credential = Credential.GetNetworkCredential();
             if (string.IsNullOrEmpty(credential.UserName))
             {
-                WriteError(VIErrors.Record(null, "VICredentialMissingUser", ErrorCategory.InvalidArgument, Server, "The credential has no user name. Pass -Credential (Get-Credential) with a vCenter user."));
+                WriteError(VIErrors.Record(null, VIErrorIds.CredentialMissingUser, ErrorCategory.InvalidArgument, Server, "The credential has no user name. Pass -Credential (Get-Credential) with a vCenter user."));
                 return;
             }
             if (SkipCertificateCheck) WriteWarning($"Certificate validation for {Server} is off (-SkipCertificateCheck): the connection can be intercepted. Use it only in a lab or after verifying the server another way.");
@@ -70,7 +70,7 @@ namespace MtvRemediation.Commands
             }
             catch (VimFaultException ex) when (ex.FaultName == "InvalidLogin")
             {
-                WriteError(VIErrors.Record(ex, "VIInvalidLogin", ErrorCategory.AuthenticationError, Server,
+                WriteError(VIErrors.Record(ex, VIErrorIds.InvalidLogin, ErrorCategory.AuthenticationError, Server,
                     $"{Server} refused the user name or password for {credential.UserName}. Check the credential (Get-Credential) and retry."));
             }
             catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException || ex is ArgumentException)
@@ -84,13 +84,13 @@ namespace MtvRemediation.Commands
             var input = VIServerInput.TryParse(VIServer);
             if (input == null)
             {
-                WriteError(VIErrors.Record(null, "VIServerInputInvalid", ErrorCategory.InvalidArgument, VIServer,
+                WriteError(VIErrors.Record(null, VIErrorIds.ServerInputInvalid, ErrorCategory.InvalidArgument, VIServer,
                     "-VIServer expects a PowerCLI connection (Connect-VIServer output or $global:DefaultVIServer) with ServiceUri and SessionSecret."));
                 return;
             }
             if (!input.IsConnected)
             {
-                WriteError(VIErrors.Record(null, "VIServerNotConnected", ErrorCategory.ConnectionError, VIServer,
+                WriteError(VIErrors.Record(null, VIErrorIds.ServerNotConnected, ErrorCategory.ConnectionError, VIServer,
                     $"The PowerCLI connection to {input.Name} is not connected. Run Connect-VIServer {input.Name} first, or use Connect-MtvVIServer -Server {input.Name} -Credential (Get-Credential)."));
                 return;
             }
@@ -105,7 +105,7 @@ namespace MtvRemediation.Commands
             }
             catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException || ex is ArgumentException)
             {
-                var id = ex is VISessionExpiredException ? "VISessionExpired" : ex is ArgumentException ? "VIServerInputInvalid" : "VIServerAdoptionFailed";
+                var id = ex is VISessionExpiredException ? VIErrorIds.SessionExpired : ex is ArgumentException ? VIErrorIds.ServerInputInvalid : VIErrorIds.ServerAdoptionFailed;
                 var cat = ex is VISessionExpiredException ? ErrorCategory.AuthenticationError : ex is ArgumentException ? ErrorCategory.InvalidArgument : ErrorCategory.ConnectionError;
                 WriteError(VIErrors.Record(ex, id, cat, VIServer, $"Cannot reuse the PowerCLI session to {input.Name}: {ex.Message}"));
             }

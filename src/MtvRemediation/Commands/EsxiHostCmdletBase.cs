@@ -9,14 +9,17 @@ using MtvRemediation.Interop;
 namespace MtvRemediation.Commands
 {
     /// <summary>
-    /// Base of every cmdlet that works on ESXi hosts over SSH. It binds <c>-VMHost</c> from names,
-    /// PowerCLI VMHost/VM objects, our result objects and EsxiShellSession objects; collects the
-    /// hosts of the whole pipeline; then, in EndProcessing, works on up to <see cref="ThrottleLimit"/>
-    /// hosts at once, handing <see cref="ProcessHost"/> a connected <see cref="IEsxiShell"/> (the
-    /// runspace's session for the host, re-opened if dropped, or opened on demand with
-    /// <see cref="Credential"/>/<see cref="KeyFilePath"/>). One SSH handshake per host per runspace.
+    /// Base of the cmdlets that work on ESXi hosts over SSH: a thin adapter over the module's one
+    /// host fan-out (<see cref="HostFanOut"/>, also used by Find-MtvCloneFailure and
+    /// Invoke-MtvRemediation). It binds <c>-VMHost</c> from names, PowerCLI VMHost/VM objects, our
+    /// result objects and EsxiShellSession objects, composes -Credential/-KeyFilePath/-ThrottleLimit
+    /// (<see cref="HostConnectionParameters"/>), collects the hosts of the whole pipeline, then, in
+    /// EndProcessing, hands <see cref="ProcessHost"/> a connected <see cref="IEsxiShell"/> for each.
+    /// One SSH handshake per host per runspace.
     /// </summary>
     /// <example>
+    /// A new host cmdlet: derive, implement ProcessHost, write only through the sink, throw an
+    /// MtvException (e.g. RemediationException) for a per-host error.
     /// <code>
     /// [Cmdlet(VerbsDiagnostic.Test, "Thing")]
     /// public sealed class TestThingCommand : EsxiHostCmdletBase
@@ -29,13 +32,17 @@ namespace MtvRemediation.Commands
     /// }
     /// </code>
     /// </example>
-    public abstract class EsxiHostCmdletBase : MtvCmdlet
+    public abstract class EsxiHostCmdletBase : MtvCmdlet, IDynamicParameters
     {
-        /// <summary>Default number of hosts worked on at once: handshakes are latency-bound, not CPU-bound.</summary>
-        public const int DefaultThrottleLimit = 32;
+        /// <summary>Default number of hosts worked on at once (see <see cref="HostFanOut.DefaultThrottleLimit"/> for why).</summary>
+        public const int DefaultThrottleLimit = HostFanOut.DefaultThrottleLimit;
 
-        private readonly List<HostTarget> _targets = new List<HostTarget>();
-        private readonly HashSet<string> _seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        private readonly HostFanOut _hosts;
+
+        protected EsxiHostCmdletBase()
+        {
+            _hosts = new HostFanOut(this);
+        }
 
         /// <summary>Hosts: names, PowerCLI VMHost objects, objects with a VMHost or Name property, EsxiShellSession objects.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -43,23 +50,20 @@ namespace MtvRemediation.Commands
         [Alias("Session", "HostName")]
         public object[] VMHost { get; set; } = Array.Empty<object>();
 
-        /// <summary>Opens a session on demand for hosts without one (user root and its password).</summary>
-        [Parameter]
-        [Credential]
-        public PSCredential? Credential { get; set; }
+        /// <summary>-Credential, -KeyFilePath, -ThrottleLimit: declared once, in <see cref="HostConnectionParameters"/>.</summary>
+        public object GetDynamicParameters() => _hosts.Parameters;
 
-        /// <summary>Private key file for hosts without a session (OpenSSH or PEM format).</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string? KeyFilePath { get; set; }
+        /// <summary>The bound -Credential (null: only existing sessions are used).</summary>
+        protected PSCredential? Credential => _hosts.Parameters.Credential;
 
-        /// <summary>Maximum number of hosts worked on at once.</summary>
-        [Parameter]
-        [ValidateRange(1, 1024)]
-        public int ThrottleLimit { get; set; } = DefaultThrottleLimit;
+        /// <summary>The bound -KeyFilePath, as given.</summary>
+        protected string? KeyFilePath => _hosts.Parameters.KeyFilePath;
+
+        /// <summary>The bound -ThrottleLimit.</summary>
+        protected int ThrottleLimit => _hosts.Parameters.ThrottleLimit;
 
         /// <summary>The hosts collected so far (in pipeline order, each name once).</summary>
-        protected IReadOnlyList<HostTarget> Targets => _targets;
+        protected IReadOnlyList<HostTarget> Targets => _hosts.Targets;
 
         /// <summary>Activity text of the progress bar.</summary>
         protected virtual string ProgressActivity => MyInvocation.MyCommand.Name;
@@ -68,86 +72,37 @@ namespace MtvRemediation.Commands
         {
             foreach (var input in VMHost)
             {
-                if (!VMHostInput.TryGetTarget(input, out var target, out var problem))
-                {
-                    var ex = new EsxiShellException(EsxiShellErrorIds.HostUnresolved, ErrorCategory.InvalidArgument, problem!);
-                    WriteError(ex.ToErrorRecord(input));
-                    continue;
-                }
-                // The same host twice in one pipeline is worked on once.
-                if (_seen.Add(target!.Name))
-                {
-                    _targets.Add(target);
-                    OnTargetAdded(target);
-                }
-                else
-                {
-                    WriteVerbose($"{target.Name}: already in this pipeline, skipped.");
-                }
+                var target = _hosts.Add(input);
+                if (target != null) OnTargetAdded(target);
             }
         }
 
         protected override void EndProcessing()
         {
             var hosts = new List<HostTarget>();
-            foreach (var t in _targets)
+            foreach (var t in Targets)
             {
                 if (ShouldProcessHost(t)) hosts.Add(t);
             }
-            RunOnHosts(hosts, ProgressActivity, (target, shell, sink, ct) =>
-            {
-                try
-                {
-                    ProcessHost(target, shell, sink, ct);
-                }
-                catch (EsxiShellException ex)
-                {
-                    sink.WriteError(ex.ToErrorRecord(target.InputObject));
-                }
-                catch (TimeoutException ex) when (!ct.IsCancellationRequested)
-                {
-                    var e = new EsxiShellException(EsxiShellErrorIds.CommandTimeout, ErrorCategory.OperationTimeout,
-                        ex.Message + " Raise the command's timeout if the host is slow, or check the host's load.", null, ex);
-                    sink.WriteError(e.ToErrorRecord(target.InputObject));
-                }
-            });
+            RunOnHosts(hosts, ProgressActivity, ProcessHost, OnHostFailed);
         }
 
         /// <summary>
-        /// The fan-out every phase of a host cmdlet uses: on up to <see cref="ThrottleLimit"/> hosts at
-        /// once, get each host's shell (<see cref="AcquireShell"/>) and run <paramref name="work"/>
-        /// with it on a worker thread. A host whose shell cannot be had goes to
-        /// <paramref name="onConnectFailure"/> (default: its error record is written).
+        /// The fan-out every phase of a host cmdlet uses: on up to -ThrottleLimit hosts at once, get
+        /// each host's shell (<see cref="AcquireShell"/>) and run <paramref name="work"/> with it on
+        /// a worker thread. A host whose shell cannot be had, or whose work throws an
+        /// <see cref="MtvException"/> or a timeout, goes to <paramref name="onFailure"/> (default:
+        /// its error record is written).
         /// </summary>
         protected void RunOnHosts(
             IReadOnlyList<HostTarget> hosts,
             string activity,
             Action<HostTarget, IEsxiShell, IOutputSink, CancellationToken> work,
-            Action<HostTarget, EsxiShellException, IOutputSink>? onConnectFailure = null)
+            Action<HostTarget, MtvException, IOutputSink>? onFailure = null)
         {
-            if (hosts.Count == 0) return;
-            // Captured here, on the pipeline thread: workers must not touch Runspace.DefaultRunspace.
-            var resolver = EsxiShellResolver.ForCurrentRunspace();
-            var options = new Dictionary<HostTarget, ConnectOptions>();
-            foreach (var t in hosts) options[t] = CreateConnectOptions(t);
-            var credential = Credential;
-            var keyFile = KeyFilePath == null ? null : GetUnresolvedProviderPathFromPSPath(KeyFilePath);
-            onConnectFailure ??= (target, ex, sink) => sink.WriteError(ex.ToErrorRecord(target.InputObject));
-            ThreadPoolTuning.EnsureMinThreads(Math.Min(ThrottleLimit, hosts.Count));
-            RunParallel(hosts, ThrottleLimit, activity, t => t.Name, (target, sink, ct) =>
-            {
-                IEsxiShell shell;
-                try
-                {
-                    shell = AcquireShell(resolver, target, credential, keyFile, options[target], ct);
-                }
-                catch (EsxiShellException ex)
-                {
-                    onConnectFailure(target, ex, sink);
-                    return;
-                }
-                work(target, shell, sink, ct);
-            });
+            _hosts.Run(hosts, activity, work, CreateConnectOptions,
+                (source, target, options, ct) => AcquireShell(source.Resolver, target, source.Credential, source.KeyFilePath, options, ct),
+                onFailure);
         }
 
         /// <summary>
@@ -167,11 +122,15 @@ namespace MtvRemediation.Commands
         protected virtual IEsxiShell AcquireShell(EsxiShellResolver resolver, HostTarget target, PSCredential? credential, string? keyFilePath, ConnectOptions options, CancellationToken cancellationToken)
             => resolver.Resolve(target, credential, keyFilePath, options, cancellationToken);
 
+        /// <summary>A host's failure (worker thread): by default its error is written, the host's input as TargetObject.</summary>
+        protected virtual void OnHostFailed(HostTarget target, MtvException error, IOutputSink sink) =>
+            sink.WriteError(error.ToErrorRecord(target.InputObject, MyInvocation.MyCommand.Name));
+
         /// <summary>
         /// The work for one host, on a worker thread. Write only through <paramref name="sink"/>;
-        /// pass <paramref name="cancellationToken"/> to every remote call. Throw
-        /// <see cref="EsxiShellException"/> (or let RunAsync's TimeoutException through) for a
-        /// per-host error; the base writes it with the host as TargetObject.
+        /// pass <paramref name="cancellationToken"/> to every remote call. Throw an
+        /// <see cref="MtvException"/> (or let RunAsync's TimeoutException through) for a per-host
+        /// error; it reaches <see cref="OnHostFailed(HostTarget, MtvException, IOutputSink)"/>.
         /// </summary>
         protected abstract void ProcessHost(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken cancellationToken);
     }

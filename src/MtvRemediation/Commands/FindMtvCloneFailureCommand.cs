@@ -20,12 +20,14 @@ namespace MtvRemediation.Commands
     /// With no source at all (nothing piped, no -Path/-LiteralPath/-VMHost) the cmdlet stops with
     /// CloneFailureNoSource instead of silently scanning every host with an open session: a scan
     /// reads multi-GB logs on production hosts, so which hosts is always the caller's choice.
-    /// The -VMHost set mirrors EsxiHostCmdletBase (same parameters, sessions and fan-out); it
-    /// cannot derive from it because that base makes -VMHost mandatory in every parameter set.
+    /// The -VMHost set uses the module's one host fan-out (<see cref="HostFanOut"/>: the same
+    /// -Credential/-KeyFilePath/-ThrottleLimit, sessions, errors and stop behaviour as every host
+    /// cmdlet), composed rather than inherited because this cmdlet's -VMHost is one parameter set
+    /// of several.
     /// </remarks>
     [Cmdlet(VerbsCommon.Find, "MtvCloneFailure", DefaultParameterSetName = InputObjectSet)]
     [OutputType(typeof(CloneFailureFinding), typeof(CloneFailureSummary))]
-    public sealed class FindMtvCloneFailureCommand : MtvCmdlet
+    public sealed class FindMtvCloneFailureCommand : MtvCmdlet, IDynamicParameters
     {
         private const string InputObjectSet = "InputObject";
         private const string PathSet = "Path";
@@ -35,8 +37,15 @@ namespace MtvRemediation.Commands
 
         private CloneFailureScanOptions _options = new CloneFailureScanOptions();
         private CloneFailureSourceScan? _pipelineScan;
-        private readonly List<HostTarget> _hosts = new List<HostTarget>();
-        private readonly HashSet<string> _seenHosts = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        private readonly HostFanOut _hosts;
+
+        public FindMtvCloneFailureCommand()
+        {
+            _hosts = new HostFanOut(this);
+        }
+
+        /// <summary>-Credential, -KeyFilePath, -ThrottleLimit for the -VMHost scan (<see cref="HostConnectionParameters"/>).</summary>
+        public object GetDynamicParameters() => _hosts.Parameters;
 
         /// <summary>Log lines, e.g. from <c>oc logs</c>; a string holding several lines is split.</summary>
         [Parameter(ParameterSetName = InputObjectSet, ValueFromPipeline = true)]
@@ -65,21 +74,6 @@ namespace MtvRemediation.Commands
         [ValidateNotNullOrEmpty]
         [Alias("Session", "HostName")]
         public object[] VMHost { get; set; } = Array.Empty<object>();
-
-        /// <summary>Opens a session on demand for hosts without one (root and its password).</summary>
-        [Parameter(ParameterSetName = VMHostSet)]
-        [Credential]
-        public PSCredential? Credential { get; set; }
-
-        /// <summary>Private key file for hosts without a session.</summary>
-        [Parameter(ParameterSetName = VMHostSet)]
-        [ValidateNotNullOrEmpty]
-        public string? KeyFilePath { get; set; }
-
-        /// <summary>Maximum number of hosts scanned at once.</summary>
-        [Parameter(ParameterSetName = VMHostSet)]
-        [ValidateRange(1, 1024)]
-        public int ThrottleLimit { get; set; } = EsxiHostCmdletBase.DefaultThrottleLimit;
 
         /// <summary>Log files on the host to scan instead of the wrapper logs (rotated variants beside them are included).</summary>
         [Parameter(ParameterSetName = VMHostSet)]
@@ -119,7 +113,7 @@ namespace MtvRemediation.Commands
                     try { HostCloneLogScanner.ValidateLogPath(p); }
                     catch (ArgumentException ex)
                     {
-                        ThrowTerminatingError(new ErrorRecord(ex, "CloneFailureInvalidLogPath", ErrorCategory.InvalidArgument, p));
+                        ThrowTerminatingError(new MtvException(CloneFailureErrorIds.InvalidLogPath, ErrorCategory.InvalidArgument, ex.Message, null, ex).ToErrorRecord(p));
                     }
                 }
             }
@@ -127,15 +121,19 @@ namespace MtvRemediation.Commands
             {
                 if (!MyInvocation.ExpectingInput && !MyInvocation.BoundParameters.ContainsKey(nameof(InputObject)))
                 {
-                    ThrowTerminatingError(new ErrorRecord(
-                        new ArgumentException("Nothing to scan. Pipe log lines (oc logs <populator-pod> | Find-MtvCloneFailure), give -Path with local log files, or -VMHost to scan the wrapper logs on ESXi hosts."),
-                        "CloneFailureNoSource", ErrorCategory.InvalidArgument, null));
+                    ThrowTerminatingError(new MtvException(CloneFailureErrorIds.NoSource, ErrorCategory.InvalidArgument,
+                        "Nothing to scan. Pipe log lines (oc logs <populator-pod> | Find-MtvCloneFailure), give -Path with local log files, or -VMHost to scan the wrapper logs on ESXi hosts.").ToErrorRecord(null));
                 }
             }
         }
 
         protected override void ProcessRecord()
         {
+            if (ParameterSetName != VMHostSet && _hosts.AnyBound(MyInvocation))
+            {
+                ThrowTerminatingError(new MtvException(CloneFailureErrorIds.HostParameterWithoutVMHost, ErrorCategory.InvalidArgument,
+                    "-Credential, -KeyFilePath and -ThrottleLimit apply to the scan of ESXi hosts: give -VMHost too, or leave them out for log lines and files.").ToErrorRecord(null));
+            }
             switch (ParameterSetName)
             {
                 case InputObjectSet:
@@ -211,10 +209,8 @@ namespace MtvRemediation.Commands
                 catch (OperationCanceledException) { throw new PipelineStoppedException(); }
                 catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is InvalidDataException)
                 {
-                    WriteError(new ErrorRecord(ex, "CloneFailureFileUnreadable", ErrorCategory.ReadError, file)
-                    {
-                        ErrorDetails = new ErrorDetails($"Cannot read '{file}': {ex.Message} Check the file exists, is readable and (for .gz) is a complete archive."),
-                    });
+                    WriteError(new MtvException(CloneFailureErrorIds.FileUnreadable, ErrorCategory.ReadError,
+                        $"Cannot read '{file}': {ex.Message} Check the file exists, is readable and (for .gz) is a complete archive.", null, ex).ToErrorRecord(file));
                 }
             }
         }
@@ -226,10 +222,8 @@ namespace MtvRemediation.Commands
             try { resolved = GetResolvedProviderPathFromPSPath(path, out provider); }
             catch (ItemNotFoundException ex)
             {
-                WriteError(new ErrorRecord(ex, "CloneFailurePathNotFound", ErrorCategory.ObjectNotFound, path)
-                {
-                    ErrorDetails = new ErrorDetails($"No file matches '{path}'. Save the pod log first, e.g. oc logs <pod> > populator.log, and pass that path."),
-                });
+                WriteError(new MtvException(CloneFailureErrorIds.PathNotFound, ErrorCategory.ObjectNotFound,
+                    $"No file matches '{path}'. Save the pod log first, e.g. oc logs <pod> > populator.log, and pass that path.", null, ex).ToErrorRecord(path));
                 return Array.Empty<string>();
             }
             return FilterFiles(resolved, provider, path);
@@ -240,10 +234,8 @@ namespace MtvRemediation.Commands
             var resolved = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out var provider, out _);
             if (!File.Exists(resolved) && !Directory.Exists(resolved))
             {
-                WriteError(new ErrorRecord(new ItemNotFoundException($"Cannot find '{path}'."), "CloneFailurePathNotFound", ErrorCategory.ObjectNotFound, path)
-                {
-                    ErrorDetails = new ErrorDetails($"Cannot find '{path}'. Check the path; save pod logs with oc logs <pod> > populator.log."),
-                });
+                WriteError(new MtvException(CloneFailureErrorIds.PathNotFound, ErrorCategory.ObjectNotFound,
+                    $"Cannot find '{path}'. Check the path; save pod logs with oc logs <pod> > populator.log.").ToErrorRecord(path));
                 return Array.Empty<string>();
             }
             return FilterFiles(new[] { resolved }, provider, path);
@@ -254,10 +246,8 @@ namespace MtvRemediation.Commands
             var files = new List<string>();
             if (provider.Name != "FileSystem")
             {
-                WriteError(new ErrorRecord(new ArgumentException($"'{original}' is not a file system path."), "CloneFailurePathNotFile", ErrorCategory.InvalidArgument, original)
-                {
-                    ErrorDetails = new ErrorDetails($"'{original}' is on the {provider.Name} provider; give a log file on disk."),
-                });
+                WriteError(new MtvException(CloneFailureErrorIds.PathNotFile, ErrorCategory.InvalidArgument,
+                    $"'{original}' is on the {provider.Name} provider; give a log file on disk.").ToErrorRecord(original));
                 return files;
             }
             return DropDirectories(resolved);
@@ -270,10 +260,8 @@ namespace MtvRemediation.Commands
             {
                 if (Directory.Exists(r))
                 {
-                    WriteError(new ErrorRecord(new ArgumentException($"'{r}' is a directory."), "CloneFailurePathIsDirectory", ErrorCategory.InvalidArgument, r)
-                    {
-                        ErrorDetails = new ErrorDetails($"'{r}' is a directory. Pass its log files: Get-ChildItem '{r}' -Filter *.log | Find-MtvCloneFailure"),
-                    });
+                    WriteError(new MtvException(CloneFailureErrorIds.PathIsDirectory, ErrorCategory.InvalidArgument,
+                        $"'{r}' is a directory. Pass its log files: Get-ChildItem '{r}' -Filter *.log | Find-MtvCloneFailure").ToErrorRecord(r));
                     continue;
                 }
                 files.Add(r);
@@ -292,13 +280,7 @@ namespace MtvRemediation.Commands
                     ScanFiles(DropDirectories(new[] { item.FullName }));
                     continue;
                 }
-                if (!VMHostInput.TryGetTarget(input, out var target, out var problem))
-                {
-                    WriteError(new EsxiShellException(EsxiShellErrorIds.HostUnresolved, ErrorCategory.InvalidArgument, problem!).ToErrorRecord(input));
-                    continue;
-                }
-                if (_seenHosts.Add(target!.Name)) _hosts.Add(target);
-                else WriteVerbose($"{target.Name}: already in this pipeline, skipped.");
+                _hosts.Add(input);
             }
         }
 
@@ -308,26 +290,12 @@ namespace MtvRemediation.Commands
         /// </summary>
         private void ScanHosts()
         {
-            if (_hosts.Count == 0) return;
-            // Captured on the pipeline thread: workers must not touch Runspace.DefaultRunspace.
-            var resolver = EsxiShellResolver.ForCurrentRunspace();
-            var credential = Credential;
-            var keyFile = KeyFilePath == null ? null : GetUnresolvedProviderPathFromPSPath(KeyFilePath);
             var timeout = TimeSpan.FromSeconds(TimeoutSeconds);
             var logPaths = LogPath;
-            ThreadPoolTuning.EnsureMinThreads(Math.Min(ThrottleLimit, _hosts.Count));
-            RunParallel(_hosts, ThrottleLimit, "Scanning vmkfstools-wrapper logs", t => t.Name, (target, sink, token) =>
+            _hosts.Run(_hosts.Targets, "Scanning vmkfstools-wrapper logs", (target, shell, sink, token) =>
             {
-                try
-                {
-                    var shell = resolver.Resolve(target, credential, keyFile, new ConnectOptions(), token);
-                    sink.WriteVerbose($"{target.Name}: {HostCloneLogScanner.BuildCommand(logPaths ?? HostCloneLogScanner.DefaultLogPaths, _options).Display}");
-                    ScanHost(target, shell, logPaths, timeout, sink, token);
-                }
-                catch (EsxiShellException ex)
-                {
-                    sink.WriteError(ex.ToErrorRecord(target.InputObject));
-                }
+                sink.WriteVerbose($"{target.Name}: {HostCloneLogScanner.BuildCommand(logPaths ?? HostCloneLogScanner.DefaultLogPaths, _options).Display}");
+                ScanHost(target, shell, logPaths, timeout, sink, token);
             });
         }
 
@@ -341,18 +309,14 @@ namespace MtvRemediation.Commands
             }
             catch (HostCloneLogScanException ex)
             {
-                sink.WriteError(new ErrorRecord(ex, "CloneFailureHostScanFailed", ErrorCategory.ReadError, target.InputObject)
-                {
-                    ErrorDetails = new ErrorDetails(ex.Message + " Check the files with Test-VmkfstoolsLogSpace; a damaged rotated archive can be removed once archived elsewhere."),
-                });
+                sink.WriteError(new MtvException(CloneFailureErrorIds.HostScanFailed, ErrorCategory.ReadError,
+                    ex.Message + " Check the files with Test-VmkfstoolsLogSpace; a damaged rotated archive can be removed once archived elsewhere.", null, ex).ToErrorRecord(target.InputObject));
                 result = ex.PartialResult;
             }
             catch (TimeoutException ex) when (!token.IsCancellationRequested)
             {
-                sink.WriteError(new ErrorRecord(ex, "CloneFailureHostScanTimeout", ErrorCategory.OperationTimeout, target.InputObject)
-                {
-                    ErrorDetails = new ErrorDetails($"The log scan on {target.Name} did not finish within {timeout.TotalSeconds:0} s. Narrow it with -Since, raise -TimeoutSeconds, or archive and clear the log with Clear-VmkfstoolsWrapperLog."),
-                });
+                sink.WriteError(new MtvException(CloneFailureErrorIds.HostScanTimeout, ErrorCategory.OperationTimeout,
+                    $"The log scan on {target.Name} did not finish within {timeout.TotalSeconds:0} s. Narrow it with -Since, raise -TimeoutSeconds, or archive and clear the log with Clear-VmkfstoolsWrapperLog.", null, ex).ToErrorRecord(target.InputObject));
                 return;
             }
             sink.WriteVerbose($"{target.Name}: {result.Sources.Count} log file(s) scanned, {result.BytesReceived} bytes of matches received in {result.Duration.TotalSeconds:0.0} s.");

@@ -53,6 +53,6 @@ namespace MtvRemediation.Commands
         }
 
         private static ErrorRecord NotFound(string message, object target)
-            => new EsxiShellException("EsxiShellSessionNotFound", ErrorCategory.ObjectNotFound, message).ToErrorRecord(target);
+            => new EsxiShellException(EsxiShellErrorIds.SessionNotFound, ErrorCategory.ObjectNotFound, message).ToErrorRecord(target);
     }
 }

@@ -74,7 +74,7 @@ namespace MtvRemediation.Commands
                 var t = targets[i];
                 if (plan.Refused)
                 {
-                    WriteError(VIErrors.Record(null, plan.RefusalErrorId!, plan.RefusalCategory, t.Input.Original, plan.RefusalMessage!));
+                    WriteError(plan.Refusal!.ToErrorRecord(t.Input.Original, MyInvocation.MyCommand.Name));
                     continue;
                 }
                 var ops = string.Join("; ", plan.DescribeOperations());
@@ -97,9 +97,9 @@ namespace MtvRemediation.Commands
                 {
                     var deleted = result.DeletedFiles.Length == 0 ? "none" : string.Join(", ", result.DeletedFiles);
                     var message = $"CBT reset of VM '{result.VM}' stopped at step {result.FailedStep}: {result.Error} " +
-                                  $"State now: power {result.PowerStateAfter}, CBT {(result.EnabledAfter == null ? "unknown" : result.EnabledAfter == true ? "enabled" : "disabled")}, deleted files: {deleted}. " +
-                                  "Fix the cause and run Reset-VMChangeTracking again; a re-run completes the reset.";
-                    sink.WriteError(VIErrors.Record(null, "ChangeTrackingResetFailed", ErrorCategory.InvalidResult, t.Input.Original, message));
+                                  $"State now: power {result.PowerStateAfter}, CBT {(result.EnabledAfter == null ? "unknown" : result.EnabledAfter == true ? "enabled" : "disabled")}, deleted files: {deleted}.";
+                    var error = new RemediationException(ChangeTrackingErrorIds.ResetFailed, ErrorCategory.InvalidResult, message, "Fix the cause; a re-run completes the reset.") { RerunCompletes = true };
+                    sink.WriteError(error.ToErrorRecord(t.Input.Original, MyInvocation.MyCommand.Name));
                 }
             });
         }

@@ -43,17 +43,9 @@ namespace MtvRemediation.Commands
             if (_vcenter == null) WriteVerbose("No vCenter connection: waiting on the agents' own status only.");
 
             // Before asking: look at vSAN/LACP on every host (read-only; runs under -WhatIf too).
-            RunOnHosts(Targets, "Checking vSAN and LACP before restarting agents", (target, shell, sink, ct) =>
-            {
-                try
-                {
-                    _risks[target.Name] = AgentRestartEngine.ProbeRisk(shell, ct);
-                }
-                catch (Exception ex) when (ex is EsxiShellException || ex is RemediationException || ex is TimeoutException)
-                {
-                    ReportProbeFailure(target, ex, sink);
-                }
-            }, (target, ex, sink) => ReportProbeFailure(target, ex, sink));
+            RunOnHosts(Targets, "Checking vSAN and LACP before restarting agents",
+                (target, shell, sink, ct) => _risks[target.Name] = AgentRestartEngine.ProbeRisk(shell, ct),
+                (target, ex, sink) => ReportProbeFailure(target, ex, sink));
             var unknown = new List<string>();
             foreach (var t in Targets)
             {

@@ -1,7 +1,6 @@
 using System;
 using System.Management.Automation;
 using System.Threading;
-using System.Threading.Tasks;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;
 using MtvRemediation.Interop;
@@ -41,26 +40,6 @@ namespace MtvRemediation.Commands
             base.BeginProcessing();
         }
 
-        protected override void ProcessRecord()
-        {
-            if (!LogPath.StartsWith("/", StringComparison.Ordinal))
-                ThrowInvalidArgument($"-LogPath '{LogPath}' must be an absolute path on the ESXi host, like {LogSpaceOptions.DefaultLogPath}.", LogPath);
-            base.ProcessRecord();
-        }
-
-        protected override IEsxiShell AcquireShell(EsxiShellResolver resolver, HostTarget target, PSCredential? credential, string? keyFilePath, ConnectOptions options, CancellationToken cancellationToken)
-        {
-            try
-            {
-                return base.AcquireShell(resolver, target, credential, keyFilePath, options, cancellationToken);
-            }
-            catch (EsxiShellException ex) when (Quiet)
-            {
-                // -Quiet promises one boolean per host: the error is written by ProcessHost, then $false.
-                return new UnreachableShell(target.Name, ex);
-            }
-        }
-
         protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
         {
             var options = new LogSpaceOptions { LogPath = LogPathFor(target) ?? LogPath, WarningPercent = WarningPercent, CriticalPercent = CriticalPercent };
@@ -70,19 +49,10 @@ namespace MtvRemediation.Commands
             else sink.WriteObject(status);
         }
 
+        // -Quiet promises one boolean per host: an unreachable host's error is written, then $false.
         protected override void OnHostFailed(HostTarget target, IOutputSink sink)
         {
             if (Quiet) sink.WriteObject(false);
-        }
-
-        /// <summary>Stands in for a host we could not connect to, so -Quiet still answers $false for it.</summary>
-        private sealed class UnreachableShell : IEsxiShell
-        {
-            private readonly EsxiShellException _error;
-            public UnreachableShell(string hostName, EsxiShellException error) { HostName = hostName; _error = error; }
-            public string HostName { get; }
-            public Task<RemoteCommandResult> RunAsync(RemoteCommand command, TimeSpan timeout, CancellationToken cancellationToken) => throw _error;
-            public Task<RemoteCommandResult> RunStreamingAsync(RemoteCommand command, System.IO.Stream stdoutSink, TimeSpan timeout, CancellationToken cancellationToken) => throw _error;
         }
     }
 }

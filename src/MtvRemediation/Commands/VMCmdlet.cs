@@ -28,7 +28,7 @@ namespace MtvRemediation.Commands
                 try { _inputs.Add(VMInput.Parse(v)); }
                 catch (ArgumentException ex)
                 {
-                    WriteError(VIErrors.Record(ex, "InvalidVMInput", ErrorCategory.InvalidArgument, v, ex.Message));
+                    WriteError(VIErrors.Record(ex, VIErrorIds.InvalidVMInput, ErrorCategory.InvalidArgument, v, ex.Message));
                 }
             }
         }

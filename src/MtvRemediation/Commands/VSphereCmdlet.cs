@@ -48,7 +48,7 @@ namespace MtvRemediation.Commands
                     if (value is VIConnection c)
                     {
                         if (c.IsConnected) result.Add(c);
-                        else WriteError(VIErrors.Record(null, "VIServerNotConnected", ErrorCategory.ConnectionError, item, $"The connection to {c.Server} is closed. Run Connect-MtvVIServer -Server {c.Server} again."));
+                        else WriteError(VIErrors.Record(null, VIErrorIds.ServerNotConnected, ErrorCategory.ConnectionError, item, $"The connection to {c.Server} is closed. Run Connect-MtvVIServer -Server {c.Server} again."));
                         continue;
                     }
                     var viServer = VIServerInput.TryParse(value);
@@ -68,7 +68,7 @@ namespace MtvRemediation.Commands
                         if (adopted != null) matches.Add(adopted);
                     }
                     if (matches.Count == 0)
-                        WriteError(VIErrors.Record(null, "VIServerNotConnected", ErrorCategory.ConnectionError, item, $"Not connected to {name}. Run Connect-MtvVIServer -Server {name} -Credential (Get-Credential), or connect PowerCLI to it."));
+                        WriteError(VIErrors.Record(null, VIErrorIds.ServerNotConnected, ErrorCategory.ConnectionError, item, $"Not connected to {name}. Run Connect-MtvVIServer -Server {name} -Credential (Get-Credential), or connect PowerCLI to it."));
                     result.AddRange(matches);
                 }
             }
@@ -88,7 +88,7 @@ namespace MtvRemediation.Commands
             var distinct = result.Distinct().ToList();
             if (distinct.Count == 0)
             {
-                ThrowTerminatingError(VIErrors.Record(null, "VIServerNotConnected", ErrorCategory.ConnectionError, Server,
+                ThrowTerminatingError(VIErrors.Record(null, VIErrorIds.ServerNotConnected, ErrorCategory.ConnectionError, Server,
                     "Not connected to any vCenter. Run Connect-MtvVIServer -Server <vcenter> -Credential (Get-Credential), or connect PowerCLI with Connect-VIServer (its session is adopted automatically)."));
             }
             return distinct;
@@ -117,7 +117,7 @@ namespace MtvRemediation.Commands
                 var hint = ex is VimTransportException
                     ? $" To adopt a session to a server with an untrusted certificate, run Connect-MtvVIServer -VIServer $global:DefaultVIServer -SkipCertificateCheck."
                     : "";
-                WriteError(VIErrors.Record(ex, ex is VISessionExpiredException ? "VISessionExpired" : "VIServerAdoptionFailed",
+                WriteError(VIErrors.Record(ex, ex is VISessionExpiredException ? VIErrorIds.SessionExpired : VIErrorIds.ServerAdoptionFailed,
                     ex is VISessionExpiredException ? ErrorCategory.AuthenticationError : ErrorCategory.ConnectionError, target,
                     $"Cannot reuse the PowerCLI session to {input.Name}: {ex.Message}{hint}"));
                 return null;

@@ -14,8 +14,7 @@ namespace MtvRemediation.Esxi
     /// </summary>
     public sealed class EsxiSessionStore
     {
-        private static readonly ConcurrentDictionary<Guid, EsxiSessionStore> Stores = new ConcurrentDictionary<Guid, EsxiSessionStore>();
-        private static readonly EsxiSessionStore NoRunspace = new EsxiSessionStore(Guid.Empty);
+        private static readonly PerRunspace<EsxiSessionStore> Stores = new PerRunspace<EsxiSessionStore>(id => new EsxiSessionStore(id), s => s.CloseAll());
 
         private readonly object _gate = new object();
         private readonly Dictionary<string, EsxiShellSession> _byHost = new Dictionary<string, EsxiShellSession>(StringComparer.OrdinalIgnoreCase);
@@ -31,44 +30,11 @@ namespace MtvRemediation.Esxi
         public Guid RunspaceId { get; }
 
         /// <summary>
-        /// The store of <see cref="Runspace.DefaultRunspace"/>: call on the pipeline thread (for
-        /// example in BeginProcessing/EndProcessing) and pass the store to worker threads.
+        /// The store of <see cref="Runspace.DefaultRunspace"/> (<see cref="PerRunspace{T}"/>): call on
+        /// the pipeline thread (for example in BeginProcessing/EndProcessing) and pass the store to
+        /// worker threads.
         /// </summary>
-        public static EsxiSessionStore ForCurrentRunspace()
-        {
-            var rs = Runspace.DefaultRunspace;
-            if (rs == null) return NoRunspace;
-            if (Stores.TryGetValue(rs.InstanceId, out var existing)) return existing;
-            var created = new EsxiSessionStore(rs.InstanceId);
-            var store = Stores.GetOrAdd(rs.InstanceId, created);
-            if (ReferenceEquals(store, created))
-            {
-                rs.StateChanged += (_, e) =>
-                {
-                    var s = e.RunspaceStateInfo.State;
-                    if (s == RunspaceState.Closed || s == RunspaceState.Broken) Release(rs.InstanceId);
-                };
-                RegisterModuleCleanup(rs.InstanceId);
-            }
-            return store;
-        }
-
-        // Remove-Module closes the sessions of the runspace that removes it. The module's cleanup
-        // list fires once per removal, so a handler for another runspace puts itself back.
-        private static void RegisterModuleCleanup(Guid runspaceId)
-        {
-            ModuleLifetime.RegisterCleanup(() =>
-            {
-                var current = Runspace.DefaultRunspace?.InstanceId;
-                if (current == null || current == runspaceId) Release(runspaceId);
-                else if (Stores.ContainsKey(runspaceId)) RegisterModuleCleanup(runspaceId);
-            });
-        }
-
-        private static void Release(Guid runspaceId)
-        {
-            if (Stores.TryRemove(runspaceId, out var store)) store.CloseAll();
-        }
+        public static EsxiSessionStore ForCurrentRunspace() => Stores.Current;
 
         /// <summary>All sessions, ordered by id (a snapshot: safe to pipe into Disconnect-EsxiShell).</summary>
         public IReadOnlyList<EsxiShellSession> GetAll()

@@ -4,12 +4,16 @@ using System.Management.Automation;
 namespace MtvRemediation.Infrastructure
 {
     /// <summary>
-    /// A failure that carries what a cmdlet needs for a good <see cref="ErrorRecord"/>: a stable
-    /// id, a category and a message that says what to do next. Messages never contain secrets.
+    /// The one error model of the module: every failure that reaches a user is an MtvException
+    /// (shell, host remediation, vSphere faults and transport, runbook, cmdlet arguments) carrying
+    /// a stable id from <see cref="ErrorIds"/>' table, a category and a message that says what to
+    /// do next. Engines phrase the next step without naming a cmdlet; when running the same
+    /// command again is part of it (<see cref="RerunCompletes"/>), the cmdlet names itself in
+    /// <see cref="ToErrorRecord(object?, string?)"/>. Messages never contain secrets.
     /// </summary>
-    public abstract class MtvException : Exception
+    public class MtvException : Exception
     {
-        protected MtvException(string errorId, ErrorCategory category, string message, string? recommendedAction, Exception? inner)
+        public MtvException(string errorId, ErrorCategory category, string message, string? recommendedAction = null, Exception? inner = null)
             : base(message, inner)
         {
             ErrorId = errorId;
@@ -20,16 +24,26 @@ namespace MtvRemediation.Infrastructure
         public string ErrorId { get; }
         public ErrorCategory Category { get; }
 
-        /// <summary>The next step, also shown as ErrorDetails.RecommendedAction.</summary>
+        /// <summary>The next step (names no cmdlet), also shown as ErrorDetails.RecommendedAction.</summary>
         public string? RecommendedAction { get; }
 
-        /// <summary>An ErrorRecord with this error's id and category, targeting <paramref name="target"/>.</summary>
-        public ErrorRecord ToErrorRecord(object? target)
+        /// <summary>Running the same command again, once the cause is fixed, completes the work.</summary>
+        public bool RerunCompletes { get; set; }
+
+        /// <summary>
+        /// An ErrorRecord with this error's id and category, targeting <paramref name="target"/>;
+        /// <paramref name="commandName"/> (the cmdlet writing it) completes a re-run hint.
+        /// </summary>
+        public ErrorRecord ToErrorRecord(object? target, string? commandName = null)
         {
             var record = new ErrorRecord(this, ErrorId, Category, target);
-            if (RecommendedAction != null)
+            var rerun = RerunCompletes ? $" Then run {commandName ?? "the command"} again." : string.Empty;
+            if (RecommendedAction != null || rerun.Length > 0)
             {
-                record.ErrorDetails = new ErrorDetails(Message) { RecommendedAction = RecommendedAction };
+                record.ErrorDetails = new ErrorDetails(Message + rerun)
+                {
+                    RecommendedAction = ((RecommendedAction ?? string.Empty) + rerun).Trim(),
+                };
             }
             return record;
         }

@@ -61,11 +61,12 @@ namespace MtvRemediation.Remediation
         public VmInfo Vm => Inspection.Vm;
         public ChangeTrackingResetOptions Options { get; }
 
-        /// <summary>Set when the VM must not be touched; nothing is changed.</summary>
-        public string? RefusalErrorId { get; internal set; }
-        public ErrorCategory RefusalCategory { get; internal set; }
-        public string? RefusalMessage { get; internal set; }
-        public bool Refused => RefusalErrorId != null;
+        /// <summary>Set when the VM must not be touched; nothing is changed. The cmdlet writes it (and names itself for a re-run).</summary>
+        public RemediationException? Refusal { get; internal set; }
+        public string? RefusalErrorId => Refusal?.ErrorId;
+        public ErrorCategory RefusalCategory => Refusal?.Category ?? ErrorCategory.NotSpecified;
+        public string? RefusalMessage => Refusal?.Message;
+        public bool Refused => Refusal != null;
 
         public PowerOffMethod PowerOff { get; internal set; }
 
@@ -230,41 +231,38 @@ namespace MtvRemediation.Remediation
         {
             var plan = new ChangeTrackingResetPlan(inspection, options);
             var vm = inspection.Vm;
-            void Refuse(string id, ErrorCategory cat, string msg)
-            {
-                plan.RefusalErrorId = id;
-                plan.RefusalCategory = cat;
-                plan.RefusalMessage = msg;
-            }
+            // Refusals say what to fix; the re-run that follows is named by the cmdlet (RerunCompletes).
+            void Refuse(string id, ErrorCategory cat, string msg) =>
+                plan.Refusal = new RemediationException(id, cat, msg) { RerunCompletes = true };
 
             if (vm.IsTemplate)
             {
-                Refuse("VMIsTemplate", ErrorCategory.InvalidOperation, $"'{vm.Name}' is a template; CBT is reset on VMs. Convert it to a VM (Set-Template -ToVM) first. Nothing was changed.");
+                Refuse(ChangeTrackingErrorIds.VMIsTemplate, ErrorCategory.InvalidOperation, $"'{vm.Name}' is a template; CBT is reset on VMs. Convert it to a VM (Set-Template -ToVM) first. Nothing was changed.");
                 return plan;
             }
             if (inspection.Unsearchable.Count > 0)
             {
-                Refuse("DatastoreNotSearchable", ErrorCategory.ResourceUnavailable,
+                Refuse(ChangeTrackingErrorIds.DatastoreNotSearchable, ErrorCategory.ResourceUnavailable,
                     $"Cannot search {string.Join(", ", inspection.Unsearchable)} for VM '{vm.Name}', so its -ctk.vmdk files cannot be found. Check that the datastore is accessible to this user (Browse Datastore privilege), then retry. Nothing was changed.");
                 return plan;
             }
             if (vm.SnapshotCount > 0)
             {
-                Refuse("VMHasSnapshots", ErrorCategory.InvalidOperation,
-                    $"VM '{vm.Name}' has {vm.SnapshotCount} snapshot(s). Consolidate or remove its snapshots first (for example Get-Snapshot -VM '{vm.Name}' | Remove-Snapshot), then run Reset-VMChangeTracking again. Nothing was changed.");
+                Refuse(ChangeTrackingErrorIds.VMHasSnapshots, ErrorCategory.InvalidOperation,
+                    $"VM '{vm.Name}' has {vm.SnapshotCount} snapshot(s). Consolidate or remove its snapshots first (for example Get-Snapshot -VM '{vm.Name}' | Remove-Snapshot). Nothing was changed.");
                 return plan;
             }
             if (vm.PowerState == "suspended")
             {
-                Refuse("VMSuspended", ErrorCategory.InvalidOperation,
-                    $"VM '{vm.Name}' is suspended. Resume it and shut it down (or use -PowerOff once it runs), then run Reset-VMChangeTracking again. Nothing was changed.");
+                Refuse(ChangeTrackingErrorIds.VMSuspended, ErrorCategory.InvalidOperation,
+                    $"VM '{vm.Name}' is suspended. Resume it and shut it down (or use -PowerOff once it runs). Nothing was changed.");
                 return plan;
             }
             if (vm.PowerState == "poweredOn")
             {
                 if (!options.PowerOff)
                 {
-                    Refuse("VMPoweredOn", ErrorCategory.InvalidOperation,
+                    Refuse(ChangeTrackingErrorIds.VMPoweredOn, ErrorCategory.InvalidOperation,
                         $"VM '{vm.Name}' is powered on. CBT is reset with the VM off: add -PowerOff to shut it down (guest shutdown through VMware Tools) and power it on again afterwards. Nothing was changed.");
                     return plan;
                 }
@@ -276,7 +274,7 @@ namespace MtvRemediation.Remediation
                 else if (options.Force) plan.PowerOff = PowerOffMethod.HardPowerOff;
                 else
                 {
-                    Refuse("VMToolsNotRunning", ErrorCategory.InvalidOperation,
+                    Refuse(ChangeTrackingErrorIds.VMToolsNotRunning, ErrorCategory.InvalidOperation,
                         $"VM '{vm.Name}' is powered on but VMware Tools is not running, so a clean guest shutdown is not possible. Shut the guest down yourself, or add -Force to power it off hard. Nothing was changed.");
                     return plan;
                 }
@@ -317,7 +315,7 @@ namespace MtvRemediation.Remediation
                     ? await _precheck.GetAsync(vm.MoRef, ct).ConfigureAwait(false)
                     : await _client.GetVmStateAsync(vm.MoRef, ct).ConfigureAwait(false);
                 if (powerNow != vm.PowerState)
-                    throw new InvalidOperationException($"The VM's power state changed from {PowerCliPowerState(vm.PowerState)} to {PowerCliPowerState(powerNow)} since it was read; nothing was changed. Run Reset-VMChangeTracking again.");
+                    throw new InvalidOperationException($"The VM's power state changed from {PowerCliPowerState(vm.PowerState)} to {PowerCliPowerState(powerNow)} since it was read; nothing was changed. Run the command again to act on the state as it is now.");
 
                 if (plan.PowerOff != PowerOffMethod.None)
                 {

@@ -53,21 +53,22 @@ namespace MtvRemediation.Remediation
         }
 
         /// <summary>
-        /// The one translation of a shell failure into VMHostUnreachable (what to do next included);
-        /// null for what passes through unchanged: cancellation, our own errors, programming errors.
+        /// The one translation of a shell failure into the fan-out's ids for the same kinds
+        /// (EsxiShellCommandTimeout, EsxiShellConnectFailed), next step included; null for what
+        /// passes through unchanged: cancellation, our own errors, programming errors.
         /// </summary>
         private static RemediationException? AsUnreachable(IEsxiShell shell, Exception ex, TimeSpan limit, string timeoutVerb, string timeoutAdvice)
         {
             if (ex is OperationCanceledException || ex is RemediationException) return null;
             if (ex is TimeoutException)
             {
-                return new RemediationException(HostRemediationErrorIds.VMHostUnreachable, ErrorCategory.OperationTimeout,
+                return new RemediationException(EsxiShellErrorIds.CommandTimeout, ErrorCategory.OperationTimeout,
                     $"Host '{shell.HostName}' {timeoutVerb} within {limit.TotalSeconds:0} s.", timeoutAdvice, ex);
             }
             if (!IsShellFailure(ex)) return null;
-            return new RemediationException(HostRemediationErrorIds.VMHostUnreachable, ErrorCategory.ConnectionError,
+            return new RemediationException(EsxiShellErrorIds.ConnectFailed, ErrorCategory.ConnectionError,
                 $"Host '{shell.HostName}' cannot be reached over SSH: {ex.Message}",
-                "Check the host's SSH service and credentials (Connect-EsxiShell), then run the command again.", ex);
+                "Check the host's SSH service (TSM-SSH) and the credentials, then run the command again.", ex);
         }
 
         // Anything the shell layer throws that is not our own or a cancellation means the host is not usable now.

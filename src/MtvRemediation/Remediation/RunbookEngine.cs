@@ -6,6 +6,7 @@ using System.Linq;
 using System.Management.Automation;
 using System.Threading;
 using MtvRemediation.Esxi;
+using MtvRemediation.Infrastructure;
 using MtvRemediation.VSphere;
 
 namespace MtvRemediation.Remediation
@@ -33,6 +34,9 @@ namespace MtvRemediation.Remediation
         public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(300);
         public TimeSpan LogScanTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
+        /// <summary>When the run started (names the report).</summary>
+        public DateTime StartedAt { get; set; } = DateTime.UtcNow;
+
         /// <summary>vCenter's view of the hosts, waited on after agent restarts (null: the agents' own status only).</summary>
         public IHostConnectionStateSource? VCenterState { get; set; }
 
@@ -40,42 +44,10 @@ namespace MtvRemediation.Remediation
         public CronPaths CronPaths { get; set; } = new CronPaths();
     }
 
-    /// <summary>A per-item failure the cmdlet turns into a non-terminating error (stable id).</summary>
-    public sealed class RunbookError
-    {
-        public RunbookError(string errorId, ErrorCategory category, string message, string? recommendedAction = null, Exception? exception = null)
-        {
-            ErrorId = errorId;
-            Category = category;
-            Message = message;
-            RecommendedAction = recommendedAction;
-            Exception = exception;
-        }
-
-        public string ErrorId { get; }
-        public ErrorCategory Category { get; }
-        public string Message { get; }
-        public string? RecommendedAction { get; }
-        public Exception? Exception { get; }
-    }
-
-    /// <summary>Stable FullyQualifiedErrorIds of Invoke-MtvRemediation (besides the ids of the engines it reuses).</summary>
-    public static class RunbookErrorIds
-    {
-        public const string HostUnreachable = "RunbookHostUnreachable";
-        public const string HostDiagnosisFailed = "RunbookHostDiagnosisFailed";
-        public const string LogScanIncomplete = "RunbookLogScanIncomplete";
-        public const string VMDiagnosisFailed = "RunbookVMDiagnosisFailed";
-        public const string VMHostUnknown = "RunbookVMHostUnknown";
-        public const string CbtResetFailed = "RunbookCbtResetFailed";
-        public const string VerifyFailed = "RunbookVerifyFailed";
-        public const string ReportFailed = "RunbookReportFailed";
-    }
-
     /// <summary>Shared bits of the host and VM state: actions done and errors met, safe to add from a worker.</summary>
     public abstract class RunbookItemState
     {
-        private readonly ConcurrentQueue<RunbookError> _newErrors = new ConcurrentQueue<RunbookError>();
+        private readonly ConcurrentQueue<MtvException> _newErrors = new ConcurrentQueue<MtvException>();
         private readonly object _gate = new object();
 
         public List<string> Plan { get; } = new List<string>();
@@ -85,16 +57,23 @@ namespace MtvRemediation.Remediation
         /// <summary>False when the user declined at least one planned action (or -WhatIf).</summary>
         public bool AllConfirmed { get; set; } = true;
 
+        /// <summary>The TargetObject of this item's errors (the VM's input, or the host name).</summary>
+        public abstract object? ErrorTarget { get; }
+
         public void AddAction(string text) { lock (_gate) Actions.Add(text); }
 
-        public void Fail(RunbookError error)
+        public void Fail(MtvException error)
         {
             lock (_gate) Errors.Add(error.Message);
             _newErrors.Enqueue(error);
         }
 
+        /// <summary>A runbook failure with one of <see cref="RunbookErrorIds"/> (or an engine's id).</summary>
+        public void Fail(string errorId, ErrorCategory category, string message, string? recommendedAction = null, Exception? inner = null, bool rerunCompletes = false) =>
+            Fail(new RemediationException(errorId, category, message, recommendedAction, inner) { RerunCompletes = rerunCompletes });
+
         /// <summary>Errors not yet written by the cmdlet.</summary>
-        public IEnumerable<RunbookError> TakeNewErrors()
+        public IEnumerable<MtvException> TakeNewErrors()
         {
             while (_newErrors.TryDequeue(out var e)) yield return e;
         }
@@ -104,6 +83,8 @@ namespace MtvRemediation.Remediation
     public sealed class RunbookHostState : RunbookItemState
     {
         public RunbookHostState(string name) { Name = name; }
+
+        public override object? ErrorTarget => Name;
 
         public string Name { get; }
         public List<RunbookVmState> VMs { get; } = new List<RunbookVmState>();
@@ -142,6 +123,8 @@ namespace MtvRemediation.Remediation
             Input = input;
         }
 
+        public override object? ErrorTarget => Input;
+
         public IVSphereClient Client { get; }
         public string Server { get; }
         public VmInfo Vm { get; }
@@ -160,8 +143,10 @@ namespace MtvRemediation.Remediation
     }
 
     /// <summary>
-    /// The runbook behind Invoke-MtvRemediation, as phases over plain state objects (the cmdlet
-    /// runs them in parallel and asks ShouldProcess between planning and acting). Every phase
+    /// The runbook behind Invoke-MtvRemediation: <see cref="Run"/> owns the order, the phases, the
+    /// confirmation points and the outcomes over plain state objects; the caller supplies
+    /// confirmation, parallel execution and output through <see cref="IRunbookHost"/>. The decision
+    /// which VMs get a CBT reset is one method, <see cref="PlanVm"/>. Every phase
     /// reuses the single-purpose engines: <see cref="LogSpaceProbe"/>, <see cref="HostCloneLogScanner"/>,
     /// <see cref="LogClearEngine"/>, <see cref="LogRotationCronEngine"/>, <see cref="AgentRestartEngine"/>
     /// and <see cref="ChangeTrackingEngine"/>.
@@ -171,7 +156,7 @@ namespace MtvRemediation.Remediation
     /// VMs; (4) restart agents last and only when asked, so no hostd restart interrupts a CBT
     /// reset's tasks; (5) verify by reading the state again (log space, crontab, CBT status).
     /// </summary>
-    public static class RunbookEngine
+    public static partial class RunbookEngine
     {
         /// <summary>Groups the VMs by the host vCenter reports them on (input order kept).</summary>
         public static List<RunbookHostState> GroupByHost(IEnumerable<RunbookVmState> vms)
@@ -203,7 +188,7 @@ namespace MtvRemediation.Remediation
             }
             catch (RemediationException ex)
             {
-                host.Fail(new RunbookError(ex.ErrorId, ex.Category, ex.Message, ex.RecommendedAction, ex));
+                host.Fail(ex);
             }
 
             var findings = new List<CloneFailureFinding>();
@@ -215,8 +200,8 @@ namespace MtvRemediation.Remediation
             }
             catch (HostCloneLogScanException ex)
             {
-                host.Fail(new RunbookError(RunbookErrorIds.LogScanIncomplete, ErrorCategory.ReadError, ex.Message,
-                    "The findings may be incomplete; run Find-MtvCloneFailure on the host to see the whole scan.", ex));
+                host.Fail(RunbookErrorIds.LogScanIncomplete, ErrorCategory.ReadError, ex.Message,
+                    "The findings may be incomplete; scan the host's wrapper logs on their own to see the whole scan.", ex);
             }
             lock (findings) host.Findings.AddRange(findings.OrderBy(f => f.Source, StringComparer.Ordinal).ThenBy(f => f.LineNumber));
 
@@ -228,7 +213,7 @@ namespace MtvRemediation.Remediation
                 }
                 catch (RemediationException ex)
                 {
-                    host.Fail(new RunbookError(ex.ErrorId, ex.Category, ex.Message, ex.RecommendedAction, ex));
+                    host.Fail(ex);
                 }
             }
 
@@ -240,7 +225,7 @@ namespace MtvRemediation.Remediation
                 }
                 catch (RemediationException ex)
                 {
-                    host.Fail(new RunbookError(ex.ErrorId, ex.Category, ex.Message, ex.RecommendedAction, ex));
+                    host.Fail(ex);
                 }
             }
         }
@@ -262,7 +247,7 @@ namespace MtvRemediation.Remediation
             host.Plan.Clear();
             if (host.Shell == null) return;
             var before = host.Before;
-            host.ClearLog = before != null && before.LogExists && before.Status != "Healthy" && before.LogSizeBytes > 0;
+            host.ClearLog = before != null && before.LogExists && !IsHealthy(before) && before.LogSizeBytes > 0;
             if (host.ClearLog)
                 host.Plan.Add(DescribeClear(host, options));
             host.RegisterCron = options.RegisterLogRotation && host.CronRegisteredBefore == false;
@@ -272,6 +257,8 @@ namespace MtvRemediation.Remediation
             if (host.RestartAgents)
                 host.Plan.Add(DescribeAgents(options));
         }
+
+        private static bool IsHealthy(LogSpaceStatus status) => string.Equals(status.Status, "Healthy", StringComparison.Ordinal);
 
         public static string DescribeClear(RunbookHostState host, RunbookOptions options)
         {
@@ -337,7 +324,7 @@ namespace MtvRemediation.Remediation
             if (plan.Refused)
             {
                 vm.Refused = true;
-                vm.Fail(new RunbookError(plan.RefusalErrorId!, plan.RefusalCategory, plan.RefusalMessage!.Replace("Reset-VMChangeTracking", "Invoke-MtvRemediation")));
+                vm.Fail(plan.Refusal!);
                 return;
             }
             vm.Plan.Add(DescribeReset(vm));
@@ -373,7 +360,7 @@ namespace MtvRemediation.Remediation
                 }
                 catch (RemediationException ex)
                 {
-                    host.Fail(new RunbookError(ex.ErrorId, ex.Category, ex.Message, ex.RecommendedAction, ex));
+                    host.Fail(ex);
                 }
             }
             if (host.RegisterCron)
@@ -389,7 +376,7 @@ namespace MtvRemediation.Remediation
                 }
                 catch (RemediationException ex)
                 {
-                    host.Fail(new RunbookError(ex.ErrorId, ex.Category, ex.Message, ex.RecommendedAction, ex));
+                    host.Fail(ex);
                 }
             }
         }
@@ -403,9 +390,9 @@ namespace MtvRemediation.Remediation
             if (!result.Succeeded)
             {
                 var deleted = result.DeletedFiles.Length == 0 ? "none" : string.Join(", ", result.DeletedFiles);
-                vm.Fail(new RunbookError(RunbookErrorIds.CbtResetFailed, ErrorCategory.InvalidResult,
+                vm.Fail(RunbookErrorIds.CbtResetFailed, ErrorCategory.InvalidResult,
                     $"CBT reset of VM '{vm.Vm.Name}' stopped at step {result.FailedStep}: {result.Error} State now: power {result.PowerStateAfter}, CBT {(result.EnabledAfter == null ? "unknown" : result.EnabledAfter == true ? "enabled" : "disabled")}, deleted files: {deleted}.",
-                    "Fix the cause and run Invoke-MtvRemediation again; a re-run completes the reset."));
+                    "Fix the cause; a re-run completes the reset.", rerunCompletes: true);
             }
         }
 
@@ -421,7 +408,7 @@ namespace MtvRemediation.Remediation
                 }
                 catch (RemediationException ex)
                 {
-                    host.Fail(new RunbookError(ex.ErrorId, ex.Category, ex.Message, ex.RecommendedAction, ex));
+                    host.Fail(ex);
                     return; // the next agent waits: a host whose hostd did not come back needs a person
                 }
             }
@@ -437,7 +424,7 @@ namespace MtvRemediation.Remediation
             }
             catch (RemediationException ex)
             {
-                host.Fail(new RunbookError(RunbookErrorIds.VerifyFailed, ex.Category, "Verification failed: " + ex.Message, ex.RecommendedAction, ex));
+                host.Fail(RunbookErrorIds.VerifyFailed, ex.Category, "Verification failed: " + ex.Message, ex.RecommendedAction, ex);
             }
         }
 
@@ -450,8 +437,8 @@ namespace MtvRemediation.Remediation
             {
                 if (!fresh.TryGetValue(vm.Vm.MoRef, out var info))
                 {
-                    vm.Fail(new RunbookError(RunbookErrorIds.VerifyFailed, ErrorCategory.ObjectNotFound,
-                        $"VM '{vm.Vm.Name}' was not found on {vm.Server} when verifying.", "Check whether the VM was removed or renamed meanwhile."));
+                    vm.Fail(RunbookErrorIds.VerifyFailed, ErrorCategory.ObjectNotFound,
+                        $"VM '{vm.Vm.Name}' was not found on {vm.Server} when verifying.", "Check whether the VM was removed or renamed meanwhile.");
                     continue;
                 }
                 var inspection = new ChangeTrackingEngine(client).InspectAsync(info, ct).GetAwaiter().GetResult();
@@ -488,7 +475,7 @@ namespace MtvRemediation.Remediation
                 RotationCronRegistered = host.CronRegisteredAfter ?? host.CronRegisteredBefore,
                 Errors = host.Errors.ToArray(),
             };
-            s.Result = Outcome(host.Shell == null, host.Plan.Count, host.Actions.Count, host.Errors.Count, host.AllConfirmed, whatIf);
+            s.Result = Outcome(host.Shell == null, host.Plan.Count, host.Actions.Count, host.Errors.Count, host.AllConfirmed, whatIf).ToString();
             var state = new List<string>();
             if (host.Shell == null) state.Add("not reached");
             if (after != null)
@@ -522,7 +509,7 @@ namespace MtvRemediation.Remediation
                 CbtHealthyAfter = after?.Healthy,
                 Errors = vm.Errors.ToArray(),
             };
-            s.Result = vm.Refused ? "Refused" : Outcome(before == null, vm.Plan.Count, vm.ResetResult == null ? 0 : 1, vm.Errors.Count, vm.AllConfirmed, whatIf);
+            s.Result = (vm.Refused ? RunbookOutcome.Refused : Outcome(before == null, vm.Plan.Count, vm.ResetResult == null ? 0 : 1, vm.Errors.Count, vm.AllConfirmed, whatIf)).ToString();
             if (after != null)
                 s.FinalState = (whatIf ? "unchanged (-WhatIf): " : "") + $"{after.PowerState}, CBT {(after.Enabled ? "enabled" : "disabled")}, {after.CtkFiles.Length} ctk file(s), " +
                                (after.Healthy ? "healthy" : "unhealthy: " + after.Reason);
@@ -530,17 +517,6 @@ namespace MtvRemediation.Remediation
                 s.FinalState = $"{vm.ResetResult.PowerStateAfter}, CBT {(vm.ResetResult.EnabledAfter == true ? "enabled" : vm.ResetResult.EnabledAfter == false ? "disabled" : "unknown")} (not verified)";
             else s.FinalState = "unknown (not read)";
             return s;
-        }
-
-        private static string Outcome(bool unreadable, int planned, int done, int errors, bool confirmed, bool whatIf)
-        {
-            if (unreadable) return "Failed";
-            if (whatIf) return planned > 0 ? "Planned" : errors > 0 ? "Failed" : "Healthy";
-            if (errors > 0) return done > 0 ? "Partial" : "Failed";
-            if (planned == 0) return "Healthy";
-            // Planned and approved but not done (the run was stopped first): still only a plan.
-            if (done == 0) return confirmed ? "Planned" : "Declined";
-            return confirmed ? "Remediated" : "Partial";
         }
 
         /// <summary>The same data as the summaries, in the report model the HTML/JSON writer takes.</summary>
@@ -593,13 +569,14 @@ namespace MtvRemediation.Remediation
 
         private static RemediationOutcome ToOutcome(string result)
         {
-            switch (result)
+            Enum.TryParse<RunbookOutcome>(result, out var outcome);
+            switch (outcome)
             {
-                case "Healthy":
-                case "Remediated": return RemediationOutcome.Succeeded;
-                case "Planned":
-                case "Declined": return RemediationOutcome.Skipped;
-                case "Partial": return RemediationOutcome.Warning;
+                case RunbookOutcome.Healthy:
+                case RunbookOutcome.Remediated: return RemediationOutcome.Succeeded;
+                case RunbookOutcome.Planned:
+                case RunbookOutcome.Declined: return RemediationOutcome.Skipped;
+                case RunbookOutcome.Partial: return RemediationOutcome.Warning;
                 default: return RemediationOutcome.Failed;
             }
         }

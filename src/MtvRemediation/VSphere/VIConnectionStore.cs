@@ -16,33 +16,13 @@ namespace MtvRemediation.VSphere
     /// </summary>
     public sealed class VIConnectionStore
     {
-        private static readonly ConcurrentDictionary<Guid, VIConnectionStore> Stores = new ConcurrentDictionary<Guid, VIConnectionStore>();
-        private static int _cleanupRegistered;
+        private static readonly PerRunspace<VIConnectionStore> Stores = new PerRunspace<VIConnectionStore>(_ => new VIConnectionStore(), s => s.CloseAllOwn());
 
         private readonly object _gate = new object();
         private readonly List<VIConnection> _connections = new List<VIConnection>();
 
-        /// <summary>The store of the calling runspace (or a process-wide one when there is none, e.g. in xunit).</summary>
-        public static VIConnectionStore Current
-        {
-            get
-            {
-                if (Interlocked.Exchange(ref _cleanupRegistered, 1) == 0) ModuleLifetime.RegisterCleanup(CloseAll);
-                var rs = Runspace.DefaultRunspace;
-                var id = rs?.InstanceId ?? Guid.Empty;
-                return Stores.GetOrAdd(id, _ =>
-                {
-                    if (rs != null)
-                    {
-                        rs.StateChanged += (s, e) =>
-                        {
-                            if (e.RunspaceStateInfo.State == RunspaceState.Closed && Stores.TryRemove(id, out var closed)) closed.CloseAllOwn();
-                        };
-                    }
-                    return new VIConnectionStore();
-                });
-            }
-        }
+        /// <summary>The store of the calling runspace (<see cref="PerRunspace{T}"/>; a process-wide one when there is none, e.g. in xunit).</summary>
+        public static VIConnectionStore Current => Stores.Current;
 
         public VIConnection[] GetAll()
         {
@@ -82,16 +62,6 @@ namespace MtvRemediation.VSphere
             {
                 Remove(c);
                 VIConnector.CloseQuietly(c);
-            }
-        }
-
-        private static void CloseAll()
-        {
-            // ModuleLifetime drops its handlers on removal: a later Import-Module must register again.
-            Interlocked.Exchange(ref _cleanupRegistered, 0);
-            foreach (var id in Stores.Keys.ToArray())
-            {
-                if (Stores.TryRemove(id, out var s)) s.CloseAllOwn();
             }
         }
     }

@@ -1,4 +1,6 @@
 using System;
+using System.Management.Automation;
+using MtvRemediation.Infrastructure;
 
 namespace MtvRemediation.VSphere
 {
@@ -7,12 +9,17 @@ namespace MtvRemediation.VSphere
     /// vim25 type name (e.g. <c>InvalidPowerState</c>, <c>FileNotFound</c>, <c>MethodDisabled</c>)
     /// so callers and error ids can be stable (<c>VIFault.&lt;FaultName&gt;</c>).
     /// </summary>
-    public class VimFaultException : Exception
+    public class VimFaultException : MtvException
     {
         public VimFaultException(string faultName, string message, string? method = null)
-            : base(BuildMessage(faultName, message, method))
+            : this(ErrorIds.VimFaultPrefix + Normalize(faultName), faultName, message, method)
         {
-            FaultName = string.IsNullOrEmpty(faultName) ? "Unknown" : faultName;
+        }
+
+        protected VimFaultException(string errorId, string faultName, string message, string? method)
+            : base(errorId, CategoryFor(Normalize(faultName)), BuildMessage(faultName, message, method))
+        {
+            FaultName = Normalize(faultName);
             ServerMessage = message ?? "";
             Method = method;
         }
@@ -26,8 +33,7 @@ namespace MtvRemediation.VSphere
         /// <summary>The vim25 method that failed, when known.</summary>
         public string? Method { get; }
 
-        /// <summary>Stable error id for PowerShell error records.</summary>
-        public string ErrorId => "VIFault." + FaultName;
+        private static string Normalize(string faultName) => string.IsNullOrEmpty(faultName) ? "Unknown" : faultName;
 
         private static string BuildMessage(string faultName, string message, string? method)
         {
@@ -35,13 +41,37 @@ namespace MtvRemediation.VSphere
             var text = string.IsNullOrWhiteSpace(message) ? "(no message from the server)" : message.Trim();
             return $"vSphere fault {faultName}{where}: {text}";
         }
+
+        /// <summary>The PowerShell category of a vim25 fault.</summary>
+        public static ErrorCategory CategoryFor(string faultName)
+        {
+            switch (faultName)
+            {
+                case "NoPermission":
+                case "NotAuthenticated":
+                case "InvalidLogin":
+                    return ErrorCategory.PermissionDenied;
+                case "FileNotFound":
+                case "ManagedObjectNotFound":
+                    return ErrorCategory.ObjectNotFound;
+                case "InvalidArgument":
+                case "InvalidDatastorePath":
+                    return ErrorCategory.InvalidArgument;
+                case "FileLocked":
+                case "ResourceInUse":
+                case "TaskInProgress":
+                    return ErrorCategory.ResourceBusy;
+                default:
+                    return ErrorCategory.InvalidOperation;
+            }
+        }
     }
 
     /// <summary>The session cookie is no longer valid (NotAuthenticated): the session expired or was logged out.</summary>
     public sealed class VISessionExpiredException : VimFaultException
     {
         public VISessionExpiredException(string server, string message, string? method)
-            : base("NotAuthenticated", message, method)
+            : base(VIErrorIds.SessionExpired, "NotAuthenticated", message, method)
         {
             Server = server;
         }
@@ -50,8 +80,9 @@ namespace MtvRemediation.VSphere
     }
 
     /// <summary>A transport-level failure: non-SOAP HTTP error, TLS failure, unreachable server.</summary>
-    public sealed class VimTransportException : Exception
+    public sealed class VimTransportException : MtvException
     {
-        public VimTransportException(string message, Exception? inner = null) : base(message, inner) { }
+        public VimTransportException(string message, Exception? inner = null)
+            : base(VIErrorIds.TransportError, ErrorCategory.ConnectionError, message, null, inner) { }
     }
 }

@@ -170,7 +170,10 @@ namespace MtvRemediation.Tests.Remediation
             Assert.Empty(vm.Plan);
             var error = Assert.Single(vm.TakeNewErrors());
             Assert.Equal("VMHasSnapshots", error.ErrorId);
-            Assert.Contains("Invoke-MtvRemediation again", error.Message);
+            // The engine names no cmdlet; the cmdlet that writes the record names itself for the re-run.
+            Assert.DoesNotContain("Reset-VMChangeTracking", error.Message);
+            Assert.True(error.RerunCompletes);
+            Assert.EndsWith("Then run Invoke-MtvRemediation again.", error.ToErrorRecord("app1", "Invoke-MtvRemediation").ErrorDetails.Message);
             Assert.Equal("Refused", RunbookEngine.SummarizeVm(vm, whatIf: false).Result);
         }
 
@@ -189,7 +192,7 @@ namespace MtvRemediation.Tests.Remediation
             h.AddAction("Truncated the log");
             Assert.Equal("Remediated", RunbookEngine.SummarizeHost(h, whatIf: false).Result);
 
-            h.Fail(new RunbookError("CrontabLocked", System.Management.Automation.ErrorCategory.ResourceBusy, "locked"));
+            h.Fail("CrontabLocked", System.Management.Automation.ErrorCategory.ResourceBusy, "locked");
             Assert.Equal("Partial", RunbookEngine.SummarizeHost(h, whatIf: false).Result);
 
             var dead = Host("esx2", "Critical", 10);

@@ -1,0 +1,173 @@
+using System;
+using System.Collections.Generic;
+using System.Management.Automation;
+using System.Threading;
+using MtvRemediation.Esxi;
+using MtvRemediation.Infrastructure;
+using MtvRemediation.Interop;
+
+namespace MtvRemediation.Commands
+{
+    /// <summary>
+    /// The parameters every host-facing cmdlet shares, declared once: cmdlets compose them as
+    /// dynamic parameters (<see cref="IDynamicParameters"/>) through <see cref="HostFanOut"/>, so
+    /// host cmdlets, Find-MtvCloneFailure -VMHost and Invoke-MtvRemediation bind the same
+    /// -Credential, -KeyFilePath and -ThrottleLimit with the same validation and default.
+    /// </summary>
+    public sealed class HostConnectionParameters
+    {
+        /// <summary>Opens a session on demand for hosts without one (user root and its password).</summary>
+        [Parameter]
+        [Credential]
+        public PSCredential? Credential { get; set; }
+
+        /// <summary>Private key file for hosts without a session (OpenSSH or PEM format).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? KeyFilePath { get; set; }
+
+        /// <summary>Maximum number of hosts (and VMs) worked on at once.</summary>
+        [Parameter]
+        [ValidateRange(1, 1024)]
+        public int ThrottleLimit { get; set; } = HostFanOut.DefaultThrottleLimit;
+    }
+
+    /// <summary>
+    /// The one host fan-out, used by composition: collects -VMHost inputs (each host once),
+    /// resolves each host's shell on a worker (the runspace's session, re-opened if dropped, or
+    /// opened on demand with -Credential/-KeyFilePath), runs the work on up to -ThrottleLimit hosts
+    /// at once through <see cref="MtvCmdlet.RunParallel{T}"/> (live output and progress; a stop
+    /// cancels the rest and names the hosts not touched), and turns every per-host failure into
+    /// one error record with one id per failure kind (<see cref="EsxiShellErrorIds"/>).
+    /// </summary>
+    internal sealed class HostFanOut
+    {
+        /// <summary>
+        /// Hosts worked on at once by default. Each host costs one dedicated thread that mostly
+        /// waits on the network (handshakes, remote commands, vCenter tasks), not CPU; 32 covers a
+        /// typical cluster or migration wave in one round while bounding sockets and threads.
+        /// </summary>
+        public const int DefaultThrottleLimit = 32;
+
+        private readonly MtvCmdlet _cmdlet;
+        private readonly List<HostTarget> _targets = new List<HostTarget>();
+        private readonly HashSet<string> _seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+
+        public HostFanOut(MtvCmdlet cmdlet)
+        {
+            _cmdlet = cmdlet;
+        }
+
+        /// <summary>The bound -Credential/-KeyFilePath/-ThrottleLimit (the cmdlet's dynamic parameters).</summary>
+        public HostConnectionParameters Parameters { get; } = new HostConnectionParameters();
+
+        /// <summary>The hosts collected so far, in pipeline order, each name once.</summary>
+        public IReadOnlyList<HostTarget> Targets => _targets;
+
+        /// <summary>True when -Credential, -KeyFilePath or -ThrottleLimit was given.</summary>
+        public bool AnyBound(InvocationInfo invocation) =>
+            invocation.BoundParameters.ContainsKey(nameof(HostConnectionParameters.Credential)) ||
+            invocation.BoundParameters.ContainsKey(nameof(HostConnectionParameters.KeyFilePath)) ||
+            invocation.BoundParameters.ContainsKey(nameof(HostConnectionParameters.ThrottleLimit));
+
+        /// <summary>
+        /// Adds one -VMHost input (pipeline thread). Returns the new target; null when the input is
+        /// not a host (its error is written) or the host is already in this pipeline.
+        /// </summary>
+        public HostTarget? Add(object input)
+        {
+            if (!VMHostInput.TryGetTarget(input, out var target, out var problem))
+            {
+                _cmdlet.WriteError(new EsxiShellException(EsxiShellErrorIds.HostUnresolved, ErrorCategory.InvalidArgument, problem!).ToErrorRecord(input));
+                return null;
+            }
+            if (!_seen.Add(target!.Name))
+            {
+                _cmdlet.WriteVerbose($"{target.Name}: already in this pipeline, skipped.");
+                return null;
+            }
+            _targets.Add(target);
+            return target;
+        }
+
+        /// <summary>
+        /// How workers get a host's shell, captured on the pipeline thread (workers must not touch
+        /// Runspace.DefaultRunspace). Throws <see cref="EsxiShellException"/> for a host that
+        /// cannot be had.
+        /// </summary>
+        public ShellSource CaptureShellSource()
+        {
+            var keyFile = Parameters.KeyFilePath == null ? null : _cmdlet.GetUnresolvedProviderPathFromPSPath(Parameters.KeyFilePath);
+            return new ShellSource(EsxiShellResolver.ForCurrentRunspace(), Parameters.Credential, keyFile);
+        }
+
+        /// <summary>
+        /// Runs <paramref name="work"/> on every host of <paramref name="hosts"/>, on up to
+        /// -ThrottleLimit at once. A host whose shell cannot be had, and any <see cref="MtvException"/>
+        /// or timeout the work throws, go to <paramref name="onFailure"/> (default: the error is
+        /// written with the host's input as TargetObject).
+        /// </summary>
+        public void Run(
+            IReadOnlyList<HostTarget> hosts,
+            string activity,
+            Action<HostTarget, IEsxiShell, IOutputSink, CancellationToken> work,
+            Func<HostTarget, ConnectOptions>? connectOptions = null,
+            Func<ShellSource, HostTarget, ConnectOptions, CancellationToken, IEsxiShell>? acquire = null,
+            Action<HostTarget, MtvException, IOutputSink>? onFailure = null)
+        {
+            if (hosts.Count == 0) return;
+            var source = CaptureShellSource();
+            var options = new Dictionary<HostTarget, ConnectOptions>();
+            foreach (var t in hosts) options[t] = connectOptions?.Invoke(t) ?? new ConnectOptions();
+            acquire ??= (s, t, o, ct) => s.Get(t, o, ct);
+            var commandName = _cmdlet.MyInvocation.MyCommand.Name;
+            onFailure ??= (target, ex, sink) => sink.WriteError(ex.ToErrorRecord(target.InputObject, commandName));
+            ThreadPoolTuning.EnsureMinThreads(Math.Min(Parameters.ThrottleLimit, hosts.Count));
+            _cmdlet.RunParallelFor(hosts, Parameters.ThrottleLimit, activity, t => t.Name, (target, sink, ct) =>
+            {
+                try
+                {
+                    var shell = acquire(source, target, options[target], ct);
+                    work(target, shell, sink, ct);
+                }
+                catch (Exception ex) when (AsHostFailure(ex, ct) is MtvException failure)
+                {
+                    onFailure(target, failure, sink);
+                }
+            });
+        }
+
+        /// <summary>
+        /// The one translation of what a host's work can throw into its error: our own errors keep
+        /// their id; a timeout (not a cancellation) is EsxiShellCommandTimeout. Null: not a host
+        /// failure (cancellation, bugs), which passes through.
+        /// </summary>
+        public static MtvException? AsHostFailure(Exception ex, CancellationToken ct)
+        {
+            if (ex is MtvException known) return known;
+            if (ex is TimeoutException && !ct.IsCancellationRequested)
+                return new EsxiShellException(EsxiShellErrorIds.CommandTimeout, ErrorCategory.OperationTimeout,
+                    ex.Message + " Raise the command's timeout if the host is slow, or check the host's load.", null, ex);
+            return null;
+        }
+    }
+
+    /// <summary>A host's shell for workers: the runspace's session, or one opened on demand.</summary>
+    public sealed class ShellSource
+    {
+        internal ShellSource(EsxiShellResolver resolver, PSCredential? credential, string? keyFilePath)
+        {
+            Resolver = resolver;
+            Credential = credential;
+            KeyFilePath = keyFilePath;
+        }
+
+        public EsxiShellResolver Resolver { get; }
+        public PSCredential? Credential { get; }
+        public string? KeyFilePath { get; }
+
+        /// <exception cref="EsxiShellException">No session and no credential, or the connect failed.</exception>
+        public IEsxiShell Get(HostTarget target, ConnectOptions options, CancellationToken ct) =>
+            Resolver.Resolve(target, Credential, KeyFilePath, options, ct);
+    }
+}

@@ -1,0 +1,274 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using MtvRemediation.Esxi;
+using MtvRemediation.Infrastructure;
+using MtvRemediation.Remediation;
+using MtvRemediation.Tests.Esxi;
+using MtvRemediation.VSphere;
+using Xunit;
+
+namespace MtvRemediation.Tests.Remediation
+{
+    /// <summary>
+    /// The whole runbook (<see cref="RunbookEngine.Run"/>) driven from xunit: the host side runs in
+    /// a real BusyBox ash on a scratch tree (the log, the crontab and crond's pid file are temp
+    /// paths, as in <see cref="EngineTests"/>), the vSphere side is an in-memory client, and the
+    /// cmdlet's part (confirm, run in parallel, emit) is a recording <see cref="IRunbookHost"/>.
+    /// The same engine runs through the cmdlet against the lab in tests/Pester/Runbook.Tests.ps1.
+    /// </summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public sealed class RunbookRunTests : IDisposable
+    {
+        private const string HostName = "esx-test";
+        private readonly string _root = Directory.CreateTempSubdirectory("mtv-runbook-").FullName;
+
+        public void Dispose()
+        {
+            try
+            {
+                var pidFile = Path.Combine(_root, "crond.pid");
+                if (File.Exists(pidFile) && int.TryParse(File.ReadAllText(pidFile).Trim(), out var pid))
+                    try { System.Diagnostics.Process.GetProcessById(pid).Kill(); } catch (ArgumentException) { }
+            }
+            finally { Directory.Delete(_root, true); }
+        }
+
+        /// <summary>What the cmdlet does for the engine, recorded: confirmations, phases, output, errors.</summary>
+        private sealed class RecordingHost : IRunbookHost
+        {
+            public RecordingHost(bool whatIf) { WhatIf = whatIf; }
+            public bool WhatIf { get; }
+            public Func<string, string, bool> Answer { get; set; } = (t, a) => true;
+            public List<string> Log { get; } = new List<string>();
+            public List<object> Output { get; } = new List<object>();
+            public List<(MtvException Error, object? Target)> Errors { get; } = new List<(MtvException, object?)>();
+
+            public bool Confirm(string target, string action)
+            {
+                Log.Add("confirm " + target + ": " + action);
+                return !WhatIf && Answer(target, action);
+            }
+
+            public void RunInParallel(RunbookPhase phase, string activity, IReadOnlyList<RunbookWork> work)
+            {
+                Log.Add($"phase {phase} ({work.Count})");
+                var verbose = new List<string>();
+                Parallel.ForEach(work, w => w.Work(v => { lock (verbose) verbose.Add(v); }, CancellationToken.None));
+                foreach (var w in work)
+                    foreach (var s in w.States)
+                        foreach (var e in s.TakeNewErrors()) Errors.Add((e, s.ErrorTarget));
+            }
+
+            public IEsxiShell GetShell(string hostName, CancellationToken ct) =>
+                hostName == HostName ? new BusyboxShell(hostName)
+                : throw new EsxiShellException(EsxiShellErrorIds.NotConnected, System.Management.Automation.ErrorCategory.ConnectionError, $"There is no ESXi shell session for '{hostName}'.");
+
+            public void Emit(object result) => Output.Add(result);
+            public void WriteError(MtvException error, object? target) => Errors.Add((error, target));
+            public void WriteVerbose(string text) { }
+            public void WriteWarning(string text) => Log.Add("warning " + text);
+        }
+
+        /// <summary>One VM in memory: power, CBT, the files of its folder; enabling CBT and powering on creates the ctk file, as ESXi does.</summary>
+        private sealed class FakeVSphere : IVSphereClient
+        {
+            public string Power = "poweredOff";
+            public bool Cbt;
+            public readonly HashSet<string> Files = new HashSet<string>(StringComparer.Ordinal);
+            public readonly List<string> Calls = new List<string>();
+            public string Server => "vc";
+            public TimeSpan TaskTimeout => TimeSpan.FromSeconds(5);
+
+            public VmInfo Snapshot()
+            {
+                var vm = new VmInfo
+                {
+                    MoRef = new MoRef("VirtualMachine", "vm-1"), Name = "app1", PowerState = Power, ChangeTrackingEnabled = Cbt,
+                    ToolsRunningStatus = "guestToolsRunning", HostName = HostName,
+                };
+                vm.Datastores[Ds.MoRef] = Ds;
+                vm.Disks.Add(new VmDiskInfo { Key = 2000, FileName = "[ds1] app1/app1.vmdk", Datastore = "ds1", DatastoreMoRef = Ds.MoRef, ControllerKind = "scsi", BusNumber = 0, UnitNumber = 0 });
+                return vm;
+            }
+
+            private void Call(string name) { lock (Calls) Calls.Add(name); }
+
+            public Task<IReadOnlyList<VmInfo>> GetVmsAsync(IReadOnlyCollection<MoRef> vms, CancellationToken ct) { Call("GetVms"); return Task.FromResult<IReadOnlyList<VmInfo>>(new[] { Snapshot() }); }
+            public Task<(string PowerState, bool ChangeTrackingEnabled)> GetVmStateAsync(MoRef vm, CancellationToken ct) => Task.FromResult((Power, Cbt));
+            public Task<IReadOnlyDictionary<MoRef, (string PowerState, bool ChangeTrackingEnabled)>> GetVmStatesAsync(IReadOnlyCollection<MoRef> vms, CancellationToken ct) =>
+                Task.FromResult<IReadOnlyDictionary<MoRef, (string, bool)>>(vms.ToDictionary(v => v, v => (Power, Cbt)));
+
+            public Task<IReadOnlyList<DatastoreFile>> SearchFolderAsync(DatastoreInfo datastore, string folder, string matchPattern, CancellationToken ct)
+            {
+                var prefix = $"[{datastore.Name}] {folder}/";
+                IReadOnlyList<DatastoreFile> found = Files.Where(f => f.StartsWith(prefix, StringComparison.Ordinal) && f.EndsWith("-ctk.vmdk", StringComparison.Ordinal))
+                    .Select(f => new DatastoreFile(DatastorePath.Parse(f), 0)).ToList();
+                return Task.FromResult(found);
+            }
+
+            public Task DeleteFileAsync(DatastorePath file, MoRef datacenter, CancellationToken ct)
+            {
+                Call("Delete " + file);
+                if (!Files.Remove(file.ToString())) throw new VimFaultException("FileNotFound", "File not found", "DeleteDatastoreFile_Task");
+                return Task.CompletedTask;
+            }
+
+            public Task<(string PowerState, bool ChangeTrackingEnabled)?> SetChangeTrackingAsync(MoRef vm, bool enabled, IReadOnlyList<string> keys, CancellationToken ct)
+            {
+                Call(enabled ? "Enable" : "Disable");
+                Cbt = enabled;
+                return Task.FromResult<(string, bool)?>((Power, Cbt));
+            }
+
+            public Task ShutdownGuestAsync(MoRef vm, CancellationToken ct) { Call("ShutdownGuest"); Power = "poweredOff"; return Task.CompletedTask; }
+            public Task PowerOffAsync(MoRef vm, CancellationToken ct) { Call("PowerOff"); Power = "poweredOff"; return Task.CompletedTask; }
+
+            public Task<(string PowerState, bool ChangeTrackingEnabled)?> PowerOnAsync(MoRef vm, CancellationToken ct)
+            {
+                Call("PowerOn");
+                Power = "poweredOn";
+                if (Cbt) Files.Add(CtkFile);
+                return Task.FromResult<(string, bool)?>((Power, Cbt));
+            }
+        }
+
+        private const string CtkFile = "[ds1] app1/app1-ctk.vmdk";
+        private static readonly DatastoreInfo Ds = new DatastoreInfo { MoRef = new MoRef("Datastore", "ds-1"), Name = "ds1", Browser = new MoRef("HostDatastoreBrowser", "b-1"), Datacenter = new MoRef("Datacenter", "dc-1") };
+
+        private (RunbookOptions Options, string Log, string Crontab) Scene()
+        {
+            // The 2.9/2.10 wrapper's per-poll line (FIELD-FACTS section 2); the log is what /var is full of.
+            var log = Path.Combine(_root, "vmkfstools-wrapper.log");
+            var sb = new StringBuilder();
+            for (var i = 0; i < 2000; i++) sb.Append(CloneFailureLogSamples.WrapperXcopyFalse).Append('\n');
+            File.WriteAllText(log, sb.ToString());
+            var tabDir = Path.Combine(_root, "crontabs");
+            Directory.CreateDirectory(tabDir);
+            var tab = Path.Combine(tabDir, "root");
+            File.WriteAllText(tab, CrontabTests.VmwareDefault);
+            // Stand-in for "busybox crond": a background sleeper that writes its pid like crond does.
+            var fake = Path.Combine(_root, "fakebusybox");
+            var pidFile = Path.Combine(_root, "crond.pid");
+            File.WriteAllText(fake, "#!/bin/sh\n(sleep 300 </dev/null >/dev/null 2>&1 & echo $! > " + ShellQuote.Quote(pidFile) + ")\n");
+            File.SetUnixFileMode(fake, (UnixFileMode)Convert.ToInt32("755", 8));
+            var options = new RunbookOptions
+            {
+                PowerOff = true,
+                RegisterLogRotation = true,
+                // A scratch file system is not full: rate any use as Warning so the clear is planned.
+                LogSpace = new LogSpaceOptions { LogPath = log, SecureLogPath = Path.Combine(_root, "secure.log"), WarningPercent = 1, CriticalPercent = 100 },
+                CronPaths = new CronPaths { CrontabPath = tab, PidFile = pidFile, Busybox = fake, LockDir = Path.Combine(_root, ".lock") },
+            };
+            return (options, log, tab);
+        }
+
+        private static RunbookVmState VmState(FakeVSphere fake, object input) => new RunbookVmState(fake, "vc", fake.Snapshot(), input);
+
+        [Fact]
+        public void Whole_runbook_frees_the_log_registers_the_job_resets_cbt_and_verifies_in_order()
+        {
+            var (options, log, tab) = Scene();
+            // Powered on, CBT disabled, a stale ctk file left: unhealthy, so the reset is planned.
+            var fake = new FakeVSphere { Power = "poweredOn", Cbt = false };
+            fake.Files.Add(CtkFile);
+            var host = new RecordingHost(whatIf: false);
+
+            var result = RunbookEngine.Run(host, new[] { VmState(fake, "app1-input") }, options);
+
+            // Phases in the runbook's order; confirmations between diagnosis and action, hosts first.
+            Assert.Equal(new[] { "phase Diagnose (2)", "phase FreeSpace (1)", "phase ResetChangeTracking (1)", "phase RestartAgents (0)", "phase Verify (2)" },
+                host.Log.Where(l => l.StartsWith("phase", StringComparison.Ordinal)).ToArray());
+            var confirms = host.Log.Where(l => l.StartsWith("confirm", StringComparison.Ordinal)).ToList();
+            Assert.Equal(3, confirms.Count);
+            Assert.StartsWith("confirm esx-test: Truncate " + log + " in place", confirms[0]);
+            Assert.StartsWith("confirm esx-test: Add a temporary cron job", confirms[1]);
+            Assert.StartsWith("confirm VM 'app1' on esx-test (vc): Reset CBT: ", confirms[2]);
+            Assert.True(host.Log.IndexOf(confirms[2]) < host.Log.IndexOf("phase FreeSpace (1)"));
+
+            Assert.Empty(host.Errors);
+            // The host's truth, read independently: log truncated in place, our job in the crontab, VMware's lines kept.
+            Assert.Equal(0, new FileInfo(log).Length);
+            var crontab = File.ReadAllText(tab);
+            Assert.StartsWith(CrontabTests.VmwareDefault, crontab);
+            Assert.Contains(log, crontab);
+            // The VM's: CBT on, back in its original power state, its ctk file made anew by the power-on.
+            Assert.True(fake.Cbt);
+            Assert.Equal("poweredOn", fake.Power);
+            Assert.Contains("Delete " + CtkFile, fake.Calls);
+            Assert.True(fake.Calls.IndexOf("Disable") < fake.Calls.IndexOf("Delete " + CtkFile));
+            Assert.True(fake.Calls.IndexOf("Delete " + CtkFile) < fake.Calls.IndexOf("Enable"));
+
+            var h = Assert.Single(result.Hosts);
+            var v = Assert.Single(result.VMs);
+            Assert.Equal(nameof(RunbookOutcome.Remediated), h.Result);
+            Assert.Equal(nameof(RunbookOutcome.Remediated), v.Result);
+            Assert.Equal(true, h.RotationCronRegistered);
+            Assert.Equal(0, h.LogSizeBytesAfter);
+            Assert.Equal(true, v.CbtHealthyAfter);
+            Assert.Equal(new object[] { h, v }, host.Output.ToArray());
+        }
+
+        [Fact]
+        public void WhatIf_plans_everything_and_changes_nothing()
+        {
+            var (options, log, tab) = Scene();
+            var size = new FileInfo(log).Length;
+            var crontab = File.ReadAllBytes(tab);
+            var fake = new FakeVSphere { Power = "poweredOn", Cbt = false };
+            fake.Files.Add(CtkFile);
+            var host = new RecordingHost(whatIf: true);
+
+            var result = RunbookEngine.Run(host, new[] { VmState(fake, "app1") }, options);
+
+            Assert.Equal(new[] { "phase Diagnose (2)" }, host.Log.Where(l => l.StartsWith("phase", StringComparison.Ordinal)).ToArray());
+            Assert.Equal(3, host.Log.Count(l => l.StartsWith("confirm", StringComparison.Ordinal)));
+            Assert.Equal(size, new FileInfo(log).Length);
+            Assert.Equal(crontab, File.ReadAllBytes(tab));
+            Assert.DoesNotContain(fake.Calls, c => c != "GetVms");
+            Assert.Equal(nameof(RunbookOutcome.Planned), result.Hosts[0].Result);
+            Assert.Equal(nameof(RunbookOutcome.Planned), result.VMs[0].Result);
+        }
+
+        [Fact]
+        public void Declined_actions_are_not_done_and_the_outcome_says_so()
+        {
+            var (options, log, _) = Scene();
+            var size = new FileInfo(log).Length;
+            var fake = new FakeVSphere { Power = "poweredOff", Cbt = false };
+            fake.Files.Add(CtkFile);
+            var host = new RecordingHost(whatIf: false) { Answer = (target, action) => !action.StartsWith("Truncate", StringComparison.Ordinal) && !action.StartsWith("Reset CBT", StringComparison.Ordinal) };
+
+            var result = RunbookEngine.Run(host, new[] { VmState(fake, "app1") }, options);
+
+            Assert.Equal(size, new FileInfo(log).Length);
+            Assert.Contains(fake.Files, f => f == CtkFile);
+            Assert.Equal(nameof(RunbookOutcome.Partial), result.Hosts[0].Result); // the cron job was done, the clear declined
+            Assert.Equal(nameof(RunbookOutcome.Declined), result.VMs[0].Result);
+        }
+
+        [Fact]
+        public void A_host_without_a_shell_keeps_the_shell_layers_error_id_and_its_vm_is_still_reset()
+        {
+            var fake = new FakeVSphere { Power = "poweredOff", Cbt = false };
+            fake.Files.Add(CtkFile);
+            var state = new RunbookVmState(fake, "vc", fake.Snapshot(), "app1");
+            state.Vm.HostName = "esx-gone";
+            var host = new RecordingHost(whatIf: false);
+
+            var result = RunbookEngine.Run(host, new[] { state }, new RunbookOptions());
+
+            var (error, target) = Assert.Single(host.Errors);
+            Assert.Equal(EsxiShellErrorIds.NotConnected, error.ErrorId);
+            Assert.Equal("esx-gone", target);
+            Assert.Contains("is skipped (its VMs' CBT is still handled)", error.Message);
+            Assert.Equal(nameof(RunbookOutcome.Failed), result.Hosts[0].Result);
+            Assert.Equal(nameof(RunbookOutcome.Remediated), result.VMs[0].Result);
+            Assert.True(fake.Cbt);
+        }
+    }
+}

@@ -1,0 +1,74 @@
+<#
+.SYNOPSIS
+    Growth: cold and warm scans (Connect-EsxiShell + Test-VmkfstoolsLogSpace) of 8, 24 and 72 lab
+    hosts in one run; per-host wall time and client CPU at 72 against those at 24, each beside its
+    CPU floor; and the client memory each open session costs.
+
+.DESCRIPTION
+    The lab hosts share the client's cores, so the wall time of a fleet grows with the fleet's CPU
+    (lab + client) whatever the module does; what the module controls is that each host costs the
+    same at 72 as at 24 (no per-host overhead that grows with the fleet) and that the wall time
+    stays near the floor. Client CPU is this process's; lab CPU is the lab's own process trees
+    (Get-LabCpuMs), so other users of the machine do not count. Memory: resident set after a full
+    garbage collection, with all sessions open against none, per session.
+#>
+[CmdletBinding()]
+param([int[]] $Sizes = @(8, 24, 72), [int] $Runs = 3)
+
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+$root = Resolve-Path (Join-Path $PSScriptRoot '../..')
+. (Join-Path $PSScriptRoot 'BenchHelpers.ps1')
+Import-Module (Get-BenchManifest $root) -Force
+Import-Module (Join-Path $root 'tests/lab/Lab.psm1') -Force
+$lab = Get-MtvLab
+$max = ($Sizes | Measure-Object -Maximum).Maximum
+if (@($lab.hosts).Count -lt $max) { throw "the lab runs $(@($lab.hosts).Count) hosts; this benchmark needs $max (build.ps1 Bench starts 72)" }
+$all = @($lab.hosts | ForEach-Object { [pscustomobject]@{ Name = $_.name; Address = $_.address; Port = [int]$_.port } })
+$keyUser = [pscredential]::new($lab.ssh.user, [securestring]::new())
+$BenchmarkName = 'Fleet growth'   # read by Result (BenchHelpers.ps1)
+
+function Connect-Fleet([object[]] $Targets) {
+    $s = @($Targets | Connect-EsxiShell -Credential $keyUser -KeyFilePath $lab.ssh.keyFile -KnownHostsPath $lab.ssh.knownHostsFile)
+    if ($s.Count -ne $Targets.Count) { throw "only $($s.Count) of $($Targets.Count) hosts connected" }
+}
+function Test-Fleet([object[]] $Targets) {
+    $r = @($Targets.Name | Test-VmkfstoolsLogSpace)
+    if ($r.Count -ne $Targets.Count) { throw "the scan returned $($r.Count) results for $($Targets.Count) hosts" }
+}
+function Get-RssAfterGc { [GC]::Collect(); [GC]::WaitForPendingFinalizers(); [GC]::Collect(); (Get-ProcStatusKiB 'VmRSS') * 1KB }
+
+try {
+    Set-LabSlowness 0
+    $disconnect = { Disconnect-EsxiShell -All -Confirm:$false }
+    & $disconnect
+    $m = @{}
+    foreach ($n in $Sizes) {
+        $t = $all[0..($n - 1)]
+        $cold = Measure-FanOut { Connect-Fleet $t; Test-Fleet $t } $lab -Runs $Runs -Setup $disconnect -Width $n
+        Connect-Fleet $t
+        $warm = Measure-FanOut { Test-Fleet $t } $lab -Runs $Runs -Width $n
+        & $disconnect
+        $m[$n] = @{ Cold = $cold; Warm = $warm }
+        FloorResult "cold scan of $n hosts" $cold
+        FloorResult "warm scan of $n hosts" $warm
+    }
+    $a = 24; $b = $max
+    if ($m.ContainsKey($a) -and $a -ne $b) {
+        foreach ($kind in 'Cold', 'Warm') {
+            $perA = $m[$a][$kind].Wall / $a; $perB = $m[$b][$kind].Wall / $b
+            Result "$($kind.ToLower()) scan: wall time per host at $b hosts" ($perB * 1000) 'ms' "per host at $a hosts" ($perA * 1000) '<= 1.2x' ($perB -le 1.2 * $perA)
+            $cpuA = $m[$a][$kind].ClientCpuMs / $a; $cpuB = $m[$b][$kind].ClientCpuMs / $b
+            Result "$($kind.ToLower()) scan: client CPU per host at $b hosts" $cpuB 'ms' "per host at $a hosts" $cpuA '<= 1.2x' ($cpuB -le 1.2 * $cpuA)
+        }
+    }
+
+    # Client memory per open session: all $max sessions open against none.
+    $none = Get-RssAfterGc
+    Connect-Fleet $all[0..($max - 1)]
+    $open = Get-RssAfterGc
+    Result "client memory per open session ($max open)" (($open - $none) / $max / 1KB) 'KiB' "resident set with no session" ($none / 1KB) 'reported only' $true
+}
+finally {
+    Disconnect-EsxiShell -All -Confirm:$false
+}
