@@ -63,12 +63,12 @@ kill_pid() {
 # vcsim
 
 build_vcsim() {
-  local src="$LAB_DIR/vcsim/main.go" stamp="$OUT/vcsim.sha1" sum
-  sum=$( (sha1sum < "$src"; go version) | sha1sum | cut -c1-40)
+  local stamp="$OUT/vcsim.sha1" sum
+  sum=$( (cat "$LAB_DIR"/vcsim/*.go | sha1sum; go version) | sha1sum | cut -c1-40)
   if [ -x "$VCSIM_BIN" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then return 0; fi
   log "building vcsim (govmomi from /usr/share/gocode, GOPATH mode)"
   local gp; gp=$(mktemp -d)
-  if ! (cd "$LAB_DIR/vcsim" && GOPATH="$gp:/usr/share/gocode" GO111MODULE=off GOFLAGS= go build -o "$VCSIM_BIN.new" main.go); then
+  if ! (cd "$LAB_DIR/vcsim" && GOPATH="$gp:/usr/share/gocode" GO111MODULE=off GOFLAGS= go build -o "$VCSIM_BIN.new" .); then
     rm -rf "$gp"; die "vcsim build failed"
   fi
   rm -rf "$gp"
