@@ -264,7 +264,9 @@ function Invoke-LabVcsimCtl {
     .DESCRIPTION
         Endpoints: delay (method, ms), disable-method / enable-method (vm, method),
         fail-next (status), host-state (host, state = connected|notResponding|disconnected, for = ms),
-        reset, state, ctk-on-power-on (enabled = 1|0). See tests/lab/README.md.
+        reset, state, ctk-on-power-on (enabled = 1|0), task-time (method = X_Task or *, ms, queueMs:
+        asynchronous tasks), tasks (entity: the task list), hostd (host: the hostd restart model's
+        transitions). See tests/lab/README.md.
     .EXAMPLE
         Invoke-LabVcsimCtl host-state @{ host = 'DC0_H0'; state = 'notResponding'; for = 2000 }
     .EXAMPLE
@@ -273,7 +275,7 @@ function Invoke-LabVcsimCtl {
     [CmdletBinding()]
     param(
         [Parameter(Mandatory, Position = 0)]
-        [ValidateSet('delay', 'disable-method', 'enable-method', 'fail-next', 'host-state', 'reset', 'state', 'ctk-on-power-on')]
+        [ValidateSet('delay', 'disable-method', 'enable-method', 'fail-next', 'host-state', 'reset', 'state', 'ctk-on-power-on', 'task-time', 'tasks', 'hostd')]
         [string] $Endpoint,
         [Parameter(Position = 1)][hashtable] $Query = @{}
     )
@@ -281,6 +283,28 @@ function Invoke-LabVcsimCtl {
     $q = ($Query.GetEnumerator() | ForEach-Object { '{0}={1}' -f [uri]::EscapeDataString("$($_.Key)"), [uri]::EscapeDataString("$($_.Value)") }) -join '&'
     $uri = "$base/ctl/$Endpoint" + $(if ($q) { "?$q" } else { '' })
     Invoke-RestMethod -Uri $uri -Method Post
+}
+
+function Get-LabVcsimTask {
+    <#
+    .SYNOPSIS
+        The tasks vcsim ran (TaskManager.recentTask plus every asynchronous task), oldest first:
+        key, name (PowerOnVM_Task...), entity, entityName, state, error, queueTime, startTime,
+        completeTime (DateTime, UTC) and seconds (queued to complete).
+    .EXAMPLE
+        Get-LabVcsimTask -Since $start | Where-Object entityName -eq 'DC0_H0_VM0'
+    #>
+    [CmdletBinding()]
+    param([datetime] $Since = [datetime]::MinValue)
+    $all = Invoke-RestMethod -Uri "$((Get-MtvLab).vcsim.ctlUrl)/ctl/tasks"
+    foreach ($t in @($all)) {
+        foreach ($p in 'queueTime', 'startTime', 'completeTime') {
+            $v = $t.$p
+            if ($v -and $v -isnot [datetime]) { $t.$p = [datetime]::Parse($v, [Globalization.CultureInfo]::InvariantCulture, [Globalization.DateTimeStyles]::AdjustToUniversal) }
+            elseif ($v) { $t.$p = $v.ToUniversalTime() }
+        }
+        if ($t.queueTime -ge $Since.ToUniversalTime()) { $t }
+    }
 }
 
 function Get-LabSshdLoginCount {
@@ -382,4 +406,5 @@ function Get-LabVM {
 Export-ModuleMember -Function Get-MtvLab, Get-LabHost, Invoke-LabHost, Get-LabVarUsage, Set-LabVarFill,
     Add-LabWrapperLog, Reset-LabHost, Invoke-LabVcsimCtl, Get-LabSshdLoginCount, Update-LabHostKey,
     Stop-LabSshd, Start-LabSshd, Disconnect-LabSshSession, Set-LabSlowness, Get-LabVM,
-    New-LabWrapperTaskDir, Set-LabHostdDowntime, New-LabWrapperLogBlock
+    New-LabWrapperTaskDir, Set-LabHostdDowntime, New-LabWrapperLogBlock,
+    Get-LabVcsimTask
