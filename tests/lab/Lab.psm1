@@ -224,8 +224,9 @@ function New-LabWrapperTaskDir {
 function Set-LabHostdDowntime {
     <#
     .SYNOPSIS
-        How long '/etc/init.d/hostd restart' on lab hosts shows the host notResponding in vcsim
-        (default 3000 ms at lab start; Reset-LabHost restores it). Without -HostName: all hosts.
+        How long, at least, the lab's vCenter shows a host notResponding after its hostd or vpxa
+        restarted (after the lag of Set-LabHostdLag, and until the agent serves again; default 3000
+        ms at lab start; Reset-LabHost restores it). Without -HostName: all hosts.
     .EXAMPLE
         Set-LabHostdDowntime -Milliseconds 500
     #>
@@ -235,6 +236,25 @@ function Set-LabHostdDowntime {
         [Parameter(Position = 1)][Alias('Host')][string] $HostName
     )
     $a = @('hostd-downtime', "$Milliseconds")
+    if ($HostName) { $a += $HostName }
+    Invoke-LabScript $a | Out-Null
+}
+
+function Set-LabHostdLag {
+    <#
+    .SYNOPSIS
+        How long the lab's vCenter keeps showing a host connected after its hostd or vpxa stopped
+        (vCenter notices a missing heartbeat late, FIELD-FACTS 5; default 2000 ms,
+        $MTVLAB_HOSTD_LAG_MS; Reset-LabHost restores it). Without -HostName: all hosts.
+    .EXAMPLE
+        Set-LabHostdLag -Milliseconds 60000 -HostName DC0_H0   # vCenter does not notice a quick restart
+    #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory, Position = 0)][ValidateRange(0, 600000)][int] $Milliseconds,
+        [Parameter(Position = 1)][Alias('Host')][string] $HostName
+    )
+    $a = @('hostd-lag', "$Milliseconds")
     if ($HostName) { $a += $HostName }
     Invoke-LabScript $a | Out-Null
 }
@@ -292,7 +312,7 @@ function Get-LabVcsimTask {
         key, name (PowerOnVM_Task...), entity, entityName, state, error, queueTime, startTime,
         completeTime (DateTime, UTC) and seconds (queued to complete).
     .EXAMPLE
-        Get-LabVcsimTask -Since $start | Where-Object entityName -eq 'DC0_H0_VM0'
+        Get-LabVcsimTask, Set-LabHostdLag -Since $start | Where-Object entityName -eq 'DC0_H0_VM0'
     #>
     [CmdletBinding()]
     param([datetime] $Since = [datetime]::MinValue)
@@ -407,4 +427,4 @@ Export-ModuleMember -Function Get-MtvLab, Get-LabHost, Invoke-LabHost, Get-LabVa
     Add-LabWrapperLog, Reset-LabHost, Invoke-LabVcsimCtl, Get-LabSshdLoginCount, Update-LabHostKey,
     Stop-LabSshd, Start-LabSshd, Disconnect-LabSshSession, Set-LabSlowness, Get-LabVM,
     New-LabWrapperTaskDir, Set-LabHostdDowntime, New-LabWrapperLogBlock,
-    Get-LabVcsimTask
+    Get-LabVcsimTask, Set-LabHostdLag
