@@ -219,7 +219,11 @@ namespace MtvRemediation.Remediation
         private static bool IsConnected(string? state) => string.Equals(state, "connected", StringComparison.OrdinalIgnoreCase);
 
         private static string[] Describe(IReadOnlyList<HostStateSample> samples, DateTime restartedAt) =>
-            samples.Select(x => string.Format(CultureInfo.InvariantCulture, "{0} {1:+0.0;-0.0} s", x.State, (x.At - restartedAt).TotalSeconds)).ToArray();
+            samples.Select(x =>
+            {
+                var t = Math.Round((x.At - restartedAt).TotalSeconds, 1);
+                return x.State + " " + (t < 0 ? "-" : "+") + Math.Abs(t).ToString("0.0", CultureInfo.InvariantCulture) + " s";
+            }).ToArray();
 
         public static bool? IsRunning(IEsxiShell shell, string script, string agent, CancellationToken ct)
         {
