@@ -296,7 +296,9 @@ namespace MtvRemediation.VSphere
 
         private async Task<(XElement? Result, ObjectContent? AlsoRead)> WaitForTaskCoreAsync(MoRef task, string method, TimeSpan timeout, MoRef? alsoRead, string[]? alsoReadPaths, CancellationToken ct)
         {
-            if (UsePollingTaskWait) return await PollTaskAsync(task, method, timeout, alsoRead, alsoReadPaths, ct).ConfigureAwait(false);
+            // A server without a TaskManager in its ServiceContent has no recentTask to follow: poll.
+            if (UsePollingTaskWait || ServiceContent == null || ServiceContent.TaskManager.IsEmpty)
+                return await PollTaskAsync(task, method, timeout, alsoRead, alsoReadPaths, ct).ConfigureAwait(false);
             var info = await TaskWatcher.WaitAsync(task, method, timeout, ct).ConfigureAwait(false);
             return (ResultOrThrow(info, method), null);
         }
