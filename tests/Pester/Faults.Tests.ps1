@@ -426,6 +426,13 @@ Describe 'vCenter faults' -Tag Lab, Fault -Skip:(-not $LabUp) {
             $vm
         }
         function Test-Ctk($Vm) { Test-Path -LiteralPath (Join-Path $Vm.Dir 'disk1-ctk.vmdk') }
+        # A re-run of a running VM ends with the ctk file ESXi creates at power-on (the lab does it
+        # with ctk-on-power-on): the stale planted file is gone, a fresh one is there.
+        function Test-FreshCtk($Vm) { (Test-Ctk $Vm) -and ((Get-Content -LiteralPath (Join-Path $Vm.Dir 'disk1-ctk.vmdk') -Raw) -match 'created at power-on') }
+        function Invoke-RerunLikeEsxi([scriptblock] $Run) {
+            Invoke-LabVcsimCtl ctk-on-power-on @{ enabled = 1 } | Out-Null
+            try { & $Run } finally { Invoke-LabVcsimCtl ctk-on-power-on @{ enabled = 0 } | Out-Null }
+        }
     }
 
     AfterAll {
@@ -437,16 +444,17 @@ Describe 'vCenter faults' -Tag Lab, Fault -Skip:(-not $LabUp) {
         }
     }
 
-    It 'a PowerOnVM_Task fault: the result says the VM is off with CBT reset, and a re-run completes' {
+    It 'a PowerOnVM_Task fault: the result says the VM is off with CBT still disabled, and a re-run completes' {
         $vm = New-FaultVM 'poweron' -PowerOn
         Invoke-LabVcsimCtl disable-method @{ vm = $vm.Name; method = 'PowerOnVM_Task' } | Out-Null
         try { $r = Reset-VMChangeTracking -VM $vm.Name -PowerOff -Force -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue }
         finally { Invoke-LabVcsimCtl enable-method @{ vm = $vm.Name; method = 'PowerOnVM_Task' } | Out-Null }
         $r.Succeeded | Should -BeFalse
-        $r.FailedStep | Should -Be 'PowerOn'
+        # KB 2139574's first power-on is the one with CBT disabled: it fails, so CBT stays off.
+        $r.FailedStep | Should -Be 'PowerOnWithCbtOff'
         $r.Error | Should -Match 'MethodDisabled'
         $r.PowerStateAfter | Should -Be 'PoweredOff'
-        $r.EnabledAfter | Should -BeTrue
+        $r.EnabledAfter | Should -BeFalse
         @($r.DeletedFiles).Count | Should -Be 1
         $err[0].FullyQualifiedErrorId | Should -BeLike 'ChangeTrackingResetFailed*'
         (Get-VcsimVMState $Raw $vm).PowerState | Should -Be 'poweredOff'
@@ -475,10 +483,10 @@ Describe 'vCenter faults' -Tag Lab, Fault -Skip:(-not $LabUp) {
         $err[0].TargetObject | Should -Be $vm.Name
         Test-Ctk $vm | Should -BeTrue
 
-        $again = Reset-VMChangeTracking -VM $vm.Name -PowerOff -Force -Confirm:$false
+        $again = Invoke-RerunLikeEsxi { Reset-VMChangeTracking -VM $vm.Name -PowerOff -Force -Confirm:$false }
         $again.Succeeded | Should -BeTrue
         $again.PowerStateAfter | Should -Be 'PoweredOn'
-        Test-Ctk $vm | Should -BeFalse
+        Test-FreshCtk $vm | Should -BeTrue
     }
 
     It 'a session that expires mid-run: a truthful result or VISessionExpired per VM, and a re-run with a new session completes' {
@@ -521,10 +529,10 @@ Describe 'vCenter faults' -Tag Lab, Fault -Skip:(-not $LabUp) {
         $s.Seconds | Should -BeLessThan 2
         # Stopped before the deletion step: the ctk file is still there.
         Test-Ctk $vm | Should -BeTrue
-        $again = Reset-VMChangeTracking -VM $vm.Name -PowerOff -Force -Confirm:$false -WarningAction SilentlyContinue
+        $again = Invoke-RerunLikeEsxi { Reset-VMChangeTracking -VM $vm.Name -PowerOff -Force -Confirm:$false -WarningAction SilentlyContinue }
         $again.Succeeded | Should -BeTrue
         $again.EnabledAfter | Should -BeTrue
-        Test-Ctk $vm | Should -BeFalse
+        Test-FreshCtk $vm | Should -BeTrue
     }
 
     It 'hostile VM name <Label>: found literally, its own ctk file deleted, nothing else' -ForEach @(

@@ -329,8 +329,36 @@ Describe 'Restart-EsxiAgents' -Tag Lab {
         $verbose | Should -Match 'vCenter reports notResponding; waiting'
         $r[0].ConnectionState | Should -Be 'connected'
         $r[0].Duration.TotalSeconds | Should -BeGreaterOrEqual ($Lab.AgentDownSeconds - 0.5)
+        # The first "connected" is vCenter's stale view from before the restart; the wait went past it.
+        $r[0].VCenterStates[0] | Should -Match '^connected [-+]0\.\d s$'   # read just before the restart
+        ($r[0].VCenterStates -join "`n") | Should -Match '(?m)^notResponding \+'
+        $r[0].VCenterEvidence | Should -Match 'showed the host notResponding .* and connected again'
+        $r[0].Serving | Should -Match '^hostd answered vim-cmd hostsvc/hostsummary'
+        $r[1].VCenterEvidence | Should -Match 'showed the host notResponding'
+        $r[1].Serving | Should -BeNullOrEmpty
         # The lab has no esxcli vsan/lacp namespaces: the command says it could not tell, before asking.
         $warn -join ' ' | Should -Match 'vSAN with LACP'
+    }
+
+    It 'trusts a "connected" that never dropped only after -NotRespondingAfterSeconds, and says so' {
+        # vCenter notices the restart only after 60 s (as a real one may): no down-and-up to see.
+        Set-LabHostdLag -Milliseconds 60000 -HostName $LabHosts[0].Name
+        $vc = Connect-MtvVIServer -Server $Lab.VCenterHost -Port $Lab.VCenterPort -Credential $Lab.VCenterCredential -SkipCertificateCheck -WarningAction SilentlyContinue
+        try {
+            $r = @(Restart-EsxiAgents -VMHost $LabHosts[0].Name -Agent hostd -NotRespondingAfterSeconds 4 -Confirm:$false 3>$null)
+            $stale = @(Restart-EsxiAgents -VMHost $LabHosts[0].Name -Agent hostd -NotRespondingAfterSeconds 60 -TimeoutSeconds 8 -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue 3>$null)
+        }
+        finally { $vc | Disconnect-MtvVIServer -Confirm:$false }
+        $r[0].Succeeded | Should -BeTrue
+        $r[0].Duration.TotalSeconds | Should -BeGreaterOrEqual 4
+        $r[0].VCenterEvidence | Should -Match 'kept the host connected for \d+ s after hostd was back'
+        @($r[0].VCenterStates) | Should -HaveCount 1
+        # A wait shorter than vCenter's heartbeat timeout cannot prove anything: it times out and says why.
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'AgentRestartTimeout,*'
+        $err[0].Exception.Message | Should -Match 'not yet for 60 s'
+        $stale[0].Succeeded | Should -BeFalse
+        $stale[0].Running | Should -BeTrue
+        $stale[0].ConnectionState | Should -Be 'connected'
     }
 
     It 'gives AgentRestartTimeout for an agent that does not come back, and stops there' {

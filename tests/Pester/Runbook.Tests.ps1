@@ -182,7 +182,8 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
             $v.CbtEnabledAfter | Should -BeTrue
             $v.CbtHealthyAfter | Should -BeTrue
             $v.Actions[0] | Should -Match 'Powered off'
-            $v.Actions[-1] | Should -Match 'Powered on'
+            $v.Actions | Should -Contain 'Powered on (original power state restored; ESXi creates new -ctk.vmdk files as the disks open)'
+            $v.Actions[-1] | Should -Match '^Checked: each of the 1 disk'   # KB 2139574: one ctk per disk, after the power-on
 
             # The lab, read without the module.
             $after = Get-RunbookSceneState $scene

@@ -15,7 +15,9 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
         . (Join-Path $PSScriptRoot 'PowerCliFixture.ps1')
 
         $lab = Get-MtvLab
-        Invoke-LabVcsimCtl reset | Out-Null
+        # ESXi creates a disk's -ctk.vmdk when a CBT-enabled disk opens (power-on): the lab does too.
+        function Reset-Vcsim { Invoke-LabVcsimCtl reset | Out-Null; Invoke-LabVcsimCtl ctk-on-power-on @{ enabled = 1 } | Out-Null }
+        Reset-Vcsim
         $raw = New-VcsimSoapSession $lab
         $placement = Get-VcsimPlacement $raw $lab
         $prefix = 'mtvcbt-{0}' -f (Get-Random -Maximum 99999)
@@ -32,6 +34,8 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
         }
         function Add-File($Vm, [string] $Name) { New-Item -ItemType File -Path (Join-Path $Vm.Dir $Name) -Force | Out-Null }
         function Test-File($Vm, [string] $Name) { Test-Path -LiteralPath (Join-Path $Vm.Dir $Name) }
+        # A ctk file that ESXi (the lab) created at power-on, not the stale one the test planted.
+        function Test-FreshCtk($Vm, [string] $Name) { (Test-File $Vm $Name) -and ((Get-Content -LiteralPath (Join-Path $Vm.Dir $Name) -Raw) -match 'created at power-on') }
         function Get-Trips { (Get-MtvVIServer | Where-Object { -not $_.AdoptedFromPowerCli } | Select-Object -First 1).RoundTrips }
     }
 
@@ -151,8 +155,12 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
             $state.Cbt | Should -BeTrue
             $state.ExtraConfig['scsi0:0.ctkEnabled'] | Should -Be 'true'
             $state.ExtraConfig['scsi0:1.ctkEnabled'] | Should -Be 'true'
-            $r.Steps[0] | Should -Match '^Disabled CBT'
-            $r.Steps[-1] | Should -Match '^Enabled CBT'
+            # KB 2139574's order: disable, delete, power on and off with CBT off, enable; the VM is left off.
+            $order = 'Disabled CBT', 'Deleted ', 'Powered on with CBT disabled', 'Powered off again', 'Enabled CBT', 'No -ctk.vmdk yet'
+            $at = foreach ($o in $order) { [array]::FindIndex([string[]]$r.Steps, [Predicate[string]] { param($x) $x.StartsWith($o) }) }
+            $at | Should -Not -Contain -1
+            ($at | Sort-Object) -join ',' | Should -Be ($at -join ',')
+            @($r.PowerTransitions | ForEach-Object { "$_" }) | Should -Be @('PoweredOff -> PoweredOn (PowerOnVM_Task)', 'PoweredOn -> PoweredOff (PowerOffVM_Task)')
         }
 
         It 'deletes orphaned ctk files only with -IncludeOrphanedCtk, and foreign ones never' {
@@ -196,9 +204,53 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
             $r.PowerStateAfter | Should -Be 'PoweredOn'
             $r.EnabledAfter | Should -BeTrue
             $r.Steps[0] | Should -Match 'Powered off hard'
-            $r.Steps[-1] | Should -Match '^Powered on'
-            Test-File $vm 'disk1-ctk.vmdk' | Should -BeFalse
+            $r.Steps | Should -Contain 'Powered on (original power state restored; ESXi creates new -ctk.vmdk files as the disks open)'
+            $r.Steps[-1] | Should -Match '^Checked: each of the 1 disk'
+            @($r.PowerTransitions).Count | Should -Be 4
+            @($r.CtkFilesAfter) | Should -Be @("[$($placement.Datastore.name)] $($vm.Name)/disk1-ctk.vmdk")
+            Test-FreshCtk $vm 'disk1-ctk.vmdk' | Should -BeTrue -Because 'the stale file was deleted and ESXi made a new one'
             (Get-VcsimVMState $raw $vm).PowerState | Should -Be 'poweredOn'
+        }
+
+        It 'shows vCenter the KB order: its task list has power-off, reconfigure, delete, power-on, power-off, reconfigure, power-on' {
+            $vm = New-TestVM 'kb order' -PowerOn
+            Add-File $vm 'disk1-ctk.vmdk'
+            # Asynchronous tasks as on vCenter (short here; the realistic times are in the next test).
+            foreach ($m in 'PowerOffVM_Task', 'PowerOnVM_Task', 'ReconfigVM_Task', 'DeleteDatastoreFile_Task') { Invoke-LabVcsimCtl task-time @{ method = $m; ms = 200 } | Out-Null }
+            try {
+                $since = [DateTime]::UtcNow
+                $r = Reset-VMChangeTracking -VM $vm.Name -PowerOff -Force -Confirm:$false
+            }
+            finally { Reset-Vcsim }
+            $r.Succeeded | Should -BeTrue
+            $tasks = @(Get-LabVcsimTask -Since $since | Where-Object { $_.entityName -eq $vm.Name -or $_.name -eq 'DeleteDatastoreFile_Task' })
+            @($tasks | Where-Object name -ne 'SearchDatastore_Task' | ForEach-Object name) | Should -Be @(
+                'PowerOffVM_Task', 'ReconfigVM_Task', 'DeleteDatastoreFile_Task', 'PowerOnVM_Task', 'PowerOffVM_Task', 'ReconfigVM_Task', 'PowerOnVM_Task')
+            $tasks | Where-Object name -ne 'SearchDatastore_Task' | ForEach-Object { $_.state | Should -Be 'success'; $_.seconds | Should -BeGreaterOrEqual 0.2 }
+            # The first reconfigure disables CBT, the second enables it: the power cycle ran with CBT off.
+            (Get-VcsimVMState $raw $vm).Cbt | Should -BeTrue
+        }
+
+        It 'waits through vCenter-like task times (power-off 2 s, reconfigure 1 s, delete 0.5 s, power-on 3 s) without polling' {
+            $vm = New-TestVM 'realistic' -PowerOn
+            Add-File $vm 'disk1-ctk.vmdk'
+            $times = @{ PowerOffVM_Task = 2000; ReconfigVM_Task = 1000; DeleteDatastoreFile_Task = 500; PowerOnVM_Task = 3000 }
+            foreach ($m in $times.Keys) { Invoke-LabVcsimCtl task-time @{ method = $m; ms = $times[$m] } | Out-Null }
+            try {
+                $before = (Get-MtvVIServer | Where-Object { -not $_.AdoptedFromPowerCli } | Select-Object -First 1).GetRoundTripsByMethod()
+                $sw = [Diagnostics.Stopwatch]::StartNew()
+                $r = Reset-VMChangeTracking -VM $vm.Name -PowerOff -Force -Confirm:$false
+                $sw.Stop()
+                $after = (Get-MtvVIServer | Where-Object { -not $_.AdoptedFromPowerCli } | Select-Object -First 1).GetRoundTripsByMethod()
+            }
+            finally { Reset-Vcsim }
+            $r.Succeeded | Should -BeTrue
+            # The chain: off 2 + reconfigure 1 + delete 0.5 + on 3 + off 2 + reconfigure 1 + on 3 = 12.5 s.
+            $sw.Elapsed.TotalSeconds | Should -BeGreaterOrEqual 12.5
+            $sw.Elapsed.TotalSeconds | Should -BeLessOrEqual 16
+            $polls = $after['RetrievePropertiesEx'] - $before['RetrievePropertiesEx']
+            $polls | Should -BeLessOrEqual 6 -Because 'tasks are waited for with WaitForUpdatesEx, not polled (reads: VM, hosts/datastores, datacenters, precheck, final state)'
+            ($after['WaitForUpdatesEx'] - $before['WaitForUpdatesEx']) | Should -BeLessOrEqual 30
         }
 
         It 'refuses a VM with snapshots (consolidate first) and changes nothing' {
@@ -257,7 +309,7 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
             $again.Succeeded | Should -BeTrue
             $again.EnabledAfter | Should -BeTrue
             $again.PowerStateAfter | Should -Be 'PoweredOn'
-            Test-File $vm 'disk1-ctk.vmdk' | Should -BeFalse
+            Test-FreshCtk $vm 'disk1-ctk.vmdk' | Should -BeTrue
         }
 
         It 'a failure after the deletions reports the deleted files and CBT off; a re-run finishes the job' {
@@ -283,7 +335,7 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
             }
             finally {
                 $ps.Dispose()
-                Invoke-LabVcsimCtl reset | Out-Null
+                Reset-Vcsim
             }
             $r.Succeeded | Should -BeFalse
             $r.FailedStep | Should -Be 'EnableChangeTracking'
@@ -366,8 +418,9 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
             $trips = (Get-Trips) - $before
             @($s.VM) | Should -Be @($pcVm.Name, $pcVm2.Name)
             @($s[0].CtkFiles).Count | Should -Be 1
-            # 2 batched reads (VMs, then hosts+datastores) + 2 per VM for the datastore search.
-            $trips | Should -BeLessOrEqual (2 + 2 * 2)
+            # 2 batched reads (VMs, then hosts+datastores) + 2 per VM for the datastore search (its
+            # start, its WaitForUpdatesEx) + the task waiter's CreatePropertyCollector and CreateFilter.
+            $trips | Should -BeLessOrEqual (2 + 2 * 2 + 2)
         }
 
         It 'refuses a PowerCLI VM whose Uid names a server that is not connected' {

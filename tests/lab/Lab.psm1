@@ -224,8 +224,9 @@ function New-LabWrapperTaskDir {
 function Set-LabHostdDowntime {
     <#
     .SYNOPSIS
-        How long '/etc/init.d/hostd restart' on lab hosts shows the host notResponding in vcsim
-        (default 3000 ms at lab start; Reset-LabHost restores it). Without -HostName: all hosts.
+        How long, at least, the lab's vCenter shows a host notResponding after its hostd or vpxa
+        restarted (after the lag of Set-LabHostdLag, and until the agent serves again; default 3000
+        ms at lab start; Reset-LabHost restores it). Without -HostName: all hosts.
     .EXAMPLE
         Set-LabHostdDowntime -Milliseconds 500
     #>
@@ -235,6 +236,25 @@ function Set-LabHostdDowntime {
         [Parameter(Position = 1)][Alias('Host')][string] $HostName
     )
     $a = @('hostd-downtime', "$Milliseconds")
+    if ($HostName) { $a += $HostName }
+    Invoke-LabScript $a | Out-Null
+}
+
+function Set-LabHostdLag {
+    <#
+    .SYNOPSIS
+        How long the lab's vCenter keeps showing a host connected after its hostd or vpxa stopped
+        (vCenter notices a missing heartbeat late, FIELD-FACTS 5; default 2000 ms,
+        $MTVLAB_HOSTD_LAG_MS; Reset-LabHost restores it). Without -HostName: all hosts.
+    .EXAMPLE
+        Set-LabHostdLag -Milliseconds 60000 -HostName DC0_H0   # vCenter does not notice a quick restart
+    #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory, Position = 0)][ValidateRange(0, 600000)][int] $Milliseconds,
+        [Parameter(Position = 1)][Alias('Host')][string] $HostName
+    )
+    $a = @('hostd-lag', "$Milliseconds")
     if ($HostName) { $a += $HostName }
     Invoke-LabScript $a | Out-Null
 }
@@ -264,7 +284,9 @@ function Invoke-LabVcsimCtl {
     .DESCRIPTION
         Endpoints: delay (method, ms), disable-method / enable-method (vm, method),
         fail-next (status), host-state (host, state = connected|notResponding|disconnected, for = ms),
-        reset, state, ctk-on-power-on (enabled = 1|0). See tests/lab/README.md.
+        reset, state, ctk-on-power-on (enabled = 1|0), task-time (method = X_Task or *, ms, queueMs:
+        asynchronous tasks), tasks (entity: the task list), hostd (host: the hostd restart model's
+        transitions). See tests/lab/README.md.
     .EXAMPLE
         Invoke-LabVcsimCtl host-state @{ host = 'DC0_H0'; state = 'notResponding'; for = 2000 }
     .EXAMPLE
@@ -273,7 +295,7 @@ function Invoke-LabVcsimCtl {
     [CmdletBinding()]
     param(
         [Parameter(Mandatory, Position = 0)]
-        [ValidateSet('delay', 'disable-method', 'enable-method', 'fail-next', 'host-state', 'reset', 'state', 'ctk-on-power-on')]
+        [ValidateSet('delay', 'disable-method', 'enable-method', 'fail-next', 'host-state', 'reset', 'state', 'ctk-on-power-on', 'task-time', 'tasks', 'hostd')]
         [string] $Endpoint,
         [Parameter(Position = 1)][hashtable] $Query = @{}
     )
@@ -281,6 +303,28 @@ function Invoke-LabVcsimCtl {
     $q = ($Query.GetEnumerator() | ForEach-Object { '{0}={1}' -f [uri]::EscapeDataString("$($_.Key)"), [uri]::EscapeDataString("$($_.Value)") }) -join '&'
     $uri = "$base/ctl/$Endpoint" + $(if ($q) { "?$q" } else { '' })
     Invoke-RestMethod -Uri $uri -Method Post
+}
+
+function Get-LabVcsimTask {
+    <#
+    .SYNOPSIS
+        The tasks vcsim ran (TaskManager.recentTask plus every asynchronous task), oldest first:
+        key, name (PowerOnVM_Task...), entity, entityName, state, error, queueTime, startTime,
+        completeTime (DateTime, UTC) and seconds (queued to complete).
+    .EXAMPLE
+        Get-LabVcsimTask, Set-LabHostdLag -Since $start | Where-Object entityName -eq 'DC0_H0_VM0'
+    #>
+    [CmdletBinding()]
+    param([datetime] $Since = [datetime]::MinValue)
+    $all = Invoke-RestMethod -Uri "$((Get-MtvLab).vcsim.ctlUrl)/ctl/tasks"
+    foreach ($t in @($all)) {
+        foreach ($p in 'queueTime', 'startTime', 'completeTime') {
+            $v = $t.$p
+            if ($v -and $v -isnot [datetime]) { $t.$p = [datetime]::Parse($v, [Globalization.CultureInfo]::InvariantCulture, [Globalization.DateTimeStyles]::AdjustToUniversal) }
+            elseif ($v) { $t.$p = $v.ToUniversalTime() }
+        }
+        if ($t.queueTime -ge $Since.ToUniversalTime()) { $t }
+    }
 }
 
 function Get-LabSshdLoginCount {
@@ -403,4 +447,5 @@ function Set-LabHostLayout {
 Export-ModuleMember -Function Get-MtvLab, Get-LabHost, Invoke-LabHost, Get-LabVarUsage, Set-LabVarFill,
     Add-LabWrapperLog, Reset-LabHost, Invoke-LabVcsimCtl, Get-LabSshdLoginCount, Update-LabHostKey,
     Stop-LabSshd, Start-LabSshd, Disconnect-LabSshSession, Set-LabSlowness, Get-LabVM,
-    New-LabWrapperTaskDir, Set-LabHostdDowntime, New-LabWrapperLogBlock, Set-LabHostLayout
+    New-LabWrapperTaskDir, Set-LabHostdDowntime, New-LabWrapperLogBlock, Set-LabHostLayout,
+    Get-LabVcsimTask, Set-LabHostdLag

@@ -63,12 +63,12 @@ kill_pid() {
 # vcsim
 
 build_vcsim() {
-  local src="$LAB_DIR/vcsim/main.go" stamp="$OUT/vcsim.sha1" sum
-  sum=$( (sha1sum < "$src"; go version) | sha1sum | cut -c1-40)
+  local stamp="$OUT/vcsim.sha1" sum
+  sum=$( (cat "$LAB_DIR"/vcsim/*.go | sha1sum; go version) | sha1sum | cut -c1-40)
   if [ -x "$VCSIM_BIN" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then return 0; fi
   log "building vcsim (govmomi from /usr/share/gocode, GOPATH mode)"
   local gp; gp=$(mktemp -d)
-  if ! (cd "$LAB_DIR/vcsim" && GOPATH="$gp:/usr/share/gocode" GO111MODULE=off GOFLAGS= go build -o "$VCSIM_BIN.new" main.go); then
+  if ! (cd "$LAB_DIR/vcsim" && GOPATH="$gp:/usr/share/gocode" GO111MODULE=off GOFLAGS= go build -o "$VCSIM_BIN.new" .); then
     rm -rf "$gp"; die "vcsim build failed"
   fi
   rm -rf "$gp"
@@ -106,6 +106,8 @@ tsv_get() { awk -F'\t' -v k="$1" '$1 == k { print $2 }' "$BASE/vcsim/inventory.t
 ROOT_MB=${MTVLAB_ROOT_MB:-32}
 TMP_MB=${MTVLAB_TMP_MB:-256}   # ESXi's tmp ramdisk is 256M
 HOSTD_DOWN_MS=${MTVLAB_HOSTD_DOWN_MS:-3000}
+HOSTD_LAG_MS=${MTVLAB_HOSTD_LAG_MS:-2000}     # vCenter shows a host whose agent stopped connected this long
+HOSTD_READY_MS=${MTVLAB_HOSTD_READY_MS:-1000} # a started agent serves requests after this long
 TEMPLATE="$BASE/template"          # the chroot image, copied into each host's root ramdisk
 TEMPLATE_VAR="$BASE/template-var"  # pristine /var (also what reset-host restores)
 KEYS="$OUT/keys"
@@ -304,7 +306,7 @@ setup_host() { # index name moref
     mount --bind "$dsdir" "$R/vmfs/volumes/$dsname"
     printf 'VMFS-6 /vmfs/volumes/%s\n' "$dsname" >> "$R/etc/vmware/lab-volumes"
   done < <(awk -F'\t' '$1 == "datastore"' "$BASE/vcsim/inventory.tsv")
-  printf 'HOST_NAME=%s\nCTL_URL=%s\nHOSTD_DOWN_MS=%s\n' "$name" "$CTL_URL" "$HOSTD_DOWN_MS" > "$R/etc/vmware/lab.conf"
+  printf 'HOST_NAME=%s\nCTL_URL=%s\nHOSTD_DOWN_MS=%s\nHOSTD_LAG_MS=%s\nHOSTD_READY_MS=%s\n' "$name" "$CTL_URL" "$HOSTD_DOWN_MS" "$HOSTD_LAG_MS" "$HOSTD_READY_MS" > "$R/etc/vmware/lab.conf"
   printf '%s\n' "$name" > "$R/etc/hostname"
   seed_var "$R"
   ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$HD/ssh_host_ed25519_key"
@@ -530,6 +532,16 @@ cmd_hostd_downtime() { # hostd-downtime <ms> [host]: how long 'hostd restart' sh
   done
 }
 
+cmd_hostd_lag() { # hostd-lag <ms> [host]: how long vCenter shows a host connected after its agent stopped
+  local ms=${1:-}; [[ $ms =~ ^[0-9]+$ ]] || die "hostd-lag: milliseconds required"
+  load_env || die "lab is not running"
+  local dirs
+  if [ -n "${2:-}" ]; then resolve_host "$2"; dirs=$HD; else dirs=$(host_dirs); fi
+  for HD in $dirs; do
+    sed -i "s/^HOSTD_LAG_MS=.*/HOSTD_LAG_MS=$ms/" "$HD/root/etc/vmware/lab.conf"
+  done
+}
+
 sshd_pid() { # the host's sshd listener, if it is running
   local p; p=$(cat "$HD/sshd.pid" 2>/dev/null) || return 0
   if pid_is "$p" "$HD/sshd_config"; then echo "$p"; fi
@@ -612,7 +624,7 @@ cmd_reset_host() { # reset-host <host>: pristine /var (log, crontab), empty /tmp
   cp -a "$TEMPLATE_VAR/." "$R/var/"
   seed_var "$R"
   rm -f "$R/etc/vmware/lab-slow-ms"
-  sed -i "s/^HOSTD_DOWN_MS=.*/HOSTD_DOWN_MS=$HOSTD_DOWN_MS/" "$R/etc/vmware/lab.conf"
+  sed -i "s/^HOSTD_DOWN_MS=.*/HOSTD_DOWN_MS=$HOSTD_DOWN_MS/; s/^HOSTD_LAG_MS=.*/HOSTD_LAG_MS=$HOSTD_LAG_MS/" "$R/etc/vmware/lab.conf"
   cmd_start_host "$H_NAME"
   start_daemons "$R"
   /bin/busybox wget -q -O /dev/null "$CTL_URL/ctl/host-state?host=$H_NAME&state=connected" 9>&- || true
@@ -769,6 +781,7 @@ main() {
     wrapper-log) cmd_wrapper_log "$@";;
     task-dirs) cmd_task_dirs "$@";;
     hostd-downtime) cmd_hostd_downtime "$@";;
+    hostd-lag) cmd_hostd_lag "$@";;
     rekey) lock; cmd_rekey "$@";;
     stop-host) cmd_stop_host "$@";;
     start-host) cmd_start_host "$@";;

@@ -8,9 +8,10 @@ using MtvRemediation.VSphere;
 namespace MtvRemediation.Commands
 {
     /// <summary>
-    /// Resets Changed Block Tracking the way VMware KB 2139574 describes: refuse VMs with snapshots,
-    /// power off safely (only with -PowerOff), disable CBT, delete each disk's own -ctk.vmdk, re-enable
-    /// CBT, restore the power state. Reports every step and the final state read from the server.
+    /// Resets Changed Block Tracking in VMware KB 2139574's order: refuse VMs with snapshots, power
+    /// off safely (only with -PowerOff), disable CBT, delete each disk's own -ctk.vmdk, power on and
+    /// off once with CBT disabled, re-enable CBT, restore the power state, check one -ctk.vmdk per
+    /// disk. Reports every step, every power transition and the final state read from the server.
     /// </summary>
     [Cmdlet(VerbsCommon.Reset, "VMChangeTracking", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
     [OutputType(typeof(ChangeTrackingResetResult))]
@@ -32,6 +33,10 @@ namespace MtvRemediation.Commands
         [Parameter]
         public SwitchParameter IncludeOrphanedCtk { get; set; }
 
+        /// <summary>Leave out the KB's power-on/power-off with CBT disabled (the help names the risk).</summary>
+        [Parameter]
+        public SwitchParameter SkipPowerCycle { get; set; }
+
         [Parameter]
         [ValidateRange(1, 64)]
         public int ThrottleLimit { get; set; } = 4;
@@ -46,6 +51,7 @@ namespace MtvRemediation.Commands
                 Force = Force,
                 ShutdownTimeout = TimeSpan.FromSeconds(ShutdownTimeoutSeconds),
                 IncludeOrphanedCtk = IncludeOrphanedCtk,
+                SkipPowerCycle = SkipPowerCycle,
             };
 
             // 1. Read-only: find the ctk files of every VM (also for -WhatIf, which lists them).

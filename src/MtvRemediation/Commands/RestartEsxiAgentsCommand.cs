@@ -30,6 +30,15 @@ namespace MtvRemediation.Commands
         [ValidateRange(5, 3600)]
         public int TimeoutSeconds { get; set; } = 180;
 
+        /// <summary>
+        /// How long vCenter goes without a heartbeat before it marks a host not responding (about
+        /// 60 s on vCenter). When vCenter never shows the host down after the restart, its
+        /// "connected" is trusted only after it held this long once the agent was back.
+        /// </summary>
+        [Parameter]
+        [ValidateRange(0, 3600)]
+        public int NotRespondingAfterSeconds { get; set; } = (int)AgentRestartEngine.DefaultNotRespondingAfter.TotalSeconds;
+
         /// <summary>Restart and return without waiting.</summary>
         [Parameter]
         public SwitchParameter NoWait { get; set; }
@@ -66,7 +75,8 @@ namespace MtvRemediation.Commands
         protected override bool ShouldProcessHost(HostTarget target)
         {
             return ShouldProcess(target.Name, $"Restart the management agent(s) {string.Join(", then ", Agent)}" +
-                (NoWait ? " without waiting" : $" and wait up to {TimeoutSeconds} s for each to be running" + (_vcenter != null ? " and the host connected in vCenter" : string.Empty)) +
+                (NoWait ? " without waiting" : $" and wait up to {TimeoutSeconds} s for each to be running" + (Agent.Contains("hostd") ? ", hostd to answer API requests" : string.Empty) +
+                    (_vcenter != null ? " and vCenter to show the host connected after the restart" : string.Empty)) +
                 "; vCenter shows the host as not responding meanwhile");
         }
 
@@ -76,7 +86,8 @@ namespace MtvRemediation.Commands
             {
                 try
                 {
-                    var result = AgentRestartEngine.Restart(shell, agent, TimeSpan.FromSeconds(TimeoutSeconds), NoWait, _vcenter, target.Name, ct, sink.WriteVerbose);
+                    var result = AgentRestartEngine.Restart(shell, agent, TimeSpan.FromSeconds(TimeoutSeconds), NoWait, _vcenter, target.Name, ct, sink.WriteVerbose,
+                        notRespondingAfter: TimeSpan.FromSeconds(NotRespondingAfterSeconds));
                     sink.WriteObject(result);
                 }
                 catch (RemediationException ex)

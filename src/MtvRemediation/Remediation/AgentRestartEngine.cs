@@ -1,5 +1,8 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
+using System.Globalization;
+using System.Linq;
 using System.Management.Automation;
 using System.Text.RegularExpressions;
 using System.Threading;
@@ -9,13 +12,38 @@ namespace MtvRemediation.Remediation
 {
     /// <summary>
     /// vCenter's view of a host (HostSystem.runtime.connectionState). The vCenter layer implements
-    /// it over the runspace's connection; without a connection the restart waits on the local
-    /// agent status only.
+    /// it over the runspace's connection; without a connection the restart waits on the host only.
     /// </summary>
     public interface IHostConnectionStateSource
     {
-        /// <summary>connected, disconnected or notResponding; null when vCenter does not know the host.</summary>
-        string? GetConnectionState(string hostName, CancellationToken cancellationToken);
+        /// <summary>
+        /// Starts following the host's connection state (before the restart, so the stale
+        /// "connected" and every later change are seen); null when vCenter does not know the host.
+        /// </summary>
+        IHostConnectionWatch? Watch(string hostName, CancellationToken cancellationToken);
+    }
+
+    /// <summary>One state vCenter reported, and when we learnt it.</summary>
+    public readonly struct HostStateSample
+    {
+        public HostStateSample(string state, DateTime at)
+        {
+            State = state;
+            At = at;
+        }
+
+        public string State { get; }
+        public DateTime At { get; }
+    }
+
+    /// <summary>A running watch of one host's connection state; disposing it ends the watch.</summary>
+    public interface IHostConnectionWatch : IDisposable
+    {
+        /// <summary>Every state reported so far, oldest first (the first is the state when the watch began).</summary>
+        IReadOnlyList<HostStateSample> Samples { get; }
+
+        /// <summary>Blocks until a new sample arrives (true) or <paramref name="timeout"/> passes (false). Throws when vCenter cannot be read.</summary>
+        bool WaitForChange(TimeSpan timeout, CancellationToken cancellationToken);
     }
 
     /// <summary>What we can tell about vSAN and LACP before restarting agents (FIELD-FACTS 5).</summary>
@@ -57,25 +85,44 @@ namespace MtvRemediation.Remediation
         }
 
         /// <summary>
-        /// Restarts one agent with its init script and waits until its status says running and,
-        /// with <paramref name="vcenter"/>, until vCenter reports the host connected. Throws
+        /// vCenter marks a host notResponding only after about 60 s without a vpxa heartbeat (sent
+        /// every 10 s; Broadcom KBs 323612, 435077). When vCenter never shows the host down after a
+        /// restart, "connected" proves a live connection only once it has held this long after the
+        /// agent was back: a dead connection would have turned notResponding by then.
+        /// </summary>
+        public static readonly TimeSpan DefaultNotRespondingAfter = TimeSpan.FromSeconds(70);
+
+        /// <summary>
+        /// Restarts one agent with its init script and waits until the host and vCenter prove it is
+        /// back: the init script says running; for hostd, hostd answers an API request on the host
+        /// (vim-cmd); with <paramref name="vcenter"/>, vCenter shows the host connected after the
+        /// restart - either it went notResponding and came back, or it stayed connected for
+        /// <paramref name="notRespondingAfter"/> after the agent was back. Throws
         /// <see cref="RemediationException"/> (AgentRestartTimeout) with the partial result on timeout.
         /// </summary>
         public static AgentRestartResult Restart(IEsxiShell shell, string agent, TimeSpan timeout, bool noWait,
-            IHostConnectionStateSource? vcenter, string? vcenterHostName, CancellationToken ct, Action<string>? verbose = null, string initDir = DefaultInitDir)
+            IHostConnectionStateSource? vcenter, string? vcenterHostName, CancellationToken ct, Action<string>? verbose = null, string initDir = DefaultInitDir,
+            TimeSpan? notRespondingAfter = null)
         {
             if (!AgentName.IsMatch(agent)) throw new ArgumentException($"'{agent}' is not an agent name (like hostd or vpxa).", nameof(agent));
             var script = initDir.TrimEnd('/') + "/" + agent;
             var watch = Stopwatch.StartNew();
             var result = new AgentRestartResult { VMHost = shell.HostName, Agent = agent };
 
-            var exists = RemoteOps.Run(shell, RemoteCommand.Format("[ -x {0} ]", script), ct);
+            var exists = RemoteOps.Run(shell, RemoteCommand.FromScript("agent-init.sh", "exists", script), ct);
             if (!exists.Succeeded)
             {
                 throw new RemediationException(HostRemediationErrorIds.AgentRestartFailed, ErrorCategory.ObjectNotFound,
                     $"'{shell.HostName}' has no {script}; nothing was restarted.", "Use -Agent hostd, vpxa or another service with an init script in /etc/init.d.");
             }
-            var run = RemoteOps.Run(shell, RemoteCommand.Format("{0} restart 2>&1", script), ct, timeout);
+
+            // Follow vCenter's view from before the restart: its "connected" right after is the stale one.
+            var name = vcenterHostName ?? shell.HostName;
+            using var vc = noWait ? null : vcenter?.Watch(name, ct);
+            if (vcenter != null && !noWait && vc == null) verbose?.Invoke($"{shell.HostName}: vCenter does not know host '{name}'; not waiting on it.");
+
+            var restartedAt = DateTime.UtcNow;
+            var run = RemoteOps.Run(shell, RemoteCommand.FromScript("agent-init.sh", "restart", script), ct, timeout);
             result.Output = run.Stdout.TrimEnd();
             verbose?.Invoke($"{shell.HostName}: {script} restart -> exit {run.ExitStatus}");
             if (!run.Succeeded)
@@ -104,29 +151,93 @@ namespace MtvRemediation.Remediation
                 Sleep(TimeSpan.FromMilliseconds(500), ct);
             }
 
-            if (vcenter != null)
+            var backAt = DateTime.UtcNow;
+            if (agent == "hostd")
             {
-                var name = vcenterHostName ?? shell.HostName;
-                        while (true)
+                while (true)
                 {
-                    var state = vcenter.GetConnectionState(name, ct);
-                    result.ConnectionState = state;
-                    if (state == null) { verbose?.Invoke($"{shell.HostName}: vCenter does not know host '{name}'; not waiting on it."); break; }
-                    if (string.Equals(state, "connected", StringComparison.OrdinalIgnoreCase)) break;
-                    verbose?.Invoke($"{shell.HostName}: vCenter reports {state}; waiting.");
-                    if (DateTime.UtcNow > deadline) return TimedOut(shell, result, watch, $"vCenter still reports the host {state}", timeout);
-                    Sleep(TimeSpan.FromSeconds(1), ct);
+                    var serving = HostdServing(shell, ct);
+                    if (serving == null)
+                    {
+                        result.Serving = "unknown: the host has no vim-cmd, so only the init script's status was checked";
+                        break;
+                    }
+                    if (serving == true)
+                    {
+                        backAt = DateTime.UtcNow;
+                        result.Serving = string.Format(CultureInfo.InvariantCulture, "hostd answered vim-cmd hostsvc/hostsummary {0:0.0} s after the restart", (backAt - restartedAt).TotalSeconds);
+                        break;
+                    }
+                    if (DateTime.UtcNow > deadline) return TimedOut(shell, result, watch, "hostd runs but does not answer API requests (vim-cmd)", timeout);
+                    Sleep(TimeSpan.FromMilliseconds(500), ct);
                 }
+                verbose?.Invoke($"{shell.HostName}: {result.Serving}");
+            }
+
+            if (vc != null)
+            {
+                var window = notRespondingAfter ?? DefaultNotRespondingAfter;
+                while (true)
+                {
+                    var samples = vc.Samples;
+                    result.VCenterStates = Describe(samples, restartedAt);
+                    var last = samples.Count > 0 ? samples[samples.Count - 1] : default;
+                    result.ConnectionState = samples.Count > 0 ? last.State : null;
+                    var down = samples.FirstOrDefault(x => x.At >= restartedAt && !IsConnected(x.State));
+                    var connected = samples.Count > 0 && IsConnected(last.State);
+                    if (connected && down.State != null && last.At > down.At)
+                    {
+                        result.VCenterEvidence = string.Format(CultureInfo.InvariantCulture,
+                            "vCenter showed the host {0} {1:0.0} s after the restart and connected again after {2:0.0} s", down.State, (down.At - restartedAt).TotalSeconds, (last.At - restartedAt).TotalSeconds);
+                        break;
+                    }
+                    var heldFor = DateTime.UtcNow - (backAt > last.At ? backAt : last.At);
+                    if (connected && heldFor >= window)
+                    {
+                        result.VCenterEvidence = string.Format(CultureInfo.InvariantCulture,
+                            "vCenter kept the host connected for {0:0} s after {1} was back, longer than it waits for a heartbeat before it marks a host not responding", heldFor.TotalSeconds, agent);
+                        break;
+                    }
+                    if (DateTime.UtcNow > deadline)
+                        return TimedOut(shell, result, watch, connected
+                            ? $"vCenter reports the host connected, but not yet for {window.TotalSeconds:0} s after the restart (it may not have noticed the restart yet)"
+                            : $"vCenter still reports the host {last.State}", timeout);
+                    verbose?.Invoke($"{shell.HostName}: vCenter reports {last.State ?? "nothing yet"}; waiting.");
+                    var untilProof = connected ? window - heldFor : TimeSpan.FromSeconds(5);
+                    var left = deadline - DateTime.UtcNow;
+                    var slice = untilProof < left ? untilProof : left;
+                    if (slice < TimeSpan.FromMilliseconds(50)) slice = TimeSpan.FromMilliseconds(50);
+                    vc.WaitForChange(slice, ct);
+                }
+                verbose?.Invoke($"{shell.HostName}: {result.VCenterEvidence}");
             }
             result.Succeeded = true;
             result.Duration = watch.Elapsed;
             return result;
         }
 
+        private static bool IsConnected(string? state) => string.Equals(state, "connected", StringComparison.OrdinalIgnoreCase);
+
+        private static string[] Describe(IReadOnlyList<HostStateSample> samples, DateTime restartedAt) =>
+            samples.Select(x =>
+            {
+                var t = Math.Round((x.At - restartedAt).TotalSeconds, 1);
+                return x.State + " " + (t < 0 ? "-" : "+") + Math.Abs(t).ToString("0.0", CultureInfo.InvariantCulture) + " s";
+            }).ToArray();
+
         public static bool? IsRunning(IEsxiShell shell, string script, string agent, CancellationToken ct)
         {
-            var r = RemoteOps.Run(shell, RemoteCommand.Format("{0} status 2>&1", script), ct);
+            var r = RemoteOps.Run(shell, RemoteCommand.FromScript("agent-init.sh", "status", script), ct);
             return AgentStatusParser.ParseStatus(agent, r.Stdout);
+        }
+
+        /// <summary>true when hostd answers vim-cmd, false when it does not (yet), null when the host has no vim-cmd.</summary>
+        public static bool? HostdServing(IEsxiShell shell, CancellationToken ct)
+        {
+            var r = RemoteOps.Run(shell, RemoteCommand.FromScript("hostd-serving.sh"), ct);
+            var probe = RemoteOps.Sections(r.Stdout).TryGetValue("probe", out var p) ? p.Trim() : "";
+            if (probe == "missing") return null;
+            return probe == "serving";
         }
 
         private static AgentRestartResult TimedOut(IEsxiShell shell, AgentRestartResult result, Stopwatch watch, string what, TimeSpan timeout)

@@ -37,6 +37,13 @@ namespace MtvRemediation.Remediation
         public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(300);
         public bool IncludeOrphanedCtk { get; set; }
 
+        /// <summary>
+        /// Leave out KB 2139574's power-on and power-off with CBT disabled. Risk: the disks are never
+        /// opened without CBT, so their descriptors may keep a changeTrackPath to the deleted
+        /// -ctk.vmdk and the next backup or MTV warm migration can fail with 7228 again.
+        /// </summary>
+        public bool SkipPowerCycle { get; set; }
+
         /// <summary>Interval between power-state polls while the guest shuts down.</summary>
         public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
     }
@@ -73,6 +80,9 @@ namespace MtvRemediation.Remediation
         /// <summary>With -Force, a guest shutdown that times out falls back to a hard power-off.</summary>
         public bool HardPowerOffFallback { get; internal set; }
         public bool PowerOnAfter { get; internal set; }
+
+        /// <summary>KB 2139574's power-on and power-off with CBT disabled (also for a VM that was off: it is left off).</summary>
+        public bool PowerCycleWithCbtOff { get; internal set; }
         public List<DatastorePath> FilesToDelete { get; } = new List<DatastorePath>();
         public List<string> CtkEnabledKeys { get; } = new List<string>();
 
@@ -86,17 +96,26 @@ namespace MtvRemediation.Remediation
             yield return "disable CBT (changeTrackingEnabled=false" + KeysText(false) + ")";
             if (FilesToDelete.Count == 0) yield return "delete no -ctk.vmdk files (none found)";
             foreach (var f in FilesToDelete) yield return $"delete {f}";
+            if (PowerCycleWithCbtOff)
+            {
+                yield return "power on with CBT disabled and power off again at once (PowerOffVM_Task), so the disks are opened without CBT (KB 2139574)" +
+                    (PowerOff == PowerOffMethod.None ? $"; the VM is {ChangeTrackingEngine.PowerCliPowerState(Vm.PowerState)} now: it is powered on once and left off" : "");
+            }
+            else yield return "skip KB 2139574's power-on/power-off with CBT disabled (-SkipPowerCycle: the disks' descriptors may keep a stale changeTrackPath)";
             yield return "enable CBT (changeTrackingEnabled=true" + KeysText(true) + ")";
-            if (PowerOnAfter) yield return "power on";
+            if (PowerOnAfter) yield return "power on (the original power state)";
+            yield return PowerOnAfter ? "check that every disk has its own -ctk.vmdk" : "check the disks' -ctk.vmdk files (ESXi creates them at the next power-on)";
         }
 
         private string KeysText(bool value) => CtkEnabledKeys.Count == 0 ? "" : "; " + string.Join(", ", CtkEnabledKeys.Select(k => $"{k}={(value ? "true" : "false")}"));
     }
 
     /// <summary>
-    /// CBT inspection and reset, KB 2139574's way: refuse with snapshots, power off safely, disable,
-    /// delete each disk's own -ctk.vmdk, re-enable, restore power. Every step is recorded; a failure
-    /// stops the sequence, restores the power state, and leaves a state a re-run completes.
+    /// CBT inspection and reset in KB 2139574's order (FIELD-FACTS 6): refuse with snapshots, power
+    /// off safely, disable CBT, delete each disk's own -ctk.vmdk, power on and off once with CBT
+    /// disabled, enable CBT, restore the power state, check one -ctk.vmdk per disk. Every step and
+    /// every power transition is recorded; a failure stops the sequence, restores the power state,
+    /// and leaves a state a re-run completes.
     /// </summary>
     public sealed class ChangeTrackingEngine
     {
@@ -281,6 +300,7 @@ namespace MtvRemediation.Remediation
                 plan.PowerOnAfter = true;
             }
 
+            plan.PowerCycleWithCbtOff = !options.SkipPowerCycle;
             plan.CtkEnabledKeys.AddRange(vm.Disks.Where(d => !d.IsPhysicalRdm && d.CtkEnabledKey != null).Select(d => d.CtkEnabledKey!).Distinct());
             plan.FilesToDelete.AddRange(vm.Disks.Where(d => inspection.OwnByDisk.ContainsKey(d.Key)).Select(d => inspection.OwnByDisk[d.Key]).Distinct());
             if (options.IncludeOrphanedCtk) plan.FilesToDelete.AddRange(inspection.Orphaned);
@@ -294,6 +314,7 @@ namespace MtvRemediation.Remediation
             var vm = plan.Vm;
             var steps = new List<string>();
             var deleted = new List<string>();
+            var transitions = new List<PowerTransition>();
             var result = new ChangeTrackingResetResult
             {
                 VM = vm.Name,
@@ -304,9 +325,12 @@ namespace MtvRemediation.Remediation
                 EnabledBefore = vm.ChangeTrackingEnabled,
             };
             var step = "";
-            var poweredOffByUs = false;
-            var poweredOnAgain = false;
-            (string PowerState, bool ChangeTrackingEnabled)? lastRead = null;
+            var power = vm.PowerState; // as far as our own successful tasks tell
+            void Transition(string to, string method, string reason)
+            {
+                transitions.Add(new PowerTransition { From = PowerCliPowerState(power), To = PowerCliPowerState(to), Method = method, Reason = reason, Time = DateTime.UtcNow });
+                power = to;
+            }
             try
             {
                 // The plan may be minutes old (confirmation prompts): act only on the state it was made for.
@@ -319,7 +343,8 @@ namespace MtvRemediation.Remediation
 
                 if (plan.PowerOff != PowerOffMethod.None)
                 {
-                    poweredOffByUs = await PowerOffAsync(plan, steps, s => step = s, ct).ConfigureAwait(false);
+                    var method = await PowerOffAsync(plan, steps, s => step = s, ct).ConfigureAwait(false);
+                    Transition("poweredOff", method, "CBT is reset with the VM off (KB 2139574)");
                 }
 
                 step = "DisableChangeTracking";
@@ -327,34 +352,37 @@ namespace MtvRemediation.Remediation
                 steps.Add("Disabled CBT (changeTrackingEnabled=false" + (plan.CtkEnabledKeys.Count > 0 ? "; " + string.Join(", ", plan.CtkEnabledKeys.Select(k => k + "=false")) : "") + ")");
 
                 step = "DeleteCtkFiles";
-                foreach (var file in plan.FilesToDelete)
+                await DeleteCtkFilesAsync(plan, steps, deleted, ct).ConfigureAwait(false);
+
+                if (plan.PowerCycleWithCbtOff)
                 {
-                    var ds = vm.Datastores.Values.FirstOrDefault(d => d.Name == file.Datastore);
-                    try
-                    {
-                        await _client.DeleteFileAsync(file, ds?.Datacenter ?? default, ct).ConfigureAwait(false);
-                        deleted.Add(file.ToString());
-                        steps.Add($"Deleted {file}");
-                    }
-                    catch (VimFaultException ex) when (ex.FaultName == "FileNotFound")
-                    {
-                        // Already gone (e.g. an earlier, interrupted run deleted it): the goal is met.
-                        steps.Add($"Already absent: {file}");
-                    }
+                    step = "PowerOnWithCbtOff";
+                    await _client.PowerOnAsync(vm.MoRef, ct).ConfigureAwait(false);
+                    Transition("poweredOn", "PowerOnVM_Task", "power-on with CBT disabled: the disks are opened without CBT (KB 2139574)");
+                    steps.Add("Powered on with CBT disabled (the disks are opened without CBT)");
+                    step = "PowerOffAfterCycle";
+                    await _client.PowerOffAsync(vm.MoRef, ct).ConfigureAwait(false);
+                    Transition("poweredOff", "PowerOffVM_Task", "power-off right after the CBT-disabled power-on (KB 2139574)");
+                    steps.Add("Powered off again (PowerOffVM_Task)");
                 }
-                if (plan.FilesToDelete.Count == 0) steps.Add("No -ctk.vmdk files to delete");
+                else steps.Add("Skipped the power-on/power-off with CBT disabled (-SkipPowerCycle)");
 
                 step = "EnableChangeTracking";
-                lastRead = await _client.SetChangeTrackingAsync(vm.MoRef, true, plan.CtkEnabledKeys, ct).ConfigureAwait(false);
+                await _client.SetChangeTrackingAsync(vm.MoRef, true, plan.CtkEnabledKeys, ct).ConfigureAwait(false);
                 steps.Add("Enabled CBT (changeTrackingEnabled=true" + (plan.CtkEnabledKeys.Count > 0 ? "; " + string.Join(", ", plan.CtkEnabledKeys.Select(k => k + "=true")) : "") + ")");
 
-                if (poweredOffByUs)
+                if (plan.PowerOnAfter)
                 {
                     step = "PowerOn";
-                    lastRead = await _client.PowerOnAsync(vm.MoRef, ct).ConfigureAwait(false);
-                    poweredOnAgain = true;
+                    await _client.PowerOnAsync(vm.MoRef, ct).ConfigureAwait(false);
+                    Transition("poweredOn", "PowerOnVM_Task", "original power state restored");
                     steps.Add("Powered on (original power state restored; ESXi creates new -ctk.vmdk files as the disks open)");
                 }
+
+                // The KB checks one -ctk.vmdk per disk. ESXi creates them when a CBT-enabled disk is
+                // opened, so the check follows the power-on; a VM left off may have none yet.
+                step = "VerifyCtkFiles";
+                await VerifyCtkFilesAsync(plan, power == "poweredOn", steps, result, ct).ConfigureAwait(false);
                 result.Succeeded = true;
             }
             catch (Exception ex) when (IsStepFailure(ex))
@@ -363,46 +391,48 @@ namespace MtvRemediation.Remediation
                 result.FailedStep = step;
                 result.Error = ex is OperationCanceledException ? "Cancelled (Ctrl+C)." : ex.Message;
                 steps.Add($"FAILED at {step}: {result.Error}");
-                if (poweredOffByUs && !poweredOnAgain && step != "PowerOn")
+                // Every point of failure leaves CBT unchanged, disabled, or re-enabled: all safe to
+                // run with, so the VM goes back to its original power state and a re-run finishes the job.
+                // The state is read first: a failed power task may still have changed it. Without a
+                // transition of ours (e.g. the precheck found a new state) the VM is not touched.
+                if (transitions.Count > 0 || step == "PowerOnWithCbtOff" || step == "ShutdownGuest" || step == "PowerOff")
+                try
                 {
-                    // Every point of failure leaves CBT unchanged, disabled, or re-enabled: all safe to
-                    // run with, so the VM goes back to its original state and a re-run finishes the job.
-                    try
+                    using var restore = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+                    var (now, _) = await _client.GetVmStateAsync(vm.MoRef, restore.Token).ConfigureAwait(false);
+                    power = now;
+                    if (now != vm.PowerState && vm.PowerState == "poweredOn" && now == "poweredOff")
                     {
-                        using var restore = new CancellationTokenSource(TimeSpan.FromMinutes(2));
                         await _client.PowerOnAsync(vm.MoRef, restore.Token).ConfigureAwait(false);
+                        Transition("poweredOn", "PowerOnVM_Task", "original power state restored after the failure");
                         steps.Add("Powered on again after the failure (original power state restored)");
                     }
-                    catch (Exception restoreEx) when (IsStepFailure(restoreEx))
+                    else if (now != vm.PowerState && vm.PowerState == "poweredOff" && now == "poweredOn")
                     {
-                        steps.Add($"Could not power the VM on again: {restoreEx.Message}");
+                        // We powered it on only for the KB's cycle: off again, as it was.
+                        await _client.PowerOffAsync(vm.MoRef, restore.Token).ConfigureAwait(false);
+                        Transition("poweredOff", "PowerOffVM_Task", "original power state restored after the failure");
+                        steps.Add("Powered off again after the failure (original power state restored)");
                     }
+                }
+                catch (Exception restoreEx) when (IsStepFailure(restoreEx))
+                {
+                    steps.Add($"Could not restore the original power state ({PowerCliPowerState(vm.PowerState)}): {restoreEx.Message}");
                 }
             }
 
-            // Report the server's truth, not what we believe we did. The last task's polls read the
-            // VM in the same round trip: when the poll that saw the task succeed already shows the
-            // intended end state, that is the truth; anything else (a failure, an odd or stale read)
-            // is read again.
-            if (result.Succeeded && lastRead is { } seen && seen.ChangeTrackingEnabled && seen.PowerState == vm.PowerState)
+            // Report the server's truth, not what we believe we did.
+            try
             {
-                result.PowerStateAfter = PowerCliPowerState(seen.PowerState);
-                result.EnabledAfter = true;
+                using var verify = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+                var (finalPower, cbt) = await _client.GetVmStateAsync(vm.MoRef, verify.Token).ConfigureAwait(false);
+                result.PowerStateAfter = PowerCliPowerState(finalPower);
+                result.EnabledAfter = cbt;
             }
-            else
+            catch (Exception ex) when (IsStepFailure(ex))
             {
-                try
-                {
-                    using var verify = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-                    var (power, cbt) = await _client.GetVmStateAsync(vm.MoRef, verify.Token).ConfigureAwait(false);
-                    result.PowerStateAfter = PowerCliPowerState(power);
-                    result.EnabledAfter = cbt;
-                }
-                catch (Exception ex) when (IsStepFailure(ex))
-                {
-                    result.PowerStateAfter = "Unknown";
-                    steps.Add($"Could not read the final state: {ex.Message}");
-                }
+                result.PowerStateAfter = "Unknown";
+                steps.Add($"Could not read the final state: {ex.Message}");
             }
             if (result.Succeeded && result.EnabledAfter != true)
             {
@@ -412,12 +442,79 @@ namespace MtvRemediation.Remediation
                 steps.Add("FAILED at Verify: " + result.Error);
             }
             result.DeletedFiles = deleted.ToArray();
+            result.PowerTransitions = transitions.ToArray();
             result.Steps = steps.ToArray();
             return result;
         }
 
-        /// <summary>Powers the VM off as planned; returns true when it is off. Throws (with the step set) when it is not.</summary>
-        private async Task<bool> PowerOffAsync(ChangeTrackingResetPlan plan, List<string> steps, Action<string> setStep, CancellationToken ct)
+        /// <summary>
+        /// Deletes the planned files. On vSAN, whether a -ctk.vmdk is a plain file in the VM's
+        /// namespace object or an object of its own, and so whether DeleteDatastoreFile_Task removes
+        /// it completely, is unverified (FIELD-FACTS 6): there every delete is verified by listing
+        /// the folder, and a file still listed fails the step (CBT stays disabled, nothing is enabled
+        /// on top of a partial delete).
+        /// </summary>
+        private async Task DeleteCtkFilesAsync(ChangeTrackingResetPlan plan, List<string> steps, List<string> deleted, CancellationToken ct)
+        {
+            var vm = plan.Vm;
+            var toVerify = new List<(DatastorePath File, DatastoreInfo Ds)>();
+            foreach (var file in plan.FilesToDelete)
+            {
+                var ds = vm.Datastores.Values.FirstOrDefault(d => d.Name == file.Datastore);
+                var vsan = ds != null && ds.IsVsan;
+                try
+                {
+                    await _client.DeleteFileAsync(file, ds?.Datacenter ?? default, ct).ConfigureAwait(false);
+                    deleted.Add(file.ToString());
+                    steps.Add($"Deleted {file}");
+                }
+                catch (VimFaultException ex) when (ex.FaultName == "FileNotFound")
+                {
+                    // Already gone (e.g. an earlier, interrupted run deleted it): the goal is met.
+                    steps.Add($"Already absent: {file}");
+                }
+                if (vsan) toVerify.Add((file, ds!));
+            }
+            if (plan.FilesToDelete.Count == 0) steps.Add("No -ctk.vmdk files to delete");
+
+            foreach (var folder in toVerify.GroupBy(v => (v.File.Datastore, v.File.Folder)))
+            {
+                var listed = await _client.SearchFolderAsync(folder.First().Ds, folder.Key.Folder, CtkPattern, ct).ConfigureAwait(false);
+                var names = new HashSet<string>(listed.Select(f => f.Path.FileName), StringComparer.Ordinal);
+                var left = folder.Where(v => names.Contains(v.File.FileName)).Select(v => v.File.ToString()).ToList();
+                if (left.Count > 0)
+                {
+                    foreach (var l in left) deleted.Remove(l);
+                    throw new InvalidOperationException(
+                        $"vSAN datastore {folder.Key.Datastore}: the delete of {string.Join(", ", left)} reported success or absence, but a listing of the folder still shows it (partial delete). " +
+                        "CBT was left disabled. Delete the file with the vSphere Client's datastore browser or contact VMware support, then run Reset-VMChangeTracking again.");
+                }
+                steps.Add($"Verified by listing [{folder.Key.Datastore}] {folder.Key.Folder} (vSAN): the deleted -ctk.vmdk files are gone");
+            }
+        }
+
+        private async Task VerifyCtkFilesAsync(ChangeTrackingResetPlan plan, bool poweredOn, List<string> steps, ChangeTrackingResetResult result, CancellationToken ct)
+        {
+            var inspection = await InspectAsync(plan.Vm, ct).ConfigureAwait(false);
+            var disks = plan.Vm.Disks.Where(d => !d.IsPhysicalRdm && DatastorePath.TryParse(d.FileName, out _)).ToList();
+            var missing = disks.Where(d => !inspection.OwnByDisk.ContainsKey(d.Key)).Select(d => d.FileName).ToList();
+            result.CtkFilesAfter = inspection.OwnByDisk.Values.Select(p => p.ToString()).OrderBy(x => x, StringComparer.Ordinal).ToArray();
+            if (missing.Count == 0)
+            {
+                steps.Add($"Checked: each of the {disks.Count} disk(s) has its own -ctk.vmdk");
+                return;
+            }
+            if (!poweredOn)
+            {
+                steps.Add($"No -ctk.vmdk yet for {string.Join(", ", missing)}: the VM is off, ESXi creates them when the disks are opened at the next power-on");
+                return;
+            }
+            throw new InvalidOperationException(
+                $"CBT is enabled and the VM is powered on, but {string.Join(", ", missing)} has no -ctk.vmdk. ESXi creates it when a CBT-enabled disk opens: check the VM's vmware.log, then run Reset-VMChangeTracking again.");
+        }
+
+        /// <summary>Powers the VM off as planned; returns the method that did it. Throws (with the step set) when it is not off.</summary>
+        private async Task<string> PowerOffAsync(ChangeTrackingResetPlan plan, List<string> steps, Action<string> setStep, CancellationToken ct)
         {
             var vm = plan.Vm;
             if (plan.PowerOff == PowerOffMethod.ShutdownGuest)
@@ -440,7 +537,7 @@ namespace MtvRemediation.Remediation
                         if (power == "poweredOff")
                         {
                             steps.Add(string.Format(CultureInfo.InvariantCulture, "Shut down the guest OS (VMware Tools); powered off after {0:0.0} s", sw.Elapsed.TotalSeconds));
-                            return true;
+                            return "ShutdownGuest";
                         }
                         if (sw.Elapsed >= plan.Options.ShutdownTimeout) break;
                         var wait = plan.Options.PollInterval < plan.Options.ShutdownTimeout - sw.Elapsed ? plan.Options.PollInterval : plan.Options.ShutdownTimeout - sw.Elapsed;
@@ -465,12 +562,12 @@ namespace MtvRemediation.Remediation
             }
             catch (VimFaultException ex) when (ex.FaultName == "InvalidPowerState")
             {
-                // Raced with the guest finishing its own shutdown: confirm below.
+                // Raced with the guest finishing its own shutdown: confirm it is off.
+                var (state, _) = await _client.GetVmStateAsync(vm.MoRef, ct).ConfigureAwait(false);
+                if (state != "poweredOff") throw new InvalidOperationException($"The VM is still {PowerCliPowerState(state)} after PowerOffVM_Task.");
             }
-            var (state, _) = await _client.GetVmStateAsync(vm.MoRef, ct).ConfigureAwait(false);
-            if (state != "poweredOff") throw new InvalidOperationException($"The VM is still {PowerCliPowerState(state)} after PowerOffVM_Task.");
             steps.Add("Powered off hard (PowerOffVM_Task)");
-            return true;
+            return "PowerOffVM_Task";
         }
 
         private static bool IsStepFailure(Exception ex) =>

@@ -17,6 +17,12 @@ namespace MtvRemediation
         public bool? EnabledAfter { get; set; }
         public string[] DeletedFiles { get; set; } = System.Array.Empty<string>();
 
+        /// <summary>Every power-state change the reset made, in order (KB 2139574's cycle included).</summary>
+        public PowerTransition[] PowerTransitions { get; set; } = System.Array.Empty<PowerTransition>();
+
+        /// <summary>The disks' own -ctk.vmdk files found by the final check (empty when it did not run).</summary>
+        public string[] CtkFilesAfter { get; set; } = System.Array.Empty<string>();
+
         /// <summary>What was done, in order.</summary>
         public string[] Steps { get; set; } = System.Array.Empty<string>();
         public bool Succeeded { get; set; }
@@ -24,5 +30,19 @@ namespace MtvRemediation
         /// <summary>Name of the step that failed (e.g. DisableChangeTracking), or null.</summary>
         public string? FailedStep { get; set; }
         public string? Error { get; set; }
+    }
+
+    /// <summary>One power-state change made by Reset-VMChangeTracking.</summary>
+    public sealed class PowerTransition
+    {
+        public string From { get; set; } = "";
+        public string To { get; set; } = "";
+
+        /// <summary>ShutdownGuest, PowerOffVM_Task or PowerOnVM_Task.</summary>
+        public string Method { get; set; } = "";
+        public string Reason { get; set; } = "";
+        public System.DateTime Time { get; set; }
+
+        public override string ToString() => $"{From} -> {To} ({Method})";
     }
 }

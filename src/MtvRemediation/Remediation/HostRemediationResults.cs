@@ -110,5 +110,14 @@ namespace MtvRemediation
 
         /// <summary>vCenter's view after the restart (connected, notResponding...), null without a vCenter connection.</summary>
         public string? ConnectionState { get; set; }
+
+        /// <summary>For hostd: whether and when it answered an API request on the host (vim-cmd), or why that is unknown.</summary>
+        public string? Serving { get; set; }
+
+        /// <summary>Every connection state vCenter reported, with seconds from the restart (e.g. "notResponding +2.1 s").</summary>
+        public string[] VCenterStates { get; set; } = System.Array.Empty<string>();
+
+        /// <summary>Why the wait trusted vCenter's "connected" (a down-and-up it saw, or a connection that held long enough).</summary>
+        public string? VCenterEvidence { get; set; }
     }
 }

@@ -2,15 +2,16 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
+using System.Threading.Tasks;
 using MtvRemediation.VSphere;
 
 namespace MtvRemediation.Remediation
 {
     /// <summary>
     /// HostSystem.runtime.connectionState through the runspace's vCenter connections
-    /// (Connect-MtvVIServer, or PowerCLI sessions adopted earlier). One container-view read of
-    /// name + connectionState per poll; hosts match by inventory name, or by short name when one
-    /// side is a FQDN.
+    /// (Connect-MtvVIServer, or PowerCLI sessions adopted earlier): the host is found by inventory
+    /// name (or short name when one side is a FQDN), then followed with a PropertyCollector filter
+    /// and WaitForUpdatesEx, so every change vCenter makes is seen, however short.
     /// </summary>
     public sealed class VCenterHostConnectionStateSource : IHostConnectionStateSource
     {
@@ -27,18 +28,19 @@ namespace MtvRemediation.Remediation
 
         public IReadOnlyList<VIConnection> Connections => _connections;
 
-        public string? GetConnectionState(string hostName, CancellationToken cancellationToken)
+        public IHostConnectionWatch? Watch(string hostName, CancellationToken cancellationToken)
         {
             Exception? lastError = null;
             foreach (var c in _connections)
             {
                 try
                 {
-                    var hosts = c.Client.Soap.RetrieveAllAsync("HostSystem", new[] { "name", "runtime.connectionState" }, cancellationToken).GetAwaiter().GetResult();
+                    var hosts = c.Client.Soap.RetrieveAllAsync("HostSystem", new[] { "name" }, cancellationToken).GetAwaiter().GetResult();
                     foreach (var h in hosts)
                     {
                         var name = h.Get("name")?.Value;
-                        if (name != null && SameHost(name, hostName)) return h.Get("runtime.connectionState")?.Value;
+                        if (name != null && SameHost(name, hostName))
+                            return HostConnectionWatch.Start(c.Client.Soap, h.Obj, hostName, cancellationToken);
                     }
                 }
                 catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException)
@@ -46,12 +48,14 @@ namespace MtvRemediation.Remediation
                     lastError = ex; // vCenter itself unreachable: try the next connection, then report below
                 }
             }
-            if (lastError != null)
-                throw new RemediationException(HostRemediationErrorIds.AgentRestartFailed, System.Management.Automation.ErrorCategory.ConnectionError,
-                    $"Cannot read the connection state of '{hostName}' from vCenter: {lastError.Message}",
-                    "Check the vCenter connection (Get-MtvVIServer), or run with -NoWait and check the host in vCenter.", lastError);
+            if (lastError != null) throw Unreadable(hostName, lastError);
             return null;
         }
+
+        internal static RemediationException Unreadable(string hostName, Exception error) =>
+            new RemediationException(HostRemediationErrorIds.AgentRestartFailed, System.Management.Automation.ErrorCategory.ConnectionError,
+                $"Cannot read the connection state of '{hostName}' from vCenter: {error.Message}",
+                "Check the vCenter connection (Get-MtvVIServer), or run with -NoWait and check the host in vCenter.", error);
 
         internal static bool SameHost(string vcenterName, string hostName)
         {
@@ -65,5 +69,126 @@ namespace MtvRemediation.Remediation
         }
 
         private static bool IsIpAddress(string s) => System.Net.IPAddress.TryParse(s, out _);
+    }
+
+    /// <summary>
+    /// One host's runtime.connectionState followed with its own PropertyCollector
+    /// (CreatePropertyCollector, CreateFilter, WaitForUpdatesEx; DestroyPropertyCollector, which
+    /// also destroys the filter, when disposed).
+    /// </summary>
+    internal sealed class HostConnectionWatch : IHostConnectionWatch
+    {
+        private const int MaxWaitSeconds = 5;
+        private readonly VimSoapClient _soap;
+        private readonly MoRef _host;
+        private readonly string _hostName;
+        private readonly object _gate = new object();
+        private readonly List<HostStateSample> _samples = new List<HostStateSample>();
+        private readonly CancellationTokenSource _stop = new CancellationTokenSource();
+        private Exception? _error;
+        private MoRef? _collector;
+
+        private HostConnectionWatch(VimSoapClient soap, MoRef host, string hostName)
+        {
+            _soap = soap;
+            _host = host;
+            _hostName = hostName;
+        }
+
+        /// <summary>Creates the filter and reads the current state (so the first sample exists on return).</summary>
+        public static HostConnectionWatch Start(VimSoapClient soap, MoRef host, string hostName, CancellationToken ct)
+        {
+            var w = new HostConnectionWatch(soap, host, hostName);
+            var version = w.OpenAsync(ct).GetAwaiter().GetResult();
+            _ = Task.Run(() => w.LoopAsync(version));
+            return w;
+        }
+
+        public IReadOnlyList<HostStateSample> Samples
+        {
+            get { lock (_gate) return _samples.ToArray(); }
+        }
+
+        public bool WaitForChange(TimeSpan timeout, CancellationToken cancellationToken)
+        {
+            var deadline = DateTime.UtcNow + timeout;
+            lock (_gate)
+            {
+                var count = _samples.Count;
+                while (_samples.Count == count && _error == null)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var left = deadline - DateTime.UtcNow;
+                    if (left <= TimeSpan.Zero) return false;
+                    Monitor.Wait(_gate, left < TimeSpan.FromMilliseconds(200) ? left : TimeSpan.FromMilliseconds(200));
+                }
+                if (_error != null) throw VCenterHostConnectionStateSource.Unreadable(_hostName, _error);
+                return true;
+            }
+        }
+
+        private async Task<string> OpenAsync(CancellationToken ct)
+        {
+            var sc = _soap.ServiceContent ?? throw new InvalidOperationException("RetrieveServiceContent has not been called.");
+            var pc = await _soap.InvokeAsync(VimXml.E("CreatePropertyCollector", VimXml.Ref("_this", sc.PropertyCollector)), ct).ConfigureAwait(false);
+            _collector = VimXml.ParseRef(pc.Child("returnval") ?? throw new VimTransportException("CreatePropertyCollector returned no collector."));
+            var spec = VimXml.E("spec", VimSoapClient.PropertySpecFor("HostSystem", "runtime.connectionState"), VimSoapClient.ObjectSpec(_host));
+            await _soap.InvokeAsync(VimXml.E("CreateFilter", VimXml.Ref("_this", _collector.Value), spec, VimXml.E("partialUpdates", "false")), ct).ConfigureAwait(false);
+            return await WaitOnceAsync("", ct).ConfigureAwait(false) ?? "";
+        }
+
+        private async Task LoopAsync(string version)
+        {
+            try
+            {
+                while (!_stop.IsCancellationRequested)
+                    version = await WaitOnceAsync(version, _stop.Token).ConfigureAwait(false) ?? version;
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested) { }
+            catch (Exception ex)
+            {
+                lock (_gate)
+                {
+                    _error = ex;
+                    Monitor.PulseAll(_gate);
+                }
+            }
+        }
+
+        // One WaitForUpdatesEx; records the state it brings. Returns the new version (null: no change).
+        private async Task<string?> WaitOnceAsync(string version, CancellationToken ct)
+        {
+            var body = await _soap.InvokeAsync(VimXml.E("WaitForUpdatesEx", VimXml.Ref("_this", _collector!.Value), VimXml.E("version", version),
+                VimXml.E("options", VimXml.E("maxWaitSeconds", version.Length == 0 ? "0" : MaxWaitSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)))), ct).ConfigureAwait(false);
+            var set = body.Child("returnval");
+            if (set == null) return null;
+            foreach (var change in set.Children("filterSet").SelectMany(f => f.Children("objectSet")).SelectMany(o => o.Children("changeSet")))
+            {
+                if (change.ChildValue("name") != "runtime.connectionState") continue;
+                var state = change.Child("val")?.Value;
+                if (string.IsNullOrEmpty(state)) continue;
+                lock (_gate)
+                {
+                    _samples.Add(new HostStateSample(state!, DateTime.UtcNow));
+                    Monitor.PulseAll(_gate);
+                }
+            }
+            return set.ChildValue("version");
+        }
+
+        public void Dispose()
+        {
+            if (_stop.IsCancellationRequested) return;
+            _stop.Cancel();
+            var collector = _collector;
+            if (collector == null) return;
+            // The collector (and its filter) goes away in the background: the outstanding wait ends
+            // within MaxWaitSeconds anyway, and a dead session takes both with it.
+            _ = Task.Run(async () =>
+            {
+                try { await _soap.InvokeAsync(VimXml.E("DestroyPropertyCollector", VimXml.Ref("_this", collector.Value)), CancellationToken.None).ConfigureAwait(false); }
+                catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException) { }
+            });
+        }
     }
 }

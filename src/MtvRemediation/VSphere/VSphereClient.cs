@@ -67,7 +67,7 @@ namespace MtvRemediation.VSphere
             if (hosts.Count + dss.Count > 0)
             {
                 var related = await _soap.RetrievePropertiesAsync(
-                    new[] { VimSoapClient.PropertySpecFor("HostSystem", "name"), VimSoapClient.PropertySpecFor("Datastore", "name", "browser", "summary.url") },
+                    new[] { VimSoapClient.PropertySpecFor("HostSystem", "name"), VimSoapClient.PropertySpecFor("Datastore", "name", "browser", "summary.url", "summary.type") },
                     hosts.Concat(dss).Select(r => VimSoapClient.ObjectSpec(r)), ct).ConfigureAwait(false);
                 var dcMap = await GetDatacenterMapAsync(ct).ConfigureAwait(false);
                 foreach (var oc in related)
@@ -82,6 +82,7 @@ namespace MtvRemediation.VSphere
                             Name = oc.Get("name")?.Value ?? "",
                             Browser = browser == null ? default : ParseRef(browser),
                             Url = oc.Get("summary.url")?.Value ?? "",
+                            Type = oc.Get("summary.type")?.Value ?? "",
                             Datacenter = dcMap.TryGetValue(oc.Obj, out var dc) ? dc : default,
                         };
                     }

@@ -22,6 +22,7 @@ namespace MtvRemediation.VSphere
         public MoRef ViewManager { get; internal set; }
         public MoRef SessionManager { get; internal set; }
         public MoRef FileManager { get; internal set; }
+        public MoRef TaskManager { get; internal set; }
         public string ProductLine { get; internal set; } = "";
         public string ApiVersion { get; internal set; } = "";
         public string FullName { get; internal set; } = "";
@@ -63,6 +64,16 @@ namespace MtvRemediation.VSphere
             new System.Collections.Concurrent.ConcurrentDictionary<string, long>(StringComparer.Ordinal);
         private string? _cookie;
         private string _apiVersion = InitialVersion;
+        private TaskWatcher? _taskWatcher;
+
+        /// <summary>
+        /// Baseline for the benchmark only: wait for tasks by polling TaskInfo with a growing sleep
+        /// (100 ms doubling to 2 s), as this client did before the PropertyCollector waiter.
+        /// </summary>
+        internal static bool UsePollingTaskWait { get; set; }
+
+        /// <summary>The session's task waiter (CreateFilter + WaitForUpdatesEx).</summary>
+        internal TaskWatcher TaskWatcher => LazyInitializer.EnsureInitialized(ref _taskWatcher, () => new TaskWatcher(this))!;
 
         public VimSoapClient(Uri serviceUri, bool skipCertificateCheck, TimeSpan? timeout = null)
             : this(serviceUri, skipCertificateCheck, CreateHandler(skipCertificateCheck), timeout)
@@ -148,6 +159,7 @@ namespace MtvRemediation.VSphere
                 ViewManager = R("viewManager"),
                 SessionManager = R("sessionManager"),
                 FileManager = R("fileManager"),
+                TaskManager = R("taskManager"),
                 ProductLine = about?.ChildValue("productLineId") ?? "",
                 ApiVersion = about?.ChildValue("apiVersion") ?? "",
                 FullName = about?.ChildValue("fullName") ?? "",
@@ -275,15 +287,36 @@ namespace MtvRemediation.VSphere
         }
 
         /// <summary>
-        /// Polls TaskInfo until success (returns the result element, or null) or error (throws the
-        /// task's fault). The first poll is immediate: most tasks we start finish within milliseconds.
+        /// Waits until the task succeeds (returns the result element, or null) or fails (throws the
+        /// task's fault), through the session's <see cref="VSphere.TaskWatcher"/>; TimeoutException
+        /// after <paramref name="timeout"/>, OperationCanceledException on <paramref name="ct"/>.
         /// </summary>
         public async Task<XElement?> WaitForTaskAsync(MoRef task, string method, TimeSpan timeout, CancellationToken ct) =>
             (await WaitForTaskCoreAsync(task, method, timeout, null, null, ct).ConfigureAwait(false)).Result;
 
-        // Polls the task's info; with alsoRead, every poll reads that object's properties in the same
-        // RetrievePropertiesEx, and the read from the poll that saw the task succeed is returned.
         private async Task<(XElement? Result, ObjectContent? AlsoRead)> WaitForTaskCoreAsync(MoRef task, string method, TimeSpan timeout, MoRef? alsoRead, string[]? alsoReadPaths, CancellationToken ct)
+        {
+            // A server without a TaskManager in its ServiceContent has no recentTask to follow: poll.
+            if (UsePollingTaskWait || ServiceContent == null || ServiceContent.TaskManager.IsEmpty)
+                return await PollTaskAsync(task, method, timeout, alsoRead, alsoReadPaths, ct).ConfigureAwait(false);
+            var info = await TaskWatcher.WaitAsync(task, method, timeout, ct).ConfigureAwait(false);
+            return (ResultOrThrow(info, method), null);
+        }
+
+        private static XElement? ResultOrThrow(XElement info, string method)
+        {
+            if (info.ChildValue("state") == "success") return info.Child("result");
+            var err = info.Child("error");
+            var fault = err?.Child("fault");
+            var name = fault == null ? "Unknown" : (XsiType(fault) ?? fault.Name.LocalName);
+            var msg = err?.ChildValue("localizedMessage") ?? "";
+            throw new VimFaultException(name, msg, method);
+        }
+
+        // The baseline waiter: polls the task's info; with alsoRead, every poll reads that object's
+        // properties in the same RetrievePropertiesEx, and the read from the poll that saw the task
+        // succeed is returned.
+        private async Task<(XElement? Result, ObjectContent? AlsoRead)> PollTaskAsync(MoRef task, string method, TimeSpan timeout, MoRef? alsoRead, string[]? alsoReadPaths, CancellationToken ct)
         {
             var deadline = DateTime.UtcNow + timeout;
             var delay = TimeSpan.FromMilliseconds(100);
@@ -299,15 +332,8 @@ namespace MtvRemediation.VSphere
                 var objs = await RetrievePropertiesAsync(propSets, objectSets, ct).ConfigureAwait(false);
                 var info = objs.FirstOrDefault(o => o.Obj == task)?.Get("info") ?? throw new VimTransportException($"Task {task.Value} ({method}) has no info.");
                 var state = info.ChildValue("state");
-                if (state == "success") return (info.Child("result"), alsoRead is MoRef read ? objs.FirstOrDefault(o => o.Obj == read) : null);
-                if (state == "error")
-                {
-                    var err = info.Child("error");
-                    var fault = err?.Child("fault");
-                    var name = fault == null ? "Unknown" : (XsiType(fault) ?? fault.Name.LocalName);
-                    var msg = err?.ChildValue("localizedMessage") ?? "";
-                    throw new VimFaultException(name, msg, method);
-                }
+                if (state == "success" || state == "error")
+                    return (ResultOrThrow(info, method), alsoRead is MoRef read ? objs.FirstOrDefault(o => o.Obj == read) : null);
                 if (DateTime.UtcNow >= deadline)
                     throw new TimeoutException($"{method} (task {task.Value}) did not finish within {timeout.TotalSeconds:0} s; it may still be running in vCenter.");
                 await Task.Delay(delay, ct).ConfigureAwait(false);
@@ -316,9 +342,10 @@ namespace MtvRemediation.VSphere
         }
 
         /// <summary>
-        /// Runs a task and reads <paramref name="obj"/>'s <paramref name="paths"/> in the same round
-        /// trips as the task polls (saves a read after the task); returns them as read when the task
-        /// was seen succeeded (null when the object was not returned).
+        /// Runs a task; with the polling baseline it also reads <paramref name="obj"/>'s
+        /// <paramref name="paths"/> in the same round trips as the polls and returns them as read
+        /// when the task was seen succeeded. The PropertyCollector waiter returns null (callers read
+        /// the object themselves when they need its state).
         /// </summary>
         public async Task<ObjectContent?> RunTaskReadingAsync(XElement request, MoRef obj, string[] paths, TimeSpan timeout, CancellationToken ct)
         {

@@ -35,6 +35,11 @@ namespace MtvRemediation.VSphere
         public MoRef Browser { get; set; }
         public MoRef Datacenter { get; set; }
         public string Url { get; set; } = "";
+
+        /// <summary>summary.type: VMFS, NFS, vsan, VVOL...</summary>
+        public string Type { get; set; } = "";
+
+        public bool IsVsan => string.Equals(Type, "vsan", System.StringComparison.OrdinalIgnoreCase) || Url.StartsWith("ds:///vmfs/volumes/vsan:", System.StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>The state of one VM read in a batch.</summary>

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Threading;
 using MtvRemediation.Remediation;
 using Xunit;
@@ -34,16 +35,36 @@ namespace MtvRemediation.Tests.Remediation
             File.SetUnixFileMode(script, (UnixFileMode)Convert.ToInt32("755", 8));
         }
 
+        // vCenter's connection state over time, as a watch started before the restart sees it.
         private sealed class ScriptedVCenter : IHostConnectionStateSource
         {
-            private readonly Queue<string?> _states;
-            public ScriptedVCenter(params string?[] states) => _states = new Queue<string?>(states);
-            public int Calls { get; private set; }
-            public string? GetConnectionState(string hostName, CancellationToken cancellationToken)
+            private readonly (string State, double At)[] _script;
+            public ScriptedVCenter(params (string State, double At)[] script) => _script = script;
+            public IHostConnectionWatch? Watch(string hostName, CancellationToken cancellationToken) => new ScriptedWatch(_script);
+        }
+
+        private sealed class ScriptedWatch : IHostConnectionWatch
+        {
+            private readonly (string State, double At)[] _script;
+            private readonly DateTime _t0 = DateTime.UtcNow;
+            public ScriptedWatch((string State, double At)[] script) => _script = script;
+
+            public IReadOnlyList<HostStateSample> Samples =>
+                _script.Where(x => _t0.AddSeconds(x.At) <= DateTime.UtcNow).Select(x => new HostStateSample(x.State, _t0.AddSeconds(x.At))).ToList();
+
+            public bool WaitForChange(TimeSpan timeout, CancellationToken cancellationToken)
             {
-                Calls++;
-                return _states.Count > 1 ? _states.Dequeue() : _states.Peek();
+                var count = Samples.Count;
+                var deadline = DateTime.UtcNow + timeout;
+                while (DateTime.UtcNow < deadline)
+                {
+                    if (Samples.Count != count) return true;
+                    Thread.Sleep(20);
+                }
+                return false;
             }
+
+            public void Dispose() { }
         }
 
         [Fact]
@@ -56,17 +77,44 @@ namespace MtvRemediation.Tests.Remediation
             Assert.Contains("hostd started.", r.Output);
             Assert.True(r.Duration >= TimeSpan.FromSeconds(1.4), r.Duration.ToString());
             Assert.Null(r.ConnectionState);
+            Assert.StartsWith("unknown: the host has no vim-cmd", r.Serving); // BusyBox here has no vim-cmd: said, not guessed
         }
 
         [Fact]
-        public void Waits_through_a_vcenter_disconnect()
+        public void Waits_through_a_vcenter_disconnect_that_starts_after_a_stale_connected()
         {
             Agent("hostd", 0);
-            var vc = new ScriptedVCenter("notResponding", "notResponding", "connected");
-            var r = AgentRestartEngine.Restart(_shell, "hostd", TimeSpan.FromSeconds(20), false, vc, "esx-test", CancellationToken.None, initDir: _dir);
+            // vCenter still shows connected (stale), notices the restart late, then reconnects.
+            var vc = new ScriptedVCenter(("connected", 0), ("notResponding", 1.0), ("connected", 2.0));
+            var r = AgentRestartEngine.Restart(_shell, "hostd", TimeSpan.FromSeconds(20), false, vc, "esx-test", CancellationToken.None, initDir: _dir,
+                notRespondingAfter: TimeSpan.FromSeconds(60));
             Assert.True(r.Succeeded);
             Assert.Equal("connected", r.ConnectionState);
-            Assert.Equal(3, vc.Calls);
+            Assert.True(r.Duration >= TimeSpan.FromSeconds(1.9), r.Duration.ToString()); // not at the first, stale "connected"
+            Assert.Equal(3, r.VCenterStates.Length);
+            Assert.StartsWith("notResponding +", r.VCenterStates[1]);
+            Assert.Contains("showed the host notResponding", r.VCenterEvidence);
+        }
+
+        [Fact]
+        public void A_connection_that_never_drops_is_trusted_only_after_the_heartbeat_window()
+        {
+            Agent("vpxa", 0);
+            var vc = new ScriptedVCenter(("connected", 0));
+            var r = AgentRestartEngine.Restart(_shell, "vpxa", TimeSpan.FromSeconds(20), false, vc, "esx-test", CancellationToken.None, initDir: _dir,
+                notRespondingAfter: TimeSpan.FromSeconds(1.5));
+            Assert.True(r.Succeeded);
+            Assert.True(r.Duration >= TimeSpan.FromSeconds(1.5), r.Duration.ToString());
+            Assert.Contains("kept the host connected", r.VCenterEvidence);
+
+            var ex = Assert.Throws<RemediationException>(() =>
+                AgentRestartEngine.Restart(_shell, "vpxa", TimeSpan.FromSeconds(2), false, vc, "esx-test", CancellationToken.None, initDir: _dir,
+                    notRespondingAfter: TimeSpan.FromSeconds(60)));
+            Assert.Equal(HostRemediationErrorIds.AgentRestartTimeout, ex.ErrorId);
+            Assert.Contains("not yet for 60 s", ex.Message);
+            var partial = Assert.IsType<AgentRestartResult>(ex.Data["Result"]);
+            Assert.True(partial.Running);
+            Assert.Equal("connected", partial.ConnectionState);
         }
 
         [Fact]

@@ -136,7 +136,7 @@ namespace MtvRemediation.Tests.Remediation
             RunbookEngine.PlanVm(b, h, new RunbookOptions());
             Assert.Contains("(7228)", a.ResetReason);
             Assert.Contains("(7228)", b.ResetReason);
-            Assert.StartsWith("Reset CBT: disable CBT (changeTrackingEnabled=false; scsi0:0.ctkEnabled=false); delete [DS] app1/app1-ctk.vmdk; enable CBT", a.Plan.Single());
+            Assert.StartsWith("Reset CBT: disable CBT (changeTrackingEnabled=false; scsi0:0.ctkEnabled=false); delete [DS] app1/app1-ctk.vmdk; power on with CBT disabled and power off again", a.Plan.Single());
         }
 
         [Fact]

@@ -20,6 +20,9 @@ namespace MtvRemediation.Tests.VSphere
             public string Power = "poweredOff";
             public bool Cbt = true;
             public bool GuestIgnoresShutdown;
+            public bool DeleteReportsSuccessButKeepsFile; // the unverified vSAN case
+            public bool NoCtkOnPowerOn;
+            public readonly List<string> Disks = new List<string>();
             public readonly HashSet<string> Files = new HashSet<string>(StringComparer.Ordinal);
             public readonly List<string> Calls = new List<string>();
             public readonly Dictionary<string, int> FailOnCall = new Dictionary<string, int>();
@@ -71,6 +74,7 @@ namespace MtvRemediation.Tests.VSphere
             {
                 Record("Delete");
                 Assert.Equal(new MoRef("Datacenter", "dc-1"), datacenter);
+                if (DeleteReportsSuccessButKeepsFile && Files.Contains(file.ToString())) { Calls[Calls.Count - 1] = "Delete " + file; return Task.CompletedTask; }
                 if (!Files.Remove(file.ToString())) throw new VimFaultException("FileNotFound", "File not found", "DeleteDatastoreFile_Task");
                 Calls[Calls.Count - 1] = "Delete " + file;
                 return Task.CompletedTask;
@@ -93,7 +97,14 @@ namespace MtvRemediation.Tests.VSphere
 
             public Task PowerOffAsync(MoRef vm, CancellationToken ct) { Record("PowerOff"); Power = "poweredOff"; return Task.CompletedTask; }
 
-            public Task<(string PowerState, bool ChangeTrackingEnabled)?> PowerOnAsync(MoRef vm, CancellationToken ct) { Record("PowerOn"); Power = "poweredOn"; return Task.FromResult<(string, bool)?>((Power, Cbt)); }
+            // As ESXi does: a CBT-enabled disk gets its -ctk.vmdk when it is opened at power-on.
+            public Task<(string PowerState, bool ChangeTrackingEnabled)?> PowerOnAsync(MoRef vm, CancellationToken ct)
+            {
+                Record(Cbt ? "PowerOn" : "PowerOn(CBT off)");
+                Power = "poweredOn";
+                if (Cbt && !NoCtkOnPowerOn) foreach (var d in Disks) Files.Add(d.Substring(0, d.Length - ".vmdk".Length) + "-ctk.vmdk");
+                return Task.FromResult<(string, bool)?>((Power, Cbt));
+            }
         }
 
         private static readonly DatastoreInfo Ds = new DatastoreInfo { MoRef = new MoRef("Datastore", "ds-1"), Name = "ds 1", Browser = new MoRef("HostDatastoreBrowser", "b-1"), Datacenter = new MoRef("Datacenter", "dc-1") };
@@ -114,6 +125,8 @@ namespace MtvRemediation.Tests.VSphere
         private static FakeVSphere WithFiles(string power = "poweredOff")
         {
             var f = new FakeVSphere { Power = power };
+            f.Disks.Add("[ds 1] app [1]/app [1].vmdk");
+            f.Disks.Add("[ds 1] app [1]/app [1]_1.vmdk");
             foreach (var n in new[] { "app [1].vmdk", "app [1]-ctk.vmdk", "app [1]_1.vmdk", "app [1]_1-ctk.vmdk", "other.vmdk", "other-ctk.vmdk", "gone-ctk.vmdk" })
                 f.Files.Add("[ds 1] app [1]/" + n);
             return f;
@@ -145,12 +158,76 @@ namespace MtvRemediation.Tests.VSphere
             var result = await new ChangeTrackingEngine(fake).ResetAsync(plan, "vc", CancellationToken.None);
 
             Assert.True(result.Succeeded, result.Error);
-            Assert.Equal(new[] { "Search", "Disable", "Delete [ds 1] app [1]/app [1]-ctk.vmdk", "Delete [ds 1] app [1]/app [1]_1-ctk.vmdk", "Enable" }, fake.Calls);
+            // KB 2139574: the disks are opened once with CBT off before CBT is enabled; the VM is left off.
+            Assert.Equal(new[] { "Search", "Disable", "Delete [ds 1] app [1]/app [1]-ctk.vmdk", "Delete [ds 1] app [1]/app [1]_1-ctk.vmdk", "PowerOn(CBT off)", "PowerOff", "Enable", "Search" }, fake.Calls);
             Assert.Contains("[ds 1] app [1]/other-ctk.vmdk", fake.Files);
             Assert.Contains("[ds 1] app [1]/gone-ctk.vmdk", fake.Files);
             Assert.Equal("PoweredOff", result.PowerStateAfter);
             Assert.True(result.EnabledAfter);
             Assert.Equal(2, result.DeletedFiles.Length);
+            Assert.Equal(new[] { "PoweredOff -> PoweredOn (PowerOnVM_Task)", "PoweredOn -> PoweredOff (PowerOffVM_Task)" }, result.PowerTransitions.Select(t => t.ToString()));
+            Assert.Contains(result.Steps, s => s.StartsWith("No -ctk.vmdk yet", StringComparison.Ordinal));
+        }
+
+        [Fact]
+        public async Task SkipPowerCycle_leaves_the_cycle_out_and_the_plan_names_the_risk()
+        {
+            var fake = WithFiles();
+            var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions { SkipPowerCycle = true });
+            Assert.Contains(plan.DescribeOperations(), o => o.Contains("-SkipPowerCycle") && o.Contains("changeTrackPath"));
+            var result = await new ChangeTrackingEngine(fake).ResetAsync(plan, "vc", CancellationToken.None);
+            Assert.True(result.Succeeded, result.Error);
+            Assert.DoesNotContain(fake.Calls, c => c.StartsWith("Power", StringComparison.Ordinal));
+            Assert.Empty(result.PowerTransitions);
+        }
+
+        [Fact]
+        public async Task An_off_VM_whose_cycle_power_off_fails_is_powered_off_again_and_says_so()
+        {
+            var fake = WithFiles();
+            fake.FailOnCall["PowerOff"] = 1;
+            var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions());
+            var result = await new ChangeTrackingEngine(fake).ResetAsync(plan, "vc", CancellationToken.None);
+            Assert.False(result.Succeeded);
+            Assert.Equal("PowerOffAfterCycle", result.FailedStep);
+            Assert.Equal("PoweredOff", result.PowerStateAfter);
+            Assert.False(result.EnabledAfter);
+            Assert.Equal(new[] { "PoweredOff -> PoweredOn (PowerOnVM_Task)", "PoweredOn -> PoweredOff (PowerOffVM_Task)" }, result.PowerTransitions.Select(t => t.ToString()));
+            Assert.Contains("after the failure", result.PowerTransitions.Last().Reason);
+        }
+
+        [Fact]
+        public async Task A_vsan_delete_that_leaves_the_file_is_caught_by_listing_and_CBT_stays_off()
+        {
+            var fake = WithFiles();
+            fake.DeleteReportsSuccessButKeepsFile = true;
+            var vm = Vm(fake);
+            var vsan = new DatastoreInfo { MoRef = Ds.MoRef, Name = Ds.Name, Browser = Ds.Browser, Datacenter = Ds.Datacenter, Type = "vsan", Url = "ds:///vmfs/volumes/vsan:52e1a5c0d4f3b2a1-9f8e7d6c5b4a3f2e/" };
+            vm.Datastores[Ds.MoRef] = vsan;
+            var engine = new ChangeTrackingEngine(fake);
+            var plan = ChangeTrackingEngine.Plan(await engine.InspectAsync(vm, CancellationToken.None), new ChangeTrackingResetOptions());
+            var result = await engine.ResetAsync(plan, "vc", CancellationToken.None);
+            Assert.False(result.Succeeded);
+            Assert.Equal("DeleteCtkFiles", result.FailedStep);
+            Assert.Contains("partial delete", result.Error);
+            Assert.Empty(result.DeletedFiles); // nothing is reported deleted that is still there
+            Assert.DoesNotContain("Enable", fake.Calls);
+            Assert.DoesNotContain(fake.Calls, c => c.StartsWith("PowerOn", StringComparison.Ordinal));
+            Assert.False(result.EnabledAfter);
+        }
+
+        [Fact]
+        public async Task A_running_VM_without_a_ctk_per_disk_after_the_reset_fails_the_check()
+        {
+            var fake = WithFiles("poweredOn");
+            fake.NoCtkOnPowerOn = true;
+            var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions { PowerOff = true });
+            var result = await new ChangeTrackingEngine(fake).ResetAsync(plan, "vc", CancellationToken.None);
+            Assert.False(result.Succeeded);
+            Assert.Equal("VerifyCtkFiles", result.FailedStep);
+            Assert.Contains("has no -ctk.vmdk", result.Error);
+            Assert.Equal("PoweredOn", result.PowerStateAfter);
+            Assert.True(result.EnabledAfter);
         }
 
         [Fact]
@@ -187,10 +264,12 @@ namespace MtvRemediation.Tests.VSphere
             Assert.Equal(PowerOffMethod.ShutdownGuest, plan.PowerOff);
             var result = await new ChangeTrackingEngine(fake).ResetAsync(plan, "vc", CancellationToken.None);
             Assert.True(result.Succeeded, result.Error);
-            Assert.Equal("ShutdownGuest", fake.Calls[1]);
-            Assert.Equal("PowerOn", fake.Calls.Last());
+            Assert.Equal(new[] { "Search", "ShutdownGuest", "Disable", "Delete [ds 1] app [1]/app [1]-ctk.vmdk", "Delete [ds 1] app [1]/app [1]_1-ctk.vmdk", "PowerOn(CBT off)", "PowerOff", "Enable", "PowerOn", "Search" }, fake.Calls);
             Assert.Equal("PoweredOn", result.PowerStateBefore);
             Assert.Equal("PoweredOn", result.PowerStateAfter);
+            Assert.Equal(new[] { "PoweredOn -> PoweredOff (ShutdownGuest)", "PoweredOff -> PoweredOn (PowerOnVM_Task)", "PoweredOn -> PoweredOff (PowerOffVM_Task)", "PoweredOff -> PoweredOn (PowerOnVM_Task)" },
+                result.PowerTransitions.Select(t => t.ToString()));
+            Assert.Equal(new[] { "[ds 1] app [1]/app [1]-ctk.vmdk", "[ds 1] app [1]/app [1]_1-ctk.vmdk" }, result.CtkFilesAfter);
         }
 
         [Fact]
@@ -348,8 +427,19 @@ namespace MtvRemediation.Tests.VSphere
             Assert.Contains("power off hard", ops[0]);
             Assert.Contains("delete [ds 1] app [1]/app [1]-ctk.vmdk", ops);
             Assert.Contains("delete [ds 1] app [1]/app [1]_1-ctk.vmdk", ops);
-            Assert.Equal("power on", ops.Last());
+            Assert.Contains(ops, o => o.StartsWith("power on with CBT disabled and power off again", StringComparison.Ordinal));
+            Assert.Equal("power on (the original power state)", ops[ops.Count - 2]);
+            Assert.Equal("check that every disk has its own -ctk.vmdk", ops.Last());
             Assert.DoesNotContain(ops, o => o.Contains("other-ctk"));
+        }
+
+        [Fact]
+        public async Task WhatIf_text_of_an_off_VM_says_it_is_powered_on_once_and_left_off()
+        {
+            var fake = WithFiles();
+            var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions());
+            var cycle = plan.DescribeOperations().Single(o => o.StartsWith("power on with CBT disabled", StringComparison.Ordinal));
+            Assert.EndsWith("the VM is PoweredOff now: it is powered on once and left off", cycle);
         }
     }
 }

@@ -46,6 +46,7 @@ var (
 	password     = flag.String("password", os.Getenv("VCSIM_LAB_PASSWORD"), "password written to the inventory document (vcsim accepts any; default $VCSIM_LAB_PASSWORD)")
 	outFile      = flag.String("out", "", "write the inventory JSON document here (atomically)")
 	tsvFile      = flag.String("tsv", "", "also write 'host<TAB>name<TAB>moref' and 'datastore<TAB>name<TAB>dir' lines here (for lab.sh)")
+	taskTimes    = flag.String("task-times", os.Getenv("MTVLAB_TASK_TIMES"), "run *_Task methods asynchronously: 'PowerOnVM_Task=3000,*=50' (run ms[+queue ms]; default $MTVLAB_TASK_TIMES; tasks.go)")
 )
 
 // ctl is the fault-injection state. Every mutation of simulator objects goes through
@@ -78,6 +79,11 @@ func main() {
 	m.Service.TLS = new(tls.Config)
 	m.Service.Listen = &url.URL{Host: "127.0.0.1:0"}
 
+	times, err := parseTaskTimes(*taskTimes)
+	if err != nil {
+		log.Fatalf("-task-times: %v", err)
+	}
+	tasks = newAsyncTasks(nil, times)
 	c := &ctl{model: m, reverts: map[string]*time.Timer{}}
 	mux := http.NewServeMux()
 	c.register(func(p string, h func(http.ResponseWriter, *http.Request)) {
@@ -97,6 +103,9 @@ func main() {
 	if err := topUpVMs(s.URL); err != nil {
 		log.Fatalf("create VMs: %v", err)
 	}
+	// Inventory is built: from here on *_Task methods run as vCenter's do (tasks.go).
+	tasks.inner = s.Server.Config.Handler
+	s.Server.Config.Handler = tasks
 
 	doc := inventory(s.URL, "http://"+ln.Addr().String())
 	if *outFile != "" {
@@ -344,6 +353,17 @@ func (c *ctl) register(handle func(string, func(http.ResponseWriter, *http.Reque
 	handle("/ctl/reset", c.reset)
 	handle("/ctl/state", c.state)
 	handle("/ctl/ctk-on-power-on", ctkOnPowerOnCtl)
+	registerVCenterRealism(handle)
+}
+
+// tasks is the asynchronous task layer (tasks.go); its ctl endpoints exist from the start.
+var tasks *asyncTasks
+
+// registerVCenterRealism: the endpoints of tasks.go (async tasks) and hostd.go (connection lag).
+func registerVCenterRealism(handle func(string, func(http.ResponseWriter, *http.Request))) {
+	handle("/ctl/task-time", func(w http.ResponseWriter, r *http.Request) { tasks.ctl(w, r) })
+	handle("/ctl/tasks", func(w http.ResponseWriter, r *http.Request) { tasks.tasksCtl(w, r) })
+	handle("/ctl/hostd", hostdCtl)
 }
 
 func reply(w http.ResponseWriter, status int, v interface{}) {
@@ -481,6 +501,7 @@ func (c *ctl) hostState(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusNotFound, map[string]string{"error": "no host named " + name})
 		return
 	}
+	hostdLag.cancel(name) // a manual state overrides the hostd restart model
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if t := c.reverts[name]; t != nil {
@@ -517,6 +538,8 @@ func (c *ctl) reset(w http.ResponseWriter, r *http.Request) {
 	c.model.DelayConfig.MethodDelay = map[string]int{}
 	simulator.StatusSDK = http.StatusOK
 	atomic.StoreInt32(&ctkOnPowerOnEnabled, 0)
+	tasks.reset()
+	hostdLag.cancel("")
 	for name, t := range c.reverts {
 		t.Stop()
 		delete(c.reverts, name)

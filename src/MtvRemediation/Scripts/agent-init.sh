@@ -1,0 +1,11 @@
+# Restart-EsxiAgents: runs one management agent's ESXi init script (FIELD-FACTS 5:
+# /etc/init.d/<agent> restart|status, one agent at a time, never services.sh).
+# $1 = exists | restart | status, $2 = the init script's path. The exit status is the script's.
+action=$1
+script=$2
+case $action in
+  exists) [ -x "$script" ] ;;
+  restart) "$script" restart 2>&1 ;;
+  status) "$script" status 2>&1 ;;
+  *) echo "agent-init.sh: unknown action '$action'" >&2; exit 2 ;;
+esac
