@@ -94,9 +94,10 @@ namespace MtvRemediation.Remediation
                 @"Failed to clone( disk)?",
                 "vmkfstools failed to clone the disk; the message after 'Failed to clone disk:' is vmkfstools' own error.",
                 "Test-VmkfstoolsLogSpace"),
-            // "xcopy used reported: 0" (older populator, klog), "xcopyUsed": false / xcopyUsed=false
-            // (newer), "XCOPY used: False, clone write ops: <n>" (2.10 wrapper, every poll).
-            new CloneFailureSignature(XcopyNotUsed, 60, true, new[] { "XCOPY used: False", "xcopy used reported: 0", "xcopyUsed\": false", "xcopyUsed\":false", "xcopyUsed=false" },
+            // " xcopy used reported: 0" (populator klog, 2.10-2.11.0), "xcopyUsed": false / xcopyUsed=false /
+            // xcopyUsed=0 (newer, structured; unverified rendering), "XCOPY used: False, clone write ops: <n>"
+            // (2.10 Python wrapper, every poll), "XCOPY used: false" (0.3.x shell wrapper, syslog).
+            new CloneFailureSignature(XcopyNotUsed, 60, true, new[] { "XCOPY used: False", "XCOPY used: false", "xcopy used reported: 0", "xcopyUsed\": false", "xcopyUsed\":false", "xcopyUsed=false", "xcopyUsed=0" },
                 "xcopy[ _]?used( reported)?\"?[ ]*[:=][ ]*\"?(0|false)",
                 @"xcopy[ _]?used(?: reported)?""?\s*[:=]\s*""?(?:0|false)\b",
                 "The storage array did not offload the copy (no XCOPY/VAAI); data went through the host. Expected for a vSAN source; not an error by itself.",
