@@ -83,10 +83,11 @@ namespace MtvRemediation.Remediation
                 @"\bENOSPC\b|No space left on device|free space is low",
                 "A filesystem on the host (usually /var, where the wrapper log lives) is out of space.",
                 "Test-VmkfstoolsLogSpace | Clear-VmkfstoolsWrapperLog"),
-            // Exit status of vmkfstools as the wrapper or populator reports it; 0 is success.
+            // Exit status of vmkfstools as the populator reports it ("exit code 255") or the 2.9 secure
+            // log's status dict holds it ('exitCode': '255'); 0 is success.
             new CloneFailureSignature(CloneExitCode, 40, false, new[] { "xit" },
                 "exit[ _]?code|exit[ _]?status",
-                @"exit[ _]?(?:code|status)""?\s*[:=]?\s*""?(?<code>-?0*[1-9][0-9]*)\b",
+                @"exit[ _]?(?:code|status)[""']?\s*[:=]?\s*[""']?(?<code>-?0*[1-9][0-9]*)\b",
                 "vmkfstools ended the clone with a non-zero exit code; the rest of the line (stderr) says why.",
                 "Test-VmkfstoolsLogSpace"),
             new CloneFailureSignature(CloneFailed, 50, false, new[] { "ailed to clone" },
