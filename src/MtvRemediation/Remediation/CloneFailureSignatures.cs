@@ -86,7 +86,7 @@ namespace MtvRemediation.Remediation
             // Exit status of vmkfstools as the populator reports it ("exit code 255") or the 2.9 secure
             // log's status dict holds it ('exitCode': '255'); 0 is success.
             new CloneFailureSignature(CloneExitCode, 40, false, new[] { "xit" },
-                "exit[ _]?code|exit[ _]?status",
+                "exit[ _]?(code|status)[\"']?[ ]*[:=]?[ ]*[\"']?-?0*[1-9]",
                 @"exit[ _]?(?:code|status)[""']?\s*[:=]?\s*[""']?(?<code>-?0*[1-9][0-9]*)\b",
                 "vmkfstools ended the clone with a non-zero exit code; the rest of the line (stderr) says why.",
                 "Test-VmkfstoolsLogSpace"),
