@@ -27,7 +27,8 @@ namespace MtvRemediation.Remediation
     /// </summary>
     internal static class CbtResetPlanner
     {
-        public static List<string> Reasons(RunbookVmState vm, RunbookHostState? host)
+        /// <summary>The reasons for a reset (empty: none). Task directories whose 7228 the reset answers go to <paramref name="answeredTaskDirectories"/>.</summary>
+        public static List<string> Reasons(RunbookVmState vm, RunbookHostState? host, List<string>? answeredTaskDirectories = null)
         {
             var reasons = new List<string>();
             var s = vm.Before;
@@ -59,6 +60,9 @@ namespace MtvRemediation.Remediation
                         .OrderBy(f => f.Timestamp ?? DateTime.MinValue).ToList();
                     if (mine.Count > 0)
                     {
+                        foreach (var f in mine)
+                            if (f.Disk != null && f.Path != null && f.Path.StartsWith(WrapperInventory.TaskDirectoryPrefix, StringComparison.Ordinal))
+                                answeredTaskDirectories?.Add(f.Path.Substring(0, f.Path.LastIndexOf('/')));
                         var last = mine[mine.Count - 1];
                         reasons.Add($"{mine.Count} 'Invalid change tracker error code (7228)' finding(s) on {host.Name} (last: {last.Source}" +
                                     (last.LineNumber > 0 ? " line " + last.LineNumber.ToString(CultureInfo.InvariantCulture) : "") +

@@ -157,6 +157,10 @@ namespace MtvRemediation.Remediation
         public bool ResetApproved { get; set; }
         public ChangeTrackingResetResult? ResetResult { get; set; }
         public bool Refused { get; set; }
+
+        /// <summary>Failed clone task directories (on <see cref="HostShell"/>) whose 7228 this VM's reset answers: removed after it.</summary>
+        public List<string> AnsweredTaskDirectories { get; } = new List<string>();
+        public IEsxiShell? HostShell { get; set; }
     }
 
     /// <summary>
@@ -312,7 +316,9 @@ namespace MtvRemediation.Remediation
         {
             vm.Plan.Clear();
             if (vm.Inspection == null || vm.Before == null) return;
-            var reasons = CbtResetPlanner.Reasons(vm, host);
+            vm.AnsweredTaskDirectories.Clear();
+            var reasons = CbtResetPlanner.Reasons(vm, host, vm.AnsweredTaskDirectories);
+            vm.HostShell = host?.Shell;
             if (reasons.Count == 0) return;
             vm.ResetReason = string.Join("; ", reasons);
             var plan = ChangeTrackingEngine.Plan(vm.Inspection, new ChangeTrackingResetOptions
@@ -332,7 +338,8 @@ namespace MtvRemediation.Remediation
         }
 
         public static string DescribeReset(RunbookVmState vm) =>
-            "Reset CBT: " + string.Join("; ", vm.ResetPlan!.DescribeOperations());
+            "Reset CBT: " + string.Join("; ", vm.ResetPlan!.DescribeOperations())
+            + (vm.AnsweredTaskDirectories.Count > 0 ? "; then remove the failed clone task director" + (vm.AnsweredTaskDirectories.Count == 1 ? "y " : "ies ") + string.Join(", ", vm.AnsweredTaskDirectories) + " (their 7228 is answered; the text stays in the report)" : "");
 
         /// <summary>Phase 2: free /var (archive first when asked) and register the rotation job.</summary>
         public static void RemediateHost(RunbookHostState host, RunbookOptions options, CancellationToken ct, Action<string>? verbose)
@@ -376,12 +383,29 @@ namespace MtvRemediation.Remediation
             var result = new ChangeTrackingEngine(vm.Client, precheck).ResetAsync(vm.ResetPlan!, vm.Server, ct).GetAwaiter().GetResult();
             vm.ResetResult = result;
             foreach (var s in result.Steps) vm.AddAction(s);
+            if (result.Succeeded) RemoveAnsweredTaskDirectories(vm, ct);
             if (!result.Succeeded)
             {
                 var deleted = result.DeletedFiles.Length == 0 ? "none" : string.Join(", ", result.DeletedFiles);
                 vm.Fail(new RunbookError(RunbookErrorIds.CbtResetFailed, ErrorCategory.InvalidResult,
                     $"CBT reset of VM '{vm.Vm.Name}' stopped at step {result.FailedStep}: {result.Error} State now: power {result.PowerStateAfter}, CBT {(result.EnabledAfter == null ? "unknown" : result.EnabledAfter == true ? "enabled" : "disabled")}, deleted files: {deleted}.",
                     "Fix the cause and run Invoke-MtvRemediation again; a re-run completes the reset."));
+            }
+        }
+
+        // After a successful reset the 7228 in these directories is answered: removing them keeps a
+        // re-run from resetting again (and frees /tmp). Checked on the host again: never a running task.
+        private static void RemoveAnsweredTaskDirectories(RunbookVmState vm, CancellationToken ct)
+        {
+            if (vm.AnsweredTaskDirectories.Count == 0 || vm.HostShell == null) return;
+            try
+            {
+                var removed = WrapperTaskCleanup.RemoveByPath(vm.HostShell, vm.AnsweredTaskDirectories, ct);
+                foreach (var r in removed) vm.AddAction(r);
+            }
+            catch (RemediationException ex)
+            {
+                vm.Fail(new RunbookError(ex.ErrorId, ex.Category, ex.Message, ex.RecommendedAction, ex));
             }
         }
 

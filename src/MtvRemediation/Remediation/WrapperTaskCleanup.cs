@@ -106,6 +106,28 @@ namespace MtvRemediation.Remediation
             return result;
         }
 
+        /// <summary>Removes the given task directories (no age limit; never a running one). Returns one action line per directory.</summary>
+        public static List<string> RemoveByPath(IEsxiShell shell, IReadOnlyList<string> paths, CancellationToken ct)
+        {
+            var args = new List<string> { "0", ErrBytes.ToString(CultureInfo.InvariantCulture) };
+            foreach (var p in paths) args.Add(p.Substring(WrapperInventory.TaskDirectoryPrefix.Length));
+            var run = RemoteOps.Run(shell, RemoteCommand.FromScript("wrapper-task-remove.sh", args.ToArray()), ct);
+            var lines = new List<string>();
+            foreach (var line in run.Stdout.Split('\n'))
+            {
+                var cols = line.Split(new[] { '\t' }, 3);
+                if (cols.Length < 2) continue;
+                var path = WrapperInventory.TaskDirectoryPrefix + cols[1];
+                if (cols[0] == "R") lines.Add($"Removed the failed clone task directory {path} (its 7228 is answered by the reset)");
+                else if (cols[0] == "S" || cols[0] == "F") lines.Add($"Left the clone task directory {path} in place: {(cols.Length > 2 ? cols[2] : "")}");
+            }
+            if (!run.Stdout.Contains("@@end"))
+                throw new RemediationException(WrapperErrorIds.TaskRemoveFailed, ErrorCategory.WriteError,
+                    $"{shell.HostName}: removing the answered task directories was cut short (exit status {run.ExitStatus}). {run.Stderr.Trim()}".Trim(),
+                    "Run Get-VmkfstoolsWrapper to see them, and Remove-VmkfstoolsWrapperTaskDirectory to remove them.");
+            return lines;
+        }
+
         // Written before anything is removed: the evidence survives even if the removal fails halfway.
         private static string WriteArchive(string directory, string host, IReadOnlyList<WrapperTaskDirectory> tasks)
         {
