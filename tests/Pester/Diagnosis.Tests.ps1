@@ -8,27 +8,23 @@ BeforeAll {
     $manifestPath = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $PSScriptRoot '../../out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
     Import-Module $manifestPath -Force
 
-    # Realistic lines (FIELD-FACTS): 2.10 wrapper, klog populator, JSON populator.
+    # Real line shapes (kubev2v/forklift; tests/fixtures/mtv/README.md): MTV 2.10's wrapper log
+    # (about to run, vsish, XCOPY: never a failure), MTV 2.9's secure log (the status dict holds
+    # exitCode and vmkfstools' stderr; a clone without room for its task directory logs the OSError).
     $script:Wrapper = @(
-        '2026-11-25 09:59:58,004 - INFO - clone task 5d0e2f5a-7c1b-4e8e-9d55-3b1a6c1f0e21 started: source=/vmfs/volumes/vsanDatastore/db01/db01.vmdk target=naa.600a098038304437415d4b6a59684a52'
-        '2026-11-25 10:00:03,117 - DEBUG - vsish -e get /storage/scsifw/devices/naa.600a098038304437415d4b6a59684a52/stats: {   successful cmds:4461   write ops:1216 }'
-        '2026-11-25 10:00:03,118 - INFO - XCOPY used: False, clone write ops: 1216'
-        '2026-11-25 10:03:12,456 - ERROR - clone task failed with exit code 255, stderr: Failed to clone disk: Input/output error (327689).'
-        '2026-11-25 10:04:00,001 - ERROR - Failed to clone disk: Invalid change tracker error code (7228).'
-        '2026-11-25 10:05:00,000 - ERROR - could not write /tmp/vmkfstools-wrapper-5d0e2f5a/out: [Errno 28] No space left on device'
-        '2026-11-25 10:06:30,250 - ERROR - clone task failed with exit code 1, stderr: Failed to clone disk: The file specified is not a virtual disk (15).'
-        '2026-11-25 10:07:00,000 - INFO - clone task 5d0e2f5a-7c1b-4e8e-9d55-3b1a6c1f0e21 finished with exit code 0'
+        "2026-11-25 09:59:58,004 - INFO - about to run trap 'echo -n `$? > /tmp/vmkfstools-wrapper-5d0e2f5a-7c1b-4e8e-9d55-3b1a6c1f0e21/exitcode' EXIT;/bin/vmkfstools -i /vmfs/volumes/vsanDatastore/db01/db01.vmdk -d rdm:/vmfs/devices/disks/naa.600a098038304437415d4b6a59684a52 /vmfs/volumes/vsanDatastore/db01/db01.vmdk-rdmdisk-40213"
+        "2026-11-25 10:00:03,117 - INFO - vshish stats CompletedProcess(args=['vsish', '-r', '-e', 'cat', '/storage/scsifw/devices/naa.600a098038304437415d4b6a59684a52/stats'], returncode=0, stdout='cloneWriteOps:0x0000000000000000\n', stderr='')"
+        '2026-11-25 10:00:03,118 - INFO - XCOPY used: False, clone write ops: 0'
+        "2026-11-25 10:03:12,456 - INFO - Status check for task 5d0e2f5a-7c1b-4e8e-9d55-3b1a6c1f0e21: {'taskId': '5d0e2f5a-7c1b-4e8e-9d55-3b1a6c1f0e21', 'pid': 40213, 'exitCode': '255', 'lastLine': 'Clone: 37% done.', 'stdErr': 'Failed to clone disk: Input/output error (327689).\n', 'operation': 'status'}"
+        "2026-11-25 10:04:00,001 - INFO - Status check for task 9a3c51d0-2b7e-4f16-8c4d-70e2b1f5a6c9: {'taskId': '9a3c51d0-2b7e-4f16-8c4d-70e2b1f5a6c9', 'pid': 40377, 'exitCode': '255', 'lastLine': 'Clone: 12% done.', 'stdErr': 'Failed to clone disk: Invalid change tracker error code (7228).\n', 'operation': 'status'}"
+        "2026-11-25 10:05:00,000 - ERROR - Clone operation failed: [Errno 28] No space left on device: '/tmp/vmkfstools-wrapper-0b4d8e61-3f2a-4c9b-a7e5-16d0c2f9b8a3'"
+        "2026-11-25 10:06:30,250 - INFO - Status check for task 0b4d8e61-3f2a-4c9b-a7e5-16d0c2f9b8a3: {'taskId': '0b4d8e61-3f2a-4c9b-a7e5-16d0c2f9b8a3', 'pid': 40512, 'exitCode': '1', 'lastLine': 'Clone: 0% done.', 'stdErr': '', 'operation': 'status'}"
+        "2026-11-25 10:07:00,000 - INFO - Status check for task 5d0e2f5a-7c1b-4e8e-9d55-3b1a6c1f0e21: {'taskId': '5d0e2f5a-7c1b-4e8e-9d55-3b1a6c1f0e21', 'pid': 40213, 'exitCode': '0', 'lastLine': 'Clone: 100% done.', 'stdErr': '', 'operation': 'status'}"
     )
-    $script:Klog = @(
-        'I1125 10:00:00.000000       1 vmkfstools.go:123] xcopy used reported: 0'
-        'I1125 10:00:00.000000       1 vmkfstools.go:123] xcopy used reported: 1'
-        'E1125 10:03:12.456789       1 populator.go:88] clone task failed with exit code 255, stderr: Failed to clone disk: Input/output error (327689).'
-    )
-    $script:Json = @(
-        '{"level":"info","ts":"2026-11-25T10:00:05.123Z","logger":"vsphere-xcopy-volume-populator","msg":"clone progress","xcopyUsed": false,"progress":12}'
-        '{"level":"info","ts":"2026-11-25T10:00:06.123Z","msg":"clone progress","xcopyUsed":true}'
-        'time="2026-11-25T10:00:07Z" level=info msg="clone progress" xcopyUsed=false'
-    )
+    $script:Fixtures = Join-Path $PSScriptRoot '../fixtures/mtv'
+    # The populator pods' own logs: MTV 2.10 (printf klog) and 2.12 (structured klog).
+    $script:Klog = @(Get-Content (Join-Path $Fixtures '2.10/populate-7c9e6679-7425-40de-944b-e07fc1f90ae7.log'))
+    $script:Klog212 = @(Get-Content (Join-Path $Fixtures '2.12/populate-3b1f0a92-6c4d-4e8a-9f27-51d6c0e8a4b3.log'))
     function script:Utc([string] $Text) { [datetime]::SpecifyKind([datetime]::ParseExact($Text, 'yyyy-MM-dd HH:mm:ss.fff', $null), 'Utc') }
     $script:Work = Join-Path ([IO.Path]::GetTempPath()) "mtv-diag-$([guid]::NewGuid().ToString('N'))"
     New-Item -ItemType Directory $Work | Out-Null
@@ -53,26 +49,28 @@ Describe 'Find-MtvCloneFailure on piped lines' {
         $f | ForEach-Object { $_.Source | Should -Be 'InputObject'; $_.Cause | Should -Not -BeNullOrEmpty }
     }
 
-    It 'reads klog and structured (JSON, logfmt) populator lines' {
+    It 'reads the populator pod logs of MTV 2.10 (klog) and 2.12 (structured klog)' {
         $k = @($Klog | Find-MtvCloneFailure)
-        $k.Signature | Should -Be @('XcopyNotUsed', 'DiskIoError')
-        $k.LineNumber | Should -Be @(1, 3)
-        $k[1].Timestamp.ToString('o') | Should -Match '^\d{4}-11-25T10:03:12\.4567890Z$'
-        $j = @($Json | Find-MtvCloneFailure)
-        $j.Signature | Should -Be @('XcopyNotUsed', 'XcopyNotUsed')
-        $j.LineNumber | Should -Be @(1, 3)
-        $j[0].Timestamp | Should -Be (Utc '2026-11-25 10:00:05.123')
+        $k.Signature | Should -Be @('XcopyNotUsed', 'XcopyNotUsed', 'XcopyNotUsed', 'XcopyNotUsed', 'ChangeTrackerInvalid', 'ChangeTrackerInvalid')
+        $k.LineNumber | Should -Be @(4, 7, 10, 13, 14, 15)
+        $k[4].ExitCode | Should -Be 255
+        $k[4].Timestamp.ToString('o') | Should -Match '^\d{4}-12-01T22:11:22\.5128760Z$'
+        $j = @($Klog212 | Find-MtvCloneFailure)
+        $j.Signature | Should -Be @('XcopyNotUsed', 'XcopyNotUsed', 'ChangeTrackerInvalid', 'ChangeTrackerInvalid')
+        $j.LineNumber | Should -Be @(4, 6, 7, 10)
+        $j[2].Line | Should -Match '"copy-offload failed" err="clone task failed with exit code 255'
+        $j[2].Remediation | Should -Be 'Reset-VMChangeTracking'
     }
 
     It 'summarises the pipeline with counts per signature' {
         $s = $Wrapper + $Klog | Find-MtvCloneFailure -Summary
         $s.PSObject.TypeNames[0] | Should -Be 'MtvRemediation.CloneFailureSummary'
         $s.Source | Should -Be 'InputObject'
-        $s.LinesScanned | Should -Be 11
-        $s.DiskIoError | Should -Be 2
-        $s.ChangeTrackerInvalid | Should -Be 1
-        $s.XcopyNotUsed | Should -Be 2
-        $s.TotalFindings | Should -Be 7
+        $s.LinesScanned | Should -Be 23
+        $s.DiskIoError | Should -Be 1
+        $s.ChangeTrackerInvalid | Should -Be 3
+        $s.XcopyNotUsed | Should -Be 5
+        $s.TotalFindings | Should -Be 11
         $s.Remediation[0] | Should -Be 'Reset-VMChangeTracking'
     }
 
@@ -128,14 +126,14 @@ Describe 'Find-MtvCloneFailure on files' {
         $s.Count | Should -Be 2
         $s.Path | Should -Be @($Plain, $Gz)
         $s[0].TotalFindings | Should -Be 5
-        $s[1].DiskIoError | Should -Be 1
-        $s[1].LinesScanned | Should -Be 3
+        $s[1].ChangeTrackerInvalid | Should -Be 2
+        $s[1].LinesScanned | Should -Be 15
     }
 
     It 'takes wildcards with -Path and reports the file as Source' {
         $f = @(Find-MtvCloneFailure -Path (Join-Path $Work '*.gz'))
         $f.Source | Select-Object -Unique | Should -Be $Gz
-        $f.LineNumber | Should -Be @(1, 3)
+        $f.LineNumber | Should -Be @(4, 7, 10, 13, 14, 15)
     }
 
     It 'binds lines from Get-Content as lines, not as files' {
@@ -167,7 +165,7 @@ Describe 'Find-MtvCloneFailure on files' {
         Push-Location $Work
         try {
             $ex1 = & ([scriptblock]::Create(($help.Examples.Example[0].Code -replace '(?m)^PS> ', '')))
-            @($ex1).Signature | Should -Be @('XcopyNotUsed', 'DiskIoError', 'ChangeTrackerInvalid')
+            @($ex1).Signature | Should -Be @('XcopyNotUsed', 'ChangeTrackerInvalid', 'ChangeTrackerInvalid')
             $ex2 = & ([scriptblock]::Create(($help.Examples.Example[1].Code -replace '(?m)^PS> ', '')))
             $ex2.DiskIoError | Should -Be 1
         }
@@ -177,20 +175,15 @@ Describe 'Find-MtvCloneFailure on files' {
 
 Describe 'Find-MtvCloneFailure on a large local log' {
     BeforeAll {
-        # 256 MiB of 2.10 wrapper polling (vsish stats + "XCOPY used: False" every 5 s) with a
-        # failure line per MiB, written in 1 MiB blocks so the test spends its time scanning.
+        # 256 MiB of MTV 2.10 wrapper polling (the lab generator's block: vsish + "XCOPY used: False"
+        # every 5 s) with one 2.9 secure-log failure dict per MiB (a file of both is a test
+        # construct: each line is real), written in 1 MiB blocks so the test spends its time scanning.
         $script:Big = Join-Path $Work 'big-vmkfstools-wrapper.log'
-        $sb = [Text.StringBuilder]::new()
-        $i = 0
-        while ($sb.Length -lt 1MB) {
-            $ts = '2026-11-25 {0:00}:{1:00}:{2:00},{3:000}' -f [math]::Floor($i / 720 % 24), [math]::Floor($i / 12 % 60), ($i * 5 % 60), ($i % 1000)
-            [void]$sb.Append("$ts - DEBUG - vsish -e get /storage/scsifw/devices/naa.600a098038304437415d4b6a59684a52/stats: {   successful cmds:$(4461 + $i)   write ops:$i }`n")
-            [void]$sb.Append("$ts - INFO - XCOPY used: False, clone write ops: $i`n")
-            $i++
-        }
-        [void]$sb.Append("2026-11-25 23:59:59,000 - ERROR - clone task failed with exit code 255, stderr: Failed to clone disk: Input/output error (327689).`n")
-        $block = [Text.Encoding]::UTF8.GetBytes($sb.ToString())
-        $script:XcopyPerBlock = $i
+        Import-Module (Join-Path $PSScriptRoot '../lab/Lab.psm1') -Force
+        $text = [Text.Encoding]::UTF8.GetString((New-LabWrapperLogBlock)) + $Wrapper[3] + "`n"
+        $block = [Text.Encoding]::UTF8.GetBytes($text)
+        $script:XcopyPerBlock = ($text -split 'XCOPY used: False').Count - 1
+        $script:LinesPerBlock = ($text -split "`n").Count - 1
         $script:Blocks = 256
         $fs = [IO.File]::Create($Big)
         try { for ($b = 0; $b -lt $Blocks; $b++) { $fs.Write($block, 0, $block.Length) } } finally { $fs.Dispose() }
@@ -217,7 +210,7 @@ Describe 'Find-MtvCloneFailure on a large local log' {
         $xcopy = @($findings | Where-Object Signature -EQ XcopyNotUsed)
         $xcopy.Count | Should -Be 11
         ($xcopy | Measure-Object Occurrences -Sum).Sum | Should -Be ($XcopyPerBlock * $Blocks)
-        $xcopy[-1].LineNumber | Should -Be (($XcopyPerBlock * 2 + 1) * $Blocks - 1)
+        $xcopy[-1].LineNumber | Should -Be ($LinesPerBlock * $Blocks - 1)
         # Flat: far below the file size (the findings themselves are a few KB).
         $wsGrowth | Should -BeLessThan 64MB
         $gcGrowth | Should -BeLessThan 8MB
@@ -246,34 +239,57 @@ Describe 'Find-MtvCloneFailure on lab hosts' -Tag Lab -Skip:(-not $LabUp) {
 
     It 'summarises every host''s wrapper log, counted on the host, equal to the file''s true content' {
         $s = @($Sessions | Find-MtvCloneFailure -Summary -ErrorAction Stop)
-        $s.Count | Should -Be $LabHosts.Count
         foreach ($h in $LabHosts) {
-            $mine = $s | Where-Object VMHost -EQ $h.name
-            $mine.Path | Should -Be '/var/log/vmkfstools-wrapper.log'
-            $mine.Source | Should -Be "$($h.name):/var/log/vmkfstools-wrapper.log"
+            $mine = @($s | Where-Object { $_.VMHost -eq $h.name -and $_.Path -eq '/var/log/vmkfstools-wrapper.log' })
+            $mine.Count | Should -Be 1
+            $mine[0].Source | Should -Be "$($h.name):/var/log/vmkfstools-wrapper.log"
             # The generator's polls, read from the host's file system, not through our code.
             $truth = @(Select-String -LiteralPath (Join-Path $h.chrootPath 'var/log/vmkfstools-wrapper.log') -SimpleMatch 'XCOPY used: False').Count
             $truth | Should -BeGreaterThan 0
-            $mine.XcopyNotUsed | Should -Be $truth
-            $mine.LinesScanned | Should -BeNullOrEmpty -Because 'only matching lines leave the host'
+            $mine[0].XcopyNotUsed | Should -Be $truth
+            $mine[0].LinesScanned | Should -BeNullOrEmpty -Because 'only matching lines leave the host'
+            # Without -LogPath the task directories are a source of their own.
+            @($s | Where-Object { $_.VMHost -eq $h.name -and $_.Path -eq '/tmp/vmkfstools-wrapper-*' }).Count | Should -Be 1
         }
     }
 
-    It 'finds the 7228 and 327689 failures the lab''s wrapper log generator writes, with the remediation' {
-        & bash $LabScript wrapper-log $H.name 8192 --fail 7228 | Out-Null
-        & bash $LabScript wrapper-log $H.name 4096 --fail 327689 | Out-Null
-        $lines = Get-Content -LiteralPath (HostFile '/var/log/vmkfstools-wrapper.log')
+    It 'finds the 7228 where MTV 2.10 leaves it: the failed clone''s task directory, naming its disk' {
+        & bash $LabScript wrapper-log $H.name 8192 | Out-Null
+        $dir = @(& bash $LabScript task-dirs $H.name 1 --failed 7228 --vmdk /vmfs/volumes/LocalDS_0/lab-vm/disk1.vmdk)[0]
+        & bash $LabScript task-dirs $H.name 1 --failed 327689 | Out-Null
+        & bash $LabScript task-dirs $H.name 2 | Out-Null
         $f = @(Find-MtvCloneFailure -VMHost $H.name -ErrorAction Stop | Where-Object Signature -NE XcopyNotUsed)
-        $f.Signature | Should -Be @('ChangeTrackerInvalid', 'DiskIoError')
-        $f[0].Remediation | Should -Be 'Reset-VMChangeTracking'
-        $f[1].ExitCode | Should -Be 255
-        $f[1].Remediation | Should -Match 'Clear-VmkfstoolsWrapperLog'
-        foreach ($x in $f) {
-            $lines[$x.LineNumber - 1] | Should -Be $x.Line
-            $x.Timestamp | Should -BeGreaterThan ([datetime]::UtcNow.AddMinutes(-10))
-        }
+        $f.Signature | Sort-Object | Should -Be @('ChangeTrackerInvalid', 'DiskIoError')
+        $ctk = $f | Where-Object Signature -EQ ChangeTrackerInvalid
+        $ctk.Source | Should -Be "$($H.name):$dir/err"
+        $ctk.Line | Should -Be (Get-Content -LiteralPath (HostFile "$dir/err"))
+        $ctk.ExitCode | Should -Be 255
+        $ctk.Disk | Should -Be '/vmfs/volumes/LocalDS_0/lab-vm/disk1.vmdk'
+        $ctk.Remediation | Should -Be 'Reset-VMChangeTracking'
+        ($f | Where-Object Signature -EQ DiskIoError).Remediation | Should -Match 'Clear-VmkfstoolsWrapperLog'
         # -Since after the failures: nothing but what is newer.
         @(Find-MtvCloneFailure -VMHost $H.name -Since ([datetime]::UtcNow.AddMinutes(5)) -ErrorAction Stop).Count | Should -Be 0
+    }
+
+    It 'finds the 7228 in MTV 2.9''s secure log status dict, and the 0.3.x wrapper''s lines in syslog' {
+        & bash $LabScript wrapper $H.name 2.9 | Out-Null
+        & bash $LabScript wrapper-log $H.name 16384 --secure --fail 7228 | Out-Null
+        $lines = Get-Content -LiteralPath (HostFile '/var/log/secure-vmkfstools-wrapper.log')
+        $f = @(Find-MtvCloneFailure -VMHost $H.name -ErrorAction Stop | Where-Object { $_.Signature -eq 'ChangeTrackerInvalid' -and $_.Path -eq '/var/log/secure-vmkfstools-wrapper.log' })
+        $f.Count | Should -Be 2 -Because 'the populator polls once more after it sees the exit code'
+        foreach ($x in $f) {
+            $x.Path | Should -Be '/var/log/secure-vmkfstools-wrapper.log'
+            $lines[$x.LineNumber - 1] | Should -Be $x.Line
+            $x.Line | Should -Match "Status check for task .*'exitCode': '255'"
+            $x.ExitCode | Should -Be 255
+        }
+        & bash $LabScript wrapper $H.name 2.11 | Out-Null
+        & bash $LabScript wrapper-log $H.name 2000 | Out-Null
+        $sys = @(Find-MtvCloneFailure -VMHost $H.name -Summary -ErrorAction Stop | Where-Object Path -EQ '/var/log/syslog.log')
+        $truth = @(Select-String -LiteralPath (HostFile '/var/log/syslog.log') -Pattern 'vmkfstools-wrapper: XCOPY used: false').Count
+        $truth | Should -BeGreaterThan 0
+        $sys[0].XcopyNotUsed | Should -Be $truth
+        & bash $LabScript reset-host $H.name | Out-Null
     }
 
     It 'treats a hostile -LogPath as an inert file name and warns when no log is there' {
@@ -290,7 +306,7 @@ Describe 'Find-MtvCloneFailure on lab hosts' -Tag Lab -Skip:(-not $LabUp) {
         $log = Join-Path $dir 'vmkfstools-wrapper.log'
         # The generator's own line shapes (2.10 wrapper: vsish stats + XCOPY used per 5 s poll), in 1 MiB blocks.
         Import-Module (Join-Path $PSScriptRoot '../lab/Lab.psm1') -Force
-        $block = New-LabWrapperLogBlock -Failure 327689
+        $block = New-LabWrapperLogBlock
         $i = ([Text.Encoding]::UTF8.GetString($block) -split 'XCOPY used: False').Count - 1   # polls per block
         $blocks = 192
         $fs = [IO.File]::Create($log)
@@ -311,7 +327,7 @@ Describe 'Find-MtvCloneFailure on lab hosts' -Tag Lab -Skip:(-not $LabUp) {
         $received = [long](($verbose | Select-String '(\d+) bytes of matches received').Matches[0].Groups[1].Value)
         Write-Host ("    {0:N0} MiB on {1}: {2:N1} s, {3:N0} bytes received, working set +{4:N1} MiB, managed heap +{5:N2} MiB" -f ($size / 1MB), $H.name, $sw.Elapsed.TotalSeconds, $received, ($wsGrowth / 1MB), ($gcGrowth / 1MB))
 
-        @($findings | Where-Object Signature -EQ DiskIoError).Count | Should -Be $blocks
+        @($findings | Where-Object Signature -NE XcopyNotUsed).Count | Should -Be 0 -Because 'a 2.10 wrapper log holds no failure line'
         $x = @($findings | Where-Object Signature -EQ XcopyNotUsed)
         $x.Count | Should -Be 11
         ($x | Measure-Object Occurrences -Sum).Sum | Should -Be ($i * $blocks)
@@ -329,7 +345,7 @@ Describe 'Find-MtvCloneFailure help example against the lab' -Tag Lab -Skip:(-no
         Remove-Item (Join-Path $PSScriptRoot '../../out/lab/diag_known_hosts') -ErrorAction SilentlyContinue
     }
 
-    It 'runs example 3 as written: one summary per lab host' {
+    It 'runs example 3 as written: summaries of every lab host''s logs and task directories' {
         Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false -ErrorAction SilentlyContinue
         $example = (Get-Help Find-MtvCloneFailure -Full).Examples.Example | Where-Object Title -Match 'lab hosts'
         $example | Should -Not -BeNullOrEmpty
@@ -337,7 +353,150 @@ Describe 'Find-MtvCloneFailure help example against the lab' -Tag Lab -Skip:(-no
         try { $out = @(& ([scriptblock]::Create(($example.Code -replace '(?m)^PS> ', '')))) }
         finally { Pop-Location }
         $hosts = @((Get-Content $LabState -Raw | ConvertFrom-Json).hosts.name)
-        @($out.VMHost | Sort-Object) | Should -Be @($hosts | Sort-Object)
+        @($out.VMHost | Sort-Object -Unique) | Should -Be @($hosts | Sort-Object)
+        @($out | Where-Object Path -EQ '/tmp/vmkfstools-wrapper-*').Count | Should -Be $hosts.Count
         $out | ForEach-Object { $_.PSObject.TypeNames[0] | Should -Be 'MtvRemediation.CloneFailureSummary' }
+    }
+}
+
+Describe 'Wrapper generations, task directories and MTV cluster objects' {
+    It 'runs ConvertFrom-MtvClusterObject''s examples 2 and 3 as written (fixtures of MTV 2.10 and 2.12)' {
+        $help = Get-Help ConvertFrom-MtvClusterObject -Full
+        Push-Location (Join-Path $PSScriptRoot '../..')
+        try {
+            # As written, without the trailing Format-Table (its objects are what is checked).
+            $code2 = ($help.Examples.Example[1].Code -replace '(?m)^PS> ', '') -replace '\|\s*Format-Table.*$', ''
+            $code3 = ($help.Examples.Example[2].Code -replace '(?m)^PS> ', '') -replace '\|\s*Format-Table.*$', ''
+            $ex2 = @(& ([scriptblock]::Create($code2)))
+            $ex3 = @(& ([scriptblock]::Create($code3)))
+        }
+        finally { Pop-Location }
+        $ex2.MoRef | Should -Be @('vm-1013', 'vm-2044')
+        $ex2.Kind | Should -Be @('Migration', 'Plan')
+        $ex2.Signature | Should -Be @('PopulatorPodFailed', 'PopulatorPodFailed')
+        $ex2[0].VMId | Should -Be 'VirtualMachine-vm-1013'
+        $ex3.Count | Should -Be 1
+        $ex3[0].Result | Should -Be 'failure'
+        $ex3[0].XcopyUsed | Should -Be '0'
+    }
+
+    It 'refuses text that is not JSON with a stable id and writes nothing for it' {
+        $out = 'kind: Migration' | ConvertFrom-MtvClusterObject -ErrorVariable e -ErrorAction SilentlyContinue
+        $out | Should -BeNullOrEmpty
+        $e[0].FullyQualifiedErrorId | Should -BeLike 'MtvClusterObjectInvalidJson,*'
+        $e[0].ToString() | Should -Match 'oc get <kind> <name> -o json'
+    }
+}
+
+Describe 'Wrapper generations on lab hosts' -Tag Lab -Skip:(-not $LabUp) {
+    BeforeAll {
+        $script:LabScript = Join-Path $PSScriptRoot '../lab/lab.sh'
+        Import-Module (Join-Path $PSScriptRoot '../lab/Lab.psm1') -Force
+        . (Join-Path $PSScriptRoot '../lab/RunbookScene.ps1')
+        $script:Lab = Get-MtvLab
+        Connect-RunbookLab
+        $script:Gen = @{ '2.9' = $Lab.hosts[0].name; '2.10' = $Lab.hosts[1].name; '2.11' = $Lab.hosts[2].name }
+        foreach ($g in $Gen.Keys) { Reset-LabHost $Gen[$g]; Set-LabWrapper $Gen[$g] $g }
+        # A fresh 0.3.x host: no log file (Reset-LabHost seeds a 2.10 one, which an upgrade would keep).
+        $null = Invoke-LabHost $Gen['2.11'] 'rm -f /var/log/vmkfstools-wrapper.log'
+        function script:Chroot([string] $HostName, [string] $Path) { Join-Path (Get-LabHost $HostName).chrootPath $Path.TrimStart('/') }
+    }
+
+    AfterAll {
+        foreach ($h in $Gen.Values) { Reset-LabHost $h }
+        $null = Invoke-LabVcsimCtl 'ctk-on-power-on' @{ enabled = 0 }
+        Get-EsxiShell | Disconnect-EsxiShell
+        Get-MtvVIServer | Disconnect-MtvVIServer
+    }
+
+    It 'tells the generations apart and runs Get-VmkfstoolsWrapper''s lab example as written' {
+        $null = New-LabWrapperTaskDir $Gen['2.10'] 1 -Failure 7228 -Vmdk /vmfs/volumes/LocalDS_0/g/disk1.vmdk
+        $null = New-LabWrapperTaskDir $Gen['2.10'] 1 -Running
+        $code = ((Get-Help Get-VmkfstoolsWrapper -Full).Examples.Example[1].Code -replace '(?m)^PS> ', '') -replace '\|\s*Format-List.*$', ''
+        $failed = @(& ([scriptblock]::Create($code)))
+        $failed.Count | Should -Be 1
+        $failed[0].VMHost | Should -Be $Gen['2.10']
+        $failed[0].ExitCode | Should -Be 255
+        $failed[0].Stderr | Should -Be 'Failed to clone disk: Invalid change tracker error code (7228).'
+        $failed[0].SourceDisk | Should -Be '/vmfs/volumes/LocalDS_0/g/disk1.vmdk'
+
+        $w = @{}; Get-EsxiShell | Get-VmkfstoolsWrapper | ForEach-Object { $w[$_.VMHost] = $_ }
+        $w[$Gen['2.9']].VibVersion | Should -Be '0.1.1'
+        $w[$Gen['2.9']].MtvVersion | Should -Be '2.9'
+        $w[$Gen['2.9']].CloneMethods | Should -Be @('Vib', 'Ssh')
+        $w[$Gen['2.9']].RestrictedKeys[0] | Should -Match 'command="python /vmfs/volumes/LocalDS_0/secure-vmkfstools-wrapper.py"'
+        $w[$Gen['2.10']].ScriptVersion | Should -Be '0.0.5'
+        $w[$Gen['2.10']].LogsTo | Should -Be 'File'
+        $w[$Gen['2.10']].TaskDirectoryCount | Should -Be 2
+        $w[$Gen['2.10']].RunningTasks | Should -Be 1
+        $w[$Gen['2.11']].Language | Should -Be 'Shell'
+        $w[$Gen['2.11']].LogsTo | Should -Be 'Syslog'
+        $w[$Gen['2.11']].MtvVersion | Should -Be '2.11'
+        $w[$Gen['2.11']].LogFiles.Count | Should -Be 0
+    }
+
+    It 'says not applicable (and changes nothing) for Clear and Register on a syslog-only wrapper' {
+        $h = $Gen['2.11']
+        $crontab = Get-Content -LiteralPath (Chroot $h '/var/spool/cron/crontabs/root') -Raw
+        $c = Clear-VmkfstoolsWrapperLog -VMHost $h -Confirm:$false -WarningVariable w1 -WarningAction SilentlyContinue -ErrorAction Stop
+        $r = Register-LogRotationCron -VMHost $h -Confirm:$false -WarningVariable w2 -WarningAction SilentlyContinue -ErrorAction Stop
+        $c | Should -BeNullOrEmpty
+        $r | Should -BeNullOrEmpty
+        $w1 | Should -Match '^\[WrapperLogNotApplicable\] Clear-VmkfstoolsWrapperLog is not applicable: .*logs through syslog .*no such file'
+        @($w2 | Where-Object { $_ -match '^\[WrapperLogNotApplicable\] Register-LogRotationCron is not applicable' }).Count | Should -Be 1
+        Get-Content -LiteralPath (Chroot $h '/var/spool/cron/crontabs/root') -Raw | Should -BeExactly $crontab
+        Test-Path (Chroot $h '/var/log/vmkfstools-wrapper.log') | Should -BeFalse
+        # On a 2.10 host the same commands act as always.
+        Clear-VmkfstoolsWrapperLog -VMHost $Gen['2.10'] -Confirm:$false -ErrorAction Stop | Should -Not -BeNullOrEmpty
+    }
+
+    It 'removes old task directories, never a running one, keeping exit codes and stderr (Remove example 2)' {
+        $h = $Gen['2.9']
+        $failed = @(New-LabWrapperTaskDir $h 1 -AgeDays 9 -Failure 327689)[0]
+        $done = @(New-LabWrapperTaskDir $h 1 -AgeDays 9)[0]
+        $running = @(New-LabWrapperTaskDir $h 1 -AgeDays 9 -Running)[0]
+        $young = @(New-LabWrapperTaskDir $h 1 -AgeDays 1 -Failure 7228)[0]
+        Remove-VmkfstoolsWrapperTaskDirectory -VMHost $h -WhatIf
+        foreach ($d in $failed, $done, $running, $young) { Test-Path (Chroot $h $d) | Should -BeTrue -Because '-WhatIf changes nothing' }
+
+        $archive = Join-Path ([IO.Path]::GetTempPath()) "mtv-tasks-$PID"
+        $r = Remove-VmkfstoolsWrapperTaskDirectory -VMHost $h -OlderThanDays 5 -ArchivePath $archive -Confirm:$false -ErrorAction Stop
+        $r.Removed.Path | Sort-Object | Should -Be @($failed, $done | Sort-Object)
+        ($r.Removed | Where-Object Path -EQ $failed).ExitCode | Should -Be 255
+        ($r.Removed | Where-Object Path -EQ $failed).Stderr | Should -Be 'Failed to clone disk: Input/output error (327689).'
+        $r.Kept | Should -Contain "$($running): running (pid $((Get-Content (Chroot $h "$running/pid")).Trim()))"
+        $r.Kept | Should -Contain "$($young): newer than the age limit"
+        Test-Path (Chroot $h $failed) | Should -BeFalse
+        Test-Path (Chroot $h $running) | Should -BeTrue
+        Test-Path (Chroot $h $young) | Should -BeTrue
+        (Get-Content $r.ArchiveFile -Raw | ConvertFrom-Json | Where-Object path -EQ $failed).stderr | Should -Be 'Failed to clone disk: Input/output error (327689).'
+        Remove-Item $archive -Recurse -Force
+
+        $code = ((Get-Help Remove-VmkfstoolsWrapperTaskDirectory -Full).Examples.Example[1].Code -replace '(?m)^PS> ', '') -replace '\|\s*Format-List.*$', ''
+        $out = @(& ([scriptblock]::Create($code)))
+        ($out | Where-Object VMHost -EQ $h).Kept | Should -Contain "$($young): newer than the age limit"
+        Test-Path (Chroot $h $running) | Should -BeTrue
+    }
+
+    It 'plans from a 2.10 Migration and a 2.12 Plan: the failed VM, and a CBT reset only on its host''s 7228 evidence' {
+        $fixtures = Join-Path $PSScriptRoot '../fixtures/mtv'
+        $vms = @(Get-LabVM | Where-Object host -EQ $Gen['2.10'])
+        $vm = $vms[0]; $other = $vms[1]
+        # The fixtures' VM, pointed at a lab VM: only the id and name are the lab's.
+        $m = (Get-Content (Join-Path $fixtures '2.10/migration.json') -Raw) -replace 'vm-1013', $vm.moref -replace '"db01"', "`"$($vm.name)`"" -replace 'vm-1017', $other.moref -replace '"app01"', "`"$($other.name)`""
+        $p = (Get-Content (Join-Path $fixtures '2.12/plan.json') -Raw) -replace 'vm-2044', $other.moref -replace '"web02"', "`"$($other.name)`""
+        $disk = '/vmfs/volumes/' + ($vm.disks[0] -replace '^\[([^\]]*)\]\s*', '$1/')
+        $null = New-LabWrapperTaskDir $Gen['2.10'] 1 -Failure 7228 -Vmdk $disk
+
+        $targets = @($m, $p | ConvertFrom-MtvClusterObject)
+        $targets.MoRef | Should -Be @($vm.moref, $other.moref)
+        $out = @($targets | Invoke-MtvRemediation -PowerOff -Force -WhatIf 6>$null)
+        $summaries = @($out | Where-Object { $_.PSObject.Properties['VM'] })
+        $mine = $summaries | Where-Object VM -EQ $vm.name
+        $mine.Result | Should -Be 'Planned'
+        $mine.Diagnosis | Should -Match "7228.*$([regex]::Escape($Gen['2.10'])):/tmp/vmkfstools-wrapper-"
+        ($mine.Plan -join ' ') | Should -Match 'then remove the failed clone task directory'
+        # The other VM's populator pod failed too, but nothing on its host names a 7228 for it: no power cycle.
+        ($summaries | Where-Object VM -EQ $other.name).Result | Should -Be 'Healthy'
     }
 }

@@ -54,6 +54,8 @@ Describe 'Every exported cmdlet has a help example run by a test' -Tag Gate {
             'Register-LogRotationCron' = 'HostRemediation'; 'Get-LogRotationCron' = 'HostRemediation'
             'Unregister-LogRotationCron' = 'HostRemediation'; 'Restart-EsxiAgents' = 'HostRemediation'
             'Find-MtvCloneFailure' = 'Diagnosis'; 'Invoke-MtvRemediation' = 'Runbook'
+            'ConvertFrom-MtvClusterObject' = 'Diagnosis'; 'Get-VmkfstoolsWrapper' = 'Diagnosis'
+            'Remove-VmkfstoolsWrapperTaskDirectory' = 'Diagnosis'
         }
         foreach ($c in (Get-Command -Module MtvRemediation -CommandType Cmdlet).Name) {
             ($c -in $here -or $elsewhere.ContainsKey($c)) | Should -BeTrue -Because "$c needs an example that runs against the lab"

@@ -158,12 +158,15 @@ Describe 'Lab ESXi hosts' -Tag Smoke, Lab {
         [int]($row[4].TrimEnd('%')) | Should -BeLessThan 5
     }
 
-    It 'writes realistic wrapper log lines, including the clone failure' {
-        Add-LabWrapperLog $script:H0.name 20000 -Failure 327689 | Should -BeGreaterThan 20000
-        $tail = Invoke-LabSsh $script:H0 'tail -n 3 /var/log/vmkfstools-wrapper.log'
-        $tail[0] | Should -Match '^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - INFO - vshish stats CompletedProcess\('
-        $tail[1] | Should -Match '^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - INFO - XCOPY used: False, clone write ops: \d+$'
-        $tail[2] | Should -Match ' - ERROR - clone task failed with exit code 255, stderr: Failed to clone disk: Input/output error \(327689\)\.$'
+    It 'writes MTV 2.10 wrapper log lines and leaves failed task directories where the wrapper does' {
+        Add-LabWrapperLog $script:H0.name 20000 | Should -BeGreaterThan 20000
+        $tail = Invoke-LabSsh $script:H0 'tail -n 2 /var/log/vmkfstools-wrapper.log'
+        $tail[0] | Should -Match '^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - INFO - vshish stats CompletedProcess\(args=\[''vsish'', ''-r'', ''-e'', ''cat'', ''/storage/scsifw/devices/naa\.[0-9a-f]+/stats''\], returncode=0, stdout=''cloneWriteOps:0x0{16}\\n'', stderr=''''\)$'
+        $tail[1] | Should -Match '^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - INFO - XCOPY used: False, clone write ops: 0$'
+        (Invoke-LabSsh $script:H0 'grep -c "7228\|327689" /var/log/vmkfstools-wrapper.log') | Should -Be '0' -Because 'the 2.10 wrapper never logs the clone failure'
+        { Add-LabWrapperLog $script:H0.name 100 -Failure 7228 } | Should -Throw '*task*'
+        $dir = @(New-LabWrapperTaskDir $script:H0.name 1 -Failure 327689)[0]
+        (Invoke-LabSsh $script:H0 "cat $dir/exitcode; echo; cat $dir/err") | Should -Be @('255', 'Failed to clone disk: Input/output error (327689).')
     }
 
     It 'restarts hostd with ESXi''s texts, keeps status truthful, and flips the host in vCenter' {

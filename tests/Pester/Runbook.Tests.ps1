@@ -1,5 +1,5 @@
-# Invoke-MtvRemediation end to end on the lab: the scene (a host's /var full of wrapper log ending
-# in a 7228 line, a VM with a stale ctk file, CBT on) is set up and read back WITHOUT the module
+# Invoke-MtvRemediation end to end on the lab: the scene (a host's /var full of wrapper log, a
+# failed clone task directory holding the 7228 stderr, a VM with a stale ctk file, CBT on) is set up and read back WITHOUT the module
 # (tests/lab/RunbookScene.ps1: chroot, raw SOAP, the datastore directory), so every assertion on
 # lab state is independent of the code under test.
 
@@ -135,6 +135,7 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
             $text | Should -Match 'power off hard \(VMware Tools is not running\); disable CBT'
             $text | Should -Match 'enable CBT \(changeTrackingEnabled=true[^)]*\); power on'
             $text | Should -Match ([regex]::Escape("Write the remediation report"))
+            $text | Should -Match 'then remove the failed clone task directory /tmp/vmkfstools-wrapper-'
 
             $s = Split-Summary $out
             $s.Host.Count | Should -Be 1
@@ -169,11 +170,11 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
             $h.FindingCounts | Should -Contain 'ChangeTrackerInvalid: 1'
             $h.RotationCronRegistered | Should -BeTrue
             $h.LogArchive | Should -Exist
-            # The archive holds the whole log as it was, 7228 line included.
+            # The archive holds the whole log as it was, up to its last poll line.
             $gz = [System.IO.Compression.GZipStream]::new([System.IO.File]::OpenRead($h.LogArchive), [System.IO.Compression.CompressionMode]::Decompress)
             $ms = [System.IO.MemoryStream]::new(); $gz.CopyTo($ms); $gz.Dispose()
             $ms.Length | Should -Be $h.LogSizeBytesBefore
-            [System.Text.Encoding]::UTF8.GetString($ms.ToArray()) | Should -Match 'Invalid change tracker error code \(7228\)\.\s*$'
+            [System.Text.Encoding]::UTF8.GetString($ms.ToArray()) | Should -Match 'XCOPY used: False, clone write ops: 0\s*$'
 
             $v = $s.VM[0]
             $v.Result | Should -Be 'Remediated'
@@ -183,7 +184,9 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
             $v.CbtHealthyAfter | Should -BeTrue
             $v.Actions[0] | Should -Match 'Powered off'
             $v.Actions | Should -Contain 'Powered on (original power state restored; ESXi creates new -ctk.vmdk files as the disks open)'
-            $v.Actions[-1] | Should -Match '^Checked: each of the 1 disk'   # KB 2139574: one ctk per disk, after the power-on
+            $v.Actions[-2] | Should -Match '^Checked: each of the 1 disk'   # KB 2139574: one ctk per disk, after the power-on
+            # The 7228 evidence is answered: its task directory goes, so a re-run does not reset again.
+            $v.Actions[-1] | Should -Match '^Removed the failed clone task directory /tmp/vmkfstools-wrapper-'
 
             # The lab, read without the module.
             $after = Get-RunbookSceneState $scene
@@ -273,9 +276,13 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
             try { $stateBefore = Get-VcsimVMState $raw ([pscustomobject]@{ MoRef = $other.moref }) } finally { Remove-VcsimSoapSession $raw }
             $stateBefore.PowerState | Should -Be 'poweredOn'
             $pidBefore = Invoke-LabHost $other.host 'cat /var/run/vmware/hostd.pid'
+            # A reason for a reset (CBT merely disabled is none): a stale ctk file beside its disk.
+            $staleCtk = @(Get-CtkPath $other)
+            foreach ($c in $staleCtk) { Set-Content -LiteralPath $c -Value 'stale change tracking file (refusal test)' }
 
             $errs = $null
-            $out = Invoke-MtvRemediation -VM $other.name -RestartAgents -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
+            try { $out = Invoke-MtvRemediation -VM $other.name -RestartAgents -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue -WarningAction SilentlyContinue }
+            finally { foreach ($c in $staleCtk) { Remove-Item -LiteralPath $c -ErrorAction SilentlyContinue } }
             $s = Split-Summary $out
             $s.Host[0].VMHost | Should -Be $other.host
             $s.Host[0].Result | Should -Be 'Remediated'

@@ -147,58 +147,61 @@ function Set-LabVarFill {
 function Add-LabWrapperLog {
     <#
     .SYNOPSIS
-        Appends realistic MTV 2.10 vmkfstools-wrapper log records (at least -Bytes) to a host's
-        /var/log/vmkfstools-wrapper.log, optionally ending with a clone failure line.
+        Appends at least -Bytes of what the host's wrapper generation really logs (Set-LabWrapper):
+        MTV 2.10's /var/log/vmkfstools-wrapper.log by default. Returns the log's new size in bytes.
     .DESCRIPTION
-        Records: 'YYYY-MM-DD HH:MM:SS,mmm - INFO - vshish stats CompletedProcess(...)' with the vsish
-        stats block, and 'XCOPY used: False, clone write ops: N'. -Failure 7228 appends
-        'Failed to clone disk: Invalid change tracker error code (7228).'; -Failure 327689 appends
-        'clone task failed with exit code 255, stderr: Failed to clone disk: Input/output error (327689).'
-        Stops quietly when /var is full. Returns the log's new size in bytes.
+        2.10: path checks and 'about to run ...' per clone task, then per 5-second poll the
+        'vshish stats CompletedProcess(...)' line and 'XCOPY used: False, clone write ops: 0'.
+        -Secure writes MTV 2.9's SSH method log /var/log/secure-vmkfstools-wrapper.log (per poll the
+        script's start lines and 'Status check for task <id>: {...}'); with -Failure its last task
+        fails as the populator sees it: exitCode '255' and the vmkfstools stderr in the dict. No
+        wrapper writes the failure into its file log: leave a failed task directory instead
+        (New-LabWrapperTaskDir -Failure). On 2.11/2.12 hosts the lines go to syslog (no file; -1).
+        Stops quietly when /var is full. Line sources: tests/lab/README.md, "Wrapper generations".
     .EXAMPLE
-        Add-LabWrapperLog -HostName DC0_C0_H0 -Bytes 1MB -Failure 327689
+        Add-LabWrapperLog -HostName DC0_C0_H0 -Bytes 1MB
+    .EXAMPLE
+        Set-LabWrapper DC0_C0_H0 2.9; Add-LabWrapperLog DC0_C0_H0 64KB -Secure -Failure 7228
     #>
     [CmdletBinding()]
     param(
         [Parameter(Mandatory, Position = 0)][Alias('Host')][string] $HostName,
         [Parameter(Mandatory, Position = 1)][long] $Bytes,
-        [ValidateSet('7228', '327689')][string] $Failure,
-        # Write /var/log/secure-vmkfstools-wrapper.log (MTV 2.10's SSH clone method) instead.
-        [switch] $Secure
+        # MTV 2.9's SSH clone method log instead of the VIB's.
+        [switch] $Secure,
+        # With -Secure: the last task fails with this vmkfstools error.
+        [ValidateSet('7228', '327689')][string] $Failure
     )
+    if ($Failure -and -not $Secure) { throw 'No wrapper writes the clone failure into its file log: use New-LabWrapperTaskDir -Failure, or -Secure for the 2.9 SSH method.' }
     $a = @('wrapper-log', $HostName, "$Bytes")
-    if ($Failure) { $a += @('--fail', $Failure) }
     if ($Secure) { $a += '--secure' }
+    if ($Failure) { $a += @('--fail', $Failure) }
     Invoke-LabScript $a -AllowFailure | Out-Null
     $log = if ($Secure) { '/var/log/secure-vmkfstools-wrapper.log' } else { '/var/log/vmkfstools-wrapper.log' }
-    [long](Invoke-LabHost $HostName "wc -c < $log")
+    [long](Invoke-LabHost $HostName "if [ -f $log ]; then wc -c < $log; else echo -1; fi")
 }
 
 function New-LabWrapperLogBlock {
     <#
     .SYNOPSIS
-        Just over 1 MiB of MTV 2.10 wrapper records in the lab generator's line shapes, as bytes, for
-        writing large logs block by block (benchmarks, big-log tests).
-    .DESCRIPTION
-        One poll per 5 s: the 'vshish stats CompletedProcess(...)' record and 'XCOPY used: False,
-        clone write ops: N', from 2026-11-25 00:00:00. -Failure appends one clone failure line at
-        23:59:59,500: 7228 (invalid change tracker) or 327689 (exit code 255, Input/output error).
+        Just over 1 MiB of MTV 2.10 wrapper log (the lab generator's line shapes: one clone task's
+        path checks and 'about to run', then its polls), as bytes, for writing large logs block by
+        block (benchmarks, big-log tests). No failure line: no wrapper writes one into this log.
     .EXAMPLE
-        $block = New-LabWrapperLogBlock -Failure 327689; $stream.Write($block, 0, $block.Length)
+        $block = New-LabWrapperLogBlock; $stream.Write($block, 0, $block.Length)
     #>
     [CmdletBinding()]
     [OutputType([byte[]])]
-    param([ValidateSet('7228', '327689')][string] $Failure)
+    param()
     $sb = [Text.StringBuilder]::new(); $i = 0
+    $naa = 'naa.624a9370d4d1a2b3c4d5e6f700011a2b'; $vmdk = '/vmfs/volumes/LocalDS_0/vm/disk1.vmdk'
+    $id = '66666666-0000-4000-a000-000080000000'
+    [void]$sb.Append("2026-11-25 00:00:00,000 - INFO - about to run trap 'echo -n `$? > /tmp/vmkfstools-wrapper-$id/exitcode' EXIT;/bin/vmkfstools -i $vmdk -d rdm:/vmfs/devices/disks/$naa $vmdk-rdmdisk-40000`n")
     while ($sb.Length -lt 1MB) {
         $ts = '2026-11-25 {0:00}:{1:00}:{2:00},{3:000}' -f [math]::Floor($i / 720 % 24), [math]::Floor($i / 12 % 60), ($i * 5 % 60), ($i % 1000)
-        [void]$sb.Append("$ts - INFO - vshish stats CompletedProcess(args=['vsish', '-r', '-e', 'cat', '/storage/scsifw/devices/naa.624a9370d4d1a2b3c4d5e6f700011a2b/stats'], returncode=0, stdout='Device stats {\n   Number of commands:0x$('{0:x}' -f (4096 + $i * 64))\n   Clone write ops:0x$('{0:x}' -f $i)\n}\n', stderr='')`n")
-        [void]$sb.Append("$ts - INFO - XCOPY used: False, clone write ops: $i`n")
+        [void]$sb.Append("$ts - INFO - vshish stats CompletedProcess(args=['vsish', '-r', '-e', 'cat', '/storage/scsifw/devices/$naa/stats'], returncode=0, stdout='cloneWriteOps:0x0000000000000000\n', stderr='')`n")
+        [void]$sb.Append("$ts - INFO - XCOPY used: False, clone write ops: 0`n")
         $i++
-    }
-    switch ($Failure) {
-        '327689' { [void]$sb.Append("2026-11-25 23:59:59,500 - ERROR - clone task failed with exit code 255, stderr: Failed to clone disk: Input/output error (327689).`n") }
-        '7228' { [void]$sb.Append("2026-11-25 23:59:59,500 - ERROR - Failed to clone disk: Invalid change tracker error code (7228).`n") }
     }
     # The comma keeps the byte[] whole (PowerShell would unroll it into the pipeline).
     , [Text.Encoding]::UTF8.GetBytes($sb.ToString())
@@ -207,18 +210,50 @@ function New-LabWrapperLogBlock {
 function New-LabWrapperTaskDir {
     <#
     .SYNOPSIS
-        Leaves finished MTV wrapper task directories /tmp/vmkfstools-wrapper-<uuid>/ on a lab host
-        (pid, out, err, exitcode, targetLun, rdmfile), dated -AgeDays ago. Returns their paths.
+        Leaves MTV wrapper clone task directories /tmp/vmkfstools-wrapper-<uuid>/ on a lab host with
+        the files its wrapper generation writes (pid, out, err, exitcode, rdmfile, targetLun), dated
+        -AgeDays ago. Returns their paths.
+    .DESCRIPTION
+        Finished by default (exitcode 0). -Failure 7228|327689: exitcode 255 and vmkfstools' message
+        in err, as the populator reports it. -Running: pid is a live process, no exitcode yet.
+        -Vmdk: the source disk named in rdmfile ('<vmdk>-rdmdisk-<pid>').
     .EXAMPLE
         New-LabWrapperTaskDir DC0_H0 -Count 5 -AgeDays 7
+    .EXAMPLE
+        New-LabWrapperTaskDir DC0_H0 1 -Failure 7228 -Vmdk /vmfs/volumes/LocalDS_0/DC0_H0_VM0/disk1.vmdk
     #>
     [CmdletBinding()]
     param(
         [Parameter(Mandatory, Position = 0)][Alias('Host')][string] $HostName,
         [Parameter(Mandatory, Position = 1)][ValidateRange(1, 10000)][int] $Count,
-        [ValidateRange(0, 3650)][int] $AgeDays = 0
+        [ValidateRange(0, 3650)][int] $AgeDays = 0,
+        [ValidateSet('7228', '327689')][string] $Failure,
+        [switch] $Running,
+        [string] $Vmdk
     )
-    Invoke-LabScript @('task-dirs', $HostName, "$Count", '--age-days', "$AgeDays")
+    $a = @('task-dirs', $HostName, "$Count", '--age-days', "$AgeDays")
+    if ($Failure) { $a += @('--failed', $Failure) }
+    if ($Running) { $a += '--running' }
+    if ($Vmdk) { $a += @('--vmdk', $Vmdk) }
+    Invoke-LabScript $a
+}
+
+function Set-LabWrapper {
+    <#
+    .SYNOPSIS
+        Installs one MTV vmkfstools-wrapper generation's files on a lab host: 2.9 (VIB 0.1.1 and the
+        SSH method's secure-vmkfstools-wrapper.py on LocalDS_0 with its restricted key line), 2.10
+        (VIB 0.2.0, the default after Reset-LabHost), 2.11 (VIB 0.3.0, syslog), 2.12 (VIB 0.3.1,
+        syslog) or none.
+    .EXAMPLE
+        Set-LabWrapper DC0_C0_H0 2.11
+    #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory, Position = 0)][Alias('Host')][string] $HostName,
+        [Parameter(Mandatory, Position = 1)][ValidateSet('2.9', '2.10', '2.11', '2.12', 'none')][string] $Generation
+    )
+    Invoke-LabScript @('wrapper', $HostName, $Generation) | Out-Null
 }
 
 function Set-LabHostdDowntime {
@@ -448,4 +483,4 @@ Export-ModuleMember -Function Get-MtvLab, Get-LabHost, Invoke-LabHost, Get-LabVa
     Add-LabWrapperLog, Reset-LabHost, Invoke-LabVcsimCtl, Get-LabSshdLoginCount, Update-LabHostKey,
     Stop-LabSshd, Start-LabSshd, Disconnect-LabSshSession, Set-LabSlowness, Get-LabVM,
     New-LabWrapperTaskDir, Set-LabHostdDowntime, New-LabWrapperLogBlock, Set-LabHostLayout,
-    Get-LabVcsimTask, Set-LabHostdLag
+    Get-LabVcsimTask, Set-LabHostdLag, Set-LabWrapper

@@ -7,10 +7,11 @@
     lab.sh knobs), files in vcsim's datastore directories, and raw vim25 SOAP calls
     (tests/Pester/PowerCliFixture.ps1) for power and CBT. Needs root, like the lab.
       Get-RunbookSceneTarget   the VM and its SSH-reachable lab host used for the scene
-      Set-RunbookScene         pristine host, then /var full of wrapper log ending in a 7228 line,
-                               a stale ctk file beside the VM's disk, CBT on, VM powered on; turns
+      Set-RunbookScene         pristine host, then /var full of MTV 2.10 wrapper log and a failed
+                               clone task directory with the 7228 stderr for the VM's disk, a
+                               stale ctk file beside the VM's disk, CBT on, VM powered on; turns
                                on vcsim's ctk-on-power-on (ESXi's behaviour; /ctl/reset turns it off)
-      Get-RunbookSceneState    /var usage, wrapper log size, 7228 lines, our cron line, VM power/CBT, ctk files
+      Get-RunbookSceneState    /var usage, wrapper log size, task directories holding 7228, our cron line, VM power/CBT, ctk files
       Connect-RunbookLab       Connect-MtvVIServer + Connect-EsxiShell (pinned host keys) to every lab host
 #>
 
@@ -36,7 +37,8 @@ function Get-CtkPath($Vm) {
 
 <#
     The scene: the VM's host starts pristine, then /var is filled to within 8 KiB with MTV 2.10
-    wrapper log records ending in the 7228 failure; the VM is powered on with CBT enabled and a
+    wrapper log records and the failed clone's task directory holds the 7228 stderr (where the
+    2.10 wrapper leaves it); the VM is powered on with CBT enabled and a
     stale disk1-ctk.vmdk beside its disk. Returns the target (VM and host).
 #>
 function Set-RunbookScene {
@@ -45,7 +47,11 @@ function Set-RunbookScene {
     $null = Invoke-LabVcsimCtl 'ctk-on-power-on' @{ enabled = 1 }
     Reset-LabHost $t.Host.name
     $free = (Get-LabVarUsage $t.Host.name).AvailableKB * 1KB
-    $null = Add-LabWrapperLog -HostName $t.Host.name -Bytes ($free - 8KB) -Failure 7228
+    # MTV 2.10 as it really fails: the wrapper log (polls only, never the error) fills /var, and the
+    # failed clone's task directory holds vmkfstools' 7228 stderr, naming the VM's disk in rdmfile.
+    $null = Add-LabWrapperLog -HostName $t.Host.name -Bytes ($free - 8KB)
+    $disk = '/vmfs/volumes/' + ($t.Vm.disks[0] -replace '^\[([^\]]*)\]\s*', '$1/')
+    $null = New-LabWrapperTaskDir -HostName $t.Host.name -Count 1 -Failure 7228 -Vmdk $disk
     $session = New-VcsimSoapSession -Lab (Get-MtvLab)
     try {
         $vm = [pscustomobject]@{ MoRef = $t.Vm.moref }
@@ -68,7 +74,7 @@ function Get-RunbookSceneState($Target) {
         VarUsePercent = $var.UsePercent
         VarAvailableKB = $var.AvailableKB
         LogBytes      = [long](Invoke-LabHost $hn 'if [ -f /var/log/vmkfstools-wrapper.log ]; then wc -c < /var/log/vmkfstools-wrapper.log; else echo -1; fi')
-        Lines7228     = [int](Invoke-LabHost $hn 'grep -c "(7228)" /var/log/vmkfstools-wrapper.log || true')
+        Lines7228     = [int](Invoke-LabHost $hn 'for f in /tmp/vmkfstools-wrapper-*/err; do [ -f "$f" ] && grep -l "(7228)" "$f"; done | grep -c . || true')
         CronLines     = [int](Invoke-LabHost $hn 'grep -c "vmkfstools-wrapper.log" /var/spool/cron/crontabs/root || true')
         Crontab       = Invoke-LabHost $hn 'cat /var/spool/cron/crontabs/root'
         PowerState    = $vmState.PowerState

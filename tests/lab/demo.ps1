@@ -1,7 +1,9 @@
 <#
 .SYNOPSIS
-    The MtvRemediation demo on the lab: a host whose /var is full of vmkfstools-wrapper log, a VM
-    with a stale ctk file and the 7228 line in that log; diagnosis, plan, remediation, after-state.
+    The MtvRemediation demo on the lab: a real MTV 2.10 failure (a host whose /var is full of the
+    wrapper's per-poll log, the failed clone's task directory holding the 7228 stderr, the
+    populator pod's log and the Migration JSON) and a VM with a stale ctk file; diagnosis, plan,
+    remediation, after-state.
 
 .DESCRIPTION
     Run by `dotnet pwsh ./build.ps1 Demo` (which builds, starts the lab, runs this with
@@ -33,7 +35,13 @@ $scene = Set-RunbookScene
 $hostName = $scene.Host.name
 $vmName = $scene.Vm.name
 $before = Get-RunbookSceneState $scene
-Write-Host ("Host {0}: /var {1}% used, {2} KiB free; /var/log/vmkfstools-wrapper.log is {3:N0} bytes, {4} line(s) with (7228)." -f $hostName, $before.VarUsePercent, $before.VarAvailableKB, $before.LogBytes, $before.Lines7228)
+Write-Host ("Host {0}: /var {1}% used, {2} KiB free; /var/log/vmkfstools-wrapper.log is {3:N0} bytes of vsish/XCOPY poll lines; {4} failed clone task directory(ies) hold the 7228 stderr." -f $hostName, $before.VarUsePercent, $before.VarAvailableKB, $before.LogBytes, $before.Lines7228)
+Write-Note (Invoke-LabHost $hostName 'tail -n 2 /var/log/vmkfstools-wrapper.log')
+Write-Note (Invoke-LabHost $hostName 'for d in /tmp/vmkfstools-wrapper-*; do echo "$d: exitcode $(cat $d/exitcode), err: $(cat $d/err)"; done')
+# The cluster side of the same failure (tests/fixtures/mtv/2.10, forklift's types and messages at v2.10.4), pointed at the scene's VM.
+$fixtures = Join-Path $PSScriptRoot '../fixtures/mtv/2.10'
+$migrationJson = (Get-Content (Join-Path $fixtures 'migration.json') -Raw) -replace 'vm-1013', $scene.Vm.moref -replace '"db01"', "`"$vmName`""
+$podLog = Get-Content (Join-Path $fixtures 'populate-7c9e6679-7425-40de-944b-e07fc1f90ae7.log')
 Write-Host ("VM {0} (on {1}): {2}, CBT {3}, stale change tracking file {4} beside its disk." -f $vmName, $hostName, $before.PowerState, $(if ($before.Cbt) { 'enabled' } else { 'disabled' }), ($scene.Vm.disks[0] -replace '\.vmdk$', '-ctk.vmdk'))
 Write-Note 'The lab VMs have no VMware Tools, so the CBT reset below needs -Force (hard power-off) besides -PowerOff.'
 
@@ -58,9 +66,16 @@ else {
     Show (Find-MtvCloneFailure -Path $log | Where-Object Signature -NE 'XcopyNotUsed' | Format-List LineNumber, Signature, Line, Cause, Remediation)
 }
 
+Write-Note 'oc logs -n openshift-mtv populate-7c9e6679-... | Find-MtvCloneFailure   (the populator pod''s log)'
+Show ($podLog | Find-MtvCloneFailure | Where-Object Signature -NE 'XcopyNotUsed' | Format-List LineNumber, Signature, ExitCode, Line, Remediation)
+Write-Note 'oc get migration wave3-db-kxq2p -n openshift-mtv -o json | ConvertFrom-MtvClusterObject'
+Show ($migrationJson | ConvertFrom-MtvClusterObject | Format-List Name, VMId, Signature, Reason, PopulatorPod, Source)
+Write-Note "Get-VmkfstoolsWrapper -VMHost $hostName"
+Show (Get-VmkfstoolsWrapper -VMHost $hostName | Format-List VMHost, VibVersion, ScriptVersion, MtvVersion, LogsTo, TaskDirectoryCount, FailedTasks)
+
 Write-Step '4. The plan: Invoke-MtvRemediation -WhatIf (changes nothing)'
-Write-Note "Invoke-MtvRemediation -VM $vmName -PowerOff -Force -RegisterLogRotation -WhatIf"
-$plan = Invoke-MtvRemediation -VM $vmName -PowerOff -Force -RegisterLogRotation -WhatIf
+Write-Note "oc get migration ... -o json | ConvertFrom-MtvClusterObject | Invoke-MtvRemediation -PowerOff -Force -RegisterLogRotation -WhatIf"
+$plan = $migrationJson | ConvertFrom-MtvClusterObject | Invoke-MtvRemediation -PowerOff -Force -RegisterLogRotation -WhatIf
 Show $plan
 $unchanged = Get-RunbookSceneState $scene
 Write-Note ("After -WhatIf, read on the lab: /var {0}% used, log {1:N0} bytes, {2} rotation cron line(s), VM {3}, {4} ctk file(s)." -f $unchanged.VarUsePercent, $unchanged.LogBytes, $unchanged.CronLines, $unchanged.PowerState, $unchanged.CtkFiles.Count)

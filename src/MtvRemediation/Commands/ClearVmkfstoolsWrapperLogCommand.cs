@@ -61,9 +61,16 @@ namespace MtvRemediation.Commands
 
         protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
         {
+            var logPath = LogPathFor(target) ?? LogPath;
+            var notApplicable = WrapperLogApplicability.NotApplicableReason(shell, logPath, forRotation: false, ct);
+            if (notApplicable != null)
+            {
+                sink.WriteWarning($"[{WrapperErrorIds.LogNotApplicable}] Clear-VmkfstoolsWrapperLog is not applicable: {notApplicable} Nothing was changed.");
+                return;
+            }
             var request = new LogClearRequest
             {
-                LogPath = LogPathFor(target) ?? LogPath,
+                LogPath = logPath,
                 ArchiveDirectory = _archiveDirectory,
                 CompressOnHost = CompressOnHost,
                 KeepLastLines = KeepLastLines,

@@ -320,12 +320,33 @@ namespace MtvRemediation.Commands
                 return;
             }
             sink.WriteVerbose($"{target.Name}: {result.Sources.Count} log file(s) scanned, {result.BytesReceived} bytes of matches received in {result.Duration.TotalSeconds:0.0} s.");
-            if (result.Sources.Count == 0)
-            {
-                var where = logPaths == null ? "/var/log/vmkfstools-wrapper.log or /var/log/secure-vmkfstools-wrapper.log" : string.Join(", ", logPaths);
-                sink.WriteWarning($"{target.Name}: no log found at {where}. Wrappers from MTV 2.11 on log to syslog: scan it with -LogPath /var/log/syslog.log.");
-            }
+            if (result.Sources.Count == 0 && logPaths != null)
+                sink.WriteWarning($"{target.Name}: no log found at {string.Join(", ", logPaths)}.");
             if (Summary) foreach (var s in result.Sources) sink.WriteObject(s.Summary());
+            // Without -LogPath, also the clone task directories: their err files hold vmkfstools'
+            // stderr (the 7228/327689 text), which no wrapper log does (MTV 2.9's secure log aside).
+            if (logPaths == null) ScanTaskDirectories(target, shell, sink, token);
+        }
+
+        private void ScanTaskDirectories(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken token)
+        {
+            VmkfstoolsWrapperInfo info;
+            try { info = WrapperInventory.Read(shell, token); }
+            catch (RemediationException ex)
+            {
+                sink.WriteError(ex.ToErrorRecord(target.InputObject));
+                return;
+            }
+            var findings = TaskDirectoryEvidence.Findings(info, _options);
+            sink.WriteVerbose($"{target.Name}: wrapper {info.VibVersion ?? info.ScriptVersion ?? "not installed"} (logs to {info.LogsTo}), {info.TaskDirectoryCount} task directories, {info.FailedTasks.Length} failed.");
+            if (!Summary)
+            {
+                foreach (var f in findings) sink.WriteObject(f);
+                return;
+            }
+            var scan = new CloneFailureSourceScan(target.Name + ":" + WrapperInventory.TaskDirectoryPrefix + "*", target.Name, WrapperInventory.TaskDirectoryPrefix + "*", _options);
+            foreach (var f in findings) scan.AddNumberedLine(f.LineNumber, f.Line);
+            sink.WriteObject(scan.Summary());
         }
     }
 }

@@ -54,6 +54,12 @@ namespace MtvRemediation.Commands
 
         protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
         {
+            var notApplicable = WrapperLogApplicability.NotApplicableReason(shell, LogPathFor(target) ?? LogPath, forRotation: true, ct);
+            if (notApplicable != null)
+            {
+                sink.WriteWarning($"[{WrapperErrorIds.LogNotApplicable}] Register-LogRotationCron is not applicable: {notApplicable} Nothing was changed.");
+                return;
+            }
             var entry = new RotationEntry(RotationEntry.ScheduleForInterval(IntervalMinutes), LogPathFor(target) ?? LogPath, MaxSizeMB * 1024L * 1024L);
             var change = LogRotationCronEngine.Register(shell, entry, Paths, ct, sink.WriteVerbose);
             sink.WriteObject(ToOutput(shell.HostName, entry, registered: true, change.Changed, change.CrondPid));

@@ -42,6 +42,9 @@ namespace MtvRemediation
         /// </summary>
         public long Occurrences { get; set; } = 1;
 
+        /// <summary>The source disk the evidence is about, when it names one (a task directory's rdmfile).</summary>
+        public string? Disk { get; set; }
+
         public override string ToString() => $"{Source}:{LineNumber} {Signature}";
     }
 

@@ -83,10 +83,11 @@ namespace MtvRemediation.Remediation
                 @"\bENOSPC\b|No space left on device|free space is low",
                 "A filesystem on the host (usually /var, where the wrapper log lives) is out of space.",
                 "Test-VmkfstoolsLogSpace | Clear-VmkfstoolsWrapperLog"),
-            // Exit status of vmkfstools as the wrapper or populator reports it; 0 is success.
+            // Exit status of vmkfstools as the populator reports it ("exit code 255") or the 2.9 secure
+            // log's status dict holds it ('exitCode': '255'); 0 is success.
             new CloneFailureSignature(CloneExitCode, 40, false, new[] { "xit" },
-                "exit[ _]?code|exit[ _]?status",
-                @"exit[ _]?(?:code|status)""?\s*[:=]?\s*""?(?<code>-?0*[1-9][0-9]*)\b",
+                "exit[ _]?(code|status)[\"']?[ ]*[:=]?[ ]*[\"']?-?0*[1-9]",
+                @"exit[ _]?(?:code|status)[""']?\s*[:=]?\s*[""']?(?<code>-?0*[1-9][0-9]*)\b",
                 "vmkfstools ended the clone with a non-zero exit code; the rest of the line (stderr) says why.",
                 "Test-VmkfstoolsLogSpace"),
             new CloneFailureSignature(CloneFailed, 50, false, new[] { "ailed to clone" },
@@ -94,9 +95,10 @@ namespace MtvRemediation.Remediation
                 @"Failed to clone( disk)?",
                 "vmkfstools failed to clone the disk; the message after 'Failed to clone disk:' is vmkfstools' own error.",
                 "Test-VmkfstoolsLogSpace"),
-            // "xcopy used reported: 0" (older populator, klog), "xcopyUsed": false / xcopyUsed=false
-            // (newer), "XCOPY used: False, clone write ops: <n>" (2.10 wrapper, every poll).
-            new CloneFailureSignature(XcopyNotUsed, 60, true, new[] { "XCOPY used: False", "xcopy used reported: 0", "xcopyUsed\": false", "xcopyUsed\":false", "xcopyUsed=false" },
+            // " xcopy used reported: 0" (populator klog, 2.10-2.11.0), "xcopyUsed": false / xcopyUsed=false /
+            // xcopyUsed=0 (newer, structured; unverified rendering), "XCOPY used: False, clone write ops: <n>"
+            // (2.10 Python wrapper, every poll), "XCOPY used: false" (0.3.x shell wrapper, syslog).
+            new CloneFailureSignature(XcopyNotUsed, 60, true, new[] { "XCOPY used: False", "XCOPY used: false", "xcopy used reported: 0", "xcopyUsed\": false", "xcopyUsed\":false", "xcopyUsed=false", "xcopyUsed=0" },
                 "xcopy[ _]?used( reported)?\"?[ ]*[:=][ ]*\"?(0|false)",
                 @"xcopy[ _]?used(?: reported)?""?\s*[:=]\s*""?(?:0|false)\b",
                 "The storage array did not offload the copy (no XCOPY/VAAI); data went through the host. Expected for a vSAN source; not an error by itself.",

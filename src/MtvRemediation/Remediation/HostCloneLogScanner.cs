@@ -30,11 +30,16 @@ namespace MtvRemediation.Remediation
     /// </summary>
     public static class HostCloneLogScanner
     {
-        /// <summary>2.9/2.10 wrapper logs (FIELD-FACTS 2); rotated or archived variants beside them are scanned too.</summary>
+        /// <summary>
+        /// The 2.9/2.10 wrapper logs and the 2.9 SSH method's secure log (FIELD-FACTS 2), and the
+        /// syslog file that presumably receives 0.3.x's <c>logger -t vmkfstools-wrapper</c> lines
+        /// (unverified); rotated or archived variants beside them are scanned too.
+        /// </summary>
         public static readonly IReadOnlyList<string> DefaultLogPaths = new[]
         {
-            "/var/log/vmkfstools-wrapper.log",
-            "/var/log/secure-vmkfstools-wrapper.log",
+            WrapperInventory.WrapperLogPath,
+            WrapperInventory.SecureLogPath,
+            WrapperInventory.SyslogPath,
         };
 
         // Output protocol, one record per line, tab-separated, text last so tabs in it survive:
@@ -120,6 +125,9 @@ namespace MtvRemediation.Remediation
             "    n=$((n+1))\n" +
             "    printf 'F\\t%s\\n' \"$f\"\n" +
             "    case \"$f\" in\n" +
+            // A syslog file holds every program's lines: only the wrapper's (tagged vmkfstools-wrapper,
+            // whatever the line format around the tag) are classified.
+            "      */syslog.log|*/syslog.[0-9]*) {{ case \"$f\" in *.gz) zcat \"$f\" ;; *) cat \"$f\" ;; esac; }} | grep -n -F vmkfstools-wrapper | awk -v max=\"$max\" -v since=\"$since\" -v own=0 \"$prog\" ;;\n" +
             "      *.gz) zcat \"$f\" | all | awk -v max=\"$max\" -v since=\"$since\" -v own=0 \"$prog\" ;;\n" +
             "      *) if [ \"$max\" -gt 0 ]; then\n" +
             "           rare \"$f\" | awk -v max=0 -v since=\"$since\" -v own=1 \"$prog\" &\n" +

@@ -140,6 +140,10 @@ namespace MtvRemediation.Remediation
         public bool ResetApproved { get; set; }
         public ChangeTrackingResetResult? ResetResult { get; set; }
         public bool Refused { get; set; }
+
+        /// <summary>Failed clone task directories (on <see cref="HostShell"/>) whose 7228 this VM's reset answers: removed after it.</summary>
+        public List<string> AnsweredTaskDirectories { get; } = new List<string>();
+        public IEsxiShell? HostShell { get; set; }
     }
 
     /// <summary>
@@ -192,7 +196,7 @@ namespace MtvRemediation.Remediation
             }
 
             var findings = new List<CloneFailureFinding>();
-            var paths = new[] { options.LogSpace.LogPath, options.LogSpace.SecureLogPath };
+            var paths = new[] { options.LogSpace.LogPath, options.LogSpace.SecureLogPath, WrapperInventory.SyslogPath };
             try
             {
                 HostCloneLogScanner.ScanAsync(shell, paths, new CloneFailureScanOptions(), f => { lock (findings) findings.Add(f); }, options.LogScanTimeout, ct)
@@ -202,6 +206,15 @@ namespace MtvRemediation.Remediation
             {
                 host.Fail(RunbookErrorIds.LogScanIncomplete, ErrorCategory.ReadError, ex.Message,
                     "The findings may be incomplete; scan the host's wrapper logs on their own to see the whole scan.", ex);
+            }
+            // The task directories' err files: the host-side copy of vmkfstools' 7228/327689 text.
+            try
+            {
+                lock (findings) findings.AddRange(TaskDirectoryEvidence.Findings(WrapperInventory.Read(shell, ct), new CloneFailureScanOptions()));
+            }
+            catch (RemediationException ex)
+            {
+                host.Fail(new RunbookError(ex.ErrorId, ex.Category, ex.Message, ex.RecommendedAction, ex));
             }
             lock (findings) host.Findings.AddRange(findings.OrderBy(f => f.Source, StringComparer.Ordinal).ThenBy(f => f.LineNumber));
 
@@ -285,33 +298,14 @@ namespace MtvRemediation.Remediation
         public static string DescribeAgents(RunbookOptions options) =>
             $"Restart the management agent(s) {string.Join(", then ", options.Agents)} (vCenter shows the host not responding meanwhile)";
 
-        /// <summary>
-        /// Decides whether the VM's CBT is reset: when its status is unhealthy, or when a 7228
-        /// (invalid change tracker) line points at it. The wrapper's 7228 line does not name the
-        /// VM, so a 7228 on a host counts for every VM of this run on that host, unless some 7228
-        /// line names VMs (by name or disk file), in which case it counts for those only.
-        /// </summary>
+        /// <summary>Plans the VM's CBT reset when <see cref="CbtResetPlanner"/> finds evidence for it (its reasons are the plan's why).</summary>
         public static void PlanVm(RunbookVmState vm, RunbookHostState? host, RunbookOptions options)
         {
             vm.Plan.Clear();
             if (vm.Inspection == null || vm.Before == null) return;
-            var reasons = new List<string>();
-            if (!vm.Before.Healthy) reasons.Add("CBT unhealthy: " + vm.Before.Reason);
-            if (host != null)
-            {
-                var hits = host.ChangeTrackerFindings.ToList();
-                if (hits.Count > 0)
-                {
-                    var named = hits.Where(f => host.VMs.Any(v => Mentions(f.Line, v.Vm))).ToList();
-                    var mine = named.Count > 0 ? named.Where(f => Mentions(f.Line, vm.Vm)).ToList() : hits;
-                    if (mine.Count > 0)
-                    {
-                        var last = mine[mine.Count - 1];
-                        reasons.Add($"{mine.Count} 'Invalid change tracker error code (7228)' line(s) in {last.Source} (last: line {last.LineNumber}" +
-                                    (last.Timestamp.HasValue ? ", " + last.Timestamp.Value.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + " UTC" : "") + ")");
-                    }
-                }
-            }
+            vm.AnsweredTaskDirectories.Clear();
+            var reasons = CbtResetPlanner.Reasons(vm, host, vm.AnsweredTaskDirectories);
+            vm.HostShell = host?.Shell;
             if (reasons.Count == 0) return;
             vm.ResetReason = string.Join("; ", reasons);
             var plan = ChangeTrackingEngine.Plan(vm.Inspection, new ChangeTrackingResetOptions
@@ -331,19 +325,8 @@ namespace MtvRemediation.Remediation
         }
 
         public static string DescribeReset(RunbookVmState vm) =>
-            "Reset CBT: " + string.Join("; ", vm.ResetPlan!.DescribeOperations());
-
-        private static bool Mentions(string line, VmInfo vm)
-        {
-            if (vm.Name.Length > 0 && line.IndexOf(vm.Name, StringComparison.Ordinal) >= 0) return true;
-            foreach (var d in vm.Disks)
-            {
-                if (DatastorePath.TryParse(d.FileName, out var p) && p!.FileName.Length > 0 &&
-                    line.IndexOf((p.Folder.Length > 0 ? p.Folder + "/" : "") + p.FileName, StringComparison.Ordinal) >= 0)
-                    return true;
-            }
-            return false;
-        }
+            "Reset CBT: " + string.Join("; ", vm.ResetPlan!.DescribeOperations())
+            + (vm.AnsweredTaskDirectories.Count > 0 ? "; then remove the failed clone task director" + (vm.AnsweredTaskDirectories.Count == 1 ? "y " : "ies ") + string.Join(", ", vm.AnsweredTaskDirectories) + " (their 7228 is answered; the text stays in the report)" : "");
 
         /// <summary>Phase 2: free /var (archive first when asked) and register the rotation job.</summary>
         public static void RemediateHost(RunbookHostState host, RunbookOptions options, CancellationToken ct, Action<string>? verbose)
@@ -387,12 +370,29 @@ namespace MtvRemediation.Remediation
             var result = new ChangeTrackingEngine(vm.Client, precheck).ResetAsync(vm.ResetPlan!, vm.Server, ct).GetAwaiter().GetResult();
             vm.ResetResult = result;
             foreach (var s in result.Steps) vm.AddAction(s);
+            if (result.Succeeded) RemoveAnsweredTaskDirectories(vm, ct);
             if (!result.Succeeded)
             {
                 var deleted = result.DeletedFiles.Length == 0 ? "none" : string.Join(", ", result.DeletedFiles);
                 vm.Fail(RunbookErrorIds.CbtResetFailed, ErrorCategory.InvalidResult,
                     $"CBT reset of VM '{vm.Vm.Name}' stopped at step {result.FailedStep}: {result.Error} State now: power {result.PowerStateAfter}, CBT {(result.EnabledAfter == null ? "unknown" : result.EnabledAfter == true ? "enabled" : "disabled")}, deleted files: {deleted}.",
                     "Fix the cause; a re-run completes the reset.", rerunCompletes: true);
+            }
+        }
+
+        // After a successful reset the 7228 in these directories is answered: removing them keeps a
+        // re-run from resetting again (and frees /tmp). Checked on the host again: never a running task.
+        private static void RemoveAnsweredTaskDirectories(RunbookVmState vm, CancellationToken ct)
+        {
+            if (vm.AnsweredTaskDirectories.Count == 0 || vm.HostShell == null) return;
+            try
+            {
+                var removed = WrapperTaskCleanup.RemoveByPath(vm.HostShell, vm.AnsweredTaskDirectories, ct);
+                foreach (var r in removed) vm.AddAction(r);
+            }
+            catch (RemediationException ex)
+            {
+                vm.Fail(new RunbookError(ex.ErrorId, ex.Category, ex.Message, ex.RecommendedAction, ex));
             }
         }
 

@@ -1,33 +1,35 @@
 namespace MtvRemediation.Tests.Remediation
 {
     /// <summary>
-    /// Log lines in the shapes FIELD-FACTS describes: the 2.9/2.10 Python wrapper
-    /// (<c>YYYY-MM-DD HH:MM:SS,mmm - LEVEL - message</c>), klog from the older populator, and the
-    /// newer populator's structured (JSON / logfmt) logs.
+    /// Log lines as the real components write them (kubev2v/forklift; tests/fixtures/mtv/README.md
+    /// names every source): the 2.10 Python wrapper's file log (path checks, 'about to run', the
+    /// per-poll vsish and XCOPY lines: never a failure), the 2.9 SSH method's secure log (its
+    /// 'Status check for task' dict holds exitCode and vmkfstools' stderr), the 0.3.x wrapper's own
+    /// free-space message, and the populator pod's klog (2.10: printf-style; 2.12: structured).
     /// </summary>
     internal static class CloneFailureLogSamples
     {
-        public const string WrapperStart = "2026-11-25 09:59:58,004 - INFO - clone task 5d0e2f5a-7c1b-4e8e-9d55-3b1a6c1f0e21 started: source=/vmfs/volumes/vsanDatastore/db01/db01.vmdk target=naa.600a098038304437415d4b6a59684a52";
-        public const string WrapperVsish = "2026-11-25 10:00:03,117 - DEBUG - vsish -e get /storage/scsifw/devices/naa.600a098038304437415d4b6a59684a52/stats: {   successful cmds:4461   blocks read:0   blocks written:38912   read ops:0   write ops:1216 }";
-        public const string WrapperXcopyFalse = "2026-11-25 10:00:03,118 - INFO - XCOPY used: False, clone write ops: 1216";
+        public const string WrapperStart = "2026-11-25 09:59:58,004 - INFO - about to run trap 'echo -n $? > /tmp/vmkfstools-wrapper-5d0e2f5a-7c1b-4e8e-9d55-3b1a6c1f0e21/exitcode' EXIT;/bin/vmkfstools -i /vmfs/volumes/vsanDatastore/db01/db01.vmdk -d rdm:/vmfs/devices/disks/naa.600a098038304437415d4b6a59684a52 /vmfs/volumes/vsanDatastore/db01/db01.vmdk-rdmdisk-40213";
+        public const string WrapperVsish = "2026-11-25 10:00:03,117 - INFO - vshish stats CompletedProcess(args=['vsish', '-r', '-e', 'cat', '/storage/scsifw/devices/naa.600a098038304437415d4b6a59684a52/stats'], returncode=0, stdout='cloneWriteOps:0x0000000000000000\\n', stderr='')";
+        public const string WrapperXcopyFalse = "2026-11-25 10:00:03,118 - INFO - XCOPY used: False, clone write ops: 0";
         public const string WrapperXcopyTrue = "2026-11-25 10:00:03,118 - INFO - XCOPY used: True, clone write ops: 1216";
-        public const string WrapperIoError = "2026-11-25 10:03:12,456 - ERROR - clone task failed with exit code 255, stderr: Failed to clone disk: Input/output error (327689).";
-        public const string WrapperCtk = "2026-11-25 10:04:00,001 - ERROR - Failed to clone disk: Invalid change tracker error code (7228).";
-        public const string WrapperExit1 = "2026-11-25 10:06:30,250 - ERROR - clone task failed with exit code 1, stderr: Failed to clone disk: The file specified is not a virtual disk (15).";
-        public const string WrapperEnospc = "2026-11-25 10:05:00,000 - ERROR - could not write /tmp/vmkfstools-wrapper-5d0e2f5a/out: [Errno 28] No space left on device";
-        public const string WrapperFreeSpaceLow = "2026-11-25 10:05:01,000 - WARNING - /var free space is low: 0 KB available";
-        public const string WrapperExit0 = "2026-11-25 10:07:00,000 - INFO - clone task 5d0e2f5a-7c1b-4e8e-9d55-3b1a6c1f0e21 finished with exit code 0";
+        public const string WrapperIoError = "2026-11-25 10:03:12,456 - INFO - Status check for task 5d0e2f5a-7c1b-4e8e-9d55-3b1a6c1f0e21: {'taskId': '5d0e2f5a-7c1b-4e8e-9d55-3b1a6c1f0e21', 'pid': 40213, 'exitCode': '255', 'lastLine': 'Clone: 37% done.', 'stdErr': 'Failed to clone disk: Input/output error (327689).\\n', 'operation': 'status'}";
+        public const string WrapperCtk = "2026-11-25 10:04:00,001 - INFO - Status check for task 9a3c51d0-2b7e-4f16-8c4d-70e2b1f5a6c9: {'taskId': '9a3c51d0-2b7e-4f16-8c4d-70e2b1f5a6c9', 'pid': 40377, 'exitCode': '255', 'lastLine': 'Clone: 12% done.', 'stdErr': 'Failed to clone disk: Invalid change tracker error code (7228).\\n', 'operation': 'status'}";
+        public const string WrapperExit1 = "2026-11-25 10:06:30,250 - INFO - Status check for task 0b4d8e61-3f2a-4c9b-a7e5-16d0c2f9b8a3: {'taskId': '0b4d8e61-3f2a-4c9b-a7e5-16d0c2f9b8a3', 'pid': 40512, 'exitCode': '1', 'lastLine': 'Clone: 0% done.', 'stdErr': '', 'operation': 'status'}";
+        public const string WrapperExit0 = "2026-11-25 10:07:00,000 - INFO - Status check for task 5d0e2f5a-7c1b-4e8e-9d55-3b1a6c1f0e21: {'taskId': '5d0e2f5a-7c1b-4e8e-9d55-3b1a6c1f0e21', 'pid': 40213, 'exitCode': '0', 'lastLine': 'Clone: 100% done.', 'stdErr': '', 'operation': 'status'}";
+        // The 0.3.x wrapper's answer when it cannot create the task directory (xml_output message), and Python's errno text.
+        public const string WrapperFreeSpaceLow = "Error running subprocess: free space is low: check /var/log/vmkernel.log for more details";
+        public const string WrapperEnospc = "OSError: [Errno 28] No space left on device: '/tmp/vmkfstools-wrapper-5d0e2f5a-7c1b-4e8e-9d55-3b1a6c1f0e21'";
 
-        public const string KlogXcopy = "I1125 10:00:00.000000       1 vmkfstools.go:123] xcopy used reported: 0";
-        public const string KlogXcopyUsed = "I1125 10:00:00.000000       1 vmkfstools.go:123] xcopy used reported: 1";
-        public const string KlogIoError = "E1125 10:03:12.456789       1 populator.go:88] clone task failed with exit code 255, stderr: Failed to clone disk: Input/output error (327689).";
-        public const string KlogCtk = "E1125 10:04:00.000001       1 populator.go:88] Failed to clone disk: Invalid change tracker error code (7228).";
+        public const string KlogXcopy = "I1125 10:00:00.203077       1 vsphere-xcopy-volume-populator.go:212]  xcopy used reported: 0";
+        public const string KlogXcopyUsed = "I1125 10:00:00.203077       1 vsphere-xcopy-volume-populator.go:212]  xcopy used reported: 1";
+        public const string KlogIoError = "F1125 10:03:12.456789       1 vsphere-xcopy-volume-populator.go:222] clone task failed with exit code 255, stderr: Failed to clone disk: Input/output error (327689).";
+        public const string KlogCtk = "I1125 10:04:00.000001       1 vsphere-xcopy-volume-populator.go:220] channel quit clone task failed with exit code 255, stderr: Failed to clone disk: Invalid change tracker error code (7228).";
 
-        public const string JsonXcopy = "{\"level\":\"info\",\"ts\":\"2026-11-25T10:00:05.123Z\",\"logger\":\"vsphere-xcopy-volume-populator\",\"msg\":\"clone progress\",\"xcopyUsed\": false,\"progress\":12}";
-        public const string JsonXcopyEpoch = "{\"level\":\"info\",\"ts\":1764064805.5,\"msg\":\"task status\",\"xcopyUsed\":false}";
-        public const string JsonXcopyTrue = "{\"level\":\"info\",\"ts\":\"2026-11-25T10:00:05.123Z\",\"msg\":\"clone progress\",\"xcopyUsed\":true}";
-        public const string JsonExit = "{\"level\":\"error\",\"ts\":\"2026-11-25T10:03:12.456Z\",\"msg\":\"clone failed\",\"exitCode\":255,\"stderr\":\"Failed to clone disk: Input/output error (327689).\"}";
-        public const string LogfmtXcopy = "time=\"2026-11-25T10:00:05Z\" level=info msg=\"clone progress\" xcopyUsed=false";
-        public const string OcTimestamped = "2026-11-25T10:04:00.123456789Z E1125 10:04:00.123456       1 populator.go:88] Failed to clone disk: Invalid change tracker error code (7228).";
+        public const string StructuredXcopy = "I1125 10:00:05.123000       1 vsphere-copy-offload-populator.go:245] \"xcopy\" logger=\"copy-offload.xcopy.clone\" pvc=\"web02-disk-0-pvc\" source_vmdk=\"[vsanDatastore] web02/web02.vmdk\" xcopyUsed=0";
+        public const string StructuredXcopyUsed = "I1125 10:00:05.123000       1 vsphere-copy-offload-populator.go:245] \"xcopy\" logger=\"copy-offload.xcopy.clone\" pvc=\"web02-disk-0-pvc\" source_vmdk=\"[vsanDatastore] web02/web02.vmdk\" xcopyUsed=1";
+        public const string StructuredIoError = "E1125 10:03:12.456000       1 vsphere-copy-offload-populator.go:251] \"copy-offload failed\" err=\"clone task failed with exit code 255, stderr: Failed to clone disk: Input/output error (327689).\" logger=\"copy-offload\" pvc=\"web02-disk-0-pvc\" source_vmdk=\"[vsanDatastore] web02/web02.vmdk\"";
+        // oc logs --timestamps puts the kubelet's RFC 3339 time in front of each line.
+        public const string OcTimestamped = "2026-11-25T10:04:00.123456789Z I1125 10:04:00.123456       1 vsphere-xcopy-volume-populator.go:220] channel quit clone task failed with exit code 255, stderr: Failed to clone disk: Invalid change tracker error code (7228).";
     }
 }

@@ -39,18 +39,40 @@ namespace MtvRemediation.Tests.Remediation
         private static CloneFailureScanOptions Options(DateTime? since = null)
             => new CloneFailureScanOptions { Now = Now, Since = since, RepeatLimit = 10 };
 
-        /// <summary>A 2.10-style wrapper log: vsish stats and "XCOPY used: False" on every 5 s poll, failures between.</summary>
+        /// <summary>MTV 2.10's wrapper log: the clone's 'about to run', then vsish stats and "XCOPY used: False" on every 5 s poll (it never logs a failure).</summary>
         private static List<string> WrapperLog(int polls, DateTime start)
         {
             var lines = new List<string> { S.WrapperStart };
             for (var i = 0; i < polls; i++)
             {
                 var ts = start.AddSeconds(5 * i).ToString("yyyy-MM-dd HH:mm:ss,fff");
-                lines.Add(ts + " - DEBUG - vsish -e get /storage/scsifw/devices/naa.600a098038304437415d4b6a59684a52/stats: {   successful cmds:" + (4461 + i) + "   write ops:" + i + " }");
-                lines.Add(ts + " - INFO - XCOPY used: False, clone write ops: " + i);
-                if (i == polls / 3) lines.Add(ts + " - ERROR - clone task failed with exit code 255, stderr: Failed to clone disk: Input/output error (327689).");
-                if (i == polls / 2) lines.Add(ts + " - ERROR - Failed to clone disk: Invalid change tracker error code (7228).");
-                if (i == polls - 2) lines.Add(ts + " - ERROR - could not write status: [Errno 28] No space left on device");
+                lines.Add(ts + " - INFO - vshish stats CompletedProcess(args=['vsish', '-r', '-e', 'cat', '/storage/scsifw/devices/naa.600a098038304437415d4b6a59684a52/stats'], returncode=0, stdout='cloneWriteOps:0x0000000000000000\\n', stderr='')");
+                lines.Add(ts + " - INFO - XCOPY used: False, clone write ops: 0");
+            }
+            return lines;
+        }
+
+        /// <summary>
+        /// MTV 2.9's SSH-method log (secure-vmkfstools-wrapper.py): per poll the script's start lines
+        /// and its 'Status check for task' dict; failed tasks' dicts carry exitCode and vmkfstools'
+        /// stderr, a clone that cannot create its task directory logs the OSError.
+        /// </summary>
+        private static List<string> SecureLog(int polls, DateTime start)
+        {
+            var lines = new List<string>();
+            for (var i = 0; i < polls; i++)
+            {
+                var ts = start.AddSeconds(5 * i).ToString("yyyy-MM-dd HH:mm:ss,fff");
+                var id = "5d0e2f5a-7c1b-4e8e-9d55-" + i.ToString("x12");
+                var code = "";
+                var err = "";
+                if (i == polls / 3) { code = "255"; err = "Failed to clone disk: Input/output error (327689).\\n"; }
+                if (i == polls / 2) { code = "255"; err = "Failed to clone disk: Invalid change tracker error code (7228).\\n"; }
+                lines.Add(ts + " - INFO - secure-vmkfstools-wrapper version 0.0.1 starting");
+                lines.Add(ts + " - INFO - Received SSH command: status " + id);
+                lines.Add(ts + " - INFO - Executing operation: status with args: " + id + ", None");
+                lines.Add(ts + " - INFO - Status check for task " + id + ": {'taskId': '" + id + "', 'pid': 40213, 'exitCode': '" + code + "', 'lastLine': 'Clone: 37% done.', 'stdErr': '" + err + "', 'operation': 'status'}");
+                if (i == polls - 2) lines.Add(ts + " - ERROR - Clone operation failed: [Errno 28] No space left on device: '/tmp/vmkfstools-wrapper-" + id + "'");
             }
             lines.Add(S.WrapperExit1);
             lines.Add(S.WrapperExit0);
@@ -97,15 +119,17 @@ namespace MtvRemediation.Tests.Remediation
         public async Task Host_scan_matches_a_full_local_scan_of_the_log_and_its_rotated_files()
         {
             var log = Path.Combine(_logDir, "vmkfstools-wrapper.log");
+            var secure = Path.Combine(_logDir, "secure-vmkfstools-wrapper.log");
             File.WriteAllLines(log, WrapperLog(300, new DateTime(2026, 11, 25, 9, 0, 0)));
             WriteGz(log + ".1.gz", WrapperLog(40, new DateTime(2026, 11, 24, 9, 0, 0)));
-            WriteGz(Path.Combine(_logDir, "vmkfstools-wrapper.0.gz"), new[] { S.WrapperStart, S.WrapperCtk });
+            WriteGz(Path.Combine(_logDir, "vmkfstools-wrapper.0.gz"), new[] { S.WrapperStart, S.WrapperXcopyFalse });
+            File.WriteAllLines(secure, SecureLog(300, new DateTime(2026, 11, 25, 9, 0, 0)));
             File.WriteAllLines(Path.Combine(_logDir, "unrelated.log"), new[] { S.WrapperCtk });
 
-            var (findings, result) = await HostScan(Shell(), new[] { log, Path.Combine(_logDir, "secure-vmkfstools-wrapper.log") }, Options());
+            var (findings, result) = await HostScan(Shell(), new[] { log, secure }, Options());
 
             var files = result.Sources.Select(s => s.Path!).ToList();
-            Assert.Equal(new[] { log, log + ".1.gz", Path.Combine(_logDir, "vmkfstools-wrapper.0.gz") }, files);
+            Assert.Equal(new[] { log, log + ".1.gz", Path.Combine(_logDir, "vmkfstools-wrapper.0.gz"), secure }, files);
             foreach (var source in result.Sources)
             {
                 var local = LocalScan(source.Path!, Options());
@@ -124,7 +148,8 @@ namespace MtvRemediation.Tests.Remediation
             var main = findings.Where(f => f.Path == log).ToList();
             Assert.Equal(300, main.Where(f => f.Signature == "XcopyNotUsed").Sum(f => f.Occurrences));
             Assert.Equal(11, main.Count(f => f.Signature == "XcopyNotUsed"));
-            Assert.Single(main, f => f.Signature == "DiskIoError" && f.ExitCode == 255);
+            Assert.DoesNotContain(main, f => f.Signature != "XcopyNotUsed");
+            Assert.Single(findings.Where(f => f.Path == secure), f => f.Signature == "DiskIoError" && f.ExitCode == 255);
             // Only matching lines crossed the wire, and the repeats only as a count.
             Assert.True(result.BytesReceived < new FileInfo(log).Length / 20, $"{result.BytesReceived} bytes received for a {new FileInfo(log).Length}-byte log");
             Assert.False(File.Exists(Path.Combine(_root, "pwned")), "a $() in the log path ran on the host");
@@ -134,20 +159,22 @@ namespace MtvRemediation.Tests.Remediation
         public async Task Since_is_applied_on_the_host_and_counts_only_newer_repeats()
         {
             var log = Path.Combine(_logDir, "vmkfstools-wrapper.log");
+            var secure = Path.Combine(_logDir, "secure-vmkfstools-wrapper.log");
             File.WriteAllLines(log, WrapperLog(300, new DateTime(2026, 11, 25, 9, 0, 0)));
+            File.WriteAllLines(secure, SecureLog(300, new DateTime(2026, 11, 25, 9, 0, 0)));
             // Poll 200 is at 09:16:40; the I/O error (poll 100) and the ctk error (poll 150) are older.
             var options = Options(since: new DateTime(2026, 11, 25, 9, 16, 40, DateTimeKind.Utc));
 
-            var (findings, result) = await HostScan(Shell(), new[] { log }, options);
-            var local = LocalScan(log, options);
+            var (findings, result) = await HostScan(Shell(), new[] { log, secure }, options);
+            var local = LocalScan(log, options).Findings.Concat(LocalScan(secure, options).Findings).ToList();
 
             // With -Since the host reads the frequent lines' timestamps, so the repeat count is numbered too.
-            Assert.Equal(Keys(local.Findings, false), Keys(findings, false));
+            Assert.Equal(Keys(local, false), Keys(findings, false));
             Assert.Equal(100, findings.Where(f => f.Signature == "XcopyNotUsed").Sum(f => f.Occurrences));
             Assert.DoesNotContain(findings, f => f.Signature == "DiskIoError" || f.Signature == "ChangeTrackerInvalid");
             Assert.Contains(findings, f => f.Signature == "NoSpaceLeft");
             Assert.Contains(findings, f => f.Signature == "CloneExitCode" && f.ExitCode == 1);
-            Assert.Equal(local.Summary.Counts, result.Sources.Single().Summary().Counts);
+            Assert.Equal(LocalScan(secure, options).Summary.Counts, result.Sources.Single(x => x.Path == secure).Summary().Counts);
         }
 
         [Fact]

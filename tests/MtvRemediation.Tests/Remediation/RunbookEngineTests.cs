@@ -63,6 +63,13 @@ namespace MtvRemediation.Tests.Remediation
         private static CloneFailureFinding Finding(string host, string line, string signature = CloneFailureSignatures.ChangeTrackerInvalid, long lineNumber = 7) =>
             new CloneFailureFinding { Source = host + ":/var/log/vmkfstools-wrapper.log", VMHost = host, LineNumber = lineNumber, Signature = signature, Line = line };
 
+        // A failed clone's task directory as TaskDirectoryEvidence reports it: err names no VM, rdmfile names the disk.
+        private static CloneFailureFinding TaskFinding(string host, string disk) => new CloneFailureFinding
+        {
+            Source = host + ":/tmp/vmkfstools-wrapper-5d0e2f5a/err", VMHost = host, LineNumber = 1, Signature = CloneFailureSignatures.ChangeTrackerInvalid,
+            Line = "Failed to clone disk: Invalid change tracker error code (7228).", ExitCode = 255, Disk = disk,
+        };
+
         private sealed class NullShell : MtvRemediation.Esxi.IEsxiShell
         {
             public NullShell(string host) { HostName = host; }
@@ -131,7 +138,8 @@ namespace MtvRemediation.Tests.Remediation
             var a = Vm("app1", "esx1");
             var b = Vm("app2", "esx1");
             var h = Host("esx1", "Critical", 10, a, b);
-            h.Findings.Add(Finding("esx1", "2026-11-25 10:04:00,001 - ERROR - Failed to clone disk: Invalid change tracker error code (7228)."));
+            // MTV 2.9's secure log: the status dict names the task, not the VM.
+            h.Findings.Add(Finding("esx1", CloneFailureLogSamples.WrapperCtk));
             RunbookEngine.PlanVm(a, h, new RunbookOptions());
             RunbookEngine.PlanVm(b, h, new RunbookOptions());
             Assert.Contains("(7228)", a.ResetReason);
@@ -140,24 +148,63 @@ namespace MtvRemediation.Tests.Remediation
         }
 
         [Fact]
-        public void A_7228_line_that_names_a_vm_counts_for_that_vm_only()
+        public void A_task_directory_7228_counts_for_the_vm_of_its_disk_only()
         {
             var a = Vm("app1", "esx1");
             var b = Vm("app2", "esx1");
             var h = Host("esx1", "Critical", 10, a, b);
-            h.Findings.Add(Finding("esx1", "clone of /vmfs/volumes/DS/app2/app2.vmdk failed: Invalid change tracker error code (7228)."));
+            h.Findings.Add(TaskFinding("esx1", "/vmfs/volumes/DS/app2/app2.vmdk"));
             RunbookEngine.PlanVm(a, h, new RunbookOptions());
             RunbookEngine.PlanVm(b, h, new RunbookOptions());
             Assert.Null(a.ResetReason);
             Assert.Contains("(7228)", b.ResetReason);
+            Assert.Contains("/tmp/vmkfstools-wrapper-", b.ResetReason);
         }
 
         [Fact]
-        public void Unhealthy_cbt_is_reset_even_without_findings()
+        public void A_task_directory_7228_of_a_vm_outside_the_run_resets_nothing()
+        {
+            var a = Vm("app1", "esx1");
+            var h = Host("esx1", "Critical", 10, a);
+            h.Findings.Add(TaskFinding("esx1", "/vmfs/volumes/DS/other/other.vmdk"));
+            RunbookEngine.PlanVm(a, h, new RunbookOptions());
+            Assert.Null(a.ResetReason);
+            Assert.Empty(a.Plan);
+        }
+
+        [Fact]
+        public void Stale_ctk_files_are_reset_even_without_findings()
         {
             var vm = Vm("app1", "esx1", cbt: false);   // CBT off with a ctk file present: stale
             RunbookEngine.PlanVm(vm, null, new RunbookOptions());
-            Assert.StartsWith("CBT unhealthy: CBT is disabled", vm.ResetReason);
+            Assert.StartsWith("1 stale -ctk.vmdk file(s) while CBT is disabled", vm.ResetReason);
+            Assert.Single(vm.Plan);
+        }
+
+        [Fact]
+        public void Cbt_that_is_only_disabled_is_not_power_cycled()
+        {
+            var vm = Vm("app1", "esx1", cbt: false);
+            vm.Inspection!.OwnByDisk.Clear();
+            vm.Before = ChangeTrackingEngine.BuildStatus(vm.Inspection, "vc");
+            Assert.Equal("CBT is disabled", vm.Before.Reason);
+            RunbookEngine.PlanVm(vm, Host("esx1", "Healthy", 10, vm), new RunbookOptions());
+            Assert.Null(vm.ResetReason);
+            Assert.Empty(vm.Plan);
+        }
+
+        [Fact]
+        public void A_7228_in_the_cluster_record_the_vm_came_with_plans_a_reset()
+        {
+            var plain = Vm("app1", "esx1");
+            var vm = new RunbookVmState(plain.Client, "vc", plain.Vm, new MtvClusterFinding
+            {
+                Kind = "Migration", Name = "app1", MoRef = "vm-app1", Signature = CloneFailureSignatures.ChangeTrackerInvalid,
+                Source = "Migration ns/m1 status.vms[0].error.reasons[0]",
+            })
+            { Inspection = plain.Inspection, Before = plain.Before };
+            RunbookEngine.PlanVm(vm, Host("esx1", "Healthy", 10, vm), new RunbookOptions());
+            Assert.Contains("Migration ns/m1 status.vms[0].error.reasons[0]", vm.ResetReason);
             Assert.Single(vm.Plan);
         }
 

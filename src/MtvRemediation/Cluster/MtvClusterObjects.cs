@@ -1,0 +1,239 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text.RegularExpressions;
+using MtvRemediation.Remediation;
+
+namespace MtvRemediation
+{
+    /// <summary>
+    /// A VM (and disk, when known) that MTV's own objects say failed or is being copied, with its
+    /// vSphere moRef: ConvertFrom-MtvClusterObject. Binds to -VM of the VM cmdlets (VMId, Name).
+    /// </summary>
+    public sealed class MtvClusterFinding
+    {
+        /// <summary>Migration, Plan or VSphereXcopyVolumePopulator.</summary>
+        public string Kind { get; set; } = "";
+        public string? Namespace { get; set; }
+
+        /// <summary>The object's metadata.name (the Migration, Plan or populator CR).</summary>
+        public string? ObjectName { get; set; }
+
+        /// <summary>The VM's name as MTV records it (may be null for populator CRs).</summary>
+        public string? Name { get; set; }
+
+        /// <summary>The vSphere moRef value, e.g. <c>vm-1013</c> (status.vms[].id, spec.vmId).</summary>
+        public string? MoRef { get; set; }
+
+        /// <summary>PowerCLI-style id <c>VirtualMachine-vm-1013</c>: what -VM binds.</summary>
+        public string? VMId => string.IsNullOrEmpty(MoRef) ? null : "VirtualMachine-" + MoRef;
+
+        /// <summary>The source disk (populator spec.vmdkPath, e.g. <c>[ds1] web01/web01.vmdk</c>).</summary>
+        public string? Disk { get; set; }
+
+        /// <summary>The VM's migration phase, or the failed step and its phase.</summary>
+        public string? Phase { get; set; }
+
+        /// <summary>PopulatorPodFailed, a clone-failure signature (ChangeTrackerInvalid, DiskIoError, ...), MigrationError, PopulatorFailed or CopyOffloadDisk.</summary>
+        public string Signature { get; set; } = "";
+
+        /// <summary>The error text exactly as the object holds it.</summary>
+        public string? Reason { get; set; }
+
+        /// <summary>The PVC UID in a 'populator pod failed for PVC ...' reason.</summary>
+        public string? Pvc { get; set; }
+
+        /// <summary>The populator pod of that PVC (<c>populate-&lt;pvcUID&gt;</c>; it may be gone unless MTV retains populator pods).</summary>
+        public string? PopulatorPod { get; set; }
+
+        /// <summary>status.progress, status.xcopyUsed, status.vibVersion, status.result of a populator CR (newer fields only on newer MTV).</summary>
+        public string? Progress { get; set; }
+        public string? XcopyUsed { get; set; }
+        public string? VibVersion { get; set; }
+        public string? Result { get; set; }
+
+        /// <summary>Where in which object the finding is, e.g. <c>Migration ns/m1 status.vms[0].pipeline[2](DiskTransfer).error.reasons[0]</c>.</summary>
+        public string Source { get; set; } = "";
+        public string Cause { get; set; } = "";
+
+        /// <summary>What to run next.</summary>
+        public string Remediation { get; set; } = "";
+
+        public override string ToString() => $"{Name ?? MoRef} {Signature}";
+    }
+}
+
+namespace MtvRemediation.Cluster
+{
+    /// <summary>
+    /// Turns MTV objects as <c>oc get -o json</c> prints them into <see cref="MtvClusterFinding"/>s.
+    /// Shapes from kubev2v/forklift at v2.10.4 and v2.12.0: Migration.status.vms[] and
+    /// Plan.status.migration.vms[] are plan.VMStatus (pkg/apis/forklift/v1beta1/plan/vm.go: ref.Ref's
+    /// id/name inline, phase, pipeline[] of Step {name, phase, error {phase, reasons[]}, tasks[]},
+    /// error); a copy step's error is <c>populator pod failed for PVC %s. Please check the pod logs</c>
+    /// (pkg/controller/plan/migration.go), copied into the VM's error by ReflectPipeline.
+    /// VSphereXcopyVolumePopulator (pkg/apis/forklift/v1beta1/vsphere_xcopy_volumepopulator.go):
+    /// spec.vmId, spec.vmdkPath, status.progress; xcopyUsed and vibVersion from 2.12.5, result
+    /// ("success"/"failure", the populator's completion label) on release-2.12.
+    /// </summary>
+    internal static class MtvClusterObjects
+    {
+        public const string PopulatorPodFailed = "PopulatorPodFailed";
+        public const string MigrationError = "MigrationError";
+        public const string PopulatorFailed = "PopulatorFailed";
+        public const string CopyOffloadDisk = "CopyOffloadDisk";
+
+        private static readonly Regex PodFailed = new Regex(@"populator pod failed for PVC (?<pvc>[0-9A-Za-z-]+)", RegexOptions.CultureInvariant);
+
+        /// <summary>Findings from every object in <paramref name="json"/> (Lists are unrolled); unknown kinds are reported in <paramref name="skipped"/>.</summary>
+        public static List<MtvClusterFinding> Read(string json, List<string> skipped)
+        {
+            var findings = new List<MtvClusterFinding>();
+            foreach (var doc in MiniJson.ParseAll(json)) Visit(doc, findings, skipped);
+            return findings;
+        }
+
+        private static void Visit(object? doc, List<MtvClusterFinding> findings, List<string> skipped)
+        {
+            if (doc is List<object?> array) { foreach (var d in array) Visit(d, findings, skipped); return; }
+            if (!(doc is Dictionary<string, object?> obj)) { skipped.Add("a JSON value that is not an object"); return; }
+            var kind = Str(obj, "kind") ?? "";
+            if (obj.TryGetValue("items", out var items) && items is List<object?> list) { foreach (var i in list) Visit(i, findings, skipped); return; }
+            var meta = Obj(obj, "metadata");
+            var ns = Str(meta, "namespace");
+            var name = Str(meta, "name");
+            var where = $"{kind} {(ns != null ? ns + "/" : "")}{name}";
+            switch (kind)
+            {
+                case "Migration":
+                    ReadVms(Arr(Obj(obj, "status"), "vms"), "status.vms", kind, ns, name, where, findings);
+                    break;
+                case "Plan":
+                    ReadVms(Arr(Obj(Obj(obj, "status"), "migration"), "vms"), "status.migration.vms", kind, ns, name, where, findings);
+                    break;
+                case "VSphereXcopyVolumePopulator":
+                    findings.Add(ReadPopulator(obj, ns, name, where));
+                    break;
+                default:
+                    skipped.Add(kind.Length == 0 ? "an object without kind" : $"{where} (kind {kind})");
+                    break;
+            }
+        }
+
+        private static void ReadVms(List<object?>? vms, string path, string kind, string? ns, string? objName, string where, List<MtvClusterFinding> findings)
+        {
+            if (vms == null) return;
+            for (var v = 0; v < vms.Count; v++)
+            {
+                if (!(vms[v] is Dictionary<string, object?> vm)) continue;
+                var seen = new HashSet<string>(StringComparer.Ordinal);
+                var vmPath = $"{path}[{v}]";
+                var phase = Str(vm, "phase");
+                void Add(Dictionary<string, object?>? error, string at, string? stepPhase)
+                {
+                    var reasons = Arr(error, "reasons");
+                    if (reasons == null) return;
+                    for (var r = 0; r < reasons.Count; r++)
+                    {
+                        if (!(reasons[r] is string reason) || !seen.Add(reason)) continue;
+                        findings.Add(FromReason(kind, ns, objName, vm, reason, stepPhase ?? phase, $"{where} {at}.error.reasons[{r}]"));
+                    }
+                }
+                var pipeline = Arr(vm, "pipeline");
+                if (pipeline != null)
+                {
+                    for (var s = 0; s < pipeline.Count; s++)
+                    {
+                        if (!(pipeline[s] is Dictionary<string, object?> step)) continue;
+                        var stepAt = $"{vmPath}.pipeline[{s}]({Str(step, "name")})";
+                        var stepPhase = $"{Str(step, "name")} {Str(step, "phase")}".Trim();
+                        Add(Obj(step, "error"), stepAt, stepPhase);
+                        var tasks = Arr(step, "tasks");
+                        if (tasks == null) continue;
+                        for (var t = 0; t < tasks.Count; t++)
+                            if (tasks[t] is Dictionary<string, object?> task)
+                                Add(Obj(task, "error"), $"{stepAt}.tasks[{t}]({Str(task, "name")})", stepPhase);
+                    }
+                }
+                Add(Obj(vm, "error"), vmPath, null);
+            }
+        }
+
+        private static MtvClusterFinding FromReason(string kind, string? ns, string? objName, Dictionary<string, object?> vm, string reason, string? phase, string source)
+        {
+            var f = new MtvClusterFinding
+            {
+                Kind = kind, Namespace = ns, ObjectName = objName,
+                Name = Str(vm, "name"), MoRef = Str(vm, "id"), Phase = phase, Reason = reason, Source = source,
+            };
+            var pod = PodFailed.Match(reason);
+            var signature = CloneFailureSignatures.Classify(reason, out _);
+            if (signature != null && !signature.Frequent)
+            {
+                f.Signature = signature.Name; f.Cause = signature.Cause; f.Remediation = signature.Remediation;
+            }
+            else if (pod.Success)
+            {
+                f.Signature = PopulatorPodFailed;
+                f.Pvc = pod.Groups["pvc"].Value;
+                f.PopulatorPod = "populate-" + f.Pvc;
+                f.Cause = "The disk's populator pod failed; its log says why (a 'clone task failed with exit code ..., stderr: ...' line). The Migration does not carry that text.";
+                f.Remediation = $"oc logs -n {ns ?? "<namespace>"} {f.PopulatorPod} | Find-MtvCloneFailure; Find-MtvCloneFailure -VMHost <the VM's host> (task directories); then Invoke-MtvRemediation";
+            }
+            else
+            {
+                f.Signature = MigrationError;
+                f.Cause = "The migration recorded this error for the VM.";
+                f.Remediation = "Read the reason; for disk copy failures check the populator pod log with Find-MtvCloneFailure.";
+            }
+            return f;
+        }
+
+        private static MtvClusterFinding ReadPopulator(Dictionary<string, object?> obj, string? ns, string? name, string where)
+        {
+            var spec = Obj(obj, "spec");
+            var status = Obj(obj, "status");
+            var f = new MtvClusterFinding
+            {
+                Kind = "VSphereXcopyVolumePopulator", Namespace = ns, ObjectName = name,
+                MoRef = Str(spec, "vmId"), Disk = Str(spec, "vmdkPath"),
+                Progress = Str(status, "progress"), XcopyUsed = Str(status, "xcopyUsed"), VibVersion = Str(status, "vibVersion"), Result = Str(status, "result"),
+                Source = where + " spec",
+            };
+            if (string.Equals(f.Result, "failure", StringComparison.OrdinalIgnoreCase))
+            {
+                f.Signature = PopulatorFailed;
+                f.Source = where + " status.result";
+                f.Cause = "The copy-offload populator finished this disk with result 'failure'.";
+                f.Remediation = $"oc logs -n {ns ?? "<namespace>"} <its populate-<pvcUID> pod> | Find-MtvCloneFailure; then Invoke-MtvRemediation";
+            }
+            else
+            {
+                f.Signature = CopyOffloadDisk;
+                f.Cause = "A disk MTV copies with the vSphere copy-offload populator (progress " + (f.Progress ?? "?") + ")"
+                          + (f.XcopyUsed != null ? ", xcopyUsed " + f.XcopyUsed : "") + ": not a failure by itself.";
+                f.Remediation = "None (informational)";
+            }
+            return f;
+        }
+
+        private static Dictionary<string, object?>? Obj(Dictionary<string, object?>? o, string key) =>
+            o != null && o.TryGetValue(key, out var v) ? v as Dictionary<string, object?> : null;
+
+        private static List<object?>? Arr(Dictionary<string, object?>? o, string key) =>
+            o != null && o.TryGetValue(key, out var v) ? v as List<object?> : null;
+
+        private static string? Str(Dictionary<string, object?>? o, string key)
+        {
+            if (o == null || !o.TryGetValue(key, out var v) || v == null) return null;
+            return v switch
+            {
+                string s => s.Length == 0 ? null : s,
+                double d => d.ToString(CultureInfo.InvariantCulture),
+                bool b => b ? "true" : "false",
+                _ => null,
+            };
+        }
+    }
+}

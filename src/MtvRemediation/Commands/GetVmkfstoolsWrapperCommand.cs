@@ -1,0 +1,25 @@
+using System.Management.Automation;
+using System.Threading;
+using MtvRemediation.Esxi;
+using MtvRemediation.Infrastructure;
+using MtvRemediation.Interop;
+using MtvRemediation.Remediation;
+
+namespace MtvRemediation.Commands
+{
+    /// <summary>
+    /// Get-VmkfstoolsWrapper: which MTV vmkfstools-wrapper generation each host runs, where it logs,
+    /// which clone methods are set up, and the clone task directories it left in /tmp. Read-only.
+    /// </summary>
+    [Cmdlet(VerbsCommon.Get, "VmkfstoolsWrapper")]
+    [OutputType(typeof(VmkfstoolsWrapperInfo))]
+    public sealed class GetVmkfstoolsWrapperCommand : HostRemediationCmdletBase
+    {
+        protected override string ProgressActivity => "Reading the vmkfstools-wrapper inventory";
+
+        protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
+        {
+            sink.WriteObject(WrapperInventory.Read(shell, ct));
+        }
+    }
+}

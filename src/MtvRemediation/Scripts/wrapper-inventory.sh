@@ -1,0 +1,52 @@
+# Get-VmkfstoolsWrapper: what the MTV vmkfstools-wrapper left on this host, read-only.
+# $1: bytes of each task directory's err file to send (vmkfstools' stderr: the 7228/327689 text).
+# Sections (WrapperInventory parses them; forklift sources in its comments):
+#   @@vib      the wrapper's row of 'esxcli software vib list'
+#   @@payload  interpreter line and SCRIPT_VERSION line of /opt/redhat/vmkfstools-wrapper
+#   @@plugin   the esxcli plugin descriptor's path, when present
+#   @@secure   path<TAB>version line of every SSH-method script on a datastore (by real path, once)
+#   @@keys     line number and command="..." option of restricted root keys that run it
+#   @@logs     path<TAB>bytes<TAB>mtime of the wrapper's own log files
+#   @@tasks    T<TAB>id<TAB>mtime<TAB>bytes<TAB>pid<TAB>alive<TAB>exitcode<TAB>rdmfile per task
+#              directory, then E<TAB>id<TAB>line for each line of its err (at most $1 bytes)
+errbytes=$1
+payload=/opt/redhat/vmkfstools-wrapper
+echo @@vib
+{ esxcli software vib list 2>/dev/null || localcli software vib list 2>/dev/null; } | grep -F vmkfstools-wrapper
+echo @@payload
+if [ -f "$payload" ]; then
+  head -n 1 "$payload"
+  grep -m 1 '^SCRIPT_VERSION' "$payload" 2>/dev/null || grep '^SCRIPT_VERSION' "$payload" | head -n 1
+fi
+echo @@plugin
+[ -f /usr/lib/vmware/esxcli/ext/esxcli-vmkfstools.xml ] && echo /usr/lib/vmware/esxcli/ext/esxcli-vmkfstools.xml
+echo @@secure
+seen=' '
+for f in /vmfs/volumes/*/secure-vmkfstools-wrapper*; do
+  [ -f "$f" ] || continue
+  real=$(readlink -f "$f" 2>/dev/null) || real=$f
+  case $seen in *" $real "*) continue;; esac
+  seen="$seen$real "
+  printf '%s\t%s\n' "$f" "$(grep '^SCRIPT_VERSION' "$f" 2>/dev/null | head -n 1)"
+done
+echo @@keys
+[ -f /etc/ssh/keys-root/authorized_keys ] && grep -n 'secure-vmkfstools-wrapper' /etc/ssh/keys-root/authorized_keys | sed 's/^\([0-9]*\):\(command="[^"]*"\).*/\1\t\2/'
+echo @@logs
+for f in /var/log/vmkfstools-wrapper.log /var/log/secure-vmkfstools-wrapper.log; do
+  [ -f "$f" ] && printf '%s\t%s\t%s\n' "$f" "$(stat -c %s "$f" 2>/dev/null || wc -c < "$f")" "$(stat -c %Y "$f" 2>/dev/null)"
+done
+echo @@tasks
+for d in /tmp/vmkfstools-wrapper-*; do
+  if [ ! -d "$d" ] || [ -L "$d" ]; then continue; fi
+  id=${d#/tmp/vmkfstools-wrapper-}
+  pid=$(head -c 32 "$d/pid" 2>/dev/null | tr -cd '0-9')
+  alive=0
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && alive=1
+  code=-
+  [ -f "$d/exitcode" ] && code=$(head -c 32 "$d/exitcode" | tr -cd '0-9-')
+  bytes=0
+  for f in "$d"/* ; do [ -f "$f" ] && bytes=$((bytes + $(stat -c %s "$f" 2>/dev/null || wc -c < "$f"))); done
+  printf 'T\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$id" "$(stat -c %Y "$d" 2>/dev/null)" "$bytes" "$pid" "$alive" "$code" "$(head -n 1 "$d/rdmfile" 2>/dev/null | head -c 1024)"
+  if [ -s "$d/err" ]; then head -c "$errbytes" "$d/err" | awk -v id="$id" '{ print "E\t" id "\t" $0 }'; fi
+done
+echo @@end
