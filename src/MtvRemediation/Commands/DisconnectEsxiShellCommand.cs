@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using System.Management.Automation;
+using MtvRemediation.Interop;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;
 using MtvRemediation.VSphere;
@@ -25,6 +26,7 @@ namespace MtvRemediation.Commands
         [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByHost, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
         [SupportsWildcards]
+        [ArgumentCompleter(typeof(VMHostCompleter))]
         public string[]? VMHost { get; set; }
 
         [Parameter(Mandatory = true, ParameterSetName = ById)]

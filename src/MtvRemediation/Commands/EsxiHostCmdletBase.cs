@@ -40,7 +40,8 @@ namespace MtvRemediation.Commands
         /// <summary>Hosts: names, PowerCLI VMHost objects, objects with a VMHost or Name property, EsxiShellSession objects.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
-        [Alias("Session", "HostName")]
+        [Alias("Session", "HostName", "Name")]
+        [ArgumentCompleter(typeof(VMHostCompleter))]
         public object[] VMHost { get; set; } = Array.Empty<object>();
 
         /// <summary>Opens a session on demand for hosts without one (user root and its password).</summary>

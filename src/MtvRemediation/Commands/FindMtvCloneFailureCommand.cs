@@ -64,6 +64,7 @@ namespace MtvRemediation.Commands
         [Parameter(Mandatory = true, ParameterSetName = VMHostSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
         [Alias("Session", "HostName")]
+        [ArgumentCompleter(typeof(VMHostCompleter))]
         public object[] VMHost { get; set; } = Array.Empty<object>();
 
         /// <summary>Opens a session on demand for hosts without one (root and its password).</summary>
@@ -84,6 +85,7 @@ namespace MtvRemediation.Commands
         /// <summary>Log files on the host to scan instead of the wrapper logs (rotated variants beside them are included).</summary>
         [Parameter(ParameterSetName = VMHostSet)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(WrapperLogPathCompleter))]
         public string[]? LogPath { get; set; }
 
         /// <summary>Seconds one host's scan may take before it is stopped.</summary>

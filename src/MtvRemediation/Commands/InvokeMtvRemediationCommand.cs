@@ -94,6 +94,7 @@ namespace MtvRemediation.Commands
                 RegisterLogRotation = RegisterLogRotation,
                 RestartAgents = RestartAgents,
                 ArchiveDirectory = _reportDirectory,
+                RunStamp = stamp,
                 ShutdownTimeout = TimeSpan.FromSeconds(ShutdownTimeoutSeconds),
                 // Read on the pipeline thread; used by the workers that restart agents.
                 VCenterState = RestartAgents ? HostConnectionStateSources.Current() : null,
@@ -139,7 +140,8 @@ namespace MtvRemediation.Commands
                     RunbookEngine.DescribeReset(v) + " (because " + v.ResetReason + ")");
                 if (!v.ResetApproved) v.AllConfirmed = false;
             }
-            var writeReport = _reportDirectory != null && ShouldProcess(_reportDirectory, "Write the remediation report (HTML and JSON)");
+            // The report was asked for with -ReportPath: no second confirmation; -WhatIf only names it.
+            if (whatIf && _reportDirectory != null) ShouldProcess(_reportDirectory, "Write the remediation report (HTML and JSON) and the log archives");
 
             if (!whatIf)
             {
@@ -173,10 +175,30 @@ namespace MtvRemediation.Commands
 
             var hostSummaries = hosts.Select(h => RunbookEngine.SummarizeHost(h, whatIf)).ToList();
             var vmSummaries = vms.Select(v => RunbookEngine.SummarizeVm(v, whatIf)).ToList();
+            // The report first, so every row can say where it is.
+            if (_reportDirectory != null && !whatIf)
+                WriteReport(hostSummaries, vmSummaries, stamp, targets.Select(t => t.Connection.Server).Distinct(StringComparer.OrdinalIgnoreCase).ToList());
             foreach (var s in hostSummaries) WriteObject(s);
             foreach (var s in vmSummaries) WriteObject(s);
+        }
 
-            if (writeReport && !whatIf) WriteReport(hostSummaries, vmSummaries, stamp);
+        /// <summary>The run's parameters for the report: effective values, VMs as a count, a credential as its user name only.</summary>
+        private List<string> DescribeParameters(int vmCount)
+        {
+            var list = new List<string> { $"VM: {vmCount} VM(s)" };
+            foreach (var p in MyInvocation.MyCommand.Parameters.Values.OrderBy(p => p.Name, StringComparer.Ordinal))
+            {
+                if (p.Name == nameof(VM) || Cmdlet.CommonParameters.Contains(p.Name) || Cmdlet.OptionalCommonParameters.Contains(p.Name)) continue;
+                var value = GetType().GetProperty(p.Name)?.GetValue(this);
+                string text;
+                if (value is PSCredential c) text = "user " + c.UserName;
+                else if (value is SwitchParameter sw) text = sw.IsPresent ? "True" : "False";
+                else if (value is object[] items) text = string.Join(", ", items.Select(i => PSObjectProperties.Unwrap(i)?.ToString()));
+                else if (value == null) continue;
+                else text = Convert.ToString(value, CultureInfo.InvariantCulture) ?? "";
+                list.Add($"{p.Name}: {text}");
+            }
+            return list;
         }
 
         private bool IsWhatIf()
@@ -272,15 +294,16 @@ namespace MtvRemediation.Commands
             }
         }
 
-        private void WriteReport(List<RemediationHostSummary> hosts, List<RemediationVMSummary> vms, DateTime stamp)
+        private void WriteReport(List<RemediationHostSummary> hosts, List<RemediationVMSummary> vms, DateTime stamp, List<string> servers)
         {
-            var name = "mtv-remediation-" + stamp.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+            var name = "mtv-remediation-" + LogClearEngine.FileStamp(stamp);
             var html = Path.Combine(_reportDirectory!, name + ".html");
             var json = Path.Combine(_reportDirectory!, name + ".json");
             try
             {
                 Directory.CreateDirectory(_reportDirectory!);
-                RemediationReportWriter.Save(RunbookEngine.BuildReport(hosts, vms, stamp), html, json);
+                RemediationReportWriter.Save(RunbookEngine.BuildReport(hosts, vms, stamp, servers, DescribeParameters(vms.Count)), html, json);
+                foreach (var s in hosts.Cast<RemediationSummary>().Concat(vms)) { s.ReportFile = html; s.JsonReportFile = json; }
                 WriteVerbose($"Report written: {html} and {json}");
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)

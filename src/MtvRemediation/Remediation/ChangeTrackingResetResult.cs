@@ -15,10 +15,10 @@ namespace MtvRemediation
 
         /// <summary>CBT state read back from the server at the end (null when it could not be read).</summary>
         public bool? EnabledAfter { get; set; }
-        public string[] DeletedFiles { get; set; } = System.Array.Empty<string>();
+        public ReadableList<string> DeletedFiles { get; set; } = System.Array.Empty<string>();
 
         /// <summary>What was done, in order.</summary>
-        public string[] Steps { get; set; } = System.Array.Empty<string>();
+        public ReadableList<string> Steps { get; set; } = System.Array.Empty<string>();
         public bool Succeeded { get; set; }
 
         /// <summary>Name of the step that failed (e.g. DisableChangeTracking), or null.</summary>
