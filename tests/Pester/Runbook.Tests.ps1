@@ -232,6 +232,13 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
             $text = Get-Content $html[0].FullName -Raw
             $text | Should -Match ([regex]::Escape($vmName))
             $text | Should -Not -Match '<script'
+            # One stamp for the run's files, and the report links the archive beside it.
+            $stamp = $html[0].BaseName -replace '^mtv-remediation-', ''
+            $archive = Split-Path -Leaf $data.Hosts[0].LogArchive
+            $archive | Should -BeLike "*_$stamp.gz"
+            Join-Path $reportDir $archive | Should -Exist
+            $text | Should -Match ([regex]::Escape('href="' + [uri]::EscapeDataString($archive) + '"'))
+            $html[0].UnixFileMode | Should -Be ([System.IO.UnixFileMode]'UserRead, UserWrite')
         }
 
         It 'the HTML report opens in headless chromium and shows the host and VM tables' {
