@@ -64,8 +64,18 @@ namespace MtvRemediation.VSphere
         /// <summary>The controller of the calling runspace (pipeline thread).</summary>
         public static SshServiceController ForCurrentRunspace()
         {
-            var id = Runspace.DefaultRunspace?.InstanceId ?? Guid.Empty;
-            return ByRunspace.GetOrAdd(id, _ => new SshServiceController());
+            var rs = Runspace.DefaultRunspace;
+            var id = rs?.InstanceId ?? Guid.Empty;
+            if (ByRunspace.TryGetValue(id, out var existing)) return existing;
+            var created = ByRunspace.GetOrAdd(id, _ => new SshServiceController());
+            // A closed runspace's record goes with it (its sessions are closed; SSH stays as it is then:
+            // stopping it needs the vCenter session, which is closing too).
+            if (rs != null)
+                rs.StateChanged += (sender, e) =>
+                {
+                    if (e.RunspaceStateInfo.State == RunspaceState.Closed || e.RunspaceStateInfo.State == RunspaceState.Broken) ByRunspace.TryRemove(id, out _);
+                };
+            return created;
         }
 
         /// <summary>
