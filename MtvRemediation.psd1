@@ -46,7 +46,7 @@
             Tags         = @('VMware', 'vSphere', 'ESXi', 'vSAN', 'CBT', 'MTV', 'Forklift', 'OpenShift', 'Migration', 'PSEdition_Desktop', 'PSEdition_Core', 'Linux', 'Windows', 'MacOS')
             LicenseUri   = 'https://opensource.org/licenses/MIT'
             ProjectUri   = 'https://github.com/mtvremediation/MtvRemediation'
-            ReleaseNotes = 'See CHANGELOG.md.'
+            ReleaseNotes = 'See CHANGELOG.md in the module folder or https://github.com/mtvremediation/MtvRemediation/blob/main/CHANGELOG.md'
         }
     }
 }

@@ -83,6 +83,7 @@ function Invoke-Build {
     Get-ChildItem $ModuleOut -File | Where-Object { $_.Extension -in '.dll', '.pdb' -and $_.BaseName -ne 'MtvRemediation' } |
         Move-Item -Destination $deps
     Copy-Item (Join-Path $RepoRoot 'MtvRemediation.psd1') $ModuleOut
+    Copy-Item (Join-Path $RepoRoot 'CHANGELOG.md'), (Join-Path $RepoRoot 'LICENSE') $ModuleOut
     $formats = Join-Path $RepoRoot 'src/MtvRemediation/Formats'
     if (Test-Path $formats) {
         New-Item -ItemType Directory -Force (Join-Path $ModuleOut 'Formats') | Out-Null

@@ -28,7 +28,13 @@ if (-not $InProcess) {
     return
 }
 
-$CommonParameters = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
+# The always-present common parameters stay out of the help ([<CommonParameters>] stands for them);
+# -WhatIf and -Confirm are listed like PowerShell's own help does, where a cmdlet supports them.
+$CommonParameters = [System.Management.Automation.PSCmdlet]::CommonParameters
+$OptionalCommon = @{
+    WhatIf  = 'Shows what would happen if the cmdlet runs. Nothing is changed, and nothing is connected to that could change.'
+    Confirm = 'Prompts you for confirmation before each change.'
+}
 
 function Read-HelpMarkdown([string] $Path) {
     $doc = [ordered]@{ Synopsis = ''; Description = ''; Examples = @(); Parameters = @{}; Inputs = @(); Outputs = @(); Notes = ''; Links = @() }
@@ -103,7 +109,23 @@ function Get-PipelineText($ParamSetInfo) {
     if ($kinds) { return "True ($($kinds -join ', '))" } else { return 'False' }
 }
 
-function Write-Parameter($w, $Param, $SetParam, [string] $Description) {
+# Default values come from the compiled cmdlet: a fresh instance holds each property's initial value.
+function Get-DefaultValues($Command) {
+    $defaults = @{}
+    $instance = try { [Activator]::CreateInstance($Command.ImplementingType) } catch { $null }
+    foreach ($p in $Command.Parameters.Values) {
+        if ($p.Name -in $CommonParameters -or $OptionalCommon.ContainsKey($p.Name)) { continue }
+        $v = if ($instance) { try { $instance.($p.Name) } catch { $null } }
+        if ($v -is [System.Management.Automation.SwitchParameter]) { $defaults[$p.Name] = 'False'; continue }
+        if ($null -eq $v -or ($v -is [string] -and $v -eq '')) { continue }
+        if ($v -is [System.Management.Automation.PSCredential] -or $v -is [System.Security.SecureString]) { continue }
+        if ($v -is [array]) { if ($v.Count -eq 0) { continue }; $defaults[$p.Name] = ($v -join ', '); continue }
+        $defaults[$p.Name] = [string]$v
+    }
+    return $defaults
+}
+
+function Write-Parameter($w, $Param, $SetParam, [string] $Description, [string] $Default = 'None') {
     $isSwitch = $Param.ParameterType -eq [System.Management.Automation.SwitchParameter]
     $w.WriteStartElement('command', 'parameter', $cmdNs)
     $w.WriteAttributeString('required', $SetParam.IsMandatory.ToString().ToLowerInvariant())
@@ -120,11 +142,13 @@ function Write-Parameter($w, $Param, $SetParam, [string] $Description) {
         $w.WriteString((Get-TypeName $Param.ParameterType)); $w.WriteEndElement()
     }
     $w.WriteStartElement('dev', 'type', $devNs); $w.WriteElementString('maml', 'name', $mamlNs, $Param.ParameterType.FullName); $w.WriteEndElement()
-    $w.WriteElementString('dev', 'defaultValue', $devNs, 'None')
+    $w.WriteElementString('dev', 'defaultValue', $devNs, $Default)
     $w.WriteEndElement()
 }
 
 Import-Module $ModulePath -Force
+# The help source lives in the repository the manifest names (ProjectUri).
+$HelpUriBase = (Import-PowerShellDataFile $ModulePath).PrivateData.PSData.ProjectUri.TrimEnd('/') + '/blob/main/docs/en-US'
 $moduleName = [System.IO.Path]::GetFileNameWithoutExtension($ModulePath)
 $commands = Get-Command -Module $moduleName -CommandType Cmdlet | Sort-Object Name
 
@@ -141,6 +165,8 @@ foreach ($cmd in $commands) {
     $mdPath = Join-Path $DocsPath "$($cmd.Name).md"
     if (-not (Test-Path $mdPath)) { $missing += $cmd.Name; continue }
     $doc = Read-HelpMarkdown $mdPath
+    $defaults = Get-DefaultValues $cmd
+    foreach ($k in $OptionalCommon.Keys) { if (-not $doc.Parameters[$k]) { $doc.Parameters[$k] = $OptionalCommon[$k] } }
     $w.WriteStartElement('command', 'command', $cmdNs)
     $w.WriteAttributeString('xmlns', 'maml', $null, $mamlNs)
     $w.WriteAttributeString('xmlns', 'dev', $null, $devNs)
@@ -158,9 +184,9 @@ foreach ($cmd in $commands) {
     foreach ($set in $cmd.ParameterSets) {
         $w.WriteStartElement('command', 'syntaxItem', $cmdNs)
         $w.WriteElementString('maml', 'name', $mamlNs, $cmd.Name)
-        foreach ($p in ($set.Parameters | Where-Object { $_.Name -notin $CommonParameters } | Sort-Object { if ($_.Position -ge 0) { $_.Position } else { 1000 } })) {
+        foreach ($p in ($set.Parameters | Where-Object { $_.Name -notin $CommonParameters } | Sort-Object { if ($_.Position -ge 0) { $_.Position } else { 1000 } }, { [int]$OptionalCommon.ContainsKey($_.Name) })) {
             $param = $cmd.Parameters[$p.Name]
-            Write-Parameter $w $param $p $doc.Parameters[$p.Name]
+            Write-Parameter $w $param $p $doc.Parameters[$p.Name] $(if ($defaults.ContainsKey($p.Name)) { $defaults[$p.Name] } else { 'None' })
         }
         $w.WriteEndElement()
     }
@@ -171,9 +197,7 @@ foreach ($cmd in $commands) {
         $setParam = $null
         foreach ($set in $cmd.ParameterSets) { $setParam = $set.Parameters | Where-Object Name -EQ $param.Name | Select-Object -First 1; if ($setParam) { break } }
         $text = $doc.Parameters[$param.Name]
-        if (-not $text -and $param.Name -eq 'WhatIf') { $text = 'Shows what would happen if the cmdlet runs. Nothing is changed.' }
-        if (-not $text -and $param.Name -eq 'Confirm') { $text = 'Prompts you for confirmation before each change.' }
-        Write-Parameter $w $param $setParam $text
+        Write-Parameter $w $param $setParam $text $(if ($defaults.ContainsKey($param.Name)) { $defaults[$param.Name] } else { 'None' })
     }
     $w.WriteEndElement()
 
@@ -211,6 +235,10 @@ foreach ($cmd in $commands) {
     $w.WriteEndElement()
 
     $w.WriteStartElement('command', 'relatedLinks', $cmdNs)
+    # First the online version (Get-Help -Online opens it), then the markdown's links.
+    $w.WriteStartElement('maml', 'navigationLink', $mamlNs)
+    $w.WriteElementString('maml', 'linkText', $mamlNs, 'Online Version:'); $w.WriteElementString('maml', 'uri', $mamlNs, "$HelpUriBase/$($cmd.Name).md")
+    $w.WriteEndElement()
     foreach ($l in $doc.Links) {
         $w.WriteStartElement('maml', 'navigationLink', $mamlNs)
         $w.WriteElementString('maml', 'linkText', $mamlNs, $l); $w.WriteElementString('maml', 'uri', $mamlNs, '')

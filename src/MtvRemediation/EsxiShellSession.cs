@@ -46,6 +46,9 @@ namespace MtvRemediation
         /// <summary>Number of SSH handshakes this session made (1 + transparent reconnects).</summary>
         public int ConnectCount => Shell.ConnectCount;
 
+        /// <summary>True when Connect-EsxiShell -StartSshService started the host's SSH service for this session; closing it stops the service again.</summary>
+        public bool SshServiceStarted { get; internal set; }
+
         internal SshEsxiShell Shell { get; }
 
         internal bool IsClosed => Shell.IsDisposed;

@@ -164,9 +164,10 @@ Describe 'Find-MtvCloneFailure on files' {
         $help = Get-Help Find-MtvCloneFailure -Full
         Push-Location $Work
         try {
-            $ex1 = & ([scriptblock]::Create(($help.Examples.Example[0].Code -replace '(?m)^PS> ', '')))
+            $byTitle = { param($t) @($help.Examples.Example | Where-Object Title -Match $t)[0].Code -replace '(?m)^PS> ', '' }
+            $ex1 = & ([scriptblock]::Create((& $byTitle "Scan a populator pod's log as it is piped in")))
             @($ex1).Signature | Should -Be @('XcopyNotUsed', 'ChangeTrackerInvalid', 'ChangeTrackerInvalid')
-            $ex2 = & ([scriptblock]::Create(($help.Examples.Example[1].Code -replace '(?m)^PS> ', '')))
+            $ex2 = & ([scriptblock]::Create((& $byTitle 'Summarise saved pod logs')))
             $ex2.DiskIoError | Should -Be 1
         }
         finally { Pop-Location }

@@ -18,6 +18,20 @@ Describe 'Module manifest' -Tag Gate {
         { Test-ModuleManifest $ManifestPath -ErrorAction Stop } | Should -Not -Throw
     }
 
+    It 'the source manifest passes Test-ModuleManifest too (built checkout)' {
+        # Formats and MtvRemediation.dll at the top of the repository link to the sources and the Release build.
+        $source = Join-Path $PSScriptRoot '../../MtvRemediation.psd1'
+        { Test-ModuleManifest $source -ErrorAction Stop } | Should -Not -Throw
+    }
+
+    It 'ships its license and the changelog its release notes point at' {
+        Join-Path $ModuleDir 'LICENSE' | Should -Exist
+        Join-Path $ModuleDir 'CHANGELOG.md' | Should -Exist
+        $Manifest.PrivateData.PSData.ReleaseNotes | Should -Match 'CHANGELOG\.md'
+        (Get-Content (Join-Path $ModuleDir 'LICENSE') -TotalCount 1) | Should -Be 'MIT License'
+        $Manifest.PrivateData.PSData.LicenseUri | Should -Match 'MIT'
+    }
+
     It 'declares both editions, PowerShell 5.1 and the binary root module' {
         $Manifest.CompatiblePSEditions | Should -Be @('Desktop', 'Core')
         $Manifest.PowerShellVersion | Should -Be '5.1'

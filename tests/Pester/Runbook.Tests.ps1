@@ -108,8 +108,8 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
     }
 
     Context 'in order: plan, run, re-run, report' {
-        It 'help example 1 runs as written against the lab' {
-            $code = (Get-Help Invoke-MtvRemediation -Examples).Examples.Example[0].Code -replace '^PS> ', ''
+        It 'the help example for the lab scene runs as written' {
+            $code = @((Get-Help Invoke-MtvRemediation -Examples).Examples.Example | Where-Object Title -Match "the lab's scene")[0].Code -replace '^PS> ', ''
             $code | Should -Match ([regex]::Escape($vmName)) -Because 'the example names the lab scene''s VM'
             $out = & ([scriptblock]::Create($code)) 6>$null
             (Split-Summary $out).VM[0].Result | Should -Be 'Planned'
@@ -229,13 +229,20 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
             $data.Hosts[0].VMHost | Should -Be $hostName
             $data.Hosts[0].LogSpaceBefore.Status | Should -Be 'Critical'
             $data.Hosts[0].LogSpaceAfter.Status | Should -Be 'Healthy'
-            $data.Hosts[0].Outcome | Should -Be 'Succeeded'
+            $data.Hosts[0].Outcome | Should -Be 'Remediated' -Because 'the report says what the console says'
             $data.VMs[0].VM | Should -Be $vmName
             $data.VMs[0].DeletedCtkFiles | Should -Be @($ctkDs)
             $data.VMs[0].CbtEnabledAfter | Should -BeTrue
             $text = Get-Content $html[0].FullName -Raw
             $text | Should -Match ([regex]::Escape($vmName))
             $text | Should -Not -Match '<script'
+            # One stamp for the run's files, and the report links the archive beside it.
+            $stamp = $html[0].BaseName -replace '^mtv-remediation-', ''
+            $archive = Split-Path -Leaf $data.Hosts[0].LogArchive
+            $archive | Should -BeLike "*_$stamp.gz"
+            Join-Path $reportDir $archive | Should -Exist
+            $text | Should -Match ([regex]::Escape('href="' + [uri]::EscapeDataString($archive) + '"'))
+            $html[0].UnixFileMode | Should -Be ([System.IO.UnixFileMode]'UserRead, UserWrite')
         }
 
         It 'the HTML report opens in headless chromium and shows the host and VM tables' {

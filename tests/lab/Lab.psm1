@@ -412,6 +412,19 @@ function Start-LabSshd {
     Invoke-LabScript @('start-host', $HostName) | Out-Null
 }
 
+function Get-LabSshService {
+    <#
+    .SYNOPSIS
+        'running' or 'stopped': the lab host's sshd, which vcsim's HostServiceSystem reports and
+        controls as the host's TSM-SSH service (StartService/StopService/RefreshServices).
+    .EXAMPLE
+        Get-LabSshService DC0_H0
+    #>
+    [CmdletBinding()]
+    param([Parameter(Mandatory, Position = 0)][Alias('Host')][string] $HostName)
+    (Invoke-LabScript @('ssh-service', $HostName, 'status') | Select-Object -Last 1).Trim()
+}
+
 function Disconnect-LabSshSession {
     <#
     .SYNOPSIS
@@ -479,7 +492,7 @@ function Set-LabHostLayout {
     (Invoke-LabScript @('layout', $HostName) | Select-Object -Last 1)
 }
 
-Export-ModuleMember -Function Get-MtvLab, Get-LabHost, Invoke-LabHost, Get-LabVarUsage, Set-LabVarFill,
+Export-ModuleMember -Function Get-MtvLab, Get-LabSshService, Get-LabHost, Invoke-LabHost, Get-LabVarUsage, Set-LabVarFill,
     Add-LabWrapperLog, Reset-LabHost, Invoke-LabVcsimCtl, Get-LabSshdLoginCount, Update-LabHostKey,
     Stop-LabSshd, Start-LabSshd, Disconnect-LabSshSession, Set-LabSlowness, Get-LabVM,
     New-LabWrapperTaskDir, Set-LabHostdDowntime, New-LabWrapperLogBlock, Set-LabHostLayout,

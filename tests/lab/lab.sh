@@ -85,7 +85,7 @@ start_vcsim() {
   TMPDIR="$BASE/vcsim/tmp" VCSIM_LAB_PASSWORD="$VC_PASSWORD" setsid "$VCSIM_BIN" \
     -standalone-hosts "$standalone" -cluster-hosts "$cluster" -vms-per-host "${MTVLAB_VMS_PER_HOST:-2}" \
     -datastores "${MTVLAB_DATASTORES:-1}" \
-    -out "$BASE/vcsim/inventory.json" -tsv "$BASE/vcsim/inventory.tsv" \
+    -out "$BASE/vcsim/inventory.json" -tsv "$BASE/vcsim/inventory.tsv" -service-hook "$LAB_DIR/lab.sh" \
     </dev/null >"$BASE/vcsim/vcsim.log" 2>&1 9>&- &
   VCSIM_PID=$!
   echo "$VCSIM_PID" > "$BASE/vcsim/vcsim.pid"
@@ -559,6 +559,17 @@ cmd_start_host() { # start-host <host>: sshd up again on the same port
   /usr/sbin/sshd -f "$HD/sshd_config" -E "$HD/sshd.log" 9>&- </dev/null >/dev/null 2>&1 || die "sshd for $H_NAME failed to start (port $H_PORT taken?)"
 }
 
+cmd_ssh_service() { # ssh-service <host> start|stop|status: TSM-SSH as vcsim's HostServiceSystem sees it (its hook)
+  resolve_host "${1:-}"
+  case ${2:-} in
+    start) cmd_start_host "$1" >/dev/null;;
+    stop) cmd_stop_host "$1";;
+    status) ;;
+    *) die "ssh-service: start, stop or status";;
+  esac
+  if [ -n "$(sshd_pid)" ]; then echo running; else echo stopped; fi
+}
+
 cmd_kill_sessions() { # kill-sessions <host>: drop every live SSH connection, keep the listener
   resolve_host "${1:-}"
   local pid c n=0; pid=$(sshd_pid)
@@ -788,6 +799,7 @@ main() {
     stop-host) cmd_stop_host "$@";;
     start-host) cmd_start_host "$@";;
     kill-sessions) cmd_kill_sessions "$@";;
+    ssh-service) cmd_ssh_service "$@";;
     slow) cmd_slow "$@";;
     logins) cmd_logins "$@";;
     vcsim-ctl) cmd_vcsim_ctl "$@";;

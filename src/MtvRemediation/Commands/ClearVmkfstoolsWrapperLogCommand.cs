@@ -17,6 +17,7 @@ namespace MtvRemediation.Commands
 
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(WrapperLogPathCompleter))]
         public string LogPath { get; set; } = LogSpaceOptions.DefaultLogPath;
 
         /// <summary>Local directory that receives a verified .gz copy before the log is truncated.</summary>

@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using System.Management.Automation;
+using System.Security;
 using MtvRemediation.Infrastructure;
 using MtvRemediation.Interop;
 using MtvRemediation.VSphere;
@@ -17,9 +18,12 @@ namespace MtvRemediation.Commands
     {
         private const string LoginSet = "Login";
         private const string AdoptSet = "Adopt";
+        private const string UserSet = "User";
 
         [Parameter(Mandatory = true, Position = 0, ParameterSetName = LoginSet)]
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = UserSet)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(VIServerCompleter))]
         public string Server { get; set; } = "";
 
         [Parameter(Mandatory = true, ParameterSetName = LoginSet)]
@@ -27,7 +31,19 @@ namespace MtvRemediation.Commands
         [ValidateNotNull]
         public PSCredential Credential { get; set; } = PSCredential.Empty;
 
+        /// <summary>User name, as Connect-VIServer -User (with -Password).</summary>
+        [Parameter(Mandatory = true, ParameterSetName = UserSet)]
+        [ValidateNotNullOrEmpty]
+        public string User { get; set; } = "";
+
+        /// <summary>Password for -User: a SecureString, or plain text as PowerCLI users type it (kept as a SecureString).</summary>
+        [Parameter(Mandatory = true, ParameterSetName = UserSet)]
+        [ValidateNotNull]
+        [SecureStringTransformation]
+        public SecureString Password { get; set; } = new SecureString();
+
         [Parameter(ParameterSetName = LoginSet)]
+        [Parameter(ParameterSetName = UserSet)]
         [ValidateRange(1, 65535)]
         public int Port { get; set; } = 443;
 
@@ -48,7 +64,7 @@ namespace MtvRemediation.Commands
                 return;
             }
 
-            var credential = Credential.GetNetworkCredential();
+            var credential = ParameterSetName == UserSet ? new PSCredential(User, Password).GetNetworkCredential() : Credential.GetNetworkCredential();
             if (string.IsNullOrEmpty(credential.UserName))
             {
                 WriteError(VIErrors.Record(null, VIErrorIds.CredentialMissingUser, ErrorCategory.InvalidArgument, Server, "The credential has no user name. Pass -Credential (Get-Credential) with a vCenter user."));

@@ -5,6 +5,7 @@ using System.Management.Automation;
 using System.Text;
 using MtvRemediation.Cluster;
 using MtvRemediation.Infrastructure;
+using MtvRemediation.Remediation;
 
 namespace MtvRemediation.Commands
 {
@@ -50,7 +51,7 @@ namespace MtvRemediation.Commands
                     try { text = File.ReadAllText(file); }
                     catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
                     {
-                        WriteError(new ErrorRecord(ex, "MtvClusterObjectUnreadable", ErrorCategory.ReadError, file)
+                        WriteError(new ErrorRecord(ex, WrapperErrorIds.ClusterObjectUnreadable, ErrorCategory.ReadError, file)
                         {
                             ErrorDetails = new ErrorDetails($"Cannot read '{file}': {ex.Message} Save the object first: oc get migration <name> -n <namespace> -o json > migration.json"),
                         });
@@ -71,7 +72,7 @@ namespace MtvRemediation.Commands
             try { return GetResolvedProviderPathFromPSPath(path, out _); }
             catch (ItemNotFoundException ex)
             {
-                WriteError(new ErrorRecord(ex, "MtvClusterObjectNotFound", ErrorCategory.ObjectNotFound, path)
+                WriteError(new ErrorRecord(ex, WrapperErrorIds.ClusterObjectNotFound, ErrorCategory.ObjectNotFound, path)
                 {
                     ErrorDetails = new ErrorDetails($"No file matches '{path}'. Save the object first: oc get migration <name> -n <namespace> -o json > migration.json"),
                 });
@@ -88,7 +89,7 @@ namespace MtvRemediation.Commands
             catch (FormatException ex)
             {
                 // Nothing is written for a document that is not JSON: a half-read object would name the wrong VMs.
-                WriteError(new ErrorRecord(ex, "MtvClusterObjectInvalidJson", ErrorCategory.InvalidData, origin)
+                WriteError(new ErrorRecord(ex, WrapperErrorIds.ClusterObjectInvalidJson, ErrorCategory.InvalidData, origin)
                 {
                     ErrorDetails = new ErrorDetails($"{origin} is not the JSON of MTV objects: {ex.Message} Pass the output of oc get <kind> <name> -o json (not -o yaml, not oc describe)."),
                 });

@@ -1,7 +1,10 @@
+using System;
 using System.Linq;
 using System.Management.Automation;
+using MtvRemediation.Interop;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;
+using MtvRemediation.VSphere;
 
 namespace MtvRemediation.Commands
 {
@@ -23,6 +26,7 @@ namespace MtvRemediation.Commands
         [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByHost, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
         [SupportsWildcards]
+        [ArgumentCompleter(typeof(VMHostCompleter))]
         public string[]? VMHost { get; set; }
 
         [Parameter(Mandatory = true, ParameterSetName = ById)]
@@ -66,10 +70,25 @@ namespace MtvRemediation.Commands
 
         private void Close(EsxiSessionStore store, EsxiShellSession session)
         {
-            if (!ShouldProcess($"{session.VMHost} (session {session.Id})", "Close the SSH connection")) return;
+            var ssh = SshServiceController.ForCurrentRunspace();
+            var stopSsh = session.SshServiceStarted && ssh.StartedFor(session.VMHost, session.Id);
+            var action = stopSsh ? "Close the SSH connection, then stop the SSH service (TSM-SSH) that Connect-EsxiShell -StartSshService started" : "Close the SSH connection";
+            if (!ShouldProcess($"{session.VMHost} (session {session.Id})", action)) return;
             if (!store.Remove(session) && !session.IsClosed)
                 WriteVerbose($"Session {session.Id} for {session.VMHost} was not in this runspace's list; closed it anyway.");
             WriteVerbose($"Closed session {session.Id} for {session.VMHost}.");
+            if (!stopSsh) return;
+            try
+            {
+                if (ssh.StopIfStarted(session.VMHost, session.Id, CancelToken))
+                    WriteVerbose($"{session.VMHost}: stopped SSH (TSM-SSH) again, as it was before Connect-EsxiShell -StartSshService.");
+            }
+            catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException || ex is OperationCanceledException)
+            {
+                WriteError(new EsxiShellException(SshServiceErrorIds.StopFailed, ErrorCategory.InvalidOperation,
+                    $"Session {session.Id} is closed, but stopping the SSH service on '{session.VMHost}' failed: {ex.Message} SSH is still running there.",
+                    "Stop SSH in vCenter (host > Configure > Services > SSH).", ex).ToErrorRecord(session));
+            }
         }
 
         private static ErrorRecord NotFound(string message, object target)

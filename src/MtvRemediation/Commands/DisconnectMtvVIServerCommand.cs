@@ -18,6 +18,7 @@ namespace MtvRemediation.Commands
         /// <summary>VIConnection objects or server names (wildcards allowed). Default: every connection of this session.</summary>
         [Parameter(Position = 0, ValueFromPipeline = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(VIServerCompleter))]
         public object[]? Server { get; set; }
 
         private readonly List<VIConnection> _targets = new List<VIConnection>();

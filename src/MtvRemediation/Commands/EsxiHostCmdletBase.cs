@@ -47,7 +47,8 @@ namespace MtvRemediation.Commands
         /// <summary>Hosts: names, PowerCLI VMHost objects, objects with a VMHost or Name property, EsxiShellSession objects.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
-        [Alias("Session", "HostName")]
+        [Alias("Session", "HostName", "Name")]
+        [ArgumentCompleter(typeof(VMHostCompleter))]
         public object[] VMHost { get; set; } = Array.Empty<object>();
 
         /// <summary>-Credential, -KeyFilePath, -ThrottleLimit: declared once, in <see cref="HostConnectionParameters"/>.</summary>

@@ -73,11 +73,13 @@ namespace MtvRemediation.Commands
         [Parameter(Mandatory = true, ParameterSetName = VMHostSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
         [Alias("Session", "HostName")]
+        [ArgumentCompleter(typeof(VMHostCompleter))]
         public object[] VMHost { get; set; } = Array.Empty<object>();
 
         /// <summary>Log files on the host to scan instead of the wrapper logs (rotated variants beside them are included).</summary>
         [Parameter(ParameterSetName = VMHostSet)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(WrapperLogPathCompleter))]
         public string[]? LogPath { get; set; }
 
         /// <summary>Seconds one host's scan may take before it is stopped.</summary>

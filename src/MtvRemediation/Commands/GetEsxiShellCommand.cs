@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using System.Management.Automation;
+using MtvRemediation.Interop;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;
 
@@ -19,6 +20,7 @@ namespace MtvRemediation.Commands
         [ValidateNotNullOrEmpty]
         [SupportsWildcards]
         [Alias("Name")]
+        [ArgumentCompleter(typeof(VMHostCompleter))]
         public string[]? VMHost { get; set; }
 
         [Parameter(Mandatory = true, ParameterSetName = ById, ValueFromPipelineByPropertyName = true)]

@@ -16,6 +16,7 @@ namespace MtvRemediation.Commands
         /// <summary>Only the job for this log (default: all of ours).</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(WrapperLogPathCompleter))]
         public string? LogPath { get; set; }
 
         protected override string ProgressActivity => "Reading log rotation cron jobs";

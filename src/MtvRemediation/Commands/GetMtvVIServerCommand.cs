@@ -1,5 +1,6 @@
 using System.Linq;
 using System.Management.Automation;
+using MtvRemediation.Interop;
 using MtvRemediation.Infrastructure;
 using MtvRemediation.VSphere;
 
@@ -14,6 +15,7 @@ namespace MtvRemediation.Commands
         [Parameter(Position = 0)]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(VIServerCompleter))]
         public string[]? Server { get; set; }
 
         protected override void EndProcessing()

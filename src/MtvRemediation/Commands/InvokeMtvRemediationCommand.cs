@@ -81,6 +81,7 @@ namespace MtvRemediation.Commands
         {
             var targets = ResolveTargets();
             if (targets.Count == 0) return;
+            var stamp = DateTime.UtcNow;
             var options = new RunbookOptions
             {
                 PowerOff = PowerOff,
@@ -88,8 +89,11 @@ namespace MtvRemediation.Commands
                 RegisterLogRotation = RegisterLogRotation,
                 RestartAgents = RestartAgents,
                 ArchiveDirectory = _reportDirectory,
+                RunStamp = stamp,
                 ShutdownTimeout = TimeSpan.FromSeconds(ShutdownTimeoutSeconds),
-                StartedAt = DateTime.UtcNow,
+                StartedAt = stamp,
+                ReportServers = targets.Select(t => t.Connection.Server).Distinct(StringComparer.OrdinalIgnoreCase).ToList(),
+                ReportParameters = DescribeParameters(targets.Count),
                 // Read on the pipeline thread; used by the workers that restart agents.
                 VCenterState = RestartAgents ? HostConnectionStateSources.Current() : null,
             };
@@ -109,6 +113,25 @@ namespace MtvRemediation.Commands
             }
             ThreadPoolTuning.EnsureMinThreads(_hosts.Parameters.ThrottleLimit);
             RunbookEngine.Run(new CmdletRunbookHost(this, IsWhatIf()), vms, options);
+        }
+
+        /// <summary>The run's parameters for the report: effective values, VMs as a count, a credential as its user name only.</summary>
+        private List<string> DescribeParameters(int vmCount)
+        {
+            var list = new List<string> { $"VM: {vmCount} VM(s)" };
+            foreach (var p in MyInvocation.MyCommand.Parameters.Values.OrderBy(p => p.Name, StringComparer.Ordinal))
+            {
+                if (p.Name == nameof(VM) || Cmdlet.CommonParameters.Contains(p.Name) || Cmdlet.OptionalCommonParameters.Contains(p.Name)) continue;
+                var value = GetType().GetProperty(p.Name)?.GetValue(this);
+                string text;
+                if (value is PSCredential c) text = "user " + c.UserName;
+                else if (value is SwitchParameter sw) text = sw.IsPresent ? "True" : "False";
+                else if (value is object[] items) text = string.Join(", ", items.Select(i => PSObjectProperties.Unwrap(i)?.ToString()));
+                else if (value == null) continue;
+                else text = Convert.ToString(value, CultureInfo.InvariantCulture) ?? "";
+                list.Add($"{p.Name}: {text}");
+            }
+            return list;
         }
 
         private bool IsWhatIf()

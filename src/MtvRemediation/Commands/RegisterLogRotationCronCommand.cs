@@ -23,6 +23,7 @@ namespace MtvRemediation.Commands
 
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(WrapperLogPathCompleter))]
         public string LogPath { get; set; } = LogSpaceOptions.DefaultLogPath;
 
         protected override string ProgressActivity => "Registering log rotation cron jobs";

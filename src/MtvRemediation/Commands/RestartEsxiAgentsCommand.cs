@@ -23,6 +23,7 @@ namespace MtvRemediation.Commands
         [Parameter]
         [ValidateNotNullOrEmpty]
         [ValidatePattern("^[A-Za-z0-9_-]{1,64}$")]
+        [ArgumentCompleter(typeof(EsxiAgentCompleter))]
         public string[] Agent { get; set; } = { "hostd", "vpxa" };
 
         /// <summary>How long to wait for each agent (and vCenter) to be back.</summary>

@@ -15,6 +15,7 @@ namespace MtvRemediation.Commands
     {
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(WrapperLogPathCompleter))]
         public string LogPath { get; set; } = LogSpaceOptions.DefaultLogPath;
 
         [Parameter]

@@ -18,6 +18,8 @@ namespace MtvRemediation.Commands
         /// <summary>VM names (wildcards allowed), PowerCLI VM objects (live or deserialized), or MtvRemediation results.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
         [ValidateNotNullOrEmpty]
+        [Alias("Name")]
+        [ArgumentCompleter(typeof(VMCompleter))]
         public object[] VM { get; set; } = Array.Empty<object>();
 
         protected override void ProcessRecord()

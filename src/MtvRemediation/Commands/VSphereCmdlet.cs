@@ -19,6 +19,7 @@ namespace MtvRemediation.Commands
         /// <summary>Connection(s) to use: VIConnection, PowerCLI VIServer, or server name.</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(VIServerCompleter))]
         public object[]? Server { get; set; }
 
         private VIConnectionStore? _store;
@@ -40,6 +41,9 @@ namespace MtvRemediation.Commands
         {
             var store = Store;
             var result = new List<VIConnection>();
+            // -Server items that cannot be used: written after the loop, so that when none is left
+            // the last one terminates the command instead of a second, generic "not connected".
+            var problems = new List<ErrorRecord>();
             if (Server != null && Server.Length > 0)
             {
                 foreach (var item in Server)
@@ -48,7 +52,7 @@ namespace MtvRemediation.Commands
                     if (value is VIConnection c)
                     {
                         if (c.IsConnected) result.Add(c);
-                        else WriteError(VIErrors.Record(null, VIErrorIds.ServerNotConnected, ErrorCategory.ConnectionError, item, $"The connection to {c.Server} is closed. Run Connect-MtvVIServer -Server {c.Server} again."));
+                        else problems.Add(VIErrors.Record(null, VIErrorIds.ServerNotConnected, ErrorCategory.ConnectionError, item, $"The connection to {c.Server} is closed. Run Connect-MtvVIServer -Server {c.Server} again."));
                         continue;
                     }
                     var viServer = VIServerInput.TryParse(value);
@@ -68,7 +72,7 @@ namespace MtvRemediation.Commands
                         if (adopted != null) matches.Add(adopted);
                     }
                     if (matches.Count == 0)
-                        WriteError(VIErrors.Record(null, VIErrorIds.ServerNotConnected, ErrorCategory.ConnectionError, item, $"Not connected to {name}. Run Connect-MtvVIServer -Server {name} -Credential (Get-Credential), or connect PowerCLI to it."));
+                        problems.Add(VIErrors.Record(null, VIErrorIds.ServerNotConnected, ErrorCategory.ConnectionError, item, $"Not connected to {name}. Run Connect-MtvVIServer -Server {name} -Credential (Get-Credential), or connect PowerCLI to it."));
                     result.AddRange(matches);
                 }
             }
@@ -86,6 +90,11 @@ namespace MtvRemediation.Commands
             }
 
             var distinct = result.Distinct().ToList();
+            for (var i = 0; i < problems.Count; i++)
+            {
+                if (distinct.Count == 0 && i == problems.Count - 1) ThrowTerminatingError(problems[i]);
+                WriteError(problems[i]);
+            }
             if (distinct.Count == 0)
             {
                 ThrowTerminatingError(VIErrors.Record(null, VIErrorIds.ServerNotConnected, ErrorCategory.ConnectionError, Server,

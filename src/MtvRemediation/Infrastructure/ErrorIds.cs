@@ -28,6 +28,7 @@ namespace MtvRemediation.Infrastructure
                 typeof(ErrorIds), typeof(Esxi.EsxiShellErrorIds), typeof(Remediation.HostRemediationErrorIds),
                 typeof(Remediation.RunbookErrorIds), typeof(Remediation.ChangeTrackingErrorIds),
                 typeof(Remediation.CloneFailureErrorIds), typeof(VSphere.VIErrorIds),
+                typeof(Remediation.WrapperErrorIds), typeof(VSphere.SshServiceErrorIds),
             };
             return tables.SelectMany(t => t.GetFields(BindingFlags.Public | BindingFlags.Static))
                 .Where(f => f.IsLiteral && f.FieldType == typeof(string))
@@ -143,5 +144,32 @@ namespace MtvRemediation.VSphere
         public const string InvalidLogin = "VIInvalidLogin";
         public const string InvalidVMInput = "InvalidVMInput";
         public const string VMNotFound = "VMNotFound";
+    }
+}
+
+namespace MtvRemediation.Remediation
+{
+    /// <summary>Error ids of the wrapper inventory, task directory and cluster object cmdlets.</summary>
+    public static class WrapperErrorIds
+    {
+        public const string InventoryFailed = "WrapperInventoryFailed";
+        public const string LogNotApplicable = "WrapperLogNotApplicable";
+        public const string TaskRemoveFailed = "WrapperTaskRemoveFailed";
+        public const string TaskDirectoryInvalid = "WrapperTaskDirectoryInvalid";
+        public const string ClusterObjectUnreadable = "MtvClusterObjectUnreadable";
+        public const string ClusterObjectNotFound = "MtvClusterObjectNotFound";
+        public const string ClusterObjectInvalidJson = "MtvClusterObjectInvalidJson";
+    }
+}
+
+namespace MtvRemediation.VSphere
+{
+    /// <summary>Stable error ids of SSH on demand (Connect-EsxiShell -StartSshService, Disconnect-EsxiShell).</summary>
+    public static class SshServiceErrorIds
+    {
+        public const string NoVCenter = "SshServiceNoVCenter";
+        public const string HostNotFound = "SshServiceHostNotFound";
+        public const string StartFailed = "SshServiceStartFailed";
+        public const string StopFailed = "SshServiceStopFailed";
     }
 }

@@ -15,7 +15,7 @@ namespace MtvRemediation
 
         /// <summary>CBT state read back from the server at the end (null when it could not be read).</summary>
         public bool? EnabledAfter { get; set; }
-        public string[] DeletedFiles { get; set; } = System.Array.Empty<string>();
+        public ReadableList<string> DeletedFiles { get; set; } = System.Array.Empty<string>();
 
         /// <summary>Every power-state change the reset made, in order (KB 2139574's cycle included).</summary>
         public PowerTransition[] PowerTransitions { get; set; } = System.Array.Empty<PowerTransition>();
@@ -24,7 +24,7 @@ namespace MtvRemediation
         public string[] CtkFilesAfter { get; set; } = System.Array.Empty<string>();
 
         /// <summary>What was done, in order.</summary>
-        public string[] Steps { get; set; } = System.Array.Empty<string>();
+        public ReadableList<string> Steps { get; set; } = System.Array.Empty<string>();
         public bool Succeeded { get; set; }
 
         /// <summary>Name of the step that failed (e.g. DisableChangeTracking), or null.</summary>

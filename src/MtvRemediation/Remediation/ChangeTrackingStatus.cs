@@ -33,16 +33,16 @@ namespace MtvRemediation
         public bool ToolsRunning { get; set; }
         public bool Enabled { get; set; }
         public int SnapshotCount { get; set; }
-        public ChangeTrackingDisk[] Disks { get; set; } = System.Array.Empty<ChangeTrackingDisk>();
+        public ReadableList<ChangeTrackingDisk> Disks { get; set; } = System.Array.Empty<ChangeTrackingDisk>();
 
         /// <summary>The VM's own <c>-ctk.vmdk</c> files found on the datastores its disks use.</summary>
-        public string[] CtkFiles { get; set; } = System.Array.Empty<string>();
+        public ReadableList<string> CtkFiles { get; set; } = System.Array.Empty<string>();
 
         /// <summary>Other <c>-ctk.vmdk</c> files in the same folders whose disk descriptor is gone (orphans).</summary>
-        public string[] OrphanedCtkFiles { get; set; } = System.Array.Empty<string>();
+        public ReadableList<string> OrphanedCtkFiles { get; set; } = System.Array.Empty<string>();
 
         /// <summary>Other <c>-ctk.vmdk</c> files in the same folders that belong to a descriptor which is not this VM's disk (never touched).</summary>
-        public string[] ForeignCtkFiles { get; set; } = System.Array.Empty<string>();
+        public ReadableList<string> ForeignCtkFiles { get; set; } = System.Array.Empty<string>();
         public bool Healthy { get; set; }
 
         /// <summary>Why the state is not healthy (null when healthy).</summary>

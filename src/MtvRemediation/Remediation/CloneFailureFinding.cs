@@ -71,12 +71,11 @@ namespace MtvRemediation
         public DateTime? LastTimestamp { get; set; }
 
         /// <summary>Remediations suggested by the findings, most urgent first.</summary>
-        public string[] Remediation { get; set; } = Array.Empty<string>();
+        public ReadableList<string> Remediation { get; set; } = Array.Empty<string>();
 
-        /// <summary>Counts keyed by signature name (same numbers as the properties).</summary>
-        public IDictionary<string, long> Counts
+        /// <summary>Counts keyed by signature name (same numbers as the properties; a method, so CSV rows stay flat).</summary>
+        public IDictionary<string, long> GetCounts()
         {
-            get
             {
                 return new Dictionary<string, long>
                 {

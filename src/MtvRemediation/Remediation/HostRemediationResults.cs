@@ -51,7 +51,7 @@ namespace MtvRemediation
         public bool? WrapperInstalled { get; set; }
 
         /// <summary>Why the status is not Healthy (empty when healthy).</summary>
-        public string[] Reasons { get; set; } = Array.Empty<string>();
+        public ReadableList<string> Reasons { get; set; } = Array.Empty<string>();
     }
 
     /// <summary>What Clear-VmkfstoolsWrapperLog did on one host.</summary>

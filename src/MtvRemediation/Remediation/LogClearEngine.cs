@@ -19,6 +19,9 @@ namespace MtvRemediation.Remediation
         /// <summary>Local directory for the compressed copy; null: no archive.</summary>
         public string? ArchiveDirectory { get; set; }
 
+        /// <summary>Time in the archive's name (UTC; default: now). The runbook passes its run time, so a run's report and archives share one stamp.</summary>
+        public DateTime? ArchiveStamp { get; set; }
+
         /// <summary>Lines to keep at the end of the log (0: keep none).</summary>
         public int KeepLastLines { get; set; }
 
@@ -92,7 +95,7 @@ namespace MtvRemediation.Remediation
             var s0 = CurrentSize(shell, request.LogPath, ct) ?? 0;
             if (request.ArchiveDirectory != null)
             {
-                result.ArchiveFile = Archive(shell, request.LogPath, s0, request.ArchiveDirectory, request.CompressOnHost, request.ArchiveTimeout, ct, verbose);
+                result.ArchiveFile = Archive(shell, request.LogPath, s0, request.ArchiveDirectory, request.ArchiveStamp ?? DateTime.UtcNow, request.CompressOnHost, request.ArchiveTimeout, ct, verbose);
             }
 
             var keepFrom = s0;
@@ -271,10 +274,10 @@ namespace MtvRemediation.Remediation
         }
 
         /// <summary>Streams a verified gzip of bytes [0, length) of the log into the archive directory; returns the file.</summary>
-        private static string Archive(IEsxiShell shell, string path, long length, string directory, bool compressOnHost, TimeSpan timeout, CancellationToken ct, Action<string>? verbose)
+        private static string Archive(IEsxiShell shell, string path, long length, string directory, DateTime stamp, bool compressOnHost, TimeSpan timeout, CancellationToken ct, Action<string>? verbose)
         {
             Directory.CreateDirectory(directory);
-            var file = UniqueName(directory, shell.HostName, path, ".gz");
+            var file = UniqueName(directory, shell.HostName, path, ".gz", stamp);
             var partial = file + ".partial";
             var tools = RemoteOps.Run(shell, RemoteCommand.Script(
                 "command -v gzip >/dev/null 2>&1 && echo gzip; command -v sha256sum >/dev/null 2>&1 && echo sha256sum; command -v md5sum >/dev/null 2>&1 && echo md5sum; true"), ct).Stdout;
@@ -402,10 +405,12 @@ namespace MtvRemediation.Remediation
             return (count, sb.ToString());
         }
 
-        private static string UniqueName(string directory, string host, string logPath, string extension)
+        /// <summary>The one time format of file names: report (mtv-remediation-&lt;stamp&gt;), archives (&lt;host&gt;_&lt;log&gt;_&lt;stamp&gt;.gz) and kept tails.</summary>
+        internal static string FileStamp(DateTime utc) => utc.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+
+        private static string UniqueName(string directory, string host, string logPath, string extension, DateTime? stamp = null)
         {
-            var stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
-            var baseName = Sanitize(host) + "_" + Sanitize(Path.GetFileName(logPath)) + "_" + stamp;
+            var baseName = Sanitize(host) + "_" + Sanitize(Path.GetFileName(logPath)) + "_" + FileStamp(stamp ?? DateTime.UtcNow);
             var candidate = Path.Combine(directory, baseName + extension);
             for (var i = 1; File.Exists(candidate) || File.Exists(candidate + ".partial"); i++)
                 candidate = Path.Combine(directory, baseName + "-" + i.ToString(CultureInfo.InvariantCulture) + extension);

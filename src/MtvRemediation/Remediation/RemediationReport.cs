@@ -3,16 +3,25 @@ using System.Collections.Generic;
 
 namespace MtvRemediation
 {
-    /// <summary>How an item (host or VM) ended after a remediation run.</summary>
+    /// <summary>
+    /// How an item (host or VM) ended: the same words as the Result column of Invoke-MtvRemediation,
+    /// so console, CSV and report say one thing for one outcome.
+    /// </summary>
     public enum RemediationOutcome
     {
-        /// <summary>Remediated, or found healthy and left alone.</summary>
-        Succeeded,
-        /// <summary>Not touched (-WhatIf, filtered out, nothing to do was decided by the caller).</summary>
-        Skipped,
-        /// <summary>Done, with something the admin should look at.</summary>
-        Warning,
-        /// <summary>A step failed; FinalState says where the item is now.</summary>
+        /// <summary>Found healthy: nothing to do.</summary>
+        Healthy,
+        /// <summary>Every planned action done.</summary>
+        Remediated,
+        /// <summary>Only planned (-WhatIf, or the run stopped before acting).</summary>
+        Planned,
+        /// <summary>Not confirmed: nothing done.</summary>
+        Declined,
+        /// <summary>Some actions done, others declined or failed; FinalState says where it is.</summary>
+        Partial,
+        /// <summary>Refused before acting (e.g. snapshots, VMware Tools not running without -Force).</summary>
+        Refused,
+        /// <summary>A step failed, or the item could not be read; FinalState says where it is now.</summary>
         Failed,
     }
 
@@ -47,6 +56,9 @@ namespace MtvRemediation
 
         public RemediationOutcome Outcome { get; set; }
 
+        /// <summary>The local archive of the host's log taken before truncating it (linked from the HTML report).</summary>
+        public string? LogArchive { get; set; }
+
         /// <summary>Where the host is now, in words (e.g. "/var 12% used, rotation cron registered, agents running").</summary>
         public string FinalState { get; set; } = "";
     }
@@ -78,6 +90,12 @@ namespace MtvRemediation
 
         /// <summary>When the report was made (UTC).</summary>
         public DateTime GeneratedAt { get; set; } = DateTime.UtcNow;
+
+        /// <summary>The vCenter server(s) the run worked through.</summary>
+        public List<string> Servers { get; set; } = new List<string>();
+
+        /// <summary>The run's parameters as "Name: value" (secrets never: a credential shows its user only).</summary>
+        public List<string> Parameters { get; set; } = new List<string>();
 
         public List<HostReportEntry> Hosts { get; set; } = new List<HostReportEntry>();
         public List<VMReportEntry> VMs { get; set; } = new List<VMReportEntry>();

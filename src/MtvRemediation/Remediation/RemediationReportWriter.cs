@@ -4,6 +4,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Net;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace MtvRemediation.Remediation
@@ -39,22 +40,41 @@ namespace MtvRemediation.Remediation
             return sw.ToString();
         }
 
-        // Write to a temp file beside the target, then move: a reader never sees half a report.
+        // Written to a temp file beside the target, then renamed over it: a reader never sees half a
+        // report, and an old report stays whole until the new one replaces it (no delete first).
+        // The file is owner-only (0600) before any byte is written: reports name hosts, VMs and paths
+        // an admin may consider private. On Windows the directory's ACL applies.
         private static void WriteFile(string path, Action<TextWriter> write)
         {
             var full = Path.GetFullPath(path);
-            var temp = full + ".tmp-" + Guid.NewGuid().ToString("N").Substring(0, 8);
+            var temp = Path.Combine(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + ".tmp-" + Guid.NewGuid().ToString("N").Substring(0, 8));
             try
             {
-                using (var w = new StreamWriter(temp, false, new UTF8Encoding(false))) write(w);
-                if (File.Exists(full)) File.Delete(full);
-                File.Move(temp, full);
+                using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+                {
+                    OwnerOnly(temp);
+                    using var w = new StreamWriter(fs, new UTF8Encoding(false));
+                    write(w);
+                }
+                if (File.Exists(full)) File.Replace(temp, full, null); // rename(2) on Unix: atomic
+                else File.Move(temp, full);
             }
             finally
             {
                 if (File.Exists(temp)) File.Delete(temp);
             }
         }
+
+        /// <summary>chmod 0600 (Unix); a no-op on Windows. Throws IOException when the mode cannot be set.</summary>
+        internal static void OwnerOnly(string path)
+        {
+            if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows)) return;
+            if (chmod(path, 0x180 /* 0600 */) != 0)
+                throw new IOException($"Cannot make '{path}' readable by its owner only (chmod 0600 failed, errno {Marshal.GetLastWin32Error()}).");
+        }
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern int chmod(string path, uint mode);
 
         // ---------------------------------------------------------------- HTML
 
@@ -71,7 +91,7 @@ h3 { font-size:15px; margin:16px 0 6px; }
 .tiles { display:flex; gap:12px; flex-wrap:wrap; margin:16px 0 4px; }
 .tile { background:#fff; border:1px solid var(--line); border-radius:6px; padding:10px 16px; min-width:150px; }
 .tile .n { font-size:22px; font-weight:600; }
-.tile .n.Succeeded, .tile .n.Failed { background:none; }
+.tile .n.Remediated, .tile .n.Failed { background:none; }
 .tile .l { color:#57606a; }
 table { border-collapse:collapse; width:100%; background:#fff; border:1px solid var(--line); }
 th, td { border-bottom:1px solid var(--line); padding:6px 8px; text-align:left; vertical-align:top; }
@@ -86,10 +106,12 @@ code, .logline { font-family: ui-monospace, 'DejaVu Sans Mono', Consolas, monosp
 .logline { white-space:pre-wrap; overflow-wrap:anywhere; min-width:300px; }
 td.src { overflow-wrap:anywhere; }
 .badge { display:inline-block; padding:1px 8px; border-radius:10px; font-size:12px; font-weight:600; white-space:nowrap; }
-.Succeeded { color:var(--ok); background:var(--okbg); }
-.Warning { color:var(--warn); background:var(--warnbg); }
+.Healthy, .Remediated { color:var(--ok); background:var(--okbg); }
+.Partial, .Refused { color:var(--warn); background:var(--warnbg); }
 .Failed { color:var(--bad); background:var(--badbg); }
-.Skipped { color:var(--skip); background:var(--skipbg); }
+.Planned, .Declined { color:var(--skip); background:var(--skipbg); }
+table.run { width:auto; }
+table.run th { width:12em; }
 .sig-failure { color:var(--bad); font-weight:600; }
 .sig-info { color:var(--skip); }
 .empty { color:#57606a; font-style:italic; }
@@ -109,16 +131,18 @@ footer { color:#57606a; padding:0 28px 20px; font-size:12px; }
             w.Write("<header>\n<h1>" + E(report.Title) + "</h1>\n");
             w.Write("<p class=\"meta\">Generated " + E(FormatTime(report.GeneratedAt)) + " &middot; "
                     + Count(report.Hosts.Count, "host") + " &middot; " + Count(report.VMs.Count, "VM") + " &middot; "
-                    + Count(allFindings.Count, "finding") + "</p>\n</header>\n<main>\n");
+                    + Count(allFindings.Count, "finding")
+                    + (report.Servers.Count > 0 ? " &middot; vCenter " + E(string.Join(", ", report.Servers)) : "") + "</p>\n</header>\n<main>\n");
 
             w.Write("<div class=\"tiles\">\n");
-            Tile(w, "Hosts remediated", report.Hosts.Count(h => h.Outcome == RemediationOutcome.Succeeded), report.Hosts.Count, RemediationOutcome.Succeeded);
+            Tile(w, "Hosts remediated", report.Hosts.Count(h => h.Outcome == RemediationOutcome.Remediated), report.Hosts.Count, RemediationOutcome.Remediated);
             Tile(w, "Hosts failed", report.Hosts.Count(h => h.Outcome == RemediationOutcome.Failed), report.Hosts.Count, RemediationOutcome.Failed);
-            Tile(w, "VMs remediated", report.VMs.Count(v => v.Outcome == RemediationOutcome.Succeeded), report.VMs.Count, RemediationOutcome.Succeeded);
+            Tile(w, "VMs remediated", report.VMs.Count(v => v.Outcome == RemediationOutcome.Remediated), report.VMs.Count, RemediationOutcome.Remediated);
             Tile(w, "VMs failed", report.VMs.Count(v => v.Outcome == RemediationOutcome.Failed), report.VMs.Count, RemediationOutcome.Failed);
             Tile(w, "Failure lines", allFindings.Where(f => !IsInformational(f)).Sum(f => f.Occurrences), null, null);
             w.Write("</div>\n");
 
+            WriteRun(report, w);
             WriteHostTable(report, w);
             WriteVMTable(report, w);
             WriteFindings(report, w);
@@ -133,11 +157,24 @@ footer { color:#57606a; padding:0 28px 20px; font-size:12px; }
                     + "</div><div class=\"l\">" + E(label) + "</div></div>\n");
         }
 
+        private static void WriteRun(RemediationReport report, TextWriter w)
+        {
+            if (report.Servers.Count == 0 && report.Parameters.Count == 0) return;
+            w.Write("<section id=\"run\">\n<h2>Run</h2>\n<table class=\"run\">\n<tbody>\n");
+            if (report.Servers.Count > 0) w.Write("<tr><th>vCenter</th><td>" + E(string.Join(", ", report.Servers)) + "</td></tr>\n");
+            foreach (var p in report.Parameters)
+            {
+                var i = p.IndexOf(':');
+                w.Write("<tr><th>" + E(i > 0 ? p.Substring(0, i) : p) + "</th><td><code>" + E(i > 0 ? p.Substring(i + 1).Trim() : "") + "</code></td></tr>\n");
+            }
+            w.Write("</tbody>\n</table>\n</section>\n");
+        }
+
         private static void WriteHostTable(RemediationReport report, TextWriter w)
         {
             w.Write("<section id=\"hosts\">\n<h2>Hosts</h2>\n");
             if (report.Hosts.Count == 0) { w.Write("<p class=\"empty\">No hosts in this run.</p>\n</section>\n"); return; }
-            w.Write("<table class=\"hosts\">\n<thead><tr><th>Host</th><th>/var used (before &rarr; after)</th><th>Wrapper log size</th><th>/var free</th><th>Findings</th><th>Actions</th><th>Outcome</th><th>Final state</th></tr></thead>\n<tbody>\n");
+            w.Write("<table class=\"hosts\">\n<thead><tr><th>Host</th><th>/var used (before &rarr; after)</th><th>Wrapper log size</th><th>/var free</th><th>Findings</th><th>Actions</th><th>Log archive</th><th>Outcome</th><th>Final state</th></tr></thead>\n<tbody>\n");
             foreach (var h in report.Hosts)
             {
                 w.Write("<tr><td><strong>" + E(h.VMHost) + "</strong></td>");
@@ -146,6 +183,7 @@ footer { color:#57606a; padding:0 28px 20px; font-size:12px; }
                 w.Write("<td class=\"change\">" + Change(Bytes(h.LogSpaceBefore?.VarFreeBytes), Bytes(h.LogSpaceAfter?.VarFreeBytes)) + "</td>");
                 w.Write("<td>" + FindingCounts(h.Findings) + "</td>");
                 w.Write("<td>" + Steps(h.Actions) + "</td>");
+                w.Write("<td>" + ArchiveLink(h.LogArchive) + "</td>");
                 w.Write("<td>" + Badge(h.Outcome) + "</td>");
                 w.Write("<td>" + E(h.FinalState) + "</td></tr>\n");
             }
@@ -190,6 +228,15 @@ footer { color:#57606a; padding:0 28px 20px; font-size:12px; }
                 w.Write("</tbody>\n</table>\n");
             }
             w.Write("</section>\n");
+        }
+
+        // Archives are written beside the report: a relative link (file name only, percent-encoded)
+        // opens them from the report wherever the folder is copied.
+        private static string ArchiveLink(string? archive)
+        {
+            if (string.IsNullOrEmpty(archive)) return "<span class=\"empty\">none</span>";
+            var name = Path.GetFileName(archive);
+            return "<a href=\"" + E(Uri.EscapeDataString(name)) + "\"><code>" + E(name) + "</code></a>";
         }
 
         private static bool IsInformational(CloneFailureFinding f) => f.Signature == CloneFailureSignatures.XcopyNotUsed;
@@ -240,6 +287,8 @@ footer { color:#57606a; padding:0 28px 20px; font-size:12px; }
             j.BeginObject();
             j.Prop("Title", report.Title);
             j.Prop("GeneratedAt", report.GeneratedAt);
+            j.Name("Servers"); j.Strings(report.Servers);
+            j.Name("Parameters"); j.Strings(report.Parameters);
             j.Name("Hosts"); j.BeginArray();
             foreach (var h in report.Hosts)
             {
@@ -250,6 +299,7 @@ footer { color:#57606a; padding:0 28px 20px; font-size:12px; }
                 j.Name("Actions"); j.Strings(h.Actions);
                 j.Name("Findings"); Findings(j, h.Findings);
                 j.Prop("Outcome", h.Outcome.ToString());
+                j.Prop("LogArchive", h.LogArchive);
                 j.Prop("FinalState", h.FinalState);
                 j.EndObject();
             }

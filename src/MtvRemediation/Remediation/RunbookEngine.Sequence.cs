@@ -123,7 +123,9 @@ namespace MtvRemediation.Remediation
                 v.ResetApproved = host.Confirm($"VM '{v.Vm.Name}' on {v.Vm.HostName} ({v.Server})", DescribeReset(v) + " (because " + v.ResetReason + ")");
                 if (!v.ResetApproved) v.AllConfirmed = false;
             }
-            var writeReport = options.ArchiveDirectory != null && host.Confirm(options.ArchiveDirectory, "Write the remediation report (HTML and JSON)");
+            // The report was asked for with -ReportPath: no second confirmation; -WhatIf only names it.
+            if (whatIf && options.ArchiveDirectory != null) host.Confirm(options.ArchiveDirectory, "Write the remediation report (HTML and JSON) and the log archives");
+            var writeReport = options.ArchiveDirectory != null && !whatIf;
 
             if (!whatIf)
             {
@@ -156,9 +158,10 @@ namespace MtvRemediation.Remediation
             var result = new RunbookResult(
                 hosts.Select(h => SummarizeHost(h, whatIf)).ToList(),
                 vms.Select(v => SummarizeVm(v, whatIf)).ToList());
+            // The report first, so every row can say where it is.
+            if (writeReport) WriteReport(host, result, options);
             foreach (var s in result.Hosts) host.Emit(s);
             foreach (var s in result.VMs) host.Emit(s);
-            if (writeReport && !whatIf) WriteReport(host, result, options);
             return result;
         }
 
@@ -254,13 +257,15 @@ namespace MtvRemediation.Remediation
         private static void WriteReport(IRunbookHost runner, RunbookResult result, RunbookOptions options)
         {
             var directory = options.ArchiveDirectory!;
-            var name = "mtv-remediation-" + options.StartedAt.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+            // One time stamp scheme for the report and the archives of the same run.
+            var name = "mtv-remediation-" + LogClearEngine.FileStamp(options.RunStamp ?? options.StartedAt);
             var html = Path.Combine(directory, name + ".html");
             var json = Path.Combine(directory, name + ".json");
             try
             {
                 Directory.CreateDirectory(directory);
-                RemediationReportWriter.Save(BuildReport(result.Hosts, result.VMs, options.StartedAt), html, json);
+                RemediationReportWriter.Save(BuildReport(result.Hosts, result.VMs, options.StartedAt, options.ReportServers, options.ReportParameters), html, json);
+                foreach (var s in result.Hosts.Cast<RemediationSummary>().Concat(result.VMs)) { s.ReportFile = html; s.JsonReportFile = json; }
                 runner.WriteVerbose($"Report written: {html} and {json}");
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)

@@ -26,6 +26,15 @@ namespace MtvRemediation.Remediation
         /// <summary>Local directory for log archives (taken before truncating); null: no archive.</summary>
         public string? ArchiveDirectory { get; set; }
 
+        /// <summary>The run's time (UTC), in the names of its archives and report.</summary>
+        public DateTime? RunStamp { get; set; }
+
+        /// <summary>For the report: the vCenter(s) of the run.</summary>
+        public IReadOnlyList<string> ReportServers { get; set; } = Array.Empty<string>();
+
+        /// <summary>For the report: the run's parameters as "Name: value" (no secrets).</summary>
+        public IReadOnlyList<string> ReportParameters { get; set; } = Array.Empty<string>();
+
         public LogSpaceOptions LogSpace { get; set; } = new LogSpaceOptions();
         public int CronIntervalMinutes { get; set; } = 5;
         public int CronMaxSizeMB { get; set; } = 20;
@@ -214,7 +223,7 @@ namespace MtvRemediation.Remediation
             }
             catch (RemediationException ex)
             {
-                host.Fail(new RunbookError(ex.ErrorId, ex.Category, ex.Message, ex.RecommendedAction, ex));
+                host.Fail(ex);
             }
             lock (findings) host.Findings.AddRange(findings.OrderBy(f => f.Source, StringComparer.Ordinal).ThenBy(f => f.LineNumber));
 
@@ -336,7 +345,7 @@ namespace MtvRemediation.Remediation
             {
                 try
                 {
-                    var r = LogClearEngine.Clear(shell, new LogClearRequest { LogPath = options.LogSpace.LogPath, ArchiveDirectory = options.ArchiveDirectory }, ct, verbose);
+                    var r = LogClearEngine.Clear(shell, new LogClearRequest { LogPath = options.LogSpace.LogPath, ArchiveDirectory = options.ArchiveDirectory, ArchiveStamp = options.RunStamp }, ct, verbose);
                     host.LogArchive = r.ArchiveFile;
                     if (r.ArchiveFile != null) host.AddAction($"Archived {r.LogPath} ({FormatBytes(r.BytesBefore)}) to {r.ArchiveFile}");
                     host.AddAction($"Truncated {r.LogPath} in place: {FormatBytes(r.BytesBefore)} -> {FormatBytes(r.BytesAfter)}; /var {Pct(r.UsedPercentBefore)} -> {Pct(r.UsedPercentAfter)} used");
@@ -392,7 +401,7 @@ namespace MtvRemediation.Remediation
             }
             catch (RemediationException ex)
             {
-                vm.Fail(new RunbookError(ex.ErrorId, ex.Category, ex.Message, ex.RecommendedAction, ex));
+                vm.Fail(ex);
             }
         }
 
@@ -520,9 +529,12 @@ namespace MtvRemediation.Remediation
         }
 
         /// <summary>The same data as the summaries, in the report model the HTML/JSON writer takes.</summary>
-        public static RemediationReport BuildReport(IReadOnlyList<RemediationHostSummary> hosts, IReadOnlyList<RemediationVMSummary> vms, DateTime generatedAt)
+        public static RemediationReport BuildReport(IReadOnlyList<RemediationHostSummary> hosts, IReadOnlyList<RemediationVMSummary> vms, DateTime generatedAt,
+            IEnumerable<string>? servers = null, IEnumerable<string>? parameters = null)
         {
             var report = new RemediationReport { GeneratedAt = generatedAt };
+            if (servers != null) report.Servers.AddRange(servers);
+            if (parameters != null) report.Parameters.AddRange(parameters);
             foreach (var h in hosts)
             {
                 report.Hosts.Add(new HostReportEntry
@@ -533,6 +545,7 @@ namespace MtvRemediation.Remediation
                     Actions = (h.Actions.Length > 0 ? h.Actions : h.Plan.Select(p => "Planned: " + p)).Concat(h.Errors.Select(e => "Error: " + e)).ToList(),
                     Findings = ReportFindings(h.Findings),
                     Outcome = ToOutcome(h.Result),
+                    LogArchive = h.LogArchive,
                     FinalState = h.FinalState,
                 });
             }
@@ -567,19 +580,9 @@ namespace MtvRemediation.Remediation
             return list.Where(f => f.Signature != CloneFailureSignatures.XcopyNotUsed || lastInfo.Contains(f)).ToList();
         }
 
+        // The summaries' Result words are the outcome's names: one word for one outcome everywhere.
         private static RemediationOutcome ToOutcome(string result)
-        {
-            Enum.TryParse<RunbookOutcome>(result, out var outcome);
-            switch (outcome)
-            {
-                case RunbookOutcome.Healthy:
-                case RunbookOutcome.Remediated: return RemediationOutcome.Succeeded;
-                case RunbookOutcome.Planned:
-                case RunbookOutcome.Declined: return RemediationOutcome.Skipped;
-                case RunbookOutcome.Partial: return RemediationOutcome.Warning;
-                default: return RemediationOutcome.Failed;
-            }
-        }
+            => Enum.TryParse<RemediationOutcome>(result, out var o) ? o : RemediationOutcome.Failed;
 
         public static string FormatBytes(long bytes)
         {

@@ -2,16 +2,65 @@ using System;
 
 namespace MtvRemediation
 {
-    /// <summary>One ESXi host after Invoke-MtvRemediation: what was found, what was done, where it is now.</summary>
-    public sealed class RemediationHostSummary
+    /// <summary>
+    /// What host and VM rows of Invoke-MtvRemediation have in common, so the mixed stream exports
+    /// as one CSV with every row's name and outcome (Export-Csv takes its columns from the first
+    /// row, a host). The columns only one kind has (log space for hosts, CBT and power for VMs) are
+    /// exported per kind (<c>Where-Object Kind -eq VM | Export-Csv</c>); the JSON report holds the
+    /// whole tree, findings included.
+    /// </summary>
+    public abstract class RemediationSummary
     {
+        /// <summary>Host or VM.</summary>
+        public abstract string Kind { get; }
+
+        /// <summary>The host's or the VM's name.</summary>
+        public abstract string Name { get; }
+
+        /// <summary>The host (of the VM).</summary>
         public string VMHost { get; set; } = string.Empty;
 
-        /// <summary>Healthy (nothing to do), Remediated, Planned (-WhatIf), Declined (not confirmed), Partial or Failed.</summary>
+        /// <summary>The VM's name (VM rows; empty on host rows).</summary>
+        public string VM { get; set; } = string.Empty;
+
+        /// <summary>The vCenter the VM was read from (VM rows).</summary>
+        public string Server { get; set; } = string.Empty;
+
+        /// <summary>
+        /// One word, the same in the console and the report: Healthy (nothing to do), Remediated,
+        /// Planned (-WhatIf, or stopped before acting), Declined (not confirmed), Partial, Refused
+        /// (e.g. snapshots) or Failed.
+        /// </summary>
         public string Result { get; set; } = string.Empty;
 
+        /// <summary>What the run planned, one sentence per action.</summary>
+        public ReadableList<string> Plan { get; set; } = Array.Empty<string>();
+
+        /// <summary>What was done, in order.</summary>
+        public ReadableList<string> Actions { get; set; } = Array.Empty<string>();
+
+        public ReadableList<string> Errors { get; set; } = Array.Empty<string>();
+
+        /// <summary>The item's state at the end, in words.</summary>
+        public string FinalState { get; set; } = string.Empty;
+
+        /// <summary>The HTML report of this run (with -ReportPath; null when none was written).</summary>
+        public string? ReportFile { get; set; }
+
+        /// <summary>The JSON report of this run: the full tree, findings included.</summary>
+        public string? JsonReportFile { get; set; }
+
+        public override string ToString() => Name + ": " + Result;
+    }
+
+    /// <summary>One ESXi host after Invoke-MtvRemediation: what was found, what was done, where it is now.</summary>
+    public sealed class RemediationHostSummary : RemediationSummary
+    {
+        public override string Kind => "Host";
+        public override string Name => VMHost;
+
         /// <summary>The VMs of this run that live on the host.</summary>
-        public string[] VMs { get; set; } = Array.Empty<string>();
+        public ReadableList<string> VMs { get; set; } = Array.Empty<string>();
 
         public string? LogStatusBefore { get; set; }
         public long? LogSizeBytesBefore { get; set; }
@@ -22,41 +71,27 @@ namespace MtvRemediation
         public double? UsedPercentAfter { get; set; }
         public long? FreeBytesAfter { get; set; }
 
-        /// <summary>Clone-failure findings in the host's wrapper logs (before any change).</summary>
-        public CloneFailureFinding[] Findings { get; set; } = Array.Empty<CloneFailureFinding>();
+        /// <summary>
+        /// Clone-failure findings in the host's wrapper logs (before any change). Not a public
+        /// column: the rows stay flat; the findings are in the JSON report and Find-MtvCloneFailure.
+        /// </summary>
+        internal CloneFailureFinding[] Findings { get; set; } = Array.Empty<CloneFailureFinding>();
 
         /// <summary>Failure signatures found, with counts (XcopyNotUsed is informational and left out).</summary>
-        public string[] FindingCounts { get; set; } = Array.Empty<string>();
-
-        /// <summary>What the run planned for the host, one sentence per action.</summary>
-        public string[] Plan { get; set; } = Array.Empty<string>();
-
-        /// <summary>What was done, in order.</summary>
-        public string[] Actions { get; set; } = Array.Empty<string>();
+        public ReadableList<string> FindingCounts { get; set; } = Array.Empty<string>();
 
         /// <summary>Local archive of the log taken before truncating it (with -ReportPath).</summary>
         public string? LogArchive { get; set; }
 
         /// <summary>True when our rotation cron entry is in the host's crontab after the run (null: not checked).</summary>
         public bool? RotationCronRegistered { get; set; }
-
-        public string[] Errors { get; set; } = Array.Empty<string>();
-
-        /// <summary>The host's state at the end, in words.</summary>
-        public string FinalState { get; set; } = string.Empty;
-
-        public override string ToString() => VMHost + ": " + Result;
     }
 
     /// <summary>One VM after Invoke-MtvRemediation: CBT before and after, and what was done.</summary>
-    public sealed class RemediationVMSummary
+    public sealed class RemediationVMSummary : RemediationSummary
     {
-        public string VM { get; set; } = string.Empty;
-        public string VMHost { get; set; } = string.Empty;
-        public string Server { get; set; } = string.Empty;
-
-        /// <summary>Healthy (nothing to do), Remediated, Planned (-WhatIf), Declined, Refused (e.g. snapshots) or Failed.</summary>
-        public string Result { get; set; } = string.Empty;
+        public override string Kind => "VM";
+        public override string Name => VM;
 
         public string? PowerStateBefore { get; set; }
         public bool? CbtEnabledBefore { get; set; }
@@ -66,19 +101,12 @@ namespace MtvRemediation
         public string? Diagnosis { get; set; }
 
         /// <summary>The -ctk.vmdk files of the VM's disks found before the run.</summary>
-        public string[] CtkFilesBefore { get; set; } = Array.Empty<string>();
+        public ReadableList<string> CtkFilesBefore { get; set; } = Array.Empty<string>();
 
-        public string[] Plan { get; set; } = Array.Empty<string>();
-        public string[] Actions { get; set; } = Array.Empty<string>();
-        public string[] DeletedCtkFiles { get; set; } = Array.Empty<string>();
+        public ReadableList<string> DeletedCtkFiles { get; set; } = Array.Empty<string>();
 
         public string? PowerStateAfter { get; set; }
         public bool? CbtEnabledAfter { get; set; }
         public bool? CbtHealthyAfter { get; set; }
-
-        public string[] Errors { get; set; } = Array.Empty<string>();
-        public string FinalState { get; set; } = string.Empty;
-
-        public override string ToString() => VM + ": " + Result;
     }
 }

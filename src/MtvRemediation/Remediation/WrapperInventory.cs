@@ -153,13 +153,4 @@ namespace MtvRemediation.Remediation
         private static IEnumerable<string> Lines(string text) =>
             text.Split('\n').Where(l => l.Trim().Length > 0);
     }
-
-    /// <summary>Error ids of the wrapper inventory, task directory and cluster object cmdlets.</summary>
-    public static class WrapperErrorIds
-    {
-        public const string InventoryFailed = "WrapperInventoryFailed";
-        public const string LogNotApplicable = "WrapperLogNotApplicable";
-        public const string TaskRemoveFailed = "WrapperTaskRemoveFailed";
-        public const string TaskDirectoryInvalid = "WrapperTaskDirectoryInvalid";
-    }
 }

@@ -140,7 +140,7 @@ namespace MtvRemediation.Tests.Remediation
                 Assert.All(remote, f => Assert.Equal("esx-test-01", f.VMHost));
                 Assert.All(remote, f => Assert.Equal("esx-test-01:" + source.Path, f.Source));
                 var summary = source.Summary();
-                Assert.Equal(local.Summary.Counts, summary.Counts);
+                Assert.Equal(local.Summary.GetCounts(), summary.GetCounts());
                 Assert.Equal(local.Summary.TotalFindings, summary.TotalFindings);
                 Assert.Null(summary.LinesScanned);
             }
@@ -174,7 +174,7 @@ namespace MtvRemediation.Tests.Remediation
             Assert.DoesNotContain(findings, f => f.Signature == "DiskIoError" || f.Signature == "ChangeTrackerInvalid");
             Assert.Contains(findings, f => f.Signature == "NoSpaceLeft");
             Assert.Contains(findings, f => f.Signature == "CloneExitCode" && f.ExitCode == 1);
-            Assert.Equal(LocalScan(secure, options).Summary.Counts, result.Sources.Single(x => x.Path == secure).Summary().Counts);
+            Assert.Equal(LocalScan(secure, options).Summary.GetCounts(), result.Sources.Single(x => x.Path == secure).Summary().GetCounts());
         }
 
         [Fact]

@@ -109,7 +109,7 @@ namespace MtvRemediation.Tests.Remediation
                     Assert.Equal(
                         local.OrderBy(f => Order(f, unnumbered)).Select(f => (Order(f, unnumbered), f.Signature, f.Occurrences, f.Line)),
                         remote.OrderBy(f => Order(f, unnumbered)).Select(f => (Order(f, unnumbered), f.Signature, f.Occurrences, f.Line)));
-                    Assert.Equal(localScan.Summary().Counts, source.Summary().Counts);
+                    Assert.Equal(localScan.Summary().GetCounts(), source.Summary().GetCounts());
                     Assert.Equal(xcopyLines, source.Summary().XcopyNotUsed); // independent count
                     Assert.All(remote, f => Assert.Equal(name + ":" + source.Path, f.Source));
                 }

@@ -27,6 +27,8 @@ namespace MtvRemediation.Tests.Remediation
             return new RemediationReport
             {
                 Title = "MTV wave 3 <remediation>",
+                Servers = { "vcenter.example.com" },
+                Parameters = { "VM: 2 VM(s)", "PowerOff: True", "ReportPath: /srv/reports <wave 3>" },
                 GeneratedAt = new DateTime(2026, 11, 25, 10, 30, 0, DateTimeKind.Utc),
                 Hosts =
                 {
@@ -37,14 +39,15 @@ namespace MtvRemediation.Tests.Remediation
                         LogSpaceAfter = new LogSpaceState { LogSizeBytes = 0, VarUsedPercent = 3.5, VarFreeBytes = 48_234_496, Status = "Healthy" },
                         Actions = { "Archived /var/log/vmkfstools-wrapper.log to [vsanDatastore] logs/esx01-wrapper.log.gz", "Truncated /var/log/vmkfstools-wrapper.log in place", "Registered rotation cron (every 10 min, keep 5 MiB)", "Restarted hostd and vpxa" },
                         Findings = { xcopy, ioFinding, ctkFinding },
-                        Outcome = RemediationOutcome.Succeeded,
+                        Outcome = RemediationOutcome.Remediated,
+                        LogArchive = "/srv/reports/esx01_vmkfstools-wrapper.log_20261125T103000Z.gz",
                         FinalState = "/var 3.5% used; rotation cron registered; hostd and vpxa running",
                     },
                     new HostReportEntry
                     {
                         VMHost = "esx02.lab.local",
                         LogSpaceBefore = new LogSpaceState { LogSizeBytes = 1_024, VarUsedPercent = 8, VarFreeBytes = 44_000_000, Status = "Healthy" },
-                        Outcome = RemediationOutcome.Skipped,
+                        Outcome = RemediationOutcome.Healthy,
                         FinalState = "Healthy; nothing to do",
                     },
                     new HostReportEntry
@@ -64,7 +67,7 @@ namespace MtvRemediation.Tests.Remediation
                         PowerStateBefore = "PoweredOn", PowerStateAfter = "PoweredOn",
                         DeletedCtkFiles = { "[vsanDatastore] db01/db01-ctk.vmdk", "[vsanDatastore] db01/db01_1-ctk.vmdk" },
                         Actions = { "Powered off (guest shutdown)", "Disabled CBT", "Deleted 2 ctk files", "Enabled CBT", "Powered on" },
-                        Outcome = RemediationOutcome.Succeeded,
+                        Outcome = RemediationOutcome.Remediated,
                         FinalState = "PoweredOn, CBT enabled, 1 ctk per disk",
                     },
                     new VMReportEntry
@@ -109,8 +112,11 @@ namespace MtvRemediation.Tests.Remediation
             Assert.Contains("&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt; &quot;db01&quot; &amp; &lt;img src=x onerror=alert(1)&gt;", html);
             Assert.Contains("esx01&#39;&quot;&gt;&lt;b&gt;bold&lt;/b&gt;&amp;amp;", html);
             Assert.Contains("<title>MTV wave 3 &lt;remediation&gt;</title>", html);
-            // Self-contained: no links, sources or URLs; a CSP forbids scripts even if encoding were missed.
-            Assert.DoesNotMatch(new Regex(@"\b(src|href)\s*=", RegexOptions.IgnoreCase), html.Replace("src=x", ""));
+            // Self-contained: no sources or URLs, links only to archives beside the report (file name
+            // only); a CSP forbids scripts even if encoding were missed.
+            Assert.DoesNotMatch(new Regex(@"\bsrc\s*=", RegexOptions.IgnoreCase), html.Replace("src=x", ""));
+            Assert.Equal(new[] { "esx01_vmkfstools-wrapper.log_20261125T103000Z.gz" },
+                Regex.Matches(html, "href=\"([^\"]*)\"").Select(m => m.Groups[1].Value).ToArray());
             Assert.DoesNotContain("http://", html);
             Assert.DoesNotContain("https://", html);
             Assert.Contains("Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'", html);
@@ -128,6 +134,9 @@ namespace MtvRemediation.Tests.Remediation
             Assert.Contains("<code>[vsanDatastore] db01/db01_1-ctk.vmdk</code>", html);
             Assert.Contains("XcopyNotUsed&nbsp;&times;4211", html);
             Assert.Contains("<span class=\"badge Failed\">Failed</span>", html);
+            Assert.Contains("<span class=\"badge Remediated\">Remediated</span>", html);
+            Assert.Contains("<tr><th>vCenter</th><td>vcenter.example.com</td></tr>", html);
+            Assert.Contains("<tr><th>ReportPath</th><td><code>/srv/reports &lt;wave 3&gt;</code></td></tr>", html);
             Assert.Equal(4, Regex.Matches(html, "<table class=\"(findings|hosts|vms)\">").Count); // hosts, VMs, findings of esx01 and of the pod
         }
 
@@ -156,6 +165,10 @@ namespace MtvRemediation.Tests.Remediation
             Assert.Equal("2026-11-25T10:03:12.4560000Z", f.GetProperty("Timestamp").GetString());
             Assert.Equal(4211, hosts[0].GetProperty("Findings")[0].GetProperty("Occurrences").GetInt64());
             Assert.Equal("Failed", hosts[2].GetProperty("Outcome").GetString());
+            Assert.Equal("Remediated", hosts[0].GetProperty("Outcome").GetString());
+            Assert.EndsWith("_20261125T103000Z.gz", hosts[0].GetProperty("LogArchive").GetString());
+            Assert.Equal("vcenter.example.com", root.GetProperty("Servers")[0].GetString());
+            Assert.Equal("PowerOff: True", root.GetProperty("Parameters")[1].GetString());
             var vm = root.GetProperty("VMs")[0];
             Assert.Equal(HostileVM, vm.GetProperty("VM").GetString());
             Assert.True(vm.GetProperty("CbtEnabledBefore").GetBoolean());
@@ -188,6 +201,27 @@ namespace MtvRemediation.Tests.Remediation
                 Assert.StartsWith("<!DOCTYPE html>", File.ReadAllText(html));
                 using var _ = JsonDocument.Parse(File.ReadAllText(json));
                 Assert.Equal(2, Directory.GetFiles(dir).Length); // no temp files left behind
+            }
+            finally { Directory.Delete(dir, true); }
+        }
+
+        [Fact]
+        public void Save_makes_owner_only_files_and_replaces_by_rename_never_deleting_first()
+        {
+            var dir = Directory.CreateTempSubdirectory("mtv-report-").FullName;
+            try
+            {
+                var html = Path.Combine(dir, "report.html");
+                File.WriteAllText(html, "old report");
+                File.SetUnixFileMode(html, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+                // A reader that opened the old report keeps reading the old bytes: the new one is renamed over it.
+                using var reader = new FileStream(html, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                RemediationReportWriter.Save(SampleReport(), html, Path.Combine(dir, "report.json"));
+                Assert.Equal("old report", new StreamReader(reader).ReadToEnd());
+                foreach (var f in Directory.GetFiles(dir))
+                    Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(f));
+                Assert.StartsWith("<!DOCTYPE html>", File.ReadAllText(html));
+                Assert.Equal(2, Directory.GetFiles(dir).Length);
             }
             finally { Directory.Delete(dir, true); }
         }

@@ -264,7 +264,8 @@ namespace MtvRemediation.Tests.Remediation
             var report = RunbookEngine.BuildReport(new[] { summary }, Array.Empty<MtvRemediation.RemediationVMSummary>(), new DateTime(2026, 11, 25, 0, 0, 0, DateTimeKind.Utc));
             var entry = Assert.Single(report.Hosts);
             Assert.Equal(new long[] { 3, 9 }, entry.Findings.Select(f => f.LineNumber).ToArray());
-            Assert.Equal(MtvRemediation.RemediationOutcome.Skipped, entry.Outcome); // planned but declined
+            Assert.Equal(summary.Result, entry.Outcome.ToString()); // one word for one outcome
+            Assert.Equal(MtvRemediation.RemediationOutcome.Planned, entry.Outcome); // planned, not done
             Assert.StartsWith("Planned: Truncate", entry.Actions[0]);
             Assert.Equal(99, entry.LogSpaceBefore!.VarUsedPercent);
         }

@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path"
 	"sort"
@@ -33,7 +34,9 @@ import (
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/simulator/esx"
+	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 )
 
@@ -47,6 +50,7 @@ var (
 	outFile      = flag.String("out", "", "write the inventory JSON document here (atomically)")
 	tsvFile      = flag.String("tsv", "", "also write 'host<TAB>name<TAB>moref' and 'datastore<TAB>name<TAB>dir' lines here (for lab.sh)")
 	taskTimes    = flag.String("task-times", os.Getenv("MTVLAB_TASK_TIMES"), "run *_Task methods asynchronously: 'PowerOnVM_Task=3000,*=50' (run ms[+queue ms]; default $MTVLAB_TASK_TIMES; tasks.go)")
+	serviceHook  = flag.String("service-hook", "", "lab.sh path: TSM-SSH Start/Stop/RefreshServices run 'bash <hook> ssh-service <host> start|stop|status'")
 )
 
 // ctl is the fault-injection state. Every mutation of simulator objects goes through
@@ -74,6 +78,7 @@ func main() {
 		log.Fatalf("create model: %v", err)
 	}
 	simulator.Map.AddHandler(ctkOnPowerOn{})
+	addHostServiceSystems(*serviceHook)
 	defer m.Remove()
 
 	m.Service.TLS = new(tls.Config)
@@ -620,7 +625,7 @@ func (ctkOnPowerOn) Reference() types.ManagedObjectReference {
 	return types.ManagedObjectReference{Type: "LabCtkOnPowerOn", Value: "lab-ctk"}
 }
 
-func (ctkOnPowerOn) PutObject(mo.Reference)                      {}
+func (ctkOnPowerOn) PutObject(mo.Reference)                    {}
 func (ctkOnPowerOn) RemoveObject(types.ManagedObjectReference) {}
 
 func (ctkOnPowerOn) UpdateObject(obj mo.Reference, changes []types.PropertyChange) {
@@ -670,4 +675,103 @@ func (ctkOnPowerOn) UpdateObject(obj mo.Reference, changes []types.PropertyChang
 			}
 		}
 	}
+}
+
+// HostServiceSystem, which vcsim 0.24 lacks, after the vSphere API reference (vim.host.ServiceSystem:
+// property serviceInfo = HostServiceInfo with service[] of HostService {key, label, required,
+// uninstallable, running, ruleset, policy}; methods StartService, StopService, RefreshServices,
+// UpdateServicePolicy; an unknown id is a NotFound fault). Keys and labels as ESXi lists them
+// (TSM = "ESXi Shell", TSM-SSH = "SSH"). TSM-SSH gates the lab host's real sshd through the hook
+// (lab.sh ssh-service): StopService stops the listener (new connections are refused, live sessions
+// stay, as on ESXi), StartService starts it, RefreshServices reads whether it runs (lab.sh
+// stop-host/start-host change it behind vCenter's back, like an admin at the DCUI).
+type HostServiceSystem struct {
+	mo.HostServiceSystem
+	host string
+	hook string
+}
+
+func addHostServiceSystems(hook string) {
+	for _, e := range simulator.Map.All("HostSystem") {
+		h, ok := e.(*simulator.HostSystem)
+		if !ok {
+			continue
+		}
+		s := &HostServiceSystem{host: h.Name, hook: hook}
+		s.ServiceInfo.Service = []types.HostService{
+			{Key: "TSM", Label: "ESXi Shell", Policy: "off", Running: false, Uninstallable: false, Required: false},
+			{Key: "TSM-SSH", Label: "SSH", Policy: "off", Running: true, Ruleset: []string{"sshServer"}},
+		}
+		ref := simulator.Map.Put(s).Reference()
+		simulator.Map.WithLock(h, func() { h.ConfigManager.ServiceSystem = &ref })
+	}
+}
+
+// runHook returns the hook's trimmed output; a host the lab does not run (vcsim has more hosts
+// than the lab) or no hook leaves the service flag as the only state.
+func (s *HostServiceSystem) runHook(action string) (string, bool) {
+	if s.hook == "" {
+		return "", false
+	}
+	out, err := exec.Command("bash", s.hook, "ssh-service", s.host, action).CombinedOutput()
+	if err != nil {
+		log.Printf("service hook %s %s: %v: %s", s.host, action, err, strings.TrimSpace(string(out)))
+		return "", false
+	}
+	return strings.TrimSpace(string(out)), true
+}
+
+func (s *HostServiceSystem) find(id string) *types.HostService {
+	for i := range s.ServiceInfo.Service {
+		if s.ServiceInfo.Service[i].Key == id {
+			return &s.ServiceInfo.Service[i]
+		}
+	}
+	return nil
+}
+
+func (s *HostServiceSystem) setRunning(id string, running bool) soap.HasFault {
+	svc := s.find(id)
+	if svc == nil {
+		return &methods.StartServiceBody{Fault_: simulator.Fault("", &types.NotFound{})}
+	}
+	if id == "TSM-SSH" {
+		action := "stop"
+		if running {
+			action = "start"
+		}
+		if _, ok := s.runHook(action); !ok && s.hook != "" && isLabHost(s.hook, s.host) {
+			return &methods.StartServiceBody{Fault_: simulator.Fault("sshd "+action+" failed", &types.HostConfigFault{})}
+		}
+	}
+	svc.Running = running
+	return nil
+}
+
+// isLabHost: the hook answers status for hosts the lab runs.
+func isLabHost(hook, host string) bool {
+	return exec.Command("bash", hook, "ssh-service", host, "status").Run() == nil
+}
+
+func (s *HostServiceSystem) StartService(req *types.StartService) soap.HasFault {
+	if f := s.setRunning(req.Id, true); f != nil {
+		return f
+	}
+	return &methods.StartServiceBody{Res: &types.StartServiceResponse{}}
+}
+
+func (s *HostServiceSystem) StopService(req *types.StopService) soap.HasFault {
+	if f := s.setRunning(req.Id, false); f != nil {
+		return &methods.StopServiceBody{Fault_: f.Fault()}
+	}
+	return &methods.StopServiceBody{Res: &types.StopServiceResponse{}}
+}
+
+func (s *HostServiceSystem) RefreshServices(req *types.RefreshServices) soap.HasFault {
+	if out, ok := s.runHook("status"); ok {
+		if svc := s.find("TSM-SSH"); svc != nil {
+			svc.Running = out == "running"
+		}
+	}
+	return &methods.RefreshServicesBody{Res: &types.RefreshServicesResponse{}}
 }

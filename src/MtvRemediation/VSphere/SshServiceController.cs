@@ -1,0 +1,149 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using System.Threading;
+using System.Xml.Linq;
+using MtvRemediation.Infrastructure;
+using MtvRemediation.Remediation;
+using static MtvRemediation.VSphere.VimXml;
+
+namespace MtvRemediation.VSphere
+{
+    /// <summary>A host's SSH service (TSM-SSH) as vCenter's HostServiceSystem reports it.</summary>
+    internal sealed class SshServiceState
+    {
+        public SshServiceState(VIConnection connection, string hostName, MoRef serviceSystem, bool running, string? policy)
+        {
+            Connection = connection;
+            HostName = hostName;
+            ServiceSystem = serviceSystem;
+            Running = running;
+            Policy = policy;
+        }
+
+        public VIConnection Connection { get; }
+
+        /// <summary>The host's name in vCenter's inventory.</summary>
+        public string HostName { get; }
+        public MoRef ServiceSystem { get; }
+        public bool Running { get; }
+        public string? Policy { get; }
+    }
+
+    /// <summary>
+    /// SSH on demand: SSH (service key TSM-SSH) is off by default on ESXi and admins turn it on
+    /// from vCenter. This starts it through HostSystem.configManager.serviceSystem
+    /// (HostServiceSystem.StartService, vSphere API reference) for the hosts a session needs, and
+    /// remembers, per runspace, which hosts it started, so that closing the session that needed it
+    /// stops it again. Hosts where SSH was already running are never recorded, so never stopped.
+    /// The service's startup policy is not changed: a host reboot leaves SSH as the policy says.
+    /// Every call here is a vCenter round trip with the cmdlet's cancellation token; the
+    /// confirmation (ShouldProcess) is the cmdlet's.
+    /// </summary>
+    internal sealed class SshServiceController
+    {
+        public const string ServiceKey = "TSM-SSH";
+
+        private static readonly ConcurrentDictionary<Guid, SshServiceController> ByRunspace = new ConcurrentDictionary<Guid, SshServiceController>();
+
+        // host name (as given to the shell cmdlets) -> what we started and the session that needed it
+        private readonly ConcurrentDictionary<string, Started> _started = new ConcurrentDictionary<string, Started>(StringComparer.OrdinalIgnoreCase);
+
+        /// <summary>The controller of the calling runspace (pipeline thread).</summary>
+        public static SshServiceController ForCurrentRunspace()
+        {
+            var rs = Runspace.DefaultRunspace;
+            var id = rs?.InstanceId ?? Guid.Empty;
+            if (ByRunspace.TryGetValue(id, out var existing)) return existing;
+            var created = ByRunspace.GetOrAdd(id, _ => new SshServiceController());
+            // A closed runspace's record goes with it (its sessions are closed; SSH stays as it is then:
+            // stopping it needs the vCenter session, which is closing too).
+            if (rs != null)
+                rs.StateChanged += (sender, e) =>
+                {
+                    if (e.RunspaceStateInfo.State == RunspaceState.Closed || e.RunspaceStateInfo.State == RunspaceState.Broken) ByRunspace.TryRemove(id, out _);
+                };
+            return created;
+        }
+
+        /// <summary>
+        /// Reads TSM-SSH of each host in one container-view read per connection plus one
+        /// RefreshServices and one property read per host found (RefreshServices first, so a service
+        /// changed on the host itself, at the DCUI or by ESXi, is seen). Hosts not found in any
+        /// connection are absent from the result.
+        /// </summary>
+        public IReadOnlyDictionary<string, SshServiceState> Read(IReadOnlyList<VIConnection> connections, IReadOnlyCollection<string> hostNames, CancellationToken ct)
+        {
+            var result = new Dictionary<string, SshServiceState>(StringComparer.OrdinalIgnoreCase);
+            foreach (var c in connections)
+            {
+                var missing = hostNames.Where(h => !result.ContainsKey(h)).ToList();
+                if (missing.Count == 0) break;
+                var hosts = c.Client.Soap.RetrieveAllAsync("HostSystem", new[] { "name", "configManager.serviceSystem" }, ct).GetAwaiter().GetResult();
+                foreach (var wanted in missing)
+                {
+                    var match = hosts.FirstOrDefault(h => h.Get("name")?.Value is string n && VCenterHostConnectionStateSource.SameHost(n, wanted));
+                    var ssRef = match?.Get("configManager.serviceSystem");
+                    if (match == null || ssRef == null) continue;
+                    var serviceSystem = ParseRef(ssRef);
+                    c.Client.Soap.InvokeAsync(E("RefreshServices", Ref("_this", serviceSystem)), ct).GetAwaiter().GetResult();
+                    var info = c.Client.Soap.RetrievePropertiesAsync(VimSoapClient.PropertySpecFor("HostServiceSystem", "serviceInfo"),
+                        new[] { VimSoapClient.ObjectSpec(serviceSystem) }, ct).GetAwaiter().GetResult().FirstOrDefault()?.Get("serviceInfo");
+                    var ssh = info?.Children("service").FirstOrDefault(s => s.ChildValue("key") == ServiceKey);
+                    if (ssh == null) continue; // a host without the service (not ESXi?): treated as not found
+                    result[wanted] = new SshServiceState(c, match.Get("name")!.Value, serviceSystem, ssh.ChildBool("running") == true, ssh.ChildValue("policy"));
+                }
+            }
+            return result;
+        }
+
+        /// <summary>Starts TSM-SSH and records that this runspace started it (so closing the session stops it).</summary>
+        public void Start(string hostName, SshServiceState state, CancellationToken ct)
+        {
+            Invoke(state, "StartService", ct);
+            _started[hostName] = new Started(state);
+        }
+
+        /// <summary>Binds a started service to the session that needed it (the session to close before SSH is stopped).</summary>
+        public void BindSession(string hostName, int sessionId)
+        {
+            if (_started.TryGetValue(hostName, out var s)) s.SessionId = sessionId;
+        }
+
+        /// <summary>True when SSH on this host was started by this runspace for <paramref name="sessionId"/> (or for no session yet).</summary>
+        public bool StartedFor(string hostName, int? sessionId)
+            => _started.TryGetValue(hostName, out var s) && (s.SessionId == null || sessionId == null || s.SessionId == sessionId);
+
+        /// <summary>Stops TSM-SSH again if this runspace started it for that session; returns whether it did.</summary>
+        public bool StopIfStarted(string hostName, int? sessionId, CancellationToken ct)
+        {
+            if (!StartedFor(hostName, sessionId) || !_started.TryRemove(hostName, out var s)) return false;
+            try
+            {
+                Invoke(s.State, "StopService", ct);
+            }
+            catch
+            {
+                _started[hostName] = s; // still ours to stop
+                throw;
+            }
+            return true;
+        }
+
+        private static void Invoke(SshServiceState state, string method, CancellationToken ct)
+        {
+            var req = E(method, Ref("_this", state.ServiceSystem), E("id", ServiceKey));
+            state.Connection.Client.Soap.InvokeAsync(req, ct).GetAwaiter().GetResult();
+        }
+
+        private sealed class Started
+        {
+            public Started(SshServiceState state) => State = state;
+            public SshServiceState State { get; }
+            public int? SessionId { get; set; }
+        }
+    }
+}

@@ -1,0 +1,293 @@
+# Admin ergonomics (issue 15, points 2-7) against the lab: SSH on demand through vCenter's
+# HostServiceSystem, output that exports (CSV, JSON), the report's files, completers, PowerCLI
+# habits (Connect-MtvVIServer -User/-Password, jobs), and the small console fixes.
+
+BeforeDiscovery {
+    Import-Module (Join-Path $PSScriptRoot '../lab/Lab.psm1') -Force
+    $script:NoLab = try { $null -eq (Get-MtvLab) } catch { $true }
+}
+
+BeforeAll {
+    $ErrorActionPreference = 'Stop'
+    $script:ManifestPath = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $PSScriptRoot '../../out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
+    Import-Module $ManifestPath -Force
+    Import-Module (Join-Path $PSScriptRoot '../lab/Lab.psm1') -Force
+    $script:Lab = Get-MtvLab
+    $script:VcUri = [uri]$Lab.vcsim.url
+    $script:VcCred = [pscredential]::new($Lab.vcsim.user, (ConvertTo-SecureString ([string]$Lab.vcsim.password) -AsPlainText -Force))
+    $script:SshCred = [pscredential]::new($Lab.ssh.user, (ConvertTo-SecureString $Lab.ssh.password -AsPlainText -Force))
+    $script:KnownHosts = $Lab.ssh.knownHostsFile
+    $script:TempDir = Join-Path ([IO.Path]::GetTempPath()) ("mtv-ergo-" + [guid]::NewGuid().ToString('N'))
+    New-Item -ItemType Directory $TempDir | Out-Null
+    # Lab hosts as pipeline input (Name, Address, Port bind by property name).
+    function Get-Endpoint([string[]] $Name) { @($Lab.hosts | Where-Object name -In $Name | ForEach-Object { [pscustomobject]@{ Name = $_.name; Address = $_.address; Port = [int]$_.port } }) }
+    function Connect-LabVCenter { Connect-MtvVIServer -Server $VcUri.Host -Port $VcUri.Port -Credential $VcCred -SkipCertificateCheck -WarningAction SilentlyContinue }
+}
+
+AfterAll {
+    Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false
+    Get-MtvVIServer | Disconnect-MtvVIServer -Confirm:$false
+    foreach ($h in @($Lab.hosts)) { Start-LabSshd $h.name }
+    Remove-Item $TempDir -Recurse -Force -ErrorAction SilentlyContinue
+}
+
+Describe 'SSH on demand through vCenter (Connect-EsxiShell -StartSshService)' -Tag Lab -Skip:$NoLab {
+    BeforeAll {
+        $script:Off = $Lab.hosts[0].name
+        $script:On = $Lab.hosts[1].name
+    }
+    BeforeEach {
+        Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false
+        Get-MtvVIServer | Disconnect-MtvVIServer -Confirm:$false
+        Start-LabSshd $On
+        # SSH switched off behind vCenter's back (as at the DCUI): RefreshServices must see it.
+        Stop-LabSshd $Off
+    }
+    AfterEach { Start-LabSshd $Off }
+
+    It 'a host whose TSM-SSH is stopped refuses connections (the lab gate)' {
+        Get-LabSshService $Off | Should -Be 'stopped'
+        Get-Endpoint $Off | Connect-EsxiShell -Credential $SshCred -KnownHostsPath $KnownHosts -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'EsxiShellConnectFailed*'
+    }
+
+    It 'starts SSH where it is stopped, leaves it where it runs, and stops only its own on Disconnect' {
+        Connect-LabVCenter | Out-Null
+        $s = @(Get-Endpoint $Off, $On | Connect-EsxiShell -Credential $SshCred -KnownHostsPath $KnownHosts -StartSshService)
+        $s.Count | Should -Be 2
+        ($s | Where-Object VMHost -EQ $Off).SshServiceStarted | Should -BeTrue
+        ($s | Where-Object VMHost -EQ $On).SshServiceStarted | Should -BeFalse
+        Get-LabSshService $Off | Should -Be 'running'
+        Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false
+        Get-LabSshService $Off | Should -Be 'stopped' -Because 'the session that started it is closed'
+        Get-LabSshService $On | Should -Be 'running' -Because 'SSH was already running there'
+    }
+
+    It '-WhatIf starts nothing and opens no session' {
+        Connect-LabVCenter | Out-Null
+        $before = Get-LabSshdLoginCount $On
+        Get-Endpoint $Off, $On | Connect-EsxiShell -Credential $SshCred -KnownHostsPath $KnownHosts -StartSshService -WhatIf | Should -BeNullOrEmpty
+        Get-LabSshService $Off | Should -Be 'stopped'
+        @(Get-EsxiShell).Count | Should -Be 0
+        Get-LabSshdLoginCount $On | Should -Be $before
+    }
+
+    It 'without a vCenter connection it says so and connects nothing' {
+        { Get-Endpoint $Off | Connect-EsxiShell -Credential $SshCred -KnownHostsPath $KnownHosts -StartSshService } |
+            Should -Throw -ErrorId 'SshServiceNoVCenter*'
+        Get-LabSshService $Off | Should -Be 'stopped'
+        @(Get-EsxiShell).Count | Should -Be 0
+    }
+
+    It 'a host vCenter does not know gets its own error and is still connected as asked' {
+        Connect-LabVCenter | Out-Null
+        $s = @(@(Get-Endpoint $On) + [pscustomobject]@{ Name = 'no-such-esx'; Address = '127.0.0.1'; Port = [int]$Lab.hosts[1].port } | Connect-EsxiShell -Credential $SshCred -KnownHostsPath $KnownHosts -StartSshService -ErrorVariable err -ErrorAction SilentlyContinue)
+        # 'no-such-esx' is another name for the same lab sshd: its SSH runs, only vCenter does not know it.
+        @($s.VMHost | Sort-Object) | Should -Be @(@($On, 'no-such-esx') | Sort-Object)
+        $s.SshServiceStarted | Should -Not -Contain $true
+        @($err | Where-Object { $_.FullyQualifiedErrorId -like 'SshServiceHostNotFound*' }).Count | Should -Be 1
+    }
+}
+
+Describe 'Output that exports, and the console tables' -Tag Lab -Skip:$NoLab {
+    BeforeAll {
+        Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false
+        Get-MtvVIServer | Disconnect-MtvVIServer -Confirm:$false
+        foreach ($h in @($Lab.hosts)) { Start-LabSshd $h.name }
+        Connect-LabVCenter | Out-Null
+        Get-Endpoint @($Lab.hosts.name) | Connect-EsxiShell -Credential $SshCred -KnownHostsPath $KnownHosts | Out-Null
+        $script:Vm = @($Lab.vcsim.vms | Where-Object host -EQ $Lab.hosts[0].name)[0].name
+        # A plan with text in every column: the host's rotation job and the VM's (refused) CBT reset.
+        $script:Rows = @(Invoke-MtvRemediation -VM $Vm -PowerOff -RegisterLogRotation -WhatIf -ErrorAction SilentlyContinue 6>$null)
+    }
+
+    It 'host and VM rows export to one CSV with every row named, and no type names for collections' {
+        $Rows.Kind | Should -Be @('Host', 'VM')
+        $csv = $Rows | ConvertTo-Csv -NoTypeInformation
+        $csv -join "`n" | Should -Not -Match 'System\.|MtvRemediation\.' -Because 'collections export as readable text'
+        $back = $csv | ConvertFrom-Csv
+        $back[0].Name | Should -Be $Lab.hosts[0].name
+        $back[1].Name | Should -Be $Vm -Because 'the VM row keeps its name in the host row''s columns'
+        $back[1].VM | Should -Be $Vm
+        $back[1].Result | Should -Be $Rows[1].Result
+        $back[0].Plan | Should -Be ($Rows[0].Plan -join '; ')
+        $Rows[0].Plan.Count | Should -BeGreaterThan 0 -Because 'the list stays a list in the pipeline'
+    }
+
+    It 'every output type exports flat and converts to JSON without a depth warning' {
+        $outputs = @(
+            $Rows
+            Get-EsxiShell
+            Get-MtvVIServer
+            Get-EsxiShell | Test-VmkfstoolsLogSpace
+            Get-VMChangeTracking -VM $Vm
+            Get-EsxiShell | Select-Object -First 1 | Find-MtvCloneFailure -Summary
+        )
+        foreach ($o in $outputs) {
+            $type = $o.GetType().FullName
+            ($o | ConvertTo-Csv -NoTypeInformation) -join "`n" | Should -Not -Match '"System\.[A-Za-z.`]+(\[\])?"|"MtvRemediation\.[A-Za-z.`]+\[\]"' -Because "$type exports flat"
+            $w = $null
+            $null = $o | ConvertTo-Json -WarningVariable w -WarningAction SilentlyContinue
+            @($w).Count | Should -Be 0 -Because "$type converts to JSON at the default depth"
+        }
+    }
+
+    It 'Get-EsxiShell shows whole fingerprints in 120 columns' {
+        $text = Get-EsxiShell | Out-String -Width 120
+        foreach ($s in Get-EsxiShell) { $text | Should -Match ([regex]::Escape($s.HostKeyFingerprint)) }
+        ($text -split "`n" | Measure-Object -Maximum -Property Length).Maximum | Should -BeLessOrEqual 120
+    }
+
+    It 'the Invoke-MtvRemediation table breaks text at spaces, not inside words' {
+        $text = $Rows | Format-Table | Out-String -Width 120
+        ($text -split "`n" | Measure-Object -Maximum -Property Length).Maximum | Should -BeLessOrEqual 120
+        foreach ($r in $Rows) {
+            foreach ($word in ($r.FinalState -split '\s+' | Where-Object { $_ })) {
+                $text | Should -Match ([regex]::Escape($word)) -Because "'$word' of the FinalState must not be cut"
+            }
+        }
+    }
+}
+
+Describe 'The report says where it is, without a second confirmation' -Tag Lab -Skip:$NoLab {
+    It 'writes report files 0600 for -ReportPath unasked, and the rows name them' {
+        $dir = Join-Path $TempDir 'report'
+        $vm = @($Lab.vcsim.vms | Where-Object host -EQ $Lab.hosts[0].name)[0].name
+        # A runspace without a UI: any confirmation prompt would fail the command.
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddScript({
+                    param($m, $vc, $port, $cred, $ep, $sshCred, $kh, $vm, $dir)
+                    Import-Module $m
+                    Connect-MtvVIServer -Server $vc -Port $port -Credential $cred -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
+                    $ep | Connect-EsxiShell -Credential $sshCred -KnownHostsPath $kh | Out-Null
+                    # -PowerOff without -Force: the lab VM (no VMware Tools) is refused; the healthy host needs nothing.
+                    Invoke-MtvRemediation -VM $vm -PowerOff -ReportPath $dir
+                }).AddParameters(@{ m = $ManifestPath; vc = $VcUri.Host; port = $VcUri.Port; cred = $VcCred; ep = (Get-Endpoint $Lab.hosts[0].name)
+                    sshCred = $SshCred; kh = $KnownHosts; vm = $vm; dir = $dir })
+            $rows = @($ps.Invoke())
+            $errors = @($ps.Streams.Error)
+        }
+        finally { $ps.Dispose() }
+        @($errors | Where-Object { $_.FullyQualifiedErrorId -notlike 'VMToolsNotRunning,*' }).FullyQualifiedErrorId | Should -BeNullOrEmpty -Because 'only the refusal, no failed prompt'
+        $rows.Count | Should -Be 2
+        $html = Get-Item $rows[0].ReportFile
+        $json = Get-Item $rows[0].JsonReportFile
+        $html.Directory.FullName | Should -Be (Get-Item $dir).FullName
+        $rows[1].ReportFile | Should -Be $html.FullName
+        $html.UnixFileMode | Should -Be ([System.IO.UnixFileMode]'UserRead, UserWrite')
+        $json.UnixFileMode | Should -Be ([System.IO.UnixFileMode]'UserRead, UserWrite')
+        @(Get-ChildItem $dir -Force).Count | Should -Be 2 -Because 'no temp file is left'
+        $data = Get-Content $json -Raw | ConvertFrom-Json
+        $data.Servers | Should -Be @($VcUri.Host)
+        $data.Parameters | Should -Contain 'PowerOff: True'
+        $data.Parameters | Should -Contain "ReportPath: $dir"
+        $data.Hosts[0].Outcome | Should -Be $rows[0].Result -Because 'one word for one outcome'
+        $data.VMs[0].Outcome | Should -Be $rows[1].Result
+        (Get-Content $html -Raw) | Should -Match ([regex]::Escape("<tr><th>vCenter</th><td>$($VcUri.Host)</td></tr>"))
+    }
+}
+
+Describe 'Completers' -Tag Lab -Skip:$NoLab {
+    BeforeAll {
+        Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false
+        Get-MtvVIServer | Disconnect-MtvVIServer -Confirm:$false
+        function Complete([string] $Line) { @((TabExpansion2 -inputScript $Line -cursorColumn $Line.Length).CompletionMatches.CompletionText) }
+    }
+
+    It '-VMHost offers open sessions, then vCenter''s hosts' {
+        Get-Endpoint $Lab.hosts[0].name | Connect-EsxiShell -Credential $SshCred -KnownHostsPath $KnownHosts | Out-Null
+        Complete 'Test-VmkfstoolsLogSpace -VMHost DC0_' | Should -Be @($Lab.hosts[0].name) -Because 'no vCenter yet: only the session'
+        $conn = Connect-LabVCenter
+        $all = Complete 'Test-VmkfstoolsLogSpace -VMHost DC0_'
+        $all[0] | Should -Be $Lab.hosts[0].name -Because 'sessions come first'
+        $all | Should -Contain $Lab.hosts[1].name
+        @($all | Where-Object { $_ -eq $Lab.hosts[0].name }).Count | Should -Be 1
+        Complete 'Get-EsxiShell -VMHost DC0_' | Should -Contain $Lab.hosts[0].name
+    }
+
+    It '-VM offers vCenter''s VMs, read once and cached briefly' {
+        $conn = Get-MtvVIServer | Select-Object -First 1
+        $vms = @($Lab.vcsim.vms | Where-Object host -EQ $Lab.hosts[0].name).name
+        $first = Complete 'Get-VMChangeTracking -VM DC0_H0_V'
+        $trips = $conn.RoundTrips
+        $again = Complete 'Reset-VMChangeTracking -VM DC0_H0_V'
+        $again | Should -Be $first
+        foreach ($v in $vms) { $first | Should -Contain $v }
+        $conn.RoundTrips | Should -Be $trips -Because 'the names are cached'
+    }
+
+    It '-Server, -LogPath and -Agent offer their values' {
+        Complete 'Get-VMChangeTracking -VM x -Server 127' | Should -Be @($VcUri.Host)
+        Complete 'Test-VmkfstoolsLogSpace -VMHost x -LogPath /var/log/s' | Should -Be @('/var/log/secure-vmkfstools-wrapper.log')
+        Complete 'Restart-EsxiAgents -VMHost x -Agent h' | Should -Be @('hostd')
+    }
+}
+
+Describe 'PowerCLI habits' -Tag Lab -Skip:$NoLab {
+    BeforeEach { Get-MtvVIServer | Disconnect-MtvVIServer -Confirm:$false }
+
+    It 'Connect-MtvVIServer takes -User and -Password (plain text or SecureString) like Connect-VIServer' {
+        $plain = $VcCred.GetNetworkCredential().Password
+        $c = Connect-MtvVIServer -Server $VcUri.Host -Port $VcUri.Port -User $VcCred.UserName -Password $plain -SkipCertificateCheck -WarningAction SilentlyContinue
+        $c.IsConnected | Should -BeTrue
+        $c.User | Should -Be $VcCred.UserName
+        ($c | Format-List * | Out-String) | Should -Not -Match ([regex]::Escape($plain))
+        $c2 = Connect-MtvVIServer $VcUri.Host -Port $VcUri.Port -User $VcCred.UserName -Password $VcCred.Password -SkipCertificateCheck -WarningAction SilentlyContinue
+        $c2.IsConnected | Should -BeTrue
+    }
+
+    It '-Name works where PowerCLI users type it' {
+        Connect-LabVCenter | Out-Null
+        $vm = @($Lab.vcsim.vms)[0].name
+        (Get-VMChangeTracking -Name $vm).VM | Should -Be $vm
+        (Get-Command Test-VmkfstoolsLogSpace).Parameters['VMHost'].Aliases | Should -Contain 'Name'
+    }
+
+    It 'Get-VMChangeTracking -Server with an unknown name writes one error that names the server' {
+        Connect-LabVCenter | Out-Null
+        $Error.Clear()
+        try { Get-VMChangeTracking -VM DC0_H0_VM0 -Server no-such-vcenter -ErrorAction Continue 2>$null } catch { }
+        @($Error).Count | Should -Be 1 -Because "not a second, generic 'Not connected to any vCenter'"
+        $Error[0].FullyQualifiedErrorId | Should -BeLike 'VIServerNotConnected*'
+        $Error[0].ToString() | Should -Match 'no-such-vcenter'
+    }
+
+    It 'Unregister-LogRotationCron -WhatIf names only jobs that exist' {
+        Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false
+        Get-Endpoint $Lab.hosts[0].name, $Lab.hosts[1].name | Connect-EsxiShell -Credential $SshCred -KnownHostsPath $KnownHosts | Out-Null
+        Get-EsxiShell | Unregister-LogRotationCron -Confirm:$false | Out-Null
+        Register-LogRotationCron -VMHost $Lab.hosts[0].name -Confirm:$false 3>$null | Out-Null
+        try {
+            $log = Join-Path $TempDir "whatif-$PID.txt"
+            Start-Transcript -Path $log -Force | Out-Null
+            try { Get-EsxiShell | Unregister-LogRotationCron -WhatIf } finally { Stop-Transcript | Out-Null }
+            $text = Get-Content $log -Raw
+            $text | Should -Match ([regex]::Escape("on target `"$($Lab.hosts[0].name)`""))
+            $text | Should -Not -Match ([regex]::Escape("on target `"$($Lab.hosts[1].name)`"")) -Because 'that host has no job'
+            @(Get-EsxiShell -VMHost $Lab.hosts[0].name | Get-LogRotationCron).Count | Should -Be 1 -Because '-WhatIf removed nothing'
+        }
+        finally { Get-EsxiShell | Unregister-LogRotationCron -Confirm:$false | Out-Null }
+    }
+
+    It 'works in Start-ThreadJob and Start-Job runbooks: each job connects itself' {
+        $job = {
+            param($m, $vc, $port, $cred, $vm)
+            Import-Module $m
+            # Sessions are per runspace: nothing of the caller's is visible here.
+            $before = @(Get-MtvVIServer).Count
+            Connect-MtvVIServer -Server $vc -Port $port -Credential $cred -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
+            [pscustomobject]@{ Before = $before; VM = (Get-VMChangeTracking -VM $vm).VM }
+        }
+        Connect-LabVCenter | Out-Null
+        $vm = @($Lab.vcsim.vms)[0].name
+        $argsList = @($ManifestPath, $VcUri.Host, $VcUri.Port, $VcCred, $vm)
+        $t = Start-ThreadJob -ScriptBlock $job -ArgumentList $argsList | Receive-Job -Wait -AutoRemoveJob
+        $t.Before | Should -Be 0
+        $t.VM | Should -Be $vm
+        $p = Start-Job -ScriptBlock $job -ArgumentList $argsList | Receive-Job -Wait -AutoRemoveJob
+        $p.Before | Should -Be 0
+        $p.VM | Should -Be $vm
+        @(Get-MtvVIServer).Count | Should -Be 1 -Because 'the jobs did not touch this runspace''s connections'
+    }
+}
