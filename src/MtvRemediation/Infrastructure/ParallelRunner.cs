@@ -27,8 +27,11 @@ namespace MtvRemediation.Infrastructure
         // hosts finishing together) would otherwise stay unseen while a slow host runs on.
         private static readonly TimeSpan ProgressRefresh = TimeSpan.FromMilliseconds(500);
 
-        // How long the stopped workers get to unwind (every remote wait observes the token).
-        private static readonly TimeSpan UnwindTimeout = TimeSpan.FromSeconds(5);
+        // How long the stopped workers get to unwind before the stop returns (every remote wait
+        // observes the token). Short: Ctrl+C must answer promptly; a step that must not be cut in
+        // half (a log's write-back, an agent restart) finishes on its worker after the stop returns,
+        // and the stop report names its host as interrupted.
+        private static readonly TimeSpan UnwindTimeout = TimeSpan.FromSeconds(1.5);
 
         private readonly MtvCmdlet _cmdlet;
         private readonly CancellationTokenSource _cancel;

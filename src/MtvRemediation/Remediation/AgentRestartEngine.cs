@@ -122,7 +122,7 @@ namespace MtvRemediation.Remediation
             if (vcenter != null && !noWait && vc == null) verbose?.Invoke($"{shell.HostName}: vCenter does not know host '{name}'; not waiting on it.");
 
             var restartedAt = DateTime.UtcNow;
-            var run = RemoteOps.Run(shell, RemoteCommand.FromScript("agent-init.sh", "restart", script), ct, timeout);
+            var run = RemoteOps.Run(shell, RemoteCommand.FromScript("agent-init.sh", "restart", script).KeepRunningIfDisconnected(), ct, timeout);
             result.Output = run.Stdout.TrimEnd();
             verbose?.Invoke($"{shell.HostName}: {script} restart -> exit {run.ExitStatus}");
             if (!run.Succeeded)

@@ -5,7 +5,16 @@ action=$1
 script=$2
 case $action in
   exists) [ -x "$script" ] ;;
-  restart) "$script" restart 2>&1 ;;
+  restart)
+    # Never cut in half (a stopped agent that is never started again): ignore the hang-up and write
+    # to a file while the init script runs, so a dropped SSH connection cannot stop it half-way.
+    trap '' HUP PIPE
+    out=/tmp/mtvremediation-agent-restart.$$
+    "$script" restart >"$out" 2>&1
+    rc=$?
+    cat "$out"
+    rm -f "$out"
+    exit "$rc" ;;
   status) "$script" status 2>&1 ;;
   *) echo "agent-init.sh: unknown action '$action'" >&2; exit 2 ;;
 esac
