@@ -5,15 +5,15 @@
 
 .DESCRIPTION
     The 1 GiB log is MTV 2.10 wrapper output as the lab's generator writes it (a vsish stats
-    record and an "XCOPY used: False" line per 5 s poll) with three failure lines (one 7228, two
-    327689) far apart. It lives on the host's datastore mount (/vmfs/volumes/<ds>, disk-backed: it
+    record and an "XCOPY used: False" line per 5 s poll), and nothing else: the real 2.10 wrapper
+    (vmkfstools_wrapper.py at v2.10.4) never writes vmkfstools' failure text into this log. It lives on the host's datastore mount (/vmfs/volumes/<ds>, disk-backed: it
     does not fit the 16 MiB /var ramdisk) and is removed afterwards.
     Figures, each against a baseline from this same run:
     - bytes received by the client against the log's size (target: under 1%);
     - peak growth of this process's resident memory during the scan (VmHWM, see BenchHelpers.ps1;
       target: under 50 MB);
-    - wall time against `ssh host grep -c -F '(327689)' <log>` (OpenSSH, new login, one
-      signature) (target: within 1.5x), median of 3 alternating runs of each after one warm-up run.
+    - wall time against `ssh host grep -c -F 'XCOPY used: False' <log>` (OpenSSH, new login, the
+      one token this log repeats) (target: within 1.5x), median of 3 alternating runs of each after one warm-up run.
     - 24 hosts' 16 MiB logs (in /tmp), ThrottleLimit 32 against ThrottleLimit 1.
 #>
 [CmdletBinding()]
@@ -47,8 +47,6 @@ function Measure-Block([scriptblock] $Work) {
 
 try {
     $plain = New-LabWrapperLogBlock
-    $io = New-LabWrapperLogBlock -Failure 327689
-    $cbt = New-LabWrapperLogBlock -Failure 7228
     New-Item -ItemType Directory -Force $bigLocalDir | Out-Null
     $fs = [IO.File]::Create((Join-Path $bigLocalDir 'vmkfstools-wrapper.log'))
     try {
@@ -56,7 +54,6 @@ try {
             # Plain assignments: `$x = if (...) { $bytes }` would unroll the byte[] into a 1M-element
             # object[] that Write converts back on every call (2 minutes for 1 GiB instead of seconds).
             $block = $plain
-            if ($b -eq [int]($LogMiB / 3)) { $block = $cbt } elseif ($b -eq [int]($LogMiB / 2) -or $b -eq $LogMiB - 1) { $block = $io }
             $fs.Write($block, 0, $block.Length)
         }
     }
@@ -67,7 +64,7 @@ try {
 
     $scan = { Find-MtvCloneFailure -VMHost $h.name -LogPath $bigLog -Summary -TimeoutSeconds 900 -Verbose 4>&1 }
     $grep = {
-        $out = & ssh @(Get-LabSshArgs $state $h) "grep -c -F '(327689)' '$bigLog'"
+        $out = & ssh @(Get-LabSshArgs $state $h) "grep -c -F 'XCOPY used: False' '$bigLog'"
         if ($LASTEXITCODE -ne 0) { throw "ssh grep failed ($LASTEXITCODE)" }
         [long]($out | Select-Object -Last 1)
     }
@@ -83,16 +80,18 @@ try {
     $oursSeconds = Get-Median $oursTimes
     $grepSeconds = Get-Median $grepTimes
 
-    $summary = @($ours.Output | Where-Object { $_ -is [MtvRemediation.CloneFailureSummary] })
+    $summary = @($ours.Output | Where-Object { $_ -is [MtvRemediation.CloneFailureSummary] -and $_.Path -eq $bigLog })
     $received = [long](($ours.Output | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } |
             Select-String '(\d+) bytes of matches received').Matches[0].Groups[1].Value)
-    if ($summary.Count -ne 1 -or $summary[0].DiskIoError -ne 2 -or $summary[0].ChangeTrackerInvalid -ne 1 -or $count -ne 2) {
+    # A real 2.10 wrapper log holds no failure line (the populator logs those): every poll's
+    # "XCOPY used: False" is counted, and the count must equal grep's.
+    if ($summary.Count -ne 1 -or $summary[0].XcopyNotUsed -ne $count -or $summary[0].ChangeTrackerInvalid -ne 0 -or $count -le 0) {
         throw "unexpected findings: $($summary | Out-String) grep -c: $count"
     }
     $mib = '{0:N0} MiB' -f ($size / 1MB)
     Result "$mib datastore log: bytes sent to the client" $received 'B' 'the log''s size' $size '< 1%' ($received -lt 0.01 * $size)
     Result "$mib datastore log: client peak memory growth" ($ours.PeakGrowthBytes / 1MB) 'MB' 'limit' 50 '< 50 MB' ($ours.PeakGrowthBytes -lt 50MB)
-    Result "$mib datastore log: wall time (session open, median of 3)" $oursSeconds 's' "ssh host grep -c -F '(327689)' log" $grepSeconds '<= 1.5x' ($oursSeconds -le 1.5 * $grepSeconds)
+    Result "$mib datastore log: wall time (session open, median of 3)" $oursSeconds 's' "ssh host grep -c -F 'XCOPY used: False' log" $grepSeconds '<= 1.5x' ($oursSeconds -le 1.5 * $grepSeconds)
     Remove-Item $bigLocalDir -Recurse -Force
 
     # Many hosts, each with a 16 MiB log: in parallel vs one after another. The hosts share this
