@@ -28,14 +28,11 @@ BeforeAll {
     Import-Module $manifest -Force
     $script:ModulePath = (Get-Module MtvRemediation).Path
 
-    # The test cmdlet: compiled once per process (a type cannot be added twice).
-    if (-not ('MtvRemediation.Tests.InvokeMtvTestShellCommand' -as [type])) {
-        $refs = @((Get-Module MtvRemediation).ImplementingAssembly.Location, [psobject].Assembly.Location,
-            'netstandard', 'System.Runtime', 'System.Collections', 'System.Threading', 'System.Threading.Thread')
-        Add-Type -Path (Join-Path $PSScriptRoot 'EsxiShellTestCmdlet.cs') -ReferencedAssemblies $refs -IgnoreWarnings `
-            -CompilerOptions '/nowarn:CS1701,CS1702' -WarningAction SilentlyContinue
-    }
-    $script:TestCmdletAssembly = [MtvRemediation.Tests.InvokeMtvTestShellCommand].Assembly
+    # The test cmdlet: compiled once per process (a type cannot be added twice) under the name the
+    # module's InternalsVisibleTo grants, since it derives from EsxiHostCmdletBase's internal seam.
+    . (Join-Path $PSScriptRoot '../tools/InternalTypes.ps1')
+    $script:TestCmdletAssembly = Import-MtvTestAssembly -Path (Join-Path $PSScriptRoot 'EsxiShellTestCmdlet.cs') `
+        -OutputDirectory (Join-Path ([IO.Path]::GetTempPath()) ('mtv-pester-asm-' + [guid]::NewGuid().ToString('N')))
     Import-Module -Assembly $TestCmdletAssembly -Force
 
     $script:LabState = if ($env:MTVLAB_STATE) { $env:MTVLAB_STATE } else { Join-Path $PSScriptRoot '../../out/lab/lab.json' }
@@ -180,10 +177,12 @@ Describe 'Known hosts file shared by processes (no lab needed)' {
             Start-Job -ArgumentList $ModulePath, $kh, $keys -ScriptBlock {
                 param($Module, $Path, $Keys)
                 Import-Module $Module
+                # KnownHostsStore is internal: reached through the module's assembly.
+                $store = (Get-Module MtvRemediation).ImplementingAssembly.GetType('MtvRemediation.Esxi.KnownHostsStore', $true)
                 # Every process records the same 6 host keys on 20 ports: 120 distinct entries in all.
                 foreach ($port in 2201..2220) {
                     $blob = [Convert]::FromBase64String($Keys[$port % 6])
-                    [MtvRemediation.Esxi.KnownHostsStore]::new($Path).Add('127.0.0.1', $port, $blob)
+                    $store::new($Path).Add('127.0.0.1', $port, $blob)
                 }
             }
         }
@@ -386,8 +385,9 @@ Describe 'ESXi shell sessions against the lab' -Tag Lab -Skip:(-not $LabUp) {
         It 'host cmdlets open a session on demand with -Credential and then reuse it' {
             # Lab hosts listen on 127.0.0.1:<port>, so their names are not their SSH endpoints: call the
             # resolver every host cmdlet uses with the endpoint, then let the cmdlet reuse what it opened.
-            $resolver = [MtvRemediation.Esxi.EsxiShellResolver]::ForCurrentRunspace()
-            $options = [MtvRemediation.Esxi.ConnectOptions]@{ Address = $H1.Address; Port = $H1.Port; TrustNewHostKey = $true; KnownHostsPath = (New-KnownHostsPath) }
+            $resolver = (Get-MtvInternalType 'MtvRemediation.Esxi.EsxiShellResolver')::ForCurrentRunspace()
+            $options = [Activator]::CreateInstance((Get-MtvInternalType 'MtvRemediation.Esxi.ConnectOptions'))
+            $options.Address = $H1.Address; $options.Port = $H1.Port; $options.TrustNewHostKey = $true; $options.KnownHostsPath = (New-KnownHostsPath)
             $before = Get-AcceptedLogins $H1
             $none = [Threading.CancellationToken]::None
             $shell = $resolver.Resolve($H1.Name, $Lab.Credential, $null, $options, $none)
@@ -508,9 +508,9 @@ Describe 'ESXi shell sessions against the lab' -Tag Lab -Skip:(-not $LabUp) {
 
         It 'large output streams through RunStreamingAsync' {
             Connect-LabHost $H1 (New-KnownHostsPath) | Out-Null
-            $shell = [MtvRemediation.Esxi.EsxiShellResolver]::ForCurrentRunspace().Resolve($H1.Name, $null, $null, $null, [Threading.CancellationToken]::None)
+            $shell = (Get-MtvInternalType 'MtvRemediation.Esxi.EsxiShellResolver')::ForCurrentRunspace().Resolve($H1.Name, $null, $null, $null, [Threading.CancellationToken]::None)
             $sink = [IO.MemoryStream]::new()
-            $cmd = [MtvRemediation.Esxi.RemoteCommand]::Format('head -c {0} /dev/zero | tr "\000" x', '3000000')
+            $cmd = (Get-MtvInternalType 'MtvRemediation.Esxi.RemoteCommand')::Format('head -c {0} /dev/zero | tr "\000" x', '3000000')
             $r = $shell.RunStreamingAsync($cmd, $sink, [timespan]::FromSeconds(60), [Threading.CancellationToken]::None).GetAwaiter().GetResult()
             $r.ExitStatus | Should -Be 0
             $sink.Length | Should -Be 3000000

@@ -1,4 +1,5 @@
-// A test-only host cmdlet compiled by EsxiShell.Tests.ps1 (Add-Type) against the built module: it
+// A test-only host cmdlet compiled by EsxiShell.Tests.ps1 (Import-MtvTestAssembly, under the name the
+// module's InternalsVisibleTo grants: the shell seam is internal) against the built module: it
 // proves EsxiHostCmdletBase works for a derived cmdlet exactly as the product's host cmdlets use
 // it (session reuse, on-demand connect, parallel fan-out, Ctrl+C), without shipping an
 // "run any command" cmdlet in the module.
@@ -37,7 +38,7 @@ namespace MtvRemediation.Tests
         [Parameter]
         public SwitchParameter KeepRunning { get; set; }
 
-        protected override void ProcessHost(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken cancellationToken)
+        private protected override void ProcessHost(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken cancellationToken)
         {
             var command = Script != null ? RemoteCommand.Script(Script)
                 : Template != null ? RemoteCommand.Format(Template, Argument)

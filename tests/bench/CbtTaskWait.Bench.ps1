@@ -20,6 +20,8 @@ $ProgressPreference = 'SilentlyContinue'
 $root = Resolve-Path (Join-Path $PSScriptRoot '../..')
 . (Join-Path $root 'tests/Pester/PowerCliFixture.ps1')
 . (Join-Path $PSScriptRoot 'BenchHelpers.ps1')
+# Engines are internal: this bench drives one directly through the module's assembly.
+. (Join-Path $PSScriptRoot '../tools/InternalTypes.ps1')
 Import-Module (Get-BenchManifest $root) -Force
 Import-Module (Join-Path $root 'tests/lab/Lab.psm1') -Force
 
@@ -37,7 +39,7 @@ $vcUri = [uri]$lab.vcsim.url
 $password = if ($lab.vcsim.password) { [string]$lab.vcsim.password } else { 'lab' }
 $cred = [pscredential]::new($lab.vcsim.user, (ConvertTo-SecureString $password -AsPlainText -Force))
 $conn = Connect-MtvVIServer -Server $vcUri.Host -Port $vcUri.Port -Credential $cred -SkipCertificateCheck -WarningAction SilentlyContinue
-$polling = [MtvRemediation.VSphere.VimSoapClient].GetProperty('UsePollingTaskWait', [Reflection.BindingFlags]'NonPublic,Static')
+$polling = (Get-MtvInternalType 'MtvRemediation.VSphere.VimSoapClient').GetProperty('UsePollingTaskWait', [Reflection.BindingFlags]'NonPublic,Static')
 
 $vms = [System.Collections.Generic.List[object]]::new()
 try {

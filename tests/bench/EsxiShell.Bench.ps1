@@ -7,6 +7,8 @@ param([int] $Hosts = 24, [int] $Commands = 20)
 $ErrorActionPreference = 'Stop'
 $root = Resolve-Path (Join-Path $PSScriptRoot '../..')
 . (Join-Path $PSScriptRoot 'BenchHelpers.ps1')
+# Engines are internal: this bench drives one directly through the module's assembly.
+. (Join-Path $PSScriptRoot '../tools/InternalTypes.ps1')
 $manifest = Get-BenchManifest $root
 Import-Module $manifest -Force
 Import-Module (Join-Path $root 'tests/lab/Lab.psm1') -Force
@@ -44,8 +46,9 @@ try {
     # Session reuse: N short commands on one host through one session vs a fresh login for each.
     $h = $labHosts[0]
     $s = Connect-EsxiShell -VMHost $h.Name -Address $h.Address -Port $h.Port -Credential $cred -KnownHostsPath $kh
-    $shell = [MtvRemediation.Esxi.EsxiShellResolver]::ForCurrentRunspace().Resolve($h.Name, $null, $null, $null, [Threading.CancellationToken]::None)
-    $cmd = [MtvRemediation.Esxi.RemoteCommand]::Exec('true')
+    $resolver = Get-MtvInternalType 'MtvRemediation.Esxi.EsxiShellResolver'
+    $shell = $resolver::ForCurrentRunspace().Resolve($h.Name, $null, $null, $null, [Threading.CancellationToken]::None)
+    $cmd = (Get-MtvInternalType 'MtvRemediation.Esxi.RemoteCommand')::Exec('true')
     $none = [Threading.CancellationToken]::None
     $sw = [Diagnostics.Stopwatch]::StartNew()
     for ($i = 0; $i -lt $Commands; $i++) { $null = $shell.RunAsync($cmd, [timespan]::FromSeconds(30), $none).GetAwaiter().GetResult() }
@@ -53,7 +56,7 @@ try {
     $sw.Restart()
     for ($i = 0; $i -lt $Commands; $i++) {
         $fresh = Connect-EsxiShell -VMHost $h.Name -Address $h.Address -Port $h.Port -Credential $cred -KnownHostsPath $kh -Force
-        $sh = [MtvRemediation.Esxi.EsxiShellResolver]::ForCurrentRunspace().Resolve($h.Name, $null, $null, $null, $none)
+        $sh = $resolver::ForCurrentRunspace().Resolve($h.Name, $null, $null, $null, $none)
         $null = $sh.RunAsync($cmd, [timespan]::FromSeconds(30), $none).GetAwaiter().GetResult()
     }
     $relogin = $sw.Elapsed.TotalMilliseconds / $Commands

@@ -22,6 +22,8 @@ $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 $root = Resolve-Path (Join-Path $PSScriptRoot '../..')
 . (Join-Path $PSScriptRoot 'BenchHelpers.ps1')
+# Engines are internal: this bench drives one directly through the module's assembly.
+. (Join-Path $PSScriptRoot '../tools/InternalTypes.ps1')
 $manifest = Get-BenchManifest $root
 Import-Module $manifest -Force
 Import-Module (Join-Path $root 'tests/lab/Lab.psm1') -Force
@@ -59,7 +61,7 @@ function Test-Fleet([object[]] $Targets, [int] $Throttle = 32) {
 }
 
 # The exact script the cmdlet runs on each host (default -LogPath), for the OpenSSH baseline.
-$probe = [MtvRemediation.Remediation.LogSpaceProbe]::BuildCommand([MtvRemediation.Remediation.LogSpaceOptions]::new()).Text
+$probe = (Get-MtvInternalType 'MtvRemediation.Remediation.LogSpaceProbe')::BuildCommand((Get-MtvInternalType 'MtvRemediation.Remediation.LogSpaceOptions')::new()).Text
 function Invoke-OpenSshLoop {
     foreach ($h in $labHosts) {
         $out = & ssh -i $key -o "UserKnownHostsFile=$knownHosts" -o StrictHostKeyChecking=yes -o BatchMode=yes -o LogLevel=ERROR -p $h.Port "$($h.User)@$($h.Address)" $probe

@@ -7,6 +7,8 @@ param([int] $Hosts = 24, [int] $Repeat = 5)
 $ErrorActionPreference = 'Stop'
 $root = Resolve-Path (Join-Path $PSScriptRoot '../..')
 . (Join-Path $PSScriptRoot 'BenchHelpers.ps1')
+# Engines are internal: this bench drives one directly through the module's assembly.
+. (Join-Path $PSScriptRoot '../tools/InternalTypes.ps1')
 $manifest = Get-BenchManifest $root
 Import-Module $manifest -Force
 Import-Module (Join-Path $root 'tests/lab/Lab.psm1') -Force
@@ -37,14 +39,15 @@ try {
 
     # One host: the probe's single script vs the same information asked one command at a time.
     $none = [Threading.CancellationToken]::None
-    $shell = [MtvRemediation.Esxi.EsxiShellResolver]::ForCurrentRunspace().Resolve($labHosts[0].Name, $null, $null, $null, $none)
-    $options = [MtvRemediation.Remediation.LogSpaceOptions]::new()
-    $one = Measure-Best { [MtvRemediation.Remediation.LogSpaceProbe]::Measure($shell, $options, $none) }
+    $shell = (Get-MtvInternalType 'MtvRemediation.Esxi.EsxiShellResolver')::ForCurrentRunspace().Resolve($labHosts[0].Name, $null, $null, $null, $none)
+    $options = (Get-MtvInternalType 'MtvRemediation.Remediation.LogSpaceOptions')::new()
+    $probe = Get-MtvInternalType 'MtvRemediation.Remediation.LogSpaceProbe'
+    $one = Measure-Best { $probe::Measure($shell, $options, $none) }
     $separate = @(
         'wc -c < /var/log/vmkfstools-wrapper.log', 'wc -c < /var/log/secure-vmkfstools-wrapper.log', 'readlink -f /var/log', 'vdf',
         "stat -f -c '%S %b %f %a' /var/log", "stat -f -c '%S %b %f %a' /tmp", 'df -k /var/log', 'df -k /tmp', 'vdf -h',
         'ls -d /tmp/vmkfstools-wrapper-*', "find /tmp -maxdepth 1 -type d -name 'vmkfstools-wrapper-*' -mtime +5", 'ls -d /opt/redhat/vmkfstools-wrapper'
-    ) | ForEach-Object { [MtvRemediation.Esxi.RemoteCommand]::Script($_) }
+    ) | ForEach-Object { (Get-MtvInternalType 'MtvRemediation.Esxi.RemoteCommand')::Script($_) }
     $many = Measure-Best { foreach ($c in $separate) { $null = $shell.RunAsync($c, [timespan]::FromSeconds(30), $none).GetAwaiter().GetResult() } }
     # On loopback a round trip costs a few ms, so the script's own work weighs more; over a WAN every
     # saved round trip is one RTT and the ratio grows with latency.

@@ -51,7 +51,7 @@ namespace MtvRemediation.Commands
             base.BeginProcessing();
         }
 
-        protected override bool ShouldProcessHost(HostTarget target)
+        private protected override bool ShouldProcessHost(HostTarget target)
         {
             var path = LogPathFor(target) ?? LogPath;
             var action = "Truncate " + path + " in place"
@@ -60,7 +60,7 @@ namespace MtvRemediation.Commands
             return ShouldProcess(target.Name, action);
         }
 
-        protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
+        private protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
         {
             var logPath = LogPathFor(target) ?? LogPath;
             var notApplicable = WrapperLogApplicability.NotApplicableReason(shell, logPath, forRotation: false, ct);

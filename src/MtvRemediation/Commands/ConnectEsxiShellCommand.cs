@@ -72,7 +72,7 @@ namespace MtvRemediation.Commands
             base.BeginProcessing();
         }
 
-        protected override void OnTargetAdded(HostTarget target)
+        private protected override void OnTargetAdded(HostTarget target)
         {
             _endpoints[target] = new KeyValuePair<string?, int>(Address, Port);
         }
@@ -99,7 +99,7 @@ namespace MtvRemediation.Commands
         }
 
         // -WhatIf opens no session either: a connect can record a host key (-TrustNewHostKey).
-        protected override bool ShouldProcessHost(HostTarget target)
+        private protected override bool ShouldProcessHost(HostTarget target)
             => !_sshDeclined.Contains(target.Name) && (!IsWhatIf() || ShouldProcess(target.Name, "Open an SSH session"));
 
         private bool IsWhatIf()
@@ -196,7 +196,7 @@ namespace MtvRemediation.Commands
             }
         }
 
-        protected override ConnectOptions CreateConnectOptions(HostTarget target)
+        private protected override ConnectOptions CreateConnectOptions(HostTarget target)
         {
             var endpoint = _endpoints.TryGetValue(target, out var e) ? e : new KeyValuePair<string?, int>(Address, Port);
             return new ConnectOptions
@@ -212,7 +212,7 @@ namespace MtvRemediation.Commands
             };
         }
 
-        protected override IEsxiShell AcquireShell(EsxiShellResolver resolver, HostTarget target, PSCredential? credential, string? keyFilePath, ConnectOptions options, CancellationToken cancellationToken)
+        private protected override IEsxiShell AcquireShell(EsxiShellResolver resolver, HostTarget target, PSCredential? credential, string? keyFilePath, ConnectOptions options, CancellationToken cancellationToken)
         {
             var hasSecret = credential != null || keyFilePath != null;
             var existing = target.Session ?? resolver.Store.Find(target.Name);
@@ -226,7 +226,7 @@ namespace MtvRemediation.Commands
 
         private readonly ConcurrentDictionary<string, bool> _opened = new ConcurrentDictionary<string, bool>(StringComparer.OrdinalIgnoreCase);
 
-        protected override void ProcessHost(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken cancellationToken)
+        private protected override void ProcessHost(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken cancellationToken)
         {
             var ssh = (SshEsxiShell)shell;
             var session = ssh.Session!;

@@ -64,7 +64,7 @@ namespace MtvRemediation.Commands
         protected int ThrottleLimit => _hosts.Parameters.ThrottleLimit;
 
         /// <summary>The hosts collected so far (in pipeline order, each name once).</summary>
-        protected IReadOnlyList<HostTarget> Targets => _hosts.Targets;
+        private protected IReadOnlyList<HostTarget> Targets => _hosts.Targets;
 
         /// <summary>Activity text of the progress bar.</summary>
         protected virtual string ProgressActivity => MyInvocation.MyCommand.Name;
@@ -95,7 +95,7 @@ namespace MtvRemediation.Commands
         /// <see cref="MtvException"/> or a timeout, goes to <paramref name="onFailure"/> (default:
         /// its error record is written).
         /// </summary>
-        protected void RunOnHosts(
+        private protected void RunOnHosts(
             IReadOnlyList<HostTarget> hosts,
             string activity,
             Action<HostTarget, IEsxiShell, IOutputSink, CancellationToken> work,
@@ -111,20 +111,20 @@ namespace MtvRemediation.Commands
         /// false to skip it. Cmdlets that change hosts call <c>ShouldProcess</c> here, so that
         /// -WhatIf connects to nothing.
         /// </summary>
-        protected virtual bool ShouldProcessHost(HostTarget target) => true;
+        private protected virtual bool ShouldProcessHost(HostTarget target) => true;
 
         /// <summary>Called on the pipeline thread, in ProcessRecord, when a new host joins the work list.</summary>
-        protected virtual void OnTargetAdded(HostTarget target) { }
+        private protected virtual void OnTargetAdded(HostTarget target) { }
 
         /// <summary>Options for on-demand connects to one host (pipeline thread). Connect-EsxiShell adds its own.</summary>
-        protected virtual ConnectOptions CreateConnectOptions(HostTarget target) => new ConnectOptions();
+        private protected virtual ConnectOptions CreateConnectOptions(HostTarget target) => new ConnectOptions();
 
         /// <summary>Gets the shell for one host (worker thread). Default: <see cref="EsxiShellResolver.Resolve(HostTarget, PSCredential?, string?, ConnectOptions?, CancellationToken)"/>.</summary>
-        protected virtual IEsxiShell AcquireShell(EsxiShellResolver resolver, HostTarget target, PSCredential? credential, string? keyFilePath, ConnectOptions options, CancellationToken cancellationToken)
+        private protected virtual IEsxiShell AcquireShell(EsxiShellResolver resolver, HostTarget target, PSCredential? credential, string? keyFilePath, ConnectOptions options, CancellationToken cancellationToken)
             => resolver.Resolve(target, credential, keyFilePath, options, cancellationToken);
 
         /// <summary>A host's failure (worker thread): by default its error is written, the host's input as TargetObject.</summary>
-        protected virtual void OnHostFailed(HostTarget target, MtvException error, IOutputSink sink) =>
+        private protected virtual void OnHostFailed(HostTarget target, MtvException error, IOutputSink sink) =>
             sink.WriteError(error.ToErrorRecord(target.InputObject, MyInvocation.MyCommand.Name));
 
         /// <summary>
@@ -133,6 +133,6 @@ namespace MtvRemediation.Commands
         /// <see cref="MtvException"/> (or let RunAsync's TimeoutException through) for a per-host
         /// error; it reaches <see cref="OnHostFailed(HostTarget, MtvException, IOutputSink)"/>.
         /// </summary>
-        protected abstract void ProcessHost(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken cancellationToken);
+        private protected abstract void ProcessHost(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken cancellationToken);
     }
 }

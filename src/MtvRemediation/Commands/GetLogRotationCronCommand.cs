@@ -21,7 +21,7 @@ namespace MtvRemediation.Commands
 
         protected override string ProgressActivity => "Reading log rotation cron jobs";
 
-        protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
+        private protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
         {
             var found = LogRotationCronEngine.Get(shell, RegisterLogRotationCronCommand.Paths, ct);
             foreach (var e in found.Entries)

@@ -17,7 +17,7 @@ namespace MtvRemediation.Commands
     {
         protected override string ProgressActivity => "Reading the vmkfstools-wrapper inventory";
 
-        protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
+        private protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
         {
             sink.WriteObject(WrapperInventory.Read(shell, ct));
         }

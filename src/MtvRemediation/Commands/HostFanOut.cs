@@ -13,6 +13,7 @@ namespace MtvRemediation.Commands
     /// dynamic parameters (<see cref="IDynamicParameters"/>) through <see cref="HostFanOut"/>, so
     /// host cmdlets, Find-MtvCloneFailure -VMHost and Invoke-MtvRemediation bind the same
     /// -Credential, -KeyFilePath and -ThrottleLimit with the same validation and default.
+    /// Public: it is the object GetDynamicParameters hands PowerShell, which binds its properties.
     /// </summary>
     public sealed class HostConnectionParameters
     {
@@ -153,7 +154,7 @@ namespace MtvRemediation.Commands
     }
 
     /// <summary>A host's shell for workers: the runspace's session, or one opened on demand.</summary>
-    public sealed class ShellSource
+    internal sealed class ShellSource
     {
         internal ShellSource(EsxiShellResolver resolver, PSCredential? credential, string? keyFilePath)
         {

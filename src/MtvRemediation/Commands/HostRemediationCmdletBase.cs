@@ -32,28 +32,28 @@ namespace MtvRemediation.Commands
             base.ProcessRecord();
         }
 
-        protected override void OnTargetAdded(HostTarget target)
+        private protected override void OnTargetAdded(HostTarget target)
         {
             _logPaths[target] = CurrentLogPath;
             base.OnTargetAdded(target);
         }
 
         /// <summary>The log path that came with <paramref name="target"/>'s input record.</summary>
-        protected string? LogPathFor(HostTarget target) => _logPaths.TryGetValue(target, out var p) ? p : CurrentLogPath;
+        private protected string? LogPathFor(HostTarget target) => _logPaths.TryGetValue(target, out var p) ? p : CurrentLogPath;
 
-        protected sealed override void ProcessHost(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken cancellationToken)
+        private protected sealed override void ProcessHost(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken cancellationToken)
             => ProcessHostCore(target, shell, sink, cancellationToken);
 
-        protected abstract void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken cancellationToken);
+        private protected abstract void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken cancellationToken);
 
-        protected sealed override void OnHostFailed(HostTarget target, MtvException error, IOutputSink sink)
+        private protected sealed override void OnHostFailed(HostTarget target, MtvException error, IOutputSink sink)
         {
             base.OnHostFailed(target, error, sink);
             OnHostFailed(target, sink);
         }
 
         /// <summary>After a host's error was written (connect failures included).</summary>
-        protected virtual void OnHostFailed(HostTarget target, IOutputSink sink) { }
+        private protected virtual void OnHostFailed(HostTarget target, IOutputSink sink) { }
 
         /// <summary>Stops the command before any host is touched when parameters contradict each other.</summary>
         protected void ThrowInvalidArgument(string message, object? target)

@@ -46,14 +46,14 @@ namespace MtvRemediation.Commands
             base.EndProcessing();
         }
 
-        protected override bool ShouldProcessHost(HostTarget target)
+        private protected override bool ShouldProcessHost(HostTarget target)
         {
             var path = LogPathFor(target) ?? LogPath;
             return ShouldProcess(target.Name,
                 $"Add a temporary cron job to root's crontab that truncates {path} in place when it is larger than {MaxSizeMB} MB, every {IntervalMinutes} minute(s), and reload crond");
         }
 
-        protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
+        private protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
         {
             var notApplicable = WrapperLogApplicability.NotApplicableReason(shell, LogPathFor(target) ?? LogPath, forRotation: true, ct);
             if (notApplicable != null)

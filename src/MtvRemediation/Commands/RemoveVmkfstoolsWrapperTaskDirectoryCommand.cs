@@ -44,11 +44,11 @@ namespace MtvRemediation.Commands
             base.BeginProcessing();
         }
 
-        protected override bool ShouldProcessHost(HostTarget target) =>
+        private protected override bool ShouldProcessHost(HostTarget target) =>
             ShouldProcess(target.Name, $"Remove the clone task directories /tmp/vmkfstools-wrapper-* not written for {OlderThanDays:0.##} day(s) whose task is not running"
                                        + (_archiveDirectory != null ? $", after saving their exit codes and stderr to {_archiveDirectory}" : ", keeping their exit codes and stderr in the result"));
 
-        protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
+        private protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
         {
             var olderThan = TimeSpan.FromDays(OlderThanDays);
             var info = WrapperInventory.Read(shell, ct);

@@ -73,7 +73,7 @@ namespace MtvRemediation.Commands
         private static void ReportProbeFailure(HostTarget target, Exception ex, IOutputSink sink) =>
             sink.WriteVerbose($"{target.Name}: vSAN/LACP check failed ({ex.Message}); the restart will report the connection error.");
 
-        protected override bool ShouldProcessHost(HostTarget target)
+        private protected override bool ShouldProcessHost(HostTarget target)
         {
             return ShouldProcess(target.Name, $"Restart the management agent(s) {string.Join(", then ", Agent)}" +
                 (NoWait ? " without waiting" : $" and wait up to {TimeoutSeconds} s for each to be running" + (Agent.Contains("hostd") ? ", hostd to answer API requests" : string.Empty) +
@@ -81,7 +81,7 @@ namespace MtvRemediation.Commands
                 "; vCenter shows the host as not responding meanwhile");
         }
 
-        protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
+        private protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
         {
             foreach (var agent in Agent)
             {

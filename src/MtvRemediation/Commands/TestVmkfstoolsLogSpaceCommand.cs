@@ -41,7 +41,7 @@ namespace MtvRemediation.Commands
             base.BeginProcessing();
         }
 
-        protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
+        private protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
         {
             var options = new LogSpaceOptions { LogPath = LogPathFor(target) ?? LogPath, WarningPercent = WarningPercent, CriticalPercent = CriticalPercent };
             var status = LogSpaceProbe.Measure(shell, options, ct);
@@ -51,7 +51,7 @@ namespace MtvRemediation.Commands
         }
 
         // -Quiet promises one boolean per host: an unreachable host's error is written, then $false.
-        protected override void OnHostFailed(HostTarget target, IOutputSink sink)
+        private protected override void OnHostFailed(HostTarget target, IOutputSink sink)
         {
             if (Quiet) sink.WriteObject(false);
         }

@@ -24,7 +24,7 @@ namespace MtvRemediation.Commands
 
         protected override string? CurrentLogPath => LogPath;
 
-        protected override bool ShouldProcessHost(HostTarget target)
+        private protected override bool ShouldProcessHost(HostTarget target)
         {
             var path = LogPathFor(target);
             if (IsWhatIf() && !AnnounceWhatIf(target, path)) return false;
@@ -63,7 +63,7 @@ namespace MtvRemediation.Commands
             }
         }
 
-        protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
+        private protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
         {
             var path = LogPathFor(target);
             var change = LogRotationCronEngine.Unregister(shell, path, RegisterLogRotationCronCommand.Paths, ct, sink.WriteVerbose);

@@ -36,7 +36,7 @@ namespace MtvRemediation.Commands
         }
 
         /// <summary>Resolves every collected input; writes VMNotFound/VIServerNotConnected errors for the rest.</summary>
-        protected IReadOnlyList<VmTarget> ResolveTargets()
+        private protected IReadOnlyList<VmTarget> ResolveTargets()
         {
             if (_inputs.Count == 0) return Array.Empty<VmTarget>();
             var connections = ResolveConnections();

@@ -25,7 +25,7 @@ namespace MtvRemediation.Commands
         private VIConnectionStore? _store;
 
         /// <summary>This runspace's connections, captured on the pipeline thread (worker threads have no default runspace).</summary>
-        protected VIConnectionStore Store => _store ??= VIConnectionStore.Current;
+        private protected VIConnectionStore Store => _store ??= VIConnectionStore.Current;
 
         protected override void BeginProcessing()
         {
@@ -134,7 +134,7 @@ namespace MtvRemediation.Commands
         }
 
         /// <summary>$global:DefaultVIServers (or $global:DefaultVIServer) as inputs. Pipeline thread only.</summary>
-        protected IReadOnlyList<VIServerInput> ReadPowerCliDefaults()
+        private protected IReadOnlyList<VIServerInput> ReadPowerCliDefaults()
         {
             var list = new List<VIServerInput>();
             foreach (var name in new[] { "global:DefaultVIServers", "global:DefaultVIServer" })

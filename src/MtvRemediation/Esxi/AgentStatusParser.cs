@@ -9,7 +9,7 @@ namespace MtvRemediation.Esxi
     /// <c>watchdog-hostd: Terminating watchdog process with PID 2099465</c>, <c>hostd stopped.</c>,
     /// <c>hostd started.</c> for <c>restart</c>.
     /// </summary>
-    public static class AgentStatusParser
+    internal static class AgentStatusParser
     {
         /// <summary>True = running, false = not running, null = the output says neither.</summary>
         public static bool? ParseStatus(string agent, string output)

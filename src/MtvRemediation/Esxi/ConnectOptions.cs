@@ -7,7 +7,7 @@ namespace MtvRemediation.Esxi
     /// How to open an ESXi shell session, beyond credentials. Plain data so cmdlets, engines and
     /// tests build it the same way.
     /// </summary>
-    public sealed class ConnectOptions
+    internal sealed class ConnectOptions
     {
         /// <summary>Default time for the TCP connect, key exchange and login together.</summary>
         public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(15);

@@ -11,7 +11,7 @@ namespace MtvRemediation.Esxi
     /// lines, odd encodings, comments, environment lines and a missing final newline survive any
     /// edit unchanged. Only lines carrying our tag are ever removed or added.
     /// </summary>
-    public sealed class Crontab
+    internal sealed class Crontab
     {
         /// <summary>Marks our lines: <c>... # MtvRemediation:log-rotation max=N path='...'</c>.</summary>
         public const string Tag = "# MtvRemediation:log-rotation";
@@ -113,7 +113,7 @@ namespace MtvRemediation.Esxi
     }
 
     /// <summary>One crontab line: its bytes without the LF, and whether an LF followed it.</summary>
-    public sealed class CrontabLine
+    internal sealed class CrontabLine
     {
         public CrontabLine(byte[] content, bool terminated)
         {
@@ -136,7 +136,7 @@ namespace MtvRemediation.Esxi
     /// A line is ours only when it is byte for byte a line we write (or wrote in 0.1.0), so a path
     /// that contains the tag's own text cannot make a line look like two or like none.
     /// </summary>
-    public sealed class RotationEntry
+    internal sealed class RotationEntry
     {
         public RotationEntry(string schedule, string logPath, long maxBytes) : this(schedule, logPath, maxBytes, false) { }
 

@@ -12,7 +12,7 @@ namespace MtvRemediation.Esxi
     /// store on the pipeline thread with <see cref="ForCurrentRunspace"/>, then use it from any
     /// thread: every member is thread-safe and none needs Runspace.DefaultRunspace.
     /// </summary>
-    public sealed class EsxiSessionStore
+    internal sealed class EsxiSessionStore
     {
         private static readonly PerRunspace<EsxiSessionStore> Stores = new PerRunspace<EsxiSessionStore>(id => new EsxiSessionStore(id), s => s.CloseAll());
 

@@ -5,7 +5,7 @@ using System.Threading;
 namespace MtvRemediation.Esxi
 {
     /// <summary>Blocking helpers for engines that run on the worker threads of a host cmdlet.</summary>
-    public static class EsxiShellExtensions
+    internal static class EsxiShellExtensions
     {
         /// <summary>Runs a command and waits for it (worker threads only, never the pipeline thread's hot path).</summary>
         public static RemoteCommandResult Run(this IEsxiShell shell, RemoteCommand command, TimeSpan timeout, CancellationToken cancellationToken)

@@ -10,7 +10,7 @@ namespace MtvRemediation.Esxi
     /// connection dropped), or a new one opened on demand with -Credential/-KeyFilePath and
     /// kept for the rest of the runspace. Create it on the pipeline thread, use it from workers.
     /// </summary>
-    public sealed class EsxiShellResolver
+    internal sealed class EsxiShellResolver
     {
         public EsxiShellResolver(EsxiSessionStore store)
         {

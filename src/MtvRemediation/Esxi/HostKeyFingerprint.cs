@@ -8,7 +8,7 @@ namespace MtvRemediation.Esxi
     /// SSH host key fingerprints in OpenSSH's form: <c>SHA256:</c> + unpadded base64 of the SHA-256
     /// of the public key blob (what <c>ssh-keygen -lf</c> and <c>ssh</c> print).
     /// </summary>
-    public static class HostKeyFingerprint
+    internal static class HostKeyFingerprint
     {
         public const string Prefix = "SHA256:";
 

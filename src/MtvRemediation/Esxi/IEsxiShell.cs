@@ -9,7 +9,7 @@ namespace MtvRemediation.Esxi
     /// A connected shell on one ESXi host. Engines depend on this, never on SSH.NET types, so the
     /// same engine code runs in cmdlets, in xunit and in benchmarks.
     /// </summary>
-    public interface IEsxiShell
+    internal interface IEsxiShell
     {
         /// <summary>The host name as the user and vCenter know it (inventory name).</summary>
         string HostName { get; }

@@ -8,7 +8,7 @@ using System.Threading;
 namespace MtvRemediation.Esxi
 {
     /// <summary>What a known-hosts lookup found for a presented host key.</summary>
-    public enum HostKeyStatus
+    internal enum HostKeyStatus
     {
         /// <summary>The presented key is recorded for this host.</summary>
         Known,
@@ -21,7 +21,7 @@ namespace MtvRemediation.Esxi
     }
 
     /// <summary>Result of <see cref="KnownHostsStore.Check"/>.</summary>
-    public sealed class HostKeyCheck
+    internal sealed class HostKeyCheck
     {
         internal HostKeyCheck(HostKeyStatus status, string? recordedFingerprint, int lineNumber, IReadOnlyList<string> otherKeyTypes)
         {
@@ -50,7 +50,7 @@ namespace MtvRemediation.Esxi
     /// <c>host</c> / <c>[host]:port</c> entries under a lock file so parallel runspaces and
     /// processes never interleave or lose lines.
     /// </summary>
-    public sealed class KnownHostsStore
+    internal sealed class KnownHostsStore
     {
         /// <summary>Environment variable that overrides <see cref="DefaultPath"/> (tests, shared jump hosts).</summary>
         public const string PathEnvironmentVariable = "MTV_KNOWN_HOSTS";

@@ -9,7 +9,7 @@ namespace MtvRemediation.Esxi
     /// Templates are our own constant text; <c>{0}</c>, <c>{1}</c>... are replaced by
     /// <see cref="ShellQuote.Quote"/>d values, so user input can never become shell syntax.
     /// </summary>
-    public sealed class RemoteCommand
+    internal sealed class RemoteCommand
     {
         private RemoteCommand(string text, string display)
         {
@@ -73,7 +73,7 @@ namespace MtvRemediation.Esxi
     }
 
     /// <summary>What a remote command returned.</summary>
-    public sealed class RemoteCommandResult
+    internal sealed class RemoteCommandResult
     {
         public RemoteCommandResult(int exitStatus, string stdout, string stderr, TimeSpan duration)
         {

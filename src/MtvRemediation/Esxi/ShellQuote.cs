@@ -8,7 +8,7 @@ namespace MtvRemediation.Esxi
     /// The one place where remote shell text is made from values. Every value that reaches an
     /// ESXi shell (paths, names, sizes) goes through <see cref="Quote"/>; nothing is concatenated raw.
     /// </summary>
-    public static class ShellQuote
+    internal static class ShellQuote
     {
         /// <summary>
         /// POSIX single-quote a value for BusyBox ash: 'it'\''s'. Inside single quotes nothing is

@@ -5,7 +5,7 @@ using System.Globalization;
 namespace MtvRemediation.Esxi
 {
     /// <summary>One row of a df-like table (vdf, df -k) or a stat -f answer, in bytes.</summary>
-    public sealed class SpaceEntry
+    internal sealed class SpaceEntry
     {
         public SpaceEntry(string name, string mountPoint, long sizeBytes, long usedBytes, long freeBytes, bool exact)
         {
@@ -41,7 +41,7 @@ namespace MtvRemediation.Esxi
     /// Parsers for the space tools ESXi offers. They read the header to learn the unit, so
     /// <c>vdf</c> (1k-blocks), <c>vdf -h</c> (human sizes) and <c>df -k</c> all parse with one routine.
     /// </summary>
-    public static class SpaceParsers
+    internal static class SpaceParsers
     {
         /// <summary>
         /// Parses every df-like table in <paramref name="text"/>. vdf prints a tardisk section (no

@@ -19,7 +19,7 @@ namespace MtvRemediation.Esxi
     /// dropped, checking that the host still presents the key it presented at first.
     /// Thread-safe: commands may run from any thread; connects are serialized.
     /// </summary>
-    public sealed class SshEsxiShell : IEsxiShell, IDisposable
+    internal sealed class SshEsxiShell : IEsxiShell, IDisposable
     {
         private static readonly Encoding Utf8 = new UTF8Encoding(false);
 

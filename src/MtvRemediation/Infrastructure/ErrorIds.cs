@@ -12,6 +12,10 @@ using System.Reflection;
 namespace MtvRemediation.Infrastructure
 {
     /// <summary>Every error id of the module, and the ids that belong to no single area.</summary>
+    /// <remarks>
+    /// Public: the ids are the module's contract with scripts (FullyQualifiedErrorId), and
+    /// <see cref="All"/> is the table the about topic is checked against (ErrorIds.Tests.ps1).
+    /// </remarks>
     public static class ErrorIds
     {
         /// <summary>A bug surfaced as one item's error instead of ending the process.</summary>
@@ -42,7 +46,7 @@ namespace MtvRemediation.Infrastructure
 namespace MtvRemediation.Esxi
 {
     /// <summary>The ESXi shell layer and every host fan-out: connect, host key, authentication, remote command.</summary>
-    public static class EsxiShellErrorIds
+    internal static class EsxiShellErrorIds
     {
         public const string HostKeyUnknown = "EsxiShellHostKeyUnknown";
         public const string HostKeyChanged = "EsxiShellHostKeyChanged";
@@ -70,7 +74,7 @@ namespace MtvRemediation.Esxi
 namespace MtvRemediation.Remediation
 {
     /// <summary>The host remediation engines (log space, log clear, cron rotation, agent restarts).</summary>
-    public static class HostRemediationErrorIds
+    internal static class HostRemediationErrorIds
     {
         public const string LogSpaceCheckFailed = "LogSpaceCheckFailed";
         public const string LogClearFailed = "LogClearFailed";
@@ -89,7 +93,7 @@ namespace MtvRemediation.Remediation
     }
 
     /// <summary>Invoke-MtvRemediation (besides the ids of the engines it reuses, which keep theirs).</summary>
-    public static class RunbookErrorIds
+    internal static class RunbookErrorIds
     {
         public const string HostDiagnosisFailed = "RunbookHostDiagnosisFailed";
         public const string LogScanIncomplete = "RunbookLogScanIncomplete";
@@ -102,7 +106,7 @@ namespace MtvRemediation.Remediation
     }
 
     /// <summary>CBT resets: refusals (nothing changed) and failed resets.</summary>
-    public static class ChangeTrackingErrorIds
+    internal static class ChangeTrackingErrorIds
     {
         public const string VMIsTemplate = "VMIsTemplate";
         public const string DatastoreNotSearchable = "DatastoreNotSearchable";
@@ -114,7 +118,7 @@ namespace MtvRemediation.Remediation
     }
 
     /// <summary>Find-MtvCloneFailure.</summary>
-    public static class CloneFailureErrorIds
+    internal static class CloneFailureErrorIds
     {
         public const string NoSource = "CloneFailureNoSource";
         public const string InvalidLogPath = "CloneFailureInvalidLogPath";
@@ -131,7 +135,7 @@ namespace MtvRemediation.Remediation
 namespace MtvRemediation.VSphere
 {
     /// <summary>vCenter connections, VM resolution and the vim25 client (faults: <see cref="Infrastructure.ErrorIds.VimFaultPrefix"/>).</summary>
-    public static class VIErrorIds
+    internal static class VIErrorIds
     {
         public const string SessionExpired = "VISessionExpired";
         public const string TransportError = "VITransportError";
@@ -150,7 +154,7 @@ namespace MtvRemediation.VSphere
 namespace MtvRemediation.Remediation
 {
     /// <summary>Error ids of the wrapper inventory, task directory and cluster object cmdlets.</summary>
-    public static class WrapperErrorIds
+    internal static class WrapperErrorIds
     {
         public const string InventoryFailed = "WrapperInventoryFailed";
         public const string LogNotApplicable = "WrapperLogNotApplicable";
@@ -165,7 +169,7 @@ namespace MtvRemediation.Remediation
 namespace MtvRemediation.VSphere
 {
     /// <summary>Stable error ids of SSH on demand (Connect-EsxiShell -StartSshService, Disconnect-EsxiShell).</summary>
-    public static class SshServiceErrorIds
+    internal static class SshServiceErrorIds
     {
         public const string NoVCenter = "SshServiceNoVCenter";
         public const string HostNotFound = "SshServiceHostNotFound";

@@ -19,6 +19,11 @@ namespace MtvRemediation.Infrastructure
     /// </para>
     /// <para>Session stores register cleanups here so Remove-Module closes what we opened.</para>
     /// </summary>
+    /// <remarks>
+    /// Public: PowerShell runs IModuleAssemblyInitializer/IModuleAssemblyCleanup only on the
+    /// assembly's exported types, and <see cref="DescribeLoadContext"/> is the diagnostic the README
+    /// gives users (and Isolation.Tests.ps1 reads).
+    /// </remarks>
     public sealed class ModuleLifetime : IModuleAssemblyInitializer, IModuleAssemblyCleanup
     {
         private static readonly object Gate = new object();
@@ -50,7 +55,7 @@ namespace MtvRemediation.Infrastructure
         }
 
         /// <summary>Run <paramref name="cleanup"/> when the module is removed.</summary>
-        public static void RegisterCleanup(Action cleanup)
+        internal static void RegisterCleanup(Action cleanup)
         {
             lock (Gate) { Removing += cleanup; }
         }

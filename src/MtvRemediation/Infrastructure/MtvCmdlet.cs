@@ -31,7 +31,7 @@ namespace MtvRemediation.Infrastructure
         /// thread as it arrives; when writing throws (or Ctrl+C), the rest is cancelled at once and
         /// the items not touched are named (<see cref="ParallelRunner{T}"/>).
         /// </summary>
-        protected void RunParallel<T>(
+        private protected void RunParallel<T>(
             IReadOnlyList<T> items,
             int throttleLimit,
             string activity,
@@ -53,7 +53,7 @@ namespace MtvRemediation.Infrastructure
     }
 
     /// <summary>Thread-safe way for worker threads to write to the cmdlet's streams.</summary>
-    public interface IOutputSink
+    internal interface IOutputSink
     {
         void WriteObject(object value);
         void WriteError(ErrorRecord error);

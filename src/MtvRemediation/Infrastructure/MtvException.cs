@@ -11,9 +11,14 @@ namespace MtvRemediation.Infrastructure
     /// command again is part of it (<see cref="RerunCompletes"/>), the cmdlet names itself in
     /// <see cref="ToErrorRecord(object?, string?)"/>. Messages never contain secrets.
     /// </summary>
+    /// <remarks>
+    /// Public so scripts can catch it (<c>catch [MtvRemediation.Infrastructure.MtvException]</c>) and
+    /// read ErrorId, Category and RecommendedAction; the kinds derived from it and its construction
+    /// are internal.
+    /// </remarks>
     public class MtvException : Exception
     {
-        public MtvException(string errorId, ErrorCategory category, string message, string? recommendedAction = null, Exception? inner = null)
+        internal MtvException(string errorId, ErrorCategory category, string message, string? recommendedAction = null, Exception? inner = null)
             : base(message, inner)
         {
             ErrorId = errorId;
@@ -28,13 +33,13 @@ namespace MtvRemediation.Infrastructure
         public string? RecommendedAction { get; }
 
         /// <summary>Running the same command again, once the cause is fixed, completes the work.</summary>
-        public bool RerunCompletes { get; set; }
+        public bool RerunCompletes { get; internal set; }
 
         /// <summary>
         /// An ErrorRecord with this error's id and category, targeting <paramref name="target"/>;
         /// <paramref name="commandName"/> (the cmdlet writing it) completes a re-run hint.
         /// </summary>
-        public ErrorRecord ToErrorRecord(object? target, string? commandName = null)
+        internal ErrorRecord ToErrorRecord(object? target, string? commandName = null)
         {
             var record = new ErrorRecord(this, ErrorId, Category, target);
             var rerun = RerunCompletes ? $" Then run {commandName ?? "the command"} again." : string.Empty;

@@ -8,7 +8,7 @@ namespace MtvRemediation.Interop
     /// A PowerCLI VIServer (<c>$global:DefaultVIServer</c>, <c>Connect-VIServer</c> output), read by
     /// property names: Name, Port, User, ServiceUri, SessionSecret, IsConnected, ProductLine, Version.
     /// </summary>
-    public sealed class VIServerInput
+    internal sealed class VIServerInput
     {
         public string Name { get; private set; } = "";
         public int Port { get; private set; } = 443;

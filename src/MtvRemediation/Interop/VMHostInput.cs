@@ -6,7 +6,7 @@ using MtvRemediation.Esxi;
 namespace MtvRemediation.Interop
 {
     /// <summary>One ESXi host a host cmdlet works on, as resolved from whatever the user passed.</summary>
-    public sealed class HostTarget
+    internal sealed class HostTarget
     {
         public HostTarget(string name, object? inputObject, EsxiShellSession? session = null, string? vmHostId = null)
         {
@@ -38,7 +38,7 @@ namespace MtvRemediation.Interop
     /// (string or object with <c>Name</c>) or <c>Name</c> property, e.g. PowerCLI VMs and our
     /// result objects. PowerCLI itself is never referenced.
     /// </summary>
-    public static class VMHostInput
+    internal static class VMHostInput
     {
         private const string VMHostTypeMarker = "VMware.VimAutomation.ViCore.Impl.V1.Inventory.VMHostImpl";
 

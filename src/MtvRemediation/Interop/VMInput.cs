@@ -10,7 +10,7 @@ namespace MtvRemediation.Interop
     /// <c>Deserialized.</c>), or one of our own result objects. Reads Id, Uid, ExtensionData.MoRef
     /// and Name by property, so PowerCLI need not be loaded.
     /// </summary>
-    public sealed class VMInput
+    internal sealed class VMInput
     {
         private VMInput(object original) { Original = original; }
 

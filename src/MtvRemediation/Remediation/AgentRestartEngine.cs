@@ -14,7 +14,7 @@ namespace MtvRemediation.Remediation
     /// vCenter's view of a host (HostSystem.runtime.connectionState). The vCenter layer implements
     /// it over the runspace's connection; without a connection the restart waits on the host only.
     /// </summary>
-    public interface IHostConnectionStateSource
+    internal interface IHostConnectionStateSource
     {
         /// <summary>
         /// Starts following the host's connection state (before the restart, so the stale
@@ -24,7 +24,7 @@ namespace MtvRemediation.Remediation
     }
 
     /// <summary>One state vCenter reported, and when we learnt it.</summary>
-    public readonly struct HostStateSample
+    internal readonly struct HostStateSample
     {
         public HostStateSample(string state, DateTime at)
         {
@@ -37,7 +37,7 @@ namespace MtvRemediation.Remediation
     }
 
     /// <summary>A running watch of one host's connection state; disposing it ends the watch.</summary>
-    public interface IHostConnectionWatch : IDisposable
+    internal interface IHostConnectionWatch : IDisposable
     {
         /// <summary>Every state reported so far, oldest first (the first is the state when the watch began).</summary>
         IReadOnlyList<HostStateSample> Samples { get; }
@@ -47,7 +47,7 @@ namespace MtvRemediation.Remediation
     }
 
     /// <summary>What we can tell about vSAN and LACP before restarting agents (FIELD-FACTS 5).</summary>
-    public sealed class AgentRestartRisk
+    internal sealed class AgentRestartRisk
     {
         /// <summary>true/false, or null when the host could not say (no esxcli, command failed).</summary>
         public bool? VsanNetwork { get; set; }
@@ -56,7 +56,7 @@ namespace MtvRemediation.Remediation
         public bool Unknown => VsanNetwork == null || Lacp == null;
     }
 
-    public static class AgentRestartEngine
+    internal static class AgentRestartEngine
     {
         public const string DefaultInitDir = "/etc/init.d";
 
@@ -263,7 +263,7 @@ namespace MtvRemediation.Remediation
     /// (null when there is none). Replaceable for tests. Called on the pipeline thread; the
     /// returned source is used from worker threads.
     /// </summary>
-    public static class HostConnectionStateSources
+    internal static class HostConnectionStateSources
     {
         public static Func<IHostConnectionStateSource?>? ForCurrentRunspace { get; set; } = VCenterHostConnectionStateSource.ForCurrentRunspace;
 

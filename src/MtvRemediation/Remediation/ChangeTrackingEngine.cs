@@ -11,7 +11,7 @@ using MtvRemediation.VSphere;
 namespace MtvRemediation.Remediation
 {
     /// <summary>The -ctk.vmdk files around one VM's disks, found with SearchDatastore_Task (the truth; layoutEx can be stale).</summary>
-    public sealed class CtkInspection
+    internal sealed class CtkInspection
     {
         public CtkInspection(VmInfo vm) { Vm = vm; }
 
@@ -30,7 +30,7 @@ namespace MtvRemediation.Remediation
         public List<string> Unsearchable { get; } = new List<string>();
     }
 
-    public sealed class ChangeTrackingResetOptions
+    internal sealed class ChangeTrackingResetOptions
     {
         public bool PowerOff { get; set; }
         public bool Force { get; set; }
@@ -48,7 +48,7 @@ namespace MtvRemediation.Remediation
         public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
     }
 
-    public enum PowerOffMethod
+    internal enum PowerOffMethod
     {
         None,
         ShutdownGuest,
@@ -56,7 +56,7 @@ namespace MtvRemediation.Remediation
     }
 
     /// <summary>What a reset of one VM will do (or why it is refused) - shown by -WhatIf, executed by ResetAsync.</summary>
-    public sealed class ChangeTrackingResetPlan
+    internal sealed class ChangeTrackingResetPlan
     {
         internal ChangeTrackingResetPlan(CtkInspection inspection, ChangeTrackingResetOptions options)
         {
@@ -117,7 +117,7 @@ namespace MtvRemediation.Remediation
     /// every power transition is recorded; a failure stops the sequence, restores the power state,
     /// and leaves a state a re-run completes.
     /// </summary>
-    public sealed class ChangeTrackingEngine
+    internal sealed class ChangeTrackingEngine
     {
         private const string CtkPattern = "*.vmdk";
         private readonly IVSphereClient _client;

@@ -8,7 +8,7 @@ using System.Threading;
 namespace MtvRemediation.Remediation
 {
     /// <summary>Options shared by every source of one scan.</summary>
-    public sealed class CloneFailureScanOptions
+    internal sealed class CloneFailureScanOptions
     {
         /// <summary>Drop lines whose timestamp is older; lines without a timestamp are kept.</summary>
         public DateTime? Since { get; set; }
@@ -31,7 +31,7 @@ namespace MtvRemediation.Remediation
     /// only counters and at most one held line: memory stays flat however long the source is.
     /// Not thread-safe: one instance per source.
     /// </summary>
-    public sealed class CloneFailureSourceScan
+    internal sealed class CloneFailureSourceScan
     {
         private readonly CloneFailureScanOptions _options;
         private readonly DateTime? _sinceUtc;
@@ -161,7 +161,7 @@ namespace MtvRemediation.Remediation
     }
 
     /// <summary>Scans local inputs: text readers and files (plain or .gz), line by line.</summary>
-    public static class CloneFailureScanner
+    internal static class CloneFailureScanner
     {
         /// <summary>Reads <paramref name="reader"/> to the end, calling <paramref name="emit"/> for each finding.</summary>
         /// <param name="onProgress">Called every 64K lines (for progress bars); may be null.</param>

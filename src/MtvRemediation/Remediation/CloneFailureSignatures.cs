@@ -9,7 +9,7 @@ namespace MtvRemediation.Remediation
     /// One known clone-failure line shape: how to find it (a precise .NET regex on the client and a
     /// coarse POSIX ERE prefilter that BusyBox grep runs on the host), what it means and what to run.
     /// </summary>
-    public sealed class CloneFailureSignature
+    internal sealed class CloneFailureSignature
     {
         internal CloneFailureSignature(string name, int priority, bool frequent, string[] grepTokens, string grepPattern, string regex, string cause, string remediation)
         {
@@ -54,7 +54,7 @@ namespace MtvRemediation.Remediation
     }
 
     /// <summary>The signature table (FIELD-FACTS section 1 and 2).</summary>
-    public static class CloneFailureSignatures
+    internal static class CloneFailureSignatures
     {
         public const string ChangeTrackerInvalid = "ChangeTrackerInvalid";
         public const string DiskIoError = "DiskIoError";

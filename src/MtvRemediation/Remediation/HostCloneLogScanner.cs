@@ -9,7 +9,7 @@ using MtvRemediation.Esxi;
 namespace MtvRemediation.Remediation
 {
     /// <summary>What one host scan read and found.</summary>
-    public sealed class HostCloneLogScanResult
+    internal sealed class HostCloneLogScanResult
     {
         /// <summary>One entry per log file found on the host (empty: no wrapper log there).</summary>
         public List<CloneFailureSourceScan> Sources { get; } = new List<CloneFailureSourceScan>();
@@ -28,7 +28,7 @@ namespace MtvRemediation.Remediation
     /// the count), and only that output streams back, line by line, to be classified here with the
     /// precise regexes.
     /// </summary>
-    public static class HostCloneLogScanner
+    internal static class HostCloneLogScanner
     {
         /// <summary>
         /// The 2.9/2.10 wrapper logs and the 2.9 SSH method's secure log (FIELD-FACTS 2), and the
@@ -292,7 +292,7 @@ namespace MtvRemediation.Remediation
     }
 
     /// <summary>A host-side log scan failed; the message says what happened on which host.</summary>
-    public sealed class HostCloneLogScanException : Exception
+    internal sealed class HostCloneLogScanException : Exception
     {
         public HostCloneLogScanException(string host, string message, HostCloneLogScanResult partialResult) : base(message)
         {

@@ -10,7 +10,7 @@ namespace MtvRemediation.Remediation
     /// than <see cref="MaxLineChars"/> is cut (the rest up to its newline is dropped) so one
     /// newline-free blob cannot grow memory.
     /// </summary>
-    public sealed class LineSplittingStream : Stream
+    internal sealed class LineSplittingStream : Stream
     {
         private readonly Action<string> _onLine;
         private readonly Decoder _decoder = new UTF8Encoding(false).GetDecoder();

@@ -12,7 +12,7 @@ using MtvRemediation.Infrastructure;
 
 namespace MtvRemediation.Remediation
 {
-    public sealed class LogClearRequest
+    internal sealed class LogClearRequest
     {
         public string LogPath { get; set; } = LogSpaceOptions.DefaultLogPath;
 
@@ -67,7 +67,7 @@ namespace MtvRemediation.Remediation
     /// is complete before any of that starts. Nothing is written on the log's volume before space
     /// is freed, so a 100% full /var works, and nothing at all is written to /tmp.
     /// </summary>
-    public static class LogClearEngine
+    internal static class LogClearEngine
     {
         // A writer appending every 100 ms races each fetch-then-truncate; on a loaded client a round
         // trip can take that long, so 4 tries ran out (lines lost on the unconditional last one).

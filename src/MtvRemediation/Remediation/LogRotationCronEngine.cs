@@ -10,7 +10,7 @@ using MtvRemediation.Esxi;
 namespace MtvRemediation.Remediation
 {
     /// <summary>Where ESXi keeps cron (FIELD-FACTS 4). Settable so tests can point at a scratch tree.</summary>
-    public sealed class CronPaths
+    internal sealed class CronPaths
     {
         public string CrontabPath { get; set; } = "/var/spool/cron/crontabs/root";
         public string PidFile { get; set; } = "/var/run/crond.pid";
@@ -26,7 +26,7 @@ namespace MtvRemediation.Remediation
     }
 
     /// <summary>What one crontab operation found and did.</summary>
-    public sealed class CronChange
+    internal sealed class CronChange
     {
         public RotationEntry[] Entries { get; set; } = Array.Empty<RotationEntry>();
         public bool Changed { get; set; }
@@ -46,7 +46,7 @@ namespace MtvRemediation.Remediation
     /// mkdir lock on the host serialises concurrent runs (two runspaces, two admins). Then crond is
     /// reloaded the ESXi way. The remote steps are Scripts/crontab-*.sh and crond-*.sh.
     /// </summary>
-    public static class LogRotationCronEngine
+    internal static class LogRotationCronEngine
     {
         public const long MaxCrontabBytes = 1024 * 1024;
 

@@ -8,7 +8,7 @@ using MtvRemediation.Esxi;
 namespace MtvRemediation.Remediation
 {
     /// <summary>Where the wrapper writes on ESXi (FIELD-FACTS 2) and the status thresholds.</summary>
-    public sealed class LogSpaceOptions
+    internal sealed class LogSpaceOptions
     {
         public const string DefaultLogPath = "/var/log/vmkfstools-wrapper.log";
         public const string DefaultSecureLogPath = "/var/log/secure-vmkfstools-wrapper.log";
@@ -28,7 +28,7 @@ namespace MtvRemediation.Remediation
     /// OSDATA, datastores) through ESXi's df or stat -f, and off ESXi the POSIX df -k of the path.
     /// What no source can attribute to the path fails loudly instead of borrowing a ramdisk's numbers.
     /// </summary>
-    public static class LogSpaceProbe
+    internal static class LogSpaceProbe
     {
         public static RemoteCommand BuildCommand(LogSpaceOptions options) =>
             RemoteCommand.FromScript("logspace.sh", options.LogPath, options.SecureLogPath);

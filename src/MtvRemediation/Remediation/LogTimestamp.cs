@@ -8,7 +8,7 @@ namespace MtvRemediation.Remediation
     /// Reads the timestamp of a log line in the shapes the clone logs use. ESXi and the populator
     /// log in UTC, so times without a zone are taken as UTC; results are UTC DateTimes.
     /// </summary>
-    public static class LogTimestamp
+    internal static class LogTimestamp
     {
         // [0-9], not \d: .NET's \d matches every Unicode digit (e.g. U+0D6A), which int/long.Parse then reject.
         // Python logging in the 2.9/2.10 wrapper: "2026-11-25 10:00:00,123 - ERROR - ...".

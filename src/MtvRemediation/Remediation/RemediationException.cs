@@ -5,7 +5,7 @@ using MtvRemediation.Infrastructure;
 namespace MtvRemediation.Remediation
 {
     /// <summary>A per-host or per-VM failure of a remediation engine (ids: <see cref="HostRemediationErrorIds"/>, <see cref="RunbookErrorIds"/>).</summary>
-    public sealed class RemediationException : MtvException
+    internal sealed class RemediationException : MtvException
     {
         public RemediationException(string errorId, ErrorCategory category, string message, string? recommendedAction = null, Exception? inner = null)
             : base(errorId, category, message, recommendedAction, inner)

@@ -7,7 +7,7 @@ namespace MtvRemediation
     /// How an item (host or VM) ended: the same words as the Result column of Invoke-MtvRemediation,
     /// so console, CSV and report say one thing for one outcome.
     /// </summary>
-    public enum RemediationOutcome
+    internal enum RemediationOutcome
     {
         /// <summary>Found healthy: nothing to do.</summary>
         Healthy,
@@ -26,7 +26,7 @@ namespace MtvRemediation
     }
 
     /// <summary>Space on a host at one moment (before or after remediation).</summary>
-    public sealed class LogSpaceState
+    internal sealed class LogSpaceState
     {
         /// <summary>Size of /var/log/vmkfstools-wrapper.log in bytes.</summary>
         public long? LogSizeBytes { get; set; }
@@ -42,7 +42,7 @@ namespace MtvRemediation
     }
 
     /// <summary>What happened on one ESXi host.</summary>
-    public sealed class HostReportEntry
+    internal sealed class HostReportEntry
     {
         public string VMHost { get; set; } = "";
         public LogSpaceState? LogSpaceBefore { get; set; }
@@ -64,7 +64,7 @@ namespace MtvRemediation
     }
 
     /// <summary>What happened to one VM.</summary>
-    public sealed class VMReportEntry
+    internal sealed class VMReportEntry
     {
         public string VM { get; set; } = "";
         public string? VMHost { get; set; }
@@ -84,7 +84,7 @@ namespace MtvRemediation
     }
 
     /// <summary>The record of one remediation run, written as HTML and JSON by RemediationReportWriter.</summary>
-    public sealed class RemediationReport
+    internal sealed class RemediationReport
     {
         public string Title { get; set; } = "MTV clone failure remediation";
 

@@ -14,7 +14,7 @@ namespace MtvRemediation.Remediation
     /// scripts, no external resources, every value HTML-encoded, and a Content-Security-Policy that
     /// forbids scripts should anything slip through) and as JSON with the same data.
     /// </summary>
-    public static class RemediationReportWriter
+    internal static class RemediationReportWriter
     {
         private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 

@@ -12,7 +12,7 @@ using MtvRemediation.VSphere;
 namespace MtvRemediation.Remediation
 {
     /// <summary>The phases of the runbook, in the order <see cref="RunbookEngine.Run"/> runs them.</summary>
-    public enum RunbookPhase
+    internal enum RunbookPhase
     {
         Diagnose,
         Confirm,
@@ -24,7 +24,7 @@ namespace MtvRemediation.Remediation
     }
 
     /// <summary>How one host or VM of the run ended (the summaries' Result is its name).</summary>
-    public enum RunbookOutcome
+    internal enum RunbookOutcome
     {
         /// <summary>Nothing to do.</summary>
         Healthy,
@@ -42,7 +42,7 @@ namespace MtvRemediation.Remediation
     }
 
     /// <summary>One unit of parallel work of a phase, and the states whose errors it may add.</summary>
-    public sealed class RunbookWork
+    internal sealed class RunbookWork
     {
         public RunbookWork(string label, RunbookItemState state, Action<Action<string>, CancellationToken> work)
             : this(label, new[] { state }, work) { }
@@ -66,7 +66,7 @@ namespace MtvRemediation.Remediation
     /// confirmation, parallel execution, host shells and output. Everything else - the order,
     /// the phases, the confirmation points and the outcomes - is <see cref="RunbookEngine.Run"/>'s.
     /// </summary>
-    public interface IRunbookHost
+    internal interface IRunbookHost
     {
         /// <summary>-WhatIf: diagnose and plan, change nothing.</summary>
         bool WhatIf { get; }
@@ -89,7 +89,7 @@ namespace MtvRemediation.Remediation
         void WriteWarning(string text);
     }
 
-    public static partial class RunbookEngine
+    internal static partial class RunbookEngine
     {
         /// <summary>
         /// The whole runbook, in order: (1) diagnose everything read-only; confirm action by action
@@ -289,7 +289,7 @@ namespace MtvRemediation.Remediation
     }
 
     /// <summary>What <see cref="RunbookEngine.Run"/> returns (and emitted): one summary per host and per VM.</summary>
-    public sealed class RunbookResult
+    internal sealed class RunbookResult
     {
         public RunbookResult(IReadOnlyList<RemediationHostSummary> hosts, IReadOnlyList<RemediationVMSummary> vms)
         {

@@ -12,7 +12,7 @@ using MtvRemediation.VSphere;
 namespace MtvRemediation.Remediation
 {
     /// <summary>What Invoke-MtvRemediation was asked to do.</summary>
-    public sealed class RunbookOptions
+    internal sealed class RunbookOptions
     {
         /// <summary>Allow shutting powered-on VMs down for their CBT reset (power state restored after).</summary>
         public bool PowerOff { get; set; }
@@ -54,7 +54,7 @@ namespace MtvRemediation.Remediation
     }
 
     /// <summary>Shared bits of the host and VM state: actions done and errors met, safe to add from a worker.</summary>
-    public abstract class RunbookItemState
+    internal abstract class RunbookItemState
     {
         private readonly ConcurrentQueue<MtvException> _newErrors = new ConcurrentQueue<MtvException>();
         private readonly object _gate = new object();
@@ -89,7 +89,7 @@ namespace MtvRemediation.Remediation
     }
 
     /// <summary>One host of the run, through all phases.</summary>
-    public sealed class RunbookHostState : RunbookItemState
+    internal sealed class RunbookHostState : RunbookItemState
     {
         public RunbookHostState(string name) { Name = name; }
 
@@ -122,7 +122,7 @@ namespace MtvRemediation.Remediation
     }
 
     /// <summary>One VM of the run, through all phases.</summary>
-    public sealed class RunbookVmState : RunbookItemState
+    internal sealed class RunbookVmState : RunbookItemState
     {
         public RunbookVmState(IVSphereClient client, string server, VmInfo vm, object? input)
         {
@@ -169,7 +169,7 @@ namespace MtvRemediation.Remediation
     /// VMs; (4) restart agents last and only when asked, so no hostd restart interrupts a CBT
     /// reset's tasks; (5) verify by reading the state again (log space, crontab, CBT status).
     /// </summary>
-    public static partial class RunbookEngine
+    internal static partial class RunbookEngine
     {
         /// <summary>Groups the VMs by the host vCenter reports them on (input order kept).</summary>
         public static List<RunbookHostState> GroupByHost(IEnumerable<RunbookVmState> vms)

@@ -13,7 +13,7 @@ namespace MtvRemediation.Remediation
     /// name (or short name when one side is a FQDN), then followed with a PropertyCollector filter
     /// and WaitForUpdatesEx, so every change vCenter makes is seen, however short.
     /// </summary>
-    public sealed class VCenterHostConnectionStateSource : IHostConnectionStateSource
+    internal sealed class VCenterHostConnectionStateSource : IHostConnectionStateSource
     {
         private readonly IReadOnlyList<VIConnection> _connections;
 

@@ -16,7 +16,7 @@ namespace MtvRemediation.Remediation
     /// steps take longer than that between the check and the deletion anyway).
     /// Thread-safe: one instance per vCenter connection, shared by the parallel resets.
     /// </summary>
-    public sealed class VmStateSnapshot
+    internal sealed class VmStateSnapshot
     {
         private readonly IVSphereClient _client;
         private readonly HashSet<MoRef> _waiting;

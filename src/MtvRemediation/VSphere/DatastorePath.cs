@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 namespace MtvRemediation.VSphere
 {
     /// <summary>A datastore path <c>[datastore] folder/file.vmdk</c>, split into its parts.</summary>
-    public sealed class DatastorePath
+    internal sealed class DatastorePath
     {
         // Singleline and \z: a VM or folder name may hold a newline (vSphere allows it), and '.' or '$' would stop there.
         private static readonly Regex Pattern = new Regex(@"^\[(?<ds>[^\]]*)\]\s?(?<path>.*)\z", RegexOptions.CultureInvariant | RegexOptions.Singleline);

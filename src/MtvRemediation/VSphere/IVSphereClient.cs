@@ -9,7 +9,7 @@ namespace MtvRemediation.VSphere
     /// The vSphere operations the remediation engines need, in domain terms. Implemented over SOAP by
     /// <see cref="VSphereClient"/>; engines depend only on this so their logic is testable.
     /// </summary>
-    public interface IVSphereClient
+    internal interface IVSphereClient
     {
         /// <summary>Server name, for messages.</summary>
         string Server { get; }

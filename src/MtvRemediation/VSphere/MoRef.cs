@@ -3,7 +3,7 @@ using System;
 namespace MtvRemediation.VSphere
 {
     /// <summary>A vSphere managed object reference: type (e.g. VirtualMachine) and value (e.g. vm-42).</summary>
-    public readonly struct MoRef : IEquatable<MoRef>
+    internal readonly struct MoRef : IEquatable<MoRef>
     {
         public MoRef(string type, string value)
         {

@@ -14,7 +14,7 @@ namespace MtvRemediation.VSphere
     /// Our own logins are logged out when the runspace closes or the module is removed; adopted
     /// PowerCLI sessions are never logged out (they belong to PowerCLI).
     /// </summary>
-    public sealed class VIConnectionStore
+    internal sealed class VIConnectionStore
     {
         private static readonly PerRunspace<VIConnectionStore> Stores = new PerRunspace<VIConnectionStore>(_ => new VIConnectionStore(), s => s.CloseAllOwn());
 

@@ -9,7 +9,7 @@ using MtvRemediation.Interop;
 namespace MtvRemediation.VSphere
 {
     /// <summary>Opens vCenter sessions: by login, or by adopting a PowerCLI session cookie.</summary>
-    public static class VIConnector
+    internal static class VIConnector
     {
         public static Uri BuildServiceUri(string server, int port)
         {

@@ -9,7 +9,7 @@ using MtvRemediation.Interop;
 namespace MtvRemediation.VSphere
 {
     /// <summary>A VM resolved to the connection it lives on and its freshly read state.</summary>
-    public sealed class VmTarget
+    internal sealed class VmTarget
     {
         public VmTarget(VIConnection connection, VmInfo vm, VMInput input)
         {
@@ -24,7 +24,7 @@ namespace MtvRemediation.VSphere
     }
 
     /// <summary>An input that could not be resolved, with a stable error id and what to do next.</summary>
-    public sealed class ResolveError
+    internal sealed class ResolveError
     {
         /// <summary>The input could not be resolved because its connection failed (session expired, server unreachable).</summary>
         public ResolveError(VMInput input, VIConnection connection, Exception exception)
@@ -57,7 +57,7 @@ namespace MtvRemediation.VSphere
     /// per connection, references through the connection their Uid names, then ONE batched
     /// property read per connection for every VM.
     /// </summary>
-    public static class VMResolver
+    internal static class VMResolver
     {
         public static async Task<(List<VmTarget> Targets, List<ResolveError> Errors)> ResolveAsync(
             IReadOnlyList<VMInput> inputs, IReadOnlyList<VIConnection> connections, CancellationToken ct)

@@ -9,7 +9,7 @@ using static MtvRemediation.VSphere.VimXml;
 namespace MtvRemediation.VSphere
 {
     /// <summary><see cref="IVSphereClient"/> over one <see cref="VimSoapClient"/> session.</summary>
-    public sealed class VSphereClient : IVSphereClient
+    internal sealed class VSphereClient : IVSphereClient
     {
         internal static readonly string[] VmPaths =
         {

@@ -9,7 +9,7 @@ namespace MtvRemediation.VSphere
     /// vim25 type name (e.g. <c>InvalidPowerState</c>, <c>FileNotFound</c>, <c>MethodDisabled</c>)
     /// so callers and error ids can be stable (<c>VIFault.&lt;FaultName&gt;</c>).
     /// </summary>
-    public class VimFaultException : MtvException
+    internal class VimFaultException : MtvException
     {
         public VimFaultException(string faultName, string message, string? method = null)
             : this(ErrorIds.VimFaultPrefix + Normalize(faultName), faultName, message, method)
@@ -68,7 +68,7 @@ namespace MtvRemediation.VSphere
     }
 
     /// <summary>The session cookie is no longer valid (NotAuthenticated): the session expired or was logged out.</summary>
-    public sealed class VISessionExpiredException : VimFaultException
+    internal sealed class VISessionExpiredException : VimFaultException
     {
         public VISessionExpiredException(string server, string message, string? method)
             : base(VIErrorIds.SessionExpired, "NotAuthenticated", message, method)
@@ -80,7 +80,7 @@ namespace MtvRemediation.VSphere
     }
 
     /// <summary>A transport-level failure: non-SOAP HTTP error, TLS failure, unreachable server.</summary>
-    public sealed class VimTransportException : MtvException
+    internal sealed class VimTransportException : MtvException
     {
         public VimTransportException(string message, Exception? inner = null)
             : base(VIErrorIds.TransportError, ErrorCategory.ConnectionError, message, null, inner) { }

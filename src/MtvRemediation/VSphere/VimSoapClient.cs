@@ -15,7 +15,7 @@ using static MtvRemediation.VSphere.VimXml;
 namespace MtvRemediation.VSphere
 {
     /// <summary>What RetrieveServiceContent returns that we use.</summary>
-    public sealed class ServiceContentInfo
+    internal sealed class ServiceContentInfo
     {
         public MoRef RootFolder { get; internal set; }
         public MoRef PropertyCollector { get; internal set; }
@@ -30,7 +30,7 @@ namespace MtvRemediation.VSphere
     }
 
     /// <summary>One object returned by RetrievePropertiesEx: its reference and the properties asked for.</summary>
-    public sealed class ObjectContent
+    internal sealed class ObjectContent
     {
         public ObjectContent(MoRef obj, IReadOnlyDictionary<string, XElement> properties, IReadOnlyList<string> missing)
         {
@@ -55,7 +55,7 @@ namespace MtvRemediation.VSphere
     /// session cookie sent explicitly (so an adopted PowerCLI cookie and our own login work the
     /// same way) and a count of HTTP round trips for the benchmarks.
     /// </summary>
-    public sealed class VimSoapClient : IDisposable
+    internal sealed class VimSoapClient : IDisposable
     {
         private const string InitialVersion = "6.5";
         private readonly HttpClient _http;

@@ -3,7 +3,7 @@ using System.Collections.Generic;
 namespace MtvRemediation.VSphere
 {
     /// <summary>A virtual disk of a VM as the engine needs it.</summary>
-    public sealed class VmDiskInfo
+    internal sealed class VmDiskInfo
     {
         public int Key { get; set; }
         public string Label { get; set; } = "";
@@ -28,7 +28,7 @@ namespace MtvRemediation.VSphere
     }
 
     /// <summary>A datastore as the engine needs it.</summary>
-    public sealed class DatastoreInfo
+    internal sealed class DatastoreInfo
     {
         public MoRef MoRef { get; set; }
         public string Name { get; set; } = "";
@@ -43,7 +43,7 @@ namespace MtvRemediation.VSphere
     }
 
     /// <summary>The state of one VM read in a batch.</summary>
-    public sealed class VmInfo
+    internal sealed class VmInfo
     {
         public MoRef MoRef { get; set; }
         public string Name { get; set; } = "";
@@ -73,7 +73,7 @@ namespace MtvRemediation.VSphere
     }
 
     /// <summary>A file found by SearchDatastore_Task.</summary>
-    public sealed class DatastoreFile
+    internal sealed class DatastoreFile
     {
         public DatastoreFile(DatastorePath path, long? size)
         {
