@@ -336,7 +336,7 @@ namespace MtvRemediation.Commands
             try { info = WrapperInventory.Read(shell, token); }
             catch (RemediationException ex)
             {
-                sink.WriteError(ex.ToErrorRecord(target.InputObject));
+                sink.WriteError(ex.ToErrorRecord(target.InputObject, MyInvocation.MyCommand.Name));
                 return;
             }
             var findings = TaskDirectoryEvidence.Findings(info, _options);

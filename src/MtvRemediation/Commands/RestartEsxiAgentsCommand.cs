@@ -94,7 +94,7 @@ namespace MtvRemediation.Commands
                 catch (RemediationException ex)
                 {
                     // Report where this host is, and do not restart the next agent on a host whose last one is not back.
-                    sink.WriteError(ex.ToErrorRecord(target.InputObject));
+                    sink.WriteError(ex.ToErrorRecord(target.InputObject, MyInvocation.MyCommand.Name));
                     if (ex.Data["Result"] is AgentRestartResult partial) sink.WriteObject(partial);
                     var rest = Agent.SkipWhile(a => a != agent).Skip(1).ToArray();
                     if (rest.Length > 0) sink.WriteWarning($"{target.Name}: not restarting {string.Join(", ", rest)} because {agent} did not come back.");

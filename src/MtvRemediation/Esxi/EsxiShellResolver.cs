@@ -2,6 +2,7 @@ using System;
 using System.Management.Automation;
 using System.Threading;
 using MtvRemediation.Interop;
+using MtvRemediation.Infrastructure;
 
 namespace MtvRemediation.Esxi
 {
@@ -38,7 +39,8 @@ namespace MtvRemediation.Esxi
             {
                 if (target.Session.IsClosed)
                     throw new EsxiShellException(EsxiShellErrorIds.NotConnected, ErrorCategory.ResourceUnavailable,
-                        $"Session {target.Session.Id} for '{target.Name}' was closed. Connect again with Connect-EsxiShell -VMHost '{target.Name}'.");
+                        $"Session {target.Session.Id} for '{target.Name}' was closed. Connect to the host again.")
+                    { Next = NextCommand.ConnectShell, NextTarget = target.Name };
                 target.Session.Shell.EnsureConnected(cancellationToken);
                 return target.Session.Shell;
             }
@@ -52,7 +54,8 @@ namespace MtvRemediation.Esxi
                 }
                 if (credential == null && string.IsNullOrEmpty(keyFilePath))
                     throw new EsxiShellException(EsxiShellErrorIds.NotConnected, ErrorCategory.ConnectionError,
-                        $"There is no ESXi shell session for '{target.Name}'. Run Connect-EsxiShell -VMHost '{target.Name}' -Credential <credential> first, or pass -Credential (or -KeyFilePath) to this command.");
+                        $"There is no ESXi shell session for '{target.Name}'. Open one first, or pass -Credential (or -KeyFilePath) to this command.")
+                    { Next = NextCommand.ConnectShell, NextTarget = target.Name };
                 return OpenLocked(target.Name, credential, keyFilePath, options ?? new ConnectOptions(), cancellationToken).Shell;
             }
         }

@@ -10,6 +10,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Renci.SshNet;
 using Renci.SshNet.Common;
+using MtvRemediation.Infrastructure;
 
 namespace MtvRemediation.Esxi
 {
@@ -248,7 +249,8 @@ namespace MtvRemediation.Esxi
                 catch (SshException ex)
                 {
                     throw new EsxiShellException(EsxiShellErrorIds.CommandFailed, ErrorCategory.ProtocolError,
-                        $"The SSH channel for a command on '{HostName}' failed: {ex.Message} The session stays open; retry, or reconnect with Connect-EsxiShell -Force.", null, ex);
+                        $"The SSH channel for a command on '{HostName}' failed: {ex.Message} The session stays open; retry, or reconnect.", null, ex)
+                    { Next = NextCommand.ReconnectShell, NextTarget = HostName };
                 }
 
                 string stdout;
@@ -352,7 +354,8 @@ namespace MtvRemediation.Esxi
         {
             if (_disposed)
                 throw new EsxiShellException(EsxiShellErrorIds.NotConnected, ErrorCategory.ResourceUnavailable,
-                    $"The ESXi shell session for '{HostName}' was closed (Disconnect-EsxiShell or module removal). Connect again with Connect-EsxiShell.");
+                    $"The ESXi shell session for '{HostName}' was closed (disconnected, or the module was removed). Connect to the host again.")
+                { Next = NextCommand.ConnectShell, NextTarget = HostName };
         }
 
         /// <summary>Closes the connection. Further use throws <see cref="EsxiShellException"/> (EsxiShellNotConnected).</summary>

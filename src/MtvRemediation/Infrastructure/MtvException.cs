@@ -7,9 +7,10 @@ namespace MtvRemediation.Infrastructure
     /// The one error model of the module: every failure that reaches a user is an MtvException
     /// (shell, host remediation, vSphere faults and transport, runbook, cmdlet arguments) carrying
     /// a stable id from <see cref="ErrorIds"/>' table, a category and a message that says what to
-    /// do next. Engines phrase the next step without naming a cmdlet; when running the same
-    /// command again is part of it (<see cref="RerunCompletes"/>), the cmdlet names itself in
-    /// <see cref="ToErrorRecord(object?, string?)"/>. Messages never contain secrets.
+    /// do next. Engines phrase the next step without naming a cmdlet: when running the same
+    /// command again is part of it (<see cref="RerunCompletes"/>) the cmdlet names itself, and when
+    /// another command of the module is (<see cref="Next"/>) the cmdlet layer names that one
+    /// (Commands/ErrorRecords.cs, where ErrorRecords are made). Messages never contain secrets.
     /// </summary>
     /// <remarks>
     /// Public so scripts can catch it (<c>catch [MtvRemediation.Infrastructure.MtvException]</c>) and
@@ -35,22 +36,10 @@ namespace MtvRemediation.Infrastructure
         /// <summary>Running the same command again, once the cause is fixed, completes the work.</summary>
         public bool RerunCompletes { get; internal set; }
 
-        /// <summary>
-        /// An ErrorRecord with this error's id and category, targeting <paramref name="target"/>;
-        /// <paramref name="commandName"/> (the cmdlet writing it) completes a re-run hint.
-        /// </summary>
-        internal ErrorRecord ToErrorRecord(object? target, string? commandName = null)
-        {
-            var record = new ErrorRecord(this, ErrorId, Category, target);
-            var rerun = RerunCompletes ? $" Then run {commandName ?? "the command"} again." : string.Empty;
-            if (RecommendedAction != null || rerun.Length > 0)
-            {
-                record.ErrorDetails = new ErrorDetails(Message + rerun)
-                {
-                    RecommendedAction = ((RecommendedAction ?? string.Empty) + rerun).Trim(),
-                };
-            }
-            return record;
-        }
+        /// <summary>Another command of the module that takes the next step (named by the cmdlet layer).</summary>
+        internal NextCommand Next { get; set; }
+
+        /// <summary>The host or server <see cref="Next"/> works on, when it takes one.</summary>
+        internal string? NextTarget { get; set; }
     }
 }

@@ -487,7 +487,7 @@ namespace MtvRemediation.Remediation
                     foreach (var l in left) deleted.Remove(l);
                     throw new InvalidOperationException(
                         $"vSAN datastore {folder.Key.Datastore}: the delete of {string.Join(", ", left)} reported success or absence, but a listing of the folder still shows it (partial delete). " +
-                        "CBT was left disabled. Delete the file with the vSphere Client's datastore browser or contact VMware support, then run Reset-VMChangeTracking again.");
+                        "CBT was left disabled. Delete the file with the vSphere Client's datastore browser or contact VMware support; a re-run then completes the reset.");
                 }
                 steps.Add($"Verified by listing [{folder.Key.Datastore}] {folder.Key.Folder} (vSAN): the deleted -ctk.vmdk files are gone");
             }
@@ -510,7 +510,7 @@ namespace MtvRemediation.Remediation
                 return;
             }
             throw new InvalidOperationException(
-                $"CBT is enabled and the VM is powered on, but {string.Join(", ", missing)} has no -ctk.vmdk. ESXi creates it when a CBT-enabled disk opens: check the VM's vmware.log, then run Reset-VMChangeTracking again.");
+                $"CBT is enabled and the VM is powered on, but {string.Join(", ", missing)} has no -ctk.vmdk. ESXi creates it when a CBT-enabled disk opens: check the VM's vmware.log; a re-run then completes the reset.");
         }
 
         /// <summary>Powers the VM off as planned; returns the method that did it. Throws (with the step set) when it is not off.</summary>

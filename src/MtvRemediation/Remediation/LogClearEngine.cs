@@ -330,7 +330,8 @@ namespace MtvRemediation.Remediation
                 {
                     throw new RemediationException(HostRemediationErrorIds.ArchiveVerificationFailed, ErrorCategory.InvalidResult,
                         $"The archive of {path} from '{shell.HostName}' holds {localCount} bytes, expected {length}. Nothing was truncated.",
-                        "The log may have been truncated by someone else meanwhile (a rotation cron job?). Run Test-VmkfstoolsLogSpace and retry.");
+                        "The log may have been truncated by someone else meanwhile (a rotation cron job?). Check the log's size again.")
+                    { Next = NextCommand.CheckLogSpace, NextTarget = shell.HostName, RerunCompletes = true };
                 }
                 if (remoteHash != null)
                 {

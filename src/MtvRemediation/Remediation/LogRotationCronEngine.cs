@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Threading;
 using MtvRemediation.Esxi;
+using MtvRemediation.Infrastructure;
 
 namespace MtvRemediation.Remediation
 {
@@ -170,7 +171,8 @@ namespace MtvRemediation.Remediation
         private static RemediationException WriteFailed(IEsxiShell shell, CronPaths paths, RemoteCommandResult r, string what) =>
             new RemediationException(HostRemediationErrorIds.CrontabWriteFailed, ErrorCategory.WriteError,
                 $"Failed {what} for {paths.CrontabPath} on '{shell.HostName}' (exit {r.ExitStatus}): {LogSpaceProbe.FirstLine(r.Stderr)}. The crontab was not changed.",
-                "If /var is full, free space first (Clear-VmkfstoolsWrapperLog), then retry.");
+                "If /var is full, free space first.")
+            { Next = NextCommand.ClearWrapperLog, NextTarget = shell.HostName, RerunCompletes = true };
 
         /// <summary>
         /// ESXi reload: kill the crond in the pid file, wait for it to exit, start BusyBox crond,

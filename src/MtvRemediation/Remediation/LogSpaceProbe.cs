@@ -4,6 +4,7 @@ using System.Linq;
 using System.Management.Automation;
 using System.Threading;
 using MtvRemediation.Esxi;
+using MtvRemediation.Infrastructure;
 
 namespace MtvRemediation.Remediation
 {
@@ -40,7 +41,8 @@ namespace MtvRemediation.Remediation
             {
                 throw new RemediationException(HostRemediationErrorIds.LogSpaceCheckFailed, ErrorCategory.ReadError,
                     $"The space check on '{shell.HostName}' stopped early (exit {result.ExitStatus}): {FirstLine(result.Stderr)}",
-                    "Check that the ESXi shell works (Invoke a simple command through Get-EsxiShell), then retry.");
+                    "Check that the host's ESXi shell session works.")
+                { Next = NextCommand.ShowShell, NextTarget = shell.HostName, RerunCompletes = true };
             }
             return Parse(shell.HostName, options, result.Stdout);
         }

@@ -4,6 +4,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using MtvRemediation.VSphere;
+using MtvRemediation.Infrastructure;
 
 namespace MtvRemediation.Remediation
 {
@@ -55,7 +56,8 @@ namespace MtvRemediation.Remediation
         internal static RemediationException Unreadable(string hostName, Exception error) =>
             new RemediationException(HostRemediationErrorIds.AgentRestartFailed, System.Management.Automation.ErrorCategory.ConnectionError,
                 $"Cannot read the connection state of '{hostName}' from vCenter: {error.Message}",
-                "Check the vCenter connection (Get-MtvVIServer), or run with -NoWait and check the host in vCenter.", error);
+                "Check the vCenter connection, or run with -NoWait and check the host in vCenter.", error)
+            { Next = NextCommand.ShowVCenter };
 
         internal static bool SameHost(string vcenterName, string hostName)
         {

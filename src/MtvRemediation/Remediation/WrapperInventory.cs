@@ -5,6 +5,7 @@ using System.Linq;
 using System.Text.RegularExpressions;
 using System.Threading;
 using MtvRemediation.Esxi;
+using MtvRemediation.Infrastructure;
 
 namespace MtvRemediation.Remediation
 {
@@ -36,7 +37,8 @@ namespace MtvRemediation.Remediation
             if (!run.Stdout.Contains("@@end"))
                 throw new RemediationException(WrapperErrorIds.InventoryFailed, System.Management.Automation.ErrorCategory.ReadError,
                     $"{shell.HostName}: the wrapper inventory did not finish (exit status {run.ExitStatus}). {run.Stderr.Trim()}".Trim(),
-                    "Check that the host's shell works (Test-VmkfstoolsLogSpace), then run Get-VmkfstoolsWrapper again.");
+                    "Check that the host's shell works.")
+                { Next = NextCommand.CheckLogSpace, NextTarget = shell.HostName, RerunCompletes = true };
             return Parse(shell.HostName, run.Stdout);
         }
 

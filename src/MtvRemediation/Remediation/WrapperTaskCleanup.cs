@@ -7,6 +7,7 @@ using System.Management.Automation;
 using System.Text;
 using System.Threading;
 using MtvRemediation.Esxi;
+using MtvRemediation.Infrastructure;
 
 namespace MtvRemediation
 {
@@ -102,7 +103,8 @@ namespace MtvRemediation.Remediation
             if (!run.Stdout.Contains("@@end"))
                 throw new RemediationException(WrapperErrorIds.TaskRemoveFailed, ErrorCategory.WriteError,
                     $"{shell.HostName}: the task directory removal was cut short after {removed.Count} of {chosen.Count} (exit status {run.ExitStatus}). {run.Stderr.Trim()}".Trim(),
-                    "Run Get-VmkfstoolsWrapper to see what is left, then run the removal again.");
+                    "See what is left on the host.")
+                { Next = NextCommand.ListWrapper, NextTarget = shell.HostName, RerunCompletes = true };
             return result;
         }
 
@@ -124,7 +126,8 @@ namespace MtvRemediation.Remediation
             if (!run.Stdout.Contains("@@end"))
                 throw new RemediationException(WrapperErrorIds.TaskRemoveFailed, ErrorCategory.WriteError,
                     $"{shell.HostName}: removing the answered task directories was cut short (exit status {run.ExitStatus}). {run.Stderr.Trim()}".Trim(),
-                    "Run Get-VmkfstoolsWrapper to see them, and Remove-VmkfstoolsWrapperTaskDirectory to remove them.");
+                    "List the task directories left on the host and remove the answered ones.")
+                { Next = NextCommand.RemoveWrapperTaskDirectories, NextTarget = shell.HostName };
             return lines;
         }
 

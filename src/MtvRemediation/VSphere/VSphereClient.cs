@@ -249,7 +249,7 @@ namespace MtvRemediation.VSphere
         {
             if (await _soap.GetCurrentSessionUserAsync(ct).ConfigureAwait(false) == null)
                 return new VISessionExpiredException(_soap.ServiceUri.Host,
-                    $"The vCenter session to {_soap.ServiceUri.Host} is no longer valid (expired or logged out); run Connect-MtvVIServer again.", "RetrieveProperties");
+                    $"The vCenter session to {_soap.ServiceUri.Host} is no longer valid (expired or logged out); log in again.", "RetrieveProperties");
             return new VimFaultException("ManagedObjectNotFound", $"The server did not return {obj.Value}; it may have been deleted.", "RetrieveProperties");
         }
 

@@ -74,6 +74,8 @@ namespace MtvRemediation.VSphere
             : base(VIErrorIds.SessionExpired, "NotAuthenticated", message, method)
         {
             Server = server;
+            Next = NextCommand.ConnectVCenter;
+            NextTarget = server;
         }
 
         public string Server { get; }

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using MtvRemediation.Commands;
 using MtvRemediation.Remediation;
 using MtvRemediation.VSphere;
 using Xunit;

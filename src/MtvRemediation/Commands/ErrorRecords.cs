@@ -1,0 +1,61 @@
+using System.Collections.Generic;
+using System.Management.Automation;
+using MtvRemediation.Infrastructure;
+
+namespace MtvRemediation.Commands
+{
+    /// <summary>
+    /// Where an <see cref="MtvException"/> becomes an ErrorRecord, and the one place that names
+    /// cmdlets in a next step: engines describe the step (<see cref="MtvException.RecommendedAction"/>),
+    /// mark that re-running the same command completes the work (<see cref="MtvException.RerunCompletes"/>)
+    /// or that another command of the module takes it (<see cref="MtvException.Next"/>); the cmdlet
+    /// writing the error adds "Then run &lt;its name&gt; again." and the other command's name.
+    /// </summary>
+    internal static class ErrorRecords
+    {
+        /// <summary>
+        /// An ErrorRecord with the error's id and category, targeting <paramref name="target"/>;
+        /// <paramref name="commandName"/> (the cmdlet writing it) completes a re-run hint.
+        /// </summary>
+        public static ErrorRecord ToErrorRecord(this MtvException error, object? target, string? commandName = null)
+        {
+            var record = new ErrorRecord(error, error.ErrorId, error.Category, target);
+            var steps = new List<string>();
+            var next = NextCommandText(error.Next, error.NextTarget);
+            if (next != null) steps.Add(next);
+            if (error.RerunCompletes) steps.Add($"Then run {commandName ?? "the command"} again.");
+            var added = string.Join(" ", steps);
+            if (error.RecommendedAction != null || added.Length > 0)
+            {
+                record.ErrorDetails = new ErrorDetails(added.Length > 0 ? error.Message + " " + added : error.Message)
+                {
+                    RecommendedAction = ((error.RecommendedAction ?? string.Empty) + " " + added).Trim(),
+                };
+            }
+            return record;
+        }
+
+        /// <summary>The sentence naming the cmdlet that takes <paramref name="next"/>, or null.</summary>
+        internal static string? NextCommandText(NextCommand next, string? target)
+        {
+            var vmHost = target == null ? string.Empty : " -VMHost " + Quote(target);
+            switch (next)
+            {
+                case NextCommand.ConnectShell: return $"Connect-EsxiShell{vmHost} -Credential <credential> opens a session.";
+                case NextCommand.ReconnectShell: return $"Connect-EsxiShell{vmHost} -Force reconnects.";
+                case NextCommand.ShowShell: return $"Get-EsxiShell{vmHost} shows the session.";
+                case NextCommand.CheckLogSpace: return $"Test-VmkfstoolsLogSpace{vmHost} checks the log and /var.";
+                case NextCommand.ClearWrapperLog: return $"Clear-VmkfstoolsWrapperLog{vmHost} frees /var.";
+                case NextCommand.ListWrapper: return $"Get-VmkfstoolsWrapper{vmHost} shows what is on the host.";
+                case NextCommand.RemoveWrapperTaskDirectories:
+                    return $"Get-VmkfstoolsWrapper{vmHost} lists them; Remove-VmkfstoolsWrapperTaskDirectory{vmHost} removes them.";
+                case NextCommand.ShowVCenter: return "Get-MtvVIServer shows the vCenter connections.";
+                case NextCommand.ConnectVCenter:
+                    return $"Connect-MtvVIServer{(target == null ? string.Empty : " -Server " + Quote(target))} -Credential (Get-Credential) logs in again.";
+                default: return null;
+            }
+        }
+
+        private static string Quote(string value) => "'" + value.Replace("'", "''") + "'";
+    }
+}

@@ -1,0 +1,31 @@
+namespace MtvRemediation.Infrastructure
+{
+    /// <summary>
+    /// A next step that another command of the module performs, named by what it does: engines set
+    /// it on an <see cref="MtvException"/> (<see cref="MtvException.Next"/>) instead of writing a
+    /// cmdlet name into their text; the cmdlet layer (Commands/ErrorRecords.cs) names the cmdlet
+    /// when it writes the error, as it names itself for <see cref="MtvException.RerunCompletes"/>.
+    /// </summary>
+    internal enum NextCommand
+    {
+        None,
+        /// <summary>Open an ESXi shell session to the host (<see cref="MtvException.NextTarget"/>).</summary>
+        ConnectShell,
+        /// <summary>Open a new session to the host in place of the current one.</summary>
+        ReconnectShell,
+        /// <summary>Show the host's ESXi shell session.</summary>
+        ShowShell,
+        /// <summary>Check the host's wrapper log and the space on /var.</summary>
+        CheckLogSpace,
+        /// <summary>Free /var by clearing the wrapper log.</summary>
+        ClearWrapperLog,
+        /// <summary>List the wrapper's installations and clone task directories on the host.</summary>
+        ListWrapper,
+        /// <summary>List the clone task directories, then remove the answered ones.</summary>
+        RemoveWrapperTaskDirectories,
+        /// <summary>Show the vCenter connections.</summary>
+        ShowVCenter,
+        /// <summary>Log in to the vCenter server (<see cref="MtvException.NextTarget"/>) again.</summary>
+        ConnectVCenter,
+    }
+}
