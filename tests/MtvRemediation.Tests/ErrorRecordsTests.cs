@@ -98,9 +98,6 @@ namespace MtvRemediation.Tests
                 // known-hosts path, fingerprint) from the connection's facts. Still open: carry those
                 // facts on the exception and compose the line in Commands/ErrorRecords.cs.
                 "Esxi/HostKeyVerifier.cs",
-                // Still open: ResolveError (not an MtvException) and the PowerCLI-adoption refusal.
-                "VSphere/VMResolver.cs",
-                "VSphere/VIConnector.cs",
             };
             var cmdlets = typeof(GetEsxiShellCommand).Assembly.GetExportedTypes()
                 .Select(t => t.GetCustomAttribute<CmdletAttribute>())

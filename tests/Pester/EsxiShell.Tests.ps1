@@ -182,7 +182,7 @@ Describe 'Known hosts file shared by processes (no lab needed)' {
                 # Every process records the same 6 host keys on 20 ports: 120 distinct entries in all.
                 foreach ($port in 2201..2220) {
                     $blob = [Convert]::FromBase64String($Keys[$port % 6])
-                    $store::new($Path).Add('127.0.0.1', $port, $blob)
+                    [Activator]::CreateInstance($store, @($Path)).Add('127.0.0.1', $port, $blob)
                 }
             }
         }

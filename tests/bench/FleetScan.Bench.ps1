@@ -61,7 +61,7 @@ function Test-Fleet([object[]] $Targets, [int] $Throttle = 32) {
 }
 
 # The exact script the cmdlet runs on each host (default -LogPath), for the OpenSSH baseline.
-$probe = (Get-MtvInternalType 'MtvRemediation.Remediation.LogSpaceProbe')::BuildCommand((Get-MtvInternalType 'MtvRemediation.Remediation.LogSpaceOptions')::new()).Text
+$probe = (Get-MtvInternalType 'MtvRemediation.Remediation.LogSpaceProbe')::BuildCommand([Activator]::CreateInstance((Get-MtvInternalType 'MtvRemediation.Remediation.LogSpaceOptions'))).Text
 function Invoke-OpenSshLoop {
     foreach ($h in $labHosts) {
         $out = & ssh -i $key -o "UserKnownHostsFile=$knownHosts" -o StrictHostKeyChecking=yes -o BatchMode=yes -o LogLevel=ERROR -p $h.Port "$($h.User)@$($h.Address)" $probe

@@ -40,7 +40,7 @@ try {
     # One host: the probe's single script vs the same information asked one command at a time.
     $none = [Threading.CancellationToken]::None
     $shell = (Get-MtvInternalType 'MtvRemediation.Esxi.EsxiShellResolver')::ForCurrentRunspace().Resolve($labHosts[0].Name, $null, $null, $null, $none)
-    $options = (Get-MtvInternalType 'MtvRemediation.Remediation.LogSpaceOptions')::new()
+    $options = [Activator]::CreateInstance((Get-MtvInternalType 'MtvRemediation.Remediation.LogSpaceOptions'))
     $probe = Get-MtvInternalType 'MtvRemediation.Remediation.LogSpaceProbe'
     $one = Measure-Best { $probe::Measure($shell, $options, $none) }
     $separate = @(

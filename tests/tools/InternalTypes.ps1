@@ -1,7 +1,9 @@
 # Test and bench access to the module's internal types (dot-source it after Import-Module
 # MtvRemediation). Engines, parsers and helpers are internal (issue 12 point 6); PowerShell resolves
 # no type literal for them, so scripts that drive an engine directly (benches, a few Pester cases)
-# look the type up in the loaded module's assembly and call its members through the Type object.
+# look the type up in the loaded module's assembly and call its static members through the Type
+# object ($t::Method()); PowerShell offers no ::new() on a non-public type, so instances come from
+# [Activator]::CreateInstance($t, @(arguments)).
 
 # The internal type $FullName of the imported MtvRemediation module (throws when it does not exist,
 # so a renamed type fails the script instead of yielding $null).

@@ -123,7 +123,8 @@ namespace MtvRemediation.Commands
             {
                 var id = ex is VISessionExpiredException ? VIErrorIds.SessionExpired : ex is ArgumentException ? VIErrorIds.ServerInputInvalid : VIErrorIds.ServerAdoptionFailed;
                 var cat = ex is VISessionExpiredException ? ErrorCategory.AuthenticationError : ex is ArgumentException ? ErrorCategory.InvalidArgument : ErrorCategory.ConnectionError;
-                WriteError(VIErrors.Record(ex, id, cat, VIServer, $"Cannot reuse the PowerCLI session to {input.Name}: {ex.Message}"));
+                WriteError(VIErrors.Record(ex, id, cat, VIServer, $"Cannot reuse the PowerCLI session to {input.Name}: {ex.Message}",
+                    ex is ArgumentException ? NextCommand.ConnectVCenter : NextCommand.None, input.Name));
             }
         }
     }

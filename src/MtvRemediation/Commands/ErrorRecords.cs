@@ -51,7 +51,7 @@ namespace MtvRemediation.Commands
                     return $"Get-VmkfstoolsWrapper{vmHost} lists them; Remove-VmkfstoolsWrapperTaskDirectory{vmHost} removes them.";
                 case NextCommand.ShowVCenter: return "Get-MtvVIServer shows the vCenter connections.";
                 case NextCommand.ConnectVCenter:
-                    return $"Connect-MtvVIServer{(target == null ? string.Empty : " -Server " + Quote(target))} -Credential (Get-Credential) logs in again.";
+                    return $"Connect-MtvVIServer{(target == null ? string.Empty : " -Server " + Quote(target))} -Credential (Get-Credential) logs in (-VIServer adopts a PowerCLI session).";
                 default: return null;
             }
         }

@@ -29,7 +29,8 @@ namespace MtvRemediation.Commands
         }
 
         /// <summary>An error record for a cmdlet-level failure (the cause, when there is one, kept as inner exception).</summary>
-        public static ErrorRecord Record(Exception? ex, string id, ErrorCategory category, object? target, string message) =>
-            new MtvException(id, category, message, null, ex).ToErrorRecord(target);
+        public static ErrorRecord Record(Exception? ex, string id, ErrorCategory category, object? target, string message,
+            NextCommand next = NextCommand.None, string? nextTarget = null) =>
+            new MtvException(id, category, message, null, ex) { Next = next, NextTarget = nextTarget }.ToErrorRecord(target);
     }
 }

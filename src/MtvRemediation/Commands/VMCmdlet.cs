@@ -45,7 +45,7 @@ namespace MtvRemediation.Commands
             {
                 WriteError(e.Connection != null && e.Exception != null
                     ? ErrorFor(e.Exception, e.Input.Original, e.Connection)
-                    : VIErrors.Record(e.Exception, e.ErrorId, e.Category, e.Input.Original, e.Message));
+                    : VIErrors.Record(e.Exception, e.ErrorId, e.Category, e.Input.Original, e.Message, e.Next, e.NextTarget));
             }
             return targets;
         }

@@ -25,7 +25,7 @@ namespace MtvRemediation.Infrastructure
         RemoveWrapperTaskDirectories,
         /// <summary>Show the vCenter connections.</summary>
         ShowVCenter,
-        /// <summary>Log in to the vCenter server (<see cref="MtvException.NextTarget"/>) again.</summary>
+        /// <summary>Log in to the vCenter server (<see cref="MtvException.NextTarget"/>).</summary>
         ConnectVCenter,
     }
 }

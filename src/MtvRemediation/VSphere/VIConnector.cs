@@ -41,7 +41,7 @@ namespace MtvRemediation.VSphere
         public static async Task<VIConnection> AdoptAsync(VIServerInput viServer, bool skipCertificateCheck, CancellationToken ct)
         {
             if (string.IsNullOrEmpty(viServer.SessionSecret))
-                throw new ArgumentException($"The PowerCLI connection to {viServer.Name} carries no SessionSecret; it cannot be shared. Connect with Connect-MtvVIServer -Server {viServer.Name} -Credential (Get-Credential).");
+                throw new ArgumentException($"The PowerCLI connection to {viServer.Name} carries no SessionSecret; it cannot be shared. Log in to {viServer.Name} with a credential instead.");
             viServer.EnsureEncryptedServiceUri();
             var uri = viServer.ServiceUri ?? BuildServiceUri(viServer.Name, viServer.Port);
             var soap = new VimSoapClient(uri, skipCertificateCheck);

@@ -4,6 +4,7 @@ using System.Linq;
 using System.Management.Automation;
 using System.Threading;
 using System.Threading.Tasks;
+using MtvRemediation.Infrastructure;
 using MtvRemediation.Interop;
 
 namespace MtvRemediation.VSphere
@@ -50,6 +51,10 @@ namespace MtvRemediation.VSphere
 
         /// <summary>Set when the failure is the connection's, not the input's.</summary>
         public VIConnection? Connection { get; }
+
+        /// <summary>Another command that takes the next step (named by the cmdlet layer), and its server.</summary>
+        public NextCommand Next { get; set; }
+        public string? NextTarget { get; set; }
     }
 
     /// <summary>
@@ -79,7 +84,8 @@ namespace MtvRemediation.VSphere
                         if (conns.Count == 0)
                         {
                             errors.Add(new ResolveError(input, "VIServerNotConnected", ErrorCategory.ConnectionError,
-                                $"VM '{input}' belongs to server {input.ServerHost}, which is not connected here. Run Connect-MtvVIServer -Server {input.ServerHost} (or adopt a PowerCLI session with Connect-MtvVIServer -VIServer) and retry."));
+                                $"VM '{input}' belongs to server {input.ServerHost}, which is not connected here. Log in to it (or adopt a PowerCLI session to it) and retry.")
+                            { Next = NextCommand.ConnectVCenter, NextTarget = input.ServerHost });
                             continue;
                         }
                     }
