@@ -124,13 +124,16 @@ function Get-VcsimPlacement($Session, $Lab) {
     Creates a VM with one (or more) disks on the lab's first datastore through a raw CreateVM_Task,
     powered off unless -PowerOn. Returns Name, MoRef, Dir (the local folder backing its datastore folder).
 #>
-function New-VcsimVM($Session, $Placement, [string] $Name, [int] $Disks = 1, [switch] $PowerOn) {
+function New-VcsimVM($Session, $Placement, [string] $Name, [int] $Disks = 1, [switch] $PowerOn, [string] $LastDiskFolder) {
     $ds = $Placement.Datastore.name
     $n = ConvertTo-XmlText $Name
     $devices = '<deviceChange><operation>add</operation><device xsi:type="ParaVirtualSCSIController"><key>-100</key><busNumber>0</busNumber><sharedBus>noSharing</sharedBus></device></deviceChange>'
+    # -LastDiskFolder: the last disk lives in another folder of the datastore (created here first).
+    if ($LastDiskFolder) { $null = New-Item -ItemType Directory -Force -Path (Join-Path $Placement.Datastore.dir $LastDiskFolder) }
     for ($i = 0; $i -lt $Disks; $i++) {
         # disk1.vmdk, disk2.vmdk ... as vcsim names its own VMs' disks
-        $file = ConvertTo-XmlText ("[$ds] $Name/disk$($i + 1).vmdk")
+        $folder = if ($LastDiskFolder -and $i -eq $Disks - 1) { $LastDiskFolder } else { $Name }
+        $file = ConvertTo-XmlText ("[$ds] $folder/disk$($i + 1).vmdk")
         $devices += "<deviceChange><operation>add</operation><fileOperation>create</fileOperation><device xsi:type=`"VirtualDisk`"><key>-$(101 + $i)</key><backing xsi:type=`"VirtualDiskFlatVer2BackingInfo`"><fileName>$file</fileName><diskMode>persistent</diskMode></backing><controllerKey>-100</controllerKey><unitNumber>$i</unitNumber><capacityInKB>1024</capacityInKB></device></deviceChange>"
     }
     $config = "<config><name>$n</name><guestId>otherGuest</guestId><files><vmPathName>[$(ConvertTo-XmlText $ds)]</vmPathName></files>$devices</config><pool type=`"ResourcePool`">$($Placement.Pool)</pool><host type=`"HostSystem`">$($Placement.Host)</host>"
