@@ -32,7 +32,10 @@ namespace MtvRemediation.Remediation
         private readonly ReadBatcher<(DatastoreInfo Ds, string Folder), IReadOnlyList<DatastoreFile>> _search;
         private readonly ReadBatcher<MoRef, (string PowerState, bool ChangeTrackingEnabled)> _state;
 
-        public SharedVSphereReads(IVSphereClient client) : this(client, TimeSpan.FromMilliseconds(20)) { }
+        public SharedVSphereReads(IVSphereClient client) : this(client, DefaultLinger) { }
+
+        /// <summary>How long the first request of a batch waits for others (VMs of a wave finish within a few ms of each other).</summary>
+        public static readonly TimeSpan DefaultLinger = TimeSpan.FromMilliseconds(60);
 
         public SharedVSphereReads(IVSphereClient client, TimeSpan linger)
         {
