@@ -124,13 +124,16 @@ function Get-VcsimPlacement($Session, $Lab) {
     Creates a VM with one (or more) disks on the lab's first datastore through a raw CreateVM_Task,
     powered off unless -PowerOn. Returns Name, MoRef, Dir (the local folder backing its datastore folder).
 #>
-function New-VcsimVM($Session, $Placement, [string] $Name, [int] $Disks = 1, [switch] $PowerOn) {
+function New-VcsimVM($Session, $Placement, [string] $Name, [int] $Disks = 1, [switch] $PowerOn, [string] $LastDiskFolder) {
     $ds = $Placement.Datastore.name
     $n = ConvertTo-XmlText $Name
     $devices = '<deviceChange><operation>add</operation><device xsi:type="ParaVirtualSCSIController"><key>-100</key><busNumber>0</busNumber><sharedBus>noSharing</sharedBus></device></deviceChange>'
+    # -LastDiskFolder: the last disk lives in another folder of the datastore (created here first).
+    if ($LastDiskFolder) { $null = New-Item -ItemType Directory -Force -Path (Join-Path $Placement.Datastore.dir $LastDiskFolder) }
     for ($i = 0; $i -lt $Disks; $i++) {
         # disk1.vmdk, disk2.vmdk ... as vcsim names its own VMs' disks
-        $file = ConvertTo-XmlText ("[$ds] $Name/disk$($i + 1).vmdk")
+        $folder = if ($LastDiskFolder -and $i -eq $Disks - 1) { $LastDiskFolder } else { $Name }
+        $file = ConvertTo-XmlText ("[$ds] $folder/disk$($i + 1).vmdk")
         $devices += "<deviceChange><operation>add</operation><fileOperation>create</fileOperation><device xsi:type=`"VirtualDisk`"><key>-$(101 + $i)</key><backing xsi:type=`"VirtualDiskFlatVer2BackingInfo`"><fileName>$file</fileName><diskMode>persistent</diskMode></backing><controllerKey>-100</controllerKey><unitNumber>$i</unitNumber><capacityInKB>1024</capacityInKB></device></deviceChange>"
     }
     $config = "<config><name>$n</name><guestId>otherGuest</guestId><files><vmPathName>[$(ConvertTo-XmlText $ds)]</vmPathName></files>$devices</config><pool type=`"ResourcePool`">$($Placement.Pool)</pool><host type=`"HostSystem`">$($Placement.Host)</host>"
@@ -141,10 +144,49 @@ function New-VcsimVM($Session, $Placement, [string] $Name, [int] $Disks = 1, [sw
     [pscustomobject]@{ Name = $Name; MoRef = $moref; Dir = Join-Path $Placement.Datastore.dir $Name; HostName = $Placement.HostName; HostMoRef = $Placement.Host }
 }
 
+<#
+    Where vSAN VMs are created: a cluster host (vsanDatastore is mounted on the cluster's hosts
+    only, tests/lab/vcsim/vsan.go), its cluster's pool, and the vSAN datastore's lab.json entry.
+#>
+function Get-VcsimVsanPlacement($Session, $Lab) {
+    $ds = @($Lab.vcsim.datastores | Where-Object type -EQ 'vsan')[0]
+    if (-not $ds) { throw 'The lab has no vSAN datastore (vcsim -vsan-vms 0?).' }
+    $hostDoc = @($Lab.vcsim.hosts | Where-Object { $_.cluster })[-1]
+    $p = Get-VcsimPlacement $Session $Lab
+    $parent = (Get-VcsimProperty $Session 'HostSystem' $hostDoc.moref 'parent')['parent']
+    $pool = (Get-VcsimProperty $Session $parent.GetAttribute('type') $parent.'#text' 'resourcePool')['resourcePool'].'#text'
+    [pscustomobject]@{ Host = $hostDoc.moref; HostName = $hostDoc.name; Pool = $pool; VmFolder = $p.VmFolder; Datastore = $ds }
+}
+
+<#
+    Creates a VM on vsanDatastore as vSAN lays it out: its files in a directory named by the
+    namespace object's UUID ("[vsanDatastore] <uuid>/<name>.vmdk"), and a friendly-name link to
+    that directory (kubernetes/kubernetes vSphere cloud provider, vclib/virtualmachine.go). The
+    UUID is a random one of the same form. Returns Name, MoRef, Dir (the UUID directory), Uuid, Link.
+#>
+function New-VcsimVsanVM($Session, $Placement, [string] $Name, [switch] $PowerOn) {
+    $ds = $Placement.Datastore.name
+    $uuid = [guid]::NewGuid().ToString()
+    $nsDir = "[$ds] $uuid"
+    $n = ConvertTo-XmlText $Name
+    $file = ConvertTo-XmlText "$nsDir/$Name.vmdk"
+    $devices = '<deviceChange><operation>add</operation><device xsi:type="ParaVirtualSCSIController"><key>-100</key><busNumber>0</busNumber><sharedBus>noSharing</sharedBus></device></deviceChange>' +
+        "<deviceChange><operation>add</operation><fileOperation>create</fileOperation><device xsi:type=`"VirtualDisk`"><key>-101</key><backing xsi:type=`"VirtualDiskFlatVer2BackingInfo`"><fileName>$file</fileName><diskMode>persistent</diskMode></backing><controllerKey>-100</controllerKey><unitNumber>0</unitNumber><capacityInKB>1024</capacityInKB></device></deviceChange>"
+    $config = "<config><name>$n</name><guestId>otherGuest</guestId><files><vmPathName>$(ConvertTo-XmlText "$nsDir/$Name.vmx")</vmPathName></files>$devices</config><pool type=`"ResourcePool`">$($Placement.Pool)</pool><host type=`"HostSystem`">$($Placement.Host)</host>"
+    $info = Invoke-VcsimTask $Session 'CreateVM_Task' 'Folder' $Placement.VmFolder $config
+    if ($info.state -ne 'success') { throw "CreateVM_Task for '$Name' failed: $($info.error.localizedMessage)" }
+    $moref = $info.result.'#text'
+    if ($PowerOn) { Invoke-VcsimTask $Session 'PowerOnVM_Task' 'VirtualMachine' $moref | Out-Null }
+    $link = Join-Path $Placement.Datastore.dir $Name
+    if (-not (Test-Path -LiteralPath $link)) { $null = New-Item -ItemType SymbolicLink -Path $link -Target $uuid }
+    [pscustomobject]@{ Name = $Name; MoRef = $moref; Dir = Join-Path $Placement.Datastore.dir $uuid; Uuid = $uuid; Link = $link; HostName = $Placement.HostName; HostMoRef = $Placement.Host }
+}
+
 function Remove-VcsimVM($Session, $Vm) {
     $state = (Get-VcsimProperty $Session 'VirtualMachine' $Vm.MoRef 'runtime.powerState')['runtime.powerState'].'#text'
     if ($state -eq 'poweredOn') { Invoke-VcsimTask $Session 'PowerOffVM_Task' 'VirtualMachine' $Vm.MoRef | Out-Null }
     Invoke-VcsimTask $Session 'Destroy_Task' 'VirtualMachine' $Vm.MoRef | Out-Null
+    if ($Vm.PSObject.Properties['Link'] -and $Vm.Link) { Remove-Item -LiteralPath $Vm.Link -Force -ErrorAction SilentlyContinue }
 }
 
 function Get-VcsimVMState($Session, $Vm) {

@@ -13,7 +13,7 @@
     are created through raw SOAP and destroyed afterwards.
 #>
 [CmdletBinding()]
-param([int] $Count = 50, [int] $ThrottleLimit = 10)
+param([int] $Count = 50, [int] $ThrottleLimit = 10, [switch] $SkipBaseline)
 
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
@@ -52,10 +52,12 @@ try {
         $polling.SetValue($null, $Poll)
         try {
             $trips = $conn.RoundTrips
+            $byMethod = $conn.GetRoundTripsByMethod()
             $sw = [Diagnostics.Stopwatch]::StartNew()
             $r = @(Reset-VMChangeTracking -VM "$prefix *" -PowerOff -Force -ThrottleLimit $ThrottleLimit -Confirm:$false)
             $sw.Stop()
             $trips = $conn.RoundTrips - $trips
+            $after = $conn.GetRoundTripsByMethod()
         }
         finally {
             $polling.SetValue($null, $false)
@@ -65,10 +67,16 @@ try {
         if ($r.Count -ne $Count -or $failed.Count) { throw "reset: $($r.Count) results, $($failed.Count) failed: $($failed[0].Error)" }
         $cycles = @($r | Where-Object { @($_.PowerTransitions).Count -ne 4 }).Count
         if ($cycles) { throw "$cycles VMs did not make the KB's four power transitions" }
+        # Where the round trips go: per SOAP method, per VM (written to the information stream).
+        $perMethod = foreach ($k in $after.Keys) {
+            $n = $after[$k] - $(if ($byMethod.ContainsKey($k)) { $byMethod[$k] } else { 0 })
+            if ($n) { [pscustomobject]@{ Method = $k; Trips = $n; PerVm = [math]::Round($n / $Count, 2) } }
+        }
+        Write-Information ("round trips by method ({0} waiter):`n{1}" -f $(if ($Poll) { 'polling' } else { 'PropertyCollector' }), ($perMethod | Sort-Object Trips -Descending | Format-Table -AutoSize | Out-String).TrimEnd()) -InformationAction Continue
         [pscustomobject]@{ Seconds = $sw.Elapsed.TotalSeconds; TripsPerVm = $trips / $Count }
     }
 
-    $base = Measure-Reset $true
+    $base = if ($SkipBaseline) { [pscustomobject]@{ Seconds = [double]::NaN; TripsPerVm = [double]::NaN } } else { Measure-Reset $true }
     $new = Measure-Reset $false
     [pscustomobject]@{
         Benchmark = "Reset-VMChangeTracking x$Count, vCenter task times"; Measure = "wall time, -ThrottleLimit $ThrottleLimit"; Value = [double]$new.Seconds; Unit = 's'

@@ -84,7 +84,7 @@ start_vcsim() {
   # TMPDIR: vcsim creates its datastore directories there.
   TMPDIR="$BASE/vcsim/tmp" VCSIM_LAB_PASSWORD="$VC_PASSWORD" setsid "$VCSIM_BIN" \
     -standalone-hosts "$standalone" -cluster-hosts "$cluster" -vms-per-host "${MTVLAB_VMS_PER_HOST:-2}" \
-    -datastores "${MTVLAB_DATASTORES:-1}" \
+    -datastores "${MTVLAB_DATASTORES:-1}" -vsan-vms "${MTVLAB_VSAN_VMS:-1}" \
     -out "$BASE/vcsim/inventory.json" -tsv "$BASE/vcsim/inventory.tsv" -service-hook "$LAB_DIR/lab.sh" \
     </dev/null >"$BASE/vcsim/vcsim.log" 2>&1 9>&- &
   VCSIM_PID=$!

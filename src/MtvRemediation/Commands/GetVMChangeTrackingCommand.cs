@@ -22,28 +22,28 @@ namespace MtvRemediation.Commands
         protected override void EndProcessing()
         {
             var targets = ResolveTargets();
-            var results = new ChangeTrackingStatus?[targets.Count];
             var indexes = new List<int>();
             for (var i = 0; i < targets.Count; i++) indexes.Add(i);
+            // Folder listings shared per vCenter: VMs read together cost one listing per datastore.
+            var reads = new Dictionary<VIConnection, SharedVSphereReads>();
+            foreach (var t in targets)
+                if (!reads.ContainsKey(t.Connection)) reads[t.Connection] = new SharedVSphereReads(t.Connection.Client);
+            // Each VM's status is written as soon as it is read (a slow datastore holds back only its
+            // own VMs); the progress bar counts the VMs written.
             RunParallel(indexes, ThrottleLimit, "Reading CBT state", i => targets[i].Vm.Name, (i, sink, ct) =>
             {
                 var t = targets[i];
                 try
                 {
-                    var engine = new ChangeTrackingEngine(t.Connection.Client);
+                    var engine = new ChangeTrackingEngine(t.Connection.Client, reads: reads[t.Connection]);
                     var inspection = engine.InspectAsync(t.Vm, ct).GetAwaiter().GetResult();
-                    results[i] = ChangeTrackingEngine.BuildStatus(inspection, t.Connection.Server);
+                    sink.WriteObject(ChangeTrackingEngine.BuildStatus(inspection, t.Connection.Server));
                 }
                 catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException || ex is TimeoutException)
                 {
                     sink.WriteError(ErrorFor(ex, t.Input.Original, t.Connection));
                 }
             });
-            // Written in input order once all are read, so tables are stable run to run.
-            foreach (var r in results)
-            {
-                if (r != null) WriteObject(r);
-            }
         }
     }
 }

@@ -54,6 +54,10 @@ namespace MtvRemediation.Commands
                 SkipPowerCycle = SkipPowerCycle,
             };
 
+            // Folder listings and final state reads shared per vCenter (one listing per datastore
+            // for the VMs that ask together; each answer is read after its request).
+            var reads = targets.Select(t => t.Connection).Distinct().ToDictionary(c => c, c => new SharedVSphereReads(c.Client));
+
             // 1. Read-only: find the ctk files of every VM (also for -WhatIf, which lists them).
             var plans = new ChangeTrackingResetPlan?[targets.Count];
             var indexes = Enumerable.Range(0, targets.Count).ToList();
@@ -62,7 +66,7 @@ namespace MtvRemediation.Commands
                 var t = targets[i];
                 try
                 {
-                    var inspection = new ChangeTrackingEngine(t.Connection.Client).InspectAsync(t.Vm, ct).GetAwaiter().GetResult();
+                    var inspection = new ChangeTrackingEngine(t.Connection.Client, reads: reads[t.Connection]).InspectAsync(t.Vm, ct).GetAwaiter().GetResult();
                     plans[i] = ChangeTrackingEngine.Plan(inspection, options);
                 }
                 catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException || ex is TimeoutException)
@@ -96,7 +100,7 @@ namespace MtvRemediation.Commands
             RunParallel(approved, ThrottleLimit, "Resetting CBT", i => targets[i].Vm.Name, (i, sink, ct) =>
             {
                 var t = targets[i];
-                var result = new ChangeTrackingEngine(t.Connection.Client, prechecks[t.Connection]).ResetAsync(plans[i]!, t.Connection.Server, ct).GetAwaiter().GetResult();
+                var result = new ChangeTrackingEngine(t.Connection.Client, prechecks[t.Connection], reads[t.Connection]).ResetAsync(plans[i]!, t.Connection.Server, ct).GetAwaiter().GetResult();
                 foreach (var s in result.Steps) sink.WriteVerbose($"{result.VM}: {s}");
                 sink.WriteObject(result);
                 if (!result.Succeeded)

@@ -119,16 +119,22 @@ namespace MtvRemediation.Remediation
     /// </summary>
     internal sealed class ChangeTrackingEngine
     {
-        private const string CtkPattern = "*.vmdk";
+        private const string CtkPattern = SharedVSphereReads.FilePattern;
         private readonly IVSphereClient _client;
         private readonly VmStateSnapshot? _precheck;
+        private readonly SharedVSphereReads? _reads;
 
         /// <param name="precheck">Shared state reads for many resets (null: one read per VM).</param>
-        public ChangeTrackingEngine(IVSphereClient client, VmStateSnapshot? precheck = null)
+        /// <param name="reads">Folder listings and final state reads shared with the other VMs of the call (null: one read per VM).</param>
+        public ChangeTrackingEngine(IVSphereClient client, VmStateSnapshot? precheck = null, SharedVSphereReads? reads = null)
         {
             _client = client;
             _precheck = precheck;
+            _reads = reads;
         }
+
+        private Task<IReadOnlyList<DatastoreFile>> SearchAsync(DatastoreInfo ds, string folder, CancellationToken ct) =>
+            _reads != null ? _reads.SearchFolderAsync(ds, folder, ct) : _client.SearchFolderAsync(ds, folder, CtkPattern, ct);
 
         public async Task<CtkInspection> InspectAsync(VmInfo vm, CancellationToken ct)
         {
@@ -156,7 +162,7 @@ namespace MtvRemediation.Remediation
                     result.Unsearchable.Add(folder.First().Path.FolderPath);
                     continue;
                 }
-                var files = await _client.SearchFolderAsync(ds, folder.Key.Folder, CtkPattern, ct).ConfigureAwait(false);
+                var files = await SearchAsync(ds, folder.Key.Folder, ct).ConfigureAwait(false);
                 var present = new HashSet<string>(files.Select(f => f.Path.FileName), StringComparer.Ordinal);
                 foreach (var f in files)
                 {
@@ -425,7 +431,9 @@ namespace MtvRemediation.Remediation
             try
             {
                 using var verify = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-                var (finalPower, cbt) = await _client.GetVmStateAsync(vm.MoRef, verify.Token).ConfigureAwait(false);
+                var (finalPower, cbt) = _reads != null
+                    ? await _reads.GetVmStateAsync(vm.MoRef, verify.Token).ConfigureAwait(false)
+                    : await _client.GetVmStateAsync(vm.MoRef, verify.Token).ConfigureAwait(false);
                 result.PowerStateAfter = PowerCliPowerState(finalPower);
                 result.EnabledAfter = cbt;
             }
@@ -479,7 +487,7 @@ namespace MtvRemediation.Remediation
 
             foreach (var folder in toVerify.GroupBy(v => (v.File.Datastore, v.File.Folder)))
             {
-                var listed = await _client.SearchFolderAsync(folder.First().Ds, folder.Key.Folder, CtkPattern, ct).ConfigureAwait(false);
+                var listed = await SearchAsync(folder.First().Ds, folder.Key.Folder, ct).ConfigureAwait(false);
                 var names = new HashSet<string>(listed.Select(f => f.Path.FileName), StringComparer.Ordinal);
                 var left = folder.Where(v => names.Contains(v.File.FileName)).Select(v => v.File.ToString()).ToList();
                 if (left.Count > 0)

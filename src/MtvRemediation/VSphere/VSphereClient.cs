@@ -282,6 +282,47 @@ namespace MtvRemediation.VSphere
             return found;
         }
 
+        /// <summary>
+        /// Files matching <paramref name="matchPattern"/> in <paramref name="root"/> and every folder
+        /// below it, in one SearchDatastoreSubFolders_Task: folder (as in a datastore path, no
+        /// leading or trailing '/') -> its files. A folder the answer does not name is absent (the
+        /// caller searches it on its own). vcsim writes folderPath as "[ds]/folder", vCenter as
+        /// "[ds] folder/": both parse to the same folder.
+        /// </summary>
+        public async Task<IReadOnlyDictionary<string, IReadOnlyList<DatastoreFile>>> SearchSubFoldersAsync(DatastoreInfo datastore, string root, string matchPattern, CancellationToken ct)
+        {
+            var rootPath = root.Trim('/').Length == 0 ? $"[{datastore.Name}]" : $"[{datastore.Name}] {root.Trim('/')}";
+            var req = E("SearchDatastoreSubFolders_Task", Ref("_this", datastore.Browser), E("datastorePath", rootPath),
+                E("searchSpec",
+                    E("details", E("fileType", "false"), E("fileSize", "true"), E("modification", "false"), E("fileOwner", "false")),
+                    E("matchPattern", matchPattern)));
+            var found = new Dictionary<string, IReadOnlyList<DatastoreFile>>(StringComparer.Ordinal);
+            XElement? result;
+            try
+            {
+                result = await _soap.RunTaskAsync(req, TaskTimeout, ct).ConfigureAwait(false);
+            }
+            catch (VimFaultException ex) when (ex.FaultName == "FileNotFound")
+            {
+                return found;
+            }
+            if (result == null) return found;
+            foreach (var r in result.Elements())
+            {
+                if (!DatastorePath.TryParse(r.ChildValue("folderPath"), out var fp) || fp!.Datastore != datastore.Name) continue;
+                var folder = fp.Path.Trim('/');
+                var files = new List<DatastoreFile>();
+                foreach (var f in r.Children("file"))
+                {
+                    var name = f.ChildValue("path");
+                    if (string.IsNullOrEmpty(name)) continue;
+                    files.Add(new DatastoreFile(DatastorePath.Combine(datastore.Name, folder, name!), f.ChildLong("fileSize")));
+                }
+                found[folder] = files;
+            }
+            return found;
+        }
+
         public async Task DeleteFileAsync(DatastorePath file, MoRef datacenter, CancellationToken ct)
         {
             var sc = _soap.ServiceContent!;

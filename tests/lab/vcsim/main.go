@@ -50,6 +50,7 @@ var (
 	outFile      = flag.String("out", "", "write the inventory JSON document here (atomically)")
 	tsvFile      = flag.String("tsv", "", "also write 'host<TAB>name<TAB>moref' and 'datastore<TAB>name<TAB>dir' lines here (for lab.sh)")
 	taskTimes    = flag.String("task-times", os.Getenv("MTVLAB_TASK_TIMES"), "run *_Task methods asynchronously: 'PowerOnVM_Task=3000,*=50' (run ms[+queue ms]; default $MTVLAB_TASK_TIMES; tasks.go)")
+	vsanVMs      = flag.Int("vsan-vms", 1, "powered-on VMs on vsanDatastore, the cluster's vSAN datastore (0 = no vSAN datastore; vsan.go)")
 	serviceHook  = flag.String("service-hook", "", "lab.sh path: TSM-SSH Start/Stop/RefreshServices run 'bash <hook> ssh-service <host> start|stop|status'")
 )
 
@@ -108,6 +109,9 @@ func main() {
 	if err := topUpVMs(s.URL); err != nil {
 		log.Fatalf("create VMs: %v", err)
 	}
+	if err := addVsan(s.URL, *vsanVMs); err != nil {
+		log.Fatalf("vSAN datastore: %v", err)
+	}
 	// Inventory is built: from here on *_Task methods run as vCenter's do (tasks.go).
 	tasks.inner = s.Server.Config.Handler
 	s.Server.Config.Handler = tasks
@@ -130,6 +134,9 @@ func main() {
 			fmt.Fprintf(&b, "host\t%s\t%s\n", h.Name, h.MoRef)
 		}
 		for _, d := range doc["datastores"].([]dsDoc) {
+			if d.Type == "vsan" {
+				continue // not mounted in the lab's ESXi chroots (vsan.go)
+			}
 			fmt.Fprintf(&b, "datastore\t%s\t%s\n", d.Name, d.Dir)
 		}
 		if err := ioutil.WriteFile(*tsvFile+".tmp", []byte(b.String()), 0600); err != nil {
@@ -236,8 +243,9 @@ type hostDoc struct {
 type dsDoc struct {
 	Name  string `json:"name"`
 	MoRef string `json:"moref"`
-	URL   string `json:"url"`
-	Dir   string `json:"dir"`
+	Type  string `json:"type"` // summary.type: OTHER for vcsim's local datastores, vsan for vsanDatastore
+	URL   string `json:"url"`  // summary.url
+	Dir   string `json:"dir"`  // the backing directory (info.url, what vcsim's file code uses)
 }
 
 func inventory(u *url.URL, ctlURL string) map[string]interface{} {
@@ -280,8 +288,8 @@ func inventory(u *url.URL, ctlURL string) map[string]interface{} {
 	for _, e := range simulator.Map.All("Datastore") {
 		d := e.(*simulator.Datastore)
 		simulator.Map.WithLock(d, func() {
-			u := d.Summary.Url
-			dss = append(dss, dsDoc{Name: d.Name, MoRef: d.Self.Value, URL: u, Dir: strings.TrimPrefix(u, "file://")})
+			dir := strings.TrimPrefix(d.Info.GetDatastoreInfo().Url, "file://")
+			dss = append(dss, dsDoc{Name: d.Name, MoRef: d.Self.Value, Type: d.Summary.Type, URL: d.Summary.Url, Dir: dir})
 		})
 	}
 	sort.Slice(dss, func(i, j int) bool { return dss[i].Name < dss[j].Name })
@@ -358,6 +366,7 @@ func (c *ctl) register(handle func(string, func(http.ResponseWriter, *http.Reque
 	handle("/ctl/reset", c.reset)
 	handle("/ctl/state", c.state)
 	handle("/ctl/ctk-on-power-on", ctkOnPowerOnCtl)
+	handle("/ctl/vsan-keep-on-delete", vsanKeepCtl)
 	registerVCenterRealism(handle)
 }
 
@@ -543,6 +552,7 @@ func (c *ctl) reset(w http.ResponseWriter, r *http.Request) {
 	c.model.DelayConfig.MethodDelay = map[string]int{}
 	simulator.StatusSDK = http.StatusOK
 	atomic.StoreInt32(&ctkOnPowerOnEnabled, 0)
+	vsanKeepReset()
 	tasks.reset()
 	hostdLag.cancel("")
 	for name, t := range c.reverts {

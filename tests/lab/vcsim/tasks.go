@@ -174,6 +174,15 @@ var (
 )
 
 func (a *asyncTasks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost && r.URL.Path == "/sdk" && vsanKeepPending() {
+		body, err := ioutil.ReadAll(r.Body)
+		_ = r.Body.Close()
+		if err == nil {
+			body = vsanKeepRewrite(body) // the /ctl/vsan-keep-on-delete fault (vsan.go)
+		}
+		r.Body = ioutil.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+	}
 	if r.Method != http.MethodPost || r.URL.Path != "/sdk" || simulator.StatusSDK != http.StatusOK || !a.anyTimes() {
 		a.inner.ServeHTTP(w, r)
 		return
