@@ -319,6 +319,32 @@ namespace MtvRemediation.Tests.Remediation
             Assert.StartsWith(Encoding.UTF8.GetString(LogLines(3000)), archived);
         }
 
+        [Fact]
+        public async Task A_writer_that_never_pauses_gets_nothing_truncated_rather_than_lines_lost()
+        {
+            var original = LogLines(3000);
+            var log = WriteLog("busy.log", original);
+            var running = Path.Combine(_root, "writer.running");
+            File.WriteAllText(running, "");
+            // No pause between lines: every fetch-then-truncate races it. The old last try truncated
+            // anyway and lost what the writer had added since the fetch.
+            var writer = _shell.RunAsync(RemoteCommand.Format(
+                "i=0; while [ -e {1} ]; do i=$((i+1)); echo \"late $i\" >> {0}; done; echo $i", log, running), TimeSpan.FromMinutes(2), Ct);
+            await Task.Delay(200);
+            var ex = Assert.Throws<RemediationException>(() =>
+                LogClearEngine.Clear(_shell, new LogClearRequest { LogPath = log }, Ct));
+            File.Delete(running);
+            var written = int.Parse((await writer).Stdout.Trim());
+
+            Assert.Equal(HostRemediationErrorIds.LogClearFailed, ex.ErrorId);
+            Assert.Contains("Nothing was truncated", ex.Message);
+            var bytes = File.ReadAllBytes(log);
+            Assert.Equal(original, bytes.Take(original.Length).ToArray());
+            var late = Encoding.UTF8.GetString(bytes, original.Length, bytes.Length - original.Length)
+                .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => int.Parse(l.Substring(5))).ToList();
+            Assert.Equal(Enumerable.Range(1, written), late);
+        }
+
         private CronPaths FakeCron(string crontabText)
         {
             var dir = Path.Combine(_root, "crontabs");
