@@ -89,6 +89,83 @@ Describe 'SSH on demand through vCenter (Connect-EsxiShell -StartSshService)' -T
     }
 }
 
+# Issue 15.6: the host cmdlets' shared -StartSshService (HostConnectionParameters): SSH is started
+# for the command's own session and stopped again when the command ends. In the lab a session made
+# on demand by host name cannot reach a host (its sshd listens on 127.0.0.1:<port>), so the session
+# that needs SSH is one whose connection dropped while SSH was off: it reconnects to its endpoint.
+Describe 'SSH on demand for one command (-StartSshService of the host cmdlets)' -Tag Lab -Skip:$NoLab {
+    BeforeAll {
+        $script:Off = $Lab.hosts[0].name
+        $script:On = $Lab.hosts[1].name
+        function Drop-OffSession {
+            # A session opened while SSH ran, then SSH stopped (as at the DCUI) and the connection dropped.
+            Get-Endpoint $Off | Connect-EsxiShell -Credential $SshCred -KnownHostsPath $KnownHosts | Out-Null
+            Stop-LabSshd $Off
+            Disconnect-LabSshSession $Off
+            $deadline = [DateTime]::UtcNow.AddSeconds(10)
+            while ((Get-EsxiShell -VMHost $Off).IsConnected -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+            (Get-EsxiShell -VMHost $Off).IsConnected | Should -BeFalse
+            Get-LabSshService $Off | Should -Be 'stopped'
+        }
+    }
+    BeforeEach {
+        Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false
+        Get-MtvVIServer | Disconnect-MtvVIServer -Confirm:$false
+        Start-LabSshd $Off
+        Start-LabSshd $On
+    }
+    AfterEach { Start-LabSshd $Off; Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false }
+
+    It 'is one shared parameter of every host cmdlet, Find-MtvCloneFailure and Invoke-MtvRemediation' {
+        foreach ($name in 'Test-VmkfstoolsLogSpace', 'Clear-VmkfstoolsWrapperLog', 'Register-LogRotationCron', 'Get-LogRotationCron',
+            'Unregister-LogRotationCron', 'Restart-EsxiAgents', 'Get-VmkfstoolsWrapper', 'Remove-VmkfstoolsWrapperTaskDirectory',
+            'Connect-EsxiShell', 'Find-MtvCloneFailure', 'Invoke-MtvRemediation') {
+            $p = (Get-Command $name).Parameters['StartSshService']
+            $p | Should -Not -BeNullOrEmpty -Because "$name composes the shared host parameters"
+            $p.SwitchParameter | Should -BeTrue
+        }
+        (Get-Help Test-VmkfstoolsLogSpace -Parameter StartSshService).Description.Text | Should -Match 'stopped again'
+    }
+
+    It 'starts SSH for the command''s session, stops it again when the command ends, and leaves a running SSH alone' {
+        Connect-LabVCenter | Out-Null
+        Get-Endpoint $On | Connect-EsxiShell -Credential $SshCred -KnownHostsPath $KnownHosts | Out-Null
+        Drop-OffSession
+        $r = @(Test-VmkfstoolsLogSpace -VMHost $Off, $On -StartSshService -Verbose -ErrorAction Stop 4>&1)
+        $results = @($r | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] })
+        $verbose = @($r | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
+        @($results.VMHost | Sort-Object) | Should -Be @(@($Off, $On) | Sort-Object) -Because 'the dropped session reconnected over the SSH the command started'
+        ($verbose -match "^${Off}: started SSH").Count | Should -Be 1
+        ($verbose -match "^${Off}: stopped SSH \(TSM-SSH\) again").Count | Should -Be 1
+        ($verbose -match "^${On}: (started|stopped) SSH").Count | Should -Be 0 -Because "$On had a live session: it needed nothing"
+        Get-LabSshService $Off | Should -Be 'stopped' -Because 'the command that started it has ended'
+        Get-EsxiShell -VMHost $Off -ErrorAction SilentlyContinue | Should -BeNullOrEmpty -Because 'the session over the started SSH is closed with it'
+        Get-LabSshService $On | Should -Be 'running'
+        (Get-EsxiShell -VMHost $On).IsConnected | Should -BeTrue
+    }
+
+    It 'a host where SSH already runs is left running (its dropped session simply reconnects)' {
+        Connect-LabVCenter | Out-Null
+        Drop-OffSession
+        Start-LabSshd $Off   # running again behind our back: RefreshServices sees it
+        $r = @(Test-VmkfstoolsLogSpace -VMHost $Off -StartSshService -Verbose -ErrorAction Stop 4>&1)
+        @($r | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }).Count | Should -Be 1
+        (@($r | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message) -match 'already running').Count | Should -Be 1
+        Get-LabSshService $Off | Should -Be 'running'
+        (Get-EsxiShell -VMHost $Off).IsConnected | Should -BeTrue -Because 'SSH was not ours to stop, so neither is the session'
+    }
+
+    It '-WhatIf starts nothing; without vCenter it is SshServiceNoVCenter and nothing changes' {
+        Connect-LabVCenter | Out-Null
+        Drop-OffSession
+        Clear-VmkfstoolsWrapperLog -VMHost $Off -StartSshService -WhatIf | Should -BeNullOrEmpty
+        Get-LabSshService $Off | Should -Be 'stopped'
+        Get-MtvVIServer | Disconnect-MtvVIServer -Confirm:$false
+        { Test-VmkfstoolsLogSpace -VMHost $Off -StartSshService } | Should -Throw -ErrorId 'SshServiceNoVCenter*'
+        Get-LabSshService $Off | Should -Be 'stopped'
+    }
+}
+
 Describe 'Output that exports, and the console tables' -Tag Lab -Skip:$NoLab {
     BeforeAll {
         Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false

@@ -69,6 +69,60 @@ Describe 'Test- and Clear-VmkfstoolsWrapperLog on the ESXi storage layouts' -Tag
         finally { Set-LabHostLayout $H.Name Ramdisk | Out-Null }
     }
 
+    # Issue 14 point 1: the rotation limit follows the volume that really holds the log. The lab's
+    # volumes differ in size (var ramdisk 16 MiB, OSDATA 64 MiB, tmp ramdisk 256 MiB by default), so
+    # the limit (20 MiB at most, a quarter of the volume) differs per layout: 4, 16 and 20 MiB.
+    It '<Layout>: the rotation limit in the registered cron line follows the size of the volume holding the log' -ForEach @(
+        @{ Layout = 'Ramdisk' }
+        @{ Layout = 'OsData' }
+        @{ Layout = 'Degraded' }
+    ) {
+        function Get-LimitMB([long] $VolumeBytes) { [Math]::Min(20, [Math]::Max(1, [Math]::Floor($VolumeBytes / 4 / 1MB))) }
+        function Get-CronMax {
+            $line = Invoke-InHost $H "grep 'MtvRemediation:log-rotation' /var/spool/cron/crontabs/root"
+            @($line).Count | Should -Be 1
+            $line | Should -Match ' max=(\d+) '
+            [long]$Matches[1]
+        }
+        Set-LabHostLayout $H.Name $Layout | Out-Null
+        $vc = $null
+        try {
+            $real = Invoke-InHost $H 'readlink -f /var/log'
+            $expected = Get-LimitMB (Get-InHostStatFs $real).Size
+            # The layouts put the log on other volumes than the var ramdisk: a limit read from /var
+            # (or from the root ramdisk) would differ, so the test can tell them apart.
+            if ($Layout -ne 'Ramdisk') {
+                $expected | Should -Not -Be (Get-LimitMB (Get-InHostStatFs '/var').Size)
+                $expected | Should -Not -Be (Get-LimitMB (Get-InHostStatFs '/').Size)
+            }
+
+            $r = Register-LogRotationCron -VMHost $H.Name -Confirm:$false -ErrorAction Stop 3>$null
+            $r.MaxSizeMB | Should -Be $expected
+            Get-CronMax | Should -Be ($expected * 1MB)
+            # An explicit -MaxSizeMB is taken as given.
+            (Register-LogRotationCron -VMHost $H.Name -MaxSizeMB 7 -Confirm:$false -ErrorAction Stop 3>$null).MaxSizeMB | Should -Be 7
+            Get-CronMax | Should -Be (7MB)
+            Unregister-LogRotationCron -VMHost $H.Name -Confirm:$false -ErrorAction Stop | Out-Null
+
+            # The runbook on a VM of this host (CBT merely off: no reset planned, only the job).
+            $lab = Get-MtvLab
+            $vcUri = [uri]$lab.vcsim.url
+            $vc = Connect-MtvVIServer -Server $vcUri.Host -Port $vcUri.Port -SkipCertificateCheck -WarningAction SilentlyContinue `
+                -Credential ([pscredential]::new($lab.vcsim.user, (ConvertTo-SecureString ([string]$lab.vcsim.password) -AsPlainText -Force)))
+            $vm = @(Get-LabVM -HostName $H.Name)[0]
+            $out = Invoke-MtvRemediation -VM $vm.name -RegisterLogRotation -Confirm:$false -ErrorAction Stop -WarningAction SilentlyContinue
+            $summary = @($out | Where-Object { $_ -is [MtvRemediation.RemediationHostSummary] })[0]
+            $summary.VMHost | Should -Be $H.Name
+            ($summary.Actions -join "`n") | Should -Match "max $expected MB"
+            Get-CronMax | Should -Be ($expected * 1MB)
+        }
+        finally {
+            Unregister-LogRotationCron -VMHost $H.Name -Confirm:$false -ErrorAction SilentlyContinue | Out-Null
+            if ($vc) { $vc | Disconnect-MtvVIServer -Confirm:$false -ErrorAction SilentlyContinue }
+            Set-LabHostLayout $H.Name Ramdisk | Out-Null
+        }
+    }
+
     It 'the rotation job truncates a log whose directory is a link into the OSDATA volume' {
         Set-LabHostLayout $H.Name OsData | Out-Null
         try {

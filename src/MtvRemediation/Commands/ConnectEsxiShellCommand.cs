@@ -53,15 +53,7 @@ namespace MtvRemediation.Commands
         [Parameter]
         public SwitchParameter Force { get; set; }
 
-        /// <summary>Start the SSH service (TSM-SSH) through vCenter on hosts where it is stopped; Disconnect-EsxiShell stops it again.</summary>
-        [Parameter]
-        public SwitchParameter StartSshService { get; set; }
-
         protected override string ProgressActivity => "Connecting to ESXi shells";
-
-        // Hosts whose SSH start was declined (-WhatIf, -Confirm "no"): not connected.
-        private readonly HashSet<string> _sshDeclined = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        private readonly List<string> _sshStarted = new List<string>();
 
         private bool _addressOnCommandLine;
 
@@ -93,108 +85,20 @@ namespace MtvRemediation.Commands
             }
             if (HostKeyFingerprint != null && Targets.Count > 1)
                 WriteWarning($"-HostKeyFingerprint pins one key but {Targets.Count} hosts were given: hosts with other keys will be refused.");
-            if (StartSshService) StartSshWhereStopped();
+            // -StartSshService (the shared host parameter): here the service outlives the command,
+            // tied to the session opened over it; Disconnect-EsxiShell stops it again.
+            KeepStartedSshWithSessions();
+            if (StartSshService) StartSshForSessions(Targets, Force);
             base.EndProcessing();
-            if (_sshStarted.Count > 0) BindStartedSsh();
+            SshOnDemand.BindToSessions();
         }
 
         // -WhatIf opens no session either: a connect can record a host key (-TrustNewHostKey).
         private protected override bool ShouldProcessHost(HostTarget target)
-            => !_sshDeclined.Contains(target.Name) && (!IsWhatIf() || ShouldProcess(target.Name, "Open an SSH session"));
+            => !SshOnDemand.Declined(target.Name) && (!IsWhatIf() || ShouldProcess(target.Name, "Open an SSH session"));
 
         private bool IsWhatIf()
             => MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w) ? LanguagePrimitives.IsTrue(w) : LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
-
-        /// <summary>Pipeline thread: reads TSM-SSH of the hosts that need a new connection and starts it where it is stopped.</summary>
-        private void StartSshWhereStopped()
-        {
-            var store = EsxiSessionStore.ForCurrentRunspace();
-            var needed = Targets.Where(t => Force || (t.Session ?? store.Find(t.Name)) is not { IsClosed: false }).ToList();
-            if (needed.Count == 0) return;
-            var connections = VIConnectionStore.Current.GetAll().Where(c => c.IsConnected).ToList();
-            if (connections.Count == 0)
-            {
-                var ex = new EsxiShellException(SshServiceErrorIds.NoVCenter, ErrorCategory.ConnectionError,
-                    "-StartSshService starts SSH through vCenter, and there is no vCenter connection. Run Connect-MtvVIServer -Server <vcenter> first (a PowerCLI session is adopted with Connect-MtvVIServer -VIServer $global:DefaultVIServer). Nothing was started or connected.");
-                ThrowTerminatingError(ex.ToErrorRecord(null));
-            }
-            var controller = SshServiceController.ForCurrentRunspace();
-            IReadOnlyDictionary<string, SshServiceState> states;
-            try
-            {
-                states = controller.Read(connections, needed.Select(t => t.Name).ToList(), CancelToken);
-            }
-            catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException)
-            {
-                var e = new EsxiShellException(SshServiceErrorIds.StartFailed, ErrorCategory.ConnectionError,
-                    $"Reading the SSH service state from vCenter failed: {ex.Message} No SSH service was started; hosts with SSH running are still connected.", null, ex);
-                WriteError(e.ToErrorRecord(null));
-                return;
-            }
-            foreach (var t in needed)
-            {
-                if (!states.TryGetValue(t.Name, out var state))
-                {
-                    var e = new EsxiShellException(SshServiceErrorIds.HostNotFound, ErrorCategory.ObjectNotFound,
-                        $"'{t.Name}' is not a host of {string.Join(", ", connections.Select(c => c.Server))} (or has no SSH service there): its SSH service was not checked. Use the host's name as vCenter shows it.");
-                    WriteError(e.ToErrorRecord(t.InputObject));
-                    continue;
-                }
-                if (state.Running)
-                {
-                    WriteVerbose($"{t.Name}: SSH (TSM-SSH) is already running (policy '{state.Policy}'); it is left as it is.");
-                    continue;
-                }
-                if (!ShouldProcess(t.Name, $"Start the SSH service (TSM-SSH) through vCenter {state.Connection.Server}; Disconnect-EsxiShell stops it again"))
-                {
-                    _sshDeclined.Add(t.Name);
-                    continue;
-                }
-                try
-                {
-                    controller.Start(t.Name, state, CancelToken);
-                    _sshStarted.Add(t.Name);
-                    WriteVerbose($"{t.Name}: started SSH (TSM-SSH) through {state.Connection.Server}.");
-                }
-                catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException)
-                {
-                    var e = new EsxiShellException(SshServiceErrorIds.StartFailed, ErrorCategory.InvalidOperation,
-                        $"Starting SSH (TSM-SSH) on '{t.Name}' through {state.Connection.Server} failed: {ex.Message}",
-                        "Start SSH in vCenter (host > Configure > Services > SSH), then run Connect-EsxiShell again.", ex);
-                    WriteError(e.ToErrorRecord(t.InputObject));
-                    _sshDeclined.Add(t.Name);
-                }
-            }
-        }
-
-        /// <summary>Ties each started SSH service to its new session; where no session came up, stops it again (the host as it was).</summary>
-        private void BindStartedSsh()
-        {
-            var store = EsxiSessionStore.ForCurrentRunspace();
-            var controller = SshServiceController.ForCurrentRunspace();
-            foreach (var host in _sshStarted)
-            {
-                var session = store.Find(host);
-                if (session != null && !session.IsClosed)
-                {
-                    controller.BindSession(host, session.Id);
-                    session.SshServiceStarted = true;
-                    continue;
-                }
-                try
-                {
-                    if (controller.StopIfStarted(host, null, CancellationToken.None))
-                        WriteVerbose($"{host}: no session was opened; stopped SSH (TSM-SSH) again.");
-                }
-                catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException)
-                {
-                    var e = new EsxiShellException(SshServiceErrorIds.StopFailed, ErrorCategory.InvalidOperation,
-                        $"No session to '{host}' was opened, and stopping the SSH service started for it failed: {ex.Message} SSH is still running on '{host}'.",
-                        "Stop SSH in vCenter (host > Configure > Services > SSH).", ex);
-                    WriteError(e.ToErrorRecord(host));
-                }
-            }
-        }
 
         private protected override ConnectOptions CreateConnectOptions(HostTarget target)
         {

@@ -51,7 +51,7 @@ namespace MtvRemediation.Commands
         [ArgumentCompleter(typeof(VMHostCompleter))]
         public object[] VMHost { get; set; } = Array.Empty<object>();
 
-        /// <summary>-Credential, -KeyFilePath, -ThrottleLimit: declared once, in <see cref="HostConnectionParameters"/>.</summary>
+        /// <summary>-Credential, -KeyFilePath, -ThrottleLimit, -StartSshService: declared once, in <see cref="HostConnectionParameters"/>.</summary>
         public object GetDynamicParameters() => _hosts.Parameters;
 
         /// <summary>The bound -Credential (null: only existing sessions are used).</summary>
@@ -80,13 +80,35 @@ namespace MtvRemediation.Commands
 
         protected override void EndProcessing()
         {
-            var hosts = new List<HostTarget>();
-            foreach (var t in Targets)
+            try
             {
-                if (ShouldProcessHost(t)) hosts.Add(t);
+                var hosts = new List<HostTarget>();
+                foreach (var t in Targets)
+                {
+                    if (ShouldProcessHost(t)) hosts.Add(t);
+                }
+                RunOnHosts(hosts, ProgressActivity, ProcessHost, OnHostFailed);
             }
-            RunOnHosts(hosts, ProgressActivity, ProcessHost, OnHostFailed);
+            finally
+            {
+                // -StartSshService: the sessions opened over SSH this command started close, and SSH
+                // stops again (not Connect-EsxiShell: its sessions outlive it).
+                _hosts.EndSshOnDemand();
+            }
         }
+
+        /// <summary>-StartSshService's record for this command (Connect-EsxiShell reads and binds it).</summary>
+        internal SshServiceOnDemand SshOnDemand => _hosts.Ssh;
+
+        /// <summary>The bound -StartSshService.</summary>
+        protected bool StartSshService => _hosts.Parameters.StartSshService;
+
+        /// <summary>Connect-EsxiShell: a started SSH service outlives the command (Disconnect-EsxiShell stops it).</summary>
+        protected void KeepStartedSshWithSessions() => _hosts.SshForCommandOnly = false;
+
+        /// <summary>-StartSshService for Connect-EsxiShell (pipeline thread): starts SSH where needed before connecting.</summary>
+        protected void StartSshForSessions(IEnumerable<HostTarget> hosts, bool force) =>
+            _hosts.EnsureSshOnDemand(hosts, CancelToken, force, "Disconnect-EsxiShell stops it again");
 
         /// <summary>
         /// The fan-out every phase of a host cmdlet uses: on up to -ThrottleLimit hosts at once, get

@@ -134,7 +134,7 @@ namespace MtvRemediation.Commands
             if (ParameterSetName != VMHostSet && _hosts.AnyBound(MyInvocation))
             {
                 ThrowTerminatingError(new MtvException(CloneFailureErrorIds.HostParameterWithoutVMHost, ErrorCategory.InvalidArgument,
-                    "-Credential, -KeyFilePath and -ThrottleLimit apply to the scan of ESXi hosts: give -VMHost too, or leave them out for log lines and files.").ToErrorRecord(null));
+                    "-Credential, -KeyFilePath, -ThrottleLimit and -StartSshService apply to the scan of ESXi hosts: give -VMHost too, or leave them out for log lines and files.").ToErrorRecord(null));
             }
             switch (ParameterSetName)
             {
@@ -161,7 +161,8 @@ namespace MtvRemediation.Commands
         {
             if (ParameterSetName == VMHostSet)
             {
-                ScanHosts();
+                try { ScanHosts(); }
+                finally { _hosts.EndSshOnDemand(); } // -StartSshService: SSH as it was before the scan
                 return;
             }
             if (ParameterSetName != InputObjectSet) return;

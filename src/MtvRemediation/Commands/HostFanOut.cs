@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Management.Automation;
 using System.Threading;
 using MtvRemediation.Esxi;
@@ -31,6 +32,14 @@ namespace MtvRemediation.Commands
         [Parameter]
         [ValidateRange(1, 1024)]
         public int ThrottleLimit { get; set; } = HostFanOut.DefaultThrottleLimit;
+
+        /// <summary>
+        /// With a vCenter connection: start the SSH service (TSM-SSH) on the hosts that need a new
+        /// session and have it stopped; it is stopped again when the session that needed it closes
+        /// (Connect-EsxiShell: at Disconnect-EsxiShell; every other command: when it ends).
+        /// </summary>
+        [Parameter]
+        public SwitchParameter StartSshService { get; set; }
     }
 
     /// <summary>
@@ -57,19 +66,48 @@ namespace MtvRemediation.Commands
         public HostFanOut(MtvCmdlet cmdlet)
         {
             _cmdlet = cmdlet;
+            Ssh = new SshServiceOnDemand(cmdlet);
         }
 
-        /// <summary>The bound -Credential/-KeyFilePath/-ThrottleLimit (the cmdlet's dynamic parameters).</summary>
+        /// <summary>The bound -Credential/-KeyFilePath/-ThrottleLimit/-StartSshService (the cmdlet's dynamic parameters).</summary>
         public HostConnectionParameters Parameters { get; } = new HostConnectionParameters();
+
+        /// <summary>-StartSshService's record for this command (what it started, what was declined).</summary>
+        public SshServiceOnDemand Ssh { get; }
+
+        /// <summary>
+        /// False for Connect-EsxiShell, which ties a started SSH service to the session it opens.
+        /// True (default): the service lives as long as the command (<see cref="EndSshOnDemand"/>).
+        /// </summary>
+        public bool SshForCommandOnly { get; set; } = true;
+
+        private const string GiveBackAtCommandEnd = "it is stopped again when this command ends (the session opened over it is closed then)";
+
+        /// <summary>
+        /// -StartSshService, pipeline thread: starts SSH where it is stopped on the hosts of
+        /// <paramref name="hosts"/> without a live session (each host once per command). Run does
+        /// this itself; Invoke-MtvRemediation calls it for the hosts of its VMs.
+        /// </summary>
+        public void EnsureSshOnDemand(IEnumerable<HostTarget> hosts, CancellationToken ct, bool force = false, string giveBack = GiveBackAtCommandEnd)
+        {
+            if (Parameters.StartSshService) Ssh.StartWhereStopped(hosts, force, giveBack, ct);
+        }
+
+        /// <summary>The command's end (pipeline thread): closes the sessions opened over SSH this command started, then stops it.</summary>
+        public void EndSshOnDemand()
+        {
+            if (SshForCommandOnly) Ssh.StopStarted();
+        }
 
         /// <summary>The hosts collected so far, in pipeline order, each name once.</summary>
         public IReadOnlyList<HostTarget> Targets => _targets;
 
-        /// <summary>True when -Credential, -KeyFilePath or -ThrottleLimit was given.</summary>
+        /// <summary>True when -Credential, -KeyFilePath, -ThrottleLimit or -StartSshService was given.</summary>
         public bool AnyBound(InvocationInfo invocation) =>
             invocation.BoundParameters.ContainsKey(nameof(HostConnectionParameters.Credential)) ||
             invocation.BoundParameters.ContainsKey(nameof(HostConnectionParameters.KeyFilePath)) ||
-            invocation.BoundParameters.ContainsKey(nameof(HostConnectionParameters.ThrottleLimit));
+            invocation.BoundParameters.ContainsKey(nameof(HostConnectionParameters.ThrottleLimit)) ||
+            invocation.BoundParameters.ContainsKey(nameof(HostConnectionParameters.StartSshService));
 
         /// <summary>
         /// Adds one -VMHost input (pipeline thread). Returns the new target; null when the input is
@@ -117,6 +155,12 @@ namespace MtvRemediation.Commands
             Action<HostTarget, MtvException, IOutputSink>? onFailure = null)
         {
             if (hosts.Count == 0) return;
+            if (SshForCommandOnly && Parameters.StartSshService)
+            {
+                EnsureSshOnDemand(hosts, _cmdlet.Cancellation);
+                hosts = hosts.Where(t => !Ssh.Declined(t.Name)).ToList();
+                if (hosts.Count == 0) return;
+            }
             var source = CaptureShellSource();
             var options = new Dictionary<HostTarget, ConnectOptions>();
             foreach (var t in hosts) options[t] = connectOptions?.Invoke(t) ?? new ConnectOptions();

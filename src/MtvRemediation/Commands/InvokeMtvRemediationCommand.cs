@@ -112,7 +112,17 @@ namespace MtvRemediation.Commands
                 vms.Add(vm);
             }
             ThreadPoolTuning.EnsureMinThreads(_hosts.Parameters.ThrottleLimit);
-            RunbookEngine.Run(new CmdletRunbookHost(this, IsWhatIf()), vms, options);
+            try
+            {
+                // -StartSshService: SSH on the VMs' hosts that have no session, for this run only.
+                _hosts.EnsureSshOnDemand(vms.Select(v => v.Vm.HostName).Where(h => !string.IsNullOrEmpty(h))
+                    .Distinct(StringComparer.OrdinalIgnoreCase).Select(h => VMHostInput.GetTarget(h!)).ToList(), CancelToken);
+                RunbookEngine.Run(new CmdletRunbookHost(this, IsWhatIf()), vms, options);
+            }
+            finally
+            {
+                _hosts.EndSshOnDemand();
+            }
         }
 
         /// <summary>The run's parameters for the report: effective values, VMs as a count, a credential as its user name only.</summary>

@@ -17,9 +17,12 @@ namespace MtvRemediation.Commands
         [ValidateRange(1, 59)]
         public int IntervalMinutes { get; set; } = 5;
 
+        /// <summary>Not given: 20 MiB capped at a quarter of the volume that really holds the log (measured per host).</summary>
         [Parameter]
         [ValidateRange(1, 1024)]
-        public int MaxSizeMB { get; set; } = 20;
+        public int MaxSizeMB { get; set; } = LogRotationCronEngine.DefaultMaxSizeMB;
+
+        private bool LimitFollowsVolume => !MyInvocation.BoundParameters.ContainsKey(nameof(MaxSizeMB));
 
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
@@ -50,7 +53,9 @@ namespace MtvRemediation.Commands
         {
             var path = LogPathFor(target) ?? LogPath;
             return ShouldProcess(target.Name,
-                $"Add a temporary cron job to root's crontab that truncates {path} in place when it is larger than {MaxSizeMB} MB, every {IntervalMinutes} minute(s), and reload crond");
+                $"Add a temporary cron job to root's crontab that truncates {path} in place when it is larger than " +
+                (LimitFollowsVolume ? $"a quarter of the volume holding it (at most {MaxSizeMB} MB)" : $"{MaxSizeMB} MB") +
+                $", every {IntervalMinutes} minute(s), and reload crond");
         }
 
         private protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
@@ -61,7 +66,17 @@ namespace MtvRemediation.Commands
                 sink.WriteWarning($"[{WrapperErrorIds.LogNotApplicable}] Register-LogRotationCron is not applicable: {notApplicable} Nothing was changed.");
                 return;
             }
-            var entry = new RotationEntry(RotationEntry.ScheduleForInterval(IntervalMinutes), LogPathFor(target) ?? LogPath, MaxSizeMB * 1024L * 1024L);
+            var path = LogPathFor(target) ?? LogPath;
+            var maxMB = MaxSizeMB;
+            if (LimitFollowsVolume)
+            {
+                // The volume that really holds the log (OSDATA, the tmp ramdisk of a degraded host, the
+                // var ramdisk before 7.0): the same probe and rule as Invoke-MtvRemediation.
+                var space = LogSpaceProbe.Measure(shell, new LogSpaceOptions { LogPath = path }, ct);
+                maxMB = LogRotationCronEngine.LimitMBFor(space.VolumeSizeBytes, MaxSizeMB);
+                sink.WriteVerbose($"{shell.HostName}: {path} lives on {space.VolumePath} ({space.VolumeKind} {space.VolumeName}, {space.VolumeSizeBytes} bytes): rotation limit {maxMB} MB.");
+            }
+            var entry = new RotationEntry(RotationEntry.ScheduleForInterval(IntervalMinutes), path, maxMB * 1024L * 1024L);
             var change = LogRotationCronEngine.Register(shell, entry, Paths, ct, sink.WriteVerbose);
             sink.WriteObject(ToOutput(shell.HostName, entry, registered: true, change.Changed, change.CrondPid));
         }

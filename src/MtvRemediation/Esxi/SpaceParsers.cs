@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 
 namespace MtvRemediation.Esxi
 {
@@ -40,6 +41,24 @@ namespace MtvRemediation.Esxi
     /// <summary>
     /// Parsers for the space tools ESXi offers. They read the header to learn the unit, so
     /// <c>vdf</c> (1k-blocks), <c>vdf -h</c> (human sizes) and <c>df -k</c> all parse with one routine.
+    /// Real output on record (each a test in SpaceParsersTests):
+    /// <list type="bullet">
+    /// <item><c>vdf -h</c> on an ESXi 6.x host, from a public blog repository's post "Capturing
+    /// Network Traffic on ESXi Hosts" (pktcap-uw filling /tmp): header
+    /// <c>Ramdisk Size Used Available Use% Mounted on</c>, rows like <c>tmp 256M 255M 364K 99% --</c>
+    /// (also quoted in FIELD-FACTS 3). <c>vdf</c> without -h prints blocks ("-h multiple instead of
+    /// blocks", its own usage text, technodrone.cloud 2010 "ESXi has a 32mb memory footprint"), but
+    /// its header is unverified: "1k-blocks", "kbytes" or "bytes" are recognised; anything else is
+    /// read as rounded sizes, and the probe then prefers vdf -h.</item>
+    /// <item>ESXi's <c>df</c>: header <c>Filesystem Bytes Used Available Use% Mounted on</c> with
+    /// <c>VMFS-6</c> and <c>vfat</c> rows under /vmfs/volumes (mtioutput.com 2019-03-01 "ESXi ... vfat";
+    /// it spells the column "Avalable", which the header test does not need). <c>df -h</c> on ESXi 5.x:
+    /// <c>Filesystem Size Used Available Use% Mounted on</c>, rows like
+    /// <c>VMFS-5 29.8G 10.7G 19.0G 36% /vmfs/volumes/ISCSIDataStore-2</c> and
+    /// <c>vfat 249.7M 157.8M 91.9M 63% /vmfs/volumes/e848f979-...</c> (ervikrant06.wordpress.com
+    /// 2014-09-09 "Understanding ESXi root disk partitions"). ESXi 7/8's name for the OSDATA
+    /// volume's type in df (the lab prints VFFS) is unverified; the parser does not depend on it.</item>
+    /// </list>
     /// </summary>
     internal static class SpaceParsers
     {
@@ -129,11 +148,15 @@ namespace MtvRemediation.Esxi
 
         /// <summary>
         /// Ramdisk name -> mount point from <c>localcli|esxcli system visorfs ramdisk list</c>. Its
-        /// exact layout on ESXi is unverified (FIELD-FACTS 3), so this reads only what any layout of
-        /// that table must have: the name as the first word of a row and "Mount Point" as the last
-        /// column (a path has no spaces). Rows whose last word is not an absolute path ("--"), the
-        /// header, the dashes and the <c>root</c> ramdisk (mounted at "/", it would hold every path)
-        /// are left out. Nothing recognisable: empty.
+        /// layout on ESXi is UNVERIFIED: no captured output of it was found in VMware's docs and KBs
+        /// or in public repositories (searched for this round; only `localcli system visorfs ramdisk
+        /// add -n NAME -t PATH` scripts and the vdf -h table below are on record). So this reads only
+        /// what any layout of that table must have: a header naming "Mount Point", the ramdisk name
+        /// as the first word of a row, and its mount point as the first later word that is an
+        /// absolute path (sizes and percentages never start with '/'; a path has no spaces), whether
+        /// "Mount Point" is the last column or not. Rows without such a word ("--"), the header, the
+        /// dashes and the <c>root</c> ramdisk (mounted at "/", it would hold every path) are left out.
+        /// Nothing recognisable: empty.
         /// </summary>
         public static IReadOnlyDictionary<string, string> ParseRamdiskMounts(string text)
         {
@@ -149,8 +172,8 @@ namespace MtvRemediation.Esxi
                 var fields = line.Split(new[] { ' ', '\t' }, StringSplitOptions.RemoveEmptyEntries);
                 if (fields.Length < 2) continue;
                 var name = fields[0];
-                var mount = fields[fields.Length - 1];
-                if (!mount.StartsWith("/", StringComparison.Ordinal) || mount == "/" || name == "root") continue;
+                var mount = fields.Skip(1).FirstOrDefault(f => f.StartsWith("/", StringComparison.Ordinal));
+                if (mount == null || mount == "/" || name == "root") continue;
                 map[name] = mount.Length > 1 ? mount.TrimEnd('/') : mount;
             }
             return map;

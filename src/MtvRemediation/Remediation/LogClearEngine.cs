@@ -59,7 +59,16 @@ namespace MtvRemediation.Remediation
     /// then fetch everything after the part to drop ([keepFrom, end): the -KeepLastLines tail plus
     /// whatever was appended meanwhile) and truncate ONLY if the file still has exactly the size we
     /// fetched; the first piece of the kept bytes is written back in the same remote command as the
-    /// truncation. A tail larger than that piece is saved to a local file (0600) BEFORE the
+    /// truncation. A writer appending between that check and the truncation would lose its bytes
+    /// (the wrapper appends from processes of its own; sh has no compare-and-truncate), so the
+    /// last check is a read at that size on a descriptor of the log in the same shell, right before
+    /// the truncation (Scripts/log-truncate.sh): the gap is a few system calls of one process, not
+    /// a process start. Measured with BusyBox ash and a writer appending a line every 100 ms, on
+    /// a machine at load 12 (2 cores): the stat-then-truncate lost 90 lines in 230 truncations,
+    /// the read-then-truncate 5 in 327 (the shell descheduled right after the read). That gap
+    /// cannot be closed from a shell; it is the one place where a line can still go, and on an
+    /// idle host it is microseconds. When the log grows during every try, nothing is truncated
+    /// (no unconditional last try). A tail larger than that piece is saved to a local file (0600) BEFORE the
     /// truncation, and the write-back that follows is not interrupted by Ctrl+C (bounded by
     /// <see cref="LogClearRequest.WriteBackTimeout"/>): so nothing is lost unless the client dies,
     /// and even then the tail is in that file. A write-back that fails says exactly what was
@@ -70,8 +79,10 @@ namespace MtvRemediation.Remediation
     internal static class LogClearEngine
     {
         // A writer appending every 100 ms races each fetch-then-truncate; on a loaded client a round
-        // trip can take that long, so 4 tries ran out (lines lost on the unconditional last one).
-        private const int Attempts = 16;
+        // trip can take that long, so 4 tries ran out. There is no unconditional last try any more
+        // (it truncated whatever the writer had added meanwhile): when every try races, nothing is
+        // truncated and the cmdlet says so.
+        internal const int Attempts = 16;
 
         public static LogClearResult Clear(IEsxiShell shell, LogClearRequest request, CancellationToken ct, Action<string>? verbose = null)
         {
@@ -167,10 +178,7 @@ namespace MtvRemediation.Remediation
                         $"Reading the part of {path} to keep on '{shell.HostName}' failed (exit {read.ExitStatus}): {LogSpaceProbe.FirstLine(read.Stderr)}. Nothing was truncated.",
                         "Check the log file on the host, then retry.");
                 }
-                var expectedSize = keepFrom + kept.Length;
-                // Last attempt: a writer that never pauses; truncate anyway (losing at most what it wrote in milliseconds).
-                var strict = attempt < Attempts;
-                var expected = strict ? Str(expectedSize) : string.Empty;
+                var expected = Str(keepFrom + kept.Length);
                 var room = RemoteOps.RoomForData(RemoteCommand.FromScript("log-truncate.sh", path, expected, string.Empty));
                 var chunks = RemoteOps.PrintfChunks(kept, 0, kept.Length, room);
                 // More than the truncating command carries: keep a local copy until it is all back.
@@ -201,10 +209,11 @@ namespace MtvRemediation.Remediation
                         "Check the file's permissions and that the path is a regular file, then retry.");
                 }
                 WriteBack(shell, request, keepFrom, kept, chunks, savedTail, verbose);
-                if (!strict) verbose?.Invoke($"{shell.HostName}: {path} kept growing; truncated without the size check on the last attempt.");
                 return kept.Length;
             }
-            return 0; // unreachable: the last attempt is unconditional
+            throw new RemediationException(HostRemediationErrorIds.LogClearFailed, ErrorCategory.OperationTimeout,
+                $"{path} on '{shell.HostName}' grew during each of {Attempts} tries to truncate it (a writer that never pauses). Nothing was truncated{(request.ArchiveDirectory != null ? " (the archive was kept)" : string.Empty)}.",
+                "Retry when the host is less busy (no clone running), or pause the MTV migration that writes the log.");
         }
 
         /// <summary>

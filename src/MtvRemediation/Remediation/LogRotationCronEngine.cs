@@ -51,6 +51,23 @@ namespace MtvRemediation.Remediation
     {
         public const long MaxCrontabBytes = 1024 * 1024;
 
+        /// <summary>The rotation limit when none is asked for: 20 MiB, as long as the volume can hold it.</summary>
+        public const int DefaultMaxSizeMB = 20;
+
+        /// <summary>
+        /// The job's size limit on a volume of <paramref name="volumeBytes"/> (the volume that really
+        /// holds the log, from <see cref="LogSpaceProbe"/>): <paramref name="requestedMB"/>, capped at
+        /// a quarter of the volume (at least 1 MiB). A limit the volume cannot hold (20 MiB on the
+        /// 16 MiB var ramdisk of a host without persistent scratch) would never fire before the
+        /// volume is full. Unknown volume (0): the requested limit.
+        /// </summary>
+        public static int LimitMBFor(long volumeBytes, int requestedMB)
+        {
+            if (volumeBytes <= 0) return requestedMB;
+            var quarterMB = (int)Math.Max(1, Math.Min(int.MaxValue, volumeBytes / 4 / (1024 * 1024)));
+            return Math.Min(requestedMB, quarterMB);
+        }
+
         public static CronChange Register(IEsxiShell shell, RotationEntry entry, CronPaths paths, CancellationToken ct, Action<string>? verbose = null) =>
             Edit(shell, paths, ct, verbose, tab => tab.SetRotationEntry(entry));
 

@@ -141,14 +141,24 @@ namespace MtvRemediation.Remediation
 
             if (Ok(s, "ramdisks"))
             {
+                // vdf's block header is unverified (only `vdf -h` output is on record: a "Size"
+                // column of 32M/520K-style sizes, "--" as mount point; see SpaceParsers): exact rows
+                // of a recognised unit first, else the rounded rows of vdf -h, never none.
                 var vdf = Ok(s, "vdf") ? SpaceParsers.ParseTables(Get(s, "vdf")).Where(x => x.Exact).ToList() : new List<SpaceEntry>();
+                var vdfHuman = Ok(s, "vdfh") ? SpaceParsers.ParseTables(Get(s, "vdfh")).ToList() : new List<SpaceEntry>();
                 foreach (var kv in SpaceParsers.ParseRamdiskMounts(Get(s, "ramdisks")))
                 {
                     if (!SpaceParsers.Holds(kv.Value, path)) continue;
-                    // Sizes only from vdf's exact rows: the ramdisk list's own size columns are unverified.
+                    // Sizes only from vdf: the ramdisk list's own size columns are unverified.
                     var row = vdf.FirstOrDefault(e => e.Name == kv.Key);
+                    var source = "ramdisk list + vdf";
+                    if (row == null)
+                    {
+                        row = vdfHuman.FirstOrDefault(e => e.Name == kv.Key);
+                        source = "ramdisk list + vdf -h";
+                    }
                     if (row == null) continue;
-                    Consider(new Volume(new SpaceEntry(kv.Key, kv.Value, row.SizeBytes, row.UsedBytes, row.FreeBytes, true), "ramdisk", "ramdisk list + vdf"));
+                    Consider(new Volume(new SpaceEntry(kv.Key, kv.Value, row.SizeBytes, row.UsedBytes, row.FreeBytes, row.Exact), "ramdisk", source));
                 }
             }
             var vmfs = VmfsVolumeOf(path);

@@ -37,7 +37,7 @@ namespace MtvRemediation.Remediation
 
         public LogSpaceOptions LogSpace { get; set; } = new LogSpaceOptions();
         public int CronIntervalMinutes { get; set; } = 5;
-        public int CronMaxSizeMB { get; set; } = 20;
+        public int CronMaxSizeMB { get; set; } = LogRotationCronEngine.DefaultMaxSizeMB;
         public string[] Agents { get; set; } = { "hostd", "vpxa" };
         public TimeSpan AgentTimeout { get; set; } = TimeSpan.FromSeconds(180);
         public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(300);
@@ -293,16 +293,12 @@ namespace MtvRemediation.Remediation
             $"Add a temporary cron job to root's crontab that truncates {options.LogSpace.LogPath} in place when it is larger than {CronMaxSizeMBFor(host, options)} MB, every {options.CronIntervalMinutes} minute(s), and reload crond";
 
         /// <summary>
-        /// The job's size limit: the requested one, capped at a quarter of the log's volume. A limit
-        /// the volume cannot hold (20 MB on a small /var ramdisk) would never fire before /var is full.
+        /// The job's size limit: the requested one, capped at a quarter of the volume that really
+        /// holds the log as the diagnosis measured it (<see cref="LogRotationCronEngine.LimitMBFor"/>,
+        /// the same rule as Register-LogRotationCron without -MaxSizeMB).
         /// </summary>
-        public static int CronMaxSizeMBFor(RunbookHostState host, RunbookOptions options)
-        {
-            var volume = host.Before?.VolumeSizeBytes ?? 0;
-            if (volume <= 0) return options.CronMaxSizeMB;
-            var quarterMB = (int)Math.Max(1, volume / 4 / (1024 * 1024));
-            return Math.Min(options.CronMaxSizeMB, quarterMB);
-        }
+        public static int CronMaxSizeMBFor(RunbookHostState host, RunbookOptions options) =>
+            LogRotationCronEngine.LimitMBFor(host.Before?.VolumeSizeBytes ?? 0, options.CronMaxSizeMB);
 
         public static string DescribeAgents(RunbookOptions options) =>
             $"Restart the management agent(s) {string.Join(", then ", options.Agents)} (vCenter shows the host not responding meanwhile)";

@@ -25,6 +25,9 @@ echo @@resolved; echo "$r"
 echo @@resolvedtmp; echo "$t"
 echo @@ramdisks; { localcli system visorfs ramdisk list || esxcli system visorfs ramdisk list; } 2>/dev/null; k=$?; echo; echo "@@rc $k"
 echo @@vdf; vdf 2>/dev/null; v=$?; echo; echo "@@rc $v"
+# Only vdf -h's layout is on record (header "Ramdisk Size Used Available Use% Mounted on"); vdf's
+# block header is unverified, so both: the parser takes exact rows first, rounded ones otherwise.
+echo @@vdfh; vdf -h 2>/dev/null; v=$?; echo; echo "@@rc $v"
 case $r in
   /vmfs/volumes/*)
     # /bin/df by its path first: a BusyBox ash built with standalone applets runs its own df for

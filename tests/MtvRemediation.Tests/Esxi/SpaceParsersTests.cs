@@ -24,6 +24,85 @@ namespace MtvRemediation.Tests.Esxi
             "var                        48M      520K       47M   1% --\n" +
             "tmp                       256M      255M      364K  99% --\n";
 
+        // Real output on record (sources in SpaceParsers' comment): vdf -h on an ESXi 6.x host whose
+        // /tmp a packet capture had filled, verbatim.
+        private const string RealVdfHuman =
+            "Ramdisk                   Size      Used Available Use% Mounted on\n" +
+            "root                       32M        3M       28M  10% --\n" +
+            "etc                        28M        5M       22M  19% --\n" +
+            "opt                        32M        4K       31M   0% --\n" +
+            "var                        48M      520K       47M   1% --\n" +
+            "tmp                       256M      255M      364K  99% --\n";
+
+        [Fact]
+        public void Real_vdf_h_output_parses_every_ramdisk_as_rounded_sizes()
+        {
+            var all = SpaceParsers.ParseTables(RealVdfHuman);
+            Assert.Equal(new[] { "root", "etc", "opt", "var", "tmp" }, all.Select(e => e.Name));
+            var tmp = all.Single(e => e.Name == "tmp");
+            Assert.Equal(256L << 20, tmp.SizeBytes);
+            Assert.Equal(364L << 10, tmp.FreeBytes);
+            Assert.False(tmp.Exact);
+            Assert.All(all, e => Assert.Equal(string.Empty, e.MountPoint));
+        }
+
+        // ESXi 5.x df -h, verbatim (ervikrant06.wordpress.com, 2014).
+        private const string RealEsxiDfHuman =
+            "Filesystem   Size   Used Available Use% Mounted on\n" +
+            "VMFS-5      29.8G  10.7G     19.0G  36% /vmfs/volumes/ISCSIDataStore-2\n" +
+            "VMFS-5      19.8G   4.2G     15.5G  21% /vmfs/volumes/ISCSIDatastore-1\n" +
+            "VMFS-5      19.8G   1.0G     18.7G   5% /vmfs/volumes/LocalDataStore-1\n" +
+            "vfat       249.7M 157.8M     91.9M  63% /vmfs/volumes/e848f979-a81f576c-bb22-bc4cffa55d54\n";
+
+        [Fact]
+        public void Real_esxi_df_h_output_names_the_type_and_the_volume()
+        {
+            var all = SpaceParsers.ParseTables(RealEsxiDfHuman);
+            Assert.Equal(4, all.Count);
+            var local = SpaceParsers.FindVolumeFor(all, "/vmfs/volumes/LocalDataStore-1/log")!;
+            Assert.Equal("VMFS-5", local.Name);
+            Assert.Equal((long)System.Math.Round(19.8 * (1L << 30)), local.SizeBytes);
+            Assert.False(local.Exact);
+            Assert.Equal("vfat", SpaceParsers.FindVolumeFor(all, "/vmfs/volumes/e848f979-a81f576c-bb22-bc4cffa55d54")!.Name);
+        }
+
+        // ESXi's plain df: the header on record (the blog masks the numbers; these rows use its
+        // types and its layout), in both spellings of the column: "Available" and the blog's "Avalable".
+        [Theory]
+        [InlineData("Filesystem         Bytes         Used    Available Use% Mounted on")]
+        [InlineData("Filesystem         Bytes         Used     Avalable Use% Mounted on")]
+        public void Esxi_df_in_bytes_is_exact(string header)
+        {
+            var text = header + "\n" +
+                "VMFS-6     32480690176  1549795328  30930894848   5% /vmfs/volumes/datastore1\n" +
+                "vfat        4293591040    94175232   4199415808   2% /vmfs/volumes/5b1a7e1c-1f5a8d42-6b3e-000c29d1a2b3\n";
+            var all = SpaceParsers.ParseTables(text);
+            Assert.Equal(2, all.Count);
+            var ds = all.Single(e => e.Name == "VMFS-6");
+            Assert.True(ds.Exact);
+            Assert.Equal(32480690176L, ds.SizeBytes);
+            Assert.Equal(30930894848L, ds.FreeBytes);
+        }
+
+        // The ramdisk list's layout is unverified: "Mount Point" last (the lab's stand-in) or
+        // somewhere in the middle must give the same map.
+        [Fact]
+        public void Ramdisk_list_finds_the_mount_point_wherever_its_column_is()
+        {
+            const string mountInTheMiddle =
+                "Ramdisk Name  System  Mount Point                  Reserved  Maximum     Used\n" +
+                "------------  ------  ---------------------------  --------  ----------  --------\n" +
+                "root          true    /                            0 KiB     32768 KiB   2040 KiB\n" +
+                "var           true    /var                         0 KiB     49152 KiB   520 KiB\n" +
+                "tmp           true    /tmp                         0 KiB     262144 KiB  11728 KiB\n" +
+                "hostdstats    true    /var/lib/vmware/hostd/stats  0 KiB     1078272 KiB 16676 KiB\n";
+            var middle = SpaceParsers.ParseRamdiskMounts(mountInTheMiddle);
+            var last = SpaceParsers.ParseRamdiskMounts(RamdiskList);
+            foreach (var name in new[] { "var", "tmp", "hostdstats" }) Assert.Equal(last[name], middle[name]);
+            Assert.False(middle.ContainsKey("root"));
+            Assert.Equal(3, middle.Count);
+        }
+
         [Fact]
         public void Vdf_ramdisks_are_read_in_exact_bytes_without_a_mount_point()
         {

@@ -1,0 +1,174 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using System.Threading;
+using MtvRemediation.Esxi;
+using MtvRemediation.Infrastructure;
+using MtvRemediation.Interop;
+using MtvRemediation.VSphere;
+
+namespace MtvRemediation.Commands
+{
+    /// <summary>
+    /// -StartSshService of the shared host parameters (<see cref="HostConnectionParameters"/>), for
+    /// one command: on the pipeline thread, before the hosts are worked on, reads TSM-SSH through
+    /// vCenter (HostServiceSystem) for the hosts that have no live session in the runspace, starts it
+    /// where it is stopped (ShouldProcess per host) and remembers which it started. Hosts where SSH
+    /// was already running are left as they were. How the service is given back depends on the
+    /// command: Connect-EsxiShell ties it to the session it opens (Disconnect-EsxiShell stops it);
+    /// every other host cmdlet closes the session it opened on such a host when it ends and stops
+    /// SSH again (<see cref="StopStarted"/>), so the host is as it was before the command.
+    /// </summary>
+    internal sealed class SshServiceOnDemand
+    {
+        private readonly Cmdlet _cmdlet;
+        private readonly HashSet<string> _checked = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        private readonly HashSet<string> _declined = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        private readonly List<string> _started = new List<string>();
+
+        public SshServiceOnDemand(Cmdlet cmdlet) => _cmdlet = cmdlet;
+
+        /// <summary>Hosts whose SSH start was declined (-WhatIf, -Confirm "no") or failed: not worked on.</summary>
+        public bool Declined(string hostName) => _declined.Contains(hostName);
+
+        /// <summary>Hosts whose SSH this command started (in order), not yet given back.</summary>
+        public IReadOnlyList<string> Started => _started;
+
+        /// <summary>
+        /// Starts SSH where it is stopped on the hosts of <paramref name="hosts"/> that need a new
+        /// session (all of them with <paramref name="force"/>), each host once per command.
+        /// <paramref name="giveBack"/> is the action text: how the service is stopped again.
+        /// </summary>
+        public void StartWhereStopped(IEnumerable<HostTarget> hosts, bool force, string giveBack, CancellationToken ct)
+        {
+            var store = EsxiSessionStore.ForCurrentRunspace();
+            var needed = hosts.Where(t => _checked.Add(t.Name))
+                // A session whose connection dropped needs SSH too: it reconnects to the same endpoint.
+                .Where(t => force || (t.Session ?? store.Find(t.Name)) is not { IsConnected: true }).ToList();
+            if (needed.Count == 0) return;
+            var connections = VIConnectionStore.Current.GetAll().Where(c => c.IsConnected).ToList();
+            if (connections.Count == 0)
+            {
+                var ex = new EsxiShellException(SshServiceErrorIds.NoVCenter, ErrorCategory.ConnectionError,
+                    "-StartSshService starts SSH through vCenter, and there is no vCenter connection. Run Connect-MtvVIServer -Server <vcenter> first (a PowerCLI session is adopted with Connect-MtvVIServer -VIServer $global:DefaultVIServer). Nothing was started or connected.");
+                _cmdlet.ThrowTerminatingError(ex.ToErrorRecord(null));
+            }
+            var controller = SshServiceController.ForCurrentRunspace();
+            IReadOnlyDictionary<string, SshServiceState> states;
+            try
+            {
+                states = controller.Read(connections, needed.Select(t => t.Name).ToList(), ct);
+            }
+            catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException)
+            {
+                var e = new EsxiShellException(SshServiceErrorIds.StartFailed, ErrorCategory.ConnectionError,
+                    $"Reading the SSH service state from vCenter failed: {ex.Message} No SSH service was started; hosts with SSH running are still worked on.", null, ex);
+                _cmdlet.WriteError(e.ToErrorRecord(null));
+                return;
+            }
+            foreach (var t in needed)
+            {
+                if (!states.TryGetValue(t.Name, out var state))
+                {
+                    var e = new EsxiShellException(SshServiceErrorIds.HostNotFound, ErrorCategory.ObjectNotFound,
+                        $"'{t.Name}' is not a host of {string.Join(", ", connections.Select(c => c.Server))} (or has no SSH service there): its SSH service was not checked. Use the host's name as vCenter shows it.");
+                    _cmdlet.WriteError(e.ToErrorRecord(t.InputObject));
+                    continue;
+                }
+                if (state.Running)
+                {
+                    _cmdlet.WriteVerbose($"{t.Name}: SSH (TSM-SSH) is already running (policy '{state.Policy}'); it is left as it is.");
+                    continue;
+                }
+                if (!_cmdlet.ShouldProcess(t.Name, $"Start the SSH service (TSM-SSH) through vCenter {state.Connection.Server}; {giveBack}"))
+                {
+                    _declined.Add(t.Name);
+                    continue;
+                }
+                try
+                {
+                    controller.Start(t.Name, state, ct);
+                    _started.Add(t.Name);
+                    _cmdlet.WriteVerbose($"{t.Name}: started SSH (TSM-SSH) through {state.Connection.Server}.");
+                }
+                catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException)
+                {
+                    var e = new EsxiShellException(SshServiceErrorIds.StartFailed, ErrorCategory.InvalidOperation,
+                        $"Starting SSH (TSM-SSH) on '{t.Name}' through {state.Connection.Server} failed: {ex.Message}",
+                        "Start SSH in vCenter (host > Configure > Services > SSH), then run the command again.", ex);
+                    _cmdlet.WriteError(e.ToErrorRecord(t.InputObject));
+                    _declined.Add(t.Name);
+                }
+            }
+        }
+
+        /// <summary>
+        /// The end of a command that started SSH for its own work: closes the session it opened on
+        /// each such host (the runspace had none, or one whose connection had dropped: that is why SSH
+        /// was needed), then stops SSH again.
+        /// </summary>
+        public void StopStarted()
+        {
+            if (_started.Count == 0) return;
+            var store = EsxiSessionStore.ForCurrentRunspace();
+            var controller = SshServiceController.ForCurrentRunspace();
+            foreach (var host in _started)
+            {
+                var session = store.Find(host);
+                if (session != null)
+                {
+                    store.Remove(session);
+                    _cmdlet.WriteVerbose($"{host}: closed session {session.Id}, opened by this command over the SSH service it started.");
+                }
+                try
+                {
+                    if (controller.StopIfStarted(host, null, CancellationToken.None))
+                        _cmdlet.WriteVerbose($"{host}: stopped SSH (TSM-SSH) again, as it was before the command.");
+                }
+                catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException)
+                {
+                    var e = new EsxiShellException(SshServiceErrorIds.StopFailed, ErrorCategory.InvalidOperation,
+                        $"Stopping the SSH service this command started on '{host}' failed: {ex.Message} SSH is still running on '{host}'.",
+                        "Stop SSH in vCenter (host > Configure > Services > SSH).", ex);
+                    _cmdlet.WriteError(e.ToErrorRecord(host));
+                }
+            }
+            _started.Clear();
+        }
+
+        /// <summary>Connect-EsxiShell: ties each started service to the session now open for its host (Disconnect-EsxiShell stops it); where none came up, stops it again.</summary>
+        public void BindToSessions()
+        {
+            var store = EsxiSessionStore.ForCurrentRunspace();
+            var controller = SshServiceController.ForCurrentRunspace();
+            var unbound = new List<string>();
+            foreach (var host in _started)
+            {
+                var session = store.Find(host);
+                if (session != null && !session.IsClosed)
+                {
+                    controller.BindSession(host, session.Id);
+                    session.SshServiceStarted = true;
+                }
+                else unbound.Add(host);
+            }
+            _started.Clear();
+            foreach (var host in unbound)
+            {
+                try
+                {
+                    if (controller.StopIfStarted(host, null, CancellationToken.None))
+                        _cmdlet.WriteVerbose($"{host}: no session was opened; stopped SSH (TSM-SSH) again.");
+                }
+                catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException)
+                {
+                    var e = new EsxiShellException(SshServiceErrorIds.StopFailed, ErrorCategory.InvalidOperation,
+                        $"No session to '{host}' was opened, and stopping the SSH service started for it failed: {ex.Message} SSH is still running on '{host}'.",
+                        "Stop SSH in vCenter (host > Configure > Services > SSH).", ex);
+                    _cmdlet.WriteError(e.ToErrorRecord(host));
+                }
+            }
+        }
+    }
+}
