@@ -101,13 +101,13 @@ namespace MtvRemediation.Commands
         internal SshServiceOnDemand SshOnDemand => _hosts.Ssh;
 
         /// <summary>The bound -StartSshService.</summary>
-        protected bool StartSshService => _hosts.Parameters.StartSshService;
+        private protected bool StartSshService => _hosts.Parameters.StartSshService;
 
         /// <summary>Connect-EsxiShell: a started SSH service outlives the command (Disconnect-EsxiShell stops it).</summary>
-        protected void KeepStartedSshWithSessions() => _hosts.SshForCommandOnly = false;
+        private protected void KeepStartedSshWithSessions() => _hosts.SshForCommandOnly = false;
 
         /// <summary>-StartSshService for Connect-EsxiShell (pipeline thread): starts SSH where needed before connecting.</summary>
-        protected void StartSshForSessions(IEnumerable<HostTarget> hosts, bool force) =>
+        private protected void StartSshForSessions(IEnumerable<HostTarget> hosts, bool force) =>
             _hosts.EnsureSshOnDemand(hosts, CancelToken, force, "Disconnect-EsxiShell stops it again");
 
         /// <summary>

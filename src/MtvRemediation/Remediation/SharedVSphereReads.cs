@@ -23,7 +23,7 @@ namespace MtvRemediation.Remediation
     /// </para>
     /// Thread-safe; one instance per vCenter connection per cmdlet call.
     /// </summary>
-    public sealed class SharedVSphereReads
+    internal sealed class SharedVSphereReads
     {
         /// <summary>Every listing asks for this pattern (descriptors and their -ctk.vmdk files).</summary>
         public const string FilePattern = "*.vmdk";
