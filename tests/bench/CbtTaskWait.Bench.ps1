@@ -10,7 +10,11 @@
     3 s. A powered-on VM's KB 2139574 chain is power-off, reconfigure, delete, power-on, power-off,
     reconfigure, power-on = 12.5 s, so the ideal for 50 VMs, 10 at a time, is 12.5 x 50 / 10 =
     62.5 s. The VMs (one disk, a planted disk1-ctk.vmdk, VMware Tools not running, hence -Force)
-    are created through raw SOAP and destroyed afterwards.
+    are created through raw SOAP and destroyed afterwards. Each run also writes its SOAP round
+    trips per method and per VM to the information stream (where the trips go).
+
+.PARAMETER SkipBaseline
+    Measure only the PropertyCollector waiter (the baseline figures are NaN): for development.
 #>
 [CmdletBinding()]
 param([int] $Count = 50, [int] $ThrottleLimit = 10, [switch] $SkipBaseline)
