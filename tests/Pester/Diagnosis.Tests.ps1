@@ -436,6 +436,64 @@ Describe 'Wrapper generations on lab hosts' -Tag Lab -Skip:(-not $LabUp) {
         $w[$Gen['2.11']].LogFiles.Count | Should -Be 0
     }
 
+    It 'puts each generation''s inventory on Test-VmkfstoolsLogSpace''s result, flat for CSV (example 5 as written)' {
+        # A fourth host with MTV 2.12.0's wrapper (VIB 0.3.1), and a failed clone's task directory
+        # on the 2.11 host: every generation the lab has, with task directories to count.
+        # (Set-LabWrapper replaces the generation's artefacts; the host is reset afterwards.)
+        $g212 = $Lab.hosts[3].name
+        Set-LabWrapper $g212 '2.12'
+        try {
+            $null = New-LabWrapperTaskDir $Gen['2.11'] 1 -Failure 327689
+            $hosts = @($Gen['2.9'], $Gen['2.10'], $Gen['2.11'], $g212)
+            $s = @{}; Test-VmkfstoolsLogSpace -VMHost $hosts -ErrorAction Stop -WarningVariable warn | ForEach-Object { $s[$_.VMHost] = $_ }
+            $warn | Should -BeNullOrEmpty
+            $s.Count | Should -Be 4
+            $s[$Gen['2.9']].WrapperMtvVersion | Should -Be '2.9'
+            $s[$Gen['2.9']].WrapperVersion | Should -Be '0.1.1'
+            $s[$Gen['2.9']].WrapperLogsTo | Should -Be 'File'
+            $s[$Gen['2.9']].WrapperCloneMethods.ToString() | Should -Be 'Vib; Ssh'
+            $s[$Gen['2.10']].WrapperMtvVersion | Should -Be '2.10'
+            $s[$Gen['2.10']].WrapperLogPath | Should -Be '/var/log/vmkfstools-wrapper.log'
+            $s[$Gen['2.11']].WrapperMtvVersion | Should -Be '2.11'
+            $s[$Gen['2.11']].WrapperLogsTo | Should -Be 'Syslog'
+            $s[$Gen['2.11']].WrapperFailedTaskCount | Should -Be 1
+            $s[$g212].WrapperMtvVersion | Should -Be '2.12.0'
+            $s[$g212].WrapperVersion | Should -Be '0.3.1'
+            $s[$g212].WrapperLogsTo | Should -Be 'Syslog'
+            # The same inventory as Get-VmkfstoolsWrapper, read beside the space check.
+            foreach ($w in Get-VmkfstoolsWrapper -VMHost $hosts -ErrorAction Stop) {
+                $r = $s[$w.VMHost]
+                $r.Wrapper.VMHost | Should -Be $w.VMHost
+                $r.Wrapper.MtvVersion | Should -Be $w.MtvVersion
+                $r.WrapperTaskDirectoryCount | Should -Be $w.TaskDirectoryCount
+                $r.WrapperTaskDirectoryBytes | Should -Be $w.TaskDirectoryBytes
+                $r.WrapperRunningTaskCount | Should -Be $w.RunningTasks
+                $r.WrapperFailedTaskCount | Should -Be $w.FailedTasks.Count
+                @($r.Wrapper.FailedTasks.Stderr) | Should -Be @($w.FailedTasks.Stderr)
+            }
+            $s[$Gen['2.11']].Wrapper.FailedTasks[0].Stderr | Should -Be 'Failed to clone disk: Input/output error (327689).'
+            # The probe's own task count and the inventory's agree.
+            $s[$Gen['2.11']].TaskDirCount | Should -Be $s[$Gen['2.11']].WrapperTaskDirectoryCount
+
+            # Example 5 as written, in a scratch folder (it writes wave3-hosts.csv there).
+            $code = ((Get-Help Test-VmkfstoolsLogSpace -Full).Examples.Example | Where-Object Title -Like '*to a CSV file*').Code -replace '(?m)^PS> ', ''
+            $dir = Join-Path $Work 'csv'; New-Item -ItemType Directory -Force $dir | Out-Null
+            Push-Location $dir
+            try { $null = & ([scriptblock]::Create($code)) } finally { Pop-Location }
+            $rows = @{}; Import-Csv (Join-Path $dir 'wave3-hosts.csv') | ForEach-Object { $rows[$_.VMHost] = $_ }
+            $rows[$Gen['2.9']].WrapperMtvVersion | Should -Be '2.9'
+            $rows[$Gen['2.9']].WrapperCloneMethods | Should -Be 'Vib; Ssh'
+            $rows[$Gen['2.10']].WrapperLogsTo | Should -Be 'File'
+            $rows[$Gen['2.11']].WrapperLogsTo | Should -Be 'Syslog'
+            $rows[$Gen['2.11']].WrapperFailedTaskCount | Should -Be '1'
+            $rows[$g212].WrapperMtvVersion | Should -Be '2.12.0'
+
+            # The table shows the generation and where it logs.
+            ($s[$Gen['2.11']] | Format-Table | Out-String -Width 250) | Should -Match '2\.11 syslog'
+        }
+        finally { Reset-LabHost $g212 }
+    }
+
     It 'says not applicable (and changes nothing) for Clear and Register on a syslog-only wrapper' {
         $h = $Gen['2.11']
         $crontab = Get-Content -LiteralPath (Chroot $h '/var/spool/cron/crontabs/root') -Raw

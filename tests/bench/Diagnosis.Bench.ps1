@@ -100,7 +100,7 @@ try {
         $d = Join-Path $lh.chrootPath $remoteDir.TrimStart('/')
         New-Item -ItemType Directory -Force $d | Out-Null
         $fs = [IO.File]::Create((Join-Path $d 'vmkfstools-wrapper.log'))
-        try { for ($b = 0; $b -lt 16; $b++) { $fs.Write($io, 0, $io.Length) } } finally { $fs.Dispose() }
+        try { for ($b = 0; $b -lt 16; $b++) { $fs.Write($plain, 0, $plain.Length) } } finally { $fs.Dispose() }
     }
     $all = Get-EsxiShell
     $scanAll = { param($t) $all | Find-MtvCloneFailure -LogPath $remoteLog -Summary -ThrottleLimit $t }

@@ -44,7 +44,8 @@ namespace MtvRemediation.Commands
         private protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
         {
             var options = new LogSpaceOptions { LogPath = LogPathFor(target) ?? LogPath, WarningPercent = WarningPercent, CriticalPercent = CriticalPercent };
-            var status = LogSpaceProbe.Measure(shell, options, ct);
+            var status = LogSpaceProbe.MeasureWithInventory(shell, options, ct,
+                failed => sink.WriteWarning($"[{failed.ErrorId}] {target.Name}: the wrapper inventory could not be read, the Wrapper* properties are empty: {failed.Message}"));
             sink.WriteVerbose($"{status.VMHost}: {status.VolumePath} {status.UsedPercent}% used (source: {status.Source}); log {status.LogSizeBytes} bytes; /tmp {status.TmpUsedPercent}%.");
             if (Quiet) sink.WriteObject(status.Status == "Healthy");
             else sink.WriteObject(status);

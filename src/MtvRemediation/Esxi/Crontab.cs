@@ -163,6 +163,11 @@ namespace MtvRemediation.Esxi
             return minutes == 1 ? "* * * * *" : "*/" + minutes.ToString(CultureInfo.InvariantCulture) + " * * * *";
         }
 
+        // RemoteCommand.Format, not an embedded script: this text is not sent to a shell but stored
+        // as the command field of ONE crontab line, which cron hands to sh itself. A crontab entry
+        // cannot span lines (crond reads one entry a line), so the log-path rule's function and the
+        // check have to be one line of sh with the values quoted into it; an embedded .sh, whose
+        // values arrive on a `set --` line before a multi-line body, does not fit there.
         /// <summary>The shell command cron runs: truncate in place only when over the limit and the path is still a regular file.</summary>
         public string Command => RemoteCommand.Format(
             LogPathFunction + "; f={0}; logpath_kind \"$f\" && [ $(wc -c < \"$f\") -gt {1} ] && : > \"$f\"",

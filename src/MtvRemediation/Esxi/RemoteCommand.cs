@@ -23,7 +23,11 @@ namespace MtvRemediation.Esxi
         /// <summary>Text safe to show in -Verbose output (the script's name and its quoted values for embedded scripts; commands never hold secrets).</summary>
         public string Display { get; }
 
-        /// <summary>Build a command from a constant template and values to quote.</summary>
+        /// <summary>
+        /// Build a command from a constant template and values to quote. Only for a command that
+        /// must be ONE line (a crontab entry's command field); anything sent to a shell is an
+        /// embedded script (<see cref="FromScript"/>).
+        /// </summary>
         public static RemoteCommand Format(string template, params string[] args)
         {
             if (template is null) throw new ArgumentNullException(nameof(template));

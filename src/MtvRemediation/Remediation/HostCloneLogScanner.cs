@@ -42,45 +42,37 @@ namespace MtvRemediation.Remediation
             WrapperInventory.SyslogPath,
         };
 
-        // Output protocol, one record per line, tab-separated, text last so tabs in it survive:
-        //   F <path>                 a log file starts
-        //   M <lineno> <text>        a matching line
-        //   R <count> <lineno> <text> count more frequent-signature lines; the last one (lineno 0:
-        //                            the host counted them without numbering the last one)
-        //   D <files>                the scan finished (absent: the command was cut short)
-        //
-        // A plain log file is read by two jobs at once (measured on a 1 GiB 2.10 log with 3 million
-        // "XCOPY used: False" polls: 0.58 s, against 0.30 s for one `grep -c` of one string):
-        //   - the rare signatures: BusyBox `grep -n -F` with their case-sensitive tokens, then awk
-        //     with the signatures' ERE on the lower-cased line and the -Since check. Few lines reach
-        //     awk, which skips the lines the second job owns.
-        //   - the frequent XcopyNotUsed lines, by their exact spellings: the first RepeatLimit
-        //     numbered (`grep -m`), then `grep -c` and the last one from the file's tail. Passing
-        //     3 million lines through awk instead cost 1.3 s; numbering the last one 0.3 s more.
-        //     With -Since the lines' timestamps matter, so they go through awk after all.
-        // .gz rotations and -RepeatLimit 0 take one `grep | awk` pass with every token.
-        // The patterns are regex *literals* in the programs: BusyBox awk recompiles a regex held
-        // in a variable on every match (measured: 10 s vs 0.5 s for a million lines). The programs
-        // are built once from our constant signature table.
-        private const string SplitAndSince =
-            "{ i = index($0, \":\"); n = substr($0, 1, i - 1); t = substr($0, i + 1)\n" +
-            "  if (since != \"\") { ts = substr(t, 1, 19); sub(/T/, \" \", ts)\n" +
-            "    if (ts ~ /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]$/ && ts < since) next }\n";
-
-        private static readonly string AwkProgram =
-            SplitAndSince +
-            "  lt = tolower(t)\n" +
-            "  if (lt !~ /" + AwkLiteral(CloneFailureSignatures.CombinedGrepPattern) + "/) next\n" +
-            "  if (own && (" + AwkContainsAny("t", CloneFailureSignatures.FrequentGrepTokens) + ")) next\n" +
-            "  if (max > 0 && lt ~ /" + AwkLiteral(CloneFailureSignatures.FrequentAwkPattern) + "/) { c++; if (c > max) { ln = n; last = t; next } }\n" +
-            "  print \"M\\t\" n \"\\t\" t }\n" +
-            "END { if (max > 0 && c > max) print \"R\\t\" (c - max) \"\\t\" ln \"\\t\" last }";
+        // The scan is Scripts/clone-log-scan.sh (its header: the output protocol and why a plain log
+        // is read by two jobs at once); its awk programs are Scripts/clone-log-scan.awk and
+        // clone-log-repeats.awk, passed to it as positional values. The signatures' patterns go
+        // into the awk text as regex *literals* (BusyBox awk recompiles a regex held in a variable
+        // on every match); the programs are built once from our constant signature table.
+        private static readonly string AwkProgram = AllFilled(AwkText("clone-log-scan.awk")
+            .Replace("@SIGNATURES_ERE@", AwkLiteral(CloneFailureSignatures.CombinedGrepPattern))
+            .Replace("@FREQUENT_TOKENS_IN_T@", AwkContainsAny("t", CloneFailureSignatures.FrequentGrepTokens))
+            .Replace("@FREQUENT_ERE@", AwkLiteral(CloneFailureSignatures.FrequentAwkPattern)));
 
         // The frequent lines with -Since (and the formatting of the first RepeatLimit ones without).
-        private static readonly string RepeatsAwkProgram =
-            SplitAndSince +
-            "  c++; if (c <= max) print \"M\\t\" n \"\\t\" t; else { ln = n; last = t } }\n" +
-            "END { if (c > max) print \"R\\t\" (c - max) \"\\t\" ln \"\\t\" last }";
+        private static readonly string RepeatsAwkProgram = AwkText("clone-log-repeats.awk");
+
+        private static readonly string RareTokens = TokenLines(CloneFailureSignatures.RareGrepTokens);
+        private static readonly string FrequentTokens = TokenLines(CloneFailureSignatures.FrequentGrepTokens);
+
+        /// <summary>An embedded awk program with its includes, without its comment lines (they stay in the file).</summary>
+        private static string AwkText(string name)
+        {
+            var sb = new StringBuilder();
+            foreach (var line in RemoteScript.Get(name).Split('\n'))
+                if (line.Length > 0 && line[0] != '#') sb.Append(line).Append('\n');
+            return sb.ToString().TrimEnd('\n');
+        }
+
+        private static string AllFilled(string program)
+        {
+            var left = System.Text.RegularExpressions.Regex.Match(program, "@[A-Z_]+@");
+            if (left.Success) throw new InvalidOperationException("The awk program keeps the placeholder " + left.Value + ": HostCloneLogScanner does not fill it.");
+            return program;
+        }
 
         private static string AwkLiteral(string ere)
         {
@@ -96,52 +88,18 @@ namespace MtvRemediation.Remediation
             return string.Join(" || ", parts);
         }
 
-        // Each path: the file itself, "<path>.*" (log.1, log.1.gz, archives) and for *.log the
-        // ESXi-style "<stem>.<n>[.gz]". Values arrive as {0}..{3}, the grep tokens and then the
-        // paths as further placeholders; everything else is constant text.
-        private const string ScriptHead =
-            "max={0}; since={1}; prog={2}; rprog={3}; n=0\n";
-        private const string ScriptRepeats =
-            "repeats() {{\n" +
-            "  if [ -n \"$since\" ]; then freq -n \"$1\" | awk -v max=\"$max\" -v since=\"$since\" \"$rprog\"; return; fi\n" +
-            "  first=$(freq -n -m \"$max\" \"$1\")\n" +
-            "  [ -n \"$first\" ] || return 0\n" +
-            "  printf '%s\\n' \"$first\" | awk -v max=\"$max\" -v since= \"$rprog\"\n" +
-            "  [ \"$(printf '%s\\n' \"$first\" | grep -c '')\" -ge \"$max\" ] || return 0\n" +
-            "  c=$(freq -c \"$1\")\n" +
-            "  [ \"$c\" -gt \"$max\" ] || return 0\n" +
-            // The last one from the last MiB (its first, partial line dropped), else the whole file.
-            "  last=$(tail -c 1048576 \"$1\" | sed 1d | freq | tail -n 1)\n" +
-            "  [ -n \"$last\" ] || last=$(freq \"$1\" | tail -n 1)\n" +
-            "  printf 'R\\t%s\\t0\\t%s\\n' \"$((c - max))\" \"$last\"\n" +
-            "}}\n" +
-            "for b in ";
-        private const string ScriptTail =
-            "; do\n" +
-            "  set -- \"$b\" \"$b\".*\n" +
-            "  case \"$b\" in *.log) set -- \"$@\" \"${{b%.log}}\".[0-9]* ;; esac\n" +
-            "  for f in \"$@\"; do\n" +
-            "    [ -f \"$f\" ] || continue\n" +
-            "    n=$((n+1))\n" +
-            "    printf 'F\\t%s\\n' \"$f\"\n" +
-            "    case \"$f\" in\n" +
-            // A syslog file holds every program's lines: only the wrapper's (tagged vmkfstools-wrapper,
-            // whatever the line format around the tag) are classified.
-            "      */syslog.log|*/syslog.[0-9]*) {{ case \"$f\" in *.gz) zcat \"$f\" ;; *) cat \"$f\" ;; esac; }} | grep -n -F vmkfstools-wrapper | awk -v max=\"$max\" -v since=\"$since\" -v own=0 \"$prog\" ;;\n" +
-            "      *.gz) zcat \"$f\" | all | awk -v max=\"$max\" -v since=\"$since\" -v own=0 \"$prog\" ;;\n" +
-            "      *) if [ \"$max\" -gt 0 ]; then\n" +
-            "           rare \"$f\" | awk -v max=0 -v since=\"$since\" -v own=1 \"$prog\" &\n" +
-            "           r=$(repeats \"$f\"); wait $!\n" +
-            "           [ -z \"$r\" ] || printf '%s\\n' \"$r\"\n" +
-            "         else\n" +
-            "           all \"$f\" | awk -v max=0 -v since=\"$since\" -v own=0 \"$prog\"\n" +
-            "         fi ;;\n" +
-            "    esac\n" +
-            "  done\n" +
-            "done\n" +
-            "printf 'D\\t%s\\n' \"$n\"";
+        // The script's grep functions take one token a line ($5, $6): a token holding a line break
+        // could not be told from two.
+        private static string TokenLines(IReadOnlyList<string> tokens)
+        {
+            if (tokens.Count == 0) throw new InvalidOperationException("The signature table has no grep tokens of a kind the host scan needs.");
+            foreach (var t in tokens)
+                if (t.Length == 0 || t.IndexOf('\n') >= 0 || t.IndexOf('\r') >= 0)
+                    throw new InvalidOperationException("A grep token must be one non-empty line: '" + t + "'.");
+            return string.Join("\n", tokens);
+        }
 
-        /// <summary>The remote scan command (exposed for tests and -Verbose).</summary>
+        /// <summary>The remote scan command (exposed for tests and -Verbose): clone-log-scan.sh with its values.</summary>
         public static RemoteCommand BuildCommand(IReadOnlyList<string> logPaths, CloneFailureScanOptions options)
         {
             if (logPaths == null || logPaths.Count == 0) throw new ArgumentException("At least one log path is needed.", nameof(logPaths));
@@ -152,32 +110,15 @@ namespace MtvRemediation.Remediation
                 options.SinceUtc?.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) ?? "",
                 AwkProgram,
                 RepeatsAwkProgram,
+                RareTokens,
+                FrequentTokens,
             };
-            var template = new StringBuilder(ScriptHead);
-            AppendGrepFunction(template, args, "all", "grep -n -F", CloneFailureSignatures.AllGrepTokens);
-            AppendGrepFunction(template, args, "rare", "grep -n -F", CloneFailureSignatures.RareGrepTokens);
-            AppendGrepFunction(template, args, "freq", "grep -F", CloneFailureSignatures.FrequentGrepTokens);
-            template.Append(ScriptRepeats);
-            for (var i = 0; i < logPaths.Count; i++)
+            foreach (var path in logPaths)
             {
-                ValidateLogPath(logPaths[i]);
-                if (i > 0) template.Append(' ');
-                template.Append('{').Append(args.Count).Append('}');
-                args.Add(logPaths[i]);
+                ValidateLogPath(path);
+                args.Add(path);
             }
-            template.Append(ScriptTail);
-            return RemoteCommand.Format(template.ToString(), args.ToArray());
-        }
-
-        private static void AppendGrepFunction(StringBuilder template, List<string> args, string name, string grep, IReadOnlyList<string> tokens)
-        {
-            template.Append(name).Append("() {{ ").Append(grep).Append(' ');
-            foreach (var token in tokens)
-            {
-                template.Append("-e {").Append(args.Count).Append("} ");
-                args.Add(token);
-            }
-            template.Append("\"$@\"; }}\n");
+            return RemoteCommand.FromScript("clone-log-scan.sh", args.ToArray());
         }
 
         /// <summary>Absolute, one line, no glob characters (the script adds the rotated-file globs itself).</summary>

@@ -52,6 +52,46 @@ namespace MtvRemediation
 
         /// <summary>Why the status is not Healthy (empty when healthy).</summary>
         public ReadableList<string> Reasons { get; set; } = Array.Empty<string>();
+
+        // The wrapper inventory (Get-VmkfstoolsWrapper's object, read at the same time as the
+        // space): flat copies first, so Export-Csv keeps them; null when the inventory could not be read.
+
+        /// <summary>The MTV release whose wrapper this is (2.9, 2.10, 2.11, 2.12.0...; null: unknown or none).</summary>
+        public string? WrapperMtvVersion { get; set; }
+
+        /// <summary>The VIB version (esxcli software vib list), else the payload's SCRIPT_VERSION.</summary>
+        public string? WrapperVersion { get; set; }
+
+        /// <summary>File, Syslog or Unknown: where this wrapper generation writes its log.</summary>
+        public string? WrapperLogsTo { get; set; }
+
+        /// <summary>The wrapper's log file (for Syslog the file ESXi's syslog presumably writes).</summary>
+        public string? WrapperLogPath { get; set; }
+
+        /// <summary>Vib (esxcli plugin) and/or Ssh (secure script and restricted key).</summary>
+        public ReadableList<string>? WrapperCloneMethods { get; set; }
+
+        public int? WrapperTaskDirectoryCount { get; set; }
+        public long? WrapperTaskDirectoryBytes { get; set; }
+        public int? WrapperFailedTaskCount { get; set; }
+        public int? WrapperRunningTaskCount { get; set; }
+
+        /// <summary>The whole inventory (task directories with exit codes and stderr, keys, scripts).</summary>
+        public VmkfstoolsWrapperInfo? Wrapper { get; set; }
+
+        internal void AddWrapperInventory(VmkfstoolsWrapperInfo info)
+        {
+            Wrapper = info;
+            WrapperMtvVersion = info.MtvVersion;
+            WrapperVersion = info.VibVersion ?? info.ScriptVersion;
+            WrapperLogsTo = info.LogsTo;
+            WrapperLogPath = info.LogPath;
+            WrapperCloneMethods = info.CloneMethods;
+            WrapperTaskDirectoryCount = info.TaskDirectoryCount;
+            WrapperTaskDirectoryBytes = info.TaskDirectoryBytes;
+            WrapperFailedTaskCount = info.FailedTasks.Length;
+            WrapperRunningTaskCount = info.RunningTasks;
+        }
     }
 
     /// <summary>What Clear-VmkfstoolsWrapperLog did on one host.</summary>

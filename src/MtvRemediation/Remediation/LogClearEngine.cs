@@ -288,8 +288,7 @@ namespace MtvRemediation.Remediation
             Directory.CreateDirectory(directory);
             var file = UniqueName(directory, shell.HostName, path, ".gz", stamp);
             var partial = file + ".partial";
-            var tools = RemoteOps.Run(shell, RemoteCommand.Script(
-                "command -v gzip >/dev/null 2>&1 && echo gzip; command -v sha256sum >/dev/null 2>&1 && echo sha256sum; command -v md5sum >/dev/null 2>&1 && echo md5sum; true"), ct).Stdout;
+            var tools = RemoteOps.Run(shell, RemoteCommand.FromScript("archive-tools.sh"), ct).Stdout;
             var remoteGzip = compressOnHost && tools.Contains("gzip");
             if (compressOnHost && !remoteGzip)
                 verbose?.Invoke($"{shell.HostName}: no gzip on the host; compressing the archive here instead.");

@@ -75,6 +75,70 @@ namespace MtvRemediation.Tests.Remediation
             Assert.InRange(status.UsedPercent, 0, 100);
         }
 
+        [Fact]
+        public void Probe_with_inventory_reads_both_and_copies_the_inventory_into_flat_properties()
+        {
+            var log = WriteLog("vmkfstools-wrapper.log", LogLines(10));
+            RemediationException? failed = null;
+            var status = LogSpaceProbe.MeasureWithInventory(_shell, new LogSpaceOptions { LogPath = log, SecureLogPath = Path.Combine(_root, "none.log") }, Ct, e => failed = e);
+            Assert.Null(failed);
+            Assert.True(status.LogExists);
+            Assert.NotNull(status.Wrapper);
+            Assert.Equal("esx-test", status.Wrapper!.VMHost);
+            Assert.Equal(status.Wrapper.LogsTo, status.WrapperLogsTo);
+            Assert.Equal(status.Wrapper.TaskDirectoryCount, status.WrapperTaskDirectoryCount);
+            Assert.Equal(status.Wrapper.TaskDirectoryBytes, status.WrapperTaskDirectoryBytes);
+            Assert.Equal(status.Wrapper.FailedTasks.Length, status.WrapperFailedTaskCount);
+            Assert.Equal(string.Join("; ", status.Wrapper.CloneMethods), status.WrapperCloneMethods!.ToString());
+        }
+
+        /// <summary>Runs everything on BusyBox except the wrapper inventory, which answers as if cut short.</summary>
+        private sealed class InventoryCutShort : IEsxiShell
+        {
+            private readonly IEsxiShell _inner;
+            public InventoryCutShort(IEsxiShell inner) => _inner = inner;
+            public string HostName => _inner.HostName;
+            public int InventoryRuns;
+
+            public Task<RemoteCommandResult> RunAsync(RemoteCommand command, TimeSpan timeout, CancellationToken cancellationToken)
+            {
+                if (!command.Display.StartsWith("[wrapper-inventory.sh]", StringComparison.Ordinal)) return _inner.RunAsync(command, timeout, cancellationToken);
+                Interlocked.Increment(ref InventoryRuns);
+                return Task.FromResult(new RemoteCommandResult(-1, "@@vib\n", "connection lost", TimeSpan.Zero));
+            }
+
+            public Task<RemoteCommandResult> RunStreamingAsync(RemoteCommand command, Stream stdoutSink, TimeSpan timeout, CancellationToken cancellationToken)
+                => _inner.RunStreamingAsync(command, stdoutSink, timeout, cancellationToken);
+        }
+
+        [Fact]
+        public void Probe_with_inventory_still_reports_the_space_when_the_inventory_fails()
+        {
+            var log = WriteLog("vmkfstools-wrapper.log", LogLines(10));
+            var shell = new InventoryCutShort(_shell);
+            RemediationException? failed = null;
+            var status = LogSpaceProbe.MeasureWithInventory(shell, new LogSpaceOptions { LogPath = log, SecureLogPath = Path.Combine(_root, "none.log") }, Ct, e => failed = e);
+            Assert.Equal(1, shell.InventoryRuns);
+            Assert.NotNull(failed);
+            Assert.Equal(WrapperErrorIds.InventoryFailed, failed!.ErrorId);
+            Assert.True(status.LogExists);
+            Assert.Equal(new FileInfo(log).Length, status.LogSizeBytes);
+            Assert.Null(status.Wrapper);
+            Assert.Null(status.WrapperMtvVersion);
+            Assert.Null(status.WrapperTaskDirectoryCount);
+        }
+
+        [Fact]
+        public void Probe_with_inventory_reports_the_probes_own_error()
+        {
+            var target = WriteLog("elsewhere.log", LogLines(1));
+            var link = Path.Combine(_root, "vmkfstools-wrapper.log");
+            File.CreateSymbolicLink(link, target);
+            var ex = Assert.Throws<RemediationException>(() => LogSpaceProbe.MeasureWithInventory(_shell,
+                new LogSpaceOptions { LogPath = link, SecureLogPath = Path.Combine(_root, "none.log") }, Ct, _ => { }));
+            Assert.Equal(HostRemediationErrorIds.LogPathRefused, ex.ErrorId);
+        }
+
         // What the probe script prints on an ESXi host (sections of Scripts/logspace.sh). The ramdisk
         // list's real layout is unverified: this is the lab's stand-in (the parser reads only the
         // first word and the last column of each row).

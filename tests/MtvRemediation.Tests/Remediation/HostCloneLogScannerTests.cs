@@ -213,8 +213,35 @@ namespace MtvRemediation.Tests.Remediation
         public void The_command_quotes_every_value()
         {
             var cmd = HostCloneLogScanner.BuildCommand(new[] { "/var/log/it's $(reboot).log" }, Options(new DateTime(2026, 11, 25, 10, 0, 0, DateTimeKind.Utc)));
-            Assert.Contains("for b in '/var/log/it'\\''s $(reboot).log'; do", cmd.Text);
-            Assert.Contains("since='2026-11-25 10:00:00'", cmd.Text);
+            // The values are the set -- line in front of the constant embedded script, nothing else.
+            var body = MtvRemediation.Esxi.RemoteScript.Get("clone-log-scan.sh");
+            Assert.EndsWith("\n" + body, cmd.Text);
+            var setLine = cmd.Text.Substring(0, cmd.Text.Length - body.Length);
+            Assert.StartsWith("set -- 10 '2026-11-25 10:00:00' '", setLine);
+            Assert.EndsWith(" '/var/log/it'\\''s $(reboot).log'\n", setLine);
+            Assert.Contains("[clone-log-scan.sh]", cmd.Display);
+        }
+
+        [Fact]
+        public async Task The_values_reach_the_script_as_its_positional_parameters()
+        {
+            // The grep tokens and awk programs the script receives are exactly the signature
+            // table's: run the set -- line with a printer of the parameters in place of the scan.
+            var cmd = HostCloneLogScanner.BuildCommand(new[] { "/a b.log", "/c" }, Options());
+            var body = MtvRemediation.Esxi.RemoteScript.Get("clone-log-scan.sh");
+            var setLine = cmd.Text.Substring(0, cmd.Text.Length - body.Length);
+            var r = await Shell().RunAsync(MtvRemediation.Esxi.RemoteCommand.Script(setLine + "printf '<%s>' \"$@\""), TimeSpan.FromSeconds(20), CancellationToken.None);
+            Assert.Equal(0, r.ExitStatus);
+            var values = r.Stdout.Split(new[] { "><" }, StringSplitOptions.None);
+            Assert.Equal(8, values.Length);
+            Assert.Equal("<10", values[0]);
+            Assert.Equal("", values[1]);
+            Assert.Contains("index(t, \"", values[2]);
+            Assert.DoesNotMatch("@[A-Z_]+@", values[2]);
+            Assert.Equal(string.Join("\n", CloneFailureSignatures.RareGrepTokens), values[4]);
+            Assert.Equal(string.Join("\n", CloneFailureSignatures.FrequentGrepTokens), values[5]);
+            Assert.Equal("/a b.log", values[6]);
+            Assert.Equal("/c>", values[7]);
         }
     }
 }

@@ -1,0 +1,6 @@
+# Opens the main rule of clone-log-scan.awk and clone-log-repeats.awk (included at their top): a
+# `grep -n` line is split into its number n and text t, and with -Since (awk variable since,
+# 'yyyy-MM-dd HH:mm:ss') a line whose leading timestamp is older is skipped.
+{ i = index($0, ":"); n = substr($0, 1, i - 1); t = substr($0, i + 1)
+  if (since != "") { ts = substr(t, 1, 19); sub(/T/, " ", ts)
+    if (ts ~ /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]$/ && ts < since) next }
