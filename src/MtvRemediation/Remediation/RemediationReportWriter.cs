@@ -364,7 +364,7 @@ footer { color:#57606a; padding:0 28px 20px; font-size:12px; }
         /// package). Indented; dates as ISO 8601 UTC; &lt; &gt; &amp; ' escaped as \u00XX so the
         /// text is also safe to embed in HTML.
         /// </summary>
-        private sealed class JsonOut
+        internal sealed class JsonOut
         {
             private readonly TextWriter _w;
             private readonly Stack<bool> _first = new Stack<bool>();
@@ -432,7 +432,8 @@ footer { color:#57606a; padding:0 28px 20px; font-size:12px; }
                 _w.Write(c);
             }
 
-            private static string Quote(string s)
+            /// <summary>A JSON string literal, also safe inside HTML (&lt; &gt; &amp; ' escaped).</summary>
+            internal static string Quote(string s)
             {
                 var sb = new StringBuilder(s.Length + 2);
                 sb.Append('"');

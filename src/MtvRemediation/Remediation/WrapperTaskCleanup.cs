@@ -141,12 +141,12 @@ namespace MtvRemediation.Remediation
             for (var i = 0; i < tasks.Count; i++)
             {
                 var t = tasks[i];
-                sb.Append("  {\"vmHost\": ").Append(Json(host))
-                  .Append(", \"path\": ").Append(Json(t.Path))
-                  .Append(", \"lastWriteTime\": ").Append(t.LastWriteTime.HasValue ? Json(t.LastWriteTime.Value.ToString("o", CultureInfo.InvariantCulture)) : "null")
+                sb.Append("  {\"vmHost\": ").Append(RemediationReportWriter.JsonOut.Quote(host))
+                  .Append(", \"path\": ").Append(RemediationReportWriter.JsonOut.Quote(t.Path))
+                  .Append(", \"lastWriteTime\": ").Append(t.LastWriteTime.HasValue ? RemediationReportWriter.JsonOut.Quote(t.LastWriteTime.Value.ToString("o", CultureInfo.InvariantCulture)) : "null")
                   .Append(", \"exitCode\": ").Append(t.ExitCode.HasValue ? t.ExitCode.Value.ToString(CultureInfo.InvariantCulture) : "null")
-                  .Append(", \"sourceDisk\": ").Append(t.SourceDisk == null ? "null" : Json(t.SourceDisk))
-                  .Append(", \"stderr\": ").Append(Json(t.Stderr)).Append('}')
+                  .Append(", \"sourceDisk\": ").Append(t.SourceDisk == null ? "null" : RemediationReportWriter.JsonOut.Quote(t.SourceDisk))
+                  .Append(", \"stderr\": ").Append(RemediationReportWriter.JsonOut.Quote(t.Stderr)).Append('}')
                   .Append(i < tasks.Count - 1 ? ",\n" : "\n");
             }
             sb.Append("]\n");
@@ -159,27 +159,6 @@ namespace MtvRemediation.Remediation
             var sb = new StringBuilder();
             foreach (var ch in s) sb.Append(char.IsLetterOrDigit(ch) || ch == '.' || ch == '-' || ch == '_' ? ch : '_');
             return sb.ToString();
-        }
-
-        internal static string Json(string s)
-        {
-            var sb = new StringBuilder("\"");
-            foreach (var ch in s)
-            {
-                switch (ch)
-                {
-                    case '"': sb.Append("\\\""); break;
-                    case '\\': sb.Append("\\\\"); break;
-                    case '\n': sb.Append("\\n"); break;
-                    case '\r': sb.Append("\\r"); break;
-                    case '\t': sb.Append("\\t"); break;
-                    default:
-                        if (ch < 0x20) sb.Append("\\u").Append(((int)ch).ToString("x4", CultureInfo.InvariantCulture));
-                        else sb.Append(ch);
-                        break;
-                }
-            }
-            return sb.Append('"').ToString();
         }
     }
 }
