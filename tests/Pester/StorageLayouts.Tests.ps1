@@ -81,7 +81,8 @@ Describe 'Test- and Clear-VmkfstoolsWrapperLog on the ESXi storage layouts' -Tag
         function Get-CronMax {
             $line = Invoke-InHost $H "grep 'MtvRemediation:log-rotation' /var/spool/cron/crontabs/root"
             @($line).Count | Should -Be 1
-            $line | Should -Match ' max=(\d+) '
+            # -match, not Should -Match: only the operator sets $Matches.
+            $line -match ' max=(\d+) ' | Should -BeTrue -Because "the cron line carries its limit: $line"
             [long]$Matches[1]
         }
         Set-LabHostLayout $H.Name $Layout | Out-Null
