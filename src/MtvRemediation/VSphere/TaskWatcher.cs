@@ -12,12 +12,9 @@ namespace MtvRemediation.VSphere
     /// Waits for vCenter tasks the way vSphere clients do (govmomi property/wait.go, task/wait.go):
     /// a PropertyCollector of our own, a filter, and WaitForUpdatesEx, which returns when something
     /// changed - no polling, no sleeps. One filter serves every task of the session: it follows
-    /// TaskManager.recentTask to each Task's info.completeTime/result/error, so a new task costs no
-    /// extra round trip and one WaitForUpdatesEx brings the news of every task that changed (10 VMs
-    /// in parallel share it). The filter leaves out info.state on purpose: its queued -> running
-    /// change would wake every waiter for nothing; TaskInfo.completeTime is set when the task
-    /// completes, whether success or failure, and info.error holds the fault when its state is
-    /// error (vSphere API reference, TaskInfo), so the two tell the final state. The filter exists while someone waits and is destroyed
+    /// TaskManager.recentTask to each Task's info.state/result/error, so a new task costs no extra
+    /// round trip and one WaitForUpdatesEx brings the news of every task that changed (10 VMs in
+    /// parallel share it). The filter exists while someone waits and is destroyed
     /// (DestroyPropertyFilter) when nobody has waited for a second.
     /// </summary>
     internal sealed class TaskWatcher
@@ -25,7 +22,7 @@ namespace MtvRemediation.VSphere
         private const int BusyWaitSeconds = 30; // server-side wait while tasks are outstanding
         private const int IdleWaitSeconds = 1;  // one short wait with nobody waiting, then the filter goes
         private static readonly TimeSpan UnseenCheck = TimeSpan.FromSeconds(5);
-        private static readonly string[] InfoPaths = { "info.completeTime", "info.result", "info.error" };
+        private static readonly string[] InfoPaths = { "info.state", "info.result", "info.error" };
 
         private readonly VimSoapClient _soap;
         private readonly object _gate = new object();
@@ -42,12 +39,11 @@ namespace MtvRemediation.VSphere
 
         private sealed class TaskState
         {
-            public bool Completed;   // info.completeTime is set
+            public string? State;
             public XElement? Result;
             public XElement? Error;
             public DateTime SeenAt;
-            public bool Terminal => Completed;
-            public string State => !Completed ? "running" : Error != null ? "error" : "success";
+            public bool Terminal => State == "success" || State == "error";
 
             /// <summary>A TaskInfo-shaped element (state, result, error) for the caller.</summary>
             public XElement ToInfo() => E("info", E("state", State), Result == null ? null : new XElement(Vim + "result", Result.Attributes(), Result.Nodes()),
@@ -199,10 +195,9 @@ namespace MtvRemediation.VSphere
                         var remove = c.ChildValue("op") == "remove";
                         switch (c.ChildValue("name"))
                         {
-                            case "info.completeTime": st.Completed = !remove && !string.IsNullOrEmpty(val?.Value); break;
+                            case "info.state": st.State = remove ? null : val?.Value; break;
                             case "info.result": st.Result = remove ? null : val; break;
-                            // A LocalizedMethodFault has elements (fault, localizedMessage); an empty or nil val is no error.
-                            case "info.error": st.Error = remove || val == null || !val.HasElements ? null : val; break;
+                            case "info.error": st.Error = remove ? null : val; break;
                         }
                     }
                     if (st.Terminal && _waiters.TryGetValue(obj, out var list))
