@@ -79,6 +79,13 @@ namespace MtvRemediation.Remediation
             {
                 inventoryFailed(ex);
             }
+            catch (Exception ex) when (!(ex is OperationCanceledException) || !ct.IsCancellationRequested)
+            {
+                // A transport failure of the inventory's channel alone: the space was measured all the same.
+                inventoryFailed(new RemediationException(WrapperErrorIds.InventoryFailed, ErrorCategory.ReadError,
+                    $"{shell.HostName}: the wrapper inventory failed: {ex.Message}",
+                    "Run Get-VmkfstoolsWrapper for this host to see the inventory's own error.", ex));
+            }
             return status;
         }
 
