@@ -31,8 +31,7 @@ BeforeAll {
     # The test cmdlet: compiled once per process (a type cannot be added twice) under the name the
     # module's InternalsVisibleTo grants, since it derives from EsxiHostCmdletBase's internal seam.
     . (Join-Path $PSScriptRoot '../tools/InternalTypes.ps1')
-    $script:TestCmdletAssembly = Import-MtvTestAssembly -Path (Join-Path $PSScriptRoot 'EsxiShellTestCmdlet.cs') `
-        -OutputDirectory (Join-Path ([IO.Path]::GetTempPath()) ('mtv-pester-asm-' + [guid]::NewGuid().ToString('N')))
+    $script:TestCmdletAssembly = Import-MtvTestAssembly -Path (Join-Path $PSScriptRoot 'EsxiShellTestCmdlet.cs')
     Import-Module -Assembly $TestCmdletAssembly -Force
 
     $script:LabState = if ($env:MTVLAB_STATE) { $env:MTVLAB_STATE } else { Join-Path $PSScriptRoot '../../out/lab/lab.json' }

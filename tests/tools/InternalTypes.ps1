@@ -15,14 +15,15 @@ function Get-MtvInternalType([Parameter(Mandatory)][string] $FullName) {
 
 <#
     Compiles C# test sources against the imported module into an assembly named
-    MtvRemediation.PesterTests (the name the module's InternalsVisibleTo grants), writes it to
-    $OutputDirectory and loads it; once per process (a second call returns the loaded assembly).
+    MtvRemediation.PesterTests (the name the module's InternalsVisibleTo grants) and loads it from
+    memory (nothing is left in the temp directory); once per process (a second call returns the
+    loaded assembly).
     Add-Type cannot do this: it gives every assembly it compiles a random name (also with
     -OutputAssembly), so no InternalsVisibleTo can name it. The compiler is the Roslyn that
     PowerShell 7 ships for Add-Type; the references are a few framework assemblies, PowerShell's own
     and the module's.
 #>
-function Import-MtvTestAssembly([Parameter(Mandatory)][string[]] $Path, [Parameter(Mandatory)][string] $OutputDirectory) {
+function Import-MtvTestAssembly([Parameter(Mandatory)][string[]] $Path) {
     $name = 'MtvRemediation.PesterTests'
     $loaded = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq $name } | Select-Object -First 1
     if ($loaded) { return $loaded }
@@ -45,13 +46,11 @@ function Import-MtvTestAssembly([Parameter(Mandatory)][string[]] $Path, [Paramet
     $options = [Microsoft.CodeAnalysis.CSharp.CSharpCompilationOptions]::new([Microsoft.CodeAnalysis.OutputKind]::DynamicallyLinkedLibrary).
         WithNullableContextOptions([Microsoft.CodeAnalysis.NullableContextOptions]::Enable)
     $compilation = [Microsoft.CodeAnalysis.CSharp.CSharpCompilation]::Create($name, [Microsoft.CodeAnalysis.SyntaxTree[]]@($trees), [Microsoft.CodeAnalysis.MetadataReference[]]@($refs), $options)
-    New-Item -ItemType Directory -Force $OutputDirectory | Out-Null
-    $dll = Join-Path $OutputDirectory "$name.dll"
-    $stream = [IO.File]::Create($dll)
-    try { $result = $compilation.Emit($stream) } finally { $stream.Dispose() }
+    $stream = [IO.MemoryStream]::new()
+    $result = $compilation.Emit($stream)
     if (-not $result.Success) {
         $errors = $result.Diagnostics | Where-Object { $_.Severity -eq [Microsoft.CodeAnalysis.DiagnosticSeverity]::Error } | ForEach-Object { $_.ToString() }
         throw "The test assembly does not compile:`n$($errors -join "`n")"
     }
-    [Reflection.Assembly]::LoadFrom($dll)
+    [Reflection.Assembly]::Load($stream.ToArray())
 }
