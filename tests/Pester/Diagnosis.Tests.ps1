@@ -494,6 +494,19 @@ Describe 'Wrapper generations on lab hosts' -Tag Lab -Skip:(-not $LabUp) {
         finally { Reset-LabHost $g212 }
     }
 
+    It 'checks the space alone with -SkipWrapperInventory (same figures, no Wrapper* properties)' {
+        $h = $Gen['2.10']
+        $with = Test-VmkfstoolsLogSpace -VMHost $h -ErrorAction Stop
+        $without = Test-VmkfstoolsLogSpace -VMHost $h -SkipWrapperInventory -ErrorAction Stop
+        $with.WrapperMtvVersion | Should -Be '2.10'
+        $without.WrapperMtvVersion | Should -BeNullOrEmpty
+        $without.WrapperLogsTo | Should -BeNullOrEmpty
+        $without.Wrapper | Should -BeNullOrEmpty
+        $without.LogSizeBytes | Should -Be $with.LogSizeBytes
+        $without.VolumePath | Should -Be $with.VolumePath
+        $without.Status | Should -Be $with.Status
+    }
+
     It 'says not applicable (and changes nothing) for Clear and Register on a syslog-only wrapper' {
         $h = $Gen['2.11']
         $crontab = Get-Content -LiteralPath (Chroot $h '/var/spool/cron/crontabs/root') -Raw

@@ -30,6 +30,14 @@ namespace MtvRemediation.Commands
         [Parameter]
         public SwitchParameter Quiet { get; set; }
 
+        /// <summary>
+        /// The space check alone: no wrapper inventory beside it. On ESXi the inventory's
+        /// <c>esxcli software vib list</c> can take seconds per host, and a scheduled check of a
+        /// large fleet during a wave needs only the space figures.
+        /// </summary>
+        [Parameter]
+        public SwitchParameter SkipWrapperInventory { get; set; }
+
         protected override string ProgressActivity => "Checking vmkfstools-wrapper log space";
 
         protected override string? CurrentLogPath => LogPath;
@@ -44,8 +52,9 @@ namespace MtvRemediation.Commands
         private protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
         {
             var options = new LogSpaceOptions { LogPath = LogPathFor(target) ?? LogPath, WarningPercent = WarningPercent, CriticalPercent = CriticalPercent };
-            var status = LogSpaceProbe.MeasureWithInventory(shell, options, ct,
-                failed => sink.WriteWarning($"[{failed.ErrorId}] {target.Name}: the wrapper inventory could not be read, the Wrapper* properties are empty: {failed.Message}"));
+            var status = SkipWrapperInventory
+                ? LogSpaceProbe.Measure(shell, options, ct)
+                : LogSpaceProbe.MeasureWithInventory(shell, options, ct, failed => sink.WriteWarning($"[{failed.ErrorId}] {target.Name}: the wrapper inventory could not be read, the Wrapper* properties are empty: {failed.Message}"));
             sink.WriteVerbose($"{status.VMHost}: {status.VolumePath} {status.UsedPercent}% used (source: {status.Source}); log {status.LogSizeBytes} bytes; /tmp {status.TmpUsedPercent}%.");
             if (Quiet) sink.WriteObject(status.Status == "Healthy");
             else sink.WriteObject(status);

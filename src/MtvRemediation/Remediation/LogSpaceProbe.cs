@@ -84,7 +84,8 @@ namespace MtvRemediation.Remediation
                 // A transport failure of the inventory's channel alone: the space was measured all the same.
                 inventoryFailed(new RemediationException(WrapperErrorIds.InventoryFailed, ErrorCategory.ReadError,
                     $"{shell.HostName}: the wrapper inventory failed: {ex.Message}",
-                    "Run Get-VmkfstoolsWrapper for this host to see the inventory's own error.", ex));
+                    "Read the host's wrapper inventory on its own to see that command's own error.", ex)
+                    { Next = NextCommand.ListWrapper, NextTarget = shell.HostName });
             }
             return status;
         }
