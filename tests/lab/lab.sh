@@ -14,7 +14,7 @@ VCSIM_BIN="$OUT/vcsim"
 ENVFILE="$BASE/lab.env"            # shell-readable state for lab.sh itself
 LAB_USER="$INSTANCE"               # uid-0 alias account (see README: why uid 0)
 DEFAULT_HOSTS=3
-MAX_HOSTS=64
+MAX_HOSTS=96
 
 die() { echo "lab: $*" >&2; exit 1; }
 log() { echo "lab: $*" >&2; }
