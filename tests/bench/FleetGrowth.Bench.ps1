@@ -22,7 +22,7 @@ $root = Resolve-Path (Join-Path $PSScriptRoot '../..')
 Import-Module (Get-BenchManifest $root) -Force
 Import-Module (Join-Path $root 'tests/lab/Lab.psm1') -Force
 $lab = Get-MtvLab
-$max = ($Sizes | Measure-Object -Maximum).Maximum
+$max = [int]($Sizes | Measure-Object -Maximum).Maximum   # [int]: Measure-Object gives a double, and $m is keyed by int
 if (@($lab.hosts).Count -lt $max) { throw "the lab runs $(@($lab.hosts).Count) hosts; this benchmark needs $max (build.ps1 Bench starts 72)" }
 $all = @($lab.hosts | ForEach-Object { [pscustomobject]@{ Name = $_.name; Address = $_.address; Port = [int]$_.port } })
 $keyUser = [pscredential]::new($lab.ssh.user, [securestring]::new())
