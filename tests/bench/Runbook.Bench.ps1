@@ -11,7 +11,7 @@
     records first so the scan has something to read. Nothing is changed (-WhatIf).
 #>
 [CmdletBinding()]
-param([int] $Hosts = 24)
+param([int] $HostCount = 24)   # not $Hosts: PowerShell names are case-insensitive, and $hosts below holds the host list
 
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
@@ -20,7 +20,7 @@ $root = Resolve-Path (Join-Path $PSScriptRoot '../..')
 Import-Module (Get-BenchManifest $root) -Force
 . (Join-Path $root 'tests/lab/RunbookScene.ps1')
 
-$hosts = @(Get-LabHost | Select-Object -First $Hosts)
+$hosts = @(Get-LabHost | Select-Object -First $HostCount)
 $vms = @(Get-LabVM | Where-Object { $_.host -in $hosts.name })
 if ($vms.Count -eq 0) { throw 'No lab VM on a host with an SSH endpoint.' }
 foreach ($h in $hosts) { Reset-LabHost $h.name; $null = Add-LabWrapperLog -HostName $h.name -Bytes 1MB }
