@@ -202,18 +202,23 @@ func topUpVMs(u *url.URL) error {
 }
 
 func createVM(ctx context.Context, folders *object.DatacenterFolders, pool *object.ResourcePool, host *object.HostSystem, name string) error {
+	return createVMAt(ctx, folders, pool, host, name, "[LocalDS_0]", "[LocalDS_0] "+path.Join(name, "disk1.vmdk"))
+}
+
+// createVMAt creates a powered-on VM with one 1 MiB disk: vmPathName is where its files go (a
+// datastore, or a .vmx path), diskPath its disk's datastore path.
+func createVMAt(ctx context.Context, folders *object.DatacenterFolders, pool *object.ResourcePool, host *object.HostSystem, name, vmPathName, diskPath string) error {
 	nic := esx.EthernetCard
 	config := types.VirtualMachineConfigSpec{
 		Name:    name,
 		GuestId: string(types.VirtualMachineGuestOsIdentifierOtherGuest),
-		Files:   &types.VirtualMachineFileInfo{VmPathName: "[LocalDS_0]"},
+		Files:   &types.VirtualMachineFileInfo{VmPathName: vmPathName},
 	}
 	var devices object.VirtualDeviceList
 	scsi, _ := devices.CreateSCSIController("pvscsi")
 	ide, _ := devices.CreateIDEController()
 	cdrom, _ := devices.CreateCdrom(ide.(*types.VirtualIDEController))
-	disk := devices.CreateDisk(scsi.(types.BaseVirtualController), types.ManagedObjectReference{},
-		config.Files.VmPathName+" "+path.Join(name, "disk1.vmdk"))
+	disk := devices.CreateDisk(scsi.(types.BaseVirtualController), types.ManagedObjectReference{}, diskPath)
 	disk.CapacityInKB = 1024
 	devices = append(devices, scsi, cdrom, disk, &nic)
 	config.DeviceChange, _ = devices.ConfigSpec(types.VirtualDeviceConfigSpecOperationAdd)

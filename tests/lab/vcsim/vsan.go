@@ -30,9 +30,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"html"
-	"regexp"
 	"fmt"
+	"html"
 	"io/ioutil"
 	"log"
 	"math/rand"
@@ -40,13 +39,13 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"regexp"
 	"strings"
 	"sync"
 
 	"github.com/vmware/govmomi"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/simulator"
-	"github.com/vmware/govmomi/simulator/esx"
 	"github.com/vmware/govmomi/vim25/types"
 )
 
@@ -140,36 +139,8 @@ func addVsan(u *url.URL, vms int) error {
 }
 
 func createVsanVM(ctx context.Context, folders *object.DatacenterFolders, pool *object.ResourcePool, host *object.HostSystem, name, uuid string) error {
-	nic := esx.EthernetCard
 	home := fmt.Sprintf("[%s] %s", vsanDatastoreName, uuid)
-	config := types.VirtualMachineConfigSpec{
-		Name:    name,
-		GuestId: string(types.VirtualMachineGuestOsIdentifierOtherGuest),
-		Files:   &types.VirtualMachineFileInfo{VmPathName: home + "/" + name + ".vmx"},
-	}
-	var devices object.VirtualDeviceList
-	scsi, _ := devices.CreateSCSIController("pvscsi")
-	ide, _ := devices.CreateIDEController()
-	cdrom, _ := devices.CreateCdrom(ide.(*types.VirtualIDEController))
-	disk := devices.CreateDisk(scsi.(types.BaseVirtualController), types.ManagedObjectReference{}, home+"/"+name+".vmdk")
-	disk.CapacityInKB = 1024
-	devices = append(devices, scsi, cdrom, disk, &nic)
-	config.DeviceChange, _ = devices.ConfigSpec(types.VirtualDeviceConfigSpecOperationAdd)
-
-	task, err := folders.VmFolder.CreateVM(ctx, config, pool, host)
-	if err != nil {
-		return err
-	}
-	info, err := task.WaitForResult(ctx, nil)
-	if err != nil {
-		return err
-	}
-	vm := object.NewVirtualMachine(host.Client(), info.Result.(types.ManagedObjectReference))
-	t, err := vm.PowerOn(ctx)
-	if err != nil {
-		return err
-	}
-	return t.Wait(ctx)
+	return createVMAt(ctx, folders, pool, host, name, home+"/"+name+".vmx", home+"/"+name+".vmdk")
 }
 
 // ---- /ctl/vsan-keep-on-delete: the unverified vSAN delete, as a fault -----------------------
