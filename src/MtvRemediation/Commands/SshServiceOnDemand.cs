@@ -121,18 +121,8 @@ namespace MtvRemediation.Commands
                     store.Remove(session);
                     _cmdlet.WriteVerbose($"{host}: closed session {session.Id}, opened by this command over the SSH service it started.");
                 }
-                try
-                {
-                    if (controller.StopIfStarted(host, null, CancellationToken.None))
-                        _cmdlet.WriteVerbose($"{host}: stopped SSH (TSM-SSH) again, as it was before the command.");
-                }
-                catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException)
-                {
-                    var e = new EsxiShellException(SshServiceErrorIds.StopFailed, ErrorCategory.InvalidOperation,
-                        $"Stopping the SSH service this command started on '{host}' failed: {ex.Message} SSH is still running on '{host}'.",
-                        "Stop SSH in vCenter (host > Configure > Services > SSH).", ex);
-                    _cmdlet.WriteError(e.ToErrorRecord(host));
-                }
+                StopAgain(controller, host, "stopped SSH (TSM-SSH) again, as it was before the command.",
+                    $"Stopping the SSH service this command started on '{host}' failed");
             }
             _started.Clear();
         }
@@ -156,18 +146,25 @@ namespace MtvRemediation.Commands
             _started.Clear();
             foreach (var host in unbound)
             {
-                try
-                {
-                    if (controller.StopIfStarted(host, null, CancellationToken.None))
-                        _cmdlet.WriteVerbose($"{host}: no session was opened; stopped SSH (TSM-SSH) again.");
-                }
-                catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException)
-                {
-                    var e = new EsxiShellException(SshServiceErrorIds.StopFailed, ErrorCategory.InvalidOperation,
-                        $"No session to '{host}' was opened, and stopping the SSH service started for it failed: {ex.Message} SSH is still running on '{host}'.",
-                        "Stop SSH in vCenter (host > Configure > Services > SSH).", ex);
-                    _cmdlet.WriteError(e.ToErrorRecord(host));
-                }
+                StopAgain(controller, host, "no session was opened; stopped SSH (TSM-SSH) again.",
+                    $"No session to '{host}' was opened, and stopping the SSH service started for it failed");
+            }
+        }
+
+        // Stops SSH where this command started it; a failed stop is an error that says SSH still runs.
+        private void StopAgain(SshServiceController controller, string host, string stoppedText, string failedText)
+        {
+            try
+            {
+                if (controller.StopIfStarted(host, null, CancellationToken.None))
+                    _cmdlet.WriteVerbose($"{host}: {stoppedText}");
+            }
+            catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException)
+            {
+                var e = new EsxiShellException(SshServiceErrorIds.StopFailed, ErrorCategory.InvalidOperation,
+                    $"{failedText}: {ex.Message} SSH is still running on '{host}'.",
+                    "Stop SSH in vCenter (host > Configure > Services > SSH).", ex);
+                _cmdlet.WriteError(e.ToErrorRecord(host));
             }
         }
     }
