@@ -415,8 +415,7 @@ Describe 'vCenter faults' -Tag Lab, Fault -Skip:(-not $LabUp) {
         $script:Placement = Get-VcsimPlacement $Raw $VLab
         $script:Prefix = 'mtvfault-{0}' -f (Get-Random -Maximum 99999)
         $script:VcUri = [uri]$VLab.vcsim.url
-        $password = if ($VLab.vcsim.password) { [string]$VLab.vcsim.password } else { 'lab' }
-        $script:VcCred = [pscredential]::new($VLab.vcsim.user, (ConvertTo-SecureString $password -AsPlainText -Force))
+        $script:VcCred = Get-LabVCenterCredential $VLab
         Connect-MtvVIServer -Server $VcUri.Host -Port $VcUri.Port -Credential $VcCred -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
         $script:Created = [System.Collections.Generic.List[object]]::new()
         function New-FaultVM([string] $Suffix, [switch] $PowerOn) {

@@ -107,6 +107,12 @@ function Invoke-VcsimTask($Session, [string] $Method, [string] $ThisType, [strin
 }
 
 # Where lab VMs are created: the standalone host's pool and the datacenter's VM folder.
+# The lab vCenter's login (lab.json; vcsim accepts any pair, 'lab' when the state has no password).
+function Get-LabVCenterCredential($Lab) {
+    $password = if ($Lab.vcsim.password) { [string]$Lab.vcsim.password } else { 'lab' }
+    [pscredential]::new($Lab.vcsim.user, (ConvertTo-SecureString $password -AsPlainText -Force))
+}
+
 function Get-VcsimPlacement($Session, $Lab) {
     $hostDoc = @($Lab.vcsim.hosts | Where-Object { -not $_.cluster })[0]
     if (-not $hostDoc) { $hostDoc = @($Lab.vcsim.hosts)[0] }

@@ -23,8 +23,7 @@ Describe 'VM cmdlets write results as each VM finishes' -Tag Lab, Streaming -Ski
         $placement = Get-VcsimPlacement $raw $lab
         $prefix = 'mtvstream-{0}' -f (Get-Random -Maximum 99999)
         $vcUri = [uri]$lab.vcsim.url
-        $password = if ($lab.vcsim.password) { [string]$lab.vcsim.password } else { 'lab' }
-        $cred = [pscredential]::new($lab.vcsim.user, (ConvertTo-SecureString $password -AsPlainText -Force))
+        $cred = Get-LabVCenterCredential $lab
         $created = [System.Collections.Generic.List[object]]::new()
 
         # Runs a command line against the lab's vCenter in a runspace of its own, and records when

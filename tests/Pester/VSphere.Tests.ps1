@@ -22,8 +22,8 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
         $placement = Get-VcsimPlacement $raw $lab
         $prefix = 'mtvcbt-{0}' -f (Get-Random -Maximum 99999)
         $vcUri = [uri]$lab.vcsim.url
-        $password = if ($lab.vcsim.password) { [string]$lab.vcsim.password } else { 'lab' }
-        $cred = [pscredential]::new($lab.vcsim.user, (ConvertTo-SecureString $password -AsPlainText -Force))
+        $cred = Get-LabVCenterCredential $lab
+        $password = $cred.GetNetworkCredential().Password   # the secret that must never be echoed
         $conn = Connect-MtvVIServer -Server $vcUri.Host -Port $vcUri.Port -Credential $cred -SkipCertificateCheck -WarningAction SilentlyContinue
         $created = [System.Collections.Generic.List[object]]::new()
 

@@ -25,8 +25,7 @@ Describe 'CBT reset on vSAN' -Tag Lab, Vsan -Skip:$NoLab {
         $ds = $placement.Datastore.name
         $prefix = 'mtvvsan-{0}' -f (Get-Random -Maximum 99999)
         $vcUri = [uri]$lab.vcsim.url
-        $password = if ($lab.vcsim.password) { [string]$lab.vcsim.password } else { 'lab' }
-        $cred = [pscredential]::new($lab.vcsim.user, (ConvertTo-SecureString $password -AsPlainText -Force))
+        $cred = Get-LabVCenterCredential $lab
         $null = Connect-MtvVIServer -Server $vcUri.Host -Port $vcUri.Port -Credential $cred -SkipCertificateCheck -WarningAction SilentlyContinue
         $created = [System.Collections.Generic.List[object]]::new()
 

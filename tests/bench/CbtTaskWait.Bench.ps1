@@ -40,8 +40,7 @@ $raw = New-VcsimSoapSession $lab
 $placement = Get-VcsimPlacement $raw $lab
 $prefix = 'mtvwait-{0}' -f (Get-Random -Maximum 99999)
 $vcUri = [uri]$lab.vcsim.url
-$password = if ($lab.vcsim.password) { [string]$lab.vcsim.password } else { 'lab' }
-$cred = [pscredential]::new($lab.vcsim.user, (ConvertTo-SecureString $password -AsPlainText -Force))
+$cred = Get-LabVCenterCredential $lab
 $conn = Connect-MtvVIServer -Server $vcUri.Host -Port $vcUri.Port -Credential $cred -SkipCertificateCheck -WarningAction SilentlyContinue
 $polling = (Get-MtvInternalType 'MtvRemediation.VSphere.VimSoapClient').GetProperty('UsePollingTaskWait', [Reflection.BindingFlags]'NonPublic,Static')
 
