@@ -17,10 +17,12 @@ echo @@log; logpath_kind "$f" && filesize "$f"
 echo @@logtarget; [ -L "$f" ] && readlink "$f"
 echo @@securekind; logpath_kind "$s"; echo $?
 echo @@secure; logpath_kind "$s" && filesize "$s"
-# The log's directory may not exist yet: walk up to one that does, then resolve it.
+# The log's directory may not exist yet: walk up to one that does, then resolve it. cd -P and
+# $PWD are the shell's own (the same physical path as readlink -f for a directory) and cost the
+# host no process; the script runs in its own subshell, so the directory change stays there.
 d=${f%/*}; while [ ! -d "${d:-/}" ]; do d=${d%/*}; done; d=${d:-/}
-r=$(readlink -f "$d" 2>/dev/null); [ -n "$r" ] || r=$d
-t=$(readlink -f /tmp 2>/dev/null); [ -n "$t" ] || t=/tmp
+r=$d; cd -P "$d" 2>/dev/null && r=$PWD
+t=/tmp; cd -P /tmp 2>/dev/null && t=$PWD
 echo @@resolved; echo "$r"
 echo @@resolvedtmp; echo "$t"
 echo @@ramdisks; { localcli system visorfs ramdisk list || esxcli system visorfs ramdisk list; } 2>/dev/null; k=$?; echo; echo "@@rc $k"

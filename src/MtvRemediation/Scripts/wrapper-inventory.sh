@@ -15,7 +15,7 @@ echo @@vib
 { esxcli software vib list 2>/dev/null || localcli software vib list 2>/dev/null; } | grep -F vmkfstools-wrapper
 echo @@payload
 if [ -f "$payload" ]; then
-  head -n 1 "$payload"
+  IFS= read -r first < "$payload"; printf '%s\n' "$first"
   grep -m 1 '^SCRIPT_VERSION' "$payload" 2>/dev/null || grep '^SCRIPT_VERSION' "$payload" | head -n 1
 fi
 echo @@plugin
@@ -33,7 +33,10 @@ echo @@keys
 [ -f /etc/ssh/keys-root/authorized_keys ] && grep -n 'secure-vmkfstools-wrapper' /etc/ssh/keys-root/authorized_keys | sed 's/^\([0-9]*\):\(command="[^"]*"\).*/\1\t\2/'
 echo @@logs
 for f in /var/log/vmkfstools-wrapper.log /var/log/secure-vmkfstools-wrapper.log; do
-  [ -f "$f" ] && printf '%s\t%s\t%s\n' "$f" "$(stat -c %s "$f" 2>/dev/null || wc -c < "$f")" "$(stat -c %Y "$f" 2>/dev/null)"
+  [ -f "$f" ] || continue
+  # size and mtime in one process; where stat lacks -c, the size alone (wc) and no mtime
+  sm=$(stat -c '%s %Y' "$f" 2>/dev/null) || sm="$(wc -c < "$f") "
+  printf '%s\t%s\t%s\n' "$f" "${sm%% *}" "${sm#* }"
 done
 echo @@tasks
 for d in /tmp/vmkfstools-wrapper-*; do
