@@ -7,6 +7,7 @@ BeforeAll {
     Import-Module $manifestPath -Force
     $script:ManifestPath = (Resolve-Path $manifestPath).Path
     . (Join-Path $PSScriptRoot 'HostRemediation.Helpers.ps1')
+    . (Join-Path $PSScriptRoot 'StreamRecorder.ps1')
     $script:Lab = Get-HostLab
     $script:LabHosts = @($Lab.Hosts | Select-Object -First 3)
     $script:Log = '/var/log/vmkfstools-wrapper.log'
@@ -91,29 +92,7 @@ Describe 'Live results and progress' -Tag Lab {
                     Connect-EsxiShell -Credential $Hosts[0].Credential -KnownHostsPath $KnownHosts | Out-Null
                 Get-EsxiShell | Test-VmkfstoolsLogSpace
             }).AddArgument($ManifestPath).AddArgument($LabHosts).AddArgument($Lab.KnownHostsPath)
-        $in = [System.Management.Automation.PSDataCollection[psobject]]::new()
-        $in.Complete()
-        $out = [System.Management.Automation.PSDataCollection[psobject]]::new()
-        $events = [System.Collections.Generic.List[object]]::new()
-        $sw = [Diagnostics.Stopwatch]::StartNew()
-        $async = $ps.BeginInvoke($in, $out)
-        $o = 0; $p = 0
-        try {
-            while ($true) {
-                $finished = $async.IsCompleted
-                while ($o -lt $out.Count) { $events.Add([pscustomobject]@{ T = $sw.Elapsed.TotalSeconds; Kind = 'Output'; Host = $out[$o].VMHost; Activity = $null; Status = $null; Current = $null }); $o++ }
-                while ($p -lt $ps.Streams.Progress.Count) {
-                    $r = $ps.Streams.Progress[$p]
-                    $events.Add([pscustomobject]@{ T = $sw.Elapsed.TotalSeconds; Kind = "$($r.RecordType)"; Host = $null; Activity = $r.Activity; Status = $r.StatusDescription; Current = $r.CurrentOperation })
-                    $p++
-                }
-                if ($finished) { break }
-                Start-Sleep -Milliseconds 20
-            }
-            $ps.EndInvoke($async) | Out-Null
-            $ps.Streams.Error | Should -BeNullOrEmpty
-        }
-        finally { $ps.Dispose() }
+        $events = Watch-PowerShellStreams $ps -NameProperty VMHost -NameAs Host
 
         $outputs = @($events | Where-Object Kind -EQ 'Output')
         $outputs.Count | Should -Be 3

@@ -16,6 +16,7 @@ Describe 'VM cmdlets write results as each VM finishes' -Tag Lab, Streaming -Ski
         $manifestPath = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $PSScriptRoot '../../out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
         Import-Module (Join-Path $PSScriptRoot '../lab/Lab.psm1') -Force
         . (Join-Path $PSScriptRoot 'PowerCliFixture.ps1')
+        . (Join-Path $PSScriptRoot 'StreamRecorder.ps1')
 
         $lab = Get-MtvLab
         Invoke-LabVcsimCtl reset | Out-Null
@@ -36,30 +37,7 @@ Describe 'VM cmdlets write results as each VM finishes' -Tag Lab, Streaming -Ski
                     Connect-MtvVIServer -Server $HostName -Port $Port -Credential $Cred -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
                     & ([scriptblock]::Create($Command))
                 }).AddArgument($manifestPath).AddArgument($vcUri.Host).AddArgument($vcUri.Port).AddArgument($cred).AddArgument($Command.ToString())
-            $in = [System.Management.Automation.PSDataCollection[psobject]]::new()
-            $in.Complete()
-            $out = [System.Management.Automation.PSDataCollection[psobject]]::new()
-            $events = [System.Collections.Generic.List[object]]::new()
-            $sw = [Diagnostics.Stopwatch]::StartNew()
-            $async = $ps.BeginInvoke($in, $out)
-            $o = 0; $p = 0
-            try {
-                while ($true) {
-                    $finished = $async.IsCompleted
-                    while ($o -lt $out.Count) { $events.Add([pscustomobject]@{ T = $sw.Elapsed.TotalSeconds; Kind = 'Output'; VM = $out[$o].VM; Object = $out[$o]; Activity = $null; Status = $null; Current = $null }); $o++ }
-                    while ($p -lt $ps.Streams.Progress.Count) {
-                        $r = $ps.Streams.Progress[$p]
-                        $events.Add([pscustomobject]@{ T = $sw.Elapsed.TotalSeconds; Kind = "$($r.RecordType)"; VM = $null; Object = $null; Activity = $r.Activity; Status = $r.StatusDescription; Current = $r.CurrentOperation })
-                        $p++
-                    }
-                    if ($finished) { break }
-                    Start-Sleep -Milliseconds 20
-                }
-                $ps.EndInvoke($async) | Out-Null
-                @($ps.Streams.Error | ForEach-Object { "$_" }) | Should -BeNullOrEmpty
-            }
-            finally { $ps.Dispose() }
-            $events
+            Watch-PowerShellStreams $ps -NameProperty VM
         }
 
         # The output of a run with a slow and a fast VM, input order slow then fast: the fast VM's
