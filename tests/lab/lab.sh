@@ -611,15 +611,18 @@ cmd_vcsim_ctl() { # vcsim-ctl <endpoint> [key=value ...], e.g. vcsim-ctl host-st
 
 # Processes in a host's chroot that are not part of a live SSH session (agents, crond, strays).
 daemon_pids() {
-  local pid r anc comm
-  for pid in $(chrooted_pids); do
-    r=$(readlink "/proc/$pid/root" 2>/dev/null) || continue
-    [ "$r" = "$R" ] || continue
+  # Builtins only (test -ef, read): with 72 hosts the machine runs a thousand processes, and a
+  # readlink or awk per process made every reset-host take tens of seconds.
+  local p pid anc comm k v
+  for p in /proc/[0-9]*; do
+    [ "$p/root" -ef "$R" ] || continue
+    pid=${p#/proc/}
     anc=$pid
     while [ -n "$anc" ] && [ "$anc" -gt 1 ]; do
-      comm=$(cat "/proc/$anc/comm" 2>/dev/null) || break
+      read -r comm 2>/dev/null < "/proc/$anc/comm" || break
       [ "$comm" = sshd ] && { anc=session; break; }
-      anc=$(awk '/^PPid:/ { print $2 }' "/proc/$anc/status" 2>/dev/null)
+      k=; while read -r k v; do [ "$k" = PPid: ] && break; done 2>/dev/null < "/proc/$anc/status"
+      [ "$k" = PPid: ] && anc=$v || anc=
     done
     [ "$anc" = session ] || echo "$pid"
   done
