@@ -507,19 +507,42 @@ Describe 'Wrapper generations on lab hosts' -Tag Lab -Skip:(-not $LabUp) {
         $without.Status | Should -Be $with.Status
     }
 
-    It 'says not applicable (and changes nothing) for Clear and Register on a syslog-only wrapper' {
+    It 'refuses Clear and Register on a syslog-only wrapper (WrapperLogNotApplicable), changing nothing' {
         $h = $Gen['2.11']
         $crontab = Get-Content -LiteralPath (Chroot $h '/var/spool/cron/crontabs/root') -Raw
-        $c = Clear-VmkfstoolsWrapperLog -VMHost $h -Confirm:$false -WarningVariable w1 -WarningAction SilentlyContinue -ErrorAction Stop
-        $r = Register-LogRotationCron -VMHost $h -Confirm:$false -WarningVariable w2 -WarningAction SilentlyContinue -ErrorAction Stop
+        $c = Clear-VmkfstoolsWrapperLog -VMHost $h -Confirm:$false -ErrorVariable e1 -ErrorAction SilentlyContinue
+        $r = Register-LogRotationCron -VMHost $h -Confirm:$false -ErrorVariable e2 -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
         $c | Should -BeNullOrEmpty
         $r | Should -BeNullOrEmpty
-        $w1 | Should -Match '^\[WrapperLogNotApplicable\] Clear-VmkfstoolsWrapperLog is not applicable: .*logs through syslog .*no such file'
-        @($w2 | Where-Object { $_ -match '^\[WrapperLogNotApplicable\] Register-LogRotationCron is not applicable' }).Count | Should -Be 1
+        $e1.Count | Should -Be 1
+        $e1[0].FullyQualifiedErrorId | Should -BeLike 'WrapperLogNotApplicable,*'
+        $e1[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
+        $e1[0].TargetObject | Should -Be $h
+        $e1[0].Exception.Message | Should -Match '^Clearing /var/log/vmkfstools-wrapper\.log does not apply: .* runs the shell wrapper 0\.3\.0 .*logs through syslog .*no such file\. Nothing was changed\.$'
+        $e2.Count | Should -Be 1
+        $e2[0].FullyQualifiedErrorId | Should -BeLike 'WrapperLogNotApplicable,*'
+        $e2[0].Exception.Message | Should -Match '^A rotation job for /var/log/vmkfstools-wrapper\.log does not apply: '
         Get-Content -LiteralPath (Chroot $h '/var/spool/cron/crontabs/root') -Raw | Should -BeExactly $crontab
         Test-Path (Chroot $h '/var/log/vmkfstools-wrapper.log') | Should -BeFalse
         # On a 2.10 host the same commands act as always.
         Clear-VmkfstoolsWrapperLog -VMHost $Gen['2.10'] -Confirm:$false -ErrorAction Stop | Should -Not -BeNullOrEmpty
+    }
+
+    It 'refuses the rotation job in the runbook as Register-LogRotationCron does: same id, same text, crontab unchanged' {
+        $h = $Gen['2.11']
+        $vm = @(Get-LabVM | Where-Object host -EQ $h)[0]
+        $crontab = Get-Content -LiteralPath (Chroot $h '/var/spool/cron/crontabs/root') -Raw
+        $null = Register-LogRotationCron -VMHost $h -Confirm:$false -ErrorVariable cmdlet -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
+        $out = @(Invoke-MtvRemediation -VM $vm.name -RegisterLogRotation -Confirm:$false -ErrorVariable runbook -ErrorAction SilentlyContinue 6>$null)
+        $refusals = @($runbook | Where-Object { $_.FullyQualifiedErrorId -like 'WrapperLogNotApplicable,*' })
+        $refusals.Count | Should -Be 1
+        $refusals[0].Exception.Message | Should -BeExactly $cmdlet[0].Exception.Message
+        $refusals[0].TargetObject | Should -Be $h
+        $row = $out | Where-Object { $_.Kind -eq 'Host' -and $_.VMHost -eq $h }
+        $row.Result | Should -Be 'Refused'
+        $row.Actions.Count | Should -Be 0
+        $row.RotationCronRegistered | Should -Not -BeTrue
+        Get-Content -LiteralPath (Chroot $h '/var/spool/cron/crontabs/root') -Raw | Should -BeExactly $crontab
     }
 
     It 'removes old task directories, never a running one, keeping exit codes and stderr (Remove example 2)' {

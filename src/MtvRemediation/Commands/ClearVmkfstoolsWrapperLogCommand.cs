@@ -63,11 +63,11 @@ namespace MtvRemediation.Commands
         private protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
         {
             var logPath = LogPathFor(target) ?? LogPath;
-            var notApplicable = WrapperLogApplicability.NotApplicableReason(shell, logPath, forRotation: false, ct);
-            if (notApplicable != null)
+            if (WrapperLogApplicability.DependsOnGeneration(logPath))
             {
-                sink.WriteWarning($"[{WrapperErrorIds.LogNotApplicable}] Clear-VmkfstoolsWrapperLog is not applicable: {notApplicable} Nothing was changed.");
-                return;
+                var read = HostDiagnosisReader.Read(shell, new HostDiagnosisRequest { LogFactsFor = logPath }, ct);
+                var refusal = WrapperLogApplicability.Refusal(HostDiagnosis.Required(read.LogFacts, read.LogFactsError), logPath, WrapperLogAction.Clear);
+                if (refusal != null) throw refusal;
             }
             var request = new LogClearRequest
             {

@@ -304,51 +304,42 @@ namespace MtvRemediation.Commands
 
         private void ScanHost(HostTarget target, IEsxiShell shell, IReadOnlyList<string>? logPaths, TimeSpan timeout, IOutputSink sink, CancellationToken token)
         {
-            HostCloneLogScanResult result;
-            try
+            // The one host read (HostDiagnosisReader): the logs scanned on the host and, without
+            // -LogPath, the clone task directories, whose err files hold vmkfstools' stderr (the
+            // 7228/327689 text) that no wrapper log does (MTV 2.9's secure log aside). Both at once.
+            var read = HostDiagnosisReader.Read(shell, new HostDiagnosisRequest
             {
-                result = HostCloneLogScanner.ScanAsync(shell, logPaths, _options,
-                    f => { if (!Summary) sink.WriteObject(f); }, timeout, token).GetAwaiter().GetResult();
+                Evidence = true,
+                LogPaths = logPaths,
+                ScanOptions = _options,
+                ScanTimeout = timeout,
+                OnFinding = Summary ? (Action<CloneFailureFinding>?)null : sink.WriteObject,
+            }, token);
+            var commandName = MyInvocation.MyCommand.Name;
+            if (read.ScanError != null) sink.WriteError(read.ScanError.ToErrorRecord(target.InputObject, commandName));
+            var result = read.Scan;
+            if (result != null)
+            {
+                sink.WriteVerbose($"{target.Name}: {result.Sources.Count} log file(s) scanned, {result.BytesReceived} bytes of matches received in {result.Duration.TotalSeconds:0.0} s.");
+                if (result.Sources.Count == 0 && logPaths != null && read.ScanError == null)
+                    sink.WriteWarning($"{target.Name}: no log found at {string.Join(", ", logPaths)}.");
+                if (Summary) foreach (var s in result.Sources) sink.WriteObject(s.Summary());
             }
-            catch (HostCloneLogScanException ex)
+            if (logPaths != null) return;
+            if (read.WrapperError != null)
             {
-                sink.WriteError(new MtvException(CloneFailureErrorIds.HostScanFailed, ErrorCategory.ReadError,
-                    ex.Message + " Check the files with Test-VmkfstoolsLogSpace; a damaged rotated archive can be removed once archived elsewhere.", null, ex).ToErrorRecord(target.InputObject));
-                result = ex.PartialResult;
-            }
-            catch (TimeoutException ex) when (!token.IsCancellationRequested)
-            {
-                sink.WriteError(new MtvException(CloneFailureErrorIds.HostScanTimeout, ErrorCategory.OperationTimeout,
-                    $"The log scan on {target.Name} did not finish within {timeout.TotalSeconds:0} s. Narrow it with -Since, raise -TimeoutSeconds, or archive and clear the log with Clear-VmkfstoolsWrapperLog.", null, ex).ToErrorRecord(target.InputObject));
+                sink.WriteError(read.WrapperError.ToErrorRecord(target.InputObject, commandName));
                 return;
             }
-            sink.WriteVerbose($"{target.Name}: {result.Sources.Count} log file(s) scanned, {result.BytesReceived} bytes of matches received in {result.Duration.TotalSeconds:0.0} s.");
-            if (result.Sources.Count == 0 && logPaths != null)
-                sink.WriteWarning($"{target.Name}: no log found at {string.Join(", ", logPaths)}.");
-            if (Summary) foreach (var s in result.Sources) sink.WriteObject(s.Summary());
-            // Without -LogPath, also the clone task directories: their err files hold vmkfstools'
-            // stderr (the 7228/327689 text), which no wrapper log does (MTV 2.9's secure log aside).
-            if (logPaths == null) ScanTaskDirectories(target, shell, sink, token);
-        }
-
-        private void ScanTaskDirectories(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken token)
-        {
-            VmkfstoolsWrapperInfo info;
-            try { info = WrapperInventory.Read(shell, token); }
-            catch (RemediationException ex)
-            {
-                sink.WriteError(ex.ToErrorRecord(target.InputObject, MyInvocation.MyCommand.Name));
-                return;
-            }
-            var findings = TaskDirectoryEvidence.Findings(info, _options);
+            var info = read.Wrapper!;
             sink.WriteVerbose($"{target.Name}: wrapper {info.VibVersion ?? info.ScriptVersion ?? "not installed"} (logs to {info.LogsTo}), {info.TaskDirectoryCount} task directories, {info.FailedTasks.Length} failed.");
             if (!Summary)
             {
-                foreach (var f in findings) sink.WriteObject(f);
+                foreach (var f in read.TaskFindings) sink.WriteObject(f);
                 return;
             }
             var scan = new CloneFailureSourceScan(target.Name + ":" + WrapperInventory.TaskDirectoryPrefix + "*", target.Name, WrapperInventory.TaskDirectoryPrefix + "*", _options);
-            foreach (var f in findings) scan.AddNumberedLine(f.LineNumber, f.Line);
+            foreach (var f in read.TaskFindings) scan.AddNumberedLine(f.LineNumber, f.Line);
             sink.WriteObject(scan.Summary());
         }
     }

@@ -23,7 +23,8 @@ namespace MtvRemediation.Commands
 
         private protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
         {
-            var found = LogRotationCronEngine.Get(shell, RegisterLogRotationCronCommand.Paths, ct);
+            var read = HostDiagnosisReader.Read(shell, new HostDiagnosisRequest { Cron = RegisterLogRotationCronCommand.Paths }, ct);
+            var found = HostDiagnosis.Required(read.Cron, read.CronError);
             foreach (var e in found.Entries)
             {
                 if (LogPath != null && e.LogPath != LogPath) continue;

@@ -19,7 +19,8 @@ namespace MtvRemediation.Commands
 
         private protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
         {
-            sink.WriteObject(WrapperInventory.Read(shell, ct));
+            var read = HostDiagnosisReader.Read(shell, new HostDiagnosisRequest { Inventory = true }, ct);
+            sink.WriteObject(HostDiagnosis.Required(read.Wrapper, read.WrapperError));
         }
     }
 }

@@ -60,19 +60,22 @@ namespace MtvRemediation.Commands
 
         private protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
         {
-            var notApplicable = WrapperLogApplicability.NotApplicableReason(shell, LogPathFor(target) ?? LogPath, forRotation: true, ct);
-            if (notApplicable != null)
-            {
-                sink.WriteWarning($"[{WrapperErrorIds.LogNotApplicable}] Register-LogRotationCron is not applicable: {notApplicable} Nothing was changed.");
-                return;
-            }
             var path = LogPathFor(target) ?? LogPath;
+            // One read, both pieces at once: does rotation apply to this wrapper, and the volume that
+            // really holds the log (OSDATA, the tmp ramdisk of a degraded host, the var ramdisk before
+            // 7.0), whose size caps the limit by the same rule as Invoke-MtvRemediation.
+            var read = HostDiagnosisReader.Read(shell, new HostDiagnosisRequest
+            {
+                LogFactsFor = WrapperLogApplicability.DependsOnGeneration(path) ? path : null,
+                Space = LimitFollowsVolume ? new LogSpaceOptions { LogPath = path } : null,
+            }, ct);
+            if (read.LogFactsError != null) throw read.LogFactsError;
+            var refusal = read.LogFacts == null ? null : WrapperLogApplicability.Refusal(read.LogFacts, path, WrapperLogAction.RegisterRotation);
+            if (refusal != null) throw refusal;
             var maxMB = MaxSizeMB;
             if (LimitFollowsVolume)
             {
-                // The volume that really holds the log (OSDATA, the tmp ramdisk of a degraded host, the
-                // var ramdisk before 7.0): the same probe and rule as Invoke-MtvRemediation.
-                var space = LogSpaceProbe.Measure(shell, new LogSpaceOptions { LogPath = path }, ct);
+                var space = HostDiagnosis.Required(read.Space, read.SpaceError);
                 maxMB = LogRotationCronEngine.LimitMBFor(space.VolumeSizeBytes, MaxSizeMB);
                 sink.WriteVerbose($"{shell.HostName}: {path} lives on {space.VolumePath} ({space.VolumeKind} {space.VolumeName}, {space.VolumeSizeBytes} bytes): rotation limit {maxMB} MB.");
             }

@@ -51,7 +51,8 @@ namespace MtvRemediation.Commands
         private protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
         {
             var olderThan = TimeSpan.FromDays(OlderThanDays);
-            var info = WrapperInventory.Read(shell, ct);
+            var read = HostDiagnosisReader.Read(shell, new HostDiagnosisRequest { Inventory = true }, ct);
+            var info = HostDiagnosis.Required(read.Wrapper, read.WrapperError);
             var kept = new List<string>();
             var chosen = WrapperTaskCleanup.Candidates(info, olderThan, DateTime.UtcNow, kept);
             sink.WriteVerbose($"{shell.HostName}: {info.TaskDirectoryCount} task directories, {chosen.Count} to remove, {kept.Count} kept.");

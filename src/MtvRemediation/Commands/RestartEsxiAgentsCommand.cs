@@ -54,7 +54,11 @@ namespace MtvRemediation.Commands
 
             // Before asking: look at vSAN/LACP on every host (read-only; runs under -WhatIf too).
             RunOnHosts(Targets, "Checking vSAN and LACP before restarting agents",
-                (target, shell, sink, ct) => _risks[target.Name] = AgentRestartEngine.ProbeRisk(shell, ct),
+                (target, shell, sink, ct) =>
+                {
+                    var read = HostDiagnosisReader.Read(shell, new HostDiagnosisRequest { AgentRisk = true }, ct);
+                    _risks[target.Name] = HostDiagnosis.Required(read.AgentRisk, read.AgentRiskError);
+                },
                 (target, ex, sink) => ReportProbeFailure(target, ex, sink));
             var unknown = new List<string>();
             foreach (var t in Targets)

@@ -52,9 +52,12 @@ namespace MtvRemediation.Commands
         private protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
         {
             var options = new LogSpaceOptions { LogPath = LogPathFor(target) ?? LogPath, WarningPercent = WarningPercent, CriticalPercent = CriticalPercent };
-            var status = SkipWrapperInventory
-                ? LogSpaceProbe.Measure(shell, options, ct)
-                : LogSpaceProbe.MeasureWithInventory(shell, options, ct, failed => sink.WriteWarning($"[{failed.ErrorId}] {target.Name}: the wrapper inventory could not be read, the Wrapper* properties are empty: {failed.Message}"));
+            var read = HostDiagnosisReader.Read(shell, new HostDiagnosisRequest { Space = options, Inventory = !SkipWrapperInventory }, ct);
+            if (read.SpaceError != null) throw read.SpaceError;
+            var status = read.Space!;
+            if (read.Wrapper != null) status.AddWrapperInventory(read.Wrapper);
+            // The space was measured all the same: its row follows, with the Wrapper* properties empty.
+            if (read.WrapperError != null) sink.WriteError(read.WrapperError.ToErrorRecord(target.InputObject, MyInvocation.MyCommand.Name));
             sink.WriteVerbose($"{status.VMHost}: {status.VolumePath} {status.UsedPercent}% used (source: {status.Source}); log {status.LogSizeBytes} bytes; /tmp {status.TmpUsedPercent}%.");
             if (Quiet) sink.WriteObject(status.Status == "Healthy");
             else sink.WriteObject(status);

@@ -46,7 +46,8 @@ namespace MtvRemediation.Commands
             if (session == null || !session.IsConnected) return true;
             try
             {
-                var jobs = LogRotationCronEngine.Get(session.Shell, RegisterLogRotationCronCommand.Paths, CancelToken).Entries
+                var read = HostDiagnosisReader.Read(session.Shell, new HostDiagnosisRequest { Cron = RegisterLogRotationCronCommand.Paths }, CancelToken);
+                var jobs = HostDiagnosis.Required(read.Cron, read.CronError).Entries
                     .Where(e => path == null || e.LogPath == path).ToList();
                 if (jobs.Count == 0)
                 {

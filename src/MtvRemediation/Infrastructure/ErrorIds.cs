@@ -96,7 +96,6 @@ namespace MtvRemediation.Remediation
     internal static class RunbookErrorIds
     {
         public const string HostDiagnosisFailed = "RunbookHostDiagnosisFailed";
-        public const string LogScanIncomplete = "RunbookLogScanIncomplete";
         public const string VMDiagnosisFailed = "RunbookVMDiagnosisFailed";
         public const string VMHostUnknown = "RunbookVMHostUnknown";
         public const string CbtResetFailed = "RunbookCbtResetFailed";

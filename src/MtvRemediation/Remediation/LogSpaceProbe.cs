@@ -47,49 +47,6 @@ namespace MtvRemediation.Remediation
             return Parse(shell.HostName, options, result.Stdout);
         }
 
-        /// <summary>
-        /// Test-VmkfstoolsLogSpace: the space probe and the wrapper inventory (<see cref="WrapperInventory"/>)
-        /// on the one connection, each on its own channel AT THE SAME TIME, so the host answers both
-        /// in the time of the slower (on ESXi the inventory's <c>esxcli software vib list</c> and the
-        /// probe's ramdisk list both call esxcli, which can take seconds each). The inventory is
-        /// extra: when it fails the status is still returned, with <see cref="LogSpaceStatus.Wrapper"/>
-        /// null and the reason in <paramref name="inventoryFailed"/>.
-        /// </summary>
-        public static LogSpaceStatus MeasureWithInventory(IEsxiShell shell, LogSpaceOptions options, CancellationToken ct, Action<RemediationException> inventoryFailed)
-        {
-            using var cancelInventory = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            var inventory = System.Threading.Tasks.Task.Run(() => WrapperInventory.Read(shell, cancelInventory.Token), cancelInventory.Token);
-            LogSpaceStatus status;
-            try
-            {
-                status = Measure(shell, options, ct);
-            }
-            catch
-            {
-                cancelInventory.Cancel();
-                // Observed here, so its own failure is not left unobserved; the probe's error is the one reported.
-                try { inventory.Wait(); } catch (AggregateException) { }
-                throw;
-            }
-            try
-            {
-                status.AddWrapperInventory(inventory.GetAwaiter().GetResult());
-            }
-            catch (RemediationException ex)
-            {
-                inventoryFailed(ex);
-            }
-            catch (Exception ex) when (!(ex is OperationCanceledException) || !ct.IsCancellationRequested)
-            {
-                // A transport failure of the inventory's channel alone: the space was measured all the same.
-                inventoryFailed(new RemediationException(WrapperErrorIds.InventoryFailed, ErrorCategory.ReadError,
-                    $"{shell.HostName}: the wrapper inventory failed: {ex.Message}",
-                    "Read the host's wrapper inventory on its own to see that command's own error.", ex)
-                    { Next = NextCommand.ListWrapper, NextTarget = shell.HostName });
-            }
-            return status;
-        }
-
         /// <summary>Turns the sectioned script output into a status (pure: unit-tested without a host).</summary>
         public static LogSpaceStatus Parse(string hostName, LogSpaceOptions options, string stdout)
         {

@@ -115,6 +115,7 @@ namespace MtvRemediation.Remediation
             foreach (var h in hosts) PlanHost(h, options);
             foreach (var v in vms) PlanVm(v, hostOf.TryGetValue(v, out var hh) ? hh : null, options);
             WriteDiagnosis(host, hosts, vms);
+            foreach (var h in hosts) foreach (var e in h.TakeNewErrors()) host.WriteError(e, h.ErrorTarget);
             foreach (var v in vms) foreach (var e in v.TakeNewErrors()) host.WriteError(e, v.ErrorTarget);
             ConfirmHostActions(host, hosts, options);
             foreach (var v in vms)

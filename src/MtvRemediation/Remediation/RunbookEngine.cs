@@ -66,6 +66,9 @@ namespace MtvRemediation.Remediation
         /// <summary>False when the user declined at least one planned action (or -WhatIf).</summary>
         public bool AllConfirmed { get; set; } = true;
 
+        /// <summary>An action was refused as it does not apply or is unsafe (its error says why): nothing was changed for it.</summary>
+        public bool Refused { get; set; }
+
         /// <summary>The TargetObject of this item's errors (the VM's input, or the host name).</summary>
         public abstract object? ErrorTarget { get; }
 
@@ -103,6 +106,11 @@ namespace MtvRemediation.Remediation
 
         public LogSpaceStatus? Before { get; set; }
         public LogSpaceStatus? After { get; set; }
+
+        /// <summary>The wrapper inventory (null: not read) and what the wrapper-log rule needs of it.</summary>
+        public VmkfstoolsWrapperInfo? Wrapper { get; set; }
+        public WrapperLogFacts? LogFacts { get; set; }
+
         public List<CloneFailureFinding> Findings { get; } = new List<CloneFailureFinding>();
         public bool? CronRegisteredBefore { get; set; }
 
@@ -148,7 +156,6 @@ namespace MtvRemediation.Remediation
         public ChangeTrackingResetPlan? ResetPlan { get; set; }
         public bool ResetApproved { get; set; }
         public ChangeTrackingResetResult? ResetResult { get; set; }
-        public bool Refused { get; set; }
 
         /// <summary>Failed clone task directories (on <see cref="HostShell"/>) whose 7228 this VM's reset answers: removed after it.</summary>
         public List<string> AnsweredTaskDirectories { get; } = new List<string>();
@@ -191,69 +198,35 @@ namespace MtvRemediation.Remediation
             return hosts;
         }
 
-        /// <summary>Read-only: log space, the clone-failure findings in the wrapper logs, and (when asked to register it) the rotation job.</summary>
+        /// <summary>
+        /// Read-only, one read of the host (<see cref="HostDiagnosisReader"/>, the same one the host
+        /// cmdlets use, its pieces at the same time): log space, the wrapper inventory, the
+        /// clone-failure evidence, and the rotation job and agent risk when those actions are asked for.
+        /// </summary>
         public static void DiagnoseHost(RunbookHostState host, IEsxiShell shell, RunbookOptions options, CancellationToken ct)
         {
             host.Shell = shell;
-            try
-            {
-                host.Before = LogSpaceProbe.Measure(shell, options.LogSpace, ct);
-            }
-            catch (RemediationException ex)
-            {
-                host.Fail(ex);
-            }
-
-            var findings = new List<CloneFailureFinding>();
-            var paths = new[] { options.LogSpace.LogPath, options.LogSpace.SecureLogPath, WrapperInventory.SyslogPath };
-            try
-            {
-                HostCloneLogScanner.ScanAsync(shell, paths, new CloneFailureScanOptions(), f => { lock (findings) findings.Add(f); }, options.LogScanTimeout, ct)
-                    .GetAwaiter().GetResult();
-            }
-            catch (HostCloneLogScanException ex)
-            {
-                host.Fail(RunbookErrorIds.LogScanIncomplete, ErrorCategory.ReadError, ex.Message,
-                    "The findings may be incomplete; scan the host's wrapper logs on their own to see the whole scan.", ex);
-            }
-            // The task directories' err files: the host-side copy of vmkfstools' 7228/327689 text.
-            try
-            {
-                lock (findings) findings.AddRange(TaskDirectoryEvidence.Findings(WrapperInventory.Read(shell, ct), new CloneFailureScanOptions()));
-            }
-            catch (RemediationException ex)
-            {
-                host.Fail(ex);
-            }
-            lock (findings) host.Findings.AddRange(findings.OrderBy(f => f.Source, StringComparer.Ordinal).ThenBy(f => f.LineNumber));
-
-            if (options.RestartAgents)
-            {
-                try
-                {
-                    host.AgentRisk = AgentRestartEngine.ProbeRisk(shell, ct);
-                }
-                catch (RemediationException ex)
-                {
-                    host.Fail(ex);
-                }
-            }
-
-            if (options.RegisterLogRotation)
-            {
-                try
-                {
-                    host.CronRegisteredBefore = IsCronRegistered(shell, options, ct);
-                }
-                catch (RemediationException ex)
-                {
-                    host.Fail(ex);
-                }
-            }
+            var d = HostDiagnosisReader.Read(shell, DiagnosisRequest(options), ct);
+            host.Before = d.Space;
+            host.Wrapper = d.Wrapper;
+            host.LogFacts = d.LogFacts;
+            host.Findings.AddRange(d.Findings);
+            host.AgentRisk = d.AgentRisk;
+            if (d.Cron != null) host.CronRegisteredBefore = d.Cron.Entries.Any(e => e.LogPath == options.LogSpace.LogPath);
+            foreach (var e in d.Errors) host.Fail(e);
         }
 
-        private static bool IsCronRegistered(IEsxiShell shell, RunbookOptions options, CancellationToken ct) =>
-            LogRotationCronEngine.Get(shell, options.CronPaths, ct).Entries.Any(e => e.LogPath == options.LogSpace.LogPath);
+        /// <summary>What the runbook reads of each host (also what its -WhatIf reads).</summary>
+        public static HostDiagnosisRequest DiagnosisRequest(RunbookOptions options) => new HostDiagnosisRequest
+        {
+            Space = options.LogSpace,
+            Inventory = true,
+            Evidence = true,
+            ScanTimeout = options.LogScanTimeout,
+            Cron = options.RegisterLogRotation ? options.CronPaths : null,
+            AgentRisk = options.RestartAgents,
+            LogFactsFor = options.LogSpace.LogPath,
+        };
 
         /// <summary>Read-only: the VM's -ctk.vmdk files and CBT health (one datastore search per disk folder).</summary>
         public static void DiagnoseVm(RunbookVmState vm, CancellationToken ct)
@@ -269,15 +242,32 @@ namespace MtvRemediation.Remediation
             host.Plan.Clear();
             if (host.Shell == null) return;
             var before = host.Before;
-            host.ClearLog = before != null && before.LogExists && !IsHealthy(before) && before.LogSizeBytes > 0;
+            // The wrapper-log rule is the cmdlets' own (WrapperLogApplicability): a host whose facts
+            // could not be read already carries that error and gets neither action.
+            var logPath = options.LogSpace.LogPath;
+            host.ClearLog = before != null && before.LogExists && !IsHealthy(before) && before.LogSizeBytes > 0
+                            && Applies(host, logPath, WrapperLogAction.Clear);
             if (host.ClearLog)
                 host.Plan.Add(DescribeClear(host, options));
-            host.RegisterCron = options.RegisterLogRotation && host.CronRegisteredBefore == false;
+            host.RegisterCron = options.RegisterLogRotation && host.CronRegisteredBefore == false
+                                && Applies(host, logPath, WrapperLogAction.RegisterRotation);
             if (host.RegisterCron)
                 host.Plan.Add(DescribeCron(host, options));
             host.RestartAgents = options.RestartAgents;
             if (host.RestartAgents)
                 host.Plan.Add(DescribeAgents(options));
+        }
+
+        // Refused: the same error (id and text) as Clear-VmkfstoolsWrapperLog / Register-LogRotationCron write.
+        private static bool Applies(RunbookHostState host, string logPath, WrapperLogAction action)
+        {
+            if (!WrapperLogApplicability.DependsOnGeneration(logPath)) return true;
+            if (host.LogFacts == null) return false;
+            var refusal = WrapperLogApplicability.Refusal(host.LogFacts, logPath, action);
+            if (refusal == null) return true;
+            host.Refused = true;
+            host.Fail(refusal);
+            return false;
         }
 
         private static bool IsHealthy(LogSpaceStatus status) => string.Equals(status.Status, "Healthy", StringComparison.Ordinal);
@@ -422,15 +412,15 @@ namespace MtvRemediation.Remediation
         /// <summary>Phase 5 for a host: measure again and re-read the crontab.</summary>
         public static void VerifyHost(RunbookHostState host, RunbookOptions options, CancellationToken ct)
         {
-            try
+            var d = HostDiagnosisReader.Read(host.Shell!, new HostDiagnosisRequest
             {
-                host.After = LogSpaceProbe.Measure(host.Shell!, options.LogSpace, ct);
-                if (options.RegisterLogRotation) host.CronRegisteredAfter = IsCronRegistered(host.Shell!, options, ct);
-            }
-            catch (RemediationException ex)
-            {
+                Space = options.LogSpace,
+                Cron = options.RegisterLogRotation ? options.CronPaths : null,
+            }, ct);
+            host.After = d.Space;
+            if (d.Cron != null) host.CronRegisteredAfter = d.Cron.Entries.Any(e => e.LogPath == options.LogSpace.LogPath);
+            foreach (var ex in d.Errors)
                 host.Fail(RunbookErrorIds.VerifyFailed, ex.Category, "Verification failed: " + ex.Message, ex.RecommendedAction, ex);
-            }
         }
 
         /// <summary>Phase 5 for the VMs of one connection: one batched read, then a ctk search per VM.</summary>
@@ -480,7 +470,9 @@ namespace MtvRemediation.Remediation
                 RotationCronRegistered = host.CronRegisteredAfter ?? host.CronRegisteredBefore,
                 Errors = host.Errors.ToArray(),
             };
-            s.Result = Outcome(host.Shell == null, host.Plan.Count, host.Actions.Count, host.Errors.Count, host.AllConfirmed, whatIf).ToString();
+            s.Result = (host.Refused && host.Plan.Count == 0 && host.Actions.Count == 0 && host.Shell != null
+                ? RunbookOutcome.Refused
+                : Outcome(host.Shell == null, host.Plan.Count, host.Actions.Count, host.Errors.Count, host.AllConfirmed, whatIf)).ToString();
             var state = new List<string>();
             if (host.Shell == null) state.Add("not reached");
             if (after != null)

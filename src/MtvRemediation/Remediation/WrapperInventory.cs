@@ -28,7 +28,6 @@ namespace MtvRemediation.Remediation
         public const string TaskDirectoryPrefix = "/tmp/vmkfstools-wrapper-";
         private const int ErrBytes = 4096;
 
-        private static readonly Regex VersionLine = new Regex(@"^SCRIPT_VERSION\s*=\s*[""']([^""']+)[""']", RegexOptions.CultureInvariant);
         private static readonly Regex RdmSuffix = new Regex(@"-rdmdisk-[0-9]+\s*$", RegexOptions.CultureInvariant);
 
         public static VmkfstoolsWrapperInfo Read(IEsxiShell shell, CancellationToken ct)
@@ -54,16 +53,10 @@ namespace MtvRemediation.Remediation
                 var cols = line.Split(new[] { ' ', '\t' }, StringSplitOptions.RemoveEmptyEntries);
                 if (cols.Length >= 2 && cols[0] == "vmkfstools-wrapper") { info.VibVersion = cols[1]; break; }
             }
-            var payload = Lines(Section("payload")).ToList();
-            if (payload.Count > 0)
-            {
-                info.Language = payload[0].Contains("python") ? "Python" : payload[0].StartsWith("#!", StringComparison.Ordinal) && payload[0].Contains("sh") ? "Shell" : "Unknown";
-                foreach (var l in payload)
-                {
-                    var m = VersionLine.Match(l);
-                    if (m.Success) info.ScriptVersion = m.Groups[1].Value;
-                }
-            }
+            var payload = WrapperPayload.Parse(Section("payload"));
+            info.Payload = payload;
+            info.Language = payload.Language == WrapperLanguage.None ? null : payload.Language.ToString();
+            info.ScriptVersion = payload.ScriptVersion;
             info.EsxcliPlugin = Lines(Section("plugin")).Any();
             info.SecureScripts = Lines(Section("secure")).Select(l => l.Replace('\t', ' ').Trim()).ToArray();
             info.RestrictedKeys = Lines(Section("keys")).Select(l =>
@@ -126,9 +119,10 @@ namespace MtvRemediation.Remediation
             if (info.SecureScripts.Length > 0 && info.RestrictedKeys.Length > 0) methods.Add("Ssh");
             info.CloneMethods = methods.ToArray();
 
+            var payload = info.Payload;
             var vib = info.VibVersion ?? "";
             var script = info.ScriptVersion ?? "";
-            if (vib.StartsWith("0.3", StringComparison.Ordinal) || (vib.Length == 0 && info.Language == "Shell"))
+            if (vib.StartsWith("0.3", StringComparison.Ordinal) || (vib.Length == 0 && payload.Language == WrapperLanguage.Shell))
             {
                 info.LogsTo = "Syslog";
                 info.LogPath = SyslogPath;
@@ -138,11 +132,11 @@ namespace MtvRemediation.Remediation
             {
                 info.LogsTo = "File"; info.LogPath = WrapperLogPath; info.MtvVersion = "2.10";
             }
-            else if (vib.StartsWith("0.1", StringComparison.Ordinal) || (info.Language == "Python" && script.Length == 0))
+            else if (vib.StartsWith("0.1", StringComparison.Ordinal) || (payload.Language == WrapperLanguage.Python && script.Length == 0))
             {
                 info.LogsTo = "File"; info.LogPath = WrapperLogPath; info.MtvVersion = "2.9";
             }
-            else if (info.Language == "Python")
+            else if (payload.Language == WrapperLanguage.Python)
             {
                 // A Python wrapper of a version we do not know: every known Python generation logs to the file.
                 info.LogsTo = "File"; info.LogPath = WrapperLogPath;

@@ -46,8 +46,11 @@ namespace MtvRemediation
         /// <summary>SCRIPT_VERSION of <c>/opt/redhat/vmkfstools-wrapper</c> (0.2.0's Python script says 0.0.5; 0.1.1 has none).</summary>
         public string? ScriptVersion { get; set; }
 
-        /// <summary>Python, Shell, or null when the payload file is missing.</summary>
+        /// <summary>Python, Shell, Unknown, or null when the payload file is missing.</summary>
         public string? Language { get; set; }
+
+        /// <summary>The payload as read (its generation rule: <see cref="Remediation.WrapperPayload"/>).</summary>
+        internal Remediation.WrapperPayload Payload { get; set; } = Remediation.WrapperPayload.Missing;
 
         /// <summary>The MTV releases that ship this wrapper, e.g. <c>2.10</c>; null when unknown.</summary>
         public string? MtvVersion { get; set; }

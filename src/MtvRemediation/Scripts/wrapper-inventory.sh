@@ -9,15 +9,12 @@
 #   @@logs     path<TAB>bytes<TAB>mtime of the wrapper's own log files
 #   @@tasks    T<TAB>id<TAB>mtime<TAB>bytes<TAB>pid<TAB>alive<TAB>exitcode<TAB>rdmfile per task
 #              directory, then E<TAB>id<TAB>line for each line of its err (at most $1 bytes)
+# @include wrapper-payload.sh
 errbytes=$1
-payload=/opt/redhat/vmkfstools-wrapper
 echo @@vib
 { esxcli software vib list 2>/dev/null || localcli software vib list 2>/dev/null; } | grep -F vmkfstools-wrapper
 echo @@payload
-if [ -f "$payload" ]; then
-  IFS= read -r first < "$payload"; printf '%s\n' "$first"
-  grep -m 1 '^SCRIPT_VERSION' "$payload" 2>/dev/null || grep '^SCRIPT_VERSION' "$payload" | head -n 1
-fi
+wrapper_payload
 echo @@plugin
 [ -f /usr/lib/vmware/esxcli/ext/esxcli-vmkfstools.xml ] && echo /usr/lib/vmware/esxcli/ext/esxcli-vmkfstools.xml
 echo @@secure

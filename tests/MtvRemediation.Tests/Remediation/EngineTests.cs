@@ -76,12 +76,13 @@ namespace MtvRemediation.Tests.Remediation
         }
 
         [Fact]
-        public void Probe_with_inventory_reads_both_and_copies_the_inventory_into_flat_properties()
+        public void Host_read_reads_space_and_inventory_and_the_inventory_fills_the_flat_properties()
         {
             var log = WriteLog("vmkfstools-wrapper.log", LogLines(10));
-            RemediationException? failed = null;
-            var status = LogSpaceProbe.MeasureWithInventory(_shell, new LogSpaceOptions { LogPath = log, SecureLogPath = Path.Combine(_root, "none.log") }, Ct, e => failed = e);
-            Assert.Null(failed);
+            var read = HostDiagnosisReader.Read(_shell, new HostDiagnosisRequest { Space = new LogSpaceOptions { LogPath = log, SecureLogPath = Path.Combine(_root, "none.log") }, Inventory = true }, Ct);
+            Assert.Empty(read.Errors);
+            var status = read.Space!;
+            status.AddWrapperInventory(read.Wrapper!);
             Assert.True(status.LogExists);
             Assert.NotNull(status.Wrapper);
             Assert.Equal("esx-test", status.Wrapper!.VMHost);
@@ -112,15 +113,15 @@ namespace MtvRemediation.Tests.Remediation
         }
 
         [Fact]
-        public void Probe_with_inventory_still_reports_the_space_when_the_inventory_fails()
+        public void Host_read_still_reports_the_space_when_the_inventory_fails()
         {
             var log = WriteLog("vmkfstools-wrapper.log", LogLines(10));
             var shell = new InventoryCutShort(_shell);
-            RemediationException? failed = null;
-            var status = LogSpaceProbe.MeasureWithInventory(shell, new LogSpaceOptions { LogPath = log, SecureLogPath = Path.Combine(_root, "none.log") }, Ct, e => failed = e);
+            var read = HostDiagnosisReader.Read(shell, new HostDiagnosisRequest { Space = new LogSpaceOptions { LogPath = log, SecureLogPath = Path.Combine(_root, "none.log") }, Inventory = true }, Ct);
             Assert.Equal(1, shell.InventoryRuns);
-            Assert.NotNull(failed);
-            Assert.Equal(WrapperErrorIds.InventoryFailed, failed!.ErrorId);
+            Assert.Equal(WrapperErrorIds.InventoryFailed, Assert.Single(read.Errors).ErrorId);
+            Assert.Null(read.Wrapper);
+            var status = read.Space!;
             Assert.True(status.LogExists);
             Assert.Equal(new FileInfo(log).Length, status.LogSizeBytes);
             Assert.Null(status.Wrapper);
@@ -129,14 +130,16 @@ namespace MtvRemediation.Tests.Remediation
         }
 
         [Fact]
-        public void Probe_with_inventory_reports_the_probes_own_error()
+        public void Host_read_reports_the_probes_own_error_beside_the_inventory()
         {
             var target = WriteLog("elsewhere.log", LogLines(1));
             var link = Path.Combine(_root, "vmkfstools-wrapper.log");
             File.CreateSymbolicLink(link, target);
-            var ex = Assert.Throws<RemediationException>(() => LogSpaceProbe.MeasureWithInventory(_shell,
-                new LogSpaceOptions { LogPath = link, SecureLogPath = Path.Combine(_root, "none.log") }, Ct, _ => { }));
-            Assert.Equal(HostRemediationErrorIds.LogPathRefused, ex.ErrorId);
+            var read = HostDiagnosisReader.Read(_shell, new HostDiagnosisRequest
+                { Space = new LogSpaceOptions { LogPath = link, SecureLogPath = Path.Combine(_root, "none.log") }, Inventory = true }, Ct);
+            Assert.Null(read.Space);
+            Assert.Equal(HostRemediationErrorIds.LogPathRefused, read.SpaceError!.ErrorId);
+            Assert.NotNull(read.Wrapper); // the pieces are independent: the inventory was still read
         }
 
         // What the probe script prints on an ESXi host (sections of Scripts/logspace.sh). The ramdisk

@@ -58,6 +58,8 @@ namespace MtvRemediation.Tests.Remediation
             var h = new RunbookHostState(name) { Shell = new NullShell(name) };
             h.VMs.AddRange(vms);
             h.Before = new LogSpaceStatus { VMHost = name, LogPath = LogSpaceOptions.DefaultLogPath, LogExists = true, LogSizeBytes = logBytes, VolumePath = "/var", UsedPercent = status == "Healthy" ? 10 : 99, Status = status };
+            // A 2.10 host (the Python wrapper writes its own log), as the host read reports it.
+            h.LogFacts = new WrapperLogFacts(name, WrapperPayload.Parse("#!/bin/python\nSCRIPT_VERSION = \"0.0.5\"\n"), logBytes);
             return h;
         }
 
