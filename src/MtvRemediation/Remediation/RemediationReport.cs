@@ -4,8 +4,8 @@ using System.Collections.Generic;
 namespace MtvRemediation
 {
     /// <summary>
-    /// How an item (host or VM) ended: the same words as the Result column of Invoke-MtvRemediation,
-    /// so console, CSV and report say one thing for one outcome.
+    /// How an item (host or VM) ended: the one outcome of the runbook, whose name is the Result
+    /// column of Invoke-MtvRemediation, so console, CSV and report say one thing for one outcome.
     /// </summary>
     internal enum RemediationOutcome
     {
@@ -25,64 +25,6 @@ namespace MtvRemediation
         Failed,
     }
 
-    /// <summary>Space on a host at one moment (before or after remediation).</summary>
-    internal sealed class LogSpaceState
-    {
-        /// <summary>Size of /var/log/vmkfstools-wrapper.log in bytes.</summary>
-        public long? LogSizeBytes { get; set; }
-
-        /// <summary>Percentage of the /var ramdisk in use.</summary>
-        public double? VarUsedPercent { get; set; }
-
-        /// <summary>Free bytes on /var.</summary>
-        public long? VarFreeBytes { get; set; }
-
-        /// <summary>The probe's verdict, e.g. Healthy, Warning, Critical.</summary>
-        public string? Status { get; set; }
-    }
-
-    /// <summary>What happened on one ESXi host.</summary>
-    internal sealed class HostReportEntry
-    {
-        public string VMHost { get; set; } = "";
-        public LogSpaceState? LogSpaceBefore { get; set; }
-        public LogSpaceState? LogSpaceAfter { get; set; }
-
-        /// <summary>Steps done, in order, as sentences (e.g. "Truncated /var/log/vmkfstools-wrapper.log (1.2 GB)").</summary>
-        public List<string> Actions { get; set; } = new List<string>();
-
-        /// <summary>Clone-failure findings from this host's logs.</summary>
-        public List<CloneFailureFinding> Findings { get; set; } = new List<CloneFailureFinding>();
-
-        public RemediationOutcome Outcome { get; set; }
-
-        /// <summary>The local archive of the host's log taken before truncating it (linked from the HTML report).</summary>
-        public string? LogArchive { get; set; }
-
-        /// <summary>Where the host is now, in words (e.g. "/var 12% used, rotation cron registered, agents running").</summary>
-        public string FinalState { get; set; } = "";
-    }
-
-    /// <summary>What happened to one VM.</summary>
-    internal sealed class VMReportEntry
-    {
-        public string VM { get; set; } = "";
-        public string? VMHost { get; set; }
-        public bool? CbtEnabledBefore { get; set; }
-        public bool? CbtEnabledAfter { get; set; }
-
-        /// <summary>PoweredOn, PoweredOff or Suspended.</summary>
-        public string? PowerStateBefore { get; set; }
-        public string? PowerStateAfter { get; set; }
-
-        /// <summary>Datastore paths of the -ctk.vmdk files deleted.</summary>
-        public List<string> DeletedCtkFiles { get; set; } = new List<string>();
-
-        public List<string> Actions { get; set; } = new List<string>();
-        public RemediationOutcome Outcome { get; set; }
-        public string FinalState { get; set; } = "";
-    }
-
     /// <summary>The record of one remediation run, written as HTML and JSON by RemediationReportWriter.</summary>
     internal sealed class RemediationReport
     {
@@ -97,8 +39,9 @@ namespace MtvRemediation
         /// <summary>The run's parameters as "Name: value" (secrets never: a credential shows its user only).</summary>
         public List<string> Parameters { get; set; } = new List<string>();
 
-        public List<HostReportEntry> Hosts { get; set; } = new List<HostReportEntry>();
-        public List<VMReportEntry> VMs { get; set; } = new List<VMReportEntry>();
+        /// <summary>The run's rows, as Invoke-MtvRemediation wrote them.</summary>
+        public List<RemediationHostSummary> Hosts { get; set; } = new List<RemediationHostSummary>();
+        public List<RemediationVMSummary> VMs { get; set; } = new List<RemediationVMSummary>();
 
         /// <summary>Findings not tied to a host entry (e.g. populator pod logs).</summary>
         public List<CloneFailureFinding> Findings { get; set; } = new List<CloneFailureFinding>();

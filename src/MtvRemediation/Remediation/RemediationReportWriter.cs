@@ -121,7 +121,7 @@ footer { color:#57606a; padding:0 28px 20px; font-size:12px; }
         public static void WriteHtml(RemediationReport report, TextWriter w)
         {
             if (report == null) throw new ArgumentNullException(nameof(report));
-            var allFindings = report.Hosts.SelectMany(h => h.Findings).Concat(report.Findings).ToList();
+            var allFindings = report.Hosts.SelectMany(h => ReportFindings(h.Findings)).Concat(report.Findings).ToList();
 
             w.Write("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
             w.Write("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\n");
@@ -178,11 +178,11 @@ footer { color:#57606a; padding:0 28px 20px; font-size:12px; }
             foreach (var h in report.Hosts)
             {
                 w.Write("<tr><td><strong>" + E(h.VMHost) + "</strong></td>");
-                w.Write("<td class=\"change\">" + Change(Percent(h.LogSpaceBefore?.VarUsedPercent), Percent(h.LogSpaceAfter?.VarUsedPercent)) + "</td>");
-                w.Write("<td class=\"change\">" + Change(Bytes(h.LogSpaceBefore?.LogSizeBytes), Bytes(h.LogSpaceAfter?.LogSizeBytes)) + "</td>");
-                w.Write("<td class=\"change\">" + Change(Bytes(h.LogSpaceBefore?.VarFreeBytes), Bytes(h.LogSpaceAfter?.VarFreeBytes)) + "</td>");
-                w.Write("<td>" + FindingCounts(h.Findings) + "</td>");
-                w.Write("<td>" + Steps(h.Actions) + "</td>");
+                w.Write("<td class=\"change\">" + Change(Percent(h.UsedPercentBefore), Percent(h.UsedPercentAfter)) + "</td>");
+                w.Write("<td class=\"change\">" + Change(Bytes(h.LogSizeBytesBefore), Bytes(h.LogSizeBytesAfter)) + "</td>");
+                w.Write("<td class=\"change\">" + Change(Bytes(h.FreeBytesBefore), Bytes(h.FreeBytesAfter)) + "</td>");
+                w.Write("<td>" + FindingCounts(ReportFindings(h.Findings)) + "</td>");
+                w.Write("<td>" + Steps(Lines(h)) + "</td>");
                 w.Write("<td>" + ArchiveLink(h.LogArchive) + "</td>");
                 w.Write("<td>" + Badge(h.Outcome) + "</td>");
                 w.Write("<td>" + E(h.FinalState) + "</td></tr>\n");
@@ -201,7 +201,7 @@ footer { color:#57606a; padding:0 28px 20px; font-size:12px; }
                 w.Write("<td class=\"change\">" + Change(Cbt(v.CbtEnabledBefore), Cbt(v.CbtEnabledAfter)) + "</td>");
                 w.Write("<td class=\"change\">" + Change(v.PowerStateBefore, v.PowerStateAfter) + "</td>");
                 w.Write("<td>" + (v.DeletedCtkFiles.Count == 0 ? "<span class=\"empty\">none</span>" : "<ul class=\"steps\">" + string.Concat(v.DeletedCtkFiles.Select(f => "<li><code>" + E(f) + "</code></li>")) + "</ul>") + "</td>");
-                w.Write("<td>" + Steps(v.Actions) + "</td>");
+                w.Write("<td>" + Steps(Lines(v)) + "</td>");
                 w.Write("<td>" + Badge(v.Outcome) + "</td>");
                 w.Write("<td>" + E(v.FinalState) + "</td></tr>\n");
             }
@@ -211,7 +211,7 @@ footer { color:#57606a; padding:0 28px 20px; font-size:12px; }
         private static void WriteFindings(RemediationReport report, TextWriter w)
         {
             w.Write("<section id=\"findings\">\n<h2>Clone failure findings</h2>\n");
-            var groups = report.Hosts.Where(h => h.Findings.Count > 0).Select(h => (Title: h.VMHost, h.Findings)).ToList();
+            var groups = report.Hosts.Where(h => h.Findings.Length > 0).Select(h => (Title: h.VMHost, Findings: ReportFindings(h.Findings))).ToList();
             if (report.Findings.Count > 0) groups.Add((Title: "Other sources (pod logs, files)", report.Findings));
             if (groups.Count == 0) { w.Write("<p class=\"empty\">No clone failure lines were found.</p>\n</section>\n"); return; }
             foreach (var g in groups)
@@ -294,10 +294,10 @@ footer { color:#57606a; padding:0 28px 20px; font-size:12px; }
             {
                 j.BeginObject();
                 j.Prop("VMHost", h.VMHost);
-                j.Name("LogSpaceBefore"); Space(j, h.LogSpaceBefore);
-                j.Name("LogSpaceAfter"); Space(j, h.LogSpaceAfter);
-                j.Name("Actions"); j.Strings(h.Actions);
-                j.Name("Findings"); Findings(j, h.Findings);
+                j.Name("LogSpaceBefore"); Space(j, h.LogStatusBefore, h.LogSizeBytesBefore, h.UsedPercentBefore, h.FreeBytesBefore);
+                j.Name("LogSpaceAfter"); Space(j, h.LogStatusAfter, h.LogSizeBytesAfter, h.UsedPercentAfter, h.FreeBytesAfter);
+                j.Name("Actions"); j.Strings(Lines(h));
+                j.Name("Findings"); Findings(j, ReportFindings(h.Findings));
                 j.Prop("Outcome", h.Outcome.ToString());
                 j.Prop("LogArchive", h.LogArchive);
                 j.Prop("FinalState", h.FinalState);
@@ -315,7 +315,7 @@ footer { color:#57606a; padding:0 28px 20px; font-size:12px; }
                 j.Prop("PowerStateBefore", v.PowerStateBefore);
                 j.Prop("PowerStateAfter", v.PowerStateAfter);
                 j.Name("DeletedCtkFiles"); j.Strings(v.DeletedCtkFiles);
-                j.Name("Actions"); j.Strings(v.Actions);
+                j.Name("Actions"); j.Strings(Lines(v));
                 j.Prop("Outcome", v.Outcome.ToString());
                 j.Prop("FinalState", v.FinalState);
                 j.EndObject();
@@ -326,15 +326,37 @@ footer { color:#57606a; padding:0 28px 20px; font-size:12px; }
             w.Write('\n');
         }
 
-        private static void Space(JsonOut j, LogSpaceState? s)
+        // A host's space before or after, as one object (null: not measured).
+        private static void Space(JsonOut j, string? status, long? logBytes, double? usedPercent, long? freeBytes)
         {
-            if (s == null) { j.Null(); return; }
+            if (status == null) { j.Null(); return; }
             j.BeginObject();
-            j.Prop("LogSizeBytes", s.LogSizeBytes);
-            j.Prop("VarUsedPercent", s.VarUsedPercent);
-            j.Prop("VarFreeBytes", s.VarFreeBytes);
-            j.Prop("Status", s.Status);
+            j.Prop("LogSizeBytes", logBytes);
+            j.Prop("VarUsedPercent", usedPercent);
+            j.Prop("VarFreeBytes", freeBytes);
+            j.Prop("Status", status);
             j.EndObject();
+        }
+
+        // What a row did, as the report lists it: the actions (or, where nothing was done, the
+        // plan), then the errors; a VM's diagnosis first.
+        private static List<string> Lines(RemediationSummary row)
+        {
+            var lines = new List<string>();
+            if (row is RemediationVMSummary vm) lines.Add("Diagnosis: " + vm.Diagnosis);
+            lines.AddRange(row.Actions.Count > 0 ? row.Actions : row.Plan.Select(p => "Planned: " + p));
+            lines.AddRange(row.Errors.Select(e => "Error: " + e));
+            return lines;
+        }
+
+        // Every failure line, but of the frequent informational XcopyNotUsed lines only the last
+        // one per source (it carries the count of the lines it stands for).
+        private static List<CloneFailureFinding> ReportFindings(IEnumerable<CloneFailureFinding> findings)
+        {
+            var list = findings.ToList();
+            var lastInfo = new HashSet<CloneFailureFinding>(list.Where(f => f.Signature == CloneFailureSignatures.XcopyNotUsed)
+                .GroupBy(f => f.Source).Select(g => g.Last()));
+            return list.Where(f => f.Signature != CloneFailureSignatures.XcopyNotUsed || lastInfo.Contains(f)).ToList();
         }
 
         private static void Findings(JsonOut j, List<CloneFailureFinding> findings)

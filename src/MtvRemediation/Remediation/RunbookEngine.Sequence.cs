@@ -23,24 +23,6 @@ namespace MtvRemediation.Remediation
         Report,
     }
 
-    /// <summary>How one host or VM of the run ended (the summaries' Result is its name).</summary>
-    internal enum RunbookOutcome
-    {
-        /// <summary>Nothing to do.</summary>
-        Healthy,
-        /// <summary>Everything planned was done and confirmed.</summary>
-        Remediated,
-        /// <summary>-WhatIf, or stopped before acting: only a plan.</summary>
-        Planned,
-        /// <summary>The user declined the planned actions.</summary>
-        Declined,
-        /// <summary>Some of it was done (errors, or some actions declined).</summary>
-        Partial,
-        Failed,
-        /// <summary>The VM must not be touched as it is (snapshots, suspended...): nothing changed.</summary>
-        Refused,
-    }
-
     /// <summary>One unit of parallel work of a phase, and the states whose errors it may add.</summary>
     internal sealed class RunbookWork
     {
@@ -277,15 +259,15 @@ namespace MtvRemediation.Remediation
         }
 
         /// <summary>The outcome of one host or VM from what was planned, done, failed and confirmed.</summary>
-        public static RunbookOutcome Outcome(bool unreadable, int planned, int done, int errors, bool confirmed, bool whatIf)
+        public static RemediationOutcome Outcome(bool unreadable, int planned, int done, int errors, bool confirmed, bool whatIf)
         {
-            if (unreadable) return RunbookOutcome.Failed;
-            if (whatIf) return planned > 0 ? RunbookOutcome.Planned : errors > 0 ? RunbookOutcome.Failed : RunbookOutcome.Healthy;
-            if (errors > 0) return done > 0 ? RunbookOutcome.Partial : RunbookOutcome.Failed;
-            if (planned == 0) return RunbookOutcome.Healthy;
+            if (unreadable) return RemediationOutcome.Failed;
+            if (whatIf) return planned > 0 ? RemediationOutcome.Planned : errors > 0 ? RemediationOutcome.Failed : RemediationOutcome.Healthy;
+            if (errors > 0) return done > 0 ? RemediationOutcome.Partial : RemediationOutcome.Failed;
+            if (planned == 0) return RemediationOutcome.Healthy;
             // Planned and approved but not done (the run was stopped first): still only a plan.
-            if (done == 0) return confirmed ? RunbookOutcome.Planned : RunbookOutcome.Declined;
-            return confirmed ? RunbookOutcome.Remediated : RunbookOutcome.Partial;
+            if (done == 0) return confirmed ? RemediationOutcome.Planned : RemediationOutcome.Declined;
+            return confirmed ? RemediationOutcome.Remediated : RemediationOutcome.Partial;
         }
     }
 

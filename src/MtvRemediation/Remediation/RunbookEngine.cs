@@ -470,9 +470,9 @@ namespace MtvRemediation.Remediation
                 RotationCronRegistered = host.CronRegisteredAfter ?? host.CronRegisteredBefore,
                 Errors = host.Errors.ToArray(),
             };
-            s.Result = (host.Refused && host.Plan.Count == 0 && host.Actions.Count == 0 && host.Shell != null
-                ? RunbookOutcome.Refused
-                : Outcome(host.Shell == null, host.Plan.Count, host.Actions.Count, host.Errors.Count, host.AllConfirmed, whatIf)).ToString();
+            s.Outcome = host.Refused && host.Plan.Count == 0 && host.Actions.Count == 0 && host.Shell != null
+                ? RemediationOutcome.Refused
+                : Outcome(host.Shell == null, host.Plan.Count, host.Actions.Count, host.Errors.Count, host.AllConfirmed, whatIf);
             var state = new List<string>();
             if (host.Shell == null) state.Add("not reached");
             if (after != null)
@@ -506,7 +506,7 @@ namespace MtvRemediation.Remediation
                 CbtHealthyAfter = after?.Healthy,
                 Errors = vm.Errors.ToArray(),
             };
-            s.Result = (vm.Refused ? RunbookOutcome.Refused : Outcome(before == null, vm.Plan.Count, vm.ResetResult == null ? 0 : 1, vm.Errors.Count, vm.AllConfirmed, whatIf)).ToString();
+            s.Outcome = vm.Refused ? RemediationOutcome.Refused : Outcome(before == null, vm.Plan.Count, vm.ResetResult == null ? 0 : 1, vm.Errors.Count, vm.AllConfirmed, whatIf);
             if (after != null)
                 s.FinalState = (whatIf ? "unchanged (-WhatIf): " : "") + $"{after.PowerState}, CBT {(after.Enabled ? "enabled" : "disabled")}, {after.CtkFiles.Length} ctk file(s), " +
                                (after.Healthy ? "healthy" : "unhealthy: " + after.Reason);
@@ -516,61 +516,17 @@ namespace MtvRemediation.Remediation
             return s;
         }
 
-        /// <summary>The same data as the summaries, in the report model the HTML/JSON writer takes.</summary>
+        /// <summary>The report of a run: the summaries themselves, with the run's context (one result model for console, CSV, JSON and HTML).</summary>
         public static RemediationReport BuildReport(IReadOnlyList<RemediationHostSummary> hosts, IReadOnlyList<RemediationVMSummary> vms, DateTime generatedAt,
             IEnumerable<string>? servers = null, IEnumerable<string>? parameters = null)
         {
             var report = new RemediationReport { GeneratedAt = generatedAt };
             if (servers != null) report.Servers.AddRange(servers);
             if (parameters != null) report.Parameters.AddRange(parameters);
-            foreach (var h in hosts)
-            {
-                report.Hosts.Add(new HostReportEntry
-                {
-                    VMHost = h.VMHost,
-                    LogSpaceBefore = h.LogStatusBefore == null ? null : new LogSpaceState { LogSizeBytes = h.LogSizeBytesBefore, VarUsedPercent = h.UsedPercentBefore, VarFreeBytes = h.FreeBytesBefore, Status = h.LogStatusBefore },
-                    LogSpaceAfter = h.LogStatusAfter == null ? null : new LogSpaceState { LogSizeBytes = h.LogSizeBytesAfter, VarUsedPercent = h.UsedPercentAfter, VarFreeBytes = h.FreeBytesAfter, Status = h.LogStatusAfter },
-                    Actions = (h.Actions.Length > 0 ? h.Actions : h.Plan.Select(p => "Planned: " + p)).Concat(h.Errors.Select(e => "Error: " + e)).ToList(),
-                    Findings = ReportFindings(h.Findings),
-                    Outcome = ToOutcome(h.Result),
-                    LogArchive = h.LogArchive,
-                    FinalState = h.FinalState,
-                });
-            }
-            foreach (var v in vms)
-            {
-                report.VMs.Add(new VMReportEntry
-                {
-                    VM = v.VM,
-                    VMHost = v.VMHost,
-                    CbtEnabledBefore = v.CbtEnabledBefore,
-                    CbtEnabledAfter = v.CbtEnabledAfter,
-                    PowerStateBefore = v.PowerStateBefore,
-                    PowerStateAfter = v.PowerStateAfter,
-                    DeletedCtkFiles = v.DeletedCtkFiles.ToList(),
-                    Actions = new[] { "Diagnosis: " + v.Diagnosis }
-                        .Concat(v.Actions.Length > 0 ? v.Actions : v.Plan.Select(p => "Planned: " + p))
-                        .Concat(v.Errors.Select(e => "Error: " + e)).ToList(),
-                    Outcome = ToOutcome(v.Result),
-                    FinalState = v.FinalState,
-                });
-            }
+            report.Hosts.AddRange(hosts);
+            report.VMs.AddRange(vms);
             return report;
         }
-
-        // Every failure line, but of the frequent informational XcopyNotUsed lines only the last
-        // one per source (it carries the count of the lines it stands for).
-        private static List<CloneFailureFinding> ReportFindings(IEnumerable<CloneFailureFinding> findings)
-        {
-            var list = findings.ToList();
-            var lastInfo = new HashSet<CloneFailureFinding>(list.Where(f => f.Signature == CloneFailureSignatures.XcopyNotUsed)
-                .GroupBy(f => f.Source).Select(g => g.Last()));
-            return list.Where(f => f.Signature != CloneFailureSignatures.XcopyNotUsed || lastInfo.Contains(f)).ToList();
-        }
-
-        // The summaries' Result words are the outcome's names: one word for one outcome everywhere.
-        private static RemediationOutcome ToOutcome(string result)
-            => Enum.TryParse<RemediationOutcome>(result, out var o) ? o : RemediationOutcome.Failed;
 
         public static string FormatBytes(long bytes)
         {

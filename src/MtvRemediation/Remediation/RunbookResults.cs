@@ -29,9 +29,12 @@ namespace MtvRemediation
         /// <summary>
         /// One word, the same in the console and the report: Healthy (nothing to do), Remediated,
         /// Planned (-WhatIf, or stopped before acting), Declined (not confirmed), Partial, Refused
-        /// (e.g. snapshots) or Failed.
+        /// (e.g. snapshots) or Failed. A string, so ConvertTo-Json and Export-Csv keep the word.
         /// </summary>
-        public string Result { get; set; } = string.Empty;
+        public string Result => Outcome.ToString();
+
+        /// <summary>The outcome behind <see cref="Result"/> (the report's badges and counts read it).</summary>
+        internal RemediationOutcome Outcome { get; set; }
 
         /// <summary>What the run planned, one sentence per action.</summary>
         public ReadableList<string> Plan { get; set; } = Array.Empty<string>();

@@ -32,49 +32,49 @@ namespace MtvRemediation.Tests.Remediation
                 GeneratedAt = new DateTime(2026, 11, 25, 10, 30, 0, DateTimeKind.Utc),
                 Hosts =
                 {
-                    new HostReportEntry
+                    new RemediationHostSummary
                     {
                         VMHost = HostileHost,
-                        LogSpaceBefore = new LogSpaceState { LogSizeBytes = 49_807_360, VarUsedPercent = 100, VarFreeBytes = 0, Status = "Critical" },
-                        LogSpaceAfter = new LogSpaceState { LogSizeBytes = 0, VarUsedPercent = 3.5, VarFreeBytes = 48_234_496, Status = "Healthy" },
-                        Actions = { "Archived /var/log/vmkfstools-wrapper.log to [vsanDatastore] logs/esx01-wrapper.log.gz", "Truncated /var/log/vmkfstools-wrapper.log in place", "Registered rotation cron (every 10 min, keep 5 MiB)", "Restarted hostd and vpxa" },
-                        Findings = { xcopy, ioFinding, ctkFinding },
+                        LogStatusBefore = "Critical", LogSizeBytesBefore = 49_807_360, UsedPercentBefore = 100, FreeBytesBefore = 0,
+                        LogStatusAfter = "Healthy", LogSizeBytesAfter = 0, UsedPercentAfter = 3.5, FreeBytesAfter = 48_234_496,
+                        Actions = new[] { "Archived /var/log/vmkfstools-wrapper.log to [vsanDatastore] logs/esx01-wrapper.log.gz", "Truncated /var/log/vmkfstools-wrapper.log in place", "Registered rotation cron (every 10 min, keep 5 MiB)", "Restarted hostd and vpxa" },
+                        Findings = new[] { xcopy, ioFinding, ctkFinding },
                         Outcome = RemediationOutcome.Remediated,
                         LogArchive = "/srv/reports/esx01_vmkfstools-wrapper.log_20261125T103000Z.gz",
                         FinalState = "/var 3.5% used; rotation cron registered; hostd and vpxa running",
                     },
-                    new HostReportEntry
+                    new RemediationHostSummary
                     {
                         VMHost = "esx02.lab.local",
-                        LogSpaceBefore = new LogSpaceState { LogSizeBytes = 1_024, VarUsedPercent = 8, VarFreeBytes = 44_000_000, Status = "Healthy" },
+                        LogStatusBefore = "Healthy", LogSizeBytesBefore = 1_024, UsedPercentBefore = 8, FreeBytesBefore = 44_000_000,
                         Outcome = RemediationOutcome.Healthy,
                         FinalState = "Healthy; nothing to do",
                     },
-                    new HostReportEntry
+                    new RemediationHostSummary
                     {
                         VMHost = "esx03.lab.local",
-                        LogSpaceBefore = new LogSpaceState { LogSizeBytes = 50_331_648, VarUsedPercent = 100, VarFreeBytes = 0, Status = "Critical" },
-                        Actions = { "Truncation failed: permission denied" },
+                        LogStatusBefore = "Critical", LogSizeBytesBefore = 50_331_648, UsedPercentBefore = 100, FreeBytesBefore = 0,
+                        Actions = new[] { "Truncation failed: permission denied" },
                         Outcome = RemediationOutcome.Failed,
                         FinalState = "/var still 100% used; log not truncated",
                     },
                 },
                 VMs =
                 {
-                    new VMReportEntry
+                    new RemediationVMSummary
                     {
                         VM = HostileVM, VMHost = HostileHost, CbtEnabledBefore = true, CbtEnabledAfter = true,
                         PowerStateBefore = "PoweredOn", PowerStateAfter = "PoweredOn",
-                        DeletedCtkFiles = { "[vsanDatastore] db01/db01-ctk.vmdk", "[vsanDatastore] db01/db01_1-ctk.vmdk" },
-                        Actions = { "Powered off (guest shutdown)", "Disabled CBT", "Deleted 2 ctk files", "Enabled CBT", "Powered on" },
+                        DeletedCtkFiles = new[] { "[vsanDatastore] db01/db01-ctk.vmdk", "[vsanDatastore] db01/db01_1-ctk.vmdk" },
+                        Actions = new[] { "Powered off (guest shutdown)", "Disabled CBT", "Deleted 2 ctk files", "Enabled CBT", "Powered on" },
                         Outcome = RemediationOutcome.Remediated,
                         FinalState = "PoweredOn, CBT enabled, 1 ctk per disk",
                     },
-                    new VMReportEntry
+                    new RemediationVMSummary
                     {
                         VM = "app02", VMHost = "esx03.lab.local", CbtEnabledBefore = true, CbtEnabledAfter = false,
                         PowerStateBefore = "PoweredOn", PowerStateAfter = "PoweredOff",
-                        Actions = { "Powered off", "Disabled CBT", "Enable CBT failed: task timed out" },
+                        Actions = new[] { "Powered off", "Disabled CBT", "Enable CBT failed: task timed out" },
                         Outcome = RemediationOutcome.Failed,
                         FinalState = "PoweredOff with CBT disabled: run Reset-VMChangeTracking -VM app02 again",
                     },

@@ -265,12 +265,15 @@ namespace MtvRemediation.Tests.Remediation
             Assert.Equal(new[] { "ChangeTrackerInvalid: 1" }, summary.FindingCounts);
 
             var report = RunbookEngine.BuildReport(new[] { summary }, Array.Empty<MtvRemediation.RemediationVMSummary>(), new DateTime(2026, 11, 25, 0, 0, 0, DateTimeKind.Utc));
-            var entry = Assert.Single(report.Hosts);
-            Assert.Equal(new long[] { 3, 9 }, entry.Findings.Select(f => f.LineNumber).ToArray());
-            Assert.Equal(summary.Result, entry.Outcome.ToString()); // one word for one outcome
-            Assert.Equal(MtvRemediation.RemediationOutcome.Planned, entry.Outcome); // planned, not done
-            Assert.StartsWith("Planned: Truncate", entry.Actions[0]);
-            Assert.Equal(99, entry.LogSpaceBefore!.VarUsedPercent);
+            Assert.Same(summary, Assert.Single(report.Hosts)); // the report holds the rows themselves
+            var json = new System.IO.StringWriter();
+            RemediationReportWriter.WriteJson(report, json);
+            var entry = System.Text.Json.JsonDocument.Parse(json.ToString()).RootElement.GetProperty("Hosts")[0];
+            Assert.Equal(new long[] { 3, 9 }, entry.GetProperty("Findings").EnumerateArray().Select(f => f.GetProperty("LineNumber").GetInt64()).ToArray());
+            Assert.Equal(summary.Result, entry.GetProperty("Outcome").GetString()); // one word for one outcome
+            Assert.Equal("Planned", summary.Result); // planned, not done
+            Assert.StartsWith("Planned: Truncate", entry.GetProperty("Actions")[0].GetString());
+            Assert.Equal(99, entry.GetProperty("LogSpaceBefore").GetProperty("VarUsedPercent").GetDouble());
         }
     }
 }

@@ -205,8 +205,8 @@ namespace MtvRemediation.Tests.Remediation
 
             var h = Assert.Single(result.Hosts);
             var v = Assert.Single(result.VMs);
-            Assert.Equal(nameof(RunbookOutcome.Remediated), h.Result);
-            Assert.Equal(nameof(RunbookOutcome.Remediated), v.Result);
+            Assert.Equal(nameof(RemediationOutcome.Remediated), h.Result);
+            Assert.Equal(nameof(RemediationOutcome.Remediated), v.Result);
             Assert.Equal(true, h.RotationCronRegistered);
             Assert.Equal(0, h.LogSizeBytesAfter);
             Assert.Equal(true, v.CbtHealthyAfter);
@@ -230,8 +230,8 @@ namespace MtvRemediation.Tests.Remediation
             Assert.Equal(size, new FileInfo(log).Length);
             Assert.Equal(crontab, File.ReadAllBytes(tab));
             Assert.DoesNotContain(fake.Calls, c => c != "GetVms");
-            Assert.Equal(nameof(RunbookOutcome.Planned), result.Hosts[0].Result);
-            Assert.Equal(nameof(RunbookOutcome.Planned), result.VMs[0].Result);
+            Assert.Equal(nameof(RemediationOutcome.Planned), result.Hosts[0].Result);
+            Assert.Equal(nameof(RemediationOutcome.Planned), result.VMs[0].Result);
         }
 
         [Fact]
@@ -247,8 +247,8 @@ namespace MtvRemediation.Tests.Remediation
 
             Assert.Equal(size, new FileInfo(log).Length);
             Assert.Contains(fake.Files, f => f == CtkFile);
-            Assert.Equal(nameof(RunbookOutcome.Partial), result.Hosts[0].Result); // the cron job was done, the clear declined
-            Assert.Equal(nameof(RunbookOutcome.Declined), result.VMs[0].Result);
+            Assert.Equal(nameof(RemediationOutcome.Partial), result.Hosts[0].Result); // the cron job was done, the clear declined
+            Assert.Equal(nameof(RemediationOutcome.Declined), result.VMs[0].Result);
         }
 
         [Fact]
@@ -266,8 +266,8 @@ namespace MtvRemediation.Tests.Remediation
             Assert.Equal(EsxiShellErrorIds.NotConnected, error.ErrorId);
             Assert.Equal("esx-gone", target);
             Assert.Contains("is skipped (its VMs' CBT is still handled)", error.Message);
-            Assert.Equal(nameof(RunbookOutcome.Failed), result.Hosts[0].Result);
-            Assert.Equal(nameof(RunbookOutcome.Remediated), result.VMs[0].Result);
+            Assert.Equal(nameof(RemediationOutcome.Failed), result.Hosts[0].Result);
+            Assert.Equal(nameof(RemediationOutcome.Remediated), result.VMs[0].Result);
             Assert.True(fake.Cbt);
         }
     }
