@@ -63,15 +63,19 @@ namespace MtvRemediation.Commands
         private protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
         {
             var logPath = LogPathFor(target) ?? LogPath;
-            if (WrapperLogApplicability.DependsOnGeneration(logPath))
+            // One read, both at once: does clearing apply to this wrapper, and the space before.
+            var read = HostDiagnosisReader.Read(shell, new HostDiagnosisRequest
             {
-                var read = HostDiagnosisReader.Read(shell, new HostDiagnosisRequest { LogFactsFor = logPath }, ct);
-                var refusal = WrapperLogApplicability.Refusal(HostDiagnosis.Required(read.LogFacts, read.LogFactsError), logPath, WrapperLogAction.Clear);
-                if (refusal != null) throw refusal;
-            }
+                LogFactsFor = WrapperLogApplicability.DependsOnGeneration(logPath) ? logPath : null,
+                Space = new LogSpaceOptions { LogPath = logPath },
+            }, ct);
+            if (read.LogFactsError != null) throw read.LogFactsError;
+            var refusal = read.LogFacts == null ? null : WrapperLogApplicability.Refusal(read.LogFacts, logPath, WrapperLogAction.Clear);
+            if (refusal != null) throw refusal;
             var request = new LogClearRequest
             {
                 LogPath = logPath,
+                Before = HostDiagnosis.Required(read.Space, read.SpaceError),
                 ArchiveDirectory = _archiveDirectory,
                 CompressOnHost = CompressOnHost,
                 KeepLastLines = KeepLastLines,

@@ -16,6 +16,12 @@ namespace MtvRemediation.Remediation
     {
         public string LogPath { get; set; } = LogSpaceOptions.DefaultLogPath;
 
+        /// <summary>
+        /// The space as the caller's host read found it (the cmdlet's pre-check, the runbook's
+        /// diagnosis); null: measured here. The size truncated is read again right before.
+        /// </summary>
+        public LogSpaceStatus? Before { get; set; }
+
         /// <summary>Local directory for the compressed copy; null: no archive.</summary>
         public string? ArchiveDirectory { get; set; }
 
@@ -87,7 +93,7 @@ namespace MtvRemediation.Remediation
         public static LogClearResult Clear(IEsxiShell shell, LogClearRequest request, CancellationToken ct, Action<string>? verbose = null)
         {
             var probeOptions = new LogSpaceOptions { LogPath = request.LogPath };
-            var before = LogSpaceProbe.Measure(shell, probeOptions, ct);
+            var before = request.Before ?? LogSpaceProbe.Measure(shell, probeOptions, ct);
             var result = new LogClearResult
             {
                 VMHost = shell.HostName,

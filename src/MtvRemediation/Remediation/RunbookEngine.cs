@@ -331,7 +331,7 @@ namespace MtvRemediation.Remediation
             {
                 try
                 {
-                    var r = LogClearEngine.Clear(shell, new LogClearRequest { LogPath = options.LogSpace.LogPath, ArchiveDirectory = options.ArchiveDirectory, ArchiveStamp = options.RunStamp }, ct, verbose);
+                    var r = LogClearEngine.Clear(shell, new LogClearRequest { LogPath = options.LogSpace.LogPath, Before = host.Before, ArchiveDirectory = options.ArchiveDirectory, ArchiveStamp = options.RunStamp }, ct, verbose);
                     host.LogArchive = r.ArchiveFile;
                     if (r.ArchiveFile != null) host.AddAction($"Archived {r.LogPath} ({FormatBytes(r.BytesBefore)}) to {r.ArchiveFile}");
                     host.AddAction($"Truncated {r.LogPath} in place: {FormatBytes(r.BytesBefore)} -> {FormatBytes(r.BytesAfter)}; /var {Pct(r.UsedPercentBefore)} -> {Pct(r.UsedPercentAfter)} used");
