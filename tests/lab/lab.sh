@@ -323,7 +323,7 @@ setup_host() { # index name moref
 }
 
 # ---------------------------------------------------------------------------------------------
-# storage layouts (FIELD-FACTS 3): where the host's /var/log really lives
+# storage layouts: where the host's /var/log really lives (docs/field-sources.md#3-esxi-shell-and-storage)
 #   ramdisk   the lab default: /var/log a directory on the "var" ramdisk (a log on a visorfs
 #             ramdisk, as on hosts without persistent scratch before 7.0)
 #   osdata    ESXi 7.0/8.0 ("system storage", symbolic links table): /scratch -> /vmfs/volumes/<uuid>,
