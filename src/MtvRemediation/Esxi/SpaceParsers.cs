@@ -151,8 +151,8 @@ namespace MtvRemediation.Esxi
         /// <summary>
         /// Ramdisk name -> mount point from <c>localcli|esxcli system visorfs ramdisk list</c>. Its
         /// layout on ESXi is UNVERIFIED: no captured output of it was found in VMware's docs and KBs
-        /// or in public repositories (searched for this round; only `localcli system visorfs ramdisk
-        /// add -n NAME -t PATH` scripts and the vdf -h table below are on record). So this reads only
+        /// or in public repositories (only `localcli system visorfs ramdisk add -n NAME -t PATH`
+        /// scripts and the vdf -h table below are on record). So this reads only
         /// what any layout of that table must have: a header naming "Mount Point", the ramdisk name
         /// as the first word of a row, and its mount point as the first later word that is an
         /// absolute path (sizes and percentages never start with '/'; a path has no spaces), whether

@@ -10,7 +10,7 @@ namespace MtvRemediation.Remediation
     /// vmkfstools-wrapper</c>, kubev2v/forklift vmkfstools_wrapper.sh at v2.11.0), so on such a host
     /// the wrapper log does not grow: a rotation job has nothing to do, and a clear has nothing to
     /// clear unless an older wrapper's log is still there. Returns null when the cmdlet applies.
-    /// A host without a readable payload is treated as before (the cmdlet applies).
+    /// A host without a readable payload is not refused (the cmdlet applies).
     /// </summary>
     internal static class WrapperLogApplicability
     {
