@@ -552,7 +552,7 @@ Describe 'vCenter faults' -Tag Lab, Fault -Skip:(-not $LabUp) {
     }
 }
 
-# Issue 11: nothing lost on hostile or odd hosts. Each test failed before the fix it names.
+# Issue 11: nothing lost on hostile or odd hosts.
 Describe 'Nothing lost on hostile or odd hosts' -Tag Lab, Fault -Skip:(-not $LabUp) {
     BeforeAll {
         $script:Lab = Get-HostLab

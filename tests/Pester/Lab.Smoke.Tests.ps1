@@ -175,7 +175,8 @@ Describe 'Lab ESXi hosts' -Tag Smoke, Lab {
         $out = Invoke-LabSsh $script:H0 '/etc/init.d/hostd restart'
         $out[0] | Should -Be "watchdog-hostd: Terminating watchdog process with PID $before"
         $out[1..2] | Should -Be @('hostd stopped.', 'hostd started.')
-        # vCenter notices late (FIELD-FACTS 5): still connected right after, notResponding after the lab's lag.
+        # vCenter notices late: still connected right after, notResponding after the lab's lag
+        # (docs/field-sources.md#5-management-agents).
         $deadline = (Get-Date).AddSeconds(15)
         do { Start-Sleep -Milliseconds 100; $state = (Get-VcProperty $vc HostSystem $script:H0.moref 'runtime.connectionState')['runtime.connectionState'] }
         until ($state -eq 'notResponding' -or (Get-Date) -gt $deadline)

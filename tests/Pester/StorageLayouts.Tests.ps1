@@ -1,4 +1,5 @@
-# Issue 14 point 1: the volume that really holds the log, on the storage layouts of FIELD-FACTS 3
+# Issue 14 point 1: the volume that really holds the log, on the storage layouts of
+# docs/field-sources.md#3-esxi-shell-and-storage
 # (lab.sh layout / Set-LabHostLayout): the lab default (a directory on the var ramdisk), ESXi 7/8
 # with /var/log -> /scratch/log -> the OSDATA volume under /vmfs/volumes, and ESXi 7/8 degraded
 # mode with /scratch on the tmp ramdisk. The expected numbers are the kernel's statfs of the log's

@@ -1,8 +1,9 @@
 # CBT reset on a vSAN datastore (issue 14.4), against the lab's vsanDatastore (tests/lab/vcsim/vsan.go):
 # summary.type vsan, summary.url ds:///vmfs/volumes/vsan:<uuid>/, VM files in a directory named by
 # the namespace object's UUID. What vSAN really does with a -ctk.vmdk delete is unverified
-# (FIELD-FACTS 6), so the module verifies every vSAN delete by listing; the partial delete is the
-# lab's /ctl/vsan-keep-on-delete fault (the delete task succeeds, the file stays).
+# (docs/field-sources.md#6-changed-block-tracking), so the module verifies every vSAN delete
+# by listing; the partial delete is the lab's /ctl/vsan-keep-on-delete fault (the delete task
+# succeeds, the file stays).
 # The VMs used here are created by the tests and destroyed afterwards.
 
 BeforeDiscovery {

@@ -68,8 +68,7 @@ try {
     $n = $sample.Count
     # Property reads: RetrievePropertiesEx (+Continue...). Tasks are waited for with the
     # PropertyCollector's WaitForUpdatesEx, not polled with RetrievePropertiesEx, so every one of
-    # these is a read of VMs, hosts or datastores (before that waiter, one poll per *_Task call was
-    # subtracted here, which now made the figure negative).
+    # these is a read of VMs, hosts or datastores.
     function Get-VMReads($m) {
         $reads = 0
         foreach ($k in $m.ByMethod.Keys) {

@@ -67,7 +67,7 @@ try {
     # Client memory per open session: all $max sessions open against none. The managed heap after
     # a full collection is the figure (the sessions' objects and buffers); the resident set moves
     # by whole GC segments the runtime keeps or returns, so its difference is shown beside it only
-    # (the first full run measured -4.5 KiB per session with it).
+    # (it can even come out negative).
     $heapNone = [GC]::GetTotalMemory($true); $rssNone = Get-RssAfterGc
     Connect-Fleet $all[0..($max - 1)]
     $heapOpen = [GC]::GetTotalMemory($true); $rssOpen = Get-RssAfterGc

@@ -279,7 +279,7 @@ function Set-LabHostdLag {
     <#
     .SYNOPSIS
         How long the lab's vCenter keeps showing a host connected after its hostd or vpxa stopped
-        (vCenter notices a missing heartbeat late, FIELD-FACTS 5; default 2000 ms,
+        (vCenter notices a missing heartbeat late: docs/field-sources.md#5-management-agents; default 2000 ms,
         $MTVLAB_HOSTD_LAG_MS; Reset-LabHost restores it). Without -HostName: all hosts.
     .EXAMPLE
         Set-LabHostdLag -Milliseconds 60000 -HostName DC0_H0   # vCenter does not notice a quick restart
@@ -475,7 +475,8 @@ function Get-LabVM {
 function Set-LabHostLayout {
     <#
     .SYNOPSIS
-        Puts a lab host's /var/log on one of the storage layouts of FIELD-FACTS 3: Ramdisk (the lab
+        Puts a lab host's /var/log on one of the storage layouts of
+        docs/field-sources.md#3-esxi-shell-and-storage: Ramdisk (the lab
         default: a directory on the var ramdisk), OsData (ESXi 7/8: /var/log -> /scratch/log ->
         /vmfs/volumes/<uuid>, an OSDATA volume df lists as VFFS) or Degraded (ESXi 7/8 without
         persistent storage: /scratch -> /tmp/scratch on the tmp ramdisk). The log files move along.

@@ -218,7 +218,7 @@ CFG
 # Ports: every lab instance on this machine (other checkouts too) picks and binds its sshd ports
 # under ONE machine-wide lock, and a port counts as taken only once sshd is seen listening on it.
 # sshd daemonises before it binds, so its exit status says nothing about the port: a collision
-# used to record two hosts on one port ("host key does not match the pinned fingerprint").
+# would record two hosts on one port ("host key does not match the pinned fingerprint").
 PORT_LOCK=/run/lock/mtvlab-ports.lock
 
 port_listening() { ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
@@ -323,7 +323,7 @@ setup_host() { # index name moref
 }
 
 # ---------------------------------------------------------------------------------------------
-# storage layouts (FIELD-FACTS 3): where the host's /var/log really lives
+# storage layouts: where the host's /var/log really lives (docs/field-sources.md#3-esxi-shell-and-storage)
 #   ramdisk   the lab default: /var/log a directory on the "var" ramdisk (a log on a visorfs
 #             ramdisk, as on hosts without persistent scratch before 7.0)
 #   osdata    ESXi 7.0/8.0 ("system storage", symbolic links table): /scratch -> /vmfs/volumes/<uuid>,

@@ -74,8 +74,9 @@ namespace MtvRemediation.Cluster
     /// error); a copy step's error is <c>populator pod failed for PVC %s. Please check the pod logs</c>
     /// (pkg/controller/plan/migration.go), copied into the VM's error by ReflectPipeline.
     /// VSphereXcopyVolumePopulator (pkg/apis/forklift/v1beta1/vsphere_xcopy_volumepopulator.go):
-    /// spec.vmId, spec.vmdkPath, status.progress; xcopyUsed and vibVersion from 2.12.5, result
-    /// ("success"/"failure", the populator's completion label) on release-2.12.
+    /// spec.vmId, spec.vmdkPath, status.progress; xcopyUsed from 2.12.2, vibVersion from 2.12.4, result
+    /// ("success"/"failure", the populator's completion label) on release-2.12
+    /// (docs/field-sources.md#1-the-failure-in-mtv).
     /// </summary>
     internal static class MtvClusterObjects
     {

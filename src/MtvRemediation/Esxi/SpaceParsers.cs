@@ -22,9 +22,10 @@ namespace MtvRemediation.Esxi
         public string Name { get; }
 
         /// <summary>
-        /// Where it is mounted; empty when the tool does not say. vdf prints "--" for every ramdisk
-        /// (FIELD-FACTS 3): its mount point comes from the ramdisk list, never from its name (a
-        /// "root" row taken as "/" would match every path and report the 32 MB root ramdisk).
+        /// Where it is mounted; empty when the tool does not say. vdf prints "--" for every ramdisk:
+        /// its mount point comes from the ramdisk list, never from its name (a "root" row taken as
+        /// "/" would match every path and report the 32 MB root ramdisk). Sources:
+        /// docs/field-sources.md#3-esxi-shell-and-storage.
         /// </summary>
         public string MountPoint { get; }
 
@@ -41,12 +42,13 @@ namespace MtvRemediation.Esxi
     /// <summary>
     /// Parsers for the space tools ESXi offers. They read the header to learn the unit, so
     /// <c>vdf</c> (1k-blocks), <c>vdf -h</c> (human sizes) and <c>df -k</c> all parse with one routine.
-    /// Real output on record (each a test in SpaceParsersTests):
+    /// Real output on record (each a test in SpaceParsersTests; sources and what is unverified:
+    /// docs/field-sources.md#3-esxi-shell-and-storage):
     /// <list type="bullet">
     /// <item><c>vdf -h</c> on an ESXi 6.x host, from a public blog repository's post "Capturing
     /// Network Traffic on ESXi Hosts" (pktcap-uw filling /tmp): header
     /// <c>Ramdisk Size Used Available Use% Mounted on</c>, rows like <c>tmp 256M 255M 364K 99% --</c>
-    /// (also quoted in FIELD-FACTS 3). <c>vdf</c> without -h prints blocks ("-h multiple instead of
+    /// (also quoted in the field sources). <c>vdf</c> without -h prints blocks ("-h multiple instead of
     /// blocks", its own usage text, technodrone.cloud 2010 "ESXi has a 32mb memory footprint"), but
     /// its header is unverified: "1k-blocks", "kbytes" or "bytes" are recognised; anything else is
     /// read as rounded sizes, and the probe then prefers vdf -h.</item>
@@ -149,8 +151,8 @@ namespace MtvRemediation.Esxi
         /// <summary>
         /// Ramdisk name -> mount point from <c>localcli|esxcli system visorfs ramdisk list</c>. Its
         /// layout on ESXi is UNVERIFIED: no captured output of it was found in VMware's docs and KBs
-        /// or in public repositories (searched for this round; only `localcli system visorfs ramdisk
-        /// add -n NAME -t PATH` scripts and the vdf -h table below are on record). So this reads only
+        /// or in public repositories (only `localcli system visorfs ramdisk add -n NAME -t PATH`
+        /// scripts and the vdf -h table below are on record). So this reads only
         /// what any layout of that table must have: a header naming "Mount Point", the ramdisk name
         /// as the first word of a row, and its mount point as the first later word that is an
         /// absolute path (sizes and percentages never start with '/'; a path has no spaces), whether

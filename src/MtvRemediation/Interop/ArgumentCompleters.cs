@@ -101,7 +101,10 @@ namespace MtvRemediation.Interop
             => CompletionSupport.Complete(wordToComplete, VIConnectionStore.Current.GetAll().Where(c => c.IsConnected).Select(c => c.Server)).ToList();
     }
 
-    /// <summary>-LogPath: the wrapper logs MTV writes (FIELD-FACTS 2: the VIB's and the SSH method's).</summary>
+    /// <summary>
+    /// -LogPath: the wrapper logs MTV writes, the VIB's and the SSH method's
+    /// (docs/field-sources.md#2-the-vmkfstools-wrapper).
+    /// </summary>
     internal sealed class WrapperLogPathCompleter : IArgumentCompleter
     {
         internal static readonly string[] KnownLogs = { LogSpaceOptions.DefaultLogPath, LogSpaceOptions.DefaultSecureLogPath };

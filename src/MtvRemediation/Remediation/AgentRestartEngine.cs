@@ -46,7 +46,10 @@ namespace MtvRemediation.Remediation
         bool WaitForChange(TimeSpan timeout, CancellationToken cancellationToken);
     }
 
-    /// <summary>What we can tell about vSAN and LACP before restarting agents (FIELD-FACTS 5).</summary>
+    /// <summary>
+    /// What we can tell about vSAN and LACP before restarting agents
+    /// (docs/field-sources.md#5-management-agents).
+    /// </summary>
     internal sealed class AgentRestartRisk
     {
         /// <summary>true/false, or null when the host could not say (no esxcli, command failed).</summary>

@@ -111,11 +111,12 @@ namespace MtvRemediation.Remediation
     }
 
     /// <summary>
-    /// CBT inspection and reset in KB 2139574's order (FIELD-FACTS 6): refuse with snapshots, power
+    /// CBT inspection and reset in KB 2139574's order: refuse with snapshots, power
     /// off safely, disable CBT, delete each disk's own -ctk.vmdk, power on and off once with CBT
     /// disabled, enable CBT, restore the power state, check one -ctk.vmdk per disk. Every step and
     /// every power transition is recorded; a failure stops the sequence, restores the power state,
     /// and leaves a state a re-run completes.
+    /// Sources: docs/field-sources.md#6-changed-block-tracking.
     /// </summary>
     internal sealed class ChangeTrackingEngine
     {
@@ -458,9 +459,10 @@ namespace MtvRemediation.Remediation
         /// <summary>
         /// Deletes the planned files. On vSAN, whether a -ctk.vmdk is a plain file in the VM's
         /// namespace object or an object of its own, and so whether DeleteDatastoreFile_Task removes
-        /// it completely, is unverified (FIELD-FACTS 6): there every delete is verified by listing
+        /// it completely, is unverified: there every delete is verified by listing
         /// the folder, and a file still listed fails the step (CBT stays disabled, nothing is enabled
         /// on top of a partial delete).
+        /// Sources: docs/field-sources.md#6-changed-block-tracking.
         /// </summary>
         private async Task DeleteCtkFilesAsync(ChangeTrackingResetPlan plan, List<string> steps, List<string> deleted, CancellationToken ct)
         {

@@ -53,7 +53,10 @@ namespace MtvRemediation.Remediation
         public string Remediation { get; }
     }
 
-    /// <summary>The signature table (FIELD-FACTS section 1 and 2).</summary>
+    /// <summary>
+    /// The signature table (docs/field-sources.md#1-the-failure-in-mtv and
+    /// docs/field-sources.md#2-the-vmkfstools-wrapper).
+    /// </summary>
     internal static class CloneFailureSignatures
     {
         public const string ChangeTrackerInvalid = "ChangeTrackerInvalid";
@@ -96,8 +99,9 @@ namespace MtvRemediation.Remediation
                 "vmkfstools failed to clone the disk; the message after 'Failed to clone disk:' is vmkfstools' own error.",
                 "Test-VmkfstoolsLogSpace"),
             // " xcopy used reported: 0" (populator klog, 2.10-2.11.0), "xcopyUsed": false / xcopyUsed=false /
-            // xcopyUsed=0 (newer, structured; unverified rendering), "XCOPY used: False, clone write ops: <n>"
-            // (2.10 Python wrapper, every poll), "XCOPY used: false" (0.3.x shell wrapper, syslog).
+            // xcopyUsed=0 (2.11.1 and later, klog key/value; the JSON and "false" spellings are unverified),
+            // "XCOPY used: False, clone write ops: <n>" (2.10 Python wrapper, every poll), "XCOPY used:
+            // false" (0.3.x shell wrapper, syslog).
             new CloneFailureSignature(XcopyNotUsed, 60, true, new[] { "XCOPY used: False", "XCOPY used: false", "xcopy used reported: 0", "xcopyUsed\": false", "xcopyUsed\":false", "xcopyUsed=false", "xcopyUsed=0" },
                 "xcopy[ _]?used( reported)?\"?[ ]*[:=][ ]*\"?(0|false)",
                 @"xcopy[ _]?used(?: reported)?""?\s*[:=]\s*""?(?:0|false)\b",

@@ -31,9 +31,9 @@ namespace MtvRemediation.Remediation
     internal static class HostCloneLogScanner
     {
         /// <summary>
-        /// The 2.9/2.10 wrapper logs and the 2.9 SSH method's secure log (FIELD-FACTS 2), and the
-        /// syslog file that presumably receives 0.3.x's <c>logger -t vmkfstools-wrapper</c> lines
-        /// (unverified); rotated or archived variants beside them are scanned too.
+        /// The 2.9/2.10 wrapper logs and the 2.9 SSH method's secure log, and the syslog file that
+        /// presumably receives 0.3.x's <c>logger -t vmkfstools-wrapper</c> lines (unverified); rotated
+        /// or archived variants beside them are scanned too (docs/field-sources.md#2-the-vmkfstools-wrapper).
         /// </summary>
         public static readonly IReadOnlyList<string> DefaultLogPaths = new[]
         {

@@ -301,7 +301,7 @@ namespace MtvRemediation.Remediation
             var hashTool = tools.Contains("sha256sum") ? "sha256sum" : tools.Contains("md5sum") ? "md5sum" : null;
             // The host hashes the same prefix on a second channel of the session WHILE the archive
             // streams, so verification costs no extra pass in wall time (measured on a 512 MiB log:
-            // gzip stream 9 s, sha256sum 8 s, one after the other before).
+            // gzip stream 9 s, sha256sum 8 s; one after the other they would add up).
             using var hashCancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var remoteHash = hashTool == null ? null : System.Threading.Tasks.Task.Run(() =>
                 RemoteOps.Run(shell, ReadPrefix(path, length, hashTool), hashCancel.Token, timeout));

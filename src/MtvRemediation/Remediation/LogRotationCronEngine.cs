@@ -10,7 +10,10 @@ using MtvRemediation.Infrastructure;
 
 namespace MtvRemediation.Remediation
 {
-    /// <summary>Where ESXi keeps cron (FIELD-FACTS 4). Settable so tests can point at a scratch tree.</summary>
+    /// <summary>
+    /// Where ESXi keeps cron (docs/field-sources.md#4-cron-on-esxi). Settable so tests can point at
+    /// a scratch tree.
+    /// </summary>
     internal sealed class CronPaths
     {
         public string CrontabPath { get; set; } = "/var/spool/cron/crontabs/root";

@@ -8,7 +8,10 @@ using MtvRemediation.Infrastructure;
 
 namespace MtvRemediation.Remediation
 {
-    /// <summary>Where the wrapper writes on ESXi (FIELD-FACTS 2) and the status thresholds.</summary>
+    /// <summary>
+    /// Where the wrapper writes on ESXi (docs/field-sources.md#2-the-vmkfstools-wrapper) and the
+    /// status thresholds.
+    /// </summary>
     internal sealed class LogSpaceOptions
     {
         public const string DefaultLogPath = "/var/log/vmkfstools-wrapper.log";
@@ -24,7 +27,8 @@ namespace MtvRemediation.Remediation
     /// Measures the wrapper log and the volume that really holds it in ONE remote round trip
     /// (Scripts/logspace.sh). The log is judged by the module's one log-path rule (logpath.sh): a
     /// symlink or anything but a regular file at the log path is refused (LogPathRefused). The
-    /// volume is the file system holding the log's real path (FIELD-FACTS 3): a ramdisk found
+    /// volume is the file system holding the log's real path
+    /// (docs/field-sources.md#3-esxi-shell-and-storage): a ramdisk found
     /// through the ramdisk list's mount points (sizes from vdf), a VMFS-family volume (ESXi 7/8
     /// OSDATA, datastores) through ESXi's df or stat -f, and off ESXi the POSIX df -k of the path.
     /// What no source can attribute to the path fails loudly instead of borrowing a ramdisk's numbers.

@@ -22,7 +22,7 @@ namespace MtvRemediation.Remediation
     /// SCRIPT_VERSION line), and the one rule that tells its generation from it. Used by the
     /// wrapper inventory and by the clear/rotation pre-check alike. Sources: kubev2v/forklift
     /// <c>vmkfstools-wrapper/</c> at v2.10.4 (Python) and v2.11.0, v2.12.5 (<c>vmkfstools_wrapper.sh</c>,
-    /// first line <c>#!/bin/sh</c>); docs/field-sources.md, the wrapper per MTV version.
+    /// first line <c>#!/bin/sh</c>); docs/field-sources.md#2-the-vmkfstools-wrapper.
     /// </summary>
     internal sealed class WrapperPayload
     {

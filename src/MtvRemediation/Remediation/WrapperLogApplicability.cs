@@ -33,7 +33,7 @@ namespace MtvRemediation.Remediation
     /// The one rule whether clearing the wrapper log or registering its rotation job applies to a
     /// host, used by Clear-VmkfstoolsWrapperLog, Register-LogRotationCron and the runbook. Wrapper
     /// 0.3.x (MTV 2.11 and later, a shell script) logs only through syslog (<c>logger -t
-    /// vmkfstools-wrapper</c>, kubev2v/forklift vmkfstools_wrapper.sh at v2.11.0), so there the
+    /// vmkfstools-wrapper</c>, kubev2v/forklift vmkfstools_wrapper.sh at v2.11.0; docs/field-sources.md#2-the-vmkfstools-wrapper), so there the
     /// wrapper log does not grow: a rotation job has nothing to do, and a clear has nothing to clear
     /// unless an older wrapper's log is still there. A host without a payload (or with one of
     /// another kind) gets the action: its log may still be written.

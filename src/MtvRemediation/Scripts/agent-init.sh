@@ -1,5 +1,5 @@
-# Restart-EsxiAgents: runs one management agent's ESXi init script (FIELD-FACTS 5:
-# /etc/init.d/<agent> restart|status, one agent at a time, never services.sh).
+# Restart-EsxiAgents: runs one management agent's ESXi init script (/etc/init.d/<agent>
+# restart|status, one agent at a time, never services.sh: docs/field-sources.md#5-management-agents).
 # $1 = exists | restart | status, $2 = the init script's path. The exit status is the script's.
 action=$1
 script=$2

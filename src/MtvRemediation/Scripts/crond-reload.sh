@@ -1,6 +1,7 @@
-# ESXi's crond reload (FIELD-FACTS 4): kill the crond in the pid file "$1", wait for it to exit,
+# ESXi's crond reload: kill the crond in the pid file "$1", wait for it to exit,
 # start BusyBox crond ("$2" the busybox binary), wait for a new live pid in the pid file; print it.
 # BusyBox crond runs jobs with $SHELL, so it is pinned to /bin/sh (root's shell on ESXi).
+# Sources: docs/field-sources.md#4-cron-on-esxi.
 p=$1
 old=$(cat "$p" 2>/dev/null)
 # A killed crond can linger as a zombie until its parent reaps it: where /proc exists, a zombie counts as gone.

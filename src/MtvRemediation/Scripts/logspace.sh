@@ -1,8 +1,8 @@
 # Test-VmkfstoolsLogSpace's probe in one round trip ("$1" log, "$2" secure log); LogSpaceProbe.Parse
 # reads the @@sections. The log is judged by the one log-path rule (logpath.sh) and measured only
 # when it is a regular file. The volume is the file system that holds the log's REAL path
-# (FIELD-FACTS 3: on ESXi 7/8 /var/log is a symlink into the OSDATA volume; degraded hosts keep
-# /scratch on the tmp ramdisk):
+# (on ESXi 7/8 /var/log is a symlink into the OSDATA volume; degraded hosts keep /scratch on the
+# tmp ramdisk: docs/field-sources.md#3-esxi-shell-and-storage):
 #   ramdisks     localcli / esxcli system visorfs ramdisk list (name -> mount point) and vdf (sizes)
 #   /vmfs/...    ESXi's df (bytes: OSDATA, datastores, vfat), then stat -f on the path
 #   neither tool (not an ESXi host, e.g. the unit tests): stat -f and POSIX df -k on the path

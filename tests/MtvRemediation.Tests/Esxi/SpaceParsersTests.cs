@@ -114,7 +114,7 @@ namespace MtvRemediation.Tests.Esxi
             Assert.Equal(49152L * 1024, var.UsedBytes);
             Assert.Equal(0, var.FreeBytes);
             Assert.True(var.Exact);
-            // Issue 14: root used to become "/" here and then held every path.
+            // root never becomes "/": it would hold every path.
             Assert.Equal(string.Empty, all.Single(e => e.Name == "root").MountPoint);
             Assert.Null(SpaceParsers.FindVolumeFor(all, "/var/log"));
         }

@@ -209,8 +209,8 @@ namespace MtvRemediation.Tests.Remediation
         [Fact]
         public void Probe_parse_never_takes_the_root_ramdisk_for_a_path()
         {
-            // Issue 14: vdf's root row used to map to "/" and so held every path (the 32 MB root
-            // ramdisk reported as the log's volume). A path on no other volume is an error instead.
+            // vdf's root row never maps to "/": it would hold every path (the 32 MB root ramdisk
+            // reported as the log's volume). A path on no other volume is an error.
             var ex = Assert.Throws<RemediationException>(() => LogSpaceProbe.Parse("esx1", new LogSpaceOptions(), ProbeOutput("/opt/log")));
             Assert.Equal(HostRemediationErrorIds.LogSpaceCheckFailed, ex.ErrorId);
             Assert.Contains("root ramdisk is never taken", ex.Message);

@@ -142,7 +142,8 @@ namespace MtvRemediation.Tests.Remediation
 
         private (RunbookOptions Options, string Log, string Crontab) Scene()
         {
-            // The 2.9/2.10 wrapper's per-poll line (FIELD-FACTS section 2); the log is what /var is full of.
+            // The 2.9/2.10 wrapper's per-poll line; the log is what /var is full of
+            // (docs/field-sources.md#2-the-vmkfstools-wrapper).
             var log = Path.Combine(_root, "vmkfstools-wrapper.log");
             var sb = new StringBuilder();
             for (var i = 0; i < 2000; i++) sb.Append(CloneFailureLogSamples.WrapperXcopyFalse).Append('\n');

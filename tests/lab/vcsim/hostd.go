@@ -1,7 +1,8 @@
-// How vCenter sees a host whose hostd restarts (FIELD-FACTS 5: vpxa heartbeats every 10 s and
-// vCenter marks a host notResponding only after about 60 s without one, Broadcom KBs 323612 and
-// 435077). vcsim has no heartbeat, so the lab's /etc/init.d/hostd reports its own stop and the
-// moment it serves requests again, and this model plays vCenter's view:
+// How vCenter sees a host whose hostd restarts (vpxa heartbeats every 10 s and vCenter marks a
+// host notResponding only after about 60 s without one, Broadcom KBs 323612 and 435077;
+// docs/field-sources.md#5-management-agents). vcsim has no heartbeat, so the lab's
+// /etc/init.d/hostd reports its own stop and the moment it serves requests again, and this model
+// plays vCenter's view:
 //
 //	hostd stops   -> the host stays connected for `lag` ms (vCenter has not noticed yet)
 //	lag passed    -> notResponding

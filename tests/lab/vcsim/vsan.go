@@ -22,7 +22,7 @@
 // Not modelled (unverified or not needed; tests/lab/README.md): info stays vcsim's LocalDatastoreInfo
 // with info.url the backing directory; the namespace directory is a plain directory, not an object;
 // whether a -ctk.vmdk on vSAN is a plain file in the namespace or an object of its own, and so what
-// DeleteDatastoreFile_Task really does to it (FIELD-FACTS 6), is not known: the lab deletes a plain
+// DeleteDatastoreFile_Task really does to it, is not known (docs/field-sources.md#6-changed-block-tracking): the lab deletes a plain
 // file, and /ctl/vsan-keep-on-delete makes a delete report success while the file stays (tasks.go hands the request to vsanKeepRewrite) (the failure
 // the module must detect by listing). The datastore is not bind-mounted into the lab's ESXi chroots.
 package main
@@ -147,8 +147,9 @@ func createVsanVM(ctx context.Context, folders *object.DatacenterFolders, pool *
 
 // vsanKeep: file names (base names, e.g. vsan_VM0-ctk.vmdk) whose DeleteDatastoreFile_Task on
 // vsanDatastore reports success but leaves the file, once each. This is the failure the module's
-// verify-by-listing exists for (FIELD-FACTS 6: what hostd does with a -ctk.vmdk on vSAN is
-// unverified); it is a fault injection, not a claim that vSAN behaves so.
+// verify-by-listing exists for (what hostd does with a -ctk.vmdk on vSAN is unverified:
+// docs/field-sources.md#6-changed-block-tracking); it is a fault injection, not a claim that vSAN
+// behaves so.
 var vsanKeep = struct {
 	sync.Mutex
 	names map[string]bool

@@ -5,7 +5,8 @@
 # appears then, and vim-cmd answers for hostd). The restart tells the lab's vCenter (vcsim
 # /ctl/hostd, tests/lab/vcsim/hostd.go) when the agent stopped and when it serves again; vCenter
 # keeps the host connected for HOSTD_LAG_MS, then shows it notResponding for at least
-# HOSTD_DOWN_MS, then connected once the agent serves (FIELD-FACTS 5).
+# HOSTD_DOWN_MS, then connected once the agent serves
+# (docs/field-sources.md#5-management-agents).
 . /usr/lib/vmware/lab/common.sh
 agent=$1 action=$2
 pidfile=/var/run/vmware/$agent.pid
