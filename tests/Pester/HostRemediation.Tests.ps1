@@ -398,8 +398,10 @@ Describe 'Help examples run as-is against the lab' -Tag Lab {
         'Unregister-LogRotationCron', 'Clear-VmkfstoolsWrapperLog', 'Restart-EsxiAgents') {
         $code = (@((Get-Help $_ -Full).Examples.Example | Where-Object { $_.Code -notmatch 'example\.com' })[0].Code -replace '^PS>\s*', '').Trim()
         $code | Should -Match ([regex]::Escape($_))
-        $out = @(& ([scriptblock]::Create($code)) -ErrorVariable errs 3>$null)
-        $errs.Count | Should -Be 0
+        # The example's errors, split from its output (-ErrorVariable is not a parameter of a script block).
+        $errs = [System.Collections.Generic.List[object]]::new()
+        $out = @(& ([scriptblock]::Create($code)) 2>&1 3>$null | ForEach-Object { if ($_ -is [System.Management.Automation.ErrorRecord]) { $errs.Add($_) } else { $_ } })
+        $errs | Should -BeNullOrEmpty
         $out.Count | Should -BeGreaterThan 0
         $out | ForEach-Object { $_.PSObject.TypeNames[0] | Should -BeLike 'MtvRemediation.*' }
     }
