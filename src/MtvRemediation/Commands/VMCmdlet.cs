@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using MtvRemediation.Infrastructure;
 using MtvRemediation.Interop;
 using MtvRemediation.VSphere;
 
