@@ -54,11 +54,17 @@ namespace MtvRemediation.Commands
             var options = new LogSpaceOptions { LogPath = LogPathFor(target) ?? LogPath, WarningPercent = WarningPercent, CriticalPercent = CriticalPercent };
             var status = SkipWrapperInventory
                 ? LogSpaceProbe.Measure(shell, options, ct)
-                : LogSpaceProbe.MeasureWithInventory(shell, options, ct, failed => sink.WriteWarning($"[{failed.ErrorId}] {target.Name}: the wrapper inventory could not be read, the Wrapper* properties are empty: {failed.Message}"));
+                : LogSpaceProbe.MeasureWithInventory(shell, options, ct, failed => WriteInventoryFailed(target, failed, sink));
             sink.WriteVerbose($"{status.VMHost}: {status.VolumePath} {status.UsedPercent}% used (source: {status.Source}); log {status.LogSizeBytes} bytes; /tmp {status.TmpUsedPercent}%.");
             if (Quiet) sink.WriteObject(status.Status == "Healthy");
             else sink.WriteObject(status);
         }
+
+        // A failure of part of the result: an error with the inventory's id, while the space is still reported.
+        private void WriteInventoryFailed(HostTarget target, RemediationException failed, IOutputSink sink) =>
+            sink.WriteError(new RemediationException(failed.ErrorId, failed.Category,
+                $"{target.Name}: the wrapper inventory could not be read, the Wrapper* properties are empty: {failed.Message}", failed.RecommendedAction, failed)
+            { Next = failed.Next, NextTarget = failed.NextTarget, RerunCompletes = failed.RerunCompletes }.ToErrorRecord(target.InputObject, MyInvocation.MyCommand.Name));
 
         // -Quiet promises one boolean per host: an unreachable host's error is written, then $false.
         private protected override void OnHostFailed(HostTarget target, IOutputSink sink)
