@@ -124,7 +124,7 @@ namespace MtvRemediation.Commands
                 if (!MyInvocation.ExpectingInput && !MyInvocation.BoundParameters.ContainsKey(nameof(InputObject)))
                 {
                     ThrowTerminatingError(new MtvException(CloneFailureErrorIds.NoSource, ErrorCategory.InvalidArgument,
-                        "Nothing to scan. Pipe log lines (oc logs <populator-pod> | Find-MtvCloneFailure), give -Path with local log files, or -VMHost to scan the wrapper logs on ESXi hosts.").ToErrorRecord(null));
+                        $"Nothing to scan. Pipe log lines (oc logs <populator-pod> | {MyInvocation.MyCommand.Name}), give -Path with local log files, or -VMHost to scan the wrapper logs on ESXi hosts.").ToErrorRecord(null));
                 }
             }
         }
@@ -264,7 +264,7 @@ namespace MtvRemediation.Commands
                 if (Directory.Exists(r))
                 {
                     WriteError(new MtvException(CloneFailureErrorIds.PathIsDirectory, ErrorCategory.InvalidArgument,
-                        $"'{r}' is a directory. Pass its log files: Get-ChildItem '{r}' -Filter *.log | Find-MtvCloneFailure").ToErrorRecord(r));
+                        $"'{r}' is a directory. Pass its log files: Get-ChildItem '{r}' -Filter *.log | {MyInvocation.MyCommand.Name}").ToErrorRecord(r));
                     continue;
                 }
                 files.Add(r);
@@ -313,13 +313,15 @@ namespace MtvRemediation.Commands
             catch (HostCloneLogScanException ex)
             {
                 sink.WriteError(new MtvException(CloneFailureErrorIds.HostScanFailed, ErrorCategory.ReadError,
-                    ex.Message + " Check the files with Test-VmkfstoolsLogSpace; a damaged rotated archive can be removed once archived elsewhere.", null, ex).ToErrorRecord(target.InputObject));
+                    ex.Message + " Check the files; a damaged rotated archive can be removed once archived elsewhere.", null, ex)
+                { Next = NextCommand.CheckLogSpace, NextTarget = target.Name }.ToErrorRecord(target.InputObject));
                 result = ex.PartialResult;
             }
             catch (TimeoutException ex) when (!token.IsCancellationRequested)
             {
                 sink.WriteError(new MtvException(CloneFailureErrorIds.HostScanTimeout, ErrorCategory.OperationTimeout,
-                    $"The log scan on {target.Name} did not finish within {timeout.TotalSeconds:0} s. Narrow it with -Since, raise -TimeoutSeconds, or archive and clear the log with Clear-VmkfstoolsWrapperLog.", null, ex).ToErrorRecord(target.InputObject));
+                    $"The log scan on {target.Name} did not finish within {timeout.TotalSeconds:0} s. Narrow it with -Since, raise -TimeoutSeconds, or archive and clear the log.", null, ex)
+                { Next = NextCommand.ClearWrapperLog, NextTarget = target.Name }.ToErrorRecord(target.InputObject));
                 return;
             }
             sink.WriteVerbose($"{target.Name}: {result.Sources.Count} log file(s) scanned, {result.BytesReceived} bytes of matches received in {result.Duration.TotalSeconds:0.0} s.");

@@ -91,7 +91,7 @@ namespace MtvRemediation.Commands
                 var ops = string.Join("; ", plan.DescribeOperations());
                 var description = $"Reset CBT on VM '{plan.Vm.Name}' ({t.Connection.Server}): {ops}.";
                 var warning = $"Reset CBT on VM '{plan.Vm.Name}'? This will {ops}.";
-                if (ShouldProcess(description, warning, "Reset-VMChangeTracking")) approved.Add(i);
+                if (ShouldProcess(description, warning, MyInvocation.MyCommand.Name)) approved.Add(i);
             }
 
             // 3. Execute in parallel; each result is the server's truth at the end. The state check
