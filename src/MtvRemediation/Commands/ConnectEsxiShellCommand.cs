@@ -74,7 +74,7 @@ namespace MtvRemediation.Commands
             if (_addressOnCommandLine && Targets.Count > 1)
             {
                 var ex = new EsxiShellException(EsxiShellErrorIds.InvalidArgument, ErrorCategory.InvalidArgument,
-                    $"-Address names one SSH endpoint but {Targets.Count} hosts were given. Connect each host with its own Connect-EsxiShell -VMHost <name> -Address <address>.");
+                    $"-Address names one SSH endpoint but {Targets.Count} hosts were given. Connect each host on its own, with -VMHost <name> -Address <address>.");
                 ThrowTerminatingError(ex.ToErrorRecord(Address));
             }
             if (HostKeyFingerprint != null && !Esxi.HostKeyFingerprint.TryNormalize(HostKeyFingerprint, out _))
@@ -122,7 +122,7 @@ namespace MtvRemediation.Commands
             var existing = target.Session ?? resolver.Store.Find(target.Name);
             if (!hasSecret && (existing == null || existing.IsClosed || options.Force))
                 throw new EsxiShellException(EsxiShellErrorIds.InvalidArgument, ErrorCategory.InvalidArgument,
-                    $"No credential for '{target.Name}': pass -Credential (e.g. -Credential root) or -KeyFilePath. Connect-EsxiShell never prompts when PowerShell runs non-interactively.");
+                    $"No credential for '{target.Name}': pass -Credential (e.g. -Credential root) or -KeyFilePath. The command never prompts when PowerShell runs non-interactively.");
             var session = resolver.Connect(target, credential, keyFilePath, options, cancellationToken, out var opened);
             _opened[target.Name] = opened;
             return session.Shell;

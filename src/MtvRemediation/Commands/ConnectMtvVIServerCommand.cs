@@ -107,7 +107,8 @@ namespace MtvRemediation.Commands
             if (!input.IsConnected)
             {
                 WriteError(VIErrors.Record(null, VIErrorIds.ServerNotConnected, ErrorCategory.ConnectionError, VIServer,
-                    $"The PowerCLI connection to {input.Name} is not connected. Run Connect-VIServer {input.Name} first, or use Connect-MtvVIServer -Server {input.Name} -Credential (Get-Credential)."));
+                    $"The PowerCLI connection to {input.Name} is not connected. Run Connect-VIServer {input.Name} first, or log in without PowerCLI.",
+                    NextCommand.ConnectVCenter, input.Name));
                 return;
             }
             if (SkipCertificateCheck) WriteWarning($"Certificate validation for {input.Name} is off (-SkipCertificateCheck).");

@@ -72,7 +72,7 @@ namespace MtvRemediation.Commands
         {
             var ssh = SshServiceController.ForCurrentRunspace();
             var stopSsh = session.SshServiceStarted && ssh.StartedFor(session.VMHost, session.Id);
-            var action = stopSsh ? "Close the SSH connection, then stop the SSH service (TSM-SSH) that Connect-EsxiShell -StartSshService started" : "Close the SSH connection";
+            var action = stopSsh ? "Close the SSH connection, then stop the SSH service (TSM-SSH) that -StartSshService started" : "Close the SSH connection";
             if (!ShouldProcess($"{session.VMHost} (session {session.Id})", action)) return;
             if (!store.Remove(session) && !session.IsClosed)
                 WriteVerbose($"Session {session.Id} for {session.VMHost} was not in this runspace's list; closed it anyway.");
@@ -81,7 +81,7 @@ namespace MtvRemediation.Commands
             try
             {
                 if (ssh.StopIfStarted(session.VMHost, session.Id, CancelToken))
-                    WriteVerbose($"{session.VMHost}: stopped SSH (TSM-SSH) again, as it was before Connect-EsxiShell -StartSshService.");
+                    WriteVerbose($"{session.VMHost}: stopped SSH (TSM-SSH) again, as it was before -StartSshService started it.");
             }
             catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException || ex is OperationCanceledException)
             {

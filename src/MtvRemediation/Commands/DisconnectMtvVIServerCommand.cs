@@ -43,7 +43,7 @@ namespace MtvRemediation.Commands
                 var pattern = new WildcardPattern(name, WildcardOptions.IgnoreCase);
                 var matches = store.GetAll().Where(x => string.Equals(x.Server, name, System.StringComparison.OrdinalIgnoreCase) || pattern.IsMatch(x.Server)).ToList();
                 if (matches.Count == 0)
-                    WriteError(VIErrors.Record(null, VIErrorIds.ServerNotConnected, ErrorCategory.ObjectNotFound, item, $"There is no connection to '{name}' in this session (see Get-MtvVIServer)."));
+                    WriteError(VIErrors.Record(null, VIErrorIds.ServerNotConnected, ErrorCategory.ObjectNotFound, item, $"There is no connection to '{name}' in this session.", NextCommand.ShowVCenter));
                 _targets.AddRange(matches);
             }
         }

@@ -51,7 +51,11 @@ namespace MtvRemediation.Commands
                     return $"Get-VmkfstoolsWrapper{vmHost} lists them; Remove-VmkfstoolsWrapperTaskDirectory{vmHost} removes them.";
                 case NextCommand.ShowVCenter: return "Get-MtvVIServer shows the vCenter connections.";
                 case NextCommand.ConnectVCenter:
-                    return $"Connect-MtvVIServer{(target == null ? string.Empty : " -Server " + Quote(target))} -Credential (Get-Credential) logs in (-VIServer adopts a PowerCLI session).";
+                    return $"Connect-MtvVIServer -Server {(target == null ? "<vcenter>" : Quote(target))} -Credential (Get-Credential) logs in (-VIServer adopts a PowerCLI session).";
+                case NextCommand.AdoptVCenterWithoutCertificateCheck:
+                    return "Connect-MtvVIServer -VIServer $global:DefaultVIServer -SkipCertificateCheck adopts the session to a server with an untrusted certificate.";
+                case NextCommand.DisconnectShell: return $"Disconnect-EsxiShell{vmHost} closes the session and stops SSH again.";
+                case NextCommand.UnregisterLogRotation: return $"Unregister-LogRotationCron{vmHost} removes the job.";
                 default: return null;
             }
         }

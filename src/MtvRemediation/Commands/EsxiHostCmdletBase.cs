@@ -108,7 +108,7 @@ namespace MtvRemediation.Commands
 
         /// <summary>-StartSshService for Connect-EsxiShell (pipeline thread): starts SSH where needed before connecting.</summary>
         private protected void StartSshForSessions(IEnumerable<HostTarget> hosts, bool force) =>
-            _hosts.EnsureSshOnDemand(hosts, CancelToken, force, "Disconnect-EsxiShell stops it again");
+            _hosts.EnsureSshOnDemand(hosts, CancelToken, force, ErrorRecords.NextCommandText(NextCommand.DisconnectShell, null)!);
 
         /// <summary>
         /// The fan-out every phase of a host cmdlet uses: on up to -ThrottleLimit hosts at once, get

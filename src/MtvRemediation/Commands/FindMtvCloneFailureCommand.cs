@@ -124,7 +124,7 @@ namespace MtvRemediation.Commands
                 if (!MyInvocation.ExpectingInput && !MyInvocation.BoundParameters.ContainsKey(nameof(InputObject)))
                 {
                     ThrowTerminatingError(new MtvException(CloneFailureErrorIds.NoSource, ErrorCategory.InvalidArgument,
-                        "Nothing to scan. Pipe log lines (oc logs <populator-pod> | Find-MtvCloneFailure), give -Path with local log files, or -VMHost to scan the wrapper logs on ESXi hosts.").ToErrorRecord(null));
+                        $"Nothing to scan. Pipe log lines (oc logs <populator-pod> | {MyInvocation.MyCommand.Name}), give -Path with local log files, or -VMHost to scan the wrapper logs on ESXi hosts.").ToErrorRecord(null));
                 }
             }
         }
@@ -264,7 +264,7 @@ namespace MtvRemediation.Commands
                 if (Directory.Exists(r))
                 {
                     WriteError(new MtvException(CloneFailureErrorIds.PathIsDirectory, ErrorCategory.InvalidArgument,
-                        $"'{r}' is a directory. Pass its log files: Get-ChildItem '{r}' -Filter *.log | Find-MtvCloneFailure").ToErrorRecord(r));
+                        $"'{r}' is a directory. Pass its log files: Get-ChildItem '{r}' -Filter *.log | {MyInvocation.MyCommand.Name}").ToErrorRecord(r));
                     continue;
                 }
                 files.Add(r);

@@ -35,7 +35,7 @@ namespace MtvRemediation.Commands
                 {
                     var s = all.FirstOrDefault(x => x.Id == id);
                     if (s != null) WriteObject(s);
-                    else WriteError(NotFound($"There is no ESXi shell session with id {id}. Get-EsxiShell lists the sessions of this runspace.", id));
+                    else WriteError(NotFound($"There is no ESXi shell session with id {id}. Without -Id, the command lists the sessions of this runspace.", id));
                 }
                 return;
             }
@@ -50,11 +50,11 @@ namespace MtvRemediation.Commands
                 var matches = all.Where(s => pattern.IsMatch(s.VMHost)).ToArray();
                 WriteObject(matches, enumerateCollection: true);
                 if (matches.Length == 0 && !WildcardPattern.ContainsWildcardCharacters(name))
-                    WriteError(NotFound($"There is no ESXi shell session for '{name}'. Connect with Connect-EsxiShell -VMHost '{name}' -Credential <credential>.", name));
+                    WriteError(NotFound($"There is no ESXi shell session for '{name}'.", name, NextCommand.ConnectShell));
             }
         }
 
-        private static ErrorRecord NotFound(string message, object target)
-            => new EsxiShellException(EsxiShellErrorIds.SessionNotFound, ErrorCategory.ObjectNotFound, message).ToErrorRecord(target);
+        private static ErrorRecord NotFound(string message, object target, NextCommand next = NextCommand.None)
+            => new EsxiShellException(EsxiShellErrorIds.SessionNotFound, ErrorCategory.ObjectNotFound, message) { Next = next, NextTarget = target.ToString() }.ToErrorRecord(target);
     }
 }

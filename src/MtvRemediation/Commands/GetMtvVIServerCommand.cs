@@ -31,7 +31,7 @@ namespace MtvRemediation.Commands
                 var pattern = new WildcardPattern(name, WildcardOptions.IgnoreCase);
                 var matches = all.Where(c => pattern.IsMatch(c.Server) || string.Equals(c.Server, name, System.StringComparison.OrdinalIgnoreCase)).ToArray();
                 if (matches.Length == 0 && !WildcardPattern.ContainsWildcardCharacters(name))
-                    WriteError(VIErrors.Record(null, VIErrorIds.ServerNotConnected, ErrorCategory.ObjectNotFound, name, $"There is no connection to '{name}' in this session. Connect with Connect-MtvVIServer -Server {name} -Credential (Get-Credential)."));
+                    WriteError(VIErrors.Record(null, VIErrorIds.ServerNotConnected, ErrorCategory.ObjectNotFound, name, $"There is no connection to '{name}' in this session.", NextCommand.ConnectVCenter, name));
                 WriteObject(matches, enumerateCollection: true);
             }
         }

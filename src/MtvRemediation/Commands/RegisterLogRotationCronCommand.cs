@@ -45,7 +45,8 @@ namespace MtvRemediation.Commands
         protected override void EndProcessing()
         {
             if (Targets.Count > 0)
-                WriteWarning("The rotation job is temporary by design: it lives in the host's in-memory crontab and is lost when the host reboots. Register it again after a reboot during the migration wave, and remove it afterwards with Unregister-LogRotationCron.");
+                WriteWarning("The rotation job is temporary by design: it lives in the host's in-memory crontab and is lost when the host reboots. Register it again after a reboot during the migration wave. Afterwards, " +
+                    ErrorRecords.NextCommandText(NextCommand.UnregisterLogRotation, null));
             base.EndProcessing();
         }
 

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using MtvRemediation.Infrastructure;
 using MtvRemediation.Remediation;
 using MtvRemediation.VSphere;
 
@@ -90,7 +91,7 @@ namespace MtvRemediation.Commands
                 var ops = string.Join("; ", plan.DescribeOperations());
                 var description = $"Reset CBT on VM '{plan.Vm.Name}' ({t.Connection.Server}): {ops}.";
                 var warning = $"Reset CBT on VM '{plan.Vm.Name}'? This will {ops}.";
-                if (ShouldProcess(description, warning, "Reset-VMChangeTracking")) approved.Add(i);
+                if (ShouldProcess(description, warning, MyInvocation.MyCommand.Name)) approved.Add(i);
             }
 
             // 3. Execute in parallel; each result is the server's truth at the end. The state check

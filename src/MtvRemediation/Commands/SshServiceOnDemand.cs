@@ -51,7 +51,8 @@ namespace MtvRemediation.Commands
             if (connections.Count == 0)
             {
                 var ex = new EsxiShellException(SshServiceErrorIds.NoVCenter, ErrorCategory.ConnectionError,
-                    "-StartSshService starts SSH through vCenter, and there is no vCenter connection. Run Connect-MtvVIServer -Server <vcenter> first (a PowerCLI session is adopted with Connect-MtvVIServer -VIServer $global:DefaultVIServer). Nothing was started or connected.");
+                    "-StartSshService starts SSH through vCenter, and there is no vCenter connection. Nothing was started or connected. Log in to vCenter first, or adopt a PowerCLI session.")
+                { Next = NextCommand.ConnectVCenter };
                 _cmdlet.ThrowTerminatingError(ex.ToErrorRecord(null));
             }
             var controller = SshServiceController.ForCurrentRunspace();

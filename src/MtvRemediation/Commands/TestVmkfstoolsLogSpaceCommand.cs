@@ -56,12 +56,17 @@ namespace MtvRemediation.Commands
             if (read.SpaceError != null) throw read.SpaceError;
             var status = read.Space!;
             if (read.Wrapper != null) status.AddWrapperInventory(read.Wrapper);
-            // The space was measured all the same: its row follows, with the Wrapper* properties empty.
-            if (read.WrapperError != null) sink.WriteError(read.WrapperError.ToErrorRecord(target.InputObject, MyInvocation.MyCommand.Name));
+            if (read.WrapperError != null) WriteInventoryFailed(target, read.WrapperError, sink);
             sink.WriteVerbose($"{status.VMHost}: {status.VolumePath} {status.UsedPercent}% used (source: {status.Source}); log {status.LogSizeBytes} bytes; /tmp {status.TmpUsedPercent}%.");
             if (Quiet) sink.WriteObject(status.Status == "Healthy");
             else sink.WriteObject(status);
         }
+
+        // A failure of part of the result: an error with the inventory's id, while the space is still reported.
+        private void WriteInventoryFailed(HostTarget target, MtvException failed, IOutputSink sink) =>
+            sink.WriteError(new RemediationException(failed.ErrorId, failed.Category,
+                $"{target.Name}: the wrapper inventory could not be read, the Wrapper* properties are empty: {failed.Message}", failed.RecommendedAction, failed)
+            { Next = failed.Next, NextTarget = failed.NextTarget, RerunCompletes = failed.RerunCompletes }.ToErrorRecord(target.InputObject, MyInvocation.MyCommand.Name));
 
         // -Quiet promises one boolean per host: an unreachable host's error is written, then $false.
         private protected override void OnHostFailed(HostTarget target, IOutputSink sink)

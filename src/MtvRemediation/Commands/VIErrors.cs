@@ -18,7 +18,8 @@ namespace MtvRemediation.Commands
             {
                 case VISessionExpiredException expired:
                     return Record(ex, VIErrorIds.SessionExpired, ErrorCategory.AuthenticationError, target,
-                        $"The vCenter session to {server ?? expired.Server} has expired or was logged out ({expired.Method}). Run Connect-MtvVIServer -Server {server ?? expired.Server} -Credential (Get-Credential), or reconnect PowerCLI (Connect-VIServer), and retry.");
+                        $"The vCenter session to {server ?? expired.Server} has expired or was logged out ({expired.Method}). Log in again, or reconnect PowerCLI (Connect-VIServer), and retry.",
+                        NextCommand.ConnectVCenter, server ?? expired.Server);
                 case MtvException known:
                     return known.ToErrorRecord(target);
                 case TimeoutException:
@@ -29,8 +30,8 @@ namespace MtvRemediation.Commands
         }
 
         /// <summary>An error record for a cmdlet-level failure (the cause, when there is one, kept as inner exception).</summary>
-        public static ErrorRecord Record(Exception? ex, string id, ErrorCategory category, object? target, string message,
+        public static ErrorRecord Record(Exception? ex, string errorId, ErrorCategory category, object? target, string message,
             NextCommand next = NextCommand.None, string? nextTarget = null) =>
-            new MtvException(id, category, message, null, ex) { Next = next, NextTarget = nextTarget }.ToErrorRecord(target);
+            new MtvException(errorId, category, message, null, ex) { Next = next, NextTarget = nextTarget }.ToErrorRecord(target);
     }
 }

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using MtvRemediation.Infrastructure;
 using MtvRemediation.Interop;
 using MtvRemediation.VSphere;
 
@@ -41,12 +42,8 @@ namespace MtvRemediation.Commands
             if (_inputs.Count == 0) return Array.Empty<VmTarget>();
             var connections = ResolveConnections();
             var (targets, errors) = VMResolver.ResolveAsync(_inputs, connections, CancelToken).GetAwaiter().GetResult();
-            foreach (var e in errors)
-            {
-                WriteError(e.Connection != null && e.Exception != null
-                    ? ErrorFor(e.Exception, e.Input.Original, e.Connection)
-                    : VIErrors.Record(e.Exception, e.ErrorId, e.Category, e.Input.Original, e.Message, e.Next, e.NextTarget));
-            }
+            foreach (var (input, error, failedConnection) in errors)
+                WriteError(failedConnection != null ? ErrorFor(error, input.Original, failedConnection) : error.ToErrorRecord(input.Original));
             return targets;
         }
     }

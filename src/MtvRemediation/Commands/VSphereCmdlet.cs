@@ -52,7 +52,7 @@ namespace MtvRemediation.Commands
                     if (value is VIConnection c)
                     {
                         if (c.IsConnected) result.Add(c);
-                        else problems.Add(VIErrors.Record(null, VIErrorIds.ServerNotConnected, ErrorCategory.ConnectionError, item, $"The connection to {c.Server} is closed. Run Connect-MtvVIServer -Server {c.Server} again."));
+                        else problems.Add(VIErrors.Record(null, VIErrorIds.ServerNotConnected, ErrorCategory.ConnectionError, item, $"The connection to {c.Server} is closed.", NextCommand.ConnectVCenter, c.Server));
                         continue;
                     }
                     var viServer = VIServerInput.TryParse(value);
@@ -72,7 +72,7 @@ namespace MtvRemediation.Commands
                         if (adopted != null) matches.Add(adopted);
                     }
                     if (matches.Count == 0)
-                        problems.Add(VIErrors.Record(null, VIErrorIds.ServerNotConnected, ErrorCategory.ConnectionError, item, $"Not connected to {name}. Run Connect-MtvVIServer -Server {name} -Credential (Get-Credential), or connect PowerCLI to it."));
+                        problems.Add(VIErrors.Record(null, VIErrorIds.ServerNotConnected, ErrorCategory.ConnectionError, item, $"Not connected to {name}. Log in to it, or connect PowerCLI to it.", NextCommand.ConnectVCenter, name));
                     result.AddRange(matches);
                 }
             }
@@ -98,7 +98,7 @@ namespace MtvRemediation.Commands
             if (distinct.Count == 0)
             {
                 ThrowTerminatingError(VIErrors.Record(null, VIErrorIds.ServerNotConnected, ErrorCategory.ConnectionError, Server,
-                    "Not connected to any vCenter. Run Connect-MtvVIServer -Server <vcenter> -Credential (Get-Credential), or connect PowerCLI with Connect-VIServer (its session is adopted automatically)."));
+                    "Not connected to any vCenter. Log in, or connect PowerCLI with Connect-VIServer (its session is adopted automatically).", NextCommand.ConnectVCenter));
             }
             return distinct;
         }
@@ -123,12 +123,11 @@ namespace MtvRemediation.Commands
             }
             catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException || ex is ArgumentException)
             {
-                var hint = ex is VimTransportException
-                    ? $" To adopt a session to a server with an untrusted certificate, run Connect-MtvVIServer -VIServer $global:DefaultVIServer -SkipCertificateCheck."
-                    : "";
+                var next = ex is VimTransportException ? NextCommand.AdoptVCenterWithoutCertificateCheck
+                    : ex is ArgumentException || ex is VISessionExpiredException ? NextCommand.ConnectVCenter : NextCommand.None;
                 WriteError(VIErrors.Record(ex, ex is VISessionExpiredException ? VIErrorIds.SessionExpired : VIErrorIds.ServerAdoptionFailed,
                     ex is VISessionExpiredException ? ErrorCategory.AuthenticationError : ErrorCategory.ConnectionError, target,
-                    $"Cannot reuse the PowerCLI session to {input.Name}: {ex.Message}{hint}"));
+                    $"Cannot reuse the PowerCLI session to {input.Name}: {ex.Message}", next, input.Name));
                 return null;
             }
         }

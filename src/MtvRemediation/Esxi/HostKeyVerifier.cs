@@ -1,5 +1,6 @@
 using System;
 using System.Management.Automation;
+using MtvRemediation.Infrastructure;
 using Renci.SshNet.Common;
 
 namespace MtvRemediation.Esxi

@@ -5,6 +5,7 @@ using System.Management.Automation;
 using System.Net;
 using System.Runtime.InteropServices;
 using System.Security;
+using MtvRemediation.Infrastructure;
 using Renci.SshNet;
 using Renci.SshNet.Common;
 

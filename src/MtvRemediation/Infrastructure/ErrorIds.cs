@@ -4,8 +4,9 @@ using System.Linq;
 using System.Reflection;
 
 // The one table of FullyQualifiedErrorIds (before the ",<command>" PowerShell appends). Grouped by
-// area, each group in the namespace of the code that raises it; about_MtvRemediation lists them
-// all (a Pester gate compares). One id per failure kind: an unreachable host is always
+// area, all in this namespace: every area raises ids and Infrastructure depends on no other
+// namespace of the module, so the table closes no cycle. about_MtvRemediation lists them all (a
+// Pester gate compares). One id per failure kind: an unreachable host is always
 // EsxiShellConnectFailed, whichever cmdlet met it; a remote command that did not answer in time,
 // EsxiShellCommandTimeout.
 
@@ -29,10 +30,9 @@ namespace MtvRemediation.Infrastructure
         {
             var tables = new[]
             {
-                typeof(ErrorIds), typeof(Esxi.EsxiShellErrorIds), typeof(Remediation.HostRemediationErrorIds),
-                typeof(Remediation.RunbookErrorIds), typeof(Remediation.ChangeTrackingErrorIds),
-                typeof(Remediation.CloneFailureErrorIds), typeof(VSphere.VIErrorIds),
-                typeof(Remediation.WrapperErrorIds), typeof(VSphere.SshServiceErrorIds),
+                typeof(ErrorIds), typeof(EsxiShellErrorIds), typeof(HostRemediationErrorIds), typeof(RunbookErrorIds),
+                typeof(ChangeTrackingErrorIds), typeof(CloneFailureErrorIds), typeof(VIErrorIds),
+                typeof(WrapperErrorIds), typeof(SshServiceErrorIds),
             };
             return tables.SelectMany(t => t.GetFields(BindingFlags.Public | BindingFlags.Static))
                 .Where(f => f.IsLiteral && f.FieldType == typeof(string))
@@ -41,10 +41,6 @@ namespace MtvRemediation.Infrastructure
                 .ToList();
         }
     }
-}
-
-namespace MtvRemediation.Esxi
-{
     /// <summary>The ESXi shell layer and every host fan-out: connect, host key, authentication, remote command.</summary>
     internal static class EsxiShellErrorIds
     {
@@ -69,10 +65,6 @@ namespace MtvRemediation.Esxi
         public const string KeyFileInvalid = "EsxiShellKeyFileInvalid";
         public const string InvalidArgument = "EsxiShellInvalidArgument";
     }
-}
-
-namespace MtvRemediation.Remediation
-{
     /// <summary>The host remediation engines (log space, log clear, cron rotation, agent restarts).</summary>
     internal static class HostRemediationErrorIds
     {
@@ -129,11 +121,7 @@ namespace MtvRemediation.Remediation
         public const string HostScanTimeout = "CloneFailureHostScanTimeout";
         public const string HostParameterWithoutVMHost = "CloneFailureHostParameterWithoutVMHost";
     }
-}
-
-namespace MtvRemediation.VSphere
-{
-    /// <summary>vCenter connections, VM resolution and the vim25 client (faults: <see cref="Infrastructure.ErrorIds.VimFaultPrefix"/>).</summary>
+    /// <summary>vCenter connections, VM resolution and the vim25 client (faults: <see cref="ErrorIds.VimFaultPrefix"/>).</summary>
     internal static class VIErrorIds
     {
         public const string SessionExpired = "VISessionExpired";
@@ -148,10 +136,6 @@ namespace MtvRemediation.VSphere
         public const string InvalidVMInput = "InvalidVMInput";
         public const string VMNotFound = "VMNotFound";
     }
-}
-
-namespace MtvRemediation.Remediation
-{
     /// <summary>Error ids of the wrapper inventory, task directory and cluster object cmdlets.</summary>
     internal static class WrapperErrorIds
     {
@@ -163,10 +147,6 @@ namespace MtvRemediation.Remediation
         public const string ClusterObjectNotFound = "MtvClusterObjectNotFound";
         public const string ClusterObjectInvalidJson = "MtvClusterObjectInvalidJson";
     }
-}
-
-namespace MtvRemediation.VSphere
-{
     /// <summary>Stable error ids of SSH on demand (Connect-EsxiShell -StartSshService, Disconnect-EsxiShell).</summary>
     internal static class SshServiceErrorIds
     {

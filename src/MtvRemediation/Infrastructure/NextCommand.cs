@@ -27,5 +27,11 @@ namespace MtvRemediation.Infrastructure
         ShowVCenter,
         /// <summary>Log in to the vCenter server (<see cref="MtvException.NextTarget"/>).</summary>
         ConnectVCenter,
+        /// <summary>Adopt PowerCLI's session to a server whose certificate is not trusted.</summary>
+        AdoptVCenterWithoutCertificateCheck,
+        /// <summary>Close the host's ESXi shell session, stopping SSH where the module started it.</summary>
+        DisconnectShell,
+        /// <summary>Remove the host's log rotation job.</summary>
+        UnregisterLogRotation,
     }
 }

@@ -61,7 +61,7 @@ namespace MtvRemediation.Interop
             if (ServiceUri == null || string.Equals(ServiceUri.Scheme, Uri.UriSchemeHttps, StringComparison.OrdinalIgnoreCase)) return;
             throw new ArgumentException(
                 $"The PowerCLI connection to {Name} uses {ServiceUri.Scheme}://{ServiceUri.Authority}: its session cookie would be sent unencrypted, so it is not reused. " +
-                $"Connect PowerCLI over https (Connect-VIServer {Name} -Protocol https), or log in with Connect-MtvVIServer -Server {Name} -Credential (Get-Credential).");
+                $"Connect PowerCLI over https (Connect-VIServer {Name} -Protocol https), or log in without PowerCLI.");
         }
 
         public override string ToString() => Name;

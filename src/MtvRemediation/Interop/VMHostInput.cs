@@ -2,6 +2,7 @@ using System;
 using System.Collections;
 using System.Management.Automation;
 using MtvRemediation.Esxi;
+using MtvRemediation.Infrastructure;
 
 namespace MtvRemediation.Interop
 {

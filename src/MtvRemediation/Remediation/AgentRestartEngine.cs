@@ -7,6 +7,7 @@ using System.Management.Automation;
 using System.Text.RegularExpressions;
 using System.Threading;
 using MtvRemediation.Esxi;
+using MtvRemediation.Infrastructure;
 
 namespace MtvRemediation.Remediation
 {

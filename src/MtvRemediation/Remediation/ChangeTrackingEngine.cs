@@ -6,6 +6,7 @@ using System.Linq;
 using System.Management.Automation;
 using System.Threading;
 using System.Threading.Tasks;
+using MtvRemediation.Infrastructure;
 using MtvRemediation.VSphere;
 
 namespace MtvRemediation.Remediation

@@ -1,6 +1,7 @@
 using System.Linq;
 using System.Management.Automation;
 using MtvRemediation.Esxi;
+using MtvRemediation.Infrastructure;
 
 namespace MtvRemediation.Remediation
 {

@@ -6,6 +6,7 @@ using System.Management.Automation;
 using System.Text;
 using System.Threading;
 using MtvRemediation.Esxi;
+using MtvRemediation.Infrastructure;
 
 namespace MtvRemediation.Remediation
 {

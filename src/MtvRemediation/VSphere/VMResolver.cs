@@ -24,54 +24,22 @@ namespace MtvRemediation.VSphere
         public VMInput Input { get; }
     }
 
-    /// <summary>An input that could not be resolved, with a stable error id and what to do next.</summary>
-    internal sealed class ResolveError
-    {
-        /// <summary>The input could not be resolved because its connection failed (session expired, server unreachable).</summary>
-        public ResolveError(VMInput input, VIConnection connection, Exception exception)
-            : this(input, "", ErrorCategory.NotSpecified, exception.Message, exception)
-        {
-            Connection = connection;
-        }
-
-        public ResolveError(VMInput input, string errorId, ErrorCategory category, string message, Exception? exception = null)
-        {
-            Input = input;
-            ErrorId = errorId;
-            Category = category;
-            Message = message;
-            Exception = exception;
-        }
-
-        public VMInput Input { get; }
-        public string ErrorId { get; }
-        public ErrorCategory Category { get; }
-        public string Message { get; }
-        public Exception? Exception { get; }
-
-        /// <summary>Set when the failure is the connection's, not the input's.</summary>
-        public VIConnection? Connection { get; }
-
-        /// <summary>Another command that takes the next step (named by the cmdlet layer), and its server.</summary>
-        public NextCommand Next { get; set; }
-        public string? NextTarget { get; set; }
-    }
-
     /// <summary>
     /// Turns -VM inputs into VMs: names (exact first, then wildcards) through one inventory name read
     /// per connection, references through the connection their Uid names, then ONE batched
-    /// property read per connection for every VM.
+    /// property read per connection for every VM. An input that cannot be resolved comes back with
+    /// its error, and with the connection when that connection's failure is the cause.
     /// </summary>
     internal static class VMResolver
     {
-        public static async Task<(List<VmTarget> Targets, List<ResolveError> Errors)> ResolveAsync(
+        public static async Task<(List<VmTarget> Targets, List<(VMInput Input, MtvException Error, VIConnection? FailedConnection)> Errors)> ResolveAsync(
             IReadOnlyList<VMInput> inputs, IReadOnlyList<VIConnection> connections, CancellationToken ct)
         {
-            var errors = new List<ResolveError>();
+            var errors = new List<(VMInput Input, MtvException Error, VIConnection? FailedConnection)>();
             var candidates = new List<(VMInput Input, VIConnection Conn, MoRef Ref)>();
             var names = new Dictionary<VIConnection, IReadOnlyList<(MoRef MoRef, string Name)>>();
             // A connection that fails (expired session, unreachable) fails only the inputs that needed it.
-            var failed = new Dictionary<VIConnection, Exception>();
+            var failed = new Dictionary<VIConnection, MtvException>();
 
             foreach (var input in inputs)
             {
@@ -83,9 +51,9 @@ namespace MtvRemediation.VSphere
                         conns = connections.Where(c => ServerMatches(c, input.ServerHost, input.ServerPort)).ToList();
                         if (conns.Count == 0)
                         {
-                            errors.Add(new ResolveError(input, "VIServerNotConnected", ErrorCategory.ConnectionError,
+                            errors.Add((input, new MtvException(VIErrorIds.ServerNotConnected, ErrorCategory.ConnectionError,
                                 $"VM '{input}' belongs to server {input.ServerHost}, which is not connected here. Log in to it (or adopt a PowerCLI session to it) and retry.")
-                            { Next = NextCommand.ConnectVCenter, NextTarget = input.ServerHost });
+                            { Next = NextCommand.ConnectVCenter, NextTarget = input.ServerHost }, null));
                             continue;
                         }
                     }
@@ -103,7 +71,7 @@ namespace MtvRemediation.VSphere
                         try { list = await c.Client.GetAllVmNamesAsync(ct).ConfigureAwait(false); }
                         catch (Exception ex) when (IsConnectionFailure(ex))
                         {
-                            failed[c] = ex;
+                            failed[c] = AsError(ex);
                             continue;
                         }
                         names[c] = list;
@@ -121,12 +89,12 @@ namespace MtvRemediation.VSphere
                 if (!found && connections.All(c => failed.ContainsKey(c)))
                 {
                     var c = connections.First();
-                    errors.Add(new ResolveError(input, c, failed[c]));
+                    errors.Add((input, failed[c], c));
                 }
                 else if (!found)
                 {
-                    errors.Add(new ResolveError(input, "VMNotFound", ErrorCategory.ObjectNotFound,
-                        $"No VM named '{name}' was found on {string.Join(", ", connections.Select(c => c.Server))}. Check the name (Get-VM), or use -Server to pick the vCenter that has it."));
+                    errors.Add((input, new MtvException(VIErrorIds.VMNotFound, ErrorCategory.ObjectNotFound,
+                        $"No VM named '{name}' was found on {string.Join(", ", connections.Select(c => c.Server))}. Check the name (Get-VM), or use -Server to pick the vCenter that has it."), null));
                 }
             }
 
@@ -142,7 +110,7 @@ namespace MtvRemediation.VSphere
                 }
                 catch (Exception ex) when (IsConnectionFailure(ex))
                 {
-                    failed[group.Key] = ex;
+                    failed[group.Key] = AsError(ex);
                 }
             }
 
@@ -159,13 +127,13 @@ namespace MtvRemediation.VSphere
                 var failedConn = byInput.Select(c => c.Conn).FirstOrDefault(c => failed.ContainsKey(c));
                 if (hits.Count == 0 && failedConn != null)
                 {
-                    errors.Add(new ResolveError(input, failedConn, failed[failedConn]));
+                    errors.Add((input, failed[failedConn], failedConn));
                     continue;
                 }
                 if (hits.Count == 0)
                 {
-                    errors.Add(new ResolveError(input, "VMNotFound", ErrorCategory.ObjectNotFound,
-                        $"VM '{input}' ({input.MoRef}) was not found on {string.Join(", ", byInput.Select(c => c.Conn.Server).Distinct())}; it may have been removed or unregistered. Refresh the object (Get-VM) and retry."));
+                    errors.Add((input, new MtvException(VIErrorIds.VMNotFound, ErrorCategory.ObjectNotFound,
+                        $"VM '{input}' ({input.MoRef}) was not found on {string.Join(", ", byInput.Select(c => c.Conn.Server).Distinct())}; it may have been removed or unregistered. Refresh the object (Get-VM) and retry."), null));
                     continue;
                 }
                 foreach (var h in hits)
@@ -177,6 +145,10 @@ namespace MtvRemediation.VSphere
         }
 
         private static bool IsConnectionFailure(Exception ex) => ex is VimFaultException || ex is VimTransportException || ex is TimeoutException;
+
+        // Faults and transport errors are MtvExceptions already; a timeout gets the id VIErrors gives it.
+        private static MtvException AsError(Exception ex) =>
+            ex as MtvException ?? new MtvException(VIErrorIds.OperationTimeout, ErrorCategory.OperationTimeout, ex.Message, null, ex);
 
         private static string InstanceKey(VIConnection c) =>
             c.InstanceUuid.Length > 0 ? c.InstanceUuid : c.ServiceUri.GetLeftPart(UriPartial.Authority).ToLowerInvariant();

@@ -4,6 +4,7 @@ using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using MtvRemediation.Esxi;
+using MtvRemediation.Infrastructure;
 using Xunit;
 
 namespace MtvRemediation.Tests.Esxi

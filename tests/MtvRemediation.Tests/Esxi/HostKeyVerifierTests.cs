@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using System.Linq;
 using MtvRemediation.Esxi;
+using MtvRemediation.Infrastructure;
 using Xunit;
 
 namespace MtvRemediation.Tests.Esxi

@@ -4,6 +4,7 @@ using System.Linq;
 using System.Management.Automation;
 using System.Net;
 using MtvRemediation.Esxi;
+using MtvRemediation.Infrastructure;
 using Renci.SshNet;
 using Xunit;
 

@@ -5,6 +5,7 @@ using System.Linq;
 using System.Text;
 using System.Threading;
 using MtvRemediation.Esxi;
+using MtvRemediation.Infrastructure;
 using MtvRemediation.Remediation;
 using Xunit;
 

@@ -8,6 +8,7 @@ using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using MtvRemediation.Esxi;
+using MtvRemediation.Infrastructure;
 using MtvRemediation.Remediation;
 using MtvRemediation.Tests.Esxi;
 using Xunit;
