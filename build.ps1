@@ -129,12 +129,59 @@ function Invoke-XunitTests([string] $LayerName) {
     New-Item -ItemType Directory -Force $results | Out-Null
     $trx = Join-Path $results "$($LayerName.ToLowerInvariant()).trx"
     if (Test-Path $trx) { Remove-Item $trx }
+    $discovered = Get-XunitTestCount $XunitFilter[$LayerName]
     & dotnet test $TestProject --no-build --nologo -v quiet --filter $XunitFilter[$LayerName] `
         --logger "trx;LogFileName=$trx" --logger 'console;verbosity=normal' | Out-Host
-    if (-not (Test-Path $trx)) { return [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0 } }
-    [xml]$doc = Get-Content $trx -Raw
-    $c = $doc.TestRun.ResultSummary.Counters
-    return [pscustomobject]@{ Passed = [int]$c.passed; Failed = [int]$c.failed + [int]$c.error + [int]$c.timeout; Skipped = [int]$c.notExecuted }
+    $exitCode = $LASTEXITCODE
+    if (-not (Test-Path $trx)) {
+        Write-Host "${LayerName}: dotnet test wrote no result file (exit code $exitCode)" -ForegroundColor Red
+        return [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0 }
+    }
+    return Read-XunitResults $trx $exitCode $discovered $LayerName
+}
+
+# The number of test cases discovered for a filter, counted apart from the run: a run whose
+# test host crashes writes a .trx whose total is only what ran before the crash.
+function Get-XunitTestCount([string] $Filter) {
+    $lines = & dotnet test $TestProject --no-build --nologo -v quiet --list-tests --filter $Filter
+    if ($LASTEXITCODE -ne 0) { throw "dotnet test --list-tests failed with exit code $LASTEXITCODE" }
+    $listing = $false
+    $count = 0
+    foreach ($line in $lines) {
+        if ($line -match '^The following Tests are available:') { $listing = $true }
+        elseif ($listing -and $line -match '^\s+\S') { $count++ }
+    }
+    return $count
+}
+
+# Counts from the .trx. The layer fails unless every discovered test ran or was skipped, the run
+# completed and dotnet test exited 0: a crashed test host leaves tests unrun and may report no
+# failed test at all.
+function Read-XunitResults([string] $Trx, [int] $ExitCode, [int] $Discovered, [string] $LayerName) {
+    [xml]$doc = Get-Content $Trx -Raw
+    $summary = $doc.TestRun.ResultSummary
+    $c = $summary.Counters
+    # xunit skips show only as results with outcome NotExecuted (the notExecuted counter stays 0).
+    $skipped = $doc.SelectNodes("//*[local-name()='UnitTestResult'][@outcome='NotExecuted']").Count
+    $failed = [int]$c.failed + [int]$c.error + [int]$c.timeout
+    # A theory whose data cannot be serialized is one discovered test with a result per row, so
+    # more results than discovered tests are fine; fewer are not.
+    $neverRan = $Discovered - [int]$c.executed - $skipped
+    if ($Discovered -eq 0) {
+        Write-Host "${LayerName}: no tests were discovered" -ForegroundColor Red
+        $failed += 1
+    }
+    if ($neverRan -gt 0) {
+        Write-Host ("{0}: {1} of {2} discovered tests never ran (run outcome {3}, dotnet test exit code {4})" -f `
+            $LayerName, $neverRan, $Discovered, $summary.outcome, $ExitCode) -ForegroundColor Red
+        $failed += $neverRan
+    }
+    if ($failed -eq 0 -and ($summary.outcome -ne 'Completed' -or $ExitCode -ne 0)) {
+        Write-Host ("{0}: run outcome {1}, dotnet test exit code {2}, although no test failed" -f `
+            $LayerName, $summary.outcome, $ExitCode) -ForegroundColor Red
+        $failed = 1
+    }
+    return [pscustomobject]@{ Passed = [int]$c.passed; Failed = $failed; Skipped = $skipped }
 }
 
 function Invoke-PesterTests {
