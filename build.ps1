@@ -7,7 +7,11 @@
     Run through the pinned PowerShell tool: dotnet tool restore; dotnet pwsh ./build.ps1 <Task>
 
     Build    publish the module to out/MtvRemediation/<version>/ (dll, dependencies, psd1, formats, help)
-    Test     Build, start the lab, run xunit and Pester, stop the lab; prints 'N passed, N failed'
+    Test     Build, run the test layers (-Layer; all by default), starting the lab only for the
+             layers that need it, stop the lab; prints 'N passed, N failed, N skipped' per layer and in total
+               Unit    xunit tests that need neither the lab nor root
+               Lab     xunit tests that need the lab or root (trait Layer=Lab); no lab fails them
+               Pester  the Pester suite against the lab (-Tag filters it)
     Lab      -Start | -Stop | (status, the default)
     Demo     Build, start the lab, run the scripted remediation, stop the lab
     Bench    Build, start the lab, run tests/bench, stop the lab
@@ -15,6 +19,8 @@
 
 .EXAMPLE
     dotnet pwsh ./build.ps1 Test
+.EXAMPLE
+    dotnet pwsh ./build.ps1 Test -Layer Unit
 #>
 [CmdletBinding()]
 param(
@@ -32,9 +38,9 @@ param(
     # Number of simulated ESXi hosts for Lab -Start, Test, Demo and Bench.
     [int] $LabHosts = 0,
 
-    # Test task: run only these test layers.
-    [ValidateSet('Unit', 'Pester')]
-    [string[]] $Layer = @('Unit', 'Pester'),
+    # Test task: run only these test layers (Unit needs no lab; Lab and Pester start it).
+    [ValidateSet('Unit', 'Lab', 'Pester')]
+    [string[]] $Layer = @('Unit', 'Lab', 'Pester'),
 
     # Test task: Pester tag filter, e.g. -Tag Smoke.
     [string[]] $Tag,
@@ -112,18 +118,70 @@ function Restore-TestTools {
     return Join-Path $nugetRoot 'pester/6.2.0/tools/Pester.psd1'
 }
 
-function Invoke-UnitTests {
-    Write-Step 'xunit'
+$TestProject = Join-Path $RepoRoot 'tests/MtvRemediation.Tests/MtvRemediation.Tests.csproj'
+
+# The xunit test filter of each xunit layer: lab tests carry the trait Layer=Lab (LabTestAttribute).
+$XunitFilter = @{ Unit = 'Layer!=Lab'; Lab = 'Layer=Lab' }
+
+function Invoke-XunitTests([string] $LayerName) {
+    Write-Step "xunit, $LayerName layer"
     $results = Join-Path $OutRoot 'test-results'
     New-Item -ItemType Directory -Force $results | Out-Null
-    $trx = Join-Path $results 'unit.trx'
+    $trx = Join-Path $results "$($LayerName.ToLowerInvariant()).trx"
     if (Test-Path $trx) { Remove-Item $trx }
-    & dotnet test (Join-Path $RepoRoot 'tests/MtvRemediation.Tests/MtvRemediation.Tests.csproj') `
-        --nologo -v quiet --logger "trx;LogFileName=$trx" --logger 'console;verbosity=normal' | Out-Host
-    if (-not (Test-Path $trx)) { return [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0 } }
-    [xml]$doc = Get-Content $trx -Raw
-    $c = $doc.TestRun.ResultSummary.Counters
-    return [pscustomobject]@{ Passed = [int]$c.passed; Failed = [int]$c.failed + [int]$c.error + [int]$c.timeout; Skipped = [int]$c.notExecuted }
+    $discovered = Get-XunitTestCount $XunitFilter[$LayerName]
+    & dotnet test $TestProject --no-build --nologo -v quiet --filter $XunitFilter[$LayerName] `
+        --logger "trx;LogFileName=$trx" --logger 'console;verbosity=normal' | Out-Host
+    $exitCode = $LASTEXITCODE
+    if (-not (Test-Path $trx)) {
+        Write-Host "${LayerName}: dotnet test wrote no result file (exit code $exitCode)" -ForegroundColor Red
+        return [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0 }
+    }
+    return Read-XunitResults $trx $exitCode $discovered $LayerName
+}
+
+# The number of test cases discovered for a filter, counted apart from the run: a run whose
+# test host crashes writes a .trx whose total is only what ran before the crash.
+function Get-XunitTestCount([string] $Filter) {
+    $lines = & dotnet test $TestProject --no-build --nologo -v quiet --list-tests --filter $Filter
+    if ($LASTEXITCODE -ne 0) { throw "dotnet test --list-tests failed with exit code $LASTEXITCODE" }
+    $listing = $false
+    $count = 0
+    foreach ($line in $lines) {
+        if ($line -match '^The following Tests are available:') { $listing = $true }
+        elseif ($listing -and $line -match '^\s+\S') { $count++ }
+    }
+    return $count
+}
+
+# Counts from the .trx. The layer fails unless every discovered test ran or was skipped, the run
+# completed and dotnet test exited 0: a crashed test host leaves tests unrun and may report no
+# failed test at all.
+function Read-XunitResults([string] $Trx, [int] $ExitCode, [int] $Discovered, [string] $LayerName) {
+    [xml]$doc = Get-Content $Trx -Raw
+    $summary = $doc.TestRun.ResultSummary
+    $c = $summary.Counters
+    # xunit skips show only as results with outcome NotExecuted (the notExecuted counter stays 0).
+    $skipped = $doc.SelectNodes("//*[local-name()='UnitTestResult'][@outcome='NotExecuted']").Count
+    $failed = [int]$c.failed + [int]$c.error + [int]$c.timeout
+    # A theory whose data cannot be serialized is one discovered test with a result per row, so
+    # more results than discovered tests are fine; fewer are not.
+    $neverRan = $Discovered - [int]$c.executed - $skipped
+    if ($Discovered -eq 0) {
+        Write-Host "${LayerName}: no tests were discovered" -ForegroundColor Red
+        $failed += 1
+    }
+    if ($neverRan -gt 0) {
+        Write-Host ("{0}: {1} of {2} discovered tests never ran (run outcome {3}, dotnet test exit code {4})" -f `
+            $LayerName, $neverRan, $Discovered, $summary.outcome, $ExitCode) -ForegroundColor Red
+        $failed += $neverRan
+    }
+    if ($failed -eq 0 -and ($summary.outcome -ne 'Completed' -or $ExitCode -ne 0)) {
+        Write-Host ("{0}: run outcome {1}, dotnet test exit code {2}, although no test failed" -f `
+            $LayerName, $summary.outcome, $ExitCode) -ForegroundColor Red
+        $failed = 1
+    }
+    return [pscustomobject]@{ Passed = [int]$c.passed; Failed = $failed; Skipped = $skipped }
 }
 
 function Invoke-PesterTests {
@@ -163,10 +221,17 @@ function Invoke-Test {
     # The fleet tests connect 24 hosts at once; the lab starts them in seconds.
     if ((Get-LabHostCount) -eq 0) { $script:LabHosts = 24 }
     try {
-        Invoke-Lab 'start'
-        $labStarted = $true
+        if ($Layer -contains 'Unit' -or $Layer -contains 'Lab') {
+            Invoke-Native dotnet @('build', $TestProject, '--nologo', '-v', 'quiet')
+        }
         foreach ($l in $Layer) {
-            $r = if ($l -eq 'Unit') { Invoke-UnitTests } else { Invoke-PesterTests }
+            if ($l -ne 'Unit' -and -not $labStarted) {
+                Invoke-Lab 'start'
+                $labStarted = $true
+                # This run started the lab: a lab test that cannot use it fails instead of skipping.
+                $env:MTV_LAB_REQUIRED = '1'
+            }
+            $r = if ($l -eq 'Pester') { Invoke-PesterTests } else { Invoke-XunitTests $l }
             Write-Host ("{0}: {1} passed, {2} failed, {3} skipped" -f $l, $r.Passed, $r.Failed, $r.Skipped)
             $total.Passed += $r.Passed; $total.Failed += $r.Failed; $total.Skipped += $r.Skipped
         }

@@ -469,7 +469,7 @@ namespace MtvRemediation.Tests.Remediation
             return new CronPaths { CrontabPath = tab, PidFile = pidFile, Busybox = fake, LockDir = Path.Combine(_root, ".lock") };
         }
 
-        [Fact]
+        [RootFact]
         public void Cron_register_get_unregister_keeps_foreign_bytes_and_mode_and_reloads()
         {
             var original = CrontabTests.VmwareDefault + "SHELL=/bin/sh\r\n# odd line\r\n0 0 * * * echo 'no newline'";
@@ -500,7 +500,7 @@ namespace MtvRemediation.Tests.Remediation
             Assert.Equal(original, File.ReadAllText(paths.CrontabPath));
         }
 
-        [Fact]
+        [RootFact]
         public void Parallel_registrations_leave_one_entry()
         {
             var paths = FakeCron(CrontabTests.VmwareDefault);
@@ -512,7 +512,7 @@ namespace MtvRemediation.Tests.Remediation
             Assert.Single(Crontab.Parse(File.ReadAllBytes(paths.CrontabPath)).RotationEntries());
         }
 
-        [Fact]
+        [RootFact]
         public void A_held_lock_gives_CrontabLocked_and_changes_nothing()
         {
             var paths = FakeCron(CrontabTests.VmwareDefault);

@@ -17,7 +17,7 @@ namespace MtvRemediation.Tests.Remediation
 
         public static IReadOnlyList<(string Name, string ChrootPath)> All => State.Value;
 
-        public static string? SkipReason =>
+        public static string? UnavailableReason =>
             All.Count == 0 ? "The lab is not running (no out/lab/lab.json with hosts): start it with tests/lab/lab.sh start."
             : Environment.UserName != "root" ? "Needs root to chroot into the lab hosts (the lab itself runs as root)." : null;
 
@@ -45,13 +45,10 @@ namespace MtvRemediation.Tests.Remediation
         }
     }
 
-    /// <summary>Skipped, with the reason, when the lab is not running.</summary>
-    public sealed class LabHostFactAttribute : FactAttribute
+    /// <summary>Needs the lab's hosts and root to chroot into them (see <see cref="LabTestAttribute"/>).</summary>
+    public sealed class LabHostFactAttribute : LabTestAttribute
     {
-        public LabHostFactAttribute()
-        {
-            if (LabHosts.SkipReason != null) Skip = LabHosts.SkipReason;
-        }
+        public LabHostFactAttribute() : base(LabHosts.UnavailableReason) { }
     }
 
     /// <summary>

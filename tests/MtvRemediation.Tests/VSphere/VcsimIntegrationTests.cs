@@ -16,7 +16,7 @@ namespace MtvRemediation.Tests.VSphere
 
         public static JsonElement? Vcsim => State.Value;
 
-        public static string? SkipReason => Vcsim == null ? "The lab is not running (no out/lab/lab.json): start it with tests/lab/lab.sh start." : null;
+        public static string? UnavailableReason => Vcsim == null ? "The lab is not running (no out/lab/lab.json): start it with tests/lab/lab.sh start." : null;
 
         private static JsonElement? Load()
         {
@@ -45,13 +45,10 @@ namespace MtvRemediation.Tests.VSphere
         }
     }
 
-    /// <summary>Skipped, with the reason, when the lab is not running.</summary>
-    public sealed class LabFactAttribute : FactAttribute
+    /// <summary>Needs the lab's vcsim (see <see cref="LabTestAttribute"/>).</summary>
+    public sealed class LabFactAttribute : LabTestAttribute
     {
-        public LabFactAttribute()
-        {
-            if (LabVcsim.SkipReason != null) Skip = LabVcsim.SkipReason;
-        }
+        public LabFactAttribute() : base(LabVcsim.UnavailableReason) { }
     }
 
     /// <summary>The SOAP client against the lab's real vcsim (read-only: the lab's state is not changed).</summary>
