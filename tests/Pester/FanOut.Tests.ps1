@@ -17,6 +17,18 @@ BeforeAll {
     Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false
     Connect-HostLab $Lab -Hosts $LabHosts
 
+    # The module's remote commands still running inside these hosts' chroots (their command line
+    # holds the script text; a process's root shows which host it runs in).
+    function Get-RemoteWork([object[]] $Hosts, [string] $Marker) {
+        $roots = @($Hosts | ForEach-Object { (Resolve-Path $_.ChrootPath).Path.TrimEnd('/') })
+        foreach ($p in Get-ChildItem /proc -Directory -ErrorAction SilentlyContinue | Where-Object Name -Match '^\d+$') {
+            $root = try { (Get-Item -LiteralPath "/proc/$($p.Name)/root" -Force -ErrorAction Stop).LinkTarget } catch { $null }
+            if (-not $root -or $roots -notcontains $root.TrimEnd('/')) { continue }
+            $cmd = try { [IO.File]::ReadAllText("/proc/$($p.Name)/cmdline") } catch { '' }
+            if ($cmd.Contains($Marker)) { [pscustomobject]@{ Pid = [int]$p.Name; Root = $root } }
+        }
+    }
+
     # A wrapper log of known size on every host, so "not touched" can be checked byte for byte.
     function Set-KnownLogs {
         foreach ($h in $LabHosts) { Write-HostFile $h $Log (New-WrapperLogBytes -Lines 2000) }
@@ -68,9 +80,17 @@ Describe 'Stop means stop' -Tag Lab {
         $sw.Stop()
         $r.Count | Should -Be 1
         $r[0].VMHost | Should -Be $LabHosts[0].Name
-        # The slow hosts' space check sleeps 5 s before any truncation: a stop that waited for them would take that long.
+        # The slow hosts' space check sleeps 5 s per stub call before any truncation: a stop that waited for them would take that long.
         $sw.Elapsed.TotalSeconds | Should -BeLessThan 4
-        foreach ($h in $LabHosts | Select-Object -Skip 1) { Get-HostFileSize $h $Log | Should -Be $sizes[$h.Name] -Because "$($h.Name) was still checking space when the pipeline stopped" }
+        # Cancelled means their remote work ended too (the channel's hang-up guard): no space check
+        # is left running that could go on to truncate later. Checked before the sizes, so a
+        # truncation that would follow an uncancelled check cannot be missed.
+        $slow = @($LabHosts | Select-Object -Skip 1)
+        $deadline = [DateTime]::UtcNow.AddSeconds(10)
+        while (@(Get-RemoteWork $slow '@@logkind').Count -gt 0 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+        @(Get-RemoteWork $slow '@@logkind') | Should -BeNullOrEmpty -Because 'the cancelled hosts'' space checks must end with the pipeline'
+        ([DateTime]::UtcNow - $deadline).TotalSeconds | Should -BeLessThan -5 -Because 'they end within seconds of the stop, long before a 5 s stub call chain would'
+        foreach ($h in $slow) { Get-HostFileSize $h $Log | Should -Be $sizes[$h.Name] -Because "$($h.Name) was still checking space when the pipeline stopped" }
         # The cancelled sessions are still usable.
         Set-LabSlowness 0 | Out-Null
         (Test-VmkfstoolsLogSpace -VMHost $LabHosts.Name).Count | Should -Be $LabHosts.Count
