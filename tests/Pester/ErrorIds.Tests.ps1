@@ -32,6 +32,10 @@ Describe 'Error id table' {
 
     It 'lists no id the code does not have' {
         $listed = [regex]::Matches(($Section -split "`n" | Where-Object { $_ -match '^ {8}\S' }) -join "`n", '[A-Za-z.<>]+') | ForEach-Object Value
+        # The lines above are the indented id lists: if the topic's layout changed they would be
+        # empty and this test would prove nothing, so every id of the code must have been read here.
+        $plain = @($Ids | Where-Object { $_ -ne 'VIFault.' })
+        @($listed | Where-Object { $plain -contains $_ } | Sort-Object -Unique).Count | Should -Be $plain.Count
         foreach ($id in $listed) {
             if ($id -eq 'VIFault.<fault>') { continue }
             $Ids | Should -Contain $id
