@@ -456,6 +456,25 @@ function Set-LabSlowness {
     Invoke-LabScript $a | Out-Null
 }
 
+function Set-LabSshdLogLevel {
+    <#
+    .SYNOPSIS
+        The hosts' sshd log level: Verbose adds a "Starting session: command ... id N" line to the
+        sshd -E log per remote command (N: the connection's session slot). Applies to connections
+        opened afterwards; Info is the lab's default. Without -HostName: all hosts.
+    .EXAMPLE
+        Set-LabSshdLogLevel Verbose; <connect, act>; Set-LabSshdLogLevel Info
+    #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory, Position = 0)][ValidateSet('Info', 'Verbose')][string] $Level,
+        [Parameter(Position = 1)][Alias('Host')][string] $HostName
+    )
+    $a = @('sshd-log', $Level.ToUpperInvariant())
+    if ($HostName) { $a += $HostName }
+    Invoke-LabScript $a | Out-Null
+}
+
 function Get-LabVM {
     <#
     .SYNOPSIS
@@ -495,6 +514,6 @@ function Set-LabHostLayout {
 
 Export-ModuleMember -Function Get-MtvLab, Get-LabSshService, Get-LabHost, Invoke-LabHost, Get-LabVarUsage, Set-LabVarFill,
     Add-LabWrapperLog, Reset-LabHost, Invoke-LabVcsimCtl, Get-LabSshdLoginCount, Update-LabHostKey,
-    Stop-LabSshd, Start-LabSshd, Disconnect-LabSshSession, Set-LabSlowness, Get-LabVM,
+    Stop-LabSshd, Start-LabSshd, Disconnect-LabSshSession, Set-LabSlowness, Set-LabSshdLogLevel, Get-LabVM,
     New-LabWrapperTaskDir, Set-LabHostdDowntime, New-LabWrapperLogBlock, Set-LabHostLayout,
     Get-LabVcsimTask, Set-LabHostdLag, Set-LabWrapper
