@@ -205,6 +205,29 @@ function FloorResult([string] $Measure, $Measured, $Chain) {
     }
 }
 
+<#
+    What each lab host's sshd logged since $Since (Get-LabSshdLogLength): handshakes (one
+    "Accepted <method> for" line per login) and, when its sshd runs at VERBOSE
+    (Set-LabSshdLogLevel), remote commands: one "Starting session: command ... id N" line per exec
+    request. N is the connection's lowest free session slot, so the highest N + 1 is how many
+    commands a connection had open at once (at least). Returns Host, Handshakes, Commands, PeakOpen.
+#>
+function Get-LabSshdLogLength($LabHosts) {
+    $length = @{}
+    foreach ($h in $LabHosts) { $length[$h.name] = @(Get-Content -LiteralPath $h.sshdLog).Count }
+    $length
+}
+function Get-LabSshdActivity($LabHosts, [hashtable] $Since) {
+    foreach ($h in $LabHosts) {
+        $new = @(Get-Content -LiteralPath $h.sshdLog | Select-Object -Skip $Since[$h.name])
+        $ids = @($new | Select-String '^Starting session: command for .* id (\d+)$' | ForEach-Object { [int]$_.Matches[0].Groups[1].Value })
+        [pscustomobject]@{
+            Host = $h.name; Handshakes = @($new -match '^Accepted \S+ for ').Count; Commands = $ids.Count
+            PeakOpen = if ($ids.Count) { ($ids | Measure-Object -Maximum).Maximum + 1 } else { 0 }
+        }
+    }
+}
+
 # What starting a process costs here (the caption's machine figure): 500 /bin/true, one after another.
 function Measure-ProcessStart([int] $Count = 500) {
     $sw = [Diagnostics.Stopwatch]::StartNew()
