@@ -375,7 +375,8 @@ function Get-LabSshdLoginCount {
     [CmdletBinding()]
     param([Parameter(Mandatory, Position = 0)][Alias('Host')][string] $HostName)
     $h = Get-LabHost $HostName
-    @(Select-String -Path $h.sshdLog -Pattern '^Accepted ' -ErrorAction SilentlyContinue).Count
+    # 'Accepted <method> for' only: at VERBOSE sshd also logs 'Accepted key ... found at' per key tried.
+    @(Select-String -Path $h.sshdLog -Pattern '^Accepted \S+ for ' -ErrorAction SilentlyContinue).Count
 }
 
 function Update-LabHostKey {

@@ -620,7 +620,7 @@ cmd_sshd_log() { # sshd-log INFO|VERBOSE [host]: the sshd log level (VERBOSE: on
 
 cmd_logins() { # logins <host>: accepted SSH logins so far (from sshd -E log)
   resolve_host "${1:-}"
-  grep -c '^Accepted ' "$HD/sshd.log" || true
+  grep -cE '^Accepted [^ ]+ for ' "$HD/sshd.log" || true   # not VERBOSE's 'Accepted key ... found at'
 }
 
 cmd_vcsim_ctl() { # vcsim-ctl <endpoint> [key=value ...], e.g. vcsim-ctl host-state host=DC0_H0 state=notResponding
