@@ -209,8 +209,9 @@ function FloorResult([string] $Measure, $Measured, $Chain) {
     What each lab host's sshd logged since $Since (Get-LabSshdLogLength): handshakes (one
     "Accepted <method> for" line per login) and, when its sshd runs at VERBOSE
     (Set-LabSshdLogLevel), remote commands: one "Starting session: command ... id N" line per exec
-    request. N is the connection's lowest free session slot, so the highest N + 1 is how many
-    commands a connection had open at once (at least). Returns Host, Handshakes, Commands, PeakOpen.
+    request. N is the lowest session slot free on that connection (a slot is held until sshd
+    closes the session), so the highest N + 1 is exactly how many sessions sshd held open at once.
+    Returns Host, Handshakes, Commands, PeakOpen.
 #>
 function Get-LabSshdLogLength($LabHosts) {
     $length = @{}
