@@ -115,6 +115,25 @@ Describe 'Lab ESXi hosts' -Tag Smoke, Lab {
         (& ssh-keygen -lf $script:H0.hostKeyFile) -split ' ' | Select-Object -Index 1 | Should -Be $script:H0.hostKeyFingerprint
     }
 
+    It 'logs one line per remote command once its sshd runs at VERBOSE (sshd-log), none at INFO' {
+        $commands = { @(Select-String -LiteralPath $script:H0.sshdLog -Pattern '^Starting session: command for ').Count }
+        $before = & $commands
+        $null = Invoke-LabSsh $script:H0 'true'
+        & $commands | Should -Be $before
+        Set-LabSshdLogLevel Verbose $script:H0.name
+        try {
+            $logins = Get-LabSshdLoginCount $script:H0.name
+            $out = Invoke-LabSsh $script:H0 'echo verbose'
+            $LASTEXITCODE | Should -Be 0
+            $out | Should -Be 'verbose'
+            & $commands | Should -Be ($before + 1)
+            Get-LabSshdLoginCount $script:H0.name | Should -Be ($logins + 1)
+        }
+        finally { Set-LabSshdLogLevel Info $script:H0.name }
+        $null = Invoke-LabSsh $script:H0 'true'
+        & $commands | Should -Be ($before + 1)
+    }
+
     It 'refuses a connection whose host key does not match the pinned one' {
         $other = New-KnownHosts $script:H0 $script:H1.hostKey
         $out = Invoke-LabSsh $script:H0 'true' $other

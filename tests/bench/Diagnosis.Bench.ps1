@@ -110,7 +110,9 @@ try {
     if (@($par.Output).Count -ne @($seq.Output).Count) { throw "parallel scan returned $(@($par.Output).Count) summaries, sequential $(@($seq.Output).Count)" }
     $target = Get-ParallelTarget
     Result ("scan {0} hosts' 16 MiB logs, ThrottleLimit 32" -f $all.Count) $par.Seconds 's' 'ThrottleLimit 1' $seq.Seconds ('<= {0:N2}x ({1:N1}x faster)' -f (1 / $target), $target) (($seq.Seconds / $par.Seconds) -ge $target)
-    FloorResult ("scan {0} hosts' 16 MiB logs, ThrottleLimit 32" -f $all.Count) (Measure-FanOut { & $scanAll 32 } $state)
+    $fanOut = Measure-FanOut { & $scanAll 32 } $state
+    $chain = Measure-Chain @($all) { param($s) $s | Find-MtvCloneFailure -LogPath $remoteLog -Summary -ThrottleLimit 32 } $state
+    FloorResult ("scan {0} hosts' 16 MiB logs, ThrottleLimit 32" -f $all.Count) $fanOut $chain
 }
 finally {
     Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false -ErrorAction SilentlyContinue

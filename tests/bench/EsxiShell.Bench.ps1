@@ -40,7 +40,10 @@ try {
     $target = Get-ParallelTarget
     Result "connect $($labHosts.Count) hosts, ThrottleLimit 32" $parallel 's' 'ThrottleLimit 1 (one after another)' $sequential ('<= {0:N2}x ({1:N1}x faster)' -f (1 / $target), $target) (($sequential / $parallel) -ge $target)
     $connectAll = { $s = @($labHosts | Connect-EsxiShell -Credential $cred -KnownHostsPath $kh -ThrottleLimit 32); if ($s.Count -ne $labHosts.Count) { throw "only $($s.Count) of $($labHosts.Count) hosts connected" } }
-    FloorResult "connect $($labHosts.Count) hosts, ThrottleLimit 32" (Measure-FanOut $connectAll $state -Setup { Disconnect-EsxiShell -All -Confirm:$false })
+    $disconnect = { Disconnect-EsxiShell -All -Confirm:$false }
+    $connectOne = { param($t) $s = @($t | Connect-EsxiShell -Credential $cred -KnownHostsPath $kh -ThrottleLimit 32); if ($s.Count -ne 1) { throw "$($t.Name) did not connect" } }
+    $fanOut = Measure-FanOut $connectAll $state -Setup $disconnect
+    FloorResult "connect $($labHosts.Count) hosts, ThrottleLimit 32" $fanOut (Measure-Chain $labHosts $connectOne $state -Setup $disconnect)
     Disconnect-EsxiShell -All -Confirm:$false
 
     # Session reuse: N short commands on one host through one session vs a fresh login for each.

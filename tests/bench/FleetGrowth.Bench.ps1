@@ -43,16 +43,27 @@ try {
     Set-LabSlowness 0
     $disconnect = { Disconnect-EsxiShell -All -Confirm:$false }
     & $disconnect
+    # The chain floors: every host of the largest set alone once, cold and warm; each size's slowest
+    # host among its own hosts is then measured alone again (BenchHelpers.ps1 Measure-Chain).
+    $coldOne = { param($h) Connect-Fleet @($h); Test-Fleet @($h) }
+    $warmOne = { param($h) Test-Fleet @($h) }
+    $largest = $all[0..($max - 1)]
+    $coldAlone = @(Measure-Alone $largest $coldOne $disconnect)
+    Connect-Fleet $largest
+    $warmAlone = @(Measure-Alone $largest $warmOne)
+    & $disconnect
     $m = @{}
     foreach ($n in $Sizes) {
         $t = $all[0..($n - 1)]
         $cold = Measure-FanOut { Connect-Fleet $t; Test-Fleet $t } $lab -Runs $Runs -Setup $disconnect -Width $n
+        $coldChain = Measure-Chain $t $coldOne $lab -Setup $disconnect -Alone $coldAlone[0..($n - 1)]
         Connect-Fleet $t
         $warm = Measure-FanOut { Test-Fleet $t } $lab -Runs $Runs -Width $n
+        $warmChain = Measure-Chain $t $warmOne $lab -Alone $warmAlone[0..($n - 1)]
         & $disconnect
         $m[$n] = @{ Cold = $cold; Warm = $warm }
-        FloorResult "cold scan of $n hosts" $cold
-        FloorResult "warm scan of $n hosts" $warm
+        FloorResult "cold scan of $n hosts" $cold $coldChain
+        FloorResult "warm scan of $n hosts" $warm $warmChain
     }
     $a = 24; $b = $max
     if ($m.ContainsKey($a) -and $a -ne $b) {

@@ -86,10 +86,13 @@ try {
     $warmAll = Measure-Median { Test-Fleet $labHosts }
     Result 'warm re-scan (sessions open)' $warmAll 's' 'one host, warm' $warmOne '<= 3x' ($warmAll -le 3 * $warmOne)
     # Where the time goes: the floor of each, from the lab's and this process's CPU in the same runs.
-    FloorResult 'cold scan (connect + probe)' (Measure-FanOut { Connect-Fleet $labHosts; Test-Fleet $labHosts } $lab -Setup $disconnect)
+    # The chain floor: the slowest host's own scan, alone (BenchHelpers.ps1 Measure-Chain).
+    $coldOne = { param($t) Connect-Fleet @($t); Test-Fleet @($t) }
+    $warmOneHost = { param($t) Test-Fleet @($t) }
+    FloorResult 'cold scan (connect + probe)' (Measure-FanOut { Connect-Fleet $labHosts; Test-Fleet $labHosts } $lab -Setup $disconnect) (Measure-Chain $labHosts $coldOne $lab -Setup $disconnect)
     Connect-Fleet $labHosts
     $warm = Measure-FanOut { Test-Fleet $labHosts } $lab -Runs $Runs
-    FloorResult 'warm re-scan (sessions open)' $warm
+    FloorResult 'warm re-scan (sessions open)' $warm (Measure-Chain $labHosts $warmOneHost $lab)
     $one = Measure-FanOut { Test-Fleet $labHosts[0..0] } $lab -Runs $Runs -Width 1
     Result 'warm re-scan: client CPU per host' ($warm.ClientCpuMs / $labHosts.Count) 'ms' 'one host, warm' $one.ClientCpuMs '<= 1x (no per-host overhead)' ($warm.ClientCpuMs / $labHosts.Count -le $one.ClientCpuMs)
     Result 'warm re-scan: lab host CPU per probe (sshd + BusyBox)' ($warm.LabCpuMs / $labHosts.Count) 'ms' 'client CPU per host' ($warm.ClientCpuMs / $labHosts.Count) 'reported only' $true

@@ -35,7 +35,9 @@ try {
     $sequential = Measure-Best { Get-EsxiShell | Test-VmkfstoolsLogSpace -ThrottleLimit 1 }
     $target = Get-ParallelTarget
     Result "space check of $($labHosts.Count) hosts, ThrottleLimit 32" $parallel 'ms' 'ThrottleLimit 1' $sequential ('<= {0:N2}x ({1:N1}x faster)' -f (1 / $target), $target) (($sequential / $parallel) -ge $target)
-    FloorResult "space check of $($labHosts.Count) hosts, ThrottleLimit 32" (Measure-FanOut { Get-EsxiShell | Test-VmkfstoolsLogSpace -ThrottleLimit 32 } $state -Runs $Repeat)
+    $fanOut = Measure-FanOut { Get-EsxiShell | Test-VmkfstoolsLogSpace -ThrottleLimit 32 } $state -Runs $Repeat
+    $chain = Measure-Chain @(Get-EsxiShell) { param($s) $s | Test-VmkfstoolsLogSpace -ThrottleLimit 32 } $state
+    FloorResult "space check of $($labHosts.Count) hosts, ThrottleLimit 32" $fanOut $chain
 
     # One host: the probe's single script vs the same information asked one command at a time.
     $none = [Threading.CancellationToken]::None

@@ -375,7 +375,8 @@ function Get-LabSshdLoginCount {
     [CmdletBinding()]
     param([Parameter(Mandatory, Position = 0)][Alias('Host')][string] $HostName)
     $h = Get-LabHost $HostName
-    @(Select-String -Path $h.sshdLog -Pattern '^Accepted ' -ErrorAction SilentlyContinue).Count
+    # 'Accepted <method> for' only: at VERBOSE sshd also logs 'Accepted key ... found at' per key tried.
+    @(Select-String -Path $h.sshdLog -Pattern '^Accepted \S+ for ' -ErrorAction SilentlyContinue).Count
 }
 
 function Update-LabHostKey {
@@ -456,6 +457,25 @@ function Set-LabSlowness {
     Invoke-LabScript $a | Out-Null
 }
 
+function Set-LabSshdLogLevel {
+    <#
+    .SYNOPSIS
+        The hosts' sshd log level: Verbose adds a "Starting session: command ... id N" line to the
+        sshd -E log per remote command (N: the connection's session slot). Applies to connections
+        opened afterwards; Info is the lab's default. Without -HostName: all hosts.
+    .EXAMPLE
+        Set-LabSshdLogLevel Verbose; <connect, act>; Set-LabSshdLogLevel Info
+    #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory, Position = 0)][ValidateSet('Info', 'Verbose')][string] $Level,
+        [Parameter(Position = 1)][Alias('Host')][string] $HostName
+    )
+    $a = @('sshd-log', $Level.ToUpperInvariant())
+    if ($HostName) { $a += $HostName }
+    Invoke-LabScript $a | Out-Null
+}
+
 function Get-LabVM {
     <#
     .SYNOPSIS
@@ -496,6 +516,6 @@ function Set-LabHostLayout {
 
 Export-ModuleMember -Function Get-MtvLab, Get-LabSshService, Get-LabHost, Invoke-LabHost, Get-LabVarUsage, Set-LabVarFill,
     Add-LabWrapperLog, Reset-LabHost, Invoke-LabVcsimCtl, Get-LabSshdLoginCount, Update-LabHostKey,
-    Stop-LabSshd, Start-LabSshd, Disconnect-LabSshSession, Set-LabSlowness, Get-LabVM,
+    Stop-LabSshd, Start-LabSshd, Disconnect-LabSshSession, Set-LabSlowness, Set-LabSshdLogLevel, Get-LabVM,
     New-LabWrapperTaskDir, Set-LabHostdDowntime, New-LabWrapperLogBlock, Set-LabHostLayout,
     Get-LabVcsimTask, Set-LabHostdLag, Set-LabWrapper

@@ -597,9 +597,30 @@ cmd_slow() { # slow <ms> [host]: stub commands (vdf, init scripts, esxcli) sleep
   done
 }
 
+cmd_sshd_log() { # sshd-log INFO|VERBOSE [host]: the sshd log level (VERBOSE: one "Starting session: command" line per remote command); connections opened afterwards only
+  local level=${1:-}
+  case $level in INFO|VERBOSE) ;; *) die "sshd-log: INFO or VERBOSE";; esac
+  load_env || die "lab is not running"
+  local dirs pid heard i
+  if [ -n "${2:-}" ]; then resolve_host "$2"; dirs=$HD; else dirs=$(host_dirs); fi
+  for HD in $dirs; do
+    grep -qx "LogLevel $level" "$HD/sshd_config" && continue
+    sed -i "s/^LogLevel .*/LogLevel $level/" "$HD/sshd_config"
+    pid=$(sshd_pid); [ -n "$pid" ] || continue
+    # SIGHUP: sshd re-executes itself with the new configuration (same pid, live sessions kept)
+    # and logs "Server listening" once it accepts connections again.
+    heard=$(grep -c '^Server listening' "$HD/sshd.log" || true)
+    kill -HUP "$pid"
+    for i in $(seq 1 100); do
+      [ "$(grep -c '^Server listening' "$HD/sshd.log" || true)" -gt "$heard" ] && break
+      sleep 0.05
+    done
+  done
+}
+
 cmd_logins() { # logins <host>: accepted SSH logins so far (from sshd -E log)
   resolve_host "${1:-}"
-  grep -c '^Accepted ' "$HD/sshd.log" || true
+  grep -cE '^Accepted [^ ]+ for ' "$HD/sshd.log" || true   # not VERBOSE's 'Accepted key ... found at'
 }
 
 cmd_vcsim_ctl() { # vcsim-ctl <endpoint> [key=value ...], e.g. vcsim-ctl host-state host=DC0_H0 state=notResponding
@@ -804,6 +825,7 @@ main() {
     kill-sessions) cmd_kill_sessions "$@";;
     ssh-service) cmd_ssh_service "$@";;
     slow) cmd_slow "$@";;
+    sshd-log) cmd_sshd_log "$@";;
     logins) cmd_logins "$@";;
     vcsim-ctl) cmd_vcsim_ctl "$@";;
     reset-host) cmd_reset_host "$@";;
