@@ -78,13 +78,34 @@ namespace MtvRemediation.Remediation
         public static CronChange Unregister(IEsxiShell shell, string? logPath, CronPaths paths, CancellationToken ct, Action<string>? verbose = null) =>
             Edit(shell, paths, ct, verbose, tab => tab.RemoveRotationEntries(logPath));
 
+        /// <summary>Our entries and crond's pid, read in one command (no lock: nothing is written).</summary>
         public static CronChange Get(IEsxiShell shell, CronPaths paths, CancellationToken ct)
         {
-            var (bytes, _, _) = Read(shell, paths, ct);
+            byte[] output;
+            RemoteCommandResult run;
+            try
+            {
+                output = RemoteOps.RunBytes(shell, RemoteCommand.FromScript("crontab-get.sh", paths.PidFile, paths.CrontabPath), MaxCrontabBytes + 64, ct, out run);
+            }
+            catch (CappedMemoryStream.CapExceededException)
+            {
+                throw new RemediationException(HostRemediationErrorIds.CrontabReadFailed, ErrorCategory.LimitsExceeded,
+                    $"{paths.CrontabPath} on '{shell.HostName}' is larger than {MaxCrontabBytes} bytes.", "Inspect the crontab by hand.");
+            }
+            var newline = Array.IndexOf(output, (byte)'\n');
+            if (!run.Succeeded || newline < 0)
+            {
+                throw new RemediationException(HostRemediationErrorIds.CrontabReadFailed, ErrorCategory.ReadError,
+                    $"Cannot read {paths.CrontabPath} on '{shell.HostName}' (exit {run.ExitStatus}): {LogSpaceProbe.FirstLine(run.Stderr)}",
+                    "Check that you are logged in as root and the crontab exists, then retry.");
+            }
+            var pid = RemoteOps.ParseLong(System.Text.Encoding.ASCII.GetString(output, 0, newline));
+            var crontab = new byte[output.Length - newline - 1];
+            Array.Copy(output, newline + 1, crontab, 0, crontab.Length);
             return new CronChange
             {
-                Entries = Crontab.Parse(bytes ?? Array.Empty<byte>()).RotationEntries().ToArray(),
-                CrondPid = ReadPid(shell, paths, ct),
+                Entries = Crontab.Parse(crontab).RotationEntries().ToArray(),
+                CrondPid = pid.HasValue ? (int)pid.Value : (int?)null,
             };
         }
 
