@@ -116,7 +116,7 @@ namespace MtvRemediation.Commands
             {
                 // -StartSshService: SSH on the VMs' hosts that have no session, for this run only.
                 _hosts.EnsureSshOnDemand(vms.Select(v => v.Vm.HostName).Where(h => !string.IsNullOrEmpty(h))
-                    .Distinct(StringComparer.OrdinalIgnoreCase).Select(h => VMHostInput.GetTarget(h!)).ToList(), CancelToken);
+                    .Distinct(StringComparer.OrdinalIgnoreCase).Select(h => new HostTarget(h!, h)).ToList(), CancelToken);
                 RunbookEngine.Run(new CmdletRunbookHost(this, IsWhatIf()), vms, options);
             }
             finally
@@ -170,7 +170,7 @@ namespace MtvRemediation.Commands
             public bool Confirm(string target, string action) => _cmdlet.ShouldProcess(target, action);
 
             public IEsxiShell GetShell(string hostName, CancellationToken ct) =>
-                _shells.Get(VMHostInput.GetTarget(hostName), new ConnectOptions(), ct);
+                _shells.Get(new HostTarget(hostName, hostName), ct);
 
             public void RunInParallel(RunbookPhase phase, string activity, IReadOnlyList<RunbookWork> work)
             {
