@@ -144,6 +144,13 @@ namespace MtvRemediation.Commands
             return list;
         }
 
+        /// <summary>
+        /// -WhatIf, for the runbook's mode. Each action is asked with ShouldProcess, but the run
+        /// needs the mode also when it asks nothing: a run with nothing to change must not write its
+        /// -ReportPath files under -WhatIf, and must not prompt without it (ConfirmImpact High asks
+        /// at every ShouldProcess). ShouldProcess cannot tell the mode without asking, so this is the
+        /// one place in the module that reads -WhatIf (bound, or $WhatIfPreference) itself.
+        /// </summary>
         private bool IsWhatIf()
         {
             if (MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w)) return w is SwitchParameter sp ? sp.IsPresent : LanguagePrimitives.IsTrue(w);
