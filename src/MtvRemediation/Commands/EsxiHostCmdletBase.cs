@@ -21,14 +21,14 @@ namespace MtvRemediation.Commands
     /// host on up to -ThrottleLimit worker threads.
     /// </summary>
     /// <example>
-    /// A new host cmdlet (inside this assembly: the hook takes internal types):
+    /// A host cmdlet (inside this assembly: the hook takes internal types), as Get-VmkfstoolsWrapper is:
     /// <code>
-    /// [Cmdlet(VerbsDiagnostic.Test, "Thing")]
-    /// public sealed class TestThingCommand : EsxiHostCmdletBase
+    /// [Cmdlet(VerbsCommon.Get, "VmkfstoolsWrapper")]
+    /// public sealed class GetVmkfstoolsWrapperCommand : EsxiHostCmdletBase
     /// {
     ///     private protected override void ProcessHost(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
     ///     {
-    ///         sink.WriteObject(ThingProbe.Read(shell, ct));
+    ///         sink.WriteObject(WrapperInventory.Read(shell, ct));
     ///     }
     /// }
     /// </code>
