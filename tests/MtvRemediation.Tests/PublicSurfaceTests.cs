@@ -32,7 +32,6 @@ namespace MtvRemediation.Tests
             "MtvRemediation.Commands.VSphereCmdlet",
             "MtvRemediation.Commands.VMCmdlet",
             "MtvRemediation.Commands.EsxiHostCmdletBase",
-            "MtvRemediation.Commands.HostRemediationCmdletBase",
         };
 
         /// <summary>

@@ -161,6 +161,28 @@ Describe 'SSH on demand for one command (-StartSshService of the host cmdlets)' 
         (Get-EsxiShell -VMHost $Off).IsConnected | Should -BeTrue -Because 'SSH was not ours to stop, so neither is the session'
     }
 
+    It 'Test-VmkfstoolsLogSpace -WhatIf says SSH would be started, starts nothing, and still reads the host that needs no start' {
+        Connect-LabVCenter | Out-Null
+        Get-Endpoint $On | Connect-EsxiShell -Credential $SshCred -KnownHostsPath $KnownHosts | Out-Null
+        Stop-LabSshd $Off   # no session for $Off in the runspace: reading it needs SSH started
+        $log = Join-Path $TempDir "whatif-ssh-$PID.txt"
+        Start-Transcript -Path $log -Force | Out-Null
+        try { $r = @(Test-VmkfstoolsLogSpace -VMHost $Off, $On -Credential $SshCred -StartSshService -WhatIf) } finally { Stop-Transcript | Out-Null }
+        $text = (Get-Content $log -Raw) -replace '\s+', ' '
+        $text | Should -Match ('What if: Performing the operation "Start the SSH service \(TSM-SSH\)[^"]*" on target "' + [regex]::Escape($Off) + '"')
+        $text | Should -Not -Match ('on target "' + [regex]::Escape($On) + '"') -Because "$On has a session: reading it changes nothing"
+        @($r.VMHost) | Should -Be @($On) -Because 'the read-only check still reads where it needs no change'
+        Get-LabSshService $Off | Should -Be 'stopped'
+        Get-EsxiShell -VMHost $Off -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+
+    It 'every command that offers -StartSshService confirms it (-WhatIf, -Confirm)' {
+        foreach ($c in Get-Command -Module MtvRemediation -CommandType Cmdlet | Where-Object { $_.Parameters.ContainsKey('StartSshService') }) {
+            $c.Parameters.ContainsKey('WhatIf') | Should -BeTrue -Because "$($c.Name) starts a host service with -StartSshService"
+            $c.Parameters.ContainsKey('Confirm') | Should -BeTrue -Because "$($c.Name) starts a host service with -StartSshService"
+        }
+    }
+
     It '-WhatIf starts nothing; without vCenter it is SshServiceNoVCenter and nothing changes' {
         Connect-LabVCenter | Out-Null
         Stop-LabSshd $Off   # no session for $Off in the runspace: it needs SSH

@@ -361,6 +361,61 @@ Describe 'ESXi shell sessions against the lab' -Tag Lab -Skip:(-not $LabUp) {
             (Get-AcceptedLogins $H1) | Should -Be $b1
         }
 
+        It '-Confirm asks before opening each session: No opens nothing, Yes connects; $ConfirmPreference Medium asks too' {
+            # Its own runspace, with a host that answers the confirmation prompts from a script.
+            if (-not ('MtvRemediation.TestHost.ScriptedHost' -as [type])) { Add-Type -Path (Join-Path $PSScriptRoot 'ScriptedHost.cs') }
+            function Invoke-Confirmed([string[]] $Answers, [scriptblock] $Script) {
+                $ui = [MtvRemediation.TestHost.ScriptedHost]::new($Answers)
+                $rs = [runspacefactory]::CreateRunspace($ui)
+                $rs.Open()
+                $ps = [powershell]::Create()
+                try {
+                    $ps.Runspace = $rs
+                    $null = $ps.AddScript($Script).AddParameters(@{ m = $ModulePath; h = $H1; cred = $Lab.Credential; kh = (New-KnownHostsPath) })
+                    $out = @($ps.Invoke())
+                    [pscustomobject]@{ Sessions = $out[-1]; Prompts = @($ui.Prompts); Errors = @($ps.Streams.Error | ForEach-Object { "$_" }) }
+                }
+                finally { $ps.Dispose(); $rs.Dispose() }
+            }
+            $connect = {
+                param($m, $h, $cred, $kh)
+                Import-Module $m
+                Connect-EsxiShell -VMHost $h.Name -Address $h.Address -Port $h.Port -Credential $cred -TrustNewHostKey -KnownHostsPath $kh -Confirm | Out-Null
+                @(Get-EsxiShell).Count
+            }
+            $logins = Get-AcceptedLogins $H1
+            $no = Invoke-Confirmed 'No' $connect
+            $no.Prompts.Count | Should -Be 1
+            $no.Prompts[0] | Should -Match ([regex]::Escape('"Open an SSH session" on target "' + $H1.Name + '"'))
+            $no.Sessions | Should -Be 0
+            $no.Errors | Should -BeNullOrEmpty
+            (Get-AcceptedLogins $H1) | Should -Be $logins -Because 'a declined connect does not log in'
+
+            $yes = Invoke-Confirmed 'Yes' $connect
+            $yes.Prompts.Count | Should -Be 1
+            $yes.Sessions | Should -Be 1
+            $yes.Errors | Should -BeNullOrEmpty
+
+            # Opening a session has medium impact: asked at $ConfirmPreference Medium, not at the default High.
+            $preference = Invoke-Confirmed 'No' {
+                param($m, $h, $cred, $kh)
+                Import-Module $m
+                $ConfirmPreference = 'Medium'
+                Connect-EsxiShell -VMHost $h.Name -Address $h.Address -Port $h.Port -Credential $cred -TrustNewHostKey -KnownHostsPath $kh | Out-Null
+                @(Get-EsxiShell).Count
+            }
+            $preference.Prompts.Count | Should -Be 1
+            $preference.Sessions | Should -Be 0
+            $default = Invoke-Confirmed @() {
+                param($m, $h, $cred, $kh)
+                Import-Module $m
+                Connect-EsxiShell -VMHost $h.Name -Address $h.Address -Port $h.Port -Credential $cred -TrustNewHostKey -KnownHostsPath $kh | Out-Null
+                @(Get-EsxiShell).Count
+            }
+            $default.Prompts.Count | Should -Be 0
+            $default.Sessions | Should -Be 1
+        }
+
         It 'Get-EsxiShell filters; Disconnect-EsxiShell closes by pipeline, name, id and -All' {
             $kh = New-KnownHostsPath
             $s1 = Connect-LabHost $H1 $kh

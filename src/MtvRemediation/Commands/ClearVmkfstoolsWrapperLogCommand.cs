@@ -11,9 +11,12 @@ namespace MtvRemediation.Commands
     /// <summary>Clear-VmkfstoolsWrapperLog: truncate the wrapper log in place, optionally archiving it locally first.</summary>
     [Cmdlet(VerbsCommon.Clear, "VmkfstoolsWrapperLog", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(LogClearResult))]
-    public sealed class ClearVmkfstoolsWrapperLogCommand : HostRemediationCmdletBase
+    public sealed class ClearVmkfstoolsWrapperLogCommand : EsxiHostCmdletBase
     {
+        private readonly PerInput<string> _logPath;
         private string? _archiveDirectory;
+
+        public ClearVmkfstoolsWrapperLogCommand() => _logPath = CapturePerInput(() => AbsoluteLogPath(LogPath)!);
 
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
@@ -36,8 +39,6 @@ namespace MtvRemediation.Commands
 
         protected override string ProgressActivity => "Clearing vmkfstools-wrapper logs";
 
-        protected override string? CurrentLogPath => LogPath;
-
         protected override void BeginProcessing()
         {
             if (CompressOnHost && ArchivePath == null)
@@ -53,16 +54,16 @@ namespace MtvRemediation.Commands
 
         private protected override bool ShouldProcessHost(HostTarget target)
         {
-            var path = LogPathFor(target) ?? LogPath;
+            var path = _logPath.For(target);
             var action = "Truncate " + path + " in place"
                          + (KeepLastLines > 0 ? $", keeping its last {KeepLastLines} lines" : string.Empty)
                          + (_archiveDirectory != null ? $", after saving a verified compressed copy to {_archiveDirectory}" : string.Empty);
             return ShouldProcess(target.Name, action);
         }
 
-        private protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
+        private protected override void ProcessHost(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
         {
-            var logPath = LogPathFor(target) ?? LogPath;
+            var logPath = _logPath.For(target);
             // One read, both at once: does clearing apply to this wrapper, and the space before.
             var read = HostDiagnosisReader.Read(shell, new HostDiagnosisRequest
             {

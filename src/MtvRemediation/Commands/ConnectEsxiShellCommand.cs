@@ -12,11 +12,35 @@ using MtvRemediation.VSphere;
 
 namespace MtvRemediation.Commands
 {
-    /// <summary>Opens (or returns the existing) SSH shell session to ESXi hosts.</summary>
+    /// <summary>
+    /// Opens (or returns the existing) SSH shell session to ESXi hosts. Its work is the connect
+    /// itself, with options of its own, so it composes the host fan-out (<see cref="HostFanOut"/>)
+    /// with its own way to get a host's shell, as Find-MtvCloneFailure and Invoke-MtvRemediation
+    /// compose it, instead of deriving the host-cmdlet base.
+    /// </summary>
     [Cmdlet(VerbsCommunications.Connect, "EsxiShell", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(EsxiShellSession))]
-    public sealed class ConnectEsxiShellCommand : EsxiHostCmdletBase
+    public sealed class ConnectEsxiShellCommand : MtvCmdlet, IDynamicParameters
     {
+        private readonly HostFanOut _hosts;
+
+        public ConnectEsxiShellCommand()
+        {
+            // A started SSH service outlives the command: it is tied to the session opened over it
+            // (Disconnect-EsxiShell stops it).
+            _hosts = new HostFanOut(this) { SshForCommandOnly = false };
+        }
+
+        /// <summary>Hosts: names, PowerCLI VMHost objects, objects with a VMHost or Name property, EsxiShellSession objects.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        [Alias("Session", "HostName", "Name")]
+        [ArgumentCompleter(typeof(VMHostCompleter))]
+        public object[] VMHost { get; set; } = Array.Empty<object>();
+
+        /// <summary>-Credential, -KeyFilePath, -ThrottleLimit, -StartSshService, as on every host cmdlet.</summary>
+        public object GetDynamicParameters() => _hosts.Parameters;
+
         /// <summary>SSH address when the inventory name is not it (one host, or per pipeline object).</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
@@ -53,28 +77,33 @@ namespace MtvRemediation.Commands
         [Parameter]
         public SwitchParameter Force { get; set; }
 
-        protected override string ProgressActivity => "Connecting to ESXi shells";
-
         private bool _addressOnCommandLine;
+        private string? _knownHostsPath;
 
         protected override void BeginProcessing()
         {
             // Only command-line arguments are bound here; pipeline-bound Address/Port are per object.
             _addressOnCommandLine = MyInvocation.BoundParameters.ContainsKey(nameof(Address));
+            if (KnownHostsPath != null) _knownHostsPath = GetUnresolvedProviderPathFromPSPath(KnownHostsPath);
             base.BeginProcessing();
         }
 
-        private protected override void OnTargetAdded(HostTarget target)
+        protected override void ProcessRecord()
         {
-            _endpoints[target] = new KeyValuePair<string?, int>(Address, Port);
+            foreach (var input in VMHost)
+            {
+                var target = _hosts.Add(input);
+                if (target != null) _endpoints[target] = new KeyValuePair<string?, int>(Address, Port);
+            }
         }
 
         protected override void EndProcessing()
         {
-            if (_addressOnCommandLine && Targets.Count > 1)
+            var targets = _hosts.Targets;
+            if (_addressOnCommandLine && targets.Count > 1)
             {
                 var ex = new EsxiShellException(EsxiShellErrorIds.InvalidArgument, ErrorCategory.InvalidArgument,
-                    $"-Address names one SSH endpoint but {Targets.Count} hosts were given. Connect each host on its own, with -VMHost <name> -Address <address>.");
+                    $"-Address names one SSH endpoint but {targets.Count} hosts were given. Connect each host on its own, with -VMHost <name> -Address <address>.");
                 ThrowTerminatingError(ex.ToErrorRecord(Address));
             }
             if (HostKeyFingerprint != null && !Esxi.HostKeyFingerprint.TryNormalize(HostKeyFingerprint, out _))
@@ -83,54 +112,49 @@ namespace MtvRemediation.Commands
                     $"'{HostKeyFingerprint}' is not a SHA256 host key fingerprint. Copy it as ssh-keygen -l prints it, e.g. SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s.");
                 ThrowTerminatingError(ex.ToErrorRecord(HostKeyFingerprint));
             }
-            if (HostKeyFingerprint != null && Targets.Count > 1)
-                WriteWarning($"-HostKeyFingerprint pins one key but {Targets.Count} hosts were given: hosts with other keys will be refused.");
-            // -StartSshService (the shared host parameter): here the service outlives the command,
-            // tied to the session opened over it; Disconnect-EsxiShell stops it again.
-            KeepStartedSshWithSessions();
-            if (StartSshService) StartSshForSessions(Targets, Force);
-            base.EndProcessing();
-            SshOnDemand.BindToSessions();
+            if (HostKeyFingerprint != null && targets.Count > 1)
+                WriteWarning($"-HostKeyFingerprint pins one key but {targets.Count} hosts were given: hosts with other keys will be refused.");
+            // -StartSshService (with -Force every host gets a new connection, so every host needs SSH).
+            _hosts.EnsureSshOnDemand(targets, CancelToken, Force, ErrorRecords.NextCommandText(NextCommand.DisconnectShell, null)!);
+            // -WhatIf opens no session either (a connect can record a host key); -Confirm asks per host.
+            var hosts = targets.Where(t => !_hosts.Ssh.Declined(t.Name) && ShouldProcess(t.Name, "Open an SSH session")).ToList();
+            _hosts.Run(hosts, "Connecting to ESXi shells", WriteSession, Connect);
+            _hosts.Ssh.BindToSessions();
         }
 
-        // -WhatIf opens no session either: a connect can record a host key (-TrustNewHostKey).
-        private protected override bool ShouldProcessHost(HostTarget target)
-            => !SshOnDemand.Declined(target.Name) && (!IsWhatIf() || ShouldProcess(target.Name, "Open an SSH session"));
-
-        private bool IsWhatIf()
-            => MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w) ? LanguagePrimitives.IsTrue(w) : LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
-
-        private protected override ConnectOptions CreateConnectOptions(HostTarget target)
+        private ConnectOptions OptionsFor(HostTarget target)
         {
-            var endpoint = _endpoints.TryGetValue(target, out var e) ? e : new KeyValuePair<string?, int>(Address, Port);
+            var endpoint = _endpoints[target];
             return new ConnectOptions
             {
                 Address = endpoint.Key,
                 Port = endpoint.Value,
                 HostKeyFingerprint = HostKeyFingerprint,
                 TrustNewHostKey = TrustNewHostKey.IsPresent,
-                KnownHostsPath = KnownHostsPath == null ? null : GetUnresolvedProviderPathFromPSPath(KnownHostsPath),
+                KnownHostsPath = _knownHostsPath,
                 ConnectTimeout = TimeSpan.FromSeconds(ConnectTimeoutSeconds),
                 KeyPassphrase = KeyPassphrase,
                 Force = Force.IsPresent,
             };
         }
 
-        private protected override IEsxiShell AcquireShell(EsxiShellResolver resolver, HostTarget target, PSCredential? credential, string? keyFilePath, ConnectOptions options, CancellationToken cancellationToken)
+        // Worker thread: this command's shell for a host is the connect itself.
+        private IEsxiShell Connect(ShellSource source, HostTarget target, CancellationToken cancellationToken)
         {
-            var hasSecret = credential != null || keyFilePath != null;
+            var resolver = source.Resolver;
+            var hasSecret = source.Credential != null || source.KeyFilePath != null;
             var existing = target.Session ?? resolver.Store.Find(target.Name);
-            if (!hasSecret && (existing == null || existing.IsClosed || options.Force))
+            if (!hasSecret && (existing == null || existing.IsClosed || Force))
                 throw new EsxiShellException(EsxiShellErrorIds.InvalidArgument, ErrorCategory.InvalidArgument,
                     $"No credential for '{target.Name}': pass -Credential (e.g. -Credential root) or -KeyFilePath. The command never prompts when PowerShell runs non-interactively.");
-            var session = resolver.Connect(target, credential, keyFilePath, options, cancellationToken, out var opened);
+            var session = resolver.Connect(target, source.Credential, source.KeyFilePath, OptionsFor(target), cancellationToken, out var opened);
             _opened[target.Name] = opened;
             return session.Shell;
         }
 
         private readonly ConcurrentDictionary<string, bool> _opened = new ConcurrentDictionary<string, bool>(StringComparer.OrdinalIgnoreCase);
 
-        private protected override void ProcessHost(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken cancellationToken)
+        private void WriteSession(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken cancellationToken)
         {
             var ssh = (SshEsxiShell)shell;
             var session = ssh.Session!;
@@ -143,7 +167,7 @@ namespace MtvRemediation.Commands
             else
             {
                 sink.WriteVerbose($"{session.VMHost}: reusing session {session.Id} (use -Force for a new connection).");
-                var wanted = _endpoints.TryGetValue(target, out var e) ? e : new KeyValuePair<string?, int>(Address, Port);
+                var wanted = _endpoints[target];
                 var wantedAddress = wanted.Key ?? target.Name;
                 if (target.Session == null && (!string.Equals(wantedAddress, session.Address, StringComparison.OrdinalIgnoreCase) || wanted.Value != session.Port))
                     sink.WriteWarning($"{session.VMHost}: an existing session to {KnownHostsStore.HostField(session.Address, session.Port)} is reused, not {KnownHostsStore.HostField(wantedAddress, wanted.Value)}. Use -Force to connect to the new endpoint.");

@@ -1,43 +1,43 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Management.Automation;
 using System.Threading;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;
 using MtvRemediation.Interop;
+using MtvRemediation.Remediation;
 
 namespace MtvRemediation.Commands
 {
     /// <summary>
-    /// Base of the cmdlets that work on ESXi hosts over SSH: a thin adapter over the module's one
-    /// host fan-out (<see cref="HostFanOut"/>, also used by Find-MtvCloneFailure and
-    /// Invoke-MtvRemediation). It binds <c>-VMHost</c> from names, PowerCLI VMHost/VM objects, our
-    /// result objects and EsxiShellSession objects, composes -Credential/-KeyFilePath/-ThrottleLimit
-    /// (<see cref="HostConnectionParameters"/>), collects the hosts of the whole pipeline, then, in
-    /// EndProcessing, hands <see cref="ProcessHost"/> a connected <see cref="IEsxiShell"/> for each.
-    /// One SSH handshake per host per runspace.
+    /// The one base of the cmdlets that work on ESXi hosts over SSH: a thin adapter over the
+    /// module's host fan-out (<see cref="HostFanOut"/>, also composed by Connect-EsxiShell,
+    /// Find-MtvCloneFailure and Invoke-MtvRemediation). It binds <c>-VMHost</c> (names, PowerCLI
+    /// VMHost/VM objects, our result objects, EsxiShellSession objects) and the shared
+    /// -Credential/-KeyFilePath/-ThrottleLimit/-StartSshService (<see cref="HostConnectionParameters"/>),
+    /// collects the hosts of the whole pipeline, asks <see cref="ShouldProcessHost"/> for each before
+    /// any connection, then hands <see cref="ProcessHost"/> a connected <see cref="IEsxiShell"/> per
+    /// host on up to -ThrottleLimit worker threads.
     /// </summary>
     /// <example>
-    /// A new host cmdlet: derive, implement ProcessHost, write only through the sink, throw an
-    /// MtvException (e.g. RemediationException) for a per-host error.
+    /// A host cmdlet (inside this assembly: the hook takes internal types), as Get-VmkfstoolsWrapper is:
     /// <code>
-    /// [Cmdlet(VerbsDiagnostic.Test, "Thing")]
-    /// public sealed class TestThingCommand : EsxiHostCmdletBase
+    /// [Cmdlet(VerbsCommon.Get, "VmkfstoolsWrapper")]
+    /// public sealed class GetVmkfstoolsWrapperCommand : EsxiHostCmdletBase
     /// {
-    ///     protected override void ProcessHost(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
+    ///     private protected override void ProcessHost(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
     ///     {
-    ///         var r = shell.RunChecked(RemoteCommand.Exec("vdf"), TimeSpan.FromSeconds(30), ct);
-    ///         sink.WriteObject(r.Stdout);
+    ///         var read = HostDiagnosisReader.Read(shell, new HostDiagnosisRequest { Inventory = true }, ct);
+    ///         sink.WriteObject(HostDiagnosis.Required(read.Wrapper, read.WrapperError));
     ///     }
     /// }
     /// </code>
     /// </example>
     public abstract class EsxiHostCmdletBase : MtvCmdlet, IDynamicParameters
     {
-        /// <summary>Default number of hosts worked on at once (see <see cref="HostFanOut.DefaultThrottleLimit"/> for why).</summary>
-        public const int DefaultThrottleLimit = HostFanOut.DefaultThrottleLimit;
-
         private readonly HostFanOut _hosts;
+        private readonly List<Func<Action<HostTarget>>> _perInput = new List<Func<Action<HostTarget>>>();
 
         protected EsxiHostCmdletBase()
         {
@@ -54,27 +54,38 @@ namespace MtvRemediation.Commands
         /// <summary>-Credential, -KeyFilePath, -ThrottleLimit, -StartSshService: declared once, in <see cref="HostConnectionParameters"/>.</summary>
         public object GetDynamicParameters() => _hosts.Parameters;
 
-        /// <summary>The bound -Credential (null: only existing sessions are used).</summary>
-        protected PSCredential? Credential => _hosts.Parameters.Credential;
-
-        /// <summary>The bound -KeyFilePath, as given.</summary>
-        protected string? KeyFilePath => _hosts.Parameters.KeyFilePath;
-
-        /// <summary>The bound -ThrottleLimit.</summary>
-        protected int ThrottleLimit => _hosts.Parameters.ThrottleLimit;
-
         /// <summary>The hosts collected so far (in pipeline order, each name once).</summary>
         private protected IReadOnlyList<HostTarget> Targets => _hosts.Targets;
 
         /// <summary>Activity text of the progress bar.</summary>
         protected virtual string ProgressActivity => MyInvocation.MyCommand.Name;
 
+        /// <summary>
+        /// A parameter bound by property name (e.g. -LogPath from piped objects) changes with each
+        /// input record, but hosts are worked on after the whole pipeline: call this in the
+        /// constructor with the parameter's getter, and read the value each host came with from the
+        /// result. The getter runs on the pipeline thread for every input record, before its hosts
+        /// are added, so it may also refuse the value (<see cref="ThrowInvalidArgument"/>).
+        /// </summary>
+        private protected PerInput<T> CapturePerInput<T>(Func<T> read)
+        {
+            var values = new PerInput<T>();
+            _perInput.Add(() =>
+            {
+                var value = read();
+                return target => values.Set(target, value);
+            });
+            return values;
+        }
+
         protected override void ProcessRecord()
         {
+            var keep = _perInput.Select(capture => capture()).ToList();
             foreach (var input in VMHost)
             {
                 var target = _hosts.Add(input);
-                if (target != null) OnTargetAdded(target);
+                if (target == null) continue;
+                foreach (var k in keep) k(target);
             }
         }
 
@@ -87,35 +98,20 @@ namespace MtvRemediation.Commands
                 {
                     if (ShouldProcessHost(t)) hosts.Add(t);
                 }
-                RunOnHosts(hosts, ProgressActivity, ProcessHost, OnHostFailed);
+                RunOnHosts(hosts, ProgressActivity, ProcessHost);
             }
             finally
             {
-                // -StartSshService: the sessions opened over SSH this command started close, and SSH
-                // stops again (not Connect-EsxiShell: its sessions outlive it).
+                // -StartSshService: the sessions opened over SSH this command started close, and SSH stops again.
                 _hosts.EndSshOnDemand();
             }
         }
 
-        /// <summary>-StartSshService's record for this command (Connect-EsxiShell reads and binds it).</summary>
-        internal SshServiceOnDemand SshOnDemand => _hosts.Ssh;
-
-        /// <summary>The bound -StartSshService.</summary>
-        private protected bool StartSshService => _hosts.Parameters.StartSshService;
-
-        /// <summary>Connect-EsxiShell: a started SSH service outlives the command (Disconnect-EsxiShell stops it).</summary>
-        private protected void KeepStartedSshWithSessions() => _hosts.SshForCommandOnly = false;
-
-        /// <summary>-StartSshService for Connect-EsxiShell (pipeline thread): starts SSH where needed before connecting.</summary>
-        private protected void StartSshForSessions(IEnumerable<HostTarget> hosts, bool force) =>
-            _hosts.EnsureSshOnDemand(hosts, CancelToken, force, ErrorRecords.NextCommandText(NextCommand.DisconnectShell, null)!);
-
         /// <summary>
-        /// The fan-out every phase of a host cmdlet uses: on up to -ThrottleLimit hosts at once, get
-        /// each host's shell (<see cref="AcquireShell"/>) and run <paramref name="work"/> with it on
-        /// a worker thread. A host whose shell cannot be had, or whose work throws an
-        /// <see cref="MtvException"/> or a timeout, goes to <paramref name="onFailure"/> (default:
-        /// its error record is written).
+        /// A further phase on the same hosts (e.g. a read before confirming): runs
+        /// <paramref name="work"/> on up to -ThrottleLimit hosts at once, each with its shell. A host
+        /// whose shell cannot be had, or whose work throws an <see cref="MtvException"/> or times out,
+        /// goes to <paramref name="onFailure"/> (default: <see cref="OnHostFailed"/>).
         /// </summary>
         private protected void RunOnHosts(
             IReadOnlyList<HostTarget> hosts,
@@ -123,38 +119,55 @@ namespace MtvRemediation.Commands
             Action<HostTarget, IEsxiShell, IOutputSink, CancellationToken> work,
             Action<HostTarget, MtvException, IOutputSink>? onFailure = null)
         {
-            _hosts.Run(hosts, activity, work, CreateConnectOptions,
-                (source, target, options, ct) => AcquireShell(source.Resolver, target, source.Credential, source.KeyFilePath, options, ct),
-                onFailure);
+            _hosts.Run(hosts, activity, work, onFailure: onFailure ?? OnHostFailed);
         }
 
         /// <summary>
-        /// Called on the pipeline thread for each host before any connection is made; return
-        /// false to skip it. Cmdlets that change hosts call <c>ShouldProcess</c> here, so that
-        /// -WhatIf connects to nothing.
+        /// Pipeline thread, for each host before any connection is made; false skips the host.
+        /// Cmdlets that change hosts call <c>ShouldProcess(target.Name, action)</c> here, so that
+        /// -WhatIf connects to nothing and -Confirm asks before anything is touched.
         /// </summary>
         private protected virtual bool ShouldProcessHost(HostTarget target) => true;
 
-        /// <summary>Called on the pipeline thread, in ProcessRecord, when a new host joins the work list.</summary>
-        private protected virtual void OnTargetAdded(HostTarget target) { }
-
-        /// <summary>Options for on-demand connects to one host (pipeline thread). Connect-EsxiShell adds its own.</summary>
-        private protected virtual ConnectOptions CreateConnectOptions(HostTarget target) => new ConnectOptions();
-
-        /// <summary>Gets the shell for one host (worker thread). Default: <see cref="EsxiShellResolver.Resolve(HostTarget, PSCredential?, string?, ConnectOptions?, CancellationToken)"/>.</summary>
-        private protected virtual IEsxiShell AcquireShell(EsxiShellResolver resolver, HostTarget target, PSCredential? credential, string? keyFilePath, ConnectOptions options, CancellationToken cancellationToken)
-            => resolver.Resolve(target, credential, keyFilePath, options, cancellationToken);
-
-        /// <summary>A host's failure (worker thread): by default its error is written, the host's input as TargetObject.</summary>
+        /// <summary>
+        /// A host's failure (worker thread; connect failures included): by default its error is
+        /// written with the host's input as TargetObject. An override that adds output (e.g. -Quiet's
+        /// $false) calls this base first.
+        /// </summary>
         private protected virtual void OnHostFailed(HostTarget target, MtvException error, IOutputSink sink) =>
             sink.WriteError(error.ToErrorRecord(target.InputObject, MyInvocation.MyCommand.Name));
+
+        /// <summary>Stops the command before any host is touched when an argument cannot work (HostRemediationInvalidArgument).</summary>
+        private protected void ThrowInvalidArgument(string message, object? target)
+        {
+            ThrowTerminatingError(new RemediationException(HostRemediationErrorIds.InvalidArgument, ErrorCategory.InvalidArgument, message).ToErrorRecord(target));
+        }
+
+        /// <summary>A -LogPath as given, refused unless absolute (the host's path, not this machine's).</summary>
+        private protected string? AbsoluteLogPath(string? logPath)
+        {
+            if (logPath != null && !logPath.StartsWith("/", StringComparison.Ordinal))
+                ThrowInvalidArgument($"-LogPath '{logPath}' must be an absolute path on the ESXi host, like {LogSpaceOptions.DefaultLogPath}.", logPath);
+            return logPath;
+        }
 
         /// <summary>
         /// The work for one host, on a worker thread. Write only through <paramref name="sink"/>;
         /// pass <paramref name="cancellationToken"/> to every remote call. Throw an
-        /// <see cref="MtvException"/> (or let RunAsync's TimeoutException through) for a per-host
-        /// error; it reaches <see cref="OnHostFailed(HostTarget, MtvException, IOutputSink)"/>.
+        /// <see cref="MtvException"/> for a per-host error (a timeout of a remote call becomes
+        /// EsxiShellCommandTimeout); it reaches <see cref="OnHostFailed"/>.
         /// </summary>
         private protected abstract void ProcessHost(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken cancellationToken);
+    }
+
+    /// <summary>A parameter's value per host, as bound with the input record that brought the host (<see cref="EsxiHostCmdletBase.CapturePerInput{T}"/>).</summary>
+    internal sealed class PerInput<T>
+    {
+        private readonly Dictionary<HostTarget, T> _values = new Dictionary<HostTarget, T>();
+
+        internal void Set(HostTarget target, T value) => _values[target] = value;
+
+        /// <summary>The value <paramref name="target"/>'s input record came with (read-only once the pipeline ended, so workers may read it).</summary>
+        public T For(HostTarget target) => _values[target];
     }
 }

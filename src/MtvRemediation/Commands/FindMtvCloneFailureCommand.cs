@@ -25,7 +25,7 @@ namespace MtvRemediation.Commands
     /// cmdlet), composed rather than inherited because this cmdlet's -VMHost is one parameter set
     /// of several.
     /// </remarks>
-    [Cmdlet(VerbsCommon.Find, "MtvCloneFailure", DefaultParameterSetName = InputObjectSet)]
+    [Cmdlet(VerbsCommon.Find, "MtvCloneFailure", DefaultParameterSetName = InputObjectSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(CloneFailureFinding), typeof(CloneFailureSummary))]
     public sealed class FindMtvCloneFailureCommand : MtvCmdlet, IDynamicParameters
     {

@@ -9,9 +9,9 @@ using MtvRemediation.Remediation;
 namespace MtvRemediation.Commands
 {
     /// <summary>Get-LogRotationCron: our rotation jobs in root's crontab (never anyone else's lines).</summary>
-    [Cmdlet(VerbsCommon.Get, "LogRotationCron")]
+    [Cmdlet(VerbsCommon.Get, "LogRotationCron", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(LogRotationCron))]
-    public sealed class GetLogRotationCronCommand : HostRemediationCmdletBase
+    public sealed class GetLogRotationCronCommand : EsxiHostCmdletBase
     {
         /// <summary>Only the job for this log (default: all of ours).</summary>
         [Parameter]
@@ -21,7 +21,7 @@ namespace MtvRemediation.Commands
 
         protected override string ProgressActivity => "Reading log rotation cron jobs";
 
-        private protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
+        private protected override void ProcessHost(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
         {
             var read = HostDiagnosisReader.Read(shell, new HostDiagnosisRequest { Cron = RegisterLogRotationCronCommand.Paths }, ct);
             var found = HostDiagnosis.Required(read.Cron, read.CronError);

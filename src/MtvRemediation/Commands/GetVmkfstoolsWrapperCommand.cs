@@ -11,13 +11,13 @@ namespace MtvRemediation.Commands
     /// Get-VmkfstoolsWrapper: which MTV vmkfstools-wrapper generation each host runs, where it logs,
     /// which clone methods are set up, and the clone task directories it left in /tmp. Read-only.
     /// </summary>
-    [Cmdlet(VerbsCommon.Get, "VmkfstoolsWrapper")]
+    [Cmdlet(VerbsCommon.Get, "VmkfstoolsWrapper", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(VmkfstoolsWrapperInfo))]
-    public sealed class GetVmkfstoolsWrapperCommand : HostRemediationCmdletBase
+    public sealed class GetVmkfstoolsWrapperCommand : EsxiHostCmdletBase
     {
         protected override string ProgressActivity => "Reading the vmkfstools-wrapper inventory";
 
-        private protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
+        private protected override void ProcessHost(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
         {
             var read = HostDiagnosisReader.Read(shell, new HostDiagnosisRequest { Inventory = true }, ct);
             sink.WriteObject(HostDiagnosis.Required(read.Wrapper, read.WrapperError));

@@ -6,6 +6,7 @@ using System.Threading;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;
 using MtvRemediation.Interop;
+using MtvRemediation.Remediation;
 
 namespace MtvRemediation.Commands
 {
@@ -48,7 +49,7 @@ namespace MtvRemediation.Commands
     /// opened on demand with -Credential/-KeyFilePath), runs the work on up to -ThrottleLimit hosts
     /// at once through <see cref="MtvCmdlet.RunParallel{T}"/> (live output and progress; a stop
     /// cancels the rest and names the hosts not touched), and turns every per-host failure into
-    /// one error record with one id per failure kind (<see cref="EsxiShellErrorIds"/>).
+    /// one error record with one id per failure kind (<see cref="RemoteOps.AsHostFailure"/>).
     /// </summary>
     internal sealed class HostFanOut
     {
@@ -142,16 +143,17 @@ namespace MtvRemediation.Commands
 
         /// <summary>
         /// Runs <paramref name="work"/> on every host of <paramref name="hosts"/>, on up to
-        /// -ThrottleLimit at once. A host whose shell cannot be had, and any <see cref="MtvException"/>
-        /// or timeout the work throws, go to <paramref name="onFailure"/> (default: the error is
-        /// written with the host's input as TargetObject).
+        /// -ThrottleLimit at once, each with its shell (<paramref name="acquire"/>; default: the
+        /// runspace's session or one opened on demand). A host whose shell cannot be had, and what
+        /// the work throws that <see cref="RemoteOps.AsHostFailure"/> names a host failure, go to
+        /// <paramref name="onFailure"/> (default: the error is written with the host's input as
+        /// TargetObject).
         /// </summary>
         public void Run(
             IReadOnlyList<HostTarget> hosts,
             string activity,
             Action<HostTarget, IEsxiShell, IOutputSink, CancellationToken> work,
-            Func<HostTarget, ConnectOptions>? connectOptions = null,
-            Func<ShellSource, HostTarget, ConnectOptions, CancellationToken, IEsxiShell>? acquire = null,
+            Func<ShellSource, HostTarget, CancellationToken, IEsxiShell>? acquire = null,
             Action<HostTarget, MtvException, IOutputSink>? onFailure = null)
         {
             if (hosts.Count == 0) return;
@@ -162,9 +164,7 @@ namespace MtvRemediation.Commands
                 if (hosts.Count == 0) return;
             }
             var source = CaptureShellSource();
-            var options = new Dictionary<HostTarget, ConnectOptions>();
-            foreach (var t in hosts) options[t] = connectOptions?.Invoke(t) ?? new ConnectOptions();
-            acquire ??= (s, t, o, ct) => s.Get(t, o, ct);
+            acquire ??= (s, t, ct) => s.Get(t, ct);
             var commandName = _cmdlet.MyInvocation.MyCommand.Name;
             onFailure ??= (target, ex, sink) => sink.WriteError(ex.ToErrorRecord(target.InputObject, commandName));
             ThreadPoolTuning.EnsureMinThreads(Math.Min(Parameters.ThrottleLimit, hosts.Count));
@@ -172,28 +172,14 @@ namespace MtvRemediation.Commands
             {
                 try
                 {
-                    var shell = acquire(source, target, options[target], ct);
+                    var shell = acquire(source, target, ct);
                     work(target, shell, sink, ct);
                 }
-                catch (Exception ex) when (AsHostFailure(ex, ct) is MtvException failure)
+                catch (Exception ex) when (RemoteOps.AsHostFailure(ex, target.Name, ct) is MtvException failure)
                 {
                     onFailure(target, failure, sink);
                 }
             });
-        }
-
-        /// <summary>
-        /// The one translation of what a host's work can throw into its error: our own errors keep
-        /// their id; a timeout (not a cancellation) is EsxiShellCommandTimeout. Null: not a host
-        /// failure (cancellation, bugs), which passes through.
-        /// </summary>
-        public static MtvException? AsHostFailure(Exception ex, CancellationToken ct)
-        {
-            if (ex is MtvException known) return known;
-            if (ex is TimeoutException && !ct.IsCancellationRequested)
-                return new EsxiShellException(EsxiShellErrorIds.CommandTimeout, ErrorCategory.OperationTimeout,
-                    ex.Message + " Raise the command's timeout if the host is slow, or check the host's load.", null, ex);
-            return null;
         }
     }
 
@@ -212,7 +198,7 @@ namespace MtvRemediation.Commands
         public string? KeyFilePath { get; }
 
         /// <exception cref="EsxiShellException">No session and no credential, or the connect failed.</exception>
-        public IEsxiShell Get(HostTarget target, ConnectOptions options, CancellationToken ct) =>
-            Resolver.Resolve(target, Credential, KeyFilePath, options, ct);
+        public IEsxiShell Get(HostTarget target, CancellationToken ct) =>
+            Resolver.Resolve(target, Credential, KeyFilePath, new ConnectOptions(), ct);
     }
 }

@@ -116,7 +116,7 @@ namespace MtvRemediation.Commands
             {
                 // -StartSshService: SSH on the VMs' hosts that have no session, for this run only.
                 _hosts.EnsureSshOnDemand(vms.Select(v => v.Vm.HostName).Where(h => !string.IsNullOrEmpty(h))
-                    .Distinct(StringComparer.OrdinalIgnoreCase).Select(h => VMHostInput.GetTarget(h!)).ToList(), CancelToken);
+                    .Distinct(StringComparer.OrdinalIgnoreCase).Select(h => new HostTarget(h!, h)).ToList(), CancelToken);
                 RunbookEngine.Run(new CmdletRunbookHost(this, IsWhatIf()), vms, options);
             }
             finally
@@ -144,6 +144,13 @@ namespace MtvRemediation.Commands
             return list;
         }
 
+        /// <summary>
+        /// -WhatIf, for the runbook's mode. Each action is asked with ShouldProcess, but the run
+        /// needs the mode also when it asks nothing: a run with nothing to change must not write its
+        /// -ReportPath files under -WhatIf, and must not prompt without it (ConfirmImpact High asks
+        /// at every ShouldProcess). ShouldProcess cannot tell the mode without asking, so this is the
+        /// one place in the module that reads -WhatIf (bound, or $WhatIfPreference) itself.
+        /// </summary>
         private bool IsWhatIf()
         {
             if (MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w)) return w is SwitchParameter sp ? sp.IsPresent : LanguagePrimitives.IsTrue(w);
@@ -170,7 +177,7 @@ namespace MtvRemediation.Commands
             public bool Confirm(string target, string action) => _cmdlet.ShouldProcess(target, action);
 
             public IEsxiShell GetShell(string hostName, CancellationToken ct) =>
-                _shells.Get(VMHostInput.GetTarget(hostName), new ConnectOptions(), ct);
+                _shells.Get(new HostTarget(hostName, hostName), ct);
 
             public void RunInParallel(RunbookPhase phase, string activity, IReadOnlyList<RunbookWork> work)
             {

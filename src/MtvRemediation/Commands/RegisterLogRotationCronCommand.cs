@@ -11,8 +11,12 @@ namespace MtvRemediation.Commands
     /// <summary>Register-LogRotationCron: a temporary root cron job that keeps the wrapper log under a size.</summary>
     [Cmdlet(VerbsLifecycle.Register, "LogRotationCron", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(LogRotationCron))]
-    public sealed class RegisterLogRotationCronCommand : HostRemediationCmdletBase
+    public sealed class RegisterLogRotationCronCommand : EsxiHostCmdletBase
     {
+        private readonly PerInput<string> _logPath;
+
+        public RegisterLogRotationCronCommand() => _logPath = CapturePerInput(() => ValidLogPath(LogPath));
+
         [Parameter]
         [ValidateRange(1, 59)]
         public int IntervalMinutes { get; set; } = 5;
@@ -31,15 +35,14 @@ namespace MtvRemediation.Commands
 
         protected override string ProgressActivity => "Registering log rotation cron jobs";
 
-        protected override string? CurrentLogPath => LogPath;
-
         internal static CronPaths Paths { get; } = new CronPaths();
 
-        protected override void ProcessRecord()
+        // The rotation job's own path rule (RotationEntry.ValidatePath), then the host path rule.
+        private string ValidLogPath(string logPath)
         {
-            try { RotationEntry.ValidatePath(LogPath); }
-            catch (ArgumentException ex) { ThrowInvalidArgument($"-LogPath '{LogPath}': {ex.Message.Split('\n')[0]}", LogPath); }
-            base.ProcessRecord();
+            try { RotationEntry.ValidatePath(logPath); }
+            catch (ArgumentException ex) { ThrowInvalidArgument($"-LogPath '{logPath}': {ex.Message.Split('\n')[0]}", logPath); }
+            return AbsoluteLogPath(logPath)!;
         }
 
         protected override void EndProcessing()
@@ -52,16 +55,16 @@ namespace MtvRemediation.Commands
 
         private protected override bool ShouldProcessHost(HostTarget target)
         {
-            var path = LogPathFor(target) ?? LogPath;
+            var path = _logPath.For(target);
             return ShouldProcess(target.Name,
                 $"Add a temporary cron job to root's crontab that truncates {path} in place when it is larger than " +
                 (LimitFollowsVolume ? $"a quarter of the volume holding it (at most {MaxSizeMB} MB)" : $"{MaxSizeMB} MB") +
                 $", every {IntervalMinutes} minute(s), and reload crond");
         }
 
-        private protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
+        private protected override void ProcessHost(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
         {
-            var path = LogPathFor(target) ?? LogPath;
+            var path = _logPath.For(target);
             // One read, both pieces at once: does rotation apply to this wrapper, and the volume that
             // really holds the log (OSDATA, the tmp ramdisk of a degraded host, the var ramdisk before
             // 7.0), whose size caps the limit by the same rule as Invoke-MtvRemediation.

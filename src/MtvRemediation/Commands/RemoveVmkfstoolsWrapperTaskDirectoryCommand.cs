@@ -17,7 +17,7 @@ namespace MtvRemediation.Commands
     /// </summary>
     [Cmdlet(VerbsCommon.Remove, "VmkfstoolsWrapperTaskDirectory", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(WrapperTaskCleanupResult))]
-    public sealed class RemoveVmkfstoolsWrapperTaskDirectoryCommand : HostRemediationCmdletBase
+    public sealed class RemoveVmkfstoolsWrapperTaskDirectoryCommand : EsxiHostCmdletBase
     {
         private string? _archiveDirectory;
 
@@ -48,7 +48,7 @@ namespace MtvRemediation.Commands
             ShouldProcess(target.Name, $"Remove the clone task directories /tmp/vmkfstools-wrapper-* not written for {OlderThanDays:0.##} day(s) whose task is not running"
                                        + (_archiveDirectory != null ? $", after saving their exit codes and stderr to {_archiveDirectory}" : ", keeping their exit codes and stderr in the result"));
 
-        private protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
+        private protected override void ProcessHost(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
         {
             var olderThan = TimeSpan.FromDays(OlderThanDays);
             var read = HostDiagnosisReader.Read(shell, new HostDiagnosisRequest { Inventory = true }, ct);

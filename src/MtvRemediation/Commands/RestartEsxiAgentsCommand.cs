@@ -14,7 +14,7 @@ namespace MtvRemediation.Commands
     /// <summary>Restart-EsxiAgents: restart hostd then vpxa and wait until they (and vCenter) are back.</summary>
     [Cmdlet(VerbsLifecycle.Restart, "EsxiAgents", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
     [OutputType(typeof(AgentRestartResult))]
-    public sealed class RestartEsxiAgentsCommand : HostRemediationCmdletBase
+    public sealed class RestartEsxiAgentsCommand : EsxiHostCmdletBase
     {
         private readonly ConcurrentDictionary<string, AgentRestartRisk> _risks = new ConcurrentDictionary<string, AgentRestartRisk>(StringComparer.OrdinalIgnoreCase);
         private IHostConnectionStateSource? _vcenter;
@@ -85,7 +85,7 @@ namespace MtvRemediation.Commands
                 "; vCenter shows the host as not responding meanwhile");
         }
 
-        private protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
+        private protected override void ProcessHost(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
         {
             foreach (var agent in Agent)
             {

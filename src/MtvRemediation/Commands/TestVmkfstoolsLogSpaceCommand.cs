@@ -9,10 +9,14 @@ using MtvRemediation.Remediation;
 namespace MtvRemediation.Commands
 {
     /// <summary>Test-VmkfstoolsLogSpace: is /var (and /tmp) about to break the next clone?</summary>
-    [Cmdlet(VerbsDiagnostic.Test, "VmkfstoolsLogSpace")]
+    [Cmdlet(VerbsDiagnostic.Test, "VmkfstoolsLogSpace", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(LogSpaceStatus), typeof(bool))]
-    public sealed class TestVmkfstoolsLogSpaceCommand : HostRemediationCmdletBase
+    public sealed class TestVmkfstoolsLogSpaceCommand : EsxiHostCmdletBase
     {
+        private readonly PerInput<string> _logPath;
+
+        public TestVmkfstoolsLogSpaceCommand() => _logPath = CapturePerInput(() => AbsoluteLogPath(LogPath)!);
+
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
         [ArgumentCompleter(typeof(WrapperLogPathCompleter))]
@@ -40,8 +44,6 @@ namespace MtvRemediation.Commands
 
         protected override string ProgressActivity => "Checking vmkfstools-wrapper log space";
 
-        protected override string? CurrentLogPath => LogPath;
-
         protected override void BeginProcessing()
         {
             if (WarningPercent > CriticalPercent)
@@ -49,9 +51,9 @@ namespace MtvRemediation.Commands
             base.BeginProcessing();
         }
 
-        private protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
+        private protected override void ProcessHost(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
         {
-            var options = new LogSpaceOptions { LogPath = LogPathFor(target) ?? LogPath, WarningPercent = WarningPercent, CriticalPercent = CriticalPercent };
+            var options = new LogSpaceOptions { LogPath = _logPath.For(target), WarningPercent = WarningPercent, CriticalPercent = CriticalPercent };
             var read = HostDiagnosisReader.Read(shell, new HostDiagnosisRequest { Space = options, Inventory = !SkipWrapperInventory }, ct);
             if (read.SpaceError != null) throw read.SpaceError;
             var status = read.Space!;
@@ -69,8 +71,9 @@ namespace MtvRemediation.Commands
             { Next = failed.Next, NextTarget = failed.NextTarget, RerunCompletes = failed.RerunCompletes }.ToErrorRecord(target.InputObject, MyInvocation.MyCommand.Name));
 
         // -Quiet promises one boolean per host: an unreachable host's error is written, then $false.
-        private protected override void OnHostFailed(HostTarget target, IOutputSink sink)
+        private protected override void OnHostFailed(HostTarget target, MtvException error, IOutputSink sink)
         {
+            base.OnHostFailed(target, error, sink);
             if (Quiet) sink.WriteObject(false);
         }
     }

@@ -1,4 +1,5 @@
-using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using System.Threading;
@@ -12,8 +13,15 @@ namespace MtvRemediation.Commands
     /// <summary>Unregister-LogRotationCron: removes our rotation jobs; every other crontab byte stays.</summary>
     [Cmdlet(VerbsLifecycle.Unregister, "LogRotationCron", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(LogRotationCron))]
-    public sealed class UnregisterLogRotationCronCommand : HostRemediationCmdletBase
+    public sealed class UnregisterLogRotationCronCommand : EsxiHostCmdletBase
     {
+        private readonly PerInput<string?> _logPath;
+
+        // The jobs of the hosts with a live session, read before asking (a host missing here was not read).
+        private readonly ConcurrentDictionary<HostTarget, IReadOnlyList<string>> _jobs = new ConcurrentDictionary<HostTarget, IReadOnlyList<string>>();
+
+        public UnregisterLogRotationCronCommand() => _logPath = CapturePerInput(() => AbsoluteLogPath(LogPath));
+
         /// <summary>Only the job for this log (default: all of ours). Binds from Get-LogRotationCron output.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
@@ -22,51 +30,44 @@ namespace MtvRemediation.Commands
 
         protected override string ProgressActivity => "Removing log rotation cron jobs";
 
-        protected override string? CurrentLogPath => LogPath;
+        /// <summary>
+        /// Before asking: the hosts that already have a live session are read (the crontab, nothing
+        /// written; also under -WhatIf, which opens no connection), so the confirmation names the
+        /// jobs that exist and a host without one is not asked about.
+        /// </summary>
+        protected override void EndProcessing()
+        {
+            var store = EsxiSessionStore.ForCurrentRunspace();
+            var live = Targets.Where(t => (t.Session ?? store.Find(t.Name)) is { IsConnected: true }).ToList();
+            RunOnHosts(live, "Reading log rotation cron jobs",
+                (target, shell, sink, ct) =>
+                {
+                    var read = HostDiagnosisReader.Read(shell, new HostDiagnosisRequest { Cron = RegisterLogRotationCronCommand.Paths }, ct);
+                    _jobs[target] = HostDiagnosis.Required(read.Cron, read.CronError).Entries
+                        .Select(e => e.LogPath).Where(p => _logPath.For(target) == null || p == _logPath.For(target)).ToList();
+                },
+                (target, ex, sink) => sink.WriteVerbose($"{target.Name}: could not read the crontab before asking ({ex.Message})."));
+            base.EndProcessing();
+        }
 
         private protected override bool ShouldProcessHost(HostTarget target)
         {
-            var path = LogPathFor(target);
-            if (IsWhatIf() && !AnnounceWhatIf(target, path)) return false;
-            return ShouldProcess(target.Name, path == null
-                ? "Remove every MtvRemediation log rotation job from root's crontab and reload crond"
-                : $"Remove the MtvRemediation log rotation job for {path} from root's crontab and reload crond");
-        }
-
-        private bool IsWhatIf()
-            => MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w) ? LanguagePrimitives.IsTrue(w) : LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
-
-        /// <summary>
-        /// -WhatIf opens no connection, but a host with a live session is read (the crontab, nothing
-        /// written), so the plan names only jobs that exist. False: nothing to announce for it.
-        /// </summary>
-        private bool AnnounceWhatIf(HostTarget target, string? path)
-        {
-            var session = target.Session ?? EsxiSessionStore.ForCurrentRunspace().Find(target.Name);
-            if (session == null || !session.IsConnected) return true;
-            try
+            var path = _logPath.For(target);
+            if (!_jobs.TryGetValue(target, out var jobs))
+                return ShouldProcess(target.Name, path == null
+                    ? "Remove every MtvRemediation log rotation job from root's crontab and reload crond"
+                    : $"Remove the MtvRemediation log rotation job for {path} from root's crontab and reload crond");
+            if (jobs.Count == 0)
             {
-                var read = HostDiagnosisReader.Read(session.Shell, new HostDiagnosisRequest { Cron = RegisterLogRotationCronCommand.Paths }, CancelToken);
-                var jobs = HostDiagnosis.Required(read.Cron, read.CronError).Entries
-                    .Where(e => path == null || e.LogPath == path).ToList();
-                if (jobs.Count == 0)
-                {
-                    WriteVerbose($"{target.Name}: no MtvRemediation rotation job{(path == null ? string.Empty : " for " + path)}; nothing would be removed.");
-                    return false;
-                }
-                foreach (var e in jobs) ShouldProcess(target.Name, $"Remove the MtvRemediation log rotation job for {e.LogPath} from root's crontab and reload crond");
+                WriteVerbose($"{target.Name}: no MtvRemediation rotation job{(path == null ? string.Empty : " for " + path)}; nothing to remove.");
                 return false;
             }
-            catch (Exception ex) when (ex is RemediationException || ex is EsxiShellException || ex is TimeoutException)
-            {
-                WriteVerbose($"{target.Name}: could not read the crontab for the plan ({ex.Message}).");
-                return true;
-            }
+            return ShouldProcess(target.Name, $"Remove the MtvRemediation log rotation job{(jobs.Count > 1 ? "s" : string.Empty)} for {string.Join(", ", jobs)} from root's crontab and reload crond");
         }
 
-        private protected override void ProcessHostCore(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
+        private protected override void ProcessHost(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
         {
-            var path = LogPathFor(target);
+            var path = _logPath.For(target);
             var change = LogRotationCronEngine.Unregister(shell, path, RegisterLogRotationCronCommand.Paths, ct, sink.WriteVerbose);
             if (!change.Changed)
             {

@@ -28,11 +28,8 @@ namespace MtvRemediation.Commands
             foreach (var v in VM)
             {
                 if (v == null) continue;
-                try { _inputs.Add(VMInput.Parse(v)); }
-                catch (ArgumentException ex)
-                {
-                    WriteError(VIErrors.Record(ex, VIErrorIds.InvalidVMInput, ErrorCategory.InvalidArgument, v, ex.Message));
-                }
+                if (VMInput.TryParse(v, out var input, out var problem)) _inputs.Add(input!);
+                else WriteError(VIErrors.Record(null, VIErrorIds.InvalidVMInput, ErrorCategory.InvalidArgument, v, problem!));
             }
         }
 

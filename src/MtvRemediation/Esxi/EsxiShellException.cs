@@ -1,6 +1,8 @@
 using System;
 using System.Management.Automation;
+using System.Net.Sockets;
 using MtvRemediation.Infrastructure;
+using Renci.SshNet.Common;
 
 namespace MtvRemediation.Esxi
 {
@@ -11,5 +13,17 @@ namespace MtvRemediation.Esxi
             : base(errorId, category, message, recommendedAction, inner)
         {
         }
+    }
+
+    /// <summary>Which exceptions mean the SSH transport failed (the SSH library's and the socket's), for the one translation into host errors.</summary>
+    internal static class EsxiShellFailures
+    {
+        /// <summary>
+        /// True for what the SSH connection throws when it breaks (the shell translates most of it
+        /// itself; this catches the rest). Not for programming errors or local file errors.
+        /// </summary>
+        public static bool IsTransportFailure(Exception ex) =>
+            ex is SshException || ex is SocketException || ex is ObjectDisposedException ||
+            (ex is AggregateException agg && agg.InnerExceptions.Count == 1 && IsTransportFailure(agg.InnerExceptions[0]));
     }
 }

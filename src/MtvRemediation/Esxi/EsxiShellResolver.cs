@@ -23,9 +23,9 @@ namespace MtvRemediation.Esxi
 
         public EsxiSessionStore Store { get; }
 
-        /// <summary>Resolves raw -VMHost input (see <see cref="VMHostInput"/>).</summary>
-        public IEsxiShell Resolve(object vmHostInput, PSCredential? credential, string? keyFilePath, ConnectOptions? options, CancellationToken cancellationToken)
-            => Resolve(VMHostInput.GetTarget(vmHostInput), credential, keyFilePath, options, cancellationToken);
+        /// <summary>Resolves a host by its inventory name.</summary>
+        public IEsxiShell Resolve(string hostName, PSCredential? credential, string? keyFilePath, ConnectOptions? options, CancellationToken cancellationToken)
+            => Resolve(new HostTarget(hostName, hostName), credential, keyFilePath, options, cancellationToken);
 
         /// <summary>
         /// A connected shell for <paramref name="target"/>: its bound session, else the live session

@@ -43,7 +43,11 @@ namespace MtvRemediation.Interop
     {
         private const string VMHostTypeMarker = "VMware.VimAutomation.ViCore.Impl.V1.Inventory.VMHostImpl";
 
-        /// <summary>Resolves one input, or explains why it cannot be.</summary>
+        /// <summary>
+        /// Resolves one input, or explains why it cannot be (the module's convention for reading
+        /// PowerShell input, shared with <see cref="VMInput.TryParse"/>: callers write the problem as
+        /// a non-terminating error for that input and go on with the next).
+        /// </summary>
         public static bool TryGetTarget(object? input, out HostTarget? target, out string? problem)
         {
             target = null;
@@ -110,13 +114,6 @@ namespace MtvRemediation.Interop
 
             problem = $"Cannot find an ESXi host name in the input of type '{TypeNameOf(pso)}'. Pass a host name, a PowerCLI VMHost, an EsxiShellSession, or an object with a VMHost or Name property.";
             return false;
-        }
-
-        /// <summary>Like <see cref="TryGetTarget"/>, throwing EsxiShellHostUnresolved.</summary>
-        public static HostTarget GetTarget(object? input)
-        {
-            if (TryGetTarget(input, out var target, out var problem)) return target!;
-            throw new EsxiShellException(EsxiShellErrorIds.HostUnresolved, ErrorCategory.InvalidArgument, problem!);
         }
 
         private static object? Unwrap(object? value)

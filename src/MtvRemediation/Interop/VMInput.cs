@@ -31,9 +31,21 @@ namespace MtvRemediation.Interop
 
         public override string ToString() => Name ?? MoRef?.ToString() ?? Original.ToString() ?? "";
 
-        public static VMInput Parse(object value)
+        /// <summary>
+        /// Reads one -VM value, or explains why it cannot be (the module's convention for reading
+        /// PowerShell input, shared with <see cref="VMHostInput.TryGetTarget"/>: callers write the
+        /// problem as a non-terminating error for that value and go on with the next).
+        /// </summary>
+        public static bool TryParse(object value, out VMInput? input, out string? problem)
         {
             if (value == null) throw new ArgumentNullException(nameof(value));
+            input = Read(value, out problem);
+            return input != null;
+        }
+
+        private static VMInput? Read(object value, out string? problem)
+        {
+            problem = null;
             var baseObj = PSObjectProperties.Unwrap(value);
             if (baseObj is string s) return new VMInput(value) { Name = s };
             if (baseObj is VMInput vi) return vi;
@@ -70,7 +82,10 @@ namespace MtvRemediation.Interop
                 if (type == "VirtualMachine" && !string.IsNullOrEmpty(val)) input.MoRef = new MoRef(type, val!);
             }
             if (input.MoRef == null && input.Name == null)
-                throw new ArgumentException($"Cannot use a {ps.TypeNames[0]} as -VM: pass a VM name, a PowerCLI VM object (Get-VM) or an MtvRemediation result.");
+            {
+                problem = $"Cannot use a {ps.TypeNames[0]} as -VM: pass a VM name, a PowerCLI VM object (Get-VM) or an MtvRemediation result.";
+                return null;
+            }
             if (input.MoRef == null && IsPowerCliVm(ps))
             {
                 // A PowerCLI VM without a readable Id: fall back to its name, but never as a pattern.

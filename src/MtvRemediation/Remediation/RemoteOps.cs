@@ -17,14 +17,13 @@ namespace MtvRemediation.Remediation
 
         public static RemoteCommandResult Run(IEsxiShell shell, RemoteCommand command, CancellationToken ct, TimeSpan? timeout = null)
         {
-            var limit = timeout ?? ShortTimeout;
             try
             {
-                return shell.Run(command, limit, ct);
+                return shell.Run(command, timeout ?? ShortTimeout, ct);
             }
-            catch (Exception ex) when (AsUnreachable(shell, ex, limit, "did not answer", "Check that the host is up and SSH (TSM-SSH) is running, then run the command again.") is RemediationException unreachable)
+            catch (Exception ex) when (AsHostFailure(ex, shell.HostName, ct) is MtvException failure && failure != ex)
             {
-                throw unreachable;
+                throw failure;
             }
         }
 
@@ -38,44 +37,39 @@ namespace MtvRemediation.Remediation
 
         public static RemoteCommandResult RunStreaming(IEsxiShell shell, RemoteCommand command, Stream sink, CancellationToken ct, TimeSpan? timeout = null)
         {
-            var limit = timeout ?? ShortTimeout;
             try
             {
-                return shell.RunStreamingAsync(command, sink, limit, ct).GetAwaiter().GetResult();
+                return shell.RunStreamingAsync(command, sink, timeout ?? ShortTimeout, ct).GetAwaiter().GetResult();
             }
-            catch (OperationCanceledException) { throw; }
-            catch (RemediationException) { throw; }
             catch (CappedMemoryStream.CapExceededException) { throw; }
             catch (Exception ex) when (FindCap(ex) != null) { throw FindCap(ex)!; }
-            catch (Exception ex) when (AsUnreachable(shell, ex, limit, "did not finish sending", "Check the host and the network, then run the command again.") is RemediationException unreachable)
+            catch (Exception ex) when (AsHostFailure(ex, shell.HostName, ct) is MtvException failure && failure != ex)
             {
-                throw unreachable;
+                throw failure;
             }
         }
 
         /// <summary>
-        /// The one translation of a shell failure into the fan-out's ids for the same kinds
-        /// (EsxiShellCommandTimeout, EsxiShellConnectFailed), next step included; null for what
-        /// passes through unchanged: cancellation, our own errors, programming errors.
+        /// The one translation of what a host's remote work throws into that host's error, used by
+        /// the engines' remote calls and by the host fan-out around each host's work: our own errors
+        /// keep their id; a timeout (not a cancellation) is EsxiShellCommandTimeout; a transport
+        /// failure the shell did not translate itself is EsxiShellConnectFailed. Null for what
+        /// passes through unchanged: cancellation and programming errors.
         /// </summary>
-        private static RemediationException? AsUnreachable(IEsxiShell shell, Exception ex, TimeSpan limit, string timeoutVerb, string timeoutAdvice)
+        public static MtvException? AsHostFailure(Exception ex, string hostName, CancellationToken ct)
         {
-            if (ex is OperationCanceledException || ex is RemediationException) return null;
+            if (ex is MtvException known) return known;
+            if (ex is OperationCanceledException || ct.IsCancellationRequested) return null;
             if (ex is TimeoutException)
             {
                 return new RemediationException(EsxiShellErrorIds.CommandTimeout, ErrorCategory.OperationTimeout,
-                    $"Host '{shell.HostName}' {timeoutVerb} within {limit.TotalSeconds:0} s.", timeoutAdvice, ex);
+                    ex.Message, "Check that the host is up and not overloaded, and the network; raise the command's timeout if the host is slow, then run the command again.", ex);
             }
-            if (!IsShellFailure(ex)) return null;
+            if (!EsxiShellFailures.IsTransportFailure(ex)) return null;
             return new RemediationException(EsxiShellErrorIds.ConnectFailed, ErrorCategory.ConnectionError,
-                $"Host '{shell.HostName}' cannot be reached over SSH: {ex.Message}",
+                $"Host '{hostName}' cannot be reached over SSH: {ex.Message}",
                 "Check the host's SSH service (TSM-SSH) and the credentials, then run the command again.", ex);
         }
-
-        // Anything the shell layer throws that is not our own or a cancellation means the host is not usable now.
-        // The SSH layer's own errors (EsxiShellException: not connected, connection lost...) keep their ids.
-        private static bool IsShellFailure(Exception ex) =>
-            !(ex is EsxiShellException) && !(ex is ArgumentException) && !(ex is NullReferenceException) && !(ex is InvalidCastException);
 
         private static CappedMemoryStream.CapExceededException? FindCap(Exception? ex)
         {

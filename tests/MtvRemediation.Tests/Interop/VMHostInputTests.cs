@@ -35,10 +35,16 @@ namespace MtvRemediation.Tests.Interop
             return o;
         }
 
+        private static HostTarget Target(object? input)
+        {
+            Assert.True(VMHostInput.TryGetTarget(input, out var target, out var problem), problem);
+            return target!;
+        }
+
         [Fact]
         public void String_is_the_host_name()
         {
-            var t = VMHostInput.GetTarget(" esx01.lab ");
+            var t = Target(" esx01.lab ");
             Assert.Equal("esx01.lab", t.Name);
             Assert.Null(t.Session);
         }
@@ -48,7 +54,7 @@ namespace MtvRemediation.Tests.Interop
         [InlineData(true)]
         public void PowerCLI_VMHost_live_or_deserialized(bool deserialized)
         {
-            var t = VMHostInput.GetTarget(PowerCliVMHost("esx01.lab", "HostSystem-host-61", deserialized));
+            var t = Target(PowerCliVMHost("esx01.lab", "HostSystem-host-61", deserialized));
             Assert.Equal("esx01.lab", t.Name);
             Assert.Equal("HostSystem-host-61", t.VMHostId);
         }
@@ -56,11 +62,11 @@ namespace MtvRemediation.Tests.Interop
         [Fact]
         public void VM_object_yields_its_host_not_its_own_name()
         {
-            var t = VMHostInput.GetTarget(PowerCliVM("vm1", PowerCliVMHost("esx02.lab", "HostSystem-host-88"), "HostSystem-host-88"));
+            var t = Target(PowerCliVM("vm1", PowerCliVMHost("esx02.lab", "HostSystem-host-88"), "HostSystem-host-88"));
             Assert.Equal("esx02.lab", t.Name);
             Assert.Equal("HostSystem-host-88", t.VMHostId);
 
-            var s = VMHostInput.GetTarget(PowerCliVM("vm1", "esx03.lab", "HostSystem-host-90"));
+            var s = Target(PowerCliVM("vm1", "esx03.lab", "HostSystem-host-90"));
             Assert.Equal("esx03.lab", s.Name);
         }
 
@@ -70,11 +76,11 @@ namespace MtvRemediation.Tests.Interop
             var result = new PSObject();
             result.Properties.Add(new PSNoteProperty("VMHost", "esx04.lab"));
             result.Properties.Add(new PSNoteProperty("Status", "Full"));
-            Assert.Equal("esx04.lab", VMHostInput.GetTarget(result).Name);
-            Assert.Equal("esx05.lab", VMHostInput.GetTarget(new Hashtable { ["vmhost"] = "esx05.lab" }).Name);
+            Assert.Equal("esx04.lab", Target(result).Name);
+            Assert.Equal("esx05.lab", Target(new Hashtable { ["vmhost"] = "esx05.lab" }).Name);
             var named = new PSObject();
             named.Properties.Add(new PSNoteProperty("Name", "esx06.lab"));
-            Assert.Equal("esx06.lab", VMHostInput.GetTarget(named).Name);
+            Assert.Equal("esx06.lab", Target(named).Name);
         }
 
         [Fact]
@@ -82,19 +88,21 @@ namespace MtvRemediation.Tests.Interop
         {
             var shell = SshEsxiShell.Create("esx07.lab", new PSCredential("root", new NetworkCredential("", "x").SecurePassword), null, new ConnectOptions());
             var session = new EsxiShellSession(5, shell);
-            var t = VMHostInput.GetTarget(new PSObject(session));
+            var t = Target(new PSObject(session));
             Assert.Same(session, t.Session);
             Assert.Equal("esx07.lab", t.Name);
             shell.Dispose();
         }
 
         [Fact]
-        public void Unusable_input_is_EsxiShellHostUnresolved()
+        public void Unusable_input_is_refused_with_the_reason()
         {
             Assert.False(VMHostInput.TryGetTarget(42, out _, out var problem));
             Assert.Contains("System.Int32", problem);
-            Assert.Equal(EsxiShellErrorIds.HostUnresolved, Assert.Throws<EsxiShellException>(() => VMHostInput.GetTarget("  ")).ErrorId);
-            Assert.Equal(EsxiShellErrorIds.HostUnresolved, Assert.Throws<EsxiShellException>(() => VMHostInput.GetTarget(null)).ErrorId);
+            Assert.False(VMHostInput.TryGetTarget("  ", out _, out problem));
+            Assert.Equal("The -VMHost value is an empty string.", problem);
+            Assert.False(VMHostInput.TryGetTarget(null, out _, out problem));
+            Assert.Equal("The -VMHost value is null.", problem);
         }
     }
 }

@@ -39,8 +39,9 @@ namespace MtvRemediation.Tests.VSphere
         [Fact]
         public void String_is_a_name_or_pattern()
         {
-            var i = VMInput.Parse("web [01] *");
-            Assert.Equal("web [01] *", i.Name);
+            Assert.True(VMInput.TryParse("web [01] *", out var i, out var problem));
+            Assert.Null(problem);
+            Assert.Equal("web [01] *", i!.Name);
             Assert.Null(i.MoRef);
         }
 
