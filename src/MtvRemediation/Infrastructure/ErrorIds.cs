@@ -99,7 +99,6 @@ namespace MtvRemediation.Remediation
         public const string LogScanIncomplete = "RunbookLogScanIncomplete";
         public const string VMDiagnosisFailed = "RunbookVMDiagnosisFailed";
         public const string VMHostUnknown = "RunbookVMHostUnknown";
-        public const string CbtResetFailed = "RunbookCbtResetFailed";
         public const string VerifyFailed = "RunbookVerifyFailed";
         public const string ReportFailed = "RunbookReportFailed";
         public const string InvalidReportPath = "RunbookInvalidReportPath";
