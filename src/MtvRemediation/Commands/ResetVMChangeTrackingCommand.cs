@@ -70,7 +70,7 @@ namespace MtvRemediation.Commands
             });
 
             var approved = indexes.Where(i => plans[i] != null && ConfirmReset(targets[i], plans[i]!)).ToList();
-            foreach (var g in approved.GroupBy(i => targets[i].Connection.Client)) cbt.Approve(g.Key, g.Select(i => plans[i]!));
+            cbt.Approve(approved.Select(i => ((IVSphereClient)targets[i].Connection.Client, plans[i]!)));
 
             // Each result is the server's truth at the end.
             RunParallel(approved, ThrottleLimit, "Resetting CBT", i => targets[i].Vm.Name, (i, sink, ct) =>

@@ -29,8 +29,9 @@ namespace MtvRemediation.Remediation
 
         public ChangeTrackingResetOptions ResetOptions { get; }
 
-        private ChangeTrackingEngine EngineFor(IVSphereClient client) =>
-            new ChangeTrackingEngine(_reads.GetOrAdd(client, c => new SharedVSphereReads(c)));
+        private SharedVSphereReads ReadsFor(IVSphereClient client) => _reads.GetOrAdd(client, c => new SharedVSphereReads(c));
+
+        private ChangeTrackingEngine EngineFor(IVSphereClient client) => new ChangeTrackingEngine(ReadsFor(client));
 
         /// <summary>The VM's -ctk.vmdk files (read-only; worker thread).</summary>
         public CtkInspection Inspect(IVSphereClient client, VmInfo vm, CancellationToken ct) =>
@@ -49,9 +50,12 @@ namespace MtvRemediation.Remediation
 
         public ChangeTrackingResetPlan Plan(CtkInspection inspection) => ChangeTrackingEngine.Plan(inspection, ResetOptions);
 
-        /// <summary>After confirmation: the VMs whose resets follow, so their state checks share one read.</summary>
-        public void Approve(IVSphereClient client, IEnumerable<ChangeTrackingResetPlan> plans) =>
-            _reads.GetOrAdd(client, c => new SharedVSphereReads(c)).ExpectStateChecks(plans.Select(p => p.Vm.MoRef));
+        /// <summary>After confirmation: the VMs whose resets follow, so their state checks share one read per vCenter.</summary>
+        public void Approve(IEnumerable<(IVSphereClient Client, ChangeTrackingResetPlan Plan)> approved)
+        {
+            foreach (var g in approved.GroupBy(a => a.Client))
+                ReadsFor(g.Key).ExpectStateChecks(g.Select(a => a.Plan.Vm.MoRef));
+        }
 
         /// <summary>
         /// Phase 3 (worker thread): executes an approved plan. The result is the server's truth at

@@ -137,7 +137,7 @@ namespace MtvRemediation.Remediation
 
                 // 3. CBT resets (power operations included), as Reset-VMChangeTracking does them.
                 var approved = vms.Where(v => v.ResetApproved).ToList();
-                foreach (var g in approved.GroupBy(v => v.Client)) cbt.Approve(g.Key, g.Select(v => v.ResetPlan!));
+                cbt.Approve(approved.Select(v => (v.Client, v.ResetPlan!)));
                 host.RunInParallel(RunbookPhase.ResetChangeTracking, "Resetting CBT",
                     approved.Select(v => new RunbookWork(v.Vm.Name, v, (verbose, ct) => ResetVm(v, cbt, ct))).ToList());
 

@@ -167,7 +167,7 @@ namespace MtvRemediation.Remediation
     /// which VMs get a CBT reset is one method, <see cref="PlanVm"/>. Every phase
     /// reuses the single-purpose engines: <see cref="LogSpaceProbe"/>, <see cref="HostCloneLogScanner"/>,
     /// <see cref="LogClearEngine"/>, <see cref="LogRotationCronEngine"/>, <see cref="AgentRestartEngine"/>
-    /// and <see cref="ChangeTrackingEngine"/>.
+    /// and <see cref="ChangeTrackingRun"/> (the CBT operation Get-/Reset-VMChangeTracking use).
     ///
     /// Order, and why: (1) diagnose everything read-only; (2) free /var on the hosts first, so that
     /// clones (and ESXi itself) can write again, and register the rotation job; (3) reset CBT on the

@@ -102,11 +102,8 @@ namespace MtvRemediation.Remediation
         /// <summary>The VM's state, at most <see cref="RecentStateMaxAge"/> old: the check before a reset acts.</summary>
         public Task<(string PowerState, bool ChangeTrackingEnabled)> GetRecentVmStateAsync(MoRef vm, CancellationToken ct)
         {
-            // No lingering: the read includes every announced VM anyway. The request is queued before
-            // the VM leaves the announced ones, so no read can miss it in between.
-            var answer = _state.GetAsync((vm, true), ct, now: true);
-            lock (_stateGate) _expected.Remove(vm);
-            return answer;
+            // No lingering: the read includes every announced VM anyway.
+            return _state.GetAsync((vm, true), ct, now: true);
         }
 
         private async Task<IReadOnlyDictionary<int, (string, bool)>> StateBatchAsync(IReadOnlyList<(MoRef Vm, bool Recent)> requests, CancellationToken ct)
@@ -120,6 +117,8 @@ namespace MtvRemediation.Remediation
                 for (var i = 0; i < requests.Count; i++)
                 {
                     var (vm, recent) = requests[i];
+                    // It has asked: later reads need not carry it (until its request is in a batch, they do).
+                    if (recent) _expected.Remove(vm);
                     if (recent && _lastRead.TryGetValue(vm, out var last) && _clock.Elapsed - last.ReadAt <= RecentStateMaxAge)
                     {
                         // Not returned by that read: left unanswered, so it is read on its own for the precise error.
