@@ -118,6 +118,15 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
             $s.Reason | Should -Match 'CBT is disabled'
         }
 
+        It 'calls a VM whose CBT is only disabled healthy: a fact (Enabled), not a problem' {
+            $plain = New-TestVM 'cbt off only' -PowerOn
+            $s = Get-VMChangeTracking -VM $plain.Name
+            $s.Enabled | Should -BeFalse
+            @($s.CtkFiles) | Should -BeNullOrEmpty
+            $s.Healthy | Should -BeTrue -Because 'cold migrations need no CBT'
+            $s.Reason | Should -BeNullOrEmpty
+        }
+
         It 'matches exact names with brackets literally and wildcard patterns like PowerCLI' {
             (Get-VMChangeTracking -VM "$prefix web*").VM | Should -Contain $web.Name
             (Get-VMChangeTracking -VM $web.Name.ToUpperInvariant()).VM | Should -Be $web.Name

@@ -24,10 +24,8 @@ namespace MtvRemediation.Commands
             var targets = ResolveTargets();
             var indexes = new List<int>();
             for (var i = 0; i < targets.Count; i++) indexes.Add(i);
-            // Folder listings shared per vCenter: VMs read together cost one listing per datastore.
-            var reads = new Dictionary<VIConnection, SharedVSphereReads>();
-            foreach (var t in targets)
-                if (!reads.ContainsKey(t.Connection)) reads[t.Connection] = new SharedVSphereReads(t.Connection.Client);
+            // Reads shared per vCenter: VMs read together cost one listing per datastore.
+            var cbt = new ChangeTrackingRun();
             // Each VM's status is written as soon as it is read (a slow datastore holds back only its
             // own VMs); the progress bar counts the VMs written.
             RunParallel(indexes, ThrottleLimit, "Reading CBT state", i => targets[i].Vm.Name, (i, sink, ct) =>
@@ -35,9 +33,7 @@ namespace MtvRemediation.Commands
                 var t = targets[i];
                 try
                 {
-                    var engine = new ChangeTrackingEngine(t.Connection.Client, reads: reads[t.Connection]);
-                    var inspection = engine.InspectAsync(t.Vm, ct).GetAwaiter().GetResult();
-                    sink.WriteObject(ChangeTrackingEngine.BuildStatus(inspection, t.Connection.Server));
+                    sink.WriteObject(cbt.Status(t.Connection.Client, t.Vm, t.Connection.Server, ct));
                 }
                 catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException || ex is TimeoutException)
                 {

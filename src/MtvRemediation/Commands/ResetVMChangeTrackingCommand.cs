@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using MtvRemediation.Infrastructure;
@@ -46,20 +45,16 @@ namespace MtvRemediation.Commands
         {
             var targets = ResolveTargets();
             if (targets.Count == 0) return;
-            var options = new ChangeTrackingResetOptions
+            var cbt = new ChangeTrackingRun(new ChangeTrackingResetOptions
             {
                 PowerOff = PowerOff,
                 Force = Force,
                 ShutdownTimeout = TimeSpan.FromSeconds(ShutdownTimeoutSeconds),
                 IncludeOrphanedCtk = IncludeOrphanedCtk,
                 SkipPowerCycle = SkipPowerCycle,
-            };
+            });
 
-            // Folder listings and final state reads shared per vCenter (one listing per datastore
-            // for the VMs that ask together; each answer is read after its request).
-            var reads = targets.Select(t => t.Connection).Distinct().ToDictionary(c => c, c => new SharedVSphereReads(c.Client));
-
-            // 1. Read-only: find the ctk files of every VM (also for -WhatIf, which lists them).
+            // Read-only: every VM's plan (also for -WhatIf, which lists its files).
             var plans = new ChangeTrackingResetPlan?[targets.Count];
             var indexes = Enumerable.Range(0, targets.Count).ToList();
             RunParallel(indexes, ThrottleLimit, "Finding -ctk.vmdk files", i => targets[i].Vm.Name, (i, sink, ct) =>
@@ -67,8 +62,7 @@ namespace MtvRemediation.Commands
                 var t = targets[i];
                 try
                 {
-                    var inspection = new ChangeTrackingEngine(t.Connection.Client, reads: reads[t.Connection]).InspectAsync(t.Vm, ct).GetAwaiter().GetResult();
-                    plans[i] = ChangeTrackingEngine.Plan(inspection, options);
+                    plans[i] = cbt.Plan(t.Connection.Client, t.Vm, ct);
                 }
                 catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException || ex is TimeoutException)
                 {
@@ -76,43 +70,31 @@ namespace MtvRemediation.Commands
                 }
             });
 
-            // 2. Pipeline thread: refusals and confirmation, VM by VM.
-            var approved = new List<int>();
-            foreach (var i in indexes)
-            {
-                var plan = plans[i];
-                if (plan == null) continue;
-                var t = targets[i];
-                if (plan.Refused)
-                {
-                    WriteError(plan.Refusal!.ToErrorRecord(t.Input.Original, MyInvocation.MyCommand.Name));
-                    continue;
-                }
-                var ops = string.Join("; ", plan.DescribeOperations());
-                var description = $"Reset CBT on VM '{plan.Vm.Name}' ({t.Connection.Server}): {ops}.";
-                var warning = $"Reset CBT on VM '{plan.Vm.Name}'? This will {ops}.";
-                if (ShouldProcess(description, warning, MyInvocation.MyCommand.Name)) approved.Add(i);
-            }
+            var approved = indexes.Where(i => plans[i] != null && ConfirmReset(targets[i], plans[i]!)).ToList();
+            cbt.Approve(approved.Select(i => ((IVSphereClient)targets[i].Connection.Client, plans[i]!)));
 
-            // 3. Execute in parallel; each result is the server's truth at the end. The state check
-            //    before acting is shared per vCenter (one read for the VMs starting within a second).
-            var prechecks = approved.GroupBy(i => targets[i].Connection).ToDictionary(g => g.Key,
-                g => new VmStateSnapshot(g.Key.Client, g.Select(i => plans[i]!.Vm.MoRef), VmStateSnapshot.DefaultMaxAge));
+            // Each result is the server's truth at the end.
             RunParallel(approved, ThrottleLimit, "Resetting CBT", i => targets[i].Vm.Name, (i, sink, ct) =>
             {
                 var t = targets[i];
-                var result = new ChangeTrackingEngine(t.Connection.Client, prechecks[t.Connection], reads[t.Connection]).ResetAsync(plans[i]!, t.Connection.Server, ct).GetAwaiter().GetResult();
+                var (result, error) = cbt.Reset(t.Connection.Client, plans[i]!, t.Connection.Server, ct);
                 foreach (var s in result.Steps) sink.WriteVerbose($"{result.VM}: {s}");
                 sink.WriteObject(result);
-                if (!result.Succeeded)
-                {
-                    var deleted = result.DeletedFiles.Length == 0 ? "none" : string.Join(", ", result.DeletedFiles);
-                    var message = $"CBT reset of VM '{result.VM}' stopped at step {result.FailedStep}: {result.Error} " +
-                                  $"State now: power {result.PowerStateAfter}, CBT {(result.EnabledAfter == null ? "unknown" : result.EnabledAfter == true ? "enabled" : "disabled")}, deleted files: {deleted}.";
-                    var error = new RemediationException(ChangeTrackingErrorIds.ResetFailed, ErrorCategory.InvalidResult, message, "Fix the cause; a re-run completes the reset.") { RerunCompletes = true };
-                    sink.WriteError(error.ToErrorRecord(t.Input.Original, MyInvocation.MyCommand.Name));
-                }
+                if (error != null) sink.WriteError(error.ToErrorRecord(t.Input.Original, MyInvocation.MyCommand.Name));
             });
+        }
+
+        /// <summary>Pipeline thread: a refusal is written; otherwise the user is asked (-WhatIf lists the operations).</summary>
+        private bool ConfirmReset(VmTarget target, ChangeTrackingResetPlan plan)
+        {
+            if (plan.Refused)
+            {
+                WriteError(plan.Refusal!.ToErrorRecord(target.Input.Original, MyInvocation.MyCommand.Name));
+                return false;
+            }
+            var ops = string.Join("; ", plan.DescribeOperations());
+            return ShouldProcess($"Reset CBT on VM '{plan.Vm.Name}' ({target.Connection.Server}): {ops}.",
+                $"Reset CBT on VM '{plan.Vm.Name}'? This will {ops}.", MyInvocation.MyCommand.Name);
         }
     }
 }

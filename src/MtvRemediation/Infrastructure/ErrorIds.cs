@@ -90,7 +90,6 @@ namespace MtvRemediation.Infrastructure
         public const string HostDiagnosisFailed = "RunbookHostDiagnosisFailed";
         public const string VMDiagnosisFailed = "RunbookVMDiagnosisFailed";
         public const string VMHostUnknown = "RunbookVMHostUnknown";
-        public const string CbtResetFailed = "RunbookCbtResetFailed";
         public const string VerifyFailed = "RunbookVerifyFailed";
         public const string ReportFailed = "RunbookReportFailed";
         public const string InvalidReportPath = "RunbookInvalidReportPath";

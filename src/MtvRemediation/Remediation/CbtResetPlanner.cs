@@ -18,9 +18,8 @@ namespace MtvRemediation.Remediation
     /// VM's host that names no VM counts for every VM of this run on that host, unless some of it
     /// names VMs of this run (by name or disk), in which case it counts for those only; a task
     /// directory always names its disk, so its evidence counts for that disk's VM only;</item>
-    /// <item>or its change tracking files are inconsistent: -ctk.vmdk files while CBT is disabled,
-    /// orphaned -ctk.vmdk files, disks with ctkEnabled=false, or a running CBT VM missing a disk's
-    /// -ctk.vmdk.</item>
+    /// <item>or its change tracking configuration is inconsistent: the problems of
+    /// <see cref="ChangeTrackingHealth"/>, the rule Get-VMChangeTracking's Healthy comes from.</item>
     /// </list>
     /// CBT that is merely disabled is no reason: cold migration does not need CBT, and for warm
     /// migration enabling it needs no power cycle (MTV's own snapshots apply it).
@@ -30,22 +29,8 @@ namespace MtvRemediation.Remediation
         /// <summary>The reasons for a reset (empty: none). Task directories whose 7228 the reset answers go to <paramref name="answeredTaskDirectories"/>.</summary>
         public static List<string> Reasons(RunbookVmState vm, RunbookHostState? host, List<string>? answeredTaskDirectories = null)
         {
-            var reasons = new List<string>();
-            var s = vm.Before;
-            if (s == null) return reasons;
-
-            if (!s.Enabled && s.CtkFiles.Length > 0) reasons.Add($"{s.CtkFiles.Length} stale -ctk.vmdk file(s) while CBT is disabled");
-            if (s.OrphanedCtkFiles.Length > 0) reasons.Add($"{s.OrphanedCtkFiles.Length} orphaned -ctk.vmdk file(s)");
-            if (s.Enabled)
-            {
-                var off = s.Disks.Where(d => !d.IsPhysicalRdm && string.Equals(d.CtkEnabledSetting, "false", StringComparison.OrdinalIgnoreCase)).ToList();
-                if (off.Count > 0) reasons.Add("ctkEnabled=false for " + string.Join(", ", off.Select(d => d.File)));
-                if (s.PowerState == "PoweredOn")
-                {
-                    var missing = s.Disks.Where(d => !d.IsPhysicalRdm && !d.CtkFilePresent).ToList();
-                    if (missing.Count > 0) reasons.Add("CBT on but no -ctk.vmdk for " + string.Join(", ", missing.Select(d => d.File)));
-                }
-            }
+            if (vm.Inspection == null) return new List<string>();
+            var reasons = new List<string>(ChangeTrackingHealth.Of(vm.Inspection).Problems);
 
             if (host != null)
             {

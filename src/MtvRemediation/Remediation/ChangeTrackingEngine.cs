@@ -121,22 +121,17 @@ namespace MtvRemediation.Remediation
     /// </summary>
     internal sealed class ChangeTrackingEngine
     {
-        private const string CtkPattern = SharedVSphereReads.FilePattern;
         private readonly IVSphereClient _client;
-        private readonly VmStateSnapshot? _precheck;
-        private readonly SharedVSphereReads? _reads;
+        private readonly SharedVSphereReads _reads;
 
-        /// <param name="precheck">Shared state reads for many resets (null: one read per VM).</param>
-        /// <param name="reads">Folder listings and final state reads shared with the other VMs of the call (null: one read per VM).</param>
-        public ChangeTrackingEngine(IVSphereClient client, VmStateSnapshot? precheck = null, SharedVSphereReads? reads = null)
+        /// <param name="reads">Folder listings and state reads shared with the other VMs of the call (<see cref="ChangeTrackingRun"/> holds one per vCenter).</param>
+        public ChangeTrackingEngine(SharedVSphereReads reads)
         {
-            _client = client;
-            _precheck = precheck;
-            _reads = reads;
+            _reads = reads ?? throw new ArgumentNullException(nameof(reads));
+            _client = reads.Client;
         }
 
-        private Task<IReadOnlyList<DatastoreFile>> SearchAsync(DatastoreInfo ds, string folder, CancellationToken ct) =>
-            _reads != null ? _reads.SearchFolderAsync(ds, folder, ct) : _client.SearchFolderAsync(ds, folder, CtkPattern, ct);
+        private Task<IReadOnlyList<DatastoreFile>> SearchAsync(DatastoreInfo ds, string folder, CancellationToken ct) => _reads.SearchFolderAsync(ds, folder, ct);
 
         public async Task<CtkInspection> InspectAsync(VmInfo vm, CancellationToken ct)
         {
@@ -204,24 +199,7 @@ namespace MtvRemediation.Remediation
                 };
             }).ToArray();
 
-            var reasons = new List<string>();
-            if (!vm.ChangeTrackingEnabled) reasons.Add("CBT is disabled");
-            if (vm.SnapshotCount > 0) reasons.Add($"{vm.SnapshotCount} snapshot(s): consolidate before a CBT reset");
-            if (!vm.ChangeTrackingEnabled && inspection.OwnByDisk.Count > 0) reasons.Add("stale -ctk.vmdk files exist while CBT is disabled");
-            if (vm.ChangeTrackingEnabled)
-            {
-                var off = disks.Where(d => !d.IsPhysicalRdm && string.Equals(d.CtkEnabledSetting, "false", StringComparison.OrdinalIgnoreCase)).ToList();
-                if (off.Count > 0) reasons.Add("ctkEnabled=false for " + string.Join(", ", off.Select(d => d.File)));
-                // ESXi creates the ctk file when a CBT-enabled disk is opened: a running VM must have one per disk.
-                if (vm.PowerState == "poweredOn")
-                {
-                    var missing = disks.Where(d => !d.IsPhysicalRdm && !d.CtkFilePresent).ToList();
-                    if (missing.Count > 0) reasons.Add("missing -ctk.vmdk for " + string.Join(", ", missing.Select(d => d.File)));
-                }
-            }
-            if (inspection.Orphaned.Count > 0) reasons.Add($"{inspection.Orphaned.Count} orphaned -ctk.vmdk file(s)");
-            if (inspection.Unsearchable.Count > 0) reasons.Add("could not search " + string.Join(", ", inspection.Unsearchable));
-
+            var health = ChangeTrackingHealth.Of(inspection);
             return new ChangeTrackingStatus
             {
                 VM = vm.Name,
@@ -236,8 +214,8 @@ namespace MtvRemediation.Remediation
                 CtkFiles = inspection.OwnByDisk.Values.Select(p => p.ToString()).OrderBy(s => s, StringComparer.Ordinal).ToArray(),
                 OrphanedCtkFiles = inspection.Orphaned.Select(p => p.ToString()).ToArray(),
                 ForeignCtkFiles = inspection.Foreign.Select(p => p.ToString()).ToArray(),
-                Healthy = reasons.Count == 0,
-                Reason = reasons.Count == 0 ? null : string.Join("; ", reasons),
+                Healthy = health.Consistent,
+                Reason = health.Reason,
             };
         }
 
@@ -343,9 +321,7 @@ namespace MtvRemediation.Remediation
             {
                 // The plan may be minutes old (confirmation prompts): act only on the state it was made for.
                 step = "Precheck";
-                var (powerNow, _) = _precheck != null
-                    ? await _precheck.GetAsync(vm.MoRef, ct).ConfigureAwait(false)
-                    : await _client.GetVmStateAsync(vm.MoRef, ct).ConfigureAwait(false);
+                var (powerNow, _) = await _reads.GetRecentVmStateAsync(vm.MoRef, ct).ConfigureAwait(false);
                 if (powerNow != vm.PowerState)
                     throw new InvalidOperationException($"The VM's power state changed from {PowerCliPowerState(vm.PowerState)} to {PowerCliPowerState(powerNow)} since it was read; nothing was changed. Run the command again to act on the state as it is now.");
 
@@ -433,9 +409,7 @@ namespace MtvRemediation.Remediation
             try
             {
                 using var verify = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-                var (finalPower, cbt) = _reads != null
-                    ? await _reads.GetVmStateAsync(vm.MoRef, verify.Token).ConfigureAwait(false)
-                    : await _client.GetVmStateAsync(vm.MoRef, verify.Token).ConfigureAwait(false);
+                var (finalPower, cbt) = await _reads.GetVmStateAsync(vm.MoRef, verify.Token).ConfigureAwait(false);
                 result.PowerStateAfter = PowerCliPowerState(finalPower);
                 result.EnabledAfter = cbt;
             }

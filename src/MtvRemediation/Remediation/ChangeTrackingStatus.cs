@@ -43,9 +43,10 @@ namespace MtvRemediation
 
         /// <summary>Other <c>-ctk.vmdk</c> files in the same folders that belong to a descriptor which is not this VM's disk (never touched).</summary>
         public ReadableList<string> ForeignCtkFiles { get; set; } = System.Array.Empty<string>();
+        /// <summary>The CBT configuration is consistent as read (CBT that is off is consistent; a 7228 inside the tracker is not visible here).</summary>
         public bool Healthy { get; set; }
 
-        /// <summary>Why the state is not healthy (null when healthy).</summary>
+        /// <summary>Why the configuration is not consistent, or what could not be read (null when healthy).</summary>
         public string? Reason { get; set; }
     }
 }

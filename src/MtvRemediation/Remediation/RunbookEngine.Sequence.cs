@@ -86,11 +86,12 @@ namespace MtvRemediation.Remediation
             var hosts = GroupByHost(vms);
             var hostOf = new Dictionary<RunbookVmState, RunbookHostState>();
             foreach (var h in hosts) foreach (var v in h.VMs) hostOf[v] = h;
+            var cbt = new ChangeTrackingRun(options.CbtReset);
 
             // 1. Diagnose (read-only; also under -WhatIf, which needs the sizes and files to show the plan).
             host.RunInParallel(RunbookPhase.Diagnose, "Diagnosing hosts and VMs",
                 hosts.Select(h => new RunbookWork(h.Name, h, (verbose, ct) => DiagnoseHost(h, host, options, ct)))
-                    .Concat(vms.Where(v => v.Errors.Count == 0).Select(v => new RunbookWork(v.Vm.Name, v, (verbose, ct) => DiagnoseVmOrFail(v, ct))))
+                    .Concat(vms.Where(v => v.Errors.Count == 0).Select(v => new RunbookWork(v.Vm.Name, v, (verbose, ct) => DiagnoseVmOrFail(v, cbt, ct))))
                     .ToList());
 
             // Plan, and ask (pipeline thread). Each action is its own confirmation: -WhatIf prints the full plan.
@@ -117,12 +118,11 @@ namespace MtvRemediation.Remediation
                     hosts.Where(h => h.Shell != null && (h.ClearLog || h.RegisterCron))
                         .Select(h => new RunbookWork(h.Name, h, (verbose, ct) => RemediateHost(h, options, ct, verbose))).ToList());
 
-                // 3. CBT resets (power operations included); one shared state check per vCenter.
+                // 3. CBT resets (power operations included), as Reset-VMChangeTracking does them.
                 var approved = vms.Where(v => v.ResetApproved).ToList();
-                var prechecks = approved.GroupBy(v => v.Client).ToDictionary(g => g.Key,
-                    g => new VmStateSnapshot(g.Key, g.Select(v => v.Vm.MoRef), VmStateSnapshot.DefaultMaxAge));
+                cbt.Approve(approved.Select(v => (v.Client, v.ResetPlan!)));
                 host.RunInParallel(RunbookPhase.ResetChangeTracking, "Resetting CBT",
-                    approved.Select(v => new RunbookWork(v.Vm.Name, v, (verbose, ct) => ResetVm(v, ct, prechecks[v.Client]))).ToList());
+                    approved.Select(v => new RunbookWork(v.Vm.Name, v, (verbose, ct) => ResetVm(v, cbt, ct))).ToList());
 
                 // 4. Agents last, only when asked: a hostd restart would interrupt the resets' tasks.
                 host.RunInParallel(RunbookPhase.RestartAgents, "Restarting management agents",
@@ -134,7 +134,7 @@ namespace MtvRemediation.Remediation
                     hosts.Where(h => h.Shell != null)
                         .Select(h => new RunbookWork(h.Name, h, (verbose, ct) => VerifyHost(h, options, ct)))
                         .Concat(vms.Where(v => v.Before != null).GroupBy(v => v.Client)
-                            .Select(g => new RunbookWork(g.First().Server, g.ToList<RunbookItemState>(), (verbose, ct) => VerifyVmsOrFail(g.Key, g.ToList(), ct))))
+                            .Select(g => new RunbookWork(g.First().Server, g.ToList<RunbookItemState>(), (verbose, ct) => VerifyVmsOrFail(g.Key, g.ToList(), cbt, ct))))
                         .ToList());
             }
 
@@ -178,7 +178,7 @@ namespace MtvRemediation.Remediation
             }
             foreach (var v in vms)
             {
-                if (v.Before != null) runner.WriteVerbose($"{v.Vm.Name}: {v.Before.PowerState}, CBT {(v.Before.Enabled ? "enabled" : "disabled")}, {(v.Before.Healthy ? "healthy" : "unhealthy: " + v.Before.Reason)}.");
+                if (v.Before != null && v.Inspection != null) runner.WriteVerbose($"{v.Vm.Name}: {v.Before.PowerState}, CBT {(v.Before.Enabled ? "enabled" : "disabled")}, configuration {ChangeTrackingHealth.Of(v.Inspection).Describe()}.");
                 foreach (var p in v.Plan) runner.WriteVerbose($"{v.Vm.Name}: plan: {p}");
             }
         }
@@ -210,11 +210,11 @@ namespace MtvRemediation.Remediation
             }
         }
 
-        private static void DiagnoseVmOrFail(RunbookVmState vm, CancellationToken ct)
+        private static void DiagnoseVmOrFail(RunbookVmState vm, ChangeTrackingRun cbt, CancellationToken ct)
         {
             try
             {
-                DiagnoseVm(vm, ct);
+                DiagnoseVm(vm, cbt, ct);
             }
             catch (Exception ex) when (ex is MtvException || ex is TimeoutException)
             {
@@ -223,11 +223,11 @@ namespace MtvRemediation.Remediation
             }
         }
 
-        private static void VerifyVmsOrFail(IVSphereClient client, List<RunbookVmState> vms, CancellationToken ct)
+        private static void VerifyVmsOrFail(IVSphereClient client, List<RunbookVmState> vms, ChangeTrackingRun cbt, CancellationToken ct)
         {
             try
             {
-                VerifyVms(client, vms, ct);
+                VerifyVms(client, vms, cbt, ct);
             }
             catch (Exception ex) when (ex is MtvException || ex is TimeoutException)
             {

@@ -5,6 +5,7 @@ using System.Globalization;
 using System.Linq;
 using System.Management.Automation;
 using System.Threading;
+using System.Threading.Tasks;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;
 using MtvRemediation.VSphere;
@@ -51,6 +52,9 @@ namespace MtvRemediation.Remediation
 
         /// <summary>Cron paths (settable for tests).</summary>
         public CronPaths CronPaths { get; set; } = new CronPaths();
+
+        /// <summary>What a CBT reset of this run may do (the same options Reset-VMChangeTracking binds).</summary>
+        public ChangeTrackingResetOptions CbtReset => new ChangeTrackingResetOptions { PowerOff = PowerOff, Force = Force, ShutdownTimeout = ShutdownTimeout };
     }
 
     /// <summary>Shared bits of the host and VM state: actions done and errors met, safe to add from a worker.</summary>
@@ -150,8 +154,9 @@ namespace MtvRemediation.Remediation
         public ChangeTrackingStatus? Before { get; set; }
         public ChangeTrackingStatus? After { get; set; }
         public CtkInspection? Inspection { get; set; }
+        public CtkInspection? InspectionAfter { get; set; }
 
-        /// <summary>Why the CBT reset is wanted (null: CBT is healthy and no 7228 points at the VM).</summary>
+        /// <summary>Why the CBT reset is wanted (null: the CBT configuration is consistent and no 7228 points at the VM).</summary>
         public string? ResetReason { get; set; }
         public ChangeTrackingResetPlan? ResetPlan { get; set; }
         public bool ResetApproved { get; set; }
@@ -169,7 +174,7 @@ namespace MtvRemediation.Remediation
     /// which VMs get a CBT reset is one method, <see cref="PlanVm"/>. Every phase
     /// reuses the single-purpose engines: <see cref="LogSpaceProbe"/>, <see cref="HostCloneLogScanner"/>,
     /// <see cref="LogClearEngine"/>, <see cref="LogRotationCronEngine"/>, <see cref="AgentRestartEngine"/>
-    /// and <see cref="ChangeTrackingEngine"/>.
+    /// and <see cref="ChangeTrackingRun"/> (the CBT operation Get-/Reset-VMChangeTracking use).
     ///
     /// Order, and why: (1) diagnose everything read-only; (2) free /var on the hosts first, so that
     /// clones (and ESXi itself) can write again, and register the rotation job; (3) reset CBT on the
@@ -228,11 +233,10 @@ namespace MtvRemediation.Remediation
             LogFactsFor = options.LogSpace.LogPath,
         };
 
-        /// <summary>Read-only: the VM's -ctk.vmdk files and CBT health (one datastore search per disk folder).</summary>
-        public static void DiagnoseVm(RunbookVmState vm, CancellationToken ct)
+        /// <summary>Read-only: the VM's -ctk.vmdk files and CBT health (folder listings shared with the run's other VMs).</summary>
+        public static void DiagnoseVm(RunbookVmState vm, ChangeTrackingRun cbt, CancellationToken ct)
         {
-            var engine = new ChangeTrackingEngine(vm.Client);
-            vm.Inspection = engine.InspectAsync(vm.Vm, ct).GetAwaiter().GetResult();
+            vm.Inspection = cbt.Inspect(vm.Client, vm.Vm, ct);
             vm.Before = ChangeTrackingEngine.BuildStatus(vm.Inspection, vm.Server);
         }
 
@@ -293,7 +297,11 @@ namespace MtvRemediation.Remediation
         public static string DescribeAgents(RunbookOptions options) =>
             $"Restart the management agent(s) {string.Join(", then ", options.Agents)} (vCenter shows the host not responding meanwhile)";
 
-        /// <summary>Plans the VM's CBT reset when <see cref="CbtResetPlanner"/> finds evidence for it (its reasons are the plan's why).</summary>
+        /// <summary>
+        /// Plans the VM's CBT reset when <see cref="CbtResetPlanner"/> finds evidence for it (its
+        /// reasons are the plan's why). A VM whose CBT health could not be read is planned too, so
+        /// it is refused as Reset-VMChangeTracking refuses it (DatastoreNotSearchable), never called healthy.
+        /// </summary>
         public static void PlanVm(RunbookVmState vm, RunbookHostState? host, RunbookOptions options)
         {
             vm.Plan.Clear();
@@ -301,14 +309,9 @@ namespace MtvRemediation.Remediation
             vm.AnsweredTaskDirectories.Clear();
             var reasons = CbtResetPlanner.Reasons(vm, host, vm.AnsweredTaskDirectories);
             vm.HostShell = host?.Shell;
-            if (reasons.Count == 0) return;
-            vm.ResetReason = string.Join("; ", reasons);
-            var plan = ChangeTrackingEngine.Plan(vm.Inspection, new ChangeTrackingResetOptions
-            {
-                PowerOff = options.PowerOff,
-                Force = options.Force,
-                ShutdownTimeout = options.ShutdownTimeout,
-            });
+            if (reasons.Count == 0 && ChangeTrackingHealth.Of(vm.Inspection).Known) return;
+            if (reasons.Count > 0) vm.ResetReason = string.Join("; ", reasons);
+            var plan = ChangeTrackingEngine.Plan(vm.Inspection, options.CbtReset);
             vm.ResetPlan = plan;
             if (plan.Refused)
             {
@@ -360,19 +363,13 @@ namespace MtvRemediation.Remediation
         }
 
         /// <summary>Phase 3: one VM's CBT reset (never throws for vSphere failures: the result says where the VM is).</summary>
-        public static void ResetVm(RunbookVmState vm, CancellationToken ct, VmStateSnapshot? precheck = null)
+        public static void ResetVm(RunbookVmState vm, ChangeTrackingRun cbt, CancellationToken ct)
         {
-            var result = new ChangeTrackingEngine(vm.Client, precheck).ResetAsync(vm.ResetPlan!, vm.Server, ct).GetAwaiter().GetResult();
+            var (result, error) = cbt.Reset(vm.Client, vm.ResetPlan!, vm.Server, ct);
             vm.ResetResult = result;
             foreach (var s in result.Steps) vm.AddAction(s);
-            if (result.Succeeded) RemoveAnsweredTaskDirectories(vm, ct);
-            if (!result.Succeeded)
-            {
-                var deleted = result.DeletedFiles.Length == 0 ? "none" : string.Join(", ", result.DeletedFiles);
-                vm.Fail(RunbookErrorIds.CbtResetFailed, ErrorCategory.InvalidResult,
-                    $"CBT reset of VM '{vm.Vm.Name}' stopped at step {result.FailedStep}: {result.Error} State now: power {result.PowerStateAfter}, CBT {(result.EnabledAfter == null ? "unknown" : result.EnabledAfter == true ? "enabled" : "disabled")}, deleted files: {deleted}.",
-                    "Fix the cause; a re-run completes the reset.", rerunCompletes: true);
-            }
+            if (error != null) vm.Fail(error);
+            else RemoveAnsweredTaskDirectories(vm, ct);
         }
 
         // After a successful reset the 7228 in these directories is answered: removing them keeps a
@@ -423,11 +420,12 @@ namespace MtvRemediation.Remediation
                 host.Fail(RunbookErrorIds.VerifyFailed, ex.Category, "Verification failed: " + ex.Message, ex.RecommendedAction, ex);
         }
 
-        /// <summary>Phase 5 for the VMs of one connection: one batched read, then a ctk search per VM.</summary>
-        public static void VerifyVms(IVSphereClient client, IReadOnlyList<RunbookVmState> vms, CancellationToken ct)
+        /// <summary>Phase 5 for the VMs of one connection: one batched read, then their -ctk.vmdk files (listings shared).</summary>
+        public static void VerifyVms(IVSphereClient client, IReadOnlyList<RunbookVmState> vms, ChangeTrackingRun cbt, CancellationToken ct)
         {
             var fresh = client.GetVmsAsync(vms.Select(v => v.Vm.MoRef).ToList(), ct).GetAwaiter().GetResult()
                 .ToDictionary(v => v.MoRef);
+            var reads = new List<Task>();
             foreach (var vm in vms)
             {
                 if (!fresh.TryGetValue(vm.Vm.MoRef, out var info))
@@ -436,9 +434,17 @@ namespace MtvRemediation.Remediation
                         $"VM '{vm.Vm.Name}' was not found on {vm.Server} when verifying.", "Check whether the VM was removed or renamed meanwhile.");
                     continue;
                 }
-                var inspection = new ChangeTrackingEngine(client).InspectAsync(info, ct).GetAwaiter().GetResult();
-                vm.After = ChangeTrackingEngine.BuildStatus(inspection, vm.Server);
+                reads.Add(VerifyVmAsync(vm, info, cbt, ct));
             }
+            // All VMs read together (their listings coalesce); the first failure surfaces after all are done.
+            Task.WhenAll(reads).GetAwaiter().GetResult();
+        }
+
+        private static async Task VerifyVmAsync(RunbookVmState vm, VmInfo info, ChangeTrackingRun cbt, CancellationToken ct)
+        {
+            var inspection = await cbt.InspectAsync(vm.Client, info, ct).ConfigureAwait(false);
+            vm.InspectionAfter = inspection;
+            vm.After = ChangeTrackingEngine.BuildStatus(inspection, vm.Server);
         }
 
         public static RemediationHostSummary SummarizeHost(RunbookHostState host, bool whatIf)
@@ -496,7 +502,7 @@ namespace MtvRemediation.Remediation
                 PowerStateBefore = before?.PowerState ?? ChangeTrackingEngine.PowerCliPowerState(vm.Vm.PowerState),
                 CbtEnabledBefore = before?.Enabled ?? vm.Vm.ChangeTrackingEnabled,
                 CbtHealthyBefore = before?.Healthy,
-                Diagnosis = vm.ResetReason ?? (before == null ? null : before.Healthy ? "CBT healthy; nothing in its host's log points at it" : before.Reason),
+                Diagnosis = vm.ResetReason ?? (before == null ? null : before.Healthy ? $"CBT {(before.Enabled ? "enabled" : "disabled")}, configuration consistent; nothing in its host's log points at it" : before.Reason),
                 CtkFilesBefore = before?.CtkFiles ?? Array.Empty<string>(),
                 Plan = vm.Plan.ToArray(),
                 Actions = vm.Actions.ToArray(),
@@ -507,9 +513,11 @@ namespace MtvRemediation.Remediation
                 Errors = vm.Errors.ToArray(),
             };
             s.Outcome = vm.Refused ? RemediationOutcome.Refused : Outcome(before == null, vm.Plan.Count, vm.ResetResult == null ? 0 : 1, vm.Errors.Count, vm.AllConfirmed, whatIf);
-            if (after != null)
+            // The state words are the health rule's: CBT that is off is a fact, not a failure.
+            var afterInspection = vm.After != null ? vm.InspectionAfter : vm.Inspection;
+            if (after != null && afterInspection != null)
                 s.FinalState = (whatIf ? "unchanged (-WhatIf): " : "") + $"{after.PowerState}, CBT {(after.Enabled ? "enabled" : "disabled")}, {after.CtkFiles.Length} ctk file(s), " +
-                               (after.Healthy ? "healthy" : "unhealthy: " + after.Reason);
+                               "configuration " + ChangeTrackingHealth.Of(afterInspection).Describe();
             else if (vm.ResetResult != null)
                 s.FinalState = $"{vm.ResetResult.PowerStateAfter}, CBT {(vm.ResetResult.EnabledAfter == true ? "enabled" : vm.ResetResult.EnabledAfter == false ? "disabled" : "unknown")} (not verified)";
             else s.FinalState = "unknown (not read)";

@@ -100,7 +100,7 @@ namespace MtvRemediation
         public bool? CbtEnabledBefore { get; set; }
         public bool? CbtHealthyBefore { get; set; }
 
-        /// <summary>Why CBT was found unhealthy, or why it is reset (7228 in the host's log).</summary>
+        /// <summary>Why CBT is reset (its configuration is inconsistent, or 7228 evidence points at the VM), or what was found.</summary>
         public string? Diagnosis { get; set; }
 
         /// <summary>The -ctk.vmdk files of the VM's disks found before the run.</summary>

@@ -180,7 +180,7 @@ namespace MtvRemediation.Tests.Remediation
         {
             var vm = Vm("app1", "esx1", cbt: false);   // CBT off with a ctk file present: stale
             RunbookEngine.PlanVm(vm, null, new RunbookOptions());
-            Assert.StartsWith("1 stale -ctk.vmdk file(s) while CBT is disabled", vm.ResetReason);
+            Assert.StartsWith("stale -ctk.vmdk files exist while CBT is disabled", vm.ResetReason);
             Assert.Single(vm.Plan);
         }
 
@@ -190,10 +190,15 @@ namespace MtvRemediation.Tests.Remediation
             var vm = Vm("app1", "esx1", cbt: false);
             vm.Inspection!.OwnByDisk.Clear();
             vm.Before = ChangeTrackingEngine.BuildStatus(vm.Inspection, "vc");
-            Assert.Equal("CBT is disabled", vm.Before.Reason);
+            // A fact, not a failure: cold migrations need no CBT.
+            Assert.True(vm.Before.Healthy);
+            Assert.Null(vm.Before.Reason);
             RunbookEngine.PlanVm(vm, Host("esx1", "Healthy", 10, vm), new RunbookOptions());
             Assert.Null(vm.ResetReason);
             Assert.Empty(vm.Plan);
+            var row = RunbookEngine.SummarizeVm(vm, whatIf: true);
+            Assert.Equal("Healthy", row.Result);
+            Assert.Equal("unchanged (-WhatIf): PoweredOff, CBT disabled, 0 ctk file(s), configuration consistent", row.FinalState);
         }
 
         [Fact]

@@ -85,6 +85,22 @@ namespace MtvRemediation.Tests.Remediation
         }
 
         [Fact]
+        public async Task A_state_read_also_answers_the_announced_checks_that_follow_it()
+        {
+            var fake = new Fake();
+            var reads = new SharedVSphereReads(fake);
+            reads.ExpectStateChecks(new[] { Vm(2), Vm(3) });
+            // One reset's final read (read after the request) carries the next resets' state checks.
+            Assert.Equal("read#1", (await reads.GetVmStateAsync(Vm(1), CancellationToken.None)).PowerState);
+            var checks = await Task.WhenAll(reads.GetRecentVmStateAsync(Vm(2), CancellationToken.None), reads.GetRecentVmStateAsync(Vm(3), CancellationToken.None));
+            Assert.All(checks, c => Assert.Equal("read#1", c.PowerState));
+            Assert.Equal(1, fake.BatchReads);
+            Assert.Equal(1, reads.StateReads);
+            // A final read never takes an earlier answer.
+            Assert.Equal("read#2", (await reads.GetVmStateAsync(Vm(2), CancellationToken.None)).PowerState);
+        }
+
+        [Fact]
         public async Task A_VM_the_batch_does_not_return_is_read_alone_and_its_error_surfaces()
         {
             var fake = new Fake();

@@ -132,9 +132,12 @@ namespace MtvRemediation.Tests.VSphere
             return f;
         }
 
+        /// <summary>An engine for one VM, with reads of its own.</summary>
+        private static ChangeTrackingEngine Engine(FakeVSphere fake) => new ChangeTrackingEngine(new SharedVSphereReads(fake));
+
         private static async Task<(ChangeTrackingResetPlan Plan, CtkInspection Inspection)> PlanAsync(FakeVSphere fake, ChangeTrackingResetOptions options, int snapshots = 0, bool tools = true)
         {
-            var engine = new ChangeTrackingEngine(fake);
+            var engine = Engine(fake);
             var inspection = await engine.InspectAsync(Vm(fake, snapshots, tools), CancellationToken.None);
             return (ChangeTrackingEngine.Plan(inspection, options), inspection);
         }
@@ -155,7 +158,7 @@ namespace MtvRemediation.Tests.VSphere
         {
             var fake = WithFiles();
             var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions());
-            var result = await new ChangeTrackingEngine(fake).ResetAsync(plan, "vc", CancellationToken.None);
+            var result = await Engine(fake).ResetAsync(plan, "vc", CancellationToken.None);
 
             Assert.True(result.Succeeded, result.Error);
             // KB 2139574: the disks are opened once with CBT off before CBT is enabled; the VM is left off.
@@ -175,7 +178,7 @@ namespace MtvRemediation.Tests.VSphere
             var fake = WithFiles();
             var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions { SkipPowerCycle = true });
             Assert.Contains(plan.DescribeOperations(), o => o.Contains("-SkipPowerCycle") && o.Contains("changeTrackPath"));
-            var result = await new ChangeTrackingEngine(fake).ResetAsync(plan, "vc", CancellationToken.None);
+            var result = await Engine(fake).ResetAsync(plan, "vc", CancellationToken.None);
             Assert.True(result.Succeeded, result.Error);
             Assert.DoesNotContain(fake.Calls, c => c.StartsWith("Power", StringComparison.Ordinal));
             Assert.Empty(result.PowerTransitions);
@@ -187,7 +190,7 @@ namespace MtvRemediation.Tests.VSphere
             var fake = WithFiles();
             fake.FailOnCall["PowerOff"] = 1;
             var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions());
-            var result = await new ChangeTrackingEngine(fake).ResetAsync(plan, "vc", CancellationToken.None);
+            var result = await Engine(fake).ResetAsync(plan, "vc", CancellationToken.None);
             Assert.False(result.Succeeded);
             Assert.Equal("PowerOffAfterCycle", result.FailedStep);
             Assert.Equal("PoweredOff", result.PowerStateAfter);
@@ -204,7 +207,7 @@ namespace MtvRemediation.Tests.VSphere
             var vm = Vm(fake);
             var vsan = new DatastoreInfo { MoRef = Ds.MoRef, Name = Ds.Name, Browser = Ds.Browser, Datacenter = Ds.Datacenter, Type = "vsan", Url = "ds:///vmfs/volumes/vsan:52e1a5c0d4f3b2a1-9f8e7d6c5b4a3f2e/" };
             vm.Datastores[Ds.MoRef] = vsan;
-            var engine = new ChangeTrackingEngine(fake);
+            var engine = Engine(fake);
             var plan = ChangeTrackingEngine.Plan(await engine.InspectAsync(vm, CancellationToken.None), new ChangeTrackingResetOptions());
             var result = await engine.ResetAsync(plan, "vc", CancellationToken.None);
             Assert.False(result.Succeeded);
@@ -222,7 +225,7 @@ namespace MtvRemediation.Tests.VSphere
             var fake = WithFiles("poweredOn");
             fake.NoCtkOnPowerOn = true;
             var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions { PowerOff = true });
-            var result = await new ChangeTrackingEngine(fake).ResetAsync(plan, "vc", CancellationToken.None);
+            var result = await Engine(fake).ResetAsync(plan, "vc", CancellationToken.None);
             Assert.False(result.Succeeded);
             Assert.Equal("VerifyCtkFiles", result.FailedStep);
             Assert.Contains("has no -ctk.vmdk", result.Error);
@@ -236,7 +239,7 @@ namespace MtvRemediation.Tests.VSphere
             var fake = WithFiles();
             var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions { IncludeOrphanedCtk = true });
             Assert.Equal(3, plan.FilesToDelete.Count);
-            await new ChangeTrackingEngine(fake).ResetAsync(plan, "vc", CancellationToken.None);
+            await Engine(fake).ResetAsync(plan, "vc", CancellationToken.None);
             Assert.DoesNotContain("[ds 1] app [1]/gone-ctk.vmdk", fake.Files);
             Assert.Contains("[ds 1] app [1]/other-ctk.vmdk", fake.Files);
         }
@@ -262,7 +265,7 @@ namespace MtvRemediation.Tests.VSphere
             var fake = WithFiles("poweredOn");
             var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions { PowerOff = true });
             Assert.Equal(PowerOffMethod.ShutdownGuest, plan.PowerOff);
-            var result = await new ChangeTrackingEngine(fake).ResetAsync(plan, "vc", CancellationToken.None);
+            var result = await Engine(fake).ResetAsync(plan, "vc", CancellationToken.None);
             Assert.True(result.Succeeded, result.Error);
             Assert.Equal(new[] { "Search", "ShutdownGuest", "Disable", "Delete [ds 1] app [1]/app [1]-ctk.vmdk", "Delete [ds 1] app [1]/app [1]_1-ctk.vmdk", "PowerOn(CBT off)", "PowerOff", "Enable", "PowerOn", "Search" }, fake.Calls);
             Assert.Equal("PoweredOn", result.PowerStateBefore);
@@ -278,7 +281,7 @@ namespace MtvRemediation.Tests.VSphere
             var fake = WithFiles("poweredOn");
             fake.GuestIgnoresShutdown = true;
             var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions { PowerOff = true, ShutdownTimeout = TimeSpan.FromMilliseconds(200), PollInterval = TimeSpan.FromMilliseconds(50) });
-            var result = await new ChangeTrackingEngine(fake).ResetAsync(plan, "vc", CancellationToken.None);
+            var result = await Engine(fake).ResetAsync(plan, "vc", CancellationToken.None);
             Assert.False(result.Succeeded);
             Assert.Equal("ShutdownGuest", result.FailedStep);
             Assert.Contains("-Force", result.Error);
@@ -292,7 +295,7 @@ namespace MtvRemediation.Tests.VSphere
             var fake = WithFiles("poweredOn");
             fake.GuestIgnoresShutdown = true;
             var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions { PowerOff = true, Force = true, ShutdownTimeout = TimeSpan.FromMilliseconds(100), PollInterval = TimeSpan.FromMilliseconds(50) });
-            var result = await new ChangeTrackingEngine(fake).ResetAsync(plan, "vc", CancellationToken.None);
+            var result = await Engine(fake).ResetAsync(plan, "vc", CancellationToken.None);
             Assert.True(result.Succeeded, result.Error);
             Assert.Equal(new[] { "Search", "ShutdownGuest", "PowerOff", "Disable" }, fake.Calls.Take(4));
         }
@@ -304,7 +307,7 @@ namespace MtvRemediation.Tests.VSphere
             fake.FailOnCall["Enable"] = 1;
             var options = new ChangeTrackingResetOptions { PowerOff = true };
             var (plan, _) = await PlanAsync(fake, options);
-            var first = await new ChangeTrackingEngine(fake).ResetAsync(plan, "vc", CancellationToken.None);
+            var first = await Engine(fake).ResetAsync(plan, "vc", CancellationToken.None);
 
             Assert.False(first.Succeeded);
             Assert.Equal("EnableChangeTracking", first.FailedStep);
@@ -315,7 +318,7 @@ namespace MtvRemediation.Tests.VSphere
 
             var (plan2, _) = await PlanAsync(fake, options);
             Assert.Empty(plan2.FilesToDelete);
-            var second = await new ChangeTrackingEngine(fake).ResetAsync(plan2, "vc", CancellationToken.None);
+            var second = await Engine(fake).ResetAsync(plan2, "vc", CancellationToken.None);
             Assert.True(second.Succeeded, second.Error);
             Assert.True(second.EnabledAfter);
             Assert.Equal("PoweredOn", second.PowerStateAfter);
@@ -327,7 +330,7 @@ namespace MtvRemediation.Tests.VSphere
             var fake = WithFiles();
             var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions());
             fake.Files.Remove("[ds 1] app [1]/app [1]-ctk.vmdk");
-            var result = await new ChangeTrackingEngine(fake).ResetAsync(plan, "vc", CancellationToken.None);
+            var result = await Engine(fake).ResetAsync(plan, "vc", CancellationToken.None);
             Assert.True(result.Succeeded, result.Error);
             Assert.Single(result.DeletedFiles);
             Assert.Contains(result.Steps, s => s.StartsWith("Already absent", StringComparison.Ordinal));
@@ -339,7 +342,7 @@ namespace MtvRemediation.Tests.VSphere
             var fake = WithFiles();
             var vm = Vm(fake);
             vm.Disks.Add(new VmDiskInfo { Key = 2002, FileName = "[hidden] app [1]/disk3.vmdk", Datastore = "hidden", ControllerKind = "scsi", BusNumber = 0, UnitNumber = 2 });
-            var inspection = await new ChangeTrackingEngine(fake).InspectAsync(vm, CancellationToken.None);
+            var inspection = await Engine(fake).InspectAsync(vm, CancellationToken.None);
             var plan = ChangeTrackingEngine.Plan(inspection, new ChangeTrackingResetOptions());
             Assert.Equal("DatastoreNotSearchable", plan.RefusalErrorId);
             Assert.Contains("[hidden] app [1]", plan.RefusalMessage);
@@ -352,7 +355,7 @@ namespace MtvRemediation.Tests.VSphere
             var fake = WithFiles();
             var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions());
             fake.Power = "poweredOn"; // someone powered it on while the user was confirming
-            var result = await new ChangeTrackingEngine(fake).ResetAsync(plan, "vc", CancellationToken.None);
+            var result = await Engine(fake).ResetAsync(plan, "vc", CancellationToken.None);
             Assert.False(result.Succeeded);
             Assert.Equal("Precheck", result.FailedStep);
             Assert.Equal(new[] { "Search" }, fake.Calls);
@@ -360,45 +363,49 @@ namespace MtvRemediation.Tests.VSphere
         }
 
         [Fact]
-        public async Task A_power_state_change_seen_by_the_shared_snapshot_stops_before_any_change()
+        public async Task A_power_state_change_seen_by_the_shared_state_check_stops_before_any_change()
         {
             var fake = WithFiles();
             var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions());
             fake.Power = "poweredOn";
-            var snapshot = new VmStateSnapshot(fake, new[] { plan.Vm.MoRef }, VmStateSnapshot.DefaultMaxAge);
-            var result = await new ChangeTrackingEngine(fake, snapshot).ResetAsync(plan, "vc", CancellationToken.None);
+            var reads = new SharedVSphereReads(fake);
+            reads.ExpectStateChecks(new[] { plan.Vm.MoRef });
+            var result = await new ChangeTrackingEngine(reads).ResetAsync(plan, "vc", CancellationToken.None);
             Assert.False(result.Succeeded);
             Assert.Equal("Precheck", result.FailedStep);
             Assert.Equal(new[] { "Search" }, fake.Calls);
-            Assert.Equal(1, fake.BatchReads);
+            Assert.Equal(2, fake.BatchReads); // the shared state check, and the final state read
+            Assert.Equal(0, fake.SingleReads);
         }
 
         private static List<MoRef> VmRefs(int n) => Enumerable.Range(1, n).Select(i => new MoRef("VirtualMachine", "vm-" + i)).ToList();
 
         [Fact]
-        public async Task Snapshot_serves_concurrent_prechecks_of_many_VMs_with_one_read()
+        public async Task State_checks_of_many_VMs_share_one_read()
         {
             var fake = new FakeVSphere { Power = "poweredOn" };
             var vms = VmRefs(50);
-            var snapshot = new VmStateSnapshot(fake, vms, TimeSpan.FromMinutes(1));
-            var states = await Task.WhenAll(vms.Select(v => Task.Run(() => snapshot.GetAsync(v, CancellationToken.None))));
+            var reads = new SharedVSphereReads(fake, SharedVSphereReads.DefaultLinger, TimeSpan.FromMinutes(1));
+            reads.ExpectStateChecks(vms);
+            var states = await Task.WhenAll(vms.Select(v => Task.Run(() => reads.GetRecentVmStateAsync(v, CancellationToken.None))));
             Assert.All(states, s => Assert.Equal("poweredOn", s.PowerState));
             Assert.Equal(1, fake.BatchReads);
             Assert.Equal(0, fake.SingleReads);
             Assert.Equal(50, fake.LastBatch.Count);
-            Assert.Equal(1, snapshot.Reads);
+            Assert.Equal(1, reads.StateReads);
         }
 
         [Fact]
-        public async Task Snapshot_older_than_MaxAge_is_read_again_for_the_VMs_still_waiting()
+        public async Task A_state_check_older_than_its_max_age_is_read_again_with_the_VMs_still_waiting()
         {
             var fake = new FakeVSphere { Power = "poweredOff" };
             var vms = VmRefs(3);
-            var snapshot = new VmStateSnapshot(fake, vms, TimeSpan.FromMilliseconds(50));
-            Assert.Equal("poweredOff", (await snapshot.GetAsync(vms[0], CancellationToken.None)).PowerState);
+            var reads = new SharedVSphereReads(fake, SharedVSphereReads.DefaultLinger, TimeSpan.FromMilliseconds(50));
+            reads.ExpectStateChecks(vms);
+            Assert.Equal("poweredOff", (await reads.GetRecentVmStateAsync(vms[0], CancellationToken.None)).PowerState);
             fake.Power = "poweredOn"; // someone powers the others on meanwhile
             await Task.Delay(150);
-            Assert.Equal("poweredOn", (await snapshot.GetAsync(vms[1], CancellationToken.None)).PowerState);
+            Assert.Equal("poweredOn", (await reads.GetRecentVmStateAsync(vms[1], CancellationToken.None)).PowerState);
             Assert.Equal(2, fake.BatchReads);
             Assert.Equal(new[] { vms[1], vms[2] }, fake.LastBatch); // the VM already started is not read again
         }
@@ -409,9 +416,10 @@ namespace MtvRemediation.Tests.VSphere
             var fake = new FakeVSphere();
             var vms = VmRefs(3);
             fake.Missing.Add(vms[1]);
-            var snapshot = new VmStateSnapshot(fake, vms, TimeSpan.FromMinutes(1));
-            await snapshot.GetAsync(vms[0], CancellationToken.None);
-            var ex = await Assert.ThrowsAsync<VimFaultException>(() => snapshot.GetAsync(vms[1], CancellationToken.None));
+            var reads = new SharedVSphereReads(fake, SharedVSphereReads.DefaultLinger, TimeSpan.FromMinutes(1));
+            reads.ExpectStateChecks(vms);
+            await reads.GetRecentVmStateAsync(vms[0], CancellationToken.None);
+            var ex = await Assert.ThrowsAsync<VimFaultException>(() => reads.GetRecentVmStateAsync(vms[1], CancellationToken.None));
             Assert.Equal("ManagedObjectNotFound", ex.FaultName);
             Assert.Equal(1, fake.BatchReads);
             Assert.Equal(1, fake.SingleReads);
