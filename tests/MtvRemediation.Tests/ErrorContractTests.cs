@@ -25,7 +25,7 @@ namespace MtvRemediation.Tests
         /// <summary>Literals that may name a cmdlet of the module, each for its reason (file, and a fragment of the literal; null: any literal of the file).</summary>
         private static readonly (string File, string? Fragment, string Reason)[] CmdletNameAllowed =
         {
-            ("Remediation/CloneFailureSignatures.cs", null,
+            ("Diagnosis/CloneFailureSignatures.cs", null,
                 "output data: a finding's Remediation column is the command that fixes it, the purpose of Find-MtvCloneFailure"),
             ("Cluster/MtvClusterObjects.cs", null,
                 "output data: a cluster finding's Remediation column is the command to run next"),

@@ -1,12 +1,11 @@
-using System;
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using System.Reflection;
+using System;
 using MtvRemediation.Commands;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;
-using MtvRemediation.Remediation;
 using Xunit;
 
 namespace MtvRemediation.Tests
@@ -51,7 +50,7 @@ namespace MtvRemediation.Tests
         {
             var resolver = EsxiShellResolver.ForCurrentRunspace();
             var host = "no-session-" + Guid.NewGuid().ToString("N").Substring(0, 6);
-            var ex = Assert.Throws<EsxiShellException>(() => resolver.Resolve(new MtvRemediation.Interop.HostTarget(host, host), null, null, null, default));
+            var ex = Assert.Throws<EsxiShellException>(() => resolver.Resolve(new MtvRemediation.Esxi.HostTarget(host, host), null, null, null, default));
             Assert.DoesNotContain("Connect-EsxiShell", ex.Message);
             Assert.Equal(NextCommand.ConnectShell, ex.Next);
             var text = ex.ToErrorRecord(host, "Test-VmkfstoolsLogSpace").ErrorDetails.Message;

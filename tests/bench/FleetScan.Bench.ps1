@@ -62,7 +62,7 @@ function Test-Fleet([object[]] $Targets, [int] $Throttle = 32) {
 }
 
 # The exact script the cmdlet runs on each host (default -LogPath), for the OpenSSH baseline.
-$probe = (Get-MtvInternalType 'MtvRemediation.Remediation.LogSpaceProbe')::BuildCommand([Activator]::CreateInstance((Get-MtvInternalType 'MtvRemediation.Remediation.LogSpaceOptions'))).Text
+$probe = (Get-MtvInternalType 'MtvRemediation.HostLog.LogSpaceProbe')::BuildCommand([Activator]::CreateInstance((Get-MtvInternalType 'MtvRemediation.HostLog.LogSpaceOptions'))).Text
 function Invoke-OpenSshLoop {
     foreach ($h in $labHosts) {
         $out = & ssh -i $key -o "UserKnownHostsFile=$knownHosts" -o StrictHostKeyChecking=yes -o BatchMode=yes -o LogLevel=ERROR -p $h.Port "$($h.User)@$($h.Address)" $probe

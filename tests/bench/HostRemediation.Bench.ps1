@@ -42,8 +42,8 @@ try {
     # One host: the probe's single script vs the same information asked one command at a time.
     $none = [Threading.CancellationToken]::None
     $shell = (Get-MtvInternalType 'MtvRemediation.Esxi.EsxiShellResolver')::ForCurrentRunspace().Resolve($labHosts[0].Name, $null, $null, $null, $none)
-    $options = [Activator]::CreateInstance((Get-MtvInternalType 'MtvRemediation.Remediation.LogSpaceOptions'))
-    $probe = Get-MtvInternalType 'MtvRemediation.Remediation.LogSpaceProbe'
+    $options = [Activator]::CreateInstance((Get-MtvInternalType 'MtvRemediation.HostLog.LogSpaceOptions'))
+    $probe = Get-MtvInternalType 'MtvRemediation.HostLog.LogSpaceProbe'
     $one = Measure-Best { $probe::Measure($shell, $options, $none) }
     $separate = @(
         'wc -c < /var/log/vmkfstools-wrapper.log', 'wc -c < /var/log/secure-vmkfstools-wrapper.log', 'readlink -f /var/log', 'vdf',

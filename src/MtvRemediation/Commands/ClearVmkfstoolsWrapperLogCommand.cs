@@ -1,10 +1,12 @@
-using System;
 using System.Management.Automation;
 using System.Threading;
+using System;
+using MtvRemediation.Diagnosis;
 using MtvRemediation.Esxi;
+using MtvRemediation.HostLog;
 using MtvRemediation.Infrastructure;
 using MtvRemediation.Interop;
-using MtvRemediation.Remediation;
+using MtvRemediation.Wrapper;
 
 namespace MtvRemediation.Commands
 {

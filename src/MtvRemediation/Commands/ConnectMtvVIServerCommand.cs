@@ -1,7 +1,7 @@
-using System;
 using System.Linq;
 using System.Management.Automation;
 using System.Security;
+using System;
 using MtvRemediation.Infrastructure;
 using MtvRemediation.Interop;
 using MtvRemediation.VSphere;
@@ -79,7 +79,7 @@ namespace MtvRemediation.Commands
                 foreach (var old in store.GetAll().Where(c => !c.AdoptedFromPowerCli && c.Port == Port && string.Equals(c.Server, Server, StringComparison.OrdinalIgnoreCase)))
                 {
                     store.Remove(old);
-                    VIConnector.CloseQuietly(old);
+                    VIConnectionStore.CloseQuietly(old);
                 }
                 store.Add(conn);
                 WriteObject(conn);

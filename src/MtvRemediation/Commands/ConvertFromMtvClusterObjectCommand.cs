@@ -1,11 +1,10 @@
-using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Management.Automation;
 using System.Text;
+using System;
 using MtvRemediation.Cluster;
 using MtvRemediation.Infrastructure;
-using MtvRemediation.Remediation;
 
 namespace MtvRemediation.Commands
 {

@@ -57,7 +57,7 @@ namespace MtvRemediation.Commands
                 if (!ShouldProcess(c.ToString(), action)) continue;
                 store.Remove(c);
                 if (c.AdoptedFromPowerCli) c.IsConnected = false;
-                else VIConnector.CloseQuietly(c);
+                else VIConnectionStore.CloseQuietly(c);
                 WriteVerbose($"{action}: {c}.");
             }
         }

@@ -1,10 +1,10 @@
-using System;
 using System.Management.Automation;
 using System.Threading;
+using System;
+using MtvRemediation.Diagnosis;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;
 using MtvRemediation.Interop;
-using MtvRemediation.Remediation;
 
 namespace MtvRemediation.Commands
 {

@@ -1,7 +1,7 @@
-using System;
 using System.Collections.Generic;
 using System.Management.Automation;
-using MtvRemediation.Remediation;
+using System;
+using MtvRemediation.Cbt;
 using MtvRemediation.VSphere;
 
 namespace MtvRemediation.Commands

@@ -1,9 +1,8 @@
 using System.Management.Automation;
 using System.Threading;
+using MtvRemediation.Diagnosis;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;
-using MtvRemediation.Interop;
-using MtvRemediation.Remediation;
 
 namespace MtvRemediation.Commands
 {

@@ -1,14 +1,15 @@
-using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using System.Threading;
+using System;
+using MtvRemediation.Agents;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;
 using MtvRemediation.Interop;
-using MtvRemediation.Remediation;
+using MtvRemediation.Runbook;
 using MtvRemediation.VSphere;
 
 namespace MtvRemediation.Commands

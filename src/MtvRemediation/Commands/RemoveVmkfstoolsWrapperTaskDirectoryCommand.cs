@@ -1,11 +1,11 @@
-using System;
 using System.Collections.Generic;
 using System.Management.Automation;
 using System.Threading;
+using System;
+using MtvRemediation.Diagnosis;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;
-using MtvRemediation.Interop;
-using MtvRemediation.Remediation;
+using MtvRemediation.Wrapper;
 
 namespace MtvRemediation.Commands
 {

@@ -1,8 +1,8 @@
-using System;
 using System.Linq;
 using System.Management.Automation;
-using MtvRemediation.Infrastructure;
-using MtvRemediation.Remediation;
+using System;
+using MtvRemediation.Cbt;
+using MtvRemediation.Interop;
 using MtvRemediation.VSphere;
 
 namespace MtvRemediation.Commands

@@ -1,13 +1,15 @@
-using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using System.Threading;
+using System;
+using MtvRemediation.Agents;
+using MtvRemediation.Diagnosis;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;
 using MtvRemediation.Interop;
-using MtvRemediation.Remediation;
+using MtvRemediation.VSphere;
 
 namespace MtvRemediation.Commands
 {

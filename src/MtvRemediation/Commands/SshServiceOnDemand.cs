@@ -1,11 +1,10 @@
-using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using System.Threading;
+using System;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;
-using MtvRemediation.Interop;
 using MtvRemediation.VSphere;
 
 namespace MtvRemediation.Commands

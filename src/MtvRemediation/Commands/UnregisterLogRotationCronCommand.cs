@@ -3,10 +3,11 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using System.Threading;
+using MtvRemediation.Diagnosis;
 using MtvRemediation.Esxi;
+using MtvRemediation.HostLog;
 using MtvRemediation.Infrastructure;
 using MtvRemediation.Interop;
-using MtvRemediation.Remediation;
 
 namespace MtvRemediation.Commands
 {

@@ -1,10 +1,9 @@
-using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using System;
 using MtvRemediation.Infrastructure;
 using MtvRemediation.Interop;
-using MtvRemediation.VSphere;
 
 namespace MtvRemediation.Commands
 {

@@ -1,8 +1,8 @@
-using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Text;
+using System;
 
 namespace MtvRemediation.Esxi
 {
@@ -179,7 +179,7 @@ namespace MtvRemediation.Esxi
             LogPath, MaxBytes.ToString(CultureInfo.InvariantCulture)).Text;
 
         // The rule's function text, braces doubled for string.Format.
-        private static string LogPathFunction => Remediation.LogPathRule.FunctionLine.Replace("{", "{{").Replace("}", "}}");
+        private static string LogPathFunction => HostLog.LogPathRule.FunctionLine.Replace("{", "{{").Replace("}", "}}");
 
         public string ToLine() => Schedule + " " + Command + " " + TagText;
 

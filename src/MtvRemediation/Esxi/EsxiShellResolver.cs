@@ -1,7 +1,6 @@
-using System;
 using System.Management.Automation;
 using System.Threading;
-using MtvRemediation.Interop;
+using System;
 using MtvRemediation.Infrastructure;
 
 namespace MtvRemediation.Esxi

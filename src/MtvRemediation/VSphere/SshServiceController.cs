@@ -1,13 +1,11 @@
-using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
-using System.Management.Automation;
 using System.Management.Automation.Runspaces;
+using System.Management.Automation;
 using System.Threading;
 using System.Xml.Linq;
-using MtvRemediation.Infrastructure;
-using MtvRemediation.Remediation;
+using System;
 using static MtvRemediation.VSphere.VimXml;
 
 namespace MtvRemediation.VSphere

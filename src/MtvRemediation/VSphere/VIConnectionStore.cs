@@ -1,9 +1,9 @@
-using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation.Runspaces;
 using System.Threading;
+using System;
 using MtvRemediation.Infrastructure;
 
 namespace MtvRemediation.VSphere
@@ -61,7 +61,26 @@ namespace MtvRemediation.VSphere
             foreach (var c in GetAll())
             {
                 Remove(c);
-                VIConnector.CloseQuietly(c);
+                CloseQuietly(c);
+            }
+        }
+
+        /// <summary>Logs out our own sessions (never adopted ones) and releases the HTTP client; never throws.</summary>
+        public static void CloseQuietly(VIConnection connection)
+        {
+            try
+            {
+                if (!connection.AdoptedFromPowerCli && connection.IsConnected)
+                {
+                    using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                    connection.Client.Soap.LogoutAsync(cts.Token).GetAwaiter().GetResult();
+                }
+            }
+            catch (Exception) { /* best effort: the server expires idle sessions anyway */ }
+            finally
+            {
+                connection.IsConnected = false;
+                connection.Client.Soap.Dispose();
             }
         }
     }

@@ -1,9 +1,9 @@
-using System;
 using System.IO;
 using System.Text;
 using System.Threading;
+using System;
 using MtvRemediation.Esxi;
-using MtvRemediation.Remediation;
+using MtvRemediation.HostLog;
 using MtvRemediation.Tests.Remediation;
 using Xunit;
 

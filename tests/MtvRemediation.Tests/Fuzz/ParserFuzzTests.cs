@@ -1,12 +1,13 @@
-using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text;
 using System.Threading;
+using System;
+using MtvRemediation.Diagnosis;
 using MtvRemediation.Esxi;
+using MtvRemediation.HostLog;
 using MtvRemediation.Infrastructure;
-using MtvRemediation.Remediation;
 using Xunit;
 
 namespace MtvRemediation.Tests.Fuzz

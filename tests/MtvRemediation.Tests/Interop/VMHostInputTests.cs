@@ -2,7 +2,6 @@ using System.Collections;
 using System.Management.Automation;
 using System.Net;
 using MtvRemediation.Esxi;
-using MtvRemediation.Infrastructure;
 using MtvRemediation.Interop;
 using Xunit;
 

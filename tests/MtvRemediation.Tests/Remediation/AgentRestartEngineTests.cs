@@ -1,10 +1,11 @@
-using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Threading;
+using System;
+using MtvRemediation.Agents;
 using MtvRemediation.Infrastructure;
-using MtvRemediation.Remediation;
+using MtvRemediation.VSphere;
 using Xunit;
 
 namespace MtvRemediation.Tests.Remediation

@@ -1,12 +1,13 @@
-using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Reflection;
-using System.Threading;
 using System.Threading.Tasks;
+using System.Threading;
+using System;
+using MtvRemediation.Cbt;
 using MtvRemediation.Commands;
 using MtvRemediation.Infrastructure;
-using MtvRemediation.Remediation;
+using MtvRemediation.Runbook;
 using MtvRemediation.VSphere;
 using Xunit;
 

@@ -1,13 +1,13 @@
-using System;
 using System.Collections.Generic;
-using System.IO;
 using System.IO.Compression;
+using System.IO;
 using System.Linq;
 using System.Text;
 using System.Threading;
-using MtvRemediation.Remediation;
-using Xunit;
+using System;
+using MtvRemediation.Diagnosis;
 using S = MtvRemediation.Tests.Remediation.CloneFailureLogSamples;
+using Xunit;
 
 namespace MtvRemediation.Tests.Remediation
 {

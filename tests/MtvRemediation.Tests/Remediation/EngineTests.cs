@@ -1,15 +1,16 @@
-using System;
 using System.Collections.Generic;
 using System.Diagnostics;
-using System.IO;
 using System.IO.Compression;
+using System.IO;
 using System.Linq;
 using System.Text;
-using System.Threading;
 using System.Threading.Tasks;
+using System.Threading;
+using System;
+using MtvRemediation.Diagnosis;
 using MtvRemediation.Esxi;
+using MtvRemediation.HostLog;
 using MtvRemediation.Infrastructure;
-using MtvRemediation.Remediation;
 using MtvRemediation.Tests.Esxi;
 using Xunit;
 

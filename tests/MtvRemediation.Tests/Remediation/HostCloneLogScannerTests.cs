@@ -1,14 +1,15 @@
-using System;
 using System.Collections.Generic;
-using System.IO;
 using System.IO.Compression;
+using System.IO;
 using System.Linq;
 using System.Text;
-using System.Threading;
 using System.Threading.Tasks;
-using MtvRemediation.Remediation;
-using Xunit;
+using System.Threading;
+using System;
+using MtvRemediation.Diagnosis;
+using MtvRemediation.Esxi;
 using S = MtvRemediation.Tests.Remediation.CloneFailureLogSamples;
+using Xunit;
 
 namespace MtvRemediation.Tests.Remediation
 {

@@ -1,11 +1,10 @@
-using System;
 using System.IO;
 using System.Management.Automation;
 using System.Net.Sockets;
 using System.Threading;
+using System;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;
-using MtvRemediation.Remediation;
 using Renci.SshNet.Common;
 using Xunit;
 

@@ -1,11 +1,12 @@
-using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
-using System.Threading;
 using System.Threading.Tasks;
-using MtvRemediation.Remediation;
+using System.Threading;
+using System;
+using MtvRemediation.Diagnosis;
+using MtvRemediation.Esxi;
 using Xunit;
 
 namespace MtvRemediation.Tests.Remediation

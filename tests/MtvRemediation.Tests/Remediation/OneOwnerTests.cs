@@ -1,12 +1,17 @@
-using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text.RegularExpressions;
-using System.Threading;
 using System.Threading.Tasks;
+using System.Threading;
+using System;
+using MtvRemediation.Agents;
+using MtvRemediation.Diagnosis;
 using MtvRemediation.Esxi;
-using MtvRemediation.Remediation;
+using MtvRemediation.HostLog;
+using MtvRemediation.Infrastructure;
+using MtvRemediation.Runbook;
+using MtvRemediation.Wrapper;
 using Xunit;
 
 namespace MtvRemediation.Tests.Remediation

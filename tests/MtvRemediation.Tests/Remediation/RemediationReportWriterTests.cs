@@ -1,14 +1,15 @@
-using System;
 using System.Collections.Generic;
 using System.Diagnostics;
-using System.IO;
 using System.IO.Compression;
+using System.IO;
 using System.Linq;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using MtvRemediation.Remediation;
-using Xunit;
+using System;
+using MtvRemediation.Diagnosis;
+using MtvRemediation.Runbook;
 using S = MtvRemediation.Tests.Remediation.CloneFailureLogSamples;
+using Xunit;
 
 namespace MtvRemediation.Tests.Remediation
 {

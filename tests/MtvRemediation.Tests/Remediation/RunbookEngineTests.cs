@@ -1,11 +1,16 @@
-using System;
 using System.Collections.Generic;
 using System.Linq;
-using System.Threading;
 using System.Threading.Tasks;
+using System.Threading;
+using System;
+using MtvRemediation.Cbt;
 using MtvRemediation.Commands;
-using MtvRemediation.Remediation;
+using MtvRemediation.Diagnosis;
+using MtvRemediation.Esxi;
+using MtvRemediation.HostLog;
+using MtvRemediation.Runbook;
 using MtvRemediation.VSphere;
+using MtvRemediation.Wrapper;
 using Xunit;
 
 namespace MtvRemediation.Tests.Remediation

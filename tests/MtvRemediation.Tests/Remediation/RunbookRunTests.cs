@@ -1,13 +1,14 @@
-using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text;
-using System.Threading;
 using System.Threading.Tasks;
+using System.Threading;
+using System;
 using MtvRemediation.Esxi;
+using MtvRemediation.HostLog;
 using MtvRemediation.Infrastructure;
-using MtvRemediation.Remediation;
+using MtvRemediation.Runbook;
 using MtvRemediation.Tests.Esxi;
 using MtvRemediation.VSphere;
 using Xunit;

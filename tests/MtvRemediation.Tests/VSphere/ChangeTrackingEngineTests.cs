@@ -1,9 +1,11 @@
-using System;
 using System.Collections.Generic;
 using System.Linq;
-using System.Threading;
 using System.Threading.Tasks;
-using MtvRemediation.Remediation;
+using System.Threading;
+using System;
+using MtvRemediation.Cbt;
+using MtvRemediation.Esxi;
+using MtvRemediation.HostLog;
 using MtvRemediation.VSphere;
 using Xunit;
 

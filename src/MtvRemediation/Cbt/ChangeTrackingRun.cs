@@ -1,0 +1,82 @@
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using System.Threading.Tasks;
+using System.Threading;
+using System;
+using MtvRemediation.Infrastructure;
+using MtvRemediation.VSphere;
+
+namespace MtvRemediation.Cbt
+{
+    /// <summary>
+    /// One call's CBT work over many VMs, on one or more vCenters: inspect, health, plan and reset,
+    /// every read shared per vCenter (<see cref="SharedVSphereReads"/>). Get-VMChangeTracking,
+    /// Reset-VMChangeTracking and the runbook all go through it; only the confirmation between
+    /// <see cref="Plan"/> and <see cref="Reset"/> is theirs.
+    /// <para>A reset in three phases: <see cref="Plan"/> every VM (read-only, in parallel), confirm
+    /// (pipeline thread), <see cref="Approve"/> the confirmed ones, then <see cref="Reset"/> them in
+    /// parallel. Thread-safe.</para>
+    /// </summary>
+    internal sealed class ChangeTrackingRun
+    {
+        private readonly ConcurrentDictionary<IVSphereClient, SharedVSphereReads> _reads = new ConcurrentDictionary<IVSphereClient, SharedVSphereReads>();
+
+        public ChangeTrackingRun(ChangeTrackingResetOptions? resetOptions = null)
+        {
+            ResetOptions = resetOptions ?? new ChangeTrackingResetOptions();
+        }
+
+        public ChangeTrackingResetOptions ResetOptions { get; }
+
+        private SharedVSphereReads ReadsFor(IVSphereClient client) => _reads.GetOrAdd(client, c => new SharedVSphereReads(c));
+
+        private ChangeTrackingEngine EngineFor(IVSphereClient client) => new ChangeTrackingEngine(ReadsFor(client));
+
+        /// <summary>The VM's -ctk.vmdk files (read-only; worker thread).</summary>
+        public CtkInspection Inspect(IVSphereClient client, VmInfo vm, CancellationToken ct) =>
+            InspectAsync(client, vm, ct).GetAwaiter().GetResult();
+
+        public Task<CtkInspection> InspectAsync(IVSphereClient client, VmInfo vm, CancellationToken ct) =>
+            EngineFor(client).InspectAsync(vm, ct);
+
+        /// <summary>Get-VMChangeTracking's answer for one VM: its state and the health verdict.</summary>
+        public ChangeTrackingStatus Status(IVSphereClient client, VmInfo vm, string server, CancellationToken ct) =>
+            ChangeTrackingEngine.BuildStatus(Inspect(client, vm, ct), server);
+
+        /// <summary>Phase 1 of a reset (read-only): what it will do, or why the VM is refused.</summary>
+        public ChangeTrackingResetPlan Plan(IVSphereClient client, VmInfo vm, CancellationToken ct) =>
+            Plan(Inspect(client, vm, ct));
+
+        public ChangeTrackingResetPlan Plan(CtkInspection inspection) => ChangeTrackingEngine.Plan(inspection, ResetOptions);
+
+        /// <summary>After confirmation: the VMs whose resets follow, so their state checks share one read per vCenter.</summary>
+        public void Approve(IEnumerable<(IVSphereClient Client, ChangeTrackingResetPlan Plan)> approved)
+        {
+            foreach (var g in approved.GroupBy(a => a.Client))
+                ReadsFor(g.Key).ExpectStateChecks(g.Select(a => a.Plan.Vm.MoRef));
+        }
+
+        /// <summary>
+        /// Phase 3 (worker thread): executes an approved plan. The result is the server's truth at
+        /// the end; a reset that did not complete also returns its error (<see cref="ResetFailure"/>).
+        /// </summary>
+        public (ChangeTrackingResetResult Result, RemediationException? Error) Reset(IVSphereClient client, ChangeTrackingResetPlan plan, string server, CancellationToken ct)
+        {
+            var result = EngineFor(client).ResetAsync(plan, server, ct).GetAwaiter().GetResult();
+            return (result, ResetFailure(result));
+        }
+
+        /// <summary>The one error of a reset that did not complete: where it stopped and where the VM is now.</summary>
+        public static RemediationException? ResetFailure(ChangeTrackingResetResult result)
+        {
+            if (result.Succeeded) return null;
+            var deleted = result.DeletedFiles.Length == 0 ? "none" : string.Join(", ", result.DeletedFiles);
+            var cbt = result.EnabledAfter == null ? "unknown" : result.EnabledAfter == true ? "enabled" : "disabled";
+            return new RemediationException(ChangeTrackingErrorIds.ResetFailed, ErrorCategory.InvalidResult,
+                $"CBT reset of VM '{result.VM}' stopped at step {result.FailedStep}: {result.Error} State now: power {result.PowerStateAfter}, CBT {cbt}, deleted files: {deleted}.",
+                "Fix the cause; a re-run completes the reset.") { RerunCompletes = true };
+        }
+    }
+}

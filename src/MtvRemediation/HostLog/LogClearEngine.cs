@@ -1,0 +1,444 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO.Compression;
+using System.IO;
+using System.Management.Automation;
+using System.Security.Cryptography;
+using System.Text;
+using System.Threading;
+using System;
+using MtvRemediation.Esxi;
+using MtvRemediation.Infrastructure;
+
+namespace MtvRemediation.HostLog
+{
+    internal sealed class LogClearRequest
+    {
+        public string LogPath { get; set; } = LogSpaceOptions.DefaultLogPath;
+
+        /// <summary>
+        /// The space as the caller's host read found it (the cmdlet's pre-check, the runbook's
+        /// diagnosis); null: measured here. The size truncated is read again right before.
+        /// </summary>
+        public LogSpaceStatus? Before { get; set; }
+
+        /// <summary>Local directory for the compressed copy; null: no archive.</summary>
+        public string? ArchiveDirectory { get; set; }
+
+        /// <summary>Time in the archive's name (UTC; default: now). The runbook passes its run time, so a run's report and archives share one stamp.</summary>
+        public DateTime? ArchiveStamp { get; set; }
+
+        /// <summary>Lines to keep at the end of the log (0: keep none).</summary>
+        public int KeepLastLines { get; set; }
+
+        /// <summary>Largest tail held in client memory between reading and writing it back.</summary>
+        public long MaxKeptBytes { get; set; } = 32L * 1024 * 1024;
+
+        /// <summary>
+        /// Compress the archive with the host's gzip instead of here: about 10x fewer bytes on the
+        /// wire for a distant host, at the cost of the host's CPU and of speed (BusyBox gzip on the
+        /// host is 2-3x slower than compressing on the client).
+        /// </summary>
+        public bool CompressOnHost { get; set; }
+
+        /// <summary>
+        /// Local directory where the kept tail is saved before the log is truncated (deleted again
+        /// once it is written back). Null: the archive directory when given, else the user's temp
+        /// directory (MtvRemediation/).
+        /// </summary>
+        public string? KeptTailDirectory { get; set; }
+
+        /// <summary>Limit for writing the kept tail back once the log is truncated (Ctrl+C does not stop that step).</summary>
+        public TimeSpan WriteBackTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+        /// <summary>Limit for commands that read the whole log (archive, hash, tail search).</summary>
+        public TimeSpan ArchiveTimeout { get; set; } = TimeSpan.FromMinutes(30);
+    }
+
+    /// <summary>
+    /// Truncates the wrapper log in place (same inode, so the wrapper's open descriptor keeps
+    /// working and the space is really freed), optionally archiving it to the client first. Every
+    /// command that reads or changes the log checks the path with the one log-path rule
+    /// (Scripts/logpath.sh) first: a symlink or non-regular file there is refused, never followed.
+    ///
+    /// Consistency: the log may grow while we work. We archive a fixed prefix [0, S0) and verify it,
+    /// then fetch everything after the part to drop ([keepFrom, end): the -KeepLastLines tail plus
+    /// whatever was appended meanwhile) and truncate ONLY if the file still has exactly the size we
+    /// fetched; the first piece of the kept bytes is written back in the same remote command as the
+    /// truncation. A writer appending between that check and the truncation would lose its bytes
+    /// (the wrapper appends from processes of its own; sh has no compare-and-truncate), so the
+    /// last check is a read at that size on a descriptor of the log in the same shell, right before
+    /// the truncation (Scripts/log-truncate.sh): the gap is a few system calls of one process, not
+    /// a process start. Measured with BusyBox ash and a writer appending a line every 100 ms, on
+    /// a machine at load 12 (2 cores): the stat-then-truncate lost 90 lines in 230 truncations,
+    /// the read-then-truncate 5 in 327 (the shell descheduled right after the read). That gap
+    /// cannot be closed from a shell; it is the one place where a line can still go, and on an
+    /// idle host it is microseconds. When the log grows during every try, nothing is truncated
+    /// (no unconditional last try). A tail larger than that piece is saved to a local file (0600) BEFORE the
+    /// truncation, and the write-back that follows is not interrupted by Ctrl+C (bounded by
+    /// <see cref="LogClearRequest.WriteBackTimeout"/>): so nothing is lost unless the client dies,
+    /// and even then the tail is in that file. A write-back that fails says exactly what was
+    /// truncated, what was written back and where the saved tail is. The archive, when asked for,
+    /// is complete before any of that starts. Nothing is written on the log's volume before space
+    /// is freed, so a 100% full /var works, and nothing at all is written to /tmp.
+    /// </summary>
+    internal static class LogClearEngine
+    {
+        // A writer appending every 100 ms races each fetch-then-truncate; on a loaded client a round
+        // trip can take that long, so 4 tries ran out. There is no unconditional last try any more
+        // (it truncated whatever the writer had added meanwhile): when every try races, nothing is
+        // truncated and the cmdlet says so.
+        internal const int Attempts = 16;
+
+        public static LogClearResult Clear(IEsxiShell shell, LogClearRequest request, CancellationToken ct, Action<string>? verbose = null)
+        {
+            var probeOptions = new LogSpaceOptions { LogPath = request.LogPath };
+            var before = request.Before ?? LogSpaceProbe.Measure(shell, probeOptions, ct);
+            var result = new LogClearResult
+            {
+                VMHost = shell.HostName,
+                LogPath = request.LogPath,
+                LogExists = before.LogExists,
+                BytesBefore = before.LogSizeBytes,
+                UsedPercentBefore = before.UsedPercent,
+            };
+            if (!before.LogExists)
+            {
+                verbose?.Invoke($"{shell.HostName}: {request.LogPath} does not exist; nothing to clear.");
+                result.UsedPercentAfter = before.UsedPercent;
+                return result;
+            }
+
+            var s0 = CurrentSize(shell, request.LogPath, ct) ?? 0;
+            if (request.ArchiveDirectory != null)
+            {
+                result.ArchiveFile = Archive(shell, request.LogPath, s0, request.ArchiveDirectory, request.ArchiveStamp ?? DateTime.UtcNow, request.CompressOnHost, request.ArchiveTimeout, ct, verbose);
+            }
+
+            var keepFrom = s0;
+            if (request.KeepLastLines > 0)
+            {
+                // The pipe text holds only a formatted integer (no user text to quote).
+                var lengthRun = RemoteOps.Run(shell, ReadRange(request.LogPath, 0, s0, "tail-bytes", Str(request.KeepLastLines)), ct, request.ArchiveTimeout);
+                ThrowIfRefused(shell, request.LogPath, lengthRun, changedNothing: true);
+                var tailLength = RemoteOps.ParseLong(lengthRun.Stdout) ?? 0;
+                if (tailLength > request.MaxKeptBytes)
+                {
+                    throw new RemediationException(HostRemediationErrorIds.LogClearFailed, ErrorCategory.LimitsExceeded,
+                        $"The last {request.KeepLastLines} lines of {request.LogPath} on '{shell.HostName}' are {tailLength} bytes, more than the {request.MaxKeptBytes} bytes this command holds in memory. Nothing was truncated.",
+                        "Use a smaller -KeepLastLines, or -ArchivePath to keep the whole log locally.");
+                }
+                keepFrom = s0 - tailLength;
+            }
+
+            result.KeptBytes = TruncateKeepingFrom(shell, request, keepFrom, ct, verbose);
+
+            var after = LogSpaceProbe.Measure(shell, probeOptions, ct);
+            result.BytesAfter = after.LogSizeBytes;
+            result.UsedPercentAfter = after.UsedPercent;
+            result.FreedBytes = Math.Max(0, result.BytesBefore - result.BytesAfter);
+            return result;
+        }
+
+        internal static long? CurrentSize(IEsxiShell shell, string path, CancellationToken ct)
+        {
+            var r = RemoteOps.Run(shell, RemoteCommand.FromScript("log-size.sh", path), ct);
+            if (r.ExitStatus == LogPathRule.MissingExitStatus) return null;
+            ThrowIfRefused(shell, path, r, changedNothing: true);
+            return RemoteOps.ParseLong(r.Stdout);
+        }
+
+        /// <summary>The log-path rule refused the path in this command (exit 9): the cmdlet's error, with what was done so far.</summary>
+        private static void ThrowIfRefused(IEsxiShell shell, string path, RemoteCommandResult r, bool changedNothing)
+        {
+            if (r.ExitStatus != LogPathRule.RefusedExitStatus) return;
+            var kind = LogPathRule.ParseKind(r.Stderr.Replace("logpath_kind", string.Empty));
+            throw LogPathRule.Refused(shell.HostName, path, kind, null, changedNothing);
+        }
+
+        /// <summary>Drops bytes [0, keepFrom) of the log in place; returns how many bytes remain from before.</summary>
+        private static long TruncateKeepingFrom(IEsxiShell shell, LogClearRequest request, long keepFrom, CancellationToken ct, Action<string>? verbose)
+        {
+            var path = request.LogPath;
+            var maxKept = request.MaxKeptBytes;
+            for (var attempt = 1; attempt <= Attempts; attempt++)
+            {
+                byte[] kept;
+                RemoteCommandResult read;
+                try
+                {
+                    // tail -c +N seeks on a regular file, but a slow host may still take a while on a huge log.
+                    kept = RemoteOps.RunBytes(shell, RemoteCommand.FromScript("log-tail.sh", path, Str(keepFrom + 1)), maxKept, ct, out read, request.ArchiveTimeout);
+                }
+                catch (CappedMemoryStream.CapExceededException)
+                {
+                    throw new RemediationException(HostRemediationErrorIds.LogClearFailed, ErrorCategory.LimitsExceeded,
+                        $"More than {maxKept} bytes would have to be kept from {path} on '{shell.HostName}' (the log grows fast). Nothing was truncated.",
+                        "Run the command again; use -ArchivePath to keep the whole log locally.");
+                }
+                if (read.ExitStatus == LogPathRule.MissingExitStatus) return 0; // rotated away by someone else: nothing left to clear
+                ThrowIfRefused(shell, path, read, changedNothing: true);
+                if (!read.Succeeded)
+                {
+                    throw new RemediationException(HostRemediationErrorIds.LogClearFailed, ErrorCategory.ReadError,
+                        $"Reading the part of {path} to keep on '{shell.HostName}' failed (exit {read.ExitStatus}): {LogSpaceProbe.FirstLine(read.Stderr)}. Nothing was truncated.",
+                        "Check the log file on the host, then retry.");
+                }
+                var expected = Str(keepFrom + kept.Length);
+                var room = RemoteOps.RoomForData(RemoteCommand.FromScript("log-truncate.sh", path, expected, string.Empty));
+                var chunks = RemoteOps.PrintfChunks(kept, 0, kept.Length, room);
+                // More than the truncating command carries: keep a local copy until it is all back.
+                var savedTail = chunks.Count > 1 ? SaveKeptTail(request, shell.HostName, kept) : null;
+                RemoteCommandResult r;
+                try
+                {
+                    r = RemoteOps.Run(shell, RemoteCommand.FromScript("log-truncate.sh", path, expected, chunks.Count > 0 ? chunks[0].Format : string.Empty), ct);
+                }
+                catch
+                {
+                    // Cancelled or lost before an answer: the log may or may not be truncated; the tail stays saved.
+                    if (savedTail != null) verbose?.Invoke($"{shell.HostName}: the truncation of {path} did not answer; the part to keep is saved in {savedTail}.");
+                    throw;
+                }
+                if (r.ExitStatus != 0 && savedTail != null) TryDelete(savedTail); // nothing truncated: the copy is not needed
+                if (r.ExitStatus == 3)
+                {
+                    verbose?.Invoke($"{shell.HostName}: {path} grew while clearing it; fetching the new tail (attempt {attempt}).");
+                    continue;
+                }
+                if (r.ExitStatus == LogPathRule.MissingExitStatus) return 0;
+                ThrowIfRefused(shell, path, r, changedNothing: true);
+                if (!r.Succeeded)
+                {
+                    throw new RemediationException(HostRemediationErrorIds.LogClearFailed, ErrorCategory.WriteError,
+                        $"Truncating {path} on '{shell.HostName}' failed (exit {r.ExitStatus}): {LogSpaceProbe.FirstLine(r.Stderr)}",
+                        "Check the file's permissions and that the path is a regular file, then retry.");
+                }
+                WriteBack(shell, request, keepFrom, kept, chunks, savedTail, verbose);
+                return kept.Length;
+            }
+            throw new RemediationException(HostRemediationErrorIds.LogClearFailed, ErrorCategory.OperationTimeout,
+                $"{path} on '{shell.HostName}' grew during each of {Attempts} tries to truncate it (a writer that never pauses). Nothing was truncated{(request.ArchiveDirectory != null ? " (the archive was kept)" : string.Empty)}.",
+                "Retry when the host is less busy (no clone running), or pause the MTV migration that writes the log.");
+        }
+
+        /// <summary>
+        /// Appends the kept tail after the first piece. Deliberately not cancellable: the log is
+        /// already truncated, so stopping now would lose the tail on the host; the step is bounded
+        /// by the write-back timeout instead, and the tail is saved locally until it is all back.
+        /// </summary>
+        private static void WriteBack(IEsxiShell shell, LogClearRequest request, long keepFrom, byte[] kept,
+            List<(int Offset, int Count, string Format)> chunks, string? savedTail, Action<string>? verbose)
+        {
+            var path = request.LogPath;
+            if (chunks.Count <= 1) return;
+            var deadline = DateTime.UtcNow + request.WriteBackTimeout;
+            verbose?.Invoke($"{shell.HostName}: writing back {kept.Length} kept bytes of {path} in {chunks.Count} pieces (saved meanwhile in {savedTail}; Ctrl+C does not interrupt this step).");
+            // Pieces are re-cut for the append command, which has less text around the data.
+            var room = RemoteOps.RoomForData(RemoteCommand.FromScript("log-append.sh", path, string.Empty));
+            var rest = RemoteOps.PrintfChunks(kept, chunks[0].Count, kept.Length - chunks[0].Count, room);
+            var written = chunks[0].Count;
+            foreach (var piece in rest)
+            {
+                string? failure = null;
+                try
+                {
+                    var left = deadline - DateTime.UtcNow;
+                    if (left <= TimeSpan.Zero) failure = $"the write-back took longer than {request.WriteBackTimeout.TotalSeconds:0} s";
+                    else
+                    {
+                        var w = RemoteOps.Run(shell, RemoteCommand.FromScript("log-append.sh", path, piece.Format), CancellationToken.None,
+                            left < RemoteOps.ShortTimeout ? left : RemoteOps.ShortTimeout);
+                        if (w.ExitStatus == LogPathRule.RefusedExitStatus) failure = "the log path stopped being a regular file (it is now a link or something else)";
+                        else if (!w.Succeeded) failure = $"exit {w.ExitStatus}: {LogSpaceProbe.FirstLine(w.Stderr)}";
+                    }
+                }
+                catch (Exception ex) when (ex is RemediationException || ex is EsxiShellException || ex is TimeoutException || ex is System.IO.IOException)
+                {
+                    failure = ex.Message;
+                }
+                if (failure != null)
+                {
+                    throw new RemediationException(HostRemediationErrorIds.LogWriteBackFailed, ErrorCategory.WriteError,
+                        $"{path} on '{shell.HostName}' WAS truncated: bytes 0-{keepFrom} were dropped as asked, but writing back the {kept.Length} bytes to keep failed after {written} bytes ({failure}). " +
+                        $"The log now holds those {written} bytes and whatever the wrapper wrote since. The whole part to keep is saved locally in {savedTail}.",
+                        $"Append the rest from {savedTail} (bytes {written} onwards) to {path} on the host if you need it; the log itself is usable.");
+                }
+                written += piece.Count;
+            }
+            if (savedTail != null) TryDelete(savedTail);
+        }
+
+        /// <summary>Saves the part to keep in a new owner-only file; returns its path.</summary>
+        private static string SaveKeptTail(LogClearRequest request, string host, byte[] kept)
+        {
+            var directory = request.KeptTailDirectory ?? request.ArchiveDirectory ?? Path.Combine(Path.GetTempPath(), "MtvRemediation");
+            Directory.CreateDirectory(directory);
+            var file = UniqueName(directory, host, request.LogPath, ".kept-tail");
+            using (var fs = OwnerOnlyFile.CreateNew(file))
+            {
+                fs.Write(kept, 0, kept.Length);
+                fs.Flush(true);
+            }
+            return file;
+        }
+
+        private static void TryDelete(string file)
+        {
+            try { File.Delete(file); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+
+        /// <summary>Streams a verified gzip of bytes [0, length) of the log into the archive directory; returns the file.</summary>
+        private static string Archive(IEsxiShell shell, string path, long length, string directory, DateTime stamp, bool compressOnHost, TimeSpan timeout, CancellationToken ct, Action<string>? verbose)
+        {
+            Directory.CreateDirectory(directory);
+            var file = UniqueName(directory, shell.HostName, path, ".gz", stamp);
+            var partial = file + ".partial";
+            var tools = RemoteOps.Run(shell, RemoteCommand.FromScript("archive-tools.sh"), ct).Stdout;
+            var remoteGzip = compressOnHost && tools.Contains("gzip");
+            if (compressOnHost && !remoteGzip)
+                verbose?.Invoke($"{shell.HostName}: no gzip on the host; compressing the archive here instead.");
+            var hashTool = tools.Contains("sha256sum") ? "sha256sum" : tools.Contains("md5sum") ? "md5sum" : null;
+            // The host hashes the same prefix on a second channel of the session WHILE the archive
+            // streams, so verification costs no extra pass in wall time (measured on a 512 MiB log:
+            // gzip stream 9 s, sha256sum 8 s; one after the other they would add up).
+            using var hashCancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var remoteHash = hashTool == null ? null : System.Threading.Tasks.Task.Run(() =>
+                RemoteOps.Run(shell, ReadPrefix(path, length, hashTool), hashCancel.Token, timeout));
+            try
+            {
+                // Owner-only from the first byte: logs hold paths and names an admin may consider private.
+                using (var fs = OwnerOnlyFile.CreateNew(partial))
+                {
+                    RemoteCommandResult r;
+                    if (remoteGzip)
+                    {
+                        // Saves bandwidth to a distant host; the pipe never touches the host's disks.
+                        r = RemoteOps.RunStreaming(shell, ReadPrefix(path, length, "gzip"), fs, ct, timeout);
+                    }
+                    else
+                    {
+                        // The default: the host only reads the file, the client compresses (zlib's
+                        // fastest level: 512 MiB of wrapper log in ~2 s here, 8-9x smaller; the host's
+                        // BusyBox gzip took 9 s and a host core for the same).
+                        // Read in 16 MiB ranges, one command each: SSH.NET buffers a command's output
+                        // without back-pressure, so a client slower than the link (busy CPU, slow
+                        // disk) would otherwise hold up to the whole log in memory.
+                        using var gz = new GZipStream(fs, CompressionLevel.Fastest, leaveOpen: true);
+                        r = new RemoteCommandResult(0, string.Empty, string.Empty, TimeSpan.Zero);
+                        for (long offset = 0; offset < length && r.Succeeded; offset += ArchiveChunkBytes)
+                            r = RemoteOps.RunStreaming(shell, ReadRange(path, offset, Math.Min(ArchiveChunkBytes, length - offset), string.Empty), gz, ct, timeout);
+                    }
+                    ThrowIfRefused(shell, path, r, changedNothing: true);
+                    if (!r.Succeeded)
+                    {
+                        throw new RemediationException(HostRemediationErrorIds.ArchiveFailed, ErrorCategory.ReadError,
+                            $"Reading {path} on '{shell.HostName}' for the archive failed (exit {r.ExitStatus}): {LogSpaceProbe.FirstLine(r.Stderr)}. Nothing was truncated.",
+                            "Check the log file on the host, then retry.");
+                    }
+                }
+
+                // Verify: decompress what we stored, count and hash it, compare with the host's hash of the same prefix.
+                var (localCount, localHash) = HashGzip(partial, hashTool == "md5sum");
+                if (localCount != length)
+                {
+                    throw new RemediationException(HostRemediationErrorIds.ArchiveVerificationFailed, ErrorCategory.InvalidResult,
+                        $"The archive of {path} from '{shell.HostName}' holds {localCount} bytes, expected {length}. Nothing was truncated.",
+                        "The log may have been truncated by someone else meanwhile (a rotation cron job?). Check the log's size again.")
+                    { Next = NextCommand.CheckLogSpace, NextTarget = shell.HostName, RerunCompletes = true };
+                }
+                if (remoteHash != null)
+                {
+                    var remote = remoteHash.GetAwaiter().GetResult().Stdout.Trim();
+                    var remoteHashValue = remote.Split(' ')[0].ToLowerInvariant();
+                    if (remoteHashValue != localHash)
+                    {
+                        throw new RemediationException(HostRemediationErrorIds.ArchiveVerificationFailed, ErrorCategory.InvalidResult,
+                            $"The archive of {path} from '{shell.HostName}' does not match the host's {hashTool} ({localHash} vs {remoteHashValue}). Nothing was truncated.",
+                            "Retry; if it keeps failing, copy the log by other means before clearing it.");
+                    }
+                }
+                else
+                {
+                    verbose?.Invoke($"{shell.HostName}: no sha256sum or md5sum on the host; the archive was verified by size only.");
+                }
+                File.Move(partial, file);
+                verbose?.Invoke($"{shell.HostName}: archived {length} bytes of {path} to {file} (verified{(hashTool != null ? " with " + hashTool : " by size")}).");
+                return file;
+            }
+            catch
+            {
+                try { File.Delete(partial); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+                throw;
+            }
+            finally
+            {
+                // On failure, stop the host's hash and observe its task (its error does not matter then).
+                if (remoteHash != null && !remoteHash.IsCompleted)
+                {
+                    hashCancel.Cancel();
+                    try { remoteHash.Wait(TimeSpan.FromSeconds(5)); } catch (AggregateException) { }
+                }
+            }
+        }
+
+        /// <summary>Largest piece of the log one archive command reads (bounds the client's buffering).</summary>
+        internal const long ArchiveChunkBytes = 16L * 1024 * 1024;
+
+        private const long MiB = 1024 * 1024;
+
+        /// <summary>Bytes [0, length) of the file, through <paramref name="mode"/> (see <see cref="ReadRange"/>).</summary>
+        internal static RemoteCommand ReadPrefix(string path, long length, string mode, string lines = "") => ReadRange(path, 0, length, mode, lines);
+
+        /// <summary>
+        /// Bytes [offset, offset + length) of the file (offset a whole number of MiB), raw
+        /// (<paramref name="mode"/> "") or through gzip, sha256sum, md5sum or tail-bytes
+        /// (Scripts/log-read.sh, which applies the log-path rule first).
+        /// </summary>
+        internal static RemoteCommand ReadRange(string path, long offset, long length, string mode, string lines = "")
+        {
+            if (offset % MiB != 0) throw new ArgumentOutOfRangeException(nameof(offset), offset, "The offset must be a whole number of MiB.");
+            return RemoteCommand.FromScript("log-read.sh", path, Str(offset / MiB), Str(length / MiB), Str(length % MiB), mode, lines);
+        }
+
+        internal static (long Count, string Hash) HashGzip(string file, bool md5)
+        {
+            using var fs = File.OpenRead(file);
+            using var gz = new GZipStream(fs, CompressionMode.Decompress);
+            using HashAlgorithm h = md5 ? (HashAlgorithm)MD5.Create() : SHA256.Create();
+            var buffer = new byte[1 << 16];
+            long count = 0;
+            int n;
+            while ((n = gz.Read(buffer, 0, buffer.Length)) > 0)
+            {
+                h.TransformBlock(buffer, 0, n, null, 0);
+                count += n;
+            }
+            h.TransformFinalBlock(buffer, 0, 0);
+            var sb = new StringBuilder();
+            foreach (var b in h.Hash!) sb.Append(b.ToString("x2", CultureInfo.InvariantCulture));
+            return (count, sb.ToString());
+        }
+
+        /// <summary>The one time format of file names: report (mtv-remediation-&lt;stamp&gt;), archives (&lt;host&gt;_&lt;log&gt;_&lt;stamp&gt;.gz) and kept tails.</summary>
+        internal static string FileStamp(DateTime utc) => utc.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+
+        private static string UniqueName(string directory, string host, string logPath, string extension, DateTime? stamp = null)
+        {
+            var baseName = Sanitize(host) + "_" + Sanitize(Path.GetFileName(logPath)) + "_" + FileStamp(stamp ?? DateTime.UtcNow);
+            var candidate = Path.Combine(directory, baseName + extension);
+            for (var i = 1; File.Exists(candidate) || File.Exists(candidate + ".partial"); i++)
+                candidate = Path.Combine(directory, baseName + "-" + i.ToString(CultureInfo.InvariantCulture) + extension);
+            return candidate;
+        }
+
+        private static string Sanitize(string name)
+        {
+            var sb = new StringBuilder();
+            foreach (var c in name) sb.Append(char.IsLetterOrDigit(c) || c == '.' || c == '-' || c == '_' ? c : '_');
+            return sb.ToString();
+        }
+
+        private static string Str(long v) => v.ToString(CultureInfo.InvariantCulture);
+    }
+}

@@ -1,0 +1,301 @@
+using System.Globalization;
+using System.Linq;
+using System.Management.Automation;
+using System.Security.Cryptography;
+using System.Text;
+using System.Threading;
+using System;
+using MtvRemediation.Esxi;
+using MtvRemediation.Infrastructure;
+
+namespace MtvRemediation.HostLog
+{
+    /// <summary>
+    /// Where ESXi keeps cron (docs/field-sources.md#4-cron-on-esxi). Settable so tests can point at
+    /// a scratch tree.
+    /// </summary>
+    internal sealed class CronPaths
+    {
+        public string CrontabPath { get; set; } = "/var/spool/cron/crontabs/root";
+        public string PidFile { get; set; } = "/var/run/crond.pid";
+        public string Busybox { get; set; } = "/usr/lib/vmware/busybox/bin/busybox";
+
+        /// <summary>mkdir-lock guarding read-modify-write; outside the crontabs dir so crond never sees it.</summary>
+        public string LockDir { get; set; } = "/var/spool/cron/.mtvremediation.lock";
+
+        public TimeSpan LockTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+        /// <summary>A lock older than this is left over by a dead client and is taken over.</summary>
+        public TimeSpan StaleLockAge { get; set; } = TimeSpan.FromSeconds(120);
+    }
+
+    /// <summary>What one crontab operation found and did.</summary>
+    internal sealed class CronChange
+    {
+        public RotationEntry[] Entries { get; set; } = Array.Empty<RotationEntry>();
+        public bool Changed { get; set; }
+        public int? CrondPid { get; set; }
+        public int Removed => RemovedEntries.Length;
+
+        /// <summary>Our entries that the edit took out (read under the lock).</summary>
+        public RotationEntry[] RemovedEntries { get; set; } = Array.Empty<RotationEntry>();
+    }
+
+    /// <summary>
+    /// Adds, lists and removes our rotation line in root's crontab. The crontab is read byte-exact
+    /// (length and md5 checked), edited in C# (<see cref="Crontab"/> keeps every foreign byte),
+    /// written to a temp file in the same directory that has the original mode and owner from its
+    /// creation, and renamed over the original (atomic: crond never sees a half-written file) only
+    /// after re-checking, right before the rename, that the crontab is still the one we read. A
+    /// mkdir lock on the host serialises concurrent runs (two runspaces, two admins). Then crond is
+    /// reloaded the ESXi way. The remote steps are Scripts/crontab-*.sh and crond-*.sh.
+    /// </summary>
+    internal static class LogRotationCronEngine
+    {
+        public const long MaxCrontabBytes = 1024 * 1024;
+
+        /// <summary>The rotation limit when none is asked for: 20 MiB, as long as the volume can hold it.</summary>
+        public const int DefaultMaxSizeMB = 20;
+
+        /// <summary>
+        /// The job's size limit on a volume of <paramref name="volumeBytes"/> (the volume that really
+        /// holds the log, from <see cref="LogSpaceProbe"/>): <paramref name="requestedMB"/>, capped at
+        /// a quarter of the volume (at least 1 MiB). A limit the volume cannot hold (20 MiB on the
+        /// 16 MiB var ramdisk of a host without persistent scratch) would never fire before the
+        /// volume is full. Unknown volume (0): the requested limit.
+        /// </summary>
+        public static int LimitMBFor(long volumeBytes, int requestedMB)
+        {
+            if (volumeBytes <= 0) return requestedMB;
+            var quarterMB = (int)Math.Max(1, Math.Min(int.MaxValue, volumeBytes / 4 / (1024 * 1024)));
+            return Math.Min(requestedMB, quarterMB);
+        }
+
+        public static CronChange Register(IEsxiShell shell, RotationEntry entry, CronPaths paths, CancellationToken ct, Action<string>? verbose = null) =>
+            Edit(shell, paths, ct, verbose, tab => tab.SetRotationEntry(entry));
+
+        /// <summary>Removes our entries (for one log path, or all of ours when null).</summary>
+        public static CronChange Unregister(IEsxiShell shell, string? logPath, CronPaths paths, CancellationToken ct, Action<string>? verbose = null) =>
+            Edit(shell, paths, ct, verbose, tab => tab.RemoveRotationEntries(logPath));
+
+        /// <summary>Our entries and crond's pid, read in one command (no lock: nothing is written).</summary>
+        public static CronChange Get(IEsxiShell shell, CronPaths paths, CancellationToken ct)
+        {
+            byte[] output;
+            RemoteCommandResult run;
+            try
+            {
+                output = RemoteOps.RunBytes(shell, RemoteCommand.FromScript("crontab-get.sh", paths.PidFile, paths.CrontabPath), MaxCrontabBytes + 64, ct, out run);
+            }
+            catch (CappedMemoryStream.CapExceededException)
+            {
+                throw new RemediationException(HostRemediationErrorIds.CrontabReadFailed, ErrorCategory.LimitsExceeded,
+                    $"{paths.CrontabPath} on '{shell.HostName}' is larger than {MaxCrontabBytes} bytes.", "Inspect the crontab by hand.");
+            }
+            var newline = Array.IndexOf(output, (byte)'\n');
+            if (!run.Succeeded || newline < 0)
+            {
+                throw new RemediationException(HostRemediationErrorIds.CrontabReadFailed, ErrorCategory.ReadError,
+                    $"Cannot read {paths.CrontabPath} on '{shell.HostName}' (exit {run.ExitStatus}): {LogSpaceProbe.FirstLine(run.Stderr)}",
+                    "Check that you are logged in as root and the crontab exists, then retry.");
+            }
+            var pid = RemoteOps.ParseLong(System.Text.Encoding.ASCII.GetString(output, 0, newline));
+            var crontab = new byte[output.Length - newline - 1];
+            Array.Copy(output, newline + 1, crontab, 0, crontab.Length);
+            return new CronChange
+            {
+                Entries = Crontab.Parse(crontab).RotationEntries().ToArray(),
+                CrondPid = pid.HasValue ? (int)pid.Value : (int?)null,
+            };
+        }
+
+        private static CronChange Edit(IEsxiShell shell, CronPaths paths, CancellationToken ct, Action<string>? verbose, Action<Crontab> edit)
+        {
+            var token = AcquireLock(shell, paths, ct, verbose);
+            try
+            {
+                var (original, mode, owner) = Read(shell, paths, ct);
+                var tab = Crontab.Parse(original ?? Array.Empty<byte>());
+                var entriesBefore = tab.RotationEntries();
+                edit(tab);
+                var updated = tab.ToBytes();
+                var after = tab.RotationEntries();
+                var change = new CronChange
+                {
+                    Entries = after.ToArray(),
+                    RemovedEntries = entriesBefore.Where(b => !after.Any(a => a.ToLine() == b.ToLine())).ToArray(),
+                };
+                if (original != null && updated.AsSpanEquals(original))
+                {
+                    verbose?.Invoke($"{shell.HostName}: crontab already up to date; not rewritten.");
+                    change.CrondPid = ReadPid(shell, paths, ct);
+                    return change;
+                }
+                Write(shell, paths, updated, original == null ? null : Md5(original), mode ?? "600", owner, ct);
+                change.Changed = true;
+                change.CrondPid = ReloadCrond(shell, paths, ct);
+                verbose?.Invoke($"{shell.HostName}: crontab rewritten ({updated.Length} bytes), crond reloaded (pid {change.CrondPid}).");
+                return change;
+            }
+            finally
+            {
+                ReleaseLock(shell, paths, token);
+            }
+        }
+
+        private static (byte[]? Bytes, string? Mode, string? Owner) Read(IEsxiShell shell, CronPaths paths, CancellationToken ct)
+        {
+            var meta = RemoteOps.Run(shell, RemoteCommand.FromScript("crontab-stat.sh", paths.CrontabPath), ct);
+            var lines = meta.Stdout.Replace("\r", string.Empty).Split(new[] { '\n' }, StringSplitOptions.RemoveEmptyEntries);
+            if (meta.Succeeded && lines.Length > 0 && lines[0].Trim() == "missing") return (null, null, null);
+            var head = lines.Length >= 2 ? lines[0].Split(' ') : Array.Empty<string>();
+            if (!meta.Succeeded || head.Length != 3 || !long.TryParse(head[2], NumberStyles.None, CultureInfo.InvariantCulture, out var size))
+            {
+                throw new RemediationException(HostRemediationErrorIds.CrontabReadFailed, ErrorCategory.ReadError,
+                    $"Cannot read {paths.CrontabPath} on '{shell.HostName}' (exit {meta.ExitStatus}): {LogSpaceProbe.FirstLine(meta.Stderr)}",
+                    "Check that you are logged in as root and the crontab exists, then retry.");
+            }
+            var expectedMd5 = lines[1].Split(' ')[0].Trim().ToLowerInvariant();
+            byte[] bytes;
+            try
+            {
+                bytes = RemoteOps.RunBytes(shell, RemoteCommand.Exec("cat", paths.CrontabPath), MaxCrontabBytes, ct, out _);
+            }
+            catch (CappedMemoryStream.CapExceededException)
+            {
+                throw new RemediationException(HostRemediationErrorIds.CrontabReadFailed, ErrorCategory.LimitsExceeded,
+                    $"{paths.CrontabPath} on '{shell.HostName}' is larger than {MaxCrontabBytes} bytes; refusing to edit it.",
+                    "Inspect the crontab by hand.");
+            }
+            if (bytes.LongLength != size || Md5(bytes) != expectedMd5)
+            {
+                throw new RemediationException(HostRemediationErrorIds.CrontabReadFailed, ErrorCategory.InvalidResult,
+                    $"The copy of {paths.CrontabPath} read from '{shell.HostName}' does not match the file ({bytes.Length} of {size} bytes, md5 differs); nothing was changed.",
+                    "Retry; if it persists, the SSH layer altered bytes: report it.");
+            }
+            return (bytes, head[0], head[1]);
+        }
+
+        /// <param name="originalMd5">The md5 of the crontab as read under the lock; null when there was none.</param>
+        private static void Write(IEsxiShell shell, CronPaths paths, byte[] content, string? originalMd5, string mode, string? owner, CancellationToken ct)
+        {
+            var temp = paths.CrontabPath + ".mtv-tmp." + Guid.NewGuid().ToString("N").Substring(0, 12);
+            try
+            {
+                var created = RemoteOps.Run(shell, RemoteCommand.FromScript("crontab-temp.sh", temp, mode, owner ?? "0:0"), ct);
+                if (!created.Succeeded) throw WriteFailed(shell, paths, created, "creating the new crontab");
+                // Pieces sized by their encoded length: a non-ASCII run is 4x longer on the wire.
+                var room = RemoteOps.RoomForData(RemoteCommand.FromScript("crontab-append.sh", temp, string.Empty));
+                foreach (var piece in RemoteOps.PrintfChunks(content, 0, content.Length, room))
+                {
+                    var w = RemoteOps.Run(shell, RemoteCommand.FromScript("crontab-append.sh", temp, piece.Format), ct);
+                    if (!w.Succeeded) throw WriteFailed(shell, paths, w, "writing the new crontab");
+                }
+                var fin = RemoteOps.Run(shell, RemoteCommand.FromScript("crontab-replace.sh",
+                    temp, paths.CrontabPath, content.Length.ToString(CultureInfo.InvariantCulture), Md5(content), originalMd5 ?? "missing"), ct);
+                if (fin.ExitStatus == 10)
+                {
+                    throw new RemediationException(HostRemediationErrorIds.CrontabChangedMeanwhile, ErrorCategory.ResourceBusy,
+                        $"{paths.CrontabPath} on '{shell.HostName}' was changed by someone else while this edit was prepared; it was not replaced, so that change is kept. The crontab was not changed by this command.",
+                        "Run the command again: it reads the crontab afresh.");
+                }
+                if (!fin.Succeeded) throw WriteFailed(shell, paths, fin, fin.ExitStatus == 6 ? "verifying the new crontab" : "replacing the crontab");
+            }
+            catch
+            {
+                try { RemoteOps.Run(shell, RemoteCommand.Exec("rm", "-f", temp), CancellationToken.None, TimeSpan.FromSeconds(15)); }
+                catch (RemediationException) { }
+                throw;
+            }
+        }
+
+        private static RemediationException WriteFailed(IEsxiShell shell, CronPaths paths, RemoteCommandResult r, string what) =>
+            new RemediationException(HostRemediationErrorIds.CrontabWriteFailed, ErrorCategory.WriteError,
+                $"Failed {what} for {paths.CrontabPath} on '{shell.HostName}' (exit {r.ExitStatus}): {LogSpaceProbe.FirstLine(r.Stderr)}. The crontab was not changed.",
+                "If /var is full, free space first.")
+            { Next = NextCommand.ClearWrapperLog, NextTarget = shell.HostName, RerunCompletes = true };
+
+        /// <summary>
+        /// ESXi reload: kill the crond in the pid file, wait for it to exit, start BusyBox crond,
+        /// wait for a new live pid in the pid file. Returns the new pid. BusyBox crond runs jobs
+        /// with $SHELL, so it is pinned to /bin/sh (what root has on ESXi) whatever the session set.
+        /// </summary>
+        public static int ReloadCrond(IEsxiShell shell, CronPaths paths, CancellationToken ct)
+        {
+            var r = RemoteOps.Run(shell, RemoteCommand.FromScript("crond-reload.sh", paths.PidFile, paths.Busybox), ct, TimeSpan.FromSeconds(90));
+            var pid = RemoteOps.ParseLong(r.Stdout);
+            if (!r.Succeeded || pid == null)
+            {
+                throw new RemediationException(HostRemediationErrorIds.CrondReloadFailed, ErrorCategory.ResourceUnavailable,
+                    $"The crontab was written but crond on '{shell.HostName}' did not restart with a new pid (exit {r.ExitStatus}): {LogSpaceProbe.FirstLine(r.Stderr)}",
+                    $"Start it by hand on the host: {paths.Busybox} crond");
+            }
+            return (int)pid.Value;
+        }
+
+        public static int? ReadPid(IEsxiShell shell, CronPaths paths, CancellationToken ct)
+        {
+            var r = RemoteOps.Run(shell, RemoteCommand.FromScript("crond-pid.sh", paths.PidFile), ct);
+            var pid = RemoteOps.ParseLong(r.Stdout);
+            return pid.HasValue ? (int)pid.Value : (int?)null;
+        }
+
+        private static string AcquireLock(IEsxiShell shell, CronPaths paths, CancellationToken ct, Action<string>? verbose)
+        {
+            var token = Guid.NewGuid().ToString("N");
+            var deadline = DateTime.UtcNow + paths.LockTimeout;
+            var random = new Random(token.GetHashCode());
+            var stale = ((long)paths.StaleLockAge.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            while (true)
+            {
+                ct.ThrowIfCancellationRequested();
+                // mkdir is atomic; the owner file lets release check that the lock is still ours.
+                var r = RemoteOps.Run(shell, RemoteCommand.FromScript("crontab-lock.sh", paths.LockDir, token, stale), ct);
+                var answer = r.Stdout.Trim();
+                if (answer == "acquired" || answer == "stale-taken")
+                {
+                    if (answer == "stale-taken") verbose?.Invoke($"{shell.HostName}: took over a stale crontab lock {paths.LockDir}.");
+                    return token;
+                }
+                if (answer != "busy")
+                {
+                    throw new RemediationException(HostRemediationErrorIds.CrontabWriteFailed, ErrorCategory.WriteError,
+                        $"Cannot create the lock {paths.LockDir} on '{shell.HostName}' (exit {r.ExitStatus}): {LogSpaceProbe.FirstLine(r.Stderr)}",
+                        "Check that /var/spool/cron exists and /var has space, then retry.");
+                }
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new RemediationException(HostRemediationErrorIds.CrontabLocked, ErrorCategory.ResourceBusy,
+                        $"The crontab on '{shell.HostName}' stayed locked by another MtvRemediation run for {paths.LockTimeout.TotalSeconds:0} s ({paths.LockDir}).",
+                        $"Retry when the other run is done. If none is running, the lock is taken over automatically after {paths.StaleLockAge.TotalSeconds:0} s.");
+                }
+                Thread.Sleep(100 + random.Next(200));
+            }
+        }
+
+        private static void ReleaseLock(IEsxiShell shell, CronPaths paths, string token)
+        {
+            try
+            {
+                // Remove only our own lock (a stale takeover may have given it to someone else).
+                RemoteOps.Run(shell, RemoteCommand.FromScript("crontab-unlock.sh", paths.LockDir, token), CancellationToken.None, TimeSpan.FromSeconds(15));
+            }
+            catch (RemediationException) { /* the stale-lock rule frees it later */ }
+        }
+
+        internal static string Md5(byte[] data)
+        {
+            using var md5 = MD5.Create();
+            var sb = new StringBuilder();
+            foreach (var b in md5.ComputeHash(data)) sb.Append(b.ToString("x2", CultureInfo.InvariantCulture));
+            return sb.ToString();
+        }
+
+        private static bool AsSpanEquals(this byte[] a, byte[] b)
+        {
+            if (a.Length != b.Length) return false;
+            for (var i = 0; i < a.Length; i++) if (a[i] != b[i]) return false;
+            return true;
+        }
+    }
+}

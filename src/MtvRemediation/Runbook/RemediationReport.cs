@@ -1,0 +1,49 @@
+using System.Collections.Generic;
+using System;
+
+namespace MtvRemediation.Runbook
+{
+    /// <summary>
+    /// How an item (host or VM) ended: the one outcome of the runbook, whose name is the Result
+    /// column of Invoke-MtvRemediation, so console, CSV and report say one thing for one outcome.
+    /// </summary>
+    internal enum RemediationOutcome
+    {
+        /// <summary>Found healthy: nothing to do.</summary>
+        Healthy,
+        /// <summary>Every planned action done.</summary>
+        Remediated,
+        /// <summary>Only planned (-WhatIf, or the run stopped before acting).</summary>
+        Planned,
+        /// <summary>Not confirmed: nothing done.</summary>
+        Declined,
+        /// <summary>Some actions done, others declined or failed; FinalState says where it is.</summary>
+        Partial,
+        /// <summary>Refused before acting (e.g. snapshots, VMware Tools not running without -Force).</summary>
+        Refused,
+        /// <summary>A step failed, or the item could not be read; FinalState says where it is now.</summary>
+        Failed,
+    }
+
+    /// <summary>The record of one remediation run, written as HTML and JSON by RemediationReportWriter.</summary>
+    internal sealed class RemediationReport
+    {
+        public string Title { get; set; } = "MTV clone failure remediation";
+
+        /// <summary>When the report was made (UTC).</summary>
+        public DateTime GeneratedAt { get; set; } = DateTime.UtcNow;
+
+        /// <summary>The vCenter server(s) the run worked through.</summary>
+        public List<string> Servers { get; set; } = new List<string>();
+
+        /// <summary>The run's parameters as "Name: value" (secrets never: a credential shows its user only).</summary>
+        public List<string> Parameters { get; set; } = new List<string>();
+
+        /// <summary>The run's rows, as Invoke-MtvRemediation wrote them.</summary>
+        public List<RemediationHostSummary> Hosts { get; set; } = new List<RemediationHostSummary>();
+        public List<RemediationVMSummary> VMs { get; set; } = new List<RemediationVMSummary>();
+
+        /// <summary>Findings not tied to a host entry (e.g. populator pod logs).</summary>
+        public List<CloneFailureFinding> Findings { get; set; } = new List<CloneFailureFinding>();
+    }
+}

@@ -1,0 +1,388 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Runtime.InteropServices;
+using System.Text;
+using System;
+using MtvRemediation.Diagnosis;
+using MtvRemediation.Esxi;
+using MtvRemediation.Infrastructure;
+
+namespace MtvRemediation.Runbook
+{
+    /// <summary>
+    /// Writes a <see cref="RemediationReport"/> as one self-contained HTML page (inline CSS, no
+    /// scripts, no external resources, every value HTML-encoded, and a Content-Security-Policy that
+    /// forbids scripts should anything slip through) and as JSON with the same data.
+    /// </summary>
+    internal static class RemediationReportWriter
+    {
+        private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+        /// <summary>Writes <paramref name="htmlPath"/> and, when given, <paramref name="jsonPath"/> (UTF-8, no BOM).</summary>
+        public static void Save(RemediationReport report, string htmlPath, string? jsonPath = null)
+        {
+            if (report == null) throw new ArgumentNullException(nameof(report));
+            WriteFile(htmlPath, w => WriteHtml(report, w));
+            if (!string.IsNullOrEmpty(jsonPath)) WriteFile(jsonPath!, w => WriteJson(report, w));
+        }
+
+        public static string ToHtml(RemediationReport report)
+        {
+            var sw = new StringWriter(Inv);
+            WriteHtml(report, sw);
+            return sw.ToString();
+        }
+
+        public static string ToJson(RemediationReport report)
+        {
+            var sw = new StringWriter(Inv);
+            WriteJson(report, sw);
+            return sw.ToString();
+        }
+
+        // Written to a temp file beside the target, then renamed over it: a reader never sees half a
+        // report, and an old report stays whole until the new one replaces it (no delete first).
+        // The file is owner-only (0600) before any byte is written: reports name hosts, VMs and paths
+        // an admin may consider private. On Windows the directory's ACL applies.
+        private static void WriteFile(string path, Action<TextWriter> write)
+        {
+            var full = Path.GetFullPath(path);
+            var temp = Path.Combine(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + ".tmp-" + Guid.NewGuid().ToString("N").Substring(0, 8));
+            try
+            {
+                using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+                {
+                    OwnerOnly(temp);
+                    using var w = new StreamWriter(fs, new UTF8Encoding(false));
+                    write(w);
+                }
+                if (File.Exists(full)) File.Replace(temp, full, null); // rename(2) on Unix: atomic
+                else File.Move(temp, full);
+            }
+            finally
+            {
+                if (File.Exists(temp)) File.Delete(temp);
+            }
+        }
+
+        /// <summary>chmod 0600 (Unix); a no-op on Windows. Throws IOException when the mode cannot be set.</summary>
+        internal static void OwnerOnly(string path)
+        {
+            if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows)) return;
+            if (chmod(path, 0x180 /* 0600 */) != 0)
+                throw new IOException($"Cannot make '{path}' readable by its owner only (chmod 0600 failed, errno {Marshal.GetLastWin32Error()}).");
+        }
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern int chmod(string path, uint mode);
+
+        // ---------------------------------------------------------------- HTML
+
+        private const string Css = @"
+:root { --ok:#1a7f37; --okbg:#dafbe1; --warn:#9a6700; --warnbg:#fff8c5; --bad:#cf222e; --badbg:#ffebe9; --skip:#57606a; --skipbg:#eaeef2; --line:#d0d7de; }
+* { box-sizing: border-box; }
+body { font: 14px/1.45 -apple-system, 'Segoe UI', 'Liberation Sans', Arial, sans-serif; color:#1f2328; margin:0; background:#f6f8fa; }
+header { background:#24292f; color:#fff; padding:18px 28px; }
+header h1 { margin:0 0 4px; font-size:22px; font-weight:600; }
+header .meta { margin:0; color:#d0d7de; }
+main { padding:8px 28px 28px; }
+h2 { font-size:17px; margin:22px 0 8px; }
+h3 { font-size:15px; margin:16px 0 6px; }
+.tiles { display:flex; gap:12px; flex-wrap:wrap; margin:16px 0 4px; }
+.tile { background:#fff; border:1px solid var(--line); border-radius:6px; padding:10px 16px; min-width:150px; }
+.tile .n { font-size:22px; font-weight:600; }
+.tile .n.Remediated, .tile .n.Failed { background:none; }
+.tile .l { color:#57606a; }
+table { border-collapse:collapse; width:100%; background:#fff; border:1px solid var(--line); }
+th, td { border-bottom:1px solid var(--line); padding:6px 8px; text-align:left; vertical-align:top; }
+th { background:#eaeef2; font-weight:600; }
+td { overflow-wrap:break-word; }
+tbody tr:nth-child(even) { background:#f6f8fa; }
+td.num { text-align:right; white-space:nowrap; font-variant-numeric:tabular-nums; }
+td.change { white-space:nowrap; }
+.arrow { color:#8c959f; padding:0 4px; }
+ul.steps { margin:0; padding-left:18px; }
+code, .logline { font-family: ui-monospace, 'DejaVu Sans Mono', Consolas, monospace; font-size:12px; }
+.logline { white-space:pre-wrap; overflow-wrap:anywhere; min-width:300px; }
+td.src { overflow-wrap:anywhere; }
+.badge { display:inline-block; padding:1px 8px; border-radius:10px; font-size:12px; font-weight:600; white-space:nowrap; }
+.Healthy, .Remediated { color:var(--ok); background:var(--okbg); }
+.Partial, .Refused { color:var(--warn); background:var(--warnbg); }
+.Failed { color:var(--bad); background:var(--badbg); }
+.Planned, .Declined { color:var(--skip); background:var(--skipbg); }
+table.run { width:auto; }
+table.run th { width:12em; }
+.sig-failure { color:var(--bad); font-weight:600; }
+.sig-info { color:var(--skip); }
+.empty { color:#57606a; font-style:italic; }
+footer { color:#57606a; padding:0 28px 20px; font-size:12px; }
+";
+
+        public static void WriteHtml(RemediationReport report, TextWriter w)
+        {
+            if (report == null) throw new ArgumentNullException(nameof(report));
+            var allFindings = report.Hosts.SelectMany(h => ReportFindings(h.Findings)).Concat(report.Findings).ToList();
+
+            w.Write("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+            w.Write("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\n");
+            w.Write("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+            w.Write("<title>" + E(report.Title) + "</title>\n<style>" + Css + "</style>\n</head>\n<body>\n");
+
+            w.Write("<header>\n<h1>" + E(report.Title) + "</h1>\n");
+            w.Write("<p class=\"meta\">Generated " + E(FormatTime(report.GeneratedAt)) + " &middot; "
+                    + Count(report.Hosts.Count, "host") + " &middot; " + Count(report.VMs.Count, "VM") + " &middot; "
+                    + Count(allFindings.Count, "finding")
+                    + (report.Servers.Count > 0 ? " &middot; vCenter " + E(string.Join(", ", report.Servers)) : "") + "</p>\n</header>\n<main>\n");
+
+            w.Write("<div class=\"tiles\">\n");
+            Tile(w, "Hosts remediated", report.Hosts.Count(h => h.Outcome == RemediationOutcome.Remediated), report.Hosts.Count, RemediationOutcome.Remediated);
+            Tile(w, "Hosts failed", report.Hosts.Count(h => h.Outcome == RemediationOutcome.Failed), report.Hosts.Count, RemediationOutcome.Failed);
+            Tile(w, "VMs remediated", report.VMs.Count(v => v.Outcome == RemediationOutcome.Remediated), report.VMs.Count, RemediationOutcome.Remediated);
+            Tile(w, "VMs failed", report.VMs.Count(v => v.Outcome == RemediationOutcome.Failed), report.VMs.Count, RemediationOutcome.Failed);
+            Tile(w, "Failure lines", allFindings.Where(f => !IsInformational(f)).Sum(f => f.Occurrences), null, null);
+            w.Write("</div>\n");
+
+            WriteRun(report, w);
+            WriteHostTable(report, w);
+            WriteVMTable(report, w);
+            WriteFindings(report, w);
+
+            w.Write("</main>\n<footer>MtvRemediation report. Times are UTC. The same data is in the JSON report.</footer>\n</body>\n</html>\n");
+        }
+
+        private static void Tile(TextWriter w, string label, long n, int? of, RemediationOutcome? outcome)
+        {
+            var cls = outcome.HasValue && n > 0 ? " " + outcome.Value : "";
+            w.Write("<div class=\"tile\"><div class=\"n" + cls + "\">" + n.ToString(Inv) + (of.HasValue ? " <span class=\"l\">of " + of.Value.ToString(Inv) + "</span>" : "")
+                    + "</div><div class=\"l\">" + E(label) + "</div></div>\n");
+        }
+
+        private static void WriteRun(RemediationReport report, TextWriter w)
+        {
+            if (report.Servers.Count == 0 && report.Parameters.Count == 0) return;
+            w.Write("<section id=\"run\">\n<h2>Run</h2>\n<table class=\"run\">\n<tbody>\n");
+            if (report.Servers.Count > 0) w.Write("<tr><th>vCenter</th><td>" + E(string.Join(", ", report.Servers)) + "</td></tr>\n");
+            foreach (var p in report.Parameters)
+            {
+                var i = p.IndexOf(':');
+                w.Write("<tr><th>" + E(i > 0 ? p.Substring(0, i) : p) + "</th><td><code>" + E(i > 0 ? p.Substring(i + 1).Trim() : "") + "</code></td></tr>\n");
+            }
+            w.Write("</tbody>\n</table>\n</section>\n");
+        }
+
+        private static void WriteHostTable(RemediationReport report, TextWriter w)
+        {
+            w.Write("<section id=\"hosts\">\n<h2>Hosts</h2>\n");
+            if (report.Hosts.Count == 0) { w.Write("<p class=\"empty\">No hosts in this run.</p>\n</section>\n"); return; }
+            w.Write("<table class=\"hosts\">\n<thead><tr><th>Host</th><th>/var used (before &rarr; after)</th><th>Wrapper log size</th><th>/var free</th><th>Findings</th><th>Actions</th><th>Log archive</th><th>Outcome</th><th>Final state</th></tr></thead>\n<tbody>\n");
+            foreach (var h in report.Hosts)
+            {
+                w.Write("<tr><td><strong>" + E(h.VMHost) + "</strong></td>");
+                w.Write("<td class=\"change\">" + Change(Percent(h.UsedPercentBefore), Percent(h.UsedPercentAfter)) + "</td>");
+                w.Write("<td class=\"change\">" + Change(Bytes(h.LogSizeBytesBefore), Bytes(h.LogSizeBytesAfter)) + "</td>");
+                w.Write("<td class=\"change\">" + Change(Bytes(h.FreeBytesBefore), Bytes(h.FreeBytesAfter)) + "</td>");
+                w.Write("<td>" + FindingCounts(ReportFindings(h.Findings)) + "</td>");
+                w.Write("<td>" + Steps(Lines(h)) + "</td>");
+                w.Write("<td>" + ArchiveLink(h.LogArchive) + "</td>");
+                w.Write("<td>" + Badge(h.Outcome) + "</td>");
+                w.Write("<td>" + E(h.FinalState) + "</td></tr>\n");
+            }
+            w.Write("</tbody>\n</table>\n</section>\n");
+        }
+
+        private static void WriteVMTable(RemediationReport report, TextWriter w)
+        {
+            w.Write("<section id=\"vms\">\n<h2>Virtual machines</h2>\n");
+            if (report.VMs.Count == 0) { w.Write("<p class=\"empty\">No VMs in this run.</p>\n</section>\n"); return; }
+            w.Write("<table class=\"vms\">\n<thead><tr><th>VM</th><th>Host</th><th>CBT (before &rarr; after)</th><th>Power (before &rarr; after)</th><th>Deleted ctk files</th><th>Actions</th><th>Outcome</th><th>Final state</th></tr></thead>\n<tbody>\n");
+            foreach (var v in report.VMs)
+            {
+                w.Write("<tr><td><strong>" + E(v.VM) + "</strong></td><td>" + E(v.VMHost) + "</td>");
+                w.Write("<td class=\"change\">" + Change(Cbt(v.CbtEnabledBefore), Cbt(v.CbtEnabledAfter)) + "</td>");
+                w.Write("<td class=\"change\">" + Change(v.PowerStateBefore, v.PowerStateAfter) + "</td>");
+                w.Write("<td>" + (v.DeletedCtkFiles.Count == 0 ? "<span class=\"empty\">none</span>" : "<ul class=\"steps\">" + string.Concat(v.DeletedCtkFiles.Select(f => "<li><code>" + E(f) + "</code></li>")) + "</ul>") + "</td>");
+                w.Write("<td>" + Steps(Lines(v)) + "</td>");
+                w.Write("<td>" + Badge(v.Outcome) + "</td>");
+                w.Write("<td>" + E(v.FinalState) + "</td></tr>\n");
+            }
+            w.Write("</tbody>\n</table>\n</section>\n");
+        }
+
+        private static void WriteFindings(RemediationReport report, TextWriter w)
+        {
+            w.Write("<section id=\"findings\">\n<h2>Clone failure findings</h2>\n");
+            var groups = report.Hosts.Where(h => h.Findings.Length > 0).Select(h => (Title: h.VMHost, Findings: ReportFindings(h.Findings))).ToList();
+            if (report.Findings.Count > 0) groups.Add((Title: "Other sources (pod logs, files)", report.Findings));
+            if (groups.Count == 0) { w.Write("<p class=\"empty\">No clone failure lines were found.</p>\n</section>\n"); return; }
+            foreach (var g in groups)
+            {
+                w.Write("<h3>" + E(g.Title) + "</h3>\n<table class=\"findings\">\n<thead><tr><th>Time (UTC)</th><th>Signature</th><th>Source</th><th>Line</th><th>Count</th><th>Log line</th><th>Remediation</th></tr></thead>\n<tbody>\n");
+                foreach (var f in g.Findings)
+                {
+                    w.Write("<tr><td class=\"num\">" + E(f.Timestamp.HasValue ? FormatTime(f.Timestamp.Value) : "") + "</td>");
+                    w.Write("<td class=\"" + (IsInformational(f) ? "sig-info" : "sig-failure") + "\">" + E(f.Signature) + (f.ExitCode.HasValue ? " <span class=\"sig-info\">(exit " + f.ExitCode.Value.ToString(Inv) + ")</span>" : "") + "</td>");
+                    // Under a host heading the host is known: show the log path; elsewhere the whole source.
+                    w.Write("<td class=\"src\"><code>" + E(f.VMHost != null && f.Path != null ? f.Path : f.Source) + "</code></td><td class=\"num\">" + f.LineNumber.ToString(Inv) + "</td><td class=\"num\">" + f.Occurrences.ToString(Inv) + "</td>");
+                    w.Write("<td class=\"logline\">" + E(f.Line) + "</td><td><code>" + E(f.Remediation) + "</code></td></tr>\n");
+                }
+                w.Write("</tbody>\n</table>\n");
+            }
+            w.Write("</section>\n");
+        }
+
+        // Archives are written beside the report: a relative link (file name only, percent-encoded)
+        // opens them from the report wherever the folder is copied.
+        private static string ArchiveLink(string? archive)
+        {
+            if (string.IsNullOrEmpty(archive)) return "<span class=\"empty\">none</span>";
+            var name = Path.GetFileName(archive);
+            return "<a href=\"" + E(Uri.EscapeDataString(name)) + "\"><code>" + E(name) + "</code></a>";
+        }
+
+        private static bool IsInformational(CloneFailureFinding f) => f.Signature == CloneFailureSignatures.XcopyNotUsed;
+
+        private static string FindingCounts(List<CloneFailureFinding> findings)
+        {
+            if (findings.Count == 0) return "<span class=\"empty\">none</span>";
+            var parts = findings.GroupBy(f => f.Signature).Select(g => E(g.Key) + "&nbsp;&times;" + g.Sum(f => f.Occurrences).ToString(Inv));
+            return string.Join("<br>", parts);
+        }
+
+        private static string Steps(List<string> steps)
+            => steps.Count == 0 ? "<span class=\"empty\">none</span>" : "<ul class=\"steps\">" + string.Concat(steps.Select(s => "<li>" + E(s) + "</li>")) + "</ul>";
+
+        private static string Badge(RemediationOutcome outcome) => "<span class=\"badge " + outcome + "\">" + outcome + "</span>";
+
+        private static string Change(string? before, string? after)
+            => E(before ?? "?") + "<span class=\"arrow\">&rarr;</span>" + E(after ?? "?");
+
+        private static string? Percent(double? p) => p.HasValue ? p.Value.ToString("0.#", Inv) + "%" : null;
+
+        private static string? Cbt(bool? enabled) => enabled.HasValue ? (enabled.Value ? "enabled" : "disabled") : null;
+
+        private static string? Bytes(long? bytes)
+        {
+            if (!bytes.HasValue) return null;
+            double b = bytes.Value;
+            string[] units = { "B", "KiB", "MiB", "GiB", "TiB" };
+            var u = 0;
+            while (Math.Abs(b) >= 1024 && u < units.Length - 1) { b /= 1024; u++; }
+            return (u == 0 ? b.ToString("0", Inv) : b.ToString("0.#", Inv)) + " " + units[u];
+        }
+
+        private static string Count(int n, string noun) => n.ToString(Inv) + " " + noun + (n == 1 ? "" : "s");
+
+        private static string FormatTime(DateTime t)
+            => (t.Kind == DateTimeKind.Local ? t.ToUniversalTime() : t).ToString("yyyy-MM-dd HH:mm:ss", Inv) + " UTC";
+
+        /// <summary>HTML-encodes text and attribute values (&lt; &gt; &amp; " ').</summary>
+        private static string E(string? text) => WebUtility.HtmlEncode(text ?? "");
+
+        // ---------------------------------------------------------------- JSON
+
+        public static void WriteJson(RemediationReport report, TextWriter w)
+        {
+            if (report == null) throw new ArgumentNullException(nameof(report));
+            var j = new JsonOut(w);
+            j.BeginObject();
+            j.Prop("Title", report.Title);
+            j.Prop("GeneratedAt", report.GeneratedAt);
+            j.Name("Servers"); j.Strings(report.Servers);
+            j.Name("Parameters"); j.Strings(report.Parameters);
+            j.Name("Hosts"); j.BeginArray();
+            foreach (var h in report.Hosts)
+            {
+                j.BeginObject();
+                j.Prop("VMHost", h.VMHost);
+                j.Name("LogSpaceBefore"); Space(j, h.LogStatusBefore, h.LogSizeBytesBefore, h.UsedPercentBefore, h.FreeBytesBefore);
+                j.Name("LogSpaceAfter"); Space(j, h.LogStatusAfter, h.LogSizeBytesAfter, h.UsedPercentAfter, h.FreeBytesAfter);
+                j.Name("Actions"); j.Strings(Lines(h));
+                j.Name("Findings"); Findings(j, ReportFindings(h.Findings));
+                j.Prop("Outcome", h.Outcome.ToString());
+                j.Prop("LogArchive", h.LogArchive);
+                j.Prop("FinalState", h.FinalState);
+                j.EndObject();
+            }
+            j.EndArray();
+            j.Name("VMs"); j.BeginArray();
+            foreach (var v in report.VMs)
+            {
+                j.BeginObject();
+                j.Prop("VM", v.VM);
+                j.Prop("VMHost", v.VMHost);
+                j.Prop("CbtEnabledBefore", v.CbtEnabledBefore);
+                j.Prop("CbtEnabledAfter", v.CbtEnabledAfter);
+                j.Prop("PowerStateBefore", v.PowerStateBefore);
+                j.Prop("PowerStateAfter", v.PowerStateAfter);
+                j.Name("DeletedCtkFiles"); j.Strings(v.DeletedCtkFiles);
+                j.Name("Actions"); j.Strings(Lines(v));
+                j.Prop("Outcome", v.Outcome.ToString());
+                j.Prop("FinalState", v.FinalState);
+                j.EndObject();
+            }
+            j.EndArray();
+            j.Name("Findings"); Findings(j, report.Findings);
+            j.EndObject();
+            w.Write('\n');
+        }
+
+        // A host's space before or after, as one object (null: not measured).
+        private static void Space(JsonOut j, string? status, long? logBytes, double? usedPercent, long? freeBytes)
+        {
+            if (status == null) { j.Null(); return; }
+            j.BeginObject();
+            j.Prop("LogSizeBytes", logBytes);
+            j.Prop("VarUsedPercent", usedPercent);
+            j.Prop("VarFreeBytes", freeBytes);
+            j.Prop("Status", status);
+            j.EndObject();
+        }
+
+        // What a row did, as the report lists it: the actions (or, where nothing was done, the
+        // plan), then the errors; a VM's diagnosis first.
+        private static List<string> Lines(RemediationSummary row)
+        {
+            var lines = new List<string>();
+            if (row is RemediationVMSummary vm) lines.Add("Diagnosis: " + vm.Diagnosis);
+            lines.AddRange(row.Actions.Count > 0 ? row.Actions : row.Plan.Select(p => "Planned: " + p));
+            lines.AddRange(row.Errors.Select(e => "Error: " + e));
+            return lines;
+        }
+
+        // Every failure line, but of the frequent informational XcopyNotUsed lines only the last
+        // one per source (it carries the count of the lines it stands for).
+        private static List<CloneFailureFinding> ReportFindings(IEnumerable<CloneFailureFinding> findings)
+        {
+            var list = findings.ToList();
+            var lastInfo = new HashSet<CloneFailureFinding>(list.Where(f => f.Signature == CloneFailureSignatures.XcopyNotUsed)
+                .GroupBy(f => f.Source).Select(g => g.Last()));
+            return list.Where(f => f.Signature != CloneFailureSignatures.XcopyNotUsed || lastInfo.Contains(f)).ToList();
+        }
+
+        private static void Findings(JsonOut j, List<CloneFailureFinding> findings)
+        {
+            j.BeginArray();
+            foreach (var f in findings)
+            {
+                j.BeginObject();
+                j.Prop("Source", f.Source);
+                j.Prop("VMHost", f.VMHost);
+                j.Prop("Path", f.Path);
+                j.Prop("LineNumber", f.LineNumber);
+                j.Prop("Timestamp", f.Timestamp);
+                j.Prop("Signature", f.Signature);
+                j.Prop("ExitCode", f.ExitCode);
+                j.Prop("Occurrences", f.Occurrences);
+                j.Prop("Line", f.Line);
+                j.Prop("Cause", f.Cause);
+                j.Prop("Remediation", f.Remediation);
+                j.EndObject();
+            }
+            j.EndArray();
+        }
+
+    }
+}

@@ -1,0 +1,289 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using System.Threading;
+using System;
+using MtvRemediation.Cbt;
+using MtvRemediation.Diagnosis;
+using MtvRemediation.Esxi;
+using MtvRemediation.HostLog;
+using MtvRemediation.Infrastructure;
+using MtvRemediation.VSphere;
+
+namespace MtvRemediation.Runbook
+{
+    /// <summary>The phases of the runbook, in the order <see cref="RunbookEngine.Run"/> runs them.</summary>
+    internal enum RunbookPhase
+    {
+        Diagnose,
+        Confirm,
+        FreeSpace,
+        ResetChangeTracking,
+        RestartAgents,
+        Verify,
+        Report,
+    }
+
+    /// <summary>One unit of parallel work of a phase, and the states whose errors it may add.</summary>
+    internal sealed class RunbookWork
+    {
+        public RunbookWork(string label, RunbookItemState state, Action<Action<string>, CancellationToken> work)
+            : this(label, new[] { state }, work) { }
+
+        public RunbookWork(string label, IReadOnlyList<RunbookItemState> states, Action<Action<string>, CancellationToken> work)
+        {
+            Label = label;
+            States = states;
+            Work = work;
+        }
+
+        public string Label { get; }
+        public IReadOnlyList<RunbookItemState> States { get; }
+
+        /// <summary>The work (worker thread): a verbose writer, the cancellation token.</summary>
+        public Action<Action<string>, CancellationToken> Work { get; }
+    }
+
+    /// <summary>
+    /// What the runbook needs from whoever runs it (the cmdlet; a test double in xunit):
+    /// confirmation, parallel execution, host shells and output. Everything else - the order,
+    /// the phases, the confirmation points and the outcomes - is <see cref="RunbookEngine.Run"/>'s.
+    /// </summary>
+    internal interface IRunbookHost
+    {
+        /// <summary>-WhatIf: diagnose and plan, change nothing.</summary>
+        bool WhatIf { get; }
+
+        /// <summary>Asks before one action (pipeline thread); false: declined, or -WhatIf.</summary>
+        bool Confirm(string target, string action);
+
+        /// <summary>
+        /// Runs a phase's work items in parallel and returns when all are done; after each item,
+        /// the new errors of its states are written with <see cref="RunbookItemState.ErrorTarget"/>.
+        /// </summary>
+        void RunInParallel(RunbookPhase phase, string activity, IReadOnlyList<RunbookWork> work);
+
+        /// <summary>The shell for a host (worker thread); throws <see cref="MtvException"/> when there is none.</summary>
+        IEsxiShell GetShell(string hostName, CancellationToken ct);
+
+        void Emit(object result);
+        void WriteError(MtvException error, object? target);
+        void WriteVerbose(string text);
+        void WriteWarning(string text);
+    }
+
+    internal static partial class RunbookEngine
+    {
+        /// <summary>
+        /// The whole runbook, in order: (1) diagnose everything read-only; confirm action by action
+        /// (under -WhatIf that prints the full plan); (2) free /var and register the rotation job
+        /// first, so clones and ESXi can write again; (3) reset CBT; (4) restart agents last, and
+        /// only when asked, so no hostd restart interrupts a reset's tasks; (5) verify by reading the
+        /// state again; then one summary per host and per VM, and the report when asked.
+        /// </summary>
+        public static RunbookResult Run(IRunbookHost host, IReadOnlyList<RunbookVmState> vms, RunbookOptions options)
+        {
+            var whatIf = host.WhatIf;
+            var hosts = GroupByHost(vms);
+            var hostOf = new Dictionary<RunbookVmState, RunbookHostState>();
+            foreach (var h in hosts) foreach (var v in h.VMs) hostOf[v] = h;
+            var cbt = new ChangeTrackingRun(options.CbtReset);
+
+            // 1. Diagnose (read-only; also under -WhatIf, which needs the sizes and files to show the plan).
+            host.RunInParallel(RunbookPhase.Diagnose, "Diagnosing hosts and VMs",
+                hosts.Select(h => new RunbookWork(h.Name, h, (verbose, ct) => DiagnoseHost(h, host, options, ct)))
+                    .Concat(vms.Where(v => v.Errors.Count == 0).Select(v => new RunbookWork(v.Vm.Name, v, (verbose, ct) => DiagnoseVmOrFail(v, cbt, ct))))
+                    .ToList());
+
+            // Plan, and ask (pipeline thread). Each action is its own confirmation: -WhatIf prints the full plan.
+            foreach (var h in hosts) PlanHost(h, options);
+            foreach (var v in vms) PlanVm(v, hostOf.TryGetValue(v, out var hh) ? hh : null, options);
+            WriteDiagnosis(host, hosts, vms);
+            foreach (var h in hosts) foreach (var e in h.TakeNewErrors()) host.WriteError(e, h.ErrorTarget);
+            foreach (var v in vms) foreach (var e in v.TakeNewErrors()) host.WriteError(e, v.ErrorTarget);
+            ConfirmHostActions(host, hosts, options);
+            foreach (var v in vms)
+            {
+                if (v.ResetPlan == null || v.Refused) continue;
+                v.ResetApproved = host.Confirm($"VM '{v.Vm.Name}' on {v.Vm.HostName} ({v.Server})", DescribeReset(v) + " (because " + v.ResetReason + ")");
+                if (!v.ResetApproved) v.AllConfirmed = false;
+            }
+            // The report was asked for with -ReportPath: no second confirmation; -WhatIf only names it.
+            if (whatIf && options.ArchiveDirectory != null) host.Confirm(options.ArchiveDirectory, "Write the remediation report (HTML and JSON) and the log archives");
+            var writeReport = options.ArchiveDirectory != null && !whatIf;
+
+            if (!whatIf)
+            {
+                // 2. Hosts first: free /var so clones and ESXi can write, and register the rotation job.
+                host.RunInParallel(RunbookPhase.FreeSpace, "Freeing /var and registering log rotation",
+                    hosts.Where(h => h.Shell != null && (h.ClearLog || h.RegisterCron))
+                        .Select(h => new RunbookWork(h.Name, h, (verbose, ct) => RemediateHost(h, options, ct, verbose))).ToList());
+
+                // 3. CBT resets (power operations included), as Reset-VMChangeTracking does them.
+                var approved = vms.Where(v => v.ResetApproved).ToList();
+                cbt.Approve(approved.Select(v => (v.Client, v.ResetPlan!)));
+                host.RunInParallel(RunbookPhase.ResetChangeTracking, "Resetting CBT",
+                    approved.Select(v => new RunbookWork(v.Vm.Name, v, (verbose, ct) => ResetVm(v, cbt, ct))).ToList());
+
+                // 4. Agents last, only when asked: a hostd restart would interrupt the resets' tasks.
+                host.RunInParallel(RunbookPhase.RestartAgents, "Restarting management agents",
+                    hosts.Where(h => h.Shell != null && h.RestartAgents)
+                        .Select(h => new RunbookWork(h.Name, h, (verbose, ct) => RestartAgents(h, options, ct, verbose))).ToList());
+
+                // 5. Verify: the state read again, not what we believe we did.
+                host.RunInParallel(RunbookPhase.Verify, "Verifying",
+                    hosts.Where(h => h.Shell != null)
+                        .Select(h => new RunbookWork(h.Name, h, (verbose, ct) => VerifyHost(h, options, ct)))
+                        .Concat(vms.Where(v => v.Before != null).GroupBy(v => v.Client)
+                            .Select(g => new RunbookWork(g.First().Server, g.ToList<RunbookItemState>(), (verbose, ct) => VerifyVmsOrFail(g.Key, g.ToList(), cbt, ct))))
+                        .ToList());
+            }
+
+            var result = new RunbookResult(
+                hosts.Select(h => SummarizeHost(h, whatIf)).ToList(),
+                vms.Select(v => SummarizeVm(v, whatIf)).ToList());
+            // The report first, so every row can say where it is.
+            if (writeReport) WriteReport(host, result, options);
+            foreach (var s in result.Hosts) host.Emit(s);
+            foreach (var s in result.VMs) host.Emit(s);
+            return result;
+        }
+
+        private static void ConfirmHostActions(IRunbookHost runner, List<RunbookHostState> hosts, RunbookOptions options)
+        {
+            foreach (var h in hosts)
+            {
+                if (h.ClearLog && !runner.Confirm(h.Name, DescribeClear(h, options))) { h.ClearLog = false; h.AllConfirmed = false; }
+                if (h.RegisterCron && !runner.Confirm(h.Name, DescribeCron(h, options))) { h.RegisterCron = false; h.AllConfirmed = false; }
+                if (h.RestartAgents)
+                {
+                    // The same vSAN/LACP check as the agent restart on its own, read during the diagnosis.
+                    if (h.AgentRisk?.Risky == true)
+                        runner.WriteWarning($"{h.Name} is a vSAN host with LACP: restarting its management agents can affect running vSAN tasks. Restart only in a maintenance window, one host at a time.");
+                    else if (h.AgentRisk == null || h.AgentRisk.Unknown)
+                        runner.WriteWarning($"{h.Name}: could not tell whether it uses vSAN with LACP; restarting its agents then can affect running vSAN tasks.");
+                    if (!runner.Confirm(h.Name, DescribeAgents(options))) { h.RestartAgents = false; h.AllConfirmed = false; }
+                }
+            }
+        }
+
+        /// <summary>The diagnosis, as verbose lines (the summaries carry it too).</summary>
+        private static void WriteDiagnosis(IRunbookHost runner, List<RunbookHostState> hosts, IReadOnlyList<RunbookVmState> vms)
+        {
+            foreach (var h in hosts)
+            {
+                var b = h.Before;
+                if (b != null)
+                    runner.WriteVerbose($"{h.Name}: {b.VolumePath} {b.UsedPercent.ToString("0.#", CultureInfo.InvariantCulture)}% used ({b.Status}), wrapper log {FormatBytes(b.LogSizeBytes)}; {h.Findings.Count(f => f.Signature != CloneFailureSignatures.XcopyNotUsed)} clone-failure line(s).");
+                foreach (var p in h.Plan) runner.WriteVerbose($"{h.Name}: plan: {p}");
+            }
+            foreach (var v in vms)
+            {
+                if (v.Before != null && v.Inspection != null) runner.WriteVerbose($"{v.Vm.Name}: {v.Before.PowerState}, CBT {(v.Before.Enabled ? "enabled" : "disabled")}, configuration {ChangeTrackingHealth.Of(v.Inspection).Describe()}.");
+                foreach (var p in v.Plan) runner.WriteVerbose($"{v.Vm.Name}: plan: {p}");
+            }
+        }
+
+        /// <summary>Phase 1 for a host: its shell (a host without one is skipped, its VMs still handled), then the read-only diagnosis.</summary>
+        private static void DiagnoseHost(RunbookHostState host, IRunbookHost runner, RunbookOptions options, CancellationToken ct)
+        {
+            IEsxiShell shell;
+            try
+            {
+                shell = runner.GetShell(host.Name, ct);
+            }
+            catch (EsxiShellException ex)
+            {
+                // The shell layer's id stays (one id per failure kind); the message adds what the run does about it.
+                host.Fail(new EsxiShellException(ex.ErrorId, ex.Category,
+                    $"{ex.Message} Host '{host.Name}' is skipped (its VMs' CBT is still handled).", ex.RecommendedAction, ex));
+                return;
+            }
+            try
+            {
+                DiagnoseHost(host, shell, options, ct);
+            }
+            catch (Exception ex) when (ex is EsxiShellException || ex is TimeoutException)
+            {
+                host.Fail(RunbookErrorIds.HostDiagnosisFailed, ErrorCategory.ReadError,
+                    $"Diagnosing '{host.Name}' failed: {ex.Message} The host is skipped.", "Check the host's SSH access and log space.", ex, rerunCompletes: true);
+                host.Shell = null;
+            }
+        }
+
+        private static void DiagnoseVmOrFail(RunbookVmState vm, ChangeTrackingRun cbt, CancellationToken ct)
+        {
+            try
+            {
+                DiagnoseVm(vm, cbt, ct);
+            }
+            catch (Exception ex) when (ex is MtvException || ex is TimeoutException)
+            {
+                vm.Fail(RunbookErrorIds.VMDiagnosisFailed, ErrorCategory.ReadError,
+                    $"Reading the CBT state of VM '{vm.Vm.Name}' failed: {ex.Message} The VM is skipped.", "Check the VM's CBT state and its datastores.", ex, rerunCompletes: true);
+            }
+        }
+
+        private static void VerifyVmsOrFail(IVSphereClient client, List<RunbookVmState> vms, ChangeTrackingRun cbt, CancellationToken ct)
+        {
+            try
+            {
+                VerifyVms(client, vms, cbt, ct);
+            }
+            catch (Exception ex) when (ex is MtvException || ex is TimeoutException)
+            {
+                foreach (var v in vms.Where(v => v.After == null))
+                    v.Fail(RunbookErrorIds.VerifyFailed, ErrorCategory.ReadError,
+                        $"Re-reading the CBT state of VM '{v.Vm.Name}' failed: {ex.Message}", "Check the VM's CBT state by hand.", ex);
+            }
+        }
+
+        private static void WriteReport(IRunbookHost runner, RunbookResult result, RunbookOptions options)
+        {
+            var directory = options.ArchiveDirectory!;
+            // One time stamp scheme for the report and the archives of the same run.
+            var name = "mtv-remediation-" + LogClearEngine.FileStamp(options.RunStamp ?? options.StartedAt);
+            var html = Path.Combine(directory, name + ".html");
+            var json = Path.Combine(directory, name + ".json");
+            try
+            {
+                Directory.CreateDirectory(directory);
+                RemediationReportWriter.Save(BuildReport(result.Hosts, result.VMs, options.StartedAt, options.ReportServers, options.ReportParameters), html, json);
+                foreach (var s in result.Hosts.Cast<RemediationSummary>().Concat(result.VMs)) { s.ReportFile = html; s.JsonReportFile = json; }
+                runner.WriteVerbose($"Report written: {html} and {json}");
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                runner.WriteError(new RemediationException(RunbookErrorIds.ReportFailed, ErrorCategory.WriteError,
+                    $"Writing the report to '{directory}' failed: {ex.Message} The remediation itself is done; the summaries are its record.", null, ex), directory);
+            }
+        }
+
+        /// <summary>The outcome of one host or VM from what was planned, done, failed and confirmed.</summary>
+        public static RemediationOutcome Outcome(bool unreadable, int planned, int done, int errors, bool confirmed, bool whatIf)
+        {
+            if (unreadable) return RemediationOutcome.Failed;
+            if (whatIf) return planned > 0 ? RemediationOutcome.Planned : errors > 0 ? RemediationOutcome.Failed : RemediationOutcome.Healthy;
+            if (errors > 0) return done > 0 ? RemediationOutcome.Partial : RemediationOutcome.Failed;
+            if (planned == 0) return RemediationOutcome.Healthy;
+            // Planned and approved but not done (the run was stopped first): still only a plan.
+            if (done == 0) return confirmed ? RemediationOutcome.Planned : RemediationOutcome.Declined;
+            return confirmed ? RemediationOutcome.Remediated : RemediationOutcome.Partial;
+        }
+    }
+
+    /// <summary>What <see cref="RunbookEngine.Run"/> returns (and emitted): one summary per host and per VM.</summary>
+    internal sealed class RunbookResult
+    {
+        public RunbookResult(IReadOnlyList<RemediationHostSummary> hosts, IReadOnlyList<RemediationVMSummary> vms)
+        {
+            Hosts = hosts;
+            VMs = vms;
+        }
+
+        public IReadOnlyList<RemediationHostSummary> Hosts { get; }
+        public IReadOnlyList<RemediationVMSummary> VMs { get; }
+    }
+}
