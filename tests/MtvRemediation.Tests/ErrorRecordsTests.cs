@@ -1,8 +1,8 @@
+using System;
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using System.Reflection;
-using System;
 using MtvRemediation.Commands;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;

@@ -3,9 +3,9 @@
 // proves EsxiHostCmdletBase works for a derived cmdlet exactly as the product's host cmdlets use
 // it (session reuse, on-demand connect, parallel fan-out, Ctrl+C), without shipping an
 // "run any command" cmdlet in the module.
+using System;
 using System.Management.Automation;
 using System.Threading;
-using System;
 using MtvRemediation.Commands;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
@@ -5,7 +6,6 @@ using System.Linq;
 using System.Management.Automation;
 using System.Text.RegularExpressions;
 using System.Threading;
-using System;
 using MtvRemediation.Esxi;
 using MtvRemediation.HostLog;
 using MtvRemediation.Infrastructure;
@@ -223,20 +223,5 @@ namespace MtvRemediation.Agents
         {
             if (ct.WaitHandle.WaitOne(delay)) ct.ThrowIfCancellationRequested();
         }
-    }
-}
-
-namespace MtvRemediation.Agents
-{
-    /// <summary>
-    /// Where Restart-EsxiAgents gets vCenter's view: by default the runspace's vCenter connections
-    /// (null when there is none). Replaceable for tests. Called on the pipeline thread; the
-    /// returned source is used from worker threads.
-    /// </summary>
-    internal static class HostConnectionStateSources
-    {
-        public static Func<IHostConnectionStateSource?>? ForCurrentRunspace { get; set; } = VCenterHostConnectionStateSource.ForCurrentRunspace;
-
-        public static IHostConnectionStateSource? Current() => ForCurrentRunspace?.Invoke();
     }
 }

@@ -1,11 +1,11 @@
+using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.Linq;
 using System.Management.Automation;
-using System.Threading.Tasks;
 using System.Threading;
-using System;
+using System.Threading.Tasks;
 using MtvRemediation.Esxi;
 using MtvRemediation.HostLog;
 using MtvRemediation.Infrastructure;

@@ -1,10 +1,10 @@
+using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using System.Security;
 using System.Threading;
-using System;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;
 using MtvRemediation.Interop;

@@ -1,7 +1,7 @@
+using System;
 using System.Linq;
 using System.Management.Automation;
 using System.Security;
-using System;
 using MtvRemediation.Infrastructure;
 using MtvRemediation.Interop;
 using MtvRemediation.VSphere;

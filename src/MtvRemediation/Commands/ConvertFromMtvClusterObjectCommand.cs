@@ -1,8 +1,8 @@
+using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Management.Automation;
 using System.Text;
-using System;
 using MtvRemediation.Cluster;
 using MtvRemediation.Infrastructure;
 

@@ -1,9 +1,9 @@
 using System;
 using System.Linq;
 using System.Management.Automation;
-using MtvRemediation.Interop;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;
+using MtvRemediation.Interop;
 using MtvRemediation.VSphere;
 
 namespace MtvRemediation.Commands

@@ -1,9 +1,9 @@
+using System;
 using System.Collections.Generic;
 using System.Collections.ObjectModel;
 using System.IO;
 using System.Management.Automation;
 using System.Threading;
-using System;
 using MtvRemediation.Diagnosis;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;

@@ -1,7 +1,7 @@
 using System.Linq;
 using System.Management.Automation;
-using MtvRemediation.Interop;
 using MtvRemediation.Infrastructure;
+using MtvRemediation.Interop;
 using MtvRemediation.VSphere;
 
 namespace MtvRemediation.Commands

@@ -1,10 +1,10 @@
+using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using System.Threading;
-using System;
 using MtvRemediation.Agents;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;
@@ -96,7 +96,7 @@ namespace MtvRemediation.Commands
                 ReportServers = targets.Select(t => t.Connection.Server).Distinct(StringComparer.OrdinalIgnoreCase).ToList(),
                 ReportParameters = DescribeParameters(targets.Count),
                 // Read on the pipeline thread; used by the workers that restart agents.
-                VCenterState = RestartAgents ? HostConnectionStateSources.Current() : null,
+                VCenterState = RestartAgents ? VCenterHostConnectionStateSource.ForCurrentRunspace() : null,
             };
 
             var vms = new List<RunbookVmState>();

@@ -1,7 +1,7 @@
+using System;
 using System.Collections.Generic;
 using System.Management.Automation;
 using System.Threading;
-using System;
 using MtvRemediation.Diagnosis;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;

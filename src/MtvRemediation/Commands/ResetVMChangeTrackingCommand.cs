@@ -1,6 +1,6 @@
+using System;
 using System.Linq;
 using System.Management.Automation;
-using System;
 using MtvRemediation.Cbt;
 using MtvRemediation.Interop;
 using MtvRemediation.VSphere;

@@ -1,9 +1,9 @@
+using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using System.Threading;
-using System;
 using MtvRemediation.Agents;
 using MtvRemediation.Diagnosis;
 using MtvRemediation.Esxi;
@@ -51,7 +51,7 @@ namespace MtvRemediation.Commands
         protected override void EndProcessing()
         {
             if (Targets.Count == 0) return;
-            _vcenter = HostConnectionStateSources.Current();
+            _vcenter = VCenterHostConnectionStateSource.ForCurrentRunspace();
             if (_vcenter == null) WriteVerbose("No vCenter connection: waiting on the agents' own status only.");
 
             // Before asking: look at vSAN/LACP on every host (read-only; runs under -WhatIf too).

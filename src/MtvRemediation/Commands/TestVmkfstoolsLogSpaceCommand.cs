@@ -1,6 +1,6 @@
+using System;
 using System.Management.Automation;
 using System.Threading;
-using System;
 using MtvRemediation.Diagnosis;
 using MtvRemediation.Esxi;
 using MtvRemediation.HostLog;

@@ -1,7 +1,7 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
-using System;
 using MtvRemediation.Infrastructure;
 using MtvRemediation.Interop;
 

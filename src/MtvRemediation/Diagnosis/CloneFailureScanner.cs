@@ -1,9 +1,9 @@
+using System;
 using System.Collections.Generic;
-using System.IO.Compression;
 using System.IO;
+using System.IO.Compression;
 using System.Text;
 using System.Threading;
-using System;
 
 namespace MtvRemediation.Diagnosis
 {

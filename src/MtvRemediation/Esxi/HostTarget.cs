@@ -1,6 +1,6 @@
+using System;
 using System.Collections;
 using System.Management.Automation;
-using System;
 
 namespace MtvRemediation.Esxi
 {

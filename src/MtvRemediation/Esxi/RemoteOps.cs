@@ -1,10 +1,10 @@
+using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Management.Automation;
 using System.Text;
 using System.Threading;
-using System;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;
 

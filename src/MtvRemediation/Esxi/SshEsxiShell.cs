@@ -8,9 +8,9 @@ using System.Net.Sockets;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
+using MtvRemediation.Infrastructure;
 using Renci.SshNet;
 using Renci.SshNet.Common;
-using MtvRemediation.Infrastructure;
 
 namespace MtvRemediation.Esxi
 {

@@ -1,12 +1,12 @@
+using System;
 using System.Collections.Generic;
 using System.Globalization;
-using System.IO.Compression;
 using System.IO;
+using System.IO.Compression;
 using System.Management.Automation;
 using System.Security.Cryptography;
 using System.Text;
 using System.Threading;
-using System;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;
 

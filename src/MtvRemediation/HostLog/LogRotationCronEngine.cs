@@ -1,10 +1,10 @@
+using System;
 using System.Globalization;
 using System.Linq;
 using System.Management.Automation;
 using System.Security.Cryptography;
 using System.Text;
 using System.Threading;
-using System;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;
 

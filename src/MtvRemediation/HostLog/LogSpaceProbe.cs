@@ -1,8 +1,8 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using System.Threading;
-using System;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;
 

@@ -1,11 +1,11 @@
+using System;
+using System.Collections;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
-using System.Collections;
 using System.Linq;
-using System.Management.Automation.Language;
 using System.Management.Automation;
+using System.Management.Automation.Language;
 using System.Threading;
-using System;
 using MtvRemediation.Esxi;
 using MtvRemediation.HostLog;
 using MtvRemediation.VSphere;

@@ -1,9 +1,9 @@
+using System;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
-using System.Threading.Tasks;
 using System.Threading;
-using System;
+using System.Threading.Tasks;
 using MtvRemediation.Interop;
 using MtvRemediation.VSphere;
 

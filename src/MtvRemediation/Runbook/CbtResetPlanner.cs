@@ -1,8 +1,8 @@
+using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Management.Automation;
-using System;
 using MtvRemediation.Cbt;
 using MtvRemediation.Diagnosis;
 using MtvRemediation.Interop;

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
@@ -5,7 +6,6 @@ using System.Linq;
 using System.Net;
 using System.Runtime.InteropServices;
 using System.Text;
-using System;
 using MtvRemediation.Diagnosis;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;

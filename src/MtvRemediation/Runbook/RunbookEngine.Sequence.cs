@@ -1,10 +1,10 @@
+using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using System.Threading;
-using System;
 using MtvRemediation.Cbt;
 using MtvRemediation.Diagnosis;
 using MtvRemediation.Esxi;

@@ -1,11 +1,12 @@
+using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
-using System.Management.Automation.Runspaces;
 using System.Management.Automation;
+using System.Management.Automation.Runspaces;
 using System.Threading;
 using System.Xml.Linq;
-using System;
+using MtvRemediation.Infrastructure;
 using static MtvRemediation.VSphere.VimXml;
 
 namespace MtvRemediation.VSphere
@@ -45,27 +46,15 @@ namespace MtvRemediation.VSphere
     {
         public const string ServiceKey = "TSM-SSH";
 
-        private static readonly ConcurrentDictionary<Guid, SshServiceController> ByRunspace = new ConcurrentDictionary<Guid, SshServiceController>();
+        // One per runspace, gone with it (SSH stays as it is then: stopping it needs the vCenter
+        // session, which is closing too).
+        private static readonly PerRunspace<SshServiceController> ByRunspace = new PerRunspace<SshServiceController>(_ => new SshServiceController(), _ => { });
 
         // host name (as given to the shell cmdlets) -> what we started and the session that needed it
         private readonly ConcurrentDictionary<string, Started> _started = new ConcurrentDictionary<string, Started>(StringComparer.OrdinalIgnoreCase);
 
         /// <summary>The controller of the calling runspace (pipeline thread).</summary>
-        public static SshServiceController ForCurrentRunspace()
-        {
-            var rs = Runspace.DefaultRunspace;
-            var id = rs?.InstanceId ?? Guid.Empty;
-            if (ByRunspace.TryGetValue(id, out var existing)) return existing;
-            var created = ByRunspace.GetOrAdd(id, _ => new SshServiceController());
-            // A closed runspace's record goes with it (its sessions are closed; SSH stays as it is then:
-            // stopping it needs the vCenter session, which is closing too).
-            if (rs != null)
-                rs.StateChanged += (sender, e) =>
-                {
-                    if (e.RunspaceStateInfo.State == RunspaceState.Closed || e.RunspaceStateInfo.State == RunspaceState.Broken) ByRunspace.TryRemove(id, out _);
-                };
-            return created;
-        }
+        public static SshServiceController ForCurrentRunspace() => ByRunspace.Current;
 
         /// <summary>
         /// Reads TSM-SSH of each host in one container-view read per connection plus one

@@ -1,9 +1,9 @@
+using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation.Runspaces;
 using System.Threading;
-using System;
 using MtvRemediation.Infrastructure;
 
 namespace MtvRemediation.VSphere

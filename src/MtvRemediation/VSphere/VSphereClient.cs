@@ -374,17 +374,5 @@ namespace MtvRemediation.VSphere
             return all.Select(o => (o.Obj, o.Get("name")?.Value ?? "")).ToList();
         }
 
-        /// <summary>Test and lab helper: CreateSnapshot_Task.</summary>
-        public async Task<MoRef?> CreateSnapshotAsync(MoRef vm, string name, CancellationToken ct)
-        {
-            var result = await _soap.RunTaskAsync(E("CreateSnapshot_Task", Ref("_this", vm), E("name", name), E("memory", "false"), E("quiesce", "false")), TaskTimeout, ct).ConfigureAwait(false);
-            return result == null ? (MoRef?)null : ParseRef(result);
-        }
-
-        /// <summary>RemoveAllSnapshots_Task (consolidates).</summary>
-        public async Task RemoveAllSnapshotsAsync(MoRef vm, CancellationToken ct)
-        {
-            await _soap.RunTaskAsync(E("RemoveAllSnapshots_Task", Ref("_this", vm)), TaskTimeout, ct).ConfigureAwait(false);
-        }
     }
 }

@@ -1,6 +1,6 @@
+using System;
 using System.Linq;
 using System.Text.RegularExpressions;
-using System;
 
 namespace MtvRemediation.Wrapper
 {

@@ -1,7 +1,7 @@
+using System;
 using System.Globalization;
 using System.Management.Automation;
 using System.Threading;
-using System;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;
 

@@ -1,7 +1,7 @@
+using System;
 using System.IO;
 using System.Text;
 using System.Threading;
-using System;
 using MtvRemediation.Esxi;
 using MtvRemediation.HostLog;
 using MtvRemediation.Tests.Remediation;

@@ -1,8 +1,8 @@
+using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Threading;
-using System;
 using MtvRemediation.Agents;
 using MtvRemediation.Infrastructure;
 using MtvRemediation.VSphere;

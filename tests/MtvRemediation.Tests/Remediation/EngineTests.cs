@@ -1,12 +1,12 @@
+using System;
 using System.Collections.Generic;
 using System.Diagnostics;
-using System.IO.Compression;
 using System.IO;
+using System.IO.Compression;
 using System.Linq;
 using System.Text;
-using System.Threading.Tasks;
 using System.Threading;
-using System;
+using System.Threading.Tasks;
 using MtvRemediation.Diagnosis;
 using MtvRemediation.Esxi;
 using MtvRemediation.HostLog;

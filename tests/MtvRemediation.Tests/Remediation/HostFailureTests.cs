@@ -1,8 +1,8 @@
+using System;
 using System.IO;
 using System.Management.Automation;
 using System.Net.Sockets;
 using System.Threading;
-using System;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;
 using Renci.SshNet.Common;

@@ -1,10 +1,10 @@
+using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text.RegularExpressions;
-using System.Threading.Tasks;
 using System.Threading;
-using System;
+using System.Threading.Tasks;
 using MtvRemediation.Agents;
 using MtvRemediation.Diagnosis;
 using MtvRemediation.Esxi;
@@ -170,6 +170,19 @@ namespace MtvRemediation.Tests.Remediation
             Directory.EnumerateFiles(SourceRoot(), "*.cs", SearchOption.AllDirectories)
                 .Where(f => !f.Contains(Path.DirectorySeparatorChar + "obj" + Path.DirectorySeparatorChar) && !f.Contains(Path.DirectorySeparatorChar + "bin" + Path.DirectorySeparatorChar))
                 .Select(f => (Path.GetFileName(f), File.ReadAllText(f)));
+
+        [Fact]
+        public void One_outcome_enum_for_console_CSV_JSON_and_the_report()
+        {
+            // An enum with the outcome words (Remediated, Declined) is the run's outcome: one may exist.
+            var outcomeEnums = typeof(RunbookEngine).Assembly.GetTypes()
+                .Where(t => t.IsEnum && Enum.GetNames(t).Contains("Remediated") && Enum.GetNames(t).Contains("Declined"))
+                .Select(t => t.FullName).ToList();
+            Assert.Equal(new[] { typeof(RemediationOutcome).FullName }, outcomeEnums);
+            // And the rows' Result is its name, not a second copy kept as text.
+            var result = typeof(MtvRemediation.RemediationSummary).GetProperty(nameof(MtvRemediation.RemediationSummary.Result))!;
+            Assert.False(result.CanWrite, "Result is derived from the outcome");
+        }
 
         // Each host read (probe, inventory, log scan, crontab, agent risk, the log rule's facts) has
         // one caller: the host diagnosis. LogClearEngine measures before and after its own truncation.

@@ -1,5 +1,5 @@
-using MtvRemediation.Runbook;
 using MtvRemediation;
+using MtvRemediation.Runbook;
 using Xunit;
 
 namespace MtvRemediation.Tests.Remediation
