@@ -5,6 +5,7 @@ using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using System.Threading;
+using System.Threading.Tasks;
 using MtvRemediation.Cbt;
 using MtvRemediation.Diagnosis;
 using MtvRemediation.Esxi;
@@ -92,9 +93,12 @@ namespace MtvRemediation.Runbook
             var cbt = new ChangeTrackingRun(options.CbtReset);
 
             // 1. Diagnose (read-only; also under -WhatIf, which needs the sizes and files to show the plan).
+            // The VMs of a vCenter are read together (one item: their folder listings and state reads
+            // coalesce instead of queueing behind the throttle), beside the hosts' reads.
             host.RunInParallel(RunbookPhase.Diagnose, "Diagnosing hosts and VMs",
-                hosts.Select(h => new RunbookWork(h.Name, h, (verbose, ct) => DiagnoseHost(h, host, options, ct)))
-                    .Concat(vms.Where(v => v.Errors.Count == 0).Select(v => new RunbookWork(v.Vm.Name, v, (verbose, ct) => DiagnoseVmOrFail(v, cbt, ct))))
+                vms.Where(v => v.Errors.Count == 0).GroupBy(v => v.Client)
+                    .Select(g => new RunbookWork(g.First().Server, g.ToList<RunbookItemState>(), (verbose, ct) => DiagnoseVms(g.ToList(), cbt, ct)))
+                    .Concat(hosts.Select(h => new RunbookWork(h.Name, h, (verbose, ct) => DiagnoseHost(h, host, options, ct))))
                     .ToList());
 
             // Plan, and ask (pipeline thread). Each action is its own confirmation: -WhatIf prints the full plan.
@@ -213,11 +217,15 @@ namespace MtvRemediation.Runbook
             }
         }
 
-        private static void DiagnoseVmOrFail(RunbookVmState vm, ChangeTrackingRun cbt, CancellationToken ct)
+        // The VMs of one vCenter at once; each VM's failure stays its own.
+        private static void DiagnoseVms(IReadOnlyList<RunbookVmState> vms, ChangeTrackingRun cbt, CancellationToken ct) =>
+            Task.WhenAll(vms.Select(v => DiagnoseVmOrFailAsync(v, cbt, ct))).GetAwaiter().GetResult();
+
+        private static async Task DiagnoseVmOrFailAsync(RunbookVmState vm, ChangeTrackingRun cbt, CancellationToken ct)
         {
             try
             {
-                DiagnoseVm(vm, cbt, ct);
+                await DiagnoseVmAsync(vm, cbt, ct).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is MtvException || ex is TimeoutException)
             {

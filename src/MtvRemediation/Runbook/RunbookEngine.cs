@@ -239,9 +239,9 @@ namespace MtvRemediation.Runbook
         };
 
         /// <summary>Read-only: the VM's -ctk.vmdk files and CBT health (folder listings shared with the run's other VMs).</summary>
-        public static void DiagnoseVm(RunbookVmState vm, ChangeTrackingRun cbt, CancellationToken ct)
+        public static async Task DiagnoseVmAsync(RunbookVmState vm, ChangeTrackingRun cbt, CancellationToken ct)
         {
-            vm.Inspection = cbt.Inspect(vm.Client, vm.Vm, ct);
+            vm.Inspection = await cbt.InspectAsync(vm.Client, vm.Vm, ct).ConfigureAwait(false);
             vm.Before = ChangeTrackingEngine.BuildStatus(vm.Inspection, vm.Server);
         }
 
