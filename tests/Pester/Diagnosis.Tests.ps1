@@ -573,6 +573,21 @@ Describe 'Wrapper generations on lab hosts' -Tag Lab -Skip:(-not $LabUp) {
         Test-Path (Chroot $h $running) | Should -BeTrue
     }
 
+    It 'takes a VM name from a cluster object literally: "*" without an id plans no VM of the vCenter' {
+        # The 2.10 fixture's failed VM with its id removed and the name "*": a pattern would match every lab VM.
+        $m = Get-Content (Join-Path $PSScriptRoot '../fixtures/mtv/2.10/migration.json') -Raw | ConvertFrom-Json
+        $vm = $m.status.vms[0]
+        $vm.PSObject.Properties.Remove('id')
+        $vm.name = '*'
+        $targets = @($m | ConvertTo-Json -Depth 20 | ConvertFrom-MtvClusterObject)
+        $targets.Count | Should -BeGreaterThan 0
+        $targets[0].Name | Should -Be '*'
+        $targets[0].VMId | Should -BeNullOrEmpty
+        $out = @($targets | Invoke-MtvRemediation -PowerOff -Force -WhatIf -ErrorVariable errs -ErrorAction SilentlyContinue 6>$null)
+        @($out | Where-Object { $_.PSObject.Properties['Kind'] -and $_.Kind -eq 'VM' }).Count | Should -Be 0
+        @($errs | Where-Object { $_.FullyQualifiedErrorId -like 'VMNotFound,*' }).Count | Should -BeGreaterThan 0
+    }
+
     It 'plans from a 2.10 Migration and a 2.12 Plan: the failed VM, and a CBT reset only on its host''s 7228 evidence' {
         $fixtures = Join-Path $PSScriptRoot '../fixtures/mtv'
         $vms = @(Get-LabVM | Where-Object host -EQ $Gen['2.10'])

@@ -86,16 +86,15 @@ namespace MtvRemediation.Interop
                 problem = $"Cannot use a {ps.TypeNames[0]} as -VM: pass a VM name, a PowerCLI VM object (Get-VM) or an MtvRemediation result.";
                 return null;
             }
-            if (input.MoRef == null && IsPowerCliVm(ps))
+            if (input.MoRef == null)
             {
-                // A PowerCLI VM without a readable Id: fall back to its name, but never as a pattern.
+                // An object without a readable id (a PowerCLI VM, an MTV cluster object's VM, one of
+                // our results) names one VM: its name is literal, never a pattern. Only a string the
+                // user typed is a pattern, as with Get-VM.
                 input.Name = WildcardPattern.Escape(input.Name!);
             }
             return input;
         }
-
-        private static bool IsPowerCliVm(PSObject ps) =>
-            PSObjectProperties.HasTypeNameEnding(ps, "VirtualMachineImpl", "UniversalVirtualMachineImpl", "Types.V1.Inventory.VirtualMachine");
 
         /// <summary>PowerCLI Id <c>VirtualMachine-vm-1013</c> to a MoRef (type before the first dash).</summary>
         public static bool TryParseId(string id, out MoRef moRef)
