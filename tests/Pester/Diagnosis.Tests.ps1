@@ -573,6 +573,26 @@ Describe 'Wrapper generations on lab hosts' -Tag Lab -Skip:(-not $LabUp) {
         Test-Path (Chroot $h $running) | Should -BeTrue
     }
 
+    It 'reads no task-directory file through a link, nor from a FIFO (the inventory does not hang)' {
+        $h = $Gen['2.10']
+        $dir = @(New-LabWrapperTaskDir $h 1 -Failure 7228)[0]
+        $secret = '/etc/mtv-lab-root-only'
+        $null = Invoke-LabHost $h "echo 'root only: never copied' > $secret; chmod 600 $secret; rm -f $dir/err $dir/pid; ln -s $secret $dir/err; mkfifo $dir/pid"
+        try {
+            $sw = [Diagnostics.Stopwatch]::StartNew()
+            $w = Get-VmkfstoolsWrapper -VMHost $h -ErrorAction Stop
+            $sw.Stop()
+            # A read of the FIFO would block until the command's 60 s timeout.
+            $sw.Elapsed.TotalSeconds | Should -BeLessThan 20
+            $t = @($w.TaskDirectories | Where-Object Path -EQ $dir)
+            $t.Count | Should -Be 1
+            $t[0].Stderr | Should -Not -Match 'root only'
+            $t[0].Pid | Should -BeNullOrEmpty
+            $t[0].ExitCode | Should -Be 255
+        }
+        finally { $null = Invoke-LabHost $h "rm -rf $dir $secret" }
+    }
+
     It 'takes a VM name from a cluster object literally: "*" without an id plans no VM of the vCenter' {
         # The 2.10 fixture's failed VM with its id removed and the name "*": a pattern would match every lab VM.
         $m = Get-Content (Join-Path $PSScriptRoot '../fixtures/mtv/2.10/migration.json') -Raw | ConvertFrom-Json

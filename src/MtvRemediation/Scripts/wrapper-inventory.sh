@@ -36,17 +36,23 @@ for f in /var/log/vmkfstools-wrapper.log /var/log/secure-vmkfstools-wrapper.log;
   printf '%s\t%s\t%s\n' "$f" "${sm%% *}" "${sm#* }"
 done
 echo @@tasks
+# A task directory's files are read only when they are regular files, never through a link: a FIFO
+# would block the read, and a link could name any file of the host (a root-only one included).
+regular() { [ -f "$1" ] && [ ! -L "$1" ]; }
 for d in /tmp/vmkfstools-wrapper-*; do
   if [ ! -d "$d" ] || [ -L "$d" ]; then continue; fi
   id=${d#/tmp/vmkfstools-wrapper-}
-  pid=$(head -c 32 "$d/pid" 2>/dev/null | tr -cd '0-9')
+  pid=
+  regular "$d/pid" && pid=$(head -c 32 "$d/pid" 2>/dev/null | tr -cd '0-9')
   alive=0
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && alive=1
   code=-
-  [ -f "$d/exitcode" ] && code=$(head -c 32 "$d/exitcode" | tr -cd '0-9-')
+  regular "$d/exitcode" && code=$(head -c 32 "$d/exitcode" | tr -cd '0-9-')
   bytes=0
-  for f in "$d"/* ; do [ -f "$f" ] && bytes=$((bytes + $(stat -c %s "$f" 2>/dev/null || wc -c < "$f"))); done
-  printf 'T\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$id" "$(stat -c %Y "$d" 2>/dev/null)" "$bytes" "$pid" "$alive" "$code" "$(head -n 1 "$d/rdmfile" 2>/dev/null | head -c 1024)"
-  if [ -s "$d/err" ]; then head -c "$errbytes" "$d/err" | awk -v id="$id" '{ print "E\t" id "\t" $0 }'; fi
+  for f in "$d"/* ; do regular "$f" && bytes=$((bytes + $(stat -c %s "$f" 2>/dev/null || wc -c < "$f"))); done
+  rdm=
+  regular "$d/rdmfile" && rdm=$(head -n 1 "$d/rdmfile" 2>/dev/null | head -c 1024)
+  printf 'T\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$id" "$(stat -c %Y "$d" 2>/dev/null)" "$bytes" "$pid" "$alive" "$code" "$rdm"
+  if regular "$d/err" && [ -s "$d/err" ]; then head -c "$errbytes" "$d/err" | awk -v id="$id" '{ print "E\t" id "\t" $0 }'; fi
 done
 echo @@end
