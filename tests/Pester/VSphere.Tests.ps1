@@ -83,6 +83,23 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
             $err[0].Exception.Message | Should -Match 'not trusted'
         }
 
+        It 'refuses an http:// or malformed -Server with VIServerInputInvalid before any connection, and takes an https URL' {
+            $before = @(Get-MtvVIServer).Count
+            foreach ($bad in "http://$($vcUri.Host):$($vcUri.Port)/sdk", "https://$($vcUri.Host):$($vcUri.Port)/ui", 'vc 01.example.com') {
+                $r = Connect-MtvVIServer -Server $bad -Credential $cred -SkipCertificateCheck -ErrorVariable err -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
+                $r | Should -BeNullOrEmpty
+                $err.Count | Should -Be 1
+                $err[0].FullyQualifiedErrorId | Should -BeLike 'VIServerInputInvalid,*'
+                $err[0].Exception | Should -Not -BeOfType [System.UriFormatException]
+            }
+            "$($err[0])" | Should -Match 'host name or address'
+            @(Get-MtvVIServer).Count | Should -Be $before
+            # An https URL names the server and its port, as a browser address would.
+            $c = Connect-MtvVIServer -Server "https://$($vcUri.Host):$($vcUri.Port)/sdk" -Credential $cred -SkipCertificateCheck -WarningAction SilentlyContinue
+            $c.Port | Should -Be $vcUri.Port
+            $c.IsConnected | Should -BeTrue
+        }
+
         It 'reports an unreachable server with a transport error id' {
             $l = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0); $l.Start(); $port = $l.LocalEndpoint.Port; $l.Stop()
             Connect-MtvVIServer -Server 127.0.0.1 -Port $port -Credential $cred -SkipCertificateCheck -ErrorVariable err -ErrorAction SilentlyContinue -WarningAction SilentlyContinue

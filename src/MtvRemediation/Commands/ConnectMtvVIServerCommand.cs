@@ -64,19 +64,24 @@ namespace MtvRemediation.Commands
                 return;
             }
 
+            if (!VIConnector.TryParseServer(Server, Port, out var server, out var port, out var problem))
+            {
+                WriteError(VIErrors.Record(null, VIErrorIds.ServerInputInvalid, ErrorCategory.InvalidArgument, Server, problem!));
+                return;
+            }
             var credential = ParameterSetName == UserSet ? new PSCredential(User, Password).GetNetworkCredential() : Credential.GetNetworkCredential();
             if (string.IsNullOrEmpty(credential.UserName))
             {
                 WriteError(VIErrors.Record(null, VIErrorIds.CredentialMissingUser, ErrorCategory.InvalidArgument, Server, "The credential has no user name. Pass -Credential (Get-Credential) with a vCenter user."));
                 return;
             }
-            if (SkipCertificateCheck) WriteWarning($"Certificate validation for {Server} is off (-SkipCertificateCheck): the connection can be intercepted. Use it only in a lab or after verifying the server another way.");
+            if (SkipCertificateCheck) WriteWarning($"Certificate validation for {server} is off (-SkipCertificateCheck): the connection can be intercepted. Use it only in a lab or after verifying the server another way.");
             try
             {
-                WriteVerbose($"Logging in to https://{Server}:{Port}/sdk as {credential.UserName}.");
-                var conn = VIConnector.LoginAsync(Server, Port, credential, SkipCertificateCheck, CancelToken).GetAwaiter().GetResult();
+                WriteVerbose($"Logging in to https://{server}:{port}/sdk as {credential.UserName}.");
+                var conn = VIConnector.LoginAsync(server, port, credential, SkipCertificateCheck, CancelToken).GetAwaiter().GetResult();
                 // One own session per server and port: a reconnect replaces (and logs out) the old one.
-                foreach (var old in store.GetAll().Where(c => !c.AdoptedFromPowerCli && c.Port == Port && string.Equals(c.Server, Server, StringComparison.OrdinalIgnoreCase)))
+                foreach (var old in store.GetAll().Where(c => !c.AdoptedFromPowerCli && c.Port == port && string.Equals(c.Server, server, StringComparison.OrdinalIgnoreCase)))
                 {
                     store.Remove(old);
                     VIConnectionStore.CloseQuietly(old);
@@ -87,7 +92,7 @@ namespace MtvRemediation.Commands
             catch (VimFaultException ex) when (ex.FaultName == "InvalidLogin")
             {
                 WriteError(VIErrors.Record(ex, VIErrorIds.InvalidLogin, ErrorCategory.AuthenticationError, Server,
-                    $"{Server} refused the user name or password for {credential.UserName}. Check the credential (Get-Credential) and retry."));
+                    $"{server} refused the user name or password for {credential.UserName}. Check the credential (Get-Credential) and retry."));
             }
             catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException || ex is ArgumentException)
             {

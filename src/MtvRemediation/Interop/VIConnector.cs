@@ -12,6 +12,45 @@ namespace MtvRemediation.Interop
     /// <summary>Opens vCenter sessions: by login, or by adopting a PowerCLI session cookie.</summary>
     internal static class VIConnector
     {
+        /// <summary>
+        /// Reads -Server: a host name or address, or an https URL of the server (its host, its port
+        /// when it names one, and no path but /sdk). Anything else, an http:// URL included (the
+        /// vSphere API is served over HTTPS), is refused with the reason and nothing is sent.
+        /// </summary>
+        public static bool TryParseServer(string server, int port, out string host, out int usePort, out string? problem)
+        {
+            host = server.Trim();
+            usePort = port;
+            problem = null;
+            if (host.Contains("://"))
+            {
+                if (!Uri.TryCreate(host, UriKind.Absolute, out var uri))
+                {
+                    problem = $"-Server '{server}' is not a valid URL; give the server's host name or address, like vcenter.example.com.";
+                    return false;
+                }
+                if (uri.Scheme != Uri.UriSchemeHttps)
+                {
+                    problem = $"-Server '{server}' uses {uri.Scheme}: the vSphere API is served over HTTPS only. Give the host name ({uri.Host}); https and /sdk are implied.";
+                    return false;
+                }
+                if (uri.AbsolutePath != "/" && !string.Equals(uri.AbsolutePath.TrimEnd('/'), "/sdk", StringComparison.OrdinalIgnoreCase))
+                {
+                    problem = $"-Server '{server}' names the path {uri.AbsolutePath}; the vSphere API is at /sdk. Give the host name ({uri.Host}).";
+                    return false;
+                }
+                host = uri.Host.Trim('[', ']');
+                if (!uri.IsDefaultPort) usePort = uri.Port;
+                return true;
+            }
+            if (Uri.CheckHostName(host.Trim('[', ']')) == UriHostNameType.Unknown)
+            {
+                problem = $"-Server '{server}' is not a host name or address; give the server's name or address, like vcenter.example.com or 192.0.2.10.";
+                return false;
+            }
+            return true;
+        }
+
         public static Uri BuildServiceUri(string server, int port)
         {
             var host = server.Contains(":") && !server.StartsWith("[", StringComparison.Ordinal) ? $"[{server}]" : server;
