@@ -84,6 +84,7 @@ namespace MtvRemediation.Commands
                 KeepLastLines = KeepLastLines,
             };
             var result = LogClearEngine.Clear(shell, request, ct, sink.WriteVerbose);
+            if (result.Note != null) sink.WriteWarning($"{target.Name}: {result.Note}");
             sink.WriteObject(result);
         }
     }

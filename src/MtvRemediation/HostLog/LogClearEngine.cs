@@ -110,11 +110,6 @@ namespace MtvRemediation.HostLog
             }
 
             var s0 = CurrentSize(shell, request.LogPath, ct) ?? 0;
-            if (request.ArchiveDirectory != null)
-            {
-                result.ArchiveFile = Archive(shell, request.LogPath, s0, request.ArchiveDirectory, request.ArchiveStamp ?? DateTime.UtcNow, request.CompressOnHost, request.ArchiveTimeout, ct, verbose);
-            }
-
             var keepFrom = s0;
             if (request.KeepLastLines > 0)
             {
@@ -122,6 +117,16 @@ namespace MtvRemediation.HostLog
                 var lengthRun = RemoteOps.Run(shell, ReadRange(request.LogPath, 0, s0, "tail-bytes", Str(request.KeepLastLines)), ct, request.ArchiveTimeout);
                 ThrowIfRefused(shell, request.LogPath, lengthRun, changedNothing: true);
                 var tailLength = RemoteOps.ParseLong(lengthRun.Stdout) ?? 0;
+                if (tailLength >= s0)
+                {
+                    // Keeping every line would rewrite the whole log for nothing.
+                    result.Note = $"{request.LogPath} holds no more than {request.KeepLastLines} lines ({s0} bytes): nothing to truncate, nothing was changed.";
+                    verbose?.Invoke($"{shell.HostName}: {result.Note}");
+                    result.BytesAfter = s0;
+                    result.KeptBytes = s0;
+                    result.UsedPercentAfter = before.UsedPercent;
+                    return result;
+                }
                 if (tailLength > request.MaxKeptBytes)
                 {
                     throw new RemediationException(HostRemediationErrorIds.LogClearFailed, ErrorCategory.LimitsExceeded,
@@ -129,6 +134,12 @@ namespace MtvRemediation.HostLog
                         "Use a smaller -KeepLastLines, or -ArchivePath to keep the whole log locally.");
                 }
                 keepFrom = s0 - tailLength;
+            }
+
+            // The archive is complete before anything is truncated.
+            if (request.ArchiveDirectory != null)
+            {
+                result.ArchiveFile = Archive(shell, request.LogPath, s0, request.ArchiveDirectory, request.ArchiveStamp ?? DateTime.UtcNow, request.CompressOnHost, request.ArchiveTimeout, ct, verbose);
             }
 
             result.KeptBytes = TruncateKeepingFrom(shell, request, keepFrom, ct, verbose);

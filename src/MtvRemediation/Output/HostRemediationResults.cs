@@ -113,6 +113,9 @@ namespace MtvRemediation
 
         /// <summary>False when the log did not exist (nothing to do; not an error).</summary>
         public bool LogExists { get; set; }
+
+        /// <summary>Why nothing was done, when nothing was (e.g. -KeepLastLines keeps the whole log).</summary>
+        public string? Note { get; set; }
     }
 
     /// <summary>Our temporary log rotation cron job on one host.</summary>

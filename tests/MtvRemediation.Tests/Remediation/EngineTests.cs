@@ -348,6 +348,27 @@ namespace MtvRemediation.Tests.Remediation
             Assert.Equal(expected.Length, r.BytesAfter);
         }
 
+        [Theory]
+        [InlineData(300)]
+        [InlineData(301)]
+        public void Keeping_at_least_every_line_changes_nothing_and_says_so(int keep)
+        {
+            var content = LogLines(300);
+            var log = WriteLog("all.log", content);
+            var inode = Inode(log);
+            var mtime = File.GetLastWriteTimeUtc(log);
+            var archive = Path.Combine(_root, "arch-all");
+            var r = LogClearEngine.Clear(_shell, new LogClearRequest { LogPath = log, KeepLastLines = keep, ArchiveDirectory = archive }, Ct);
+            Assert.Equal(content, File.ReadAllBytes(log));
+            Assert.Equal(inode, Inode(log));
+            Assert.Equal(mtime, File.GetLastWriteTimeUtc(log)); // not rewritten
+            Assert.Equal(0, r.FreedBytes);
+            Assert.Equal(content.Length, r.BytesAfter);
+            Assert.Contains("nothing was changed", r.Note);
+            Assert.Null(r.ArchiveFile);
+            Assert.False(Directory.Exists(archive) && Directory.EnumerateFiles(archive).Any());
+        }
+
         [Fact]
         public void A_tail_larger_than_the_memory_cap_is_refused_before_truncating()
         {
