@@ -361,6 +361,25 @@ Describe 'Find-MtvCloneFailure help example against the lab' -Tag Lab -Skip:(-no
 }
 
 Describe 'Wrapper generations, task directories and MTV cluster objects' {
+    It 'refuses cluster JSON too large to hold (MtvClusterObjectTooLarge) without reading it into memory' {
+        $big = Join-Path $Work 'huge-migration.json'
+        $fs = [IO.File]::Create($big); $fs.SetLength(100MB); $fs.Dispose()   # sparse: no disk used
+        $before = [GC]::GetTotalMemory($true)
+        $out = @(ConvertFrom-MtvClusterObject -Path $big -ErrorVariable e -ErrorAction SilentlyContinue)
+        ([GC]::GetTotalMemory($false) - $before) | Should -BeLessThan 50MB
+        $out.Count | Should -Be 0
+        $e.Count | Should -Be 1
+        $e[0].FullyQualifiedErrorId | Should -BeLike 'MtvClusterObjectTooLarge,*'
+        "$($e[0])" | Should -Match 'one object at a time'
+        # Piped text: refused as it arrives, once, and nothing of it converted.
+        $line = 'x' * 1MB
+        $piped = @(1..40 | ForEach-Object { $line } | ConvertFrom-MtvClusterObject -ErrorVariable e2 -ErrorAction SilentlyContinue)
+        $piped.Count | Should -Be 0
+        $e2.Count | Should -Be 1
+        $e2[0].FullyQualifiedErrorId | Should -BeLike 'MtvClusterObjectTooLarge,*'
+        Remove-Item $big
+    }
+
     It 'runs ConvertFrom-MtvClusterObject''s examples 2 and 3 as written (fixtures of MTV 2.10 and 2.12)' {
         $help = Get-Help ConvertFrom-MtvClusterObject -Full
         Push-Location (Join-Path $PSScriptRoot '../..')

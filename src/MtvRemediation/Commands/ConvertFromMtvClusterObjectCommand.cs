@@ -20,6 +20,14 @@ namespace MtvRemediation.Commands
         private const string InputObjectSet = "InputObject";
         private const string PathSet = "Path";
         private readonly StringBuilder _piped = new StringBuilder();
+        private bool _pipedTooLarge;
+
+        /// <summary>
+        /// The most JSON text read as one input (characters). The whole document is parsed in
+        /// memory, several times its size: a Migration of hundreds of VMs is a few MB, and an
+        /// input far beyond it is refused before it is held, not parsed into gigabytes.
+        /// </summary>
+        internal const int MaxJsonChars = 32 * 1024 * 1024;
 
         /// <summary>JSON text, e.g. the lines of <c>oc get migration m -o json</c>; the whole input is read as one or more JSON documents.</summary>
         [Parameter(Mandatory = true, ParameterSetName = InputObjectSet, ValueFromPipeline = true)]
@@ -39,7 +47,18 @@ namespace MtvRemediation.Commands
         {
             if (ParameterSetName == InputObjectSet)
             {
-                foreach (var line in InputObject) _piped.Append(line).Append('\n');
+                foreach (var line in InputObject)
+                {
+                    if (_pipedTooLarge) return;
+                    if (_piped.Length + line.Length + 1 > MaxJsonChars)
+                    {
+                        _pipedTooLarge = true;
+                        _piped.Clear();
+                        WriteError(TooLarge("the pipeline", new InvalidDataException("more than " + MaxJsonChars + " characters were piped")));
+                        return;
+                    }
+                    _piped.Append(line).Append('\n');
+                }
                 return;
             }
             foreach (var p in Path)
@@ -47,7 +66,15 @@ namespace MtvRemediation.Commands
                 foreach (var file in ResolveFiles(p))
                 {
                     string text;
-                    try { text = File.ReadAllText(file); }
+                    try
+                    {
+                        if (new FileInfo(file).Length > MaxJsonChars)
+                        {
+                            WriteError(TooLarge(file, new InvalidDataException($"'{file}' is {new FileInfo(file).Length} bytes")));
+                            continue;
+                        }
+                        text = File.ReadAllText(file);
+                    }
                     catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
                     {
                         WriteError(new ErrorRecord(ex, WrapperErrorIds.ClusterObjectUnreadable, ErrorCategory.ReadError, file)
@@ -63,8 +90,15 @@ namespace MtvRemediation.Commands
 
         protected override void EndProcessing()
         {
-            if (ParameterSetName == InputObjectSet) Convert(_piped.ToString(), "the pipeline");
+            if (ParameterSetName == InputObjectSet && !_pipedTooLarge) Convert(_piped.ToString(), "the pipeline");
         }
+
+        // Nothing of a too-large input is converted: a half-read object would name the wrong VMs.
+        private static ErrorRecord TooLarge(string origin, Exception ex) =>
+            new ErrorRecord(ex, WrapperErrorIds.ClusterObjectTooLarge, ErrorCategory.LimitsExceeded, origin)
+            {
+                ErrorDetails = new ErrorDetails($"{origin} holds more than {MaxJsonChars / (1024 * 1024)} MB of JSON; nothing of it was read. Pass one object at a time: oc get migration <name> -n <namespace> -o json"),
+            };
 
         private IEnumerable<string> ResolveFiles(string path)
         {

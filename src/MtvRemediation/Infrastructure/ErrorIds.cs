@@ -145,6 +145,7 @@ namespace MtvRemediation.Infrastructure
         public const string ClusterObjectUnreadable = "MtvClusterObjectUnreadable";
         public const string ClusterObjectNotFound = "MtvClusterObjectNotFound";
         public const string ClusterObjectInvalidJson = "MtvClusterObjectInvalidJson";
+        public const string ClusterObjectTooLarge = "MtvClusterObjectTooLarge";
     }
     /// <summary>Stable error ids of SSH on demand (Connect-EsxiShell -StartSshService, Disconnect-EsxiShell).</summary>
     internal static class SshServiceErrorIds
