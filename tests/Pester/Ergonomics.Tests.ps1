@@ -49,6 +49,10 @@ Describe 'SSH on demand through vCenter (Connect-EsxiShell -StartSshService)' -T
         Get-LabSshService $Off | Should -Be 'stopped'
         Get-Endpoint $Off | Connect-EsxiShell -Credential $SshCred -KnownHostsPath $KnownHosts -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $err[0].FullyQualifiedErrorId | Should -BeLike 'EsxiShellConnectFailed*'
+        # Advice that points somewhere: the refusal names the switch that fixes it, and no parameter the command lacks.
+        "$($err[0])" | Should -Match 'SSH \(service TSM-SSH\) is probably stopped.*-StartSshService starts it'
+        "$($err[0])" | Should -Not -Match '-Address/-Port'
+        "$($err[0])" | Should -Match 'Connect-EsxiShell -VMHost .* -Address <management IP or DNS name>'
     }
 
     It 'starts SSH where it is stopped, leaves it where it runs, and stops only its own on Disconnect' {

@@ -42,6 +42,7 @@ namespace MtvRemediation.Commands
             switch (next)
             {
                 case NextCommand.ConnectShell: return $"Connect-EsxiShell{vmHost} -Credential <credential> opens a session.";
+                case NextCommand.ConnectShellByAddress: return $"Connect-EsxiShell{vmHost} -Address <management IP or DNS name> -Credential <credential> opens it at that address.";
                 case NextCommand.ReconnectShell: return $"Connect-EsxiShell{vmHost} -Force reconnects.";
                 case NextCommand.ShowShell: return $"Get-EsxiShell{vmHost} shows the session.";
                 case NextCommand.CheckLogSpace: return $"Test-VmkfstoolsLogSpace{vmHost} checks the log and /var.";

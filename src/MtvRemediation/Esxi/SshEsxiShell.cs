@@ -169,9 +169,16 @@ namespace MtvRemediation.Esxi
             {
                 if (se.SocketErrorCode == SocketError.HostNotFound || se.SocketErrorCode == SocketError.TryAgain || se.SocketErrorCode == SocketError.NoData)
                     return new EsxiShellException(EsxiShellErrorIds.HostUnresolved, ErrorCategory.ObjectNotFound,
-                        $"The name '{_spec.Address}' of host '{_spec.HostName}' does not resolve to an address. Pass -Address with the host's management IP or DNS name.", null, ex);
+                        $"The name '{_spec.Address}' of host '{_spec.HostName}' does not resolve to an address.",
+                        "Open the host's session with its management IP or DNS name as its address.", ex)
+                    { Next = NextCommand.ConnectShellByAddress, NextTarget = _spec.HostName };
+                // Refused: nothing listens on the port, most often because SSH (TSM-SSH) is stopped.
+                var refused = se.SocketErrorCode == SocketError.ConnectionRefused;
                 return new EsxiShellException(EsxiShellErrorIds.ConnectFailed, ErrorCategory.ConnectionError,
-                    $"Cannot connect to {who}: {se.Message}. Check that SSH (service TSM-SSH) is running on the host, the address and port (-Address/-Port), and firewalls.", null, ex);
+                    $"Cannot connect to {who}: {se.Message}. " + (refused
+                        ? "SSH (service TSM-SSH) is probably stopped on the host: -StartSshService starts it through vCenter for this command (and stops it again). Else check the address, the port and firewalls."
+                        : "Check that SSH (service TSM-SSH) is running on the host (-StartSshService starts it through vCenter), the address, the port and firewalls."), null, ex)
+                { Next = NextCommand.ConnectShellByAddress, NextTarget = _spec.HostName };
             }
             if (ex is SshException || ex is IOException || ex is ProxyException)
                 return new EsxiShellException(EsxiShellErrorIds.ConnectFailed, ErrorCategory.ConnectionError,

@@ -11,6 +11,8 @@ namespace MtvRemediation.Infrastructure
         None,
         /// <summary>Open an ESXi shell session to the host (<see cref="MtvException.NextTarget"/>).</summary>
         ConnectShell,
+        /// <summary>Open the host's session at an address given by hand (<see cref="MtvException.NextTarget"/>).</summary>
+        ConnectShellByAddress,
         /// <summary>Open a new session to the host in place of the current one.</summary>
         ReconnectShell,
         /// <summary>Show the host's ESXi shell session.</summary>
