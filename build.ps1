@@ -192,14 +192,31 @@ function Invoke-PesterTests {
 param($PesterPath, $TestsPath, $ResultFile, $Tag)
 Import-Module $PesterPath -Force
 $cfg = New-PesterConfiguration
-$cfg.Run.Path = $TestsPath
+# The help example gate runs last: it checks what the suites before it recorded.
+$gate = Join-Path $TestsPath 'HelpExamples.Gate.Tests.ps1'
+$suites = @(Get-ChildItem $TestsPath -Recurse -Filter *.Tests.ps1 | Where-Object Name -NE (Split-Path $gate -Leaf) | Sort-Object Name | ForEach-Object FullName)
+$cfg.Run.Path = $suites + $gate
 $cfg.Run.PassThru = $true
 $cfg.Output.Verbosity = 'Detailed'
 $cfg.TestResult.Enabled = $true
 $cfg.TestResult.OutputPath = $ResultFile
 if ($Tag) { $cfg.Filter.Tag = $Tag }
+# Where Invoke-HelpExample records the examples this run ran (tests/Pester/HelpExample.ps1).
+New-Item -ItemType Directory -Force (Split-Path $ResultFile) | Out-Null
+$env:MTV_HELP_EXAMPLE_LOG = Join-Path (Split-Path $ResultFile) 'help-examples-run.txt'
+Remove-Item -LiteralPath $env:MTV_HELP_EXAMPLE_LOG -ErrorAction SilentlyContinue
+# Without a tag filter every suite runs: the gate must then run and pass.
+$env:MTV_PESTER_FULL_RUN = if ($Tag) { '' } else { '1' }
 $r = Invoke-Pester -Configuration $cfg
-"PESTER-COUNTS $($r.PassedCount) $($r.FailedCount + $r.FailedBlocksCount + $r.FailedContainersCount) $($r.SkippedCount)"
+$failed = $r.FailedCount + $r.FailedBlocksCount + $r.FailedContainersCount
+if ($env:MTV_PESTER_FULL_RUN -eq '1') {
+    $gateTests = @($r.Tests | Where-Object { $_.ScriptBlock.File -and (Split-Path $_.ScriptBlock.File -Leaf) -eq (Split-Path $gate -Leaf) })
+    if ($gateTests.Count -eq 0 -or @($gateTests | Where-Object Result -NE 'Passed').Count -gt 0) {
+        Write-Host 'The help example gate did not pass in the full run (HelpExamples.Gate.Tests.ps1).' -ForegroundColor Red
+        if (@($gateTests | Where-Object Result -EQ 'Failed').Count -eq 0) { $failed += 1 }
+    }
+}
+"PESTER-COUNTS $($r.PassedCount) $failed $($r.SkippedCount)"
 '@
     $scriptFile = Join-Path $OutRoot 'run-pester.ps1'
     Set-Content $scriptFile $script

@@ -7,6 +7,7 @@ BeforeDiscovery {
 BeforeAll {
     $manifestPath = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $PSScriptRoot '../../out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
     Import-Module $manifestPath -Force
+    . (Join-Path $PSScriptRoot 'HelpExample.ps1')
 
     # Real line shapes (kubev2v/forklift; tests/fixtures/mtv/README.md): MTV 2.10's wrapper log
     # (about to run, vsish, XCOPY: never a failure), MTV 2.9's secure log (the status dict holds
@@ -161,13 +162,11 @@ Describe 'Find-MtvCloneFailure on files' {
     }
 
     It 'runs the help examples that need no host' {
-        $help = Get-Help Find-MtvCloneFailure -Full
         Push-Location $Work
         try {
-            $byTitle = { param($t) @($help.Examples.Example | Where-Object Title -Match $t)[0].Code -replace '(?m)^PS> ', '' }
-            $ex1 = & ([scriptblock]::Create((& $byTitle "Scan a populator pod's log as it is piped in")))
+            $ex1 = Invoke-HelpExample (Get-HelpExample -Cmdlet Find-MtvCloneFailure -Title "Scan a populator pod's log as it is piped in")
             @($ex1).Signature | Should -Be @('XcopyNotUsed', 'ChangeTrackerInvalid', 'ChangeTrackerInvalid')
-            $ex2 = & ([scriptblock]::Create((& $byTitle 'Summarise saved pod logs')))
+            $ex2 = Invoke-HelpExample (Get-HelpExample -Cmdlet Find-MtvCloneFailure -Title 'Summarise saved pod logs')
             $ex2.DiskIoError | Should -Be 1
         }
         finally { Pop-Location }
@@ -348,10 +347,9 @@ Describe 'Find-MtvCloneFailure help example against the lab' -Tag Lab -Skip:(-no
 
     It 'runs example 3 as written: summaries of every lab host''s logs and task directories' {
         Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false -ErrorAction SilentlyContinue
-        $example = (Get-Help Find-MtvCloneFailure -Full).Examples.Example | Where-Object Title -Match 'lab hosts'
-        $example | Should -Not -BeNullOrEmpty
+        $example = Get-HelpExample -Cmdlet Find-MtvCloneFailure -Title 'lab hosts'
         Push-Location (Join-Path $PSScriptRoot '../..')
-        try { $out = @(& ([scriptblock]::Create(($example.Code -replace '(?m)^PS> ', '')))) }
+        try { $out = @(Invoke-HelpExample $example) }
         finally { Pop-Location }
         $hosts = @((Get-Content $LabState -Raw | ConvertFrom-Json).hosts.name)
         @($out.VMHost | Sort-Object -Unique) | Should -Be @($hosts | Sort-Object)
@@ -381,14 +379,11 @@ Describe 'Wrapper generations, task directories and MTV cluster objects' {
     }
 
     It 'runs ConvertFrom-MtvClusterObject''s examples 2 and 3 as written (fixtures of MTV 2.10 and 2.12)' {
-        $help = Get-Help ConvertFrom-MtvClusterObject -Full
         Push-Location (Join-Path $PSScriptRoot '../..')
         try {
             # As written, without the trailing Format-Table (its objects are what is checked).
-            $code2 = ($help.Examples.Example[1].Code -replace '(?m)^PS> ', '') -replace '\|\s*Format-Table.*$', ''
-            $code3 = ($help.Examples.Example[2].Code -replace '(?m)^PS> ', '') -replace '\|\s*Format-Table.*$', ''
-            $ex2 = @(& ([scriptblock]::Create($code2)))
-            $ex3 = @(& ([scriptblock]::Create($code3)))
+            $ex2 = @(Invoke-HelpExample (Get-HelpExample -Cmdlet ConvertFrom-MtvClusterObject -Title 'Read saved objects of two MTV versions' -WithoutFormat))
+            $ex3 = @(Invoke-HelpExample (Get-HelpExample -Cmdlet ConvertFrom-MtvClusterObject -Title 'Every disk MTV copies with the populator' -WithoutFormat))
         }
         finally { Pop-Location }
         $ex2.MoRef | Should -Be @('vm-1013', 'vm-2044')
@@ -432,8 +427,7 @@ Describe 'Wrapper generations on lab hosts' -Tag Lab -Skip:(-not $LabUp) {
     It 'tells the generations apart and runs Get-VmkfstoolsWrapper''s lab example as written' {
         $null = New-LabWrapperTaskDir $Gen['2.10'] 1 -Failure 7228 -Vmdk /vmfs/volumes/LocalDS_0/g/disk1.vmdk
         $null = New-LabWrapperTaskDir $Gen['2.10'] 1 -Running
-        $code = ((Get-Help Get-VmkfstoolsWrapper -Full).Examples.Example[1].Code -replace '(?m)^PS> ', '') -replace '\|\s*Format-List.*$', ''
-        $failed = @(& ([scriptblock]::Create($code)))
+        $failed = @(Invoke-HelpExample (Get-HelpExample -Cmdlet Get-VmkfstoolsWrapper -Title 'The failed clones of the lab hosts' -WithoutFormat))
         $failed.Count | Should -Be 1
         $failed[0].VMHost | Should -Be $Gen['2.10']
         $failed[0].ExitCode | Should -Be 255
@@ -495,10 +489,10 @@ Describe 'Wrapper generations on lab hosts' -Tag Lab -Skip:(-not $LabUp) {
             $s[$Gen['2.11']].TaskDirCount | Should -Be $s[$Gen['2.11']].WrapperTaskDirectoryCount
 
             # Example 5 as written, in a scratch folder (it writes wave3-hosts.csv there).
-            $code = ((Get-Help Test-VmkfstoolsLogSpace -Full).Examples.Example | Where-Object Title -Like '*to a CSV file*').Code -replace '(?m)^PS> ', ''
+            $example = Get-HelpExample -Cmdlet Test-VmkfstoolsLogSpace -Title 'to a CSV file'
             $dir = Join-Path $Work 'csv'; New-Item -ItemType Directory -Force $dir | Out-Null
             Push-Location $dir
-            try { $null = & ([scriptblock]::Create($code)) } finally { Pop-Location }
+            try { $null = Invoke-HelpExample $example } finally { Pop-Location }
             $rows = @{}; Import-Csv (Join-Path $dir 'wave3-hosts.csv') | ForEach-Object { $rows[$_.VMHost] = $_ }
             $rows[$Gen['2.9']].WrapperMtvVersion | Should -Be '2.9'
             $rows[$Gen['2.9']].WrapperCloneMethods | Should -Be 'Vib; Ssh'
@@ -586,8 +580,7 @@ Describe 'Wrapper generations on lab hosts' -Tag Lab -Skip:(-not $LabUp) {
         (Get-Content $r.ArchiveFile -Raw | ConvertFrom-Json | Where-Object path -EQ $failed).stderr | Should -Be 'Failed to clone disk: Input/output error (327689).'
         Remove-Item $archive -Recurse -Force
 
-        $code = ((Get-Help Remove-VmkfstoolsWrapperTaskDirectory -Full).Examples.Example[1].Code -replace '(?m)^PS> ', '') -replace '\|\s*Format-List.*$', ''
-        $out = @(& ([scriptblock]::Create($code)))
+        $out = @(Invoke-HelpExample (Get-HelpExample -Cmdlet Remove-VmkfstoolsWrapperTaskDirectory -Title "Remove the lab hosts' old task directories" -WithoutFormat))
         ($out | Where-Object VMHost -EQ $h).Kept | Should -Contain "$($young): newer than the age limit"
         Test-Path (Chroot $h $running) | Should -BeTrue
     }

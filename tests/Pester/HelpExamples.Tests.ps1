@@ -1,8 +1,7 @@
-# Help examples gate: an example of every cmdlet runs as written against the lab.
-# The code comes from the shipped help (Get-Help), not from the markdown, so what users read is
-# what is run. Host cmdlets, Find-MtvCloneFailure and Invoke-MtvRemediation run theirs in their own
-# suites (HostRemediation, Diagnosis, Runbook); this file covers the session and vSphere cmdlets
-# and checks that every exported cmdlet is covered somewhere.
+# Help examples of the session and vSphere cmdlets run as written against the lab (HelpExample.ps1).
+# The host cmdlets, the diagnosis cmdlets and Invoke-MtvRemediation run theirs in their own suites
+# (HostRemediation, Diagnosis, Runbook); HelpExamples.Gate.Tests.ps1 checks that every exported
+# cmdlet's example ran.
 
 BeforeDiscovery {
     # Cmdlet -> example title (a lab example), in the order a user would run them.
@@ -27,6 +26,7 @@ BeforeAll {
     $RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
 
     . (Join-Path $PSScriptRoot 'PowerCliFixture.ps1')
+    . (Join-Path $PSScriptRoot 'HelpExample.ps1')
     Import-Module (Join-Path $PSScriptRoot '../lab/Lab.psm1') -Force
 
     # What vCenter holds of a VM that a reset would change, as one comparable line.
@@ -41,48 +41,18 @@ BeforeAll {
         }
         finally { Remove-VcsimSoapSession $session }
     }
-
-    function Get-ExampleCode([string] $Cmdlet, [string] $Title) {
-        $ex = @((Get-Help $Cmdlet -Full).Examples.Example) | Where-Object { $_.Title -like "*$Title*" } | Select-Object -First 1
-        if (-not $ex) { throw "No example titled '$Title' in the help of $Cmdlet." }
-        # Strip the prompts: each 'PS> ' line is one statement.
-        return (($ex.Code -split "`n") | ForEach-Object { $_ -replace '^\s*PS>\s?', '' }) -join "`n"
-    }
 }
 
 Describe 'Help example of <Cmdlet> runs against the lab' -Tag Lab, Gate -ForEach $Cases {
     It "runs '<Title>' as written" {
-        $code = Get-ExampleCode $Cmdlet $Title
+        $example = Get-HelpExample -Cmdlet $Cmdlet -Title $Title
         $before = if ($Before) { & $Before }
         Push-Location $RepoRoot
         try {
             $ErrorActionPreference = 'Stop'
-            # Dot-sourced: examples share one scope, like a user typing them one after another.
-            $out = @(. ([scriptblock]::Create($code)))
+            $out = @(Invoke-HelpExample $example)
         }
         finally { Pop-Location }
         & $Check $out $before
-    }
-}
-
-Describe 'Every exported cmdlet has a help example run by a test' -Tag Gate {
-    It 'is covered here or in its own suite' {
-        $here = 'Connect-EsxiShell', 'Get-EsxiShell', 'Disconnect-EsxiShell', 'Connect-MtvVIServer', 'Get-MtvVIServer',
-            'Disconnect-MtvVIServer', 'Get-VMChangeTracking', 'Reset-VMChangeTracking'
-        $elsewhere = @{
-            'Test-VmkfstoolsLogSpace' = 'HostRemediation'; 'Clear-VmkfstoolsWrapperLog' = 'HostRemediation'
-            'Register-LogRotationCron' = 'HostRemediation'; 'Get-LogRotationCron' = 'HostRemediation'
-            'Unregister-LogRotationCron' = 'HostRemediation'; 'Restart-EsxiAgents' = 'HostRemediation'
-            'Find-MtvCloneFailure' = 'Diagnosis'; 'Invoke-MtvRemediation' = 'Runbook'
-            'ConvertFrom-MtvClusterObject' = 'Diagnosis'; 'Get-VmkfstoolsWrapper' = 'Diagnosis'
-            'Remove-VmkfstoolsWrapperTaskDirectory' = 'Diagnosis'
-        }
-        foreach ($c in (Get-Command -Module MtvRemediation -CommandType Cmdlet).Name) {
-            ($c -in $here -or $elsewhere.ContainsKey($c)) | Should -BeTrue -Because "$c needs an example that runs against the lab"
-            if ($elsewhere.ContainsKey($c)) {
-                $suite = Join-Path $PSScriptRoot "$($elsewhere[$c]).Tests.ps1"
-                (Get-Content $suite -Raw) | Should -Match ([regex]::Escape($c)) -Because "$($elsewhere[$c]).Tests.ps1 runs $c's example"
-            }
-        }
     }
 }

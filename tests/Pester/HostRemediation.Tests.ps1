@@ -7,6 +7,7 @@ BeforeAll {
     $script:ManifestPath = $manifestPath
     $script:Helpers = Join-Path $PSScriptRoot 'HostRemediation.Helpers.ps1'
     . $Helpers
+    . (Join-Path $PSScriptRoot 'HelpExample.ps1')
     $script:Lab = Get-HostLab
     # Three hosts cover every behaviour (one to break, one to leave alone, one more for fan-out);
     # the lab may run many more for the fleet tests.
@@ -393,14 +394,19 @@ Describe 'Help examples run as-is against the lab' -Tag Lab {
 
     # In this order the examples leave the hosts as they found them (register, list, unregister).
     # Example 1 of each is production-style (esx01.example.com); the first one without such names runs here.
-    It 'The first lab example of <_> runs without error' -ForEach @(
-        'Test-VmkfstoolsLogSpace', 'Register-LogRotationCron', 'Get-LogRotationCron',
-        'Unregister-LogRotationCron', 'Clear-VmkfstoolsWrapperLog', 'Restart-EsxiAgents') {
-        $code = (@((Get-Help $_ -Full).Examples.Example | Where-Object { $_.Code -notmatch 'example\.com' })[0].Code -replace '^PS>\s*', '').Trim()
-        $code | Should -Match ([regex]::Escape($_))
+    It 'The first lab example of <Cmdlet>, ''<Title>'', runs without error' -ForEach @(
+        @{ Cmdlet = 'Test-VmkfstoolsLogSpace'; Title = 'Check every connected host' }
+        @{ Cmdlet = 'Register-LogRotationCron'; Title = 'Keep the log under 20 MB on every connected host' }
+        @{ Cmdlet = 'Get-LogRotationCron'; Title = 'Which hosts have the job' }
+        @{ Cmdlet = 'Unregister-LogRotationCron'; Title = 'End of the migration wave' }
+        @{ Cmdlet = 'Clear-VmkfstoolsWrapperLog'; Title = 'Clear the log on every connected host' }
+        @{ Cmdlet = 'Restart-EsxiAgents'; Title = 'Restart hostd and vpxa on every connected host' }) {
+        $example = Get-HelpExample -Cmdlet $Cmdlet -Title $Title
+        $example.Code | Should -Not -Match 'example\.com' -Because 'the lab has no production host names'
+        $example.Code | Should -Match ([regex]::Escape($Cmdlet))
         # The example's errors, split from its output (-ErrorVariable is not a parameter of a script block).
         $errs = [System.Collections.Generic.List[object]]::new()
-        $out = @(& ([scriptblock]::Create($code)) 2>&1 3>$null | ForEach-Object { if ($_ -is [System.Management.Automation.ErrorRecord]) { $errs.Add($_) } else { $_ } })
+        $out = @(Invoke-HelpExample $example 2>&1 3>$null | ForEach-Object { if ($_ -is [System.Management.Automation.ErrorRecord]) { $errs.Add($_) } else { $_ } })
         $errs | Should -BeNullOrEmpty
         $out.Count | Should -BeGreaterThan 0
         $out | ForEach-Object { $_.PSObject.TypeNames[0] | Should -BeLike 'MtvRemediation.*' }

@@ -79,6 +79,7 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
         $manifestPath = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $PSScriptRoot '../../out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
         Import-Module $manifestPath -Force
         . (Join-Path $PSScriptRoot '../lab/RunbookScene.ps1')
+        . (Join-Path $PSScriptRoot 'HelpExample.ps1')
 
         Connect-RunbookLab
         $scene = Set-RunbookScene
@@ -109,9 +110,9 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
 
     Context 'in order: plan, run, re-run, report' {
         It 'the help example for the lab scene runs as written' {
-            $code = @((Get-Help Invoke-MtvRemediation -Examples).Examples.Example | Where-Object Title -Match "the lab's scene")[0].Code -replace '^PS> ', ''
-            $code | Should -Match ([regex]::Escape($vmName)) -Because 'the example names the lab scene''s VM'
-            $out = & ([scriptblock]::Create($code)) 6>$null
+            $example = Get-HelpExample -Cmdlet Invoke-MtvRemediation -Title "the lab's scene"
+            $example.Code | Should -Match ([regex]::Escape($vmName)) -Because 'the example names the lab scene''s VM'
+            $out = Invoke-HelpExample $example 6>$null
             (Split-Summary $out).VM[0].Result | Should -Be 'Planned'
             (Split-Summary $out).Host[0].Result | Should -Be 'Planned'
         }
