@@ -578,6 +578,8 @@ Describe 'Wrapper generations on lab hosts' -Tag Lab -Skip:(-not $LabUp) {
         Test-Path (Chroot $h $running) | Should -BeTrue
         Test-Path (Chroot $h $young) | Should -BeTrue
         (Get-Content $r.ArchiveFile -Raw | ConvertFrom-Json | Where-Object path -EQ $failed).stderr | Should -Be 'Failed to clone disk: Input/output error (327689).'
+        # The failed tasks' stderr names datastores and VMs: the archive is its owner's only.
+        [IO.File]::GetUnixFileMode($r.ArchiveFile) | Should -Be ([IO.UnixFileMode]'UserRead, UserWrite')
         Remove-Item $archive -Recurse -Force
 
         $out = @(Invoke-HelpExample (Get-HelpExample -Cmdlet Remove-VmkfstoolsWrapperTaskDirectory -Title "Remove the lab hosts' old task directories" -WithoutFormat))

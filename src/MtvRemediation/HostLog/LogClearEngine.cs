@@ -43,8 +43,8 @@ namespace MtvRemediation.HostLog
 
         /// <summary>
         /// Local directory where the kept tail is saved before the log is truncated (deleted again
-        /// once it is written back). Null: the archive directory when given, else the user's temp
-        /// directory (MtvRemediation/).
+        /// once it is written back). Null: the archive directory when given, else the user's own
+        /// MtvRemediation/kept-tails under local application data (0700).
         /// </summary>
         public string? KeptTailDirectory { get; set; }
 
@@ -283,7 +283,7 @@ namespace MtvRemediation.HostLog
         /// <summary>Saves the part to keep in a new owner-only file; returns its path.</summary>
         private static string SaveKeptTail(LogClearRequest request, string host, byte[] kept)
         {
-            var directory = request.KeptTailDirectory ?? request.ArchiveDirectory ?? Path.Combine(Path.GetTempPath(), "MtvRemediation");
+            var directory = request.KeptTailDirectory ?? request.ArchiveDirectory ?? OwnerOnlyFile.PrivateDirectory("kept-tails");
             Directory.CreateDirectory(directory);
             var file = UniqueName(directory, host, request.LogPath, ".kept-tail");
             using (var fs = OwnerOnlyFile.CreateNew(file))

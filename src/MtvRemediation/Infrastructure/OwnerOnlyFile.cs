@@ -32,6 +32,29 @@ namespace MtvRemediation.Infrastructure
             }
         }
 
+        private const int OwnerOnlyDirectory = 0x1C0; // 0700
+
+        /// <summary>
+        /// The user's own directory for files the module keeps locally (the -KeepLastLines tail
+        /// until it is written back): under the user's local application data, never a shared
+        /// temporary path another user could create first. Mode 0700 on Unix; a link is refused.
+        /// </summary>
+        public static string PrivateDirectory(string name)
+        {
+            var root = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create);
+            if (string.IsNullOrEmpty(root)) root = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+            var path = Path.Combine(root, "MtvRemediation", name);
+            Directory.CreateDirectory(path);
+            foreach (var dir in new[] { Path.Combine(root, "MtvRemediation"), path })
+            {
+                if ((File.GetAttributes(dir) & FileAttributes.ReparsePoint) != 0)
+                    throw new IOException($"'{dir}' is a link; the module keeps its local files only in a directory of its own.");
+                if (!RuntimeInformation.IsOSPlatform(OSPlatform.Windows) && chmod(dir, OwnerOnlyDirectory) != 0)
+                    throw new IOException($"Cannot make '{dir}' private to its owner (chmod 700 failed, errno {Marshal.GetLastWin32Error()}).");
+            }
+            return path;
+        }
+
         [DllImport("libc", SetLastError = true)]
 #pragma warning disable IDE1006 // libc's name
         private static extern int chmod(string path, int mode);

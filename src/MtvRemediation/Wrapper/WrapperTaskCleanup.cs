@@ -127,7 +127,13 @@ namespace MtvRemediation.Wrapper
                   .Append(i < tasks.Count - 1 ? ",\n" : "\n");
             }
             sb.Append("]\n");
-            File.WriteAllText(path, sb.ToString(), new UTF8Encoding(false));
+            // Owner-only (0600) before any byte is written: failed tasks' stderr names datastores and VMs.
+            var bytes = new UTF8Encoding(false).GetBytes(sb.ToString());
+            using (var fs = OwnerOnlyFile.CreateNew(path))
+            {
+                fs.Write(bytes, 0, bytes.Length);
+                fs.Flush(true);
+            }
             return path;
         }
 
