@@ -5,6 +5,7 @@ using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using MtvRemediation.Esxi;
+using MtvRemediation.Infrastructure;
 using MtvRemediation.Wrapper;
 
 namespace MtvRemediation.Diagnosis
@@ -167,7 +168,7 @@ namespace MtvRemediation.Diagnosis
 
         private static string Trim(string text)
         {
-            text = (text ?? "").Trim();
+            text = HostText.Printable((text ?? "").Trim());
             return text.Length > 500 ? text.Substring(0, 500) + "..." : text;
         }
 

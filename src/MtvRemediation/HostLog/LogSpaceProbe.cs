@@ -221,7 +221,7 @@ namespace MtvRemediation.HostLog
         {
             var t = (text ?? string.Empty).Trim();
             var nl = t.IndexOf('\n');
-            return nl < 0 ? t : t.Substring(0, nl);
+            return HostText.Printable(nl < 0 ? t : t.Substring(0, nl));
         }
     }
 }

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using MtvRemediation.Infrastructure;
 
 namespace MtvRemediation
 {
@@ -7,13 +8,15 @@ namespace MtvRemediation
     public sealed class CloneFailureFinding
     {
         /// <summary><c>host:/var/log/file</c> for host logs, the full path for files, <c>InputObject</c> for piped lines.</summary>
-        public string Source { get; set; } = "";
+        public string Source { get => _source; set => _source = HostText.Printable(value); }
+        private string _source = "";
 
         /// <summary>The ESXi host the line came from; null for local files and piped lines.</summary>
         public string? VMHost { get; set; }
 
         /// <summary>The log file (on the host, or local); null for piped lines.</summary>
-        public string? Path { get; set; }
+        public string? Path { get => _path; set => _path = value == null ? null : HostText.Printable(value); }
+        private string? _path;
 
         /// <summary>
         /// 1-based line number within the source (within the pipeline for piped lines); 0 for the
@@ -30,7 +33,9 @@ namespace MtvRemediation
         /// <summary>vmkfstools' exit code when the line reports one.</summary>
         public int? ExitCode { get; set; }
 
-        public string Line { get; set; } = "";
+        /// <remarks>Controls are shown as \xHH (<see cref="HostText"/>): the line came from a host or a file.</remarks>
+        public string Line { get => _line; set => _line = HostText.Printable(value); }
+        private string _line = "";
         public string Cause { get; set; } = "";
 
         /// <summary>The cmdlet(s) to run.</summary>
