@@ -225,6 +225,20 @@ Describe 'Register-, Get-, Unregister-LogRotationCron' -Tag Lab {
         [Convert]::ToHexString($after) | Should -Be ([Convert]::ToHexString($odd))
     }
 
+    It 'reloads crond when the crontab is up to date but crond started before its last change (a run killed before its reload)' {
+        $a = Register-LogRotationCron -VMHost $LabHosts[0].Name -Confirm:$false 3>$null
+        # What a run killed between its rename and its reload leaves: our line in the crontab, written
+        # after the running crond read it.
+        Start-Sleep -Milliseconds 1100
+        $null = Invoke-InHost $LabHosts[0] 'touch /var/spool/cron/crontabs/root'
+        $b = Register-LogRotationCron -VMHost $LabHosts[0].Name -Confirm:$false 3>$null
+        $b.Changed | Should -BeFalse
+        $b.CrondPid | Should -Not -Be $a.CrondPid -Because 'crond had not read the crontab: it is reloaded'
+        Invoke-InHost $LabHosts[0] "kill -0 $($b.CrondPid) && echo alive" | Should -Be 'alive'
+        # Now crond has read it: the next run changes nothing.
+        (Register-LogRotationCron -VMHost $LabHosts[0].Name -Confirm:$false 3>$null).CrondPid | Should -Be $b.CrondPid
+    }
+
     It 'is idempotent and new parameters replace our entry' {
         $a = Register-LogRotationCron -VMHost $LabHosts[0].Name -Confirm:$false 3>$null
         $b = Register-LogRotationCron -VMHost $LabHosts[0].Name -Confirm:$false 3>$null

@@ -37,6 +37,9 @@ namespace MtvRemediation.HostLog
         public int? CrondPid { get; set; }
         public int Removed => RemovedEntries.Length;
 
+        /// <summary>crond was reloaded although the crontab was up to date (it had not read the last change).</summary>
+        public bool Reloaded { get; set; }
+
         /// <summary>Our entries that the edit took out (read under the lock).</summary>
         public RotationEntry[] RemovedEntries { get; set; } = Array.Empty<RotationEntry>();
     }
@@ -127,8 +130,18 @@ namespace MtvRemediation.HostLog
                 };
                 if (original != null && updated.AsSpanEquals(original))
                 {
-                    verbose?.Invoke($"{shell.HostName}: crontab already up to date; not rewritten.");
-                    change.CrondPid = ReadPid(shell, paths, ct);
+                    var (pid, stale) = ReadPid(shell, paths, ct);
+                    if (!stale)
+                    {
+                        verbose?.Invoke($"{shell.HostName}: crontab already up to date; not rewritten.");
+                        change.CrondPid = pid;
+                        return change;
+                    }
+                    // Up to date, but crond started before the crontab's last change (a run that died
+                    // between its rename and its reload): the change is not active until crond reloads.
+                    change.CrondPid = ReloadCrond(shell, paths, ct);
+                    change.Reloaded = true;
+                    verbose?.Invoke($"{shell.HostName}: crontab up to date, but crond (pid {pid}) started before its last change: reloaded (pid {change.CrondPid}).");
                     return change;
                 }
                 Write(shell, paths, updated, original == null ? null : Md5(original), mode ?? "600", owner, ct);
@@ -233,11 +246,13 @@ namespace MtvRemediation.HostLog
             return (int)pid.Value;
         }
 
-        public static int? ReadPid(IEsxiShell shell, CronPaths paths, CancellationToken ct)
+        /// <summary>The live crond's pid (null: not running), and whether the crontab changed after it started.</summary>
+        public static (int? Pid, bool Stale) ReadPid(IEsxiShell shell, CronPaths paths, CancellationToken ct)
         {
-            var r = RemoteOps.Run(shell, RemoteCommand.FromScript("crond-pid.sh", paths.PidFile), ct);
-            var pid = RemoteOps.ParseLong(r.Stdout);
-            return pid.HasValue ? (int)pid.Value : (int?)null;
+            var r = RemoteOps.Run(shell, RemoteCommand.FromScript("crond-pid.sh", paths.PidFile, paths.CrontabPath), ct);
+            var lines = r.Stdout.Replace("\r", "").Split('\n');
+            var pid = RemoteOps.ParseLong(lines[0]);
+            return (pid.HasValue ? (int)pid.Value : (int?)null, pid.HasValue && lines.Length > 1 && lines[1].Trim() == "stale");
         }
 
         private static string AcquireLock(IEsxiShell shell, CronPaths paths, CancellationToken ct, Action<string>? verbose)
