@@ -167,6 +167,9 @@ namespace MtvRemediation.Cbt
                 {
                     var descriptor = DatastorePath.DiskFileNameForCtk(f.Path.FileName);
                     if (descriptor == null) continue;
+                    // A disk of this VM whose name only looks like a ctk file (data-ctk.vmdk beside
+                    // data.vmdk) is a disk, never a ctk file: whether ESXi allows the name is unverified.
+                    if (ownDescriptors.Contains(f.Path.ToString())) continue;
                     if (ownCtk.TryGetValue(f.Path.ToString(), out var disk)) result.OwnByDisk[disk.Key] = f.Path;
                     else if (present.Contains(descriptor) || ownDescriptors.Contains(DatastorePath.Combine(folder.Key.Datastore, folder.Key.Folder, descriptor).ToString()))
                         result.Foreign.Add(f.Path);
@@ -292,6 +295,9 @@ namespace MtvRemediation.Cbt
             plan.CtkEnabledKeys.AddRange(vm.Disks.Where(d => !d.IsPhysicalRdm && d.CtkEnabledKey != null).Select(d => d.CtkEnabledKey!).Distinct());
             plan.FilesToDelete.AddRange(vm.Disks.Where(d => inspection.OwnByDisk.ContainsKey(d.Key)).Select(d => inspection.OwnByDisk[d.Key]).Distinct());
             if (options.IncludeOrphanedCtk) plan.FilesToDelete.AddRange(inspection.Orphaned);
+            // Never a file that backs a disk of the VM, whatever the inspection found.
+            var backings = new HashSet<string>(vm.Disks.Select(d => d.FileName), StringComparer.Ordinal);
+            plan.FilesToDelete.RemoveAll(f => backings.Contains(f.ToString()));
             return plan;
         }
 

@@ -156,6 +156,28 @@ namespace MtvRemediation.Tests.VSphere
         }
 
         [Fact]
+        public async Task A_disk_named_like_a_ctk_file_is_a_disk_and_never_deleted()
+        {
+            // data.vmdk and a second disk data-ctk.vmdk: the name of data.vmdk's ctk file is a disk.
+            var fake = new FakeVSphere();
+            fake.Disks.Add("[ds 1] app [1]/data.vmdk");
+            fake.Disks.Add("[ds 1] app [1]/data-ctk.vmdk");
+            foreach (var n in new[] { "data.vmdk", "data-ctk.vmdk", "data-ctk-ctk.vmdk" }) fake.Files.Add("[ds 1] app [1]/" + n);
+            var vm = Vm(fake);
+            vm.Disks.Clear();
+            vm.Disks.Add(new VmDiskInfo { Key = 2000, FileName = "[ds 1] app [1]/data.vmdk", Datastore = "ds 1", DatastoreMoRef = Ds.MoRef, ControllerKind = "scsi", BusNumber = 0, UnitNumber = 0 });
+            vm.Disks.Add(new VmDiskInfo { Key = 2001, FileName = "[ds 1] app [1]/data-ctk.vmdk", Datastore = "ds 1", DatastoreMoRef = Ds.MoRef, ControllerKind = "scsi", BusNumber = 0, UnitNumber = 1 });
+            var engine = Engine(fake);
+            var inspection = await engine.InspectAsync(vm, CancellationToken.None);
+            var plan = ChangeTrackingEngine.Plan(inspection, new ChangeTrackingResetOptions { IncludeOrphanedCtk = true });
+            Assert.DoesNotContain("[ds 1] app [1]/data-ctk.vmdk", plan.FilesToDelete.Select(p => p.ToString()));
+            Assert.Equal(new[] { "[ds 1] app [1]/data-ctk-ctk.vmdk" }, plan.FilesToDelete.Select(p => p.ToString()));
+            var result = await engine.ResetAsync(plan, "vc", CancellationToken.None);
+            Assert.Contains("[ds 1] app [1]/data-ctk.vmdk", fake.Files);
+            Assert.DoesNotContain("Delete [ds 1] app [1]/data-ctk.vmdk", fake.Calls);
+        }
+
+        [Fact]
         public async Task Reset_of_an_off_VM_deletes_only_its_own_ctk_files_in_KB_order()
         {
             var fake = WithFiles();
