@@ -587,6 +587,22 @@ Describe 'Wrapper generations on lab hosts' -Tag Lab -Skip:(-not $LabUp) {
         Test-Path (Chroot $h $running) | Should -BeTrue
     }
 
+    It 'a task directory name with a newline and @@ hides no later evidence (it is not a task id: counted, never read)' {
+        $h = $Gen['2.10']
+        $null = Invoke-LabHost $h 'mkdir "$(printf "/tmp/vmkfstools-wrapper-0\n@@x")"; mkdir "$(printf "/tmp/vmkfstools-wrapper-1\t2")"'
+        $failed = @(New-LabWrapperTaskDir $h 1 -Failure 7228)[0]
+        try {
+            $w = Get-VmkfstoolsWrapper -VMHost $h -ErrorAction Stop
+            $w.UnrecognizedTaskDirectoryCount | Should -Be 2
+            @($w.FailedTasks | Where-Object Path -EQ $failed).Count | Should -Be 1
+            $w.TaskDirectories.Path | Should -Not -Match '@@|\t'
+            $f = @(Find-MtvCloneFailure -VMHost $h -ErrorAction Stop | Where-Object { $_.Source -like "*$failed/err" })
+            $f.Signature | Should -Contain 'ChangeTrackerInvalid'
+            (Test-VmkfstoolsLogSpace -VMHost $h -SkipWrapperInventory -ErrorAction Stop).TaskDirCount | Should -Be @($w.TaskDirectories).Count
+        }
+        finally { $null = Invoke-LabHost $h 'rm -rf /tmp/vmkfstools-wrapper-0*@@x /tmp/vmkfstools-wrapper-1*2'; $null = Invoke-LabHost $h "rm -rf $failed" }
+    }
+
     It 'reads no task-directory file through a link, nor from a FIFO (the inventory does not hang)' {
         $h = $Gen['2.10']
         $dir = @(New-LabWrapperTaskDir $h 1 -Failure 7228)[0]

@@ -43,6 +43,12 @@ namespace MtvRemediation
     {
         public string VMHost { get; set; } = "";
 
+        /// <summary>
+        /// Directories named like task directories whose name is not a task id (the wrappers use
+        /// UUIDs): not the wrapper's, never read or removed; a name with a newline is one of them.
+        /// </summary>
+        public int UnrecognizedTaskDirectoryCount { get; set; }
+
         /// <summary>The VIB's version from <c>esxcli software vib list</c> (null: not installed, or not readable).</summary>
         public string? VibVersion { get; set; }
 

@@ -44,7 +44,8 @@ if [ $k != 0 ]; then
   echo @@statftmp; stat -f -c '%S %b %f %a' "$t" 2>/dev/null; echo "@@rc $?"
   echo @@dfktmp; df -k "$t" 2>/dev/null; echo "@@rc $?"
 fi
-echo @@tasks; for x in /tmp/vmkfstools-wrapper-*; do [ -d "$x" ] && echo "$x"; done
+# Task directories by their UUID names only (another name could hold a newline).
+echo @@tasks; for x in /tmp/vmkfstools-wrapper-*; do case ${x#/tmp/vmkfstools-wrapper-} in ''|*[!0-9a-fA-F-]*) ;; *) [ -d "$x" ] && echo "$x";; esac; done
 echo @@stale; find /tmp -maxdepth 1 -type d -name 'vmkfstools-wrapper-*' -mtime +5 2>/dev/null
 echo @@vib; for p in /opt/redhat/vmkfstools-wrapper /usr/lib/vmware/esxcli/ext/esxcli-vmkfstools.xml; do [ -e "$p" ] && echo "$p"; done; echo "@@rc 0"
 echo @@end

@@ -9,6 +9,7 @@
 #   @@logs     path<TAB>bytes<TAB>mtime of the wrapper's own log files
 #   @@tasks    T<TAB>id<TAB>mtime<TAB>bytes<TAB>pid<TAB>alive<TAB>exitcode<TAB>rdmfile per task
 #              directory, then E<TAB>id<TAB>line for each line of its err (at most $1 bytes)
+#   @@unrecognized  how many /tmp/vmkfstools-wrapper-* directories have no task id as their name
 # @include wrapper-payload.sh
 errbytes=$1
 echo @@vib
@@ -39,9 +40,15 @@ echo @@tasks
 # A task directory's files are read only when they are regular files, never through a link: a FIFO
 # would block the read, and a link could name any file of the host (a root-only one included).
 regular() { [ -f "$1" ] && [ ! -L "$1" ]; }
+unrecognized=0
 for d in /tmp/vmkfstools-wrapper-*; do
   if [ ! -d "$d" ] || [ -L "$d" ]; then continue; fi
   id=${d#/tmp/vmkfstools-wrapper-}
+  # Every wrapper names its task directories with a UUID (hex digits and dashes): any other name
+  # (a newline, a tab or '@@' in it would break this output's lines) is not a task's, never read.
+  case $id in
+    ''|*[!0-9a-fA-F-]*) unrecognized=$((unrecognized + 1)); continue;;
+  esac
   pid=
   regular "$d/pid" && pid=$(head -c 32 "$d/pid" 2>/dev/null | tr -cd '0-9')
   alive=0
@@ -55,4 +62,6 @@ for d in /tmp/vmkfstools-wrapper-*; do
   printf 'T\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$id" "$(stat -c %Y "$d" 2>/dev/null)" "$bytes" "$pid" "$alive" "$code" "$rdm"
   if regular "$d/err" && [ -s "$d/err" ]; then head -c "$errbytes" "$d/err" | awk -v id="$id" '{ print "E\t" id "\t" $0 }'; fi
 done
+echo @@unrecognized
+echo "$unrecognized"
 echo @@end

@@ -102,6 +102,7 @@ namespace MtvRemediation.Wrapper
             }
             foreach (var kv in err)
                 if (byId.TryGetValue(kv.Key, out var t)) t.Stderr = string.Join("\n", kv.Value);
+            info.UnrecognizedTaskDirectoryCount = int.TryParse(Section("unrecognized").Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var u) ? u : 0;
             info.TaskDirectories = tasks.OrderBy(t => t.LastWriteTime ?? DateTime.MinValue).ToArray();
             info.TaskDirectoryCount = tasks.Count;
             info.TaskDirectoryBytes = tasks.Sum(t => t.Bytes);
