@@ -226,50 +226,49 @@ Describe 'Host faults' -Tag Lab, Fault -Skip:(-not $LabUp) {
     }
 
     Context '/var at 100%' {
-        It 'Register-LogRotationCron either registers or fails clearly, and the crontab keeps every byte' {
+        # A full /var has no room for the new crontab's temporary copy: the write fails, and nothing changes.
+        It 'Register-LogRotationCron fails with CrontabWriteFailed and the crontab keeps every byte' {
             $orig = Get-HostFileBytes $H $CrontabPath
             Set-HostVarFull $H
             $r = Register-LogRotationCron -VMHost $H.Name -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue 3>$null
-            $now = Get-HostFileBytes $H $CrontabPath
-            if ($r) {
-                $r.Registered | Should -BeTrue
-                [Convert]::ToHexString($now[0..($orig.Length - 1)]) | Should -Be ([Convert]::ToHexString($orig))
-                (Invoke-InHost $H "grep -c 'MtvRemediation:log-rotation' $CrontabPath") | Should -Be '1'
-            }
-            else {
-                $err[0].FullyQualifiedErrorId | Should -BeLike 'CrontabWriteFailed*'
-                "$($err[0])" | Should -Match '/var|space'
-                [Convert]::ToHexString($now) | Should -Be ([Convert]::ToHexString($orig))
-            }
+            $r | Should -BeNullOrEmpty
+            @($err).Count | Should -Be 1
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'CrontabWriteFailed*'
+            $err[0].TargetObject | Should -Be $H.Name
+            "$($err[0])" | Should -Match 'was not changed'
+            "$($err[0])" | Should -Match 'Clear-VmkfstoolsWrapperLog'
+            [Convert]::ToHexString((Get-HostFileBytes $H $CrontabPath)) | Should -Be ([Convert]::ToHexString($orig))
             (Invoke-InHost $H 'ls /var/spool/cron/crontabs | grep -c mtv-tmp || true') | Should -Be '0'
             Invoke-InHost $H 'kill -0 $(cat /var/run/crond.pid) && echo alive' | Should -Be 'alive'
         }
 
-        It 'Get- and Unregister-LogRotationCron work on a full /var and keep every foreign byte' {
+        It 'Get-LogRotationCron reads a full /var; Unregister- fails with CrontabWriteFailed and keeps every byte' {
             Register-LogRotationCron -VMHost $H.Name -Confirm:$false 3>$null | Out-Null
             $withOurs = Get-HostFileBytes $H $CrontabPath
             Set-HostVarFull $H
-            @(Get-LogRotationCron -VMHost $H.Name).Count | Should -Be 1
+            @(Get-LogRotationCron -VMHost $H.Name -ErrorAction Stop).Count | Should -Be 1
             $u = Unregister-LogRotationCron -VMHost $H.Name -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
-            $now = Get-HostFileBytes $H $CrontabPath
-            if ($err) {
-                $err[0].FullyQualifiedErrorId | Should -BeLike 'CrontabWriteFailed*'
-                [Convert]::ToHexString($now) | Should -Be ([Convert]::ToHexString($withOurs))
-            }
-            else {
-                [Convert]::ToHexString($now) | Should -Be ([Convert]::ToHexString($script:Pristine[$H.Name].Crontab))
-            }
+            $u | Should -BeNullOrEmpty
+            @($err).Count | Should -Be 1
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'CrontabWriteFailed*'
+            $err[0].TargetObject | Should -Be $H.Name
+            "$($err[0])" | Should -Match 'was not changed'
+            [Convert]::ToHexString((Get-HostFileBytes $H $CrontabPath)) | Should -Be ([Convert]::ToHexString($withOurs))
             (Invoke-InHost $H 'ls /var/spool/cron/crontabs | grep -c mtv-tmp || true') | Should -Be '0'
         }
 
-        It 'Restart-EsxiAgents on a full /var leaves both agents running and says so truthfully' {
+        # The agents need no room on /var to restart: both are restarted, and nothing is reported wrong.
+        It 'Restart-EsxiAgents on a full /var restarts both agents, leaves them running and reports no error' {
             Set-HostVarFull $H
+            $pids = (Invoke-InHost $H 'cat /var/run/vmware/hostd.pid /var/run/vmware/vpxa.pid') -split "`n"
             $r = @(Restart-EsxiAgents -VMHost $H.Name -Confirm:$false -TimeoutSeconds 8 -ErrorVariable err -ErrorAction SilentlyContinue -WarningAction SilentlyContinue)
-            foreach ($x in $r) {
-                $state = Invoke-LabHost $H.Name "/etc/init.d/$($x.Agent) status" -AllowFailure
-                if ($x.Succeeded) { $state | Should -Match 'is running' }
-            }
-            if (@($r | Where-Object Succeeded).Count -lt 2) { @($err).Count | Should -BeGreaterThan 0 }
+            @($err) | Should -BeNullOrEmpty
+            $r.Agent | Should -Be @('hostd', 'vpxa')
+            $r.Succeeded | Should -Be @($true, $true)
+            $r.Running | Should -Be @($true, $true)
+            Invoke-InHost $H '/etc/init.d/hostd status; /etc/init.d/vpxa status' | Should -Be "hostd is running.`nvpxa is running."
+            $now = (Invoke-InHost $H 'cat /var/run/vmware/hostd.pid /var/run/vmware/vpxa.pid') -split "`n"
+            foreach ($i in 0, 1) { $now[$i] | Should -Not -Be $pids[$i] -Because 'a restart gives each agent a new process' }
         }
     }
 
