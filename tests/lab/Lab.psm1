@@ -357,6 +357,7 @@ function Get-LabVcsimTask {
     $all = Invoke-RestMethod -Uri "$((Get-MtvLab).vcsim.ctlUrl)/ctl/tasks"
     foreach ($t in @($all)) {
         foreach ($p in 'queueTime', 'startTime', 'completeTime') {
+            if (-not $t.PSObject.Properties[$p]) { continue }   # a task still queued or running has no end time yet
             $v = $t.$p
             if ($v -and $v -isnot [datetime]) { $t.$p = [datetime]::Parse($v, [Globalization.CultureInfo]::InvariantCulture, [Globalization.DateTimeStyles]::AdjustToUniversal) }
             elseif ($v) { $t.$p = $v.ToUniversalTime() }
