@@ -67,11 +67,12 @@ BeforeAll {
     $script:Log = '/var/log/vmkfstools-wrapper.log'
     $script:CrontabPath = '/var/spool/cron/crontabs/root'
 
-    # Runs $Script in its own runspace (the module imported, sessions to $Hosts opened), waits until it
-    # says 'go' and then $DelayMs more, and stops it as Ctrl+C does. Returns how long Stop() took and
-    # the final state; throws when the work finished before it could be stopped (nothing was tested).
+    # Runs $Script in its own runspace (the module imported, sessions to $Hosts opened), waits until
+    # $Started says the remote work is under way (on a host or in vCenter) and then $DelayMs more, and
+    # stops it as Ctrl+C does. Returns how long Stop() took and the final state; throws when the work
+    # never started or finished before it could be stopped (nothing was tested).
     function Stop-AfterStart {
-        param([scriptblock] $Script, [object[]] $Hosts = @(), [int] $DelayMs = 800, [hashtable] $Arguments = @{})
+        param([scriptblock] $Script, [Parameter(Mandatory)][scriptblock] $Started, [object[]] $Hosts = @(), [int] $DelayMs = 0, [hashtable] $Arguments = @{})
         $ps = [powershell]::Create()
         try {
             $null = $ps.AddScript({
@@ -87,7 +88,9 @@ BeforeAll {
             $deadline = [DateTime]::UtcNow.AddSeconds(30)
             while ($output.Count -eq 0 -and -not $async.IsCompleted -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
             if ($output.Count -eq 0) { throw "the runspace did not start: $($ps.Streams.Error | Out-String)" }
-            Start-Sleep -Milliseconds $DelayMs
+            while (-not (& $Started) -and -not $async.IsCompleted -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
+            if (-not (& $Started)) { throw "the remote work was not seen running before the stop: $($ps.Streams.Error | Out-String)" }
+            if ($DelayMs) { Start-Sleep -Milliseconds $DelayMs }
             if ($async.IsCompleted) { throw "the operation finished before it could be stopped: $($ps.Streams.Error | Out-String)" }
             $sw = [Diagnostics.Stopwatch]::StartNew()
             $ps.Stop()
@@ -95,6 +98,18 @@ BeforeAll {
             [pscustomobject]@{ Seconds = $sw.Elapsed.TotalSeconds; State = "$($ps.InvocationStateInfo.State)"; Completed = $async.IsCompleted }
         }
         finally { $ps.Dispose() }
+    }
+
+    # The processes a command started on these hosts: the lab's hosts are chroots, so a process is
+    # the host's when its root is the host's directory; $Marker picks it by its command line.
+    function Get-RemoteWork([object[]] $Hosts, [string] $Marker) {
+        $roots = @($Hosts | ForEach-Object { (Resolve-Path $_.ChrootPath).Path.TrimEnd('/') })
+        foreach ($p in Get-ChildItem /proc -Directory -ErrorAction SilentlyContinue | Where-Object Name -Match '^\d+$') {
+            $root = try { (Get-Item -LiteralPath "/proc/$($p.Name)/root" -Force -ErrorAction Stop).LinkTarget } catch { $null }
+            if (-not $root -or $roots -notcontains $root.TrimEnd('/')) { continue }
+            $cmd = try { [IO.File]::ReadAllText("/proc/$($p.Name)/cmdline") } catch { '' }
+            if ($cmd.Contains($Marker)) { [pscustomobject]@{ Pid = [int]$p.Name; Root = $root } }
+        }
     }
 
     function Wait-Until([scriptblock] $Condition, [int] $TimeoutSeconds = 15) {
@@ -317,14 +332,16 @@ Describe 'Host faults' -Tag Lab, Fault -Skip:(-not $LabUp) {
 
         It 'Test-VmkfstoolsLogSpace on a slow host' {
             Set-LabSlowness 5000 -HostName $H.Name | Out-Null
-            $s = Stop-AfterStart -Hosts $H -Arguments @{ N = $H.Name } -Script { param($N) Test-VmkfstoolsLogSpace -VMHost $N }
+            # The slow vdf stand-in running on the host is the space check under way.
+            $s = Stop-AfterStart -Hosts $H -Started { @(Get-RemoteWork $H 'vdf').Count -gt 0 } -Arguments @{ N = $H.Name } -Script { param($N) Test-VmkfstoolsLogSpace -VMHost $N }
             $s.State | Should -Be 'Stopped'
             $s.Seconds | Should -BeLessThan 2
         }
 
         It 'Restart-EsxiAgents: stops promptly, and a re-run leaves both agents running' {
             Set-LabSlowness 3000 -HostName $H.Name | Out-Null
-            $s = Stop-AfterStart -Hosts $H -Arguments @{ N = $H.Name } -Script { param($N) Restart-EsxiAgents -VMHost $N -Confirm:$false -WarningAction SilentlyContinue }
+            # Stopped while the hostd restart runs on the host (agent-init.sh's output file exists meanwhile).
+            $s = Stop-AfterStart -Hosts $H -Started { @(Get-ChildItem -LiteralPath (Get-HostPath $H '/tmp') -Filter 'mtvremediation-agent-restart.*').Count -gt 0 } -Arguments @{ N = $H.Name } -Script { param($N) Restart-EsxiAgents -VMHost $N -Confirm:$false -WarningAction SilentlyContinue }
             $s.State | Should -Be 'Stopped'
             $s.Seconds | Should -BeLessThan 2
             Set-LabSlowness 0 -HostName $H.Name | Out-Null
@@ -336,22 +353,26 @@ Describe 'Host faults' -Tag Lab, Fault -Skip:(-not $LabUp) {
             Set-HostVarFull $H
             $size = Get-HostFileSize $H $Log
             $hash = Get-HostFileHash $H $Log
-            $archive = Join-Path ([IO.Path]::GetTempPath()) ("mtv-fault-archive-" + [guid]::NewGuid().ToString('N') + '.gz')
+            # -ArchivePath is a directory: the archive is <host>_<log>_<time>.gz in it.
+            $archive = Join-Path ([IO.Path]::GetTempPath()) ("mtv-fault-archive-" + [guid]::NewGuid().ToString('N'))
             try {
-                $s = Stop-AfterStart -Hosts $H -DelayMs 150 -Arguments @{ N = $H.Name; A = $archive } -Script { param($N, $A) Clear-VmkfstoolsWrapperLog -VMHost $N -ArchivePath $A -Confirm:$false }
+                # The archive file appears when the log's bytes start to arrive from the host.
+                $s = Stop-AfterStart -Hosts $H -Started { @(Get-ChildItem -LiteralPath $archive -File -ErrorAction SilentlyContinue).Count -gt 0 } -Arguments @{ N = $H.Name; A = $archive } -Script { param($N, $A) Clear-VmkfstoolsWrapperLog -VMHost $N -ArchivePath $A -Confirm:$false }
                 $s.State | Should -Be 'Stopped'
                 $s.Seconds | Should -BeLessThan 2
                 $now = Get-HostFileSize $H $Log
                 if ($now -eq 0) {
                     # Truncated: then the archive was complete before the truncation.
-                    (Expand-GzipBytes $archive).Length | Should -Be $size
+                    $gz = @(Get-ChildItem -LiteralPath $archive -Filter '*.gz')
+                    $gz.Count | Should -Be 1
+                    (Expand-GzipBytes $gz[0].FullName).Length | Should -Be $size
                 }
                 else {
                     $now | Should -Be $size
                     Get-HostFileHash $H $Log | Should -Be $hash
                 }
             }
-            finally { Remove-Item $archive -ErrorAction SilentlyContinue }
+            finally { Remove-Item -LiteralPath $archive -Recurse -Force -ErrorAction SilentlyContinue }
         }
 
         It 'Find-MtvCloneFailure scanning a large log on the host' {
@@ -359,7 +380,7 @@ Describe 'Host faults' -Tag Lab, Fault -Skip:(-not $LabUp) {
             Write-HostFile $H '/tmp/fault-chunk' $chunk
             Invoke-InHost $H 'i=0; while [ $i -lt 60 ]; do cat /tmp/fault-chunk >> /tmp/fault-big.log; i=$((i+1)); done; rm /tmp/fault-chunk' | Out-Null
             try {
-                $s = Stop-AfterStart -Hosts $H -Arguments @{ N = $H.Name } -Script { param($N) Find-MtvCloneFailure -VMHost $N -LogPath /tmp/fault-big.log -RepeatLimit 0 }
+                $s = Stop-AfterStart -Hosts $H -Started { @(Get-RemoteWork $H '/tmp/fault-big.log').Count -gt 0 } -Arguments @{ N = $H.Name } -Script { param($N) Find-MtvCloneFailure -VMHost $N -LogPath /tmp/fault-big.log -RepeatLimit 0 }
                 $s.State | Should -Be 'Stopped'
                 $s.Seconds | Should -BeLessThan 2
             }
@@ -548,9 +569,10 @@ Describe 'vCenter faults' -Tag Lab, Fault -Skip:(-not $LabUp) {
 
     It 'Ctrl+C during Reset-VMChangeTracking returns within 2 s; the VM state is consistent and a re-run completes' {
         $vm = New-FaultVM 'ctrlc' -PowerOn
-        Invoke-LabVcsimCtl delay @{ method = 'ReconfigVM_Task'; ms = 4000 } | Out-Null
+        # ReconfigVM_Task runs 4 s as a vCenter task: stopped once vcsim lists it (CBT being disabled).
+        Invoke-LabVcsimCtl task-time @{ method = 'ReconfigVM_Task'; ms = 4000 } | Out-Null
         try {
-            $s = Stop-AfterStart -DelayMs 1200 -Arguments @{ Server = $VcUri.Host; Port = $VcUri.Port; Cred = $VcCred; N = $vm.Name } -Script {
+            $s = Stop-AfterStart -Started { @(Get-LabVcsimTask | Where-Object { $_.name -like 'ReconfigVM*' -and $_.entityName -eq $vm.Name }).Count -gt 0 } -Arguments @{ Server = $VcUri.Host; Port = $VcUri.Port; Cred = $VcCred; N = $vm.Name } -Script {
                 param($Server, $Port, $Cred, $N)
                 Connect-MtvVIServer -Server $Server -Port $Port -Credential $Cred -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
                 Reset-VMChangeTracking -VM $N -PowerOff -Force -Confirm:$false
