@@ -553,7 +553,11 @@ Describe 'ESXi shell sessions against the lab' -Tag Lab -Skip:(-not $LabUp) {
         It 'a command marked KeepRunningIfDisconnected runs to its end after a timeout' {
             Connect-LabHost $H1 (New-KnownHostsPath) | Out-Null
             $marker = '/tmp/mtv-keep-' + [guid]::NewGuid().ToString('N')
-            Invoke-MtvTestShellCommand -VMHost $H1.Name -Template 'sleep 2; touch {0}' -Argument $marker -KeepRunning -TimeoutSeconds 1 -ErrorAction SilentlyContinue
+            Invoke-MtvTestShellCommand -VMHost $H1.Name -Template 'sleep 2; touch {0}' -Argument $marker -KeepRunning -TimeoutSeconds 1 -ErrorVariable e -ErrorAction SilentlyContinue
+            # The timeout really happened, while the command was still running ...
+            $e[0].FullyQualifiedErrorId | Should -Be 'EsxiShellCommandTimeout,MtvRemediation.Tests.InvokeMtvTestShellCommand'
+            (Invoke-LabHost $H1.Name "test -e $marker && echo ran || echo running") | Should -Be 'running'
+            # ... and it still ran to its end on the host.
             $deadline = [DateTime]::UtcNow.AddSeconds(8)
             while (-not (Invoke-LabHost $H1.Name "test -e $marker && echo ran || true") -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 200 }
             (Invoke-LabHost $H1.Name "test -e $marker && echo ran || echo stopped") | Should -Be 'ran'
@@ -572,25 +576,30 @@ Describe 'ESXi shell sessions against the lab' -Tag Lab -Skip:(-not $LabUp) {
         }
 
         It 'Ctrl+C during a long remote command returns promptly' {
+            $marker = '/tmp/mtv-ctrlc-' + [guid]::NewGuid().ToString('N')
             $rs = [runspacefactory]::CreateRunspace()
             $rs.Open()
             $ps = [powershell]::Create()
             $ps.Runspace = $rs
             try {
                 $null = $ps.AddScript({
-                        param($Module, $TestAssembly, $LabHost, $Cred, $KnownHosts)
+                        param($Module, $TestAssembly, $LabHost, $Cred, $KnownHosts, $Marker)
                         Import-Module $Module
                         Import-Module -Assembly $TestAssembly
                         Connect-EsxiShell -VMHost $LabHost.Name -Address $LabHost.Address -Port $LabHost.Port -Credential $Cred -TrustNewHostKey -KnownHostsPath $KnownHosts | Out-Null
                         'connected'
-                        Invoke-MtvTestShellCommand -VMHost $LabHost.Name -Script 'sleep 61' -TimeoutSeconds 120
-                    }).AddArgument($ModulePath).AddArgument($TestCmdletAssembly).AddArgument($H1).AddArgument($Lab.Credential).AddArgument((New-KnownHostsPath))
+                        # The remote shell writes its pid, then becomes the sleep: proof that it runs, and what to look for after the stop.
+                        Invoke-MtvTestShellCommand -VMHost $LabHost.Name -Template 'echo $$ > {0}; exec sleep 61' -Argument $Marker -TimeoutSeconds 120
+                    }).AddArgument($ModulePath).AddArgument($TestCmdletAssembly).AddArgument($H1).AddArgument($Lab.Credential).AddArgument((New-KnownHostsPath)).AddArgument($marker)
                 $output = [Management.Automation.PSDataCollection[psobject]]::new()
                 $async = $ps.BeginInvoke([Management.Automation.PSDataCollection[psobject]]::new(), $output)
                 $deadline = [DateTime]::UtcNow.AddSeconds(20)
                 while ($output.Count -eq 0 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
                 $output[0] | Should -Be 'connected'
-                Start-Sleep -Milliseconds 800   # the remote sleep is running now
+                $deadline = [DateTime]::UtcNow.AddSeconds(20)
+                while (-not ($remotePid = Invoke-LabHost $H1.Name "cat $marker 2>/dev/null || true") -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+                $remotePid | Should -Match '^\d+$' -Because 'the remote command runs on the host before the stop'
+                Invoke-LabHost $H1.Name "kill -0 $remotePid && echo alive" | Should -Be 'alive'
                 $sw = [Diagnostics.Stopwatch]::StartNew()
                 $ps.Stop()                       # what Ctrl+C does: StopProcessing
                 $sw.Elapsed.TotalSeconds | Should -BeLessThan 3
@@ -598,12 +607,13 @@ Describe 'ESXi shell sessions against the lab' -Tag Lab -Skip:(-not $LabUp) {
                 $ps.InvocationStateInfo.State | Should -Be 'Stopped'
                 # ... and the remote command was stopped too, not left running on the host.
                 $deadline = [DateTime]::UtcNow.AddSeconds(5)
-                while ((Invoke-LabHost $H1.Name 'ps | grep -c "[s]leep 61" || true') -ne '0' -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 200 }
-                (Invoke-LabHost $H1.Name 'ps | grep -c "[s]leep 61" || true') | Should -Be '0'
+                while ((Invoke-LabHost $H1.Name "kill -0 $remotePid 2>/dev/null && echo alive || echo gone") -ne 'gone' -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 200 }
+                Invoke-LabHost $H1.Name "kill -0 $remotePid 2>/dev/null && echo alive || echo gone" | Should -Be 'gone'
             }
             finally {
                 $ps.Dispose()
                 $rs.Dispose()
+                Invoke-LabHost $H1.Name "rm -f $marker" | Out-Null
             }
         }
     }

@@ -322,7 +322,9 @@ function Invoke-LabVcsimCtl {
         reset, state, ctk-on-power-on (enabled = 1|0), task-time (method = X_Task or *, ms, queueMs:
         asynchronous tasks), tasks (entity: the task list), hostd (host: the hostd restart model's
         transitions), vsan-keep-on-delete (file = base name[,name], clear = 1: that name's next delete on
-        vsanDatastore reports success and leaves the file). See tests/lab/README.md.
+        vsanDatastore reports success and leaves the file), delete-fault (file = base name[,name], clear = 1:
+        that name's next DeleteDatastoreFile_Task fails with CannotDeleteFile and leaves the file).
+        See tests/lab/README.md.
     .EXAMPLE
         Invoke-LabVcsimCtl host-state @{ host = 'DC0_H0'; state = 'notResponding'; for = 2000 }
     .EXAMPLE
@@ -331,7 +333,7 @@ function Invoke-LabVcsimCtl {
     [CmdletBinding()]
     param(
         [Parameter(Mandatory, Position = 0)]
-        [ValidateSet('delay', 'disable-method', 'enable-method', 'fail-next', 'host-state', 'reset', 'state', 'ctk-on-power-on', 'task-time', 'tasks', 'hostd', 'vsan-keep-on-delete')]
+        [ValidateSet('delay', 'disable-method', 'enable-method', 'fail-next', 'host-state', 'reset', 'state', 'ctk-on-power-on', 'task-time', 'tasks', 'hostd', 'vsan-keep-on-delete', 'delete-fault')]
         [string] $Endpoint,
         [Parameter(Position = 1)][hashtable] $Query = @{}
     )
@@ -355,6 +357,7 @@ function Get-LabVcsimTask {
     $all = Invoke-RestMethod -Uri "$((Get-MtvLab).vcsim.ctlUrl)/ctl/tasks"
     foreach ($t in @($all)) {
         foreach ($p in 'queueTime', 'startTime', 'completeTime') {
+            if (-not $t.PSObject.Properties[$p]) { continue }   # a task still queued or running has no end time yet
             $v = $t.$p
             if ($v -and $v -isnot [datetime]) { $t.$p = [datetime]::Parse($v, [Globalization.CultureInfo]::InvariantCulture, [Globalization.DateTimeStyles]::AdjustToUniversal) }
             elseif ($v) { $t.$p = $v.ToUniversalTime() }

@@ -372,6 +372,7 @@ func (c *ctl) register(handle func(string, func(http.ResponseWriter, *http.Reque
 	handle("/ctl/state", c.state)
 	handle("/ctl/ctk-on-power-on", ctkOnPowerOnCtl)
 	handle("/ctl/vsan-keep-on-delete", vsanKeepCtl)
+	handle("/ctl/delete-fault", deleteFaultCtl)
 	registerVCenterRealism(handle)
 }
 
@@ -549,7 +550,7 @@ func setHostState(e mo.Entity, state types.HostSystemConnectionState) {
 	})
 }
 
-// reset: no delays, no disabled methods, no pending failure, every host connected.
+// reset: no delays, no disabled methods, no pending failure, every host connected, no delete faults.
 func (c *ctl) reset(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -558,6 +559,7 @@ func (c *ctl) reset(w http.ResponseWriter, r *http.Request) {
 	simulator.StatusSDK = http.StatusOK
 	atomic.StoreInt32(&ctkOnPowerOnEnabled, 0)
 	vsanKeepReset()
+	deleteFaultReset()
 	tasks.reset()
 	hostdLag.cancel("")
 	for name, t := range c.reverts {

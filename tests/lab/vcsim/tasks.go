@@ -183,6 +183,15 @@ func (a *asyncTasks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body = ioutil.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
 	}
+	if r.Method == http.MethodPost && r.URL.Path == "/sdk" && simulator.StatusSDK == http.StatusOK && deleteFaultPending() {
+		body, err := ioutil.ReadAll(r.Body)
+		_ = r.Body.Close()
+		if err == nil && a.serveDeleteFault(w, r, body) { // the /ctl/delete-fault fault (deletefault.go)
+			return
+		}
+		r.Body = ioutil.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+	}
 	if r.Method != http.MethodPost || r.URL.Path != "/sdk" || simulator.StatusSDK != http.StatusOK || !a.anyTimes() {
 		a.inner.ServeHTTP(w, r)
 		return
@@ -220,12 +229,17 @@ func (a *asyncTasks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.mu.Unlock()
 	go a.run(task, timing, r, body)
 
+	writeTaskResponse(w, method, task.Self)
+}
+
+// writeTaskResponse answers a *_Task call with its Task, as vCenter does.
+func writeTaskResponse(w http.ResponseWriter, method string, task types.ManagedObjectReference) {
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+
 		`<soapenv:Envelope xmlns:soapenc="http://schemas.xmlsoap.org/soap/encoding/" xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">`+
 		`<soapenv:Body><%sResponse xmlns="urn:vim25"><returnval type="Task">%s</returnval></%sResponse></soapenv:Body></soapenv:Envelope>`,
-		method, task.Self.Value, method)
+		method, task.Value, method)
 }
 
 // acceptsAsync: the call would reach the method (so vCenter would return a Task): the object
