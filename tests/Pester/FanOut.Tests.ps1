@@ -17,17 +17,6 @@ BeforeAll {
     Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false
     Connect-HostLab $Lab -Hosts $LabHosts
 
-    # The module's remote commands still running inside these hosts' chroots (their command line
-    # holds the script text; a process's root shows which host it runs in).
-    function Get-RemoteWork([object[]] $Hosts, [string] $Marker) {
-        $roots = @($Hosts | ForEach-Object { (Resolve-Path $_.ChrootPath).Path.TrimEnd('/') })
-        foreach ($p in Get-ChildItem /proc -Directory -ErrorAction SilentlyContinue | Where-Object Name -Match '^\d+$') {
-            $root = try { (Get-Item -LiteralPath "/proc/$($p.Name)/root" -Force -ErrorAction Stop).LinkTarget } catch { $null }
-            if (-not $root -or $roots -notcontains $root.TrimEnd('/')) { continue }
-            $cmd = try { [IO.File]::ReadAllText("/proc/$($p.Name)/cmdline") } catch { '' }
-            if ($cmd.Contains($Marker)) { [pscustomobject]@{ Pid = [int]$p.Name; Root = $root } }
-        }
-    }
 
     # A wrapper log of known size on every host, so "not touched" can be checked byte for byte.
     function Set-KnownLogs {

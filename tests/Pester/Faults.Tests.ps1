@@ -100,17 +100,6 @@ BeforeAll {
         finally { $ps.Dispose() }
     }
 
-    # The processes a command started on these hosts: the lab's hosts are chroots, so a process is
-    # the host's when its root is the host's directory; $Marker picks it by its command line.
-    function Get-RemoteWork([object[]] $Hosts, [string] $Marker) {
-        $roots = @($Hosts | ForEach-Object { (Resolve-Path $_.ChrootPath).Path.TrimEnd('/') })
-        foreach ($p in Get-ChildItem /proc -Directory -ErrorAction SilentlyContinue | Where-Object Name -Match '^\d+$') {
-            $root = try { (Get-Item -LiteralPath "/proc/$($p.Name)/root" -Force -ErrorAction Stop).LinkTarget } catch { $null }
-            if (-not $root -or $roots -notcontains $root.TrimEnd('/')) { continue }
-            $cmd = try { [IO.File]::ReadAllText("/proc/$($p.Name)/cmdline") } catch { '' }
-            if ($cmd.Contains($Marker)) { [pscustomobject]@{ Pid = [int]$p.Name; Root = $root } }
-        }
-    }
 
     function Wait-Until([scriptblock] $Condition, [int] $TimeoutSeconds = 15) {
         $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)

@@ -105,3 +105,15 @@ function Reset-HostState {
     & chmod $p.Mode $tab
     Invoke-InHost $VMHost 'p=$(cat /var/run/crond.pid 2>/dev/null); kill -0 "$p" 2>/dev/null || /usr/lib/vmware/busybox/bin/busybox crond </dev/null >/dev/null 2>&1; /etc/init.d/hostd start >/dev/null; /etc/init.d/vpxa start >/dev/null; true' | Out-Null
 }
+
+# The module's remote commands still running inside these hosts' chroots (their command line
+# holds the script text; a process's root shows which host it runs in).
+function Get-RemoteWork([object[]] $Hosts, [string] $Marker) {
+    $roots = @($Hosts | ForEach-Object { (Resolve-Path $_.ChrootPath).Path.TrimEnd('/') })
+    foreach ($p in Get-ChildItem /proc -Directory -ErrorAction SilentlyContinue | Where-Object Name -Match '^\d+$') {
+        $root = try { (Get-Item -LiteralPath "/proc/$($p.Name)/root" -Force -ErrorAction Stop).LinkTarget } catch { $null }
+        if (-not $root -or $roots -notcontains $root.TrimEnd('/')) { continue }
+        $cmd = try { [IO.File]::ReadAllText("/proc/$($p.Name)/cmdline") } catch { '' }
+        if ($cmd.Contains($Marker)) { [pscustomobject]@{ Pid = [int]$p.Name; Root = $root } }
+    }
+}
