@@ -57,8 +57,13 @@ Describe 'SSH on demand through vCenter (Connect-EsxiShell -StartSshService)' -T
 
     It 'starts SSH where it is stopped, leaves it where it runs, and stops only its own on Disconnect' {
         Connect-LabVCenter | Out-Null
-        $s = @(Get-Endpoint $Off, $On | Connect-EsxiShell -Credential $SshCred -KnownHostsPath $KnownHosts -StartSshService)
+        # Read as each row arrives (what a console shows), not after the command has ended.
+        $asWritten = @{}
+        $s = @(Get-Endpoint $Off, $On | Connect-EsxiShell -Credential $SshCred -KnownHostsPath $KnownHosts -StartSshService |
+            ForEach-Object { $asWritten[$_.VMHost] = $_.SshServiceStarted; $_ })
         $s.Count | Should -Be 2
+        $asWritten[$Off] | Should -BeTrue
+        $asWritten[$On] | Should -BeFalse
         ($s | Where-Object VMHost -EQ $Off).SshServiceStarted | Should -BeTrue
         ($s | Where-Object VMHost -EQ $On).SshServiceStarted | Should -BeFalse
         Get-LabSshService $Off | Should -Be 'running'

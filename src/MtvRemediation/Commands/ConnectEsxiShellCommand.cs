@@ -171,6 +171,8 @@ namespace MtvRemediation.Commands
                 if (target.Session == null && (!string.Equals(wantedAddress, session.Address, StringComparison.OrdinalIgnoreCase) || wanted.Value != session.Port))
                     sink.WriteWarning($"{session.VMHost}: an existing session to {KnownHostsStore.HostField(session.Address, session.Port)} is reused, not {KnownHostsStore.HostField(wantedAddress, wanted.Value)}. Use -Force to connect to the new endpoint.");
             }
+            // The row says so as it is written (formatted and piped at once), not only after the command ends.
+            if (_hosts.Ssh.Started.Contains(target.Name, StringComparer.OrdinalIgnoreCase) && !session.IsClosed) session.SshServiceStarted = true;
             sink.WriteObject(session);
         }
     }
