@@ -72,6 +72,17 @@ Describe 'SSH on demand through vCenter (Connect-EsxiShell -StartSshService)' -T
         Get-LabSshService $On | Should -Be 'running' -Because 'SSH was already running there'
     }
 
+    It 'stops the SSH it started on Disconnect-EsxiShell -All after a reconnect to vCenter (the old connection is closed)' {
+        Connect-LabVCenter | Out-Null
+        $s = @(Get-Endpoint $Off | Connect-EsxiShell -Credential $SshCred -KnownHostsPath $KnownHosts -StartSshService)
+        $s[0].SshServiceStarted | Should -BeTrue
+        Connect-LabVCenter | Out-Null   # a reconnect replaces (and closes) the connection that started SSH
+        Disconnect-EsxiShell -All -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+        $err | Should -BeNullOrEmpty
+        Get-LabSshService $Off | Should -Be 'stopped' -Because 'the live connection to the same vCenter stops it'
+        Get-MtvVIServer | Disconnect-MtvVIServer -Confirm:$false
+    }
+
     It '-WhatIf starts nothing and opens no session' {
         Connect-LabVCenter | Out-Null
         $before = Get-LabSshdLoginCount $On

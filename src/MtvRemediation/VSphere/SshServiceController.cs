@@ -123,7 +123,19 @@ namespace MtvRemediation.VSphere
         private static void Invoke(SshServiceState state, string method, CancellationToken ct)
         {
             var req = E(method, Ref("_this", state.ServiceSystem), E("id", ServiceKey));
-            state.Connection.Client.Soap.InvokeAsync(req, ct).GetAwaiter().GetResult();
+            LiveConnection(state.Connection).Client.Soap.InvokeAsync(req, ct).GetAwaiter().GetResult();
+        }
+
+        // The connection that started the service may have been replaced since (a reconnect to the
+        // same vCenter closes the old one): the runspace's live connection to that vCenter reaches
+        // the same host service system.
+        private static VIConnection LiveConnection(VIConnection started)
+        {
+            if (started.IsConnected) return started;
+            var live = VIConnectionStore.Current.GetAll().FirstOrDefault(c => c.IsConnected && c.Port == started.Port &&
+                string.Equals(c.Server, started.Server, StringComparison.OrdinalIgnoreCase));
+            return live ?? throw new VimTransportException(
+                $"the vCenter connection that started it ({started}) is closed and no other connection to {started} is open; log in to {started} again, then retry.");
         }
 
         private sealed class Started
