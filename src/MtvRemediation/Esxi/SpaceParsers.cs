@@ -98,8 +98,10 @@ namespace MtvRemediation.Esxi
                 }
                 // name size used avail use% mounted-on...
                 if (fields.Length < 6 || !fields[4].EndsWith("%", StringComparison.Ordinal)) continue;
-                if (!TryParseSize(fields[1], unit.Value, out var size) || !TryParseSize(fields[2], unit.Value, out var used)
-                    || !TryParseSize(fields[3], unit.Value, out var avail)) continue;
+                // One size a statement: a definite-assignment chain would keep a mutation tool from testing this method.
+                if (!TryParseSize(fields[1], unit.Value, out var size)) continue;
+                if (!TryParseSize(fields[2], unit.Value, out var used)) continue;
+                if (!TryParseSize(fields[3], unit.Value, out var avail)) continue;
                 // Numbers no volume can have (more used or available than its size, over 100% used)
                 // mean a garbled or lying answer: no answer rather than a wrong one.
                 if (used > size || avail > size || !IsPercent(fields[4])) continue;

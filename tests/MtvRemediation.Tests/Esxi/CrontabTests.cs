@@ -144,6 +144,7 @@ namespace MtvRemediation.Tests.Esxi
         {
             var e = Assert.Throws<System.ArgumentException>(() => RotationEntry.ValidatePath(path!));
             Assert.Equal("logPath", e.ParamName);
+            Assert.Contains(path is { Length: > 0 } && path[0] == '/' ? "line break, NUL or '%'" : "absolute path", e.Message);
         }
 
         [Fact]

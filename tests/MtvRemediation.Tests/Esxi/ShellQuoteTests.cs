@@ -85,6 +85,7 @@ namespace MtvRemediation.Tests.Esxi
         {
             var e = Assert.Throws<ArgumentException>(() => ShellQuote.Quote(value));
             Assert.Equal("value", e.ParamName);
+            Assert.Contains("NUL", e.Message);
         }
 
         [Fact]
