@@ -357,6 +357,53 @@ namespace MtvRemediation.Tests.Esxi
             Assert.Empty(SpaceParsers.ParseRamdiskMounts(null!));
         }
 
+        // POSIX df -P names the columns 1024-blocks and Capacity; some dfs say kbytes: all KiB, exact.
+        [Theory]
+        [InlineData("Filesystem     1024-blocks      Used Available Capacity Mounted on")]
+        [InlineData("Filesystem     kbytes           used     avail capacity Mounted on")]
+        [InlineData("Filesystem     1K-blocks        Used Available Use% Mounted on")]
+        public void Kib_headers_give_exact_sizes(string header)
+        {
+            var e = Assert.Single(SpaceParsers.ParseTables(header + "\n/dev/sda1 1000 400 600 40% /var\n"));
+            Assert.Equal(1000L * 1024, e.SizeBytes);
+            Assert.Equal(400L * 1024, e.UsedBytes);
+            Assert.Equal(600L * 1024, e.FreeBytes);
+            Assert.True(e.Exact);
+        }
+
+        // A wrapped name joins only the row right after it: a blank line or a dash line in between
+        // drops it, and the orphaned numbers (five fields) are no row.
+        [Theory]
+        [InlineData("\n")]
+        [InlineData("-----\n")]
+        public void A_wrapped_name_does_not_join_a_row_across_a_break(string between)
+        {
+            var text = "Filesystem 1K-blocks Used Available Use% Mounted on\n/dev/long-name\n" + between
+                       + "   1000 400 600 40% /var\n";
+            Assert.Empty(SpaceParsers.ParseTables(text));
+        }
+
+        // A new header resets the unit: vdf's tardisk and ramdisk sections each carry their own.
+        [Fact]
+        public void Each_table_is_read_in_its_own_headers_unit()
+        {
+            var rows = SpaceParsers.ParseTables(
+                "Filesystem 1K-blocks Used Available Use% Mounted on\n/dev/a 10 4 6 40% /a\n" +
+                "Filesystem Size Used Available Use% Mounted on\n/dev/b 10K 4K 6K 40% /b\n" +
+                "Filesystem Bytes Used Available Use% Mounted on\n/dev/c 10 4 6 40% /c\n");
+            Assert.Equal(new[] { 10L * 1024, 10L * 1024, 10L }, rows.Select(r => r.SizeBytes).ToArray());
+            Assert.Equal(new[] { true, false, true }, rows.Select(r => r.Exact).ToArray());
+        }
+
+        [Fact]
+        public void A_mount_point_with_spaces_is_kept_whole()
+        {
+            var e = Assert.Single(SpaceParsers.ParseTables(
+                "Filesystem Bytes Used Available Use% Mounted on\nVMFS-6 100 40 60 40% /vmfs/volumes/data store 1\n"));
+            Assert.Equal("/vmfs/volumes/data store 1", e.MountPoint);
+            Assert.Equal("VMFS-6", e.Name);
+        }
+
         [Fact]
         public void Garbage_gives_no_entries()
         {
