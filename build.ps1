@@ -16,6 +16,10 @@
     Demo     Build, start the lab, run the scripted remediation, stop the lab
     Bench    Build, start the lab, run tests/bench, stop the lab
     Package  Build, then write out/package/MtvRemediation.<version>.nupkg (local repository ready)
+    Mutation dotnet-stryker over the code that decides what is quoted, truncated, deleted or
+             power-cycled (tests/MtvRemediation.Tests/stryker-config.json; -Mutate narrows it to
+             some files), with the Unit layer's xunit tests; prints the score per file and in total.
+             Slow: not part of Test or CI
 
 .EXAMPLE
     dotnet pwsh ./build.ps1 Test
@@ -25,7 +29,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Lab', 'Demo', 'Bench', 'Package')]
+    [ValidateSet('Build', 'Test', 'Lab', 'Demo', 'Bench', 'Package', 'Mutation')]
     [string[]] $Task = @('Build'),
 
     [ValidateSet('Debug', 'Release')]
@@ -46,7 +50,10 @@ param(
     [string[]] $Tag,
 
     # Test task: leave the lab running afterwards (faster reruns while developing).
-    [switch] $KeepLab
+    [switch] $KeepLab,
+
+    # Mutation task: mutate only these files (globs such as '**/Esxi/ShellQuote.cs') instead of the config's list.
+    [string[]] $Mutate
 )
 
 $ErrorActionPreference = 'Stop'
@@ -300,6 +307,41 @@ function Invoke-Package {
     Get-ChildItem $pkgDir -Filter '*.nupkg' | ForEach-Object { Write-Host "Package: $($_.FullName)" }
 }
 
+function Invoke-Mutation {
+    Write-Step 'Mutation testing (dotnet-stryker; Unit layer tests)'
+    Invoke-Native dotnet @('tool', 'restore')
+    $outDir = Join-Path $OutRoot 'mutation'
+    if (Test-Path $outDir) { Remove-Item -Recurse -Force $outDir }
+    $arguments = @('dotnet-stryker', '--output', $outDir)
+    foreach ($m in $Mutate) { $arguments += @('--mutate', $m) }
+    # Stryker exits non-zero below the config's break threshold: print the scores first, then fail.
+    Push-Location (Split-Path $TestProject)
+    try { & dotnet @arguments; $exitCode = $LASTEXITCODE }
+    finally { Pop-Location }
+    $report = Join-Path $outDir 'reports/mutation-report.json'
+    if (-not (Test-Path $report)) { throw "dotnet-stryker wrote no report (exit code $exitCode)" }
+    Write-MutationScores (Get-Content -Raw $report | ConvertFrom-Json -AsHashtable)
+    if ($exitCode -ne 0) { throw "dotnet-stryker failed with exit code $exitCode (score below the break threshold?)" }
+}
+
+# Score = killed (and timed out) / (those + survived + not covered); compile errors and ignored mutants do not count.
+function Write-MutationScores($Report) {
+    $rows = foreach ($file in $Report.files.Keys | Sort-Object) {
+        $statuses = @($Report.files[$file].mutants | ForEach-Object { $_.status })
+        $detected = @($statuses | Where-Object { $_ -in 'Killed', 'Timeout' }).Count
+        $missed = @($statuses | Where-Object { $_ -in 'Survived', 'NoCoverage' }).Count
+        if ($detected + $missed -eq 0) { continue }
+        [pscustomobject]@{
+            File = [System.IO.Path]::GetRelativePath($RepoRoot, $file); Killed = $detected; Survived = $missed
+            Score = [Math]::Round(100.0 * $detected / ($detected + $missed), 1)
+        }
+    }
+    $rows | Format-Table -AutoSize | Out-String | Write-Host
+    $killed = ($rows | Measure-Object Killed -Sum).Sum
+    $total = $killed + ($rows | Measure-Object Survived -Sum).Sum
+    if ($total -gt 0) { Write-Host ("Mutation score: {0:N1}% ({1} of {2} mutants killed)" -f (100.0 * $killed / $total), $killed, $total) }
+}
+
 foreach ($t in $Task) {
     switch ($t) {
         'Build' { Invoke-Build }
@@ -310,5 +352,6 @@ foreach ($t in $Task) {
         'Demo' { Invoke-Demo }
         'Bench' { Invoke-Bench }
         'Package' { Invoke-Package }
+        'Mutation' { Invoke-Mutation }
     }
 }

@@ -221,12 +221,18 @@ namespace MtvRemediation.Esxi
                     else if (w == "eol=ours") eol = true;
                 }
                 if (max == null || path == null) continue;
-                RotationEntry e;
-                try { e = new RotationEntry(schedule, path, max.Value, eol); }
-                catch (ArgumentException) { continue; }
+                var e = TryCreate(schedule, path, max.Value, eol);
+                if (e == null) continue;
                 if (e.ToLine() == text || schedule + " " + e.LegacyCommand + " " + e.TagText == text) return e;
             }
             return null;
+        }
+
+        // A tag naming a path our rule refuses is not our line.
+        private static RotationEntry? TryCreate(string schedule, string path, long maxBytes, bool eol)
+        {
+            try { return new RotationEntry(schedule, path, maxBytes, eol); }
+            catch (ArgumentException) { return null; }
         }
     }
 

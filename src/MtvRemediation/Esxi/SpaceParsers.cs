@@ -98,8 +98,13 @@ namespace MtvRemediation.Esxi
                 }
                 // name size used avail use% mounted-on...
                 if (fields.Length < 6 || !fields[4].EndsWith("%", StringComparison.Ordinal)) continue;
-                if (!TryParseSize(fields[1], unit.Value, out var size) || !TryParseSize(fields[2], unit.Value, out var used)
-                    || !TryParseSize(fields[3], unit.Value, out var avail)) continue;
+                // One size a statement: a definite-assignment chain would keep a mutation tool from testing this method.
+                if (!TryParseSize(fields[1], unit.Value, out var size)) continue;
+                if (!TryParseSize(fields[2], unit.Value, out var used)) continue;
+                if (!TryParseSize(fields[3], unit.Value, out var avail)) continue;
+                // Numbers no volume can have (more used or available than its size, over 100% used)
+                // mean a garbled or lying answer: no answer rather than a wrong one.
+                if (used > size || avail > size || !IsPercent(fields[4])) continue;
                 var mounted = string.Join(" ", fields, 5, fields.Length - 5);
                 if (mounted == "--") mounted = string.Empty;
                 else if (!mounted.StartsWith("/", StringComparison.Ordinal)) continue; // garbled row: no answer rather than a wrong one
@@ -202,7 +207,11 @@ namespace MtvRemediation.Esxi
                 case 'M': mult = 1L << 20; break;
                 case 'G': mult = 1L << 30; break;
                 case 'T': mult = 1L << 40; break;
-                default: mult = 1; break;
+                default:
+                    // A bare number is bytes; any other suffix (P, E: sizes no ESXi volume has) is refused.
+                    if (!char.IsDigit(suffix)) return false;
+                    mult = 1;
+                    break;
             }
             var number = char.IsDigit(suffix) ? text : text.Substring(0, text.Length - 1);
             if (!double.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var d)) return false;
@@ -213,6 +222,10 @@ namespace MtvRemediation.Esxi
         }
 
         internal enum Unit { Bytes, KiB, Human }
+
+        // "0%" to "100%".
+        private static bool IsPercent(string text) =>
+            int.TryParse(text.Substring(0, text.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var p) && p <= 100;
 
         private static bool IsHeader(string line) =>
             line.IndexOf("Use%", StringComparison.OrdinalIgnoreCase) >= 0 || line.IndexOf("Capacity", StringComparison.OrdinalIgnoreCase) >= 0

@@ -130,6 +130,113 @@ namespace MtvRemediation.Tests.Esxi
             Assert.Throws<System.ArgumentException>(() => Entry(path));
         }
 
+        // The first character is the one most easily left unchecked: a line break there would end
+        // the crontab line before the command.
+        [Theory]
+        [InlineData("")]
+        [InlineData(null)]
+        [InlineData("\n/var/log/x.log")]
+        [InlineData("/var/log/x.log\n")]
+        [InlineData("/var/log/a\rb")]
+        [InlineData("/var/log/a\0b")]
+        [InlineData("%/var/log/x.log")]
+        public void Log_path_rule_names_the_offending_parameter(string? path)
+        {
+            var e = Assert.Throws<System.ArgumentException>(() => RotationEntry.ValidatePath(path!));
+            Assert.Equal("logPath", e.ParamName);
+            Assert.Contains(path is { Length: > 0 } && path[0] == '/' ? "line break, NUL or '%'" : "absolute path", e.Message);
+        }
+
+        [Fact]
+        public void A_negative_size_limit_is_refused_and_zero_is_allowed()
+        {
+            Assert.Throws<System.ArgumentOutOfRangeException>(() => Entry(max: -1));
+            Assert.Equal(0, Entry(max: 0).MaxBytes);
+        }
+
+        [Theory]
+        [InlineData(1, "* * * * *")]
+        [InlineData(2, "*/2 * * * *")]
+        [InlineData(59, "*/59 * * * *")]
+        public void Interval_becomes_the_minute_field(int minutes, string schedule)
+        {
+            Assert.Equal(schedule, RotationEntry.ScheduleForInterval(minutes));
+        }
+
+        // 0.1.0's line (no log-path rule on it) is still ours: registering replaces it.
+        [Fact]
+        public void A_line_written_by_0_1_0_is_recognised_and_replaced()
+        {
+            const string legacy = "*/5 * * * * f=/var/log/x.log; [ -f \"$f\" ] && [ $(wc -c < \"$f\") -gt 100 ] && : > \"$f\" "
+                                  + Crontab.Tag + " max=100 path=/var/log/x.log";
+            var old = RotationEntry.TryParse(B(legacy))!;
+            Assert.Equal("/var/log/x.log", old.LogPath);
+            Assert.Equal(100, old.MaxBytes);
+            var tab = Crontab.Parse(B(VmwareDefault + legacy + "\n"));
+            tab.SetRotationEntry(Entry("/var/log/x.log", 200));
+            Assert.Equal(200, Assert.Single(tab.RotationEntries()).MaxBytes);
+            Assert.DoesNotContain(legacy, Encoding.UTF8.GetString(tab.ToBytes()));
+        }
+
+        [Theory]
+        [InlineData("* * * * *")]                                                         // fewer than 6 fields
+        [InlineData("*/5 * * * * echo " + Crontab.Tag + " path=/var/log/x.log")]          // no max
+        [InlineData("*/5 * * * * echo " + Crontab.Tag + " max=1")]                        // no path
+        [InlineData("*/5 * * * * echo " + Crontab.Tag + " max=x path=/var/log/x.log")]    // max not a number
+        [InlineData("*/5 * * * * echo " + Crontab.Tag + " max=1 path='/var/log/x.log")]   // unclosed quote
+        public void Lines_that_are_not_exactly_ours_are_not_parsed(string line)
+        {
+            Assert.Null(RotationEntry.TryParse(B(line)));
+        }
+
+        [Fact]
+        public void A_line_that_is_not_utf8_is_not_ours()
+        {
+            var line = B(Entry().ToLine());
+            line[0] = 0xff;
+            Assert.Null(RotationEntry.TryParse(line));
+        }
+
+        // The entry that gave the last foreign line its LF records it (eol=ours) and takes it away
+        // again when removed last, even with another of our entries after it.
+        [Fact]
+        public void Two_entries_on_an_unterminated_crontab_unregister_to_the_original_bytes()
+        {
+            const string original = "1 1 * * * /sbin/tmpwatch.py";
+            var tab = Crontab.Parse(B(original));
+            tab.SetRotationEntry(Entry("/var/log/a.log"));
+            tab.SetRotationEntry(Entry("/var/log/b.log"));
+            var text = Encoding.UTF8.GetString(tab.ToBytes());
+            Assert.Single(tab.RotationEntries(), e => e.LogPath == "/var/log/a.log" && e.ToLine().EndsWith(" eol=ours", System.StringComparison.Ordinal));
+            Assert.DoesNotContain("b.log eol=ours", text);
+            Assert.Equal(2, tab.RemoveRotationEntries(null));
+            Assert.Equal(B(original), tab.ToBytes());
+        }
+
+        // Removing the eol=ours entry while another of ours follows it keeps the foreign line's LF:
+        // the line after it still needs it.
+        [Fact]
+        public void Removing_an_eol_entry_that_is_not_last_keeps_the_newline()
+        {
+            const string original = "1 1 * * * /sbin/tmpwatch.py";
+            var tab = Crontab.Parse(B(original));
+            tab.SetRotationEntry(Entry("/var/log/a.log"));
+            tab.SetRotationEntry(Entry("/var/log/b.log"));
+            Assert.Equal(1, tab.RemoveRotationEntries("/var/log/a.log"));
+            Assert.StartsWith(original + "\n*/5 ", Encoding.UTF8.GetString(tab.ToBytes()));
+            Assert.True(tab.Lines[0].Terminated);
+        }
+
+        // An eol=ours entry alone in the file (nothing before it) is removed without touching anything else.
+        [Fact]
+        public void An_eol_entry_with_nothing_before_it_is_removed_cleanly()
+        {
+            var line = new RotationEntry(RotationEntry.ScheduleForInterval(5), "/var/log/x.log", 1, addedFinalNewline: true).ToLine();
+            var tab = Crontab.Parse(B(line + "\n"));
+            Assert.Equal(1, tab.RemoveRotationEntries(null));
+            Assert.Empty(tab.ToBytes());
+        }
+
         [Theory]
         [InlineData(0)]
         [InlineData(60)]

@@ -76,5 +76,56 @@ namespace MtvRemediation.Tests.Esxi
         {
             Assert.Throws<ArgumentException>(() => ShellQuote.Quote("a\0b"));
         }
+
+        [Theory]
+        [InlineData("\0")]
+        [InlineData("\0rm")]
+        [InlineData("/var/log/x\0")]
+        public void Nul_is_refused_wherever_it_stands(string value)
+        {
+            var e = Assert.Throws<ArgumentException>(() => ShellQuote.Quote(value));
+            Assert.Equal("value", e.ParamName);
+            Assert.Contains("NUL", e.Message);
+        }
+
+        [Fact]
+        public void Null_is_refused()
+        {
+            Assert.Throws<ArgumentNullException>(() => ShellQuote.Quote(null!));
+        }
+
+        // Every character of the plain-word set, including each end of the letter and digit ranges.
+        [Theory]
+        [InlineData("az")]
+        [InlineData("AZ")]
+        [InlineData("09")]
+        [InlineData("-_./,:=+@")]
+        [InlineData("=x")]
+        public void Plain_word_characters_are_left_unquoted(string value)
+        {
+            Assert.Equal(value, ShellQuote.Quote(value));
+        }
+
+        // The characters just outside each range ('`' before 'a', '{' after 'z', '[' after 'Z') and
+        // the shell's own specials are quoted.
+        [Theory]
+        [InlineData("`")]
+        [InlineData("{")]
+        [InlineData("[")]
+        [InlineData("~")]
+        [InlineData("a b")]
+        [InlineData("x*")]
+        [InlineData("$")]
+        public void Other_characters_are_quoted(string value)
+        {
+            Assert.Equal("'" + value + "'", ShellQuote.Quote(value));
+        }
+
+        [Fact]
+        public void Join_quotes_each_value_and_separates_them_with_one_space()
+        {
+            Assert.Equal("rm -f -- 'a b' '' c", ShellQuote.Join(new[] { "rm", "-f", "--", "a b", "", "c" }));
+            Assert.Equal(string.Empty, ShellQuote.Join(Array.Empty<string>()));
+        }
     }
 }

@@ -211,6 +211,200 @@ namespace MtvRemediation.Tests.Esxi
         }
 
         [Fact]
+        public void Stat_f_reports_used_as_total_minus_free_and_available_as_available()
+        {
+            var e = SpaceParsers.ParseStatFs("  4096\t100 40 30 \n", "/var/log")!;
+            Assert.Equal("/var/log", e.Name);
+            Assert.Equal("/var/log", e.MountPoint);
+            Assert.Equal(100L * 4096, e.SizeBytes);
+            Assert.Equal(60L * 4096, e.UsedBytes);
+            Assert.Equal(30L * 4096, e.FreeBytes);
+            Assert.True(e.Exact);
+        }
+
+        // Limits that a real filesystem can reach are still accepted.
+        [Theory]
+        [InlineData("4096 100 100 100")]            // empty: free and available equal total
+        [InlineData("1 9223372036854775807 0 0")]   // the largest total that fits
+        [InlineData("2 4611686018427387903 0 0")]   // total * block size just below the limit
+        public void Stat_f_accepts_numbers_at_their_limits(string line)
+        {
+            Assert.NotNull(SpaceParsers.ParseStatFs(line, "/x"));
+        }
+
+        // Numbers no filesystem can have are a garbled (or lying) answer: no entry, never a wrong one.
+        [Theory]
+        [InlineData("4096 100 101 0")]              // more free than total
+        [InlineData("4096 100 0 101")]              // more available than total
+        [InlineData("2 4611686018427387904 0 0")]   // total * block size overflows
+        [InlineData("0 100 0 0")]                   // no block size
+        [InlineData("-4096 100 0 0")]
+        [InlineData("4096 -100 0 0")]
+        [InlineData("4096 100 x 0")]
+        [InlineData("4096 100 0 1e3")]
+        [InlineData("4096 100 0")]
+        [InlineData("4096 100 0 0 0")]
+        [InlineData("")]
+        [InlineData(null)]
+        public void Stat_f_rejects_impossible_answers(string? line)
+        {
+            Assert.Null(SpaceParsers.ParseStatFs(line!, "/x"));
+        }
+
+        // A row whose numbers cannot be true (a unit no ramdisk has, more used or available than the
+        // size, a use above 100%) is dropped: the volume then has no answer rather than a wrong one.
+        [Theory]
+        [InlineData("tmp                       9E        1M       1M   1% --")]
+        [InlineData("tmp                       256M      1M       1M 200% --")]
+        [InlineData("tmp                       256M      1M       1M  x% --")]
+        [InlineData("tmp                       256M      257M     1M  99% --")]
+        [InlineData("tmp                       256M      1M     257M   1% --")]
+        [InlineData("tmp                       256M      1M       1M   1 --")]
+        [InlineData("tmp                       256M      1M       1M   1% tmp")]
+        public void Vdf_h_rows_with_impossible_numbers_are_rejected(string row)
+        {
+            var table = "Ramdisk                   Size      Used Available Use% Mounted on\n" + row + "\n";
+            Assert.Empty(SpaceParsers.ParseTables(table));
+            var probe = LogSpaceProbeRejects(table);
+            Assert.Null(probe);
+        }
+
+        private static SpaceEntry? LogSpaceProbeRejects(string vdfh) =>
+            SpaceParsers.FindVolumeFor(SpaceParsers.ParseTables(vdfh)
+                .Select(e => new SpaceEntry(e.Name, "/tmp", e.SizeBytes, e.UsedBytes, e.FreeBytes, e.Exact)), "/tmp/x");
+
+        [Fact]
+        public void A_full_volume_at_exactly_its_size_is_accepted()
+        {
+            var e = Assert.Single(SpaceParsers.ParseTables(
+                "Ramdisk                   Size      Used Available Use% Mounted on\n" +
+                "var                        48M       48M       48M 100% --\n"));
+            Assert.Equal(48L << 20, e.UsedBytes);
+            Assert.Equal(48L << 20, e.FreeBytes);
+        }
+
+        [Theory]
+        [InlineData("12345", 12345L)]
+        [InlineData("10B", 10L)]
+        [InlineData("10b", 10L)]
+        [InlineData("2k", 2048L)]
+        [InlineData("1.5G", 3L << 29)]
+        [InlineData("2T", 2L << 40)]
+        [InlineData("0.5K", 512L)]
+        public void Human_sizes_parse_in_bytes(string text, long expected)
+        {
+            Assert.True(SpaceParsers.TryParseSize(text, SpaceParsers.Unit.Human, out var bytes));
+            Assert.Equal(expected, bytes);
+        }
+
+        [Theory]
+        [InlineData("")]
+        [InlineData("9E")]          // exabytes: no ramdisk or datastore on ESXi has them
+        [InlineData("3P")]
+        [InlineData("M")]
+        [InlineData("-1M")]
+        [InlineData("9999999T")]    // does not fit in a long
+        [InlineData("8388608T")]    // exactly 2^63 bytes
+        public void Human_sizes_that_cannot_be_true_are_refused(string text)
+        {
+            Assert.False(SpaceParsers.TryParseSize(text, SpaceParsers.Unit.Human, out _));
+        }
+
+        [Theory]
+        [InlineData("9007199254740991", true, 9007199254740991L * 1024)]
+        [InlineData("9223372036854775807", false, long.MaxValue)]
+        public void Block_sizes_parse_up_to_the_largest_that_fits(string text, bool kib, long expected)
+        {
+            Assert.True(SpaceParsers.TryParseSize(text, kib ? SpaceParsers.Unit.KiB : SpaceParsers.Unit.Bytes, out var bytes));
+            Assert.Equal(expected, bytes);
+        }
+
+        [Theory]
+        [InlineData("9007199254740992", true)]   // 2^53 KiB = 2^63 bytes: overflows
+        [InlineData("12M", true)]
+        [InlineData("-1", false)]
+        public void Block_sizes_that_overflow_or_are_not_numbers_are_refused(string text, bool kib)
+        {
+            Assert.False(SpaceParsers.TryParseSize(text, kib ? SpaceParsers.Unit.KiB : SpaceParsers.Unit.Bytes, out _));
+        }
+
+        // The ramdisk list's header (whatever its case) starts the rows: lines before it, its dashes
+        // and a non-root ramdisk claiming "/" are left out; a trailing slash is dropped.
+        [Fact]
+        public void Ramdisk_list_reads_only_rows_after_its_header()
+        {
+            const string text =
+                "var  /var-before-header\r\n" +
+                "\r\n" +
+                "NAME  MOUNT POINT\r\n" +
+                "----  -----------\r\n" +
+                "var   /var/\r\n" +
+                "tmp   /tmp\r\n" +
+                "odd   /\r\n" +
+                "root  /root\r\n" +
+                "lone\r\n";
+            var map = SpaceParsers.ParseRamdiskMounts(text);
+            Assert.Equal(2, map.Count);
+            Assert.Equal("/var", map["var"]);
+            Assert.Equal("/tmp", map["tmp"]);
+        }
+
+        [Fact]
+        public void Ramdisk_list_without_a_header_gives_nothing()
+        {
+            Assert.Empty(SpaceParsers.ParseRamdiskMounts("var   true   /var\ntmp   true   /tmp\n"));
+            Assert.Empty(SpaceParsers.ParseRamdiskMounts(string.Empty));
+            Assert.Empty(SpaceParsers.ParseRamdiskMounts(null!));
+        }
+
+        // POSIX df -P names the columns 1024-blocks and Capacity; some dfs say kbytes: all KiB, exact.
+        [Theory]
+        [InlineData("Filesystem     1024-blocks      Used Available Capacity Mounted on")]
+        [InlineData("Filesystem     kbytes           used     avail capacity Mounted on")]
+        [InlineData("Filesystem     1K-blocks        Used Available Use% Mounted on")]
+        public void Kib_headers_give_exact_sizes(string header)
+        {
+            var e = Assert.Single(SpaceParsers.ParseTables(header + "\n/dev/sda1 1000 400 600 40% /var\n"));
+            Assert.Equal(1000L * 1024, e.SizeBytes);
+            Assert.Equal(400L * 1024, e.UsedBytes);
+            Assert.Equal(600L * 1024, e.FreeBytes);
+            Assert.True(e.Exact);
+        }
+
+        // A wrapped name joins only the row right after it: a blank line or a dash line in between
+        // drops it, and the orphaned numbers (five fields) are no row.
+        [Theory]
+        [InlineData("\n")]
+        [InlineData("-----\n")]
+        public void A_wrapped_name_does_not_join_a_row_across_a_break(string between)
+        {
+            var text = "Filesystem 1K-blocks Used Available Use% Mounted on\n/dev/long-name\n" + between
+                       + "   1000 400 600 40% /var\n";
+            Assert.Empty(SpaceParsers.ParseTables(text));
+        }
+
+        // A new header resets the unit: vdf's tardisk and ramdisk sections each carry their own.
+        [Fact]
+        public void Each_table_is_read_in_its_own_headers_unit()
+        {
+            var rows = SpaceParsers.ParseTables(
+                "Filesystem 1K-blocks Used Available Use% Mounted on\n/dev/a 10 4 6 40% /a\n" +
+                "Filesystem Size Used Available Use% Mounted on\n/dev/b 10K 4K 6K 40% /b\n" +
+                "Filesystem Bytes Used Available Use% Mounted on\n/dev/c 10 4 6 40% /c\n");
+            Assert.Equal(new[] { 10L * 1024, 10L * 1024, 10L }, rows.Select(r => r.SizeBytes).ToArray());
+            Assert.Equal(new[] { true, false, true }, rows.Select(r => r.Exact).ToArray());
+        }
+
+        [Fact]
+        public void A_mount_point_with_spaces_is_kept_whole()
+        {
+            var e = Assert.Single(SpaceParsers.ParseTables(
+                "Filesystem Bytes Used Available Use% Mounted on\nVMFS-6 100 40 60 40% /vmfs/volumes/data store 1\n"));
+            Assert.Equal("/vmfs/volumes/data store 1", e.MountPoint);
+            Assert.Equal("VMFS-6", e.Name);
+        }
+
+        [Fact]
         public void Garbage_gives_no_entries()
         {
             Assert.Empty(SpaceParsers.ParseTables("sh: vdf: not found\n"));
