@@ -309,14 +309,18 @@ function Invoke-Package {
 
 function Invoke-Mutation {
     Write-Step 'Mutation testing (dotnet-stryker; Unit layer tests)'
-    Invoke-Native dotnet @('tool', 'restore')
+    # Installed here, on demand, not in the tool manifest: the README's commands (and CI) restore
+    # only what every run needs.
+    $toolDir = Join-Path $OutRoot 'tools'
+    $stryker = Join-Path $toolDir 'dotnet-stryker'
+    if (-not (Test-Path $stryker)) { Invoke-Native dotnet @('tool', 'install', 'dotnet-stryker', '--version', '5.1.0', '--tool-path', $toolDir) }
     $outDir = Join-Path $OutRoot 'mutation'
     if (Test-Path $outDir) { Remove-Item -Recurse -Force $outDir }
-    $arguments = @('dotnet-stryker', '--output', $outDir)
+    $arguments = @('--output', $outDir)
     foreach ($m in $Mutate) { $arguments += @('--mutate', $m) }
     # Stryker exits non-zero below the config's break threshold: print the scores first, then fail.
     Push-Location (Split-Path $TestProject)
-    try { & dotnet @arguments; $exitCode = $LASTEXITCODE }
+    try { & $stryker @arguments; $exitCode = $LASTEXITCODE }
     finally { Pop-Location }
     $report = Join-Path $outDir 'reports/mutation-report.json'
     if (-not (Test-Path $report)) { throw "dotnet-stryker wrote no report (exit code $exitCode)" }
