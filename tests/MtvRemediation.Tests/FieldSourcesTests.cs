@@ -29,7 +29,7 @@ namespace MtvRemediation.Tests
         [Fact]
         public void No_tracked_file_refers_to_a_second_document_of_field_facts()
         {
-            var root = RepositoryRoot();
+            var root = CSharpSource.RepoRoot();
             var hits = new List<string>();
             foreach (var (path, lines) in TrackedTextFiles(root))
                 for (var i = 0; i < lines.Length; i++)
@@ -43,7 +43,7 @@ namespace MtvRemediation.Tests
         [Fact]
         public void Every_reference_into_the_field_sources_names_one_of_its_headings()
         {
-            var root = RepositoryRoot();
+            var root = CSharpSource.RepoRoot();
             var document = Path.Combine(root, Document.Replace('/', Path.DirectorySeparatorChar));
             Assert.True(File.Exists(document), $"{Document} is missing.");
             var anchors = Anchors(File.ReadAllLines(document));
@@ -117,13 +117,6 @@ namespace MtvRemediation.Tests
             return anchors;
         }
 
-        /// <summary>The directory holding MtvRemediation.sln, found by walking up from the test assembly.</summary>
-        internal static string RepositoryRoot()
-        {
-            for (var dir = new DirectoryInfo(Path.GetDirectoryName(typeof(FieldSourcesTests).Assembly.Location)!); dir != null; dir = dir.Parent)
-                if (File.Exists(Path.Combine(dir.FullName, "MtvRemediation.sln"))) return dir.FullName;
-            throw new InvalidOperationException("MtvRemediation.sln not found above " + typeof(FieldSourcesTests).Assembly.Location);
-        }
 
         /// <summary>
         /// The repository's tracked text files (git ls-files; without git, every file outside .git,

@@ -13,14 +13,7 @@ namespace MtvRemediation.Tests
     /// </summary>
     public sealed class LayoutTests
     {
-        private static readonly string Root = FindRoot();
-
-        private static string FindRoot()
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir != null && !File.Exists(Path.Combine(dir.FullName, "MtvRemediation.sln"))) dir = dir.Parent;
-            return Path.Combine(dir!.FullName, "src", "MtvRemediation");
-        }
+        private static readonly string Root = Path.Combine(CSharpSource.RepoRoot(), "src", "MtvRemediation");
 
         private static IEnumerable<(string Folder, string File, string Text)> Sources() =>
             Directory.EnumerateFiles(Root, "*.cs", SearchOption.AllDirectories)

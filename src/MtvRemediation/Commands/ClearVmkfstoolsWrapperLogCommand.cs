@@ -72,9 +72,7 @@ namespace MtvRemediation.Commands
                 LogFactsFor = WrapperLogApplicability.DependsOnGeneration(logPath) ? logPath : null,
                 Space = new LogSpaceOptions { LogPath = logPath },
             }, ct);
-            if (read.LogFactsError != null) throw read.LogFactsError;
-            var refusal = read.LogFacts == null ? null : WrapperLogApplicability.Refusal(read.LogFacts, logPath, WrapperLogAction.Clear);
-            if (refusal != null) throw refusal;
+            read.ThrowIfRefused(logPath, WrapperLogAction.Clear);
             var request = new LogClearRequest
             {
                 LogPath = logPath,

@@ -75,9 +75,7 @@ namespace MtvRemediation.Commands
                 LogFactsFor = WrapperLogApplicability.DependsOnGeneration(path) ? path : null,
                 Space = LimitFollowsVolume ? new LogSpaceOptions { LogPath = path } : null,
             }, ct);
-            if (read.LogFactsError != null) throw read.LogFactsError;
-            var refusal = read.LogFacts == null ? null : WrapperLogApplicability.Refusal(read.LogFacts, path, WrapperLogAction.RegisterRotation);
-            if (refusal != null) throw refusal;
+            read.ThrowIfRefused(path, WrapperLogAction.RegisterRotation);
             var maxMB = MaxSizeMB;
             if (LimitFollowsVolume)
             {

@@ -85,6 +85,17 @@ namespace MtvRemediation.Diagnosis
         public WrapperLogFacts? LogFacts { get; internal set; }
         public MtvException? LogFactsError { get; internal set; }
 
+        /// <summary>
+        /// For a cmdlet about to act on the wrapper log: throws the refusal of <paramref name="action"/>
+        /// (<see cref="WrapperLogApplicability"/>), or the error that kept its facts from being read.
+        /// </summary>
+        public void ThrowIfRefused(string logPath, WrapperLogAction action)
+        {
+            if (LogFactsError != null) throw LogFactsError;
+            var refusal = LogFacts == null ? null : WrapperLogApplicability.Refusal(LogFacts, logPath, action);
+            if (refusal != null) throw refusal;
+        }
+
         /// <summary>A piece the caller cannot go on without: its value, or its error thrown.</summary>
         public static T Required<T>(T? value, MtvException? error) where T : class =>
             value ?? throw (error ?? new InvalidOperationException("The piece was not requested.") as Exception);

@@ -434,21 +434,8 @@ namespace MtvRemediation.HostLog
         /// <summary>The one time format of file names: report (mtv-remediation-&lt;stamp&gt;), archives (&lt;host&gt;_&lt;log&gt;_&lt;stamp&gt;.gz) and kept tails.</summary>
         internal static string FileStamp(DateTime utc) => utc.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
 
-        private static string UniqueName(string directory, string host, string logPath, string extension, DateTime? stamp = null)
-        {
-            var baseName = Sanitize(host) + "_" + Sanitize(Path.GetFileName(logPath)) + "_" + FileStamp(stamp ?? DateTime.UtcNow);
-            var candidate = Path.Combine(directory, baseName + extension);
-            for (var i = 1; File.Exists(candidate) || File.Exists(candidate + ".partial"); i++)
-                candidate = Path.Combine(directory, baseName + "-" + i.ToString(CultureInfo.InvariantCulture) + extension);
-            return candidate;
-        }
-
-        private static string Sanitize(string name)
-        {
-            var sb = new StringBuilder();
-            foreach (var c in name) sb.Append(char.IsLetterOrDigit(c) || c == '.' || c == '-' || c == '_' ? c : '_');
-            return sb.ToString();
-        }
+        private static string UniqueName(string directory, string host, string logPath, string extension, DateTime? stamp = null) =>
+            OwnerOnlyFile.UniquePath(directory, OwnerOnlyFile.SafeName(host) + "_" + OwnerOnlyFile.SafeName(Path.GetFileName(logPath)) + "_" + FileStamp(stamp ?? DateTime.UtcNow), extension);
 
         private static string Str(long v) => v.ToString(CultureInfo.InvariantCulture);
     }

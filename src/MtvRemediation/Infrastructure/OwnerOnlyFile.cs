@@ -32,6 +32,27 @@ namespace MtvRemediation.Infrastructure
             }
         }
 
+        /// <summary>A file-name part from a host or log name: letters, digits, '.', '-' and '_' kept, anything else '_'.</summary>
+        public static string SafeName(string name)
+        {
+            var sb = new System.Text.StringBuilder(name.Length);
+            foreach (var c in name) sb.Append(char.IsLetterOrDigit(c) || c == '.' || c == '-' || c == '_' ? c : '_');
+            return sb.ToString();
+        }
+
+        /// <summary>
+        /// <paramref name="baseName"/> + <paramref name="extension"/> in <paramref name="directory"/>,
+        /// or with -1, -2... when that file (or its .partial) exists: a re-run in the same second
+        /// never overwrites, nor fails on, an earlier run's file.
+        /// </summary>
+        public static string UniquePath(string directory, string baseName, string extension)
+        {
+            var candidate = Path.Combine(directory, baseName + extension);
+            for (var i = 1; File.Exists(candidate) || File.Exists(candidate + ".partial"); i++)
+                candidate = Path.Combine(directory, baseName + "-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture) + extension);
+            return candidate;
+        }
+
         private const int OwnerOnlyDirectory = 0x1C0; // 0700
 
         /// <summary>

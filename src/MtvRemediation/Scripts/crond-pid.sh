@@ -1,7 +1,8 @@
 # The live crond's pid from the pid file "$1" (an empty line when it is not running), then "stale"
-# when the crontab "$2" changed after that crond started (the pid file is written at its start):
-# ESXi's crond reads the crontab when it starts, so a change written by a run that died before its
-# reload is not active yet (docs/field-sources.md#4-cron-on-esxi).
+# when the crontab "$2" changed after that crond started: ESXi's crond is reloaded to read a change
+# (docs/field-sources.md#4-cron-on-esxi), so a change written by a run that died before its reload
+# is not active yet. BusyBox crond writes its pid file once, at start; that ESXi's does the same is
+# unverified (were it rewritten later, a stale crontab would read as loaded: the reload is missed).
 p=$(cat "$1" 2>/dev/null)
 if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
   echo "$p"

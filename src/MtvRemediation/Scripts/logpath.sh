@@ -1,5 +1,6 @@
 # The one rule for what a log path may be: the probe, the clear, the archive and the rotation
-# cron job all decide through logpath_kind, so they can never disagree about a path.
+# cron job all decide through logpath_kind, so they can never disagree about a path (the wrapper
+# inventory reads a task directory's files by it too).
 # A log is a regular file AT the path. The directories on the way may be symlinks (ESXi 7/8:
 # /var/log -> /scratch/log -> /vmfs/volumes/<OSDATA uuid>/log, install guide "system storage");
 # the last component may not: `stat -c %s` measures a link as itself while `[ -f ]`, `tail`,

@@ -11,6 +11,7 @@
 # Few processes: at fleet scale the host's cost per probe is mostly fork+exec.
 # @include logpath.sh
 # @include filesize.sh
+# @include taskdir.sh
 f=$1 s=$2
 echo @@logkind; logpath_kind "$f"; echo $?
 echo @@log; logpath_kind "$f" && filesize "$f"
@@ -44,8 +45,7 @@ if [ $k != 0 ]; then
   echo @@statftmp; stat -f -c '%S %b %f %a' "$t" 2>/dev/null; echo "@@rc $?"
   echo @@dfktmp; df -k "$t" 2>/dev/null; echo "@@rc $?"
 fi
-# Task directories by their UUID names only (another name could hold a newline).
-echo @@tasks; for x in /tmp/vmkfstools-wrapper-*; do case ${x#/tmp/vmkfstools-wrapper-} in ''|*[!0-9a-fA-F-]*) ;; *) [ -d "$x" ] && echo "$x";; esac; done
+echo @@tasks; for x in /tmp/vmkfstools-wrapper-*; do taskdir_id "${x#/tmp/vmkfstools-wrapper-}" && [ -d "$x" ] && echo "$x"; done
 echo @@stale; find /tmp -maxdepth 1 -type d -name 'vmkfstools-wrapper-*' -mtime +5 2>/dev/null
 echo @@vib; for p in /opt/redhat/vmkfstools-wrapper /usr/lib/vmware/esxcli/ext/esxcli-vmkfstools.xml; do [ -e "$p" ] && echo "$p"; done; echo "@@rc 0"
 echo @@end

@@ -11,6 +11,8 @@
 #              directory, then E<TAB>id<TAB>line for each line of its err (at most $1 bytes)
 #   @@unrecognized  how many /tmp/vmkfstools-wrapper-* directories have no task id as their name
 # @include wrapper-payload.sh
+# @include logpath.sh
+# @include taskdir.sh
 errbytes=$1
 echo @@vib
 { esxcli software vib list 2>/dev/null || localcli software vib list 2>/dev/null; } | grep -F vmkfstools-wrapper
@@ -37,30 +39,25 @@ for f in /var/log/vmkfstools-wrapper.log /var/log/secure-vmkfstools-wrapper.log;
   printf '%s\t%s\t%s\n' "$f" "${sm%% *}" "${sm#* }"
 done
 echo @@tasks
-# A task directory's files are read only when they are regular files, never through a link: a FIFO
-# would block the read, and a link could name any file of the host (a root-only one included).
-regular() { [ -f "$1" ] && [ ! -L "$1" ]; }
+# A task directory's files are read by the one path rule (logpath_kind 0: a regular file, not a
+# link): a FIFO would block the read, a link could name any file of the host (a root-only one too).
 unrecognized=0
 for d in /tmp/vmkfstools-wrapper-*; do
   if [ ! -d "$d" ] || [ -L "$d" ]; then continue; fi
   id=${d#/tmp/vmkfstools-wrapper-}
-  # Every wrapper names its task directories with a UUID (hex digits and dashes): any other name
-  # (a newline, a tab or '@@' in it would break this output's lines) is not a task's, never read.
-  case $id in
-    ''|*[!0-9a-fA-F-]*) unrecognized=$((unrecognized + 1)); continue;;
-  esac
+  if ! taskdir_id "$id"; then unrecognized=$((unrecognized + 1)); continue; fi
   pid=
-  regular "$d/pid" && pid=$(head -c 32 "$d/pid" 2>/dev/null | tr -cd '0-9')
+  logpath_kind "$d/pid" && pid=$(head -c 32 "$d/pid" 2>/dev/null | tr -cd '0-9')
   alive=0
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && alive=1
   code=-
-  regular "$d/exitcode" && code=$(head -c 32 "$d/exitcode" | tr -cd '0-9-')
+  logpath_kind "$d/exitcode" && code=$(head -c 32 "$d/exitcode" | tr -cd '0-9-')
   bytes=0
-  for f in "$d"/* ; do regular "$f" && bytes=$((bytes + $(stat -c %s "$f" 2>/dev/null || wc -c < "$f"))); done
+  for f in "$d"/* ; do logpath_kind "$f" && bytes=$((bytes + $(stat -c %s "$f" 2>/dev/null || wc -c < "$f"))); done
   rdm=
-  regular "$d/rdmfile" && rdm=$(head -n 1 "$d/rdmfile" 2>/dev/null | head -c 1024)
+  logpath_kind "$d/rdmfile" && rdm=$(head -n 1 "$d/rdmfile" 2>/dev/null | head -c 1024)
   printf 'T\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$id" "$(stat -c %Y "$d" 2>/dev/null)" "$bytes" "$pid" "$alive" "$code" "$rdm"
-  if regular "$d/err" && [ -s "$d/err" ]; then head -c "$errbytes" "$d/err" | awk -v id="$id" '{ print "E\t" id "\t" $0 }'; fi
+  if logpath_kind "$d/err" && [ -s "$d/err" ]; then head -c "$errbytes" "$d/err" | awk -v id="$id" '{ print "E\t" id "\t" $0 }'; fi
 done
 echo @@unrecognized
 echo "$unrecognized"

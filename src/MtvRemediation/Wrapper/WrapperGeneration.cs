@@ -21,8 +21,9 @@ namespace MtvRemediation.Wrapper
     /// The payload as <c>Scripts/wrapper-payload.sh</c> prints it (interpreter line, then the
     /// SCRIPT_VERSION line), and the one rule that tells its generation from it. Used by the
     /// wrapper inventory and by the clear/rotation pre-check alike. Sources: kubev2v/forklift
-    /// <c>vmkfstools-wrapper/</c> at v2.10.4 (Python) and v2.11.0, v2.12.5 (<c>vmkfstools_wrapper.sh</c>,
-    /// first line <c>#!/bin/sh</c>); docs/field-sources.md#2-the-vmkfstools-wrapper.
+    /// <c>vmkfstools_wrapper.py</c> at v2.10.4 (<c>#!/bin/python</c>) and <c>vmkfstools_wrapper.sh</c>
+    /// (<c>#!/bin/sh</c>, read at SCRIPT_VERSION 0.3.1; other 0.3.x releases unverified, so any
+    /// shell named on the <c>#!</c> line counts); docs/field-sources.md#2-the-vmkfstools-wrapper.
     /// </summary>
     internal sealed class WrapperPayload
     {

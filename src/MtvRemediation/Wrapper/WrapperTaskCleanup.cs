@@ -112,8 +112,7 @@ namespace MtvRemediation.Wrapper
         private static string WriteArchive(string directory, string host, IReadOnlyList<WrapperTaskDirectory> tasks)
         {
             Directory.CreateDirectory(directory);
-            var name = $"{Sanitize(host)}_vmkfstools-wrapper-tasks_{DateTime.UtcNow:yyyyMMddTHHmmssZ}.json";
-            var path = System.IO.Path.Combine(directory, name);
+            var path = OwnerOnlyFile.UniquePath(directory, $"{OwnerOnlyFile.SafeName(host)}_vmkfstools-wrapper-tasks_{DateTime.UtcNow:yyyyMMddTHHmmssZ}", ".json");
             var sb = new StringBuilder("[\n");
             for (var i = 0; i < tasks.Count; i++)
             {
@@ -135,13 +134,6 @@ namespace MtvRemediation.Wrapper
                 fs.Flush(true);
             }
             return path;
-        }
-
-        private static string Sanitize(string s)
-        {
-            var sb = new StringBuilder();
-            foreach (var ch in s) sb.Append(char.IsLetterOrDigit(ch) || ch == '.' || ch == '-' || ch == '_' ? ch : '_');
-            return sb.ToString();
         }
     }
 }

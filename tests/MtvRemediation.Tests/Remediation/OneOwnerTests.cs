@@ -158,13 +158,7 @@ namespace MtvRemediation.Tests.Remediation
             finally { Directory.Delete(root, true); }
         }
 
-        private static string SourceRoot()
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir != null && !File.Exists(Path.Combine(dir.FullName, "MtvRemediation.sln"))) dir = dir.Parent;
-            Assert.NotNull(dir);
-            return Path.Combine(dir!.FullName, "src", "MtvRemediation");
-        }
+        private static string SourceRoot() => Path.Combine(CSharpSource.RepoRoot(), "src", "MtvRemediation");
 
         private static IEnumerable<(string File, string Text)> Sources() =>
             Directory.EnumerateFiles(SourceRoot(), "*.cs", SearchOption.AllDirectories)
