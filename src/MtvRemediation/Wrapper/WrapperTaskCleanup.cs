@@ -127,12 +127,16 @@ namespace MtvRemediation.Wrapper
             }
             sb.Append("]\n");
             // Owner-only (0600) before any byte is written: failed tasks' stderr names datastores and VMs.
+            // Written as .partial and renamed when complete: a client that dies meanwhile leaves no
+            // archive that looks whole (nothing was removed yet; the re-run archives again).
             var bytes = new UTF8Encoding(false).GetBytes(sb.ToString());
-            using (var fs = OwnerOnlyFile.CreateNew(path))
+            var partial = path + ".partial";
+            using (var fs = OwnerOnlyFile.CreateNew(partial))
             {
                 fs.Write(bytes, 0, bytes.Length);
                 fs.Flush(true);
             }
+            File.Move(partial, path);
             return path;
         }
     }
