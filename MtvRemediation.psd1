@@ -26,6 +26,7 @@
         'Get-MtvVIServer'
         'Get-VMChangeTracking'
         'Reset-VMChangeTracking'
+        'Get-MtvPendingOperation'
         'Find-MtvCloneFailure'
         'ConvertFrom-MtvClusterObject'
         'Get-VmkfstoolsWrapper'

@@ -31,6 +31,16 @@ namespace MtvRemediation.Cbt
 
         /// <summary>Disk locations that could not be searched (datastore not visible to this session, unparsable path).</summary>
         public List<string> Unsearchable { get; } = new List<string>();
+
+        /// <summary>The record of a reset an earlier run began and did not finish, or null.</summary>
+        public ChangeTrackingResetRecord? InterruptedReset { get; internal set; }
+
+        /// <summary>The VM's power events since <see cref="InterruptedReset"/> began (read only when there is one).</summary>
+        public IReadOnlyList<VmPowerEvent> PowerEventsSinceRecord { get; internal set; } = Array.Empty<VmPowerEvent>();
+
+        /// <summary>The last power event since the record by someone other than the run that wrote it, or null.</summary>
+        public VmPowerEvent? ForeignPowerEvent =>
+            InterruptedReset == null ? null : PowerEventsSinceRecord.LastOrDefault(e => !string.Equals(e.UserName, InterruptedReset.VCenterUser, StringComparison.OrdinalIgnoreCase));
     }
 
     internal sealed class ChangeTrackingResetOptions
@@ -80,6 +90,18 @@ namespace MtvRemediation.Cbt
 
         public PowerOffMethod PowerOff { get; internal set; }
 
+        /// <summary>The power state the reset ends in: the VM's own, or the one an interrupted run's record kept.</summary>
+        public string OriginalPowerState { get; internal set; } = "";
+
+        /// <summary>The VM is on only because an interrupted run powered it on for KB 2139574's cycle: it is powered off without -PowerOff.</summary>
+        public bool UndoInterruptedPowerOn { get; internal set; }
+
+        /// <summary>An interrupted run did everything but remove its record: only the record is removed (and the ctk files checked).</summary>
+        public bool OnlyRemoveRecord { get; internal set; }
+
+        /// <summary>What this run found of an earlier, interrupted one, in a sentence (null: nothing).</summary>
+        public string? Resumes { get; internal set; }
+
         /// <summary>With -Force, a guest shutdown that times out falls back to a hard power-off.</summary>
         public bool HardPowerOffFallback { get; internal set; }
         public bool PowerOnAfter { get; internal set; }
@@ -92,6 +114,14 @@ namespace MtvRemediation.Cbt
         /// <summary>One sentence per operation, in order, for ShouldProcess/-WhatIf.</summary>
         public IEnumerable<string> DescribeOperations()
         {
+            if (Resumes != null) yield return "finish " + Resumes;
+            if (OnlyRemoveRecord)
+            {
+                yield return $"remove the record {VmInfo.ResetRecordKey} (the interrupted reset is complete: CBT on, VM {ChangeTrackingEngine.PowerCliPowerState(OriginalPowerState)})";
+                yield return "check the disks' -ctk.vmdk files";
+                yield break;
+            }
+            if (UndoInterruptedPowerOn) yield return "power off (PowerOffVM_Task): the interrupted run powered the VM on for KB 2139574's cycle";
             if (PowerOff == PowerOffMethod.ShutdownGuest)
                 yield return $"shut down the guest OS (VMware Tools) and wait up to {Options.ShutdownTimeout.TotalSeconds:0} s" + (HardPowerOffFallback ? ", then power off hard if it is still running" : "");
             else if (PowerOff == PowerOffMethod.HardPowerOff)
@@ -102,12 +132,13 @@ namespace MtvRemediation.Cbt
             if (PowerCycleWithCbtOff)
             {
                 yield return "power on with CBT disabled and power off again at once (PowerOffVM_Task), so the disks are opened without CBT (KB 2139574)" +
-                    (PowerOff == PowerOffMethod.None ? $"; the VM is {ChangeTrackingEngine.PowerCliPowerState(Vm.PowerState)} now: it is powered on once and left off" : "");
+                    (PowerOff == PowerOffMethod.None && !PowerOnAfter ? $"; the VM is {ChangeTrackingEngine.PowerCliPowerState(Vm.PowerState)} now: it is powered on once and left off" : "");
             }
             else yield return "skip KB 2139574's power-on/power-off with CBT disabled (-SkipPowerCycle: the disks' descriptors may keep a stale changeTrackPath)";
             yield return "enable CBT (changeTrackingEnabled=true" + KeysText(true) + ")";
             if (PowerOnAfter) yield return "power on (the original power state)";
             yield return PowerOnAfter ? "check that every disk has its own -ctk.vmdk" : "check the disks' -ctk.vmdk files (ESXi creates them at the next power-on)";
+            yield return $"keep a record in the VM's configuration ({VmInfo.ResetRecordKey}) from the first change to the last, so that any later run can finish an interrupted reset";
         }
 
         private string KeysText(bool value) => CtkEnabledKeys.Count == 0 ? "" : "; " + string.Join(", ", CtkEnabledKeys.Select(k => $"{k}={(value ? "true" : "false")}"));
@@ -138,6 +169,12 @@ namespace MtvRemediation.Cbt
         public async Task<CtkInspection> InspectAsync(VmInfo vm, CancellationToken ct)
         {
             var result = new CtkInspection(vm);
+            if (ChangeTrackingResetRecord.TryParse(vm.ResetRecordValue) is { } record)
+            {
+                // Whose power changes happened since: the interrupted run's own, or someone else's.
+                result.InterruptedReset = record;
+                result.PowerEventsSinceRecord = await _client.GetPowerEventsAsync(vm.MoRef, record.StartedUtc, ct).ConfigureAwait(false);
+            }
             var ownCtk = new Dictionary<string, VmDiskInfo>(StringComparer.Ordinal);
             foreach (var d in vm.Disks)
             {
@@ -215,6 +252,7 @@ namespace MtvRemediation.Cbt
                 ToolsRunning = vm.ToolsRunning,
                 Enabled = vm.ChangeTrackingEnabled,
                 SnapshotCount = vm.SnapshotCount,
+                InterruptedReset = inspection.InterruptedReset?.Describe() ?? (vm.ResetRecordValue == null ? null : $"unreadable record {VmInfo.ResetRecordKey} = '{vm.ResetRecordValue}'"),
                 Disks = disks,
                 CtkFiles = inspection.OwnByDisk.Values.Select(p => p.ToString()).OrderBy(s => s, StringComparer.Ordinal).ToArray(),
                 OrphanedCtkFiles = inspection.Orphaned.Select(p => p.ToString()).ToArray(),
@@ -268,7 +306,35 @@ namespace MtvRemediation.Cbt
                     $"VM '{vm.Name}' is suspended. Resume it and shut it down (or use -PowerOff once it runs). Nothing was changed.");
                 return plan;
             }
-            if (vm.PowerState == "poweredOn")
+            plan.OriginalPowerState = vm.PowerState;
+            if (inspection.InterruptedReset is { } record)
+            {
+                if (vm.PowerState == "poweredOn" && record.Phase == ResetPhase.PowerOn && vm.ChangeTrackingEnabled)
+                {
+                    // Everything but the last power-on and the record's removal was done; the VM runs
+                    // (by that run's power-on or someone else's): only the record is left to remove.
+                    plan.Resumes = record.Describe();
+                    plan.OriginalPowerState = "poweredOn";
+                    plan.OnlyRemoveRecord = true;
+                    return plan;
+                }
+                if (inspection.ForeignPowerEvent is { } foreign)
+                {
+                    // Someone else changed the power state after the interrupted run: theirs is the VM's own now.
+                    plan.Resumes = $"{record.Describe()}; {(foreign.UserName.Length == 0 ? "another user" : foreign.UserName)} powered the VM {(foreign.PowerState == "poweredOn" ? "on" : "off")} at {foreign.TimeUtc:yyyy-MM-dd HH:mm:ss}Z since, so its state now is kept as its own";
+                }
+                else
+                {
+                    plan.Resumes = record.Describe();
+                    plan.OriginalPowerState = record.OriginalPowerState;
+                    // On only through the interrupted run's own KB power-on of a VM that was off. A VM
+                    // that was on and is on again is treated as running (a failed run may have restored
+                    // it): powering it off needs -PowerOff, as always.
+                    plan.UndoInterruptedPowerOn = vm.PowerState == "poweredOn" && record.Phase == ResetPhase.CbtOff && record.OriginalPowerState == "poweredOff";
+                }
+            }
+
+            if (vm.PowerState == "poweredOn" && !plan.UndoInterruptedPowerOn)
             {
                 if (!options.PowerOff)
                 {
@@ -288,8 +354,8 @@ namespace MtvRemediation.Cbt
                         $"VM '{vm.Name}' is powered on but VMware Tools is not running, so a clean guest shutdown is not possible. Shut the guest down yourself, or add -Force to power it off hard. Nothing was changed.");
                     return plan;
                 }
-                plan.PowerOnAfter = true;
             }
+            plan.PowerOnAfter = plan.OriginalPowerState == "poweredOn";
 
             plan.PowerCycleWithCbtOff = !options.SkipPowerCycle;
             plan.CtkEnabledKeys.AddRange(vm.Disks.Where(d => !d.IsPhysicalRdm && d.CtkEnabledKey != null).Select(d => d.CtkEnabledKey!).Distinct());
@@ -315,11 +381,20 @@ namespace MtvRemediation.Cbt
                 VMId = vm.MoRef.ToString(),
                 VMHost = vm.HostName,
                 Server = server,
-                PowerStateBefore = PowerCliPowerState(vm.PowerState),
+                PowerStateBefore = PowerCliPowerState(plan.OriginalPowerState),
                 EnabledBefore = vm.ChangeTrackingEnabled,
+                Resumed = plan.Resumes,
             };
+            if (plan.Resumes != null) steps.Add("Found " + plan.Resumes);
             var step = "";
-            var power = vm.PowerState; // as far as our own successful tasks tell
+            var startedUtc = DateTime.UtcNow;
+            var power = vm.PowerState; // as this run left it, as far as our own successful tasks tell
+            // The record on the VM from here on (an interrupted run's until this run rewrites it).
+            var recordOnVm = plan.Inspection.InterruptedReset != null || vm.ResetRecordValue != null;
+            // Rewritten in this run's name: its own power events are then the only ones after it.
+            var record = new ChangeTrackingResetRecord(ResetPhase.PowerOff, plan.OriginalPowerState, _client.UserName, Environment.MachineName, startedUtc);
+            ExtraConfigValue Record(ResetPhase phase) { recordOnVm = true; return new ExtraConfigValue(VmInfo.ResetRecordKey, record.At(phase).Format()); }
+            ExtraConfigValue RemoveRecord() { recordOnVm = false; return new ExtraConfigValue(VmInfo.ResetRecordKey, ""); }
             void Transition(string to, string method, string reason)
             {
                 transitions.Add(new PowerTransition { From = PowerCliPowerState(power), To = PowerCliPowerState(to), Method = method, Reason = reason, Time = DateTime.UtcNow });
@@ -333,42 +408,15 @@ namespace MtvRemediation.Cbt
                 if (powerNow != vm.PowerState)
                     throw new InvalidOperationException($"The VM's power state changed from {PowerCliPowerState(vm.PowerState)} to {PowerCliPowerState(powerNow)} since it was read; nothing was changed. Run the command again to act on the state as it is now.");
 
-                if (plan.PowerOff != PowerOffMethod.None)
+                if (plan.OnlyRemoveRecord)
                 {
-                    var method = await PowerOffAsync(plan, steps, s => step = s, ct).ConfigureAwait(false);
-                    Transition("poweredOff", method, "CBT is reset with the VM off (KB 2139574)");
+                    step = "RemoveRecord";
+                    await _client.SetExtraConfigAsync(vm.MoRef, RemoveRecord(), ct).ConfigureAwait(false);
+                    steps.Add($"Removed the record {VmInfo.ResetRecordKey}: the interrupted reset had done everything else");
                 }
-
-                step = "DisableChangeTracking";
-                await _client.SetChangeTrackingAsync(vm.MoRef, false, plan.CtkEnabledKeys, ct).ConfigureAwait(false);
-                steps.Add("Disabled CBT (changeTrackingEnabled=false" + (plan.CtkEnabledKeys.Count > 0 ? "; " + string.Join(", ", plan.CtkEnabledKeys.Select(k => k + "=false")) : "") + ")");
-
-                step = "DeleteCtkFiles";
-                await DeleteCtkFilesAsync(plan, steps, deleted, ct).ConfigureAwait(false);
-
-                if (plan.PowerCycleWithCbtOff)
+                else
                 {
-                    step = "PowerOnWithCbtOff";
-                    await _client.PowerOnAsync(vm.MoRef, ct).ConfigureAwait(false);
-                    Transition("poweredOn", "PowerOnVM_Task", "power-on with CBT disabled: the disks are opened without CBT (KB 2139574)");
-                    steps.Add("Powered on with CBT disabled (the disks are opened without CBT)");
-                    step = "PowerOffAfterCycle";
-                    await _client.PowerOffAsync(vm.MoRef, ct).ConfigureAwait(false);
-                    Transition("poweredOff", "PowerOffVM_Task", "power-off right after the CBT-disabled power-on (KB 2139574)");
-                    steps.Add("Powered off again (PowerOffVM_Task)");
-                }
-                else steps.Add("Skipped the power-on/power-off with CBT disabled (-SkipPowerCycle)");
-
-                step = "EnableChangeTracking";
-                await _client.SetChangeTrackingAsync(vm.MoRef, true, plan.CtkEnabledKeys, ct).ConfigureAwait(false);
-                steps.Add("Enabled CBT (changeTrackingEnabled=true" + (plan.CtkEnabledKeys.Count > 0 ? "; " + string.Join(", ", plan.CtkEnabledKeys.Select(k => k + "=true")) : "") + ")");
-
-                if (plan.PowerOnAfter)
-                {
-                    step = "PowerOn";
-                    await _client.PowerOnAsync(vm.MoRef, ct).ConfigureAwait(false);
-                    Transition("poweredOn", "PowerOnVM_Task", "original power state restored");
-                    steps.Add("Powered on (original power state restored; ESXi creates new -ctk.vmdk files as the disks open)");
+                    await RunSequenceAsync().ConfigureAwait(false);
                 }
 
                 // The KB checks one -ctk.vmdk per disk. ESXi creates them when a CBT-enabled disk is
@@ -387,30 +435,8 @@ namespace MtvRemediation.Cbt
                 // run with, so the VM goes back to its original power state and a re-run finishes the job.
                 // The state is read first: a failed power task may still have changed it. Without a
                 // transition of ours (e.g. the precheck found a new state) the VM is not touched.
-                if (transitions.Count > 0 || step == "PowerOnWithCbtOff" || step == "ShutdownGuest" || step == "PowerOff")
-                try
-                {
-                    using var restore = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-                    var (now, _) = await _client.GetVmStateAsync(vm.MoRef, restore.Token).ConfigureAwait(false);
-                    power = now;
-                    if (now != vm.PowerState && vm.PowerState == "poweredOn" && now == "poweredOff")
-                    {
-                        await _client.PowerOnAsync(vm.MoRef, restore.Token).ConfigureAwait(false);
-                        Transition("poweredOn", "PowerOnVM_Task", "original power state restored after the failure");
-                        steps.Add("Powered on again after the failure (original power state restored)");
-                    }
-                    else if (now != vm.PowerState && vm.PowerState == "poweredOff" && now == "poweredOn")
-                    {
-                        // We powered it on only for the KB's cycle: off again, as it was.
-                        await _client.PowerOffAsync(vm.MoRef, restore.Token).ConfigureAwait(false);
-                        Transition("poweredOff", "PowerOffVM_Task", "original power state restored after the failure");
-                        steps.Add("Powered off again after the failure (original power state restored)");
-                    }
-                }
-                catch (Exception restoreEx) when (IsStepFailure(restoreEx))
-                {
-                    steps.Add($"Could not restore the original power state ({PowerCliPowerState(vm.PowerState)}): {restoreEx.Message}");
-                }
+                if (transitions.Count > 0 || step == "PowerOnWithCbtOff" || step == "ShutdownGuest" || step == "PowerOff" || step == "UndoInterruptedPowerOn")
+                    await RestoreAfterFailureAsync(ex).ConfigureAwait(false);
             }
 
             // Report the server's truth, not what we believe we did.
@@ -433,10 +459,127 @@ namespace MtvRemediation.Cbt
                 result.Error = "The server reports CBT disabled after it was enabled.";
                 steps.Add("FAILED at Verify: " + result.Error);
             }
+            if (recordOnVm)
+                steps.Add($"The record {VmInfo.ResetRecordKey} stays on the VM: the next CBT reset of this VM, from any workstation, finishes this one");
+            result.RecordLeft = recordOnVm;
             result.DeletedFiles = deleted.ToArray();
             result.PowerTransitions = transitions.ToArray();
             result.Steps = steps.ToArray();
             return result;
+
+            async Task RunSequenceAsync()
+            {
+                // The record goes first when the first change is a power transition; otherwise it
+                // rides on the disable (no round trip of its own).
+                if (plan.PowerOff != PowerOffMethod.None || plan.UndoInterruptedPowerOn)
+                {
+                    step = "WriteRecord";
+                    await _client.SetExtraConfigAsync(vm.MoRef, Record(plan.UndoInterruptedPowerOn ? ResetPhase.CbtOff : ResetPhase.PowerOff), ct).ConfigureAwait(false);
+                }
+                if (plan.UndoInterruptedPowerOn)
+                {
+                    step = "UndoInterruptedPowerOn";
+                    await _client.PowerOffAsync(vm.MoRef, ct).ConfigureAwait(false);
+                    Transition("poweredOff", "PowerOffVM_Task", "the interrupted run's KB power-on undone");
+                    steps.Add("Powered off (PowerOffVM_Task): the interrupted run had powered the VM on for KB 2139574's cycle");
+                }
+                if (plan.PowerOff != PowerOffMethod.None)
+                {
+                    var method = await PowerOffAsync(plan, steps, s => step = s, ct).ConfigureAwait(false);
+                    Transition("poweredOff", method, "CBT is reset with the VM off (KB 2139574)");
+                }
+
+                step = "DisableChangeTracking";
+                await _client.SetChangeTrackingAsync(vm.MoRef, false, plan.CtkEnabledKeys, Record(ResetPhase.CbtOff), ct).ConfigureAwait(false);
+                steps.Add("Disabled CBT (changeTrackingEnabled=false" + (plan.CtkEnabledKeys.Count > 0 ? "; " + string.Join(", ", plan.CtkEnabledKeys.Select(k => k + "=false")) : "") + ")");
+
+                step = "DeleteCtkFiles";
+                await DeleteCtkFilesAsync(plan, steps, deleted, ct).ConfigureAwait(false);
+
+                if (plan.PowerCycleWithCbtOff)
+                {
+                    step = "PowerOnWithCbtOff";
+                    await _client.PowerOnAsync(vm.MoRef, ct).ConfigureAwait(false);
+                    Transition("poweredOn", "PowerOnVM_Task", "power-on with CBT disabled: the disks are opened without CBT (KB 2139574)");
+                    steps.Add("Powered on with CBT disabled (the disks are opened without CBT)");
+                    step = "PowerOffAfterCycle";
+                    await _client.PowerOffAsync(vm.MoRef, ct).ConfigureAwait(false);
+                    Transition("poweredOff", "PowerOffVM_Task", "power-off right after the CBT-disabled power-on (KB 2139574)");
+                    steps.Add("Powered off again (PowerOffVM_Task)");
+                }
+                else steps.Add("Skipped the power-on/power-off with CBT disabled (-SkipPowerCycle)");
+
+                step = "EnableChangeTracking";
+                await _client.SetChangeTrackingAsync(vm.MoRef, true, plan.CtkEnabledKeys, plan.PowerOnAfter ? Record(ResetPhase.PowerOn) : RemoveRecord(), ct).ConfigureAwait(false);
+                steps.Add("Enabled CBT (changeTrackingEnabled=true" + (plan.CtkEnabledKeys.Count > 0 ? "; " + string.Join(", ", plan.CtkEnabledKeys.Select(k => k + "=true")) : "") + ")");
+
+                if (plan.PowerOnAfter)
+                {
+                    step = "PowerOn";
+                    await _client.PowerOnAsync(vm.MoRef, ct).ConfigureAwait(false);
+                    Transition("poweredOn", "PowerOnVM_Task", "original power state restored");
+                    steps.Add("Powered on (original power state restored; ESXi creates new -ctk.vmdk files as the disks open)");
+                    step = "RemoveRecord";
+                    await _client.SetExtraConfigAsync(vm.MoRef, RemoveRecord(), ct).ConfigureAwait(false);
+                }
+            }
+
+            // Puts back only what this run changed: a VM whose state is not the one this run left it
+            // in was changed by someone else, and that change is never undone.
+            async Task RestoreAfterFailureAsync(Exception failure)
+            {
+                try
+                {
+                    using var restore = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+                    var (now, _) = await _client.GetVmStateAsync(vm.MoRef, restore.Token).ConfigureAwait(false);
+                    // A power task that failed otherwise (timeout, lost connection) may still have done
+                    // its work: the state it aimed at is ours too. InvalidPowerState says the VM was
+                    // already there before our task: someone else's doing.
+                    var aimedAt = failure is VimFaultException { FaultName: "InvalidPowerState" } ? power
+                        : step == "PowerOnWithCbtOff" || step == "PowerOn" ? "poweredOn"
+                        : step == "ShutdownGuest" || step == "PowerOff" || step == "PowerOffAfterCycle" || step == "UndoInterruptedPowerOn" ? "poweredOff" : power;
+                    if (now != power && now != aimedAt)
+                    {
+                        result.OtherActor = await DescribeOtherActorAsync(now, restore.Token).ConfigureAwait(false);
+                        steps.Add($"The VM is {PowerCliPowerState(now)}, not {PowerCliPowerState(power)} as this run left it: {result.OtherActor}. Nothing was undone; CBT was left as it is");
+                        return;
+                    }
+                    power = now;
+                    if (now != plan.OriginalPowerState && plan.OriginalPowerState == "poweredOn" && now == "poweredOff")
+                    {
+                        await _client.PowerOnAsync(vm.MoRef, restore.Token).ConfigureAwait(false);
+                        Transition("poweredOn", "PowerOnVM_Task", "original power state restored after the failure");
+                        steps.Add("Powered on again after the failure (original power state restored)");
+                    }
+                    else if (now != plan.OriginalPowerState && plan.OriginalPowerState == "poweredOff" && now == "poweredOn")
+                    {
+                        // We powered it on only for the KB's cycle: off again, as it was.
+                        await _client.PowerOffAsync(vm.MoRef, restore.Token).ConfigureAwait(false);
+                        Transition("poweredOff", "PowerOffVM_Task", "original power state restored after the failure");
+                        steps.Add("Powered off again after the failure (original power state restored)");
+                    }
+                }
+                catch (Exception restoreEx) when (IsStepFailure(restoreEx))
+                {
+                    steps.Add($"Could not restore the original power state ({PowerCliPowerState(plan.OriginalPowerState)}): {restoreEx.Message}");
+                }
+            }
+
+            // Who made the change, from vCenter's event history (an unknown actor when it has none).
+            async Task<string> DescribeOtherActorAsync(string now, CancellationToken token)
+            {
+                var word = now == "poweredOn" ? "on" : now == "poweredOff" ? "off" : PowerCliPowerState(now);
+                try
+                {
+                    var events = await _client.GetPowerEventsAsync(vm.MoRef, startedUtc.AddSeconds(-1), token).ConfigureAwait(false);
+                    var theirs = events.LastOrDefault(e => e.PowerState == now && !string.Equals(e.UserName, _client.UserName, StringComparison.OrdinalIgnoreCase))
+                        ?? events.LastOrDefault(e => e.PowerState == now);
+                    if (theirs != null)
+                        return $"{(theirs.UserName.Length == 0 ? "an unnamed user" : theirs.UserName)} powered it {word} at {theirs.TimeUtc:yyyy-MM-dd HH:mm:ss}Z (vCenter events)";
+                }
+                catch (Exception ex) when (IsStepFailure(ex)) { }
+                return $"another actor powered it {word} (vCenter's events do not say who)";
+            }
         }
 
         /// <summary>

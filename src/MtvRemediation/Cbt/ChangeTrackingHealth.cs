@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using MtvRemediation.VSphere;
 
 namespace MtvRemediation.Cbt
 {
@@ -47,6 +48,11 @@ namespace MtvRemediation.Cbt
         {
             var vm = inspection.Vm;
             var problems = new List<string>();
+            // A reset that did not finish is never healthy, whatever the flags look like now.
+            if (vm.ResetRecordValue != null)
+                problems.Add(ChangeTrackingResetRecord.TryParse(vm.ResetRecordValue) is { } record
+                    ? "interrupted: " + record.Describe() + "; the next CBT reset of the VM finishes it"
+                    : $"interrupted: an unreadable record of a CBT reset ({VmInfo.ResetRecordKey} = '{vm.ResetRecordValue}')");
             var tracked = vm.Disks.Where(d => !d.IsPhysicalRdm).ToList();
             if (!vm.ChangeTrackingEnabled && inspection.OwnByDisk.Count > 0) problems.Add("stale -ctk.vmdk files exist while CBT is disabled");
             if (vm.ChangeTrackingEnabled)

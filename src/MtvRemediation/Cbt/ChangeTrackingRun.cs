@@ -75,7 +75,9 @@ namespace MtvRemediation.Cbt
             var deleted = result.DeletedFiles.Length == 0 ? "none" : string.Join(", ", result.DeletedFiles);
             var cbt = result.EnabledAfter == null ? "unknown" : result.EnabledAfter == true ? "enabled" : "disabled";
             return new RemediationException(ChangeTrackingErrorIds.ResetFailed, ErrorCategory.InvalidResult,
-                $"CBT reset of VM '{result.VM}' stopped at step {result.FailedStep}: {result.Error} State now: power {result.PowerStateAfter}, CBT {cbt}, deleted files: {deleted}.",
+                $"CBT reset of VM '{result.VM}' stopped at step {result.FailedStep}: {result.Error} State now: power {result.PowerStateAfter}, CBT {cbt}, deleted files: {deleted}." +
+                (result.OtherActor != null ? $" Another actor: {result.OtherActor}; nothing of theirs was undone." : "") +
+                (result.RecordLeft ? $" The reset's record stays on the VM ({VmInfo.ResetRecordKey})." : ""),
                 "Fix the cause; a re-run completes the reset.") { RerunCompletes = true };
         }
     }

@@ -7,6 +7,7 @@ namespace MtvRemediation
         public string VMId { get; set; } = "";
         public string VMHost { get; set; } = "";
         public string Server { get; set; } = "";
+        /// <summary>The power state before the reset began: the VM's own, or the one an interrupted run's record kept.</summary>
         public string PowerStateBefore { get; set; } = "";
 
         /// <summary>Power state read back from the server at the end (the truth, also after a failure).</summary>
@@ -30,6 +31,15 @@ namespace MtvRemediation
         /// <summary>Name of the step that failed (e.g. DisableChangeTracking), or null.</summary>
         public string? FailedStep { get; set; }
         public string? Error { get; set; }
+
+        /// <summary>The interrupted reset this run found (from the VM's record) and finished or continued; null when there was none.</summary>
+        public string? Resumed { get; set; }
+
+        /// <summary>Someone else changed the VM's power state during the reset (who and when, from vCenter's events); nothing of theirs was undone.</summary>
+        public string? OtherActor { get; set; }
+
+        /// <summary>The reset's record is still on the VM (extraConfig mtvremediation.cbtReset): a re-run finishes the reset.</summary>
+        public bool RecordLeft { get; set; }
     }
 
     /// <summary>One power-state change made by Reset-VMChangeTracking.</summary>

@@ -33,6 +33,9 @@ namespace MtvRemediation
         public bool ToolsRunning { get; set; }
         public bool Enabled { get; set; }
         public int SnapshotCount { get; set; }
+
+        /// <summary>A CBT reset an earlier run began and did not finish (from the VM's record), or null. Reset-VMChangeTracking finishes it.</summary>
+        public string? InterruptedReset { get; set; }
         public ReadableList<ChangeTrackingDisk> Disks { get; set; } = System.Array.Empty<ChangeTrackingDisk>();
 
         /// <summary>The VM's own <c>-ctk.vmdk</c> files found on the datastores its disks use.</summary>

@@ -15,6 +15,7 @@ namespace MtvRemediation
             Server = server;
             Port = port;
             User = user;
+            client.UserName = user;
             AdoptedFromPowerCli = adopted;
             AdoptedKey = adoptedKey;
             var sc = client.Soap.ServiceContent;

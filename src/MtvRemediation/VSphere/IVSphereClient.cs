@@ -37,7 +37,16 @@ namespace MtvRemediation.VSphere
         /// Returns the VM's power and CBT state as read in the same round trip that saw the task
         /// succeed (null when that read did not come back).
         /// </summary>
-        Task<(string PowerState, bool ChangeTrackingEnabled)?> SetChangeTrackingAsync(MoRef vm, bool enabled, IReadOnlyList<string> ctkEnabledKeys, CancellationToken ct);
+        Task<(string PowerState, bool ChangeTrackingEnabled)?> SetChangeTrackingAsync(MoRef vm, bool enabled, IReadOnlyList<string> ctkEnabledKeys, ExtraConfigValue? also, CancellationToken ct);
+
+        /// <summary>ReconfigVM_Task setting one extraConfig key (an empty value removes it).</summary>
+        Task SetExtraConfigAsync(MoRef vm, ExtraConfigValue value, CancellationToken ct);
+
+        /// <summary>The VM's power-on and power-off events since a time, oldest first, with the user who caused each (EventManager.QueryEvents).</summary>
+        Task<IReadOnlyList<VmPowerEvent>> GetPowerEventsAsync(MoRef vm, DateTime sinceUtc, CancellationToken ct);
+
+        /// <summary>The session's vCenter user ("" when unknown).</summary>
+        string UserName { get; }
 
         /// <summary>ShutdownGuest (returns at once; the guest shuts down on its own).</summary>
         Task ShutdownGuestAsync(MoRef vm, CancellationToken ct);
@@ -49,5 +58,22 @@ namespace MtvRemediation.VSphere
 
         /// <summary>Time a single task may take before we stop waiting for it.</summary>
         TimeSpan TaskTimeout { get; }
+    }
+
+    /// <summary>One extraConfig option to set in a reconfigure; an empty value removes the key (vSphere's rule).</summary>
+    internal sealed class ExtraConfigValue
+    {
+        public ExtraConfigValue(string key, string value) { Key = key; Value = value; }
+        public string Key { get; }
+        public string Value { get; }
+    }
+
+    /// <summary>A VmPoweredOnEvent or VmPoweredOffEvent: when, to which state, and the user vCenter names for it.</summary>
+    internal sealed class VmPowerEvent
+    {
+        public VmPowerEvent(DateTime timeUtc, string powerState, string userName) { TimeUtc = timeUtc; PowerState = powerState; UserName = userName; }
+        public DateTime TimeUtc { get; }
+        public string PowerState { get; }
+        public string UserName { get; }
     }
 }

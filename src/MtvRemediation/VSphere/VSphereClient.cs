@@ -29,6 +29,9 @@ namespace MtvRemediation.VSphere
 
         public string Server { get; }
 
+        /// <summary>The session's vCenter user (set by the connection that owns the client).</summary>
+        public string UserName { get; internal set; } = "";
+
         public VimSoapClient Soap => _soap;
 
         public TimeSpan TaskTimeout { get; set; } = TimeSpan.FromMinutes(10);
@@ -145,6 +148,7 @@ namespace MtvRemediation.VSphere
                 {
                     var key = ov.ChildValue("key");
                     if (key != null && key.EndsWith(".ctkEnabled", StringComparison.OrdinalIgnoreCase)) vm.CtkExtraConfig[key] = ov.ChildValue("value") ?? "";
+                    else if (key == VmInfo.ResetRecordKey) vm.ResetRecordValue = ov.ChildValue("value");
                 }
             }
 
@@ -331,14 +335,47 @@ namespace MtvRemediation.VSphere
             await _soap.RunTaskAsync(req, TaskTimeout, ct).ConfigureAwait(false);
         }
 
-        public async Task<(string PowerState, bool ChangeTrackingEnabled)?> SetChangeTrackingAsync(MoRef vm, bool enabled, IReadOnlyList<string> ctkEnabledKeys, CancellationToken ct)
+        public async Task<(string PowerState, bool ChangeTrackingEnabled)?> SetChangeTrackingAsync(MoRef vm, bool enabled, IReadOnlyList<string> ctkEnabledKeys, ExtraConfigValue? also, CancellationToken ct)
         {
             // VirtualMachineConfigSpec is an XML sequence: extraConfig comes before changeTrackingEnabled.
-            var extra = ctkEnabledKeys.Select(k =>
-                E("extraConfig", Type("OptionValue"), E("key", k), new XElement(Vim + "value", Type("xsd:string"), Bool(enabled))));
+            var extra = ctkEnabledKeys.Select(k => Option(k, Bool(enabled))).ToList();
+            if (also != null) extra.Add(Option(also.Key, also.Value));
             var req = E("ReconfigVM_Task", Ref("_this", vm),
                 E("spec", extra, E("changeTrackingEnabled", Bool(enabled))));
             return VmState(await _soap.RunTaskReadingAsync(req, vm, VmStatePaths, TaskTimeout, ct).ConfigureAwait(false));
+        }
+
+        public async Task SetExtraConfigAsync(MoRef vm, ExtraConfigValue value, CancellationToken ct)
+        {
+            var req = E("ReconfigVM_Task", Ref("_this", vm), E("spec", Option(value.Key, value.Value)));
+            await _soap.RunTaskAsync(req, TaskTimeout, ct).ConfigureAwait(false);
+        }
+
+        private static XElement Option(string key, string value) =>
+            E("extraConfig", Type("OptionValue"), E("key", key), new XElement(Vim + "value", Type("xsd:string"), value));
+
+        public async Task<IReadOnlyList<VmPowerEvent>> GetPowerEventsAsync(MoRef vm, DateTime sinceUtc, CancellationToken ct)
+        {
+            var em = _soap.ServiceContent?.EventManager ?? default;
+            if (em.IsEmpty) return Array.Empty<VmPowerEvent>();
+            // vCenter filters by time too; vcsim 0.24 ignores EventFilterSpec.time, so the time is also checked here.
+            var req = E("QueryEvents", Ref("_this", em),
+                E("filter",
+                    E("entity", Ref("entity", vm), E("recursion", "self")),
+                    E("time", E("beginTime", sinceUtc.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture))),
+                    E("eventTypeId", "VmPoweredOnEvent"), E("eventTypeId", "VmPoweredOffEvent")));
+            var body = await _soap.InvokeAsync(req, ct).ConfigureAwait(false);
+            var events = new List<VmPowerEvent>();
+            foreach (var rv in body.Elements(Vim + "returnval"))
+            {
+                var type = (string?)rv.Attribute(Xsi + "type") ?? "";
+                if (type.IndexOf(':') >= 0) type = type.Substring(type.IndexOf(':') + 1);
+                if (type != "VmPoweredOnEvent" && type != "VmPoweredOffEvent") continue;
+                if (!DateTime.TryParse(rv.ChildValue("createdTime"), System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AdjustToUniversal, out var time)) continue;
+                if (time < sinceUtc) continue;
+                events.Add(new VmPowerEvent(time, type == "VmPoweredOnEvent" ? "poweredOn" : "poweredOff", rv.ChildValue("userName") ?? ""));
+            }
+            return events.OrderBy(e => e.TimeUtc).ToList();
         }
 
         public async Task ShutdownGuestAsync(MoRef vm, CancellationToken ct)

@@ -23,6 +23,7 @@ namespace MtvRemediation.VSphere
         public MoRef SessionManager { get; internal set; }
         public MoRef FileManager { get; internal set; }
         public MoRef TaskManager { get; internal set; }
+        public MoRef EventManager { get; internal set; }
         public string ProductLine { get; internal set; } = "";
         public string ApiVersion { get; internal set; } = "";
         public string FullName { get; internal set; } = "";
@@ -160,6 +161,7 @@ namespace MtvRemediation.VSphere
                 SessionManager = R("sessionManager"),
                 FileManager = R("fileManager"),
                 TaskManager = R("taskManager"),
+                EventManager = R("eventManager"),
                 ProductLine = about?.ChildValue("productLineId") ?? "",
                 ApiVersion = about?.ChildValue("apiVersion") ?? "",
                 FullName = about?.ChildValue("fullName") ?? "",

@@ -69,6 +69,12 @@ namespace MtvRemediation.VSphere
         public Dictionary<string, string> CtkExtraConfig { get; } = new Dictionary<string, string>(System.StringComparer.OrdinalIgnoreCase);
         public List<string> MissingProperties { get; } = new List<string>();
 
+        /// <summary>extraConfig key of the durable record of a CBT reset in progress (parsed by Cbt.ChangeTrackingResetRecord).</summary>
+        public const string ResetRecordKey = "mtvremediation.cbtReset";
+
+        /// <summary>The value of <see cref="ResetRecordKey"/>, or null when the VM has none.</summary>
+        public string? ResetRecordValue { get; set; }
+
         public bool ToolsRunning => ToolsRunningStatus == "guestToolsRunning" || ToolsRunningStatus == "guestToolsExecutingScripts";
     }
 

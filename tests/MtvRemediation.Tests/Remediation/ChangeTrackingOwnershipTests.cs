@@ -183,6 +183,9 @@ namespace MtvRemediation.Tests.Remediation
         private class NoVSphere : IVSphereClient
         {
             public string Server => "vc";
+            public string UserName => "";
+            public Task SetExtraConfigAsync(MoRef vm, ExtraConfigValue value, CancellationToken ct) => throw new NotSupportedException();
+            public Task<IReadOnlyList<VmPowerEvent>> GetPowerEventsAsync(MoRef vm, DateTime sinceUtc, CancellationToken ct) => Task.FromResult<IReadOnlyList<VmPowerEvent>>(Array.Empty<VmPowerEvent>());
             public TimeSpan TaskTimeout => TimeSpan.FromSeconds(1);
             public Task<IReadOnlyList<VmInfo>> GetVmsAsync(IReadOnlyCollection<MoRef> vms, CancellationToken ct) => throw new NotSupportedException();
             public Task<(string PowerState, bool ChangeTrackingEnabled)> GetVmStateAsync(MoRef vm, CancellationToken ct) => Task.FromResult(("poweredOff", true));
@@ -190,7 +193,7 @@ namespace MtvRemediation.Tests.Remediation
                 Task.FromResult<IReadOnlyDictionary<MoRef, (string, bool)>>(vms.ToDictionary(v => v, v => ("poweredOff", true)));
             public Task<IReadOnlyList<DatastoreFile>> SearchFolderAsync(DatastoreInfo datastore, string folder, string matchPattern, CancellationToken ct) => throw new NotSupportedException();
             public Task DeleteFileAsync(DatastorePath file, MoRef datacenter, CancellationToken ct) => throw new NotSupportedException();
-            public virtual Task<(string PowerState, bool ChangeTrackingEnabled)?> SetChangeTrackingAsync(MoRef vm, bool enabled, IReadOnlyList<string> ctkEnabledKeys, CancellationToken ct) => throw new NotSupportedException();
+            public virtual Task<(string PowerState, bool ChangeTrackingEnabled)?> SetChangeTrackingAsync(MoRef vm, bool enabled, IReadOnlyList<string> ctkEnabledKeys, ExtraConfigValue? also, CancellationToken ct) => throw new NotSupportedException();
             public Task ShutdownGuestAsync(MoRef vm, CancellationToken ct) => throw new NotSupportedException();
             public Task PowerOffAsync(MoRef vm, CancellationToken ct) => throw new NotSupportedException();
             public Task<(string PowerState, bool ChangeTrackingEnabled)?> PowerOnAsync(MoRef vm, CancellationToken ct) => throw new NotSupportedException();
@@ -198,7 +201,7 @@ namespace MtvRemediation.Tests.Remediation
 
         private sealed class FailingDisable : NoVSphere
         {
-            public override Task<(string PowerState, bool ChangeTrackingEnabled)?> SetChangeTrackingAsync(MoRef vm, bool enabled, IReadOnlyList<string> ctkEnabledKeys, CancellationToken ct) =>
+            public override Task<(string PowerState, bool ChangeTrackingEnabled)?> SetChangeTrackingAsync(MoRef vm, bool enabled, IReadOnlyList<string> ctkEnabledKeys, ExtraConfigValue? also, CancellationToken ct) =>
                 throw new VimFaultException("MethodDisabled", "method is disabled", "ReconfigVM_Task");
         }
     }

@@ -25,13 +25,16 @@ namespace MtvRemediation.Tests.Remediation
         private sealed class NoVSphere : IVSphereClient
         {
             public string Server => "vc";
+            public string UserName => "";
+            public Task SetExtraConfigAsync(MoRef vm, ExtraConfigValue value, CancellationToken ct) => throw new NotSupportedException();
+            public Task<IReadOnlyList<VmPowerEvent>> GetPowerEventsAsync(MoRef vm, DateTime sinceUtc, CancellationToken ct) => Task.FromResult<IReadOnlyList<VmPowerEvent>>(Array.Empty<VmPowerEvent>());
             public TimeSpan TaskTimeout => TimeSpan.FromSeconds(1);
             public Task<IReadOnlyList<VmInfo>> GetVmsAsync(IReadOnlyCollection<MoRef> vms, CancellationToken ct) => throw new NotSupportedException();
             public Task<(string PowerState, bool ChangeTrackingEnabled)> GetVmStateAsync(MoRef vm, CancellationToken ct) => throw new NotSupportedException();
             public Task<IReadOnlyDictionary<MoRef, (string PowerState, bool ChangeTrackingEnabled)>> GetVmStatesAsync(IReadOnlyCollection<MoRef> vms, CancellationToken ct) => throw new NotSupportedException();
             public Task<IReadOnlyList<DatastoreFile>> SearchFolderAsync(DatastoreInfo datastore, string folder, string matchPattern, CancellationToken ct) => throw new NotSupportedException();
             public Task DeleteFileAsync(DatastorePath file, MoRef datacenter, CancellationToken ct) => throw new NotSupportedException();
-            public Task<(string PowerState, bool ChangeTrackingEnabled)?> SetChangeTrackingAsync(MoRef vm, bool enabled, IReadOnlyList<string> ctkEnabledKeys, CancellationToken ct) => throw new NotSupportedException();
+            public Task<(string PowerState, bool ChangeTrackingEnabled)?> SetChangeTrackingAsync(MoRef vm, bool enabled, IReadOnlyList<string> ctkEnabledKeys, ExtraConfigValue? also, CancellationToken ct) => throw new NotSupportedException();
             public Task ShutdownGuestAsync(MoRef vm, CancellationToken ct) => throw new NotSupportedException();
             public Task PowerOffAsync(MoRef vm, CancellationToken ct) => throw new NotSupportedException();
             public Task<(string PowerState, bool ChangeTrackingEnabled)?> PowerOnAsync(MoRef vm, CancellationToken ct) => throw new NotSupportedException();

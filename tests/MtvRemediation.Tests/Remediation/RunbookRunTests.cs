@@ -83,14 +83,24 @@ namespace MtvRemediation.Tests.Remediation
             public readonly HashSet<string> Files = new HashSet<string>(StringComparer.Ordinal);
             public readonly List<string> Calls = new List<string>();
             public string Server => "vc";
+            public string UserName => "alice@vsphere.local";
             public TimeSpan TaskTimeout => TimeSpan.FromSeconds(5);
+            public string? RecordValue;
+
+            public Task SetExtraConfigAsync(MoRef vm, ExtraConfigValue value, CancellationToken ct)
+            {
+                RecordValue = value.Value.Length == 0 ? null : value.Value;
+                return Task.CompletedTask;
+            }
+
+            public Task<IReadOnlyList<VmPowerEvent>> GetPowerEventsAsync(MoRef vm, DateTime sinceUtc, CancellationToken ct) => Task.FromResult<IReadOnlyList<VmPowerEvent>>(Array.Empty<VmPowerEvent>());
 
             public VmInfo Snapshot()
             {
                 var vm = new VmInfo
                 {
                     MoRef = new MoRef("VirtualMachine", "vm-1"), Name = "app1", PowerState = Power, ChangeTrackingEnabled = Cbt,
-                    ToolsRunningStatus = "guestToolsRunning", HostName = HostName,
+                    ToolsRunningStatus = "guestToolsRunning", HostName = HostName, ResetRecordValue = RecordValue,
                 };
                 vm.Datastores[Ds.MoRef] = Ds;
                 vm.Disks.Add(new VmDiskInfo { Key = 2000, FileName = "[ds1] app1/app1.vmdk", Datastore = "ds1", DatastoreMoRef = Ds.MoRef, ControllerKind = "scsi", BusNumber = 0, UnitNumber = 0 });
@@ -119,10 +129,11 @@ namespace MtvRemediation.Tests.Remediation
                 return Task.CompletedTask;
             }
 
-            public Task<(string PowerState, bool ChangeTrackingEnabled)?> SetChangeTrackingAsync(MoRef vm, bool enabled, IReadOnlyList<string> keys, CancellationToken ct)
+            public Task<(string PowerState, bool ChangeTrackingEnabled)?> SetChangeTrackingAsync(MoRef vm, bool enabled, IReadOnlyList<string> keys, ExtraConfigValue? also, CancellationToken ct)
             {
                 Call(enabled ? "Enable" : "Disable");
                 Cbt = enabled;
+                if (also != null) RecordValue = also.Value.Length == 0 ? null : also.Value;
                 return Task.FromResult<(string, bool)?>((Power, Cbt));
             }
 

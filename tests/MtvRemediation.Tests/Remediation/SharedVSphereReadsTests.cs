@@ -23,6 +23,12 @@ namespace MtvRemediation.Tests.Remediation
             public TaskCompletionSource<bool> BatchStarted = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
 
             public string Server => "vc";
+
+            public string UserName => "";
+
+            public Task SetExtraConfigAsync(MoRef vm, ExtraConfigValue value, CancellationToken ct) => throw new NotSupportedException();
+
+            public Task<IReadOnlyList<VmPowerEvent>> GetPowerEventsAsync(MoRef vm, DateTime sinceUtc, CancellationToken ct) => Task.FromResult<IReadOnlyList<VmPowerEvent>>(Array.Empty<VmPowerEvent>());
             public TimeSpan TaskTimeout => TimeSpan.FromSeconds(5);
             public Task<IReadOnlyList<VmInfo>> GetVmsAsync(IReadOnlyCollection<MoRef> vms, CancellationToken ct) => throw new NotSupportedException();
 
@@ -50,7 +56,7 @@ namespace MtvRemediation.Tests.Remediation
             }
 
             public Task DeleteFileAsync(DatastorePath file, MoRef datacenter, CancellationToken ct) => throw new NotSupportedException();
-            public Task<(string PowerState, bool ChangeTrackingEnabled)?> SetChangeTrackingAsync(MoRef vm, bool enabled, IReadOnlyList<string> ctkEnabledKeys, CancellationToken ct) => throw new NotSupportedException();
+            public Task<(string PowerState, bool ChangeTrackingEnabled)?> SetChangeTrackingAsync(MoRef vm, bool enabled, IReadOnlyList<string> ctkEnabledKeys, ExtraConfigValue? also, CancellationToken ct) => throw new NotSupportedException();
             public Task ShutdownGuestAsync(MoRef vm, CancellationToken ct) => throw new NotSupportedException();
             public Task PowerOffAsync(MoRef vm, CancellationToken ct) => throw new NotSupportedException();
             public Task<(string PowerState, bool ChangeTrackingEnabled)?> PowerOnAsync(MoRef vm, CancellationToken ct) => throw new NotSupportedException();

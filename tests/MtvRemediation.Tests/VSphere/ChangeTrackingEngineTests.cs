@@ -6,6 +6,7 @@ using System.Threading.Tasks;
 using MtvRemediation.Cbt;
 using MtvRemediation.Esxi;
 using MtvRemediation.HostLog;
+using MtvRemediation.Infrastructure;
 using MtvRemediation.VSphere;
 using Xunit;
 
@@ -31,10 +32,29 @@ namespace MtvRemediation.Tests.VSphere
             private readonly Dictionary<string, int> _counts = new Dictionary<string, int>();
 
             public string Server => "vc";
+            public string UserName { get; set; } = "alice@vsphere.local";
             public TimeSpan TaskTimeout => TimeSpan.FromSeconds(5);
+
+            /// <summary>The VM's mtvremediation.cbtReset extraConfig value, as vCenter keeps it.</summary>
+            public string? RecordValue;
+            public readonly List<VmPowerEvent> Events = new List<VmPowerEvent>();
+
+            public Task SetExtraConfigAsync(MoRef vm, ExtraConfigValue value, CancellationToken ct)
+            {
+                Record(value.Value.Length == 0 ? "RemoveRecord" : "WriteRecord");
+                RecordValue = value.Value.Length == 0 ? null : value.Value;
+                return Task.CompletedTask;
+            }
+
+            public Task<IReadOnlyList<VmPowerEvent>> GetPowerEventsAsync(MoRef vm, DateTime sinceUtc, CancellationToken ct) =>
+                Task.FromResult<IReadOnlyList<VmPowerEvent>>(Events.Where(e => e.TimeUtc >= sinceUtc).ToList());
+
+            /// <summary>Runs before each recorded call: another actor acting at that moment.</summary>
+            public Action<string>? Before;
 
             private void Record(string call)
             {
+                Before?.Invoke(call);
                 Calls.Add(call);
                 _counts[call] = _counts.TryGetValue(call, out var n) ? n + 1 : 1;
                 if (FailOnCall.TryGetValue(call, out var nth) && nth == _counts[call])
@@ -82,11 +102,12 @@ namespace MtvRemediation.Tests.VSphere
                 return Task.CompletedTask;
             }
 
-            public Task<(string PowerState, bool ChangeTrackingEnabled)?> SetChangeTrackingAsync(MoRef vm, bool enabled, IReadOnlyList<string> keys, CancellationToken ct)
+            public Task<(string PowerState, bool ChangeTrackingEnabled)?> SetChangeTrackingAsync(MoRef vm, bool enabled, IReadOnlyList<string> keys, ExtraConfigValue? also, CancellationToken ct)
             {
                 Record(enabled ? "Enable" : "Disable");
                 Assert.Equal(new[] { "scsi0:0.ctkEnabled", "scsi0:1.ctkEnabled" }, keys);
                 Cbt = enabled;
+                if (also != null) RecordValue = also.Value.Length == 0 ? null : also.Value;
                 return Task.FromResult<(string, bool)?>((Power, Cbt));
             }
 
@@ -103,6 +124,8 @@ namespace MtvRemediation.Tests.VSphere
             public Task<(string PowerState, bool ChangeTrackingEnabled)?> PowerOnAsync(MoRef vm, CancellationToken ct)
             {
                 Record(Cbt ? "PowerOn" : "PowerOn(CBT off)");
+                // vCenter refuses to power on a running VM.
+                if (Power == "poweredOn") throw new VimFaultException("InvalidPowerState", "The attempted operation cannot be performed in the current state (Powered on).", "PowerOnVM_Task");
                 Power = "poweredOn";
                 if (Cbt && !NoCtkOnPowerOn) foreach (var d in Disks) Files.Add(d.Substring(0, d.Length - ".vmdk".Length) + "-ctk.vmdk");
                 return Task.FromResult<(string, bool)?>((Power, Cbt));
@@ -115,7 +138,7 @@ namespace MtvRemediation.Tests.VSphere
         {
             var vm = new VmInfo
             {
-                MoRef = new MoRef("VirtualMachine", "vm-1"), Name = "app [1]", PowerState = fake.Power, ChangeTrackingEnabled = fake.Cbt,
+                MoRef = new MoRef("VirtualMachine", "vm-1"), Name = "app [1]", PowerState = fake.Power, ChangeTrackingEnabled = fake.Cbt, ResetRecordValue = fake.RecordValue,
                 SnapshotCount = snapshots, ToolsRunningStatus = tools ? "guestToolsRunning" : "guestToolsNotRunning", HostName = "esx1",
             };
             vm.Datastores[Ds.MoRef] = Ds;
@@ -291,7 +314,9 @@ namespace MtvRemediation.Tests.VSphere
             Assert.Equal(PowerOffMethod.ShutdownGuest, plan.PowerOff);
             var result = await Engine(fake).ResetAsync(plan, "vc", CancellationToken.None);
             Assert.True(result.Succeeded, result.Error);
-            Assert.Equal(new[] { "Search", "ShutdownGuest", "Disable", "Delete [ds 1] app [1]/app [1]-ctk.vmdk", "Delete [ds 1] app [1]/app [1]_1-ctk.vmdk", "PowerOn(CBT off)", "PowerOff", "Enable", "PowerOn", "Search" }, fake.Calls);
+            // The record is written before the first change (the power-off) and removed after the last (the power-on).
+            Assert.Equal(new[] { "Search", "WriteRecord", "ShutdownGuest", "Disable", "Delete [ds 1] app [1]/app [1]-ctk.vmdk", "Delete [ds 1] app [1]/app [1]_1-ctk.vmdk", "PowerOn(CBT off)", "PowerOff", "Enable", "PowerOn", "RemoveRecord", "Search" }, fake.Calls);
+            Assert.Null(fake.RecordValue);
             Assert.Equal("PoweredOn", result.PowerStateBefore);
             Assert.Equal("PoweredOn", result.PowerStateAfter);
             Assert.Equal(new[] { "PoweredOn -> PoweredOff (ShutdownGuest)", "PoweredOff -> PoweredOn (PowerOnVM_Task)", "PoweredOn -> PoweredOff (PowerOffVM_Task)", "PoweredOff -> PoweredOn (PowerOnVM_Task)" },
@@ -321,7 +346,7 @@ namespace MtvRemediation.Tests.VSphere
             var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions { PowerOff = true, Force = true, ShutdownTimeout = TimeSpan.FromMilliseconds(100), PollInterval = TimeSpan.FromMilliseconds(50) });
             var result = await Engine(fake).ResetAsync(plan, "vc", CancellationToken.None);
             Assert.True(result.Succeeded, result.Error);
-            Assert.Equal(new[] { "Search", "ShutdownGuest", "PowerOff", "Disable" }, fake.Calls.Take(4));
+            Assert.Equal(new[] { "Search", "WriteRecord", "ShutdownGuest", "PowerOff", "Disable" }, fake.Calls.Take(5));
         }
 
         [Fact]
@@ -460,8 +485,9 @@ namespace MtvRemediation.Tests.VSphere
             Assert.Contains("delete [ds 1] app [1]/app [1]-ctk.vmdk", ops);
             Assert.Contains("delete [ds 1] app [1]/app [1]_1-ctk.vmdk", ops);
             Assert.Contains(ops, o => o.StartsWith("power on with CBT disabled and power off again", StringComparison.Ordinal));
-            Assert.Equal("power on (the original power state)", ops[ops.Count - 2]);
-            Assert.Equal("check that every disk has its own -ctk.vmdk", ops.Last());
+            Assert.Equal("power on (the original power state)", ops[ops.Count - 3]);
+            Assert.Equal("check that every disk has its own -ctk.vmdk", ops[ops.Count - 2]);
+            Assert.StartsWith("keep a record in the VM's configuration (mtvremediation.cbtReset)", ops.Last());
             Assert.DoesNotContain(ops, o => o.Contains("other-ctk"));
         }
 
@@ -472,6 +498,119 @@ namespace MtvRemediation.Tests.VSphere
             var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions());
             var cycle = plan.DescribeOperations().Single(o => o.StartsWith("power on with CBT disabled", StringComparison.Ordinal));
             Assert.EndsWith("the VM is PoweredOff now: it is powered on once and left off", cycle);
+        }
+
+        // Issue 22: a run that dies leaves a record on the VM that the next run finishes.
+        private static string RecordOf(ResetPhase phase, string from, string user = "alice@vsphere.local") =>
+            new ChangeTrackingResetRecord(phase, from, user, "WS01", DateTime.UtcNow.AddMinutes(-5)).Format();
+
+        [Fact]
+        public async Task Rerun_after_a_kill_following_the_power_off_restores_the_original_power_on()
+        {
+            // Killed right after the power-off: the VM is off, CBT untouched, the record says it was on.
+            var fake = WithFiles("poweredOff");
+            fake.RecordValue = RecordOf(ResetPhase.PowerOff, "poweredOn");
+            var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions());
+            Assert.False(plan.Refused, plan.RefusalMessage);
+            Assert.True(plan.PowerOnAfter);
+            Assert.Contains(plan.DescribeOperations(), o => o.StartsWith("finish a CBT reset started", StringComparison.Ordinal));
+            var result = await Engine(fake).ResetAsync(plan, "vc", CancellationToken.None);
+            Assert.True(result.Succeeded, result.Error);
+            Assert.Equal("PoweredOn", result.PowerStateBefore);
+            Assert.Equal("PoweredOn", result.PowerStateAfter);
+            Assert.Contains("alice@vsphere.local", result.Resumed);
+            Assert.Null(fake.RecordValue);
+            Assert.False(result.RecordLeft);
+        }
+
+        [Fact]
+        public async Task Rerun_after_a_kill_during_the_KB_cycle_of_a_VM_that_was_off_leaves_it_off()
+        {
+            // Killed after the KB power-on: running with CBT off. The power-on was the run's own (its user's event).
+            var fake = WithFiles("poweredOn");
+            fake.Cbt = false;
+            fake.RecordValue = RecordOf(ResetPhase.CbtOff, "poweredOff");
+            fake.Events.Add(new VmPowerEvent(DateTime.UtcNow.AddMinutes(-4), "poweredOn", "alice@vsphere.local"));
+            var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions());
+            Assert.False(plan.Refused, plan.RefusalMessage);
+            Assert.True(plan.UndoInterruptedPowerOn);
+            var result = await Engine(fake).ResetAsync(plan, "vc", CancellationToken.None);
+            Assert.True(result.Succeeded, result.Error);
+            Assert.Equal("PoweredOff", result.PowerStateBefore);
+            Assert.Equal("PoweredOff", result.PowerStateAfter);
+            Assert.DoesNotContain(result.Steps, s => s.Contains("original power state restored"));
+            Assert.Equal(new[] { "WriteRecord", "PowerOff", "Disable" }, fake.Calls.SkipWhile(c => c == "Search").Take(3));
+            Assert.Null(fake.RecordValue);
+        }
+
+        [Fact]
+        public async Task A_VM_someone_else_powered_on_after_the_interrupted_run_is_theirs_and_needs_PowerOff()
+        {
+            var fake = WithFiles("poweredOn");
+            fake.Cbt = false;
+            fake.RecordValue = RecordOf(ResetPhase.CbtOff, "poweredOff");
+            fake.Events.Add(new VmPowerEvent(DateTime.UtcNow.AddMinutes(-4), "poweredOn", "alice@vsphere.local"));
+            fake.Events.Add(new VmPowerEvent(DateTime.UtcNow.AddMinutes(-3), "poweredOff", "alice@vsphere.local"));
+            fake.Events.Add(new VmPowerEvent(DateTime.UtcNow.AddMinutes(-2), "poweredOn", "bob@vsphere.local"));
+            var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions());
+            Assert.True(plan.Refused);
+            Assert.Equal(ChangeTrackingErrorIds.VMPoweredOn, plan.RefusalErrorId);
+            Assert.Contains("bob@vsphere.local powered the VM on", plan.Resumes);
+            Assert.Equal("poweredOn", plan.OriginalPowerState);
+        }
+
+        [Fact]
+        public async Task A_power_on_by_someone_else_during_the_reset_is_never_undone()
+        {
+            var fake = WithFiles("poweredOff");
+            fake.Before = call =>
+            {
+                if (!call.StartsWith("Delete", StringComparison.Ordinal) || fake.Power == "poweredOn") return;
+                fake.Power = "poweredOn"; // a second admin powers the VM on while the ctk files are deleted
+                fake.Events.Add(new VmPowerEvent(DateTime.UtcNow, "poweredOn", "bob@vsphere.local"));
+            };
+            var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions());
+            var result = await Engine(fake).ResetAsync(plan, "vc", CancellationToken.None);
+            Assert.False(result.Succeeded);
+            Assert.Equal("PowerOnWithCbtOff", result.FailedStep);
+            Assert.Contains("bob@vsphere.local powered it on", result.OtherActor);
+            Assert.Equal("PoweredOn", result.PowerStateAfter);
+            Assert.False(result.EnabledAfter);
+            Assert.DoesNotContain("PowerOff", fake.Calls);
+            Assert.DoesNotContain("Enable", fake.Calls);
+            Assert.True(result.RecordLeft);
+            Assert.Equal(ResetPhase.CbtOff, ChangeTrackingResetRecord.TryParse(fake.RecordValue)!.Phase);
+        }
+
+        [Fact]
+        public async Task A_finished_reset_whose_record_was_left_only_removes_the_record()
+        {
+            var fake = WithFiles("poweredOn");
+            fake.RecordValue = RecordOf(ResetPhase.PowerOn, "poweredOn");
+            var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions());
+            Assert.True(plan.OnlyRemoveRecord);
+            var result = await Engine(fake).ResetAsync(plan, "vc", CancellationToken.None);
+            Assert.True(result.Succeeded, result.Error);
+            Assert.Equal(new[] { "Search", "RemoveRecord", "Search" }, fake.Calls);
+            Assert.Null(fake.RecordValue);
+        }
+
+        [Theory]
+        [InlineData("v1;phase=CbtOff;from=poweredOn;user=a%3Bb;host=WS;at=2026-12-06T16:00:00Z", true)]
+        [InlineData("v2;phase=CbtOff;from=poweredOn;user=a;host=WS;at=2026-12-06T16:00:00Z", false)]
+        [InlineData("v1;phase=Nonsense;from=poweredOn;user=a;host=WS;at=2026-12-06T16:00:00Z", false)]
+        [InlineData("v1;phase=CbtOff;from=suspended;user=a;host=WS;at=2026-12-06T16:00:00Z", false)]
+        [InlineData("v1;phase=CbtOff;from=poweredOn;user=a;host=WS", false)]
+        [InlineData("", false)]
+        public void A_record_is_read_only_when_every_field_is_valid(string value, bool valid)
+        {
+            var r = ChangeTrackingResetRecord.TryParse(value);
+            Assert.Equal(valid, r != null);
+            if (r != null)
+            {
+                Assert.Equal("a;b", r.VCenterUser);
+                Assert.Equal(value, r.Format());
+            }
         }
     }
 }

@@ -136,10 +136,14 @@ namespace MtvRemediation.Tests.VSphere
                     "<val XMLSchema-instance:type=\"TaskInfo\"><state>success</state></val></propSet></objects></returnval></RetrievePropertiesExResponse>"), null));
             await client.RetrieveServiceContentAsync(CancellationToken.None);
             var vs = new VSphereClient(client, "vc.example");
-            await vs.SetChangeTrackingAsync(new MoRef("VirtualMachine", "vm-9"), false, new[] { "scsi0:0.ctkEnabled", "scsi0:1.ctkEnabled" }, CancellationToken.None);
+            await vs.SetChangeTrackingAsync(new MoRef("VirtualMachine", "vm-9"), false, new[] { "scsi0:0.ctkEnabled", "scsi0:1.ctkEnabled" },
+                new ExtraConfigValue(VmInfo.ResetRecordKey, "v1;phase=CbtOff"), CancellationToken.None);
 
             var spec = handler.Requests[1].Request.Element(V + "spec")!;
-            Assert.Equal(new[] { "extraConfig", "extraConfig", "changeTrackingEnabled" }, spec.Elements().Select(e => e.Name.LocalName));
+            // The reset's record rides in the same reconfigure as the CBT flags (no round trip of its own).
+            Assert.Equal(new[] { "extraConfig", "extraConfig", "extraConfig", "changeTrackingEnabled" }, spec.Elements().Select(e => e.Name.LocalName));
+            Assert.Equal(new[] { "scsi0:0.ctkEnabled", "scsi0:1.ctkEnabled", VmInfo.ResetRecordKey }, spec.Elements(V + "extraConfig").Select(e => e.Element(V + "key")!.Value));
+            Assert.Equal("v1;phase=CbtOff", spec.Elements(V + "extraConfig").Last().Element(V + "value")!.Value);
             Assert.Equal("false", spec.Element(V + "changeTrackingEnabled")!.Value);
             var first = spec.Elements(V + "extraConfig").First();
             Assert.Equal("OptionValue", first.Attribute(Xsi + "type")!.Value);

@@ -113,7 +113,7 @@ func main() {
 		log.Fatalf("vSAN datastore: %v", err)
 	}
 	// Inventory is built: from here on *_Task methods run as vCenter's do (tasks.go).
-	tasks.inner = s.Server.Config.Handler
+	tasks.inner = extraConfigSemantics{inner: s.Server.Config.Handler}
 	s.Server.Config.Handler = tasks
 
 	doc := inventory(s.URL, "http://"+ln.Addr().String())

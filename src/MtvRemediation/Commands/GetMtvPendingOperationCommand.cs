@@ -1,0 +1,54 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using MtvRemediation.Cbt;
+using MtvRemediation.VSphere;
+
+namespace MtvRemediation.Commands
+{
+    /// <summary>
+    /// Lists the changes a run of this module began and did not finish, from their durable records:
+    /// CBT resets (a key in the VM's configuration on vCenter, so runs from any workstation are
+    /// found). Each item names the command that finishes it.
+    /// </summary>
+    [Cmdlet(VerbsCommon.Get, "MtvPendingOperation")]
+    [OutputType(typeof(PendingOperation))]
+    public sealed class GetMtvPendingOperationCommand : VSphereCmdlet
+    {
+        protected override void EndProcessing()
+        {
+            var connections = ResolveConnections();
+            RunParallel(connections, 8, "Reading records of interrupted runs", c => c.Server, (c, sink, ct) =>
+            {
+                try
+                {
+                    foreach (var p in PendingResetReader.ReadAsync(c.Client, ct).GetAwaiter().GetResult())
+                        sink.WriteObject(ToPendingOperation(p, c));
+                }
+                catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException || ex is TimeoutException)
+                {
+                    sink.WriteError(ErrorFor(ex, c.Server, c));
+                }
+            });
+        }
+
+        private static PendingOperation ToPendingOperation(PendingReset p, VIConnection c)
+        {
+            var target = $"-VM {Quote(p.VmName)} -Server {Quote(c.Server)}";
+            return new PendingOperation
+            {
+                Kind = "ChangeTrackingReset",
+                Target = p.VmName,
+                Server = c.Server,
+                RecordLocation = "extraConfig " + VmInfo.ResetRecordKey,
+                Since = p.Record?.StartedUtc,
+                StartedBy = p.Record == null ? "" : p.Record.VCenterUser + (p.Record.Workstation.Length == 0 ? "" : " on " + p.Record.Workstation),
+                Detail = p.Detail,
+                ResumeCommand = p.Record == null ? $"Get-VMChangeTracking {target}" : $"Reset-VMChangeTracking {target}" + (p.NeedsPowerOff ? " -PowerOff" : ""),
+            };
+        }
+
+        private static string Quote(string s) => "'" + s.Replace("'", "''") + "'";
+    }
+}
