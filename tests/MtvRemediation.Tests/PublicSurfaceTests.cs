@@ -51,6 +51,7 @@ namespace MtvRemediation.Tests
             "MtvRemediation.LogRotationCron",
             "MtvRemediation.LogSpaceStatus",
             "MtvRemediation.MtvClusterFinding",
+            "MtvRemediation.PendingOperation",
             "MtvRemediation.PowerTransition",
             "MtvRemediation.ReadableList`1",
             "MtvRemediation.RemediationHostSummary",

@@ -479,9 +479,13 @@ Describe 'vCenter faults' -Tag Lab, Fault -Skip:(-not $LabUp) {
         (Get-VcsimVMState $Raw $vm).PowerState | Should -Be 'poweredOff'
         Test-Ctk $vm | Should -BeFalse
 
-        $again = Reset-VMChangeTracking -VM $vm.Name -Confirm:$false
+        # The VM was on before the reset: the re-run (no -PowerOff needed, the VM is off) finishes it
+        # from the record and powers it on again.
+        $again = Invoke-RerunLikeEsxi { Reset-VMChangeTracking -VM $vm.Name -Confirm:$false }
         $again.Succeeded | Should -BeTrue
         $again.EnabledAfter | Should -BeTrue
+        $again.PowerStateBefore | Should -Be 'PoweredOn'
+        $again.PowerStateAfter | Should -Be 'PoweredOn'
     }
 
     It 'a DeleteDatastoreFile_Task that fails (CannotDeleteFile): CBT re-enabled or reported off, the VM back on, and a re-run completes' {

@@ -238,7 +238,7 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
             (Get-VcsimVMState $raw $vm).PowerState | Should -Be 'poweredOn'
         }
 
-        It 'shows vCenter the KB order: its task list has power-off, reconfigure, delete, power-on, power-off, reconfigure, power-on' {
+        It 'shows vCenter the KB order: its task list has the record, power-off, reconfigure, delete, power-on, power-off, reconfigure, power-on, the record removed' {
             $vm = New-TestVM 'kb order' -PowerOn
             Add-File $vm 'disk1-ctk.vmdk'
             # Asynchronous tasks as on vCenter (short here; the realistic times are in the next test).
@@ -250,11 +250,14 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
             finally { Reset-Vcsim }
             $r.Succeeded | Should -BeTrue
             $tasks = @(Get-LabVcsimTask -Since $since | Where-Object { $_.entityName -eq $vm.Name -or $_.name -eq 'DeleteDatastoreFile_Task' })
+            # The first and last reconfigures write and remove the reset's record (a running VM is
+            # powered off and on by the reset, so the record cannot ride on the CBT reconfigures there).
             @($tasks | Where-Object name -ne 'SearchDatastore_Task' | ForEach-Object name) | Should -Be @(
-                'PowerOffVM_Task', 'ReconfigVM_Task', 'DeleteDatastoreFile_Task', 'PowerOnVM_Task', 'PowerOffVM_Task', 'ReconfigVM_Task', 'PowerOnVM_Task')
+                'ReconfigVM_Task', 'PowerOffVM_Task', 'ReconfigVM_Task', 'DeleteDatastoreFile_Task', 'PowerOnVM_Task', 'PowerOffVM_Task', 'ReconfigVM_Task', 'PowerOnVM_Task', 'ReconfigVM_Task')
             $tasks | Where-Object name -ne 'SearchDatastore_Task' | ForEach-Object { $_.state | Should -Be 'success'; $_.seconds | Should -BeGreaterOrEqual 0.2 }
-            # The first reconfigure disables CBT, the second enables it: the power cycle ran with CBT off.
+            # The second reconfigure disables CBT, the third enables it: the power cycle ran with CBT off.
             (Get-VcsimVMState $raw $vm).Cbt | Should -BeTrue
+            (Get-VcsimVMState $raw $vm).ExtraConfig.ContainsKey('mtvremediation.cbtReset') | Should -BeFalse
         }
 
         It 'waits through vCenter-like task times (power-off 2 s, reconfigure 1 s, delete 0.5 s, power-on 3 s) without polling' {
@@ -312,7 +315,7 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
     }
 
     Context 'Fault injection and re-runs' {
-        It 'a ReconfigVM_Task fault leaves a truthful result, the VM powered on again, and a re-run completes' {
+        It 'a ReconfigVM_Task fault stops the reset before its first change (the record cannot be written): the VM untouched, and a re-run completes' {
             $vm = New-TestVM 'fault [reconfig]' -PowerOn
             Add-File $vm 'disk1-ctk.vmdk'
             Invoke-LabVcsimCtl disable-method @{ vm = $vm.Name; method = 'ReconfigVM_Task' } | Out-Null
@@ -321,12 +324,13 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
             }
             finally { Invoke-LabVcsimCtl enable-method @{ vm = $vm.Name; method = 'ReconfigVM_Task' } | Out-Null }
             $r.Succeeded | Should -BeFalse
-            $r.FailedStep | Should -Be 'DisableChangeTracking'
+            # The record goes first: without it a dead client could not be finished, so nothing else is done.
+            $r.FailedStep | Should -Be 'WriteRecord'
             $r.Error | Should -Match 'MethodDisabled'
-            $r.EnabledAfter | Should -BeFalse
+            $r.EnabledAfter | Should -Be (Get-VcsimVMState $raw $vm).Cbt
             $r.PowerStateAfter | Should -Be 'PoweredOn'
+            @($r.PowerTransitions).Count | Should -Be 0
             @($r.DeletedFiles).Count | Should -Be 0
-            $r.Steps | Should -Contain 'Powered on again after the failure (original power state restored)'
             $err[0].FullyQualifiedErrorId | Should -BeLike 'ChangeTrackingResetFailed*'
             $err[0].TargetObject | Should -Be $vm.Name
             Test-File $vm 'disk1-ctk.vmdk' | Should -BeTrue

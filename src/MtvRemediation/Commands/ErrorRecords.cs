@@ -57,9 +57,27 @@ namespace MtvRemediation.Commands
                     return "Connect-MtvVIServer -VIServer $global:DefaultVIServer -SkipCertificateCheck adopts the session to a server with an untrusted certificate.";
                 case NextCommand.DisconnectShell: return $"Disconnect-EsxiShell{vmHost} closes the session and stops SSH again.";
                 case NextCommand.UnregisterLogRotation: return $"Unregister-LogRotationCron{vmHost} removes the job.";
+                case NextCommand.ResetChangeTracking: return $"Reset-VMChangeTracking{VmTarget(target)} finishes the reset.";
+                case NextCommand.ResetChangeTrackingWithPowerOff: return $"Reset-VMChangeTracking{VmTarget(target)} -PowerOff finishes the reset.";
+                case NextCommand.ShowChangeTracking: return $"Get-VMChangeTracking{VmTarget(target)} shows the VM's CBT state.";
                 default: return null;
             }
         }
+
+        /// <summary>The command line that takes <paramref name="next"/> for one VM on one vCenter (Get-MtvPendingOperation's ResumeCommand).</summary>
+        internal static string VMCommandLine(NextCommand next, string vm, string server)
+        {
+            var target = $"-VM {Quote(vm)} -Server {Quote(server)}";
+            switch (next)
+            {
+                case NextCommand.ResetChangeTracking: return "Reset-VMChangeTracking " + target;
+                case NextCommand.ResetChangeTrackingWithPowerOff: return "Reset-VMChangeTracking " + target + " -PowerOff";
+                case NextCommand.ShowChangeTracking: return "Get-VMChangeTracking " + target;
+                default: throw new System.ArgumentOutOfRangeException(nameof(next), next, "not a VM command");
+            }
+        }
+
+        private static string VmTarget(string? vm) => vm == null ? string.Empty : " -VM " + Quote(vm);
 
         private static string Quote(string value) => "'" + value.Replace("'", "''") + "'";
     }

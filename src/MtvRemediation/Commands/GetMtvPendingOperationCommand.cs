@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using MtvRemediation.Cbt;
+using MtvRemediation.Infrastructure;
 using MtvRemediation.VSphere;
 
 namespace MtvRemediation.Commands
@@ -35,7 +36,6 @@ namespace MtvRemediation.Commands
 
         private static PendingOperation ToPendingOperation(PendingReset p, VIConnection c)
         {
-            var target = $"-VM {Quote(p.VmName)} -Server {Quote(c.Server)}";
             return new PendingOperation
             {
                 Kind = "ChangeTrackingReset",
@@ -45,10 +45,10 @@ namespace MtvRemediation.Commands
                 Since = p.Record?.StartedUtc,
                 StartedBy = p.Record == null ? "" : p.Record.VCenterUser + (p.Record.Workstation.Length == 0 ? "" : " on " + p.Record.Workstation),
                 Detail = p.Detail,
-                ResumeCommand = p.Record == null ? $"Get-VMChangeTracking {target}" : $"Reset-VMChangeTracking {target}" + (p.NeedsPowerOff ? " -PowerOff" : ""),
+                ResumeCommand = ErrorRecords.VMCommandLine(
+                    p.Record == null ? NextCommand.ShowChangeTracking : p.NeedsPowerOff ? NextCommand.ResetChangeTrackingWithPowerOff : NextCommand.ResetChangeTracking,
+                    p.VmName, c.Server),
             };
         }
-
-        private static string Quote(string s) => "'" + s.Replace("'", "''") + "'";
     }
 }

@@ -35,5 +35,11 @@ namespace MtvRemediation.Infrastructure
         DisconnectShell,
         /// <summary>Remove the host's log rotation job.</summary>
         UnregisterLogRotation,
+        /// <summary>Reset the VM's CBT (which finishes an interrupted reset).</summary>
+        ResetChangeTracking,
+        /// <summary>Same, powering the running VM off first.</summary>
+        ResetChangeTrackingWithPowerOff,
+        /// <summary>Show the VM's CBT state.</summary>
+        ShowChangeTracking,
     }
 }
