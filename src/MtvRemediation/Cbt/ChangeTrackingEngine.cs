@@ -164,6 +164,9 @@ namespace MtvRemediation.Cbt
             _client = reads.Client;
         }
 
+        /// <summary>Benchmark seam (tests/bench/CbtRecord.Bench.ps1): false measures the reset without its durable record, the baseline of what the record costs.</summary>
+        internal static bool KeepRecords { get; set; } = true;
+
         private Task<IReadOnlyList<DatastoreFile>> SearchAsync(DatastoreInfo ds, string folder, CancellationToken ct) => _reads.SearchFolderAsync(ds, folder, ct);
 
         public async Task<CtkInspection> InspectAsync(VmInfo vm, CancellationToken ct)
@@ -393,8 +396,21 @@ namespace MtvRemediation.Cbt
             var recordOnVm = plan.Inspection.InterruptedReset != null || vm.ResetRecordValue != null;
             // Rewritten in this run's name: its own power events are then the only ones after it.
             var record = new ChangeTrackingResetRecord(ResetPhase.PowerOff, plan.OriginalPowerState, _client.UserName, Environment.MachineName, startedUtc);
-            ExtraConfigValue Record(ResetPhase phase) { recordOnVm = true; return new ExtraConfigValue(VmInfo.ResetRecordKey, record.At(phase).Format()); }
-            ExtraConfigValue RemoveRecord() { recordOnVm = false; return new ExtraConfigValue(VmInfo.ResetRecordKey, ""); }
+            var keepRecords = KeepRecords;
+            Task? pendingRemoval = null;
+            string? removalNote = null; // written after the ctk check, which runs meanwhile and writes steps too
+            ExtraConfigValue? Record(ResetPhase phase)
+            {
+                if (!keepRecords) return null;
+                recordOnVm = true;
+                return new ExtraConfigValue(VmInfo.ResetRecordKey, record.At(phase).Format());
+            }
+            ExtraConfigValue? RemoveRecord()
+            {
+                if (!keepRecords) return null;
+                recordOnVm = false;
+                return new ExtraConfigValue(VmInfo.ResetRecordKey, "");
+            }
             void Transition(string to, string method, string reason)
             {
                 transitions.Add(new PowerTransition { From = PowerCliPowerState(power), To = PowerCliPowerState(to), Method = method, Reason = reason, Time = DateTime.UtcNow });
@@ -411,7 +427,8 @@ namespace MtvRemediation.Cbt
                 if (plan.OnlyRemoveRecord)
                 {
                     step = "RemoveRecord";
-                    await _client.SetExtraConfigAsync(vm.MoRef, RemoveRecord(), ct).ConfigureAwait(false);
+                    await _client.SetExtraConfigAsync(vm.MoRef, new ExtraConfigValue(VmInfo.ResetRecordKey, ""), ct).ConfigureAwait(false);
+                    recordOnVm = false;
                     steps.Add($"Removed the record {VmInfo.ResetRecordKey}: the interrupted reset had done everything else");
                 }
                 else
@@ -422,7 +439,12 @@ namespace MtvRemediation.Cbt
                 // The KB checks one -ctk.vmdk per disk. ESXi creates them when a CBT-enabled disk is
                 // opened, so the check follows the power-on; a VM left off may have none yet.
                 step = "VerifyCtkFiles";
-                await VerifyCtkFilesAsync(plan, power == "poweredOn", steps, result, ct).ConfigureAwait(false);
+                try { await VerifyCtkFilesAsync(plan, power == "poweredOn", steps, result, ct).ConfigureAwait(false); }
+                finally
+                {
+                    if (pendingRemoval != null) await pendingRemoval.ConfigureAwait(false);
+                    if (removalNote != null) steps.Add(removalNote);
+                }
                 result.Succeeded = true;
             }
             catch (Exception ex) when (IsStepFailure(ex))
@@ -471,10 +493,10 @@ namespace MtvRemediation.Cbt
             {
                 // The record goes first when the first change is a power transition; otherwise it
                 // rides on the disable (no round trip of its own).
-                if (plan.PowerOff != PowerOffMethod.None || plan.UndoInterruptedPowerOn)
+                if ((plan.PowerOff != PowerOffMethod.None || plan.UndoInterruptedPowerOn) && Record(plan.UndoInterruptedPowerOn ? ResetPhase.CbtOff : ResetPhase.PowerOff) is { } first)
                 {
                     step = "WriteRecord";
-                    await _client.SetExtraConfigAsync(vm.MoRef, Record(plan.UndoInterruptedPowerOn ? ResetPhase.CbtOff : ResetPhase.PowerOff), ct).ConfigureAwait(false);
+                    await _client.SetExtraConfigAsync(vm.MoRef, first, ct).ConfigureAwait(false);
                 }
                 if (plan.UndoInterruptedPowerOn)
                 {
@@ -519,8 +541,20 @@ namespace MtvRemediation.Cbt
                     await _client.PowerOnAsync(vm.MoRef, ct).ConfigureAwait(false);
                     Transition("poweredOn", "PowerOnVM_Task", "original power state restored");
                     steps.Add("Powered on (original power state restored; ESXi creates new -ctk.vmdk files as the disks open)");
-                    step = "RemoveRecord";
-                    await _client.SetExtraConfigAsync(vm.MoRef, RemoveRecord(), ct).ConfigureAwait(false);
+                    // The record's last reconfigure runs beside the ctk check (it needs nothing from it).
+                    pendingRemoval = RemoveRecord() is { } remove ? RemoveLastRecordAsync(remove) : null;
+                }
+            }
+
+            // A record left by a failed removal is harmless: the VM runs with CBT on, so the next
+            // reset only removes it (OnlyRemoveRecord). The reset itself has succeeded.
+            async Task RemoveLastRecordAsync(ExtraConfigValue remove)
+            {
+                try { await _client.SetExtraConfigAsync(vm.MoRef, remove, ct).ConfigureAwait(false); }
+                catch (Exception ex) when (IsStepFailure(ex))
+                {
+                    recordOnVm = true;
+                    removalNote = $"Could not remove the record {VmInfo.ResetRecordKey} ({ex.Message}); the reset is complete, the next reset of this VM only removes it";
                 }
             }
 
