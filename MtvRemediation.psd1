@@ -27,6 +27,7 @@
         'Get-VMChangeTracking'
         'Reset-VMChangeTracking'
         'Get-MtvPendingOperation'
+        'Resume-MtvPendingOperation'
         'Find-MtvCloneFailure'
         'ConvertFrom-MtvClusterObject'
         'Get-VmkfstoolsWrapper'

@@ -32,6 +32,8 @@ namespace MtvRemediation.Tests
             ("Esxi/HostKeyVerifier.cs", null,
                 "a host-key refusal prints the exact Connect-EsxiShell command line (address, port, known-hosts file, fingerprint) " +
                 "that pins the key; only the verifier knows those facts, and the refusal must be complete wherever the connection is opened"),
+            ("Commands/ResumeMtvPendingOperationCommand.cs", "| Reset-VMChangeTracking -PowerOff:$PowerOff",
+                "not a message: the script block through which Resume-MtvPendingOperation runs the cmdlet that owns the item's kind"),
         };
 
         /// <summary>Warnings that may carry an id (file, and the id constant they name).</summary>

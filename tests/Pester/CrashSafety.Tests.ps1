@@ -8,7 +8,8 @@
 #   1 the runbook's re-run ............................... 'the runbook never calls an interrupted VM healthy ...'
 #   2 killed during KB's cycle of a VM that was off ....... 'killed during the KB power cycle of a VM that was off ...'
 #   6 another admin powers the VM on during the reset ..... 'a power-on by another user during the reset is never undone ...'
-#   listing ............................................... Get-MtvPendingOperation in the tests above
+#   listing and resuming .................................. Get-MtvPendingOperation in the tests above;
+#                                                           'Get-MtvPendingOperation | Resume-MtvPendingOperation ...'
 
 BeforeDiscovery {
     $script:LabUp = Test-Path (Join-Path $PSScriptRoot '../../out/lab/lab.json')
@@ -210,5 +211,36 @@ $Command
         $row.PowerStateAfter | Should -Be 'PoweredOn'
         (Get-VcsimVMState $Raw $vm).PowerState | Should -Be 'poweredOn' -Because 'the record says the VM was on before the interrupted run'
         Get-Record $vm | Should -BeNullOrEmpty
+    }
+
+    It 'Get-MtvPendingOperation | Resume-MtvPendingOperation: -WhatIf changes nothing, then the reset is finished from the record' {
+        $vm = New-CrashVM 'resume pipe' -PowerOn
+        Invoke-LabVcsimCtl task-time @{ method = 'ReconfigVM_Task'; ms = 3000 } | Out-Null
+        $run = Invoke-KilledClient "Reset-VMChangeTracking -VM '$($vm.Name)' -PowerOff -Force -Confirm:`$false" -KillWhen { Test-TaskOf $vm 'PowerOff' 'success' }
+        $run.Killed | Should -BeTrue
+        Wait-NoRunningTask
+        Invoke-LabVcsimCtl reset | Out-Null
+        $record = Get-Record $vm
+        $record | Should -Not -BeNullOrEmpty
+
+        $pending = @(Get-MtvPendingOperation | Where-Object Target -eq $vm.Name)
+        $pending.Count | Should -Be 1
+        $pending[0].VMId | Should -Be "VirtualMachine-$($vm.MoRef)"
+        @($pending | Resume-MtvPendingOperation -WhatIf) | Should -BeNullOrEmpty
+        Get-Record $vm | Should -Be $record -Because '-WhatIf changes nothing'
+        (Get-VcsimVMState $Raw $vm).PowerState | Should -Be 'poweredOff'
+
+        Invoke-LabVcsimCtl ctk-on-power-on @{ enabled = 1 } | Out-Null
+        $r = @($pending | Resume-MtvPendingOperation -Confirm:$false -ErrorAction Stop)
+        $r.Count | Should -Be 1
+        $r[0].Succeeded | Should -BeTrue
+        $r[0].Resumed | Should -Not -BeNullOrEmpty
+        $r[0].PowerStateAfter | Should -Be 'PoweredOn'
+        Get-Record $vm | Should -BeNullOrEmpty
+
+        # An item read back from a file runs no text of its own: only its kind's cmdlet.
+        $forged = [MtvRemediation.PendingOperation]@{ Kind = 'Shell'; Target = 'x'; ResumeCommand = 'Remove-Item -Recurse /' }
+        $forged | Resume-MtvPendingOperation -Confirm:$false -ErrorVariable bad -ErrorAction SilentlyContinue
+        $bad[0].FullyQualifiedErrorId | Should -BeLike 'PendingOperationUnknownKind*'
     }
 }

@@ -10,13 +10,15 @@ namespace MtvRemediation.Cbt
     /// <summary>A VM holding the record of a CBT reset that did not finish (Record null: the value could not be read).</summary>
     internal sealed class PendingReset
     {
-        public PendingReset(string vmName, string recordValue)
+        public PendingReset(MoRef vm, string vmName, string recordValue)
         {
+            Vm = vm;
             VmName = vmName;
             RecordValue = recordValue;
             Record = ChangeTrackingResetRecord.TryParse(recordValue);
         }
 
+        public MoRef Vm { get; }
         public string VmName { get; }
         public string RecordValue { get; }
         public ChangeTrackingResetRecord? Record { get; }
@@ -44,7 +46,7 @@ namespace MtvRemediation.Cbt
             {
                 var value = o.Get("config.extraConfig")?.Elements()
                     .FirstOrDefault(ov => ov.ChildValue("key") == VmInfo.ResetRecordKey)?.ChildValue("value");
-                if (value != null) pending.Add(new PendingReset(o.Get("name")?.Value ?? o.Obj.Value, value));
+                if (value != null) pending.Add(new PendingReset(o.Obj, o.Get("name")?.Value ?? o.Obj.Value, value));
             }
             return pending.OrderBy(p => p.VmName, StringComparer.OrdinalIgnoreCase).ToList();
         }

@@ -40,6 +40,8 @@ namespace MtvRemediation.Commands
             {
                 Kind = "ChangeTrackingReset",
                 Target = p.VmName,
+                VM = p.VmName,
+                VMId = p.Vm.ToString(),
                 Server = c.Server,
                 RecordLocation = "extraConfig " + VmInfo.ResetRecordKey,
                 Since = p.Record?.StartedUtc,

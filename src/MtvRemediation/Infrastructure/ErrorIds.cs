@@ -107,6 +107,13 @@ namespace MtvRemediation.Infrastructure
         public const string ResetFailed = "ChangeTrackingResetFailed";
     }
 
+    /// <summary>Resume-MtvPendingOperation: items it cannot act on (nothing is changed for them).</summary>
+    internal static class PendingErrorIds
+    {
+        public const string UnknownKind = "PendingOperationUnknownKind";
+        public const string ItemIncomplete = "PendingOperationIncomplete";
+    }
+
     /// <summary>Find-MtvCloneFailure.</summary>
     internal static class CloneFailureErrorIds
     {

@@ -14,6 +14,13 @@ namespace MtvRemediation
         /// <summary>The VM or host name the record is about.</summary>
         public string Target { get; set; } = "";
 
+        /// <summary>For a VM's record: its name and PowerCLI-style id, so the item pipes into the VM cmdlets (<c>| Reset-VMChangeTracking</c>).</summary>
+        public string? VM { get; set; }
+        public string? VMId { get; set; }
+
+        /// <summary>For a host's record: the host, so the item pipes into the host cmdlets.</summary>
+        public string? VMHost { get; set; }
+
         /// <summary>vCenter (VM records) or host (host records); "localhost" for records on this workstation.</summary>
         public string Server { get; set; } = "";
 
