@@ -80,8 +80,9 @@ namespace MtvRemediation.Commands
 
         protected override void EndProcessing()
         {
-            var targets = ResolveTargets();
-            if (targets.Count == 0) return;
+            var unmatched = new List<(VMInput Input, ErrorRecord Error)>();
+            var targets = ResolveTargets(unmatched);
+            if (targets.Count == 0 && unmatched.Count == 0) return;
             var stamp = DateTime.UtcNow;
             var options = new RunbookOptions
             {
@@ -94,7 +95,9 @@ namespace MtvRemediation.Commands
                 ShutdownTimeout = TimeSpan.FromSeconds(ShutdownTimeoutSeconds),
                 StartedAt = stamp,
                 ReportServers = targets.Select(t => t.Connection.Server).Distinct(StringComparer.OrdinalIgnoreCase).ToList(),
-                ReportParameters = DescribeParameters(targets.Count),
+                ReportParameters = DescribeParameters(targets.Count, unmatched.Count),
+                UnmatchedInputs = unmatched.Select(u => new UnmatchedVmInput(u.Input.ToString(), u.Input.ServerHost ?? "",
+                    u.Error.FullyQualifiedErrorId.Split(',')[0], u.Error.Exception.Message)).ToList(),
                 // Read on the pipeline thread; used by the workers that restart agents.
                 VCenterState = RestartAgents ? VCenterHostConnectionStateSource.ForCurrentRunspace() : null,
             };
@@ -127,9 +130,9 @@ namespace MtvRemediation.Commands
         }
 
         /// <summary>The run's parameters for the report: effective values, VMs as a count, a credential as its user name only.</summary>
-        private List<string> DescribeParameters(int vmCount)
+        private List<string> DescribeParameters(int vmCount, int unmatchedCount)
         {
-            var list = new List<string> { $"VM: {vmCount} VM(s)" };
+            var list = new List<string> { $"VM: {vmCount} VM(s)" + (unmatchedCount > 0 ? $", {unmatchedCount} input(s) that matched no VM" : "") };
             foreach (var p in MyInvocation.MyCommand.Parameters.Values.OrderBy(p => p.Name, StringComparer.Ordinal))
             {
                 if (p.Name == nameof(VM) || Cmdlet.CommonParameters.Contains(p.Name) || Cmdlet.OptionalCommonParameters.Contains(p.Name)) continue;

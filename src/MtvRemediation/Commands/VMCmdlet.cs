@@ -33,13 +33,20 @@ namespace MtvRemediation.Commands
         }
 
         /// <summary>Resolves every collected input; writes VMNotFound/VIServerNotConnected errors for the rest.</summary>
-        private protected IReadOnlyList<VmTarget> ResolveTargets()
+        private protected IReadOnlyList<VmTarget> ResolveTargets() => ResolveTargets(null);
+
+        /// <param name="unmatched">Also receives each input that resolved to no VM, with its error record.</param>
+        private protected IReadOnlyList<VmTarget> ResolveTargets(List<(VMInput Input, ErrorRecord Error)>? unmatched)
         {
             if (_inputs.Count == 0) return Array.Empty<VmTarget>();
             var connections = ResolveConnections();
             var (targets, errors) = VMResolver.ResolveAsync(_inputs, connections, CancelToken).GetAwaiter().GetResult();
             foreach (var (input, error, failedConnection) in errors)
-                WriteError(failedConnection != null ? ErrorFor(error, input.Original, failedConnection) : error.ToErrorRecord(input.Original));
+            {
+                var record = failedConnection != null ? ErrorFor(error, input.Original, failedConnection) : error.ToErrorRecord(input.Original);
+                WriteError(record);
+                unmatched?.Add((input, record));
+            }
             return targets;
         }
     }

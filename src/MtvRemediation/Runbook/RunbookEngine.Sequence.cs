@@ -147,7 +147,7 @@ namespace MtvRemediation.Runbook
 
             var result = new RunbookResult(
                 hosts.Select(h => SummarizeHost(h, whatIf)).ToList(),
-                vms.Select(v => SummarizeVm(v, whatIf)).ToList());
+                vms.Select(v => SummarizeVm(v, whatIf)).Concat(options.UnmatchedInputs.Select(SummarizeUnmatched)).ToList());
             // The report first, so every row can say where it is.
             if (writeReport) WriteReport(host, result, options);
             foreach (var s in result.Hosts) host.Emit(s);

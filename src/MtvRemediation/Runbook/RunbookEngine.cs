@@ -18,6 +18,23 @@ using MtvRemediation.Wrapper;
 namespace MtvRemediation.Runbook
 {
     /// <summary>What Invoke-MtvRemediation was asked to do.</summary>
+    /// <summary>A -VM input that resolved to no VM, and why.</summary>
+    internal sealed class UnmatchedVmInput
+    {
+        public UnmatchedVmInput(string input, string server, string errorId, string error)
+        {
+            Input = input;
+            Server = server;
+            ErrorId = errorId;
+            Error = error;
+        }
+
+        public string Input { get; }
+        public string Server { get; }
+        public string ErrorId { get; }
+        public string Error { get; }
+    }
+
     internal sealed class RunbookOptions
     {
         /// <summary>Allow shutting powered-on VMs down for their CBT reset (power state restored after).</summary>
@@ -40,6 +57,9 @@ namespace MtvRemediation.Runbook
 
         /// <summary>For the report: the run's parameters as "Name: value" (no secrets).</summary>
         public IReadOnlyList<string> ReportParameters { get; set; } = Array.Empty<string>();
+
+        /// <summary>-VM inputs that matched no VM (or could not be looked up): rows of their own, so a scheduled run cannot pass over them.</summary>
+        public IReadOnlyList<UnmatchedVmInput> UnmatchedInputs { get; set; } = Array.Empty<UnmatchedVmInput>();
 
         public LogSpaceOptions LogSpace { get; set; } = new LogSpaceOptions();
         public int CronIntervalMinutes { get; set; } = 5;
@@ -495,6 +515,17 @@ namespace MtvRemediation.Runbook
             return s;
         }
 
+        /// <summary>The row of an input that matched no VM: Failed, nothing done, the lookup's error.</summary>
+        public static RemediationVMSummary SummarizeUnmatched(UnmatchedVmInput input) => new RemediationVMSummary
+        {
+            VM = input.Input,
+            Server = input.Server,
+            Outcome = RemediationOutcome.Failed,
+            Diagnosis = "not found: " + input.Error,
+            Errors = new[] { input.ErrorId + ": " + input.Error },
+            FinalState = "not found in vCenter: nothing was read or done",
+        };
+
         public static RemediationVMSummary SummarizeVm(RunbookVmState vm, bool whatIf)
         {
             var before = vm.Before;
@@ -504,7 +535,8 @@ namespace MtvRemediation.Runbook
                 VM = vm.Vm.Name,
                 VMHost = vm.Vm.HostName,
                 Server = vm.Server,
-                PowerStateBefore = before?.PowerState ?? ChangeTrackingEngine.PowerCliPowerState(vm.Vm.PowerState),
+                // A reset that finished an interrupted one knows the state before that one began.
+                PowerStateBefore = vm.ResetResult?.PowerStateBefore ?? before?.PowerState ?? ChangeTrackingEngine.PowerCliPowerState(vm.Vm.PowerState),
                 CbtEnabledBefore = before?.Enabled ?? vm.Vm.ChangeTrackingEnabled,
                 CbtHealthyBefore = before?.Healthy,
                 Diagnosis = vm.ResetReason ?? (before == null ? null : before.Healthy ? $"CBT {(before.Enabled ? "enabled" : "disabled")}, configuration consistent; nothing in its host's log points at it" : before.Reason),
