@@ -101,7 +101,7 @@ Describe 'SSH on demand through vCenter (Connect-EsxiShell -StartSshService)' -T
 
     It 'a host vCenter does not know gets its own error and is still connected as asked' {
         Connect-LabVCenter | Out-Null
-        $s = @(@(Get-Endpoint $On) + [pscustomobject]@{ Name = 'no-such-esx'; Address = '127.0.0.1'; Port = [int]$Lab.hosts[1].port } | Connect-EsxiShell -Credential $SshCred -KnownHostsPath $KnownHosts -StartSshService -ErrorVariable err -ErrorAction SilentlyContinue)
+        $s = @(@(Get-Endpoint $On) + [pscustomobject]@{ Name = 'no-such-esx'; Address = $Lab.hosts[1].address; Port = [int]$Lab.hosts[1].port } | Connect-EsxiShell -Credential $SshCred -KnownHostsPath $KnownHosts -StartSshService -ErrorVariable err -ErrorAction SilentlyContinue)
         # 'no-such-esx' is another name for the same lab sshd: its SSH runs, only vCenter does not know it.
         @($s.VMHost | Sort-Object) | Should -Be @(@($On, 'no-such-esx') | Sort-Object)
         $s.SshServiceStarted | Should -Not -Contain $true
