@@ -110,9 +110,9 @@ Describe 'SSH on demand through vCenter (Connect-EsxiShell -StartSshService)' -T
 }
 
 # Issue 15.6: the host cmdlets' shared -StartSshService (HostConnectionParameters): SSH is started
-# for the command's own session and stopped again when the command ends. In the lab a session made
-# on demand by host name cannot reach a host (its sshd listens on 127.0.0.1:<port>), so the session
-# that needs SSH is one whose connection dropped while SSH was off: it reconnects to its endpoint.
+# for the command's own session and stopped again when the command ends. A session needs SSH when
+# the runspace has none for the host (it is opened by host name: lab names resolve through
+# /etc/hosts) or when its connection dropped while SSH was off: it reconnects to its endpoint.
 Describe 'SSH on demand for one command (-StartSshService of the host cmdlets)' -Tag Lab -Skip:$NoLab {
     BeforeAll {
         $script:Off = $Lab.hosts[0].name
@@ -147,10 +147,7 @@ Describe 'SSH on demand for one command (-StartSshService of the host cmdlets)' 
         (Get-Help Test-VmkfstoolsLogSpace -Parameter StartSshService).Description.Text | Should -Match 'stopped again'
     }
 
-    # Skipped: the lab cannot make the precondition yet. SSH.NET still reports a connection the
-    # server dropped (Disconnect-LabSshSession) as connected until it is used, so the session does
-    # not count as needing SSH; an on-demand session by host name cannot reach a lab host either.
-    It 'starts SSH for the command''s session, stops it again when the command ends, and leaves a running SSH alone' -Skip {
+    It 'starts SSH for the command''s session, stops it again when the command ends, and leaves a running SSH alone' {
         Connect-LabVCenter | Out-Null
         Get-Endpoint $On | Connect-EsxiShell -Credential $SshCred -KnownHostsPath $KnownHosts | Out-Null
         Drop-OffSession
@@ -167,10 +164,7 @@ Describe 'SSH on demand for one command (-StartSshService of the host cmdlets)' 
         (Get-EsxiShell -VMHost $On).IsConnected | Should -BeTrue
     }
 
-    # Skipped: the lab cannot make the precondition yet. SSH.NET still reports a connection the
-    # server dropped (Disconnect-LabSshSession) as connected until it is used, so the session does
-    # not count as needing SSH; an on-demand session by host name cannot reach a lab host either.
-    It 'a host where SSH already runs is left running (its dropped session simply reconnects)' -Skip {
+    It 'a host where SSH already runs is left running (its dropped session simply reconnects)' {
         Connect-LabVCenter | Out-Null
         Drop-OffSession
         Start-LabSshd $Off   # running again behind our back: RefreshServices sees it

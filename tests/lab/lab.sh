@@ -644,10 +644,14 @@ cmd_ssh_service() { # ssh-service <host> start|stop|status: TSM-SSH as vcsim's H
   if [ -n "$(sshd_pid)" ]; then echo running; else echo stopped; fi
 }
 
-cmd_kill_sessions() { # kill-sessions <host>: drop every live SSH connection, keep the listener
+cmd_kill_sessions() { # kill-sessions <host>: drop every live SSH connection, keep the listener (if any)
   resolve_host "${1:-}"
-  local pid c n=0; pid=$(sshd_pid)
-  if [ -n "$pid" ]; then for c in $(pgrep -P "$pid" 2>/dev/null); do kill -TERM "$c" 2>/dev/null && n=$((n + 1)); done; fi
+  # The processes holding an established connection to the host's own address: found so even
+  # after stop-host, when the listener (their parent) is gone and the sessions live on.
+  local p n=0
+  for p in $(ss -Htnp state established "src = $H_ADDR:$SSH_PORT" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do
+    kill -TERM "$p" 2>/dev/null && n=$((n + 1))
+  done
   echo "$n"
 }
 
