@@ -175,6 +175,24 @@ Describe 'SSH on demand for one command (-StartSshService of the host cmdlets)' 
         (Get-EsxiShell -VMHost $Off).IsConnected | Should -BeTrue -Because 'SSH was not ours to stop, so neither is the session'
     }
 
+    It 'a session that reports connected but does not answer needs SSH too: it is probed, not trusted' {
+        Connect-LabVCenter | Out-Null
+        Get-Endpoint $Off | Connect-EsxiShell -Credential $SshCred -KnownHostsPath $KnownHosts | Out-Null
+        Stop-LabSshd $Off
+        try {
+            Suspend-LabSshSession $Off | Should -BeGreaterOrEqual 1
+            (Get-EsxiShell -VMHost $Off).IsConnected | Should -BeTrue -Because 'a silent peer keeps its socket open'
+            $r = @(Test-VmkfstoolsLogSpace -VMHost $Off -StartSshService -Verbose -ErrorAction Stop 4>&1)
+        }
+        finally { Disconnect-LabSshSession $Off | Out-Null }
+        $verbose = @($r | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
+        @($r | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }).Count | Should -Be 1
+        ($verbose -match "^${Off}: session \d+ reported connected but did not answer").Count | Should -Be 1
+        ($verbose -match "^${Off}: started SSH").Count | Should -Be 1
+        ($verbose -match "^${Off}: stopped SSH \(TSM-SSH\) again").Count | Should -Be 1
+        Get-LabSshService $Off | Should -Be 'stopped'
+    }
+
     It 'Test-VmkfstoolsLogSpace -WhatIf says SSH would be started, starts nothing, and still reads the host that needs no start' {
         Connect-LabVCenter | Out-Null
         Get-Endpoint $On | Connect-EsxiShell -Credential $SshCred -KnownHostsPath $KnownHosts | Out-Null

@@ -443,6 +443,20 @@ function Disconnect-LabSshSession {
     [int](Invoke-LabScript @('kill-sessions', $HostName) | Select-Object -Last 1)
 }
 
+function Suspend-LabSshSession {
+    <#
+    .SYNOPSIS
+        Every live SSH connection to a lab host stays open but stops answering (its sshd process is
+        stopped), as a host behind a dropped VPN looks; returns how many. Disconnect-LabSshSession
+        ends them.
+    .EXAMPLE
+        Suspend-LabSshSession DC0_H0; try { ... } finally { Disconnect-LabSshSession DC0_H0 }
+    #>
+    [CmdletBinding()]
+    param([Parameter(Mandatory, Position = 0)][Alias('Host')][string] $HostName)
+    [int](Invoke-LabScript @('hang-sessions', $HostName) | Select-Object -Last 1)
+}
+
 function Set-LabSlowness {
     <#
     .SYNOPSIS
@@ -520,6 +534,6 @@ function Set-LabHostLayout {
 
 Export-ModuleMember -Function Get-MtvLab, Get-LabSshService, Get-LabHost, Invoke-LabHost, Get-LabVarUsage, Set-LabVarFill,
     Add-LabWrapperLog, Reset-LabHost, Invoke-LabVcsimCtl, Get-LabSshdLoginCount, Update-LabHostKey,
-    Stop-LabSshd, Start-LabSshd, Disconnect-LabSshSession, Set-LabSlowness, Set-LabSshdLogLevel, Get-LabVM,
+    Stop-LabSshd, Start-LabSshd, Disconnect-LabSshSession, Suspend-LabSshSession, Set-LabSlowness, Set-LabSshdLogLevel, Get-LabVM,
     New-LabWrapperTaskDir, Set-LabHostdDowntime, New-LabWrapperLogBlock, Set-LabHostLayout,
     Get-LabVcsimTask, Set-LabHostdLag, Set-LabWrapper

@@ -644,14 +644,26 @@ cmd_ssh_service() { # ssh-service <host> start|stop|status: TSM-SSH as vcsim's H
   if [ -n "$(sshd_pid)" ]; then echo running; else echo stopped; fi
 }
 
+# The sshd processes holding an established connection to the host's own address: found so
+# even after stop-host, when the listener (their parent) is gone and the sessions live on.
+session_pids() {
+  ss -Htnp state established "src = $H_ADDR:$SSH_PORT" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u
+}
+
 cmd_kill_sessions() { # kill-sessions <host>: drop every live SSH connection, keep the listener (if any)
   resolve_host "${1:-}"
-  # The processes holding an established connection to the host's own address: found so even
-  # after stop-host, when the listener (their parent) is gone and the sessions live on.
   local p n=0
-  for p in $(ss -Htnp state established "src = $H_ADDR:$SSH_PORT" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do
+  for p in $(session_pids); do
     kill -TERM "$p" 2>/dev/null && n=$((n + 1))
+    kill -CONT "$p" 2>/dev/null || true   # one that hang-sessions stopped dies only once it runs
   done
+  echo "$n"
+}
+
+cmd_hang_sessions() { # hang-sessions <host>: every live SSH connection stays open but no longer answers (a dropped VPN); kill-sessions ends them
+  resolve_host "${1:-}"
+  local p n=0
+  for p in $(session_pids); do kill -STOP "$p" 2>/dev/null && n=$((n + 1)); done
   echo "$n"
 }
 
@@ -902,6 +914,7 @@ main() {
     stop-host) cmd_stop_host "$@";;
     start-host) cmd_start_host "$@";;
     kill-sessions) cmd_kill_sessions "$@";;
+    hang-sessions) cmd_hang_sessions "$@";;
     ssh-service) cmd_ssh_service "$@";;
     slow) cmd_slow "$@";;
     sshd-log) cmd_sshd_log "$@";;

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using System.Threading;
+using System.Threading.Tasks;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;
 using MtvRemediation.VSphere;
@@ -42,9 +43,9 @@ namespace MtvRemediation.Commands
         public void StartWhereStopped(IEnumerable<HostTarget> hosts, bool force, string giveBack, CancellationToken ct)
         {
             var store = EsxiSessionStore.ForCurrentRunspace();
-            var needed = hosts.Where(t => _checked.Add(t.Name))
-                // A session whose connection dropped needs SSH too: it reconnects to the same endpoint.
-                .Where(t => force || (t.Session ?? store.Find(t.Name)) is not { IsConnected: true }).ToList();
+            var candidates = hosts.Where(t => _checked.Add(t.Name)).ToList();
+            // A session whose connection dropped needs SSH too: it reconnects to the same endpoint.
+            var needed = force ? candidates : WithoutAnsweringSession(candidates, store, ct);
             if (needed.Count == 0) return;
             var connections = VIConnectionStore.Current.GetAll().Where(c => c.IsConnected).ToList();
             if (connections.Count == 0)
@@ -101,6 +102,29 @@ namespace MtvRemediation.Commands
                     _declined.Add(t.Name);
                 }
             }
+        }
+
+        // How long a session's connection may take to answer before it counts as dropped: a no-op
+        // costs a few ms on a LAN and well under a second over a slow VPN.
+        private static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(5);
+
+        // The hosts whose session is missing, closed, or does not answer a no-op now. IsConnected
+        // alone trusts the socket: a peer that vanished without closing it (a dropped VPN, a host
+        // reset) looks connected. All sessions are probed at once (SshEsxiShell.AnswersAsync).
+        private List<HostTarget> WithoutAnsweringSession(List<HostTarget> hosts, EsxiSessionStore store, CancellationToken ct)
+        {
+            var sessions = hosts.Select(t => t.Session ?? store.Find(t.Name)).ToList();
+            var probes = sessions.Select(s => s is { IsConnected: true } ? s.Shell.AnswersAsync(AnswerTimeout, ct) : null).ToList();
+            Task.WhenAll(probes.Where(p => p != null).Select(p => p!)).GetAwaiter().GetResult();
+            var needing = new List<HostTarget>();
+            for (var i = 0; i < hosts.Count; i++)
+            {
+                if (probes[i]?.Result == true) continue;
+                if (probes[i] != null)
+                    _cmdlet.WriteVerbose($"{hosts[i].Name}: session {sessions[i]!.Id} reported connected but did not answer within {AnswerTimeout.TotalSeconds:0} s (its connection dropped): reconnecting it needs SSH.");
+                needing.Add(hosts[i]);
+            }
+            return needing;
         }
 
         /// <summary>
