@@ -12,6 +12,7 @@ BeforeAll {
     $script:ManifestPath = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $PSScriptRoot '../../out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
     Import-Module $ManifestPath -Force
     Import-Module (Join-Path $PSScriptRoot '../lab/Lab.psm1') -Force
+    . (Join-Path $PSScriptRoot '../tools/InternalTypes.ps1')
     $script:Lab = Get-MtvLab
     $script:VcUri = [uri]$Lab.vcsim.url
     $script:VcCred = [pscredential]::new($Lab.vcsim.user, (ConvertTo-SecureString ([string]$Lab.vcsim.password) -AsPlainText -Force))
@@ -223,6 +224,92 @@ Describe 'SSH on demand for one command (-StartSshService of the host cmdlets)' 
         Get-MtvVIServer | Disconnect-MtvVIServer -Confirm:$false
         { Test-VmkfstoolsLogSpace -VMHost $Off -StartSshService } | Should -Throw -ErrorId 'SshServiceNoVCenter*'
         Get-LabSshService $Off | Should -Be 'stopped'
+    }
+}
+
+# Issue 22.4: a client that dies after SSH was started on demand. The start is recorded on vCenter
+# (a custom attribute of the host) before StartService; the next -StartSshService finds the record of
+# the ended run and stops SSH when its own work is done.
+Describe 'SSH on demand when the client dies (the durable record)' -Tag Lab -Skip:$NoLab {
+    BeforeAll {
+        $script:Off = $Lab.hosts[0].name
+        $script:Controller = Get-MtvInternalType 'MtvRemediation.VSphere.SshServiceController'
+        function Get-SshPending {
+            $connections = [Collections.Generic.List[MtvRemediation.VIConnection]]::new()
+            foreach ($c in @(Get-MtvVIServer)) { $connections.Add($c) }
+            @($Controller::ReadPending($connections, [Threading.CancellationToken]::None) | Where-Object Target -EQ $Off)
+        }
+    }
+    BeforeEach {
+        Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false
+        Get-MtvVIServer | Disconnect-MtvVIServer -Confirm:$false
+        Stop-LabSshd $Off   # TSM-SSH off, as ESXi ships it
+        Connect-LabVCenter | Out-Null
+    }
+    AfterEach { Start-LabSshd $Off }
+
+    It 'a client killed (kill -9) after SSH was started leaves SSH running with its record; the next -StartSshService stops it at its end and says so' {
+        # The child connects by host name (the name resolves to the host's address, port 22), with
+        # SSH started on demand, and is killed while it holds the session.
+        $child = Join-Path $TempDir "ssh-child-$PID.ps1"
+        Set-Content $child @'
+$ErrorActionPreference = 'Stop'
+Import-Module $env:MTV_CHILD_MODULE
+$vc = [pscredential]::new($env:MTV_CHILD_VC_USER, (ConvertTo-SecureString $env:MTV_CHILD_VC_PASSWORD -AsPlainText -Force))
+$ssh = [pscredential]::new($env:MTV_CHILD_SSH_USER, (ConvertTo-SecureString $env:MTV_CHILD_SSH_PASSWORD -AsPlainText -Force))
+Connect-MtvVIServer -Server $env:MTV_CHILD_VC_HOST -Port $env:MTV_CHILD_VC_PORT -Credential $vc -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
+$s = Connect-EsxiShell -VMHost $env:MTV_CHILD_HOST -Credential $ssh -KnownHostsPath $env:MTV_CHILD_KNOWN_HOSTS -StartSshService
+"READY $PID $($s.SshServiceStarted) $($s.Address):$($s.Port)"
+Start-Sleep -Seconds 600
+'@
+        $out = Join-Path $TempDir "ssh-child-$PID.out"
+        $env:MTV_CHILD_MODULE = $ManifestPath; $env:MTV_CHILD_HOST = $Off; $env:MTV_CHILD_KNOWN_HOSTS = $KnownHosts
+        $env:MTV_CHILD_VC_HOST = $VcUri.Host; $env:MTV_CHILD_VC_PORT = "$($VcUri.Port)"
+        $env:MTV_CHILD_VC_USER = $VcCred.UserName; $env:MTV_CHILD_VC_PASSWORD = $VcCred.GetNetworkCredential().Password
+        $env:MTV_CHILD_SSH_USER = $SshCred.UserName; $env:MTV_CHILD_SSH_PASSWORD = $SshCred.GetNetworkCredential().Password
+        try {
+            $proc = Start-Process dotnet -ArgumentList 'pwsh', '-NoProfile', '-NonInteractive', '-File', $child -WorkingDirectory (Join-Path $PSScriptRoot '../..') `
+                -RedirectStandardOutput $out -RedirectStandardError "$out.err" -PassThru
+        }
+        finally { Remove-Item Env:MTV_CHILD_* }
+        $deadline = [DateTime]::UtcNow.AddSeconds(90)
+        while (-not (Select-String -Path $out -Pattern '^READY' -Quiet -ErrorAction SilentlyContinue) -and -not $proc.HasExited -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 200 }
+        $ready = "$(Get-Content $out -ErrorAction SilentlyContinue)"
+        $ready | Should -Match '^READY \d+ True ' -Because "the child started SSH and connected by name ($(Get-Content "$out.err" -Raw -ErrorAction SilentlyContinue))"
+        $ready | Should -Match (' ' + [regex]::Escape($Off) + ':22$') -Because 'the session reached the host by its name, on port 22'
+        (Get-LabHost $Off).nameResolves | Should -BeTrue
+        $childPid = [int]($ready -split ' ')[1]   # the pwsh process (dotnet may run it as a child of its own)
+        & kill -9 $childPid
+        $proc.WaitForExit(10000) | Out-Null
+
+        Get-LabSshService $Off | Should -Be 'running' -Because 'nobody stopped it'
+        $pending = Get-SshPending
+        $pending.Count | Should -Be 1
+        $pending[0] | Should -BeOfType ([MtvRemediation.PendingOperation])
+        $pending[0].Kind | Should -Be 'SshServiceStarted'
+        $pending[0].StartedBy | Should -Match "\(process $childPid\)"
+        $pending[0].ResumeCommand | Should -Match "-VMHost '$Off' .*-StartSshService"
+
+        $env:MTV_KNOWN_HOSTS = $KnownHosts
+        try { $r = @(Test-VmkfstoolsLogSpace -VMHost $Off -Credential $SshCred -StartSshService -Verbose -WarningVariable warn -WarningAction SilentlyContinue -ErrorAction Stop 4>&1) }
+        finally { Remove-Item Env:MTV_KNOWN_HOSTS }
+        @($r | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }).Count | Should -Be 1
+        $verbose = @($r | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
+        @($warn | Where-Object { "$_" -match "^${Off}: SSH \(TSM-SSH\) runs because a run of this module .*process $childPid.* ended without stopping it\. This command stops it when its own work is done\." }).Count | Should -Be 1
+        ($verbose -match "^${Off}: stopped SSH \(TSM-SSH\), which an ended run of this module had left running").Count | Should -Be 1
+        Get-LabSshService $Off | Should -Be 'stopped'
+        Get-SshPending | Should -BeNullOrEmpty -Because 'the record is cleared after the stop'
+    }
+
+    It 'the record is written before the start and cleared after the stop (Disconnect-EsxiShell)' {
+        $s = @(Connect-EsxiShell -VMHost $Off -Credential $SshCred -KnownHostsPath $KnownHosts -StartSshService)
+        $s[0].SshServiceStarted | Should -BeTrue
+        $pending = Get-SshPending
+        $pending.Count | Should -Be 1
+        $pending[0].Detail | Should -Match 'may still be working' -Because 'this run is alive'
+        Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false
+        Get-LabSshService $Off | Should -Be 'stopped'
+        Get-SshPending | Should -BeNullOrEmpty
     }
 }
 

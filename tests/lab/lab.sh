@@ -631,6 +631,8 @@ cmd_start_host() { # start-host <host>: sshd up again on the same address
   resolve_host "${1:-}"
   pid_alive "$(sshd_pid)" && return 0
   /usr/sbin/sshd -f "$HD/sshd_config" -E "$HD/sshd.log" 9>&- </dev/null >/dev/null 2>&1 || die "sshd for $H_NAME failed to start ($H_ADDR:$SSH_PORT taken?)"
+  # sshd daemonises before it binds: started means accepting connections (as StartService returns on ESXi)
+  wait_sshd_bound "$HD" "$H_ADDR" || die "sshd for $H_NAME is not listening on $H_ADDR:$SSH_PORT (see $HD/sshd.log)"
 }
 
 cmd_ssh_service() { # ssh-service <host> start|stop|status: TSM-SSH as vcsim's HostServiceSystem sees it (its hook)
@@ -673,6 +675,7 @@ cmd_rekey() { # rekey <host>: new host key, sshd restarted on the same address, 
   rm -f "$HD/ssh_host_ed25519_key" "$HD/ssh_host_ed25519_key.pub"
   ssh-keygen -q -t ed25519 -N '' -C "$H_NAME" -f "$HD/ssh_host_ed25519_key"
   /usr/sbin/sshd -f "$HD/sshd_config" -E "$HD/sshd.log" 9>&- </dev/null >/dev/null 2>&1 || die "sshd restart failed"
+  wait_sshd_bound "$HD" "$H_ADDR" || die "sshd for $H_NAME is not listening on $H_ADDR:$SSH_PORT after the restart"
   write_known_hosts; write_state
   ssh-keygen -lf "$HD/ssh_host_ed25519_key.pub" | awk '{ print $2 }'
 }

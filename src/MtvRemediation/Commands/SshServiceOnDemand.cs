@@ -26,6 +26,7 @@ namespace MtvRemediation.Commands
         private readonly HashSet<string> _checked = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         private readonly HashSet<string> _declined = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         private readonly List<string> _started = new List<string>();
+        private readonly HashSet<string> _leftBehind = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
 
         public SshServiceOnDemand(Cmdlet cmdlet) => _cmdlet = cmdlet;
 
@@ -79,7 +80,7 @@ namespace MtvRemediation.Commands
                 }
                 if (state.Running)
                 {
-                    _cmdlet.WriteVerbose($"{t.Name}: SSH (TSM-SSH) is already running (policy '{state.Policy}'); it is left as it is.");
+                    TakeOverIfLeftBehind(t, state, giveBack, ct);
                     continue;
                 }
                 if (!_cmdlet.ShouldProcess(t.Name, $"Start the SSH service (TSM-SSH) through vCenter {state.Connection.Server}; {giveBack}"))
@@ -89,9 +90,16 @@ namespace MtvRemediation.Commands
                 }
                 try
                 {
-                    controller.Start(t.Name, state, ct);
+                    var recordProblem = controller.Start(t.Name, state, ct);
+                    if (state.PolicyOn)
+                    {
+                        _cmdlet.WriteVerbose($"{t.Name}: started SSH (TSM-SSH) through {state.Connection.Server}; its policy is 'on', so it stays running.");
+                        continue;
+                    }
                     _started.Add(t.Name);
                     _cmdlet.WriteVerbose($"{t.Name}: started SSH (TSM-SSH) through {state.Connection.Server}.");
+                    if (recordProblem != null)
+                        _cmdlet.WriteWarning($"{t.Name}: the record that this command started SSH could not be kept on {state.Connection.Server} ({recordProblem}). If this command dies before it stops SSH, nothing tells a later run to stop it.");
                 }
                 catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException)
                 {
@@ -102,6 +110,32 @@ namespace MtvRemediation.Commands
                     _declined.Add(t.Name);
                 }
             }
+        }
+
+        // SSH already runs. Left as it is, unless its record says a run of this module started it and
+        // ended without stopping it: then this command stops it when its own work is done (never
+        // where the policy says SSH runs: there only the record is cleared).
+        private void TakeOverIfLeftBehind(HostTarget t, SshServiceState state, string giveBack, CancellationToken ct)
+        {
+            var found = state.Record;
+            if (found == null || !found.IsOfEndedRun(DateTime.UtcNow, SshServiceController.IsLiveRun))
+            {
+                _cmdlet.WriteVerbose($"{t.Name}: SSH (TSM-SSH) is already running (policy '{state.Policy}'){(found != null ? $" for a run of this module still working ({found.Who})" : "")}; it is left as it is.");
+                return;
+            }
+            var leftBehind = $"SSH (TSM-SSH) runs because a run of this module ({found.Who}) started it and ended without stopping it";
+            if (state.PolicyOn)
+            {
+                if (!_cmdlet.ShouldProcess(t.Name, $"Clear the record on {state.Connection.Server} that {leftBehind}; its policy is 'on', so it stays running")) return;
+                SshServiceController.ClearRecord(state, ct);
+                _cmdlet.WriteWarning($"{t.Name}: {leftBehind}. Its policy is 'on', so it stays running; the record is cleared.");
+                return;
+            }
+            if (!_cmdlet.ShouldProcess(t.Name, $"Stop the SSH service (TSM-SSH) that an ended run of this module left running ({found.Who}); {giveBack}")) return;
+            SshServiceController.ForCurrentRunspace().Adopt(t.Name, state);
+            _started.Add(t.Name);
+            _leftBehind.Add(t.Name);
+            _cmdlet.WriteWarning($"{t.Name}: {leftBehind}. This command stops it when its own work is done.");
         }
 
         // How long a session's connection may take to answer before it counts as dropped: a no-op
@@ -145,7 +179,9 @@ namespace MtvRemediation.Commands
                     store.Remove(session);
                     _cmdlet.WriteVerbose($"{host}: closed session {session.Id}, opened by this command over the SSH service it started.");
                 }
-                StopAgain(controller, host, "stopped SSH (TSM-SSH) again, as it was before the command.",
+                StopAgain(controller, host, _leftBehind.Contains(host)
+                        ? "stopped SSH (TSM-SSH), which an ended run of this module had left running, and cleared its record."
+                        : "stopped SSH (TSM-SSH) again, as it was before the command.",
                     $"Stopping the SSH service this command started on '{host}' failed");
             }
             _started.Clear();

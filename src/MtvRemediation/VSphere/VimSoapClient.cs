@@ -23,6 +23,9 @@ namespace MtvRemediation.VSphere
         public MoRef SessionManager { get; internal set; }
         public MoRef FileManager { get; internal set; }
         public MoRef TaskManager { get; internal set; }
+
+        /// <summary>Empty on a server without custom attributes.</summary>
+        public MoRef CustomFieldsManager { get; internal set; }
         public string ProductLine { get; internal set; } = "";
         public string ApiVersion { get; internal set; } = "";
         public string FullName { get; internal set; } = "";
@@ -160,6 +163,7 @@ namespace MtvRemediation.VSphere
                 SessionManager = R("sessionManager"),
                 FileManager = R("fileManager"),
                 TaskManager = R("taskManager"),
+                CustomFieldsManager = R("customFieldsManager"),
                 ProductLine = about?.ChildValue("productLineId") ?? "",
                 ApiVersion = about?.ChildValue("apiVersion") ?? "",
                 FullName = about?.ChildValue("fullName") ?? "",
