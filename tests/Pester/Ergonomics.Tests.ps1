@@ -301,6 +301,44 @@ Start-Sleep -Seconds 600
         Get-SshPending | Should -BeNullOrEmpty -Because 'the record is cleared after the stop'
     }
 
+    It 'where the service policy is "on", SSH left by an ended run is never stopped: only the record is cleared' {
+        # Raw vim25 calls (the module under test is not the tool to arrange its own input).
+        $web = [Microsoft.PowerShell.Commands.WebRequestSession]::new()
+        function Invoke-Vim([string] $Body) {
+            $envelope = '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:urn="urn:vim25" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>' + $Body + '</soapenv:Body></soapenv:Envelope>'
+            $r = Invoke-WebRequest -Uri $Lab.vcsim.url -Method Post -Body $envelope -ContentType 'text/xml; charset=utf-8' -Headers @{ SOAPAction = 'urn:vim25/7.0' } -WebSession $web -SkipCertificateCheck -SkipHttpErrorCheck
+            , ([xml]$r.Content)
+        }
+        function Select-Text([xml] $Xml, [string] $Name) { $Xml.SelectSingleNode("//*[local-name()='$Name']").InnerText }
+        $sc = Invoke-Vim '<urn:RetrieveServiceContent><urn:_this type="ServiceInstance">ServiceInstance</urn:_this></urn:RetrieveServiceContent>'
+        $cfm = Select-Text $sc 'customFieldsManager'; $pc = Select-Text $sc 'propertyCollector'
+        $null = Invoke-Vim "<urn:Login><urn:_this type=`"SessionManager`">$(Select-Text $sc 'sessionManager')</urn:_this><urn:userName>$($Lab.vcsim.user)</urn:userName><urn:password>$($Lab.vcsim.password)</urn:password></urn:Login>"
+        $hostRef = (Get-LabHost $Off).moref
+        $ss = (Select-Text (Invoke-Vim "<urn:RetrievePropertiesEx><urn:_this type=`"PropertyCollector`">$pc</urn:_this><urn:specSet><urn:propSet><urn:type>HostSystem</urn:type><urn:pathSet>configManager.serviceSystem</urn:pathSet></urn:propSet><urn:objectSet><urn:obj type=`"HostSystem`">$hostRef</urn:obj></urn:objectSet></urn:specSet><urn:options/></urn:RetrievePropertiesEx>") 'val')
+        $null = Invoke-Vim "<urn:AddCustomFieldDef><urn:_this type=`"CustomFieldsManager`">$cfm</urn:_this><urn:name>mtvremediation.sshServiceStarted</urn:name><urn:moType>HostSystem</urn:moType></urn:AddCustomFieldDef>"
+        $fields = Invoke-Vim "<urn:RetrievePropertiesEx><urn:_this type=`"PropertyCollector`">$pc</urn:_this><urn:specSet><urn:propSet><urn:type>CustomFieldsManager</urn:type><urn:pathSet>field</urn:pathSet></urn:propSet><urn:objectSet><urn:obj type=`"CustomFieldsManager`">$cfm</urn:obj></urn:objectSet></urn:specSet><urn:options/></urn:RetrievePropertiesEx>"
+        $key = @($fields.SelectNodes("//*[local-name()='CustomFieldDef']") | Where-Object { $_.SelectSingleNode("*[local-name()='name']").InnerText -eq 'mtvremediation.sshServiceStarted' })[0].SelectSingleNode("*[local-name()='key']").InnerText
+        # The record of a run on this workstation whose process has ended.
+        $gone = Start-Process true -PassThru; $gone.WaitForExit()
+        $record = 'startedAt={0:yyyy-MM-ddTHH:mm:ssZ} user=lab workstation={1} pid={2} run=ended' -f [DateTime]::UtcNow.AddMinutes(-1), [Environment]::MachineName, $gone.Id
+        $null = Invoke-Vim "<urn:SetField><urn:_this type=`"CustomFieldsManager`">$cfm</urn:_this><urn:entity type=`"HostSystem`">$hostRef</urn:entity><urn:key>$key</urn:key><urn:value>$record</urn:value></urn:SetField>"
+        $null = Invoke-Vim "<urn:UpdateServicePolicy><urn:_this type=`"HostServiceSystem`">$ss</urn:_this><urn:id>TSM-SSH</urn:id><urn:policy>on</urn:policy></urn:UpdateServicePolicy>"
+        try {
+            Start-LabSshd $Off
+            (Get-SshPending).Count | Should -Be 1
+            $env:MTV_KNOWN_HOSTS = $KnownHosts
+            try { $r = @(Test-VmkfstoolsLogSpace -VMHost $Off -Credential $SshCred -StartSshService -WarningVariable warn -WarningAction SilentlyContinue -ErrorAction Stop) }
+            finally { Remove-Item Env:MTV_KNOWN_HOSTS }
+            $r.Count | Should -Be 1
+            @($warn | Where-Object { "$_" -match "^${Off}: SSH \(TSM-SSH\) runs because a run of this module .* ended without stopping it\. Its policy is 'on', so it stays running; the record is cleared\." }).Count | Should -Be 1
+            Get-LabSshService $Off | Should -Be 'running'
+            Get-SshPending | Should -BeNullOrEmpty
+        }
+        finally {
+            $null = Invoke-Vim "<urn:UpdateServicePolicy><urn:_this type=`"HostServiceSystem`">$ss</urn:_this><urn:id>TSM-SSH</urn:id><urn:policy>off</urn:policy></urn:UpdateServicePolicy>"
+        }
+    }
+
     It 'the record is written before the start and cleared after the stop (Disconnect-EsxiShell)' {
         $s = @(Connect-EsxiShell -VMHost $Off -Credential $SshCred -KnownHostsPath $KnownHosts -StartSshService)
         $s[0].SshServiceStarted | Should -BeTrue
