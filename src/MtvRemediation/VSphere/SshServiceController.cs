@@ -132,10 +132,16 @@ namespace MtvRemediation.VSphere
         /// <summary>
         /// Writes the durable record, starts TSM-SSH and remembers that this runspace started it (so
         /// closing the session stops it). Returns why the record could not be written (SSH is started
-        /// anyway: it is what was asked), or null.
+        /// anyway: it is what was asked), or null. Where the policy is "on" SSH is only started: it
+        /// is never this module's to stop, so neither recorded nor remembered.
         /// </summary>
         public string? Start(string hostName, SshServiceState state, CancellationToken ct)
         {
+            if (state.PolicyOn)
+            {
+                Invoke(state, "StartService", ct);
+                return null;
+            }
             string? problem = null;
             try
             {
@@ -147,7 +153,15 @@ namespace MtvRemediation.VSphere
             {
                 problem = ex.Message;
             }
-            Invoke(state, "StartService", ct);
+            try
+            {
+                Invoke(state, "StartService", ct);
+            }
+            catch
+            {
+                ClearRecord(state, CancellationToken.None);
+                throw;
+            }
             _started[hostName] = new Started(state);
             return problem;
         }
