@@ -21,14 +21,14 @@ for i in $(seq 1 "$rounds"); do
   fi
   t1=$(date +%s.%N)
   bad=0 n=0
-  while IFS=$'\t' read -r name addr port key; do
+  while IFS=$'\t' read -r name addr port resolves key; do
     n=$((n + 1))
     got=$(ssh-keyscan -T 5 -t ed25519 -p "$port" "$addr" 2>/dev/null | awk '{ print $2 " " $3 }')
     if [ "$got" != "$key" ]; then echo "round $i: $name on $addr:$port presents '${got:-nothing}', not its key"; bad=1; fi
     resolved=$(getent hosts "$name" | awk '{ print $1 }')
-    if [ "$resolved" != "$addr" ]; then echo "round $i: $name resolves to '${resolved:-nothing}', not $addr"; bad=1; fi
+    if [ "$resolves" = True ] && [ "$resolved" != "$addr" ]; then echo "round $i: $name resolves to '${resolved:-nothing}', not $addr"; bad=1; fi
   done < <(python3 -c 'import json,sys
-for h in json.load(open(sys.argv[1]))["hosts"]: print(h["name"], h["address"], h["port"], h["hostKey"], sep="\t")' "$STATE")
+for h in json.load(open(sys.argv[1]))["hosts"]: print(h["name"], h["address"], h["port"], h["nameResolves"], h["hostKey"], sep="\t")' "$STATE")
   endpoints=$(python3 -c 'import json,sys; print(len({(h["address"], h["port"]) for h in json.load(open(sys.argv[1]))["hosts"]}))' "$STATE")
   [ "$endpoints" = "$n" ] || { echo "round $i: $n hosts on only $endpoints distinct endpoints"; bad=1; }
   [ $bad -eq 0 ] || fail=$((fail + 1))
