@@ -440,8 +440,8 @@ Describe 'ESXi shell sessions against the lab' -Tag Lab -Skip:(-not $LabUp) {
         }
 
         It 'host cmdlets open a session on demand with -Credential and then reuse it' {
-            # Lab hosts listen on 127.0.0.1:<port>, so their names are not their SSH endpoints: call the
-            # resolver every host cmdlet uses with the endpoint, then let the cmdlet reuse what it opened.
+            # Call the resolver every host cmdlet uses with an explicit endpoint, then let the cmdlet
+            # reuse what it opened (Ergonomics.Tests.ps1 opens sessions on demand by host name).
             $resolver = (Get-MtvInternalType 'MtvRemediation.Esxi.EsxiShellResolver')::ForCurrentRunspace()
             $options = [Activator]::CreateInstance((Get-MtvInternalType 'MtvRemediation.Esxi.ConnectOptions'))
             $options.Address = $H1.Address; $options.Port = $H1.Port; $options.TrustNewHostKey = $true; $options.KnownHostsPath = (New-KnownHostsPath)
