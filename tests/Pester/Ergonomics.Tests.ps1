@@ -295,7 +295,7 @@ Start-Sleep -Seconds 600
         finally { Remove-Item Env:MTV_KNOWN_HOSTS }
         @($r | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }).Count | Should -Be 1
         $verbose = @($r | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
-        @($warn | Where-Object { "$_" -match "^${Off}: SSH \(TSM-SSH\) runs because a run of this module .*process $childPid.* ended without stopping it\. This command stops it when its own work is done\." }).Count | Should -Be 1
+        @($warn | Where-Object { "$_" -match "^${Off}: SSH \(TSM-SSH\) runs because a run of this module .*process $childPid.* ended without stopping it\. This command takes it over: it is stopped again when this command ends" }).Count | Should -Be 1
         ($verbose -match "^${Off}: stopped SSH \(TSM-SSH\), which an ended run of this module had left running").Count | Should -Be 1
         Get-LabSshService $Off | Should -Be 'stopped'
         Get-SshPending | Should -BeNullOrEmpty -Because 'the record is cleared after the stop'

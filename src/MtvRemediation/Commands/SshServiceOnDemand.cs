@@ -113,8 +113,9 @@ namespace MtvRemediation.Commands
         }
 
         // SSH already runs. Left as it is, unless its record says a run of this module started it and
-        // ended without stopping it: then this command stops it when its own work is done (never
-        // where the policy says SSH runs: there only the record is cleared).
+        // ended without stopping it: then this command takes it over as if it had started it (stops
+        // it when its own work is done, or ties it to its session), never where the policy says SSH
+        // runs: there only the record is cleared.
         private void TakeOverIfLeftBehind(HostTarget t, SshServiceState state, string giveBack, CancellationToken ct)
         {
             var found = state.Record;
@@ -135,7 +136,7 @@ namespace MtvRemediation.Commands
             SshServiceController.ForCurrentRunspace().Adopt(t.Name, state);
             _started.Add(t.Name);
             _leftBehind.Add(t.Name);
-            _cmdlet.WriteWarning($"{t.Name}: {leftBehind}. This command stops it when its own work is done.");
+            _cmdlet.WriteWarning($"{t.Name}: {leftBehind}. This command takes it over: {giveBack}");
         }
 
         // How long a session's connection may take to answer before it counts as dropped: a no-op
