@@ -156,7 +156,7 @@ namespace MtvRemediation.Commands
             {
                 if (probes[i]?.Result == true) continue;
                 if (probes[i] != null)
-                    _cmdlet.WriteVerbose($"{hosts[i].Name}: session {sessions[i]!.Id} reported connected but did not answer within {AnswerTimeout.TotalSeconds:0} s (its connection dropped): reconnecting it needs SSH.");
+                    _cmdlet.WriteVerbose($"{hosts[i].Name}: session {sessions[i]!.Id} reported connected but did not answer a no-op within {AnswerTimeout.TotalSeconds:0} s (its connection dropped): reconnecting it needs SSH.");
                 needing.Add(hosts[i]);
             }
             return needing;
