@@ -29,6 +29,8 @@ namespace MtvRemediation.Tests
                 "output data: a finding's Remediation column is the command that fixes it, the purpose of Find-MtvCloneFailure"),
             ("Cluster/MtvClusterObjects.cs", null,
                 "output data: a cluster finding's Remediation column is the command to run next"),
+            ("VSphere/SshServiceRecord.cs", "-StartSshService",
+                "output data: a PendingOperation's ResumeCommand is the command that finishes it (stops SSH an ended run left running)"),
             ("Esxi/HostKeyVerifier.cs", null,
                 "a host-key refusal prints the exact Connect-EsxiShell command line (address, port, known-hosts file, fingerprint) " +
                 "that pins the key; only the verifier knows those facts, and the refusal must be complete wherever the connection is opened"),

@@ -12,6 +12,7 @@ BeforeAll {
     $script:ManifestPath = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $PSScriptRoot '../../out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
     Import-Module $ManifestPath -Force
     Import-Module (Join-Path $PSScriptRoot '../lab/Lab.psm1') -Force
+    . (Join-Path $PSScriptRoot '../tools/InternalTypes.ps1')
     $script:Lab = Get-MtvLab
     $script:VcUri = [uri]$Lab.vcsim.url
     $script:VcCred = [pscredential]::new($Lab.vcsim.user, (ConvertTo-SecureString ([string]$Lab.vcsim.password) -AsPlainText -Force))
@@ -101,7 +102,7 @@ Describe 'SSH on demand through vCenter (Connect-EsxiShell -StartSshService)' -T
 
     It 'a host vCenter does not know gets its own error and is still connected as asked' {
         Connect-LabVCenter | Out-Null
-        $s = @(@(Get-Endpoint $On) + [pscustomobject]@{ Name = 'no-such-esx'; Address = '127.0.0.1'; Port = [int]$Lab.hosts[1].port } | Connect-EsxiShell -Credential $SshCred -KnownHostsPath $KnownHosts -StartSshService -ErrorVariable err -ErrorAction SilentlyContinue)
+        $s = @(@(Get-Endpoint $On) + [pscustomobject]@{ Name = 'no-such-esx'; Address = $Lab.hosts[1].address; Port = [int]$Lab.hosts[1].port } | Connect-EsxiShell -Credential $SshCred -KnownHostsPath $KnownHosts -StartSshService -ErrorVariable err -ErrorAction SilentlyContinue)
         # 'no-such-esx' is another name for the same lab sshd: its SSH runs, only vCenter does not know it.
         @($s.VMHost | Sort-Object) | Should -Be @(@($On, 'no-such-esx') | Sort-Object)
         $s.SshServiceStarted | Should -Not -Contain $true
@@ -110,9 +111,9 @@ Describe 'SSH on demand through vCenter (Connect-EsxiShell -StartSshService)' -T
 }
 
 # Issue 15.6: the host cmdlets' shared -StartSshService (HostConnectionParameters): SSH is started
-# for the command's own session and stopped again when the command ends. In the lab a session made
-# on demand by host name cannot reach a host (its sshd listens on 127.0.0.1:<port>), so the session
-# that needs SSH is one whose connection dropped while SSH was off: it reconnects to its endpoint.
+# for the command's own session and stopped again when the command ends. A session needs SSH when
+# the runspace has none for the host (it is opened by host name: lab names resolve through
+# /etc/hosts) or when its connection dropped while SSH was off: it reconnects to its endpoint.
 Describe 'SSH on demand for one command (-StartSshService of the host cmdlets)' -Tag Lab -Skip:$NoLab {
     BeforeAll {
         $script:Off = $Lab.hosts[0].name
@@ -147,10 +148,7 @@ Describe 'SSH on demand for one command (-StartSshService of the host cmdlets)' 
         (Get-Help Test-VmkfstoolsLogSpace -Parameter StartSshService).Description.Text | Should -Match 'stopped again'
     }
 
-    # Skipped: the lab cannot make the precondition yet. SSH.NET still reports a connection the
-    # server dropped (Disconnect-LabSshSession) as connected until it is used, so the session does
-    # not count as needing SSH; an on-demand session by host name cannot reach a lab host either.
-    It 'starts SSH for the command''s session, stops it again when the command ends, and leaves a running SSH alone' -Skip {
+    It 'starts SSH for the command''s session, stops it again when the command ends, and leaves a running SSH alone' {
         Connect-LabVCenter | Out-Null
         Get-Endpoint $On | Connect-EsxiShell -Credential $SshCred -KnownHostsPath $KnownHosts | Out-Null
         Drop-OffSession
@@ -167,10 +165,7 @@ Describe 'SSH on demand for one command (-StartSshService of the host cmdlets)' 
         (Get-EsxiShell -VMHost $On).IsConnected | Should -BeTrue
     }
 
-    # Skipped: the lab cannot make the precondition yet. SSH.NET still reports a connection the
-    # server dropped (Disconnect-LabSshSession) as connected until it is used, so the session does
-    # not count as needing SSH; an on-demand session by host name cannot reach a lab host either.
-    It 'a host where SSH already runs is left running (its dropped session simply reconnects)' -Skip {
+    It 'a host where SSH already runs is left running (its dropped session simply reconnects)' {
         Connect-LabVCenter | Out-Null
         Drop-OffSession
         Start-LabSshd $Off   # running again behind our back: RefreshServices sees it
@@ -179,6 +174,24 @@ Describe 'SSH on demand for one command (-StartSshService of the host cmdlets)' 
         (@($r | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message) -match 'already running').Count | Should -Be 1
         Get-LabSshService $Off | Should -Be 'running'
         (Get-EsxiShell -VMHost $Off).IsConnected | Should -BeTrue -Because 'SSH was not ours to stop, so neither is the session'
+    }
+
+    It 'a session that reports connected but does not answer needs SSH too: it is probed, not trusted' {
+        Connect-LabVCenter | Out-Null
+        Get-Endpoint $Off | Connect-EsxiShell -Credential $SshCred -KnownHostsPath $KnownHosts | Out-Null
+        Stop-LabSshd $Off
+        try {
+            Suspend-LabSshSession $Off | Should -BeGreaterOrEqual 1
+            (Get-EsxiShell -VMHost $Off).IsConnected | Should -BeTrue -Because 'a silent peer keeps its socket open'
+            $r = @(Test-VmkfstoolsLogSpace -VMHost $Off -StartSshService -Verbose -ErrorAction Stop 4>&1)
+        }
+        finally { Disconnect-LabSshSession $Off | Out-Null }
+        $verbose = @($r | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
+        @($r | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }).Count | Should -Be 1
+        ($verbose -match "^${Off}: session \d+ reported connected but did not answer").Count | Should -Be 1
+        ($verbose -match "^${Off}: started SSH").Count | Should -Be 1
+        ($verbose -match "^${Off}: stopped SSH \(TSM-SSH\) again").Count | Should -Be 1
+        Get-LabSshService $Off | Should -Be 'stopped'
     }
 
     It 'Test-VmkfstoolsLogSpace -WhatIf says SSH would be started, starts nothing, and still reads the host that needs no start' {
@@ -211,6 +224,130 @@ Describe 'SSH on demand for one command (-StartSshService of the host cmdlets)' 
         Get-MtvVIServer | Disconnect-MtvVIServer -Confirm:$false
         { Test-VmkfstoolsLogSpace -VMHost $Off -StartSshService } | Should -Throw -ErrorId 'SshServiceNoVCenter*'
         Get-LabSshService $Off | Should -Be 'stopped'
+    }
+}
+
+# Issue 22.4: a client that dies after SSH was started on demand. The start is recorded on vCenter
+# (a custom attribute of the host) before StartService; the next -StartSshService finds the record of
+# the ended run and stops SSH when its own work is done.
+Describe 'SSH on demand when the client dies (the durable record)' -Tag Lab -Skip:$NoLab {
+    BeforeAll {
+        $script:Off = $Lab.hosts[0].name
+        $script:Controller = Get-MtvInternalType 'MtvRemediation.VSphere.SshServiceController'
+        function Get-SshPending {
+            $connections = [Collections.Generic.List[MtvRemediation.VIConnection]]::new()
+            foreach ($c in @(Get-MtvVIServer)) { $connections.Add($c) }
+            @($Controller::ReadPending($connections, [Threading.CancellationToken]::None) | Where-Object Target -EQ $Off)
+        }
+    }
+    BeforeEach {
+        Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false
+        Get-MtvVIServer | Disconnect-MtvVIServer -Confirm:$false
+        Stop-LabSshd $Off   # TSM-SSH off, as ESXi ships it
+        Connect-LabVCenter | Out-Null
+    }
+    AfterEach { Start-LabSshd $Off }
+
+    It 'a client killed (kill -9) after SSH was started leaves SSH running with its record; the next -StartSshService stops it at its end and says so' {
+        # The child connects by host name (the name resolves to the host's address, port 22), with
+        # SSH started on demand, and is killed while it holds the session.
+        $child = Join-Path $TempDir "ssh-child-$PID.ps1"
+        Set-Content $child @'
+$ErrorActionPreference = 'Stop'
+Import-Module $env:MTV_CHILD_MODULE
+$vc = [pscredential]::new($env:MTV_CHILD_VC_USER, (ConvertTo-SecureString $env:MTV_CHILD_VC_PASSWORD -AsPlainText -Force))
+$ssh = [pscredential]::new($env:MTV_CHILD_SSH_USER, (ConvertTo-SecureString $env:MTV_CHILD_SSH_PASSWORD -AsPlainText -Force))
+Connect-MtvVIServer -Server $env:MTV_CHILD_VC_HOST -Port $env:MTV_CHILD_VC_PORT -Credential $vc -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
+$s = Connect-EsxiShell -VMHost $env:MTV_CHILD_HOST -Credential $ssh -KnownHostsPath $env:MTV_CHILD_KNOWN_HOSTS -StartSshService
+"READY $PID $($s.SshServiceStarted) $($s.Address):$($s.Port)"
+Start-Sleep -Seconds 600
+'@
+        $out = Join-Path $TempDir "ssh-child-$PID.out"
+        $env:MTV_CHILD_MODULE = $ManifestPath; $env:MTV_CHILD_HOST = $Off; $env:MTV_CHILD_KNOWN_HOSTS = $KnownHosts
+        $env:MTV_CHILD_VC_HOST = $VcUri.Host; $env:MTV_CHILD_VC_PORT = "$($VcUri.Port)"
+        $env:MTV_CHILD_VC_USER = $VcCred.UserName; $env:MTV_CHILD_VC_PASSWORD = $VcCred.GetNetworkCredential().Password
+        $env:MTV_CHILD_SSH_USER = $SshCred.UserName; $env:MTV_CHILD_SSH_PASSWORD = $SshCred.GetNetworkCredential().Password
+        try {
+            $proc = Start-Process dotnet -ArgumentList 'pwsh', '-NoProfile', '-NonInteractive', '-File', $child -WorkingDirectory (Join-Path $PSScriptRoot '../..') `
+                -RedirectStandardOutput $out -RedirectStandardError "$out.err" -PassThru
+        }
+        finally { Remove-Item Env:MTV_CHILD_* }
+        $deadline = [DateTime]::UtcNow.AddSeconds(90)
+        while (-not (Select-String -Path $out -Pattern '^READY' -Quiet -ErrorAction SilentlyContinue) -and -not $proc.HasExited -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 200 }
+        $ready = "$(Get-Content $out -ErrorAction SilentlyContinue)"
+        $ready | Should -Match '^READY \d+ True ' -Because "the child started SSH and connected by name ($(Get-Content "$out.err" -Raw -ErrorAction SilentlyContinue))"
+        $ready | Should -Match (' ' + [regex]::Escape($Off) + ':22$') -Because 'the session reached the host by its name, on port 22'
+        (Get-LabHost $Off).nameResolves | Should -BeTrue
+        $childPid = [int]($ready -split ' ')[1]   # the pwsh process (dotnet may run it as a child of its own)
+        & kill -9 $childPid
+        $proc.WaitForExit(10000) | Out-Null
+
+        Get-LabSshService $Off | Should -Be 'running' -Because 'nobody stopped it'
+        $pending = Get-SshPending
+        $pending.Count | Should -Be 1
+        $pending[0] | Should -BeOfType ([MtvRemediation.PendingOperation])
+        $pending[0].Kind | Should -Be 'SshServiceStarted'
+        $pending[0].StartedBy | Should -Match "\(process $childPid\)"
+        $pending[0].ResumeCommand | Should -Match "-VMHost '$Off' .*-StartSshService"
+
+        $env:MTV_KNOWN_HOSTS = $KnownHosts
+        try { $r = @(Test-VmkfstoolsLogSpace -VMHost $Off -Credential $SshCred -StartSshService -Verbose -WarningVariable warn -WarningAction SilentlyContinue -ErrorAction Stop 4>&1) }
+        finally { Remove-Item Env:MTV_KNOWN_HOSTS }
+        @($r | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }).Count | Should -Be 1
+        $verbose = @($r | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
+        @($warn | Where-Object { "$_" -match "^${Off}: SSH \(TSM-SSH\) runs because a run of this module .*process $childPid.* ended without stopping it\. This command takes it over: it is stopped again when this command ends" }).Count | Should -Be 1
+        ($verbose -match "^${Off}: stopped SSH \(TSM-SSH\), which an ended run of this module had left running").Count | Should -Be 1
+        Get-LabSshService $Off | Should -Be 'stopped'
+        Get-SshPending | Should -BeNullOrEmpty -Because 'the record is cleared after the stop'
+    }
+
+    It 'where the service policy is "on", SSH left by an ended run is never stopped: only the record is cleared' {
+        # Raw vim25 calls (the module under test is not the tool to arrange its own input).
+        $web = [Microsoft.PowerShell.Commands.WebRequestSession]::new()
+        function Invoke-Vim([string] $Body) {
+            $envelope = '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:urn="urn:vim25" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>' + $Body + '</soapenv:Body></soapenv:Envelope>'
+            $r = Invoke-WebRequest -Uri $Lab.vcsim.url -Method Post -Body $envelope -ContentType 'text/xml; charset=utf-8' -Headers @{ SOAPAction = 'urn:vim25/7.0' } -WebSession $web -SkipCertificateCheck -SkipHttpErrorCheck
+            , ([xml]$r.Content)
+        }
+        function Select-Text([xml] $Xml, [string] $Name) { $Xml.SelectSingleNode("//*[local-name()='$Name']").InnerText }
+        $sc = Invoke-Vim '<urn:RetrieveServiceContent><urn:_this type="ServiceInstance">ServiceInstance</urn:_this></urn:RetrieveServiceContent>'
+        $cfm = Select-Text $sc 'customFieldsManager'; $pc = Select-Text $sc 'propertyCollector'
+        $null = Invoke-Vim "<urn:Login><urn:_this type=`"SessionManager`">$(Select-Text $sc 'sessionManager')</urn:_this><urn:userName>$($Lab.vcsim.user)</urn:userName><urn:password>$($Lab.vcsim.password)</urn:password></urn:Login>"
+        $hostRef = (Get-LabHost $Off).moref
+        $ss = (Select-Text (Invoke-Vim "<urn:RetrievePropertiesEx><urn:_this type=`"PropertyCollector`">$pc</urn:_this><urn:specSet><urn:propSet><urn:type>HostSystem</urn:type><urn:pathSet>configManager.serviceSystem</urn:pathSet></urn:propSet><urn:objectSet><urn:obj type=`"HostSystem`">$hostRef</urn:obj></urn:objectSet></urn:specSet><urn:options/></urn:RetrievePropertiesEx>") 'val')
+        $null = Invoke-Vim "<urn:AddCustomFieldDef><urn:_this type=`"CustomFieldsManager`">$cfm</urn:_this><urn:name>mtvremediation.sshServiceStarted</urn:name><urn:moType>HostSystem</urn:moType></urn:AddCustomFieldDef>"
+        $fields = Invoke-Vim "<urn:RetrievePropertiesEx><urn:_this type=`"PropertyCollector`">$pc</urn:_this><urn:specSet><urn:propSet><urn:type>CustomFieldsManager</urn:type><urn:pathSet>field</urn:pathSet></urn:propSet><urn:objectSet><urn:obj type=`"CustomFieldsManager`">$cfm</urn:obj></urn:objectSet></urn:specSet><urn:options/></urn:RetrievePropertiesEx>"
+        $key = @($fields.SelectNodes("//*[local-name()='CustomFieldDef']") | Where-Object { $_.SelectSingleNode("*[local-name()='name']").InnerText -eq 'mtvremediation.sshServiceStarted' })[0].SelectSingleNode("*[local-name()='key']").InnerText
+        # The record of a run on this workstation whose process has ended.
+        $gone = Start-Process true -PassThru; $gone.WaitForExit()
+        $record = 'startedAt={0:yyyy-MM-ddTHH:mm:ssZ} user=lab workstation={1} pid={2} run=ended' -f [DateTime]::UtcNow.AddMinutes(-1), [Environment]::MachineName, $gone.Id
+        $null = Invoke-Vim "<urn:SetField><urn:_this type=`"CustomFieldsManager`">$cfm</urn:_this><urn:entity type=`"HostSystem`">$hostRef</urn:entity><urn:key>$key</urn:key><urn:value>$record</urn:value></urn:SetField>"
+        $null = Invoke-Vim "<urn:UpdateServicePolicy><urn:_this type=`"HostServiceSystem`">$ss</urn:_this><urn:id>TSM-SSH</urn:id><urn:policy>on</urn:policy></urn:UpdateServicePolicy>"
+        try {
+            Start-LabSshd $Off
+            (Get-SshPending).Count | Should -Be 1
+            $env:MTV_KNOWN_HOSTS = $KnownHosts
+            try { $r = @(Test-VmkfstoolsLogSpace -VMHost $Off -Credential $SshCred -StartSshService -WarningVariable warn -WarningAction SilentlyContinue -ErrorAction Stop) }
+            finally { Remove-Item Env:MTV_KNOWN_HOSTS }
+            $r.Count | Should -Be 1
+            @($warn | Where-Object { "$_" -match "^${Off}: SSH \(TSM-SSH\) runs because a run of this module .* ended without stopping it\. Its policy is 'on', so it stays running; the record is cleared\." }).Count | Should -Be 1
+            Get-LabSshService $Off | Should -Be 'running'
+            Get-SshPending | Should -BeNullOrEmpty
+        }
+        finally {
+            $null = Invoke-Vim "<urn:UpdateServicePolicy><urn:_this type=`"HostServiceSystem`">$ss</urn:_this><urn:id>TSM-SSH</urn:id><urn:policy>off</urn:policy></urn:UpdateServicePolicy>"
+        }
+    }
+
+    It 'the record is written before the start and cleared after the stop (Disconnect-EsxiShell)' {
+        $s = @(Connect-EsxiShell -VMHost $Off -Credential $SshCred -KnownHostsPath $KnownHosts -StartSshService)
+        $s[0].SshServiceStarted | Should -BeTrue
+        $pending = Get-SshPending
+        $pending.Count | Should -Be 1
+        $pending[0].Detail | Should -Match 'may still be working' -Because 'this run is alive'
+        Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false
+        Get-LabSshService $Off | Should -Be 'stopped'
+        Get-SshPending | Should -BeNullOrEmpty
     }
 }
 

@@ -85,6 +85,9 @@ BeforeAll {
     }
 
     # A dropped connection is noticed by SSH.NET's reader thread a moment later.
+    # How known_hosts names a host: bare on port 22, [address]:port otherwise (sshd(8), SSH_KNOWN_HOSTS FILE FORMAT).
+    function Get-KnownHostsField($LabHost) { if ($LabHost.Port -eq 22) { "$($LabHost.Address)" } else { "[$($LabHost.Address)]:$($LabHost.Port)" } }
+
     function Wait-Disconnected($Session) {
         $deadline = [DateTime]::UtcNow.AddSeconds(5)
         while ($Session.IsConnected -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
@@ -287,7 +290,7 @@ Describe 'ESXi shell sessions against the lab' -Tag Lab -Skip:(-not $LabUp) {
             $s = Connect-EsxiShell -VMHost $H1.Name -Address $H1.Address -Port $H1.Port -Credential $Lab.Credential -KnownHostsPath $kh -TrustNewHostKey
             $s.HostKeyFingerprint | Should -Be $truth
             # Recorded in OpenSSH format: OpenSSH's own tools find it.
-            ssh-keygen -F "[$($H1.Address)]:$($H1.Port)" -f $kh | Out-String | Should -Match 'ssh-ed25519'
+            ssh-keygen -F (Get-KnownHostsField $H1) -f $kh | Out-String | Should -Match 'ssh-ed25519'
             # From now on the key is known: a fresh connection needs no trust switch.
             $s2 = Connect-EsxiShell -VMHost $H1.Name -Address $H1.Address -Port $H1.Port -Credential $Lab.Credential -KnownHostsPath $kh -Force
             $s2.IsConnected | Should -BeTrue
@@ -325,7 +328,7 @@ Describe 'ESXi shell sessions against the lab' -Tag Lab -Skip:(-not $LabUp) {
             $e[0].Exception.Message | Should -Match 'HAS CHANGED'
             $e[0].Exception.Message | Should -Match ([regex]::Escape($old))
             $e[0].Exception.Message | Should -Match ([regex]::Escape($new))
-            $e[0].Exception.Message | Should -Match ([regex]::Escape("ssh-keygen -R '[$($HRekey.Address)]:$($HRekey.Port)'"))
+            $e[0].Exception.Message | Should -Match ([regex]::Escape("ssh-keygen -R '$(Get-KnownHostsField $HRekey)'"))
             Get-Content -LiteralPath $kh | Should -Be $record
 
             # The session opened before the change must not silently accept the new key on reconnect.
@@ -437,8 +440,8 @@ Describe 'ESXi shell sessions against the lab' -Tag Lab -Skip:(-not $LabUp) {
         }
 
         It 'host cmdlets open a session on demand with -Credential and then reuse it' {
-            # Lab hosts listen on 127.0.0.1:<port>, so their names are not their SSH endpoints: call the
-            # resolver every host cmdlet uses with the endpoint, then let the cmdlet reuse what it opened.
+            # Call the resolver every host cmdlet uses with an explicit endpoint, then let the cmdlet
+            # reuse what it opened (Ergonomics.Tests.ps1 opens sessions on demand by host name).
             $resolver = (Get-MtvInternalType 'MtvRemediation.Esxi.EsxiShellResolver')::ForCurrentRunspace()
             $options = [Activator]::CreateInstance((Get-MtvInternalType 'MtvRemediation.Esxi.ConnectOptions'))
             $options.Address = $H1.Address; $options.Port = $H1.Port; $options.TrustNewHostKey = $true; $options.KnownHostsPath = (New-KnownHostsPath)
@@ -632,7 +635,7 @@ Describe 'ESXi shell sessions against the lab' -Tag Lab -Skip:(-not $LabUp) {
             $results | Should -Be @(3, 3, 3, 3)
             $lines = @(Get-Content $kh)
             $lines.Count | Should -Be 3
-            foreach ($t in $targets) { @($lines | Where-Object { $_.StartsWith("[$($t.Address)]:$($t.Port) ") }).Count | Should -Be 1 }
+            foreach ($t in $targets) { @($lines | Where-Object { $_.StartsWith("$(Get-KnownHostsField $t) ") }).Count | Should -Be 1 }
         }
     }
 

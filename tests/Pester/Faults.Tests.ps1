@@ -808,9 +808,10 @@ Describe 'Nothing lost on hostile or odd hosts' -Tag Lab, Fault -Skip:(-not $Lab
         # The lab's sshd presents its ed25519 key; record an RSA key for that host:port instead.
         $kh = Join-Path $TestDrive 'kh-rsa'
         & ssh-keygen -q -t rsa -b 2048 -N '' -f (Join-Path $TestDrive 'other_rsa') | Out-Null
-        "[127.0.0.1]:$($H.Port) $((Get-Content (Join-Path $TestDrive 'other_rsa.pub')).Split(' ')[0..1] -join ' ')" | Set-Content $kh
+        $hostField = if ($H.Port -eq 22) { $H.Address } else { "[$($H.Address)]:$($H.Port)" }
+        "$hostField $((Get-Content (Join-Path $TestDrive 'other_rsa.pub')).Split(' ')[0..1] -join ' ')" | Set-Content $kh
         $before = Get-Content $kh -Raw
-        Connect-EsxiShell -VMHost 'kh-rsa-host' -Address 127.0.0.1 -Port $H.Port -Credential $H.Credential -KnownHostsPath $kh -TrustNewHostKey -ErrorVariable ke -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        Connect-EsxiShell -VMHost 'kh-rsa-host' -Address $H.Address -Port $H.Port -Credential $H.Credential -KnownHostsPath $kh -TrustNewHostKey -ErrorVariable ke -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $ke[0].FullyQualifiedErrorId | Should -BeLike 'EsxiShellHostKeyChanged*'
         Get-Content $kh -Raw | Should -Be $before
     }

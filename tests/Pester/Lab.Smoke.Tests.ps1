@@ -11,7 +11,9 @@ BeforeAll {
 
     function script:New-KnownHosts([object] $HostEntry, [string] $KeyLine = $HostEntry.hostKey) {
         $f = Join-Path $script:Work "known_hosts-$($HostEntry.name)-$([guid]::NewGuid().ToString('n'))"
-        Set-Content -Path $f -Value "[127.0.0.1]:$($HostEntry.port) $KeyLine"
+        # known_hosts names a host on port 22 without brackets (sshd(8), SSH_KNOWN_HOSTS FILE FORMAT).
+        $hostField = if ($HostEntry.port -eq 22) { $HostEntry.address } else { "[$($HostEntry.address)]:$($HostEntry.port)" }
+        Set-Content -Path $f -Value "$hostField $KeyLine"
         return $f
     }
 
@@ -19,7 +21,7 @@ BeforeAll {
     function script:Invoke-LabSsh([object] $HostEntry, [string] $Command, [string] $KnownHosts = (New-KnownHosts $HostEntry)) {
         & ssh -i $HostEntry.keyFile -o "UserKnownHostsFile=$KnownHosts" -o StrictHostKeyChecking=yes `
             -o BatchMode=yes -o PreferredAuthentications=publickey -o ConnectTimeout=10 -o LogLevel=ERROR `
-            -p $HostEntry.port "$($HostEntry.user)@127.0.0.1" $Command 2>&1
+            -p $HostEntry.port "$($HostEntry.user)@$($HostEntry.address)" $Command 2>&1
     }
 
     # Keyboard-interactive through SSH_ASKPASS: the secret travels in the environment, never in a file.
@@ -35,7 +37,7 @@ BeforeAll {
         try {
             & bash -c 'exec setsid -w ssh "$@" </dev/null' ssh -o "UserKnownHostsFile=$kh" -o StrictHostKeyChecking=yes `
                 -o "PreferredAuthentications=$Method" -o PubkeyAuthentication=no -o NumberOfPasswordPrompts=1 `
-                -o ConnectTimeout=10 -o LogLevel=ERROR -p $HostEntry.port "$($HostEntry.user)@127.0.0.1" $Command 2>&1
+                -o ConnectTimeout=10 -o LogLevel=ERROR -p $HostEntry.port "$($HostEntry.user)@$($HostEntry.address)" $Command 2>&1
         }
         finally {
             Remove-Item Env:LAB_ASKPASS_SECRET, Env:SSH_ASKPASS, Env:SSH_ASKPASS_REQUIRE, Env:DISPLAY -ErrorAction SilentlyContinue

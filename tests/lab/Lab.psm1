@@ -41,11 +41,12 @@ function Get-MtvLab {
     .DESCRIPTION
         Properties: instance, vcsim (url, ctlUrl, user, password, hosts, vms, datastores),
         ssh (user, password, keyFile, keyFilePem, publicKeyFile, knownHostsFile), varMiB, hosts
-        (name, index, moref, address, port, user, password, keyFile, keyFilePem, publicKeyFile,
+        (name, index, moref, address (127.0.0.N), port (22), nameResolves (the name resolves to the
+        address), user, password, keyFile, keyFilePem, publicKeyFile,
         hostKeyFingerprint, hostKey, hostKeyFile, chrootPath, sshdLog, sshdPidFile).
         Read fresh on every call (rekey changes it). Throws if the lab is not running.
     .EXAMPLE
-        $lab = Get-MtvLab; $lab.hosts[0].port
+        $lab = Get-MtvLab; $lab.hosts[0].address
     #>
     [CmdletBinding()]
     param()
@@ -385,7 +386,7 @@ function Get-LabSshdLoginCount {
 function Update-LabHostKey {
     <#
     .SYNOPSIS
-        Gives a lab host a new SSH host key (sshd restarted on the same port); returns the new
+        Gives a lab host a new SSH host key (sshd restarted on the same address); returns the new
         'SHA256:...' fingerprint. For changed-host-key tests. lab.json and known_hosts follow.
     .EXAMPLE
         $new = Update-LabHostKey DC0_H0
@@ -410,7 +411,7 @@ function Stop-LabSshd {
 function Start-LabSshd {
     <#
     .SYNOPSIS
-        Starts a lab host's sshd again on its port (no-op when running).
+        Starts a lab host's sshd again on its address (no-op when running).
     #>
     [CmdletBinding()]
     param([Parameter(Mandatory, Position = 0)][Alias('Host')][string] $HostName)
@@ -440,6 +441,20 @@ function Disconnect-LabSshSession {
     [CmdletBinding()]
     param([Parameter(Mandatory, Position = 0)][Alias('Host')][string] $HostName)
     [int](Invoke-LabScript @('kill-sessions', $HostName) | Select-Object -Last 1)
+}
+
+function Suspend-LabSshSession {
+    <#
+    .SYNOPSIS
+        Every live SSH connection to a lab host stays open but stops answering (its sshd process is
+        stopped), as a host behind a dropped VPN looks; returns how many. Disconnect-LabSshSession
+        ends them.
+    .EXAMPLE
+        Suspend-LabSshSession DC0_H0; try { ... } finally { Disconnect-LabSshSession DC0_H0 }
+    #>
+    [CmdletBinding()]
+    param([Parameter(Mandatory, Position = 0)][Alias('Host')][string] $HostName)
+    [int](Invoke-LabScript @('hang-sessions', $HostName) | Select-Object -Last 1)
 }
 
 function Set-LabSlowness {
@@ -519,6 +534,6 @@ function Set-LabHostLayout {
 
 Export-ModuleMember -Function Get-MtvLab, Get-LabSshService, Get-LabHost, Invoke-LabHost, Get-LabVarUsage, Set-LabVarFill,
     Add-LabWrapperLog, Reset-LabHost, Invoke-LabVcsimCtl, Get-LabSshdLoginCount, Update-LabHostKey,
-    Stop-LabSshd, Start-LabSshd, Disconnect-LabSshSession, Set-LabSlowness, Set-LabSshdLogLevel, Get-LabVM,
+    Stop-LabSshd, Start-LabSshd, Disconnect-LabSshSession, Suspend-LabSshSession, Set-LabSlowness, Set-LabSshdLogLevel, Get-LabVM,
     New-LabWrapperTaskDir, Set-LabHostdDowntime, New-LabWrapperLogBlock, Set-LabHostLayout,
     Get-LabVcsimTask, Set-LabHostdLag, Set-LabWrapper

@@ -180,14 +180,12 @@ ensure_keys() {
   install -m 0600 "$BASE/authorized_keys" "$TEMPLATE/etc/ssh/keys-root/authorized_keys"
 }
 
-used_ports() { ss -Htln 2>/dev/null | awk '{ n = split($4, a, ":"); print a[n] }'; }
-
 write_sshd_config() {
-  local HD=$1 port=$2
+  local HD=$1 addr=$2
   cat > "$HD/sshd_config" <<CFG
 # sshd for lab host $(basename "$HD") ($INSTANCE): loopback only, ESXi-like authentication.
-Port $port
-ListenAddress 127.0.0.1
+Port $SSH_PORT
+ListenAddress $addr
 AddressFamily inet
 HostKey $HD/ssh_host_ed25519_key
 PidFile $HD/sshd.pid
@@ -215,53 +213,71 @@ LogLevel INFO
 CFG
 }
 
-# Ports: every lab instance on this machine (other checkouts too) picks and binds its sshd ports
-# under ONE machine-wide lock, and a port counts as taken only once sshd is seen listening on it.
-# sshd daemonises before it binds, so its exit status says nothing about the port: a collision
-# would record two hosts on one port ("host key does not match the pinned fingerprint").
-PORT_LOCK=/run/lock/mtvlab-ports.lock
+# Addresses: each lab host is reached as an admin reaches ESXi, on port 22 of its own address
+# 127.0.0.N (all of 127/8 is loopback; 127.0.0.1 stays the machine's own). Every lab instance on
+# the machine (other checkouts too) claims addresses under ONE machine-wide lock. An address is
+# taken while any lab's host directory claims it (file 'addr': its sshd may be stopped by a test,
+# and the address must stay its own) or anything listens on its port 22.
+ADDR_LOCK=/run/lock/mtvlab-addresses.lock
+SSH_PORT=22
 
-port_listening() { ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
+addr_listening() { ss -Htln "src = $1:$SSH_PORT" 2>/dev/null | grep -q .; }
 
-start_sshd() { # HD -> sets PORT; picks a free port, binds it and proves it under the machine-wide lock
-  local HD=$1 try port
-  # Stay below the kernel's ephemeral range: outgoing connections take ports from there, and one
-  # holding our port made an sshd fail to bind.
-  local eph_low; eph_low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-  [ "$eph_low" -gt 21000 ] 2>/dev/null || eph_low=32768
-  mkdir -p "$(dirname "$PORT_LOCK")"
+# Claims the lowest free address for each host dir given (a dir that already has one gets
+# another: its old address stays counted as taken until the new one is written).
+claim_addresses() {
+  mkdir -p "$(dirname "$ADDR_LOCK")"
   (
-    flock -w 120 8 || { echo "lab: port lock $PORT_LOCK busy" >&2; exit 1; }
-    for try in $(seq 1 20); do
-      port=$(( 20000 + (RANDOM * 32768 + RANDOM) % (eph_low - 20000) ))
-      port_listening "$port" && continue
-      write_sshd_config "$HD" "$port"
-      rm -f "$HD/sshd.pid"
-      /usr/sbin/sshd -f "$HD/sshd_config" -E "$HD/sshd.log" 8>&- 9>&- </dev/null >/dev/null 2>&1 || continue
-      if wait_sshd_bound "$HD" "$port"; then echo "$port" > "$HD/port"; exit 0; fi
-      kill_pid "$(cat "$HD/sshd.pid" 2>/dev/null)"
+    flock -w 120 8 || { echo "lab: address lock $ADDR_LOCK busy" >&2; exit 1; }
+    local taken n=2 HDx
+    taken=$( { cat /srv/mtvlab-*/*/addr 2>/dev/null; ss -Htln "sport = :$SSH_PORT" 2>/dev/null | awk '{ sub(/:[0-9]+$/, "", $4); print $4 }'; } | sort -u)
+    for HDx in "$@"; do
+      while [ $n -le 254 ] && grep -qxF "127.0.0.$n" <<<"$taken"; do n=$((n + 1)); done
+      [ $n -le 254 ] || { echo "lab: no free address left in 127.0.0.2-127.0.0.254 (other labs on this machine claim the rest: /srv/mtvlab-*/*/addr); stop a lab you no longer use" >&2; exit 1; }
+      echo "127.0.0.$n" > "$HDx/addr"
+      n=$((n + 1))
     done
-    exit 1
-  ) 8>"$PORT_LOCK" || return 1
-  PORT=$(cat "$HD/port")
+  ) 8>"$ADDR_LOCK"
 }
 
-# True once this host's own sshd (pid file, config) is alive and the port is listening.
+start_sshd() { # HD: sshd on the host's claimed address; true once it is proven listening there
+  local HD=$1 addr
+  addr=$(cat "$HD/addr")
+  write_sshd_config "$HD" "$addr"
+  rm -f "$HD/sshd.pid"
+  /usr/sbin/sshd -f "$HD/sshd_config" -E "$HD/sshd.log" 8>&- 9>&- </dev/null >/dev/null 2>&1 || return 1
+  wait_sshd_bound "$HD" "$addr" && return 0
+  kill_pid "$(cat "$HD/sshd.pid" 2>/dev/null)"
+  return 1
+}
+
+# sshd daemonises before it binds, so its exit status says nothing about the address: a host that
+# cannot bind (something else listens there) moves to a newly claimed address, twice at most.
+start_sshd_claimed() { # HD
+  local HD=$1 try
+  for try in 1 2 3; do
+    start_sshd "$HD" && return 0
+    claim_addresses "$HD" || return 1
+  done
+  return 1
+}
+
+# True once this host's own sshd (pid file, config) is alive and its address is listening.
 wait_sshd_bound() {
-  local HD=$1 port=$2 i p
+  local HD=$1 addr=$2 i p
   for i in $(seq 1 100); do
     p=$(cat "$HD/sshd.pid" 2>/dev/null)
     if [ -n "$p" ]; then
       pid_is "$p" "$HD/sshd_config" || return 1     # it died: the bind failed
-      port_listening "$port" && return 0
+      addr_listening "$addr" && return 0
     fi
     sleep 0.02
   done
   return 1
 }
 
-# After start: each recorded port must present that host's own key (ssh-keyscan); a host that
-# does not (another listener won the port) gets a new port. Returns non-zero if one still fails.
+# After start: each recorded address must present that host's own key (ssh-keyscan); a host that
+# does not (another listener won the address) gets a new address. Returns non-zero if one still fails.
 verify_host_keys() {
   local HDx want got round bad
   for round in 1 2 3; do
@@ -269,14 +285,13 @@ verify_host_keys() {
     for HDx in $(host_dirs); do
       . "$HDx/host.env"
       want=$(cut -d' ' -f2 "$HDx/ssh_host_ed25519_key.pub")
-      got=$(ssh-keyscan -T 5 -t ed25519 -p "$H_PORT" 127.0.0.1 2>/dev/null | awk '{ print $3 }')
+      got=$(ssh-keyscan -T 5 -t ed25519 -p "$SSH_PORT" "$H_ADDR" 2>/dev/null | awk '{ print $3 }')
       [ "$got" = "$want" ] && continue
       bad=1
-      log "host $H_NAME: port $H_PORT does not present its key; moving it to a new port"
+      log "host $H_NAME: $H_ADDR does not present its key; moving it to a new address"
       kill_pid "$(cat "$HDx/sshd.pid" 2>/dev/null)"
-      PORT=
-      start_sshd "$HDx" || continue
-      printf 'H_INDEX=%q\nH_NAME=%q\nH_MOREF=%q\nH_PORT=%q\n' "$H_INDEX" "$H_NAME" "$H_MOREF" "$PORT" > "$HDx/host.env"
+      claim_addresses "$HDx" && start_sshd_claimed "$HDx" || continue
+      write_host_env "$HDx" "$H_INDEX" "$H_NAME" "$H_MOREF"
     done
     [ $bad -eq 0 ] && return 0
   done
@@ -288,6 +303,10 @@ start_daemons() { # agents + crond inside the chroot, as on a booted ESXi
   in_chroot "$R" /etc/init.d/hostd start >/dev/null 2>&1
   in_chroot "$R" /etc/init.d/vpxa start >/dev/null 2>&1
   in_chroot "$R" "$BB" crond -c /var/spool/cron/crontabs -L /dev/null </dev/null >/dev/null 2>&1
+}
+
+write_host_env() { # HD index name moref
+  printf 'H_INDEX=%q\nH_NAME=%q\nH_MOREF=%q\nH_ADDR=%q\n' "$2" "$3" "$4" "$(cat "$1/addr")" > "$1/host.env"
 }
 
 setup_host() { # index name moref
@@ -312,10 +331,9 @@ setup_host() { # index name moref
   seed_var "$R"
   ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$HD/ssh_host_ed25519_key"
   : > "$HD/sshd.log"
-  PORT=
-  start_sshd "$HD" || { echo "no free port / sshd failed for $name" >&2; return 1; }
+  start_sshd_claimed "$HD" || { echo "sshd failed for $name on $(cat "$HD/addr"):$SSH_PORT (see $HD/sshd.log)" >&2; return 1; }
   start_daemons "$R"
-  printf 'H_INDEX=%q\nH_NAME=%q\nH_MOREF=%q\nH_PORT=%q\n' "$idx" "$name" "$moref" "$PORT" > "$HD/host.env"
+  write_host_env "$HD" "$idx" "$name" "$moref"
   local layouts layout
   IFS=, read -r -a layouts <<<"${MTVLAB_LAYOUTS:-}"
   layout=${layouts[$idx]:-ramdisk}
@@ -386,10 +404,14 @@ start_hosts() {
   [ -d /run/sshd ] || { mkdir -p /run/sshd; chmod 755 /run/sshd; }   # sshd's privsep dir (distro standard)
   mapfile -t HOSTLINES < <(awk -F'\t' '$1 == "host" { print $2 "\t" $3 }' "$BASE/vcsim/inventory.tsv" | head -n "$NHOSTS")
   [ "${#HOSTLINES[@]}" -ge "$NHOSTS" ] || die "vcsim has fewer hosts than $NHOSTS"
-  local i name moref pids=() failed=0
+  local i name moref pids=() failed=0 dirs=()
   for i in "${!HOSTLINES[@]}"; do
     IFS=$'\t' read -r name moref <<<"${HOSTLINES[$i]}"
-    mkdir -p "$BASE/$name"
+    mkdir -p "$BASE/$name"; dirs+=("$BASE/$name")
+  done
+  claim_addresses "${dirs[@]}" || die "no addresses for the hosts"
+  for i in "${!HOSTLINES[@]}"; do
+    IFS=$'\t' read -r name moref <<<"${HOSTLINES[$i]}"
     ( setup_host "$i" "$name" "$moref" ) >"$BASE/$name/setup.log" 2>&1 &
     pids+=($!)
   done
@@ -397,18 +419,69 @@ start_hosts() {
     wait "${pids[$i]}" || { failed=1; IFS=$'\t' read -r name moref <<<"${HOSTLINES[$i]}"; log "host $name failed:"; cat "$BASE/$name/setup.log" >&2; }
   done
   [ $failed -eq 0 ] || die "host setup failed"
-  verify_host_keys || die "a host's port does not present its host key"
+  verify_host_keys || die "a host's address does not present its host key"
   write_known_hosts
+  add_host_names
 }
 
-write_known_hosts() { # for plain OpenSSH clients
+write_known_hosts() { # for plain OpenSSH clients and the module: by name and by address
   local HDx
   : > "$OUT/known_hosts.tmp"
   for HDx in $(host_dirs); do
     . "$HDx/host.env"
-    printf '[127.0.0.1]:%s %s\n' "$H_PORT" "$(cut -d' ' -f1,2 "$HDx/ssh_host_ed25519_key.pub")" >> "$OUT/known_hosts.tmp"
+    printf '%s,%s %s\n' "$H_NAME" "$H_ADDR" "$(cut -d' ' -f1,2 "$HDx/ssh_host_ed25519_key.pub")" >> "$OUT/known_hosts.tmp"
   done
   mv -f "$OUT/known_hosts.tmp" "$OUT/known_hosts"
+}
+
+# Host names: a line "<address> <name> # <instance>" per host in /etc/hosts (the .NET resolver
+# and OpenSSH read it), so every by-name path reaches the host as on a real network. Edited in
+# place (it may be a bind mount) under the address lock; every byte not on a lab line is kept.
+# A name another running lab (or any foreign line) already maps is left to it: that host is
+# reachable by address only ("nameResolves": false in lab.json). Lines of a lab whose directory
+# is gone (stopped without this code, machine reset) are removed.
+HOSTS_FILE=${MTVLAB_HOSTS_FILE:-/etc/hosts}
+
+edit_hosts_file() { # ["name addr" lines on stdin]: drop this lab's (and dead labs') lines, add these; prints the names added
+  mkdir -p "$(dirname "$ADDR_LOCK")"
+  (
+    flock -w 120 8 || { echo "lab: address lock $ADDR_LOCK busy" >&2; exit 1; }
+    perl -e '
+      my ($file, $me) = @ARGV;
+      my @add = map { [split] } grep { /\S/ } <STDIN>;
+      open(my $fh, "+<", $file) or die "lab: $file: $!\n";
+      my $t = do { local $/; <$fh> } // "";
+      my %live = map { $_ => 1 } grep { $_ ne $me && -e "/srv/$_/lab.env" } ($t =~ / # (mtvlab-[0-9a-f]{8})(?: \+nl)?$/mg);
+      my $lab = sub { my $m = shift; $m eq $me || !$live{$m} };
+      $t =~ s/^[^\n]* # (mtvlab-[0-9a-f]{8})\n/$lab->($1) ? "" : $&/mge;
+      # A line marked "+nl" follows the newline the lab added to a file that did not end in one:
+      # at the end both go; before later lines the newline stays to separate them.
+      $t =~ s/\n[^\n]* # (mtvlab-[0-9a-f]{8}) \+nl\n/!$lab->($1) ? $& : $+[0] == length($t) ? "" : "\n"/ge;
+      my %mapped;
+      for (split /\n/, $t) { s/#.*//; my @f = split; shift @f; $mapped{lc $_} = 1 for @f; }
+      my ($out, @added) = ("");
+      for my $a (@add) {
+        my ($name, $addr) = @$a;
+        next if $mapped{lc $name};
+        $out .= "$addr $name # $me" . ($out eq "" && $t ne "" && $t !~ /\n\z/ ? " +nl" : "") . "\n";
+        push @added, $name;
+      }
+      $out = "\n$out" if $out =~ / \+nl\n/;
+      seek($fh, 0, 0); truncate($fh, 0); print $fh $t . $out; close($fh) or die "lab: $file: $!\n";
+      print "$_\n" for @added;
+    ' "$HOSTS_FILE" "$INSTANCE"
+  ) 8>"$ADDR_LOCK"
+}
+
+add_host_names() {
+  local HDx added name
+  added=$(for HDx in $(host_dirs); do . "$HDx/host.env"; printf '%s %s\n' "$H_NAME" "$H_ADDR"; done | edit_hosts_file) \
+    || die "could not add the host names to $HOSTS_FILE"
+  for HDx in $(host_dirs); do
+    . "$HDx/host.env"
+    if grep -qxF -- "$H_NAME" <<<"$added"; then : > "$HDx/name-resolves"
+    else log "host $H_NAME: $HOSTS_FILE already maps that name (another lab or a foreign line); reach it by address $H_ADDR"; fi
+  done
 }
 
 host_dirs() { # host dirs in index order
@@ -426,15 +499,16 @@ hosts_running() {
 }
 
 write_hosts_json() {
-  local HD first=1 fp hk
+  local HD first=1 fp hk resolves
   for HD in $(host_dirs); do
     . "$HD/host.env"
     fp=$(ssh-keygen -lf "$HD/ssh_host_ed25519_key.pub" | awk '{ print $2 }')
     hk=$(cut -d' ' -f1,2 "$HD/ssh_host_ed25519_key.pub")
     [ $first -eq 1 ] || printf ','
     first=0
-    printf '\n    {"name": %s, "index": %s, "moref": %s, "address": "127.0.0.1", "port": %s,\n' \
-      "$(json_str "$H_NAME")" "$H_INDEX" "$(json_str "$H_MOREF")" "$H_PORT"
+    resolves=false; [ -f "$HD/name-resolves" ] && resolves=true
+    printf '\n    {"name": %s, "index": %s, "moref": %s, "address": %s, "port": %s, "nameResolves": %s,\n' \
+      "$(json_str "$H_NAME")" "$H_INDEX" "$(json_str "$H_MOREF")" "$(json_str "$H_ADDR")" "$SSH_PORT" "$resolves"
     printf '     "user": %s, "password": %s,\n' "$(json_str "$LAB_USER")" "$(json_str "$SSH_PASSWORD")"
     printf '     "keyFile": %s, "keyFilePem": %s, "publicKeyFile": %s,\n' \
       "$(json_str "$KEYS/id_ed25519")" "$(json_str "$KEYS/id_rsa_pem")" "$(json_str "$KEYS/id_ed25519.pub")"
@@ -553,10 +627,12 @@ cmd_stop_host() { # stop-host <host>: the SSH service goes down; live sessions s
   kill_pid "$(sshd_pid)"; rm -f "$HD/sshd.pid"
 }
 
-cmd_start_host() { # start-host <host>: sshd up again on the same port
+cmd_start_host() { # start-host <host>: sshd up again on the same address
   resolve_host "${1:-}"
   pid_alive "$(sshd_pid)" && return 0
-  /usr/sbin/sshd -f "$HD/sshd_config" -E "$HD/sshd.log" 9>&- </dev/null >/dev/null 2>&1 || die "sshd for $H_NAME failed to start (port $H_PORT taken?)"
+  /usr/sbin/sshd -f "$HD/sshd_config" -E "$HD/sshd.log" 9>&- </dev/null >/dev/null 2>&1 || die "sshd for $H_NAME failed to start ($H_ADDR:$SSH_PORT taken?)"
+  # sshd daemonises before it binds: started means accepting connections (as StartService returns on ESXi)
+  wait_sshd_bound "$HD" "$H_ADDR" || die "sshd for $H_NAME is not listening on $H_ADDR:$SSH_PORT (see $HD/sshd.log)"
 }
 
 cmd_ssh_service() { # ssh-service <host> start|stop|status: TSM-SSH as vcsim's HostServiceSystem sees it (its hook)
@@ -570,19 +646,36 @@ cmd_ssh_service() { # ssh-service <host> start|stop|status: TSM-SSH as vcsim's H
   if [ -n "$(sshd_pid)" ]; then echo running; else echo stopped; fi
 }
 
-cmd_kill_sessions() { # kill-sessions <host>: drop every live SSH connection, keep the listener
+# The sshd processes holding an established connection to the host's own address: found so
+# even after stop-host, when the listener (their parent) is gone and the sessions live on.
+session_pids() {
+  ss -Htnp state established "src = $H_ADDR:$SSH_PORT" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u
+}
+
+cmd_kill_sessions() { # kill-sessions <host>: drop every live SSH connection, keep the listener (if any)
   resolve_host "${1:-}"
-  local pid c n=0; pid=$(sshd_pid)
-  if [ -n "$pid" ]; then for c in $(pgrep -P "$pid" 2>/dev/null); do kill -TERM "$c" 2>/dev/null && n=$((n + 1)); done; fi
+  local p n=0
+  for p in $(session_pids); do
+    kill -TERM "$p" 2>/dev/null && n=$((n + 1))
+    kill -CONT "$p" 2>/dev/null || true   # one that hang-sessions stopped dies only once it runs
+  done
   echo "$n"
 }
 
-cmd_rekey() { # rekey <host>: new host key, sshd restarted on the same port, lab.json updated
+cmd_hang_sessions() { # hang-sessions <host>: every live SSH connection stays open but no longer answers (a dropped VPN); kill-sessions ends them
+  resolve_host "${1:-}"
+  local p n=0
+  for p in $(session_pids); do kill -STOP "$p" 2>/dev/null && n=$((n + 1)); done
+  echo "$n"
+}
+
+cmd_rekey() { # rekey <host>: new host key, sshd restarted on the same address, lab.json updated
   resolve_host "${1:-}"
   kill_pid "$(sshd_pid)"
   rm -f "$HD/ssh_host_ed25519_key" "$HD/ssh_host_ed25519_key.pub"
   ssh-keygen -q -t ed25519 -N '' -C "$H_NAME" -f "$HD/ssh_host_ed25519_key"
   /usr/sbin/sshd -f "$HD/sshd_config" -E "$HD/sshd.log" 9>&- </dev/null >/dev/null 2>&1 || die "sshd restart failed"
+  wait_sshd_bound "$HD" "$H_ADDR" || die "sshd for $H_NAME is not listening on $H_ADDR:$SSH_PORT after the restart"
   write_known_hosts; write_state
   ssh-keygen -lf "$HD/ssh_host_ed25519_key.pub" | awk '{ print $2 }'
 }
@@ -788,6 +881,7 @@ do_stop() {
   if getent passwd "$LAB_USER" >/dev/null; then userdel -f "$LAB_USER" >/dev/null 2>&1; getent passwd "$LAB_USER" >/dev/null && die "could not remove account $LAB_USER"; fi
   rm -rf "$OUT/keys" "$OUT/known_hosts"
   rm -f "$STATE" "$STATE.tmp"
+  edit_hosts_file </dev/null >/dev/null || die "could not remove this lab's lines from $HOSTS_FILE"
   [ -n "$quiet" ] || log "stopped ($INSTANCE)"
 }
 
@@ -802,7 +896,7 @@ cmd_status() {
   for HDx in $(host_dirs); do
     . "$HDx/host.env"
     up=down; pid_is "$(cat "$HDx/sshd.pid" 2>/dev/null)" "$HDx/sshd_config" && up=up
-    printf '    %-12s 127.0.0.1:%-6s sshd %-4s %s\n' "$H_NAME" "$H_PORT" "$up" "$H_MOREF"
+    printf '    %-12s %-15s sshd %-4s %s\n' "$H_NAME" "$H_ADDR" "$up" "$H_MOREF"
   done
 }
 
@@ -823,6 +917,7 @@ main() {
     stop-host) cmd_stop_host "$@";;
     start-host) cmd_start_host "$@";;
     kill-sessions) cmd_kill_sessions "$@";;
+    hang-sessions) cmd_hang_sessions "$@";;
     ssh-service) cmd_ssh_service "$@";;
     slow) cmd_slow "$@";;
     sshd-log) cmd_sshd_log "$@";;

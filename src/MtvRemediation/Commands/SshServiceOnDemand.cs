@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using System.Threading;
+using System.Threading.Tasks;
 using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;
 using MtvRemediation.VSphere;
@@ -25,6 +26,7 @@ namespace MtvRemediation.Commands
         private readonly HashSet<string> _checked = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         private readonly HashSet<string> _declined = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         private readonly List<string> _started = new List<string>();
+        private readonly HashSet<string> _leftBehind = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
 
         public SshServiceOnDemand(Cmdlet cmdlet) => _cmdlet = cmdlet;
 
@@ -42,9 +44,9 @@ namespace MtvRemediation.Commands
         public void StartWhereStopped(IEnumerable<HostTarget> hosts, bool force, string giveBack, CancellationToken ct)
         {
             var store = EsxiSessionStore.ForCurrentRunspace();
-            var needed = hosts.Where(t => _checked.Add(t.Name))
-                // A session whose connection dropped needs SSH too: it reconnects to the same endpoint.
-                .Where(t => force || (t.Session ?? store.Find(t.Name)) is not { IsConnected: true }).ToList();
+            var candidates = hosts.Where(t => _checked.Add(t.Name)).ToList();
+            // A session whose connection dropped needs SSH too: it reconnects to the same endpoint.
+            var needed = force ? candidates : WithoutAnsweringSession(candidates, store, ct);
             if (needed.Count == 0) return;
             var connections = VIConnectionStore.Current.GetAll().Where(c => c.IsConnected).ToList();
             if (connections.Count == 0)
@@ -78,7 +80,7 @@ namespace MtvRemediation.Commands
                 }
                 if (state.Running)
                 {
-                    _cmdlet.WriteVerbose($"{t.Name}: SSH (TSM-SSH) is already running (policy '{state.Policy}'); it is left as it is.");
+                    TakeOverIfLeftBehind(t, state, giveBack, ct);
                     continue;
                 }
                 if (!_cmdlet.ShouldProcess(t.Name, $"Start the SSH service (TSM-SSH) through vCenter {state.Connection.Server}; {giveBack}"))
@@ -88,9 +90,16 @@ namespace MtvRemediation.Commands
                 }
                 try
                 {
-                    controller.Start(t.Name, state, ct);
+                    var recordProblem = controller.Start(t.Name, state, ct);
+                    if (state.PolicyOn)
+                    {
+                        _cmdlet.WriteVerbose($"{t.Name}: started SSH (TSM-SSH) through {state.Connection.Server}; its policy is 'on', so it stays running.");
+                        continue;
+                    }
                     _started.Add(t.Name);
                     _cmdlet.WriteVerbose($"{t.Name}: started SSH (TSM-SSH) through {state.Connection.Server}.");
+                    if (recordProblem != null)
+                        _cmdlet.WriteWarning($"{t.Name}: the record that this command started SSH could not be kept on {state.Connection.Server} ({recordProblem}). If this command dies before it stops SSH, nothing tells a later run to stop it.");
                 }
                 catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException)
                 {
@@ -101,6 +110,56 @@ namespace MtvRemediation.Commands
                     _declined.Add(t.Name);
                 }
             }
+        }
+
+        // SSH already runs. Left as it is, unless its record says a run of this module started it and
+        // ended without stopping it: then this command takes it over as if it had started it (stops
+        // it when its own work is done, or ties it to its session), never where the policy says SSH
+        // runs: there only the record is cleared.
+        private void TakeOverIfLeftBehind(HostTarget t, SshServiceState state, string giveBack, CancellationToken ct)
+        {
+            var found = state.Record;
+            if (found == null || !found.IsOfEndedRun(DateTime.UtcNow, SshServiceController.IsLiveRun))
+            {
+                _cmdlet.WriteVerbose($"{t.Name}: SSH (TSM-SSH) is already running (policy '{state.Policy}'){(found != null ? $" for a run of this module still working ({found.Who})" : "")}; it is left as it is.");
+                return;
+            }
+            var leftBehind = $"SSH (TSM-SSH) runs because a run of this module ({found.Who}) started it and ended without stopping it";
+            if (state.PolicyOn)
+            {
+                if (!_cmdlet.ShouldProcess(t.Name, $"Clear the record on {state.Connection.Server} that {leftBehind}; its policy is 'on', so it stays running")) return;
+                SshServiceController.ClearRecord(state, ct);
+                _cmdlet.WriteWarning($"{t.Name}: {leftBehind}. Its policy is 'on', so it stays running; the record is cleared.");
+                return;
+            }
+            if (!_cmdlet.ShouldProcess(t.Name, $"Stop the SSH service (TSM-SSH) that an ended run of this module left running ({found.Who}); {giveBack}")) return;
+            SshServiceController.ForCurrentRunspace().Adopt(t.Name, state);
+            _started.Add(t.Name);
+            _leftBehind.Add(t.Name);
+            _cmdlet.WriteWarning($"{t.Name}: {leftBehind}. This command takes it over: {giveBack}");
+        }
+
+        // How long a session's connection may take to answer before it counts as dropped: a no-op
+        // costs a few ms on a LAN and well under a second over a slow VPN.
+        private static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(5);
+
+        // The hosts whose session is missing, closed, or does not answer a no-op now. IsConnected
+        // alone trusts the socket: a peer that vanished without closing it (a dropped VPN, a host
+        // reset) looks connected. All sessions are probed at once (SshEsxiShell.AnswersAsync).
+        private List<HostTarget> WithoutAnsweringSession(List<HostTarget> hosts, EsxiSessionStore store, CancellationToken ct)
+        {
+            var sessions = hosts.Select(t => t.Session ?? store.Find(t.Name)).ToList();
+            var probes = sessions.Select(s => s is { IsConnected: true } ? s.Shell.AnswersAsync(AnswerTimeout, ct) : null).ToList();
+            Task.WhenAll(probes.Where(p => p != null).Select(p => p!)).GetAwaiter().GetResult();
+            var needing = new List<HostTarget>();
+            for (var i = 0; i < hosts.Count; i++)
+            {
+                if (probes[i]?.Result == true) continue;
+                if (probes[i] != null)
+                    _cmdlet.WriteVerbose($"{hosts[i].Name}: session {sessions[i]!.Id} reported connected but did not answer a no-op within {AnswerTimeout.TotalSeconds:0} s (its connection dropped): reconnecting it needs SSH.");
+                needing.Add(hosts[i]);
+            }
+            return needing;
         }
 
         /// <summary>
@@ -121,7 +180,9 @@ namespace MtvRemediation.Commands
                     store.Remove(session);
                     _cmdlet.WriteVerbose($"{host}: closed session {session.Id}, opened by this command over the SSH service it started.");
                 }
-                StopAgain(controller, host, "stopped SSH (TSM-SSH) again, as it was before the command.",
+                StopAgain(controller, host, _leftBehind.Contains(host)
+                        ? "stopped SSH (TSM-SSH), which an ended run of this module had left running, and cleared its record."
+                        : "stopped SSH (TSM-SSH) again, as it was before the command.",
                     $"Stopping the SSH service this command started on '{host}' failed");
             }
             _started.Clear();

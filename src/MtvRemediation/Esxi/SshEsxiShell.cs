@@ -79,6 +79,74 @@ namespace MtvRemediation.Esxi
 
         internal bool IsDisposed => _disposed;
 
+        /// <summary>
+        /// True when the current connection still answers: a no-op command (<c>:</c>) on it ends
+        /// within <paramref name="timeout"/>. Never reconnects. <see cref="IsConnected"/> trusts the
+        /// socket, and a peer that vanished without closing it (a dropped VPN, a host reset, a hung
+        /// sshd) looks connected until a keepalive or a command fails. A connection that does not
+        /// answer is dropped, so the next command reconnects instead of waiting on it. Costs one
+        /// channel and a no-op on the host: a few ms on a warm connection.
+        /// </summary>
+        public async Task<bool> AnswersAsync(TimeSpan timeout, CancellationToken cancellationToken)
+        {
+            var client = _client;
+            if (_disposed || client == null || !client.IsConnected) return false;
+            SshCommand cmd;
+            Task exec;
+            try
+            {
+                cmd = client.CreateCommand(":", Utf8);
+                // On a worker: opening the channel waits for the peer synchronously, longer than we wait.
+                exec = Task.Run(() => cmd.ExecuteAsync(CancellationToken.None));
+            }
+            catch (Exception ex) when (ex is SshException || ex is ObjectDisposedException || ex is InvalidOperationException)
+            {
+                DropConnection(client);
+                return false;
+            }
+            using (var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                timer.CancelAfter(timeout);
+                var stop = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+                using (timer.Token.Register(() => stop.TrySetResult(true)))
+                {
+                    if (await Task.WhenAny(exec, stop.Task).ConfigureAwait(false) != exec)
+                    {
+                        Abandon(cmd, exec, null);
+                        cancellationToken.ThrowIfCancellationRequested();
+                        DropConnection(client);
+                        return false;
+                    }
+                }
+            }
+            try
+            {
+                await exec.ConfigureAwait(false);
+                return true;
+            }
+            catch (Exception ex) when (ex is SshException || ex is ObjectDisposedException || ex is InvalidOperationException)
+            {
+                DropConnection(client);
+                return false;
+            }
+            finally
+            {
+                cmd.Dispose();
+            }
+        }
+
+        // Forgets a connection that stopped answering (if it is still the current one); its
+        // disposal may wait on the dead peer, so it runs on the thread pool.
+        private void DropConnection(SshClient client)
+        {
+            lock (_gate)
+            {
+                if (!ReferenceEquals(_client, client)) return;
+                _client = null;
+            }
+            ThreadPool.QueueUserWorkItem(_ => { try { client.Dispose(); } catch { /* the peer is gone */ } });
+        }
+
         /// <summary>The session object that owns this shell (set by the store).</summary>
         internal EsxiShellSession? Session { get; set; }
 

@@ -14,22 +14,36 @@ namespace MtvRemediation.VSphere
     /// <summary>A host's SSH service (TSM-SSH) as vCenter's HostServiceSystem reports it.</summary>
     internal sealed class SshServiceState
     {
-        public SshServiceState(VIConnection connection, string hostName, MoRef serviceSystem, bool running, string? policy)
+        public SshServiceState(VIConnection connection, string hostName, MoRef host, MoRef serviceSystem, bool running, string? policy,
+            int? recordKey = null, SshServiceRecord? record = null)
         {
             Connection = connection;
             HostName = hostName;
+            Host = host;
             ServiceSystem = serviceSystem;
             Running = running;
             Policy = policy;
+            RecordKey = recordKey;
+            Record = record;
         }
 
         public VIConnection Connection { get; }
 
         /// <summary>The host's name in vCenter's inventory.</summary>
         public string HostName { get; }
+        public MoRef Host { get; }
         public MoRef ServiceSystem { get; }
         public bool Running { get; }
         public string? Policy { get; }
+
+        /// <summary>The policy says SSH runs with the host ("on"): this module never stops it.</summary>
+        public bool PolicyOn => string.Equals(Policy, "on", StringComparison.OrdinalIgnoreCase);
+
+        /// <summary>The key of the record's custom field on this vCenter (null: never created there).</summary>
+        public int? RecordKey { get; }
+
+        /// <summary>The record a run of this module left on the host (<see cref="SshServiceRecord"/>), if any.</summary>
+        public SshServiceRecord? Record { get; }
     }
 
     /// <summary>
@@ -37,8 +51,10 @@ namespace MtvRemediation.VSphere
     /// from vCenter. This starts it through HostSystem.configManager.serviceSystem
     /// (HostServiceSystem.StartService, vSphere API reference) for the hosts a session needs, and
     /// remembers, per runspace, which hosts it started, so that closing the session that needed it
-    /// stops it again. Hosts where SSH was already running are never recorded, so never stopped.
-    /// The service's startup policy is not changed: a host reboot leaves SSH as the policy says.
+    /// stops it again. Hosts where SSH was already running are never recorded, so never stopped,
+    /// unless a durable record (<see cref="SshServiceRecord"/>) shows that a run of this module
+    /// started it and has ended. The service's startup policy is not changed: a host reboot leaves
+    /// SSH as the policy says, and where the policy is "on" SSH is never stopped.
     /// Every call here is a vCenter round trip with the cmdlet's cancellation token; the
     /// confirmation (ShouldProcess) is the cmdlet's.
     /// </summary>
@@ -46,9 +62,33 @@ namespace MtvRemediation.VSphere
     {
         public const string ServiceKey = "TSM-SSH";
 
+        // The runs (controllers) of this process whose runspace is open: a record of this process
+        // naming another run is of an ended one.
+        private static readonly ConcurrentDictionary<string, bool> LiveRuns = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
+
         // One per runspace, gone with it (SSH stays as it is then: stopping it needs the vCenter
         // session, which is closing too).
-        private static readonly PerRunspace<SshServiceController> ByRunspace = new PerRunspace<SshServiceController>(_ => new SshServiceController(), _ => { });
+        private static readonly PerRunspace<SshServiceController> ByRunspace = new PerRunspace<SshServiceController>(_ => new SshServiceController(), c => LiveRuns.TryRemove(c.Run, out _));
+
+        private SshServiceController()
+        {
+            Run = Guid.NewGuid().ToString("N").Substring(0, 12);
+            LiveRuns[Run] = true;
+        }
+
+        /// <summary>This runspace's id in the records it writes.</summary>
+        public string Run { get; }
+
+        /// <summary>True when <paramref name="run"/> is a run of this process whose runspace is still open.</summary>
+        public static bool IsLiveRun(string run) => LiveRuns.ContainsKey(run);
+
+        /// <summary>
+        /// The records of SSH started by runs of this module and not stopped yet, on every host of
+        /// <paramref name="connections"/>, as <see cref="PendingOperation"/> objects (Kind
+        /// SshServiceStarted): for Get-MtvPendingOperation. Reads only.
+        /// </summary>
+        public static IReadOnlyList<PendingOperation> ReadPending(IReadOnlyList<VIConnection> connections, CancellationToken ct)
+            => SshServiceRecords.ReadPending(connections, IsLiveRun, ct);
 
         // host name (as given to the shell cmdlets) -> what we started and the session that needed it
         private readonly ConcurrentDictionary<string, Started> _started = new ConcurrentDictionary<string, Started>(StringComparer.OrdinalIgnoreCase);
@@ -57,10 +97,10 @@ namespace MtvRemediation.VSphere
         public static SshServiceController ForCurrentRunspace() => ByRunspace.Current;
 
         /// <summary>
-        /// Reads TSM-SSH of each host in one container-view read per connection plus one
-        /// RefreshServices and one property read per host found (RefreshServices first, so a service
-        /// changed on the host itself, at the DCUI or by ESXi, is seen). Hosts not found in any
-        /// connection are absent from the result.
+        /// Reads TSM-SSH of each host in one container-view read per connection (with the hosts'
+        /// records) and one read of the record's field key, plus one RefreshServices and one property
+        /// read per host found (RefreshServices first, so a service changed on the host itself, at the
+        /// DCUI or by ESXi, is seen). Hosts not found in any connection are absent from the result.
         /// </summary>
         public IReadOnlyDictionary<string, SshServiceState> Read(IReadOnlyList<VIConnection> connections, IReadOnlyCollection<string> hostNames, CancellationToken ct)
         {
@@ -69,7 +109,8 @@ namespace MtvRemediation.VSphere
             {
                 var missing = hostNames.Where(h => !result.ContainsKey(h)).ToList();
                 if (missing.Count == 0) break;
-                var hosts = c.Client.Soap.RetrieveAllAsync("HostSystem", new[] { "name", "configManager.serviceSystem" }, ct).GetAwaiter().GetResult();
+                var hosts = c.Client.Soap.RetrieveAllAsync("HostSystem", new[] { "name", "configManager.serviceSystem", SshServiceRecords.ValueProperty }, ct).GetAwaiter().GetResult();
+                var recordKey = RecordKey(c, create: false, ct);
                 foreach (var wanted in missing)
                 {
                     var match = hosts.FirstOrDefault(h => h.Get("name")?.Value is string n && VCenterHostConnectionStateSource.SameHost(n, wanted));
@@ -81,17 +122,77 @@ namespace MtvRemediation.VSphere
                         new[] { VimSoapClient.ObjectSpec(serviceSystem) }, ct).GetAwaiter().GetResult().FirstOrDefault()?.Get("serviceInfo");
                     var ssh = info?.Children("service").FirstOrDefault(s => s.ChildValue("key") == ServiceKey);
                     if (ssh == null) continue; // a host without the service (not ESXi?): treated as not found
-                    result[wanted] = new SshServiceState(c, match.Get("name")!.Value, serviceSystem, ssh.ChildBool("running") == true, ssh.ChildValue("policy"));
+                    result[wanted] = new SshServiceState(c, match.Get("name")!.Value, match.Obj, serviceSystem, ssh.ChildBool("running") == true, ssh.ChildValue("policy"),
+                        recordKey, SshServiceRecords.Find(match.Get(SshServiceRecords.ValueProperty), recordKey));
                 }
             }
             return result;
         }
 
-        /// <summary>Starts TSM-SSH and records that this runspace started it (so closing the session stops it).</summary>
-        public void Start(string hostName, SshServiceState state, CancellationToken ct)
+        /// <summary>
+        /// Writes the durable record, starts TSM-SSH and remembers that this runspace started it (so
+        /// closing the session stops it). Returns why the record could not be written (SSH is started
+        /// anyway: it is what was asked), or null. Where the policy is "on" SSH is only started: it
+        /// is never this module's to stop, so neither recorded nor remembered.
+        /// </summary>
+        public string? Start(string hostName, SshServiceState state, CancellationToken ct)
         {
-            Invoke(state, "StartService", ct);
+            if (state.PolicyOn)
+            {
+                Invoke(state, "StartService", ct);
+                return null;
+            }
+            string? problem = null;
+            try
+            {
+                var key = RecordKey(state.Connection, create: true, ct) ?? throw new VimTransportException($"{state.Connection.Server} did not return the field's key.");
+                SshServiceRecords.Set(state.Connection, state.Host, key, SshServiceRecord.ForThisProcess(state.Connection.User, Run).Format(), ct);
+                state = new SshServiceState(state.Connection, state.HostName, state.Host, state.ServiceSystem, state.Running, state.Policy, key);
+            }
+            catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException)
+            {
+                problem = ex.Message;
+            }
+            try
+            {
+                Invoke(state, "StartService", ct);
+            }
+            catch
+            {
+                ClearRecord(state, CancellationToken.None);
+                throw;
+            }
             _started[hostName] = new Started(state);
+            return problem;
+        }
+
+        /// <summary>Takes over SSH that an ended run started (its record is on the host): stopping it is now this runspace's.</summary>
+        public void Adopt(string hostName, SshServiceState state) => _started[hostName] = new Started(state);
+
+        /// <summary>Clears the host's record; a failure leaves a record whose SSH is stopped, which the next run clears.</summary>
+        public static void ClearRecord(SshServiceState state, CancellationToken ct)
+        {
+            if (state.RecordKey is not int key) return;
+            try
+            {
+                SshServiceRecords.Set(LiveConnection(state.Connection), state.Host, key, "", ct);
+            }
+            catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException)
+            {
+                // harmless: see above
+            }
+        }
+
+        private static int? RecordKey(VIConnection connection, bool create, CancellationToken ct)
+        {
+            try
+            {
+                return SshServiceRecords.FieldKey(connection, create, ct);
+            }
+            catch (Exception ex) when (!create && (ex is VimFaultException || ex is VimTransportException))
+            {
+                return null; // no record can exist there
+            }
         }
 
         /// <summary>Binds a started service to the session that needed it (the session to close before SSH is stopped).</summary>
@@ -117,6 +218,7 @@ namespace MtvRemediation.VSphere
                 _started[hostName] = s; // still ours to stop
                 throw;
             }
+            ClearRecord(s.State, ct);
             return true;
         }
 

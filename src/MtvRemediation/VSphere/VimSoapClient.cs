@@ -24,6 +24,9 @@ namespace MtvRemediation.VSphere
         public MoRef FileManager { get; internal set; }
         public MoRef TaskManager { get; internal set; }
         public MoRef EventManager { get; internal set; }
+
+        /// <summary>Empty on a server without custom attributes.</summary>
+        public MoRef CustomFieldsManager { get; internal set; }
         public string ProductLine { get; internal set; } = "";
         public string ApiVersion { get; internal set; } = "";
         public string FullName { get; internal set; } = "";
@@ -162,6 +165,7 @@ namespace MtvRemediation.VSphere
                 FileManager = R("fileManager"),
                 TaskManager = R("taskManager"),
                 EventManager = R("eventManager"),
+                CustomFieldsManager = R("customFieldsManager"),
                 ProductLine = about?.ChildValue("productLineId") ?? "",
                 ApiVersion = about?.ChildValue("apiVersion") ?? "",
                 FullName = about?.ChildValue("fullName") ?? "",

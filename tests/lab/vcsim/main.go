@@ -784,6 +784,17 @@ func (s *HostServiceSystem) StopService(req *types.StopService) soap.HasFault {
 	return &methods.StopServiceBody{Res: &types.StopServiceResponse{}}
 }
 
+// UpdateServicePolicy sets the service's startup policy ("on", "off", "automatic") and starts or
+// stops nothing (whether ESXi acts on a policy change at once is unverified).
+func (s *HostServiceSystem) UpdateServicePolicy(req *types.UpdateServicePolicy) soap.HasFault {
+	svc := s.find(req.Id)
+	if svc == nil {
+		return &methods.UpdateServicePolicyBody{Fault_: simulator.Fault("", &types.NotFound{})}
+	}
+	svc.Policy = req.Policy
+	return &methods.UpdateServicePolicyBody{Res: &types.UpdateServicePolicyResponse{}}
+}
+
 func (s *HostServiceSystem) RefreshServices(req *types.RefreshServices) soap.HasFault {
 	if out, ok := s.runHook("status"); ok {
 		if svc := s.find("TSM-SSH"); svc != nil {
