@@ -239,6 +239,42 @@ Describe 'SSH on demand when the client dies (the durable record)' -Tag Lab -Ski
             foreach ($c in @(Get-MtvVIServer)) { $connections.Add($c) }
             @($Controller::ReadPending($connections, [Threading.CancellationToken]::None) | Where-Object Target -EQ $Off)
         }
+
+        function Invoke-KilledSshChild {
+            # The child connects by host name (the name resolves to the host's address, port 22), with
+            # SSH started on demand, and is killed while it holds the session.
+            $child = Join-Path $TempDir "ssh-child-$PID.ps1"
+            Set-Content $child @'
+$ErrorActionPreference = 'Stop'
+Import-Module $env:MTV_CHILD_MODULE
+$vc = [pscredential]::new($env:MTV_CHILD_VC_USER, (ConvertTo-SecureString $env:MTV_CHILD_VC_PASSWORD -AsPlainText -Force))
+$ssh = [pscredential]::new($env:MTV_CHILD_SSH_USER, (ConvertTo-SecureString $env:MTV_CHILD_SSH_PASSWORD -AsPlainText -Force))
+Connect-MtvVIServer -Server $env:MTV_CHILD_VC_HOST -Port $env:MTV_CHILD_VC_PORT -Credential $vc -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
+$s = Connect-EsxiShell -VMHost $env:MTV_CHILD_HOST -Credential $ssh -KnownHostsPath $env:MTV_CHILD_KNOWN_HOSTS -StartSshService
+"READY $PID $($s.SshServiceStarted) $($s.Address):$($s.Port)"
+Start-Sleep -Seconds 600
+'@
+            $out = Join-Path $TempDir "ssh-child-$PID.out"
+            $env:MTV_CHILD_MODULE = $ManifestPath; $env:MTV_CHILD_HOST = $Off; $env:MTV_CHILD_KNOWN_HOSTS = $KnownHosts
+            $env:MTV_CHILD_VC_HOST = $VcUri.Host; $env:MTV_CHILD_VC_PORT = "$($VcUri.Port)"
+            $env:MTV_CHILD_VC_USER = $VcCred.UserName; $env:MTV_CHILD_VC_PASSWORD = $VcCred.GetNetworkCredential().Password
+            $env:MTV_CHILD_SSH_USER = $SshCred.UserName; $env:MTV_CHILD_SSH_PASSWORD = $SshCred.GetNetworkCredential().Password
+            try {
+                $proc = Start-Process dotnet -ArgumentList 'pwsh', '-NoProfile', '-NonInteractive', '-File', $child -WorkingDirectory (Join-Path $PSScriptRoot '../..') `
+                    -RedirectStandardOutput $out -RedirectStandardError "$out.err" -PassThru
+            }
+            finally { Remove-Item Env:MTV_CHILD_* }
+            $deadline = [DateTime]::UtcNow.AddSeconds(90)
+            while (-not (Select-String -Path $out -Pattern '^READY' -Quiet -ErrorAction SilentlyContinue) -and -not $proc.HasExited -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 200 }
+            $ready = "$(Get-Content $out -ErrorAction SilentlyContinue)"
+            $ready | Should -Match '^READY \d+ True ' -Because "the child started SSH and connected by name ($(Get-Content "$out.err" -Raw -ErrorAction SilentlyContinue))"
+            $ready | Should -Match (' ' + [regex]::Escape($Off) + ':22$') -Because 'the session reached the host by its name, on port 22'
+            (Get-LabHost $Off).nameResolves | Should -BeTrue
+            $childPid = [int]($ready -split ' ')[1]   # the pwsh process (dotnet may run it as a child of its own)
+            & kill -9 $childPid
+            $proc.WaitForExit(10000) | Out-Null
+            $childPid
+        }
     }
     BeforeEach {
         Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false
@@ -249,38 +285,7 @@ Describe 'SSH on demand when the client dies (the durable record)' -Tag Lab -Ski
     AfterEach { Start-LabSshd $Off }
 
     It 'a client killed (kill -9) after SSH was started leaves SSH running with its record; the next -StartSshService stops it at its end and says so' {
-        # The child connects by host name (the name resolves to the host's address, port 22), with
-        # SSH started on demand, and is killed while it holds the session.
-        $child = Join-Path $TempDir "ssh-child-$PID.ps1"
-        Set-Content $child @'
-$ErrorActionPreference = 'Stop'
-Import-Module $env:MTV_CHILD_MODULE
-$vc = [pscredential]::new($env:MTV_CHILD_VC_USER, (ConvertTo-SecureString $env:MTV_CHILD_VC_PASSWORD -AsPlainText -Force))
-$ssh = [pscredential]::new($env:MTV_CHILD_SSH_USER, (ConvertTo-SecureString $env:MTV_CHILD_SSH_PASSWORD -AsPlainText -Force))
-Connect-MtvVIServer -Server $env:MTV_CHILD_VC_HOST -Port $env:MTV_CHILD_VC_PORT -Credential $vc -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
-$s = Connect-EsxiShell -VMHost $env:MTV_CHILD_HOST -Credential $ssh -KnownHostsPath $env:MTV_CHILD_KNOWN_HOSTS -StartSshService
-"READY $PID $($s.SshServiceStarted) $($s.Address):$($s.Port)"
-Start-Sleep -Seconds 600
-'@
-        $out = Join-Path $TempDir "ssh-child-$PID.out"
-        $env:MTV_CHILD_MODULE = $ManifestPath; $env:MTV_CHILD_HOST = $Off; $env:MTV_CHILD_KNOWN_HOSTS = $KnownHosts
-        $env:MTV_CHILD_VC_HOST = $VcUri.Host; $env:MTV_CHILD_VC_PORT = "$($VcUri.Port)"
-        $env:MTV_CHILD_VC_USER = $VcCred.UserName; $env:MTV_CHILD_VC_PASSWORD = $VcCred.GetNetworkCredential().Password
-        $env:MTV_CHILD_SSH_USER = $SshCred.UserName; $env:MTV_CHILD_SSH_PASSWORD = $SshCred.GetNetworkCredential().Password
-        try {
-            $proc = Start-Process dotnet -ArgumentList 'pwsh', '-NoProfile', '-NonInteractive', '-File', $child -WorkingDirectory (Join-Path $PSScriptRoot '../..') `
-                -RedirectStandardOutput $out -RedirectStandardError "$out.err" -PassThru
-        }
-        finally { Remove-Item Env:MTV_CHILD_* }
-        $deadline = [DateTime]::UtcNow.AddSeconds(90)
-        while (-not (Select-String -Path $out -Pattern '^READY' -Quiet -ErrorAction SilentlyContinue) -and -not $proc.HasExited -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 200 }
-        $ready = "$(Get-Content $out -ErrorAction SilentlyContinue)"
-        $ready | Should -Match '^READY \d+ True ' -Because "the child started SSH and connected by name ($(Get-Content "$out.err" -Raw -ErrorAction SilentlyContinue))"
-        $ready | Should -Match (' ' + [regex]::Escape($Off) + ':22$') -Because 'the session reached the host by its name, on port 22'
-        (Get-LabHost $Off).nameResolves | Should -BeTrue
-        $childPid = [int]($ready -split ' ')[1]   # the pwsh process (dotnet may run it as a child of its own)
-        & kill -9 $childPid
-        $proc.WaitForExit(10000) | Out-Null
+        $childPid = Invoke-KilledSshChild
 
         Get-LabSshService $Off | Should -Be 'running' -Because 'nobody stopped it'
         $pending = Get-SshPending
@@ -299,6 +304,21 @@ Start-Sleep -Seconds 600
         ($verbose -match "^${Off}: stopped SSH \(TSM-SSH\), which an ended run of this module had left running").Count | Should -Be 1
         Get-LabSshService $Off | Should -Be 'stopped'
         Get-SshPending | Should -BeNullOrEmpty -Because 'the record is cleared after the stop'
+    }
+
+    It 'Get-MtvPendingOperation | Resume-MtvPendingOperation stops SSH that a killed run left, through vCenter, and clears its record' {
+        $childPid = Invoke-KilledSshChild
+        Get-LabSshService $Off | Should -Be 'running'
+        $pending = @(Get-MtvPendingOperation | Where-Object { $_.Kind -eq 'SshServiceStarted' -and $_.Target -eq $Off })
+        $pending.Count | Should -Be 1
+        $pending[0].VMHost | Should -Be $Off
+        $pending | Resume-MtvPendingOperation -WhatIf
+        Get-LabSshService $Off | Should -Be 'running' -Because '-WhatIf changes nothing'
+        $done = @($pending | Resume-MtvPendingOperation -Confirm:$false -ErrorAction Stop)
+        $done.Count | Should -Be 1
+        $done[0].Detail | Should -Match "^Resumed: stopped SSH \(TSM-SSH\), which .*process $childPid"
+        Get-LabSshService $Off | Should -Be 'stopped'
+        Get-SshPending | Should -BeNullOrEmpty
     }
 
     It 'where the service policy is "on", SSH left by an ended run is never stopped: only the record is cleared' {

@@ -11,7 +11,8 @@ namespace MtvRemediation.Commands
     /// <summary>
     /// Lists the changes a run of this module began and did not finish, from their durable records:
     /// CBT resets (a key in the VM's configuration on vCenter, so runs from any workstation are
-    /// found). Each item names the command that finishes it.
+    /// found) and SSH that -StartSshService started and a run that ended did not stop (a custom
+    /// attribute of the host on vCenter). Each item names the command that finishes it.
     /// </summary>
     [Cmdlet(VerbsCommon.Get, "MtvPendingOperation")]
     [OutputType(typeof(PendingOperation))]
@@ -26,6 +27,11 @@ namespace MtvRemediation.Commands
                 {
                     foreach (var p in PendingResetReader.ReadAsync(c.Client, ct).GetAwaiter().GetResult())
                         sink.WriteObject(ToPendingOperation(p, c));
+                    foreach (var p in SshServiceController.ReadPending(new[] { c }, ct))
+                    {
+                        p.VMHost = p.Target;
+                        sink.WriteObject(p);
+                    }
                 }
                 catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException || ex is TimeoutException)
                 {

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using MtvRemediation.Infrastructure;
+using MtvRemediation.VSphere;
 
 namespace MtvRemediation.Commands
 {
@@ -14,7 +15,7 @@ namespace MtvRemediation.Commands
     /// cannot make this cmdlet run anything else.
     /// </summary>
     [Cmdlet(VerbsLifecycle.Resume, "MtvPendingOperation", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
-    [OutputType(typeof(ChangeTrackingResetResult))]
+    [OutputType(typeof(ChangeTrackingResetResult), typeof(PendingOperation))]
     public sealed class ResumeMtvPendingOperationCommand : MtvCmdlet
     {
         /// <summary>Items from Get-MtvPendingOperation.</summary>
@@ -43,12 +44,49 @@ namespace MtvRemediation.Commands
                     case "ChangeTrackingReset":
                         ResumeResets(kind.ToList());
                         break;
+                    case "SshServiceStarted":
+                        foreach (var item in kind) ResumeSsh(item);
+                        break;
                     default:
                         foreach (var item in kind)
                             WriteError(new ErrorRecord(new ArgumentException($"'{item.Kind}' is not a kind of pending operation this module resumes; the item names the command that finishes it: {item.ResumeCommand}"),
                                 PendingErrorIds.UnknownKind, ErrorCategory.InvalidArgument, item));
                         break;
                 }
+            }
+        }
+
+        // SSH an ended run started on demand: stopped through vCenter (no SSH session needed).
+        private void ResumeSsh(PendingOperation item)
+        {
+            var connections = VIConnectionStore.Current.GetAll().Where(c => c.IsConnected && string.Equals(c.Server, item.Server, StringComparison.OrdinalIgnoreCase)).ToList();
+            if (connections.Count == 0)
+            {
+                WriteError(new ErrorRecord(new InvalidOperationException($"Not connected to {item.Server}, where the record of '{item.Target}' is; connect to it, then retry."),
+                    VIErrorIds.ServerNotConnected, ErrorCategory.ConnectionError, item));
+                return;
+            }
+            if (!ShouldProcess(item.Target, "Stop SSH (TSM-SSH) that an ended run started on demand, and clear its record")) return;
+            try
+            {
+                var state = SshServiceController.ForCurrentRunspace().Read(connections, new[] { item.Target }, CancelToken);
+                if (!state.TryGetValue(item.Target, out var s))
+                {
+                    WriteError(new ErrorRecord(new InvalidOperationException($"Host '{item.Target}' or its SSH service was not found on {item.Server}."), PendingErrorIds.ResumeFailed, ErrorCategory.ObjectNotFound, item));
+                    return;
+                }
+                var done = SshServiceController.FinishEndedRun(s, CancelToken);
+                if (done == null)
+                {
+                    WriteError(new ErrorRecord(new InvalidOperationException($"The run that started SSH on '{item.Target}' ({s.Record!.Who}) may still be working; it stops SSH when it ends. Nothing was changed."),
+                        PendingErrorIds.StillInUse, ErrorCategory.ResourceBusy, item));
+                    return;
+                }
+                WriteObject(new PendingOperation { Kind = item.Kind, Target = item.Target, VMHost = item.Target, Server = item.Server, RecordLocation = item.RecordLocation, Since = item.Since, StartedBy = item.StartedBy, Detail = "Resumed: " + done });
+            }
+            catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException)
+            {
+                WriteError(new ErrorRecord(ex, PendingErrorIds.ResumeFailed, ErrorCategory.InvalidOperation, item));
             }
         }
 

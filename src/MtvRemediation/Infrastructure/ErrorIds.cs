@@ -112,6 +112,8 @@ namespace MtvRemediation.Infrastructure
     {
         public const string UnknownKind = "PendingOperationUnknownKind";
         public const string ItemIncomplete = "PendingOperationIncomplete";
+        public const string StillInUse = "PendingOperationStillInUse";
+        public const string ResumeFailed = "PendingOperationResumeFailed";
     }
 
     /// <summary>Find-MtvCloneFailure.</summary>

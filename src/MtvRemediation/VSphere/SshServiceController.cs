@@ -166,6 +166,25 @@ namespace MtvRemediation.VSphere
             return problem;
         }
 
+        /// <summary>
+        /// Finishes what an ended run's SSH on demand left (Resume-MtvPendingOperation): stops
+        /// TSM-SSH, never where the policy is "on", and clears the record. Returns what was done, or
+        /// null when the record's run may still be working (it stops SSH itself when it ends).
+        /// </summary>
+        public static string? FinishEndedRun(SshServiceState state, CancellationToken ct)
+        {
+            if (state.Record == null) return "no record on the host: nothing to do";
+            if (!state.Record.IsOfEndedRun(DateTime.UtcNow, IsLiveRun)) return null;
+            if (state.PolicyOn)
+            {
+                ClearRecord(state, ct);
+                return "the service policy is 'on': SSH left running, the record cleared";
+            }
+            if (state.Running) Invoke(state, "StopService", ct);
+            ClearRecord(state, ct);
+            return state.Running ? "stopped SSH (TSM-SSH), which " + state.Record.Who + " had started, and cleared the record" : "SSH was already stopped; the record cleared";
+        }
+
         /// <summary>Takes over SSH that an ended run started (its record is on the host): stopping it is now this runspace's.</summary>
         public void Adopt(string hostName, SshServiceState state) => _started[hostName] = new Started(state);
 
