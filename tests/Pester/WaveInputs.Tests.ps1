@@ -1,5 +1,6 @@
-# Issue 25 item 3: an input that matched no VM is a row of its own (output, CSV, JSON, report), so a
-# scheduled run's exit-code recipe (README) cannot pass over it.
+# Issue 25 items 1 and 3: a verdict never claims more than was read (a VM whose host evidence was
+# not read is Unknown, not Healthy), and an input that matched no VM is a row of its own (output,
+# CSV, JSON, report), so a scheduled run's exit-code recipe (README) catches both.
 
 BeforeDiscovery {
     Import-Module (Join-Path $PSScriptRoot '../lab/Lab.psm1') -Force
@@ -55,5 +56,26 @@ Describe 'Inputs that matched no VM' -Tag Lab -Skip:$NoLab {
         $r.Count | Should -Be 1
         $r[0].Name | Should -Be $Missing
         $r[0].Result | Should -Be 'Failed'
+    }
+}
+
+Describe 'Verdicts without evidence' -Tag Lab -Skip:$NoLab {
+    BeforeAll {
+        $lab = Get-MtvLab
+        $uri = [uri]$lab.vcsim.url
+        Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false
+        Connect-MtvVIServer -Server $uri.Host -Port $uri.Port -Credential (Get-LabVCenterCredential $lab) -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
+        $script:Vm = @($lab.vcsim.vms)[0]
+    }
+    AfterAll { Get-MtvVIServer | Disconnect-MtvVIServer -Confirm:$false }
+
+    It 'a VM whose host has no session is Unknown (naming what was not read), never Healthy, and the exit-code recipe catches it' {
+        $r = @(Invoke-MtvRemediation -VM $Vm.name -WhatIf -ErrorVariable errs -ErrorAction SilentlyContinue -WarningAction SilentlyContinue)
+        ($errs | Where-Object FullyQualifiedErrorId -Like 'EsxiShellNotConnected*').Count | Should -BeGreaterThan 0
+        $row = @($r | Where-Object { $_.Kind -eq 'VM' -and $_.Name -eq $Vm.name })[0]
+        $row.Result | Should -Be 'Unknown'
+        $row.Diagnosis | Should -Match 'not judged for 7228: no session to '
+        $exit = if ($r | Where-Object Result -in 'Failed', 'Partial', 'Refused', 'Unknown') { 1 } else { 0 }
+        $exit | Should -Be 1
     }
 }

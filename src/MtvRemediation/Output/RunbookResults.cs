@@ -30,7 +30,7 @@ namespace MtvRemediation
         /// <summary>
         /// One word, the same in the console and the report: Healthy (nothing to do), Remediated,
         /// Planned (-WhatIf, or stopped before acting), Declined (not confirmed), Partial, Refused
-        /// (e.g. snapshots) or Failed. A string, so ConvertTo-Json and Export-Csv keep the word.
+        /// (e.g. snapshots), Failed or Unknown (a source the verdict depends on was not read). A string, so ConvertTo-Json and Export-Csv keep the word.
         /// </summary>
         public string Result => Outcome.ToString();
 

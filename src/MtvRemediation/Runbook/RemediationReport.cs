@@ -23,6 +23,8 @@ namespace MtvRemediation.Runbook
         Refused,
         /// <summary>A step failed, or the item could not be read; FinalState says where it is now.</summary>
         Failed,
+        /// <summary>Nothing to do as far as was read, but a source the verdict depends on was not read (the VM's host evidence): never called Healthy. FinalState names what is missing.</summary>
+        Unknown,
     }
 
     /// <summary>The record of one remediation run, written as HTML and JSON by RemediationReportWriter.</summary>

@@ -112,7 +112,7 @@ td.src { overflow-wrap:anywhere; }
 .Healthy, .Remediated { color:var(--ok); background:var(--okbg); }
 .Partial, .Refused { color:var(--warn); background:var(--warnbg); }
 .Failed { color:var(--bad); background:var(--badbg); }
-.Planned, .Declined { color:var(--skip); background:var(--skipbg); }
+.Planned, .Declined, .Unknown { color:var(--skip); background:var(--skipbg); }
 table.run { width:auto; }
 table.run th { width:12em; }
 .sig-failure { color:var(--bad); font-weight:600; }

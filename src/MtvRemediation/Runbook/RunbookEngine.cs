@@ -141,6 +141,9 @@ namespace MtvRemediation.Runbook
         public WrapperLogFacts? LogFacts { get; set; }
 
         public List<CloneFailureFinding> Findings { get; } = new List<CloneFailureFinding>();
+
+        /// <summary>The 7228 evidence sources of the host that could not be read (empty: all read).</summary>
+        public List<string> EvidenceUnread { get; } = new List<string>();
         public bool? CronRegisteredBefore { get; set; }
 
         /// <summary>vSAN/LACP as the host reports them, read when agent restarts are asked for (null: not read).</summary>
@@ -190,6 +193,9 @@ namespace MtvRemediation.Runbook
         /// <summary>Failed clone task directories (on <see cref="HostShell"/>) whose 7228 this VM's reset answers: removed after it.</summary>
         public List<string> AnsweredTaskDirectories { get; } = new List<string>();
         public IEsxiShell? HostShell { get; set; }
+
+        /// <summary>The host evidence the VM's verdict depends on and that was not read (null: all read): the VM is then Unknown, never Healthy.</summary>
+        public string? HostEvidenceUnread { get; set; }
     }
 
     /// <summary>
@@ -241,6 +247,8 @@ namespace MtvRemediation.Runbook
             host.Wrapper = d.Wrapper;
             host.LogFacts = d.LogFacts;
             host.Findings.AddRange(d.Findings);
+            if (d.ScanError != null) host.EvidenceUnread.Add($"the log scan of {host.Name} failed ({d.ScanError.Message})");
+            if (d.WrapperError != null) host.EvidenceUnread.Add($"the clone task directories of {host.Name} were not read ({d.WrapperError.Message})");
             host.AgentRisk = d.AgentRisk;
             if (d.Cron != null) host.CronRegisteredBefore = d.Cron.Entries.Any(e => e.LogPath == options.LogSpace.LogPath);
             foreach (var e in d.Errors) host.Fail(e);
@@ -334,6 +342,9 @@ namespace MtvRemediation.Runbook
             vm.AnsweredTaskDirectories.Clear();
             var reasons = CbtResetPlanner.Reasons(vm, host, vm.AnsweredTaskDirectories);
             vm.HostShell = host?.Shell;
+            vm.HostEvidenceUnread = host == null ? "its host is unknown, so no host evidence was read"
+                : host.Shell == null ? $"no session to {host.Name}, so its clone task directories and logs were not read"
+                : host.EvidenceUnread.Count > 0 ? string.Join("; ", host.EvidenceUnread) : null;
             if (reasons.Count == 0 && ChangeTrackingHealth.Of(vm.Inspection).Known) return;
             if (reasons.Count > 0) vm.ResetReason = string.Join("; ", reasons);
             var plan = ChangeTrackingEngine.Plan(vm.Inspection, options.CbtReset);
@@ -550,6 +561,12 @@ namespace MtvRemediation.Runbook
                 Errors = vm.Errors.ToArray(),
             };
             s.Outcome = vm.Refused ? RemediationOutcome.Refused : Outcome(before == null, vm.Plan.Count, vm.ResetResult == null ? 0 : 1, vm.Errors.Count, vm.AllConfirmed, whatIf);
+            // "Nothing to do" holds only as far as was read: without the host's evidence a 7228 victim looks healthy.
+            if (s.Outcome == RemediationOutcome.Healthy && vm.HostEvidenceUnread != null)
+            {
+                s.Outcome = RemediationOutcome.Unknown;
+                s.Diagnosis = (s.Diagnosis == null ? "" : s.Diagnosis + "; ") + "not judged for 7228: " + vm.HostEvidenceUnread;
+            }
             // The state words are the health rule's: CBT that is off is a fact, not a failure.
             var afterInspection = vm.After != null ? vm.InspectionAfter : vm.Inspection;
             if (after != null && afterInspection != null)
