@@ -144,7 +144,7 @@ namespace MtvRemediation.HostLog
                     verbose?.Invoke($"{shell.HostName}: crontab up to date, but crond (pid {pid}) started before its last change: reloaded (pid {change.CrondPid}).");
                     return change;
                 }
-                Write(shell, paths, updated, original == null ? null : Md5(original), mode ?? "600", owner, ct);
+                Write(shell, paths, updated, original, mode ?? "600", owner, ct);
                 change.Changed = true;
                 change.CrondPid = ReloadCrond(shell, paths, ct);
                 verbose?.Invoke($"{shell.HostName}: crontab rewritten ({updated.Length} bytes), crond reloaded (pid {change.CrondPid}).");
@@ -156,41 +156,47 @@ namespace MtvRemediation.HostLog
             }
         }
 
+        /// <summary>How often the read is repeated when the crontab changed between its stat and its copy.</summary>
+        private const int ReadAttempts = 5;
+
         private static (byte[]? Bytes, string? Mode, string? Owner) Read(IEsxiShell shell, CronPaths paths, CancellationToken ct)
         {
-            var meta = RemoteOps.Run(shell, RemoteCommand.FromScript("crontab-stat.sh", paths.CrontabPath), ct);
-            var lines = meta.Stdout.Replace("\r", string.Empty).Split(new[] { '\n' }, StringSplitOptions.RemoveEmptyEntries);
-            if (meta.Succeeded && lines.Length > 0 && lines[0].Trim() == "missing") return (null, null, null);
-            var head = lines.Length >= 2 ? lines[0].Split(' ') : Array.Empty<string>();
-            if (!meta.Succeeded || head.Length != 3 || !long.TryParse(head[2], NumberStyles.None, CultureInfo.InvariantCulture, out var size))
+            for (var attempt = 1; ; attempt++)
             {
-                throw new RemediationException(HostRemediationErrorIds.CrontabReadFailed, ErrorCategory.ReadError,
-                    $"Cannot read {paths.CrontabPath} on '{shell.HostName}' (exit {meta.ExitStatus}): {LogSpaceProbe.FirstLine(meta.Stderr)}",
-                    "Check that you are logged in as root and the crontab exists, then retry.");
-            }
-            var expectedMd5 = lines[1].Split(' ')[0].Trim().ToLowerInvariant();
-            byte[] bytes;
-            try
-            {
-                bytes = RemoteOps.RunBytes(shell, RemoteCommand.Exec("cat", paths.CrontabPath), MaxCrontabBytes, ct, out _);
-            }
-            catch (CappedMemoryStream.CapExceededException)
-            {
-                throw new RemediationException(HostRemediationErrorIds.CrontabReadFailed, ErrorCategory.LimitsExceeded,
-                    $"{paths.CrontabPath} on '{shell.HostName}' is larger than {MaxCrontabBytes} bytes; refusing to edit it.",
-                    "Inspect the crontab by hand.");
-            }
-            if (bytes.LongLength != size || Md5(bytes) != expectedMd5)
-            {
+                var meta = RemoteOps.Run(shell, RemoteCommand.FromScript("crontab-stat.sh", paths.CrontabPath), ct);
+                var lines = meta.Stdout.Replace("\r", string.Empty).Split(new[] { '\n' }, StringSplitOptions.RemoveEmptyEntries);
+                if (meta.Succeeded && lines.Length > 0 && lines[0].Trim() == "missing") return (null, null, null);
+                var head = lines.Length >= 2 ? lines[0].Split(' ') : Array.Empty<string>();
+                if (!meta.Succeeded || head.Length != 3 || !long.TryParse(head[2], NumberStyles.None, CultureInfo.InvariantCulture, out var size))
+                {
+                    throw new RemediationException(HostRemediationErrorIds.CrontabReadFailed, ErrorCategory.ReadError,
+                        $"Cannot read {paths.CrontabPath} on '{shell.HostName}' (exit {meta.ExitStatus}): {LogSpaceProbe.FirstLine(meta.Stderr)}",
+                        "Check that you are logged in as root and the crontab exists, then retry.");
+                }
+                var expectedMd5 = lines[1].Split(' ')[0].Trim().ToLowerInvariant();
+                byte[] bytes;
+                try
+                {
+                    bytes = RemoteOps.RunBytes(shell, RemoteCommand.Exec("cat", paths.CrontabPath), MaxCrontabBytes, ct, out _);
+                }
+                catch (CappedMemoryStream.CapExceededException)
+                {
+                    throw new RemediationException(HostRemediationErrorIds.CrontabReadFailed, ErrorCategory.LimitsExceeded,
+                        $"{paths.CrontabPath} on '{shell.HostName}' is larger than {MaxCrontabBytes} bytes; refusing to edit it.",
+                        "Inspect the crontab by hand.");
+                }
+                if (bytes.LongLength == size && Md5(bytes) == expectedMd5) return (bytes, head[0], head[1]);
+                // Someone writing the crontab between the stat and the copy (an admin's edit) also
+                // gives a mismatch: read again; only a mismatch that persists is the transport's.
+                if (attempt < ReadAttempts) continue;
                 throw new RemediationException(HostRemediationErrorIds.CrontabReadFailed, ErrorCategory.InvalidResult,
-                    $"The copy of {paths.CrontabPath} read from '{shell.HostName}' does not match the file ({bytes.Length} of {size} bytes, md5 differs); nothing was changed.",
+                    $"The copy of {paths.CrontabPath} read from '{shell.HostName}' does not match the file ({bytes.Length} of {size} bytes, md5 differs) in {ReadAttempts} reads; nothing was changed.",
                     "Retry; if it persists, the SSH layer altered bytes: report it.");
             }
-            return (bytes, head[0], head[1]);
         }
 
-        /// <param name="originalMd5">The md5 of the crontab as read under the lock; null when there was none.</param>
-        private static void Write(IEsxiShell shell, CronPaths paths, byte[] content, string? originalMd5, string mode, string? owner, CancellationToken ct)
+        /// <param name="original">The crontab as read under the lock; null when there was none.</param>
+        private static void Write(IEsxiShell shell, CronPaths paths, byte[] content, byte[]? original, string mode, string? owner, CancellationToken ct)
         {
             var temp = paths.CrontabPath + ".mtv-tmp." + Guid.NewGuid().ToString("N").Substring(0, 12);
             try
@@ -205,12 +211,19 @@ namespace MtvRemediation.HostLog
                     if (!w.Succeeded) throw WriteFailed(shell, paths, w, "writing the new crontab");
                 }
                 var fin = RemoteOps.Run(shell, RemoteCommand.FromScript("crontab-replace.sh",
-                    temp, paths.CrontabPath, content.Length.ToString(CultureInfo.InvariantCulture), Md5(content), originalMd5 ?? "missing"), ct);
+                    temp, paths.CrontabPath, content.Length.ToString(CultureInfo.InvariantCulture), Md5(content),
+                    original == null ? "missing" : Md5(original), (original?.Length ?? 0).ToString(CultureInfo.InvariantCulture)), ct);
                 if (fin.ExitStatus == 10)
                 {
                     throw new RemediationException(HostRemediationErrorIds.CrontabChangedMeanwhile, ErrorCategory.ResourceBusy,
                         $"{paths.CrontabPath} on '{shell.HostName}' was changed by someone else while this edit was prepared; it was not replaced, so that change is kept. The crontab was not changed by this command.",
                         "Run the command again: it reads the crontab afresh.");
+                }
+                if (fin.ExitStatus == 9)
+                {
+                    throw new RemediationException(HostRemediationErrorIds.CrontabChangedMeanwhile, ErrorCategory.WriteError,
+                        $"{paths.CrontabPath} on '{shell.HostName}' was rewritten by someone else while this edit replaced it, and their version could not be put back (exit 9: no room on /var?). The crontab now holds this command's edit of the version read before.",
+                        "Compare the crontab with the other edit and redo it; free space on /var first.");
                 }
                 if (!fin.Succeeded) throw WriteFailed(shell, paths, fin, fin.ExitStatus == 6 ? "verifying the new crontab" : "replacing the crontab");
             }
