@@ -16,7 +16,8 @@
 #                                      Register- on the Faults hosts, kept as a cross-check of the crontab bytes)
 #   crontab odd lines ................ HostRemediation.Tests 'keeps odd foreign lines (CRLF, comments, env, no final newline)'
 #   crontab read-only (mode 0444) .... HostRemediation.Tests 'adds one tagged line, keeps every foreign byte and the mode'
-#   crontab missing .................. here: 'a missing crontab ...' (and 'a crontab that is a directory ...')
+#   crontab missing .................. here: 'a missing crontab ...' (stays missing after Register + Unregister, issue 22)
+#                                      (and 'a crontab that is a directory ...')
 #   two Register in parallel ......... HostRemediation.Tests 'leaves exactly one entry after two registrations in parallel'
 #   vCenter session expired mid-run .. VSphere.Tests 'detects a session that expires after adoption';
 #                                      here: 'a session that expires mid-run ...'
@@ -288,7 +289,7 @@ Describe 'Host faults' -Tag Lab, Fault -Skip:(-not $LabUp) {
     }
 
     Context 'crontab' {
-        It 'a missing crontab: Get says none, Register creates one with only our line, Unregister leaves it empty' {
+        It 'a missing crontab: Get says none, Register creates one with only our line, Unregister removes it again' {
             Invoke-InHost $H "rm -f $CrontabPath" | Out-Null
             @(Get-LogRotationCron -VMHost $H.Name -ErrorAction Stop).Count | Should -Be 0
             $r = Register-LogRotationCron -VMHost $H.Name -Confirm:$false -ErrorAction Stop 3>$null
@@ -297,7 +298,10 @@ Describe 'Host faults' -Tag Lab, Fault -Skip:(-not $LabUp) {
             @($text.TrimEnd("`n").Split("`n")).Count | Should -Be 1
             $text | Should -Match 'MtvRemediation:log-rotation'
             Unregister-LogRotationCron -VMHost $H.Name -Confirm:$false -ErrorAction Stop | Out-Null
-            (Get-HostFileBytes $H $CrontabPath).Length | Should -Be 0
+            Invoke-InHost $H "[ -e $CrontabPath ] && echo present || echo missing" | Should -Be 'missing'
+            Invoke-InHost $H 'ls -A /var/spool/cron/crontabs | wc -l' | Should -Be '0'
+            Unregister-LogRotationCron -VMHost $H.Name -Confirm:$false -ErrorAction Stop | Out-Null
+            Invoke-InHost $H "[ -e $CrontabPath ] && echo present || echo missing" | Should -Be 'missing'
         }
 
         It 'a crontab that is a directory: a clear error and nothing changed' {

@@ -75,11 +75,11 @@ namespace MtvRemediation.HostLog
         }
 
         public static CronChange Register(IEsxiShell shell, RotationEntry entry, CronPaths paths, CancellationToken ct, Action<string>? verbose = null) =>
-            Edit(shell, paths, ct, verbose, tab => tab.SetRotationEntry(entry));
+            Edit(shell, paths, ct, verbose, (tab, missing) => tab.SetRotationEntry(entry, missing));
 
         /// <summary>Removes our entries (for one log path, or all of ours when null).</summary>
         public static CronChange Unregister(IEsxiShell shell, string? logPath, CronPaths paths, CancellationToken ct, Action<string>? verbose = null) =>
-            Edit(shell, paths, ct, verbose, tab => tab.RemoveRotationEntries(logPath));
+            Edit(shell, paths, ct, verbose, (tab, _) => tab.RemoveRotationEntries(logPath));
 
         /// <summary>Our entries and crond's pid, read in one command (no lock: nothing is written).</summary>
         public static CronChange Get(IEsxiShell shell, CronPaths paths, CancellationToken ct)
@@ -112,7 +112,7 @@ namespace MtvRemediation.HostLog
             };
         }
 
-        private static CronChange Edit(IEsxiShell shell, CronPaths paths, CancellationToken ct, Action<string>? verbose, Action<Crontab> edit)
+        private static CronChange Edit(IEsxiShell shell, CronPaths paths, CancellationToken ct, Action<string>? verbose, Action<Crontab, bool> edit)
         {
             var token = AcquireLock(shell, paths, ct, verbose);
             try
@@ -120,7 +120,7 @@ namespace MtvRemediation.HostLog
                 var (original, mode, owner) = Read(shell, paths, ct);
                 var tab = Crontab.Parse(original ?? Array.Empty<byte>());
                 var entriesBefore = tab.RotationEntries();
-                edit(tab);
+                edit(tab, original == null);
                 var updated = tab.ToBytes();
                 var after = tab.RotationEntries();
                 var change = new CronChange
@@ -128,6 +128,21 @@ namespace MtvRemediation.HostLog
                     Entries = after.ToArray(),
                     RemovedEntries = entriesBefore.Where(b => !after.Any(a => a.ToLine() == b.ToLine())).ToArray(),
                 };
+                if (original == null && updated.Length == 0)
+                {
+                    verbose?.Invoke($"{shell.HostName}: there is no crontab and nothing to remove; none was created.");
+                    return change;
+                }
+                if (original != null && updated.Length == 0 && change.RemovedEntries.Any(e => e.CreatedFile))
+                {
+                    // Our Register created the crontab (there was none) and only our lines were in it:
+                    // it goes, so the host is as it was before.
+                    RemoveCreatedCrontab(shell, paths, original, ct);
+                    change.Changed = true;
+                    change.CrondPid = ReloadCrond(shell, paths, ct);
+                    verbose?.Invoke($"{shell.HostName}: crontab removed (this module had created it), crond reloaded (pid {change.CrondPid}).");
+                    return change;
+                }
                 if (original != null && updated.AsSpanEquals(original))
                 {
                     var (pid, stale) = ReadPid(shell, paths, ct);
@@ -233,6 +248,19 @@ namespace MtvRemediation.HostLog
                 catch (RemediationException) { }
                 throw;
             }
+        }
+
+        private static void RemoveCreatedCrontab(IEsxiShell shell, CronPaths paths, byte[] original, CancellationToken ct)
+        {
+            var r = RemoteOps.Run(shell, RemoteCommand.FromScript("crontab-remove.sh",
+                paths.CrontabPath, Md5(original), original.Length.ToString(CultureInfo.InvariantCulture)), ct);
+            if (r.ExitStatus == 10)
+            {
+                throw new RemediationException(HostRemediationErrorIds.CrontabChangedMeanwhile, ErrorCategory.ResourceBusy,
+                    $"{paths.CrontabPath} on '{shell.HostName}' was changed by someone else while this command removed it; it was put back, so that change is kept. The crontab was not changed by this command.",
+                    "Run the command again: it reads the crontab afresh.");
+            }
+            if (!r.Succeeded) throw WriteFailed(shell, paths, r, "removing the crontab");
         }
 
         private static RemediationException WriteFailed(IEsxiShell shell, CronPaths paths, RemoteCommandResult r, string what) =>

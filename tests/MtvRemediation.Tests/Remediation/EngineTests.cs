@@ -523,6 +523,38 @@ namespace MtvRemediation.Tests.Remediation
         }
 
         [RootFact]
+        public void A_missing_crontab_stays_missing_after_register_and_unregister()
+        {
+            var paths = FakeCron(string.Empty);
+            File.Delete(paths.CrontabPath);
+            var logs = new[] { "/var/log/a.log", "/var/log/b.log" };
+            foreach (var log in logs) LogRotationCronEngine.Register(_shell, new RotationEntry("* * * * *", log, 1), paths, Ct);
+            Assert.Equal(2, Crontab.Parse(File.ReadAllBytes(paths.CrontabPath)).RotationEntries().Count(e => e.CreatedFile));
+
+            Assert.True(LogRotationCronEngine.Unregister(_shell, logs[0], paths, Ct).Changed);
+            Assert.True(File.Exists(paths.CrontabPath));
+            var last = LogRotationCronEngine.Unregister(_shell, logs[1], paths, Ct);
+            Assert.True(last.Changed);
+            Assert.False(File.Exists(paths.CrontabPath));
+            Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(paths.CrontabPath)!));
+
+            // Nothing to remove from a missing crontab: none is created.
+            Assert.False(LogRotationCronEngine.Unregister(_shell, null, paths, Ct).Changed);
+            Assert.False(File.Exists(paths.CrontabPath));
+        }
+
+        [RootFact]
+        public void A_crontab_created_by_register_stays_when_someone_else_added_a_line()
+        {
+            var paths = FakeCron(string.Empty);
+            File.Delete(paths.CrontabPath);
+            LogRotationCronEngine.Register(_shell, new RotationEntry("* * * * *", "/var/log/a.log", 1), paths, Ct);
+            File.AppendAllText(paths.CrontabPath, "5 * * * * /bin/admin\n");
+            LogRotationCronEngine.Unregister(_shell, null, paths, Ct);
+            Assert.Equal("5 * * * * /bin/admin\n", File.ReadAllText(paths.CrontabPath));
+        }
+
+        [RootFact]
         public void Parallel_registrations_leave_one_entry()
         {
             var paths = FakeCron(CrontabTests.VmwareDefault);
