@@ -99,7 +99,7 @@ function Reset-HostState {
     param($VMHost)
     if (-not $script:Pristine.ContainsKey($VMHost.Name)) { Initialize-HostState $VMHost; return }
     $p = $script:Pristine[$VMHost.Name]
-    Invoke-InHost $VMHost 'rm -rf /var/log/vmkfstools-wrapper.log /var/log/secure-vmkfstools-wrapper.log /var/lab-filler /tmp/vmkfstools-wrapper-* /var/spool/cron/.mtvremediation.lock /etc/init.d/stuck /var/spool/cron/crontabs/*mtv-tmp*' | Out-Null
+    Invoke-InHost $VMHost 'rm -rf /var/log/vmkfstools-wrapper.log /var/log/secure-vmkfstools-wrapper.log /var/lab-filler /tmp/vmkfstools-wrapper-* /var/spool/cron/.mtvremediation.lock /var/spool/cron/.mtvremediation.reload-pending /etc/init.d/stuck /var/spool/cron/crontabs/*mtv-tmp*' | Out-Null
     $tab = Get-HostPath $VMHost '/var/spool/cron/crontabs/root'
     if ([Convert]::ToHexString([IO.File]::ReadAllBytes($tab)) -ne [Convert]::ToHexString($p.Crontab)) { [IO.File]::WriteAllBytes($tab, $p.Crontab) }
     & chmod $p.Mode $tab

@@ -23,6 +23,13 @@ namespace MtvRemediation.HostLog
         /// <summary>mkdir-lock guarding read-modify-write; outside the crontabs dir so crond never sees it.</summary>
         public string LockDir { get; set; } = "/var/spool/cron/.mtvremediation.lock";
 
+        /// <summary>
+        /// The host's record that a crontab change awaits crond's reload: written right before the
+        /// rename, removed by a reload that succeeded, so a run that died in between is finished by
+        /// the next one (on any workstation). Outside the crontabs dir, like the lock.
+        /// </summary>
+        public string ReloadPending { get; set; } = "/var/spool/cron/.mtvremediation.reload-pending";
+
         public TimeSpan LockTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
         /// <summary>A lock older than this is left over by a dead client and is taken over.</summary>
@@ -37,7 +44,7 @@ namespace MtvRemediation.HostLog
         public int? CrondPid { get; set; }
         public int Removed => RemovedEntries.Length;
 
-        /// <summary>crond was reloaded although the crontab was up to date (it had not read the last change).</summary>
+        /// <summary>crond was reloaded although the crontab was up to date (it had not read the last change: a run stopped before its reload).</summary>
         public bool Reloaded { get; set; }
 
         /// <summary>Our entries that the edit took out (read under the lock).</summary>
@@ -128,11 +135,6 @@ namespace MtvRemediation.HostLog
                     Entries = after.ToArray(),
                     RemovedEntries = entriesBefore.Where(b => !after.Any(a => a.ToLine() == b.ToLine())).ToArray(),
                 };
-                if (original == null && updated.Length == 0)
-                {
-                    verbose?.Invoke($"{shell.HostName}: there is no crontab and nothing to remove; none was created.");
-                    return change;
-                }
                 if (original != null && updated.Length == 0 && change.RemovedEntries.Any(e => e.CreatedFile))
                 {
                     // Our Register created the crontab (there was none) and only our lines were in it:
@@ -143,7 +145,8 @@ namespace MtvRemediation.HostLog
                     verbose?.Invoke($"{shell.HostName}: crontab removed (this module had created it), crond reloaded (pid {change.CrondPid}).");
                     return change;
                 }
-                if (original != null && updated.AsSpanEquals(original))
+                // Nothing to write (no crontab and nothing to remove creates none).
+                if (original == null ? updated.Length == 0 : updated.AsSpanEquals(original))
                 {
                     var (pid, stale) = ReadPid(shell, paths, ct);
                     if (!stale)
@@ -227,7 +230,7 @@ namespace MtvRemediation.HostLog
                 }
                 var fin = RemoteOps.Run(shell, RemoteCommand.FromScript("crontab-replace.sh",
                     temp, paths.CrontabPath, content.Length.ToString(CultureInfo.InvariantCulture), Md5(content),
-                    original == null ? "missing" : Md5(original), (original?.Length ?? 0).ToString(CultureInfo.InvariantCulture)), ct);
+                    original == null ? "missing" : Md5(original), (original?.Length ?? 0).ToString(CultureInfo.InvariantCulture), paths.ReloadPending), ct);
                 if (fin.ExitStatus == 10)
                 {
                     throw new RemediationException(HostRemediationErrorIds.CrontabChangedMeanwhile, ErrorCategory.ResourceBusy,
@@ -253,7 +256,7 @@ namespace MtvRemediation.HostLog
         private static void RemoveCreatedCrontab(IEsxiShell shell, CronPaths paths, byte[] original, CancellationToken ct)
         {
             var r = RemoteOps.Run(shell, RemoteCommand.FromScript("crontab-remove.sh",
-                paths.CrontabPath, Md5(original), original.Length.ToString(CultureInfo.InvariantCulture)), ct);
+                paths.CrontabPath, Md5(original), original.Length.ToString(CultureInfo.InvariantCulture), paths.ReloadPending), ct);
             if (r.ExitStatus == 10)
             {
                 throw new RemediationException(HostRemediationErrorIds.CrontabChangedMeanwhile, ErrorCategory.ResourceBusy,
@@ -276,7 +279,7 @@ namespace MtvRemediation.HostLog
         /// </summary>
         public static int ReloadCrond(IEsxiShell shell, CronPaths paths, CancellationToken ct)
         {
-            var r = RemoteOps.Run(shell, RemoteCommand.FromScript("crond-reload.sh", paths.PidFile, paths.Busybox), ct, TimeSpan.FromSeconds(90));
+            var r = RemoteOps.Run(shell, RemoteCommand.FromScript("crond-reload.sh", paths.PidFile, paths.Busybox, paths.ReloadPending), ct, TimeSpan.FromSeconds(90));
             var pid = RemoteOps.ParseLong(r.Stdout);
             if (!r.Succeeded || pid == null)
             {
@@ -290,7 +293,7 @@ namespace MtvRemediation.HostLog
         /// <summary>The live crond's pid (null: not running), and whether the crontab changed after it started.</summary>
         public static (int? Pid, bool Stale) ReadPid(IEsxiShell shell, CronPaths paths, CancellationToken ct)
         {
-            var r = RemoteOps.Run(shell, RemoteCommand.FromScript("crond-pid.sh", paths.PidFile, paths.CrontabPath), ct);
+            var r = RemoteOps.Run(shell, RemoteCommand.FromScript("crond-pid.sh", paths.PidFile, paths.CrontabPath, paths.ReloadPending), ct);
             var lines = r.Stdout.Replace("\r", "").Split('\n');
             var pid = RemoteOps.ParseLong(lines[0]);
             return (pid.HasValue ? (int)pid.Value : (int?)null, pid.HasValue && lines.Length > 1 && lines[1].Trim() == "stale");

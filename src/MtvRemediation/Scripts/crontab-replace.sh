@@ -1,5 +1,6 @@
 # Crontab edit, step 3: check the temp file "$1" (length "$3", md5 "$4"), then put it in place of
 # the crontab "$2", which was read as "$6" bytes with md5 "$5" ("missing": there was none).
+# "$7" is the host's reload-pending record (CronPaths.ReloadPending), written before the rename.
 # Others may write the crontab meanwhile, and none of their bytes may be lost: an admin's vi or
 # `echo >>` writes the file in place. fd 3-5 keep the file that the rename replaces (the rename
 # is atomic: crond never sees a half-written or missing crontab); after it, what was replaced is
@@ -13,6 +14,7 @@ trap '' HUP INT TERM PIPE   # a client that dies mid-way must not stop the host 
 t=$1 f=$2
 [ "$(wc -c < "$t")" -eq "$3" ] || exit 6
 [ "$(md5sum < "$t" | cut -d' ' -f1)" = "$4" ] || exit 6
+touch "$7" 2>/dev/null
 if [ "$5" = missing ]; then
   if [ -e "$f" ] || [ -L "$f" ]; then exit 10; fi
   mv -f "$t" "$f"

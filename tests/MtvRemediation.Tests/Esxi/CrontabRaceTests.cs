@@ -55,7 +55,7 @@ namespace MtvRemediation.Tests.Esxi
             var pidFile = Path.Combine(_root, "crond.pid");
             File.WriteAllText(fake, "#!/bin/sh\n(sleep 300 </dev/null >/dev/null 2>&1 & echo $! > " + ShellQuote.Quote(pidFile) + ")\n");
             File.SetUnixFileMode(fake, (UnixFileMode)Convert.ToInt32("755", 8));
-            return new CronPaths { CrontabPath = tab, PidFile = pidFile, Busybox = fake, LockDir = Path.Combine(_root, ".lock") };
+            return new CronPaths { CrontabPath = tab, PidFile = pidFile, Busybox = fake, LockDir = Path.Combine(_root, ".lock"), ReloadPending = Path.Combine(_root, ".reload-pending") };
         }
 
         [RootFact]

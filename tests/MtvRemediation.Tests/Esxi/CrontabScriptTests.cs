@@ -32,7 +32,7 @@ namespace MtvRemediation.Tests.Esxi
         }
 
         private RemoteCommandResult Replace(string temp, string tab, byte[] content, byte[] read) =>
-            Run("crontab-replace.sh", temp, tab, content.Length.ToString(), LogRotationCronEngine.Md5(content), LogRotationCronEngine.Md5(read), read.Length.ToString());
+            Run("crontab-replace.sh", temp, tab, content.Length.ToString(), LogRotationCronEngine.Md5(content), LogRotationCronEngine.Md5(read), read.Length.ToString(), Path.Combine(_root, ".reload-pending"));
 
         [Fact]
         public void Lines_appended_after_the_read_are_appended_to_the_new_crontab()
@@ -46,7 +46,7 @@ namespace MtvRemediation.Tests.Esxi
             File.WriteAllBytes(temp, content);
             Assert.Equal(0, Replace(temp, tab, content, read).ExitStatus);
             Assert.Equal("0 * * * * /bin/true\nnew\n5 * * * * /bin/admin-edit\n", File.ReadAllText(tab));
-            Assert.Equal(new[] { tab }, Directory.GetFiles(_root));
+            Assert.Equal(new[] { tab }, Directory.GetFiles(_root, "root*"));
         }
 
         [Fact]
@@ -61,7 +61,7 @@ namespace MtvRemediation.Tests.Esxi
             File.WriteAllBytes(temp, content);
             Assert.Equal(10, Replace(temp, tab, content, read).ExitStatus);
             Assert.Equal("5 * * * * /bin/admin-rewrite\n", File.ReadAllText(tab));
-            Assert.Equal(new[] { tab }, Directory.GetFiles(_root));
+            Assert.Equal(new[] { tab }, Directory.GetFiles(_root, "root*"));
 
             // Unchanged since the read: replaced.
             File.WriteAllBytes(temp, content);
@@ -76,7 +76,7 @@ namespace MtvRemediation.Tests.Esxi
             File.WriteAllText(tab, "appeared\n");
             var temp = Path.Combine(_root, "root.mtv-tmp.3");
             File.WriteAllText(temp, "x\n");
-            Assert.Equal(10, Run("crontab-replace.sh", temp, tab, "2", LogRotationCronEngine.Md5(Encoding.UTF8.GetBytes("x\n")), "missing", "0").ExitStatus);
+            Assert.Equal(10, Run("crontab-replace.sh", temp, tab, "2", LogRotationCronEngine.Md5(Encoding.UTF8.GetBytes("x\n")), "missing", "0", Path.Combine(_root, ".reload-pending")).ExitStatus);
             Assert.Equal("appeared\n", File.ReadAllText(tab));
         }
     }
