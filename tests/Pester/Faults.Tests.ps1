@@ -43,6 +43,8 @@
 #   write-back chunks > packet limit .. here: '-KeepLastLines with a tail that is mostly non-ASCII ...'
 #   failed write-back reported ....... here: 'a write-back that fails says what was truncated ...'
 #   Ctrl+C during the write-back ...... here: 'Ctrl+C during the -KeepLastLines write-back ...'
+#   client killed in the write-back ... here: 'a -KeepLastLines write-back killed midway ...' (issue 22 item 3);
+#                                      xunit KeptTailRecordTests
 #   crontab without final newline ..... here: 'a crontab without a final newline ...'; HostRemediation.Tests 'keeps odd foreign lines'
 #   marker text in -LogPath ........... here: 'a -LogPath holding the job''s own marker text ...'
 #   non-ASCII > 17 KB in crontab ...... here: 'a crontab with a non-ASCII run over 17 KB ...'
@@ -805,7 +807,9 @@ Describe 'Nothing lost on hostile or odd hosts' -Tag Lab, Fault -Skip:(-not $Lab
         # What the message says was written back is exactly what the log holds.
         Get-HostFileSize $H '/tmp/mtv-wb.moved' | Should -Be $written
         Get-TargetHash | Should -Be $hash
-        Remove-Item $saved
+        # The saved tail has its record until it is written back or discarded.
+        $err[0].ErrorDetails.RecommendedAction | Should -Match ([regex]::Escape("Clear-VmkfstoolsWrapperLog -VMHost '$($H.Name)' -LogPath '$path' -KeepLastLines 40000"))
+        Remove-Item $saved, "$saved.kept-tail-record"
     }
 
     It 'Ctrl+C during the -KeepLastLines write-back returns promptly and the whole tail still lands in the log' {
@@ -829,6 +833,45 @@ Describe 'Nothing lost on hostile or odd hosts' -Tag Lab, Fault -Skip:(-not $Lab
         }
         finally { $job.PS.Dispose() }
         [Convert]::ToHexString((Get-HostFileBytes $H $path)) | Should -Be ([Convert]::ToHexString($expected))
+    }
+
+    It 'a -KeepLastLines write-back killed midway (kill -9 of the client): every later run names the saved tail, the re-run appends what is missing, each byte once' {
+        $path = '/tmp/mtv-kill.log'
+        $bytes = New-BigLog $path 60000
+        $expected = Get-TailBytes $bytes 40000
+        $records = Join-Path ([Environment]::GetFolderPath('LocalApplicationData')) 'MtvRemediation/kept-tails'
+        $client = Start-LabClient -VMHost $H -Body "Clear-VmkfstoolsWrapperLog -VMHost '$($H.Name)' -LogPath '$path' -KeepLastLines 40000 -Confirm:`$false"
+        try {
+            # Killed once the log is truncated and its first piece is back: the write-back (about 280
+            # pieces of 32 KiB, one command each) is under way.
+            $deadline = [DateTime]::UtcNow.AddSeconds(60)
+            while (-not $client.HasExited -and (Get-HostFileSize $H $path) -ge $bytes.Length -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
+            if ($client.HasExited) { throw "the client ended before its write-back: $($client.StandardError.ReadToEnd())" }
+            $client.Kill($true)
+            $client.WaitForExit()
+        }
+        finally { if (-not $client.HasExited) { $client.Kill($true) } }
+        $onHost = Get-HostFileSize $H $path
+        $onHost | Should -BeLessThan $expected.Length -Because 'the kill must land inside the write-back'
+        $record = @(Get-ChildItem $records -Filter '*.kept-tail-record' | Where-Object { (Get-Content -Raw $_.FullName) -match [regex]::Escape([uri]::EscapeDataString($path)) })
+        $record.Count | Should -Be 1
+        $record[0].UnixFileMode | Should -Be ([IO.UnixFileMode]'UserRead, UserWrite')
+
+        # Every later result for that host and log names it.
+        $null = Test-VmkfstoolsLogSpace -VMHost $H.Name -LogPath $path -SkipWrapperInventory -WarningVariable w 3>$null
+        "$w" | Should -Match 'interrupted -KeepLastLines write-back'
+        "$w" | Should -Match ([regex]::Escape("-KeepLastLines 40000"))
+        # -WhatIf says what the re-run would do and does nothing.
+        Clear-VmkfstoolsWrapperLog -VMHost $H.Name -LogPath $path -KeepLastLines 40000 -WhatIf 6>$null
+        Get-HostFileSize $H $path | Should -Be $onHost
+
+        $r = Clear-VmkfstoolsWrapperLog -VMHost $H.Name -LogPath $path -KeepLastLines 40000 -Confirm:$false -WarningVariable w2 -ErrorAction Stop 3>$null
+        "$w2" | Should -Match 'finished the interrupted write-back'
+        "$w2" | Should -Not -Match 'interrupted -KeepLastLines write-back truncated'
+        $r.BytesAfter | Should -Be $expected.Length
+        [Convert]::ToHexString((Get-HostFileBytes $H $path)) | Should -Be ([Convert]::ToHexString($expected))
+        Test-Path $record[0].FullName | Should -BeFalse
+        Invoke-InHost $H "rm -f $path" | Out-Null
     }
 
     It 'a crontab without a final newline is byte-identical after Register and Unregister' {
