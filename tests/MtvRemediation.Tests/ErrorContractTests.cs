@@ -32,6 +32,8 @@ namespace MtvRemediation.Tests
             ("Esxi/HostKeyVerifier.cs", null,
                 "a host-key refusal prints the exact Connect-EsxiShell command line (address, port, known-hosts file, fingerprint) " +
                 "that pins the key; only the verifier knows those facts, and the refusal must be complete wherever the connection is opened"),
+            ("HostLog/KeptTailRecord.cs", "Clear-VmkfstoolsWrapperLog -VMHost",
+                "output data: a pending operation's ResumeCommand is the command line that finishes it (host, log path and -KeepLastLines from its record)"),
         };
 
         /// <summary>Warnings that may carry an id (file, and the id constant they name).</summary>
