@@ -46,12 +46,13 @@ namespace MtvRemediation.HostLog
         /// <summary>The record's own file; empty until saved or read.</summary>
         public string RecordFile { get; private set; } = string.Empty;
 
-        /// <summary>Where the records live; settable for tests.</summary>
-        internal static Func<string> DirectoryProvider { get; set; } = () => OwnerOnlyFile.PrivateDirectory("kept-tails");
+        /// <summary>Where this user's records live (0700): the same place on every run, so any later run finds them.</summary>
+        public static string DefaultDirectory => OwnerOnlyFile.PrivateDirectory("kept-tails");
 
-        public void Save()
+        /// <param name="directory">Where the record goes; null: <see cref="DefaultDirectory"/>.</param>
+        public void Save(string? directory = null)
         {
-            var directory = DirectoryProvider();
+            directory ??= DefaultDirectory;
             var file = Path.Combine(directory, Path.GetFileName(TailFile) + Extension);
             var partial = file + ".partial";
             var bytes = Encoding.UTF8.GetBytes(Serialize());
@@ -71,11 +72,13 @@ namespace MtvRemediation.HostLog
             if (RecordFile.Length > 0) TryDelete(RecordFile);
         }
 
-        /// <summary>The records of this workstation, for one host and log when given (names compared case-insensitively for hosts).</summary>
-        public static IReadOnlyList<KeptTailRecord> Find(string? host = null, string? logPath = null)
+        /// <summary>
+        /// The records in <paramref name="directory"/> (null: <see cref="DefaultDirectory"/>), for one
+        /// host and log when given (host names compared case-insensitively).
+        /// </summary>
+        public static IReadOnlyList<KeptTailRecord> Find(string? host = null, string? logPath = null, string? directory = null)
         {
-            string directory;
-            try { directory = DirectoryProvider(); }
+            try { directory ??= DefaultDirectory; }
             catch (IOException) { return Array.Empty<KeptTailRecord>(); }
             var list = new List<KeptTailRecord>();
             foreach (var file in Directory.GetFiles(directory, "*" + Extension).OrderBy(f => f, StringComparer.Ordinal))
@@ -182,8 +185,8 @@ namespace MtvRemediation.HostLog
     /// <summary>The reader behind Get-MtvPendingOperation for what lives on this workstation.</summary>
     internal static class LocalPendingOperations
     {
-        /// <summary>Interrupted -KeepLastLines write-backs (Kind KeptLogTail), for one host when given.</summary>
-        public static IEnumerable<PendingOperation> KeptLogTails(string? host = null) =>
-            KeptTailRecord.Find(host).Select(r => r.ToPendingOperation());
+        /// <summary>Interrupted -KeepLastLines write-backs (Kind KeptLogTail), for one host when given; <paramref name="directory"/> null: the user's own.</summary>
+        public static IEnumerable<PendingOperation> KeptLogTails(string? host = null, string? directory = null) =>
+            KeptTailRecord.Find(host, directory: directory).Select(r => r.ToPendingOperation());
     }
 }

@@ -56,6 +56,9 @@ namespace MtvRemediation.HostLog
         /// </summary>
         public KeptTailRecord? Resume { get; set; }
 
+        /// <summary>Where the kept tail's record goes (<see cref="KeptTailRecord"/>); null: the user's private kept-tails directory, where every later run looks.</summary>
+        public string? RecordDirectory { get; set; }
+
         /// <summary>Limit for writing the kept tail back once the log is truncated (Ctrl+C does not stop that step).</summary>
         public TimeSpan WriteBackTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
@@ -408,7 +411,7 @@ namespace MtvRemediation.HostLog
                 TruncatedAt = DateTime.UtcNow,
                 StartedBy = Environment.UserName + "@" + Environment.MachineName,
             };
-            try { record.Save(); }
+            try { record.Save(request.RecordDirectory); }
             catch { TryDelete(file); throw; }
             return record;
         }

@@ -15,24 +15,18 @@ namespace MtvRemediation.Tests.Remediation
     /// re-run finds how much of the tail reached the host and appends the rest, no byte twice.
     /// </summary>
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-    [Collection(nameof(KeptTailRecord))] // the record directory is process-wide
     public sealed class KeptTailRecordTests : IDisposable
     {
         private readonly string _root = Directory.CreateTempSubdirectory("mtv-kept-").FullName;
         private readonly BusyboxShell _shell = new BusyboxShell("esx-test");
-        private readonly Func<string> _defaultDirectory = KeptTailRecord.DirectoryProvider;
+        private readonly string _records;
 
-        public KeptTailRecordTests()
-        {
-            var records = Directory.CreateDirectory(Path.Combine(_root, "records")).FullName;
-            KeptTailRecord.DirectoryProvider = () => records;
-        }
+        public KeptTailRecordTests() => _records = Directory.CreateDirectory(Path.Combine(_root, "records")).FullName;
 
-        public void Dispose()
-        {
-            KeptTailRecord.DirectoryProvider = _defaultDirectory;
-            Directory.Delete(_root, true);
-        }
+        public void Dispose() => Directory.Delete(_root, true);
+
+        private LogClearRequest Request(string log, KeptTailRecord? resume = null) =>
+            new LogClearRequest { LogPath = log, KeepLastLines = 6000, KeptTailDirectory = Path.Combine(_root, "tails"), RecordDirectory = _records, Resume = resume };
 
         private static CancellationToken Ct => CancellationToken.None;
 
@@ -93,20 +87,21 @@ namespace MtvRemediation.Tests.Remediation
             var (log, tail) = Log(12000, 6000);
             var dying = new DyingClient(_shell, log, "log-append.sh", survives: 1);
             Assert.Throws<OperationCanceledException>(() =>
-                LogClearEngine.Clear(dying, new LogClearRequest { LogPath = log, KeepLastLines = 6000, KeptTailDirectory = Path.Combine(_root, "tails") }, Ct));
+                LogClearEngine.Clear(dying, Request(log), Ct));
 
-            var record = Assert.Single(KeptTailRecord.Find("esx-test", log));
+            var record = Assert.Single(KeptTailRecord.Find("esx-test", log, _records));
             Assert.True(record.PieceEnds.Length >= 3, "the tail must take more than the two pieces written before the death");
             Assert.Equal(tail, File.ReadAllBytes(record.TailFile));
             foreach (var f in new[] { record.TailFile, record.RecordFile })
                 Assert.Equal("600", Convert.ToString((int)File.GetUnixFileMode(f), 8));
-            var pending = Assert.Single(LocalPendingOperations.KeptLogTails("esx-test"));
+            var pending = Assert.Single(LocalPendingOperations.KeptLogTails("esx-test", _records));
+            Assert.Equal(record.RecordFile, pending.RecordLocation);
             Assert.Equal("KeptLogTail", pending.Kind);
             Assert.Equal($"Clear-VmkfstoolsWrapperLog -VMHost 'esx-test' -LogPath '{log}' -KeepLastLines 6000", pending.ResumeCommand);
             Assert.Contains(record.TailFile, record.Describe());
             File.AppendAllText(log, $"wrapper line {dying.WrapperLines + 1}\n"); // the wrapper goes on after the death
 
-            var r = LogClearEngine.Clear(_shell, new LogClearRequest { LogPath = log, KeepLastLines = 6000, Resume = record }, Ct);
+            var r = LogClearEngine.Clear(_shell, Request(log, record), Ct);
             Assert.Contains("finished the interrupted write-back", r.Note);
             var onHost = Encoding.UTF8.GetString(File.ReadAllBytes(log));
             for (var i = 1; i <= dying.WrapperLines + 1; i++)
@@ -115,7 +110,7 @@ namespace MtvRemediation.Tests.Remediation
                 onHost = onHost.Replace($"wrapper line {i}\n", string.Empty);
             }
             Assert.Equal(Encoding.UTF8.GetString(tail), onHost); // every kept byte once, in order
-            Assert.Empty(KeptTailRecord.Find("esx-test", log));
+            Assert.Empty(KeptTailRecord.Find("esx-test", log, _records));
             Assert.False(File.Exists(record.TailFile));
         }
 
@@ -125,22 +120,22 @@ namespace MtvRemediation.Tests.Remediation
             var (log, tail) = Log(12000, 6000);
             var before = File.ReadAllBytes(log);
             Assert.Throws<OperationCanceledException>(() =>
-                LogClearEngine.Clear(new DyingClient(_shell, log, "log-truncate.sh", survives: 0), new LogClearRequest { LogPath = log, KeepLastLines = 6000 }, Ct));
-            var record = Assert.Single(KeptTailRecord.Find("esx-test", log));
+                LogClearEngine.Clear(new DyingClient(_shell, log, "log-truncate.sh", survives: 0), Request(log), Ct));
+            var record = Assert.Single(KeptTailRecord.Find("esx-test", log, _records));
 
-            var r = LogClearEngine.Clear(_shell, new LogClearRequest { LogPath = log, KeepLastLines = 6000, Resume = record }, Ct);
+            var r = LogClearEngine.Clear(_shell, Request(log, record), Ct);
             Assert.Equal(before, File.ReadAllBytes(log));
             Assert.Contains("already all on the host", r.Note);
-            Assert.Empty(KeptTailRecord.Find("esx-test", log));
+            Assert.Empty(KeptTailRecord.Find("esx-test", log, _records));
         }
 
         [Fact]
         public void A_write_back_that_completes_leaves_no_record()
         {
             var (log, tail) = Log(12000, 6000);
-            LogClearEngine.Clear(_shell, new LogClearRequest { LogPath = log, KeepLastLines = 6000 }, Ct);
+            LogClearEngine.Clear(_shell, Request(log), Ct);
             Assert.Equal(tail, File.ReadAllBytes(log));
-            Assert.Empty(KeptTailRecord.Find());
+            Assert.Empty(KeptTailRecord.Find(directory: _records));
         }
 
         [Fact]
