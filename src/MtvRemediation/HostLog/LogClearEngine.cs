@@ -88,7 +88,8 @@ namespace MtvRemediation.HostLog
     /// (no unconditional last try). A tail larger than that piece is saved to a local file (0600) BEFORE the
     /// truncation, and the write-back that follows is not interrupted by Ctrl+C (bounded by
     /// <see cref="LogClearRequest.WriteBackTimeout"/>): so nothing is lost unless the client dies,
-    /// and even then the tail is in that file. A write-back that fails says exactly what was
+    /// and even then the tail is in that file, with a record (<see cref="KeptTailRecord"/>) that
+    /// every later run names and whose re-run finishes it. A write-back that fails says exactly what was
     /// truncated, what was written back and where the saved tail is. The archive, when asked for,
     /// is complete before any of that starts. Nothing is written on the log's volume before space
     /// is freed, so a 100% full /var works, and nothing at all is written to /tmp.

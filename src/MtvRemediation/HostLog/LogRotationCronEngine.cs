@@ -55,10 +55,13 @@ namespace MtvRemediation.HostLog
     /// Adds, lists and removes our rotation line in root's crontab. The crontab is read byte-exact
     /// (length and md5 checked), edited in C# (<see cref="Crontab"/> keeps every foreign byte),
     /// written to a temp file in the same directory that has the original mode and owner from its
-    /// creation, and renamed over the original (atomic: crond never sees a half-written file) only
-    /// after re-checking, right before the rename, that the crontab is still the one we read. A
-    /// mkdir lock on the host serialises concurrent runs (two runspaces, two admins). Then crond is
-    /// reloaded the ESXi way. The remote steps are Scripts/crontab-*.sh and crond-*.sh.
+    /// creation, and renamed over the original (atomic: crond never sees a half-written file); the
+    /// file it replaced is then compared with the one we read, so lines someone else wrote meanwhile
+    /// are appended to ours, or their rewritten crontab goes back (Scripts/crontab-replace.sh). A
+    /// mkdir lock on the host serialises our own runs (two runspaces, two workstations). Then crond
+    /// is reloaded the ESXi way; a reload-pending record on the host, written before the rename and
+    /// removed by the reload, lets the next run finish a run that died in between. The remote steps
+    /// are Scripts/crontab-*.sh and crond-*.sh.
     /// </summary>
     internal static class LogRotationCronEngine
     {
