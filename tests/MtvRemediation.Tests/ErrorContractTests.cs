@@ -36,6 +36,8 @@ namespace MtvRemediation.Tests
                 "that pins the key; only the verifier knows those facts, and the refusal must be complete wherever the connection is opened"),
             ("Commands/ResumeMtvPendingOperationCommand.cs", "| Reset-VMChangeTracking -PowerOff:$PowerOff",
                 "not a message: the script block through which Resume-MtvPendingOperation runs the cmdlet that owns the item's kind"),
+            ("HostLog/KeptTailRecord.cs", "Clear-VmkfstoolsWrapperLog -VMHost",
+                "output data: a pending operation's ResumeCommand is the command line that finishes it (host, log path and -KeepLastLines from its record)"),
         };
 
         /// <summary>Warnings that may carry an id (file, and the id constant they name).</summary>

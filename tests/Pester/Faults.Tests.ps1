@@ -16,7 +16,8 @@
 #                                      Register- on the Faults hosts, kept as a cross-check of the crontab bytes)
 #   crontab odd lines ................ HostRemediation.Tests 'keeps odd foreign lines (CRLF, comments, env, no final newline)'
 #   crontab read-only (mode 0444) .... HostRemediation.Tests 'adds one tagged line, keeps every foreign byte and the mode'
-#   crontab missing .................. here: 'a missing crontab ...' (and 'a crontab that is a directory ...')
+#   crontab missing .................. here: 'a missing crontab ...' (stays missing after Register + Unregister, issue 22)
+#                                      (and 'a crontab that is a directory ...')
 #   two Register in parallel ......... HostRemediation.Tests 'leaves exactly one entry after two registrations in parallel'
 #   vCenter session expired mid-run .. VSphere.Tests 'detects a session that expires after adoption';
 #                                      here: 'a session that expires mid-run ...'
@@ -42,6 +43,8 @@
 #   write-back chunks > packet limit .. here: '-KeepLastLines with a tail that is mostly non-ASCII ...'
 #   failed write-back reported ....... here: 'a write-back that fails says what was truncated ...'
 #   Ctrl+C during the write-back ...... here: 'Ctrl+C during the -KeepLastLines write-back ...'
+#   client killed in the write-back ... here: 'a -KeepLastLines write-back killed midway ...' (issue 22 item 3);
+#                                      xunit KeptTailRecordTests
 #   crontab without final newline ..... here: 'a crontab without a final newline ...'; HostRemediation.Tests 'keeps odd foreign lines'
 #   marker text in -LogPath ........... here: 'a -LogPath holding the job''s own marker text ...'
 #   non-ASCII > 17 KB in crontab ...... here: 'a crontab with a non-ASCII run over 17 KB ...'
@@ -52,6 +55,13 @@
 #   http:// ServiceUri ................ here: 'an http:// ServiceUri from a PowerCLI object is refused ...'
 #   archive 0600 ...................... here: 'an archive is created readable by its owner only (0600)'
 #   lab port flake .................... tests/lab/start-repeat.sh (20 lab starts in a row; not in the default run)
+#
+# Issue 22 (a run that dies or races leaves nothing a re-run cannot finish):
+#   5. Register killed between rename and reload  here: 'Register killed between the crontab rename and the crond reload ...';
+#                                      xunit EngineTests 'A_run_that_died_before_its_reload_...' (same second as crond's start)
+#   7. crontab edited during Register/Unregister  xunit CrontabRaceTests (an admin appending every 10-90 ms; 40 cycles,
+#                                      MTV_CRON_RACE_RUNS=200 for the full proof), CrontabScriptTests (append / rewrite meanwhile)
+#   missing crontab stays missing .... here: 'a missing crontab ...'; xunit EngineTests 'A_missing_crontab_stays_missing_...' 
 
 BeforeDiscovery {
     $script:LabUp = Test-Path (Join-Path $PSScriptRoot '../../out/lab/lab.json')
@@ -100,6 +110,27 @@ BeforeAll {
         finally { $ps.Dispose() }
     }
 
+
+    # A client that can be killed like a laptop's or a scheduled job's: a child `dotnet pwsh` that
+    # imports the module, opens a session to $VMHost and runs $Body. Kill it with .Kill($true) (SIGKILL
+    # to the whole tree: no finally block, no Disconnect runs).
+    function Start-LabClient {
+        param([Parameter(Mandatory)] $VMHost, [Parameter(Mandatory)][string] $Body)
+        $script = @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$($ManifestPath -replace "'", "''")'
+. '$($Helpers -replace "'", "''")'
+`$lab = Get-HostLab
+Connect-HostLab `$lab -Hosts @(`$lab.Hosts | Where-Object Name -EQ '$($VMHost.Name)')
+$Body
+"@
+        $psi = [Diagnostics.ProcessStartInfo]::new('dotnet')
+        foreach ($a in 'pwsh', '-NoProfile', '-NonInteractive', '-Command', $script) { $psi.ArgumentList.Add($a) }
+        $psi.WorkingDirectory = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
+        $psi.RedirectStandardOutput = $true
+        $psi.RedirectStandardError = $true
+        [Diagnostics.Process]::Start($psi)
+    }
 
     function Wait-Until([scriptblock] $Condition, [int] $TimeoutSeconds = 15) {
         $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
@@ -288,7 +319,7 @@ Describe 'Host faults' -Tag Lab, Fault -Skip:(-not $LabUp) {
     }
 
     Context 'crontab' {
-        It 'a missing crontab: Get says none, Register creates one with only our line, Unregister leaves it empty' {
+        It 'a missing crontab: Get says none, Register creates one with only our line, Unregister removes it again' {
             Invoke-InHost $H "rm -f $CrontabPath" | Out-Null
             @(Get-LogRotationCron -VMHost $H.Name -ErrorAction Stop).Count | Should -Be 0
             $r = Register-LogRotationCron -VMHost $H.Name -Confirm:$false -ErrorAction Stop 3>$null
@@ -297,7 +328,10 @@ Describe 'Host faults' -Tag Lab, Fault -Skip:(-not $LabUp) {
             @($text.TrimEnd("`n").Split("`n")).Count | Should -Be 1
             $text | Should -Match 'MtvRemediation:log-rotation'
             Unregister-LogRotationCron -VMHost $H.Name -Confirm:$false -ErrorAction Stop | Out-Null
-            (Get-HostFileBytes $H $CrontabPath).Length | Should -Be 0
+            Invoke-InHost $H "[ -e $CrontabPath ] && echo present || echo missing" | Should -Be 'missing'
+            Invoke-InHost $H 'ls -A /var/spool/cron/crontabs | wc -l' | Should -Be '0'
+            Unregister-LogRotationCron -VMHost $H.Name -Confirm:$false -ErrorAction Stop | Out-Null
+            Invoke-InHost $H "[ -e $CrontabPath ] && echo present || echo missing" | Should -Be 'missing'
         }
 
         It 'a crontab that is a directory: a clear error and nothing changed' {
@@ -313,6 +347,44 @@ Describe 'Host faults' -Tag Lab, Fault -Skip:(-not $LabUp) {
                 Invoke-InHost $H "rm -rf $CrontabPath" | Out-Null
                 Write-HostFile $H $CrontabPath $script:Pristine[$H.Name].Crontab
             }
+        }
+    }
+
+    Context 'client killed at a step (issue 22)' {
+        It 'Register killed between the crontab rename and the crond reload: the re-run reloads crond and says so' {
+            $crondBefore = Invoke-InHost $H 'cat /var/run/crond.pid'
+            # The reload reads crond's pid file first: a FIFO in its place holds the client right
+            # there, after the rename (the reload starts only when the rename succeeded).
+            Invoke-InHost $H 'cp -p /var/run/crond.pid /var/run/crond.pid.kept && rm /var/run/crond.pid && mkfifo /var/run/crond.pid' | Out-Null
+            $reload = 'crond </dev/null'   # a line of crond-reload.sh: its processes on the host
+            try {
+                $client = Start-LabClient -VMHost $H -Body "Register-LogRotationCron -VMHost '$($H.Name)' -Confirm:`$false"
+                Wait-Until { @(Get-RemoteWork $H $reload).Count -gt 0 -or $client.HasExited } -TimeoutSeconds 60 | Should -BeTrue
+                if ($client.HasExited) { throw "the client ended before it reached the reload: $($client.StandardError.ReadToEnd())" }
+                $client.Kill($true)   # SIGKILL to the client and its children (`dotnet pwsh` runs pwsh as a child)
+                $client.WaitForExit()
+            }
+            finally {
+                # The dead client's remote commands end by the hang-up guard; whatever is left goes here.
+                Get-RemoteWork $H $reload | ForEach-Object { Stop-Process -Id $_.Pid -Force -ErrorAction SilentlyContinue }
+                Invoke-InHost $H 'rm -f /var/run/crond.pid; mv /var/run/crond.pid.kept /var/run/crond.pid' | Out-Null
+            }
+            # The killed run's state: our line written, crond never reloaded.
+            Get-HostFileText $H $CrontabPath | Should -Match 'MtvRemediation:log-rotation'
+            Invoke-InHost $H 'cat /var/run/crond.pid' | Should -Be $crondBefore
+            # As if crond had started in the second of the write: a check of mtimes (whole seconds in
+            # BusyBox find) cannot tell; the host's reload-pending record does.
+            Invoke-InHost $H "touch -r $CrontabPath /var/run/crond.pid" | Out-Null
+            Wait-Until { -not (Test-Path (Get-HostPath $H '/var/spool/cron/.mtvremediation.lock')) } -TimeoutSeconds 5 | Out-Null
+            Invoke-InHost $H 'rm -rf /var/spool/cron/.mtvremediation.lock' | Out-Null   # the dead client's lock (taken over after 120 s)
+
+            $r = Register-LogRotationCron -VMHost $H.Name -Confirm:$false -ErrorAction Stop 3>$null
+            $r.Changed | Should -BeFalse
+            $r.Note | Should -Match 'reloaded'
+            $r.CrondPid | Should -Not -Be $crondBefore
+            Invoke-InHost $H "kill -0 $($r.CrondPid) && echo alive" | Should -Be 'alive'
+            Invoke-InHost $H '[ -e /var/spool/cron/.mtvremediation.reload-pending ] && echo pending || echo none' | Should -Be 'none'
+            (Register-LogRotationCron -VMHost $H.Name -Confirm:$false 3>$null).Note | Should -BeNullOrEmpty
         }
     }
 
@@ -739,7 +811,9 @@ Describe 'Nothing lost on hostile or odd hosts' -Tag Lab, Fault -Skip:(-not $Lab
         # What the message says was written back is exactly what the log holds.
         Get-HostFileSize $H '/tmp/mtv-wb.moved' | Should -Be $written
         Get-TargetHash | Should -Be $hash
-        Remove-Item $saved
+        # The saved tail has its record until it is written back or discarded.
+        $err[0].ErrorDetails.RecommendedAction | Should -Match ([regex]::Escape("Clear-VmkfstoolsWrapperLog -VMHost '$($H.Name)' -LogPath '$path' -KeepLastLines 40000"))
+        Remove-Item $saved, "$saved.kept-tail-record"
     }
 
     It 'Ctrl+C during the -KeepLastLines write-back returns promptly and the whole tail still lands in the log' {
@@ -763,6 +837,45 @@ Describe 'Nothing lost on hostile or odd hosts' -Tag Lab, Fault -Skip:(-not $Lab
         }
         finally { $job.PS.Dispose() }
         [Convert]::ToHexString((Get-HostFileBytes $H $path)) | Should -Be ([Convert]::ToHexString($expected))
+    }
+
+    It 'a -KeepLastLines write-back killed midway (kill -9 of the client): every later run names the saved tail, the re-run appends what is missing, each byte once' {
+        $path = '/tmp/mtv-kill.log'
+        $bytes = New-BigLog $path 60000
+        $expected = Get-TailBytes $bytes 40000
+        $records = Join-Path ([Environment]::GetFolderPath('LocalApplicationData')) 'MtvRemediation/kept-tails'
+        $client = Start-LabClient -VMHost $H -Body "Clear-VmkfstoolsWrapperLog -VMHost '$($H.Name)' -LogPath '$path' -KeepLastLines 40000 -Confirm:`$false"
+        try {
+            # Killed once the log is truncated and its first piece is back: the write-back (about 280
+            # pieces of 32 KiB, one command each) is under way.
+            $deadline = [DateTime]::UtcNow.AddSeconds(60)
+            while (-not $client.HasExited -and (Get-HostFileSize $H $path) -ge $bytes.Length -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
+            if ($client.HasExited) { throw "the client ended before its write-back: $($client.StandardError.ReadToEnd())" }
+            $client.Kill($true)
+            $client.WaitForExit()
+        }
+        finally { if (-not $client.HasExited) { $client.Kill($true) } }
+        $onHost = Get-HostFileSize $H $path
+        $onHost | Should -BeLessThan $expected.Length -Because 'the kill must land inside the write-back'
+        $record = @(Get-ChildItem $records -Filter '*.kept-tail-record' | Where-Object { (Get-Content -Raw $_.FullName) -match [regex]::Escape([uri]::EscapeDataString($path)) })
+        $record.Count | Should -Be 1
+        $record[0].UnixFileMode | Should -Be ([IO.UnixFileMode]'UserRead, UserWrite')
+
+        # Every later result for that host and log names it.
+        $null = Test-VmkfstoolsLogSpace -VMHost $H.Name -LogPath $path -SkipWrapperInventory -WarningVariable w 3>$null
+        "$w" | Should -Match 'interrupted -KeepLastLines write-back'
+        "$w" | Should -Match ([regex]::Escape("-KeepLastLines 40000"))
+        # -WhatIf says what the re-run would do and does nothing.
+        Clear-VmkfstoolsWrapperLog -VMHost $H.Name -LogPath $path -KeepLastLines 40000 -WhatIf 6>$null
+        Get-HostFileSize $H $path | Should -Be $onHost
+
+        $r = Clear-VmkfstoolsWrapperLog -VMHost $H.Name -LogPath $path -KeepLastLines 40000 -Confirm:$false -WarningVariable w2 -ErrorAction Stop 3>$null
+        "$w2" | Should -Match 'finished the interrupted write-back'
+        "$w2" | Should -Not -Match 'interrupted -KeepLastLines write-back truncated'
+        $r.BytesAfter | Should -Be $expected.Length
+        [Convert]::ToHexString((Get-HostFileBytes $H $path)) | Should -Be ([Convert]::ToHexString($expected))
+        Test-Path $record[0].FullName | Should -BeFalse
+        Invoke-InHost $H "rm -f $path" | Out-Null
     }
 
     It 'a crontab without a final newline is byte-identical after Register and Unregister' {

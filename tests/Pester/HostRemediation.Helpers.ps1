@@ -99,9 +99,10 @@ function Reset-HostState {
     param($VMHost)
     if (-not $script:Pristine.ContainsKey($VMHost.Name)) { Initialize-HostState $VMHost; return }
     $p = $script:Pristine[$VMHost.Name]
-    Invoke-InHost $VMHost 'rm -rf /var/log/vmkfstools-wrapper.log /var/log/secure-vmkfstools-wrapper.log /var/lab-filler /tmp/vmkfstools-wrapper-* /var/spool/cron/.mtvremediation.lock /etc/init.d/stuck /var/spool/cron/crontabs/*mtv-tmp*' | Out-Null
+    Invoke-InHost $VMHost 'rm -rf /var/log/vmkfstools-wrapper.log /var/log/secure-vmkfstools-wrapper.log /var/lab-filler /tmp/vmkfstools-wrapper-* /var/spool/cron/.mtvremediation.lock /var/spool/cron/.mtvremediation.reload-pending /etc/init.d/stuck /var/spool/cron/crontabs/*mtv-tmp*' | Out-Null
     $tab = Get-HostPath $VMHost '/var/spool/cron/crontabs/root'
-    if ([Convert]::ToHexString([IO.File]::ReadAllBytes($tab)) -ne [Convert]::ToHexString($p.Crontab)) { [IO.File]::WriteAllBytes($tab, $p.Crontab) }
+    # (a test may leave no crontab at all: Unregister removes one that Register created)
+    if (-not [IO.File]::Exists($tab) -or [Convert]::ToHexString([IO.File]::ReadAllBytes($tab)) -ne [Convert]::ToHexString($p.Crontab)) { [IO.File]::WriteAllBytes($tab, $p.Crontab) }
     & chmod $p.Mode $tab
     Invoke-InHost $VMHost 'p=$(cat /var/run/crond.pid 2>/dev/null); kill -0 "$p" 2>/dev/null || /usr/lib/vmware/busybox/bin/busybox crond </dev/null >/dev/null 2>&1; /etc/init.d/hostd start >/dev/null; /etc/init.d/vpxa start >/dev/null; true' | Out-Null
 }

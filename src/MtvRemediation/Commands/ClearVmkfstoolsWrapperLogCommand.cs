@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Management.Automation;
 using System.Threading;
 using MtvRemediation.Diagnosis;
@@ -17,6 +18,10 @@ namespace MtvRemediation.Commands
     {
         private readonly PerInput<string> _logPath;
         private string? _archiveDirectory;
+
+        // The interrupted write-back each host's run finishes (confirmed before any connection).
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<HostTarget, KeptTailRecord> _resume =
+            new System.Collections.Concurrent.ConcurrentDictionary<HostTarget, KeptTailRecord>();
 
         public ClearVmkfstoolsWrapperLogCommand() => _logPath = CapturePerInput(() => AbsoluteLogPath(LogPath)!);
 
@@ -57,6 +62,22 @@ namespace MtvRemediation.Commands
         private protected override bool ShouldProcessHost(HostTarget target)
         {
             var path = _logPath.For(target);
+            if (KeepLastLines > 0)
+            {
+                // A re-run of -KeepLastLines on a log whose write-back was interrupted finishes it
+                // instead of truncating again; declining (-Confirm) offers to discard it.
+                var pending = KeptTailRecord.Find(target.Name, path).FirstOrDefault();
+                if (pending != null)
+                {
+                    if (ShouldProcess(target.Name, $"Finish the interrupted -KeepLastLines write-back of {path} (truncated {pending.TruncatedAt.ToString("u", System.Globalization.CultureInfo.InvariantCulture)}): append the part of the kept tail saved in {pending.TailFile} that did not reach the host; no new truncation"))
+                    {
+                        _resume[target] = pending;
+                        return true;
+                    }
+                    if (ShouldProcess(pending.TailFile, $"Discard the kept tail of the interrupted write-back of {path} on {target.Name} ({pending.TailBytes} bytes; the part not on the host is lost)"))
+                        pending.Delete();
+                }
+            }
             var action = "Truncate " + path + " in place"
                          + (KeepLastLines > 0 ? $", keeping its last {KeepLastLines} lines" : string.Empty)
                          + (_archiveDirectory != null ? $", after saving a verified compressed copy to {_archiveDirectory}" : string.Empty);
@@ -80,9 +101,11 @@ namespace MtvRemediation.Commands
                 ArchiveDirectory = _archiveDirectory,
                 CompressOnHost = CompressOnHost,
                 KeepLastLines = KeepLastLines,
+                Resume = _resume.TryGetValue(target, out var resume) ? resume : null,
             };
             var result = LogClearEngine.Clear(shell, request, ct, sink.WriteVerbose);
             if (result.Note != null) sink.WriteWarning($"{target.Name}: {result.Note}");
+            KeptTailRecord.WarnPending(sink.WriteWarning, shell.HostName, logPath);
             sink.WriteObject(result);
         }
     }

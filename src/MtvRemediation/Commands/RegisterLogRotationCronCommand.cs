@@ -85,7 +85,9 @@ namespace MtvRemediation.Commands
             }
             var entry = new RotationEntry(RotationEntry.ScheduleForInterval(IntervalMinutes), path, maxMB * 1024L * 1024L);
             var change = LogRotationCronEngine.Register(shell, entry, Paths, ct, sink.WriteVerbose);
-            sink.WriteObject(ToOutput(shell.HostName, entry, registered: true, change.Changed, change.CrondPid));
+            var output = ToOutput(shell.HostName, entry, registered: true, change.Changed, change.CrondPid);
+            if (change.Reloaded) output.Note = "crond had not read the crontab's last change (a run stopped between its rename and its reload): reloaded.";
+            sink.WriteObject(output);
         }
 
         internal static LogRotationCron ToOutput(string host, RotationEntry e, bool registered, bool changed, int? pid) => new LogRotationCron

@@ -61,6 +61,7 @@ namespace MtvRemediation.Commands
             if (read.Wrapper != null) status.AddWrapperInventory(read.Wrapper);
             if (read.WrapperError != null) WriteInventoryFailed(target, read.WrapperError, sink);
             sink.WriteVerbose($"{status.VMHost}: {status.VolumePath} {status.UsedPercent}% used (source: {status.Source}); log {status.LogSizeBytes} bytes; /tmp {status.TmpUsedPercent}%.");
+            KeptTailRecord.WarnPending(sink.WriteWarning, shell.HostName, options.LogPath);
             if (Quiet) sink.WriteObject(status.Status == "Healthy");
             else sink.WriteObject(status);
         }

@@ -88,10 +88,13 @@ namespace MtvRemediation.Esxi
         /// Replaces our entry for the entry's log path (idempotent: any number of ours for that path
         /// become exactly one). Appends at the end; an unterminated last foreign line gets the LF
         /// it needs to stay a separate line (its own bytes are unchanged), and our line records that
-        /// (eol=ours) so removing it restores the original bytes.
+        /// (eol=ours) so removing it restores the original bytes. <paramref name="crontabWasMissing"/>:
+        /// this edit creates the crontab; our line records that (file=ours), and so does every later
+        /// line of ours while one does, so that removing the last of them removes the file again.
         /// </summary>
-        public void SetRotationEntry(RotationEntry entry)
+        public void SetRotationEntry(RotationEntry entry, bool crontabWasMissing = false)
         {
+            var createdFile = crontabWasMissing || RotationEntries().Any(e => e.CreatedFile);
             RemoveRotationEntries(entry.LogPath);
             var addedNewline = false;
             if (_lines.Count > 0 && !_lines[_lines.Count - 1].Terminated)
@@ -100,7 +103,7 @@ namespace MtvRemediation.Esxi
                 _lines[_lines.Count - 1] = new CrontabLine(last.Content, terminated: true);
                 addedNewline = true;
             }
-            var line = new RotationEntry(entry.Schedule, entry.LogPath, entry.MaxBytes, addedNewline);
+            var line = new RotationEntry(entry.Schedule, entry.LogPath, entry.MaxBytes, addedNewline, createdFile);
             _lines.Add(new CrontabLine(Encoding.UTF8.GetBytes(line.ToLine()), terminated: true));
         }
 
@@ -138,9 +141,9 @@ namespace MtvRemediation.Esxi
     /// </summary>
     internal sealed class RotationEntry
     {
-        public RotationEntry(string schedule, string logPath, long maxBytes) : this(schedule, logPath, maxBytes, false) { }
+        public RotationEntry(string schedule, string logPath, long maxBytes) : this(schedule, logPath, maxBytes, false, false) { }
 
-        internal RotationEntry(string schedule, string logPath, long maxBytes, bool addedFinalNewline)
+        internal RotationEntry(string schedule, string logPath, long maxBytes, bool addedFinalNewline, bool createdFile = false)
         {
             ValidatePath(logPath);
             if (maxBytes < 0) throw new ArgumentOutOfRangeException(nameof(maxBytes));
@@ -148,6 +151,7 @@ namespace MtvRemediation.Esxi
             LogPath = logPath;
             MaxBytes = maxBytes;
             AddedFinalNewline = addedFinalNewline;
+            CreatedFile = createdFile;
         }
 
         public string Schedule { get; }
@@ -156,6 +160,9 @@ namespace MtvRemediation.Esxi
 
         /// <summary>True when writing this line gave the crontab's last foreign line its LF (tag word eol=ours).</summary>
         internal bool AddedFinalNewline { get; }
+
+        /// <summary>True when the crontab did not exist before our Register created it (tag word file=ours).</summary>
+        internal bool CreatedFile { get; }
 
         public static string ScheduleForInterval(int minutes)
         {
@@ -184,7 +191,7 @@ namespace MtvRemediation.Esxi
         public string ToLine() => Schedule + " " + Command + " " + TagText;
 
         private string TagText => RemoteCommand.Format(Crontab.Tag + " max={0} path={1}",
-            MaxBytes.ToString(CultureInfo.InvariantCulture), LogPath).Text + (AddedFinalNewline ? " eol=ours" : string.Empty);
+            MaxBytes.ToString(CultureInfo.InvariantCulture), LogPath).Text + (AddedFinalNewline ? " eol=ours" : string.Empty) + (CreatedFile ? " file=ours" : string.Empty);
 
         /// <summary>Paths that cannot live on one crontab line (LF, CR) are refused; '%' is refused because some crons treat it as a newline.</summary>
         public static void ValidatePath(string logPath)
@@ -214,14 +221,16 @@ namespace MtvRemediation.Esxi
                 long? max = null;
                 string? path = null;
                 var eol = false;
+                var file = false;
                 foreach (var w in words)
                 {
                     if (w.StartsWith("max=", StringComparison.Ordinal) && long.TryParse(w.Substring(4), NumberStyles.None, CultureInfo.InvariantCulture, out var m)) max = m;
                     else if (w.StartsWith("path=", StringComparison.Ordinal)) path = w.Substring(5);
                     else if (w == "eol=ours") eol = true;
+                    else if (w == "file=ours") file = true;
                 }
                 if (max == null || path == null) continue;
-                var e = TryCreate(schedule, path, max.Value, eol);
+                var e = TryCreate(schedule, path, max.Value, eol, file);
                 if (e == null) continue;
                 if (e.ToLine() == text || schedule + " " + e.LegacyCommand + " " + e.TagText == text) return e;
             }
@@ -229,9 +238,9 @@ namespace MtvRemediation.Esxi
         }
 
         // A tag naming a path our rule refuses is not our line.
-        private static RotationEntry? TryCreate(string schedule, string path, long maxBytes, bool eol)
+        private static RotationEntry? TryCreate(string schedule, string path, long maxBytes, bool eol, bool createdFile)
         {
-            try { return new RotationEntry(schedule, path, maxBytes, eol); }
+            try { return new RotationEntry(schedule, path, maxBytes, eol, createdFile); }
             catch (ArgumentException) { return null; }
         }
     }

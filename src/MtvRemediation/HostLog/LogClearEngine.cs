@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.IO.Compression;
+using System.Linq;
 using System.Management.Automation;
 using System.Security.Cryptography;
 using System.Text;
@@ -48,6 +49,16 @@ namespace MtvRemediation.HostLog
         /// </summary>
         public string? KeptTailDirectory { get; set; }
 
+        /// <summary>
+        /// An interrupted write-back of this host and log to finish instead of a new clear (its
+        /// re-run): the log now holds the start of the tail and the wrapper's lines since, and a new
+        /// truncation would drop what is being restored.
+        /// </summary>
+        public KeptTailRecord? Resume { get; set; }
+
+        /// <summary>Where the kept tail's record goes (<see cref="KeptTailRecord"/>); null: the user's private kept-tails directory, where every later run looks.</summary>
+        public string? RecordDirectory { get; set; }
+
         /// <summary>Limit for writing the kept tail back once the log is truncated (Ctrl+C does not stop that step).</summary>
         public TimeSpan WriteBackTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
@@ -77,7 +88,8 @@ namespace MtvRemediation.HostLog
     /// (no unconditional last try). A tail larger than that piece is saved to a local file (0600) BEFORE the
     /// truncation, and the write-back that follows is not interrupted by Ctrl+C (bounded by
     /// <see cref="LogClearRequest.WriteBackTimeout"/>): so nothing is lost unless the client dies,
-    /// and even then the tail is in that file. A write-back that fails says exactly what was
+    /// and even then the tail is in that file, with a record (<see cref="KeptTailRecord"/>) that
+    /// every later run names and whose re-run finishes it. A write-back that fails says exactly what was
     /// truncated, what was written back and where the saved tail is. The archive, when asked for,
     /// is complete before any of that starts. Nothing is written on the log's volume before space
     /// is freed, so a 100% full /var works, and nothing at all is written to /tmp.
@@ -102,6 +114,19 @@ namespace MtvRemediation.HostLog
                 BytesBefore = before.LogSizeBytes,
                 UsedPercentBefore = before.UsedPercent,
             };
+            if (request.Resume != null)
+            {
+                var appended = ResumeWriteBack(shell, request.Resume, 2 * request.MaxKeptBytes + ArchiveChunkBytes, ct, verbose);
+                result.KeptBytes = request.Resume.TailBytes;
+                result.Note = appended > 0
+                    ? $"finished the interrupted write-back of {request.LogPath}: appended the {appended} bytes of the kept tail that had not reached the host (from {request.Resume.TailFile}, now deleted); nothing else was truncated."
+                    : $"the kept tail of the interrupted write-back of {request.LogPath} was already all on the host; {request.Resume.TailFile} deleted, nothing else was truncated.";
+                var now = LogSpaceProbe.Measure(shell, probeOptions, ct);
+                result.LogExists = now.LogExists;
+                result.BytesAfter = now.LogSizeBytes;
+                result.UsedPercentAfter = now.UsedPercent;
+                return result;
+            }
             if (!before.LogExists)
             {
                 verbose?.Invoke($"{shell.HostName}: {request.LogPath} does not exist; nothing to clear.");
@@ -198,8 +223,11 @@ namespace MtvRemediation.HostLog
                 var expected = Str(keepFrom + kept.Length);
                 var room = RemoteOps.RoomForData(RemoteCommand.FromScript("log-truncate.sh", path, expected, string.Empty));
                 var chunks = RemoteOps.PrintfChunks(kept, 0, kept.Length, room);
-                // More than the truncating command carries: keep a local copy until it is all back.
-                var savedTail = chunks.Count > 1 ? SaveKeptTail(request, shell.HostName, kept) : null;
+                var rest = chunks.Count > 1 ? AppendPieces(path, kept, chunks[0].Count) : new List<(int Offset, int Count, string Format)>();
+                // More than the truncating command carries: keep a local copy, and the record of
+                // what it belongs to, until it is all back.
+                var record = chunks.Count > 1 ? SaveKeptTail(request, shell.HostName, kept, keepFrom, chunks[0], rest) : null;
+                var savedTail = record?.TailFile;
                 RemoteCommandResult r;
                 try
                 {
@@ -211,7 +239,7 @@ namespace MtvRemediation.HostLog
                     if (savedTail != null) verbose?.Invoke($"{shell.HostName}: the truncation of {path} did not answer; the part to keep is saved in {savedTail}.");
                     throw;
                 }
-                if (r.ExitStatus != 0 && savedTail != null) TryDelete(savedTail); // nothing truncated: the copy is not needed
+                if (r.ExitStatus != 0) record?.Delete(); // nothing truncated: the copy is not needed
                 if (r.ExitStatus == 3)
                 {
                     verbose?.Invoke($"{shell.HostName}: {path} grew while clearing it; fetching the new tail (attempt {attempt}).");
@@ -225,7 +253,7 @@ namespace MtvRemediation.HostLog
                         $"Truncating {path} on '{shell.HostName}' failed (exit {r.ExitStatus}): {LogSpaceProbe.FirstLine(r.Stderr)}",
                         "Check the file's permissions and that the path is a regular file, then retry.");
                 }
-                WriteBack(shell, request, keepFrom, kept, chunks, savedTail, verbose);
+                WriteBack(shell, path, keepFrom, kept, chunks.Count > 0 ? chunks[0].Count : 0, rest, record, request.WriteBackTimeout, verbose);
                 return kept.Length;
             }
             throw new RemediationException(HostRemediationErrorIds.LogClearFailed, ErrorCategory.OperationTimeout,
@@ -233,29 +261,32 @@ namespace MtvRemediation.HostLog
                 "Retry when the host is less busy (no clone running), or pause the MTV migration that writes the log.");
         }
 
+        /// <summary>The pieces after the first one [from, end) of the tail, cut for the append command (less text around the data).</summary>
+        private static List<(int Offset, int Count, string Format)> AppendPieces(string path, byte[] kept, int from)
+        {
+            var room = RemoteOps.RoomForData(RemoteCommand.FromScript("log-append.sh", path, string.Empty));
+            return RemoteOps.PrintfChunks(kept, from, kept.Length - from, room);
+        }
+
         /// <summary>
         /// Appends the kept tail after the first piece. Deliberately not cancellable: the log is
         /// already truncated, so stopping now would lose the tail on the host; the step is bounded
         /// by the write-back timeout instead, and the tail is saved locally until it is all back.
         /// </summary>
-        private static void WriteBack(IEsxiShell shell, LogClearRequest request, long keepFrom, byte[] kept,
-            List<(int Offset, int Count, string Format)> chunks, string? savedTail, Action<string>? verbose)
+        private static void WriteBack(IEsxiShell shell, string path, long keepFrom, byte[] kept, int written,
+            List<(int Offset, int Count, string Format)> rest, KeptTailRecord? record, TimeSpan timeout, Action<string>? verbose)
         {
-            var path = request.LogPath;
-            if (chunks.Count <= 1) return;
-            var deadline = DateTime.UtcNow + request.WriteBackTimeout;
-            verbose?.Invoke($"{shell.HostName}: writing back {kept.Length} kept bytes of {path} in {chunks.Count} pieces (saved meanwhile in {savedTail}; Ctrl+C does not interrupt this step).");
-            // Pieces are re-cut for the append command, which has less text around the data.
-            var room = RemoteOps.RoomForData(RemoteCommand.FromScript("log-append.sh", path, string.Empty));
-            var rest = RemoteOps.PrintfChunks(kept, chunks[0].Count, kept.Length - chunks[0].Count, room);
-            var written = chunks[0].Count;
+            if (rest.Count == 0) return;
+            var savedTail = record?.TailFile;
+            var deadline = DateTime.UtcNow + timeout;
+            verbose?.Invoke($"{shell.HostName}: writing back {kept.Length - written} kept bytes of {path} in {rest.Count} pieces (saved meanwhile in {savedTail}; Ctrl+C does not interrupt this step).");
             foreach (var piece in rest)
             {
                 string? failure = null;
                 try
                 {
                     var left = deadline - DateTime.UtcNow;
-                    if (left <= TimeSpan.Zero) failure = $"the write-back took longer than {request.WriteBackTimeout.TotalSeconds:0} s";
+                    if (left <= TimeSpan.Zero) failure = $"the write-back took longer than {timeout.TotalSeconds:0} s";
                     else
                     {
                         var w = RemoteOps.Run(shell, RemoteCommand.FromScript("log-append.sh", path, piece.Format), CancellationToken.None,
@@ -273,15 +304,93 @@ namespace MtvRemediation.HostLog
                     throw new RemediationException(HostRemediationErrorIds.LogWriteBackFailed, ErrorCategory.WriteError,
                         $"{path} on '{shell.HostName}' WAS truncated: bytes 0-{keepFrom} were dropped as asked, but writing back the {kept.Length} bytes to keep failed after {written} bytes ({failure}). " +
                         $"The log now holds those {written} bytes and whatever the wrapper wrote since. The whole part to keep is saved locally in {savedTail}.",
-                        $"Append the rest from {savedTail} (bytes {written} onwards) to {path} on the host if you need it; the log itself is usable.");
+                        record != null ? $"Run {record.ResumeCommand} to write back the rest (or, with -Confirm, to discard it)." : "Run the command again.");
                 }
                 written += piece.Count;
             }
-            if (savedTail != null) TryDelete(savedTail);
+            record?.Delete();
         }
 
-        /// <summary>Saves the part to keep in a new owner-only file; returns its path.</summary>
-        private static string SaveKeptTail(LogClearRequest request, string host, byte[] kept)
+        /// <summary>
+        /// Finishes an interrupted write-back from its record: finds which pieces of the tail reached
+        /// the host and appends the rest, each piece once. A piece reached the host when its bytes
+        /// are in the log after the pieces before it (the wrapper's own lines may lie between them);
+        /// the first piece not found and everything after it are appended. A log that was never
+        /// truncated still holds the whole tail: nothing is written. Returns the bytes appended.
+        /// </summary>
+        public static long ResumeWriteBack(IEsxiShell shell, KeptTailRecord record, long maxLogBytes, CancellationToken ct, Action<string>? verbose = null)
+        {
+            var kept = File.ReadAllBytes(record.TailFile);
+            if (kept.LongLength != record.TailBytes || record.PieceEnds.Length == 0 || record.PieceEnds[record.PieceEnds.Length - 1] != kept.LongLength)
+            {
+                throw new RemediationException(HostRemediationErrorIds.LogWriteBackFailed, ErrorCategory.InvalidData,
+                    $"The saved tail {record.TailFile} does not match its record {record.RecordFile} ({kept.LongLength} of {record.TailBytes} bytes); nothing was written to {record.LogPath} on '{shell.HostName}'.",
+                    "Append the saved tail to the log by hand if you need it, then delete both files (or discard them with -Confirm).");
+            }
+            byte[] log;
+            RemoteCommandResult read;
+            try
+            {
+                log = RemoteOps.RunBytes(shell, RemoteCommand.FromScript("log-tail.sh", record.LogPath, "1"), maxLogBytes, ct, out read);
+            }
+            catch (CappedMemoryStream.CapExceededException)
+            {
+                throw new RemediationException(HostRemediationErrorIds.LogWriteBackFailed, ErrorCategory.LimitsExceeded,
+                    $"{record.LogPath} on '{shell.HostName}' is larger than the {maxLogBytes} bytes read to find how much of the kept tail reached it; nothing was written. The tail stays saved in {record.TailFile}.",
+                    "Append the saved tail to the log by hand if you need it, or discard it with -Confirm.");
+            }
+            if (read.ExitStatus == LogPathRule.MissingExitStatus) log = Array.Empty<byte>();
+            else
+            {
+                ThrowIfRefused(shell, record.LogPath, read, changedNothing: true);
+                if (!read.Succeeded)
+                {
+                    throw new RemediationException(HostRemediationErrorIds.LogClearFailed, ErrorCategory.ReadError,
+                        $"Reading {record.LogPath} on '{shell.HostName}' failed (exit {read.ExitStatus}): {LogSpaceProbe.FirstLine(read.Stderr)}. Nothing was written; the tail stays saved in {record.TailFile}.",
+                        "Check the log file on the host, then retry.");
+                }
+            }
+            var onHost = BytesOnHost(log, kept, record.PieceEnds);
+            verbose?.Invoke($"{shell.HostName}: {onHost} of the {kept.Length} kept bytes of {record.LogPath} are on the host already; appending the rest.");
+            if (onHost < kept.Length)
+                WriteBack(shell, record.LogPath, record.DroppedBytes, kept, (int)onHost, AppendPieces(record.LogPath, kept, (int)onHost), record, TimeSpan.FromMinutes(10), verbose);
+            else
+                record.Delete();
+            return kept.Length - onHost;
+        }
+
+        /// <summary>How many bytes of the tail, piece by piece in order, are in the log.</summary>
+        internal static long BytesOnHost(byte[] log, byte[] kept, long[] pieceEnds)
+        {
+            var at = 0;
+            long start = 0;
+            foreach (var end in pieceEnds)
+            {
+                var found = IndexOf(log, kept, (int)start, (int)(end - start), at);
+                if (found < 0) return start;
+                at = found + (int)(end - start);
+                start = end;
+            }
+            return start;
+        }
+
+        private static int IndexOf(byte[] haystack, byte[] source, int offset, int count, int from)
+        {
+            if (count == 0) return from;
+            for (var i = from; i + count <= haystack.Length; i++)
+            {
+                i = Array.IndexOf(haystack, source[offset], i);
+                if (i < 0 || i + count > haystack.Length) return -1;
+                var j = 1;
+                while (j < count && haystack[i + j] == source[offset + j]) j++;
+                if (j == count) return i;
+            }
+            return -1;
+        }
+
+        /// <summary>Saves the part to keep in a new owner-only file, and its record; returns the record.</summary>
+        private static KeptTailRecord SaveKeptTail(LogClearRequest request, string host, byte[] kept, long keepFrom,
+            (int Offset, int Count, string Format) first, List<(int Offset, int Count, string Format)> rest)
         {
             var directory = request.KeptTailDirectory ?? request.ArchiveDirectory ?? OwnerOnlyFile.PrivateDirectory("kept-tails");
             Directory.CreateDirectory(directory);
@@ -291,7 +400,21 @@ namespace MtvRemediation.HostLog
                 fs.Write(kept, 0, kept.Length);
                 fs.Flush(true);
             }
-            return file;
+            var record = new KeptTailRecord
+            {
+                Host = host,
+                LogPath = request.LogPath,
+                TailFile = file,
+                TailBytes = kept.Length,
+                KeepLastLines = request.KeepLastLines,
+                DroppedBytes = keepFrom,
+                PieceEnds = new[] { (long)first.Offset + first.Count }.Concat(rest.Select(p => (long)p.Offset + p.Count)).ToArray(),
+                TruncatedAt = DateTime.UtcNow,
+                StartedBy = Environment.UserName + "@" + Environment.MachineName,
+            };
+            try { record.Save(request.RecordDirectory); }
+            catch { TryDelete(file); throw; }
+            return record;
         }
 
         private static void TryDelete(string file)

@@ -23,6 +23,13 @@ namespace MtvRemediation.HostLog
         /// <summary>mkdir-lock guarding read-modify-write; outside the crontabs dir so crond never sees it.</summary>
         public string LockDir { get; set; } = "/var/spool/cron/.mtvremediation.lock";
 
+        /// <summary>
+        /// The host's record that a crontab change awaits crond's reload: written right before the
+        /// rename, removed by a reload that succeeded, so a run that died in between is finished by
+        /// the next one (on any workstation). Outside the crontabs dir, like the lock.
+        /// </summary>
+        public string ReloadPending { get; set; } = "/var/spool/cron/.mtvremediation.reload-pending";
+
         public TimeSpan LockTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
         /// <summary>A lock older than this is left over by a dead client and is taken over.</summary>
@@ -37,7 +44,7 @@ namespace MtvRemediation.HostLog
         public int? CrondPid { get; set; }
         public int Removed => RemovedEntries.Length;
 
-        /// <summary>crond was reloaded although the crontab was up to date (it had not read the last change).</summary>
+        /// <summary>crond was reloaded although the crontab was up to date (it had not read the last change: a run stopped before its reload).</summary>
         public bool Reloaded { get; set; }
 
         /// <summary>Our entries that the edit took out (read under the lock).</summary>
@@ -48,10 +55,13 @@ namespace MtvRemediation.HostLog
     /// Adds, lists and removes our rotation line in root's crontab. The crontab is read byte-exact
     /// (length and md5 checked), edited in C# (<see cref="Crontab"/> keeps every foreign byte),
     /// written to a temp file in the same directory that has the original mode and owner from its
-    /// creation, and renamed over the original (atomic: crond never sees a half-written file) only
-    /// after re-checking, right before the rename, that the crontab is still the one we read. A
-    /// mkdir lock on the host serialises concurrent runs (two runspaces, two admins). Then crond is
-    /// reloaded the ESXi way. The remote steps are Scripts/crontab-*.sh and crond-*.sh.
+    /// creation, and renamed over the original (atomic: crond never sees a half-written file); the
+    /// file it replaced is then compared with the one we read, so lines someone else wrote meanwhile
+    /// are appended to ours, or their rewritten crontab goes back (Scripts/crontab-replace.sh). A
+    /// mkdir lock on the host serialises our own runs (two runspaces, two workstations). Then crond
+    /// is reloaded the ESXi way; a reload-pending record on the host, written before the rename and
+    /// removed by the reload, lets the next run finish a run that died in between. The remote steps
+    /// are Scripts/crontab-*.sh and crond-*.sh.
     /// </summary>
     internal static class LogRotationCronEngine
     {
@@ -75,11 +85,11 @@ namespace MtvRemediation.HostLog
         }
 
         public static CronChange Register(IEsxiShell shell, RotationEntry entry, CronPaths paths, CancellationToken ct, Action<string>? verbose = null) =>
-            Edit(shell, paths, ct, verbose, tab => tab.SetRotationEntry(entry));
+            Edit(shell, paths, ct, verbose, (tab, missing) => tab.SetRotationEntry(entry, missing));
 
         /// <summary>Removes our entries (for one log path, or all of ours when null).</summary>
         public static CronChange Unregister(IEsxiShell shell, string? logPath, CronPaths paths, CancellationToken ct, Action<string>? verbose = null) =>
-            Edit(shell, paths, ct, verbose, tab => tab.RemoveRotationEntries(logPath));
+            Edit(shell, paths, ct, verbose, (tab, _) => tab.RemoveRotationEntries(logPath));
 
         /// <summary>Our entries and crond's pid, read in one command (no lock: nothing is written).</summary>
         public static CronChange Get(IEsxiShell shell, CronPaths paths, CancellationToken ct)
@@ -112,7 +122,7 @@ namespace MtvRemediation.HostLog
             };
         }
 
-        private static CronChange Edit(IEsxiShell shell, CronPaths paths, CancellationToken ct, Action<string>? verbose, Action<Crontab> edit)
+        private static CronChange Edit(IEsxiShell shell, CronPaths paths, CancellationToken ct, Action<string>? verbose, Action<Crontab, bool> edit)
         {
             var token = AcquireLock(shell, paths, ct, verbose);
             try
@@ -120,7 +130,7 @@ namespace MtvRemediation.HostLog
                 var (original, mode, owner) = Read(shell, paths, ct);
                 var tab = Crontab.Parse(original ?? Array.Empty<byte>());
                 var entriesBefore = tab.RotationEntries();
-                edit(tab);
+                edit(tab, original == null);
                 var updated = tab.ToBytes();
                 var after = tab.RotationEntries();
                 var change = new CronChange
@@ -128,7 +138,18 @@ namespace MtvRemediation.HostLog
                     Entries = after.ToArray(),
                     RemovedEntries = entriesBefore.Where(b => !after.Any(a => a.ToLine() == b.ToLine())).ToArray(),
                 };
-                if (original != null && updated.AsSpanEquals(original))
+                if (original != null && updated.Length == 0 && change.RemovedEntries.Any(e => e.CreatedFile))
+                {
+                    // Our Register created the crontab (there was none) and only our lines were in it:
+                    // it goes, so the host is as it was before.
+                    RemoveCreatedCrontab(shell, paths, original, ct);
+                    change.Changed = true;
+                    change.CrondPid = ReloadCrond(shell, paths, ct);
+                    verbose?.Invoke($"{shell.HostName}: crontab removed (this module had created it), crond reloaded (pid {change.CrondPid}).");
+                    return change;
+                }
+                // Nothing to write (no crontab and nothing to remove creates none).
+                if (original == null ? updated.Length == 0 : updated.AsSpanEquals(original))
                 {
                     var (pid, stale) = ReadPid(shell, paths, ct);
                     if (!stale)
@@ -144,7 +165,7 @@ namespace MtvRemediation.HostLog
                     verbose?.Invoke($"{shell.HostName}: crontab up to date, but crond (pid {pid}) started before its last change: reloaded (pid {change.CrondPid}).");
                     return change;
                 }
-                Write(shell, paths, updated, original == null ? null : Md5(original), mode ?? "600", owner, ct);
+                Write(shell, paths, updated, original, mode ?? "600", owner, ct);
                 change.Changed = true;
                 change.CrondPid = ReloadCrond(shell, paths, ct);
                 verbose?.Invoke($"{shell.HostName}: crontab rewritten ({updated.Length} bytes), crond reloaded (pid {change.CrondPid}).");
@@ -156,41 +177,47 @@ namespace MtvRemediation.HostLog
             }
         }
 
+        /// <summary>How often the read is repeated when the crontab changed between its stat and its copy.</summary>
+        private const int ReadAttempts = 5;
+
         private static (byte[]? Bytes, string? Mode, string? Owner) Read(IEsxiShell shell, CronPaths paths, CancellationToken ct)
         {
-            var meta = RemoteOps.Run(shell, RemoteCommand.FromScript("crontab-stat.sh", paths.CrontabPath), ct);
-            var lines = meta.Stdout.Replace("\r", string.Empty).Split(new[] { '\n' }, StringSplitOptions.RemoveEmptyEntries);
-            if (meta.Succeeded && lines.Length > 0 && lines[0].Trim() == "missing") return (null, null, null);
-            var head = lines.Length >= 2 ? lines[0].Split(' ') : Array.Empty<string>();
-            if (!meta.Succeeded || head.Length != 3 || !long.TryParse(head[2], NumberStyles.None, CultureInfo.InvariantCulture, out var size))
+            for (var attempt = 1; ; attempt++)
             {
-                throw new RemediationException(HostRemediationErrorIds.CrontabReadFailed, ErrorCategory.ReadError,
-                    $"Cannot read {paths.CrontabPath} on '{shell.HostName}' (exit {meta.ExitStatus}): {LogSpaceProbe.FirstLine(meta.Stderr)}",
-                    "Check that you are logged in as root and the crontab exists, then retry.");
-            }
-            var expectedMd5 = lines[1].Split(' ')[0].Trim().ToLowerInvariant();
-            byte[] bytes;
-            try
-            {
-                bytes = RemoteOps.RunBytes(shell, RemoteCommand.Exec("cat", paths.CrontabPath), MaxCrontabBytes, ct, out _);
-            }
-            catch (CappedMemoryStream.CapExceededException)
-            {
-                throw new RemediationException(HostRemediationErrorIds.CrontabReadFailed, ErrorCategory.LimitsExceeded,
-                    $"{paths.CrontabPath} on '{shell.HostName}' is larger than {MaxCrontabBytes} bytes; refusing to edit it.",
-                    "Inspect the crontab by hand.");
-            }
-            if (bytes.LongLength != size || Md5(bytes) != expectedMd5)
-            {
+                var meta = RemoteOps.Run(shell, RemoteCommand.FromScript("crontab-stat.sh", paths.CrontabPath), ct);
+                var lines = meta.Stdout.Replace("\r", string.Empty).Split(new[] { '\n' }, StringSplitOptions.RemoveEmptyEntries);
+                if (meta.Succeeded && lines.Length > 0 && lines[0].Trim() == "missing") return (null, null, null);
+                var head = lines.Length >= 2 ? lines[0].Split(' ') : Array.Empty<string>();
+                if (!meta.Succeeded || head.Length != 3 || !long.TryParse(head[2], NumberStyles.None, CultureInfo.InvariantCulture, out var size))
+                {
+                    throw new RemediationException(HostRemediationErrorIds.CrontabReadFailed, ErrorCategory.ReadError,
+                        $"Cannot read {paths.CrontabPath} on '{shell.HostName}' (exit {meta.ExitStatus}): {LogSpaceProbe.FirstLine(meta.Stderr)}",
+                        "Check that you are logged in as root and the crontab exists, then retry.");
+                }
+                var expectedMd5 = lines[1].Split(' ')[0].Trim().ToLowerInvariant();
+                byte[] bytes;
+                try
+                {
+                    bytes = RemoteOps.RunBytes(shell, RemoteCommand.Exec("cat", paths.CrontabPath), MaxCrontabBytes, ct, out _);
+                }
+                catch (CappedMemoryStream.CapExceededException)
+                {
+                    throw new RemediationException(HostRemediationErrorIds.CrontabReadFailed, ErrorCategory.LimitsExceeded,
+                        $"{paths.CrontabPath} on '{shell.HostName}' is larger than {MaxCrontabBytes} bytes; refusing to edit it.",
+                        "Inspect the crontab by hand.");
+                }
+                if (bytes.LongLength == size && Md5(bytes) == expectedMd5) return (bytes, head[0], head[1]);
+                // Someone writing the crontab between the stat and the copy (an admin's edit) also
+                // gives a mismatch: read again; only a mismatch that persists is the transport's.
+                if (attempt < ReadAttempts) continue;
                 throw new RemediationException(HostRemediationErrorIds.CrontabReadFailed, ErrorCategory.InvalidResult,
-                    $"The copy of {paths.CrontabPath} read from '{shell.HostName}' does not match the file ({bytes.Length} of {size} bytes, md5 differs); nothing was changed.",
+                    $"The copy of {paths.CrontabPath} read from '{shell.HostName}' does not match the file ({bytes.Length} of {size} bytes, md5 differs) in {ReadAttempts} reads; nothing was changed.",
                     "Retry; if it persists, the SSH layer altered bytes: report it.");
             }
-            return (bytes, head[0], head[1]);
         }
 
-        /// <param name="originalMd5">The md5 of the crontab as read under the lock; null when there was none.</param>
-        private static void Write(IEsxiShell shell, CronPaths paths, byte[] content, string? originalMd5, string mode, string? owner, CancellationToken ct)
+        /// <param name="original">The crontab as read under the lock; null when there was none.</param>
+        private static void Write(IEsxiShell shell, CronPaths paths, byte[] content, byte[]? original, string mode, string? owner, CancellationToken ct)
         {
             var temp = paths.CrontabPath + ".mtv-tmp." + Guid.NewGuid().ToString("N").Substring(0, 12);
             try
@@ -205,12 +232,19 @@ namespace MtvRemediation.HostLog
                     if (!w.Succeeded) throw WriteFailed(shell, paths, w, "writing the new crontab");
                 }
                 var fin = RemoteOps.Run(shell, RemoteCommand.FromScript("crontab-replace.sh",
-                    temp, paths.CrontabPath, content.Length.ToString(CultureInfo.InvariantCulture), Md5(content), originalMd5 ?? "missing"), ct);
+                    temp, paths.CrontabPath, content.Length.ToString(CultureInfo.InvariantCulture), Md5(content),
+                    original == null ? "missing" : Md5(original), (original?.Length ?? 0).ToString(CultureInfo.InvariantCulture), paths.ReloadPending), ct);
                 if (fin.ExitStatus == 10)
                 {
                     throw new RemediationException(HostRemediationErrorIds.CrontabChangedMeanwhile, ErrorCategory.ResourceBusy,
                         $"{paths.CrontabPath} on '{shell.HostName}' was changed by someone else while this edit was prepared; it was not replaced, so that change is kept. The crontab was not changed by this command.",
                         "Run the command again: it reads the crontab afresh.");
+                }
+                if (fin.ExitStatus == 9)
+                {
+                    throw new RemediationException(HostRemediationErrorIds.CrontabChangedMeanwhile, ErrorCategory.WriteError,
+                        $"{paths.CrontabPath} on '{shell.HostName}' was rewritten by someone else while this edit replaced it, and their version could not be put back (exit 9: no room on /var?). The crontab now holds this command's edit of the version read before.",
+                        "Compare the crontab with the other edit and redo it; free space on /var first.");
                 }
                 if (!fin.Succeeded) throw WriteFailed(shell, paths, fin, fin.ExitStatus == 6 ? "verifying the new crontab" : "replacing the crontab");
             }
@@ -220,6 +254,19 @@ namespace MtvRemediation.HostLog
                 catch (RemediationException) { }
                 throw;
             }
+        }
+
+        private static void RemoveCreatedCrontab(IEsxiShell shell, CronPaths paths, byte[] original, CancellationToken ct)
+        {
+            var r = RemoteOps.Run(shell, RemoteCommand.FromScript("crontab-remove.sh",
+                paths.CrontabPath, Md5(original), original.Length.ToString(CultureInfo.InvariantCulture), paths.ReloadPending), ct);
+            if (r.ExitStatus == 10)
+            {
+                throw new RemediationException(HostRemediationErrorIds.CrontabChangedMeanwhile, ErrorCategory.ResourceBusy,
+                    $"{paths.CrontabPath} on '{shell.HostName}' was changed by someone else while this command removed it; it was put back, so that change is kept. The crontab was not changed by this command.",
+                    "Run the command again: it reads the crontab afresh.");
+            }
+            if (!r.Succeeded) throw WriteFailed(shell, paths, r, "removing the crontab");
         }
 
         private static RemediationException WriteFailed(IEsxiShell shell, CronPaths paths, RemoteCommandResult r, string what) =>
@@ -235,7 +282,7 @@ namespace MtvRemediation.HostLog
         /// </summary>
         public static int ReloadCrond(IEsxiShell shell, CronPaths paths, CancellationToken ct)
         {
-            var r = RemoteOps.Run(shell, RemoteCommand.FromScript("crond-reload.sh", paths.PidFile, paths.Busybox), ct, TimeSpan.FromSeconds(90));
+            var r = RemoteOps.Run(shell, RemoteCommand.FromScript("crond-reload.sh", paths.PidFile, paths.Busybox, paths.ReloadPending), ct, TimeSpan.FromSeconds(90));
             var pid = RemoteOps.ParseLong(r.Stdout);
             if (!r.Succeeded || pid == null)
             {
@@ -249,7 +296,7 @@ namespace MtvRemediation.HostLog
         /// <summary>The live crond's pid (null: not running), and whether the crontab changed after it started.</summary>
         public static (int? Pid, bool Stale) ReadPid(IEsxiShell shell, CronPaths paths, CancellationToken ct)
         {
-            var r = RemoteOps.Run(shell, RemoteCommand.FromScript("crond-pid.sh", paths.PidFile, paths.CrontabPath), ct);
+            var r = RemoteOps.Run(shell, RemoteCommand.FromScript("crond-pid.sh", paths.PidFile, paths.CrontabPath, paths.ReloadPending), ct);
             var lines = r.Stdout.Replace("\r", "").Split('\n');
             var pid = RemoteOps.ParseLong(lines[0]);
             return (pid.HasValue ? (int)pid.Value : (int?)null, pid.HasValue && lines.Length > 1 && lines[1].Trim() == "stale");

@@ -137,6 +137,9 @@ namespace MtvRemediation
         /// <summary>crond's pid after the operation (a new pid after a reload).</summary>
         public int? CrondPid { get; set; }
 
+        /// <summary>What the operation found and finished besides its own change (a reload an earlier run left pending).</summary>
+        public string? Note { get; set; }
+
         /// <summary>The job lives in the ramdisk crontab: it is lost when the host reboots, by design.</summary>
         public bool Persistent => false;
     }

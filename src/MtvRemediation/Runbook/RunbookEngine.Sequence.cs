@@ -105,6 +105,8 @@ namespace MtvRemediation.Runbook
             foreach (var h in hosts) PlanHost(h, options);
             foreach (var v in vms) PlanVm(v, hostOf.TryGetValue(v, out var hh) ? hh : null, options);
             WriteDiagnosis(host, hosts, vms);
+            // A -KeepLastLines write-back left unfinished on this workstation: named before any change.
+            foreach (var h in hosts) KeptTailRecord.WarnPending(host.WriteWarning, h.Name, options.LogSpace.LogPath);
             foreach (var h in hosts) foreach (var e in h.TakeNewErrors()) host.WriteError(e, h.ErrorTarget);
             foreach (var v in vms) foreach (var e in v.TakeNewErrors()) host.WriteError(e, v.ErrorTarget);
             ConfirmHostActions(host, hosts, options);

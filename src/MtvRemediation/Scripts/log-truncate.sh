@@ -21,6 +21,8 @@ if [ -n "$2" ]; then
   dd bs=1 skip="$2" count=0 <&3 2>/dev/null || exit 5
   if IFS= read -r line <&3 || [ -n "$line" ]; then exit 3; fi
 fi
+# The truncation and the first piece go together even when the client dies in between.
+trap '' HUP INT TERM PIPE
 : > "$1" || exit 5
 [ -z "$3" ] && exit 0
 # The format is the data: RemoteOps.PrintfChunks' octal escapes, no conversion specifiers.

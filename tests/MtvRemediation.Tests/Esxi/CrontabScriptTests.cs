@@ -31,23 +31,41 @@ namespace MtvRemediation.Tests.Esxi
             Assert.Equal("444", Convert.ToString((int)File.GetUnixFileMode(temp), 8));
         }
 
+        private RemoteCommandResult Replace(string temp, string tab, byte[] content, byte[] read) =>
+            Run("crontab-replace.sh", temp, tab, content.Length.ToString(), LogRotationCronEngine.Md5(content), LogRotationCronEngine.Md5(read), read.Length.ToString(), Path.Combine(_root, ".reload-pending"));
+
         [Fact]
-        public void An_edit_made_after_the_read_is_never_overwritten()
+        public void Lines_appended_after_the_read_are_appended_to_the_new_crontab()
         {
             var tab = Path.Combine(_root, "root");
             File.WriteAllText(tab, "0 * * * * /bin/true\n");
-            var readMd5 = LogRotationCronEngine.Md5(File.ReadAllBytes(tab));
-            File.AppendAllText(tab, "5 * * * * /bin/admin-edit\n"); // someone edits meanwhile
+            var read = File.ReadAllBytes(tab);
+            File.AppendAllText(tab, "5 * * * * /bin/admin-edit\n"); // someone appends meanwhile
+            var content = Encoding.UTF8.GetBytes("0 * * * * /bin/true\nnew\n");
+            var temp = Path.Combine(_root, "root.mtv-tmp.2");
+            File.WriteAllBytes(temp, content);
+            Assert.Equal(0, Replace(temp, tab, content, read).ExitStatus);
+            Assert.Equal("0 * * * * /bin/true\nnew\n5 * * * * /bin/admin-edit\n", File.ReadAllText(tab));
+            Assert.Equal(new[] { tab }, Directory.GetFiles(_root, "root*"));
+        }
+
+        [Fact]
+        public void A_crontab_rewritten_after_the_read_is_put_back_and_never_overwritten()
+        {
+            var tab = Path.Combine(_root, "root");
+            File.WriteAllText(tab, "0 * * * * /bin/true\n");
+            var read = File.ReadAllBytes(tab);
+            File.WriteAllText(tab, "5 * * * * /bin/admin-rewrite\n"); // someone rewrites it meanwhile (vi writes in place)
             var content = Encoding.UTF8.GetBytes("new\n");
             var temp = Path.Combine(_root, "root.mtv-tmp.2");
             File.WriteAllBytes(temp, content);
-            var r = Run("crontab-replace.sh", temp, tab, content.Length.ToString(), LogRotationCronEngine.Md5(content), readMd5);
-            Assert.Equal(10, r.ExitStatus);
-            Assert.Equal("0 * * * * /bin/true\n5 * * * * /bin/admin-edit\n", File.ReadAllText(tab));
+            Assert.Equal(10, Replace(temp, tab, content, read).ExitStatus);
+            Assert.Equal("5 * * * * /bin/admin-rewrite\n", File.ReadAllText(tab));
+            Assert.Equal(new[] { tab }, Directory.GetFiles(_root, "root*"));
 
             // Unchanged since the read: replaced.
-            var now = LogRotationCronEngine.Md5(File.ReadAllBytes(tab));
-            Assert.Equal(0, Run("crontab-replace.sh", temp, tab, content.Length.ToString(), LogRotationCronEngine.Md5(content), now).ExitStatus);
+            File.WriteAllBytes(temp, content);
+            Assert.Equal(0, Replace(temp, tab, content, File.ReadAllBytes(tab)).ExitStatus);
             Assert.Equal("new\n", File.ReadAllText(tab));
         }
 
@@ -58,7 +76,7 @@ namespace MtvRemediation.Tests.Esxi
             File.WriteAllText(tab, "appeared\n");
             var temp = Path.Combine(_root, "root.mtv-tmp.3");
             File.WriteAllText(temp, "x\n");
-            Assert.Equal(10, Run("crontab-replace.sh", temp, tab, "2", LogRotationCronEngine.Md5(Encoding.UTF8.GetBytes("x\n")), "missing").ExitStatus);
+            Assert.Equal(10, Run("crontab-replace.sh", temp, tab, "2", LogRotationCronEngine.Md5(Encoding.UTF8.GetBytes("x\n")), "missing", "0", Path.Combine(_root, ".reload-pending")).ExitStatus);
             Assert.Equal("appeared\n", File.ReadAllText(tab));
         }
     }

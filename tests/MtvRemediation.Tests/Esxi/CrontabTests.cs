@@ -227,6 +227,22 @@ namespace MtvRemediation.Tests.Esxi
             Assert.True(tab.Lines[0].Terminated);
         }
 
+        [Fact]
+        public void An_entry_in_a_crontab_it_created_says_so_and_keeps_saying_so_when_replaced()
+        {
+            var tab = Crontab.Parse(B(string.Empty));
+            tab.SetRotationEntry(Entry(), crontabWasMissing: true);
+            var parsed = Assert.Single(Crontab.Parse(tab.ToBytes()).RotationEntries());
+            Assert.True(parsed.CreatedFile);
+            Assert.EndsWith(" file=ours", tab.Lines[0].ToString());
+
+            tab.SetRotationEntry(Entry(max: 1 << 20)); // new limits: still the line of a crontab we created
+            Assert.True(Assert.Single(Crontab.Parse(tab.ToBytes()).RotationEntries()).CreatedFile);
+            var foreign = Crontab.Parse(B(VmwareDefault));
+            foreign.SetRotationEntry(Entry());
+            Assert.False(Assert.Single(foreign.RotationEntries()).CreatedFile);
+        }
+
         // An eol=ours entry alone in the file (nothing before it) is removed without touching anything else.
         [Fact]
         public void An_eol_entry_with_nothing_before_it_is_removed_cleanly()

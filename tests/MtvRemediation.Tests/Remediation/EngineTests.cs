@@ -488,7 +488,7 @@ namespace MtvRemediation.Tests.Remediation
             var pidFile = Path.Combine(_root, "crond.pid");
             File.WriteAllText(fake, "#!/bin/sh\n(sleep 300 </dev/null >/dev/null 2>&1 & echo $! > " + ShellQuote.Quote(pidFile) + ")\n");
             File.SetUnixFileMode(fake, (UnixFileMode)Convert.ToInt32("755", 8));
-            return new CronPaths { CrontabPath = tab, PidFile = pidFile, Busybox = fake, LockDir = Path.Combine(_root, ".lock") };
+            return new CronPaths { CrontabPath = tab, PidFile = pidFile, Busybox = fake, LockDir = Path.Combine(_root, ".lock"), ReloadPending = Path.Combine(_root, ".reload-pending") };
         }
 
         [RootFact]
@@ -520,6 +520,86 @@ namespace MtvRemediation.Tests.Remediation
             Assert.NotEqual(reg.CrondPid, un.CrondPid);
             // Byte-identical, even the missing final newline (issue 11): the LF our line needed goes with it.
             Assert.Equal(original, File.ReadAllText(paths.CrontabPath));
+        }
+
+        /// <summary>A client that dies when it reaches crond's reload: the commands before it ran, the reload never does.</summary>
+        private sealed class DiesBeforeReloadShell : IEsxiShell
+        {
+            private readonly IEsxiShell _inner;
+            public DiesBeforeReloadShell(IEsxiShell inner) => _inner = inner;
+            public string HostName => _inner.HostName;
+
+            private static void Before(RemoteCommand c)
+            {
+                if (c.Display.StartsWith("[crond-reload.sh]", StringComparison.Ordinal)) throw new OperationCanceledException("client killed");
+            }
+
+            public Task<RemoteCommandResult> RunAsync(RemoteCommand command, TimeSpan timeout, CancellationToken ct)
+            {
+                Before(command);
+                return _inner.RunAsync(command, timeout, ct);
+            }
+
+            public Task<RemoteCommandResult> RunStreamingAsync(RemoteCommand command, Stream sink, TimeSpan timeout, CancellationToken ct)
+            {
+                Before(command);
+                return _inner.RunStreamingAsync(command, sink, timeout, ct);
+            }
+        }
+
+        // Issue 22 item 5: a run that died between its rename and its reload, in the same second as
+        // crond's start (the pid file's and the crontab's mtimes are equal to the second, which is all
+        // BusyBox find -newer compares): the re-run still reloads, from the host's record.
+        [RootFact]
+        public void A_run_that_died_before_its_reload_is_reloaded_by_the_rerun_even_within_the_same_second()
+        {
+            var paths = FakeCron(CrontabTests.VmwareDefault);
+            var entry = new RotationEntry(RotationEntry.ScheduleForInterval(5), "/var/log/vmkfstools-wrapper.log", 10 << 20);
+            var first = LogRotationCronEngine.Register(_shell, new RotationEntry("* * * * *", "/var/log/other.log", 1), paths, Ct);
+            Assert.Throws<OperationCanceledException>(() => LogRotationCronEngine.Register(new DiesBeforeReloadShell(_shell), entry, paths, Ct));
+            File.SetLastWriteTimeUtc(paths.PidFile, File.GetLastWriteTimeUtc(paths.CrontabPath));
+            Assert.Contains(entry.LogPath, File.ReadAllText(paths.CrontabPath));
+
+            var rerun = LogRotationCronEngine.Register(_shell, entry, paths, Ct);
+            Assert.False(rerun.Changed);
+            Assert.True(rerun.Reloaded);
+            Assert.NotEqual(first.CrondPid, rerun.CrondPid);
+            Assert.False(File.Exists(paths.ReloadPending));
+
+            // Reloaded now: the next run has nothing to finish.
+            Assert.False(LogRotationCronEngine.Register(_shell, entry, paths, Ct).Reloaded);
+        }
+
+        [RootFact]
+        public void A_missing_crontab_stays_missing_after_register_and_unregister()
+        {
+            var paths = FakeCron(string.Empty);
+            File.Delete(paths.CrontabPath);
+            var logs = new[] { "/var/log/a.log", "/var/log/b.log" };
+            foreach (var log in logs) LogRotationCronEngine.Register(_shell, new RotationEntry("* * * * *", log, 1), paths, Ct);
+            Assert.Equal(2, Crontab.Parse(File.ReadAllBytes(paths.CrontabPath)).RotationEntries().Count(e => e.CreatedFile));
+
+            Assert.True(LogRotationCronEngine.Unregister(_shell, logs[0], paths, Ct).Changed);
+            Assert.True(File.Exists(paths.CrontabPath));
+            var last = LogRotationCronEngine.Unregister(_shell, logs[1], paths, Ct);
+            Assert.True(last.Changed);
+            Assert.False(File.Exists(paths.CrontabPath));
+            Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(paths.CrontabPath)!));
+
+            // Nothing to remove from a missing crontab: none is created.
+            Assert.False(LogRotationCronEngine.Unregister(_shell, null, paths, Ct).Changed);
+            Assert.False(File.Exists(paths.CrontabPath));
+        }
+
+        [RootFact]
+        public void A_crontab_created_by_register_stays_when_someone_else_added_a_line()
+        {
+            var paths = FakeCron(string.Empty);
+            File.Delete(paths.CrontabPath);
+            LogRotationCronEngine.Register(_shell, new RotationEntry("* * * * *", "/var/log/a.log", 1), paths, Ct);
+            File.AppendAllText(paths.CrontabPath, "5 * * * * /bin/admin\n");
+            LogRotationCronEngine.Unregister(_shell, null, paths, Ct);
+            Assert.Equal("5 * * * * /bin/admin\n", File.ReadAllText(paths.CrontabPath));
         }
 
         [RootFact]
