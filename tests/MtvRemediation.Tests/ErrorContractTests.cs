@@ -34,8 +34,6 @@ namespace MtvRemediation.Tests
             ("Esxi/HostKeyVerifier.cs", null,
                 "a host-key refusal prints the exact Connect-EsxiShell command line (address, port, known-hosts file, fingerprint) " +
                 "that pins the key; only the verifier knows those facts, and the refusal must be complete wherever the connection is opened"),
-            ("Commands/ResumeMtvPendingOperationCommand.cs", "| Reset-VMChangeTracking -PowerOff:$PowerOff",
-                "not a message: the script block through which Resume-MtvPendingOperation runs the cmdlet that owns the item's kind"),
             ("HostLog/KeptTailRecord.cs", "Clear-VmkfstoolsWrapperLog -VMHost",
                 "output data: a pending operation's ResumeCommand is the command line that finishes it (host, log path and -KeepLastLines from its record)"),
         };

@@ -869,7 +869,12 @@ Describe 'Nothing lost on hostile or odd hosts' -Tag Lab, Fault -Skip:(-not $Lab
         Clear-VmkfstoolsWrapperLog -VMHost $H.Name -LogPath $path -KeepLastLines 40000 -WhatIf 6>$null
         Get-HostFileSize $H $path | Should -Be $onHost
 
-        $r = Clear-VmkfstoolsWrapperLog -VMHost $H.Name -LogPath $path -KeepLastLines 40000 -Confirm:$false -WarningVariable w2 -ErrorAction Stop 3>$null
+        # Listed by Get-MtvPendingOperation (no vCenter needed: the record is on this workstation) and
+        # finished through it: Resume-MtvPendingOperation runs the same Clear-VmkfstoolsWrapperLog.
+        $pending = @(Get-MtvPendingOperation -WarningAction SilentlyContinue | Where-Object { $_.Kind -eq 'KeptLogTail' -and $_.Target -eq $H.Name })
+        $pending.Count | Should -Be 1
+        $pending[0].ResumeCommand | Should -Match ([regex]::Escape("-KeepLastLines 40000"))
+        $r = $pending | Resume-MtvPendingOperation -Confirm:$false -WarningVariable w2 -ErrorAction Stop 3>$null
         "$w2" | Should -Match 'finished the interrupted write-back'
         "$w2" | Should -Not -Match 'interrupted -KeepLastLines write-back truncated'
         $r.BytesAfter | Should -Be $expected.Length

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using MtvRemediation.Cbt;
+using MtvRemediation.HostLog;
 using MtvRemediation.Infrastructure;
 using MtvRemediation.VSphere;
 
@@ -12,7 +13,8 @@ namespace MtvRemediation.Commands
     /// Lists the changes a run of this module began and did not finish, from their durable records:
     /// CBT resets (a key in the VM's configuration on vCenter, so runs from any workstation are
     /// found) and SSH that -StartSshService started and a run that ended did not stop (a custom
-    /// attribute of the host on vCenter). Each item names the command that finishes it.
+    /// attribute of the host on vCenter), and -KeepLastLines tails whose write-back did not finish
+    /// (kept on this workstation). Each item names the command that finishes it.
     /// </summary>
     [Cmdlet(VerbsCommon.Get, "MtvPendingOperation")]
     [OutputType(typeof(PendingOperation))]
@@ -20,7 +22,19 @@ namespace MtvRemediation.Commands
     {
         protected override void EndProcessing()
         {
-            var connections = ResolveConnections();
+            // This workstation's own records first: they need no connection.
+            foreach (var p in LocalPendingOperations.KeptLogTails())
+            {
+                p.VMHost = p.Target;
+                WriteObject(p);
+            }
+            var connections = ResolveConnections(required: false);
+            if (connections.Count == 0)
+            {
+                // A listing never claims more than was read.
+                WriteWarning("Not connected to any vCenter: the records kept there (interrupted CBT resets, SSH started on demand) were not read. Connect, then list again.");
+                return;
+            }
             RunParallel(connections, 8, "Reading records of interrupted runs", c => c.Server, (c, sink, ct) =>
             {
                 try

@@ -2,6 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using MtvRemediation.HostLog;
 using MtvRemediation.Infrastructure;
 using MtvRemediation.VSphere;
 
@@ -15,7 +17,7 @@ namespace MtvRemediation.Commands
     /// cannot make this cmdlet run anything else.
     /// </summary>
     [Cmdlet(VerbsLifecycle.Resume, "MtvPendingOperation", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
-    [OutputType(typeof(ChangeTrackingResetResult), typeof(PendingOperation))]
+    [OutputType(typeof(ChangeTrackingResetResult), typeof(PendingOperation), typeof(LogClearResult))]
     public sealed class ResumeMtvPendingOperationCommand : MtvCmdlet
     {
         /// <summary>Items from Get-MtvPendingOperation.</summary>
@@ -46,6 +48,9 @@ namespace MtvRemediation.Commands
                         break;
                     case "SshServiceStarted":
                         foreach (var item in kind) ResumeSsh(item);
+                        break;
+                    case "KeptLogTail":
+                        foreach (var item in kind) ResumeKeptTail(item);
                         break;
                     default:
                         foreach (var item in kind)
@@ -90,6 +95,58 @@ namespace MtvRemediation.Commands
             }
         }
 
+        // A kept tail is finished by Clear-VmkfstoolsWrapperLog -KeepLastLines from the record in
+        // this user's own kept-tails directory (the item only says which one).
+        private void ResumeKeptTail(PendingOperation item)
+        {
+            var record = KeptTailRecord.Find(item.Target).FirstOrDefault(r => string.Equals(r.RecordFile, item.RecordLocation, StringComparison.Ordinal));
+            if (record == null)
+            {
+                WriteError(new ErrorRecord(new ArgumentException($"No kept tail of '{item.Target}' is recorded at '{item.RecordLocation}' any more (written back or discarded since?); list the pending operations again."),
+                    PendingErrorIds.ItemIncomplete, ErrorCategory.ObjectNotFound, item));
+                return;
+            }
+            RunOwner<ClearVmkfstoolsWrapperLogCommand>(new Dictionary<string, object>
+            {
+                ["VMHost"] = record.Host,
+                ["LogPath"] = record.LogPath,
+                ["KeepLastLines"] = record.KeepLastLines,
+            }, null);
+        }
+
+        /// <summary>
+        /// Runs the cmdlet that owns a kind in this runspace (its prompts reach the same host) and
+        /// passes its records on as this command's own, so -ErrorVariable, -WarningVariable and the
+        /// redirections of the caller see them. -WhatIf, -Confirm and -Verbose are passed on as given.
+        /// </summary>
+        private void RunOwner<TCmdlet>(Dictionary<string, object> parameters, IEnumerable<object>? input) where TCmdlet : Cmdlet
+        {
+            var attribute = (CmdletAttribute)Attribute.GetCustomAttribute(typeof(TCmdlet), typeof(CmdletAttribute));
+            using var ps = PowerShell.Create(RunspaceMode.CurrentRunspace);
+            ps.AddCommand(attribute.VerbName + "-" + attribute.NounName);
+            foreach (var p in parameters) ps.AddParameter(p.Key, p.Value);
+            foreach (var name in new[] { "WhatIf", "Confirm", "Verbose" })
+                if (MyInvocation.BoundParameters.TryGetValue(name, out var v)) ps.AddParameter(name, v);
+            // A nested pipeline in this runspace writes its warnings to the host, not to its Streams:
+            // merged into its output, every record comes back here, in order.
+            var command = ps.Commands.Commands[0];
+            foreach (var stream in new[] { PipelineResultTypes.Error, PipelineResultTypes.Warning, PipelineResultTypes.Verbose, PipelineResultTypes.Information })
+                command.MergeMyResults(stream, PipelineResultTypes.Output);
+            var output = input == null ? ps.Invoke() : ps.Invoke(input);
+            foreach (var o in output)
+            {
+                switch (o?.BaseObject)
+                {
+                    case ErrorRecord e: WriteError(e); break;
+                    case WarningRecord w: WriteWarning(w.Message); break;
+                    case VerboseRecord v: WriteVerbose(v.Message); break;
+                    case InformationRecord i: WriteInformation(i); break;
+                    default: WriteObject(o); break;
+                }
+            }
+            foreach (var e in ps.Streams.Error) WriteError(e);
+        }
+
         // Reset-VMChangeTracking asks its own confirmation per VM: -WhatIf and -Confirm are passed on as given.
         private void ResumeResets(IReadOnlyList<PendingOperation> items)
         {
@@ -98,14 +155,11 @@ namespace MtvRemediation.Commands
                 WriteError(new ErrorRecord(new ArgumentException($"The pending CBT reset '{bad.Target}' names no VM id or server; list the pending operations again and pipe those."),
                     PendingErrorIds.ItemIncomplete, ErrorCategory.InvalidArgument, bad));
             if (vms.Count == 0) return;
-            var bound = MyInvocation.BoundParameters;
-            var script = ScriptBlock.Create(
-                "param($Vms, $PowerOff, $Force, $Common) $Vms | Reset-VMChangeTracking -PowerOff:$PowerOff -Force:$Force @Common");
-            var common = new Dictionary<string, object>();
-            foreach (var name in new[] { "WhatIf", "Confirm", "Verbose", "ErrorAction" })
-                if (bound.TryGetValue(name, out var v)) common[name] = v;
-            foreach (var result in InvokeCommand.InvokeScript(false, script, null, vms, PowerOff.IsPresent, Force.IsPresent, common))
-                WriteObject(result);
+            RunOwner<ResetVMChangeTrackingCommand>(new Dictionary<string, object>
+            {
+                ["PowerOff"] = PowerOff,
+                ["Force"] = Force,
+            }, vms);
         }
     }
 }

@@ -37,7 +37,8 @@ namespace MtvRemediation.Commands
         /// The connections to act on. Writes non-terminating errors for inputs that cannot be used and
         /// terminates when none is left. Must run on the pipeline thread (reads PowerShell variables).
         /// </summary>
-        protected IReadOnlyList<VIConnection> ResolveConnections()
+        /// <param name="required">False: without -Server and without any connection, return none instead of terminating (for a command that also has work without vCenter).</param>
+        protected IReadOnlyList<VIConnection> ResolveConnections(bool required = true)
         {
             var store = Store;
             var result = new List<VIConnection>();
@@ -95,6 +96,7 @@ namespace MtvRemediation.Commands
                 if (distinct.Count == 0 && i == problems.Count - 1) ThrowTerminatingError(problems[i]);
                 WriteError(problems[i]);
             }
+            if (distinct.Count == 0 && !required && problems.Count == 0) return distinct;
             if (distinct.Count == 0)
             {
                 ThrowTerminatingError(VIErrors.Record(null, VIErrorIds.ServerNotConnected, ErrorCategory.ConnectionError, Server,
