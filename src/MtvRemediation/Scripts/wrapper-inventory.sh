@@ -68,7 +68,8 @@ for d in /tmp/vmkfstools-wrapper-*; do
     mtime=${sm%% *}
     for w in $sm; do k=$((k + 1)); if [ $k -gt 2 ] && [ $((k % 2)) = 0 ]; then bytes=$((bytes + w)); fi; done
   else
-    for f in "$@"; do bytes=$((bytes + $(wc -c < "$f"))); done
+    # A file the wrapper removed meanwhile counts nothing (an empty $(( )) operand would end the script).
+    for f in "$@"; do n=$(wc -c 2>/dev/null < "$f") && bytes=$((bytes + n)); done
   fi
   rdm=
   logpath_kind "$d/rdmfile" && rdm=$(head -n 1 "$d/rdmfile" 2>/dev/null | head -c 1024)
