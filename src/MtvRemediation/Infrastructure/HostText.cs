@@ -9,9 +9,10 @@ namespace MtvRemediation.Infrastructure
     /// <c>err</c> file cannot move the cursor, clear the screen or retitle the terminal. A host byte
     /// that is not UTF-8 (a lone surrogate from <see cref="Esxi.HostField"/>) is written as
     /// <c>\xHH</c> of that byte. The bytes stay readable (and the JSON report still has every
-    /// character, escaped).
+    /// character, escaped). Objects keep the host's exact text; the format views and the HTML
+    /// report show it through <see cref="Printable"/>, which is public for the views alone.
     /// </summary>
-    internal static class HostText
+    public static class HostText
     {
         public static string Printable(string? text)
         {

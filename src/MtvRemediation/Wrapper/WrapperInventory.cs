@@ -93,7 +93,7 @@ namespace MtvRemediation.Wrapper
                     Running = cols[5] == "1",
                     ExitCode = int.TryParse(cols[6], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var code) ? code : (int?)null,
                     SourceDisk = rdm.Length == 0 ? null : RdmSuffix.Replace(rdm, ""),
-                    Stderr = HostField.Decode(cols[8]),
+                    Stderr = ErrText(HostField.Decode(cols[8])),
                 });
             }
             info.UnrecognizedTaskDirectoryCount = int.TryParse(Section("unrecognized").Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var u) ? u : 0;
@@ -140,6 +140,9 @@ namespace MtvRemediation.Wrapper
             // under that name (it logs to the normal log). Both are read by the host scan.
             if (info.LogsTo == "Unknown" && info.LogFiles.ContainsKey(WrapperLogPath)) { info.LogsTo = "File"; info.LogPath = WrapperLogPath; }
         }
+
+        /// <summary>An err file's text as the task's stderr: exact, without its final line break.</summary>
+        internal static string ErrText(string err) => err.EndsWith("\n", StringComparison.Ordinal) ? err.Substring(0, err.Length - 1) : err;
 
         private static IEnumerable<string> Lines(string text) =>
             text.Split('\n').Where(l => l.Trim().Length > 0);

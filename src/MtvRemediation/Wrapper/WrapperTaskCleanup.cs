@@ -59,7 +59,7 @@ namespace MtvRemediation.Wrapper
                         t.ExitCode = cols.Length > 2 && int.TryParse(cols[2], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var c) ? c : (int?)null;
                         break;
                     case "E":
-                        stderr[t.TaskId] = cols.Length > 2 ? Field(cols[2]) : "";
+                        stderr[t.TaskId] = cols.Length > 2 ? WrapperInventory.ErrText(Field(cols[2])) : "";
                         break;
                     case "R":
                         if (stderr.TryGetValue(t.TaskId, out var e)) t.Stderr = e;
