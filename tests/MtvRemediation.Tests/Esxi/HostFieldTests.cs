@@ -64,7 +64,7 @@ namespace MtvRemediation.Tests.Esxi
         }
 
         [Fact]
-        public void The_BusyBox_encoder_prints_what_the_decoder_takes_for_every_byte()
+        public async System.Threading.Tasks.Task The_BusyBox_encoder_prints_what_the_decoder_takes_for_every_byte()
         {
             var shell = new BusyboxShell("esx-test");
             var all = AllBytes().Skip(1).ToArray(); // a shell value holds no NUL; field_encode (stdin) does
@@ -73,7 +73,7 @@ namespace MtvRemediation.Tests.Esxi
                 "v=$(printf '" + octal + "'; echo .); field \"${v%.}\"; printf '%s\\n' \"$field\"\n" +
                 "printf '\\000\\377\\n' | field_encode; echo\n" +
                 "field 'plain/safe-1.0_x:y,z+=w'; printf '%s\\n' \"$field\"\n";
-            var r = shell.RunAsync(RemoteCommand.Script(script), TimeSpan.FromSeconds(30), CancellationToken.None).GetAwaiter().GetResult();
+            var r = await shell.RunAsync(RemoteCommand.Script(script), TimeSpan.FromSeconds(30), CancellationToken.None);
             Assert.True(r.ExitStatus == 0, r.Stderr);
             var lines = r.Stdout.Split('\n');
             Assert.Equal(Encode(all), lines[0]);
