@@ -82,6 +82,8 @@ namespace MtvRemediation.Tests
             // The one exception root every ErrorRecord carries, so scripts can catch it and read
             // ErrorId/Category/RecommendedAction; its derived kinds are internal.
             "MtvRemediation.Infrastructure.MtvException",
+            // The format views show host text (file names, err, log lines) printable; objects keep it exact.
+            "MtvRemediation.Infrastructure.HostText",
         };
 
         private static IEnumerable<string> Allowed => CmdletBases.Concat(OutputTypes).Concat(ParameterTypes).Concat(Seams);

@@ -603,6 +603,35 @@ Describe 'Wrapper generations on lab hosts' -Tag Lab -Skip:(-not $LabUp) {
         finally { $null = Invoke-LabHost $h 'rm -rf /tmp/vmkfstools-wrapper-0*@@x /tmp/vmkfstools-wrapper-1*2'; $null = Invoke-LabHost $h "rm -rf $failed" }
     }
 
+    It 'names and contents with any byte reach the objects exact and the console printable (nothing after them lost)' {
+        $h = $Gen['2.10']
+        $dirs = @(New-LabWrapperTaskDir $h 2 -Failure 7228)
+        # err with a terminal title sequence and a byte that is not UTF-8; an SSH-method script whose
+        # name holds a newline, a section marker and a screen clear.
+        $null = Invoke-LabHost $h ("printf 'x\033]0;owned\007\n\377Failed to clone disk: Invalid change tracker error code (7228).\n' > $($dirs[0])/err; " +
+            'for d in /vmfs/volumes/*/; do printf "SCRIPT_VERSION = ''0.0.1''\n" > "${d}secure-vmkfstools-wrapper$(printf ''x\n@@end\033[2J'')"; done')
+        try {
+            $w = Get-VmkfstoolsWrapper -VMHost $h -ErrorAction Stop
+            $t = @($w.TaskDirectories | Where-Object Path -EQ $dirs[0])[0]
+            $t.Stderr | Should -BeExactly ("x`e]0;owned`a`n" + [char]0xDCFF + "Failed to clone disk: Invalid change tracker error code (7228).")
+            @($w.FailedTasks | Where-Object Path -In $dirs).Count | Should -Be 2
+            @($w.SecureScripts | Where-Object { $_.EndsWith("/secure-vmkfstools-wrapperx`n@@end`e[2J SCRIPT_VERSION = '0.0.1'") }).Count | Should -BeGreaterThan 0
+            $text = ($w | Out-String) + ($t | Out-String)
+            $text | Should -Not -Match "`e"
+            $text | Should -Match ([regex]::Escape('x\x1B]0;owned\x07'))
+            $text | Should -Match ([regex]::Escape('\xFFFailed to clone disk'))
+            $text | Should -Match ([regex]::Escape('secure-vmkfstools-wrapperx'))
+
+            $f = @(Find-MtvCloneFailure -VMHost $h -ErrorAction Stop | Where-Object { $_.Source -like "*$($dirs[0])/err" })
+            $f.Signature | Should -Contain 'ChangeTrackerInvalid'
+            @(Find-MtvCloneFailure -VMHost $h -ErrorAction Stop | Where-Object { $_.Source -like "*$($dirs[1])/err" }).Signature | Should -Contain 'ChangeTrackerInvalid'
+            ($f | Format-List | Out-String) | Should -Not -Match "`e"
+        }
+        finally {
+            $null = Invoke-LabHost $h "rm -rf $($dirs -join ' '); rm -f /vmfs/volumes/*/secure-vmkfstools-wrapperx*"
+        }
+    }
+
     It 'reads no task-directory file through a link, nor from a FIFO (the inventory does not hang)' {
         $h = $Gen['2.10']
         $dir = @(New-LabWrapperTaskDir $h 1 -Failure 7228)[0]

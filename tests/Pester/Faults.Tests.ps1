@@ -34,6 +34,9 @@
 #                                      here: hostile VM names through Get-/Reset-VMChangeTracking and hostile log paths
 #                                      through Test-/Clear-VmkfstoolsWrapperLog/Register-LogRotationCron
 #   parser fuzz ...................... xunit tests/MtvRemediation.Tests/Fuzz (seeded, reproducible)
+#   any byte in names and contents ... xunit Fuzz/ProtocolFuzzTests (every script that prints a name or
+#                                      a path, in a BusyBox chroot); Diagnosis.Tests 'names and contents
+#                                      with any byte reach the objects exact and the console printable'
 #
 # Issue 11 (nothing lost on hostile or odd hosts) -> 'Nothing lost on hostile or odd hosts' below, plus:
 #   symlink at the log path .......... here: 'a symlink at the log path ...' (Test-, Clear-, -ArchivePath, -KeepLastLines)

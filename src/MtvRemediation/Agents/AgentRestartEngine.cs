@@ -48,7 +48,9 @@ namespace MtvRemediation.Agents
         private static bool? Interpret(System.Collections.Generic.Dictionary<string, string> s, string key, params string[] markers)
         {
             if (!s.TryGetValue(key + ".rc", out var rc) || rc != "0") return null;
-            var text = s.TryGetValue(key, out var t) ? t.Trim() : string.Empty;
+            string text;
+            try { text = HostField.DecodeSection(s.TryGetValue(key, out var t) ? t : null).Trim(); }
+            catch (FormatException) { return null; }
             if (text.Length == 0) return false;
             foreach (var m in markers) if (text.IndexOf(m, StringComparison.OrdinalIgnoreCase) >= 0) return true;
             return null;

@@ -157,6 +157,9 @@ namespace MtvRemediation.Diagnosis
             }
             parser.CompleteCurrent();
             result.Duration = run.Duration;
+            if (parser.Malformed != null)
+                throw new HostCloneLogScanException(shell.HostName,
+                    $"The log scan on {shell.HostName} sent {parser.Malformed}; findings may be incomplete.", result);
             if (!parser.Done)
                 throw new HostCloneLogScanException(shell.HostName,
                     $"The log scan on {shell.HostName} did not finish (exit status {run.ExitStatus}); findings may be incomplete. {Trim(run.Stderr)}".Trim(), result);
@@ -190,6 +193,9 @@ namespace MtvRemediation.Diagnosis
 
             public bool Done { get; private set; }
 
+            /// <summary>Why a record could not be read (the host's field encoder failed), or null.</summary>
+            public string? Malformed { get; private set; }
+
             public void OnLine(string line)
             {
                 if (line.Length < 2 || line[1] != '\t') return;
@@ -198,7 +204,10 @@ namespace MtvRemediation.Diagnosis
                 {
                     case 'F':
                         CompleteCurrent();
-                        _current = new CloneFailureSourceScan(_host + ":" + body, _host, body, _options);
+                        string path;
+                        try { path = HostField.Decode(body); }
+                        catch (FormatException ex) { Malformed ??= ex.Message; return; }
+                        _current = new CloneFailureSourceScan(_host + ":" + path, _host, path, _options);
                         _result.Sources.Add(_current);
                         break;
                     case 'M':

@@ -55,10 +55,22 @@ namespace MtvRemediation.HostLog
         public static LogSpaceStatus Parse(string hostName, LogSpaceOptions options, string stdout)
         {
             var s = RemoteOps.Sections(stdout);
+            foreach (var field in new[] { "logtarget", "resolved", "resolvedtmp", "df" })
+            {
+                if (!s.TryGetValue(field, out var encoded)) continue;
+                try { s[field] = HostField.DecodeSection(encoded); }
+                catch (FormatException ex)
+                {
+                    throw new RemediationException(HostRemediationErrorIds.LogSpaceCheckFailed, ErrorCategory.ReadError,
+                        $"The space check on '{hostName}' could not be read: {ex.Message}",
+                        "Check that the host's ESXi shell session works.")
+                    { Next = NextCommand.ShowShell, NextTarget = hostName, RerunCompletes = true };
+                }
+            }
             var kind = LogPathRule.ParseKind(Get(s, "logkind"));
             if (kind == LogPathKind.Symlink || kind == LogPathKind.NotRegularFile)
-                throw LogPathRule.Refused(hostName, options.LogPath, kind, Get(s, "logtarget").Trim(), changedNothing: true);
-            var resolved = Get(s, "resolved").Trim();
+                throw LogPathRule.Refused(hostName, options.LogPath, kind, Get(s, "logtarget"), changedNothing: true);
+            var resolved = Get(s, "resolved");
             if (resolved.Length == 0) resolved = "/";
             var status = new LogSpaceStatus
             {
@@ -94,7 +106,7 @@ namespace MtvRemediation.HostLog
             status.UsedPercent = Percent(volume.Entry);
             status.Source = volume.Source;
 
-            var tmpPath = Get(s, "resolvedtmp").Trim();
+            var tmpPath = Get(s, "resolvedtmp");
             var tmp = FindVolume(s, tmpPath.Length == 0 ? "/tmp" : tmpPath, "statftmp", "dfktmp");
             if (tmp != null)
             {

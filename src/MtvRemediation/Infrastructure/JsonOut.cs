@@ -80,13 +80,24 @@ namespace MtvRemediation.Infrastructure
             _w.Write(c);
         }
 
-        /// <summary>A JSON string literal, also safe inside HTML (&lt; &gt; &amp; ' escaped).</summary>
+        /// <summary>
+        /// A JSON string literal, also safe inside HTML (&lt; &gt; &amp; ' escaped). A lone surrogate
+        /// (a host byte that is not UTF-8, see HostText.IsEscapedByte) is written as its \uXXXX escape: a
+        /// UTF-8 writer would otherwise replace it with U+FFFD and lose the byte.
+        /// </summary>
         internal static string Quote(string s)
         {
             var sb = new StringBuilder(s.Length + 2);
             sb.Append('"');
-            foreach (var c in s)
+            for (var i = 0; i < s.Length; i++)
             {
+                var c = s[i];
+                if (char.IsSurrogate(c) && !(char.IsHighSurrogate(c) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1])))
+                {
+                    sb.Append("\\u").Append(((int)c).ToString("x4", Inv));
+                    continue;
+                }
+                if (char.IsHighSurrogate(c)) { sb.Append(c).Append(s[++i]); continue; }
                 switch (c)
                 {
                     case '"': sb.Append("\\\""); break;

@@ -7,16 +7,18 @@ namespace MtvRemediation
     /// <summary>One log line that explains (or hints at) a failed MTV disk clone.</summary>
     public sealed class CloneFailureFinding
     {
-        /// <summary><c>host:/var/log/file</c> for host logs, the full path for files, <c>InputObject</c> for piped lines.</summary>
-        public string Source { get => _source; set => _source = HostText.Printable(value); }
-        private string _source = "";
+        /// <summary>
+        /// <c>host:/var/log/file</c> for host logs, the full path for files, <c>InputObject</c> for
+        /// piped lines. Host text (this, <see cref="Path"/>, <see cref="Line"/>) is kept exact; the
+        /// format views show controls as \xHH (HostText.Printable).
+        /// </summary>
+        public string Source { get; set; } = "";
 
         /// <summary>The ESXi host the line came from; null for local files and piped lines.</summary>
         public string? VMHost { get; set; }
 
         /// <summary>The log file (on the host, or local); null for piped lines.</summary>
-        public string? Path { get => _path; set => _path = value == null ? null : HostText.Printable(value); }
-        private string? _path;
+        public string? Path { get; set; }
 
         /// <summary>
         /// 1-based line number within the source (within the pipeline for piped lines); 0 for the
@@ -33,9 +35,8 @@ namespace MtvRemediation
         /// <summary>vmkfstools' exit code when the line reports one.</summary>
         public int? ExitCode { get; set; }
 
-        /// <remarks>Controls are shown as \xHH (<see cref="HostText"/>): the line came from a host or a file.</remarks>
-        public string Line { get => _line; set => _line = HostText.Printable(value); }
-        private string _line = "";
+        /// <summary>The line as read; the format views show its controls as \xHH (it came from a host or a file).</summary>
+        public string Line { get; set; } = "";
         public string Cause { get; set; } = "";
 
         /// <summary>The cmdlet(s) to run.</summary>

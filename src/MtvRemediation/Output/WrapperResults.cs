@@ -24,13 +24,15 @@ namespace MtvRemediation
         /// <summary>vmkfstools' exit status from the <c>exitcode</c> file; null while running or when the file is missing.</summary>
         public int? ExitCode { get; set; }
 
-        /// <summary>vmkfstools' stderr (the <c>err</c> file, first bytes): where the 7228 / 327689 text lives on the host.</summary>
-        public string Stderr { get => _stderr; set => _stderr = HostText.Printable(value); }
-        private string _stderr = "";
+        /// <summary>
+        /// vmkfstools' stderr (the <c>err</c> file, first bytes, without its final line break): where
+        /// the 7228 / 327689 text lives on the host. Exact, as <see cref="SourceDisk"/>; the format
+        /// view shows controls as \xHH.
+        /// </summary>
+        public string Stderr { get; set; } = "";
 
         /// <summary>The source disk, from <c>rdmfile</c> (<c>&lt;vmdk&gt;-rdmdisk-&lt;pid&gt;</c>), e.g. <c>/vmfs/volumes/ds1/web01/web01.vmdk</c>.</summary>
-        public string? SourceDisk { get => _sourceDisk; set => _sourceDisk = value == null ? null : HostText.Printable(value); }
-        private string? _sourceDisk;
+        public string? SourceDisk { get; set; }
 
         /// <summary>Finished with a non-zero exit code, or gone without writing one (what 0.3.x's taskGet reports as failure).</summary>
         public bool Failed => ExitCode.HasValue ? ExitCode.Value != 0 : !Running;

@@ -278,8 +278,11 @@ footer { color:#57606a; padding:0 28px 20px; font-size:12px; }
         private static string FormatTime(DateTime t)
             => (t.Kind == DateTimeKind.Local ? t.ToUniversalTime() : t).ToString("yyyy-MM-dd HH:mm:ss", Inv) + " UTC";
 
-        /// <summary>HTML-encodes text and attribute values (&lt; &gt; &amp; " ').</summary>
-        private static string E(string? text) => WebUtility.HtmlEncode(text ?? "");
+        /// <summary>
+        /// HTML-encodes text and attribute values (&lt; &gt; &amp; " '), host text as the console
+        /// shows it (<see cref="HostText.Printable"/>: a control or a byte that is not UTF-8 as \xHH).
+        /// </summary>
+        private static string E(string? text) => WebUtility.HtmlEncode(HostText.Printable(text));
 
         // ---------------------------------------------------------------- JSON
 

@@ -9,11 +9,13 @@
 #   $7... the log paths (absolute, no wildcards): each file itself, "<path>.*" (log.1, log.1.gz,
 #       archives) and for *.log the ESXi-style "<stem>.<n>[.gz]" beside it
 # Output, one record a line, tab-separated, text last so tabs in it survive:
-#   F <path>                   a log file starts
+#   F <path>                   a log file starts (the path a field of field.sh: a file beside the log
+#                              may have any name)
 #   M <lineno> <text>          a matching line
 #   R <count> <lineno> <text>  count more frequent-signature lines; the last one (lineno 0: the
 #                              host counted them without numbering the last one)
 #   D <files>                  the scan finished (absent: the command was cut short)
+# A line's text is what grep printed: one line of the log, so it holds no line break of its own.
 # A plain log file is read by two jobs at once (measured on a 1 GiB 2.10 log with 3 million
 # "XCOPY used: False" polls: 0.58 s, against 0.30 s for one `grep -c` of one string):
 #   - the rare signatures: BusyBox `grep -n -F` with their tokens, then awk with the signatures'
@@ -24,6 +26,7 @@
 #     cost 1.3 s; numbering the last one 0.3 s more. With -Since the lines' timestamps matter, so
 #     they go through awk after all.
 # .gz rotations, syslog files and a repeat limit of 0 take one `grep | awk` pass with every token.
+# @include field.sh
 max=$1 since=$2 prog=$3 rprog=$4 rare_tokens=$5 freq_tokens=$6
 shift 6
 nl='
@@ -66,7 +69,7 @@ for b in "$@"; do
   for f in "$@"; do
     [ -f "$f" ] || continue
     n=$((n+1))
-    printf 'F\t%s\n' "$f"
+    field "$f"; printf 'F\t%s\n' "$field"
     case "$f" in
       # A syslog file holds every program's lines: only the wrapper's (tagged vmkfstools-wrapper,
       # whatever the line format around the tag) are classified.

@@ -9,13 +9,17 @@
 # Every source prints its exit code: their exact formats on real ESXi are unverified, so the
 # parser takes only an answer it can attribute to the path, and fails loudly otherwise.
 # Few processes: at fleet scale the host's cost per probe is mostly fork+exec.
+# A path or link target the host names, and df's output (datastore labels), is a field of
+# field.sh: no name can start a section of its own. The ramdisk list and vdf name ESXi's own
+# ramdisks and stay as printed (two processes less per field, on every host).
+# @include field.sh
 # @include logpath.sh
 # @include filesize.sh
 # @include taskdir.sh
 f=$1 s=$2
 echo @@logkind; logpath_kind "$f"; echo $?
 echo @@log; logpath_kind "$f" && filesize "$f"
-echo @@logtarget; [ -L "$f" ] && readlink "$f"
+echo @@logtarget; [ -L "$f" ] && { field "$(readlink "$f")"; echo "$field"; }
 echo @@securekind; logpath_kind "$s"; echo $?
 echo @@secure; logpath_kind "$s" && filesize "$s"
 # The log's directory may not exist yet: walk up to one that does, then resolve it. cd -P and
@@ -24,8 +28,8 @@ echo @@secure; logpath_kind "$s" && filesize "$s"
 d=${f%/*}; while [ ! -d "${d:-/}" ]; do d=${d%/*}; done; d=${d:-/}
 r=$d; cd -P "$d" 2>/dev/null && r=$PWD
 t=/tmp; cd -P /tmp 2>/dev/null && t=$PWD
-echo @@resolved; echo "$r"
-echo @@resolvedtmp; echo "$t"
+field "$r"; echo @@resolved; echo "$field"
+field "$t"; echo @@resolvedtmp; echo "$field"
 echo @@ramdisks; { localcli system visorfs ramdisk list || esxcli system visorfs ramdisk list; } 2>/dev/null; k=$?; echo; echo "@@rc $k"
 echo @@vdf; vdf 2>/dev/null; v=$?; echo; echo "@@rc $v"
 # Only vdf -h's layout is on record (header "Ramdisk Size Used Available Use% Mounted on"); vdf's
@@ -36,7 +40,7 @@ case $r in
     # /bin/df by its path first: a BusyBox ash built with standalone applets runs its own df for
     # a bare "df", whatever df the host installed (ESXi's prints bytes; where it lives is
     # unverified, hence the fallback). The parser reads either header.
-    echo @@df; { /bin/df || df; } 2>/dev/null; a=$?; echo; echo "@@rc $a"
+    echo @@df; out=$({ /bin/df || df; } 2>/dev/null); a=$?; field "$out"; echo "$field"; echo "@@rc $a"
     echo @@statf; stat -f -c '%S %b %f %a' "$r" 2>/dev/null; echo "@@rc $?";;
 esac
 if [ $k != 0 ]; then
@@ -45,7 +49,9 @@ if [ $k != 0 ]; then
   echo @@statftmp; stat -f -c '%S %b %f %a' "$t" 2>/dev/null; echo "@@rc $?"
   echo @@dfktmp; df -k "$t" 2>/dev/null; echo "@@rc $?"
 fi
+# Task directories are counted by the task-id rule (taskdir.sh), so each line is a plain path;
+# find's patterns spell the same rule (a name after the prefix, of hex digits and dashes only).
 echo @@tasks; for x in /tmp/vmkfstools-wrapper-*; do taskdir_id "${x#/tmp/vmkfstools-wrapper-}" && [ -d "$x" ] && echo "$x"; done
-echo @@stale; find /tmp -maxdepth 1 -type d -name 'vmkfstools-wrapper-*' -mtime +5 2>/dev/null
+echo @@stale; find /tmp -maxdepth 1 -type d -name 'vmkfstools-wrapper-?*' ! -name 'vmkfstools-wrapper-*[!0-9a-fA-F-]*' -mtime +5 2>/dev/null
 echo @@vib; for p in /opt/redhat/vmkfstools-wrapper /usr/lib/vmware/esxcli/ext/esxcli-vmkfstools.xml; do [ -e "$p" ] && echo "$p"; done; echo "@@rc 0"
 echo @@end

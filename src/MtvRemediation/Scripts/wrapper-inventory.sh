@@ -1,23 +1,26 @@
 # Get-VmkfstoolsWrapper: what the MTV vmkfstools-wrapper left on this host, read-only.
 # $1: bytes of each task directory's err file to send (vmkfstools' stderr: the 7228/327689 text).
-# Sections (WrapperInventory parses them; forklift sources in its comments):
-#   @@vib      the wrapper's row of 'esxcli software vib list'
-#   @@payload  interpreter line and SCRIPT_VERSION line of /opt/redhat/vmkfstools-wrapper
+# Sections (WrapperInventory parses them; forklift sources in its comments). Every text that comes
+# from the host (a file name, a file's content, a tool's output) is a field of field.sh: one
+# field a line or a column, so no name or content can start a record or a section.
+#   @@vib      one field: the wrapper's rows of 'esxcli software vib list'
+#   @@payload  one field: interpreter line and SCRIPT_VERSION line of /opt/redhat/vmkfstools-wrapper
 #   @@plugin   the esxcli plugin descriptor's path, when present
 #   @@secure   path<TAB>version line of every SSH-method script on a datastore (by real path, once)
-#   @@keys     line number and command="..." option of restricted root keys that run it
+#   @@keys     one field: line number<TAB>command="..." option of restricted root keys that run it
 #   @@logs     path<TAB>bytes<TAB>mtime of the wrapper's own log files
-#   @@tasks    T<TAB>id<TAB>mtime<TAB>bytes<TAB>pid<TAB>alive<TAB>exitcode<TAB>rdmfile per task
-#              directory, then E<TAB>id<TAB>line for each line of its err (at most $1 bytes)
+#   @@tasks    T<TAB>id<TAB>mtime<TAB>bytes<TAB>pid<TAB>alive<TAB>exitcode<TAB>rdmfile<TAB>err (at
+#              most $1 bytes) per task directory
 #   @@unrecognized  how many /tmp/vmkfstools-wrapper-* directories have no task id as their name
+# @include field.sh
 # @include wrapper-payload.sh
 # @include logpath.sh
 # @include taskdir.sh
 errbytes=$1
 echo @@vib
-{ esxcli software vib list 2>/dev/null || localcli software vib list 2>/dev/null; } | grep -F vmkfstools-wrapper
+field "$({ esxcli software vib list 2>/dev/null || localcli software vib list 2>/dev/null; } | grep -F vmkfstools-wrapper)"; echo "$field"
 echo @@payload
-wrapper_payload
+field "$(wrapper_payload)"; echo "$field"
 echo @@plugin
 [ -f /usr/lib/vmware/esxcli/ext/esxcli-vmkfstools.xml ] && echo /usr/lib/vmware/esxcli/ext/esxcli-vmkfstools.xml
 echo @@secure
@@ -27,10 +30,14 @@ for f in /vmfs/volumes/*/secure-vmkfstools-wrapper*; do
   real=$(readlink -f "$f" 2>/dev/null) || real=$f
   case $seen in *" $real "*) continue;; esac
   seen="$seen$real "
-  printf '%s\t%s\n' "$f" "$(grep '^SCRIPT_VERSION' "$f" 2>/dev/null | head -n 1)"
+  field "$f"; path=$field
+  field "$(grep '^SCRIPT_VERSION' "$f" 2>/dev/null | head -n 1)"
+  printf '%s\t%s\n' "$path" "$field"
 done
 echo @@keys
-[ -f /etc/ssh/keys-root/authorized_keys ] && grep -n 'secure-vmkfstools-wrapper' /etc/ssh/keys-root/authorized_keys | sed 's/^\([0-9]*\):\(command="[^"]*"\).*/\1\t\2/'
+keys=
+[ -f /etc/ssh/keys-root/authorized_keys ] && keys=$(grep -n 'secure-vmkfstools-wrapper' /etc/ssh/keys-root/authorized_keys | sed 's/^\([0-9]*\):\(command="[^"]*"\).*/\1\t\2/')
+[ -z "$keys" ] || { field "$keys"; echo "$field"; }
 echo @@logs
 for f in /var/log/vmkfstools-wrapper.log /var/log/secure-vmkfstools-wrapper.log; do
   [ -f "$f" ] || continue
@@ -52,12 +59,25 @@ for d in /tmp/vmkfstools-wrapper-*; do
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && alive=1
   code=-
   logpath_kind "$d/exitcode" && code=$(head -c 32 "$d/exitcode" | tr -cd '0-9-')
-  bytes=0
-  for f in "$d"/* ; do logpath_kind "$f" && bytes=$((bytes + $(stat -c %s "$f" 2>/dev/null || wc -c < "$f"))); done
+  # One stat for the directory's mtime and every file's size (a process per file is the loop's
+  # main cost on a host with hundreds of task directories); wc -c where stat lacks -c.
+  set --
+  for f in "$d"/* ; do logpath_kind "$f" && set -- "$@" "$f"; done
+  mtime='' bytes=0 k=0
+  if sm=$(stat -c '%Y %s' "$d" "$@" 2>/dev/null); then
+    mtime=${sm%% *}
+    for w in $sm; do k=$((k + 1)); if [ $k -gt 2 ] && [ $((k % 2)) = 0 ]; then bytes=$((bytes + w)); fi; done
+  else
+    # A file the wrapper removed meanwhile counts nothing (an empty $(( )) operand would end the script).
+    for f in "$@"; do n=$(wc -c 2>/dev/null < "$f") && bytes=$((bytes + n)); done
+  fi
   rdm=
   logpath_kind "$d/rdmfile" && rdm=$(head -n 1 "$d/rdmfile" 2>/dev/null | head -c 1024)
-  printf 'T\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$id" "$(stat -c %Y "$d" 2>/dev/null)" "$bytes" "$pid" "$alive" "$code" "$rdm"
-  if logpath_kind "$d/err" && [ -s "$d/err" ]; then head -c "$errbytes" "$d/err" | awk -v id="$id" '{ print "E\t" id "\t" $0 }'; fi
+  field "$rdm"
+  # The id, the numbers (tr -cd, stat) and the field hold no tab, line break or '@'.
+  printf 'T\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t' "$id" "$mtime" "$bytes" "$pid" "$alive" "$code" "$field"
+  if logpath_kind "$d/err" && [ -s "$d/err" ]; then head -c "$errbytes" "$d/err" | field_encode; fi
+  echo
 done
 echo @@unrecognized
 echo "$unrecognized"

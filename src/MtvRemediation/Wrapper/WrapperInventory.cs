@@ -33,33 +33,38 @@ namespace MtvRemediation.Wrapper
         public static VmkfstoolsWrapperInfo Read(IEsxiShell shell, CancellationToken ct)
         {
             var run = RemoteOps.Run(shell, RemoteCommand.FromScript("wrapper-inventory.sh", ErrBytes.ToString(CultureInfo.InvariantCulture)), ct);
-            if (!run.Stdout.Contains("@@end"))
-                throw new RemediationException(WrapperErrorIds.InventoryFailed, System.Management.Automation.ErrorCategory.ReadError,
-                    $"{shell.HostName}: the wrapper inventory did not finish (exit status {run.ExitStatus}). {run.Stderr.Trim()}".Trim(),
-                    "Check that the host's shell works.")
-                { Next = NextCommand.CheckLogSpace, NextTarget = shell.HostName, RerunCompletes = true };
-            return Parse(shell.HostName, run.Stdout);
+            string? failure = run.Stdout.Contains("@@end") ? null : $"did not finish (exit status {run.ExitStatus})";
+            if (failure == null)
+            {
+                try { return Parse(shell.HostName, run.Stdout); }
+                catch (FormatException ex) { failure = "could not be read: " + ex.Message; }
+            }
+            throw new RemediationException(WrapperErrorIds.InventoryFailed, System.Management.Automation.ErrorCategory.ReadError,
+                $"{shell.HostName}: the wrapper inventory {failure}. {HostText.Printable(run.Stderr.Trim())}".Trim(),
+                "Check that the host's shell works.")
+            { Next = NextCommand.CheckLogSpace, NextTarget = shell.HostName, RerunCompletes = true };
         }
 
         public static VmkfstoolsWrapperInfo Parse(string host, string stdout)
         {
             var s = RemoteOps.Sections(stdout);
             string Section(string name) => s.TryGetValue(name, out var v) ? v : "";
+            string Field(string name) => HostField.DecodeSection(Section(name));
             var info = new VmkfstoolsWrapperInfo { VMHost = host };
 
             // "vmkfstools-wrapper   0.2.0   REDHAT   CommunitySupported   2026-01-01"
-            foreach (var line in Lines(Section("vib")))
+            foreach (var line in Lines(Field("vib")))
             {
                 var cols = line.Split(new[] { ' ', '\t' }, StringSplitOptions.RemoveEmptyEntries);
                 if (cols.Length >= 2 && cols[0] == "vmkfstools-wrapper") { info.VibVersion = cols[1]; break; }
             }
-            var payload = WrapperPayload.Parse(Section("payload"));
+            var payload = WrapperPayload.Parse(Field("payload"));
             info.Payload = payload;
             info.Language = payload.Language == WrapperLanguage.None ? null : payload.Language.ToString();
             info.ScriptVersion = payload.ScriptVersion;
             info.EsxcliPlugin = Lines(Section("plugin")).Any();
-            info.SecureScripts = Lines(Section("secure")).Select(l => l.Replace('\t', ' ').Trim()).ToArray();
-            info.RestrictedKeys = Lines(Section("keys")).Select(l =>
+            info.SecureScripts = Lines(Section("secure")).Select(l => string.Join(" ", l.Split('\t').Select(HostField.Decode)).Trim()).ToArray();
+            info.RestrictedKeys = Lines(Field("keys")).Select(l =>
             {
                 var tab = l.IndexOf('\t');
                 return tab > 0 ? "line " + l.Substring(0, tab) + ": " + l.Substring(tab + 1) : l;
@@ -67,41 +72,30 @@ namespace MtvRemediation.Wrapper
             foreach (var l in Lines(Section("logs")))
             {
                 var cols = l.Split('\t');
-                if (cols.Length >= 2 && long.TryParse(cols[1], NumberStyles.None, CultureInfo.InvariantCulture, out var size)) info.LogFiles[cols[0]] = size;
+                if (cols.Length >= 2 && long.TryParse(cols[1], NumberStyles.None, CultureInfo.InvariantCulture, out var size)) info.LogFiles[HostField.Decode(cols[0])] = size;
             }
             Classify(info);
 
             var tasks = new List<WrapperTaskDirectory>();
-            var byId = new Dictionary<string, WrapperTaskDirectory>(StringComparer.Ordinal);
-            var err = new Dictionary<string, List<string>>(StringComparer.Ordinal);
             foreach (var l in Lines(Section("tasks")))
             {
                 var cols = l.Split('\t');
-                if (cols[0] == "T" && cols.Length >= 8)
+                if (cols[0] != "T" || cols.Length < 9) continue;
+                var rdm = HostField.Decode(cols[7]);
+                tasks.Add(new WrapperTaskDirectory
                 {
-                    var t = new WrapperTaskDirectory
-                    {
-                        VMHost = host,
-                        TaskId = cols[1],
-                        Path = TaskDirectoryPrefix + cols[1],
-                        LastWriteTime = long.TryParse(cols[2], NumberStyles.None, CultureInfo.InvariantCulture, out var mt) ? DateTimeOffset.FromUnixTimeSeconds(mt).UtcDateTime : (DateTime?)null,
-                        Bytes = long.TryParse(cols[3], NumberStyles.None, CultureInfo.InvariantCulture, out var b) ? b : 0,
-                        Pid = int.TryParse(cols[4], NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : (int?)null,
-                        Running = cols[5] == "1",
-                        ExitCode = int.TryParse(cols[6], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var code) ? code : (int?)null,
-                        SourceDisk = cols[7].Length == 0 ? null : RdmSuffix.Replace(string.Join("\t", cols.Skip(7)), ""),
-                    };
-                    tasks.Add(t);
-                    byId[t.TaskId] = t;
-                }
-                else if (cols[0] == "E" && cols.Length >= 3)
-                {
-                    if (!err.TryGetValue(cols[1], out var list)) err[cols[1]] = list = new List<string>();
-                    list.Add(string.Join("\t", cols.Skip(2)));
-                }
+                    VMHost = host,
+                    TaskId = cols[1],
+                    Path = TaskDirectoryPrefix + cols[1],
+                    LastWriteTime = long.TryParse(cols[2], NumberStyles.None, CultureInfo.InvariantCulture, out var mt) ? DateTimeOffset.FromUnixTimeSeconds(mt).UtcDateTime : (DateTime?)null,
+                    Bytes = long.TryParse(cols[3], NumberStyles.None, CultureInfo.InvariantCulture, out var b) ? b : 0,
+                    Pid = int.TryParse(cols[4], NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : (int?)null,
+                    Running = cols[5] == "1",
+                    ExitCode = int.TryParse(cols[6], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var code) ? code : (int?)null,
+                    SourceDisk = rdm.Length == 0 ? null : RdmSuffix.Replace(rdm, ""),
+                    Stderr = ErrText(HostField.Decode(cols[8])),
+                });
             }
-            foreach (var kv in err)
-                if (byId.TryGetValue(kv.Key, out var t)) t.Stderr = string.Join("\n", kv.Value);
             info.UnrecognizedTaskDirectoryCount = int.TryParse(Section("unrecognized").Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var u) ? u : 0;
             info.TaskDirectories = tasks.OrderBy(t => t.LastWriteTime ?? DateTime.MinValue).ToArray();
             info.TaskDirectoryCount = tasks.Count;
@@ -146,6 +140,9 @@ namespace MtvRemediation.Wrapper
             // under that name (it logs to the normal log). Both are read by the host scan.
             if (info.LogsTo == "Unknown" && info.LogFiles.ContainsKey(WrapperLogPath)) { info.LogsTo = "File"; info.LogPath = WrapperLogPath; }
         }
+
+        /// <summary>An err file's text as the task's stderr: exact, without its final line break.</summary>
+        internal static string ErrText(string err) => err.EndsWith("\n", StringComparison.Ordinal) ? err.Substring(0, err.Length - 1) : err;
 
         private static IEnumerable<string> Lines(string text) =>
             text.Split('\n').Where(l => l.Trim().Length > 0);

@@ -49,7 +49,15 @@ namespace MtvRemediation.Wrapper
         {
             var run = RemoteOps.Run(shell, RemoteCommand.FromScript("wrapper-log-applicable.sh", logPath), ct);
             var s = RemoteOps.Sections(run.Stdout);
-            var payload = WrapperPayload.Parse(s.TryGetValue("payload", out var p) ? p : null);
+            string? payloadText;
+            try { payloadText = s.TryGetValue("payload", out var p) ? HostField.DecodeSection(p) : null; }
+            catch (FormatException ex)
+            {
+                throw new RemediationException(WrapperErrorIds.InventoryFailed, System.Management.Automation.ErrorCategory.ReadError,
+                    $"{shell.HostName}: the wrapper payload could not be read: {ex.Message}", "Check that the host's shell works.")
+                { Next = NextCommand.ListWrapper, NextTarget = shell.HostName, RerunCompletes = true };
+            }
+            var payload = WrapperPayload.Parse(payloadText);
             var bytes = s.TryGetValue("log", out var l) && long.TryParse(l.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) ? n : -1;
             return new WrapperLogFacts(shell.HostName, payload, bytes);
         }

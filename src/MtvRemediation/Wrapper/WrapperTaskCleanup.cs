@@ -47,7 +47,7 @@ namespace MtvRemediation.Wrapper
             args.AddRange(chosen.Select(t => t.TaskId));
             var run = RemoteOps.Run(shell, RemoteCommand.FromScript("wrapper-task-remove.sh", args.ToArray()), ct);
             var byId = chosen.ToDictionary(t => t.TaskId, StringComparer.Ordinal);
-            var stderr = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+            var stderr = new Dictionary<string, string>(StringComparer.Ordinal);
             var removed = new List<WrapperTaskDirectory>();
             foreach (var line in run.Stdout.Split('\n'))
             {
@@ -59,18 +59,17 @@ namespace MtvRemediation.Wrapper
                         t.ExitCode = cols.Length > 2 && int.TryParse(cols[2], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var c) ? c : (int?)null;
                         break;
                     case "E":
-                        if (!stderr.TryGetValue(t.TaskId, out var l)) stderr[t.TaskId] = l = new List<string>();
-                        l.Add(cols.Length > 2 ? cols[2] : "");
+                        stderr[t.TaskId] = cols.Length > 2 ? WrapperInventory.ErrText(Field(cols[2])) : "";
                         break;
                     case "R":
-                        if (stderr.TryGetValue(t.TaskId, out var e)) t.Stderr = string.Join("\n", e);
+                        if (stderr.TryGetValue(t.TaskId, out var e)) t.Stderr = e;
                         removed.Add(t);
                         break;
                     case "S":
                         kept.Add($"{t.Path}: {(cols.Length > 2 ? cols[2] : "skipped")}");
                         break;
                     case "F":
-                        kept.Add($"{t.Path}: rm failed: {(cols.Length > 2 ? cols[2] : "")}");
+                        kept.Add($"{t.Path}: rm failed: {(cols.Length > 2 ? HostText.Printable(Field(cols[2])) : "")}");
                         break;
                 }
             }
@@ -96,9 +95,10 @@ namespace MtvRemediation.Wrapper
             {
                 var cols = line.Split(new[] { '\t' }, 3);
                 if (cols.Length < 2) continue;
-                var path = WrapperInventory.TaskDirectoryPrefix + cols[1];
+                var path = WrapperInventory.TaskDirectoryPrefix + HostText.Printable(Field(cols[1]));
                 if (cols[0] == "R") lines.Add($"Removed the failed clone task directory {path} (its 7228 is answered by the reset)");
-                else if (cols[0] == "S" || cols[0] == "F") lines.Add($"Left the clone task directory {path} in place: {(cols.Length > 2 ? cols[2] : "")}");
+                else if (cols[0] == "S") lines.Add($"Left the clone task directory {path} in place: {(cols.Length > 2 ? cols[2] : "")}");
+                else if (cols[0] == "F") lines.Add($"Left the clone task directory {path} in place: {(cols.Length > 2 ? HostText.Printable(Field(cols[2])) : "")}");
             }
             if (!run.Stdout.Contains("@@end"))
                 throw new RemediationException(WrapperErrorIds.TaskRemoveFailed, ErrorCategory.WriteError,
@@ -106,6 +106,14 @@ namespace MtvRemediation.Wrapper
                     "List the task directories left on the host and remove the answered ones.")
                 { Next = NextCommand.RemoveWrapperTaskDirectories, NextTarget = shell.HostName };
             return lines;
+        }
+
+        // A field of the removal script's output: a malformed one is kept as it arrived (it only
+        // describes what the host did, which the @@end check already vouches for).
+        private static string Field(string field)
+        {
+            try { return HostField.Decode(field); }
+            catch (FormatException) { return field; }
         }
 
         // Written before anything is removed: the evidence survives even if the removal fails halfway.

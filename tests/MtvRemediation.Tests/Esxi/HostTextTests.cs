@@ -16,14 +16,15 @@ namespace MtvRemediation.Tests.Esxi
             Assert.Equal(shown, HostText.Printable(raw));
 
         [Fact]
-        public void Findings_and_task_directories_keep_no_raw_control()
+        public void Findings_and_task_directories_keep_the_host_text_exact()
         {
+            // The console shows them through the format views (Pester: Diagnosis.Tests.ps1).
             var f = new CloneFailureFinding { Line = "err \u001b[31mred", Source = "esx1:/tmp/vmkfstools-wrapper-\u001b[2J/err" };
-            Assert.Equal("err \\x1B[31mred", f.Line);
-            Assert.DoesNotContain('\u001b', f.Source);
+            Assert.Equal("err \u001b[31mred", f.Line);
+            Assert.Equal("esx1:/tmp/vmkfstools-wrapper-\u001b[2J/err", f.Source);
             var t = new WrapperTaskDirectory { Stderr = "Failed\u001b]0;x\u0007", SourceDisk = "/vmfs/volumes/ds/\u009bvm.vmdk" };
-            Assert.Equal("Failed\\x1B]0;x\\x07", t.Stderr);
-            Assert.Equal("/vmfs/volumes/ds/\\x9Bvm.vmdk", t.SourceDisk);
+            Assert.Equal("Failed\u001b]0;x\u0007", t.Stderr);
+            Assert.Equal("/vmfs/volumes/ds/\u009bvm.vmdk", t.SourceDisk);
         }
     }
 }

@@ -3,7 +3,9 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Threading;
+using System.Threading.Tasks;
 using MtvRemediation.Agents;
+using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;
 using MtvRemediation.VSphere;
 using Xunit;
@@ -149,6 +151,32 @@ namespace MtvRemediation.Tests.Remediation
             Assert.Null(risk.Lacp);
             Assert.True(risk.Unknown);
             Assert.False(risk.Risky);
+        }
+
+        [Fact]
+        public void Risk_probe_reads_esxcli_output_whose_names_hold_section_markers()
+        {
+            // esxcli as a shell function ahead of the script: a LAG whose admin-chosen name holds a
+            // line break, the vSAN section's marker and a failing exit status.
+            var esxcli = "esxcli() { case \"$*\" in vsan*) ;; *) printf 'LAG ID: 1\\nLAG Name: x\\n@@vsan\\nVmkNic Name: vmk9\\n@@rc 1\\n' ;; esac; }\n";
+            var risk = AgentRestartEngine.ProbeRisk(new PrefixedShell(_shell, esxcli), CancellationToken.None);
+            Assert.False(risk.VsanNetwork);
+            Assert.True(risk.Lacp);
+        }
+
+        /// <summary>Runs every command with shell text in front of it (a function standing in for a host tool).</summary>
+        private sealed class PrefixedShell : IEsxiShell
+        {
+            private readonly IEsxiShell _inner;
+            private readonly string _prefix;
+            public PrefixedShell(IEsxiShell inner, string prefix) { _inner = inner; _prefix = prefix; }
+            public string HostName => _inner.HostName;
+
+            public Task<RemoteCommandResult> RunAsync(RemoteCommand command, TimeSpan timeout, CancellationToken cancellationToken)
+                => _inner.RunAsync(RemoteCommand.Script(_prefix + command.Text), timeout, cancellationToken);
+
+            public Task<RemoteCommandResult> RunStreamingAsync(RemoteCommand command, System.IO.Stream stdoutSink, TimeSpan timeout, CancellationToken cancellationToken)
+                => _inner.RunStreamingAsync(RemoteCommand.Script(_prefix + command.Text), stdoutSink, timeout, cancellationToken);
         }
 
         [Theory]

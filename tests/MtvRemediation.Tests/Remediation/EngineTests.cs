@@ -228,7 +228,7 @@ namespace MtvRemediation.Tests.Remediation
                 "VMFS-6         270553174016   186969083904    83584090112  70% /vmfs/volumes/datastore1\n" +
                 "VFFS             4294967296     4294967296              0 100% " + uuid + "\n";
             var s = LogSpaceProbe.Parse("esx1", new LogSpaceOptions(), ProbeOutput(uuid + "/log",
-                "@@df\n" + df + "\n@@rc 0\n@@statf\n4096 1048576 524288 524288\n@@rc 0\n"));
+                "@@df\n" + HostFieldTests.Encode(df) + "\n@@rc 0\n@@statf\n4096 1048576 524288 524288\n@@rc 0\n"));
             Assert.Equal("df", s.Source);
             Assert.Equal(uuid, s.VolumePath);
             Assert.Equal("VFFS", s.VolumeKind);
@@ -239,7 +239,7 @@ namespace MtvRemediation.Tests.Remediation
 
             // No usable df: stat -f of the path, attributed to the /vmfs/volumes/<name> holding it.
             var s2 = LogSpaceProbe.Parse("esx1", new LogSpaceOptions(), ProbeOutput(uuid + "/log",
-                "@@df\nsh: df: not found\n@@rc 127\n@@statf\n4096 1048576 524288 524288\n@@rc 0\n"));
+                "@@df\n" + HostFieldTests.Encode("sh: df: not found") + "\n@@rc 127\n@@statf\n4096 1048576 524288 524288\n@@rc 0\n"));
             Assert.Equal("stat -f", s2.Source);
             Assert.Equal(uuid, s2.VolumePath);
             Assert.Equal(4096L * 1048576, s2.VolumeSizeBytes);
