@@ -663,7 +663,12 @@ Describe 'Wrapper generations on lab hosts' -Tag Lab -Skip:(-not $LabUp) {
         $targets[0].Name | Should -Be '*'
         $targets[0].VMId | Should -BeNullOrEmpty
         $out = @($targets | Invoke-MtvRemediation -PowerOff -Force -WhatIf -ErrorVariable errs -ErrorAction SilentlyContinue 6>$null)
-        @($out | Where-Object { $_.PSObject.Properties['Kind'] -and $_.Kind -eq 'VM' }).Count | Should -Be 0
+        # The one VM row is the input itself, not found (a row of its own so a scheduled run sees it); no VM is planned.
+        $vmRows = @($out | Where-Object { $_.PSObject.Properties['Kind'] -and $_.Kind -eq 'VM' })
+        $vmRows.Count | Should -Be 1
+        $vmRows[0].Name | Should -Be '*'
+        $vmRows[0].Result | Should -Be 'Failed'
+        @($vmRows[0].Plan).Count | Should -Be 0
         @($errs | Where-Object { $_.FullyQualifiedErrorId -like 'VMNotFound,*' }).Count | Should -BeGreaterThan 0
     }
 
