@@ -96,7 +96,7 @@ namespace MtvRemediation.Commands
                 StartedAt = stamp,
                 ReportServers = targets.Select(t => t.Connection.Server).Distinct(StringComparer.OrdinalIgnoreCase).ToList(),
                 ReportParameters = DescribeParameters(targets.Count, unmatched.Count),
-                UnmatchedInputs = unmatched.Select(u => new UnmatchedVmInput(u.Input.ToString(), u.Input.ServerHost ?? "",
+                UnmatchedInputs = unmatched.Select(u => new UnmatchedVmInput(u.Input.Display, u.Input.ServerHost ?? "",
                     u.Error.FullyQualifiedErrorId.Split(',')[0], u.Error.Exception.Message)).ToList(),
                 // Read on the pipeline thread; used by the workers that restart agents.
                 VCenterState = RestartAgents ? VCenterHostConnectionStateSource.ForCurrentRunspace() : null,

@@ -22,6 +22,11 @@ namespace MtvRemediation.Interop
 
         public MoRef? MoRef { get; private set; }
 
+        /// <summary>The name as the input carried it (a literal name is escaped in <see cref="Name"/>), for rows and messages.</summary>
+        public string Display => _literalName ?? ToString();
+
+        private string? _literalName;
+
         /// <summary>Server host named by a PowerCLI Uid or our result's Server property.</summary>
         public string? ServerHost { get; private set; }
         public int? ServerPort { get; private set; }
@@ -91,6 +96,7 @@ namespace MtvRemediation.Interop
                 // An object without a readable id (a PowerCLI VM, an MTV cluster object's VM, one of
                 // our results) names one VM: its name is literal, never a pattern. Only a string the
                 // user typed is a pattern, as with Get-VM.
+                input._literalName = input.Name;
                 input.Name = WildcardPattern.Escape(input.Name!);
             }
             return input;
