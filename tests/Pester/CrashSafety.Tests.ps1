@@ -8,6 +8,7 @@
 #   1 the runbook's re-run ............................... 'the runbook never calls an interrupted VM healthy ...'
 #   2 killed during KB's cycle of a VM that was off ....... 'killed during the KB power cycle of a VM that was off ...'
 #   6 another admin powers the VM on during the reset ..... 'a power-on by another user during the reset is never undone ...'
+#   9 a disk named data-ctk.vmdk beside data.vmdk ......... 'a disk whose name looks like a ctk file is never deleted ...'
 #   listing and resuming .................................. Get-MtvPendingOperation in the tests above;
 #                                                           'Get-MtvPendingOperation | Resume-MtvPendingOperation ...'
 
@@ -242,5 +243,18 @@ $Command
         $forged = [MtvRemediation.PendingOperation]@{ Kind = 'Shell'; Target = 'x'; ResumeCommand = 'Remove-Item -Recurse /' }
         $forged | Resume-MtvPendingOperation -Confirm:$false -ErrorVariable bad -ErrorAction SilentlyContinue
         $bad[0].FullyQualifiedErrorId | Should -BeLike 'PendingOperationUnknownKind*'
+    }
+
+    It 'a disk whose name looks like a ctk file (data-ctk.vmdk beside data.vmdk) is never deleted; the real ctk files are' {
+        $vm = New-VcsimVM $Raw $Placement "$Prefix disk names" -DiskNames 'data.vmdk', 'data-ctk.vmdk'
+        $Created.Add($vm)
+        # What ESXi names the two disks' change-tracking files.
+        foreach ($f in 'data-ctk-ctk.vmdk') { Set-Content -LiteralPath (Join-Path $vm.Dir $f) -Value 'stale' }
+        Test-Path -LiteralPath (Join-Path $vm.Dir 'data-ctk.vmdk') | Should -BeTrue -Because 'vcsim created the second disk'
+        $r = Reset-VMChangeTracking -VM $vm.Name -Confirm:$false -ErrorAction Stop
+        $r.Succeeded | Should -BeTrue
+        @($r.DeletedFiles) | Should -Be @("[$($Placement.Datastore.name)] $($vm.Name)/data-ctk-ctk.vmdk")
+        Test-Path -LiteralPath (Join-Path $vm.Dir 'data-ctk.vmdk') | Should -BeTrue -Because 'it is the backing of a disk of the VM'
+        Test-Path -LiteralPath (Join-Path $vm.Dir 'data.vmdk') | Should -BeTrue
     }
 }

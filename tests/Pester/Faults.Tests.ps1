@@ -60,6 +60,19 @@
 #   lab port flake .................... tests/lab/start-repeat.sh (20 lab starts in a row; not in the default run)
 #
 # Issue 22 (a run that dies or races leaves nothing a re-run cannot finish):
+#   1. reset killed after the power-off  CrashSafety.Tests 'killed after the power-off of a running VM ...' (and the
+#                                      runbook's re-run: 'the runbook never calls an interrupted VM healthy ...')
+#   2. reset killed in the KB cycle .... CrashSafety.Tests 'killed during the KB power cycle of a VM that was off ...'
+#   3. -KeepLastLines write-back killed  here: 'a -KeepLastLines write-back killed midway ...'
+#   4. SSH on demand left running ..... Ergonomics.Tests 'a client killed (kill -9) after SSH was started ...', and
+#                                      'Get-MtvPendingOperation | Resume-MtvPendingOperation stops SSH ...'
+#   6. a second admin's power-on ...... CrashSafety.Tests 'a power-on by another user during the reset is never undone ...'
+#   8. control bytes in names ......... Diagnosis.Tests 'a task directory name with a newline and @@ ...', 'names and
+#                                      contents with any byte ...'; xunit Fuzz/ProtocolFuzzTests (every control byte)
+#   9. a disk named data-ctk.vmdk ..... CrashSafety.Tests 'a disk whose name looks like a ctk file is never deleted ...'
+#  10. symlinked err, FIFO pid ........ Diagnosis.Tests 'reads no task-directory file through a link, nor from a FIFO ...'
+#  11. "name": "*" without an id ...... Diagnosis.Tests 'takes a VM name from a cluster object literally ...'
+#   listing and resuming .............. CrashSafety.Tests 'Get-MtvPendingOperation | Resume-MtvPendingOperation ...'
 #   5. Register killed between rename and reload  here: 'Register killed between the crontab rename and the crond reload ...';
 #                                      xunit EngineTests 'A_run_that_died_before_its_reload_...' (same second as crond's start)
 #   7. crontab edited during Register/Unregister  xunit CrontabRaceTests (an admin appending every 10-90 ms; 40 cycles,

@@ -128,9 +128,11 @@ function Get-VcsimPlacement($Session, $Lab) {
 
 <#
     Creates a VM with one (or more) disks on the lab's first datastore through a raw CreateVM_Task,
-    powered off unless -PowerOn. Returns Name, MoRef, Dir (the local folder backing its datastore folder).
+    powered off unless -PowerOn; -DiskNames names the disks' files (default disk1.vmdk, disk2.vmdk ...).
+    Returns Name, MoRef, Dir (the local folder backing its datastore folder).
 #>
-function New-VcsimVM($Session, $Placement, [string] $Name, [int] $Disks = 1, [switch] $PowerOn, [string] $LastDiskFolder) {
+function New-VcsimVM($Session, $Placement, [string] $Name, [int] $Disks = 1, [switch] $PowerOn, [string] $LastDiskFolder, [string[]] $DiskNames) {
+    if ($DiskNames) { $Disks = $DiskNames.Count }
     $ds = $Placement.Datastore.name
     $n = ConvertTo-XmlText $Name
     $devices = '<deviceChange><operation>add</operation><device xsi:type="ParaVirtualSCSIController"><key>-100</key><busNumber>0</busNumber><sharedBus>noSharing</sharedBus></device></deviceChange>'
@@ -139,7 +141,8 @@ function New-VcsimVM($Session, $Placement, [string] $Name, [int] $Disks = 1, [sw
     for ($i = 0; $i -lt $Disks; $i++) {
         # disk1.vmdk, disk2.vmdk ... as vcsim names its own VMs' disks
         $folder = if ($LastDiskFolder -and $i -eq $Disks - 1) { $LastDiskFolder } else { $Name }
-        $file = ConvertTo-XmlText ("[$ds] $folder/disk$($i + 1).vmdk")
+        $disk = if ($DiskNames) { $DiskNames[$i] } else { "disk$($i + 1).vmdk" }
+        $file = ConvertTo-XmlText ("[$ds] $folder/$disk")
         $devices += "<deviceChange><operation>add</operation><fileOperation>create</fileOperation><device xsi:type=`"VirtualDisk`"><key>-$(101 + $i)</key><backing xsi:type=`"VirtualDiskFlatVer2BackingInfo`"><fileName>$file</fileName><diskMode>persistent</diskMode></backing><controllerKey>-100</controllerKey><unitNumber>$i</unitNumber><capacityInKB>1024</capacityInKB></device></deviceChange>"
     }
     $config = "<config><name>$n</name><guestId>otherGuest</guestId><files><vmPathName>[$(ConvertTo-XmlText $ds)]</vmPathName></files>$devices</config><pool type=`"ResourcePool`">$($Placement.Pool)</pool><host type=`"HostSystem`">$($Placement.Host)</host>"
