@@ -9,6 +9,7 @@
 #   2 killed during KB's cycle of a VM that was off ....... 'killed during the KB power cycle of a VM that was off ...'
 #   6 another admin powers the VM on during the reset ..... 'a power-on by another user during the reset is never undone ...'
 #   9 a disk named data-ctk.vmdk beside data.vmdk ......... 'a disk whose name looks like a ctk file is never deleted ...'
+#   issue 25 item 6: a stopped runbook writes its report .. 'Ctrl+C during Invoke-MtvRemediation still writes its report, marked incomplete ...'
 #   listing and resuming .................................. Get-MtvPendingOperation in the tests above;
 #                                                           'Get-MtvPendingOperation | Resume-MtvPendingOperation ...'
 
@@ -256,5 +257,40 @@ $Command
         @($r.DeletedFiles) | Should -Be @("[$($Placement.Datastore.name)] $($vm.Name)/data-ctk-ctk.vmdk")
         Test-Path -LiteralPath (Join-Path $vm.Dir 'data-ctk.vmdk') | Should -BeTrue -Because 'it is the backing of a disk of the VM'
         Test-Path -LiteralPath (Join-Path $vm.Dir 'data.vmdk') | Should -BeTrue
+    }
+
+    It 'Ctrl+C during Invoke-MtvRemediation still writes its report, marked incomplete, and the VM is where the report says' {
+        $vm = New-CrashVM 'runbook stop' -PowerOn
+        $report = Join-Path ([IO.Path]::GetTempPath()) "mtv-stopped-$PID"
+        Invoke-LabVcsimCtl task-time @{ method = 'ReconfigVM_Task'; ms = 4000 } | Out-Null
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddScript({
+                    param($Manifest, $Server, $Port, $Cred, $Name, $Report)
+                    Import-Module $Manifest
+                    Connect-MtvVIServer -Server $Server -Port $Port -Credential $Cred -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
+                    'go'
+                    Invoke-MtvRemediation -VM $Name -PowerOff -Force -Confirm:$false -ReportPath $Report -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
+                }).AddArgument($ManifestPath).AddArgument($VcUri.Host).AddArgument($VcUri.Port).AddArgument($VcCred).AddArgument($vm.Name).AddArgument($report)
+            $async = $ps.BeginInvoke()
+            $deadline = [DateTime]::UtcNow.AddSeconds(60)
+            # Stopped while the reset's first reconfigure (its record) runs as a vCenter task.
+            while (-not (Test-TaskOf $vm 'ReconfigVM') -and -not $async.IsCompleted -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+            $async.IsCompleted | Should -BeFalse -Because 'the run must still be under way when it is stopped'
+            $ps.Stop()
+        }
+        finally { $ps.Dispose() }
+        Wait-NoRunningTask
+        try {
+            $json = @(Get-ChildItem -LiteralPath $report -Filter 'mtv-remediation-*.json')
+            $json.Count | Should -Be 1 -Because 'a stopped run writes its report'
+            $doc = Get-Content -LiteralPath $json[0].FullName -Raw | ConvertFrom-Json
+            $doc.Incomplete | Should -Match 'stopped during phase ResetChangeTracking'
+            @($doc.VMs | Where-Object VM -eq $vm.Name).Count | Should -Be 1
+            (Get-Content -LiteralPath ($json[0].FullName -replace '\.json$', '.html') -Raw) | Should -Match 'INCOMPLETE'
+            # Stopped while its record was being written, before any power change.
+            (Get-VcsimVMState $Raw $vm).PowerState | Should -Be 'poweredOn'
+        }
+        finally { Remove-Item -LiteralPath $report -Recurse -Force -ErrorAction SilentlyContinue }
     }
 }

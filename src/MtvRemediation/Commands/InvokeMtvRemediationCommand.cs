@@ -202,6 +202,11 @@ namespace MtvRemediation.Commands
             public void Emit(object result) => _cmdlet.WriteObject(result);
             public void WriteError(MtvException error, object? target) => _cmdlet.WriteError(error.ToErrorRecord(target, _name));
             public void WriteVerbose(string text) => _cmdlet.WriteVerbose(text);
+
+            public void WriteStopNote(string text)
+            {
+                try { _cmdlet.Host?.UI?.WriteWarningLine(text); } catch (Exception) { /* no host UI */ }
+            }
             public void WriteWarning(string text) => _cmdlet.WriteWarning(text);
         }
     }

@@ -195,7 +195,7 @@ namespace MtvRemediation.Infrastructure
             if (untouched.Count == 0 && interrupted.Count == 0) return;
             var text = $"{_activity} stopped before its end.";
             if (untouched.Count > 0) text += $" Not touched ({untouched.Count}): {string.Join(", ", untouched)}.";
-            if (interrupted.Count > 0) text += $" Interrupted while running ({interrupted.Count}; each is where its work stopped, see its verbose lines): {string.Join(", ", interrupted)}.";
+            if (interrupted.Count > 0) text += $" Interrupted while running ({interrupted.Count}; each is where its work stopped): {string.Join(", ", interrupted)}.";
             StopReport = text;
             try
             {

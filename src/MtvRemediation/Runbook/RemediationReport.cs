@@ -32,6 +32,9 @@ namespace MtvRemediation.Runbook
     {
         public string Title { get; set; } = "MTV clone failure remediation";
 
+        /// <summary>Set when the run was stopped (Ctrl+C, a stopped job) before its end: where it stopped. Each row says how far it got.</summary>
+        public string? Incomplete { get; set; }
+
         /// <summary>When the report was made (UTC).</summary>
         public DateTime GeneratedAt { get; set; } = DateTime.UtcNow;
 

@@ -132,6 +132,7 @@ footer { color:#57606a; padding:0 28px 20px; font-size:12px; }
             w.Write("<title>" + E(report.Title) + "</title>\n<style>" + Css + "</style>\n</head>\n<body>\n");
 
             w.Write("<header>\n<h1>" + E(report.Title) + "</h1>\n");
+            if (report.Incomplete != null) w.Write("<p class=\"badge Failed\">INCOMPLETE: " + E(report.Incomplete) + "</p>\n");
             w.Write("<p class=\"meta\">Generated " + E(FormatTime(report.GeneratedAt)) + " &middot; "
                     + Count(report.Hosts.Count, "host") + " &middot; " + Count(report.VMs.Count, "VM") + " &middot; "
                     + Count(allFindings.Count, "finding")
@@ -292,6 +293,7 @@ footer { color:#57606a; padding:0 28px 20px; font-size:12px; }
             var j = new JsonOut(w);
             j.BeginObject();
             j.Prop("Title", report.Title);
+            j.Prop("Incomplete", report.Incomplete);
             j.Prop("GeneratedAt", report.GeneratedAt);
             j.Name("Servers"); j.Strings(report.Servers);
             j.Name("Parameters"); j.Strings(report.Parameters);

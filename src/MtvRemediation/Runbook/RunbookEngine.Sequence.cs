@@ -54,6 +54,9 @@ namespace MtvRemediation.Runbook
     /// </summary>
     internal interface IRunbookHost
     {
+        /// <summary>Tells the user something after the pipeline was stopped (it takes no records any more): straight to the host.</summary>
+        void WriteStopNote(string text);
+
         /// <summary>-WhatIf: diagnose and plan, change nothing.</summary>
         bool WhatIf { get; }
 
@@ -120,7 +123,9 @@ namespace MtvRemediation.Runbook
             if (whatIf && options.ArchiveDirectory != null) host.Confirm(options.ArchiveDirectory, "Write the remediation report (HTML and JSON) and the log archives");
             var writeReport = options.ArchiveDirectory != null && !whatIf;
 
+            var phase = RunbookPhase.FreeSpace;
             if (!whatIf)
+            try
             {
                 // 2. Hosts first: free /var so clones and ESXi can write, and register the rotation job.
                 host.RunInParallel(RunbookPhase.FreeSpace, "Freeing /var and registering log rotation",
@@ -128,23 +133,39 @@ namespace MtvRemediation.Runbook
                         .Select(h => new RunbookWork(h.Name, h, (verbose, ct) => RemediateHost(h, options, ct, verbose))).ToList());
 
                 // 3. CBT resets (power operations included), as Reset-VMChangeTracking does them.
+                phase = RunbookPhase.ResetChangeTracking;
                 var approved = vms.Where(v => v.ResetApproved).ToList();
                 cbt.Approve(approved.Select(v => (v.Client, v.ResetPlan!)));
                 host.RunInParallel(RunbookPhase.ResetChangeTracking, "Resetting CBT",
                     approved.Select(v => new RunbookWork(v.Vm.Name, v, (verbose, ct) => ResetVm(v, cbt, ct))).ToList());
 
                 // 4. Agents last, only when asked: a hostd restart would interrupt the resets' tasks.
+                phase = RunbookPhase.RestartAgents;
                 host.RunInParallel(RunbookPhase.RestartAgents, "Restarting management agents",
                     hosts.Where(h => h.Shell != null && h.RestartAgents)
                         .Select(h => new RunbookWork(h.Name, h, (verbose, ct) => RestartAgents(h, options, ct, verbose))).ToList());
 
                 // 5. Verify: the state read again, not what we believe we did.
+                phase = RunbookPhase.Verify;
                 host.RunInParallel(RunbookPhase.Verify, "Verifying",
                     hosts.Where(h => h.Shell != null)
                         .Select(h => new RunbookWork(h.Name, h, (verbose, ct) => VerifyHost(h, options, ct)))
                         .Concat(vms.Where(v => v.Before != null).GroupBy(v => v.Client)
                             .Select(g => new RunbookWork(g.First().Server, g.ToList<RunbookItemState>(), (verbose, ct) => VerifyVmsOrFail(g.Key, g.ToList(), cbt, ct))))
                         .ToList());
+            }
+            catch (Exception ex) when (ex is PipelineStoppedException || ex is OperationCanceledException)
+            {
+                // Stopped (Ctrl+C, a stopped job): the report is still written, marked incomplete,
+                // with each row as far as it got; the pipeline takes no more records, so nothing is emitted.
+                if (writeReport)
+                {
+                    var partial = new RunbookResult(
+                        hosts.Select(h => SummarizeHost(h, whatIf)).ToList(),
+                        vms.Select(v => SummarizeVm(v, whatIf)).Concat(options.UnmatchedInputs.Select(SummarizeUnmatched)).ToList());
+                    WriteReport(host, partial, options, $"the run was stopped during phase {phase}; each row says how far it got (Actions) and where it is (FinalState)");
+                }
+                throw;
             }
 
             var result = new RunbookResult(
@@ -250,7 +271,7 @@ namespace MtvRemediation.Runbook
             }
         }
 
-        private static void WriteReport(IRunbookHost runner, RunbookResult result, RunbookOptions options)
+        private static void WriteReport(IRunbookHost runner, RunbookResult result, RunbookOptions options, string? incomplete = null)
         {
             var directory = options.ArchiveDirectory!;
             // One time stamp scheme for the report and the archives of the same run.
@@ -260,9 +281,16 @@ namespace MtvRemediation.Runbook
             try
             {
                 Directory.CreateDirectory(directory);
-                RemediationReportWriter.Save(BuildReport(result.Hosts, result.VMs, options.StartedAt, options.ReportServers, options.ReportParameters), html, json);
+                var report = BuildReport(result.Hosts, result.VMs, options.StartedAt, options.ReportServers, options.ReportParameters);
+                report.Incomplete = incomplete;
+                RemediationReportWriter.Save(report, html, json);
                 foreach (var s in result.Hosts.Cast<RemediationSummary>().Concat(result.VMs)) { s.ReportFile = html; s.JsonReportFile = json; }
-                runner.WriteVerbose($"Report written: {html} and {json}");
+                if (incomplete != null) runner.WriteStopNote($"The stopped run's report (incomplete) is written: {html} and {json}");
+                else runner.WriteVerbose($"Report written: {html} and {json}");
+            }
+            catch (Exception ex) when (incomplete != null && (ex is IOException || ex is UnauthorizedAccessException))
+            {
+                runner.WriteStopNote($"Writing the stopped run's report to '{directory}' failed: {ex.Message}");
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {

@@ -42,6 +42,9 @@ namespace MtvRemediation.Tests.Remediation
         /// <summary>What the cmdlet does for the engine, recorded: confirmations, phases, output, errors.</summary>
         private sealed class RecordingHost : IRunbookHost
         {
+            public readonly List<string> StopNotes = new List<string>();
+            public void WriteStopNote(string text) { lock (StopNotes) StopNotes.Add(text); }
+
             public RecordingHost(bool whatIf) { WhatIf = whatIf; }
             public bool WhatIf { get; }
             public Func<string, string, bool> Answer { get; set; } = (t, a) => true;
