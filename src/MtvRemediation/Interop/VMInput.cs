@@ -22,6 +22,9 @@ namespace MtvRemediation.Interop
 
         public MoRef? MoRef { get; private set; }
 
+        /// <summary>A disk as an ESXi path (<c>/vmfs/volumes/&lt;datastore&gt;/&lt;folder&gt;/&lt;file&gt;.vmdk</c>), from a finding that names the disk, not the VM: resolved to the VM that has it.</summary>
+        public string? DiskPath { get; private set; }
+
         /// <summary>The name as the input carried it (a literal name is escaped in <see cref="Name"/>), for rows and messages.</summary>
         public string Display => _literalName ?? ToString();
 
@@ -34,7 +37,7 @@ namespace MtvRemediation.Interop
         /// <summary>User named by a PowerCLI Uid (informational).</summary>
         public string? UidUser { get; private set; }
 
-        public override string ToString() => Name ?? MoRef?.ToString() ?? Original.ToString() ?? "";
+        public override string ToString() => Name ?? MoRef?.ToString() ?? DiskPath ?? Original.ToString() ?? "";
 
         /// <summary>
         /// Reads one -VM value, or explains why it cannot be (the module's convention for reading
@@ -57,6 +60,15 @@ namespace MtvRemediation.Interop
 
             var ps = PSObject.AsPSObject(value);
             var input = new VMInput(value) { Name = PSObjectProperties.GetString(ps, "Name") };
+
+            // A clone failure finding (Find-MtvCloneFailure, a task directory's err) names the disk it cloned.
+            var disk = PSObjectProperties.GetString(ps, "Disk");
+            if (disk != null && PSObjectProperties.GetString(ps, "Signature") != null && disk.StartsWith("/vmfs/volumes/", StringComparison.Ordinal))
+            {
+                input.DiskPath = disk;
+                input.Name = null;
+                return input;
+            }
 
             // Our own outputs: VM (name), VMId (PowerCLI-style Id), Server.
             var vmId = PSObjectProperties.GetString(ps, "VMId");

@@ -42,7 +42,8 @@ namespace MtvRemediation.Interop
             // A connection that fails (expired session, unreachable) fails only the inputs that needed it.
             var failed = new Dictionary<VIConnection, MtvException>();
 
-            foreach (var input in inputs)
+            await ResolveDisksAsync(inputs.Where(i => i.DiskPath != null).ToList(), connections, candidates, errors, failed, ct).ConfigureAwait(false);
+            foreach (var input in inputs.Where(i => i.DiskPath == null))
             {
                 if (input.MoRef is MoRef moRef)
                 {
@@ -143,6 +144,59 @@ namespace MtvRemediation.Interop
                 }
             }
             return (targets, errors);
+        }
+
+        /// <summary>
+        /// Inputs that name a disk (<c>/vmfs/volumes/&lt;datastore name or UUID&gt;/folder/file.vmdk</c>): the VM whose
+        /// disk is backed by that file, found by one read of every VM's devices and the datastores' URLs per connection.
+        /// </summary>
+        private static async Task ResolveDisksAsync(IReadOnlyList<VMInput> inputs, IReadOnlyList<VIConnection> connections,
+            List<(VMInput Input, VIConnection Conn, MoRef Ref)> candidates, List<(VMInput Input, MtvException Error, VIConnection? FailedConnection)> errors,
+            Dictionary<VIConnection, MtvException> failed, CancellationToken ct)
+        {
+            if (inputs.Count == 0) return;
+            var found = new HashSet<VMInput>();
+            foreach (var c in connections)
+            {
+                if (failed.ContainsKey(c)) continue;
+                try
+                {
+                    var volumes = await c.Client.GetDatastoreNamesByVolumeAsync(ct).ConfigureAwait(false);
+                    var wanted = new Dictionary<string, List<VMInput>>(StringComparer.Ordinal);
+                    foreach (var input in inputs)
+                    {
+                        var path = ToDatastorePath(input.DiskPath!, volumes);
+                        if (path == null) continue;
+                        if (!wanted.TryGetValue(path, out var list)) wanted[path] = list = new List<VMInput>();
+                        list.Add(input);
+                    }
+                    if (wanted.Count == 0) continue;
+                    foreach (var (moRef, _, disk) in await c.Client.FindVmsByDiskAsync(wanted.Keys, ct).ConfigureAwait(false))
+                        foreach (var input in wanted[disk])
+                        {
+                            candidates.Add((input, c, moRef));
+                            found.Add(input);
+                        }
+                }
+                catch (Exception ex) when (IsConnectionFailure(ex))
+                {
+                    failed[c] = AsError(ex);
+                }
+            }
+            foreach (var input in inputs.Where(i => !found.Contains(i)))
+                errors.Add((input, new MtvException(VIErrorIds.VMNotFound, ErrorCategory.ObjectNotFound,
+                    $"No VM with the disk {input.DiskPath} was found on {string.Join(", ", connections.Select(c => c.Server))}: the finding names a disk whose VM is not registered there (or the disk is a clone's target). Pass the VM by name instead."), null));
+        }
+
+        /// <summary>/vmfs/volumes/&lt;name or UUID&gt;/folder/file.vmdk as vCenter names the file: [name] folder/file.vmdk (null: not a known datastore).</summary>
+        internal static string? ToDatastorePath(string esxiPath, IReadOnlyDictionary<string, string> datastoreByVolume)
+        {
+            const string prefix = "/vmfs/volumes/";
+            if (!esxiPath.StartsWith(prefix, StringComparison.Ordinal)) return null;
+            var rest = esxiPath.Substring(prefix.Length);
+            var slash = rest.IndexOf('/');
+            if (slash <= 0 || !datastoreByVolume.TryGetValue(rest.Substring(0, slash), out var name)) return null;
+            return $"[{name}] {rest.Substring(slash + 1)}";
         }
 
         private static bool IsConnectionFailure(Exception ex) => ex is VimFaultException || ex is VimTransportException || ex is TimeoutException;

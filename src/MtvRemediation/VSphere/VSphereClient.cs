@@ -404,6 +404,44 @@ namespace MtvRemediation.VSphere
             return (power!, cbt);
         }
 
+        /// <summary>
+        /// The VMs whose virtual disks are backed by <paramref name="datastorePaths"/> (<c>[ds] folder/file.vmdk</c>):
+        /// one read of every VM's devices. For a finding that names a disk, not a VM.
+        /// </summary>
+        public async Task<IReadOnlyList<(MoRef MoRef, string Name, string Disk)>> FindVmsByDiskAsync(IReadOnlyCollection<string> datastorePaths, CancellationToken ct)
+        {
+            var wanted = new HashSet<string>(datastorePaths, StringComparer.Ordinal);
+            var all = await _soap.RetrieveAllAsync("VirtualMachine", new[] { "name", "config.hardware.device" }, ct).ConfigureAwait(false);
+            var found = new List<(MoRef, string, string)>();
+            foreach (var o in all)
+            {
+                var devices = o.Get("config.hardware.device");
+                if (devices == null) continue;
+                foreach (var d in devices.Elements().Where(e => XsiType(e) == "VirtualDisk"))
+                {
+                    var file = d.Child("backing")?.ChildValue("fileName");
+                    if (file != null && wanted.Contains(file)) found.Add((o.Obj, o.Get("name")?.Value ?? o.Obj.Value, file));
+                }
+            }
+            return found;
+        }
+
+        /// <summary>Datastore name by the UUID in its URL (<c>ds:///vmfs/volumes/&lt;uuid&gt;/</c>) and by its name: how an ESXi path names a datastore.</summary>
+        public async Task<IReadOnlyDictionary<string, string>> GetDatastoreNamesByVolumeAsync(CancellationToken ct)
+        {
+            var map = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var o in await _soap.RetrieveAllAsync("Datastore", new[] { "name", "summary.url" }, ct).ConfigureAwait(false))
+            {
+                var name = o.Get("name")?.Value;
+                if (name == null) continue;
+                map[name] = name;
+                var url = o.Get("summary.url")?.Value;
+                var m = url == null ? null : System.Text.RegularExpressions.Regex.Match(url, @"/vmfs/volumes/([^/]+)/?$");
+                if (m != null && m.Success) map[m.Groups[1].Value] = name;
+            }
+            return map;
+        }
+
         /// <summary>Names of every VM in the inventory (one ContainerView read), for name and wildcard look-ups.</summary>
         public async Task<IReadOnlyList<(MoRef MoRef, string Name)>> GetAllVmNamesAsync(CancellationToken ct)
         {
