@@ -96,6 +96,7 @@ namespace MtvRemediation.Diagnosis
                 Source = Source,
                 VMHost = VMHost,
                 Path = Path,
+                SourceNotVmfs = Count(CloneFailureSignatures.SourceNotVmfs),
                 ChangeTrackerInvalid = Count(CloneFailureSignatures.ChangeTrackerInvalid),
                 DiskIoError = Count(CloneFailureSignatures.DiskIoError),
                 NoSpaceLeft = Count(CloneFailureSignatures.NoSpaceLeft),

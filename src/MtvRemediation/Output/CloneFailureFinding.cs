@@ -27,7 +27,7 @@ namespace MtvRemediation
         /// <summary>The line's own timestamp in UTC, when it has one.</summary>
         public DateTime? Timestamp { get; set; }
 
-        /// <summary>ChangeTrackerInvalid, DiskIoError, NoSpaceLeft, CloneExitCode, CloneFailed or XcopyNotUsed.</summary>
+        /// <summary>SourceNotVmfs, ChangeTrackerInvalid, DiskIoError, NoSpaceLeft, CloneExitCode, CloneFailed or XcopyNotUsed.</summary>
         public string Signature { get; set; } = "";
 
         /// <summary>vmkfstools' exit code when the line reports one.</summary>
@@ -59,6 +59,7 @@ namespace MtvRemediation
         public string Source { get; set; } = "";
         public string? VMHost { get; set; }
         public string? Path { get; set; }
+        public long SourceNotVmfs { get; set; }
         public long ChangeTrackerInvalid { get; set; }
         public long DiskIoError { get; set; }
         public long NoSpaceLeft { get; set; }
@@ -84,6 +85,7 @@ namespace MtvRemediation
             {
                 return new Dictionary<string, long>
                 {
+                    [nameof(SourceNotVmfs)] = SourceNotVmfs,
                     [nameof(ChangeTrackerInvalid)] = ChangeTrackerInvalid,
                     [nameof(DiskIoError)] = DiskIoError,
                     [nameof(NoSpaceLeft)] = NoSpaceLeft,
