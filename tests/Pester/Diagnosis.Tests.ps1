@@ -53,12 +53,12 @@ Describe 'Find-MtvCloneFailure on piped lines' {
     It 'reads the populator pod logs of MTV 2.10 (klog) and 2.12 (structured klog)' {
         $k = @($Klog | Find-MtvCloneFailure)
         $k.Signature | Should -Be @('XcopyNotUsed', 'XcopyNotUsed', 'XcopyNotUsed', 'XcopyNotUsed', 'ChangeTrackerInvalid', 'ChangeTrackerInvalid')
-        $k.LineNumber | Should -Be @(4, 7, 10, 13, 14, 15)
+        $k.LineNumber | Should -Be @(5, 8, 11, 14, 15, 16)
         $k[4].ExitCode | Should -Be 255
         $k[4].Timestamp.ToString('o') | Should -Match '^\d{4}-12-01T22:11:22\.5128760Z$'
         $j = @($Klog212 | Find-MtvCloneFailure)
         $j.Signature | Should -Be @('XcopyNotUsed', 'XcopyNotUsed', 'ChangeTrackerInvalid', 'ChangeTrackerInvalid')
-        $j.LineNumber | Should -Be @(4, 6, 7, 10)
+        $j.LineNumber | Should -Be @(7, 9, 10, 13)
         $j[2].Line | Should -Match '"copy-offload failed" err="clone task failed with exit code 255'
         $j[2].Remediation | Should -Be 'Reset-VMChangeTracking'
     }
@@ -67,7 +67,7 @@ Describe 'Find-MtvCloneFailure on piped lines' {
         $s = $Wrapper + $Klog | Find-MtvCloneFailure -Summary
         $s.PSObject.TypeNames[0] | Should -Be 'MtvRemediation.CloneFailureSummary'
         $s.Source | Should -Be 'InputObject'
-        $s.LinesScanned | Should -Be 23
+        $s.LinesScanned | Should -Be 24
         $s.DiskIoError | Should -Be 1
         $s.ChangeTrackerInvalid | Should -Be 3
         $s.XcopyNotUsed | Should -Be 5
@@ -106,7 +106,7 @@ Describe 'Find-MtvCloneFailure on piped lines' {
 
     It 'formats findings and summaries as tables without errors' {
         ($Wrapper | Find-MtvCloneFailure | Out-String -Width 200) | Should -Match 'DiskIoError\s+1 Test-VmkfstoolsLogSpace'
-        ($Wrapper | Find-MtvCloneFailure -Summary | Out-String -Width 200) | Should -Match 'InputObject\s+5\s+1\s+1\s+1\s+1\s+0\s+1'
+        ($Wrapper | Find-MtvCloneFailure -Summary | Out-String -Width 200) | Should -Match 'InputObject\s+5\s+0\s+1\s+1\s+1\s+1\s+0\s+1'
     }
 }
 
@@ -128,13 +128,13 @@ Describe 'Find-MtvCloneFailure on files' {
         $s.Path | Should -Be @($Plain, $Gz)
         $s[0].TotalFindings | Should -Be 5
         $s[1].ChangeTrackerInvalid | Should -Be 2
-        $s[1].LinesScanned | Should -Be 15
+        $s[1].LinesScanned | Should -Be 16
     }
 
     It 'takes wildcards with -Path and reports the file as Source' {
         $f = @(Find-MtvCloneFailure -Path (Join-Path $Work '*.gz'))
         $f.Source | Select-Object -Unique | Should -Be $Gz
-        $f.LineNumber | Should -Be @(4, 7, 10, 13, 14, 15)
+        $f.LineNumber | Should -Be @(5, 8, 11, 14, 15, 16)
     }
 
     It 'binds lines from Get-Content as lines, not as files' {

@@ -17,7 +17,8 @@ namespace MtvRemediation.Cluster
     /// VSphereXcopyVolumePopulator (pkg/apis/forklift/v1beta1/vsphere_xcopy_volumepopulator.go):
     /// spec.vmId, spec.vmdkPath, status.progress; xcopyUsed from 2.12.2, vibVersion from 2.12.4, result
     /// ("success"/"failure", the populator's completion label) on release-2.12
-    /// (docs/field-sources.md#1-the-failure-in-mtv).
+    /// (docs/field-sources.md#1-the-failure-in-mtv). Events (<c>oc get events -o json</c>): only the
+    /// PopulatorFailed warning on a PVC is read.
     /// </summary>
     internal static class MtvClusterObjects
     {
@@ -27,6 +28,12 @@ namespace MtvRemediation.Cluster
         public const string CopyOffloadDisk = "CopyOffloadDisk";
 
         private static readonly Regex PodFailed = new Regex(@"populator pod failed for PVC (?<pvc>[0-9A-Za-z-]+)", RegexOptions.CultureInvariant);
+
+        // The populator controller's Warning event on the PVC, reason PopulatorFailed: "VSphere xcopy
+        // populator failed (no retry): Please check the logs of the populator pod, <ns>/<pod>" from
+        // 2.10.4 on, "Populator failed after few (3) attempts: ..." on 2.9.x
+        // (pkg/lib-volume-populator/populator-machinery/controller.go).
+        private static readonly Regex EventPod = new Regex(@"logs of the populator pod, (?<ns>[^/\s]+)/(?<pod>populate-(?<pvc>[0-9A-Za-z-]+))", RegexOptions.CultureInvariant);
 
         /// <summary>Findings from every object in <paramref name="json"/> (Lists are unrolled); unknown kinds are reported in <paramref name="skipped"/>.</summary>
         public static List<MtvClusterFinding> Read(string json, List<string> skipped)
@@ -56,6 +63,12 @@ namespace MtvRemediation.Cluster
                     break;
                 case "VSphereXcopyVolumePopulator":
                     findings.Add(ReadPopulator(obj, ns, name, where));
+                    break;
+                case "Event" when Str(obj, "reason") == PopulatorFailed:
+                    findings.Add(ReadPopulatorFailedEvent(obj, ns, name, where));
+                    break;
+                case "Event":
+                    skipped.Add($"{where} (reason {Str(obj, "reason") ?? "none"})");
                     break;
                 default:
                     skipped.Add(kind.Length == 0 ? "an object without kind" : $"{where} (kind {kind})");
@@ -157,6 +170,23 @@ namespace MtvRemediation.Cluster
                           + (f.XcopyUsed != null ? ", xcopyUsed " + f.XcopyUsed : "") + ": not a failure by itself.";
                 f.Remediation = "None (informational)";
             }
+            return f;
+        }
+
+        private static MtvClusterFinding ReadPopulatorFailedEvent(Dictionary<string, object?> obj, string? ns, string? name, string where)
+        {
+            var message = Str(obj, "message");
+            var pod = EventPod.Match(message ?? "");
+            var f = new MtvClusterFinding
+            {
+                Kind = "Event", Namespace = pod.Success ? pod.Groups["ns"].Value : ns, ObjectName = name,
+                Signature = PopulatorFailed, Reason = message, Source = where + " reason PopulatorFailed",
+                Pvc = pod.Success ? pod.Groups["pvc"].Value : Str(Obj(obj, "involvedObject"), "uid"),
+                PopulatorPod = pod.Success ? pod.Groups["pod"].Value : null,
+                Cause = "The populator controller gave up on the populator pod of PVC " + (Str(Obj(obj, "involvedObject"), "name") ?? "?")
+                        + " (MTV does not retry a failed copy-offload populator); the pod's log says why.",
+            };
+            f.Remediation = $"oc logs -n {f.Namespace ?? "<namespace>"} {f.PopulatorPod ?? "<its populate-<pvcUID> pod>"} | Find-MtvCloneFailure; then Invoke-MtvRemediation";
             return f;
         }
 

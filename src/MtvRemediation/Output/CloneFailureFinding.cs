@@ -50,6 +50,19 @@ namespace MtvRemediation
         /// <summary>The source disk the evidence is about, when it names one (a task directory's rdmfile).</summary>
         public string? Disk { get; set; }
 
+        /// <summary>
+        /// The ESXi host that ran the clone (PowerCLI id, <c>HostSystem-host-88</c>), as a populator pod's
+        /// log named it before this line: on MTV 5.0 it may be a StorageMap migration host rather
+        /// than the VM's own host. Null for host logs and logs that name none.
+        /// </summary>
+        public string? VMHostId { get; set; }
+
+        /// <summary>
+        /// The wrapper task the pod's log started last before this line: that host's task directory
+        /// <c>/tmp/vmkfstools-wrapper-&lt;TaskId&gt;</c> (which 2.11 and later remove after a failure).
+        /// </summary>
+        public string? TaskId { get; set; }
+
         public override string ToString() => $"{Source}:{LineNumber} {Signature}";
     }
 

@@ -12,7 +12,7 @@ namespace MtvRemediation
     /// </summary>
     public sealed class MtvClusterFinding
     {
-        /// <summary>Migration, Plan or VSphereXcopyVolumePopulator.</summary>
+        /// <summary>Migration, Plan, VSphereXcopyVolumePopulator or Event (a PopulatorFailed event).</summary>
         public string Kind { get; set; } = "";
         public string? Namespace { get; set; }
 
