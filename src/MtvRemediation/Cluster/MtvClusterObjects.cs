@@ -15,7 +15,7 @@ namespace MtvRemediation.Cluster
     /// error); a copy step's error is <c>populator pod failed for PVC %s. Please check the pod logs</c>
     /// (pkg/controller/plan/migration.go), copied into the VM's error by ReflectPipeline.
     /// VSphereXcopyVolumePopulator (pkg/apis/forklift/v1beta1/vsphere_xcopy_volumepopulator.go):
-    /// spec.vmId, spec.vmdkPath, status.progress; xcopyUsed from 2.12.2, vibVersion from 2.12.4, result
+    /// spec.vmId, spec.vmdkPath, spec.migrationHost (5.0), status.progress; xcopyUsed from 2.12.2, vibVersion from 2.12.4, result
     /// ("success"/"failure", the populator's completion label) on release-2.12
     /// (docs/field-sources.md#1-the-failure-in-mtv). Events (<c>oc get events -o json</c>): only the
     /// PopulatorFailed warning on a PVC is read.
@@ -153,6 +153,7 @@ namespace MtvRemediation.Cluster
             {
                 Kind = "VSphereXcopyVolumePopulator", Namespace = ns, ObjectName = name,
                 MoRef = Str(spec, "vmId"), Disk = Str(spec, "vmdkPath"),
+                VMHostId = Str(spec, "migrationHost") is string host ? "HostSystem-" + host : null,
                 Progress = Str(status, "progress"), XcopyUsed = Str(status, "xcopyUsed"), VibVersion = Str(status, "vibVersion"), Result = Str(status, "result"),
                 Source = where + " spec",
             };
@@ -160,8 +161,10 @@ namespace MtvRemediation.Cluster
             {
                 f.Signature = PopulatorFailed;
                 f.Source = where + " status.result";
-                f.Cause = "The copy-offload populator finished this disk with result 'failure'.";
-                f.Remediation = $"oc logs -n {ns ?? "<namespace>"} <its populate-<pvcUID> pod> | Find-MtvCloneFailure; then Invoke-MtvRemediation";
+                f.Cause = "The copy-offload populator finished this disk with result 'failure'"
+                          + (f.VMHostId != null ? $" on the migration host {f.VMHostId} (the StorageMap's choice, not necessarily the VM's own host)." : ".");
+                f.Remediation = $"oc logs -n {ns ?? "<namespace>"} <its populate-<pvcUID> pod> | Find-MtvCloneFailure; then Invoke-MtvRemediation"
+                                + (f.VMHostId != null ? $" (the host's evidence is on {f.VMHostId})" : "");
             }
             else
             {

@@ -125,6 +125,18 @@ namespace MtvRemediation.Tests.Cluster
             Assert.Equal(new[] { "Event ns/e1 (reason Other)" }, skipped);
         }
 
+        // MTV 5.0 (main): a StorageMap's dedicated migration host clones the disk, not the VM's host.
+        [Fact]
+        public void Mtv_5_0_names_the_migration_host_that_cloned()
+        {
+            var only = Assert.Single(MtvClusterObjects.Read(File.ReadAllText(FixturePath("5.0/populators.json")), new List<string>()));
+            Assert.Equal(MtvClusterObjects.PopulatorFailed, only.Signature);
+            Assert.Equal("HostSystem-host-2047", only.VMHostId);
+            Assert.Contains("migration host HostSystem-host-2047", only.Cause);
+            var older = Assert.Single(MtvClusterObjects.Read(File.ReadAllText(FixturePath("2.12/populators.json")), new List<string>()));
+            Assert.Null(older.VMHostId);
+        }
+
         // 2.9.x words the event differently; the pod is read from it all the same.
         [Fact]
         public void A_2_9_populator_failed_event_is_read_too()
