@@ -63,6 +63,23 @@ Describe 'Find-MtvCloneFailure on piped lines' {
         $j[2].Remediation | Should -Be 'Reset-VMChangeTracking'
     }
 
+    It 'tells a vSAN VM on MTV 2.12.5 that copy offload cannot take it, and names the host and task of a 2.9.0 failure' {
+        $v = @(Get-Content (Join-Path $Fixtures '2.12.5/populate-9e41b7c3-0d5a-4f88-b2e6-7a1c3d5f9e02.log') | Find-MtvCloneFailure)
+        $v.Signature | Should -Be @('SourceNotVmfs', 'SourceNotVmfs')
+        $v[0].Remediation | Should -Match '^None on the host: migrate this VM without copy offload'
+        $v[0].VMHostId | Should -Be 'HostSystem-host-2031'
+        $v[0].TaskId | Should -BeNullOrEmpty
+        (Get-Content (Join-Path $Fixtures '2.12.5/populate-9e41b7c3-0d5a-4f88-b2e6-7a1c3d5f9e02.log') | Find-MtvCloneFailure -Summary).SourceNotVmfs | Should -Be 2
+        $old = @(Find-MtvCloneFailure -Path (Join-Path $Fixtures '2.9.0/populate-e3d91c47-8a2b-4f60-b5d1-0c7e2a9f4b18.log'))
+        $old.Signature | Should -Be @('ChangeTrackerInvalid', 'ChangeTrackerInvalid', 'ChangeTrackerInvalid')
+        $old[-1].Line | Should -Match 'failed with exit code 255 with stderr:'
+        $old[-1].VMHostId | Should -Be 'HostSystem-host-1207'
+        $old[-1].TaskId | Should -Be '9a3c51d0-2b7e-4f16-8c4d-70e2b1f5a6c9'
+        $e = @(ConvertFrom-MtvClusterObject -Path (Join-Path $Fixtures '2.12.5/events.json'))
+        $e.Signature | Should -Be 'PopulatorFailed'
+        $e.PopulatorPod | Should -Be 'populate-9e41b7c3-0d5a-4f88-b2e6-7a1c3d5f9e02'
+    }
+
     It 'summarises the pipeline with counts per signature' {
         $s = $Wrapper + $Klog | Find-MtvCloneFailure -Summary
         $s.PSObject.TypeNames[0] | Should -Be 'MtvRemediation.CloneFailureSummary'
