@@ -92,10 +92,12 @@ namespace MtvRemediation.Diagnosis
                 "The VM's Changed Block Tracking (CBT) state is invalid, so vmkfstools cannot read changed blocks.",
                 "Reset-VMChangeTracking"),
             // "clone task failed with exit code 255, stderr: Failed to clone disk: Input/output error (327689)."
+            // The /tmp and hostd-tmp suspects: the copy-offload populator's README, "Troubleshooting", at v2.12.5.
             new CloneFailureSignature(DiskIoError, 20, false, new[] { "327689" },
                 "[(]327689[)]",
                 @"\(327689\)",
-                "vmkfstools got an I/O error: /var on the ESXi host is usually 100% full because /var/log/vmkfstools-wrapper.log grew without bound.",
+                "vmkfstools got a VMFS I/O error (327689, one of the 3276xx family). With the 2.9/2.10 Python wrapper, /var on the ESXi host is usually 100% full because /var/log/vmkfstools-wrapper.log grew without bound; " +
+                "the 0.3.x wrapper (MTV 2.11 and later) writes no such log, so there suspect a full /tmp ramdisk and the hostd-tmp memory limit under many concurrent clones.",
                 "Test-VmkfstoolsLogSpace | Clear-VmkfstoolsWrapperLog"),
             new CloneFailureSignature(NoSpaceLeft, 30, false, new[] { "NOSPC", "o space left", "ree space is low" },
                 "enospc|no space left on device|free space is low",

@@ -83,6 +83,15 @@ namespace MtvRemediation.Tests.Remediation
             Assert.Contains("from 2.12.4 a vSAN source never reaches the clone", cause);
         }
 
+        // The wrapper log is the /var suspect only where a wrapper writes one (2.9/2.10).
+        [Fact]
+        public void Disk_io_error_names_the_suspects_of_each_wrapper_generation()
+        {
+            var cause = CloneFailureSignatures.Get(CloneFailureSignatures.DiskIoError).Cause;
+            Assert.Contains("2.9/2.10 Python wrapper", cause);
+            Assert.Contains("hostd-tmp", cause);
+        }
+
         [Fact]
         public void A_negative_exit_code_keeps_its_sign()
         {
