@@ -17,7 +17,8 @@ namespace MtvRemediation.Cluster
     /// VSphereXcopyVolumePopulator (pkg/apis/forklift/v1beta1/vsphere_xcopy_volumepopulator.go):
     /// spec.vmId, spec.vmdkPath, spec.migrationHost (5.0), status.progress; xcopyUsed from 2.12.2, vibVersion from 2.12.4, result
     /// ("success"/"failure", the populator's completion label) on release-2.12
-    /// (docs/field-sources.md#1-the-failure-in-mtv). Events (<c>oc get events -o json</c>): only the
+    /// (docs/field-sources.md#1-the-failure-in-mtv). A DiskTransfer task's annotations.xcopyUsed (v2.12.5)
+    /// is an informational disk finding. Events (<c>oc get events -o json</c>): only the
     /// PopulatorFailed warning on a PVC is read.
     /// </summary>
     internal static class MtvClusterObjects
@@ -107,8 +108,13 @@ namespace MtvRemediation.Cluster
                         var tasks = Arr(step, "tasks");
                         if (tasks == null) continue;
                         for (var t = 0; t < tasks.Count; t++)
-                            if (tasks[t] is Dictionary<string, object?> task)
-                                Add(Obj(task, "error"), $"{stepAt}.tasks[{t}]({Str(task, "name")})", stepPhase);
+                        {
+                            if (!(tasks[t] is Dictionary<string, object?> task)) continue;
+                            var taskAt = $"{stepAt}.tasks[{t}]({Str(task, "name")})";
+                            Add(Obj(task, "error"), taskAt, stepPhase);
+                            if (Str(Obj(task, "annotations"), "xcopyUsed") is string xcopyUsed)
+                                findings.Add(FromXcopyAnnotation(kind, ns, objName, vm, task, xcopyUsed, stepPhase, $"{where} {taskAt}.annotations.xcopyUsed"));
+                        }
                     }
                 }
                 Add(Obj(vm, "error"), vmPath, null);
@@ -144,6 +150,18 @@ namespace MtvRemediation.Cluster
             }
             return f;
         }
+
+        // The vSphere builder copies the populator CR's status.xcopyUsed into the DiskTransfer task of
+        // the disk (task name = the disk's file, builder.go PopulatorOffloadInfo@v2.12.5).
+        private static MtvClusterFinding FromXcopyAnnotation(string kind, string? ns, string? objName, Dictionary<string, object?> vm, Dictionary<string, object?> task, string xcopyUsed, string? phase, string source) =>
+            new MtvClusterFinding
+            {
+                Kind = kind, Namespace = ns, ObjectName = objName,
+                Name = Str(vm, "name"), MoRef = Str(vm, "id"), Disk = Str(task, "name"), Phase = phase, XcopyUsed = xcopyUsed, Source = source,
+                Signature = CopyOffloadDisk,
+                Cause = "A disk MTV copies with the vSphere copy-offload populator (xcopyUsed " + xcopyUsed + (xcopyUsed == "0" ? ": the array did not offload the copy" : "") + "): not a failure by itself.",
+                Remediation = "None (informational)",
+            };
 
         private static MtvClusterFinding ReadPopulator(Dictionary<string, object?> obj, string? ns, string? name, string where)
         {

@@ -137,6 +137,23 @@ namespace MtvRemediation.Tests.Cluster
             Assert.Null(older.VMHostId);
         }
 
+        // v2.12.5's builder copies the CR's xcopyUsed into the disk's DiskTransfer task (the task is
+        // named after the disk file); the 2.12 plan (v2.12.0) gets such a task here.
+        [Fact]
+        public void A_disk_transfer_task_annotation_gives_the_disk_and_its_xcopy_use()
+        {
+            var json = File.ReadAllText(FixturePath("2.12/plan.json")).Replace(
+                "\"annotations\": { \"unit\": \"MB\" },",
+                "\"annotations\": { \"unit\": \"MB\" }, \"tasks\": [ { \"name\": \"[ontap-vmfs01] web02/web02.vmdk\", \"phase\": \"Running\", \"progress\": { \"completed\": 2048, \"total\": 30720 }, \"annotations\": { \"unit\": \"MB\", \"xcopyUsed\": \"0\" } } ],");
+            var f = MtvClusterObjects.Read(json, new List<string>());
+            Assert.Equal(new[] { MtvClusterObjects.PopulatorPodFailed, MtvClusterObjects.CopyOffloadDisk }, f.Select(x => x.Signature));
+            var disk = f[1];
+            Assert.Equal("[ontap-vmfs01] web02/web02.vmdk", disk.Disk);
+            Assert.Equal("0", disk.XcopyUsed);
+            Assert.Equal("vm-2044", disk.MoRef);
+            Assert.EndsWith("tasks[0]([ontap-vmfs01] web02/web02.vmdk).annotations.xcopyUsed", disk.Source);
+        }
+
         // 2.9.x words the event differently; the pod is read from it all the same.
         [Fact]
         public void A_2_9_populator_failed_event_is_read_too()
