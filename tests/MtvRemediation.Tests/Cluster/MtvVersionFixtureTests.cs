@@ -70,6 +70,17 @@ namespace MtvRemediation.Tests.Cluster
             Assert.Equal("c4e1a7d2-5b3f-4a09-8e6d-2f7b9a0c1d35", failure.TaskId);
         }
 
+        // 2.11.1-2.12.3 drop the adapter lookup's error: the empty adapter list is the sign.
+        [Fact]
+        public void Mtv_2_11_1_flags_a_vsan_source_by_its_empty_adapter_list()
+        {
+            var only = Assert.Single(Scan("2.11.1/populate-2c7a9d14-6e3b-4f85-a0d2-9b1e5c7f3a68.log"));
+            Assert.Equal(6, only.LineNumber);
+            Assert.Equal(CloneFailureSignatures.SourceNotVmfs, only.Signature);
+            Assert.Equal("HostSystem-host-1523", only.VMHostId);
+            Assert.Null(only.TaskId);
+        }
+
         [Fact]
         public void Mtv_2_12_5_tells_a_vsan_vm_that_copy_offload_cannot_take_it()
         {
