@@ -70,6 +70,17 @@ namespace MtvRemediation.Tests.Cluster
             Assert.Equal("c4e1a7d2-5b3f-4a09-8e6d-2f7b9a0c1d35", failure.TaskId);
         }
 
+        // 2.11.0 still clones a vSAN source: the KB's 7228, with no refusal before it.
+        [Fact]
+        public void Mtv_2_11_0_reports_the_7228_of_a_vsan_clone_with_host_and_task()
+        {
+            var f = Scan("2.11.0/populate-d5f38b26-7a41-4c09-9e6b-12c8f0a4d7e3.log");
+            Assert.Equal(new[] { "XcopyNotUsed", "ChangeTrackerInvalid", "ChangeTrackerInvalid" }, f.Select(x => x.Signature));
+            Assert.DoesNotContain(f, x => x.Signature == CloneFailureSignatures.SourceNotVmfs);
+            Assert.All(f, x => Assert.Equal("HostSystem-host-1410", x.VMHostId));
+            Assert.All(f, x => Assert.Equal("6b2e8f04-1c9d-4a73-b5e8-3f0a7d2c9e51", x.TaskId));
+        }
+
         // 2.11.1-2.12.3 drop the adapter lookup's error: the empty adapter list is the sign.
         [Fact]
         public void Mtv_2_11_1_flags_a_vsan_source_by_its_empty_adapter_list()
