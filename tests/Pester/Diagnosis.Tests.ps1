@@ -533,11 +533,20 @@ Describe 'Wrapper generations on lab hosts' -Tag Lab -Skip:(-not $LabUp) {
             $w.ScriptVersion | Should -Be '0.3.1'
             $w.MtvVersion | Should -Be '2.12.1-2.12.3'
             $w.LogsTo | Should -Be 'Syslog'
+            # Against the cluster's MTV 2.12.5 (VIB 0.3.3): example 3 as written lists the host, with a warning.
+            $old = @(Invoke-HelpExample (Get-HelpExample -Cmdlet Get-VmkfstoolsWrapper -Title 'older than the cluster' -WithoutFormat) 3>$null)
+            $mine = $old | Where-Object VMHost -EQ $h
+            $mine.ClusterVibVersion | Should -Be '0.3.3'
+            $mine.VibOutdated | Should -BeTrue
+            $null = Get-VmkfstoolsWrapper -VMHost $h -MtvVersion 2.12.5 -ErrorAction Stop -WarningVariable warned 3>$null
+            "$warned" | Should -BeLike "$($h): vmkfstools-wrapper VIB 0.3.2 is older than 0.3.3, the one MTV 2.12.5 ships.*"
             Set-LabWrapper $h '2.12.4'
             $w = Get-VmkfstoolsWrapper -VMHost $h -ErrorAction Stop
             $w.VibVersion | Should -Be '0.3.3'
             $w.ScriptVersion | Should -Be '0.3.3'
             $w.MtvVersion | Should -Be '2.12.4 or later'
+            (Get-VmkfstoolsWrapper -VMHost $h -MtvVersion 2.12.5 -ErrorAction Stop -WarningVariable none).VibOutdated | Should -BeFalse
+            $none | Should -BeNullOrEmpty
             # The lab plants nothing a version does not write: 0.3.x's taskClean removes a failed task.
             { New-LabWrapperTaskDir $h 1 -Failure 7228 } | Should -Throw '*removes a failed task*'
             (Get-VmkfstoolsWrapper -VMHost $h -ErrorAction Stop).TaskDirectoryCount | Should -Be 0
