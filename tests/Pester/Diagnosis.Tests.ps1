@@ -53,21 +53,38 @@ Describe 'Find-MtvCloneFailure on piped lines' {
     It 'reads the populator pod logs of MTV 2.10 (klog) and 2.12 (structured klog)' {
         $k = @($Klog | Find-MtvCloneFailure)
         $k.Signature | Should -Be @('XcopyNotUsed', 'XcopyNotUsed', 'XcopyNotUsed', 'XcopyNotUsed', 'ChangeTrackerInvalid', 'ChangeTrackerInvalid')
-        $k.LineNumber | Should -Be @(4, 7, 10, 13, 14, 15)
+        $k.LineNumber | Should -Be @(5, 8, 11, 14, 15, 16)
         $k[4].ExitCode | Should -Be 255
         $k[4].Timestamp.ToString('o') | Should -Match '^\d{4}-12-01T22:11:22\.5128760Z$'
         $j = @($Klog212 | Find-MtvCloneFailure)
         $j.Signature | Should -Be @('XcopyNotUsed', 'XcopyNotUsed', 'ChangeTrackerInvalid', 'ChangeTrackerInvalid')
-        $j.LineNumber | Should -Be @(4, 6, 7, 10)
+        $j.LineNumber | Should -Be @(7, 9, 10, 13)
         $j[2].Line | Should -Match '"copy-offload failed" err="clone task failed with exit code 255'
         $j[2].Remediation | Should -Be 'Reset-VMChangeTracking'
+    }
+
+    It 'tells a vSAN VM on MTV 2.12.5 that copy offload cannot take it, and names the host and task of a 2.9.0 failure' {
+        $v = @(Get-Content (Join-Path $Fixtures '2.12.5/populate-9e41b7c3-0d5a-4f88-b2e6-7a1c3d5f9e02.log') | Find-MtvCloneFailure)
+        $v.Signature | Should -Be @('SourceNotVmfs', 'SourceNotVmfs')
+        $v[0].Remediation | Should -Match '^None on the host: migrate this VM without copy offload'
+        $v[0].VMHostId | Should -Be 'HostSystem-host-2031'
+        $v[0].TaskId | Should -BeNullOrEmpty
+        (Get-Content (Join-Path $Fixtures '2.12.5/populate-9e41b7c3-0d5a-4f88-b2e6-7a1c3d5f9e02.log') | Find-MtvCloneFailure -Summary).SourceNotVmfs | Should -Be 2
+        $old = @(Find-MtvCloneFailure -Path (Join-Path $Fixtures '2.9.0/populate-e3d91c47-8a2b-4f60-b5d1-0c7e2a9f4b18.log'))
+        $old.Signature | Should -Be @('ChangeTrackerInvalid', 'ChangeTrackerInvalid', 'ChangeTrackerInvalid')
+        $old[-1].Line | Should -Match 'failed with exit code 255 with stderr:'
+        $old[-1].VMHostId | Should -Be 'HostSystem-host-1207'
+        $old[-1].TaskId | Should -Be '9a3c51d0-2b7e-4f16-8c4d-70e2b1f5a6c9'
+        $e = @(ConvertFrom-MtvClusterObject -Path (Join-Path $Fixtures '2.12.5/events.json'))
+        $e.Signature | Should -Be 'PopulatorFailed'
+        $e.PopulatorPod | Should -Be 'populate-9e41b7c3-0d5a-4f88-b2e6-7a1c3d5f9e02'
     }
 
     It 'summarises the pipeline with counts per signature' {
         $s = $Wrapper + $Klog | Find-MtvCloneFailure -Summary
         $s.PSObject.TypeNames[0] | Should -Be 'MtvRemediation.CloneFailureSummary'
         $s.Source | Should -Be 'InputObject'
-        $s.LinesScanned | Should -Be 23
+        $s.LinesScanned | Should -Be 24
         $s.DiskIoError | Should -Be 1
         $s.ChangeTrackerInvalid | Should -Be 3
         $s.XcopyNotUsed | Should -Be 5
@@ -106,7 +123,7 @@ Describe 'Find-MtvCloneFailure on piped lines' {
 
     It 'formats findings and summaries as tables without errors' {
         ($Wrapper | Find-MtvCloneFailure | Out-String -Width 200) | Should -Match 'DiskIoError\s+1 Test-VmkfstoolsLogSpace'
-        ($Wrapper | Find-MtvCloneFailure -Summary | Out-String -Width 200) | Should -Match 'InputObject\s+5\s+1\s+1\s+1\s+1\s+0\s+1'
+        ($Wrapper | Find-MtvCloneFailure -Summary | Out-String -Width 200) | Should -Match 'InputObject\s+5\s+0\s+1\s+1\s+1\s+1\s+0\s+1'
     }
 }
 
@@ -128,13 +145,13 @@ Describe 'Find-MtvCloneFailure on files' {
         $s.Path | Should -Be @($Plain, $Gz)
         $s[0].TotalFindings | Should -Be 5
         $s[1].ChangeTrackerInvalid | Should -Be 2
-        $s[1].LinesScanned | Should -Be 15
+        $s[1].LinesScanned | Should -Be 16
     }
 
     It 'takes wildcards with -Path and reports the file as Source' {
         $f = @(Find-MtvCloneFailure -Path (Join-Path $Work '*.gz'))
         $f.Source | Select-Object -Unique | Should -Be $Gz
-        $f.LineNumber | Should -Be @(4, 7, 10, 13, 14, 15)
+        $f.LineNumber | Should -Be @(5, 8, 11, 14, 15, 16)
     }
 
     It 'binds lines from Get-Content as lines, not as files' {
@@ -451,12 +468,12 @@ Describe 'Wrapper generations on lab hosts' -Tag Lab -Skip:(-not $LabUp) {
 
     It 'puts each generation''s inventory on Test-VmkfstoolsLogSpace''s result, flat for CSV (example 5 as written)' {
         # A fourth host with MTV 2.12.0's wrapper (VIB 0.3.1), and a failed clone's task directory
-        # on the 2.11 host: every generation the lab has, with task directories to count.
+        # on the 2.11 host, left because its populator died before the taskClean that removes it.
         # (Set-LabWrapper replaces the generation's artefacts; the host is reset afterwards.)
         $g212 = $Lab.hosts[3].name
         Set-LabWrapper $g212 '2.12'
         try {
-            $null = New-LabWrapperTaskDir $Gen['2.11'] 1 -Failure 327689
+            $null = New-LabWrapperTaskDir $Gen['2.11'] 1 -Failure 327689 -Orphaned
             $hosts = @($Gen['2.9'], $Gen['2.10'], $Gen['2.11'], $g212)
             $s = @{}; Test-VmkfstoolsLogSpace -VMHost $hosts -ErrorAction Stop -WarningVariable warn | ForEach-Object { $s[$_.VMHost] = $_ }
             $warn | Should -BeNullOrEmpty
@@ -505,6 +522,36 @@ Describe 'Wrapper generations on lab hosts' -Tag Lab -Skip:(-not $LabUp) {
             ($s[$Gen['2.11']] | Format-Table | Out-String -Width 250) | Should -Match '2\.11 syslog'
         }
         finally { Reset-LabHost $g212 }
+    }
+
+    It 'names the MTV releases of VIB 0.3.2 (payload 0.3.1) and 0.3.3; a 0.3.x host keeps no failed task by itself' {
+        $h = $Lab.hosts[3].name
+        try {
+            Set-LabWrapper $h '2.12.1'
+            $w = Get-VmkfstoolsWrapper -VMHost $h -ErrorAction Stop
+            $w.VibVersion | Should -Be '0.3.2'
+            $w.ScriptVersion | Should -Be '0.3.1'
+            $w.MtvVersion | Should -Be '2.12.1-2.12.3'
+            $w.LogsTo | Should -Be 'Syslog'
+            # Against the cluster's MTV 2.12.5 (VIB 0.3.3): example 3 as written lists the host, with a warning.
+            $old = @(Invoke-HelpExample (Get-HelpExample -Cmdlet Get-VmkfstoolsWrapper -Title 'older than the cluster' -WithoutFormat) 3>$null)
+            $mine = $old | Where-Object VMHost -EQ $h
+            $mine.ClusterVibVersion | Should -Be '0.3.3'
+            $mine.VibOutdated | Should -BeTrue
+            $null = Get-VmkfstoolsWrapper -VMHost $h -MtvVersion 2.12.5 -ErrorAction Stop -WarningVariable warned 3>$null
+            "$warned" | Should -BeLike "$($h): vmkfstools-wrapper VIB 0.3.2 is older than 0.3.3, the one MTV 2.12.5 ships.*"
+            Set-LabWrapper $h '2.12.4'
+            $w = Get-VmkfstoolsWrapper -VMHost $h -ErrorAction Stop
+            $w.VibVersion | Should -Be '0.3.3'
+            $w.ScriptVersion | Should -Be '0.3.3'
+            $w.MtvVersion | Should -Be '2.12.4 or later'
+            (Get-VmkfstoolsWrapper -VMHost $h -MtvVersion 2.12.5 -ErrorAction Stop -WarningVariable none).VibOutdated | Should -BeFalse
+            $none | Should -BeNullOrEmpty
+            # The lab plants nothing a version does not write: 0.3.x's taskClean removes a failed task.
+            { New-LabWrapperTaskDir $h 1 -Failure 7228 } | Should -Throw '*removes a failed task*'
+            (Get-VmkfstoolsWrapper -VMHost $h -ErrorAction Stop).TaskDirectoryCount | Should -Be 0
+        }
+        finally { Reset-LabHost $h }
     }
 
     It 'checks the space alone with -SkipWrapperInventory (same figures, no Wrapper* properties)' {

@@ -216,7 +216,9 @@ function New-LabWrapperTaskDir {
         -AgeDays ago. Returns their paths.
     .DESCRIPTION
         Finished by default (exitcode 0). -Failure 7228|327689: exitcode 255 and vmkfstools' message
-        in err, as the populator reports it. -Running: pid is a live process, no exitcode yet.
+        in err, as the populator reports it; only on hosts whose wrapper leaves a failed task's
+        directory (2.9/2.10), or with -Orphaned (a 0.3.x host whose populator died before its
+        taskClean). -Running: pid is a live process, no exitcode yet.
         -Vmdk: the source disk named in rdmfile ('<vmdk>-rdmdisk-<pid>').
     .EXAMPLE
         New-LabWrapperTaskDir DC0_H0 -Count 5 -AgeDays 7
@@ -230,11 +232,13 @@ function New-LabWrapperTaskDir {
         [ValidateRange(0, 3650)][int] $AgeDays = 0,
         [ValidateSet('7228', '327689')][string] $Failure,
         [switch] $Running,
+        [switch] $Orphaned,
         [string] $Vmdk
     )
     $a = @('task-dirs', $HostName, "$Count", '--age-days', "$AgeDays")
     if ($Failure) { $a += @('--failed', $Failure) }
     if ($Running) { $a += '--running' }
+    if ($Orphaned) { $a += '--orphaned' }
     if ($Vmdk) { $a += @('--vmdk', $Vmdk) }
     Invoke-LabScript $a
 }
@@ -245,14 +249,15 @@ function Set-LabWrapper {
         Installs one MTV vmkfstools-wrapper generation's files on a lab host: 2.9 (VIB 0.1.1 and the
         SSH method's secure-vmkfstools-wrapper.py on LocalDS_0 with its restricted key line), 2.10
         (VIB 0.2.0, the default after Reset-LabHost), 2.11 (VIB 0.3.0, syslog), 2.12 (VIB 0.3.1,
-        syslog) or none.
+        syslog), 2.12.1 (VIB 0.3.2 of 2.12.1-2.12.3, whose payload says 0.3.1), 2.12.4 (VIB 0.3.3 of
+        2.12.4 and later) or none.
     .EXAMPLE
         Set-LabWrapper DC0_C0_H0 2.11
     #>
     [CmdletBinding()]
     param(
         [Parameter(Mandatory, Position = 0)][Alias('Host')][string] $HostName,
-        [Parameter(Mandatory, Position = 1)][ValidateSet('2.9', '2.10', '2.11', '2.12', 'none')][string] $Generation
+        [Parameter(Mandatory, Position = 1)][ValidateSet('2.9', '2.10', '2.11', '2.12', '2.12.1', '2.12.4', 'none')][string] $Generation
     )
     Invoke-LabScript @('wrapper', $HostName, $Generation) | Out-Null
 }

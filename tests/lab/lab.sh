@@ -584,7 +584,7 @@ cmd_wrapper_log() { # wrapper-log <host> <bytes> [--secure [--fail 7228|327689]]
   in_chroot "$R" /usr/lib/vmware/lab/lab-log-gen "$bytes" "$@"
 }
 
-cmd_task_dirs() { # task-dirs <host> <count> [--age-days N] [--failed 7228|327689] [--running] [--vmdk PATH]: wrapper task dirs in /tmp
+cmd_task_dirs() { # task-dirs <host> <count> [--age-days N] [--failed 7228|327689 [--orphaned]] [--running] [--vmdk PATH]: wrapper task dirs in /tmp
   resolve_host "${1:-}"; local count=${2:-} age=0 rest=()
   shift 2 || die "task-dirs: host and count"
   while [ $# -gt 0 ]; do case $1 in --age-days) age=$2; shift 2;; --age-days=*) age=${1#*=}; shift;; *) rest+=("$1"); shift;; esac; done
@@ -592,7 +592,7 @@ cmd_task_dirs() { # task-dirs <host> <count> [--age-days N] [--failed 7228|32768
   in_chroot "$R" /usr/lib/vmware/lab/task-dirs "$count" "$age" "${rest[@]}"
 }
 
-cmd_wrapper() { # wrapper <host> <2.9|2.10|2.11|2.12|none>: install that MTV wrapper generation's files (reset-host: 2.10)
+cmd_wrapper() { # wrapper <host> <2.9|2.10|2.11|2.12|2.12.1|2.12.4|none>: install that MTV wrapper generation's files (reset-host: 2.10)
   resolve_host "${1:-}"
   in_chroot "$R" /usr/lib/vmware/lab/wrapper-gen "${2:-}"
 }

@@ -15,9 +15,11 @@ namespace MtvRemediation.Cluster
     /// error); a copy step's error is <c>populator pod failed for PVC %s. Please check the pod logs</c>
     /// (pkg/controller/plan/migration.go), copied into the VM's error by ReflectPipeline.
     /// VSphereXcopyVolumePopulator (pkg/apis/forklift/v1beta1/vsphere_xcopy_volumepopulator.go):
-    /// spec.vmId, spec.vmdkPath, status.progress; xcopyUsed from 2.12.2, vibVersion from 2.12.4, result
+    /// spec.vmId, spec.vmdkPath, spec.migrationHost (5.0), status.progress; xcopyUsed from 2.12.2, vibVersion from 2.12.4, result
     /// ("success"/"failure", the populator's completion label) on release-2.12
-    /// (docs/field-sources.md#1-the-failure-in-mtv).
+    /// (docs/field-sources.md#1-the-failure-in-mtv). A DiskTransfer task's annotations.xcopyUsed (v2.12.5)
+    /// is an informational disk finding. Events (<c>oc get events -o json</c>): only the
+    /// PopulatorFailed warning on a PVC is read.
     /// </summary>
     internal static class MtvClusterObjects
     {
@@ -27,6 +29,12 @@ namespace MtvRemediation.Cluster
         public const string CopyOffloadDisk = "CopyOffloadDisk";
 
         private static readonly Regex PodFailed = new Regex(@"populator pod failed for PVC (?<pvc>[0-9A-Za-z-]+)", RegexOptions.CultureInvariant);
+
+        // The populator controller's Warning event on the PVC, reason PopulatorFailed: "VSphere xcopy
+        // populator failed (no retry): Please check the logs of the populator pod, <ns>/<pod>" from
+        // 2.10.4 on, "Populator failed after few (3) attempts: ..." on 2.9.x
+        // (pkg/lib-volume-populator/populator-machinery/controller.go).
+        private static readonly Regex EventPod = new Regex(@"logs of the populator pod, (?<ns>[^/\s]+)/(?<pod>populate-(?<pvc>[0-9A-Za-z-]+))", RegexOptions.CultureInvariant);
 
         /// <summary>Findings from every object in <paramref name="json"/> (Lists are unrolled); unknown kinds are reported in <paramref name="skipped"/>.</summary>
         public static List<MtvClusterFinding> Read(string json, List<string> skipped)
@@ -56,6 +64,12 @@ namespace MtvRemediation.Cluster
                     break;
                 case "VSphereXcopyVolumePopulator":
                     findings.Add(ReadPopulator(obj, ns, name, where));
+                    break;
+                case "Event" when Str(obj, "reason") == PopulatorFailed:
+                    findings.Add(ReadPopulatorFailedEvent(obj, ns, name, where));
+                    break;
+                case "Event":
+                    skipped.Add($"{where} (reason {Str(obj, "reason") ?? "none"})");
                     break;
                 default:
                     skipped.Add(kind.Length == 0 ? "an object without kind" : $"{where} (kind {kind})");
@@ -94,8 +108,13 @@ namespace MtvRemediation.Cluster
                         var tasks = Arr(step, "tasks");
                         if (tasks == null) continue;
                         for (var t = 0; t < tasks.Count; t++)
-                            if (tasks[t] is Dictionary<string, object?> task)
-                                Add(Obj(task, "error"), $"{stepAt}.tasks[{t}]({Str(task, "name")})", stepPhase);
+                        {
+                            if (!(tasks[t] is Dictionary<string, object?> task)) continue;
+                            var taskAt = $"{stepAt}.tasks[{t}]({Str(task, "name")})";
+                            Add(Obj(task, "error"), taskAt, stepPhase);
+                            if (Str(Obj(task, "annotations"), "xcopyUsed") is string xcopyUsed)
+                                findings.Add(FromXcopyAnnotation(kind, ns, objName, vm, task, xcopyUsed, stepPhase, $"{where} {taskAt}.annotations.xcopyUsed"));
+                        }
                     }
                 }
                 Add(Obj(vm, "error"), vmPath, null);
@@ -132,6 +151,18 @@ namespace MtvRemediation.Cluster
             return f;
         }
 
+        // The vSphere builder copies the populator CR's status.xcopyUsed into the DiskTransfer task of
+        // the disk (task name = the disk's file, builder.go PopulatorOffloadInfo@v2.12.5).
+        private static MtvClusterFinding FromXcopyAnnotation(string kind, string? ns, string? objName, Dictionary<string, object?> vm, Dictionary<string, object?> task, string xcopyUsed, string? phase, string source) =>
+            new MtvClusterFinding
+            {
+                Kind = kind, Namespace = ns, ObjectName = objName,
+                Name = Str(vm, "name"), MoRef = Str(vm, "id"), Disk = Str(task, "name"), Phase = phase, XcopyUsed = xcopyUsed, Source = source,
+                Signature = CopyOffloadDisk,
+                Cause = "A disk MTV copies with the vSphere copy-offload populator (xcopyUsed " + xcopyUsed + (xcopyUsed == "0" ? ": the array did not offload the copy" : "") + "): not a failure by itself.",
+                Remediation = "None (informational)",
+            };
+
         private static MtvClusterFinding ReadPopulator(Dictionary<string, object?> obj, string? ns, string? name, string where)
         {
             var spec = Obj(obj, "spec");
@@ -140,6 +171,7 @@ namespace MtvRemediation.Cluster
             {
                 Kind = "VSphereXcopyVolumePopulator", Namespace = ns, ObjectName = name,
                 MoRef = Str(spec, "vmId"), Disk = Str(spec, "vmdkPath"),
+                VMHostId = Str(spec, "migrationHost") is string host ? "HostSystem-" + host : null,
                 Progress = Str(status, "progress"), XcopyUsed = Str(status, "xcopyUsed"), VibVersion = Str(status, "vibVersion"), Result = Str(status, "result"),
                 Source = where + " spec",
             };
@@ -147,8 +179,10 @@ namespace MtvRemediation.Cluster
             {
                 f.Signature = PopulatorFailed;
                 f.Source = where + " status.result";
-                f.Cause = "The copy-offload populator finished this disk with result 'failure'.";
-                f.Remediation = $"oc logs -n {ns ?? "<namespace>"} <its populate-<pvcUID> pod> | Find-MtvCloneFailure; then Invoke-MtvRemediation";
+                f.Cause = "The copy-offload populator finished this disk with result 'failure'"
+                          + (f.VMHostId != null ? $" on the migration host {f.VMHostId} (the StorageMap's choice, not necessarily the VM's own host)." : ".");
+                f.Remediation = $"oc logs -n {ns ?? "<namespace>"} <its populate-<pvcUID> pod> | Find-MtvCloneFailure; then Invoke-MtvRemediation"
+                                + (f.VMHostId != null ? $" (the host's evidence is on {f.VMHostId})" : "");
             }
             else
             {
@@ -157,6 +191,23 @@ namespace MtvRemediation.Cluster
                           + (f.XcopyUsed != null ? ", xcopyUsed " + f.XcopyUsed : "") + ": not a failure by itself.";
                 f.Remediation = "None (informational)";
             }
+            return f;
+        }
+
+        private static MtvClusterFinding ReadPopulatorFailedEvent(Dictionary<string, object?> obj, string? ns, string? name, string where)
+        {
+            var message = Str(obj, "message");
+            var pod = EventPod.Match(message ?? "");
+            var f = new MtvClusterFinding
+            {
+                Kind = "Event", Namespace = pod.Success ? pod.Groups["ns"].Value : ns, ObjectName = name,
+                Signature = PopulatorFailed, Reason = message, Source = where + " reason PopulatorFailed",
+                Pvc = pod.Success ? pod.Groups["pvc"].Value : Str(Obj(obj, "involvedObject"), "uid"),
+                PopulatorPod = pod.Success ? pod.Groups["pod"].Value : null,
+                Cause = "The populator controller gave up on the populator pod of PVC " + (Str(Obj(obj, "involvedObject"), "name") ?? "?")
+                        + " (MTV does not retry a failed copy-offload populator); the pod's log says why.",
+            };
+            f.Remediation = $"oc logs -n {f.Namespace ?? "<namespace>"} {f.PopulatorPod ?? "<its populate-<pvcUID> pod>"} | Find-MtvCloneFailure; then Invoke-MtvRemediation";
             return f;
         }
 

@@ -9,7 +9,8 @@ using MtvRemediation.Infrastructure;
 namespace MtvRemediation.Commands
 {
     /// <summary>
-    /// ConvertFrom-MtvClusterObject: MTV's Migration, Plan and VSphereXcopyVolumePopulator objects,
+    /// ConvertFrom-MtvClusterObject: MTV's Migration, Plan and VSphereXcopyVolumePopulator objects and
+    /// the populator's PopulatorFailed events,
     /// as <c>oc get ... -o json</c> prints them (piped or from files), into the VMs and disks that
     /// failed, with their vSphere moRef: <c>oc get migration m -n ns -o json | ConvertFrom-MtvClusterObject | Invoke-MtvRemediation -WhatIf</c>.
     /// </summary>
@@ -128,7 +129,7 @@ namespace MtvRemediation.Commands
                 });
                 return;
             }
-            foreach (var s in skipped) WriteVerbose($"{origin}: skipped {s}: not a Migration, Plan or VSphereXcopyVolumePopulator.");
+            foreach (var s in skipped) WriteVerbose($"{origin}: skipped {s}: not a Migration, Plan, VSphereXcopyVolumePopulator or PopulatorFailed event.");
             foreach (var f in findings)
                 if (IncludeInformational || f.Signature != MtvClusterObjects.CopyOffloadDisk) WriteObject(f);
         }

@@ -38,6 +38,7 @@ namespace MtvRemediation.Diagnosis
         private readonly Dictionary<string, long> _counts = new Dictionary<string, long>(StringComparer.Ordinal);
         private readonly Dictionary<string, long> _reported = new Dictionary<string, long>(StringComparer.Ordinal);
         private readonly Dictionary<string, CloneFailureFinding> _held = new Dictionary<string, CloneFailureFinding>(StringComparer.Ordinal);
+        private readonly PopulatorLogContext _context = new PopulatorLogContext();
         private long _lineNumber;
         private long _linesRead;
         private DateTime? _first;
@@ -63,6 +64,7 @@ namespace MtvRemediation.Diagnosis
         public CloneFailureFinding? AddLine(string line)
         {
             _linesRead++;
+            _context.Observe(line);
             return Add(++_lineNumber, line, 1);
         }
 
@@ -96,6 +98,7 @@ namespace MtvRemediation.Diagnosis
                 Source = Source,
                 VMHost = VMHost,
                 Path = Path,
+                SourceNotVmfs = Count(CloneFailureSignatures.SourceNotVmfs),
                 ChangeTrackerInvalid = Count(CloneFailureSignatures.ChangeTrackerInvalid),
                 DiskIoError = Count(CloneFailureSignatures.DiskIoError),
                 NoSpaceLeft = Count(CloneFailureSignatures.NoSpaceLeft),
@@ -144,6 +147,8 @@ namespace MtvRemediation.Diagnosis
                 Cause = signature.Cause,
                 Remediation = signature.Remediation,
                 Occurrences = occurrences,
+                VMHostId = _context.VMHostId,
+                TaskId = _context.TaskId,
             };
             if (!signature.Frequent || _options.RepeatLimit <= 0) return finding;
 

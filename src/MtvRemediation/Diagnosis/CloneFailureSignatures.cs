@@ -59,6 +59,7 @@ namespace MtvRemediation.Diagnosis
     /// </summary>
     internal static class CloneFailureSignatures
     {
+        public const string SourceNotVmfs = "SourceNotVmfs";
         public const string ChangeTrackerInvalid = "ChangeTrackerInvalid";
         public const string DiskIoError = "DiskIoError";
         public const string NoSpaceLeft = "NoSpaceLeft";
@@ -69,6 +70,21 @@ namespace MtvRemediation.Diagnosis
         /// <summary>All signatures, most specific first.</summary>
         public static IReadOnlyList<CloneFailureSignature> All { get; } = new[]
         {
+            // The populator maps the array's LUN to the cloning host through the SAN adapters of the
+            // source datastore, and finds them only for VMFS (GetDatastoreActiveAdapters, MTV 2.11.1
+            // and later). 2.12.4+ stop there: "copy-offload failed" err="failed to get active adapters
+            // for datastore <ds>: could not determine underlying device for datastore <ds> (likely not
+            // VMFS)". 2.11.1-2.12.3 drop that error, log "Datastore active adapters" ...
+            // activeAdapters=null (klog's JSON of a nil slice) and go on to fail wherever the array's
+            // initiator group, mapping or rescan gives out.
+            new CloneFailureSignature(SourceNotVmfs, 5, false, new[] { "likely not VMFS", "active adapters for datastore", "activeAdapters=null" },
+                "likely not vmfs|active adapters for datastore|activeadapters=null",
+                @"\(likely not VMFS\)|failed to get active adapters for datastore|""Datastore active adapters"".*\bactiveAdapters=null",
+                "The source disk's datastore is not VMFS (vSAN or NFS, for instance): copy offload clones only from a VMFS datastore on the array it serves. " +
+                "From MTV 2.12.4 the populator stops before any clone ('likely not VMFS'); 2.11.1-2.12.3 log activeAdapters=null, go on and fail later at the array. " +
+                "Nothing on the ESXi host needs fixing.",
+                "None on the host: migrate this VM without copy offload (its datastore mapped in the StorageMap without offloadPlugin), " +
+                "or first move its disks (Storage vMotion) to a VMFS datastore on the array that copy offload serves"),
             // "Failed to clone disk: Invalid change tracker error code (7228)."
             new CloneFailureSignature(ChangeTrackerInvalid, 10, false, new[] { "hange tracker", "7228" },
                 "change tracker error|[(]7228[)]",
@@ -76,10 +92,12 @@ namespace MtvRemediation.Diagnosis
                 "The VM's Changed Block Tracking (CBT) state is invalid, so vmkfstools cannot read changed blocks.",
                 "Reset-VMChangeTracking"),
             // "clone task failed with exit code 255, stderr: Failed to clone disk: Input/output error (327689)."
+            // The /tmp and hostd-tmp suspects: the copy-offload populator's README, "Troubleshooting", at v2.12.5.
             new CloneFailureSignature(DiskIoError, 20, false, new[] { "327689" },
                 "[(]327689[)]",
                 @"\(327689\)",
-                "vmkfstools got an I/O error: /var on the ESXi host is usually 100% full because /var/log/vmkfstools-wrapper.log grew without bound.",
+                "vmkfstools got a VMFS I/O error (327689, one of the 3276xx family). With the 2.9/2.10 Python wrapper, /var on the ESXi host is usually 100% full because /var/log/vmkfstools-wrapper.log grew without bound; " +
+                "the 0.3.x wrapper (MTV 2.11 and later) writes no such log, so there suspect a full /tmp ramdisk and the hostd-tmp memory limit under many concurrent clones.",
                 "Test-VmkfstoolsLogSpace | Clear-VmkfstoolsWrapperLog"),
             new CloneFailureSignature(NoSpaceLeft, 30, false, new[] { "NOSPC", "o space left", "ree space is low" },
                 "enospc|no space left on device|free space is low",
@@ -105,7 +123,8 @@ namespace MtvRemediation.Diagnosis
             new CloneFailureSignature(XcopyNotUsed, 60, true, new[] { "XCOPY used: False", "XCOPY used: false", "xcopy used reported: 0", "xcopyUsed\": false", "xcopyUsed\":false", "xcopyUsed=false", "xcopyUsed=0" },
                 "xcopy[ _]?used( reported)?\"?[ ]*[:=][ ]*\"?(0|false)",
                 @"xcopy[ _]?used(?: reported)?""?\s*[:=]\s*""?(?:0|false)\b",
-                "The storage array did not offload the copy (no XCOPY/VAAI); data went through the host. Expected for a vSAN source; not an error by itself.",
+                "The storage array did not offload the copy (no XCOPY/VAAI); data went through the host. Not an error by itself. " +
+                "A vSAN source always shows it on MTV 2.9.x-2.11.0 (where the KB's vSAN failures come from); from 2.12.4 a vSAN source never reaches the clone (SourceNotVmfs).",
                 "None (informational)"),
         };
 

@@ -29,7 +29,7 @@ namespace MtvRemediation
         /// <summary>The line's own timestamp in UTC, when it has one.</summary>
         public DateTime? Timestamp { get; set; }
 
-        /// <summary>ChangeTrackerInvalid, DiskIoError, NoSpaceLeft, CloneExitCode, CloneFailed or XcopyNotUsed.</summary>
+        /// <summary>SourceNotVmfs, ChangeTrackerInvalid, DiskIoError, NoSpaceLeft, CloneExitCode, CloneFailed or XcopyNotUsed.</summary>
         public string Signature { get; set; } = "";
 
         /// <summary>vmkfstools' exit code when the line reports one.</summary>
@@ -51,6 +51,19 @@ namespace MtvRemediation
         /// <summary>The source disk the evidence is about, when it names one (a task directory's rdmfile).</summary>
         public string? Disk { get; set; }
 
+        /// <summary>
+        /// The ESXi host that ran the clone (PowerCLI id, <c>HostSystem-host-88</c>), as a populator pod's
+        /// log named it before this line: on MTV 5.0 it may be a StorageMap migration host rather
+        /// than the VM's own host. Null for host logs and logs that name none.
+        /// </summary>
+        public string? VMHostId { get; set; }
+
+        /// <summary>
+        /// The wrapper task the pod's log started last before this line: that host's task directory
+        /// <c>/tmp/vmkfstools-wrapper-&lt;TaskId&gt;</c> (which 2.11 and later remove after a failure).
+        /// </summary>
+        public string? TaskId { get; set; }
+
         public override string ToString() => $"{Source}:{LineNumber} {Signature}";
     }
 
@@ -60,6 +73,7 @@ namespace MtvRemediation
         public string Source { get; set; } = "";
         public string? VMHost { get; set; }
         public string? Path { get; set; }
+        public long SourceNotVmfs { get; set; }
         public long ChangeTrackerInvalid { get; set; }
         public long DiskIoError { get; set; }
         public long NoSpaceLeft { get; set; }
@@ -85,6 +99,7 @@ namespace MtvRemediation
             {
                 return new Dictionary<string, long>
                 {
+                    [nameof(SourceNotVmfs)] = SourceNotVmfs,
                     [nameof(ChangeTrackerInvalid)] = ChangeTrackerInvalid,
                     [nameof(DiskIoError)] = DiskIoError,
                     [nameof(NoSpaceLeft)] = NoSpaceLeft,

@@ -12,7 +12,7 @@ namespace MtvRemediation
     /// </summary>
     public sealed class MtvClusterFinding
     {
-        /// <summary>Migration, Plan or VSphereXcopyVolumePopulator.</summary>
+        /// <summary>Migration, Plan, VSphereXcopyVolumePopulator or Event (a PopulatorFailed event).</summary>
         public string Kind { get; set; } = "";
         public string? Namespace { get; set; }
 
@@ -51,6 +51,13 @@ namespace MtvRemediation
         public string? XcopyUsed { get; set; }
         public string? VibVersion { get; set; }
         public string? Result { get; set; }
+
+        /// <summary>
+        /// The ESXi host MTV named to clone this disk (PowerCLI id, <c>HostSystem-host-88</c>): MTV 5.0's
+        /// populator spec.migrationHost, one of the StorageMap's dedicated migration hosts. Null when
+        /// the disk is cloned on the VM's own host (every version before 5.0).
+        /// </summary>
+        public string? VMHostId { get; set; }
 
         /// <summary>Where in which object the finding is, e.g. <c>Migration ns/m1 status.vms[0].pipeline[2](DiskTransfer).error.reasons[0]</c>.</summary>
         public string Source { get; set; } = "";

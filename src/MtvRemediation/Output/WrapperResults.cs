@@ -66,6 +66,15 @@ namespace MtvRemediation
         /// <summary>The MTV releases that ship this wrapper, e.g. <c>2.10</c>; null when unknown.</summary>
         public string? MtvVersion { get; set; }
 
+        /// <summary>The VIB version the cluster's MTV ships (Get-VmkfstoolsWrapper -MtvVersion); null without it.</summary>
+        public string? ClusterVibVersion { get; set; }
+
+        /// <summary>
+        /// True when this host's VIB is older than <see cref="ClusterVibVersion"/> (MTV 2.11.6 and later
+        /// no longer install the VIB, so an upgraded cluster keeps old ones); null when either is unknown.
+        /// </summary>
+        public bool? VibOutdated { get; set; }
+
         /// <summary>File, Syslog, or Unknown: where this generation writes its log.</summary>
         public string LogsTo { get; set; } = "Unknown";
 

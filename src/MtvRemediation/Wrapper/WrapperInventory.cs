@@ -16,7 +16,8 @@ namespace MtvRemediation.Wrapper
     /// scripts at v2.9.0, v2.10.4, v2.11.0; <c>cmd/vsphere-copy-offload-populator/...</c> at v2.12.0
     /// and v2.12.5):
     /// VIB 0.1.1 (MTV 2.9) and 0.2.0 (2.10, SCRIPT_VERSION 0.0.5) are Python and log to
-    /// <c>/var/log/vmkfstools-wrapper.log</c>; 0.3.x (2.11: 0.3.0, 2.12.0: 0.3.1, 2.12.5: 0.3.3)
+    /// <c>/var/log/vmkfstools-wrapper.log</c>; 0.3.x (2.11: 0.3.0, 2.12.0: 0.3.1, 2.12.1-2.12.3: 0.3.2,
+    /// 2.12.4 and later: 0.3.3)
     /// is shell and logs with <c>logger -t vmkfstools-wrapper</c> only. Which file ESXi's vmsyslogd
     /// writes those lines to is unverified; <see cref="SyslogPath"/> is the presumed one.
     /// </summary>
@@ -121,7 +122,7 @@ namespace MtvRemediation.Wrapper
             {
                 info.LogsTo = "Syslog";
                 info.LogPath = SyslogPath;
-                info.MtvVersion = vib == "0.3.0" || script == "0.3.0" ? "2.11" : vib == "0.3.1" || script == "0.3.1" ? "2.12.0" : vib == "0.3.3" || script == "0.3.3" ? "2.12.5" : "2.11 or later";
+                info.MtvVersion = ShellMtvVersion(vib, script);
             }
             else if (vib == "0.2.0" || script == "0.0.5")
             {
@@ -143,6 +144,23 @@ namespace MtvRemediation.Wrapper
 
         /// <summary>An err file's text as the task's stderr: exact, without its final line break.</summary>
         internal static string ErrText(string err) => err.EndsWith("\n", StringComparison.Ordinal) ? err.Substring(0, err.Length - 1) : err;
+
+        /// <summary>
+        /// The MTV releases that ship a shell (0.3.x) wrapper, by VIB version, else by the payload's
+        /// SCRIPT_VERSION: VIB 0.3.2 (2.12.1-2.12.3) still stamps 0.3.1 into its payload, so a payload
+        /// alone saying 0.3.1 is 2.12.0-2.12.3. 0.3.3 ships from 2.12.4 to 5.0 (main).
+        /// </summary>
+        internal static string ShellMtvVersion(string vib, string script)
+        {
+            switch (vib.Length > 0 ? vib : script)
+            {
+                case "0.3.0": return "2.11";
+                case "0.3.1": return vib.Length > 0 ? "2.12.0" : "2.12.0-2.12.3";
+                case "0.3.2": return "2.12.1-2.12.3";
+                case "0.3.3": return "2.12.4 or later";
+                default: return "2.11 or later";
+            }
+        }
 
         private static IEnumerable<string> Lines(string text) =>
             text.Split('\n').Where(l => l.Trim().Length > 0);

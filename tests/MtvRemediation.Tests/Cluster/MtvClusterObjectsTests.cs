@@ -70,9 +70,9 @@ namespace MtvRemediation.Tests.Cluster
             var now = Assert.Single(Read(Fixture("2.12/populators.json")));
             Assert.Equal(MtvClusterObjects.PopulatorFailed, now.Signature);
             Assert.Equal("0", now.XcopyUsed);
-            Assert.Equal("0.3.1", now.VibVersion);
+            Assert.Equal("unknown", now.VibVersion); // a host whose VIB has no version command (before 0.3.3)
             Assert.Equal("failure", now.Result);
-            Assert.Equal("[vsanDatastore] web02/web02.vmdk", now.Disk);
+            Assert.Equal("[ontap-vmfs01] web02/web02.vmdk", now.Disk);
         }
 
         [Fact]

@@ -26,9 +26,17 @@ namespace MtvRemediation.Tests.Remediation
         public const string KlogIoError = "F1125 10:03:12.456789       1 vsphere-xcopy-volume-populator.go:222] clone task failed with exit code 255, stderr: Failed to clone disk: Input/output error (327689).";
         public const string KlogCtk = "I1125 10:04:00.000001       1 vsphere-xcopy-volume-populator.go:220] channel quit clone task failed with exit code 255, stderr: Failed to clone disk: Invalid change tracker error code (7228).";
 
-        public const string StructuredXcopy = "I1125 10:00:05.123000       1 vsphere-copy-offload-populator.go:245] \"xcopy\" logger=\"copy-offload.xcopy.clone\" pvc=\"web02-disk-0-pvc\" source_vmdk=\"[vsanDatastore] web02/web02.vmdk\" xcopyUsed=0";
-        public const string StructuredXcopyUsed = "I1125 10:00:05.123000       1 vsphere-copy-offload-populator.go:245] \"xcopy\" logger=\"copy-offload.xcopy.clone\" pvc=\"web02-disk-0-pvc\" source_vmdk=\"[vsanDatastore] web02/web02.vmdk\" xcopyUsed=1";
-        public const string StructuredIoError = "E1125 10:03:12.456000       1 vsphere-copy-offload-populator.go:251] \"copy-offload failed\" err=\"clone task failed with exit code 255, stderr: Failed to clone disk: Input/output error (327689).\" logger=\"copy-offload\" pvc=\"web02-disk-0-pvc\" source_vmdk=\"[vsanDatastore] web02/web02.vmdk\"";
+        public const string StructuredXcopy = "I1125 10:00:05.123000       1 vsphere-copy-offload-populator.go:245] \"xcopy\" logger=\"copy-offload.xcopy.clone\" pvc=\"web02-disk-0-pvc\" source_vmdk=\"[ontap-vmfs01] web02/web02.vmdk\" xcopyUsed=0";
+        public const string StructuredXcopyUsed = "I1125 10:00:05.123000       1 vsphere-copy-offload-populator.go:245] \"xcopy\" logger=\"copy-offload.xcopy.clone\" pvc=\"web02-disk-0-pvc\" source_vmdk=\"[ontap-vmfs01] web02/web02.vmdk\" xcopyUsed=1";
+        public const string StructuredIoError = "E1125 10:03:12.456000       1 vsphere-copy-offload-populator.go:251] \"copy-offload failed\" err=\"clone task failed with exit code 255, stderr: Failed to clone disk: Input/output error (327689).\" logger=\"copy-offload\" pvc=\"web02-disk-0-pvc\" source_vmdk=\"[ontap-vmfs01] web02/web02.vmdk\"";
+        // A vSAN source: v2.12.5 stops at the adapter lookup (remote_esxcli.go:171, vmware/client.go:166,
+        // logged by vsphere-copy-offload-populator.go:271); v2.12.3 drops that error and logs the empty
+        // list (remote_esxcli.go:159, klog's JSON of a nil slice), as 2.11.1-2.12.3 all do.
+        public const string StructuredNotVmfs = "E1202 06:12:09.731004       1 vsphere-copy-offload-populator.go:271] \"copy-offload failed\" err=\"failed to get active adapters for datastore vsanDatastore: could not determine underlying device for datastore vsanDatastore (likely not VMFS)\" logger=\"copy-offload\" pvc=\"web03-disk-0-pvc\" source_vmdk=\"[vsanDatastore] web03/web03.vmdk\"";
+        public const string StructuredNotVmfsFatal = "F1202 06:12:19.732511       1 vsphere-copy-offload-populator.go:284] failed to get active adapters for datastore vsanDatastore: could not determine underlying device for datastore vsanDatastore (likely not VMFS)";
+        public const string StructuredNoAdapters = "I1202 06:12:09.702118       1 remote_esxcli.go:159] \"Datastore active adapters\" logger=\"copy-offload.xcopy.setup\" datastore=\"vsanDatastore\" activeAdapters=null";
+        public const string StructuredAdapters = "I1202 06:12:09.702118       1 remote_esxcli.go:159] \"Datastore active adapters\" logger=\"copy-offload.xcopy.setup\" datastore=\"ontap-vmfs01\" activeAdapters=[{\"Name\":\"vmhba64\",\"Id\":\"iqn.1998-01.com.vmware:esx01-4f2a\",\"Driver\":\"iscsi_vmk\"}]";
+
         // oc logs --timestamps puts the kubelet's RFC 3339 time in front of each line.
         public const string OcTimestamped = "2026-11-25T10:04:00.123456789Z I1125 10:04:00.123456       1 vsphere-xcopy-volume-populator.go:220] channel quit clone task failed with exit code 255, stderr: Failed to clone disk: Invalid change tracker error code (7228).";
     }

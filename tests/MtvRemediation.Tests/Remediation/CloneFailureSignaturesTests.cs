@@ -55,6 +55,43 @@ namespace MtvRemediation.Tests.Remediation
             Assert.Equal(priorities.Distinct().Count(), priorities.Count);
         }
 
+        // A vSAN source on MTV 2.11.1 and later: the populator's own words, not a host fault.
+        [Theory]
+        [InlineData(CloneFailureLogSamples.StructuredNotVmfs)]
+        [InlineData(CloneFailureLogSamples.StructuredNotVmfsFatal)]
+        [InlineData(CloneFailureLogSamples.StructuredNoAdapters)]
+        public void A_source_datastore_that_is_not_vmfs_is_named_so(string line)
+        {
+            var s = CloneFailureSignatures.Classify(line, out var code);
+            Assert.Equal(CloneFailureSignatures.SourceNotVmfs, s!.Name);
+            Assert.Null(code);
+            Assert.Contains("Nothing on the ESXi host needs fixing", s.Cause);
+            Assert.Contains("without copy offload", s.Remediation);
+        }
+
+        [Fact]
+        public void A_datastore_with_adapters_is_no_finding()
+        {
+            Assert.Null(CloneFailureSignatures.Classify(CloneFailureLogSamples.StructuredAdapters, out _));
+        }
+
+        [Fact]
+        public void Xcopy_not_used_says_for_which_versions_a_vsan_source_explains_it()
+        {
+            var cause = CloneFailureSignatures.Get(CloneFailureSignatures.XcopyNotUsed).Cause;
+            Assert.Contains("2.9.x-2.11.0", cause);
+            Assert.Contains("from 2.12.4 a vSAN source never reaches the clone", cause);
+        }
+
+        // The wrapper log is the /var suspect only where a wrapper writes one (2.9/2.10).
+        [Fact]
+        public void Disk_io_error_names_the_suspects_of_each_wrapper_generation()
+        {
+            var cause = CloneFailureSignatures.Get(CloneFailureSignatures.DiskIoError).Cause;
+            Assert.Contains("2.9/2.10 Python wrapper", cause);
+            Assert.Contains("hostd-tmp", cause);
+        }
+
         [Fact]
         public void A_negative_exit_code_keeps_its_sign()
         {
