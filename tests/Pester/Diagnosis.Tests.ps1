@@ -722,19 +722,22 @@ Describe 'Wrapper generations on lab hosts' -Tag Lab -Skip:(-not $LabUp) {
     It 'Find-MtvCloneFailure | Reset-VMChangeTracking: a 7228 finding that names a disk resolves to the VM that has it' {
         $vm = @(Get-LabVM | Where-Object host -EQ $Gen['2.10'])[0]
         $disk = '/vmfs/volumes/' + ($vm.disks[0] -replace '^\[([^\]]*)\]\s*', '$1/')
-        $null = New-LabWrapperTaskDir $Gen['2.10'] 1 -Failure 7228 -Vmdk $disk
-        $findings = @(Find-MtvCloneFailure -VMHost $Gen['2.10'] | Where-Object { $_.Signature -eq 'ChangeTrackerInvalid' -and $_.Disk -eq $disk })
-        $findings.Count | Should -Be 1
-        # Read-only through the same resolution the reset uses: the finding names the disk, the VM comes back.
-        $st = @($findings | Get-VMChangeTracking -ErrorAction Stop)
-        $st.Count | Should -Be 1
-        $st[0].VM | Should -Be $vm.name
-        $st[0].VMId | Should -Be "VirtualMachine-$($vm.moref)"
-        # A disk no VM has is a clear error, not a silent skip.
-        $ghost = [MtvRemediation.CloneFailureFinding]@{ Signature = 'ChangeTrackerInvalid'; Source = 'x'; Disk = '/vmfs/volumes/LocalDS_0/nobody/nobody.vmdk' }
-        $ghost | Get-VMChangeTracking -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
-        $e[0].FullyQualifiedErrorId | Should -BeLike 'VMNotFound*'
-        $e[0].Exception.Message | Should -Match 'No VM with the disk /vmfs/volumes/LocalDS_0/nobody/nobody.vmdk'
+        $planted = @(New-LabWrapperTaskDir $Gen['2.10'] 1 -Failure 7228 -Vmdk $disk)
+        try {
+            $findings = @(Find-MtvCloneFailure -VMHost $Gen['2.10'] | Where-Object { $_.Signature -eq 'ChangeTrackerInvalid' -and $_.Disk -eq $disk })
+            $findings.Count | Should -Be 1
+            # Read-only through the same resolution the reset uses: the finding names the disk, the VM comes back.
+            $st = @($findings | Get-VMChangeTracking -ErrorAction Stop)
+            $st.Count | Should -Be 1
+            $st[0].VM | Should -Be $vm.name
+            $st[0].VMId | Should -Be "VirtualMachine-$($vm.moref)"
+            # A disk no VM has is a clear error, not a silent skip.
+            $ghost = [MtvRemediation.CloneFailureFinding]@{ Signature = 'ChangeTrackerInvalid'; Source = 'x'; Disk = '/vmfs/volumes/LocalDS_0/nobody/nobody.vmdk' }
+            $ghost | Get-VMChangeTracking -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $e[0].FullyQualifiedErrorId | Should -BeLike 'VMNotFound*'
+            $e[0].Exception.Message | Should -Match 'No VM with the disk /vmfs/volumes/LocalDS_0/nobody/nobody.vmdk'
+        }
+        finally { foreach ($d in $planted) { $null = Invoke-LabHost $Gen['2.10'] "rm -rf '$d'" } }
     }
 
     It 'plans from a 2.10 Migration and a 2.12 Plan: the failed VM, and a CBT reset only on its host''s 7228 evidence' {
