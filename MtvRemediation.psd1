@@ -38,6 +38,7 @@
         'Unregister-LogRotationCron'
         'Restart-EsxiAgents'
         'Invoke-MtvRemediation'
+        'Test-MtvWaveReadiness'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -59,6 +59,7 @@ namespace MtvRemediation.Tests
             "MtvRemediation.RemediationVMSummary",
             "MtvRemediation.VIConnection",
             "MtvRemediation.VmkfstoolsWrapperInfo",
+            "MtvRemediation.WaveReadinessCheck",
             "MtvRemediation.WrapperTaskCleanupResult",
             "MtvRemediation.WrapperTaskDirectory",
         };

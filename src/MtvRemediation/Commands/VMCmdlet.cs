@@ -9,12 +9,11 @@ namespace MtvRemediation.Commands
 {
     /// <summary>
     /// Base for cmdlets taking <c>-VM</c>: inputs are collected from the pipeline and resolved at the
-    /// end in one batched read per connection (so 100 piped VMs cost the same few reads as one).
+    /// end in one batched read per connection (so 100 piped VMs cost the same few reads as one;
+    /// <see cref="VSphereCmdlet.ResolveTargets"/>).
     /// </summary>
     public abstract class VMCmdlet : VSphereCmdlet
     {
-        private readonly List<VMInput> _inputs = new List<VMInput>();
-
         /// <summary>VM names (wildcards allowed), PowerCLI VM objects (live or deserialized), or MtvRemediation results.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
         [ValidateNotNullOrEmpty]
@@ -24,23 +23,7 @@ namespace MtvRemediation.Commands
 
         protected override void ProcessRecord()
         {
-            foreach (var v in VM)
-            {
-                if (v == null) continue;
-                if (VMInput.TryParse(v, out var input, out var problem)) _inputs.Add(input!);
-                else WriteError(VIErrors.Record(null, VIErrorIds.InvalidVMInput, ErrorCategory.InvalidArgument, v, problem!));
-            }
-        }
-
-        /// <summary>Resolves every collected input; writes VMNotFound/VIServerNotConnected errors for the rest.</summary>
-        private protected IReadOnlyList<VmTarget> ResolveTargets()
-        {
-            if (_inputs.Count == 0) return Array.Empty<VmTarget>();
-            var connections = ResolveConnections();
-            var (targets, errors) = VMResolver.ResolveAsync(_inputs, connections, CancelToken).GetAwaiter().GetResult();
-            foreach (var (input, error, failedConnection) in errors)
-                WriteError(failedConnection != null ? ErrorFor(error, input.Original, failedConnection) : error.ToErrorRecord(input.Original));
-            return targets;
+            foreach (var v in VM) AddVMInput(v);
         }
     }
 }

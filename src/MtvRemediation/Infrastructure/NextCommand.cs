@@ -33,6 +33,10 @@ namespace MtvRemediation.Infrastructure
         AdoptVCenterWithoutCertificateCheck,
         /// <summary>Close the host's ESXi shell session, stopping SSH where the module started it.</summary>
         DisconnectShell,
+        /// <summary>Register the temporary log rotation job on the host.</summary>
+        RegisterLogRotation,
+        /// <summary>Restart the host's management agents (hostd, vpxa).</summary>
+        RestartAgents,
         /// <summary>Remove the host's log rotation job.</summary>
         UnregisterLogRotation,
         /// <summary>Reset the VM's CBT (which finishes an interrupted reset).</summary>

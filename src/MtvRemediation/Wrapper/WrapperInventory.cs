@@ -30,15 +30,21 @@ namespace MtvRemediation.Wrapper
 
         private static readonly Regex RdmSuffix = new Regex(@"-rdmdisk-[0-9]+\s*$", RegexOptions.CultureInvariant);
 
-        public static VmkfstoolsWrapperInfo Read(IEsxiShell shell, CancellationToken ct)
+        public static VmkfstoolsWrapperInfo Read(IEsxiShell shell, CancellationToken ct) => Read(shell, "wrapper-inventory.sh", ct).Info;
+
+        /// <summary>
+        /// The inventory read by <paramref name="script"/>: wrapper-inventory.sh, or a script that
+        /// includes it and prints further sections (returned whole in Stdout for their parser).
+        /// </summary>
+        public static (VmkfstoolsWrapperInfo Info, string Stdout) Read(IEsxiShell shell, string script, CancellationToken ct)
         {
-            var run = RemoteOps.Run(shell, RemoteCommand.FromScript("wrapper-inventory.sh", ErrBytes.ToString(CultureInfo.InvariantCulture)), ct);
+            var run = RemoteOps.Run(shell, RemoteCommand.FromScript(script, ErrBytes.ToString(CultureInfo.InvariantCulture)), ct);
             if (!run.Stdout.Contains("@@end"))
                 throw new RemediationException(WrapperErrorIds.InventoryFailed, System.Management.Automation.ErrorCategory.ReadError,
                     $"{shell.HostName}: the wrapper inventory did not finish (exit status {run.ExitStatus}). {run.Stderr.Trim()}".Trim(),
                     "Check that the host's shell works.")
                 { Next = NextCommand.CheckLogSpace, NextTarget = shell.HostName, RerunCompletes = true };
-            return Parse(shell.HostName, run.Stdout);
+            return (Parse(shell.HostName, run.Stdout), run.Stdout);
         }
 
         public static VmkfstoolsWrapperInfo Parse(string host, string stdout)
