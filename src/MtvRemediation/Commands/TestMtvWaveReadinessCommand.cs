@@ -50,7 +50,7 @@ namespace MtvRemediation.Commands
 
         /// <summary>An MTV Plan (or a List of Plans) as JSON, as <c>oc get plan &lt;name&gt; -o json</c> prints it; lines are joined.</summary>
         [Parameter(Mandatory = true, ParameterSetName = PlanSet, ValueFromPipeline = true)]
-        [ValidateNotNull]
+        [AllowEmptyString]
         public string[] Plan { get; set; } = Array.Empty<string>();
 
         /// <summary>Check the VMs as a warm migration (a Plan says it itself with spec.warm).</summary>
@@ -196,18 +196,18 @@ namespace MtvRemediation.Commands
         private static WaveReadinessCheck VmRow(WaveFinding f, VmTarget t) => new WaveReadinessCheck
         {
             Check = f.Check, TargetType = "VM", Target = t.Vm.Name, Status = f.Status.ToString(), Evidence = f.Evidence, Source = f.Source,
-            Fix = Fix(f.Next == NextCommand.None ? null : ErrorRecords.VMCommandLine(f.Next, t.Vm.Name, t.Connection.Server), f.FixText),
+            Fix = Fix(f.Next == NextCommand.None ? null : ErrorRecords.VMCommandLine(f.Next, t.Vm.Name, t.Connection.Server), null, f.FixText),
             VMHost = t.Vm.HostName, VM = t.Vm.Name, VMId = "VirtualMachine-" + t.Vm.MoRef.Value, Server = t.Connection.Server,
         };
 
         private static WaveReadinessCheck HostRow(WaveFinding f, string host, Dictionary<string, (HostLunState? State, string Server)> luns) => new WaveReadinessCheck
         {
             Check = f.Check, TargetType = "VMHost", Target = host, Status = f.Status.ToString(), Evidence = f.Evidence, Source = f.Source,
-            Fix = Fix(ErrorRecords.HostCommandLine(f.Next, host), f.FixText),
+            Fix = Fix(ErrorRecords.HostCommandLine(f.Next, host), ErrorRecords.HostCommandLine(f.ThenNext, host), f.FixText),
             VMHost = host, Server = luns.TryGetValue(host, out var l) ? l.Server : "",
         };
 
-        private static string Fix(string? command, string? text) =>
-            string.Join("; ", new[] { command, text }.Where(s => !string.IsNullOrEmpty(s)));
+        private static string Fix(string? command, string? then, string? text) =>
+            string.Join("; ", new[] { command, then, text }.Where(s => !string.IsNullOrEmpty(s)));
     }
 }

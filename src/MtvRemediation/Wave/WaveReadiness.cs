@@ -29,6 +29,9 @@ namespace MtvRemediation.Wave
         public string Evidence { get; }
         public string Source { get; }
         public NextCommand Next { get; set; }
+
+        /// <summary>A second command of this module, after <see cref="Next"/>.</summary>
+        public NextCommand ThenNext { get; set; }
         public string? FixText { get; set; }
     }
 
@@ -113,24 +116,32 @@ namespace MtvRemediation.Wave
                         "vCenter: config.changeTrackingEnabled") { Next = ResetNext(vm) });
             }
 
-            // The populator accepts only VMFS sources from MTV 2.11.1 on (client.go, "likely not VMFS").
-            var types = vm.Disks.Select(d => vm.Datastores.TryGetValue(d.DatastoreMoRef, out var ds) ? ds : null).ToList();
-            if (vm.Disks.Count == 0 || types.Any(t => t == null || (t.Type.Length == 0 && !t.IsVsan)))
-                list.Add(new WaveFinding(SourceDatastore, vm.Disks.Count == 0 ? WaveStatus.Pass : WaveStatus.Unknown,
-                    vm.Disks.Count == 0 ? "no virtual disks" : "the type of a disk's datastore was not read", "vCenter: datastore summary.type"));
+            // The populator accepts only VMFS sources from MTV 2.11.1 on (client.go, "likely not VMFS"):
+            // the file-system types that are surely not VMFS warn; others (VMFS, or a type this
+            // rule does not know) pass with the type named.
+            var stores = vm.Disks.Select(d => vm.Datastores.TryGetValue(d.DatastoreMoRef, out var ds) ? ds : null).ToList();
+            const string dsSource = "vCenter: datastore summary.type and summary.url";
+            if (vm.Disks.Count == 0)
+                list.Add(new WaveFinding(SourceDatastore, WaveStatus.Pass, "no virtual disks", dsSource));
+            else if (stores.Any(t => t == null))
+                list.Add(new WaveFinding(SourceDatastore, WaveStatus.Unknown, "a disk's datastore was not read", dsSource));
             else
             {
-                var notVmfs = types.Where(t => t!.IsVsan || !string.Equals(t.Type, "VMFS", StringComparison.OrdinalIgnoreCase)).Select(t => $"{t!.Name} ({(t.IsVsan ? "vsan" : t.Type)})").Distinct().ToList();
+                string Describe(DatastoreInfo t) => $"{t.Name} ({(t.IsVsan ? "vsan" : t.Type.Length == 0 ? "type not reported" : t.Type)})";
+                var notVmfs = stores.Where(t => t!.IsVsan || NotVmfs.Contains(t.Type)).Select(t => Describe(t!)).Distinct().ToList();
                 if (notVmfs.Count == 0)
-                    list.Add(new WaveFinding(SourceDatastore, WaveStatus.Pass, "every disk on VMFS: " + string.Join(", ", types.Select(t => t!.Name).Distinct()), "vCenter: datastore summary.type"));
+                    list.Add(new WaveFinding(SourceDatastore, WaveStatus.Pass, "disks on " + string.Join(", ", stores.Select(t => Describe(t!)).Distinct()), dsSource));
                 else
                     list.Add(new WaveFinding(SourceDatastore, WaveStatus.Warn,
                         "disks on " + string.Join(", ", notVmfs) + ": copy offload on MTV 2.11.1 and later accepts only VMFS sources ('could not determine underlying device for datastore ... (likely not VMFS)'); on vSAN with MTV 2.9-2.11.0 the KB's 7228 failure applies",
-                        "vCenter: datastore summary.type")
+                        dsSource)
                     { FixText = "Migrate this VM without copy offload (a StorageMap entry without offload for its datastore), or move it to VMFS first (Storage vMotion)" });
             }
             return list;
         }
+
+        // HostFileSystemVolumeFileSystemType values that are not VMFS (vSphere API reference).
+        private static readonly HashSet<string> NotVmfs = new HashSet<string>(new[] { "vsan", "NFS", "NFS41", "CIFS", "VVOL", "PMEM", "vsanD" }, StringComparer.OrdinalIgnoreCase);
 
         private static NextCommand ResetNext(VmInfo vm) =>
             vm.PowerState == "poweredOn" ? NextCommand.ResetChangeTrackingWithPowerOff : NextCommand.ResetChangeTracking;
@@ -175,8 +186,12 @@ namespace MtvRemediation.Wave
                     ? $"; the wrapper (MTV {d.Wrapper.MtvVersion ?? "?"}) appends to {d.Wrapper.LogPath} at every 5 s poll of each disk it clones: {load.Disks} disk(s) of this wave clone here"
                     : $"; the wrapper logs to {d.Wrapper.LogsTo.ToLowerInvariant()}, not to a file of its own";
             var f = new WaveFinding(WrapperLogSpace, status, evidence + (s.Reasons.Count > 0 ? "; " + s.Reasons : ""), source);
-            if (status != WaveStatus.Pass) f.Next = NextCommand.ClearWrapperLog;
-            else if (logsToFile && load.Disks > 0) f.Next = NextCommand.RegisterLogRotation;
+            if (status != WaveStatus.Pass)
+            {
+                f.Next = NextCommand.ClearWrapperLog;
+                // The log keeps growing while the wave clones: a temporary rotation job keeps it bounded.
+                if (logsToFile) f.ThenNext = NextCommand.RegisterLogRotation;
+            }
             return f;
         }
 
