@@ -1,0 +1,127 @@
+# Test-MtvWaveReadiness against the lab: hosts and VMs that each exhibit one cause of failed
+# copy-offload clones yield exactly that finding (every other check passes), and a host without a
+# session yields Unknown, never Pass. The causes are arranged with the lab's own stand-ins
+# (tests/lab/README.md): the wrapper VIB installed without a hostd restart (no esxcli vmkfstools
+# namespace), the hostd-tmp limit in the lab's vsish, Disk.MaxLUN in vcsim's host OptionManager,
+# /var filled by wrapper log records, a stale -ctk.vmdk beside a disk of a VM with CBT off.
+
+BeforeDiscovery {
+    Import-Module (Join-Path $PSScriptRoot '../lab/Lab.psm1') -Force
+    $script:NoLab = try { $null -eq (Get-MtvLab) } catch { $true }
+}
+
+Describe 'Test-MtvWaveReadiness' -Tag Lab, Wave -Skip:$NoLab {
+    BeforeAll {
+        $manifestPath = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $PSScriptRoot '../../out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
+        Import-Module $manifestPath -Force
+        . (Join-Path $PSScriptRoot 'HostRemediation.Helpers.ps1')
+
+        $lab = Get-HostLab
+        $names = @($lab.Hosts.Name)
+        # One cause per host; the last host gets no session.
+        $script:Clean = 'DC0_C0_H0'
+        $script:NoVibReload = 'DC0_C0_H1'
+        $script:TmpLimit = 'DC0_C0_H2'
+        $script:LowMaxLun = 'DC0_C0_H3'
+        $script:NoSession = 'DC0_C0_H4'
+        $script:FullVar = 'DC0_H0'
+        foreach ($h in $Clean, $NoVibReload, $TmpLimit, $LowMaxLun, $NoSession, $FullVar) { if ($h -notin $names) { throw "lab host $h missing: start the lab with -LabHosts 6" } }
+
+        Invoke-LabVcsimCtl reset | Out-Null
+        Reset-LabHost $names
+        # The lab's hostd-tmp limit is 500 MB, forklift's "e.g. 500MB": every host but one gets 1 GiB.
+        foreach ($h in $names | Where-Object { $_ -ne $TmpLimit }) { Invoke-LabHost $h 'echo 1048576 > /etc/vmware/lab-hostd-tmp' | Out-Null }
+        Set-LabWrapper $NoVibReload 2.10 -WithoutHostdRestart
+        Invoke-LabVcsimCtl option @{ host = $LowMaxLun; key = 'Disk.MaxLUN'; value = 2 } | Out-Null
+        Set-LabVarFill $FullVar 95 | Out-Null
+        # A stale change-tracking file beside a disk of a VM whose CBT is off (the 7228 cause).
+        $script:StaleVm = @(Get-LabVM -HostName $Clean | Where-Object datastore -EQ 'LocalDS_0')[0]
+        $script:StaleCtk = Join-Path $StaleVm.localDir 'disk1-ctk.vmdk'
+        Set-Content -LiteralPath $StaleCtk -Value 'stale change tracking file'
+
+        Connect-MtvVIServer -Server $lab.VCenterHost -Port $lab.VCenterPort -Credential $lab.VCenterCredential -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
+        Connect-HostLab $lab @($lab.Hosts | Where-Object Name -NE $NoSession)
+
+        $script:WaveVms = @(Get-LabVM | Where-Object { $_.host -in $names -and $_.datastore -eq 'LocalDS_0' })
+        $script:Result = @(Test-MtvWaveReadiness -VM $WaveVms.name)
+        function Get-NotPassed($Rows) { @($Rows | Where-Object Status -NE 'Pass' | ForEach-Object { '{0} {1} {2}' -f $_.Target, $_.Check, $_.Status } | Sort-Object) }
+    }
+
+    AfterAll {
+        Remove-Item -LiteralPath $StaleCtk -ErrorAction SilentlyContinue
+        Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false
+        Get-MtvVIServer | Disconnect-MtvVIServer -Confirm:$false
+        Invoke-LabVcsimCtl reset | Out-Null
+        Reset-LabHost @((Get-MtvLab).hosts.name)
+    }
+
+    It 'answers every check once per VM and once per host, in exactly the expected findings' {
+        $hosts = @($WaveVms.host | Sort-Object -Unique)
+        @($Result | Where-Object TargetType -EQ 'VM').Count | Should -Be ($WaveVms.Count * 3)
+        @($Result | Where-Object TargetType -EQ 'VMHost').Count | Should -Be ($hosts.Count * 5)
+        $expected = @(
+            "$($StaleVm.name) CbtConsistency Fail"
+            "$NoVibReload HostdRestartAfterVib Fail"
+            "$TmpLimit HostdTmpMemory Warn"
+            "$LowMaxLun DiskMaxLun Fail"
+            "$FullVar WrapperLogSpace Fail"
+            foreach ($c in 'WrapperLogSpace', 'HostdRestartAfterVib', 'HostdTmpMemory', 'SshCloneMethod') { "$NoSession $c Unknown" }
+        ) | Sort-Object
+        Get-NotPassed $Result | Should -Be $expected
+    }
+
+    It 'names the evidence and the fix of each finding' {
+        $r = $Result | Where-Object { $_.Target -eq $NoVibReload -and $_.Check -eq 'HostdRestartAfterVib' }
+        $r.Evidence | Should -Match 'no vmkfstools namespace'
+        $r.Fix | Should -Be "Restart-EsxiAgents -VMHost '$NoVibReload'"
+        $r = $Result | Where-Object { $_.Target -eq $TmpLimit -and $_.Check -eq 'HostdTmpMemory' }
+        $r.Evidence | Should -Match 'max 512000 KB'
+        $r.Fix | Should -Match '^On the host: vsish -e set /sched/groups/7/memAllocation max=1048576 .*after the wave: max=512000'
+        $r = $Result | Where-Object { $_.Target -eq $LowMaxLun -and $_.Check -eq 'DiskMaxLun' }
+        $r.Evidence | Should -Match '^Disk\.MaxLUN 2; highest LUN number in use 0'
+        $r.Fix | Should -Match 'esxcli system settings advanced set -o /Disk/MaxLUN -i 2048'
+        $r = $Result | Where-Object { $_.Target -eq $FullVar -and $_.Check -eq 'WrapperLogSpace' }
+        $r.Fix | Should -Be "Clear-VmkfstoolsWrapperLog -VMHost '$FullVar'; Register-LogRotationCron -VMHost '$FullVar'"
+        $r = $Result | Where-Object { $_.Target -eq $StaleVm.name -and $_.Check -eq 'CbtConsistency' }
+        $r.Evidence | Should -Match 'stale -ctk\.vmdk files exist while CBT is disabled'
+        $r.Fix | Should -Match "^Reset-VMChangeTracking -VM '$($StaleVm.name)' -Server '.+' -PowerOff$"
+        $r.VMId | Should -Be "VirtualMachine-$($StaleVm.moref)"
+    }
+
+    It 'reports a host without a session as Unknown with the reason, never Pass, and still reads vCenter for it' {
+        $rows = @($Result | Where-Object Target -EQ $NoSession)
+        @($rows | Where-Object Check -NE 'DiskMaxLun' | ForEach-Object Status | Sort-Object -Unique) | Should -Be 'Unknown'
+        ($rows | Where-Object Check -EQ 'HostdTmpMemory').Evidence | Should -Match 'no ESXi shell session'
+        ($rows | Where-Object Check -EQ 'DiskMaxLun').Status | Should -Be 'Pass'
+    }
+
+    It 'reads a warm Plan as oc prints it: its VMs by moRef, and CBT off is a failure there' {
+        # Both VMs on the host whose Disk.MaxLUN is 2: LUN 0 in use plus two new ones reach it.
+        $a, $b = @($WaveVms | Where-Object host -EQ $LowMaxLun | Select-Object -First 2)
+        $b | Should -Not -BeNullOrEmpty
+        $json = (Get-Content -Raw (Join-Path $PSScriptRoot '../fixtures/mtv/wave/plan.json')).
+            Replace('{{moref:VM_A}}', $a.moref).Replace('{{name:VM_A}}', $a.name).Replace('{{moref:VM_B}}', $b.moref)
+        $rows = @(Test-MtvWaveReadiness -Plan ($json -split "`n"))
+        @($rows | Where-Object TargetType -EQ 'VM' | ForEach-Object Target | Sort-Object -Unique) | Should -Be @(@($a.name, $b.name) | Sort-Object)
+        $warm = @($rows | Where-Object Check -EQ 'WarmNeedsCbt')
+        $warm.Count | Should -Be 2
+        @($warm.Status | Sort-Object -Unique) | Should -Be 'Fail'
+        $warm[0].Evidence | Should -Match 'VMMissingChangedBlockTracking'
+        Get-NotPassed ($rows | Where-Object TargetType -EQ 'VMHost') | Should -Be @("$LowMaxLun DiskMaxLun Fail")
+        # The same plan cold: no CBT demand.
+        $cold = @(Test-MtvWaveReadiness -Plan $json.Replace('"warm": true', '"warm": false'))
+        @($cold | Where-Object Check -EQ 'WarmNeedsCbt').Count | Should -Be 0
+    }
+
+    It 'refuses a -Plan that is not JSON, and one without a Plan' {
+        { Test-MtvWaveReadiness -Plan 'apiVersion: v1' -ErrorAction Stop } | Should -Throw -ErrorId 'MtvClusterObjectInvalidJson,MtvRemediation.Commands.TestMtvWaveReadinessCommand'
+        { Test-MtvWaveReadiness -Plan '{"kind":"Migration"}' -ErrorAction Stop } | Should -Throw -ErrorId 'MtvClusterObjectNotFound,MtvRemediation.Commands.TestMtvWaveReadinessCommand'
+    }
+
+    It 'reads a host over its existing session: no new SSH login' {
+        $before = Get-LabSshdLoginCount $Clean
+        $vm = $WaveVms | Where-Object host -EQ $Clean | Select-Object -First 1
+        Test-MtvWaveReadiness -VM $vm.name | Out-Null
+        (Get-LabSshdLoginCount $Clean) - $before | Should -Be 0
+    }
+}
