@@ -118,6 +118,13 @@ Describe 'Test-MtvWaveReadiness' -Tag Lab, Wave -Skip:$NoLab {
         { Test-MtvWaveReadiness -Plan '{"kind":"Migration"}' -ErrorAction Stop } | Should -Throw -ErrorId 'MtvClusterObjectNotFound,MtvRemediation.Commands.TestMtvWaveReadinessCommand'
     }
 
+    It 'runs its help example as written' {
+        . (Join-Path $PSScriptRoot 'HelpExample.ps1')
+        $out = @(Invoke-HelpExample (Get-HelpExample -Cmdlet Test-MtvWaveReadiness -Title 'Readiness of lab VMs'))
+        @($out.Target | Sort-Object -Unique) | Should -Contain $Clean
+        @($out | Where-Object { $_.Target -eq $StaleVm.name -and $_.Check -eq 'CbtConsistency' }).Status | Should -Be 'Fail'
+    }
+
     It 'reads a host over its existing session: no new SSH login' {
         $before = Get-LabSshdLoginCount $Clean
         $vm = $WaveVms | Where-Object host -EQ $Clean | Select-Object -First 1

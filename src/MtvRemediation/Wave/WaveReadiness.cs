@@ -56,7 +56,7 @@ namespace MtvRemediation.Wave
         /// </summary>
         public int HostdTmpMemoryMB { get; set; } = 1024;
 
-        /// <summary>The lowest Disk.MaxLUN to recommend (FIELD-FACTS: 2048 or more; ESXi's maximum is 16384).</summary>
+        /// <summary>The lowest Disk.MaxLUN to recommend: 2048 or more; ESXi's maximum is 16384 (docs/field-sources.md#10-before-the-wave-other-host-side-causes).</summary>
         public int RecommendedMaxLun { get; set; } = 2048;
     }
 
