@@ -39,6 +39,7 @@
         'Restart-EsxiAgents'
         'Invoke-MtvRemediation'
         'Test-MtvWaveReadiness'
+        'Set-EsxiDiskMaxLun'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

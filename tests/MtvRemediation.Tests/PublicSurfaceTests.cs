@@ -44,6 +44,7 @@ namespace MtvRemediation.Tests
             "MtvRemediation.ChangeTrackingDisk",
             "MtvRemediation.ChangeTrackingResetResult",
             "MtvRemediation.ChangeTrackingStatus",
+            "MtvRemediation.DiskMaxLunChange",
             "MtvRemediation.CloneFailureFinding",
             "MtvRemediation.CloneFailureSummary",
             "MtvRemediation.EsxiShellSession",

@@ -15,6 +15,7 @@ Describe 'Test-MtvWaveReadiness' -Tag Lab, Wave -Skip:$NoLab {
         $manifestPath = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $PSScriptRoot '../../out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
         Import-Module $manifestPath -Force
         . (Join-Path $PSScriptRoot 'HostRemediation.Helpers.ps1')
+        . (Join-Path $PSScriptRoot 'HelpExample.ps1')
 
         $lab = Get-HostLab
         $names = @($lab.Hosts.Name)
@@ -28,12 +29,26 @@ Describe 'Test-MtvWaveReadiness' -Tag Lab, Wave -Skip:$NoLab {
         foreach ($h in $Clean, $NoVibReload, $TmpLimit, $LowMaxLun, $NoSession, $FullVar) { if ($h -notin $names) { throw "lab host $h missing: start the lab with -LabHosts 6" } }
 
         Invoke-LabVcsimCtl reset | Out-Null
+        # As ESXi does: a CBT-enabled disk that opens gets its -ctk.vmdk (a finished CBT reset's check).
+        Invoke-LabVcsimCtl ctk-on-power-on @{ enabled = 1 } | Out-Null
         Reset-LabHost $names
         # The lab's hostd-tmp limit is 500 MB, forklift's "e.g. 500MB": every host but one gets 1 GiB.
         foreach ($h in $names | Where-Object { $_ -ne $TmpLimit }) { Invoke-LabHost $h 'echo 1048576 > /etc/vmware/lab-hostd-tmp' | Out-Null }
         Set-LabWrapper $NoVibReload 2.10 -WithoutHostdRestart
         Invoke-LabVcsimCtl option @{ host = $LowMaxLun; key = 'Disk.MaxLUN'; value = 2 } | Out-Null
         Set-LabVarFill $FullVar 95 | Out-Null
+        . (Join-Path $PSScriptRoot 'PowerCliFixture.ps1')
+        $script:Raw = New-VcsimSoapSession (Get-MtvLab)
+        # The wave's VMs as the lab starts them (an earlier run's reset leaves CBT on and ctk files).
+        function Reset-WaveVms {
+            foreach ($vm in $WaveVms) {
+                Set-VcsimVMCbt $Raw $vm $false
+                Get-ChildItem -LiteralPath $vm.localDir -Filter '*-ctk.vmdk' | Remove-Item -Force
+                Set-VcsimVMPower $Raw $vm On
+            }
+        }
+        $script:WaveVms = @(Get-LabVM | Where-Object { $_.host -in $names -and $_.datastore -eq 'LocalDS_0' })
+        Reset-WaveVms
         # A stale change-tracking file beside a disk of a VM whose CBT is off (the 7228 cause).
         $script:StaleVm = @(Get-LabVM -HostName $Clean | Where-Object datastore -EQ 'LocalDS_0')[0]
         $script:StaleCtk = Join-Path $StaleVm.localDir 'disk1-ctk.vmdk'
@@ -42,13 +57,12 @@ Describe 'Test-MtvWaveReadiness' -Tag Lab, Wave -Skip:$NoLab {
         Connect-MtvVIServer -Server $lab.VCenterHost -Port $lab.VCenterPort -Credential $lab.VCenterCredential -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
         Connect-HostLab $lab @($lab.Hosts | Where-Object Name -NE $NoSession)
 
-        $script:WaveVms = @(Get-LabVM | Where-Object { $_.host -in $names -and $_.datastore -eq 'LocalDS_0' })
         $script:Result = @(Test-MtvWaveReadiness -VM $WaveVms.name)
         function Get-NotPassed($Rows) { @($Rows | Where-Object Status -NE 'Pass' | ForEach-Object { '{0} {1} {2}' -f $_.Target, $_.Check, $_.Status } | Sort-Object) }
     }
 
     AfterAll {
-        Remove-Item -LiteralPath $StaleCtk -ErrorAction SilentlyContinue
+        if ($Raw) { Reset-WaveVms; Remove-VcsimSoapSession $Raw }
         Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false
         Get-MtvVIServer | Disconnect-MtvVIServer -Confirm:$false
         Invoke-LabVcsimCtl reset | Out-Null
@@ -79,7 +93,7 @@ Describe 'Test-MtvWaveReadiness' -Tag Lab, Wave -Skip:$NoLab {
         $r.Fix | Should -Match '^On the host: vsish -e set /sched/groups/7/memAllocation max=1048576 .*after the wave: max=512000'
         $r = $Result | Where-Object { $_.Target -eq $LowMaxLun -and $_.Check -eq 'DiskMaxLun' }
         $r.Evidence | Should -Match '^Disk\.MaxLUN 2; highest LUN number in use 0'
-        $r.Fix | Should -Match 'esxcli system settings advanced set -o /Disk/MaxLUN -i 2048'
+        $r.Fix | Should -Match "^Set-EsxiDiskMaxLun -VMHost '$LowMaxLun' -Value 2048; or on the host: esxcli system settings advanced set -o /Disk/MaxLUN -i 2048"
         $r = $Result | Where-Object { $_.Target -eq $FullVar -and $_.Check -eq 'WrapperLogSpace' }
         $r.Fix | Should -Be "Clear-VmkfstoolsWrapperLog -VMHost '$FullVar'; Register-LogRotationCron -VMHost '$FullVar'"
         $r = $Result | Where-Object { $_.Target -eq $StaleVm.name -and $_.Check -eq 'CbtConsistency' }
@@ -119,7 +133,6 @@ Describe 'Test-MtvWaveReadiness' -Tag Lab, Wave -Skip:$NoLab {
     }
 
     It 'runs its help example as written' {
-        . (Join-Path $PSScriptRoot 'HelpExample.ps1')
         $out = @(Invoke-HelpExample (Get-HelpExample -Cmdlet Test-MtvWaveReadiness -Title 'Readiness of lab VMs'))
         @($out.Target | Sort-Object -Unique) | Should -Contain $Clean
         @($out | Where-Object { $_.Target -eq $StaleVm.name -and $_.Check -eq 'CbtConsistency' }).Status | Should -Be 'Fail'
@@ -130,5 +143,39 @@ Describe 'Test-MtvWaveReadiness' -Tag Lab, Wave -Skip:$NoLab {
         $vm = $WaveVms | Where-Object host -EQ $Clean | Select-Object -First 1
         Test-MtvWaveReadiness -VM $vm.name | Out-Null
         (Get-LabSshdLoginCount $Clean) - $before | Should -Be 0
+    }
+
+    Context 'applying the fixes' {
+        It 'previews a Disk.MaxLUN change with -WhatIf and changes nothing' {
+            Set-EsxiDiskMaxLun -VMHost $LowMaxLun -Value 2048 -WhatIf | Should -BeNullOrEmpty
+            $r = Test-MtvWaveReadiness -VM (Get-LabVM -HostName $LowMaxLun).name | Where-Object Check -EQ 'DiskMaxLun'
+            $r.Status | Should -Be 'Fail'
+            $r.Evidence | Should -Match '^Disk\.MaxLUN 2;'
+        }
+
+        It 'raises Disk.MaxLUN from the failed rows (help example) and reads it back' {
+            $out = @(Invoke-HelpExample (Get-HelpExample -Cmdlet Set-EsxiDiskMaxLun -Title 'Fix the hosts the readiness check failed'))
+            $out.Count | Should -Be 1
+            $out[0].VMHost | Should -Be $LowMaxLun
+            $out[0].PreviousValue | Should -Be 2
+            $out[0].Value | Should -Be 2048
+            $out[0].HighestLunInUse | Should -Be 0
+            $out[0].Changed | Should -BeTrue
+            # Again: already set, nothing changed.
+            (Set-EsxiDiskMaxLun -VMHost $LowMaxLun -Value 2048).Changed | Should -BeFalse
+        }
+
+        It 'leaves only the host without a session not ready once every fix is applied' {
+            $failed = @($Result | Where-Object { $_.Status -in 'Fail', 'Warn' })
+            $failed | Where-Object Check -EQ 'HostdRestartAfterVib' | Restart-EsxiAgents -Confirm:$false | Out-Null
+            $failed | Where-Object Check -EQ 'WrapperLogSpace' | Clear-VmkfstoolsWrapperLog -Confirm:$false | Out-Null
+            $failed | Where-Object Check -EQ 'CbtConsistency' | Reset-VMChangeTracking -PowerOff -Force -Confirm:$false | Out-Null
+            # forklift's runtime raise, as the row's Fix gives it, run on the host.
+            $tmp = $failed | Where-Object Check -EQ 'HostdTmpMemory'
+            $command = [regex]::Match($tmp.Fix, 'vsish -e set \S+ max=\d+').Value
+            Invoke-LabHost $tmp.Target $command | Out-Null
+            $again = @(Test-MtvWaveReadiness -VM $WaveVms.name)
+            Get-NotPassed $again | Should -Be @(foreach ($c in 'HostdRestartAfterVib', 'HostdTmpMemory', 'SshCloneMethod', 'WrapperLogSpace') { "$NoSession $c Unknown" })
+        }
     }
 }

@@ -59,6 +59,7 @@ namespace MtvRemediation.Commands
                 case NextCommand.UnregisterLogRotation: return $"Unregister-LogRotationCron{vmHost} removes the job.";
                 case NextCommand.RegisterLogRotation: return $"Register-LogRotationCron{vmHost} keeps the log below its limit during the wave.";
                 case NextCommand.RestartAgents: return $"Restart-EsxiAgents{vmHost} restarts hostd and vpxa.";
+                case NextCommand.SetDiskMaxLun: return $"Set-EsxiDiskMaxLun{vmHost} -Value <2048 or more> raises Disk.MaxLUN through vCenter.";
                 case NextCommand.ResetChangeTracking: return $"Reset-VMChangeTracking{VmTarget(target)} finishes the reset.";
                 case NextCommand.ResetChangeTrackingWithPowerOff: return $"Reset-VMChangeTracking{VmTarget(target)} -PowerOff finishes the reset.";
                 case NextCommand.ShowChangeTracking: return $"Get-VMChangeTracking{VmTarget(target)} shows the VM's CBT state.";
@@ -79,8 +80,8 @@ namespace MtvRemediation.Commands
             }
         }
 
-        /// <summary>The command line that takes <paramref name="next"/> for one host (Test-MtvWaveReadiness's Fix), or null.</summary>
-        internal static string? HostCommandLine(NextCommand next, string host)
+        /// <summary>The command line that takes <paramref name="next"/> for one host (Test-MtvWaveReadiness's Fix), or null; <paramref name="argument"/>: the value it sets.</summary>
+        internal static string? HostCommandLine(NextCommand next, string host, string? argument = null)
         {
             var target = "-VMHost " + Quote(host);
             switch (next)
@@ -90,6 +91,7 @@ namespace MtvRemediation.Commands
                 case NextCommand.ClearWrapperLog: return "Clear-VmkfstoolsWrapperLog " + target;
                 case NextCommand.RegisterLogRotation: return "Register-LogRotationCron " + target;
                 case NextCommand.RestartAgents: return "Restart-EsxiAgents " + target;
+                case NextCommand.SetDiskMaxLun: return $"Set-EsxiDiskMaxLun {target} -Value {argument}";
                 default: return null;
             }
         }

@@ -203,7 +203,7 @@ namespace MtvRemediation.Commands
         private static WaveReadinessCheck HostRow(WaveFinding f, string host, Dictionary<string, (HostLunState? State, string Server)> luns) => new WaveReadinessCheck
         {
             Check = f.Check, TargetType = "VMHost", Target = host, Status = f.Status.ToString(), Evidence = f.Evidence, Source = f.Source,
-            Fix = Fix(ErrorRecords.HostCommandLine(f.Next, host), ErrorRecords.HostCommandLine(f.ThenNext, host), f.FixText),
+            Fix = Fix(ErrorRecords.HostCommandLine(f.Next, host, f.NextArgument), ErrorRecords.HostCommandLine(f.ThenNext, host), f.FixText),
             VMHost = host, Server = luns.TryGetValue(host, out var l) ? l.Server : "",
         };
 

@@ -32,7 +32,7 @@ namespace MtvRemediation.Infrastructure
             {
                 typeof(ErrorIds), typeof(EsxiShellErrorIds), typeof(HostRemediationErrorIds), typeof(RunbookErrorIds),
                 typeof(ChangeTrackingErrorIds), typeof(CloneFailureErrorIds), typeof(VIErrorIds),
-                typeof(WrapperErrorIds), typeof(SshServiceErrorIds),
+                typeof(WrapperErrorIds), typeof(SshServiceErrorIds), typeof(WaveErrorIds),
             };
             return tables.SelectMany(t => t.GetFields(BindingFlags.Public | BindingFlags.Static))
                 .Where(f => f.IsLiteral && f.FieldType == typeof(string))
@@ -154,5 +154,12 @@ namespace MtvRemediation.Infrastructure
         public const string HostNotFound = "SshServiceHostNotFound";
         public const string StartFailed = "SshServiceStartFailed";
         public const string StopFailed = "SshServiceStopFailed";
+    }
+    /// <summary>Error ids of the wave readiness and its fixes (Test-MtvWaveReadiness, Set-EsxiDiskMaxLun).</summary>
+    internal static class WaveErrorIds
+    {
+        public const string HostNotFound = "WaveHostNotFound";
+        public const string DiskMaxLunUnreadable = "DiskMaxLunUnreadable";
+        public const string DiskMaxLunRefused = "DiskMaxLunRefused";
     }
 }

@@ -37,6 +37,8 @@ namespace MtvRemediation.Infrastructure
         RegisterLogRotation,
         /// <summary>Restart the host's management agents (hostd, vpxa).</summary>
         RestartAgents,
+        /// <summary>Raise the host's Disk.MaxLUN through vCenter (the value: <see cref="MtvException.NextTarget"/>'s argument).</summary>
+        SetDiskMaxLun,
         /// <summary>Remove the host's log rotation job.</summary>
         UnregisterLogRotation,
         /// <summary>Reset the VM's CBT (which finishes an interrupted reset).</summary>

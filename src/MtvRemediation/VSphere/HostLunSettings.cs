@@ -75,6 +75,31 @@ namespace MtvRemediation.VSphere
             return states.Values.ToList();
         }
 
+        /// <summary>
+        /// The hosts of <paramref name="names"/> in this vCenter's inventory (one container-view read),
+        /// by the name as given; names vCenter does not know are absent.
+        /// </summary>
+        public static async Task<IReadOnlyDictionary<string, MoRef>> FindHostsAsync(VimSoapClient soap, IReadOnlyCollection<string> names, CancellationToken ct)
+        {
+            var all = await soap.RetrieveAllAsync("HostSystem", new[] { "name" }, ct).ConfigureAwait(false);
+            var found = new Dictionary<string, MoRef>(StringComparer.OrdinalIgnoreCase);
+            foreach (var wanted in names)
+            {
+                var match = all.FirstOrDefault(h => h.Get("name")?.Value is string n && VCenterHostConnectionStateSource.SameHost(n, wanted));
+                if (match != null) found[wanted] = match.Obj;
+            }
+            return found;
+        }
+
+        /// <summary>UpdateOptions of Disk.MaxLUN on the host's OptionManager (an integer option: xsd:long).</summary>
+        public static async Task SetMaxLunAsync(VimSoapClient soap, HostLunState state, long value, CancellationToken ct)
+        {
+            var om = state.OptionManager ?? throw new InvalidOperationException("The host's OptionManager was not read.");
+            var change = E("changedValue", Type("OptionValue"), E("key", MaxLunKey),
+                new XElement(Vim + "value", Type("xsd:long"), value.ToString(CultureInfo.InvariantCulture)));
+            await soap.InvokeAsync(E("UpdateOptions", Ref("_this", om), change), ct).ConfigureAwait(false);
+        }
+
         // HostScsiTopology: adapter[] > target[] > lun[] (HostScsiTopologyLun) > lun (the number).
         private static List<int> LunNumbers(XElement? topology)
         {

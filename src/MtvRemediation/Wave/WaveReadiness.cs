@@ -30,6 +30,9 @@ namespace MtvRemediation.Wave
         public string Source { get; }
         public NextCommand Next { get; set; }
 
+        /// <summary>The value <see cref="Next"/> sets, when it takes one.</summary>
+        public string? NextArgument { get; set; }
+
         /// <summary>A second command of this module, after <see cref="Next"/>.</summary>
         public NextCommand ThenNext { get; set; }
         public string? FixText { get; set; }
@@ -256,7 +259,9 @@ namespace MtvRemediation.Wave
             var set = Math.Min(16384, Math.Max(options.RecommendedMaxLun, needed + 1));
             return new WaveFinding(DiskMaxLun, WaveStatus.Fail, evidence + ": LUN numbers at or above Disk.MaxLUN stay invisible to the host (KB 342823)", source)
             {
-                FixText = $"Set Disk.MaxLUN to {set} (vCenter: host > Advanced System Settings; on the host: esxcli system settings advanced set -o /Disk/MaxLUN -i {set}), then rescan the storage adapters; a reboot is recommended",
+                Next = NextCommand.SetDiskMaxLun,
+                NextArgument = set.ToString(CultureInfo.InvariantCulture),
+                FixText = $"or on the host: esxcli system settings advanced set -o /Disk/MaxLUN -i {set}; then rescan the storage adapters; a reboot is recommended",
             };
         }
 

@@ -68,7 +68,7 @@ namespace MtvRemediation.Tests.Wave
             var state = new HostLunState(new MoRef("HostSystem", "host-1")) { MaxLun = maxLun, HighestLun = highest, LunCount = 3 };
             var f = WaveReadiness.MaxLun(state, new WaveHostLoad("esx01") { Disks = disks }, new WaveReadinessOptions());
             Assert.Equal(expected, f.Status.ToString());
-            if (expected == "Fail") Assert.Contains("/Disk/MaxLUN -i 2048", f.FixText);
+            if (expected == "Fail") { Assert.Equal("2048", f.NextArgument); Assert.Contains("/Disk/MaxLUN -i 2048", f.FixText); }
         }
 
         [Fact]
