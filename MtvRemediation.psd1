@@ -40,6 +40,8 @@
         'Invoke-MtvRemediation'
         'Test-MtvWaveReadiness'
         'Set-EsxiDiskMaxLun'
+        'Set-EsxiHostdTmpMemory'
+        'Restore-EsxiHostdTmpMemory'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -48,6 +48,7 @@ namespace MtvRemediation.Tests
             "MtvRemediation.CloneFailureFinding",
             "MtvRemediation.CloneFailureSummary",
             "MtvRemediation.EsxiShellSession",
+            "MtvRemediation.HostdTmpMemoryChange",
             "MtvRemediation.LogClearResult",
             "MtvRemediation.LogRotationCron",
             "MtvRemediation.LogSpaceStatus",

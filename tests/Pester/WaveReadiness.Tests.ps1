@@ -90,7 +90,7 @@ Describe 'Test-MtvWaveReadiness' -Tag Lab, Wave -Skip:$NoLab {
         $r.Fix | Should -Be "Restart-EsxiAgents -VMHost '$NoVibReload'"
         $r = $Result | Where-Object { $_.Target -eq $TmpLimit -and $_.Check -eq 'HostdTmpMemory' }
         $r.Evidence | Should -Match 'max 512000 KB'
-        $r.Fix | Should -Match '^On the host: vsish -e set /sched/groups/7/memAllocation max=1048576 .*after the wave: max=512000'
+        $r.Fix | Should -Be "Set-EsxiHostdTmpMemory -VMHost '$TmpLimit' -MaxMB 1024; runtime only; the value before it (max=512000 KB) is kept on the host to put back after the wave"
         $r = $Result | Where-Object { $_.Target -eq $LowMaxLun -and $_.Check -eq 'DiskMaxLun' }
         $r.Evidence | Should -Match '^Disk\.MaxLUN 2; highest LUN number in use 0'
         $r.Fix | Should -Match "^Set-EsxiDiskMaxLun -VMHost '$LowMaxLun' -Value 2048; or on the host: esxcli system settings advanced set -o /Disk/MaxLUN -i 2048"
@@ -170,12 +170,35 @@ Describe 'Test-MtvWaveReadiness' -Tag Lab, Wave -Skip:$NoLab {
             $failed | Where-Object Check -EQ 'HostdRestartAfterVib' | Restart-EsxiAgents -Confirm:$false | Out-Null
             $failed | Where-Object Check -EQ 'WrapperLogSpace' | Clear-VmkfstoolsWrapperLog -Confirm:$false | Out-Null
             $failed | Where-Object Check -EQ 'CbtConsistency' | Reset-VMChangeTracking -PowerOff -Force -Confirm:$false | Out-Null
-            # forklift's runtime raise, as the row's Fix gives it, run on the host.
-            $tmp = $failed | Where-Object Check -EQ 'HostdTmpMemory'
-            $command = [regex]::Match($tmp.Fix, 'vsish -e set \S+ max=\d+').Value
-            Invoke-LabHost $tmp.Target $command | Out-Null
+            # The help example raises the warned host's limit.
+            $raised = @(Invoke-HelpExample (Get-HelpExample -Cmdlet Set-EsxiHostdTmpMemory -Title 'Raise it where the readiness check warned'))
+            $raised.Count | Should -Be 1
+            $raised[0].PreviousMaxKB | Should -Be 512000
+            $raised[0].MaxKB | Should -Be 1048576
+            $raised[0].RecordedMaxKB | Should -Be 512000
             $again = @(Test-MtvWaveReadiness -VM $WaveVms.name)
             Get-NotPassed $again | Should -Be @(foreach ($c in 'HostdRestartAfterVib', 'HostdTmpMemory', 'SshCloneMethod', 'WrapperLogSpace') { "$NoSession $c Unknown" })
+        }
+
+        It 'keeps the value before the first raise on the host; a second raise does not replace it; -WhatIf changes nothing' {
+            Invoke-LabHost $TmpLimit 'cat /var/run/mtvremediation-hostd-tmp' | Should -Match '(?m)^group 7\s+min:0\s+max:512000'
+            $again = Set-EsxiHostdTmpMemory -VMHost $TmpLimit -MaxMB 2048 -Confirm:$false
+            $again.PreviousMaxKB | Should -Be 1048576
+            $again.RecordedMaxKB | Should -Be 512000
+            Set-EsxiHostdTmpMemory -VMHost $TmpLimit -MaxMB 4096 -WhatIf | Should -BeNullOrEmpty
+            Invoke-LabHost $TmpLimit 'vsish -e get /sched/groups/7/memAllocation' | Should -Match 'max:2097152'
+            # Never lowered.
+            (Set-EsxiHostdTmpMemory -VMHost $TmpLimit -MaxMB 1024 -Confirm:$false).Changed | Should -BeFalse
+        }
+
+        It 'puts the recorded value back after the wave and removes the record' {
+            $r = Invoke-HelpExample (Get-HelpExample -Cmdlet Restore-EsxiHostdTmpMemory -Title 'Restore a lab host')
+            $r.PreviousMaxKB | Should -Be 2097152
+            $r.MaxKB | Should -Be 512000
+            $r.Changed | Should -BeTrue
+            Invoke-LabHost $TmpLimit 'test -e /var/run/mtvremediation-hostd-tmp && echo present || echo gone' | Should -Be 'gone'
+            # Nothing left to restore.
+            (Restore-EsxiHostdTmpMemory -VMHost $TmpLimit -Confirm:$false).Changed | Should -BeFalse
         }
     }
 }

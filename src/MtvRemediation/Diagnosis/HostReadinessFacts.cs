@@ -62,17 +62,24 @@ namespace MtvRemediation.Diagnosis
             else if (tmp[0].StartsWith("group ", StringComparison.Ordinal))
             {
                 facts.HostdTmpGroup = tmp[0].Substring(6).Trim();
-                var values = new Dictionary<string, long>(StringComparer.Ordinal);
-                foreach (var line in tmp.Skip(1))
-                    foreach (Match m in Pair.Matches(line))
-                        if (!values.ContainsKey(m.Groups["name"].Value) && long.TryParse(m.Groups["value"].Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v))
-                            values[m.Groups["name"].Value] = v;
+                var values = ParseAllocation(tmp.Skip(1));
                 facts.HostdTmpAllocation = values;
                 if (!values.ContainsKey("max"))
                     facts.HostdTmpProblem = $"no 'max:' value in /sched/groups/{facts.HostdTmpGroup}/memAllocation: " + string.Join(" ", tmp.Skip(1)).Trim();
             }
             else facts.HostdTmpProblem = "unexpected output: " + tmp[0];
             return facts;
+        }
+
+        /// <summary>The <c>name:value</c> pairs of vsish's memAllocation output (the first of each name).</summary>
+        public static Dictionary<string, long> ParseAllocation(IEnumerable<string> lines)
+        {
+            var values = new Dictionary<string, long>(StringComparer.Ordinal);
+            foreach (var line in lines)
+                foreach (Match m in Pair.Matches(line))
+                    if (!values.ContainsKey(m.Groups["name"].Value) && long.TryParse(m.Groups["value"].Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v))
+                        values[m.Groups["name"].Value] = v;
+            return values;
         }
 
         private static List<string> Lines(string text) =>

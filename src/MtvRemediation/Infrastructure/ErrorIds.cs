@@ -155,11 +155,13 @@ namespace MtvRemediation.Infrastructure
         public const string StartFailed = "SshServiceStartFailed";
         public const string StopFailed = "SshServiceStopFailed";
     }
-    /// <summary>Error ids of the wave readiness and its fixes (Test-MtvWaveReadiness, Set-EsxiDiskMaxLun).</summary>
+    /// <summary>Error ids of the wave readiness and its fixes (Test-MtvWaveReadiness, Set-EsxiDiskMaxLun, Set/Restore-EsxiHostdTmpMemory).</summary>
     internal static class WaveErrorIds
     {
         public const string HostNotFound = "WaveHostNotFound";
         public const string DiskMaxLunUnreadable = "DiskMaxLunUnreadable";
         public const string DiskMaxLunRefused = "DiskMaxLunRefused";
+        public const string HostdTmpUnreadable = "HostdTmpUnreadable";
+        public const string HostdTmpChangeFailed = "HostdTmpChangeFailed";
     }
 }

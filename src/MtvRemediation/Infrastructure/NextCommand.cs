@@ -39,6 +39,8 @@ namespace MtvRemediation.Infrastructure
         RestartAgents,
         /// <summary>Raise the host's Disk.MaxLUN through vCenter (the value: <see cref="MtvException.NextTarget"/>'s argument).</summary>
         SetDiskMaxLun,
+        /// <summary>Raise the host's hostd-tmp memory limit for the wave (the value in MB: the argument).</summary>
+        SetHostdTmpMemory,
         /// <summary>Remove the host's log rotation job.</summary>
         UnregisterLogRotation,
         /// <summary>Reset the VM's CBT (which finishes an interrupted reset).</summary>

@@ -227,8 +227,10 @@ namespace MtvRemediation.Wave
                 evidence + $"; below the {options.HostdTmpMemoryMB} MB to have before concurrent clones" + (load.Disks > 1 ? "" : " (one clone at a time here)"),
                 HostdTmpSource)
             {
-                // forklift's runtime raise (lost at reboot); the previous value is in the evidence, to put back after the wave.
-                FixText = load.Disks > 1 ? $"On the host: vsish -e set /sched/groups/{group}/memAllocation max={wantKB} (runtime only; after the wave: max={max})" : null,
+                // forklift's runtime raise (lost at reboot), which records the value to put back after the wave.
+                Next = load.Disks > 1 ? NextCommand.SetHostdTmpMemory : NextCommand.None,
+                NextArgument = options.HostdTmpMemoryMB.ToString(CultureInfo.InvariantCulture),
+                FixText = load.Disks > 1 ? $"runtime only; the value before it (max={max} KB) is kept on the host to put back after the wave" : null,
             };
         }
 

@@ -80,5 +80,21 @@ namespace MtvRemediation.Tests.Wave
             Assert.Contains("InvalidName", f.Evidence);
             Assert.Equal(WaveStatus.Unknown, WaveReadiness.MaxLun(null, new WaveHostLoad("esx01"), new WaveReadinessOptions()).Status);
         }
+
+        [Fact]
+        public void The_hostd_tmp_script_s_answer_gives_the_values_before_after_and_recorded()
+        {
+            var st = HostdTmpMemory.Parse("esx01", "@@group\n7\n@@before\nmin:0\nmax:1048576\nminLimit:-1\n@@record\ngroup 7\nmin:0\nmax:512000\nminLimit:-1\n@@after\nmin:0\nmax:2097152\n@@end\n");
+            Assert.Equal("7", st.Group);
+            Assert.Equal(1048576, st.MaxKBBefore);
+            Assert.Equal(2097152, st.MaxKBAfter);
+            Assert.Equal(512000, st.RecordedMaxKB);
+            Assert.Equal("7", st.RecordedGroup);
+            var none = HostdTmpMemory.Parse("esx01", "@@group\n7\n@@before\nmax:512000\n@@record\n");
+            Assert.False(none.HasRecord);
+            Assert.Equal(512000, none.MaxKBAfter);
+            Assert.Equal("HostdTmpUnreadable", Assert.ThrowsAny<MtvRemediation.Infrastructure.MtvException>(() => HostdTmpMemory.Parse("esx01", "@@nogroup\n")).ErrorId);
+            Assert.Equal("HostdTmpChangeFailed", Assert.ThrowsAny<MtvRemediation.Infrastructure.MtvException>(() => HostdTmpMemory.Parse("esx01", "@@group\n7\n@@before\nmax:1\n@@failed\nvsish -e set x max=2\n")).ErrorId);
+        }
     }
 }
