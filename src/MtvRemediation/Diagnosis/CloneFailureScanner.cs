@@ -98,6 +98,7 @@ namespace MtvRemediation.Diagnosis
                 Path = Path,
                 ChangeTrackerInvalid = Count(CloneFailureSignatures.ChangeTrackerInvalid),
                 DiskIoError = Count(CloneFailureSignatures.DiskIoError),
+                VibNotLoaded = Count(CloneFailureSignatures.VibNotLoaded),
                 NoSpaceLeft = Count(CloneFailureSignatures.NoSpaceLeft),
                 CloneExitCode = Count(CloneFailureSignatures.CloneExitCode),
                 CloneFailed = Count(CloneFailureSignatures.CloneFailed),

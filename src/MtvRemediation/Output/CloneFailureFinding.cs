@@ -27,7 +27,7 @@ namespace MtvRemediation
         /// <summary>The line's own timestamp in UTC, when it has one.</summary>
         public DateTime? Timestamp { get; set; }
 
-        /// <summary>ChangeTrackerInvalid, DiskIoError, NoSpaceLeft, CloneExitCode, CloneFailed or XcopyNotUsed.</summary>
+        /// <summary>ChangeTrackerInvalid, DiskIoError, VibNotLoaded, NoSpaceLeft, CloneExitCode, CloneFailed or XcopyNotUsed.</summary>
         public string Signature { get; set; } = "";
 
         /// <summary>vmkfstools' exit code when the line reports one.</summary>
@@ -61,6 +61,7 @@ namespace MtvRemediation
         public string? Path { get; set; }
         public long ChangeTrackerInvalid { get; set; }
         public long DiskIoError { get; set; }
+        public long VibNotLoaded { get; set; }
         public long NoSpaceLeft { get; set; }
         public long CloneExitCode { get; set; }
         public long CloneFailed { get; set; }
@@ -86,6 +87,7 @@ namespace MtvRemediation
                 {
                     [nameof(ChangeTrackerInvalid)] = ChangeTrackerInvalid,
                     [nameof(DiskIoError)] = DiskIoError,
+                    [nameof(VibNotLoaded)] = VibNotLoaded,
                     [nameof(NoSpaceLeft)] = NoSpaceLeft,
                     [nameof(CloneExitCode)] = CloneExitCode,
                     [nameof(CloneFailed)] = CloneFailed,
