@@ -57,7 +57,8 @@ Describe 'Test-MtvWaveReadiness' -Tag Lab, Wave -Skip:$NoLab {
         Connect-MtvVIServer -Server $lab.VCenterHost -Port $lab.VCenterPort -Credential $lab.VCenterCredential -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
         Connect-HostLab $lab @($lab.Hosts | Where-Object Name -NE $NoSession)
 
-        $script:Result = @(Test-MtvWaveReadiness -VM $WaveVms.name)
+        # One hour of cloning: the lab's 16 MiB /var takes it (the projection has a test of its own).
+        $script:Result = @(Test-MtvWaveReadiness -VM $WaveVms.name -WaveHours 1)
         function Get-NotPassed($Rows) { @($Rows | Where-Object Status -NE 'Pass' | ForEach-Object { '{0} {1} {2}' -f $_.Target, $_.Check, $_.Status } | Sort-Object) }
     }
 
@@ -95,7 +96,7 @@ Describe 'Test-MtvWaveReadiness' -Tag Lab, Wave -Skip:$NoLab {
         $r.Evidence | Should -Match '^Disk\.MaxLUN 2; highest LUN number in use 0'
         $r.Fix | Should -Match "^Set-EsxiDiskMaxLun -VMHost '$LowMaxLun' -Value 2048; or on the host: esxcli system settings advanced set -o /Disk/MaxLUN -i 2048"
         $r = $Result | Where-Object { $_.Target -eq $FullVar -and $_.Check -eq 'WrapperLogSpace' }
-        $r.Fix | Should -Be "Clear-VmkfstoolsWrapperLog -VMHost '$FullVar'; Register-LogRotationCron -VMHost '$FullVar'"
+        $r.Fix | Should -Match "^Clear-VmkfstoolsWrapperLog -VMHost '$FullVar'; Register-LogRotationCron -VMHost '$FullVar'( -IntervalMinutes [1-5])?$"
         $r = $Result | Where-Object { $_.Target -eq $StaleVm.name -and $_.Check -eq 'CbtConsistency' }
         $r.Evidence | Should -Match 'stale -ctk\.vmdk files exist while CBT is disabled'
         $r.Fix | Should -Match "^Reset-VMChangeTracking -VM '$($StaleVm.name)' -Server '.+' -PowerOff$"
@@ -115,7 +116,7 @@ Describe 'Test-MtvWaveReadiness' -Tag Lab, Wave -Skip:$NoLab {
         $b | Should -Not -BeNullOrEmpty
         $json = (Get-Content -Raw (Join-Path $PSScriptRoot '../fixtures/mtv/wave/plan.json')).
             Replace('{{moref:VM_A}}', $a.moref).Replace('{{name:VM_A}}', $a.name).Replace('{{moref:VM_B}}', $b.moref)
-        $rows = @(Test-MtvWaveReadiness -Plan ($json -split "`n"))
+        $rows = @(Test-MtvWaveReadiness -Plan ($json -split "`n") -WaveHours 1)
         @($rows | Where-Object TargetType -EQ 'VM' | ForEach-Object Target | Sort-Object -Unique) | Should -Be @(@($a.name, $b.name) | Sort-Object)
         $warm = @($rows | Where-Object Check -EQ 'WarmNeedsCbt')
         $warm.Count | Should -Be 2
@@ -136,6 +137,17 @@ Describe 'Test-MtvWaveReadiness' -Tag Lab, Wave -Skip:$NoLab {
         $out = @(Invoke-HelpExample (Get-HelpExample -Cmdlet Test-MtvWaveReadiness -Title 'Readiness of lab VMs'))
         @($out.Target | Sort-Object -Unique) | Should -Contain $Clean
         @($out | Where-Object { $_.Target -eq $StaleVm.name -and $_.Check -eq 'CbtConsistency' }).Status | Should -Be 'Fail'
+    }
+
+    It 'projects the wrapper log''s growth from its own per-poll lines over the wave''s hours' {
+        $vms = @(Get-LabVM -HostName $Clean | Where-Object datastore -EQ 'LocalDS_0')
+        $short = Test-MtvWaveReadiness -VM $vms.name -WaveHours 1 | Where-Object Check -EQ 'WrapperLogSpace'
+        $short.Status | Should -Be 'Pass'
+        $short.Evidence | Should -Match 'measured \d+ bytes per poll \(\d+ polls in '
+        $long = Test-MtvWaveReadiness -VM $vms.name -WaveHours 200 | Where-Object Check -EQ 'WrapperLogSpace'
+        $long.Status | Should -Be 'Fail'
+        $long.Evidence | Should -Match 'the volume fills during the wave'
+        $long.Fix | Should -Match "^Register-LogRotationCron -VMHost '$Clean' -IntervalMinutes [1-5]$"
     }
 
     It 'reads a host over its existing session: no new SSH login' {
@@ -176,7 +188,7 @@ Describe 'Test-MtvWaveReadiness' -Tag Lab, Wave -Skip:$NoLab {
             $raised[0].PreviousMaxKB | Should -Be 512000
             $raised[0].MaxKB | Should -Be 1048576
             $raised[0].RecordedMaxKB | Should -Be 512000
-            $again = @(Test-MtvWaveReadiness -VM $WaveVms.name)
+            $again = @(Test-MtvWaveReadiness -VM $WaveVms.name -WaveHours 1)
             Get-NotPassed $again | Should -Be @(foreach ($c in 'HostdRestartAfterVib', 'HostdTmpMemory', 'SshCloneMethod', 'WrapperLogSpace') { "$NoSession $c Unknown" })
         }
 

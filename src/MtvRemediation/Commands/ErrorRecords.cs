@@ -90,7 +90,7 @@ namespace MtvRemediation.Commands
                 case NextCommand.ConnectShell: return $"Connect-EsxiShell {target} -Credential <credential>";
                 case NextCommand.CheckLogSpace: return "Test-VmkfstoolsLogSpace " + target;
                 case NextCommand.ClearWrapperLog: return "Clear-VmkfstoolsWrapperLog " + target;
-                case NextCommand.RegisterLogRotation: return "Register-LogRotationCron " + target;
+                case NextCommand.RegisterLogRotation: return "Register-LogRotationCron " + target + (argument == null ? "" : " -IntervalMinutes " + argument);
                 case NextCommand.RestartAgents: return "Restart-EsxiAgents " + target;
                 case NextCommand.SetDiskMaxLun: return $"Set-EsxiDiskMaxLun {target} -Value {argument}";
                 case NextCommand.SetHostdTmpMemory: return $"Set-EsxiHostdTmpMemory {target} -MaxMB {argument}";

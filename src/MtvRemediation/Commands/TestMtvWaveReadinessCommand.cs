@@ -62,6 +62,11 @@ namespace MtvRemediation.Commands
         [ValidateRange(64, 1048576)]
         public int HostdTmpMemoryMB { get; set; } = 1024;
 
+        /// <summary>How long the wave clones, in hours: the wrapper log's growth is projected over it. Default 12.</summary>
+        [Parameter]
+        [ValidateRange(0.1, 720)]
+        public double WaveHours { get; set; } = 12;
+
         protected override void ProcessRecord()
         {
             if (ParameterSetName == PlanSet) _planLines.AddRange(Plan);
@@ -188,7 +193,7 @@ namespace MtvRemediation.Commands
             }
         }
 
-        private WaveReadinessOptions Options(bool warm) => new WaveReadinessOptions { Warm = warm, HostdTmpMemoryMB = HostdTmpMemoryMB };
+        private WaveReadinessOptions Options(bool warm) => new WaveReadinessOptions { Warm = warm, HostdTmpMemoryMB = HostdTmpMemoryMB, WaveHours = WaveHours };
 
         private static HostLunState? LunOf(Dictionary<string, (HostLunState? State, string Server)> luns, string host) =>
             luns.TryGetValue(host, out var l) ? l.State : null;
@@ -203,7 +208,7 @@ namespace MtvRemediation.Commands
         private static WaveReadinessCheck HostRow(WaveFinding f, string host, Dictionary<string, (HostLunState? State, string Server)> luns) => new WaveReadinessCheck
         {
             Check = f.Check, TargetType = "VMHost", Target = host, Status = f.Status.ToString(), Evidence = f.Evidence, Source = f.Source,
-            Fix = Fix(ErrorRecords.HostCommandLine(f.Next, host, f.NextArgument), ErrorRecords.HostCommandLine(f.ThenNext, host), f.FixText),
+            Fix = Fix(ErrorRecords.HostCommandLine(f.Next, host, f.NextArgument), ErrorRecords.HostCommandLine(f.ThenNext, host, f.ThenArgument), f.FixText),
             VMHost = host, Server = luns.TryGetValue(host, out var l) ? l.Server : "",
         };
 

@@ -31,6 +31,10 @@ namespace MtvRemediation.Diagnosis
         /// <summary>memAllocation max in KB; -1 unlimited; null when not read.</summary>
         public long? HostdTmpMaxKB => HostdTmpAllocation.TryGetValue("max", out var v) ? v : (long?)null;
 
+        /// <summary>The wrapper's own log file: its size and its per-poll lines (null: no such regular file).</summary>
+        public long? WrapperLogBytes { get; private set; }
+        public long? WrapperLogPolls { get; private set; }
+
         /// <summary>Why the hostd-tmp limit is unknown.</summary>
         public string? HostdTmpProblem { get; private set; }
 
@@ -54,6 +58,14 @@ namespace MtvRemediation.Diagnosis
             var esx = Lines(s.TryGetValue("esxcli", out var e) ? e : "");
             if (esx.Count > 0 && esx[0] == "ok") facts.VmkfstoolsNamespace = esx.Skip(1).Any();
             else facts.NamespaceProblem = "'esxcli esxcli command list' failed: " + (esx.Count > 0 && esx[0].StartsWith("failed", StringComparison.Ordinal) ? esx[0].Substring(6).Trim() : "no output");
+
+            var polls = Lines(s.TryGetValue("polls", out var p) ? p : "").FirstOrDefault()?.Split('\t');
+            if (polls != null && polls.Length == 2 && long.TryParse(polls[0], NumberStyles.None, CultureInfo.InvariantCulture, out var bytes)
+                && long.TryParse(polls[1], NumberStyles.None, CultureInfo.InvariantCulture, out var count))
+            {
+                facts.WrapperLogBytes = bytes;
+                facts.WrapperLogPolls = count;
+            }
 
             var tmp = Lines(s.TryGetValue("hostdtmp", out var h) ? h : "");
             if (tmp.Count == 0) facts.HostdTmpProblem = "no output";

@@ -5,6 +5,8 @@
 #               or 'failed <first line of its output>': whether hostd loaded the wrapper's plugin
 #   @@hostdtmp  'group <id>' then 'vsish -e get /sched/groups/<id>/memAllocation' as printed;
 #               'novsish' or 'nogroup' when it cannot be read (hostd-tmp-group.sh)
+#   @@polls     bytes<TAB>lines of the Python wrapper's log and how many of them are its per-poll
+#               'XCOPY used: ' line (vmkfstools_wrapper.py@v2.10.4), to size the growth per poll
 # @include wrapper-inventory.sh
 # @include hostd-tmp-group.sh
 echo @@esxcli
@@ -23,5 +25,10 @@ elif [ $found != 0 ]; then
 else
   echo "group $group"
   vsish -e get "/sched/groups/$group/memAllocation" 2>&1 | head -n 40
+fi
+echo @@polls
+log=/var/log/vmkfstools-wrapper.log
+if logpath_kind "$log"; then
+  printf '%s\t%s\n' "$(stat -c %s "$log" 2>/dev/null || wc -c < "$log")" "$(grep -c -F 'XCOPY used: ' "$log")"
 fi
 echo @@readiness-end

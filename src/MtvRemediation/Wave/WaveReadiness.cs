@@ -33,8 +33,9 @@ namespace MtvRemediation.Wave
         /// <summary>The value <see cref="Next"/> sets, when it takes one.</summary>
         public string? NextArgument { get; set; }
 
-        /// <summary>A second command of this module, after <see cref="Next"/>.</summary>
+        /// <summary>A second command of this module, after <see cref="Next"/>, and the value it sets.</summary>
         public NextCommand ThenNext { get; set; }
+        public string? ThenArgument { get; set; }
         public string? FixText { get; set; }
     }
 
@@ -58,6 +59,9 @@ namespace MtvRemediation.Wave
         /// the "e.g. 500MB" its README names as the strict default.
         /// </summary>
         public int HostdTmpMemoryMB { get; set; } = 1024;
+
+        /// <summary>How long the wave clones, in hours: the wrapper log's growth is projected over it.</summary>
+        public double WaveHours { get; set; } = 12;
 
         /// <summary>The lowest Disk.MaxLUN to recommend: 2048 or more; ESXi's maximum is 16384 (docs/field-sources.md#10-before-the-wave-other-host-side-causes).</summary>
         public int RecommendedMaxLun { get; set; } = 2048;
@@ -153,7 +157,7 @@ namespace MtvRemediation.Wave
 
         public static List<WaveFinding> HostChecks(HostDiagnosis d, WaveHostLoad load, WaveReadinessOptions options)
         {
-            var list = new List<WaveFinding> { LogSpace(d, load) };
+            var list = new List<WaveFinding> { LogSpace(d, load, options) };
             var w = d.Wrapper;
             if (w == null)
             {
@@ -176,25 +180,52 @@ namespace MtvRemediation.Wave
         private const string InventorySource = "host: esxcli software vib list, /opt/redhat/vmkfstools-wrapper, esxcli esxcli command list";
         private const string HostdTmpSource = "host: vsish -e get /sched/groups/<hostd-tmp>/memAllocation";
 
-        private static WaveFinding LogSpace(HostDiagnosis d, WaveHostLoad load)
+        // The wrapper polls every disk it clones every 5 s (taskGet, forklift's populator).
+        private const int PollsPerHour = 720;
+
+        private static WaveFinding LogSpace(HostDiagnosis d, WaveHostLoad load, WaveReadinessOptions options)
         {
-            const string source = "host: the wrapper log's real path and the free space of the volume that holds it";
+            const string source = "host: the wrapper log's real path and the free space of the volume that holds it; the log's per-poll lines";
             var s = d.Space;
             if (s == null) return new WaveFinding(WrapperLogSpace, WaveStatus.Unknown, d.SpaceError?.Message ?? "the space probe was not read", source) { Next = NextCommand.CheckLogSpace };
             var logsToFile = d.Wrapper?.LogsTo == "File";
             var status = s.Status == "Critical" ? WaveStatus.Fail : s.Status == "Warning" ? WaveStatus.Warn : WaveStatus.Pass;
             var evidence = $"{s.VolumePath} {s.UsedPercent.ToString("0.#", CultureInfo.InvariantCulture)}% used, {Bytes(s.VolumeFreeBytes)} free ({s.Source}); log {Bytes(s.LogSizeBytes)}";
-            if (d.Wrapper != null)
-                evidence += logsToFile
-                    ? $"; the wrapper (MTV {d.Wrapper.MtvVersion ?? "?"}) appends to {d.Wrapper.LogPath} at every 5 s poll of each disk it clones: {load.Disks} disk(s) of this wave clone here"
-                    : $"; the wrapper logs to {d.Wrapper.LogsTo.ToLowerInvariant()}, not to a file of its own";
+            string? interval = null;
+            if (d.Wrapper != null && !logsToFile)
+                evidence += $"; the wrapper logs to {d.Wrapper.LogsTo.ToLowerInvariant()}, not to a file of its own";
+            else if (d.Wrapper != null)
+            {
+                evidence += $"; the wrapper (MTV {d.Wrapper.MtvVersion ?? "?"}) writes to {d.Wrapper.LogPath} at every 5 s poll of each disk it clones, {load.Disks} disk(s) of this wave here";
+                var facts = d.Readiness;
+                if (load.Disks > 0 && facts?.WrapperLogPolls > 0 && facts.WrapperLogBytes > 0)
+                {
+                    // Measured on this host: the log's bytes per poll line (an upper bound: the log's other lines count too).
+                    var perPoll = facts.WrapperLogBytes!.Value / (double)facts.WrapperLogPolls!.Value;
+                    var perHour = perPoll * PollsPerHour * load.Disks;
+                    var growth = perHour * options.WaveHours;
+                    evidence += $"; measured {perPoll.ToString("0", CultureInfo.InvariantCulture)} bytes per poll ({facts.WrapperLogPolls} polls in {Bytes(facts.WrapperLogBytes.Value)}): about {Bytes((long)perHour)} per hour, {Bytes((long)growth)} in {options.WaveHours.ToString("0.#", CultureInfo.InvariantCulture)} h";
+                    var projected = growth >= s.VolumeFreeBytes ? WaveStatus.Fail : growth >= s.VolumeFreeBytes / 2.0 ? WaveStatus.Warn : WaveStatus.Pass;
+                    if (projected != WaveStatus.Pass)
+                    {
+                        evidence += growth >= s.VolumeFreeBytes ? ": the volume fills during the wave" : ": more than half of the free space";
+                        // A rotation interval in which the log grows by at most a quarter of the free space.
+                        var minutes = (int)Math.Max(1, Math.Min(5, Math.Floor(s.VolumeFreeBytes / 4.0 / (perHour / 60))));
+                        interval = minutes.ToString(CultureInfo.InvariantCulture);
+                    }
+                    if (projected > status) status = projected;
+                }
+                else if (load.Disks > 0)
+                    evidence += "; no per-poll line in the log yet, so the growth is not measured";
+            }
             var f = new WaveFinding(WrapperLogSpace, status, evidence + (s.Reasons.Count > 0 ? "; " + s.Reasons : ""), source);
-            if (status != WaveStatus.Pass)
+            if (s.Status != "Healthy")
             {
                 f.Next = NextCommand.ClearWrapperLog;
                 // The log keeps growing while the wave clones: a temporary rotation job keeps it bounded.
-                if (logsToFile) f.ThenNext = NextCommand.RegisterLogRotation;
+                if (logsToFile) { f.ThenNext = NextCommand.RegisterLogRotation; f.ThenArgument = interval; }
             }
+            else if (status != WaveStatus.Pass) { f.Next = NextCommand.RegisterLogRotation; f.NextArgument = interval; }
             return f;
         }
 
@@ -239,11 +270,12 @@ namespace MtvRemediation.Wave
             var scripts = w.SecureScripts.Length;
             var keys = w.RestrictedKeys.Length;
             var evidence = $"{scripts} secure-vmkfstools-wrapper script(s) on datastores, {keys} restricted key(s) in /etc/ssh/keys-root/authorized_keys";
-            if (scripts > 0 && keys > 0) return new WaveFinding(SshCloneMethod, WaveStatus.Pass, evidence + "; SSH reachable (this read)", InventorySource);
-            if (scripts == 0 && keys == 0) return new WaveFinding(SshCloneMethod, WaveStatus.Pass, evidence + ": the SSH clone method is not set up on this host (only plans that use it need it)", InventorySource);
+            if (keys > 0 && scripts > 0) return new WaveFinding(SshCloneMethod, WaveStatus.Pass, evidence + "; SSH reachable (this read)", InventorySource);
+            // A datastore is shared: its script is seen from hosts that have no key for it, which is normal until a plan uses the SSH method there.
+            if (keys == 0) return new WaveFinding(SshCloneMethod, WaveStatus.Pass, evidence + ": the SSH clone method is not set up on this host (only plans that use it need it)", InventorySource);
             return new WaveFinding(SshCloneMethod, WaveStatus.Warn,
-                evidence + (keys == 0 ? ": a script without the key that runs it" : ": a restricted key without its script") + "; the populator reports 'manual SSH key configuration required' or 'failed to connect via SSH'",
-                InventorySource) { FixText = "Let MTV deploy the key and the script again (re-run the plan with the SSH method), or remove the half-configured one" };
+                evidence + ": a restricted key whose script is on no datastore of this host; the populator reports 'manual SSH key configuration required' or 'failed to connect via SSH'",
+                InventorySource) { FixText = "Let MTV deploy the script and the key again (re-run the plan with the SSH method), or remove the stale key line" };
         }
 
         // ---- per host, through vCenter ----------------------------------------------------------
