@@ -150,6 +150,27 @@ Describe 'Test-MtvWaveReadiness' -Tag Lab, Wave -Skip:$NoLab {
         $long.Fix | Should -Match "^Register-LogRotationCron -VMHost '$Clean' -IntervalMinutes [1-5]$"
     }
 
+    It 'writes the change board''s HTML and JSON summary with -ReportPath' {
+        $dir = Join-Path ([IO.Path]::GetTempPath()) ('wave-report-' + [guid]::NewGuid().ToString('N'))
+        try {
+            $vm = @(Get-LabVM -HostName $NoVibReload | Where-Object datastore -EQ 'LocalDS_0')[0]
+            $rows = @(Test-MtvWaveReadiness -VM $vm.name -WaveHours 1 -ReportPath $dir)
+            $html = @(Get-ChildItem $dir -Filter 'mtv-wave-readiness-*.html')
+            $json = @(Get-ChildItem $dir -Filter 'mtv-wave-readiness-*.json')
+            $html.Count | Should -Be 1
+            $json.Count | Should -Be 1
+            $doc = Get-Content -Raw $json[0].FullName | ConvertFrom-Json
+            $doc.checks.Count | Should -Be $rows.Count
+            $doc.counts.Fail | Should -Be @($rows | Where-Object Status -EQ 'Fail').Count
+            ($doc.checks | Where-Object check -EQ 'HostdRestartAfterVib').fix | Should -Be "Restart-EsxiAgents -VMHost '$NoVibReload'"
+            $page = Get-Content -Raw $html[0].FullName
+            $page | Should -Match '<h2>Not ready</h2>'
+            $page | Should -Match "Restart-EsxiAgents -VMHost &#39;$NoVibReload&#39;"
+            $page | Should -Not -Match '<script'
+        }
+        finally { Remove-Item -LiteralPath $dir -Recurse -Force -ErrorAction SilentlyContinue }
+    }
+
     It 'reads a host over its existing session: no new SSH login' {
         $before = Get-LabSshdLoginCount $Clean
         $vm = $WaveVms | Where-Object host -EQ $Clean | Select-Object -First 1

@@ -67,6 +67,28 @@ namespace MtvRemediation.Commands
         [ValidateRange(0.1, 720)]
         public double WaveHours { get; set; } = 12;
 
+        /// <summary>Directory for the change board's HTML and JSON summary (mtv-wave-readiness-&lt;time&gt;.html/.json).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? ReportPath { get; set; }
+
+        // Every row, for the report (workers add; read on the pipeline thread after they ended).
+        private readonly System.Collections.Concurrent.ConcurrentQueue<WaveReadinessCheck> _rows = new System.Collections.Concurrent.ConcurrentQueue<WaveReadinessCheck>();
+        private readonly List<string> _planNames = new List<string>();
+        private string? _reportDirectory;
+
+        protected override void BeginProcessing()
+        {
+            if (ReportPath != null)
+            {
+                _reportDirectory = GetUnresolvedProviderPathFromPSPath(ReportPath);
+                if (System.IO.File.Exists(_reportDirectory))
+                    ThrowTerminatingError(new RemediationException(WaveErrorIds.InvalidReportPath, ErrorCategory.InvalidArgument,
+                        $"-ReportPath '{ReportPath}' is a file; give a directory. Each run writes mtv-wave-readiness-<time>.html and .json there.").ToErrorRecord(ReportPath));
+            }
+            base.BeginProcessing();
+        }
+
         protected override void ProcessRecord()
         {
             if (ParameterSetName == PlanSet) _planLines.AddRange(Plan);
@@ -89,9 +111,35 @@ namespace MtvRemediation.Commands
                 load.Disks += t.Vm.Disks.Count;
             }
 
+            var started = DateTime.UtcNow;
             CheckVms(targets, warmByInput);
             var luns = ReadLuns(targets);
             CheckHosts(loads, luns);
+            if (_reportDirectory != null) SaveReport(started, targets);
+        }
+
+        private void SaveReport(DateTime started, IReadOnlyList<VmTarget> targets)
+        {
+            var run = new WaveReadinessReport.Run { GeneratedAt = started };
+            run.Servers.AddRange(targets.Select(t => t.Connection.Server).Distinct(StringComparer.OrdinalIgnoreCase));
+            run.Plans.AddRange(_planNames);
+            run.Rows.AddRange(_rows);
+            try
+            {
+                var (html, json) = WaveReadinessReport.Save(run, _reportDirectory!);
+                WriteVerbose($"Report: {html} and {json}.");
+            }
+            catch (Exception ex) when (ex is System.IO.IOException || ex is UnauthorizedAccessException)
+            {
+                WriteError(new RemediationException(WaveErrorIds.ReportFailed, ErrorCategory.WriteError,
+                    $"The readiness report could not be written to '{_reportDirectory}': {ex.Message}", "Give a directory you can write to.", ex).ToErrorRecord(ReportPath));
+            }
+        }
+
+        private void Emit(IOutputSink sink, WaveReadinessCheck row)
+        {
+            if (_reportDirectory != null) _rows.Enqueue(row);
+            sink.WriteObject(row);
         }
 
         private void ReadPlans(Dictionary<VMInput, bool> warmByInput)
@@ -117,6 +165,7 @@ namespace MtvRemediation.Commands
             foreach (var p in plans)
             {
                 WriteVerbose($"{p}: {p.Vms.Count} VM(s), {(p.Warm ? "warm" : "cold")}, source provider {p.SourceProvider ?? "?"}.");
+                _planNames.Add($"{p} ({(p.Warm ? "warm" : "cold")})");
                 foreach (var (id, name) in p.Vms)
                 {
                     var input = VMInput.FromPlan(id, name, $"{p} VM {name ?? id}");
@@ -135,7 +184,7 @@ namespace MtvRemediation.Commands
                 try
                 {
                     var inspection = cbt.Inspect(t.Connection.Client, t.Vm, ct);
-                    foreach (var f in WaveReadiness.VmChecks(inspection, options)) sink.WriteObject(VmRow(f, t));
+                    foreach (var f in WaveReadiness.VmChecks(inspection, options)) Emit(sink, VmRow(f, t));
                 }
                 catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException || ex is TimeoutException)
                 {
@@ -177,14 +226,14 @@ namespace MtvRemediation.Commands
                 {
                     var load = loads[target.Name];
                     var read = HostDiagnosisReader.Read(shell, request, ct);
-                    foreach (var f in WaveReadiness.HostChecks(read, load, options)) sink.WriteObject(HostRow(f, target.Name, luns));
-                    sink.WriteObject(HostRow(WaveReadiness.MaxLun(LunOf(luns, target.Name), load, options), target.Name, luns));
+                    foreach (var f in WaveReadiness.HostChecks(read, load, options)) Emit(sink, HostRow(f, target.Name, luns));
+                    Emit(sink, HostRow(WaveReadiness.MaxLun(LunOf(luns, target.Name), load, options), target.Name, luns));
                 },
                 onFailure: (target, error, sink) =>
                 {
                     // No shell: the host's SSH checks are Unknown with the reason, never a Pass; vCenter's still count.
-                    foreach (var f in WaveReadiness.HostUnreadable(error)) sink.WriteObject(HostRow(f, target.Name, luns));
-                    sink.WriteObject(HostRow(WaveReadiness.MaxLun(LunOf(luns, target.Name), loads[target.Name], options), target.Name, luns));
+                    foreach (var f in WaveReadiness.HostUnreadable(error)) Emit(sink, HostRow(f, target.Name, luns));
+                    Emit(sink, HostRow(WaveReadiness.MaxLun(LunOf(luns, target.Name), loads[target.Name], options), target.Name, luns));
                 });
             }
             finally

@@ -163,5 +163,7 @@ namespace MtvRemediation.Infrastructure
         public const string DiskMaxLunRefused = "DiskMaxLunRefused";
         public const string HostdTmpUnreadable = "HostdTmpUnreadable";
         public const string HostdTmpChangeFailed = "HostdTmpChangeFailed";
+        public const string InvalidReportPath = "WaveInvalidReportPath";
+        public const string ReportFailed = "WaveReportFailed";
     }
 }
