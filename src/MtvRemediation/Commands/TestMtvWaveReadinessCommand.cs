@@ -189,6 +189,7 @@ namespace MtvRemediation.Commands
                 catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException || ex is TimeoutException)
                 {
                     sink.WriteError(ErrorFor(ex, t.Input.Original, t.Connection));
+                    foreach (var f in WaveReadiness.VmUnreadable(ex.Message, options)) Emit(sink, VmRow(f, t));
                 }
             });
         }

@@ -150,6 +150,13 @@ namespace MtvRemediation.Wave
         // HostFileSystemVolumeFileSystemType values that are not VMFS (vSphere API reference).
         private static readonly HashSet<string> NotVmfs = new HashSet<string>(new[] { "vsan", "NFS", "NFS41", "CIFS", "VVOL", "PMEM", "vsanD" }, StringComparer.OrdinalIgnoreCase);
 
+        /// <summary>A VM whose state could not be read: each of its checks Unknown with the reason, never a Pass.</summary>
+        public static List<WaveFinding> VmUnreadable(string reason, WaveReadinessOptions options)
+        {
+            var checks = options.Warm ? new[] { CbtConsistency, Snapshots, WarmNeedsCbt, SourceDatastore } : new[] { CbtConsistency, Snapshots, SourceDatastore };
+            return checks.Select(c => new WaveFinding(c, WaveStatus.Unknown, reason, "vCenter") { Next = NextCommand.ShowChangeTracking }).ToList();
+        }
+
         private static NextCommand ResetNext(VmInfo vm) =>
             vm.PowerState == "poweredOn" ? NextCommand.ResetChangeTrackingWithPowerOff : NextCommand.ResetChangeTracking;
 

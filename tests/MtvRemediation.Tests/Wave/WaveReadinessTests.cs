@@ -96,5 +96,13 @@ namespace MtvRemediation.Tests.Wave
             Assert.Equal("HostdTmpUnreadable", Assert.ThrowsAny<MtvRemediation.Infrastructure.MtvException>(() => HostdTmpMemory.Parse("esx01", "@@nogroup\n")).ErrorId);
             Assert.Equal("HostdTmpChangeFailed", Assert.ThrowsAny<MtvRemediation.Infrastructure.MtvException>(() => HostdTmpMemory.Parse("esx01", "@@group\n7\n@@before\nmax:1\n@@failed\nvsish -e set x max=2\n")).ErrorId);
         }
+
+        [Fact]
+        public void A_vm_that_could_not_be_read_has_every_check_unknown()
+        {
+            var rows = WaveReadiness.VmUnreadable("VITransportError: connection reset", new WaveReadinessOptions { Warm = true });
+            Assert.Equal(new[] { WaveReadiness.CbtConsistency, WaveReadiness.Snapshots, WaveReadiness.WarmNeedsCbt, WaveReadiness.SourceDatastore }, rows.Select(r => r.Check));
+            Assert.All(rows, r => { Assert.Equal(WaveStatus.Unknown, r.Status); Assert.Contains("connection reset", r.Evidence); });
+        }
     }
 }
