@@ -210,6 +210,7 @@ Describe 'Test-MtvWaveReadiness' -Tag Lab, Wave -Skip:$NoLab {
             $raised[0].MaxKB | Should -Be 1048576
             $raised[0].RecordedMaxKB | Should -Be 512000
             $again = @(Test-MtvWaveReadiness -VM $WaveVms.name -WaveHours 1)
+            ($again | Where-Object { $_.Target -eq $TmpLimit -and $_.Check -eq 'HostdTmpMemory' }).Evidence | Should -Match 'raised for the wave, the value before it \(512000 KB\) is kept on the host'
             Get-NotPassed $again | Should -Be @(foreach ($c in 'HostdRestartAfterVib', 'HostdTmpMemory', 'SshCloneMethod', 'WrapperLogSpace') { "$NoSession $c Unknown" })
         }
 

@@ -35,6 +35,9 @@ namespace MtvRemediation.Diagnosis
         public long? WrapperLogBytes { get; private set; }
         public long? WrapperLogPolls { get; private set; }
 
+        /// <summary>The max before a raise of this module, kept on the host to put back after the wave (null: no record).</summary>
+        public long? HostdTmpRecordedMaxKB { get; private set; }
+
         /// <summary>Why the hostd-tmp limit is unknown.</summary>
         public string? HostdTmpProblem { get; private set; }
 
@@ -58,6 +61,9 @@ namespace MtvRemediation.Diagnosis
             var esx = Lines(s.TryGetValue("esxcli", out var e) ? e : "");
             if (esx.Count > 0 && esx[0] == "ok") facts.VmkfstoolsNamespace = esx.Skip(1).Any();
             else facts.NamespaceProblem = "'esxcli esxcli command list' failed: " + (esx.Count > 0 && esx[0].StartsWith("failed", StringComparison.Ordinal) ? esx[0].Substring(6).Trim() : "no output");
+
+            var record = Lines(s.TryGetValue("hostdtmprecord", out var r) ? r : "");
+            if (record.Count > 0 && ParseAllocation(record.Skip(1)).TryGetValue("max", out var recorded)) facts.HostdTmpRecordedMaxKB = recorded;
 
             var polls = Lines(s.TryGetValue("polls", out var p) ? p : "").FirstOrDefault()?.Split('\t');
             if (polls != null && polls.Length == 2 && long.TryParse(polls[0], NumberStyles.None, CultureInfo.InvariantCulture, out var bytes)

@@ -5,6 +5,7 @@
 #               or 'failed <first line of its output>': whether hostd loaded the wrapper's plugin
 #   @@hostdtmp  'group <id>' then 'vsish -e get /sched/groups/<id>/memAllocation' as printed;
 #               'novsish' or 'nogroup' when it cannot be read (hostd-tmp-group.sh)
+#   @@hostdtmprecord  Set-EsxiHostdTmpMemory's record, when a raise is to be put back
 #   @@polls     bytes<TAB>lines of the Python wrapper's log and how many of them are its per-poll
 #               'XCOPY used: ' line (vmkfstools_wrapper.py@v2.10.4), to size the growth per poll
 # @include wrapper-inventory.sh
@@ -26,6 +27,9 @@ else
   echo "group $group"
   vsish -e get "/sched/groups/$group/memAllocation" 2>&1 | head -n 40
 fi
+# Set-EsxiHostdTmpMemory's record of the value before its raise (HostdTmpMemory.RecordPath).
+echo @@hostdtmprecord
+[ -f /var/run/mtvremediation-hostd-tmp ] && head -n 41 /var/run/mtvremediation-hostd-tmp
 echo @@polls
 log=/var/log/vmkfstools-wrapper.log
 if logpath_kind "$log"; then

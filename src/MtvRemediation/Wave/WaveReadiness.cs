@@ -257,7 +257,8 @@ namespace MtvRemediation.Wave
             var max = facts.HostdTmpMaxKB.Value;
             var wantKB = (long)options.HostdTmpMemoryMB * 1024;
             var group = facts.HostdTmpGroup;
-            var load_ = $"{load.Disks} concurrent clone(s) of this wave (each a vmkfstools process in hostd-tmp)";
+            var load_ = $"{load.Disks} concurrent clone(s) of this wave (each a vmkfstools process in hostd-tmp)"
+                        + (facts.HostdTmpRecordedMaxKB is long before ? $"; raised for the wave, the value before it ({before} KB) is kept on the host to put back after the wave" : "");
             if (max < 0) return new WaveFinding(HostdTmpMemory, WaveStatus.Pass, $"hostd-tmp (group {group}) memory max unlimited ({max}); {load_}", HostdTmpSource);
             var evidence = $"hostd-tmp (group {group}) memory max {max} KB ({max / 1024} MB); {load_}";
             if (max >= wantKB) return new WaveFinding(HostdTmpMemory, WaveStatus.Pass, evidence, HostdTmpSource);
