@@ -1,8 +1,5 @@
 using System;
-using System.Collections.Generic;
-using System.Linq;
 using System.Management.Automation;
-using MtvRemediation.Infrastructure;
 using MtvRemediation.Interop;
 
 namespace MtvRemediation.Commands
