@@ -39,6 +39,10 @@
         'Unregister-LogRotationCron'
         'Restart-EsxiAgents'
         'Invoke-MtvRemediation'
+        'Test-MtvWaveReadiness'
+        'Set-EsxiDiskMaxLun'
+        'Set-EsxiHostdTmpMemory'
+        'Restore-EsxiHostdTmpMemory'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -257,9 +257,13 @@ function Set-LabWrapper {
     [CmdletBinding()]
     param(
         [Parameter(Mandatory, Position = 0)][Alias('Host')][string] $HostName,
-        [Parameter(Mandatory, Position = 1)][ValidateSet('2.9', '2.10', '2.11', '2.12', '2.12.1', '2.12.4', 'none')][string] $Generation
+        [Parameter(Mandatory, Position = 1)][ValidateSet('2.9', '2.10', '2.11', '2.12', '2.12.1', '2.12.4', 'none')][string] $Generation,
+        # The VIB was just installed and hostd not restarted: esxcli has no vmkfstools namespace yet.
+        [switch] $WithoutHostdRestart
     )
-    Invoke-LabScript @('wrapper', $HostName, $Generation) | Out-Null
+    $arguments = @('wrapper', $HostName, $Generation)
+    if ($WithoutHostdRestart) { $arguments += '--hostd-not-restarted' }
+    Invoke-LabScript $arguments | Out-Null
 }
 
 function Set-LabHostdDowntime {
@@ -329,7 +333,8 @@ function Invoke-LabVcsimCtl {
         asynchronous tasks), tasks (entity: the task list), hostd (host: the hostd restart model's
         transitions), vsan-keep-on-delete (file = base name[,name], clear = 1: that name's next delete on
         vsanDatastore reports success and leaves the file), delete-fault (file = base name[,name], clear = 1:
-        that name's next DeleteDatastoreFile_Task fails with CannotDeleteFile and leaves the file).
+        that name's next DeleteDatastoreFile_Task fails with CannotDeleteFile and leaves the file),
+        option (host, key = Disk.MaxLUN, value: a host's advanced option, as UpdateOptions sets it).
         See tests/lab/README.md.
     .EXAMPLE
         Invoke-LabVcsimCtl host-state @{ host = 'DC0_H0'; state = 'notResponding'; for = 2000 }
@@ -339,7 +344,7 @@ function Invoke-LabVcsimCtl {
     [CmdletBinding()]
     param(
         [Parameter(Mandatory, Position = 0)]
-        [ValidateSet('delay', 'disable-method', 'enable-method', 'fail-next', 'host-state', 'reset', 'state', 'ctk-on-power-on', 'task-time', 'tasks', 'hostd', 'vsan-keep-on-delete', 'delete-fault')]
+        [ValidateSet('delay', 'disable-method', 'enable-method', 'fail-next', 'host-state', 'reset', 'state', 'ctk-on-power-on', 'task-time', 'tasks', 'hostd', 'vsan-keep-on-delete', 'delete-fault', 'option')]
         [string] $Endpoint,
         [Parameter(Position = 1)][hashtable] $Query = @{}
     )

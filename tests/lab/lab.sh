@@ -592,9 +592,9 @@ cmd_task_dirs() { # task-dirs <host> <count> [--age-days N] [--failed 7228|32768
   in_chroot "$R" /usr/lib/vmware/lab/task-dirs "$count" "$age" "${rest[@]}"
 }
 
-cmd_wrapper() { # wrapper <host> <2.9|2.10|2.11|2.12|2.12.1|2.12.4|none>: install that MTV wrapper generation's files (reset-host: 2.10)
+cmd_wrapper() { # wrapper <host> <2.9|2.10|2.11|2.12|2.12.1|2.12.4|none> [--hostd-not-restarted]: install that MTV wrapper generation's files (reset-host: 2.10)
   resolve_host "${1:-}"
-  in_chroot "$R" /usr/lib/vmware/lab/wrapper-gen "${2:-}"
+  in_chroot "$R" /usr/lib/vmware/lab/wrapper-gen "${2:-}" ${3:+"$3"}
 }
 
 cmd_hostd_downtime() { # hostd-downtime <ms> [host]: how long 'hostd restart' shows the host notResponding
@@ -752,7 +752,7 @@ cmd_reset_host() { # reset-host <host>: pristine /var (log, crontab), empty /tmp
   find "$R/var" "$R/tmp" -mindepth 1 -maxdepth 1 -exec rm -rf {} + 2>/dev/null || true
   cp -a "$TEMPLATE_VAR/." "$R/var/"
   seed_var "$R"
-  rm -f "$R/etc/vmware/lab-slow-ms"
+  rm -f "$R/etc/vmware/lab-slow-ms" "$R/etc/vmware/lab-hostd-tmp"
   sed -i "s/^HOSTD_DOWN_MS=.*/HOSTD_DOWN_MS=$HOSTD_DOWN_MS/; s/^HOSTD_LAG_MS=.*/HOSTD_LAG_MS=$HOSTD_LAG_MS/" "$R/etc/vmware/lab.conf"
   cmd_start_host "$H_NAME"
   start_daemons "$R"

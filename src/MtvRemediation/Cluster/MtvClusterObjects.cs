@@ -211,6 +211,42 @@ namespace MtvRemediation.Cluster
             return f;
         }
 
+        /// <summary>
+        /// The Plans in <paramref name="json"/> (Lists are unrolled; other kinds go to
+        /// <paramref name="skipped"/>): spec.vms[] (plan.VM's inline ref.Ref: id = the vSphere moRef,
+        /// name), warm or not (spec.warm; releases with PlanSpec.type say it as type "warm", beside
+        /// "cold" and "live", as tests/fixtures/mtv/2.12/plan.json) and spec.provider.source
+        /// (PlanSpec, pkg/apis/forklift/v1beta1/plan.go).
+        /// </summary>
+        public static List<MtvPlanSpec> ReadPlans(string json, List<string> skipped)
+        {
+            var plans = new List<MtvPlanSpec>();
+            void Visit(object? doc)
+            {
+                if (doc is List<object?> array) { foreach (var d in array) Visit(d); return; }
+                if (!(doc is Dictionary<string, object?> obj)) { skipped.Add("a JSON value that is not an object"); return; }
+                if (obj.TryGetValue("items", out var items) && items is List<object?> list) { foreach (var i in list) Visit(i); return; }
+                var kind = Str(obj, "kind") ?? "";
+                var meta = Obj(obj, "metadata");
+                if (kind != "Plan") { skipped.Add(kind.Length == 0 ? "an object without kind" : $"{kind} {Str(meta, "name")} (not a Plan)"); return; }
+                var spec = Obj(obj, "spec");
+                var plan = new MtvPlanSpec
+                {
+                    Namespace = Str(meta, "namespace"),
+                    Name = Str(meta, "name"),
+                    Warm = (spec != null && spec.TryGetValue("warm", out var w) && w is bool b && b) ||
+                           string.Equals(Str(spec, "type"), "warm", StringComparison.OrdinalIgnoreCase),
+                    SourceProvider = Str(Obj(Obj(spec, "provider"), "source"), "name"),
+                };
+                foreach (var v in Arr(spec, "vms") ?? new List<object?>())
+                    if (v is Dictionary<string, object?> vm && (Str(vm, "id") != null || Str(vm, "name") != null))
+                        plan.Vms.Add((Str(vm, "id"), Str(vm, "name")));
+                plans.Add(plan);
+            }
+            foreach (var doc in MiniJson.ParseAll(json)) Visit(doc);
+            return plans;
+        }
+
         private static Dictionary<string, object?>? Obj(Dictionary<string, object?>? o, string key) =>
             o != null && o.TryGetValue(key, out var v) ? v as Dictionary<string, object?> : null;
 
@@ -228,5 +264,23 @@ namespace MtvRemediation.Cluster
                 _ => null,
             };
         }
+    }
+
+    /// <summary>One MTV Plan as Test-MtvWaveReadiness reads it.</summary>
+    internal sealed class MtvPlanSpec
+    {
+        public string? Namespace { get; set; }
+        public string? Name { get; set; }
+
+        /// <summary>spec.warm, or spec.type "warm": MTV needs CBT on every VM of a warm plan (VMMissingChangedBlockTracking).</summary>
+        public bool Warm { get; set; }
+
+        /// <summary>spec.provider.source.name: the vSphere provider.</summary>
+        public string? SourceProvider { get; set; }
+
+        /// <summary>spec.vms[]: the moRef (id) and the name, either may be missing.</summary>
+        public List<(string? Id, string? Name)> Vms { get; } = new List<(string? Id, string? Name)>();
+
+        public override string ToString() => $"Plan {(Namespace != null ? Namespace + "/" : "")}{Name}";
     }
 }

@@ -57,6 +57,10 @@ namespace MtvRemediation.Commands
                     return "Connect-MtvVIServer -VIServer $global:DefaultVIServer -SkipCertificateCheck adopts the session to a server with an untrusted certificate.";
                 case NextCommand.DisconnectShell: return $"Disconnect-EsxiShell{vmHost} closes the session and stops SSH again.";
                 case NextCommand.UnregisterLogRotation: return $"Unregister-LogRotationCron{vmHost} removes the job.";
+                case NextCommand.RegisterLogRotation: return $"Register-LogRotationCron{vmHost} keeps the log below its limit during the wave.";
+                case NextCommand.RestartAgents: return $"Restart-EsxiAgents{vmHost} restarts hostd and vpxa.";
+                case NextCommand.SetDiskMaxLun: return $"Set-EsxiDiskMaxLun{vmHost} -Value <2048 or more> raises Disk.MaxLUN through vCenter.";
+                case NextCommand.SetHostdTmpMemory: return $"Set-EsxiHostdTmpMemory{vmHost} -MaxMB 1024 raises the hostd-tmp memory limit; Restore-EsxiHostdTmpMemory{vmHost} puts it back after the wave.";
                 case NextCommand.ResetChangeTracking: return $"Reset-VMChangeTracking{VmTarget(target)} finishes the reset.";
                 case NextCommand.ResetChangeTrackingWithPowerOff: return $"Reset-VMChangeTracking{VmTarget(target)} -PowerOff finishes the reset.";
                 case NextCommand.ShowChangeTracking: return $"Get-VMChangeTracking{VmTarget(target)} shows the VM's CBT state.";
@@ -74,6 +78,23 @@ namespace MtvRemediation.Commands
                 case NextCommand.ResetChangeTrackingWithPowerOff: return "Reset-VMChangeTracking " + target + " -PowerOff";
                 case NextCommand.ShowChangeTracking: return "Get-VMChangeTracking " + target;
                 default: throw new System.ArgumentOutOfRangeException(nameof(next), next, "not a VM command");
+            }
+        }
+
+        /// <summary>The command line that takes <paramref name="next"/> for one host (Test-MtvWaveReadiness's Fix), or null; <paramref name="argument"/>: the value it sets.</summary>
+        internal static string? HostCommandLine(NextCommand next, string host, string? argument = null)
+        {
+            var target = "-VMHost " + Quote(host);
+            switch (next)
+            {
+                case NextCommand.ConnectShell: return $"Connect-EsxiShell {target} -Credential <credential>";
+                case NextCommand.CheckLogSpace: return "Test-VmkfstoolsLogSpace " + target;
+                case NextCommand.ClearWrapperLog: return "Clear-VmkfstoolsWrapperLog " + target;
+                case NextCommand.RegisterLogRotation: return "Register-LogRotationCron " + target + (argument == null ? "" : " -IntervalMinutes " + argument);
+                case NextCommand.RestartAgents: return "Restart-EsxiAgents " + target;
+                case NextCommand.SetDiskMaxLun: return $"Set-EsxiDiskMaxLun {target} -Value {argument}";
+                case NextCommand.SetHostdTmpMemory: return $"Set-EsxiHostdTmpMemory {target} -MaxMB {argument}";
+                default: return null;
             }
         }
 

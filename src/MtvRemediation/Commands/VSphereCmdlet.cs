@@ -153,6 +153,34 @@ namespace MtvRemediation.Commands
             return list;
         }
 
+        private readonly List<VMInput> _vmInputs = new List<VMInput>();
+
+        /// <summary>Collects one -VM value (pipeline thread); a value that names no VM is written as InvalidVMInput.</summary>
+        private protected void AddVMInput(object? value)
+        {
+            if (value == null) return;
+            if (VMInput.TryParse(value, out var input, out var problem)) _vmInputs.Add(input!);
+            else WriteError(VIErrors.Record(null, VIErrorIds.InvalidVMInput, ErrorCategory.InvalidArgument, value, problem!));
+        }
+
+        /// <summary>Resolves every collected VM input; writes VMNotFound/VIServerNotConnected errors for the rest.</summary>
+        private protected IReadOnlyList<VmTarget> ResolveTargets() => ResolveTargets(null);
+
+        /// <param name="unmatched">Also receives each input that resolved to no VM, with its error record.</param>
+        private protected IReadOnlyList<VmTarget> ResolveTargets(List<(VMInput Input, ErrorRecord Error)>? unmatched)
+        {
+            if (_vmInputs.Count == 0) return Array.Empty<VmTarget>();
+            var connections = ResolveConnections();
+            var (targets, errors) = VMResolver.ResolveAsync(_vmInputs, connections, CancelToken).GetAwaiter().GetResult();
+            foreach (var (input, error, failedConnection) in errors)
+            {
+                var record = failedConnection != null ? ErrorFor(error, input.Original, failedConnection) : error.ToErrorRecord(input.Original);
+                WriteError(record);
+                unmatched?.Add((input, record));
+            }
+            return targets;
+        }
+
         /// <summary>Writes an error for a failure on one item; marks the connection dead when its session expired.</summary>
         protected ErrorRecord ErrorFor(Exception ex, object? target, VIConnection? connection)
         {

@@ -101,6 +101,7 @@ namespace MtvRemediation.Diagnosis
                 SourceNotVmfs = Count(CloneFailureSignatures.SourceNotVmfs),
                 ChangeTrackerInvalid = Count(CloneFailureSignatures.ChangeTrackerInvalid),
                 DiskIoError = Count(CloneFailureSignatures.DiskIoError),
+                VibNotLoaded = Count(CloneFailureSignatures.VibNotLoaded),
                 NoSpaceLeft = Count(CloneFailureSignatures.NoSpaceLeft),
                 CloneExitCode = Count(CloneFailureSignatures.CloneExitCode),
                 CloneFailed = Count(CloneFailureSignatures.CloneFailed),

@@ -62,6 +62,7 @@ namespace MtvRemediation.Diagnosis
         public const string SourceNotVmfs = "SourceNotVmfs";
         public const string ChangeTrackerInvalid = "ChangeTrackerInvalid";
         public const string DiskIoError = "DiskIoError";
+        public const string VibNotLoaded = "VibNotLoaded";
         public const string NoSpaceLeft = "NoSpaceLeft";
         public const string CloneExitCode = "CloneExitCode";
         public const string CloneFailed = "CloneFailed";
@@ -99,6 +100,15 @@ namespace MtvRemediation.Diagnosis
                 "vmkfstools got a VMFS I/O error (327689, one of the 3276xx family). With the 2.9/2.10 Python wrapper, /var on the ESXi host is usually 100% full because /var/log/vmkfstools-wrapper.log grew without bound; " +
                 "the 0.3.x wrapper (MTV 2.11 and later) writes no such log, so there suspect a full /tmp ramdisk and the hostd-tmp memory limit under many concurrent clones.",
                 "Test-VmkfstoolsLogSpace | Clear-VmkfstoolsWrapperLog"),
+            // The populator's remote esxcli call when the host's esxcli has no vmkfstools namespace
+            // (the VIB installed, hostd not restarted since): "CLI Fault: The object or item referred
+            // to could not be found. <obj ... xsi:type="LocalizedMethodFault"><fault xsi:type="NotFound">..."
+            // (forklift cmd/vsphere-copy-offload-populator/README.md "Troubleshooting" @v2.12.5).
+            new CloneFailureSignature(VibNotLoaded, 25, false, new[] { "item referred to could not be found" },
+                "object or item referred to could not be found",
+                @"object or item referred to could not be found",
+                "The host's esxcli has no vmkfstools namespace: the wrapper VIB was installed but hostd has not been restarted since, so it never loaded the plugin.",
+                "Restart-EsxiAgents"),
             new CloneFailureSignature(NoSpaceLeft, 30, false, new[] { "NOSPC", "o space left", "ree space is low" },
                 "enospc|no space left on device|free space is low",
                 @"\bENOSPC\b|No space left on device|free space is low",

@@ -43,6 +43,12 @@ namespace MtvRemediation.Diagnosis
         public bool AgentRisk { get; set; }
 
         /// <summary>
+        /// The readiness facts of a wave (<see cref="HostReadinessFacts"/>): read by the inventory's
+        /// command (<c>wave-probe.sh</c> includes it), so they cost no further round trip; implies <see cref="Inventory"/>.
+        /// </summary>
+        public bool Readiness { get; set; }
+
+        /// <summary>
         /// The facts of the wrapper-log rule (<see cref="WrapperLogApplicability"/>) for this log:
         /// from the inventory when it is read, else with the light pre-check script.
         /// </summary>
@@ -81,6 +87,9 @@ namespace MtvRemediation.Diagnosis
 
         public AgentRestartRisk? AgentRisk { get; internal set; }
         public MtvException? AgentRiskError { get; internal set; }
+
+        /// <summary>The readiness facts (null when not requested, or when the inventory's command failed: see <see cref="WrapperError"/>).</summary>
+        public HostReadinessFacts? Readiness { get; internal set; }
 
         public WrapperLogFacts? LogFacts { get; internal set; }
         public MtvException? LogFactsError { get; internal set; }
@@ -121,7 +130,7 @@ namespace MtvRemediation.Diagnosis
     {
         /// <summary>Remote commands a request runs at once (for thread-pool sizing of a fan-out).</summary>
         public static int PiecesOf(HostDiagnosisRequest r) =>
-            (r.Space != null ? 1 : 0) + (r.Inventory || (r.Evidence && r.LogPaths == null) ? 1 : 0) + (r.Evidence ? 1 : 0) +
+            (r.Space != null ? 1 : 0) + (WantsInventory(r) ? 1 : 0) + (r.Evidence ? 1 : 0) +
             (r.Cron != null ? 1 : 0) + (r.AgentRisk ? 1 : 0) + (r.LogFactsFor != null && !WantsInventory(r) ? 1 : 0);
 
         private static int _activeReads;
@@ -151,7 +160,13 @@ namespace MtvRemediation.Diagnosis
             if (request.Space != null)
                 Piece(() => d.Space = LogSpaceProbe.Measure(shell, request.Space, ct), e => d.SpaceError = e);
             if (WantsInventory(request))
-                Piece(() => d.Wrapper = WrapperInventory.Read(shell, ct), e => d.WrapperError = e);
+                Piece(() =>
+                {
+                    if (!request.Readiness) { d.Wrapper = WrapperInventory.Read(shell, ct); return; }
+                    var (info, stdout) = WrapperInventory.Read(shell, "wave-probe.sh", ct);
+                    d.Wrapper = info;
+                    d.Readiness = HostReadinessFacts.Parse(stdout);
+                }, e => d.WrapperError = e);
             if (request.Evidence)
                 Piece(() => d.Scan = Scan(shell, request, d, ct), e => d.ScanError = e);
             if (request.Cron != null)
@@ -186,7 +201,7 @@ namespace MtvRemediation.Diagnosis
             return d;
         }
 
-        private static bool WantsInventory(HostDiagnosisRequest r) => r.Inventory || (r.Evidence && r.LogPaths == null);
+        private static bool WantsInventory(HostDiagnosisRequest r) => r.Inventory || r.Readiness || (r.Evidence && r.LogPaths == null);
 
         private static HostCloneLogScanResult Scan(IEsxiShell shell, HostDiagnosisRequest request, HostDiagnosis d, CancellationToken ct)
         {

@@ -32,7 +32,7 @@ namespace MtvRemediation.Infrastructure
             {
                 typeof(ErrorIds), typeof(EsxiShellErrorIds), typeof(HostRemediationErrorIds), typeof(RunbookErrorIds),
                 typeof(ChangeTrackingErrorIds), typeof(CloneFailureErrorIds), typeof(VIErrorIds),
-                typeof(WrapperErrorIds), typeof(SshServiceErrorIds),
+                typeof(WrapperErrorIds), typeof(SshServiceErrorIds), typeof(WaveErrorIds),
             };
             return tables.SelectMany(t => t.GetFields(BindingFlags.Public | BindingFlags.Static))
                 .Where(f => f.IsLiteral && f.FieldType == typeof(string))
@@ -163,5 +163,16 @@ namespace MtvRemediation.Infrastructure
         public const string HostNotFound = "SshServiceHostNotFound";
         public const string StartFailed = "SshServiceStartFailed";
         public const string StopFailed = "SshServiceStopFailed";
+    }
+    /// <summary>Error ids of the wave readiness and its fixes (Test-MtvWaveReadiness, Set-EsxiDiskMaxLun, Set/Restore-EsxiHostdTmpMemory).</summary>
+    internal static class WaveErrorIds
+    {
+        public const string HostNotFound = "WaveHostNotFound";
+        public const string DiskMaxLunUnreadable = "DiskMaxLunUnreadable";
+        public const string DiskMaxLunRefused = "DiskMaxLunRefused";
+        public const string HostdTmpUnreadable = "HostdTmpUnreadable";
+        public const string HostdTmpChangeFailed = "HostdTmpChangeFailed";
+        public const string InvalidReportPath = "WaveInvalidReportPath";
+        public const string ReportFailed = "WaveReportFailed";
     }
 }

@@ -33,6 +33,14 @@ namespace MtvRemediation.Infrastructure
         AdoptVCenterWithoutCertificateCheck,
         /// <summary>Close the host's ESXi shell session, stopping SSH where the module started it.</summary>
         DisconnectShell,
+        /// <summary>Register the temporary log rotation job on the host.</summary>
+        RegisterLogRotation,
+        /// <summary>Restart the host's management agents (hostd, vpxa).</summary>
+        RestartAgents,
+        /// <summary>Raise the host's Disk.MaxLUN through vCenter (the value: <see cref="MtvException.NextTarget"/>'s argument).</summary>
+        SetDiskMaxLun,
+        /// <summary>Raise the host's hostd-tmp memory limit for the wave (the value in MB: the argument).</summary>
+        SetHostdTmpMemory,
         /// <summary>Remove the host's log rotation job.</summary>
         UnregisterLogRotation,
         /// <summary>Reset the VM's CBT (which finishes an interrupted reset).</summary>

@@ -114,6 +114,17 @@ namespace MtvRemediation.Interop
             return input;
         }
 
+        /// <summary>
+        /// A VM an MTV Plan lists (spec.vms[]: id is the vSphere moRef, name the VM's name, either may
+        /// be missing): by moRef when it has one, else by its literal name.
+        /// </summary>
+        public static VMInput FromPlan(string? moRef, string? name, object original) =>
+            new VMInput(original)
+            {
+                MoRef = string.IsNullOrEmpty(moRef) ? (MoRef?)null : new MoRef("VirtualMachine", moRef!),
+                Name = string.IsNullOrEmpty(moRef) ? WildcardPattern.Escape(name ?? "") : name,
+            };
+
         /// <summary>PowerCLI Id <c>VirtualMachine-vm-1013</c> to a MoRef (type before the first dash).</summary>
         public static bool TryParseId(string id, out MoRef moRef)
         {

@@ -29,7 +29,7 @@ namespace MtvRemediation
         /// <summary>The line's own timestamp in UTC, when it has one.</summary>
         public DateTime? Timestamp { get; set; }
 
-        /// <summary>SourceNotVmfs, ChangeTrackerInvalid, DiskIoError, NoSpaceLeft, CloneExitCode, CloneFailed or XcopyNotUsed.</summary>
+        /// <summary>SourceNotVmfs, ChangeTrackerInvalid, DiskIoError, VibNotLoaded, NoSpaceLeft, CloneExitCode, CloneFailed or XcopyNotUsed.</summary>
         public string Signature { get; set; } = "";
 
         /// <summary>vmkfstools' exit code when the line reports one.</summary>
@@ -76,6 +76,7 @@ namespace MtvRemediation
         public long SourceNotVmfs { get; set; }
         public long ChangeTrackerInvalid { get; set; }
         public long DiskIoError { get; set; }
+        public long VibNotLoaded { get; set; }
         public long NoSpaceLeft { get; set; }
         public long CloneExitCode { get; set; }
         public long CloneFailed { get; set; }
@@ -102,6 +103,7 @@ namespace MtvRemediation
                     [nameof(SourceNotVmfs)] = SourceNotVmfs,
                     [nameof(ChangeTrackerInvalid)] = ChangeTrackerInvalid,
                     [nameof(DiskIoError)] = DiskIoError,
+                    [nameof(VibNotLoaded)] = VibNotLoaded,
                     [nameof(NoSpaceLeft)] = NoSpaceLeft,
                     [nameof(CloneExitCode)] = CloneExitCode,
                     [nameof(CloneFailed)] = CloneFailed,

@@ -43,11 +43,11 @@ namespace MtvRemediation.Runbook
             return sw.ToString();
         }
 
-        // Written to a temp file beside the target, then renamed over it: a reader never sees half a
+        // Written to a temp file beside the target, then renamed over it (also the wave readiness report's): a reader never sees half a
         // report, and an old report stays whole until the new one replaces it (no delete first).
         // The file is owner-only (0600) before any byte is written: reports name hosts, VMs and paths
         // an admin may consider private. On Windows the directory's ACL applies.
-        private static void WriteFile(string path, Action<TextWriter> write)
+        internal static void WriteFile(string path, Action<TextWriter> write)
         {
             var full = Path.GetFullPath(path);
             var temp = Path.Combine(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + ".tmp-" + Guid.NewGuid().ToString("N").Substring(0, 8));

@@ -31,13 +31,19 @@ namespace MtvRemediation.Wrapper
 
         private static readonly Regex RdmSuffix = new Regex(@"-rdmdisk-[0-9]+\s*$", RegexOptions.CultureInvariant);
 
-        public static VmkfstoolsWrapperInfo Read(IEsxiShell shell, CancellationToken ct)
+        public static VmkfstoolsWrapperInfo Read(IEsxiShell shell, CancellationToken ct) => Read(shell, "wrapper-inventory.sh", ct).Info;
+
+        /// <summary>
+        /// The inventory read by <paramref name="script"/>: wrapper-inventory.sh, or a script that
+        /// includes it and prints further sections (returned whole in Stdout for their parser).
+        /// </summary>
+        public static (VmkfstoolsWrapperInfo Info, string Stdout) Read(IEsxiShell shell, string script, CancellationToken ct)
         {
-            var run = RemoteOps.Run(shell, RemoteCommand.FromScript("wrapper-inventory.sh", ErrBytes.ToString(CultureInfo.InvariantCulture)), ct);
+            var run = RemoteOps.Run(shell, RemoteCommand.FromScript(script, ErrBytes.ToString(CultureInfo.InvariantCulture)), ct);
             string? failure = run.Stdout.Contains("@@end") ? null : $"did not finish (exit status {run.ExitStatus})";
             if (failure == null)
             {
-                try { return Parse(shell.HostName, run.Stdout); }
+                try { return (Parse(shell.HostName, run.Stdout), run.Stdout); }
                 catch (FormatException ex) { failure = "could not be read: " + ex.Message; }
             }
             throw new RemediationException(WrapperErrorIds.InventoryFailed, System.Management.Automation.ErrorCategory.ReadError,

@@ -92,6 +92,17 @@ namespace MtvRemediation.Tests.Remediation
             Assert.Contains("hostd-tmp", cause);
         }
 
+        // forklift's copy-offload README ("Troubleshooting", v2.12.5) quotes the fault this way; how the
+        // populator's log line frames it is not on record, so only the fault's own text is used.
+        [Fact]
+        public void The_missing_vmkfstools_namespace_fault_points_at_the_agent_restart()
+        {
+            var s = CloneFailureSignatures.Classify("CLI Fault: The object or item referred to could not be found. <obj xsi:type=\"LocalizedMethodFault\"><fault xsi:type=\"NotFound\"></fault>", out _);
+            Assert.Equal(CloneFailureSignatures.VibNotLoaded, s!.Name);
+            Assert.Equal("Restart-EsxiAgents", s.Remediation);
+            Assert.Contains(s.GrepTokens, t => "CLI Fault: The object or item referred to could not be found.".Contains(t));
+        }
+
         [Fact]
         public void A_negative_exit_code_keeps_its_sign()
         {

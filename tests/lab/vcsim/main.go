@@ -80,6 +80,7 @@ func main() {
 	}
 	simulator.Map.AddHandler(ctkOnPowerOn{})
 	addHostServiceSystems(*serviceHook)
+	addMaxLun()
 	defer m.Remove()
 
 	m.Service.TLS = new(tls.Config)
@@ -373,6 +374,7 @@ func (c *ctl) register(handle func(string, func(http.ResponseWriter, *http.Reque
 	handle("/ctl/ctk-on-power-on", ctkOnPowerOnCtl)
 	handle("/ctl/vsan-keep-on-delete", vsanKeepCtl)
 	handle("/ctl/delete-fault", deleteFaultCtl)
+	handle("/ctl/option", optionCtl)
 	registerVCenterRealism(handle)
 }
 
@@ -561,6 +563,7 @@ func (c *ctl) reset(w http.ResponseWriter, r *http.Request) {
 	vsanKeepReset()
 	deleteFaultReset()
 	tasks.reset()
+	resetMaxLun()
 	hostdLag.cancel("")
 	for name, t := range c.reverts {
 		t.Stop()

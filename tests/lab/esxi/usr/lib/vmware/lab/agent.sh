@@ -15,6 +15,10 @@ running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
 
 do_start() {
   mkdir -p /var/run/vmware
+  # hostd loads the esxcli plugins present when it starts (a VIB's namespace appears only then).
+  if [ "$agent" = hostd ]; then
+    for f in /usr/lib/vmware/esxcli/ext/*.xml; do [ -f "$f" ] && echo "${f##*/}"; done > /etc/vmware/lab-esxcli-loaded
+  fi
   rm -f "/var/run/vmware/$agent.serving"
   setsid /usr/lib/vmware/lab/agentd "$agent" </dev/null >/dev/null 2>&1 &
   echo $! > "$pidfile"

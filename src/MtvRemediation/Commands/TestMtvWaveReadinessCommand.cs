@@ -1,0 +1,268 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using MtvRemediation.Cbt;
+using MtvRemediation.Cluster;
+using MtvRemediation.Diagnosis;
+using MtvRemediation.Esxi;
+using MtvRemediation.HostLog;
+using MtvRemediation.Infrastructure;
+using MtvRemediation.Interop;
+using MtvRemediation.VSphere;
+using MtvRemediation.Wave;
+
+namespace MtvRemediation.Commands
+{
+    /// <summary>
+    /// Test-MtvWaveReadiness: before a migration wave, every host-side cause of failed copy-offload
+    /// clones the sources name, checked read-only for the wave's VMs and the hosts that clone them.
+    /// VMs come from -VM or from an MTV Plan (-Plan, as <c>oc get plan -o json</c> prints it). One
+    /// vCenter read resolves the VMs, their CBT inspections share the datastore listings, the hosts'
+    /// Disk.MaxLUN is one read plus one per host, and each host is read once over SSH (the space
+    /// probe and one command for the inventory and the readiness facts), on up to -ThrottleLimit
+    /// hosts at once. The rules are <see cref="WaveReadiness"/>'s.
+    /// </summary>
+    [Cmdlet(VerbsDiagnostic.Test, "MtvWaveReadiness", DefaultParameterSetName = VMSet)]
+    [OutputType(typeof(WaveReadinessCheck))]
+    public sealed class TestMtvWaveReadinessCommand : VSphereCmdlet, IDynamicParameters
+    {
+        private const string VMSet = "VM";
+        private const string PlanSet = "Plan";
+
+        private readonly HostFanOut _hosts;
+        private readonly List<string> _planLines = new List<string>();
+
+        public TestMtvWaveReadinessCommand()
+        {
+            _hosts = new HostFanOut(this);
+        }
+
+        /// <summary>-Credential, -KeyFilePath, -ThrottleLimit, -StartSshService, as on every host cmdlet.</summary>
+        public object GetDynamicParameters() => _hosts.Parameters;
+
+        /// <summary>VM names (wildcards allowed), PowerCLI VM objects, or MtvRemediation results.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = VMSet)]
+        [ValidateNotNullOrEmpty]
+        [Alias("Name")]
+        [ArgumentCompleter(typeof(VMCompleter))]
+        public object[] VM { get; set; } = Array.Empty<object>();
+
+        /// <summary>An MTV Plan (or a List of Plans) as JSON, as <c>oc get plan &lt;name&gt; -o json</c> prints it; lines are joined.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = PlanSet, ValueFromPipeline = true)]
+        [AllowEmptyString]
+        public string[] Plan { get; set; } = Array.Empty<string>();
+
+        /// <summary>Check the VMs as a warm migration (a Plan says it itself with spec.warm).</summary>
+        [Parameter(ParameterSetName = VMSet)]
+        public SwitchParameter Warm { get; set; }
+
+        /// <summary>The hostd-tmp memory limit to have before concurrent clones, in MB (forklift's example: 1024).</summary>
+        [Parameter]
+        [ValidateRange(64, 1048576)]
+        public int HostdTmpMemoryMB { get; set; } = 1024;
+
+        /// <summary>How long the wave clones, in hours: the wrapper log's growth is projected over it. Default 12.</summary>
+        [Parameter]
+        [ValidateRange(0.1, 720)]
+        public double WaveHours { get; set; } = 12;
+
+        /// <summary>Directory for the change board's HTML and JSON summary (mtv-wave-readiness-&lt;time&gt;.html/.json).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? ReportPath { get; set; }
+
+        // Every row, for the report (workers add; read on the pipeline thread after they ended).
+        private readonly System.Collections.Concurrent.ConcurrentQueue<WaveReadinessCheck> _rows = new System.Collections.Concurrent.ConcurrentQueue<WaveReadinessCheck>();
+        private readonly List<string> _planNames = new List<string>();
+        private string? _reportDirectory;
+
+        protected override void BeginProcessing()
+        {
+            if (ReportPath != null)
+            {
+                _reportDirectory = GetUnresolvedProviderPathFromPSPath(ReportPath);
+                if (System.IO.File.Exists(_reportDirectory))
+                    ThrowTerminatingError(new RemediationException(WaveErrorIds.InvalidReportPath, ErrorCategory.InvalidArgument,
+                        $"-ReportPath '{ReportPath}' is a file; give a directory. Each run writes mtv-wave-readiness-<time>.html and .json there.").ToErrorRecord(ReportPath));
+            }
+            base.BeginProcessing();
+        }
+
+        protected override void ProcessRecord()
+        {
+            if (ParameterSetName == PlanSet) _planLines.AddRange(Plan);
+            else foreach (var v in VM) AddVMInput(v);
+        }
+
+        protected override void EndProcessing()
+        {
+            var warmByInput = new Dictionary<VMInput, bool>();
+            if (ParameterSetName == PlanSet) ReadPlans(warmByInput);
+            var targets = ResolveTargets()
+                .GroupBy(t => t.Connection.Server + "|" + t.Vm.MoRef).Select(g => g.First()).ToList();
+            if (targets.Count == 0) return;
+
+            var loads = new Dictionary<string, WaveHostLoad>(StringComparer.OrdinalIgnoreCase);
+            foreach (var t in targets.Where(t => !string.IsNullOrEmpty(t.Vm.HostName)))
+            {
+                if (!loads.TryGetValue(t.Vm.HostName, out var load)) loads[t.Vm.HostName] = load = new WaveHostLoad(t.Vm.HostName);
+                load.Vms++;
+                load.Disks += t.Vm.Disks.Count;
+            }
+
+            var started = DateTime.UtcNow;
+            CheckVms(targets, warmByInput);
+            var luns = ReadLuns(targets);
+            CheckHosts(loads, luns);
+            if (_reportDirectory != null) SaveReport(started, targets);
+        }
+
+        private void SaveReport(DateTime started, IReadOnlyList<VmTarget> targets)
+        {
+            var run = new WaveReadinessReport.Run { GeneratedAt = started };
+            run.Servers.AddRange(targets.Select(t => t.Connection.Server).Distinct(StringComparer.OrdinalIgnoreCase));
+            run.Plans.AddRange(_planNames);
+            run.Rows.AddRange(_rows);
+            try
+            {
+                var (html, json) = WaveReadinessReport.Save(run, _reportDirectory!);
+                WriteVerbose($"Report: {html} and {json}.");
+            }
+            catch (Exception ex) when (ex is System.IO.IOException || ex is UnauthorizedAccessException)
+            {
+                WriteError(new RemediationException(WaveErrorIds.ReportFailed, ErrorCategory.WriteError,
+                    $"The readiness report could not be written to '{_reportDirectory}': {ex.Message}", "Give a directory you can write to.", ex).ToErrorRecord(ReportPath));
+            }
+        }
+
+        private void Emit(IOutputSink sink, WaveReadinessCheck row)
+        {
+            if (_reportDirectory != null) _rows.Enqueue(row);
+            sink.WriteObject(row);
+        }
+
+        private void ReadPlans(Dictionary<VMInput, bool> warmByInput)
+        {
+            var skipped = new List<string>();
+            List<MtvPlanSpec> plans;
+            try { plans = MtvClusterObjects.ReadPlans(string.Join("\n", _planLines), skipped); }
+            catch (FormatException ex)
+            {
+                // Nothing is checked for a document that is not JSON: a half-read plan would leave VMs out.
+                ThrowTerminatingError(new ErrorRecord(ex, WrapperErrorIds.ClusterObjectInvalidJson, ErrorCategory.InvalidData, null)
+                {
+                    ErrorDetails = new ErrorDetails($"-Plan is not the JSON of an MTV Plan: {ex.Message} Pass the output of oc get plan <name> -o json (not -o yaml, not oc describe)."),
+                });
+                return;
+            }
+            foreach (var s in skipped) WriteVerbose("-Plan: skipped " + s);
+            if (plans.Count == 0)
+                ThrowTerminatingError(new ErrorRecord(new ArgumentException("-Plan holds no object of kind Plan."), WrapperErrorIds.ClusterObjectNotFound, ErrorCategory.ObjectNotFound, null)
+                {
+                    ErrorDetails = new ErrorDetails("-Plan holds no MTV Plan (kind Plan). Pass the output of oc get plan <name> -n <namespace> -o json."),
+                });
+            foreach (var p in plans)
+            {
+                WriteVerbose($"{p}: {p.Vms.Count} VM(s), {(p.Warm ? "warm" : "cold")}, source provider {p.SourceProvider ?? "?"}.");
+                _planNames.Add($"{p} ({(p.Warm ? "warm" : "cold")})");
+                foreach (var (id, name) in p.Vms)
+                {
+                    var input = VMInput.FromPlan(id, name, $"{p} VM {name ?? id}");
+                    warmByInput[input] = p.Warm;
+                    AddVMInput(input);
+                }
+            }
+        }
+
+        private void CheckVms(IReadOnlyList<VmTarget> targets, Dictionary<VMInput, bool> warmByInput)
+        {
+            var cbt = new ChangeTrackingRun();
+            RunParallel(targets, _hosts.Parameters.ThrottleLimit, "Checking the wave's VMs", t => t.Vm.Name, (t, sink, ct) =>
+            {
+                var options = Options(warmByInput.TryGetValue(t.Input, out var w) ? w : Warm.IsPresent);
+                try
+                {
+                    var inspection = cbt.Inspect(t.Connection.Client, t.Vm, ct);
+                    foreach (var f in WaveReadiness.VmChecks(inspection, options)) Emit(sink, VmRow(f, t));
+                }
+                catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException || ex is TimeoutException)
+                {
+                    sink.WriteError(ErrorFor(ex, t.Input.Original, t.Connection));
+                    foreach (var f in WaveReadiness.VmUnreadable(ex.Message, options)) Emit(sink, VmRow(f, t));
+                }
+            });
+        }
+
+        // Disk.MaxLUN of every host of the wave, per vCenter (pipeline thread: a handful of round trips).
+        private Dictionary<string, (HostLunState? State, string Server)> ReadLuns(IReadOnlyList<VmTarget> targets)
+        {
+            var result = new Dictionary<string, (HostLunState?, string)>(StringComparer.OrdinalIgnoreCase);
+            foreach (var byConnection in targets.Where(t => !string.IsNullOrEmpty(t.Vm.HostName)).GroupBy(t => t.Connection))
+            {
+                var conn = byConnection.Key;
+                var hosts = byConnection.GroupBy(t => t.Vm.Host).ToDictionary(g => g.Key, g => g.First().Vm.HostName);
+                try
+                {
+                    foreach (var s in HostLunSettings.ReadAsync(conn.Client.Soap, hosts.Keys.ToList(), CancelToken).GetAwaiter().GetResult())
+                        result[hosts[s.Host]] = (s, conn.Server);
+                }
+                catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException || ex is TimeoutException)
+                {
+                    WriteError(ErrorFor(ex, conn, conn));
+                    foreach (var h in hosts.Values) result[h] = (null, conn.Server);
+                }
+            }
+            return result;
+        }
+
+        private void CheckHosts(Dictionary<string, WaveHostLoad> loads, Dictionary<string, (HostLunState? State, string Server)> luns)
+        {
+            var options = Options(false);
+            var request = new HostDiagnosisRequest { Space = new LogSpaceOptions(), Readiness = true };
+            var hosts = loads.Keys.Select(h => new HostTarget(h, h)).ToList();
+            try
+            {
+                _hosts.Run(hosts, "Checking the wave's hosts", (target, shell, sink, ct) =>
+                {
+                    var load = loads[target.Name];
+                    var read = HostDiagnosisReader.Read(shell, request, ct);
+                    foreach (var f in WaveReadiness.HostChecks(read, load, options)) Emit(sink, HostRow(f, target.Name, luns));
+                    Emit(sink, HostRow(WaveReadiness.MaxLun(LunOf(luns, target.Name), load, options), target.Name, luns));
+                },
+                onFailure: (target, error, sink) =>
+                {
+                    // No shell: the host's SSH checks are Unknown with the reason, never a Pass; vCenter's still count.
+                    foreach (var f in WaveReadiness.HostUnreadable(error)) Emit(sink, HostRow(f, target.Name, luns));
+                    Emit(sink, HostRow(WaveReadiness.MaxLun(LunOf(luns, target.Name), loads[target.Name], options), target.Name, luns));
+                });
+            }
+            finally
+            {
+                _hosts.EndSshOnDemand();
+            }
+        }
+
+        private WaveReadinessOptions Options(bool warm) => new WaveReadinessOptions { Warm = warm, HostdTmpMemoryMB = HostdTmpMemoryMB, WaveHours = WaveHours };
+
+        private static HostLunState? LunOf(Dictionary<string, (HostLunState? State, string Server)> luns, string host) =>
+            luns.TryGetValue(host, out var l) ? l.State : null;
+
+        private static WaveReadinessCheck VmRow(WaveFinding f, VmTarget t) => new WaveReadinessCheck
+        {
+            Check = f.Check, TargetType = "VM", Target = t.Vm.Name, Status = f.Status.ToString(), Evidence = f.Evidence, Source = f.Source,
+            Fix = Fix(f.Next == NextCommand.None ? null : ErrorRecords.VMCommandLine(f.Next, t.Vm.Name, t.Connection.Server), null, f.FixText),
+            VMHost = t.Vm.HostName, VM = t.Vm.Name, VMId = "VirtualMachine-" + t.Vm.MoRef.Value, Server = t.Connection.Server,
+        };
+
+        private static WaveReadinessCheck HostRow(WaveFinding f, string host, Dictionary<string, (HostLunState? State, string Server)> luns) => new WaveReadinessCheck
+        {
+            Check = f.Check, TargetType = "VMHost", Target = host, Status = f.Status.ToString(), Evidence = f.Evidence, Source = f.Source,
+            Fix = Fix(ErrorRecords.HostCommandLine(f.Next, host, f.NextArgument), ErrorRecords.HostCommandLine(f.ThenNext, host, f.ThenArgument), f.FixText),
+            VMHost = host, Server = luns.TryGetValue(host, out var l) ? l.Server : "",
+        };
+
+        private static string Fix(string? command, string? then, string? text) =>
+            string.Join("; ", new[] { command, then, text }.Where(s => !string.IsNullOrEmpty(s)));
+    }
+}

@@ -1,0 +1,238 @@
+# Test-MtvWaveReadiness against the lab: hosts and VMs that each exhibit one cause of failed
+# copy-offload clones yield exactly that finding (every other check passes), and a host without a
+# session yields Unknown, never Pass. The causes are arranged with the lab's own stand-ins
+# (tests/lab/README.md): the wrapper VIB installed without a hostd restart (no esxcli vmkfstools
+# namespace), the hostd-tmp limit in the lab's vsish, Disk.MaxLUN in vcsim's host OptionManager,
+# /var filled by wrapper log records, a stale -ctk.vmdk beside a disk of a VM with CBT off.
+
+BeforeDiscovery {
+    Import-Module (Join-Path $PSScriptRoot '../lab/Lab.psm1') -Force
+    $script:NoLab = try { $null -eq (Get-MtvLab) } catch { $true }
+}
+
+Describe 'Test-MtvWaveReadiness' -Tag Lab, Wave -Skip:$NoLab {
+    BeforeAll {
+        $manifestPath = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $PSScriptRoot '../../out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
+        Import-Module $manifestPath -Force
+        . (Join-Path $PSScriptRoot 'HostRemediation.Helpers.ps1')
+        . (Join-Path $PSScriptRoot 'HelpExample.ps1')
+
+        $lab = Get-HostLab
+        $names = @($lab.Hosts.Name)
+        # One cause per host; the last host gets no session.
+        $script:Clean = 'DC0_C0_H0'
+        $script:NoVibReload = 'DC0_C0_H1'
+        $script:TmpLimit = 'DC0_C0_H2'
+        $script:LowMaxLun = 'DC0_C0_H3'
+        $script:NoSession = 'DC0_C0_H4'
+        $script:FullVar = 'DC0_H0'
+        foreach ($h in $Clean, $NoVibReload, $TmpLimit, $LowMaxLun, $NoSession, $FullVar) { if ($h -notin $names) { throw "lab host $h missing: start the lab with -LabHosts 6" } }
+
+        Invoke-LabVcsimCtl reset | Out-Null
+        # As ESXi does: a CBT-enabled disk that opens gets its -ctk.vmdk (a finished CBT reset's check).
+        Invoke-LabVcsimCtl ctk-on-power-on @{ enabled = 1 } | Out-Null
+        Reset-LabHost $names
+        # The lab's hostd-tmp limit is 500 MB, forklift's "e.g. 500MB": every host but one gets 1 GiB.
+        foreach ($h in $names | Where-Object { $_ -ne $TmpLimit }) { Invoke-LabHost $h 'echo 1048576 > /etc/vmware/lab-hostd-tmp' | Out-Null }
+        Set-LabWrapper $NoVibReload 2.10 -WithoutHostdRestart
+        Invoke-LabVcsimCtl option @{ host = $LowMaxLun; key = 'Disk.MaxLUN'; value = 2 } | Out-Null
+        Set-LabVarFill $FullVar 95 | Out-Null
+        . (Join-Path $PSScriptRoot 'PowerCliFixture.ps1')
+        $script:Raw = New-VcsimSoapSession (Get-MtvLab)
+        # The wave's VMs as the lab starts them (an earlier run's reset leaves CBT on and ctk files).
+        function Reset-WaveVms {
+            foreach ($vm in $WaveVms) {
+                Set-VcsimVMCbt $Raw $vm $false
+                Get-ChildItem -LiteralPath $vm.localDir -Filter '*-ctk.vmdk' | Remove-Item -Force
+                Set-VcsimVMPower $Raw $vm On
+            }
+        }
+        $script:WaveVms = @(Get-LabVM | Where-Object { $_.host -in $names -and $_.datastore -eq 'LocalDS_0' })
+        Reset-WaveVms
+        # A stale change-tracking file beside a disk of a VM whose CBT is off (the 7228 cause).
+        $script:StaleVm = @(Get-LabVM -HostName $Clean | Where-Object datastore -EQ 'LocalDS_0')[0]
+        $script:StaleCtk = Join-Path $StaleVm.localDir 'disk1-ctk.vmdk'
+        Set-Content -LiteralPath $StaleCtk -Value 'stale change tracking file'
+
+        Connect-MtvVIServer -Server $lab.VCenterHost -Port $lab.VCenterPort -Credential $lab.VCenterCredential -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
+        Connect-HostLab $lab @($lab.Hosts | Where-Object Name -NE $NoSession)
+
+        # One hour of cloning: the lab's 16 MiB /var takes it (the projection has a test of its own).
+        $script:Result = @(Test-MtvWaveReadiness -VM $WaveVms.name -WaveHours 1)
+        function Get-NotPassed($Rows) { @($Rows | Where-Object Status -NE 'Pass' | ForEach-Object { '{0} {1} {2}' -f $_.Target, $_.Check, $_.Status } | Sort-Object) }
+    }
+
+    AfterAll {
+        if ($Raw) { Reset-WaveVms; Remove-VcsimSoapSession $Raw }
+        Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false
+        Get-MtvVIServer | Disconnect-MtvVIServer -Confirm:$false
+        Invoke-LabVcsimCtl reset | Out-Null
+        Reset-LabHost @((Get-MtvLab).hosts.name)
+    }
+
+    It 'answers every check once per VM and once per host, in exactly the expected findings' {
+        $hosts = @($WaveVms.host | Sort-Object -Unique)
+        @($Result | Where-Object TargetType -EQ 'VM').Count | Should -Be ($WaveVms.Count * 3)
+        @($Result | Where-Object TargetType -EQ 'VMHost').Count | Should -Be ($hosts.Count * 5)
+        $expected = @(
+            "$($StaleVm.name) CbtConsistency Fail"
+            "$NoVibReload HostdRestartAfterVib Fail"
+            "$TmpLimit HostdTmpMemory Warn"
+            "$LowMaxLun DiskMaxLun Fail"
+            "$FullVar WrapperLogSpace Fail"
+            foreach ($c in 'WrapperLogSpace', 'HostdRestartAfterVib', 'HostdTmpMemory', 'SshCloneMethod') { "$NoSession $c Unknown" }
+        ) | Sort-Object
+        Get-NotPassed $Result | Should -Be $expected
+    }
+
+    It 'names the evidence and the fix of each finding' {
+        $r = $Result | Where-Object { $_.Target -eq $NoVibReload -and $_.Check -eq 'HostdRestartAfterVib' }
+        $r.Evidence | Should -Match 'no vmkfstools namespace'
+        $r.Fix | Should -Be "Restart-EsxiAgents -VMHost '$NoVibReload'"
+        $r = $Result | Where-Object { $_.Target -eq $TmpLimit -and $_.Check -eq 'HostdTmpMemory' }
+        $r.Evidence | Should -Match 'max 512000 KB'
+        $r.Fix | Should -Be "Set-EsxiHostdTmpMemory -VMHost '$TmpLimit' -MaxMB 1024; runtime only; the value before it (max=512000 KB) is kept on the host to put back after the wave"
+        $r = $Result | Where-Object { $_.Target -eq $LowMaxLun -and $_.Check -eq 'DiskMaxLun' }
+        $r.Evidence | Should -Match '^Disk\.MaxLUN 2; highest LUN number in use 0'
+        $r.Fix | Should -Match "^Set-EsxiDiskMaxLun -VMHost '$LowMaxLun' -Value 2048; or on the host: esxcli system settings advanced set -o /Disk/MaxLUN -i 2048"
+        $r = $Result | Where-Object { $_.Target -eq $FullVar -and $_.Check -eq 'WrapperLogSpace' }
+        $r.Fix | Should -Match "^Clear-VmkfstoolsWrapperLog -VMHost '$FullVar'; Register-LogRotationCron -VMHost '$FullVar'( -IntervalMinutes [1-5])?$"
+        $r = $Result | Where-Object { $_.Target -eq $StaleVm.name -and $_.Check -eq 'CbtConsistency' }
+        $r.Evidence | Should -Match 'stale -ctk\.vmdk files exist while CBT is disabled'
+        $r.Fix | Should -Match "^Reset-VMChangeTracking -VM '$($StaleVm.name)' -Server '.+' -PowerOff$"
+        $r.VMId | Should -Be "VirtualMachine-$($StaleVm.moref)"
+    }
+
+    It 'reports a host without a session as Unknown with the reason, never Pass, and still reads vCenter for it' {
+        $rows = @($Result | Where-Object Target -EQ $NoSession)
+        @($rows | Where-Object Check -NE 'DiskMaxLun' | ForEach-Object Status | Sort-Object -Unique) | Should -Be 'Unknown'
+        ($rows | Where-Object Check -EQ 'HostdTmpMemory').Evidence | Should -Match 'no ESXi shell session'
+        ($rows | Where-Object Check -EQ 'DiskMaxLun').Status | Should -Be 'Pass'
+    }
+
+    It 'reads a warm Plan as oc prints it: its VMs by moRef, and CBT off is a failure there' {
+        # Both VMs on the host whose Disk.MaxLUN is 2: LUN 0 in use plus two new ones reach it.
+        $a, $b = @($WaveVms | Where-Object host -EQ $LowMaxLun | Select-Object -First 2)
+        $b | Should -Not -BeNullOrEmpty
+        $json = (Get-Content -Raw (Join-Path $PSScriptRoot '../fixtures/mtv/wave/plan.json')).
+            Replace('{{moref:VM_A}}', $a.moref).Replace('{{name:VM_A}}', $a.name).Replace('{{moref:VM_B}}', $b.moref)
+        $rows = @(Test-MtvWaveReadiness -Plan ($json -split "`n") -WaveHours 1)
+        @($rows | Where-Object TargetType -EQ 'VM' | ForEach-Object Target | Sort-Object -Unique) | Should -Be @(@($a.name, $b.name) | Sort-Object)
+        $warm = @($rows | Where-Object Check -EQ 'WarmNeedsCbt')
+        $warm.Count | Should -Be 2
+        @($warm.Status | Sort-Object -Unique) | Should -Be 'Fail'
+        $warm[0].Evidence | Should -Match 'VMMissingChangedBlockTracking'
+        Get-NotPassed ($rows | Where-Object TargetType -EQ 'VMHost') | Should -Be @("$LowMaxLun DiskMaxLun Fail")
+        # The same plan cold: no CBT demand.
+        $cold = @(Test-MtvWaveReadiness -Plan $json.Replace('"warm": true', '"warm": false'))
+        @($cold | Where-Object Check -EQ 'WarmNeedsCbt').Count | Should -Be 0
+    }
+
+    It 'refuses a -Plan that is not JSON, and one without a Plan' {
+        { Test-MtvWaveReadiness -Plan 'apiVersion: v1' -ErrorAction Stop } | Should -Throw -ErrorId 'MtvClusterObjectInvalidJson,MtvRemediation.Commands.TestMtvWaveReadinessCommand'
+        { Test-MtvWaveReadiness -Plan '{"kind":"Migration"}' -ErrorAction Stop } | Should -Throw -ErrorId 'MtvClusterObjectNotFound,MtvRemediation.Commands.TestMtvWaveReadinessCommand'
+    }
+
+    It 'runs its help example as written' {
+        $out = @(Invoke-HelpExample (Get-HelpExample -Cmdlet Test-MtvWaveReadiness -Title 'Readiness of lab VMs'))
+        @($out.Target | Sort-Object -Unique) | Should -Contain $Clean
+        @($out | Where-Object { $_.Target -eq $StaleVm.name -and $_.Check -eq 'CbtConsistency' }).Status | Should -Be 'Fail'
+    }
+
+    It 'projects the wrapper log''s growth from its own per-poll lines over the wave''s hours' {
+        $vms = @(Get-LabVM -HostName $Clean | Where-Object datastore -EQ 'LocalDS_0')
+        $short = Test-MtvWaveReadiness -VM $vms.name -WaveHours 1 | Where-Object Check -EQ 'WrapperLogSpace'
+        $short.Status | Should -Be 'Pass'
+        $short.Evidence | Should -Match 'measured \d+ bytes per poll \(\d+ polls in '
+        $long = Test-MtvWaveReadiness -VM $vms.name -WaveHours 200 | Where-Object Check -EQ 'WrapperLogSpace'
+        $long.Status | Should -Be 'Fail'
+        $long.Evidence | Should -Match 'the volume fills during the wave'
+        $long.Fix | Should -Match "^Register-LogRotationCron -VMHost '$Clean' -IntervalMinutes [1-5]$"
+    }
+
+    It 'writes the change board''s HTML and JSON summary with -ReportPath' {
+        $dir = Join-Path ([IO.Path]::GetTempPath()) ('wave-report-' + [guid]::NewGuid().ToString('N'))
+        try {
+            $vm = @(Get-LabVM -HostName $NoVibReload | Where-Object datastore -EQ 'LocalDS_0')[0]
+            $rows = @(Test-MtvWaveReadiness -VM $vm.name -WaveHours 1 -ReportPath $dir)
+            $html = @(Get-ChildItem $dir -Filter 'mtv-wave-readiness-*.html')
+            $json = @(Get-ChildItem $dir -Filter 'mtv-wave-readiness-*.json')
+            $html.Count | Should -Be 1
+            $json.Count | Should -Be 1
+            $doc = Get-Content -Raw $json[0].FullName | ConvertFrom-Json
+            $doc.checks.Count | Should -Be $rows.Count
+            $doc.counts.Fail | Should -Be @($rows | Where-Object Status -EQ 'Fail').Count
+            ($doc.checks | Where-Object check -EQ 'HostdRestartAfterVib').fix | Should -Be "Restart-EsxiAgents -VMHost '$NoVibReload'"
+            $page = Get-Content -Raw $html[0].FullName
+            $page | Should -Match '<h2>Not ready</h2>'
+            $page | Should -Match "Restart-EsxiAgents -VMHost &#39;$NoVibReload&#39;"
+            $page | Should -Not -Match '<script'
+        }
+        finally { Remove-Item -LiteralPath $dir -Recurse -Force -ErrorAction SilentlyContinue }
+    }
+
+    It 'reads a host over its existing session: no new SSH login' {
+        $before = Get-LabSshdLoginCount $Clean
+        $vm = $WaveVms | Where-Object host -EQ $Clean | Select-Object -First 1
+        Test-MtvWaveReadiness -VM $vm.name | Out-Null
+        (Get-LabSshdLoginCount $Clean) - $before | Should -Be 0
+    }
+
+    Context 'applying the fixes' {
+        It 'previews a Disk.MaxLUN change with -WhatIf and changes nothing' {
+            Set-EsxiDiskMaxLun -VMHost $LowMaxLun -Value 2048 -WhatIf | Should -BeNullOrEmpty
+            $r = Test-MtvWaveReadiness -VM (Get-LabVM -HostName $LowMaxLun).name | Where-Object Check -EQ 'DiskMaxLun'
+            $r.Status | Should -Be 'Fail'
+            $r.Evidence | Should -Match '^Disk\.MaxLUN 2;'
+        }
+
+        It 'raises Disk.MaxLUN from the failed rows (help example) and reads it back' {
+            $out = @(Invoke-HelpExample (Get-HelpExample -Cmdlet Set-EsxiDiskMaxLun -Title 'Fix the hosts the readiness check failed'))
+            $out.Count | Should -Be 1
+            $out[0].VMHost | Should -Be $LowMaxLun
+            $out[0].PreviousValue | Should -Be 2
+            $out[0].Value | Should -Be 2048
+            $out[0].HighestLunInUse | Should -Be 0
+            $out[0].Changed | Should -BeTrue
+            # Again: already set, nothing changed.
+            (Set-EsxiDiskMaxLun -VMHost $LowMaxLun -Value 2048).Changed | Should -BeFalse
+        }
+
+        It 'leaves only the host without a session not ready once every fix is applied' {
+            $failed = @($Result | Where-Object { $_.Status -in 'Fail', 'Warn' })
+            $failed | Where-Object Check -EQ 'HostdRestartAfterVib' | Restart-EsxiAgents -Confirm:$false | Out-Null
+            $failed | Where-Object Check -EQ 'WrapperLogSpace' | Clear-VmkfstoolsWrapperLog -Confirm:$false | Out-Null
+            $failed | Where-Object Check -EQ 'CbtConsistency' | Reset-VMChangeTracking -PowerOff -Force -Confirm:$false | Out-Null
+            # The help example raises the warned host's limit.
+            $raised = @(Invoke-HelpExample (Get-HelpExample -Cmdlet Set-EsxiHostdTmpMemory -Title 'Raise it where the readiness check warned'))
+            $raised.Count | Should -Be 1
+            $raised[0].PreviousMaxKB | Should -Be 512000
+            $raised[0].MaxKB | Should -Be 1048576
+            $raised[0].RecordedMaxKB | Should -Be 512000
+            $again = @(Test-MtvWaveReadiness -VM $WaveVms.name -WaveHours 1)
+            ($again | Where-Object { $_.Target -eq $TmpLimit -and $_.Check -eq 'HostdTmpMemory' }).Evidence | Should -Match 'raised for the wave, the value before it \(512000 KB\) is kept on the host'
+            Get-NotPassed $again | Should -Be @(foreach ($c in 'HostdRestartAfterVib', 'HostdTmpMemory', 'SshCloneMethod', 'WrapperLogSpace') { "$NoSession $c Unknown" })
+        }
+
+        It 'keeps the value before the first raise on the host; a second raise does not replace it; -WhatIf changes nothing' {
+            Invoke-LabHost $TmpLimit 'cat /var/run/mtvremediation-hostd-tmp' | Should -Match '(?m)^group 7\s+min:0\s+max:512000'
+            $again = Set-EsxiHostdTmpMemory -VMHost $TmpLimit -MaxMB 2048 -Confirm:$false
+            $again.PreviousMaxKB | Should -Be 1048576
+            $again.RecordedMaxKB | Should -Be 512000
+            Set-EsxiHostdTmpMemory -VMHost $TmpLimit -MaxMB 4096 -WhatIf | Should -BeNullOrEmpty
+            Invoke-LabHost $TmpLimit 'vsish -e get /sched/groups/7/memAllocation' | Should -Match 'max:2097152'
+            # Never lowered.
+            (Set-EsxiHostdTmpMemory -VMHost $TmpLimit -MaxMB 1024 -Confirm:$false).Changed | Should -BeFalse
+        }
+
+        It 'puts the recorded value back after the wave and removes the record' {
+            $r = Invoke-HelpExample (Get-HelpExample -Cmdlet Restore-EsxiHostdTmpMemory -Title 'Restore a lab host')
+            $r.PreviousMaxKB | Should -Be 2097152
+            $r.MaxKB | Should -Be 512000
+            $r.Changed | Should -BeTrue
+            Invoke-LabHost $TmpLimit 'test -e /var/run/mtvremediation-hostd-tmp && echo present || echo gone' | Should -Be 'gone'
+            # Nothing left to restore.
+            (Restore-EsxiHostdTmpMemory -VMHost $TmpLimit -Confirm:$false).Changed | Should -BeFalse
+        }
+    }
+}
