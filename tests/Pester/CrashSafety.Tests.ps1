@@ -22,6 +22,7 @@ BeforeAll {
     $script:ManifestPath = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $PSScriptRoot '../../out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
     Import-Module $ManifestPath -Force
     Import-Module (Join-Path $PSScriptRoot '../lab/Lab.psm1') -Force
+    . (Join-Path $PSScriptRoot 'HelpExample.ps1')
 }
 
 Describe 'Crash-safe CBT resets' -Tag Lab, Fault -Skip:(-not $LabUp) {
@@ -215,7 +216,7 @@ $Command
         Get-Record $vm | Should -BeNullOrEmpty
     }
 
-    It 'Get-MtvPendingOperation | Resume-MtvPendingOperation: -WhatIf changes nothing, then the reset is finished from the record' {
+    It 'Get-MtvPendingOperation | Resume-MtvPendingOperation: -WhatIf changes nothing (the help examples), then the reset is finished from the record' {
         $vm = New-CrashVM 'resume pipe' -PowerOn
         Invoke-LabVcsimCtl task-time @{ method = 'ReconfigVM_Task'; ms = 3000 } | Out-Null
         $run = Invoke-KilledClient "Reset-VMChangeTracking -VM '$($vm.Name)' -PowerOff -Force -Confirm:`$false" -KillWhen { Test-TaskOf $vm 'PowerOff' 'success' }
@@ -228,7 +229,10 @@ $Command
         $pending = @(Get-MtvPendingOperation | Where-Object Target -eq $vm.Name)
         $pending.Count | Should -Be 1
         $pending[0].VMId | Should -Be "VirtualMachine-$($vm.MoRef)"
-        @($pending | Resume-MtvPendingOperation -WhatIf) | Should -BeNullOrEmpty
+        # The help examples as written: the listing, and resuming everything under -WhatIf.
+        $listed = Invoke-HelpExample (Get-HelpExample -Cmdlet Get-MtvPendingOperation -Title 'The details of each pending change') | Out-String -Width 400
+        $listed | Should -Match ([regex]::Escape("Reset-VMChangeTracking -VM '$($vm.Name)'"))
+        @(Invoke-HelpExample (Get-HelpExample -Cmdlet Resume-MtvPendingOperation -Title 'See what resuming would do')) | Should -BeNullOrEmpty
         Get-Record $vm | Should -Be $record -Because '-WhatIf changes nothing'
         (Get-VcsimVMState $Raw $vm).PowerState | Should -Be 'poweredOff'
 

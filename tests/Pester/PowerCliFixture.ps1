@@ -113,8 +113,9 @@ function Get-LabVCenterCredential($Lab) {
     [pscredential]::new($Lab.vcsim.user, (ConvertTo-SecureString $password -AsPlainText -Force))
 }
 
-function Get-VcsimPlacement($Session, $Lab) {
-    $hostDoc = @($Lab.vcsim.hosts | Where-Object { -not $_.cluster })[0]
+function Get-VcsimPlacement($Session, $Lab, [string] $HostName) {
+    # -HostName: that host (and its cluster's or its own pool); default the first standalone host.
+    $hostDoc = if ($HostName) { @($Lab.vcsim.hosts | Where-Object name -EQ $HostName)[0] } else { @($Lab.vcsim.hosts | Where-Object { -not $_.cluster })[0] }
     if (-not $hostDoc) { $hostDoc = @($Lab.vcsim.hosts)[0] }
     $parent = (Get-VcsimProperty $Session 'HostSystem' $hostDoc.moref 'parent')['parent']
     # GetAttribute('type') without a namespace: vcsim also sends XMLSchema-instance:type on val.

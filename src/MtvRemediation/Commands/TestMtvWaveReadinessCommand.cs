@@ -23,7 +23,8 @@ namespace MtvRemediation.Commands
     /// probe and one command for the inventory and the readiness facts), on up to -ThrottleLimit
     /// hosts at once. The rules are <see cref="WaveReadiness"/>'s.
     /// </summary>
-    [Cmdlet(VerbsDiagnostic.Test, "MtvWaveReadiness", DefaultParameterSetName = VMSet)]
+    // ShouldProcess only for -StartSshService (it starts a host service); the checks themselves change nothing.
+    [Cmdlet(VerbsDiagnostic.Test, "MtvWaveReadiness", DefaultParameterSetName = VMSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(WaveReadinessCheck))]
     public sealed class TestMtvWaveReadinessCommand : VSphereCmdlet, IDynamicParameters
     {
