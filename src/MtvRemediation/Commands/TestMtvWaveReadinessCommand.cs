@@ -113,9 +113,26 @@ namespace MtvRemediation.Commands
             }
 
             var started = DateTime.UtcNow;
-            CheckVms(targets, warmByInput);
-            var luns = ReadLuns(targets);
-            CheckHosts(loads, luns);
+            // vCenter's part (the VMs' CBT state, the hosts' Disk.MaxLUN) runs beside the hosts' SSH
+            // reads instead of before them: the wall time is the longer of the two, not their sum.
+            var luns = System.Threading.Tasks.Task.Run(() => ReadLuns(targets, CancelToken));
+            var vms = System.Threading.Tasks.Task.Run(() => CheckVmsAsync(targets, warmByInput, CancelToken));
+            try
+            {
+                CheckHosts(loads, luns);
+            }
+            finally
+            {
+                // Written on the pipeline thread once the host fan-out is done (or stopped).
+                try { System.Threading.Tasks.Task.WaitAll(luns, vms); }
+                catch (AggregateException) when (CancelToken.IsCancellationRequested) { }
+            }
+            foreach (var e in luns.Result.Errors) WriteError(e);
+            foreach (var (row, error) in vms.Result)
+            {
+                if (error != null) WriteError(error);
+                if (row != null) { if (_reportDirectory != null) _rows.Enqueue(row); WriteObject(row); }
+            }
             if (_reportDirectory != null) SaveReport(started, targets);
         }
 
@@ -176,49 +193,67 @@ namespace MtvRemediation.Commands
             }
         }
 
-        private void CheckVms(IReadOnlyList<VmTarget> targets, Dictionary<VMInput, bool> warmByInput)
+        // Every VM's CBT inspection at once: the shared reads coalesce the folder listings and state
+        // reads of the VMs that ask together into one request per datastore and vCenter, so the more
+        // ask at once, the fewer requests (a throttle of 16 made 200 VMs 13 rounds of listings).
+        // Bounded only so that one call never holds thousands of waits. Rows and errors come back in
+        // the VMs' order.
+        private const int VmInspectionsAtOnce = 512;
+
+        private async System.Threading.Tasks.Task<List<(WaveReadinessCheck? Row, ErrorRecord? Error)>> CheckVmsAsync(
+            IReadOnlyList<VmTarget> targets, Dictionary<VMInput, bool> warmByInput, System.Threading.CancellationToken ct)
         {
             var cbt = new ChangeTrackingRun();
-            RunParallel(targets, _hosts.Parameters.ThrottleLimit, "Checking the wave's VMs", t => t.Vm.Name, (t, sink, ct) =>
+            using var gate = new System.Threading.SemaphoreSlim(VmInspectionsAtOnce);
+            var perVm = targets.Select(async t =>
             {
                 var options = Options(warmByInput.TryGetValue(t.Input, out var w) ? w : Warm.IsPresent);
+                var rows = new List<(WaveReadinessCheck?, ErrorRecord?)>();
+                await gate.WaitAsync(ct).ConfigureAwait(false);
                 try
                 {
-                    var inspection = cbt.Inspect(t.Connection.Client, t.Vm, ct);
-                    foreach (var f in WaveReadiness.VmChecks(inspection, options)) Emit(sink, VmRow(f, t));
+                    var inspection = await cbt.InspectAsync(t.Connection.Client, t.Vm, ct).ConfigureAwait(false);
+                    foreach (var f in WaveReadiness.VmChecks(inspection, options)) rows.Add((VmRow(f, t), null));
                 }
                 catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException || ex is TimeoutException)
                 {
-                    sink.WriteError(ErrorFor(ex, t.Input.Original, t.Connection));
-                    foreach (var f in WaveReadiness.VmUnreadable(ex.Message, options)) Emit(sink, VmRow(f, t));
+                    rows.Add((null, ErrorFor(ex, t.Input.Original, t.Connection)));
+                    foreach (var f in WaveReadiness.VmUnreadable(ex.Message, options)) rows.Add((VmRow(f, t), null));
                 }
-            });
+                finally { gate.Release(); }
+                return rows;
+            }).ToList();
+            var all = await System.Threading.Tasks.Task.WhenAll(perVm).ConfigureAwait(false);
+            return all.SelectMany(r => r).ToList();
         }
 
-        // Disk.MaxLUN of every host of the wave, per vCenter (pipeline thread: a handful of round trips).
-        private Dictionary<string, (HostLunState? State, string Server)> ReadLuns(IReadOnlyList<VmTarget> targets)
+        // Disk.MaxLUN of every host of the wave, per vCenter (a handful of round trips); errors are written by the caller.
+        private (Dictionary<string, (HostLunState? State, string Server)> Luns, List<ErrorRecord> Errors) ReadLuns(IReadOnlyList<VmTarget> targets, System.Threading.CancellationToken ct)
         {
             var result = new Dictionary<string, (HostLunState?, string)>(StringComparer.OrdinalIgnoreCase);
+            var errors = new List<ErrorRecord>();
             foreach (var byConnection in targets.Where(t => !string.IsNullOrEmpty(t.Vm.HostName)).GroupBy(t => t.Connection))
             {
                 var conn = byConnection.Key;
                 var hosts = byConnection.GroupBy(t => t.Vm.Host).ToDictionary(g => g.Key, g => g.First().Vm.HostName);
                 try
                 {
-                    foreach (var s in HostLunSettings.ReadAsync(conn.Client.Soap, hosts.Keys.ToList(), CancelToken).GetAwaiter().GetResult())
+                    foreach (var s in HostLunSettings.ReadAsync(conn.Client.Soap, hosts.Keys.ToList(), ct).GetAwaiter().GetResult())
                         result[hosts[s.Host]] = (s, conn.Server);
                 }
                 catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException || ex is TimeoutException)
                 {
-                    WriteError(ErrorFor(ex, conn, conn));
+                    errors.Add(VIErrors.FromException(ex, conn, conn.Server));
                     foreach (var h in hosts.Values) result[h] = (null, conn.Server);
                 }
             }
-            return result;
+            return (result, errors);
         }
 
-        private void CheckHosts(Dictionary<string, WaveHostLoad> loads, Dictionary<string, (HostLunState? State, string Server)> luns)
+        private void CheckHosts(Dictionary<string, WaveHostLoad> loads, System.Threading.Tasks.Task<(Dictionary<string, (HostLunState? State, string Server)> Luns, List<ErrorRecord> Errors)> lunsRead)
         {
+            // A host's rows wait for vCenter's LUN read (started before the fan-out, usually done by then).
+            Dictionary<string, (HostLunState? State, string Server)> Luns() => lunsRead.GetAwaiter().GetResult().Luns;
             var options = Options(false);
             var request = new HostDiagnosisRequest { Space = new LogSpaceOptions(), Readiness = true };
             var hosts = loads.Keys.Select(h => new HostTarget(h, h)).ToList();
@@ -228,12 +263,14 @@ namespace MtvRemediation.Commands
                 {
                     var load = loads[target.Name];
                     var read = HostDiagnosisReader.Read(shell, request, ct);
+                    var luns = Luns();
                     foreach (var f in WaveReadiness.HostChecks(read, load, options)) Emit(sink, HostRow(f, target.Name, luns));
                     Emit(sink, HostRow(WaveReadiness.MaxLun(LunOf(luns, target.Name), load, options), target.Name, luns));
                 },
                 onFailure: (target, error, sink) =>
                 {
                     // No shell: the host's SSH checks are Unknown with the reason, never a Pass; vCenter's still count.
+                    var luns = Luns();
                     foreach (var f in WaveReadiness.HostUnreadable(error)) Emit(sink, HostRow(f, target.Name, luns));
                     Emit(sink, HostRow(WaveReadiness.MaxLun(LunOf(luns, target.Name), loads[target.Name], options), target.Name, luns));
                 });
