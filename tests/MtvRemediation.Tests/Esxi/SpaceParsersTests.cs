@@ -432,5 +432,36 @@ namespace MtvRemediation.Tests.Esxi
             Assert.True(AgentStatusParser.ReportsStarted("hostd", text));
             Assert.False(AgentStatusParser.ReportsStarted("vpxa", text));
         }
+
+        // A row whose size, used or available column is not a number is no answer (not a zero).
+        [Theory]
+        [InlineData("var                        abc        0         0   0% --")]
+        [InlineData("var                      49152      abc     49152   0% --")]
+        [InlineData("var                      49152        0       abc   0% --")]
+        public void A_row_with_a_column_that_is_not_a_size_is_left_out(string row)
+        {
+            var text = "Ramdisk                   1k-blocks      Used Available Use% Mounted on\n" + row + "\n" +
+                       "tmp                          262144     11728    250416   4% --\n";
+            var all = SpaceParsers.ParseTables(text);
+            Assert.Equal(new[] { "tmp" }, all.Select(e => e.Name));
+        }
+
+        [Fact]
+        public void Of_two_entries_for_the_same_mount_point_the_first_listed_holds_the_path()
+        {
+            var text = "Filesystem 1K-blocks Used Available Use% Mounted on\n" +
+                       "first 1000 100 900 10% /vmfs/volumes/ds\n" +
+                       "second 2000 100 1900 5% /vmfs/volumes/ds\n";
+            var found = SpaceParsers.FindVolumeFor(SpaceParsers.ParseTables(text), "/vmfs/volumes/ds/log/x.log");
+            Assert.Equal("first", found!.Name);
+        }
+
+        [Fact]
+        public void A_mount_point_with_a_trailing_slash_holds_the_paths_below_it()
+        {
+            Assert.True(SpaceParsers.Holds("/vmfs/volumes/ds/", "/vmfs/volumes/ds/log/x.log"));
+            Assert.True(SpaceParsers.Holds("/vmfs/volumes/ds/", "/vmfs/volumes/ds"));
+            Assert.False(SpaceParsers.Holds("/vmfs/volumes/ds/", "/vmfs/volumes/ds2/x"));
+        }
     }
 }
