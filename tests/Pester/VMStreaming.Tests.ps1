@@ -92,5 +92,11 @@ Describe 'VM cmdlets write results as each VM finishes' -Tag Lab, Streaming -Ski
         # Fast: power-on and power-off with CBT off (4 s). Slow: also its power-off before and power-on after (8 s).
         Assert-Streamed $events 'Resetting CBT' $slow.Name $fast.Name 2.5
         @($events | Where-Object Kind -EQ 'Output' | ForEach-Object { $_.Object.Succeeded }) | Should -Be @($true, $true)
+        # The bar says what the slow VM is doing while it runs (issue 25 item 5), step by step.
+        $steps = @($events | Where-Object { $_.Activity -eq 'Resetting CBT' -and $_.Current -match ([regex]::Escape("$($slow.Name) (") + '([a-z -]+)') } |
+            ForEach-Object { [regex]::Match($_.Current, [regex]::Escape("$($slow.Name) (") + '([^)]+)\)').Groups[1].Value } | Select-Object -Unique)
+        $steps | Should -Contain 'powering off' -Because 'its 2 s power-off is shown while it runs'
+        $steps | Should -Contain 'powering on' -Because 'its 2 s power-on is shown while it runs'
+
     }
 }

@@ -164,6 +164,24 @@ namespace MtvRemediation.Cbt
             _client = reads.Client;
         }
 
+        /// <summary>Each step's name (FailedStep) in the words the live view shows while it runs.</summary>
+        private static readonly Dictionary<string, string> StepWords = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["Precheck"] = "checking the power state",
+            ["RemoveRecord"] = "removing the reset's record",
+            ["WriteRecord"] = "recording the reset on the VM",
+            ["UndoInterruptedPowerOn"] = "powering off (the interrupted run's power-on)",
+            ["ShutdownGuest"] = "shutting the guest down",
+            ["PowerOff"] = "powering off",
+            ["DisableChangeTracking"] = "disabling CBT",
+            ["DeleteCtkFiles"] = "deleting the -ctk.vmdk files",
+            ["PowerOnWithCbtOff"] = "powering on with CBT off (KB cycle)",
+            ["PowerOffAfterCycle"] = "powering off (KB cycle)",
+            ["EnableChangeTracking"] = "enabling CBT",
+            ["PowerOn"] = "powering on",
+            ["VerifyCtkFiles"] = "checking the -ctk.vmdk files",
+        };
+
         /// <summary>Benchmark seam (tests/bench/CbtRecord.Bench.ps1): false measures the reset without its durable record, the baseline of what the record costs.</summary>
         internal static bool KeepRecords { get; set; } = true;
 
@@ -371,7 +389,8 @@ namespace MtvRemediation.Cbt
         }
 
         /// <summary>Executes a plan. Never throws for vSphere failures: the result says what happened.</summary>
-        public async Task<ChangeTrackingResetResult> ResetAsync(ChangeTrackingResetPlan plan, string server, CancellationToken ct)
+        /// <param name="onStep">Told each step as it begins, in words ("powering off", ...): the live view of a long reset.</param>
+        public async Task<ChangeTrackingResetResult> ResetAsync(ChangeTrackingResetPlan plan, string server, CancellationToken ct, Action<string>? onStep = null)
         {
             if (plan.Refused) throw new InvalidOperationException("A refused plan cannot be executed.");
             var vm = plan.Vm;
@@ -390,6 +409,11 @@ namespace MtvRemediation.Cbt
             };
             if (plan.Resumes != null) steps.Add("Found " + plan.Resumes);
             var step = "";
+            void SetStep(string name)
+            {
+                step = name;
+                if (onStep != null && StepWords.TryGetValue(name, out var words)) onStep(words);
+            }
             var startedUtc = DateTime.UtcNow;
             var power = vm.PowerState; // as this run left it, as far as our own successful tasks tell
             // The record on the VM from here on (an interrupted run's until this run rewrites it).
@@ -419,14 +443,14 @@ namespace MtvRemediation.Cbt
             try
             {
                 // The plan may be minutes old (confirmation prompts): act only on the state it was made for.
-                step = "Precheck";
+                SetStep("Precheck");
                 var (powerNow, _) = await _reads.GetRecentVmStateAsync(vm.MoRef, ct).ConfigureAwait(false);
                 if (powerNow != vm.PowerState)
                     throw new InvalidOperationException($"The VM's power state changed from {PowerCliPowerState(vm.PowerState)} to {PowerCliPowerState(powerNow)} since it was read; nothing was changed. Run the command again to act on the state as it is now.");
 
                 if (plan.OnlyRemoveRecord)
                 {
-                    step = "RemoveRecord";
+                    SetStep("RemoveRecord");
                     await _client.SetExtraConfigAsync(vm.MoRef, new ExtraConfigValue(VmInfo.ResetRecordKey, ""), ct).ConfigureAwait(false);
                     recordOnVm = false;
                     steps.Add($"Removed the record {VmInfo.ResetRecordKey}: the interrupted reset had done everything else");
@@ -438,7 +462,7 @@ namespace MtvRemediation.Cbt
 
                 // The KB checks one -ctk.vmdk per disk. ESXi creates them when a CBT-enabled disk is
                 // opened, so the check follows the power-on; a VM left off may have none yet.
-                step = "VerifyCtkFiles";
+                SetStep("VerifyCtkFiles");
                 try { await VerifyCtkFilesAsync(plan, power == "poweredOn", steps, result, ct).ConfigureAwait(false); }
                 finally
                 {
@@ -495,49 +519,49 @@ namespace MtvRemediation.Cbt
                 // rides on the disable (no round trip of its own).
                 if ((plan.PowerOff != PowerOffMethod.None || plan.UndoInterruptedPowerOn) && Record(plan.UndoInterruptedPowerOn ? ResetPhase.CbtOff : ResetPhase.PowerOff) is { } first)
                 {
-                    step = "WriteRecord";
+                    SetStep("WriteRecord");
                     await _client.SetExtraConfigAsync(vm.MoRef, first, ct).ConfigureAwait(false);
                 }
                 if (plan.UndoInterruptedPowerOn)
                 {
-                    step = "UndoInterruptedPowerOn";
+                    SetStep("UndoInterruptedPowerOn");
                     await _client.PowerOffAsync(vm.MoRef, ct).ConfigureAwait(false);
                     Transition("poweredOff", "PowerOffVM_Task", "the interrupted run's KB power-on undone");
                     steps.Add("Powered off (PowerOffVM_Task): the interrupted run had powered the VM on for KB 2139574's cycle");
                 }
                 if (plan.PowerOff != PowerOffMethod.None)
                 {
-                    var method = await PowerOffAsync(plan, steps, s => step = s, ct).ConfigureAwait(false);
+                    var method = await PowerOffAsync(plan, steps, SetStep, ct).ConfigureAwait(false);
                     Transition("poweredOff", method, "CBT is reset with the VM off (KB 2139574)");
                 }
 
-                step = "DisableChangeTracking";
+                SetStep("DisableChangeTracking");
                 await _client.SetChangeTrackingAsync(vm.MoRef, false, plan.CtkEnabledKeys, Record(ResetPhase.CbtOff), ct).ConfigureAwait(false);
                 steps.Add("Disabled CBT (changeTrackingEnabled=false" + (plan.CtkEnabledKeys.Count > 0 ? "; " + string.Join(", ", plan.CtkEnabledKeys.Select(k => k + "=false")) : "") + ")");
 
-                step = "DeleteCtkFiles";
+                SetStep("DeleteCtkFiles");
                 await DeleteCtkFilesAsync(plan, steps, deleted, ct).ConfigureAwait(false);
 
                 if (plan.PowerCycleWithCbtOff)
                 {
-                    step = "PowerOnWithCbtOff";
+                    SetStep("PowerOnWithCbtOff");
                     await _client.PowerOnAsync(vm.MoRef, ct).ConfigureAwait(false);
                     Transition("poweredOn", "PowerOnVM_Task", "power-on with CBT disabled: the disks are opened without CBT (KB 2139574)");
                     steps.Add("Powered on with CBT disabled (the disks are opened without CBT)");
-                    step = "PowerOffAfterCycle";
+                    SetStep("PowerOffAfterCycle");
                     await _client.PowerOffAsync(vm.MoRef, ct).ConfigureAwait(false);
                     Transition("poweredOff", "PowerOffVM_Task", "power-off right after the CBT-disabled power-on (KB 2139574)");
                     steps.Add("Powered off again (PowerOffVM_Task)");
                 }
                 else steps.Add("Skipped the power-on/power-off with CBT disabled (-SkipPowerCycle)");
 
-                step = "EnableChangeTracking";
+                SetStep("EnableChangeTracking");
                 await _client.SetChangeTrackingAsync(vm.MoRef, true, plan.CtkEnabledKeys, plan.PowerOnAfter ? Record(ResetPhase.PowerOn) : RemoveRecord(), ct).ConfigureAwait(false);
                 steps.Add("Enabled CBT (changeTrackingEnabled=true" + (plan.CtkEnabledKeys.Count > 0 ? "; " + string.Join(", ", plan.CtkEnabledKeys.Select(k => k + "=true")) : "") + ")");
 
                 if (plan.PowerOnAfter)
                 {
-                    step = "PowerOn";
+                    SetStep("PowerOn");
                     await _client.PowerOnAsync(vm.MoRef, ct).ConfigureAwait(false);
                     Transition("poweredOn", "PowerOnVM_Task", "original power state restored");
                     steps.Add("Powered on (original power state restored; ESXi creates new -ctk.vmdk files as the disks open)");

@@ -62,9 +62,9 @@ namespace MtvRemediation.Cbt
         /// Phase 3 (worker thread): executes an approved plan. The result is the server's truth at
         /// the end; a reset that did not complete also returns its error (<see cref="ResetFailure"/>).
         /// </summary>
-        public (ChangeTrackingResetResult Result, RemediationException? Error) Reset(IVSphereClient client, ChangeTrackingResetPlan plan, string server, CancellationToken ct)
+        public (ChangeTrackingResetResult Result, RemediationException? Error) Reset(IVSphereClient client, ChangeTrackingResetPlan plan, string server, CancellationToken ct, Action<string>? onStep = null)
         {
-            var result = EngineFor(client).ResetAsync(plan, server, ct).GetAwaiter().GetResult();
+            var result = EngineFor(client).ResetAsync(plan, server, ct, onStep).GetAwaiter().GetResult();
             return (result, ResetFailure(result));
         }
 

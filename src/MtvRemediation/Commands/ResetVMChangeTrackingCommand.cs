@@ -77,7 +77,12 @@ namespace MtvRemediation.Commands
             RunParallel(approved, ThrottleLimit, "Resetting CBT", i => targets[i].Vm.Name, (i, sink, ct) =>
             {
                 var t = targets[i];
-                var (result, error) = cbt.Reset(t.Connection.Client, plans[i]!, t.Connection.Server, ct);
+                // Each step live: beside the VM's name in the progress status, and as a verbose line as it begins.
+                var (result, error) = cbt.Reset(t.Connection.Client, plans[i]!, t.Connection.Server, ct, step =>
+                {
+                    sink.ReportStep(step);
+                    sink.WriteVerbose($"{t.Vm.Name}: {step}...");
+                });
                 foreach (var s in result.Steps) sink.WriteVerbose($"{result.VM}: {s}");
                 sink.WriteObject(result);
                 if (error != null) sink.WriteError(error.ToErrorRecord(t.Input.Original, MyInvocation.MyCommand.Name));

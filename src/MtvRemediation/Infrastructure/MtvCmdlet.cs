@@ -60,5 +60,8 @@ namespace MtvRemediation.Infrastructure
         void WriteVerbose(string text);
         void WriteWarning(string text);
         void WriteDebug(string text);
+
+        /// <summary>What the current item is doing now (shown beside its name in the progress status while it runs).</summary>
+        void ReportStep(string step);
     }
 }

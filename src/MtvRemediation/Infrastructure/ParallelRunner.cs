@@ -43,6 +43,7 @@ namespace MtvRemediation.Infrastructure
 
         // 0 = queued, 1 = running, 2 = done; written by workers, read on the pipeline thread.
         private readonly int[] _state;
+        private readonly string?[] _steps; // what a running item reports it is doing (IOutputSink.ReportStep)
         private int _next = -1;
         private int _done;
 
@@ -55,6 +56,7 @@ namespace MtvRemediation.Infrastructure
             _describe = describe;
             _activityId = activityId;
             _state = new int[items.Count];
+            _steps = new string?[items.Count];
         }
 
         public void Run(int throttleLimit, Action<T, IOutputSink, CancellationToken> work)
@@ -68,7 +70,7 @@ namespace MtvRemediation.Infrastructure
             {
                 var t = new Thread(() =>
                 {
-                    var sink = new WorkerSink(_queue);
+                    var sink = new WorkerSink(_queue, this);
                     try { WorkLoop(sink, work); }
                     finally
                     {
@@ -116,6 +118,7 @@ namespace MtvRemediation.Infrastructure
                 var i = Interlocked.Increment(ref _next);
                 if (i >= _items.Count) break;
                 Volatile.Write(ref _state[i], 1);
+                sink.Current = i;
                 try { work(_items[i], sink, token); }
                 catch (OperationCanceledException) when (token.IsCancellationRequested) { break; }
                 catch (Exception ex)
@@ -156,7 +159,9 @@ namespace MtvRemediation.Infrastructure
             var pending = new List<string>();
             for (var i = 0; i < _items.Count; i++)
             {
-                if (Volatile.Read(ref _state[i]) == 1) pending.Add(_describe(_items[i]));
+                if (Volatile.Read(ref _state[i]) != 1) continue;
+                var step = Volatile.Read(ref _steps[i]);
+                pending.Add(step == null ? _describe(_items[i]) : $"{_describe(_items[i])} ({step})");
             }
             var queued = _items.Count - _done - pending.Count;
             var current = pending.Count == 0 ? "" : "Waiting for " + Names(pending);
@@ -271,7 +276,18 @@ namespace MtvRemediation.Infrastructure
         private sealed class WorkerSink : IOutputSink
         {
             private readonly OrderedQueue _queue;
-            public WorkerSink(OrderedQueue queue) => _queue = queue;
+            private readonly ParallelRunner<T> _runner;
+            public WorkerSink(OrderedQueue queue, ParallelRunner<T> runner)
+            {
+                _queue = queue;
+                _runner = runner;
+            }
+
+            /// <summary>The item this worker is on.</summary>
+            public int Current { get; set; }
+
+            // Shown at the next progress refresh (at most ProgressRefresh later); not a record of its own.
+            public void ReportStep(string step) => Volatile.Write(ref _runner._steps[Current], step);
 
             /// <summary>Sequence number of this worker's last posted action.</summary>
             public long LastPosted { get; private set; }

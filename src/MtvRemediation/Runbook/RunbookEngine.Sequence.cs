@@ -137,7 +137,7 @@ namespace MtvRemediation.Runbook
                 var approved = vms.Where(v => v.ResetApproved).ToList();
                 cbt.Approve(approved.Select(v => (v.Client, v.ResetPlan!)));
                 host.RunInParallel(RunbookPhase.ResetChangeTracking, "Resetting CBT",
-                    approved.Select(v => new RunbookWork(v.Vm.Name, v, (verbose, ct) => ResetVm(v, cbt, ct))).ToList());
+                    approved.Select(v => new RunbookWork(v.Vm.Name, v, (verbose, ct) => ResetVm(v, cbt, ct, step => verbose($"{v.Vm.Name}: {step}...")))).ToList());
 
                 // 4. Agents last, only when asked: a hostd restart would interrupt the resets' tasks.
                 phase = RunbookPhase.RestartAgents;

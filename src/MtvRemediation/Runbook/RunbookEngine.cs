@@ -399,9 +399,10 @@ namespace MtvRemediation.Runbook
         }
 
         /// <summary>Phase 3: one VM's CBT reset (never throws for vSphere failures: the result says where the VM is).</summary>
-        public static void ResetVm(RunbookVmState vm, ChangeTrackingRun cbt, CancellationToken ct)
+        /// <param name="onStep">Told each step of the reset as it begins (the live view).</param>
+        public static void ResetVm(RunbookVmState vm, ChangeTrackingRun cbt, CancellationToken ct, Action<string>? onStep = null)
         {
-            var (result, error) = cbt.Reset(vm.Client, vm.ResetPlan!, vm.Server, ct);
+            var (result, error) = cbt.Reset(vm.Client, vm.ResetPlan!, vm.Server, ct, onStep);
             vm.ResetResult = result;
             foreach (var s in result.Steps) vm.AddAction(s);
             if (error != null) vm.Fail(error);
