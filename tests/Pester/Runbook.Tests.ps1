@@ -157,6 +157,39 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
             Test-Path $reportDir | Should -BeFalse
         }
 
+        It '-Confirm asks the power cycle before the host actions (a Yes to All only carries down to lower-impact kinds); declined, nothing changes' {
+            if (-not ('MtvRemediation.TestHost.ScriptedHost' -as [type])) { Add-Type -Path (Join-Path $PSScriptRoot 'ScriptedHost.cs') }
+            $before = Get-RunbookSceneState $scene
+            # A host that answers the prompts from a script and records them: No to the first, No to All after.
+            $ui = [MtvRemediation.TestHost.ScriptedHost]::new([string[]]@('No', 'No to All'))
+            $rs = [runspacefactory]::CreateRunspace($ui)
+            $rs.Open()
+            $ps = [powershell]::Create()
+            try {
+                $ps.Runspace = $rs
+                $null = $ps.AddScript({
+                        param($m, $sceneScript, $vm)
+                        Import-Module $m
+                        . $sceneScript
+                        Connect-RunbookLab
+                        Invoke-MtvRemediation -VM $vm -PowerOff -Force -RegisterLogRotation -Confirm -WarningAction SilentlyContinue
+                    }).AddArgument($manifestPath).AddArgument((Join-Path $PSScriptRoot '../lab/RunbookScene.ps1')).AddArgument($vmName)
+                $out = @($ps.Invoke())
+            }
+            finally { $ps.Dispose(); $rs.Dispose() }
+            $prompts = @($ui.Prompts)
+            $prompts.Count | Should -Be 2 -Because 'No to All on the second answers every later question'
+            $prompts[0] | Should -Match ([regex]::Escape("VM '$vmName'")) -Because 'the power cycle is asked first'
+            $prompts[0] | Should -Match 'power off hard'
+            $prompts[1] | Should -Match ([regex]::Escape($hostName))
+            (Split-Summary $out).VM[0].Result | Should -Be 'Declined'
+            $after = Get-RunbookSceneState $scene
+            $after.PowerState | Should -Be 'poweredOn'
+            $after.LogBytes | Should -Be $before.LogBytes
+            $after.Crontab | Should -BeExactly $before.Crontab
+            $after.CtkFiles | Should -Be $before.CtkFiles
+        }
+
         It 'remediates end to end: /var freed (archive first), rotation job, CBT reset, healthy after-state, verified' {
             $crontabBefore = (Get-RunbookSceneState $scene).Crontab
             $errs = $null

@@ -112,13 +112,17 @@ namespace MtvRemediation.Runbook
             foreach (var h in hosts) KeptTailRecord.WarnPending(host.WriteWarning, h.Name, options.LogSpace.LogPath);
             foreach (var h in hosts) foreach (var e in h.TakeNewErrors()) host.WriteError(e, h.ErrorTarget);
             foreach (var v in vms) foreach (var e in v.TakeNewErrors()) host.WriteError(e, v.ErrorTarget);
-            ConfirmHostActions(host, hosts, options);
+            // Asked from the highest impact down: the VMs' power cycles, then the agent restarts, then
+            // the log clears and rotation jobs. PowerShell's "Yes to All" approves every later
+            // question of the command, so it may only ever carry down to a lower-impact kind, never
+            // from a cron job up to a power cycle. (The run still acts in its own order: hosts first.)
             foreach (var v in vms)
             {
                 if (v.ResetPlan == null || v.Refused) continue;
                 v.ResetApproved = host.Confirm($"VM '{v.Vm.Name}' on {v.Vm.HostName} ({v.Server})", DescribeReset(v) + " (because " + v.ResetReason + ")");
                 if (!v.ResetApproved) v.AllConfirmed = false;
             }
+            ConfirmHostActions(host, hosts, options);
             // The report was asked for with -ReportPath: no second confirmation; -WhatIf only names it.
             if (whatIf && options.ArchiveDirectory != null) host.Confirm(options.ArchiveDirectory, "Write the remediation report (HTML and JSON) and the log archives");
             var writeReport = options.ArchiveDirectory != null && !whatIf;
@@ -178,12 +182,11 @@ namespace MtvRemediation.Runbook
             return result;
         }
 
+        // Agent restarts first (they interrupt management and running tasks), then the log's actions.
         private static void ConfirmHostActions(IRunbookHost runner, List<RunbookHostState> hosts, RunbookOptions options)
         {
             foreach (var h in hosts)
             {
-                if (h.ClearLog && !runner.Confirm(h.Name, DescribeClear(h, options))) { h.ClearLog = false; h.AllConfirmed = false; }
-                if (h.RegisterCron && !runner.Confirm(h.Name, DescribeCron(h, options))) { h.RegisterCron = false; h.AllConfirmed = false; }
                 if (h.RestartAgents)
                 {
                     // The same vSAN/LACP check as the agent restart on its own, read during the diagnosis.
@@ -193,6 +196,11 @@ namespace MtvRemediation.Runbook
                         runner.WriteWarning($"{h.Name}: could not tell whether it uses vSAN with LACP; restarting its agents then can affect running vSAN tasks.");
                     if (!runner.Confirm(h.Name, DescribeAgents(options))) { h.RestartAgents = false; h.AllConfirmed = false; }
                 }
+            }
+            foreach (var h in hosts)
+            {
+                if (h.ClearLog && !runner.Confirm(h.Name, DescribeClear(h, options))) { h.ClearLog = false; h.AllConfirmed = false; }
+                if (h.RegisterCron && !runner.Confirm(h.Name, DescribeCron(h, options))) { h.RegisterCron = false; h.AllConfirmed = false; }
             }
         }
 

@@ -201,9 +201,10 @@ namespace MtvRemediation.Tests.Remediation
                 host.Log.Where(l => l.StartsWith("phase", StringComparison.Ordinal)).ToArray());
             var confirms = host.Log.Where(l => l.StartsWith("confirm", StringComparison.Ordinal)).ToList();
             Assert.Equal(3, confirms.Count);
-            Assert.StartsWith("confirm esx-test: Truncate " + log + " in place", confirms[0]);
-            Assert.StartsWith("confirm esx-test: Add a temporary cron job", confirms[1]);
-            Assert.StartsWith("confirm VM 'app1' on esx-test (vc): Reset CBT: ", confirms[2]);
+            // Asked from the highest impact down (a "Yes to All" only carries to lower-impact kinds): the power cycle first.
+            Assert.StartsWith("confirm VM 'app1' on esx-test (vc): Reset CBT: ", confirms[0]);
+            Assert.StartsWith("confirm esx-test: Truncate " + log + " in place", confirms[1]);
+            Assert.StartsWith("confirm esx-test: Add a temporary cron job", confirms[2]);
             Assert.True(host.Log.IndexOf(confirms[2]) < host.Log.IndexOf("phase FreeSpace (1)"));
 
             Assert.Empty(host.Errors);
