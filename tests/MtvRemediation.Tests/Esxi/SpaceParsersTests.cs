@@ -447,6 +447,15 @@ namespace MtvRemediation.Tests.Esxi
         }
 
         [Fact]
+        public void A_row_whose_use_column_has_no_percent_sign_is_left_out()
+        {
+            var text = "Filesystem 1K-blocks Used Available Use% Mounted on\n" +
+                       "garbled 1000 100 900 55 /vmfs/volumes/ds\n" +
+                       "good 1000 100 900 10% /vmfs/volumes/ds2\n";
+            Assert.Equal(new[] { "good" }, SpaceParsers.ParseTables(text).Select(e => e.Name));
+        }
+
+        [Fact]
         public void Of_two_entries_for_the_same_mount_point_the_first_listed_holds_the_path()
         {
             var text = "Filesystem 1K-blocks Used Available Use% Mounted on\n" +
