@@ -260,5 +260,47 @@ namespace MtvRemediation.Tests.Esxi
         {
             Assert.Throws<System.ArgumentOutOfRangeException>(() => RotationEntry.ScheduleForInterval(minutes));
         }
+
+        // Survivors of the mutation run, each a behaviour of its own.
+        [Fact]
+        public void An_entry_made_by_the_public_constructor_claims_neither_the_final_newline_nor_the_file()
+        {
+            var line = new RotationEntry("*/5 * * * *", "/var/log/vmkfstools-wrapper.log", 1024).ToLine();
+            Assert.DoesNotContain("eol=ours", line);
+            Assert.DoesNotContain("file=ours", line);
+        }
+
+        [Fact]
+        public void An_interval_out_of_range_says_the_range()
+        {
+            var ex = Assert.Throws<System.ArgumentOutOfRangeException>(() => RotationEntry.ScheduleForInterval(60));
+            Assert.Contains("1-59", ex.Message);
+        }
+
+        [Fact]
+        public void A_path_holding_the_tag_text_is_read_back_from_its_real_tag()
+        {
+            var e = new RotationEntry("*/5 * * * *", "/var/log/x " + Crontab.Tag + " max=1 path=y", 2048);
+            var parsed = RotationEntry.TryParse(System.Text.Encoding.UTF8.GetBytes(e.ToLine()));
+            Assert.NotNull(parsed);
+            Assert.Equal(e.LogPath, parsed!.LogPath);
+            Assert.Equal(2048, parsed.MaxBytes);
+        }
+
+        [Fact]
+        public void A_line_with_the_tag_that_ends_in_a_backslash_is_not_ours_and_does_not_throw()
+        {
+            Assert.Null(RotationEntry.TryParse(System.Text.Encoding.UTF8.GetBytes("*/5 * * * * true " + Crontab.Tag + " max=1 path=/var/log/a\\")));
+            Assert.Null(RotationEntry.TryParse(System.Text.Encoding.UTF8.GetBytes("*/5 * * * * true " + Crontab.Tag + " max=1 path=\\")));
+        }
+
+        [Theory]
+        [InlineData("a  b", new[] { "a", "b" })]
+        [InlineData("\\' x", new[] { "'", "x" })]
+        [InlineData("'it'\\''s' z", new[] { "it's", "z" })]
+        public void Shell_words_split_as_sh_splits_our_quoting(string text, string[] words)
+        {
+            Assert.Equal(words, ShellWords.Split(text));
+        }
     }
 }
