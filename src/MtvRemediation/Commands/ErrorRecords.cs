@@ -100,6 +100,6 @@ namespace MtvRemediation.Commands
 
         private static string VmTarget(string? vm) => vm == null ? string.Empty : " -VM " + Quote(vm);
 
-        private static string Quote(string value) => "'" + value.Replace("'", "''") + "'";
+        private static string Quote(string value) => PowerShellQuote.Literal(value);
     }
 }

@@ -160,6 +160,6 @@ namespace MtvRemediation.Esxi
                 "Check that -Address/-Port reach the intended host and that the pinned value was copied from that host.");
         }
 
-        internal static string PsQuote(string s) => "'" + s.Replace("'", "''") + "'";
+        internal static string PsQuote(string s) => PowerShellQuote.Literal(s);
     }
 }

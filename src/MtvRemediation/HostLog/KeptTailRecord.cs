@@ -125,7 +125,7 @@ namespace MtvRemediation.HostLog
             ResumeCommand = ResumeCommand,
         };
 
-        private static string Quote(string s) => "'" + s.Replace("'", "''") + "'";
+        private static string Quote(string s) => PowerShellQuote.Literal(s);
 
         // One "key value" line each, the value percent-encoded: a log path may hold any character.
         private string Serialize()

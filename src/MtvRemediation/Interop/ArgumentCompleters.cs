@@ -8,6 +8,7 @@ using System.Management.Automation.Language;
 using System.Threading;
 using MtvRemediation.Esxi;
 using MtvRemediation.HostLog;
+using MtvRemediation.Infrastructure;
 using MtvRemediation.VSphere;
 
 namespace MtvRemediation.Interop
@@ -70,7 +71,7 @@ namespace MtvRemediation.Interop
         internal static string Quote(string value)
         {
             var plain = value.Length > 0 && value.All(ch => char.IsLetterOrDigit(ch) || ch == '.' || ch == '-' || ch == '_' || ch == '/' || ch == ':');
-            return plain ? value : "'" + value.Replace("'", "''") + "'";
+            return plain ? value : PowerShellQuote.Literal(value);
         }
     }
 

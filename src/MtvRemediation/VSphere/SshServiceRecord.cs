@@ -5,6 +5,7 @@ using System.Globalization;
 using System.Linq;
 using System.Threading;
 using System.Xml.Linq;
+using MtvRemediation.Infrastructure;
 using static MtvRemediation.VSphere.VimXml;
 
 namespace MtvRemediation.VSphere
@@ -207,7 +208,7 @@ namespace MtvRemediation.VSphere
             Detail = ended
                 ? "SSH (TSM-SSH) was started by -StartSshService of a run that ended without stopping it. The next command with -StartSshService on this host stops it when its own work is done (not where the service policy is 'on')."
                 : "SSH (TSM-SSH) was started by -StartSshService of a run that may still be working; that run stops it when it ends.",
-            ResumeCommand = $"Test-VmkfstoolsLogSpace -VMHost '{hostName.Replace("'", "''")}' -Credential <credential> -StartSshService",
+            ResumeCommand = $"Test-VmkfstoolsLogSpace -VMHost {PowerShellQuote.Literal(hostName)} -Credential <credential> -StartSshService",
         };
     }
 }

@@ -312,6 +312,6 @@ namespace MtvRemediation.Wave
             : b >= 1L << 20 ? (b / (double)(1L << 20)).ToString("0.#", CultureInfo.InvariantCulture) + " MiB"
             : (b / 1024.0).ToString("0.#", CultureInfo.InvariantCulture) + " KiB";
 
-        private static string Quote(string value) => "'" + value.Replace("'", "''") + "'";
+        private static string Quote(string value) => PowerShellQuote.Literal(value);
     }
 }
