@@ -79,6 +79,16 @@ $Command
         function Test-TaskOf($Vm, [string] $Method, [string] $State) {
             @(Get-LabVcsimTask | Where-Object { $_.name -like "$Method*" -and $_.entityName -in @($Vm.Name, $Vm.MoRef) -and (-not $State -or $_.state -eq $State) }).Count -gt 0
         }
+        # A running VM's reset -PowerOff -Force, its client killed once vCenter finished the power-off
+        # (each reconfigure runs 3 s as a vCenter task, so the kill lands while the client waits for
+        # the disable); returns when vCenter has finished what the dead client had started.
+        function Stop-ResetAfterPowerOff($Vm) {
+            Invoke-LabVcsimCtl task-time @{ method = 'ReconfigVM_Task'; ms = 3000 } | Out-Null
+            $run = Invoke-KilledClient "Reset-VMChangeTracking -VM '$($Vm.Name)' -PowerOff -Force -Confirm:`$false" -KillWhen { Test-TaskOf $Vm 'PowerOff' 'success' }
+            $run.Killed | Should -BeTrue -Because "the client must die mid-reset (output: $($run.Output) $($run.Error))"
+            Wait-NoRunningTask
+            Invoke-LabVcsimCtl reset | Out-Null
+        }
         function Wait-NoRunningTask([int] $TimeoutSeconds = 20) {
             $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
             while (@(Get-LabVcsimTask | Where-Object { $_.state -in 'queued', 'running' }).Count -gt 0 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
@@ -98,13 +108,7 @@ $Command
 
     It 'killed after the power-off of a running VM: the VM is off with the record, the re-run finishes and powers it on again' {
         $vm = New-CrashVM 'kill after poweroff' -PowerOn
-        # Each reconfigure runs 3 s as a vCenter task: the kill lands while the client waits for the
-        # one that follows the power-off (the disable).
-        Invoke-LabVcsimCtl task-time @{ method = 'ReconfigVM_Task'; ms = 3000 } | Out-Null
-        $run = Invoke-KilledClient "Reset-VMChangeTracking -VM '$($vm.Name)' -PowerOff -Force -Confirm:`$false" -KillWhen { Test-TaskOf $vm 'PowerOff' 'success' }
-        $run.Killed | Should -BeTrue -Because "the client must die mid-reset (output: $($run.Output) $($run.Error))"
-        Wait-NoRunningTask
-        Invoke-LabVcsimCtl reset | Out-Null
+        Stop-ResetAfterPowerOff $vm
         $state = Get-VcsimVMState $Raw $vm
         $state.PowerState | Should -Be 'poweredOff' -Because 'the client died after powering it off'
         Get-Record $vm | Should -Match '^v1;phase=(PowerOff|CbtOff);from=poweredOn;' -Because 'the record, written before the power-off, keeps the original state'
@@ -197,11 +201,7 @@ $Command
 
     It 'the runbook never calls an interrupted VM healthy: it finishes the reset and restores the original power state' {
         $vm = New-CrashVM 'runbook resume' -PowerOn
-        Invoke-LabVcsimCtl task-time @{ method = 'ReconfigVM_Task'; ms = 3000 } | Out-Null
-        $run = Invoke-KilledClient "Reset-VMChangeTracking -VM '$($vm.Name)' -PowerOff -Force -Confirm:`$false" -KillWhen { Test-TaskOf $vm 'PowerOff' 'success' }
-        $run.Killed | Should -BeTrue
-        Wait-NoRunningTask
-        Invoke-LabVcsimCtl reset | Out-Null
+        Stop-ResetAfterPowerOff $vm
         (Get-VcsimVMState $Raw $vm).PowerState | Should -Be 'poweredOff'
 
         Invoke-LabVcsimCtl ctk-on-power-on @{ enabled = 1 } | Out-Null
@@ -218,11 +218,7 @@ $Command
 
     It 'Get-MtvPendingOperation | Resume-MtvPendingOperation: -WhatIf changes nothing (the help examples), then the reset is finished from the record' {
         $vm = New-CrashVM 'resume pipe' -PowerOn
-        Invoke-LabVcsimCtl task-time @{ method = 'ReconfigVM_Task'; ms = 3000 } | Out-Null
-        $run = Invoke-KilledClient "Reset-VMChangeTracking -VM '$($vm.Name)' -PowerOff -Force -Confirm:`$false" -KillWhen { Test-TaskOf $vm 'PowerOff' 'success' }
-        $run.Killed | Should -BeTrue
-        Wait-NoRunningTask
-        Invoke-LabVcsimCtl reset | Out-Null
+        Stop-ResetAfterPowerOff $vm
         $record = Get-Record $vm
         $record | Should -Not -BeNullOrEmpty
 
