@@ -1,6 +1,6 @@
 # Issue 22: a run that dies or races leaves nothing a re-run cannot finish (CBT resets).
 #
-# Each case runs the real module in a child process (`pwsh`), kills it with SIGKILL at a step the
+# Each case runs the real module in a child process (ChildClient.ps1), kills it with SIGKILL at a step the
 # lab makes observable (a vCenter task of the VM, slowed by /ctl/task-time so the kill lands while
 # the client waits for it), then checks the VM's state on vcsim and what the next run does.
 # Case -> test:
@@ -23,6 +23,7 @@ BeforeAll {
     Import-Module $ManifestPath -Force
     Import-Module (Join-Path $PSScriptRoot '../lab/Lab.psm1') -Force
     . (Join-Path $PSScriptRoot 'HelpExample.ps1')
+    . (Join-Path $PSScriptRoot 'ChildClient.ps1')
 }
 
 Describe 'Crash-safe CBT resets' -Tag Lab, Fault -Skip:(-not $LabUp) {
@@ -48,20 +49,17 @@ Describe 'Crash-safe CBT resets' -Tag Lab, Fault -Skip:(-not $LabUp) {
         # Runs Reset-VMChangeTracking (or any command) in a child pwsh and kills it (SIGKILL) as soon as
         # $KillWhen is true; returns how the child ended. The child never reaches its own cleanup.
         function Invoke-KilledClient([string] $Command, [scriptblock] $KillWhen, [int] $TimeoutSeconds = 60) {
-            $script = @"
+            $p = Start-ChildPwsh @"
 `$ErrorActionPreference = 'Stop'
 Import-Module '$($ManifestPath -replace "'", "''")'
-`$cred = [pscredential]::new('$($VcCred.UserName -replace "'", "''")', (ConvertTo-SecureString '$(($VcCred.GetNetworkCredential().Password) -replace "'", "''")' -AsPlainText -Force))
-Connect-MtvVIServer -Server '$($VcUri.Host)' -Port $($VcUri.Port) -Credential `$cred -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
+Import-Module '$((Join-Path $PSScriptRoot '../lab/Lab.psm1') -replace "'", "''")'
+. '$((Join-Path $PSScriptRoot 'PowerCliFixture.ps1') -replace "'", "''")'
+`$lab = Get-MtvLab
+`$uri = [uri]`$lab.vcsim.url
+Connect-MtvVIServer -Server `$uri.Host -Port `$uri.Port -Credential (Get-LabVCenterCredential `$lab) -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
 $Command
 'finished'
 "@
-            $psi = [System.Diagnostics.ProcessStartInfo]::new([Environment]::ProcessPath)
-            $psi.ArgumentList.Add((Join-Path $PSHOME 'pwsh.dll'))
-            foreach ($a in '-NoProfile', '-NonInteractive', '-EncodedCommand', [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($script))) { $psi.ArgumentList.Add($a) }
-            $psi.RedirectStandardOutput = $true
-            $psi.RedirectStandardError = $true
-            $p = [System.Diagnostics.Process]::Start($psi)
             $out = $p.StandardOutput.ReadToEndAsync()
             $err = $p.StandardError.ReadToEndAsync()
             $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)

@@ -90,6 +90,7 @@ BeforeAll {
     $script:ManifestPath = (Resolve-Path $manifestPath).Path
     $script:Helpers = Join-Path $PSScriptRoot 'HostRemediation.Helpers.ps1'
     . $Helpers
+    . (Join-Path $PSScriptRoot 'ChildClient.ps1')
     $script:Log = '/var/log/vmkfstools-wrapper.log'
     $script:CrontabPath = '/var/spool/cron/crontabs/root'
 
@@ -140,12 +141,7 @@ Import-Module '$($ManifestPath -replace "'", "''")'
 Connect-HostLab `$lab -Hosts @(`$lab.Hosts | Where-Object Name -EQ '$($VMHost.Name)')
 $Body
 "@
-        $psi = [Diagnostics.ProcessStartInfo]::new('dotnet')
-        foreach ($a in 'pwsh', '-NoProfile', '-NonInteractive', '-Command', $script) { $psi.ArgumentList.Add($a) }
-        $psi.WorkingDirectory = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
-        $psi.RedirectStandardOutput = $true
-        $psi.RedirectStandardError = $true
-        [Diagnostics.Process]::Start($psi)
+        Start-ChildPwsh $script
     }
 
     function Wait-Until([scriptblock] $Condition, [int] $TimeoutSeconds = 15) {
