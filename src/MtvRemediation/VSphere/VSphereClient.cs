@@ -359,6 +359,7 @@ namespace MtvRemediation.VSphere
             var em = _soap.ServiceContent?.EventManager ?? default;
             if (em.IsEmpty) return Array.Empty<VmPowerEvent>();
             // vCenter filters by time too; vcsim 0.24 ignores EventFilterSpec.time, so the time is also checked here.
+            // Sources: docs/field-sources.md#6-changed-block-tracking.
             var req = E("QueryEvents", Ref("_this", em),
                 E("filter",
                     E("entity", Ref("entity", vm), E("recursion", "self")),
