@@ -4,7 +4,8 @@
 # lab makes observable (a vCenter task of the VM, slowed by /ctl/task-time so the kill lands while
 # the client waits for it), then checks the VM's state on vcsim and what the next run does.
 # Case -> test:
-#   1 killed after the power-off / after the disable ...... 'killed after the power-off of a running VM ...'
+#   1 killed after the power-off / after the disable ...... 'killed after the power-off of a running VM ...',
+#                                                           'killed after the disable of a running VM, before its power-off ...'
 #   1 the runbook's re-run ............................... 'the runbook never calls an interrupted VM healthy ...'
 #   2 killed during KB's cycle of a VM that was off ....... 'killed during the KB power cycle of a VM that was off ...'
 #   6 another admin powers the VM on during the reset ..... 'a power-on by another user during the reset is never undone ...'
@@ -78,10 +79,10 @@ $Command
             @(Get-LabVcsimTask | Where-Object { $_.name -like "$Method*" -and $_.entityName -in @($Vm.Name, $Vm.MoRef) -and (-not $State -or $_.state -eq $State) }).Count -gt 0
         }
         # A running VM's reset -PowerOff -Force, its client killed once vCenter finished the power-off
-        # (each reconfigure runs 3 s as a vCenter task, so the kill lands while the client waits for
-        # the disable); returns when vCenter has finished what the dead client had started.
+        # (the ctk delete that follows runs 3 s as a vCenter task, so the kill lands while the client
+        # waits for it); returns when vCenter has finished what the dead client had started.
         function Stop-ResetAfterPowerOff($Vm) {
-            Invoke-LabVcsimCtl task-time @{ method = 'ReconfigVM_Task'; ms = 3000 } | Out-Null
+            Invoke-LabVcsimCtl task-time @{ method = 'DeleteDatastoreFile_Task'; ms = 3000 } | Out-Null
             $run = Invoke-KilledClient "Reset-VMChangeTracking -VM '$($Vm.Name)' -PowerOff -Force -Confirm:`$false" -KillWhen { Test-TaskOf $Vm 'PowerOff' 'success' }
             $run.Killed | Should -BeTrue -Because "the client must die mid-reset (output: $($run.Output) $($run.Error))"
             Wait-NoRunningTask
@@ -127,6 +128,44 @@ $Command
         $again.EnabledAfter | Should -BeTrue
         Get-Record $vm | Should -BeNullOrEmpty
         @(Get-MtvPendingOperation | Where-Object Target -eq $vm.Name).Count | Should -Be 0
+        (Get-Content -LiteralPath (Join-Path $vm.Dir 'disk1-ctk.vmdk') -Raw) | Should -Match 'created at power-on'
+    }
+
+    It 'killed after the disable of a running VM, before its power-off: the VM runs on with the record, a re-run with -PowerOff finishes and it runs again' {
+        $vm = New-CrashVM 'kill after disable' -PowerOn
+        # The disable (carrying the record) runs 6 s as a vCenter task (room for a loaded machine's slow
+        # task listing); the client dies while it waits, vCenter finishes it: the state of a client
+        # killed between the disable and the power-off.
+        Invoke-LabVcsimCtl task-time @{ method = 'ReconfigVM_Task'; ms = 6000 } | Out-Null
+        $run = Invoke-KilledClient "Reset-VMChangeTracking -VM '$($vm.Name)' -PowerOff -Force -Confirm:`$false" -KillWhen { Test-TaskOf $vm 'ReconfigVM_Task' 'running' }
+        $run.Killed | Should -BeTrue -Because "the client must die mid-reset (output: $($run.Output) $($run.Error))"
+        Wait-NoRunningTask
+        Invoke-LabVcsimCtl reset | Out-Null
+        $state = Get-VcsimVMState $Raw $vm
+        $state.PowerState | Should -Be 'poweredOn' -Because 'the client died before the power-off'
+        $state.Cbt | Should -BeFalse -Because 'the disable was done (vSphere applies it at the next power-on)'
+        Get-Record $vm | Should -Match '^v1;phase=PowerOff;from=poweredOn;' -Because 'the record rode on the disable'
+        Test-Path -LiteralPath (Join-Path $vm.Dir 'disk1-ctk.vmdk') | Should -BeTrue
+
+        $pending = @(Get-MtvPendingOperation | Where-Object Target -eq $vm.Name)
+        $pending.Count | Should -Be 1
+        $pending[0].ResumeCommand | Should -BeLike "Reset-VMChangeTracking -VM '$($vm.Name)'*-PowerOff*" -Because 'finishing it powers the running VM off'
+        (Get-VMChangeTracking -VM $vm.Name).Healthy | Should -BeFalse
+
+        # Without -PowerOff the re-run refuses, as for any running VM, and changes nothing.
+        $plain = Reset-VMChangeTracking -VM $vm.Name -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+        $plain | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'VMPoweredOn*'
+        Get-Record $vm | Should -Match '^v1;phase=PowerOff;from=poweredOn;'
+
+        Invoke-LabVcsimCtl ctk-on-power-on @{ enabled = 1 } | Out-Null
+        $again = Reset-VMChangeTracking -VM $vm.Name -PowerOff -Force -Confirm:$false -ErrorAction Stop
+        $again.Succeeded | Should -BeTrue
+        $again.Resumed | Should -Match 'started .* by '
+        $again.PowerStateBefore | Should -Be 'PoweredOn'
+        $again.PowerStateAfter | Should -Be 'PoweredOn'
+        $again.EnabledAfter | Should -BeTrue
+        Get-Record $vm | Should -BeNullOrEmpty
         (Get-Content -LiteralPath (Join-Path $vm.Dir 'disk1-ctk.vmdk') -Raw) | Should -Match 'created at power-on'
     }
 

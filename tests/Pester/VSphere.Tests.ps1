@@ -229,7 +229,8 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
             $r.PowerStateBefore | Should -Be 'PoweredOn'
             $r.PowerStateAfter | Should -Be 'PoweredOn'
             $r.EnabledAfter | Should -BeTrue
-            $r.Steps[0] | Should -Match 'Powered off hard'
+            $r.Steps[0] | Should -Match '^Disabled CBT .* while the VM runs \(applied at its next power-on\)$'
+            $r.Steps[1] | Should -Match 'Powered off hard'
             $r.Steps | Should -Contain 'Powered on (original power state restored; ESXi creates new -ctk.vmdk files as the disks open)'
             $r.Steps[-1] | Should -Match '^Checked: each of the 1 disk'
             @($r.PowerTransitions).Count | Should -Be 4
@@ -238,7 +239,7 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
             (Get-VcsimVMState $raw $vm).PowerState | Should -Be 'poweredOn'
         }
 
-        It 'shows vCenter the KB order: its task list has the record, power-off, reconfigure, delete, power-on, power-off, reconfigure, power-on, the record removed' {
+        It 'shows vCenter the KB order: its task list has the disable (with the record), power-off, delete, power-on, power-off, enable, power-on, the record removed' {
             $vm = New-TestVM 'kb order' -PowerOn
             Add-File $vm 'disk1-ctk.vmdk'
             # Asynchronous tasks as on vCenter (short here; the realistic times are in the next test).
@@ -250,12 +251,12 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
             finally { Reset-Vcsim }
             $r.Succeeded | Should -BeTrue
             $tasks = @(Get-LabVcsimTask -Since $since | Where-Object { $_.entityName -eq $vm.Name -or $_.name -eq 'DeleteDatastoreFile_Task' })
-            # The first and last reconfigures write and remove the reset's record (a running VM is
-            # powered off and on by the reset, so the record cannot ride on the CBT reconfigures there).
+            # The disable runs before the power-off (vSphere applies it at the next power-on) and carries
+            # the record; only the record's removal after the final power-on is a reconfigure of its own.
             @($tasks | Where-Object name -ne 'SearchDatastore_Task' | ForEach-Object name) | Should -Be @(
-                'ReconfigVM_Task', 'PowerOffVM_Task', 'ReconfigVM_Task', 'DeleteDatastoreFile_Task', 'PowerOnVM_Task', 'PowerOffVM_Task', 'ReconfigVM_Task', 'PowerOnVM_Task', 'ReconfigVM_Task')
+                'ReconfigVM_Task', 'PowerOffVM_Task', 'DeleteDatastoreFile_Task', 'PowerOnVM_Task', 'PowerOffVM_Task', 'ReconfigVM_Task', 'PowerOnVM_Task', 'ReconfigVM_Task')
             $tasks | Where-Object name -ne 'SearchDatastore_Task' | ForEach-Object { $_.state | Should -Be 'success'; $_.seconds | Should -BeGreaterOrEqual 0.2 }
-            # The second reconfigure disables CBT, the third enables it: the power cycle ran with CBT off.
+            # The first reconfigure disables CBT, the second enables it: the power cycle ran with CBT off.
             (Get-VcsimVMState $raw $vm).Cbt | Should -BeTrue
             (Get-VcsimVMState $raw $vm).ExtraConfig.ContainsKey('mtvremediation.cbtReset') | Should -BeFalse
         }
@@ -315,6 +316,31 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
     }
 
     Context 'Fault injection and re-runs' {
+        It 'a VM that cannot be powered off: the disable done before the power-off is put back, the record removed, the VM runs on untouched' {
+            $vm = New-TestVM 'fault [poweroff]' -PowerOn
+            Set-VcsimVMCbt $raw $vm $true
+            Add-File $vm 'disk1-ctk.vmdk'
+            Invoke-LabVcsimCtl disable-method @{ vm = $vm.Name; method = 'PowerOffVM_Task' } | Out-Null
+            try {
+                $r = Reset-VMChangeTracking -VM $vm.Name -PowerOff -Force -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+            }
+            finally { Invoke-LabVcsimCtl enable-method @{ vm = $vm.Name; method = 'PowerOffVM_Task' } | Out-Null }
+            $r.Succeeded | Should -BeFalse
+            $r.FailedStep | Should -Be 'PowerOff'
+            $r.Error | Should -Match 'MethodDisabled'
+            $r.Steps | Should -Contain 'Enabled CBT again: the VM was not powered off, so the disable never took effect; nothing was reset'
+            $r.EnabledAfter | Should -BeTrue
+            $r.RecordLeft | Should -BeFalse
+            $r.PowerStateAfter | Should -Be 'PoweredOn'
+            @($r.PowerTransitions).Count | Should -Be 0
+            $state = Get-VcsimVMState $raw $vm
+            $state.Cbt | Should -BeTrue
+            $state.PowerState | Should -Be 'poweredOn'
+            $state.ExtraConfig.ContainsKey('mtvremediation.cbtReset') | Should -BeFalse
+            Test-File $vm 'disk1-ctk.vmdk' | Should -BeTrue
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'ChangeTrackingResetFailed*'
+        }
+
         It 'a ReconfigVM_Task fault stops the reset before its first change (the record cannot be written): the VM untouched, and a re-run completes' {
             $vm = New-TestVM 'fault [reconfig]' -PowerOn
             Add-File $vm 'disk1-ctk.vmdk'
@@ -325,7 +351,7 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
             finally { Invoke-LabVcsimCtl enable-method @{ vm = $vm.Name; method = 'ReconfigVM_Task' } | Out-Null }
             $r.Succeeded | Should -BeFalse
             # The record goes first: without it a dead client could not be finished, so nothing else is done.
-            $r.FailedStep | Should -Be 'WriteRecord'
+            $r.FailedStep | Should -Be 'DisableChangeTracking'
             $r.Error | Should -Match 'MethodDisabled'
             $r.EnabledAfter | Should -Be (Get-VcsimVMState $raw $vm).Cbt
             $r.PowerStateAfter | Should -Be 'PoweredOn'

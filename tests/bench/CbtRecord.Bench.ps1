@@ -4,8 +4,8 @@
     reset of 50 VMs: SOAP round trips per VM and wall time with the record against the same reset
     without it (the baseline, measured in this run through ChangeTrackingEngine.KeepRecords), for
     VMs that are off (the record rides on the two CBT reconfigures) and for running VMs reset with
-    -PowerOff -Force (the record needs a reconfigure of its own before the power-off and one after
-    the final power-on).
+    -PowerOff -Force (the record rides on the disable, done before the power-off, and needs one
+    reconfigure of its own: its removal after the final power-on).
 
 .DESCRIPTION
     The VMs (one disk, a planted disk1-ctk.vmdk) are created through raw SOAP and destroyed

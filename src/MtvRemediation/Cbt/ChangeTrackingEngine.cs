@@ -106,6 +106,15 @@ namespace MtvRemediation.Cbt
         public bool HardPowerOffFallback { get; internal set; }
         public bool PowerOnAfter { get; internal set; }
 
+        /// <summary>
+        /// The VM runs when the reset begins: CBT is disabled before the power-off, and that
+        /// reconfigure carries the record (no reconfigure of its own). vSphere applies a change of
+        /// changeTrackingEnabled at the VM's next power-on, snapshot operation or vMotion, not at once
+        /// (VirtualMachineConfigSpec.changeTrackingEnabled; docs/field-sources.md#6-changed-block-tracking),
+        /// so the running VM is untouched until the power-off.
+        /// </summary>
+        public bool DisablesWhileRunning => PowerOff != PowerOffMethod.None || UndoInterruptedPowerOn;
+
         /// <summary>KB 2139574's power-on and power-off with CBT disabled (also for a VM that was off: it is left off).</summary>
         public bool PowerCycleWithCbtOff { get; internal set; }
         public List<DatastorePath> FilesToDelete { get; } = new List<DatastorePath>();
@@ -121,12 +130,14 @@ namespace MtvRemediation.Cbt
                 yield return "check the disks' -ctk.vmdk files";
                 yield break;
             }
+            var disable = "disable CBT (changeTrackingEnabled=false" + KeysText(false) + ")";
+            if (DisablesWhileRunning) yield return disable + " while the VM still runs: it takes effect at the next power-on; if the VM cannot be powered off, CBT is put back";
             if (UndoInterruptedPowerOn) yield return "power off (PowerOffVM_Task): the interrupted run powered the VM on for KB 2139574's cycle";
             if (PowerOff == PowerOffMethod.ShutdownGuest)
                 yield return $"shut down the guest OS (VMware Tools) and wait up to {Options.ShutdownTimeout.TotalSeconds:0} s" + (HardPowerOffFallback ? ", then power off hard if it is still running" : "");
             else if (PowerOff == PowerOffMethod.HardPowerOff)
                 yield return "power off hard (VMware Tools is not running)";
-            yield return "disable CBT (changeTrackingEnabled=false" + KeysText(false) + ")";
+            if (!DisablesWhileRunning) yield return disable;
             if (FilesToDelete.Count == 0) yield return "delete no -ctk.vmdk files (none found)";
             foreach (var f in FilesToDelete) yield return $"delete {f}";
             if (PowerCycleWithCbtOff)
@@ -169,7 +180,6 @@ namespace MtvRemediation.Cbt
         {
             ["Precheck"] = "checking the power state",
             ["RemoveRecord"] = "removing the reset's record",
-            ["WriteRecord"] = "recording the reset on the VM",
             ["UndoInterruptedPowerOn"] = "powering off (the interrupted run's power-on)",
             ["ShutdownGuest"] = "shutting the guest down",
             ["PowerOff"] = "powering off",
@@ -421,6 +431,8 @@ namespace MtvRemediation.Cbt
             // Rewritten in this run's name: its own power events are then the only ones after it.
             var record = new ChangeTrackingResetRecord(ResetPhase.PowerOff, plan.OriginalPowerState, _client.UserName, Environment.MachineName, startedUtc);
             var keepRecords = KeepRecords;
+            var recordBefore = recordOnVm; // an interrupted run's record stays until its reset is finished
+            var disabledWhileRunning = false;
             Task? pendingRemoval = null;
             string? removalNote = null; // written after the ctk check, which runs meanwhile and writes steps too
             ExtraConfigValue? Record(ResetPhase phase)
@@ -429,12 +441,8 @@ namespace MtvRemediation.Cbt
                 recordOnVm = true;
                 return new ExtraConfigValue(VmInfo.ResetRecordKey, record.At(phase).Format());
             }
-            ExtraConfigValue? RemoveRecord()
-            {
-                if (!keepRecords) return null;
-                recordOnVm = false;
-                return new ExtraConfigValue(VmInfo.ResetRecordKey, "");
-            }
+            // The record's removal: recordOnVm is cleared by the caller once the call has succeeded.
+            ExtraConfigValue? RemoveRecord() => keepRecords ? new ExtraConfigValue(VmInfo.ResetRecordKey, "") : null;
             void Transition(string to, string method, string reason)
             {
                 transitions.Add(new PowerTransition { From = PowerCliPowerState(power), To = PowerCliPowerState(to), Method = method, Reason = reason, Time = DateTime.UtcNow });
@@ -515,12 +523,12 @@ namespace MtvRemediation.Cbt
 
             async Task RunSequenceAsync()
             {
-                // The record goes first when the first change is a power transition; otherwise it
-                // rides on the disable (no round trip of its own).
-                if ((plan.PowerOff != PowerOffMethod.None || plan.UndoInterruptedPowerOn) && Record(plan.UndoInterruptedPowerOn ? ResetPhase.CbtOff : ResetPhase.PowerOff) is { } first)
+                // The record rides on the disable, the first change. A running VM keeps the phase
+                // PowerOff until the enable: a re-run that finds it running must power it off.
+                if (plan.DisablesWhileRunning)
                 {
-                    SetStep("WriteRecord");
-                    await _client.SetExtraConfigAsync(vm.MoRef, first, ct).ConfigureAwait(false);
+                    await DisableAsync(Record(plan.UndoInterruptedPowerOn ? ResetPhase.CbtOff : ResetPhase.PowerOff), " while the VM runs (applied at its next power-on)").ConfigureAwait(false);
+                    disabledWhileRunning = true;
                 }
                 if (plan.UndoInterruptedPowerOn)
                 {
@@ -535,9 +543,7 @@ namespace MtvRemediation.Cbt
                     Transition("poweredOff", method, "CBT is reset with the VM off (KB 2139574)");
                 }
 
-                SetStep("DisableChangeTracking");
-                await _client.SetChangeTrackingAsync(vm.MoRef, false, plan.CtkEnabledKeys, Record(ResetPhase.CbtOff), ct).ConfigureAwait(false);
-                steps.Add("Disabled CBT (changeTrackingEnabled=false" + (plan.CtkEnabledKeys.Count > 0 ? "; " + string.Join(", ", plan.CtkEnabledKeys.Select(k => k + "=false")) : "") + ")");
+                if (!plan.DisablesWhileRunning) await DisableAsync(Record(ResetPhase.CbtOff), "").ConfigureAwait(false);
 
                 SetStep("DeleteCtkFiles");
                 await DeleteCtkFilesAsync(plan, steps, deleted, ct).ConfigureAwait(false);
@@ -557,6 +563,7 @@ namespace MtvRemediation.Cbt
 
                 SetStep("EnableChangeTracking");
                 await _client.SetChangeTrackingAsync(vm.MoRef, true, plan.CtkEnabledKeys, plan.PowerOnAfter ? Record(ResetPhase.PowerOn) : RemoveRecord(), ct).ConfigureAwait(false);
+                if (!plan.PowerOnAfter && keepRecords) recordOnVm = false;
                 steps.Add("Enabled CBT (changeTrackingEnabled=true" + (plan.CtkEnabledKeys.Count > 0 ? "; " + string.Join(", ", plan.CtkEnabledKeys.Select(k => k + "=true")) : "") + ")");
 
                 if (plan.PowerOnAfter)
@@ -570,14 +577,24 @@ namespace MtvRemediation.Cbt
                 }
             }
 
+            async Task DisableAsync(ExtraConfigValue? record, string when)
+            {
+                SetStep("DisableChangeTracking");
+                await _client.SetChangeTrackingAsync(vm.MoRef, false, plan.CtkEnabledKeys, record, ct).ConfigureAwait(false);
+                steps.Add("Disabled CBT (changeTrackingEnabled=false" + (plan.CtkEnabledKeys.Count > 0 ? "; " + string.Join(", ", plan.CtkEnabledKeys.Select(k => k + "=false")) : "") + ")" + when);
+            }
+
             // A record left by a failed removal is harmless: the VM runs with CBT on, so the next
             // reset only removes it (OnlyRemoveRecord). The reset itself has succeeded.
             async Task RemoveLastRecordAsync(ExtraConfigValue remove)
             {
-                try { await _client.SetExtraConfigAsync(vm.MoRef, remove, ct).ConfigureAwait(false); }
+                try
+                {
+                    await _client.SetExtraConfigAsync(vm.MoRef, remove, ct).ConfigureAwait(false);
+                    recordOnVm = false;
+                }
                 catch (Exception ex) when (IsStepFailure(ex))
                 {
-                    recordOnVm = true;
                     removalNote = $"Could not remove the record {VmInfo.ResetRecordKey} ({ex.Message}); the reset is complete, the next reset of this VM only removes it";
                 }
             }
@@ -603,6 +620,19 @@ namespace MtvRemediation.Cbt
                         return;
                     }
                     power = now;
+                    if (disabledWhileRunning && transitions.Count == 0 && now == "poweredOn" && !recordBefore)
+                    {
+                        // The VM never stopped, so the disable never took effect: put CBT back as it was
+                        // and remove this run's record; nothing of the reset is left to finish.
+                        var removal = RemoveRecord();
+                        if (vm.ChangeTrackingEnabled) await _client.SetChangeTrackingAsync(vm.MoRef, true, plan.CtkEnabledKeys, removal, restore.Token).ConfigureAwait(false);
+                        else if (removal != null) await _client.SetExtraConfigAsync(vm.MoRef, removal, restore.Token).ConfigureAwait(false);
+                        if (removal != null) recordOnVm = false;
+                        steps.Add(vm.ChangeTrackingEnabled
+                            ? "Enabled CBT again: the VM was not powered off, so the disable never took effect; nothing was reset"
+                            : "Removed the record: the VM was not powered off; CBT stays disabled as it was; nothing was reset");
+                        return;
+                    }
                     if (now != plan.OriginalPowerState && plan.OriginalPowerState == "poweredOn" && now == "poweredOff")
                     {
                         await _client.PowerOnAsync(vm.MoRef, restore.Token).ConfigureAwait(false);

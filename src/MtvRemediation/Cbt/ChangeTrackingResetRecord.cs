@@ -8,10 +8,10 @@ namespace MtvRemediation.Cbt
     /// <summary>How far an interrupted reset got, as its record says (the record is rewritten at each phase change it rides on).</summary>
     internal enum ResetPhase
     {
-        /// <summary>Written before the power-off of a VM that was on; CBT not changed yet.</summary>
+        /// <summary>Written with the disable of a VM that was on, before its power-off (the disable applies at its next power-on): it may still run, be off, or be in KB 2139574's cycle; a re-run that finds it running must power it off.</summary>
         PowerOff,
 
-        /// <summary>Written with the disable: CBT off, -ctk.vmdk files being deleted, KB 2139574's power cycle under way.</summary>
+        /// <summary>Written with the disable of a VM that was off: CBT off, -ctk.vmdk files being deleted, KB 2139574's power cycle under way.</summary>
         CbtOff,
 
         /// <summary>Written with the enable: CBT on again; only the power-on to the original state is left.</summary>
@@ -22,8 +22,8 @@ namespace MtvRemediation.Cbt
     /// The durable record of a CBT reset in progress, kept in the VM's own configuration on vCenter
     /// (extraConfig key <see cref="Key"/>) so that any later run, from any workstation, finds it with
     /// the VM's properties it reads anyway. It is written before the first change and removed (empty
-    /// value) after the last; the CBT reconfigures carry it, so only a VM that is powered off and on
-    /// again by the reset pays a reconfigure of its own at each end. Not a guestinfo.* key: the guest
+    /// value) after the last; the CBT reconfigures carry it, so only a VM that is powered on again at
+    /// the end pays a reconfigure of its own: its removal after that power-on. Not a guestinfo.* key: the guest
     /// can set those itself. vSphere replaces a key given again and removes one given empty
     /// (VirtualMachineConfigSpec.extraConfig; privilege VirtualMachine.Config.AdvancedConfig).
     /// Sources: docs/field-sources.md#6-changed-block-tracking.

@@ -314,8 +314,9 @@ namespace MtvRemediation.Tests.VSphere
             Assert.Equal(PowerOffMethod.ShutdownGuest, plan.PowerOff);
             var result = await Engine(fake).ResetAsync(plan, "vc", CancellationToken.None);
             Assert.True(result.Succeeded, result.Error);
-            // The record is written before the first change (the power-off) and removed after the last (the power-on).
-            Assert.Equal(new[] { "Search", "WriteRecord", "ShutdownGuest", "Disable", "Delete [ds 1] app [1]/app [1]-ctk.vmdk", "Delete [ds 1] app [1]/app [1]_1-ctk.vmdk", "PowerOn(CBT off)", "PowerOff", "Enable", "PowerOn", "RemoveRecord", "Search" }, fake.Calls);
+            // The record rides on the first change (the disable, before the power-off: it applies at the
+            // next power-on) and is removed after the last (the power-on).
+            Assert.Equal(new[] { "Search", "Disable", "ShutdownGuest", "Delete [ds 1] app [1]/app [1]-ctk.vmdk", "Delete [ds 1] app [1]/app [1]_1-ctk.vmdk", "PowerOn(CBT off)", "PowerOff", "Enable", "PowerOn", "RemoveRecord", "Search" }, fake.Calls);
             Assert.Null(fake.RecordValue);
             Assert.Equal("PoweredOn", result.PowerStateBefore);
             Assert.Equal("PoweredOn", result.PowerStateAfter);
@@ -325,7 +326,7 @@ namespace MtvRemediation.Tests.VSphere
         }
 
         [Fact]
-        public async Task Shutdown_timeout_without_Force_stops_before_touching_CBT()
+        public async Task Shutdown_timeout_without_Force_puts_CBT_back_and_removes_the_record()
         {
             var fake = WithFiles("poweredOn");
             fake.GuestIgnoresShutdown = true;
@@ -334,7 +335,13 @@ namespace MtvRemediation.Tests.VSphere
             Assert.False(result.Succeeded);
             Assert.Equal("ShutdownGuest", result.FailedStep);
             Assert.Contains("-Force", result.Error);
-            Assert.DoesNotContain("Disable", fake.Calls);
+            // The disable went first but never took effect (the VM never stopped): CBT is on again, no record, no file touched.
+            Assert.Equal(new[] { "Search", "Disable", "ShutdownGuest", "Enable" }, fake.Calls.Where(c => c != "State").ToArray());
+            Assert.True(fake.Cbt);
+            Assert.Null(fake.RecordValue);
+            Assert.False(result.RecordLeft);
+            Assert.True(result.EnabledAfter);
+            Assert.Contains(result.Steps, s => s.StartsWith("Enabled CBT again", StringComparison.Ordinal));
             Assert.Equal("PoweredOn", result.PowerStateAfter);
         }
 
@@ -346,7 +353,7 @@ namespace MtvRemediation.Tests.VSphere
             var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions { PowerOff = true, Force = true, ShutdownTimeout = TimeSpan.FromMilliseconds(100), PollInterval = TimeSpan.FromMilliseconds(50) });
             var result = await Engine(fake).ResetAsync(plan, "vc", CancellationToken.None);
             Assert.True(result.Succeeded, result.Error);
-            Assert.Equal(new[] { "Search", "WriteRecord", "ShutdownGuest", "PowerOff", "Disable" }, fake.Calls.Take(5));
+            Assert.Equal(new[] { "Search", "Disable", "ShutdownGuest", "PowerOff", "Delete [ds 1] app [1]/app [1]-ctk.vmdk" }, fake.Calls.Take(5));
         }
 
         [Fact]
@@ -480,8 +487,12 @@ namespace MtvRemediation.Tests.VSphere
             var fake = WithFiles("poweredOn");
             var (plan, _) = await PlanAsync(fake, new ChangeTrackingResetOptions { PowerOff = true, Force = true });
             var ops = plan.DescribeOperations().ToList();
-            Assert.StartsWith("shut down the guest OS", ops[0]);
-            Assert.Contains("power off hard", ops[0]);
+            // A running VM's CBT is disabled first (applied at its next power-on), then it is shut down.
+            Assert.StartsWith("disable CBT (changeTrackingEnabled=false; scsi0:0.ctkEnabled=false", ops[0]);
+            Assert.Contains("while the VM still runs", ops[0]);
+            Assert.StartsWith("shut down the guest OS", ops[1]);
+            Assert.Contains("power off hard", ops[1]);
+            Assert.Single(ops, o => o.StartsWith("disable CBT", StringComparison.Ordinal));
             Assert.Contains("delete [ds 1] app [1]/app [1]-ctk.vmdk", ops);
             Assert.Contains("delete [ds 1] app [1]/app [1]_1-ctk.vmdk", ops);
             Assert.Contains(ops, o => o.StartsWith("power on with CBT disabled and power off again", StringComparison.Ordinal));
@@ -539,7 +550,7 @@ namespace MtvRemediation.Tests.VSphere
             Assert.Equal("PoweredOff", result.PowerStateBefore);
             Assert.Equal("PoweredOff", result.PowerStateAfter);
             Assert.DoesNotContain(result.Steps, s => s.Contains("original power state restored"));
-            Assert.Equal(new[] { "WriteRecord", "PowerOff", "Disable" }, fake.Calls.SkipWhile(c => c == "Search").Take(3));
+            Assert.Equal(new[] { "Disable", "PowerOff", "Delete [ds 1] app [1]/app [1]-ctk.vmdk" }, fake.Calls.SkipWhile(c => c == "Search").Take(3));
             Assert.Null(fake.RecordValue);
         }
 
