@@ -133,7 +133,7 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
             $text | Should -Match ([regex]::Escape("Add a temporary cron job to root's crontab"))
             $text | Should -Match ([regex]::Escape('Restart the management agent(s) hostd, then vpxa'))
             $text | Should -Match ([regex]::Escape("delete $ctkDs"))
-            $text | Should -Match 'power off hard \(VMware Tools is not running\); disable CBT'
+            $text | Should -Match 'disable CBT \(changeTrackingEnabled=false[^)]*\) while the VM still runs[^;]*; if the VM cannot be powered off, CBT is put back; power off hard \(VMware Tools is not running\); delete'
             $text | Should -Match 'enable CBT \(changeTrackingEnabled=true[^)]*\); power on'
             $text | Should -Match ([regex]::Escape("Write the remediation report"))
             $text | Should -Match 'then remove the failed clone task directory /tmp/vmkfstools-wrapper-'
@@ -216,7 +216,8 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
             $v.PowerStateAfter | Should -Be 'PoweredOn'
             $v.CbtEnabledAfter | Should -BeTrue
             $v.CbtHealthyAfter | Should -BeTrue
-            $v.Actions[0] | Should -Match 'Powered off'
+            $v.Actions[0] | Should -Match '^Disabled CBT .* while the VM runs'
+            $v.Actions[1] | Should -Match 'Powered off'
             $v.Actions | Should -Contain 'Powered on (original power state restored; ESXi creates new -ctk.vmdk files as the disks open)'
             $v.Actions[-2] | Should -Match '^Checked: each of the 1 disk'   # KB 2139574: one ctk per disk, after the power-on
             # The 7228 evidence is answered: its task directory goes, so a re-run does not reset again.
