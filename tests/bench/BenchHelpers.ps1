@@ -69,7 +69,68 @@ function Get-LabSshArgs($Lab, $LabHost) {
     through their parent's cutime/cstime once reaped), and vcsim. From /proc/<pid>/stat, so other
     users of the machine do not count. The difference across a call is the lab's share of it.
 #>
-function Get-LabCpuMs($Lab) { (Get-LabCpu $Lab).Ms }
+function Get-LabCpuMs($Lab) {
+    $group = Enable-LabCpuAccounting $Lab
+    if ($group) { return [double](Get-Content -LiteralPath (Join-Path $group 'cpuacct.usage')) / 1e6 }
+    (Get-LabCpu $Lab).Ms
+}
+
+<#
+    The kernel's own count of the lab's CPU where the machine offers it: a cpuacct control group
+    (cgroup v1, root only) named after the lab instance, into which every process of the lab's
+    trees is moved; whatever they fork later is born in it. cpuacct.usage then counts every
+    nanosecond the lab's processes run, in user and kernel mode, whether a process is reaped by its
+    parent, re-parented or still alive; the /proc tree walk (Get-LabCpu) loses what a process that
+    leaves its tree used. Returns the group's directory, or $null (no cgroup v1 cpuacct, not
+    writable): then the /proc walk counts. Remove-LabCpuAccounting puts the processes back.
+#>
+function Enable-LabCpuAccounting($Lab) {
+    $base = '/sys/fs/cgroup/cpuacct'
+    if (-not $Lab.instance -or -not (Test-Path -LiteralPath (Join-Path $base 'cgroup.procs'))) { return $null }
+    $group = Join-Path $base "mtvbench-$($Lab.instance)"
+    if ($script:LabCpuGroupOf -eq $group) { return $group }
+    try {
+        if (-not (Test-Path -LiteralPath $group)) { New-Item -ItemType Directory -Path $group -ErrorAction Stop | Out-Null }
+        foreach ($procId in Get-LabProcessIds $Lab) {
+            try { [IO.File]::AppendAllText((Join-Path $group 'cgroup.procs'), "$procId`n") } catch { }   # gone meanwhile
+        }
+        $script:LabCpuGroupOf = $group
+        $group
+    }
+    catch { $null }
+}
+
+# Moves every process out of the benchmarks' lab CPU groups and removes the groups (Invoke-Bench's end).
+function Remove-LabCpuAccounting {
+    $base = '/sys/fs/cgroup/cpuacct'
+    foreach ($group in Get-ChildItem -LiteralPath $base -Directory -Filter 'mtvbench-*' -ErrorAction SilentlyContinue) {
+        foreach ($procId in Get-Content -LiteralPath (Join-Path $group.FullName 'cgroup.procs') -ErrorAction SilentlyContinue) {
+            try { [IO.File]::AppendAllText((Join-Path $base 'cgroup.procs'), "$procId`n") } catch { }
+        }
+        & rmdir $group.FullName 2>$null   # a cgroup directory goes with rmdir, its control files with it
+    }
+}
+
+# Every process of the lab's trees: each host's sshd listener and vcsim with their descendants.
+function Get-LabProcessIds($Lab) {
+    $roots = @(foreach ($h in $Lab.hosts) { Get-Content -LiteralPath $h.sshdPidFile -ErrorAction SilentlyContinue }) + @($Lab.vcsim.pid) | Where-Object { $_ } | ForEach-Object { [int]$_ }
+    $children = @{}
+    foreach ($dir in [IO.Directory]::GetDirectories('/proc')) {
+        $name = [IO.Path]::GetFileName($dir)
+        if ($name -notmatch '^\d+$') { continue }
+        try { $stat = [IO.File]::ReadAllText("$dir/stat") } catch { continue }
+        $parent = [int]$stat.Substring($stat.LastIndexOf(')') + 2).Split(' ')[1]
+        if (-not $children.ContainsKey($parent)) { $children[$parent] = [Collections.Generic.List[int]]::new() }
+        $children[$parent].Add([int]$name)
+    }
+    $todo = [Collections.Generic.Stack[int]]::new()
+    foreach ($r in $roots) { $todo.Push($r) }
+    while ($todo.Count) {
+        $p = $todo.Pop()
+        $p
+        if ($children.ContainsKey($p)) { foreach ($c in $children[$p]) { $todo.Push($c) } }
+    }
+}
 
 # The same, with the number of processes in the lab's trees (to wait for closed sessions to be gone).
 function Get-LabCpu($Lab) {

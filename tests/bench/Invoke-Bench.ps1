@@ -22,6 +22,8 @@ New-Item -ItemType Directory -Force $outDir | Out-Null
 $processStart = Measure-ProcessStart 500
 $loadBefore = (Get-Content /proc/loadavg -ErrorAction SilentlyContinue) -replace '^(\S+ \S+ \S+).*', '$1'
 $results = [System.Collections.Generic.List[object]]::new()
+$labCpuBy = '/proc trees of the lab processes (no writable cgroup v1 cpuacct here)'
+try {
 foreach ($script in Get-ChildItem $PSScriptRoot -Filter '*.Bench.ps1' | Where-Object { $n = $_.Name; @($Name | Where-Object { $n -like "$_.Bench.ps1" -or $n -like $_ }).Count }) {
     Write-Host "==> $($script.Name)" -ForegroundColor Cyan
     try {
@@ -32,12 +34,18 @@ foreach ($script in Get-ChildItem $PSScriptRoot -Filter '*.Bench.ps1' | Where-Ob
         $results.Add([pscustomobject]@{ Benchmark = $script.BaseName; Measure = 'error'; Value = $null; Unit = ''; Baseline = "$_"; BaselineValue = $null; Ratio = $null; Target = ''; Met = $false })
     }
 }
+}
+finally {
+    # The benches moved the lab's processes into a cpuacct group (Enable-LabCpuAccounting): back out.
+    if (Get-ChildItem -LiteralPath '/sys/fs/cgroup/cpuacct' -Directory -Filter 'mtvbench-*' -ErrorAction SilentlyContinue) { $labCpuBy = "the kernel's cpuacct cgroup of the lab's processes" }
+    Remove-LabCpuAccounting
+}
 
 $memKb = [double]((Get-Content /proc/meminfo -ErrorAction SilentlyContinue | Select-Object -First 1) -replace '\D', '')
 $memGiB = [math]::Round($memKb / 1MB)
 $machine = '{0} cores, {1} GiB, {2}' -f [Environment]::ProcessorCount, $memGiB, [System.Runtime.InteropServices.RuntimeInformation]::OSDescription
 $loadAfter = (Get-Content /proc/loadavg -ErrorAction SilentlyContinue) -replace '^(\S+ \S+ \S+).*', '$1'
-$load = "load average (1/5/15 min) $loadBefore at start, $loadAfter at end; 500 /bin/true one after another took {0:N2} s" -f $processStart
+$load = "load average (1/5/15 min) $loadBefore at start, $loadAfter at end; 500 /bin/true one after another took {0:N2} s; lab CPU counted by {1}" -f $processStart, $labCpuBy
 $date = (Get-Date).ToUniversalTime().ToString('o')
 $report = [pscustomobject]@{ Date = $date; Machine = $machine; Load = $load; Results = $results }
 $report | ConvertTo-Json -Depth 5 | Set-Content (Join-Path $outDir 'results.json')
