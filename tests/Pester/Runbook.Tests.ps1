@@ -201,6 +201,53 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
             $after.CtkFiles | Should -Be $before.CtkFiles
         }
 
+        It 'a "Yes to All" given to an SSH start (-StartSshService) does not carry over to the plan: the plan is still asked' {
+            if (-not ('MtvRemediation.TestHost.ScriptedHost' -as [type])) { Add-Type -Path (Join-Path $PSScriptRoot 'ScriptedHost.cs') }
+            $before = Get-RunbookSceneState $scene
+            # Yes to All to the first question (starting SSH on the scene's host), No to the plan.
+            $ui = [MtvRemediation.TestHost.ScriptedHost]::new([string[]]@('Yes to All', 'No'))
+            $rs = [runspacefactory]::CreateRunspace($ui)
+            $rs.Open()
+            $ps = [powershell]::Create()
+            try {
+                $ps.Runspace = $rs
+                $null = $ps.AddScript({
+                        param($m, $sceneScript, $vm, $hostName)
+                        Import-Module $m
+                        . $sceneScript
+                        Connect-RunbookLab
+                        # SSH stopped on the host (as at the DCUI) and its session dropped: the run needs SSH started.
+                        Stop-LabSshd $hostName
+                        $null = Disconnect-LabSshSession $hostName
+                        $deadline = [DateTime]::UtcNow.AddSeconds(10)
+                        while ((Get-EsxiShell -VMHost $hostName).IsConnected -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+                        Invoke-MtvRemediation -VM $vm -PowerOff -Force -RegisterLogRotation -StartSshService -Confirm -WarningAction SilentlyContinue
+                        Get-LabSshService $hostName
+                    }).AddArgument($manifestPath).AddArgument((Join-Path $PSScriptRoot '../lab/RunbookScene.ps1')).AddArgument($vmName).AddArgument($hostName)
+                $out = @($ps.Invoke())
+                $failures = @($ps.Streams.Error | ForEach-Object { "$_" })
+            }
+            finally {
+                $ps.Dispose(); $rs.Dispose()
+                Start-LabSshd $hostName
+                Connect-RunbookLab
+            }
+            $failures | Should -BeNullOrEmpty
+            $prompts = @($ui.Prompts)
+            $prompts.Count | Should -Be 2 -Because 'the plan is asked although the SSH start was answered with Yes to All'
+            $prompts[0] | Should -Match 'Start the SSH service'
+            $prompts[1] | Should -Match ([regex]::Escape('Carry out this plan? 1 running VM will be powered off.'))
+            $out[-1] | Should -Be 'stopped' -Because 'the SSH this run started is stopped again'
+            $s = Split-Summary $out
+            $s.VM[0].Result | Should -Be 'Declined'
+            $s.Host[0].Result | Should -Be 'Declined'
+            $after = Get-RunbookSceneState $scene
+            $after.PowerState | Should -Be 'poweredOn'
+            $after.LogBytes | Should -Be $before.LogBytes
+            $after.Crontab | Should -BeExactly $before.Crontab
+            $after.CtkFiles | Should -Be $before.CtkFiles
+        }
+
         It 'remediates end to end: /var freed (archive first), rotation job, CBT reset, healthy after-state, verified' {
             $crontabBefore = (Get-RunbookSceneState $scene).Crontab
             $errs = $null

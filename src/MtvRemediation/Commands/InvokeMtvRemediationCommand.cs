@@ -167,6 +167,19 @@ namespace MtvRemediation.Commands
             return LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
         }
 
+        /// <summary>
+        /// Whether ShouldProcess prompts in this command: -Confirm as given, else $ConfirmPreference
+        /// at this command's impact (High) or below. Read only to keep an earlier "Yes to All" from
+        /// answering the plan (ShouldProcess does not tell whether it asked).
+        /// </summary>
+        private bool PromptsForConfirmation()
+        {
+            if (MyInvocation.BoundParameters.TryGetValue("Confirm", out var c)) return c is SwitchParameter sp ? sp.IsPresent : LanguagePrimitives.IsTrue(c);
+            // At impact High every level but None prompts (a preference set in a script may be a string).
+            var value = GetVariableValue("ConfirmPreference");
+            return value == null || !LanguagePrimitives.TryConvertTo(value, out ConfirmImpact preference) || preference != ConfirmImpact.None;
+        }
+
         /// <summary>The engine's view of this cmdlet: ShouldProcess, the parallel runner, the fan-out's shells, the pipeline.</summary>
         private sealed class CmdletRunbookHost : IRunbookHost
         {
@@ -185,8 +198,15 @@ namespace MtvRemediation.Commands
             public bool WhatIf { get; }
 
             // -WhatIf writes the description (the table); a prompt shows the warning (the table and the question).
-            public bool ConfirmPlan(string plan, string question) =>
-                _cmdlet.ShouldProcess(plan, plan + Environment.NewLine + Environment.NewLine + question, $"{_name}: the whole plan", out _);
+            public bool ConfirmPlan(string plan, string question)
+            {
+                var caption = $"{_name}: the whole plan";
+                var query = plan + Environment.NewLine + Environment.NewLine + question;
+                // After an SSH start was asked, a "Yes to All" given to it would let ShouldProcess
+                // pass the plan unseen: then the plan is asked on its own, whenever prompts are on.
+                if (!WhatIf && _cmdlet._hosts.Ssh.Asked && _cmdlet.PromptsForConfirmation()) return _cmdlet.ShouldContinue(query, caption);
+                return _cmdlet.ShouldProcess(plan, query, caption, out _);
+            }
 
             public IEsxiShell GetShell(string hostName, CancellationToken ct) =>
                 _shells.Get(new HostTarget(hostName, hostName), ct);

@@ -56,14 +56,18 @@ namespace MtvRemediation.Runbook
             var resets = Resets(vms).ToList();
             var off = resets.Where(v => ChangeTrackingRun.PowersOff(v.ResetPlan!)).ToList();
             var hard = off.Count(v => v.ResetPlan!.PowerOff == PowerOffMethod.HardPowerOff);
+            // The power-offs always (the downtime); the host actions when there are any.
             var parts = new List<string>
             {
                 $"{Count(resets.Count, "CBT reset")}, {Count(off.Count, "VM")} powered off" + (hard > 0 ? $" ({hard} hard)" : "")
                     + (off.Count > 0 && options.MaxPoweredOffPerHost > 0 ? $", at most {options.MaxPoweredOffPerHost} at once per host" : ""),
-                Count(hosts.Count(h => h.ClearLog), "log") + " cleared",
-                Count(hosts.Count(h => h.RegisterCron), "rotation job") + " registered",
-                "agents restarted on " + Count(hosts.Count(h => h.RestartAgents), "host"),
             };
+            var cleared = hosts.Count(h => h.ClearLog);
+            var rotation = hosts.Count(h => h.RegisterCron);
+            var agents = hosts.Count(h => h.RestartAgents);
+            if (cleared > 0) parts.Add(Count(cleared, "log") + " cleared");
+            if (rotation > 0) parts.Add(Count(rotation, "rotation job") + " registered");
+            if (agents > 0) parts.Add("agents restarted on " + Count(agents, "host"));
             return $"Plan for {Count(hosts.Count, "host")} and {Count(vms.Count, "VM")}: " + string.Join("; ", parts) + ".";
         }
 

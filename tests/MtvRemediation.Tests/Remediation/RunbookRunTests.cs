@@ -211,7 +211,7 @@ namespace MtvRemediation.Tests.Remediation
                 host.Log.Where(l => l.StartsWith("phase", StringComparison.Ordinal)).ToArray());
             // The whole plan in one confirmation, between diagnosis and action: a row per host and VM, the power-offs counted.
             var confirm = Assert.Single(host.Log, l => l.StartsWith("confirm", StringComparison.Ordinal));
-            Assert.Contains("1 CBT reset, 1 VM powered off; 1 log cleared; 1 rotation job registered; agents restarted on 0 hosts.", confirm);
+            Assert.Contains("Plan for 1 host and 1 VM: 1 CBT reset, 1 VM powered off; 1 log cleared; 1 rotation job registered.", confirm);
             Assert.Matches(@"\nesx-test +log cleared \([^)]*\), rotation registered\n", confirm);
             Assert.Matches(@"\n  app1 +CBT reset with power-off \(guest shutdown\), then on again\n", confirm);
             Assert.EndsWith("Carry out this plan? 1 running VM will be powered off.", confirm);
