@@ -129,14 +129,20 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
             $text = (Get-Content $log -Raw) -replace '\s+', ' '
             Remove-Item $log
 
-            $text | Should -Match ([regex]::Escape('Truncate /var/log/vmkfstools-wrapper.log in place (16.0 MiB; /var 100% used, Critical)'))
-            $text | Should -Match ([regex]::Escape("Add a temporary cron job to root's crontab"))
-            $text | Should -Match ([regex]::Escape('Restart the management agent(s) hostd, then vpxa'))
-            $text | Should -Match ([regex]::Escape("delete $ctkDs"))
-            $text | Should -Match 'disable CBT \(changeTrackingEnabled=false[^)]*\) while the VM still runs[^;]*; if the VM cannot be powered off, CBT is put back; power off hard \(VMware Tools is not running\); delete'
-            $text | Should -Match 'enable CBT \(changeTrackingEnabled=true[^)]*\); power on'
+            # The plan's table (the one the confirmation offers): a row per host and VM, the power-off counted.
+            $text | Should -Match ([regex]::Escape('1 CBT reset, 1 VM powered off (1 hard); 1 log cleared; 1 rotation job registered; agents restarted on 1 host.'))
+            $text | Should -Match ([regex]::Escape("$hostName log cleared (16.0 MiB; /var 100% used), rotation registered, agents restarted"))
+            $text | Should -Match ([regex]::Escape(" $vmName CBT reset with power-off (hard), then on again, 1 task directory removed"))
             $text | Should -Match ([regex]::Escape("Write the remediation report"))
-            $text | Should -Match 'then remove the failed clone task directory /tmp/vmkfstools-wrapper-'
+            # Each action's full sentence is in the rows' Plan.
+            $plan = ($out.Plan -join ' | ')
+            $plan | Should -Match ([regex]::Escape('Truncate /var/log/vmkfstools-wrapper.log in place (16.0 MiB; /var 100% used, Critical)'))
+            $plan | Should -Match ([regex]::Escape("Add a temporary cron job to root's crontab"))
+            $plan | Should -Match ([regex]::Escape('Restart the management agent(s) hostd, then vpxa'))
+            $plan | Should -Match ([regex]::Escape("delete $ctkDs"))
+            $plan | Should -Match 'disable CBT \(changeTrackingEnabled=false[^)]*\) while the VM still runs[^;]*; if the VM cannot be powered off, CBT is put back; power off hard \(VMware Tools is not running\); delete'
+            $plan | Should -Match 'enable CBT \(changeTrackingEnabled=true[^)]*\); power on'
+            $plan | Should -Match 'then remove the failed clone task directory /tmp/vmkfstools-wrapper-'
 
             $s = Split-Summary $out
             $s.Host.Count | Should -Be 1
@@ -157,11 +163,11 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
             Test-Path $reportDir | Should -BeFalse
         }
 
-        It '-Confirm asks the power cycle before the host actions (a Yes to All only carries down to lower-impact kinds); declined, nothing changes' {
+        It '-Confirm offers the whole plan once, as a table with the power-off counted; declined, nothing changes' {
             if (-not ('MtvRemediation.TestHost.ScriptedHost' -as [type])) { Add-Type -Path (Join-Path $PSScriptRoot 'ScriptedHost.cs') }
             $before = Get-RunbookSceneState $scene
-            # A host that answers the prompts from a script and records them: No to the first, No to All after.
-            $ui = [MtvRemediation.TestHost.ScriptedHost]::new([string[]]@('No', 'No to All'))
+            # A host that answers the prompts from a script and records them: one answer, No.
+            $ui = [MtvRemediation.TestHost.ScriptedHost]::new([string[]]@('No'))
             $rs = [runspacefactory]::CreateRunspace($ui)
             $rs.Open()
             $ps = [powershell]::Create()
@@ -175,14 +181,66 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
                         Invoke-MtvRemediation -VM $vm -PowerOff -Force -RegisterLogRotation -Confirm -WarningAction SilentlyContinue
                     }).AddArgument($manifestPath).AddArgument((Join-Path $PSScriptRoot '../lab/RunbookScene.ps1')).AddArgument($vmName)
                 $out = @($ps.Invoke())
+                $failures = @($ps.Streams.Error | ForEach-Object { "$_" })
             }
             finally { $ps.Dispose(); $rs.Dispose() }
+            $failures | Should -BeNullOrEmpty -Because 'a second prompt would find no answer left'
             $prompts = @($ui.Prompts)
-            $prompts.Count | Should -Be 2 -Because 'No to All on the second answers every later question'
-            $prompts[0] | Should -Match ([regex]::Escape("VM '$vmName'")) -Because 'the power cycle is asked first'
-            $prompts[0] | Should -Match 'power off hard'
-            $prompts[1] | Should -Match ([regex]::Escape($hostName))
-            (Split-Summary $out).VM[0].Result | Should -Be 'Declined'
+            $prompts.Count | Should -Be 1 -Because 'the whole plan is one confirmation'
+            $prompts[0] | Should -Match ([regex]::Escape('1 CBT reset, 1 VM powered off (1 hard); 1 log cleared; 1 rotation job registered'))
+            $prompts[0] | Should -Match ([regex]::Escape("$hostName ") + ' +log cleared \(16\.0 MiB; /var 100% used\), rotation registered')
+            $prompts[0] | Should -Match ([regex]::Escape(" $vmName ") + ' +CBT reset with power-off \(hard\)')
+            $prompts[0] | Should -Match ([regex]::Escape('Carry out this plan? 1 running VM will be powered off.'))
+            $s = Split-Summary $out
+            $s.VM[0].Result | Should -Be 'Declined'
+            $s.Host[0].Result | Should -Be 'Declined'
+            $after = Get-RunbookSceneState $scene
+            $after.PowerState | Should -Be 'poweredOn'
+            $after.LogBytes | Should -Be $before.LogBytes
+            $after.Crontab | Should -BeExactly $before.Crontab
+            $after.CtkFiles | Should -Be $before.CtkFiles
+        }
+
+        It 'a "Yes to All" given to an SSH start (-StartSshService) does not carry over to the plan: the plan is still asked' {
+            if (-not ('MtvRemediation.TestHost.ScriptedHost' -as [type])) { Add-Type -Path (Join-Path $PSScriptRoot 'ScriptedHost.cs') }
+            $before = Get-RunbookSceneState $scene
+            # Yes to All to the first question (starting SSH on the scene's host), No to the plan.
+            $ui = [MtvRemediation.TestHost.ScriptedHost]::new([string[]]@('Yes to All', 'No'))
+            $rs = [runspacefactory]::CreateRunspace($ui)
+            $rs.Open()
+            $ps = [powershell]::Create()
+            try {
+                $ps.Runspace = $rs
+                $null = $ps.AddScript({
+                        param($m, $sceneScript, $vm, $hostName)
+                        Import-Module $m
+                        . $sceneScript
+                        Connect-RunbookLab
+                        # SSH stopped on the host (as at the DCUI) and its session dropped: the run needs SSH started.
+                        Stop-LabSshd $hostName
+                        $null = Disconnect-LabSshSession $hostName
+                        $deadline = [DateTime]::UtcNow.AddSeconds(10)
+                        while ((Get-EsxiShell -VMHost $hostName).IsConnected -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+                        Invoke-MtvRemediation -VM $vm -PowerOff -Force -RegisterLogRotation -StartSshService -Confirm -WarningAction SilentlyContinue
+                        Get-LabSshService $hostName
+                    }).AddArgument($manifestPath).AddArgument((Join-Path $PSScriptRoot '../lab/RunbookScene.ps1')).AddArgument($vmName).AddArgument($hostName)
+                $out = @($ps.Invoke())
+                $failures = @($ps.Streams.Error | ForEach-Object { "$_" })
+            }
+            finally {
+                $ps.Dispose(); $rs.Dispose()
+                Start-LabSshd $hostName
+                Connect-RunbookLab
+            }
+            $failures | Should -BeNullOrEmpty
+            $prompts = @($ui.Prompts)
+            $prompts.Count | Should -Be 2 -Because 'the plan is asked although the SSH start was answered with Yes to All'
+            $prompts[0] | Should -Match 'Start the SSH service'
+            $prompts[1] | Should -Match ([regex]::Escape('Carry out this plan? 1 running VM will be powered off.'))
+            $out[-1] | Should -Be 'stopped' -Because 'the SSH this run started is stopped again'
+            $s = Split-Summary $out
+            $s.VM[0].Result | Should -Be 'Declined'
+            $s.Host[0].Result | Should -Be 'Declined'
             $after = Get-RunbookSceneState $scene
             $after.PowerState | Should -Be 'poweredOn'
             $after.LogBytes | Should -Be $before.LogBytes

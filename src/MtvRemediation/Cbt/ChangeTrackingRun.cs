@@ -22,13 +22,22 @@ namespace MtvRemediation.Cbt
     internal sealed class ChangeTrackingRun
     {
         private readonly ConcurrentDictionary<IVSphereClient, SharedVSphereReads> _reads = new ConcurrentDictionary<IVSphereClient, SharedVSphereReads>();
+        private readonly ConcurrentDictionary<(IVSphereClient, string), SemaphoreSlim> _downtimeSlots = new ConcurrentDictionary<(IVSphereClient, string), SemaphoreSlim>();
 
-        public ChangeTrackingRun(ChangeTrackingResetOptions? resetOptions = null)
+        /// <param name="maxPoweredOffPerHost">At most this many resets that power a running VM off run at once on one host (0: no limit).</param>
+        public ChangeTrackingRun(ChangeTrackingResetOptions? resetOptions = null, int maxPoweredOffPerHost = 0)
         {
             ResetOptions = resetOptions ?? new ChangeTrackingResetOptions();
+            MaxPoweredOffPerHost = maxPoweredOffPerHost;
         }
 
         public ChangeTrackingResetOptions ResetOptions { get; }
+
+        /// <summary>The downtime limit: running VMs of one host powered off at the same time (0: no limit).</summary>
+        public int MaxPoweredOffPerHost { get; }
+
+        /// <summary>The reset takes a running VM down (a guest shutdown or a hard power-off): what the downtime limit counts.</summary>
+        public static bool PowersOff(ChangeTrackingResetPlan plan) => !plan.Refused && plan.PowerOff != PowerOffMethod.None;
 
         private SharedVSphereReads ReadsFor(IVSphereClient client) => _reads.GetOrAdd(client, c => new SharedVSphereReads(c));
 
@@ -59,14 +68,50 @@ namespace MtvRemediation.Cbt
         }
 
         /// <summary>
+        /// The order to hand approved resets to the workers: under a downtime limit, the hosts take
+        /// turns (one VM of each, then the next of each), so the workers waiting for a host's slot
+        /// do not hold back the VMs of other hosts. Without a limit the order is kept.
+        /// </summary>
+        public IReadOnlyList<T> ScheduleOrder<T>(IReadOnlyList<T> items, Func<T, (IVSphereClient Client, ChangeTrackingResetPlan Plan)> resetOf)
+        {
+            if (MaxPoweredOffPerHost <= 0) return items;
+            return items.Select((item, index) => (item, index, key: SlotKey(resetOf(item).Client, resetOf(item).Plan)))
+                .GroupBy(x => x.key)
+                .SelectMany(g => g.Select((x, turn) => (x.item, x.index, turn)))
+                .OrderBy(x => x.turn).ThenBy(x => x.index)
+                .Select(x => x.item).ToList();
+        }
+
+        /// <summary>
         /// Phase 3 (worker thread): executes an approved plan. The result is the server's truth at
         /// the end; a reset that did not complete also returns its error (<see cref="ResetFailure"/>).
+        /// Under the downtime limit a reset that powers a running VM off first waits for a slot of
+        /// its host, held until the reset is over (the VM is on again or left as the reset ends).
         /// </summary>
         public (ChangeTrackingResetResult Result, RemediationException? Error) Reset(IVSphereClient client, ChangeTrackingResetPlan plan, string server, CancellationToken ct, Action<string>? onStep = null)
         {
-            var result = EngineFor(client).ResetAsync(plan, server, ct, onStep).GetAwaiter().GetResult();
-            return (result, ResetFailure(result));
+            var slot = MaxPoweredOffPerHost > 0 && PowersOff(plan)
+                ? _downtimeSlots.GetOrAdd(SlotKey(client, plan), _ => new SemaphoreSlim(MaxPoweredOffPerHost, MaxPoweredOffPerHost))
+                : null;
+            if (slot != null && !slot.Wait(0, ct))
+            {
+                onStep?.Invoke($"waiting: {MaxPoweredOffPerHost} VM(s) of {plan.Vm.HostName} are powered off (-MaxPoweredOffPerHost)");
+                slot.Wait(ct);
+            }
+            try
+            {
+                var result = EngineFor(client).ResetAsync(plan, server, ct, onStep).GetAwaiter().GetResult();
+                return (result, ResetFailure(result));
+            }
+            finally
+            {
+                slot?.Release();
+            }
         }
+
+        // One host of one vCenter; a VM without a known host counts as a host of its own.
+        private static (IVSphereClient, string) SlotKey(IVSphereClient client, ChangeTrackingResetPlan plan) =>
+            (client, string.IsNullOrEmpty(plan.Vm.HostName) ? "vm:" + plan.Vm.MoRef : plan.Vm.HostName.ToLowerInvariant());
 
         /// <summary>The one error of a reset that did not complete: where it stopped and where the VM is now.</summary>
         public static RemediationException? ResetFailure(ChangeTrackingResetResult result)

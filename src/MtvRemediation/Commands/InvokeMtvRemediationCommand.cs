@@ -16,7 +16,7 @@ namespace MtvRemediation.Commands
 {
     /// <summary>
     /// Invoke-MtvRemediation: the whole runbook for the VMs to migrate. Diagnose (hosts' log space
-    /// and wrapper logs, VMs' CBT), plan, confirm action by action, act (free /var, rotation job,
+    /// and wrapper logs, VMs' CBT), plan, confirm the whole plan once, act (free /var, rotation job,
     /// CBT resets, agent restarts when asked), verify, and return one summary per host and per VM.
     /// The phases, their order, the confirmation points and the outcomes live in
     /// <see cref="RunbookEngine.Run"/>; this cmdlet binds parameters and is the engine's
@@ -62,6 +62,11 @@ namespace MtvRemediation.Commands
         [ValidateRange(0, 86400)]
         public int ShutdownTimeoutSeconds { get; set; } = 300;
 
+        /// <summary>The downtime limit: at most this many running VMs of one host are powered off at the same time for their CBT reset (the others wait their turn).</summary>
+        [Parameter]
+        [ValidateRange(1, 1000)]
+        public int MaxPoweredOffPerHost { get; set; }
+
         private string? _reportDirectory;
 
         protected override void BeginProcessing()
@@ -90,6 +95,7 @@ namespace MtvRemediation.Commands
                 Force = Force,
                 RegisterLogRotation = RegisterLogRotation,
                 RestartAgents = RestartAgents,
+                MaxPoweredOffPerHost = MaxPoweredOffPerHost,
                 ArchiveDirectory = _reportDirectory,
                 RunStamp = stamp,
                 ShutdownTimeout = TimeSpan.FromSeconds(ShutdownTimeoutSeconds),
@@ -149,7 +155,7 @@ namespace MtvRemediation.Commands
         }
 
         /// <summary>
-        /// -WhatIf, for the runbook's mode. Each action is asked with ShouldProcess, but the run
+        /// -WhatIf, for the runbook's mode. The plan is asked with ShouldProcess, but the run
         /// needs the mode also when it asks nothing: a run with nothing to change must not write its
         /// -ReportPath files under -WhatIf, and must not prompt without it (ConfirmImpact High asks
         /// at every ShouldProcess). ShouldProcess cannot tell the mode without asking, so this is the
@@ -159,6 +165,19 @@ namespace MtvRemediation.Commands
         {
             if (MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w)) return w is SwitchParameter sp ? sp.IsPresent : LanguagePrimitives.IsTrue(w);
             return LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
+        }
+
+        /// <summary>
+        /// Whether ShouldProcess prompts in this command: -Confirm as given, else $ConfirmPreference
+        /// at this command's impact (High) or below. Read only to keep an earlier "Yes to All" from
+        /// answering the plan (ShouldProcess does not tell whether it asked).
+        /// </summary>
+        private bool PromptsForConfirmation()
+        {
+            if (MyInvocation.BoundParameters.TryGetValue("Confirm", out var c)) return c is SwitchParameter sp ? sp.IsPresent : LanguagePrimitives.IsTrue(c);
+            // At impact High every level but None prompts (a preference set in a script may be a string).
+            var value = GetVariableValue("ConfirmPreference");
+            return value == null || !LanguagePrimitives.TryConvertTo(value, out ConfirmImpact preference) || preference != ConfirmImpact.None;
         }
 
         /// <summary>The engine's view of this cmdlet: ShouldProcess, the parallel runner, the fan-out's shells, the pipeline.</summary>
@@ -178,7 +197,16 @@ namespace MtvRemediation.Commands
 
             public bool WhatIf { get; }
 
-            public bool Confirm(string target, string action) => _cmdlet.ShouldProcess(target, action);
+            // -WhatIf writes the description (the table); a prompt shows the warning (the table and the question).
+            public bool ConfirmPlan(string plan, string question)
+            {
+                var caption = $"{_name}: the whole plan";
+                var query = plan + Environment.NewLine + Environment.NewLine + question;
+                // After an SSH start was asked, a "Yes to All" given to it would let ShouldProcess
+                // pass the plan unseen: then the plan is asked on its own, whenever prompts are on.
+                if (!WhatIf && _cmdlet._hosts.Ssh.Asked && _cmdlet.PromptsForConfirmation()) return _cmdlet.ShouldContinue(query, caption);
+                return _cmdlet.ShouldProcess(plan, query, caption, out _);
+            }
 
             public IEsxiShell GetShell(string hostName, CancellationToken ct) =>
                 _shells.Get(new HostTarget(hostName, hostName), ct);
@@ -189,7 +217,7 @@ namespace MtvRemediation.Commands
                 {
                     try
                     {
-                        item.Work(sink.WriteVerbose, ct);
+                        item.Work(new SinkOutput(sink), ct);
                     }
                     finally
                     {
@@ -200,6 +228,17 @@ namespace MtvRemediation.Commands
             }
 
             public void Emit(object result) => _cmdlet.WriteObject(result);
+
+            /// <summary>A work item's live output, through the parallel runner's sink.</summary>
+            private sealed class SinkOutput : IRunbookWorkOutput
+            {
+                private readonly IOutputSink _sink;
+                public SinkOutput(IOutputSink sink) => _sink = sink;
+                public void WriteVerbose(string text) => _sink.WriteVerbose(text);
+                public void ReportStep(string step) => _sink.ReportStep(step);
+                public void Emit(object result) => _sink.WriteObject(result);
+            }
+
             public void WriteError(MtvException error, object? target) => _cmdlet.WriteError(error.ToErrorRecord(target, _name));
             public void WriteVerbose(string text) => _cmdlet.WriteVerbose(text);
 

@@ -36,6 +36,15 @@ namespace MtvRemediation.Commands
         /// <summary>Hosts whose SSH this command started (in order), not yet given back.</summary>
         public IReadOnlyList<string> Started => _started;
 
+        /// <summary>This command asked ShouldProcess about an SSH service at least once (an answer may have been "Yes to All").</summary>
+        public bool Asked { get; private set; }
+
+        private bool ShouldProcess(string target, string action)
+        {
+            Asked = true;
+            return _cmdlet.ShouldProcess(target, action);
+        }
+
         /// <summary>
         /// Starts SSH where it is stopped on the hosts of <paramref name="hosts"/> that need a new
         /// session (all of them with <paramref name="force"/>), each host once per command.
@@ -83,7 +92,7 @@ namespace MtvRemediation.Commands
                     TakeOverIfLeftBehind(t, state, giveBack, ct);
                     continue;
                 }
-                if (!_cmdlet.ShouldProcess(t.Name, $"Start the SSH service (TSM-SSH) through vCenter {state.Connection.Server}; {giveBack}"))
+                if (!ShouldProcess(t.Name, $"Start the SSH service (TSM-SSH) through vCenter {state.Connection.Server}; {giveBack}"))
                 {
                     _declined.Add(t.Name);
                     continue;
@@ -127,12 +136,12 @@ namespace MtvRemediation.Commands
             var leftBehind = $"SSH (TSM-SSH) runs because a run of this module ({found.Who}) started it and ended without stopping it";
             if (state.PolicyOn)
             {
-                if (!_cmdlet.ShouldProcess(t.Name, $"Clear the record on {state.Connection.Server} that {leftBehind}; its policy is 'on', so it stays running")) return;
+                if (!ShouldProcess(t.Name, $"Clear the record on {state.Connection.Server} that {leftBehind}; its policy is 'on', so it stays running")) return;
                 SshServiceController.ClearRecord(state, ct);
                 _cmdlet.WriteWarning($"{t.Name}: {leftBehind}. Its policy is 'on', so it stays running; the record is cleared.");
                 return;
             }
-            if (!_cmdlet.ShouldProcess(t.Name, $"Stop the SSH service (TSM-SSH) that an ended run of this module left running ({found.Who}); {giveBack}")) return;
+            if (!ShouldProcess(t.Name, $"Stop the SSH service (TSM-SSH) that an ended run of this module left running ({found.Who}); {giveBack}")) return;
             SshServiceController.ForCurrentRunspace().Adopt(t.Name, state);
             _started.Add(t.Name);
             _leftBehind.Add(t.Name);

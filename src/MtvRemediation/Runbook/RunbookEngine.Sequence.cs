@@ -27,13 +27,25 @@ namespace MtvRemediation.Runbook
         Report,
     }
 
+    /// <summary>What a unit of parallel work writes while it runs (worker thread): each reaches the user at once.</summary>
+    internal interface IRunbookWorkOutput
+    {
+        void WriteVerbose(string text);
+
+        /// <summary>What the item is doing now (shown beside its name in the progress status).</summary>
+        void ReportStep(string step);
+
+        /// <summary>A finished row (a VM's summary), written before the phase ends.</summary>
+        void Emit(object result);
+    }
+
     /// <summary>One unit of parallel work of a phase, and the states whose errors it may add.</summary>
     internal sealed class RunbookWork
     {
-        public RunbookWork(string label, RunbookItemState state, Action<Action<string>, CancellationToken> work)
+        public RunbookWork(string label, RunbookItemState state, Action<IRunbookWorkOutput, CancellationToken> work)
             : this(label, new[] { state }, work) { }
 
-        public RunbookWork(string label, IReadOnlyList<RunbookItemState> states, Action<Action<string>, CancellationToken> work)
+        public RunbookWork(string label, IReadOnlyList<RunbookItemState> states, Action<IRunbookWorkOutput, CancellationToken> work)
         {
             Label = label;
             States = states;
@@ -43,8 +55,8 @@ namespace MtvRemediation.Runbook
         public string Label { get; }
         public IReadOnlyList<RunbookItemState> States { get; }
 
-        /// <summary>The work (worker thread): a verbose writer, the cancellation token.</summary>
-        public Action<Action<string>, CancellationToken> Work { get; }
+        /// <summary>The work (worker thread): its live output, the cancellation token.</summary>
+        public Action<IRunbookWorkOutput, CancellationToken> Work { get; }
     }
 
     /// <summary>
@@ -60,8 +72,11 @@ namespace MtvRemediation.Runbook
         /// <summary>-WhatIf: diagnose and plan, change nothing.</summary>
         bool WhatIf { get; }
 
-        /// <summary>Asks before one action (pipeline thread); false: declined, or -WhatIf.</summary>
-        bool Confirm(string target, string action);
+        /// <summary>
+        /// Offers the whole plan (a table, <see cref="RunbookPlanTable"/>) for one confirmation
+        /// (pipeline thread); under -WhatIf it shows the table. False: declined, or -WhatIf.
+        /// </summary>
+        bool ConfirmPlan(string plan, string question);
 
         /// <summary>
         /// Runs a phase's work items in parallel and returns when all are done; after each item,
@@ -81,11 +96,12 @@ namespace MtvRemediation.Runbook
     internal static partial class RunbookEngine
     {
         /// <summary>
-        /// The whole runbook, in order: (1) diagnose everything read-only; confirm action by action
-        /// (under -WhatIf that prints the full plan); (2) free /var and register the rotation job
-        /// first, so clones and ESXi can write again; (3) reset CBT; (4) restart agents last, and
-        /// only when asked, so no hostd restart interrupts a reset's tasks; (5) verify by reading the
-        /// state again; then one summary per host and per VM, and the report when asked.
+        /// The whole runbook, in order: (1) diagnose everything read-only; offer the whole plan for
+        /// one confirmation (under -WhatIf that shows the plan); (2) free /var and register the
+        /// rotation job first, so clones and ESXi can write again; (3) reset CBT, each VM's row
+        /// written as soon as it is reset and read again; (4) restart agents last, and only when
+        /// asked, so no hostd restart interrupts a reset's tasks; (5) verify by reading the state
+        /// again; then the hosts' rows and the other VMs' rows, and the report when asked.
         /// </summary>
         public static RunbookResult Run(IRunbookHost host, IReadOnlyList<RunbookVmState> vms, RunbookOptions options)
         {
@@ -93,18 +109,18 @@ namespace MtvRemediation.Runbook
             var hosts = GroupByHost(vms);
             var hostOf = new Dictionary<RunbookVmState, RunbookHostState>();
             foreach (var h in hosts) foreach (var v in h.VMs) hostOf[v] = h;
-            var cbt = new ChangeTrackingRun(options.CbtReset);
+            var cbt = new ChangeTrackingRun(options.CbtReset, options.MaxPoweredOffPerHost);
 
             // 1. Diagnose (read-only; also under -WhatIf, which needs the sizes and files to show the plan).
             // The VMs of a vCenter are read together (one item: their folder listings and state reads
             // coalesce instead of queueing behind the throttle), beside the hosts' reads.
             host.RunInParallel(RunbookPhase.Diagnose, "Diagnosing hosts and VMs",
                 vms.Where(v => v.Errors.Count == 0).GroupBy(v => v.Client)
-                    .Select(g => new RunbookWork(g.First().Server, g.ToList<RunbookItemState>(), (verbose, ct) => DiagnoseVms(g.ToList(), cbt, ct)))
-                    .Concat(hosts.Select(h => new RunbookWork(h.Name, h, (verbose, ct) => DiagnoseHost(h, host, options, ct))))
+                    .Select(g => new RunbookWork(g.First().Server, g.ToList<RunbookItemState>(), (output, ct) => DiagnoseVms(g.ToList(), cbt, ct)))
+                    .Concat(hosts.Select(h => new RunbookWork(h.Name, h, (output, ct) => DiagnoseHost(h, host, options, ct))))
                     .ToList());
 
-            // Plan, and ask (pipeline thread). Each action is its own confirmation: -WhatIf prints the full plan.
+            // Plan, and ask (pipeline thread): the whole plan for one confirmation.
             foreach (var h in hosts) PlanHost(h, options);
             foreach (var v in vms) PlanVm(v, hostOf.TryGetValue(v, out var hh) ? hh : null, options);
             WriteDiagnosis(host, hosts, vms);
@@ -112,19 +128,7 @@ namespace MtvRemediation.Runbook
             foreach (var h in hosts) KeptTailRecord.WarnPending(host.WriteWarning, h.Name, options.LogSpace.LogPath);
             foreach (var h in hosts) foreach (var e in h.TakeNewErrors()) host.WriteError(e, h.ErrorTarget);
             foreach (var v in vms) foreach (var e in v.TakeNewErrors()) host.WriteError(e, v.ErrorTarget);
-            // Asked from the highest impact down: the VMs' power cycles, then the agent restarts, then
-            // the log clears and rotation jobs. PowerShell's "Yes to All" approves every later
-            // question of the command, so it may only ever carry down to a lower-impact kind, never
-            // from a cron job up to a power cycle. (The run still acts in its own order: hosts first.)
-            foreach (var v in vms)
-            {
-                if (v.ResetPlan == null || v.Refused) continue;
-                v.ResetApproved = host.Confirm($"VM '{v.Vm.Name}' on {v.Vm.HostName} ({v.Server})", DescribeReset(v) + " (because " + v.ResetReason + ")");
-                if (!v.ResetApproved) v.AllConfirmed = false;
-            }
-            ConfirmHostActions(host, hosts, options);
-            // The report was asked for with -ReportPath: no second confirmation; -WhatIf only names it.
-            if (whatIf && options.ArchiveDirectory != null) host.Confirm(options.ArchiveDirectory, "Write the remediation report (HTML and JSON) and the log archives");
+            ConfirmPlan(host, hosts, vms, options);
             var writeReport = options.ArchiveDirectory != null && !whatIf;
 
             var phase = RunbookPhase.FreeSpace;
@@ -134,28 +138,31 @@ namespace MtvRemediation.Runbook
                 // 2. Hosts first: free /var so clones and ESXi can write, and register the rotation job.
                 host.RunInParallel(RunbookPhase.FreeSpace, "Freeing /var and registering log rotation",
                     hosts.Where(h => h.Shell != null && (h.ClearLog || h.RegisterCron))
-                        .Select(h => new RunbookWork(h.Name, h, (verbose, ct) => RemediateHost(h, options, ct, verbose))).ToList());
+                        .Select(h => new RunbookWork(h.Name, h, (output, ct) => RemediateHost(h, options, ct, output.WriteVerbose))).ToList());
 
-                // 3. CBT resets (power operations included), as Reset-VMChangeTracking does them.
+                // 3. CBT resets (power operations included), as Reset-VMChangeTracking does them; the
+                // downtime limit is the CBT operation's scheduling. Each VM is read again right after
+                // its reset and its row written then, not at the end of the run.
                 phase = RunbookPhase.ResetChangeTracking;
                 var approved = vms.Where(v => v.ResetApproved).ToList();
                 cbt.Approve(approved.Select(v => (v.Client, v.ResetPlan!)));
                 host.RunInParallel(RunbookPhase.ResetChangeTracking, "Resetting CBT",
-                    approved.Select(v => new RunbookWork(v.Vm.Name, v, (verbose, ct) => ResetVm(v, cbt, ct, step => verbose($"{v.Vm.Name}: {step}...")))).ToList());
+                    cbt.ScheduleOrder(approved, v => (v.Client, v.ResetPlan!))
+                        .Select(v => new RunbookWork(v.Vm.Name, v, (output, ct) => ResetAndVerifyVm(v, cbt, ct, output))).ToList());
 
                 // 4. Agents last, only when asked: a hostd restart would interrupt the resets' tasks.
                 phase = RunbookPhase.RestartAgents;
                 host.RunInParallel(RunbookPhase.RestartAgents, "Restarting management agents",
                     hosts.Where(h => h.Shell != null && h.RestartAgents)
-                        .Select(h => new RunbookWork(h.Name, h, (verbose, ct) => RestartAgents(h, options, ct, verbose))).ToList());
+                        .Select(h => new RunbookWork(h.Name, h, (output, ct) => RestartAgents(h, options, ct, output.WriteVerbose))).ToList());
 
-                // 5. Verify: the state read again, not what we believe we did.
+                // 5. Verify: the state read again, not what we believe we did (the reset VMs were read after their reset).
                 phase = RunbookPhase.Verify;
                 host.RunInParallel(RunbookPhase.Verify, "Verifying",
                     hosts.Where(h => h.Shell != null)
-                        .Select(h => new RunbookWork(h.Name, h, (verbose, ct) => VerifyHost(h, options, ct)))
-                        .Concat(vms.Where(v => v.Before != null).GroupBy(v => v.Client)
-                            .Select(g => new RunbookWork(g.First().Server, g.ToList<RunbookItemState>(), (verbose, ct) => VerifyVmsOrFail(g.Key, g.ToList(), cbt, ct))))
+                        .Select(h => new RunbookWork(h.Name, h, (output, ct) => VerifyHost(h, options, ct)))
+                        .Concat(vms.Where(v => v.Before != null && v.Row == null).GroupBy(v => v.Client)
+                            .Select(g => new RunbookWork(g.First().Server, g.ToList<RunbookItemState>(), (output, ct) => VerifyVmsOrFail(g.Key, g.ToList(), cbt, ct))))
                         .ToList());
             }
             catch (Exception ex) when (ex is PipelineStoppedException || ex is OperationCanceledException)
@@ -163,44 +170,70 @@ namespace MtvRemediation.Runbook
                 // Stopped (Ctrl+C, a stopped job): the report is still written, marked incomplete,
                 // with each row as far as it got; the pipeline takes no more records, so nothing is emitted.
                 if (writeReport)
-                {
-                    var partial = new RunbookResult(
-                        hosts.Select(h => SummarizeHost(h, whatIf)).ToList(),
-                        vms.Select(v => SummarizeVm(v, whatIf)).Concat(options.UnmatchedInputs.Select(SummarizeUnmatched)).ToList());
-                    WriteReport(host, partial, options, $"the run was stopped during phase {phase}; each row says how far it got (Actions) and where it is (FinalState)");
-                }
+                    WriteReport(host, Summarize(hosts, vms, options, whatIf), options, $"the run was stopped during phase {phase}; each row says how far it got (Actions) and where it is (FinalState)");
                 throw;
             }
 
-            var result = new RunbookResult(
-                hosts.Select(h => SummarizeHost(h, whatIf)).ToList(),
-                vms.Select(v => SummarizeVm(v, whatIf)).Concat(options.UnmatchedInputs.Select(SummarizeUnmatched)).ToList());
-            // The report first, so every row can say where it is.
+            var result = Summarize(hosts, vms, options, whatIf);
+            // The report first, so every row written now can say where it is (the rows written
+            // earlier are the same objects: they carry it too).
             if (writeReport) WriteReport(host, result, options);
             foreach (var s in result.Hosts) host.Emit(s);
-            foreach (var s in result.VMs) host.Emit(s);
+            for (var i = 0; i < vms.Count; i++)
+                if (vms[i].Row == null) host.Emit(result.VMs[i]);
+            foreach (var s in result.VMs.Skip(vms.Count)) host.Emit(s);
             return result;
         }
 
-        // Agent restarts first (they interrupt management and running tasks), then the log's actions.
-        private static void ConfirmHostActions(IRunbookHost runner, List<RunbookHostState> hosts, RunbookOptions options)
+        // Each VM's row once: the one written when its reset was done, or made now.
+        private static RunbookResult Summarize(List<RunbookHostState> hosts, IReadOnlyList<RunbookVmState> vms, RunbookOptions options, bool whatIf) =>
+            new RunbookResult(
+                hosts.Select(h => SummarizeHost(h, whatIf)).ToList(),
+                vms.Select(v => v.Row ?? SummarizeVm(v, whatIf)).Concat(options.UnmatchedInputs.Select(SummarizeUnmatched)).ToList());
+
+        // Phase 3 for one VM: its reset, its state read again, its row written at once.
+        private static void ResetAndVerifyVm(RunbookVmState vm, ChangeTrackingRun cbt, CancellationToken ct, IRunbookWorkOutput output)
         {
-            foreach (var h in hosts)
+            ResetVm(vm, cbt, ct, step =>
             {
-                if (h.RestartAgents)
-                {
-                    // The same vSAN/LACP check as the agent restart on its own, read during the diagnosis.
-                    if (h.AgentRisk?.Risky == true)
-                        runner.WriteWarning($"{h.Name} is a vSAN host with LACP: restarting its management agents can affect running vSAN tasks. Restart only in a maintenance window, one host at a time.");
-                    else if (h.AgentRisk == null || h.AgentRisk.Unknown)
-                        runner.WriteWarning($"{h.Name}: could not tell whether it uses vSAN with LACP; restarting its agents then can affect running vSAN tasks.");
-                    if (!runner.Confirm(h.Name, DescribeAgents(options))) { h.RestartAgents = false; h.AllConfirmed = false; }
-                }
+                output.ReportStep(step);
+                output.WriteVerbose($"{vm.Vm.Name}: {step}...");
+            });
+            VerifyVmsOrFail(vm.Client, new List<RunbookVmState> { vm }, cbt, ct);
+            vm.Row = SummarizeVm(vm, whatIf: false);
+            output.Emit(vm.Row);
+        }
+
+        /// <summary>
+        /// The one confirmation of the run: the whole plan as a table, the power-offs counted. A
+        /// yes approves every planned action, a no declines all of them; nothing is asked per
+        /// action, so no "Yes to All" given to a lower-impact kind of action can carry over to a
+        /// power cycle. Nothing planned: nothing asked (under -WhatIf the report is still named).
+        /// </summary>
+        private static void ConfirmPlan(IRunbookHost runner, List<RunbookHostState> hosts, IReadOnlyList<RunbookVmState> vms, RunbookOptions options)
+        {
+            var resets = vms.Where(v => v.ResetPlan != null && !v.Refused).ToList();
+            var planned = resets.Count > 0 || hosts.Any(h => h.HasPlannedWork);
+            if (!planned && !(runner.WhatIf && options.ArchiveDirectory != null)) return;
+            foreach (var h in hosts.Where(h => h.RestartAgents))
+            {
+                // The same vSAN/LACP check as the agent restart on its own, read during the diagnosis.
+                if (h.AgentRisk?.Risky == true)
+                    runner.WriteWarning($"{h.Name} is a vSAN host with LACP: restarting its management agents can affect running vSAN tasks. Restart only in a maintenance window, one host at a time.");
+                else if (h.AgentRisk == null || h.AgentRisk.Unknown)
+                    runner.WriteWarning($"{h.Name}: could not tell whether it uses vSAN with LACP; restarting its agents then can affect running vSAN tasks.");
             }
-            foreach (var h in hosts)
+            var approved = runner.ConfirmPlan(RunbookPlanTable.Render(hosts, vms, options), RunbookPlanTable.Question(vms));
+            foreach (var v in resets)
             {
-                if (h.ClearLog && !runner.Confirm(h.Name, DescribeClear(h, options))) { h.ClearLog = false; h.AllConfirmed = false; }
-                if (h.RegisterCron && !runner.Confirm(h.Name, DescribeCron(h, options))) { h.RegisterCron = false; h.AllConfirmed = false; }
+                v.ResetApproved = approved;
+                if (!approved) v.AllConfirmed = false;
+            }
+            if (approved) return;
+            foreach (var h in hosts.Where(h => h.HasPlannedWork))
+            {
+                h.ClearLog = h.RegisterCron = h.RestartAgents = false;
+                h.AllConfirmed = false;
             }
         }
 

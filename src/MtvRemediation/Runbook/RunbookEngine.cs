@@ -17,7 +17,6 @@ using MtvRemediation.Wrapper;
 
 namespace MtvRemediation.Runbook
 {
-    /// <summary>What Invoke-MtvRemediation was asked to do.</summary>
     /// <summary>A -VM input that resolved to no VM, and why.</summary>
     internal sealed class UnmatchedVmInput
     {
@@ -35,6 +34,7 @@ namespace MtvRemediation.Runbook
         public string Error { get; }
     }
 
+    /// <summary>What Invoke-MtvRemediation was asked to do.</summary>
     internal sealed class RunbookOptions
     {
         /// <summary>Allow shutting powered-on VMs down for their CBT reset (power state restored after).</summary>
@@ -45,6 +45,9 @@ namespace MtvRemediation.Runbook
 
         public bool RegisterLogRotation { get; set; }
         public bool RestartAgents { get; set; }
+
+        /// <summary>The downtime limit: at most this many running VMs of one host powered off at once for their CBT reset (0: no limit).</summary>
+        public int MaxPoweredOffPerHost { get; set; }
 
         /// <summary>Local directory for log archives (taken before truncating); null: no archive.</summary>
         public string? ArchiveDirectory { get; set; }
@@ -196,6 +199,9 @@ namespace MtvRemediation.Runbook
 
         /// <summary>The host evidence the VM's verdict depends on and that was not read (null: all read): the VM is then Unknown, never Healthy.</summary>
         public string? HostEvidenceUnread { get; set; }
+
+        /// <summary>The VM's row, once written (as soon as its reset was done); null: written at the end of the run.</summary>
+        public RemediationVMSummary? Row { get; set; }
     }
 
     /// <summary>

@@ -47,22 +47,21 @@ namespace MtvRemediation.Tests.Remediation
 
             public RecordingHost(bool whatIf) { WhatIf = whatIf; }
             public bool WhatIf { get; }
-            public Func<string, string, bool> Answer { get; set; } = (t, a) => true;
+            public Func<string, bool> Answer { get; set; } = plan => true;
             public List<string> Log { get; } = new List<string>();
             public List<object> Output { get; } = new List<object>();
             public List<(MtvException Error, object? Target)> Errors { get; } = new List<(MtvException, object?)>();
 
-            public bool Confirm(string target, string action)
+            public bool ConfirmPlan(string plan, string question)
             {
-                Log.Add("confirm " + target + ": " + action);
-                return !WhatIf && Answer(target, action);
+                Log.Add("confirm " + plan + "\n" + question);
+                return !WhatIf && Answer(plan);
             }
 
             public void RunInParallel(RunbookPhase phase, string activity, IReadOnlyList<RunbookWork> work)
             {
                 Log.Add($"phase {phase} ({work.Count})");
-                var verbose = new List<string>();
-                Parallel.ForEach(work, w => w.Work(v => { lock (verbose) verbose.Add(v); }, CancellationToken.None));
+                Parallel.ForEach(work, w => w.Work(new WorkOutput(this), CancellationToken.None));
                 foreach (var w in work)
                     foreach (var s in w.States)
                         foreach (var e in s.TakeNewErrors()) Errors.Add((e, s.ErrorTarget));
@@ -72,7 +71,18 @@ namespace MtvRemediation.Tests.Remediation
                 hostName == HostName ? new BusyboxShell(hostName)
                 : throw new EsxiShellException(EsxiShellErrorIds.NotConnected, System.Management.Automation.ErrorCategory.ConnectionError, $"There is no ESXi shell session for '{hostName}'.");
 
-            public void Emit(object result) => Output.Add(result);
+            public void Emit(object result) { lock (Output) Output.Add(result); }
+
+            /// <summary>A work item's output: rows go to the same list as the run's.</summary>
+            private sealed class WorkOutput : IRunbookWorkOutput
+            {
+                private readonly RecordingHost _host;
+                public WorkOutput(RecordingHost host) => _host = host;
+                public void WriteVerbose(string text) { }
+                public void ReportStep(string step) { }
+                public void Emit(object result) => _host.Emit(result);
+            }
+
             public void WriteError(MtvException error, object? target) => Errors.Add((error, target));
             public void WriteVerbose(string text) { }
             public void WriteWarning(string text) => Log.Add("warning " + text);
@@ -196,16 +206,16 @@ namespace MtvRemediation.Tests.Remediation
 
             var result = RunbookEngine.Run(host, new[] { VmState(fake, "app1-input") }, options);
 
-            // Phases in the runbook's order; confirmations between diagnosis and action, hosts first.
-            Assert.Equal(new[] { "phase Diagnose (2)", "phase FreeSpace (1)", "phase ResetChangeTracking (1)", "phase RestartAgents (0)", "phase Verify (2)" },
+            // Phases in the runbook's order; the reset VM is read again within its reset, the host at the end.
+            Assert.Equal(new[] { "phase Diagnose (2)", "phase FreeSpace (1)", "phase ResetChangeTracking (1)", "phase RestartAgents (0)", "phase Verify (1)" },
                 host.Log.Where(l => l.StartsWith("phase", StringComparison.Ordinal)).ToArray());
-            var confirms = host.Log.Where(l => l.StartsWith("confirm", StringComparison.Ordinal)).ToList();
-            Assert.Equal(3, confirms.Count);
-            // Asked from the highest impact down (a "Yes to All" only carries to lower-impact kinds): the power cycle first.
-            Assert.StartsWith("confirm VM 'app1' on esx-test (vc): Reset CBT: ", confirms[0]);
-            Assert.StartsWith("confirm esx-test: Truncate " + log + " in place", confirms[1]);
-            Assert.StartsWith("confirm esx-test: Add a temporary cron job", confirms[2]);
-            Assert.True(host.Log.IndexOf(confirms[2]) < host.Log.IndexOf("phase FreeSpace (1)"));
+            // The whole plan in one confirmation, between diagnosis and action: a row per host and VM, the power-offs counted.
+            var confirm = Assert.Single(host.Log, l => l.StartsWith("confirm", StringComparison.Ordinal));
+            Assert.Contains("Plan for 1 host and 1 VM: 1 CBT reset, 1 VM powered off; 1 log cleared; 1 rotation job registered.", confirm);
+            Assert.Matches(@"\nesx-test +log cleared \([^)]*\), rotation registered\n", confirm);
+            Assert.Matches(@"\n  app1 +CBT reset with power-off \(guest shutdown\), then on again\n", confirm);
+            Assert.EndsWith("Carry out this plan? 1 running VM will be powered off.", confirm);
+            Assert.True(host.Log.IndexOf(confirm) < host.Log.IndexOf("phase FreeSpace (1)"));
 
             Assert.Empty(host.Errors);
             // The host's truth, read independently: log truncated in place, our job in the crontab, VMware's lines kept.
@@ -227,7 +237,8 @@ namespace MtvRemediation.Tests.Remediation
             Assert.Equal(true, h.RotationCronRegistered);
             Assert.Equal(0, h.LogSizeBytesAfter);
             Assert.Equal(true, v.CbtHealthyAfter);
-            Assert.Equal(new object[] { h, v }, host.Output.ToArray());
+            // The VM's row as soon as it was done, the host's at the end.
+            Assert.Equal(new object[] { v, h }, host.Output.ToArray());
         }
 
         [Fact]
@@ -243,7 +254,7 @@ namespace MtvRemediation.Tests.Remediation
             var result = RunbookEngine.Run(host, new[] { VmState(fake, "app1") }, options);
 
             Assert.Equal(new[] { "phase Diagnose (2)" }, host.Log.Where(l => l.StartsWith("phase", StringComparison.Ordinal)).ToArray());
-            Assert.Equal(3, host.Log.Count(l => l.StartsWith("confirm", StringComparison.Ordinal)));
+            Assert.Single(host.Log, l => l.StartsWith("confirm", StringComparison.Ordinal));
             Assert.Equal(size, new FileInfo(log).Length);
             Assert.Equal(crontab, File.ReadAllBytes(tab));
             Assert.DoesNotContain(fake.Calls, c => c != "GetVms");
@@ -252,19 +263,23 @@ namespace MtvRemediation.Tests.Remediation
         }
 
         [Fact]
-        public void Declined_actions_are_not_done_and_the_outcome_says_so()
+        public void A_declined_plan_changes_nothing_and_every_row_says_Declined()
         {
-            var (options, log, _) = Scene();
+            var (options, log, tab) = Scene();
             var size = new FileInfo(log).Length;
             var fake = new FakeVSphere { Power = "poweredOff", Cbt = false };
             fake.Files.Add(CtkFile);
-            var host = new RecordingHost(whatIf: false) { Answer = (target, action) => !action.StartsWith("Truncate", StringComparison.Ordinal) && !action.StartsWith("Reset CBT", StringComparison.Ordinal) };
+            var crontab = File.ReadAllBytes(tab);
+            var host = new RecordingHost(whatIf: false) { Answer = plan => false };
 
             var result = RunbookEngine.Run(host, new[] { VmState(fake, "app1") }, options);
 
+            // One no declines the whole plan: nothing is done, every planned row says Declined.
             Assert.Equal(size, new FileInfo(log).Length);
+            Assert.Equal(crontab, File.ReadAllBytes(tab));
             Assert.Contains(fake.Files, f => f == CtkFile);
-            Assert.Equal(nameof(RemediationOutcome.Partial), result.Hosts[0].Result); // the cron job was done, the clear declined
+            Assert.Equal(new[] { "phase FreeSpace (0)", "phase ResetChangeTracking (0)" }, host.Log.Where(l => l.StartsWith("phase F", StringComparison.Ordinal) || l.StartsWith("phase R", StringComparison.Ordinal)).Take(2).ToArray());
+            Assert.Equal(nameof(RemediationOutcome.Declined), result.Hosts[0].Result);
             Assert.Equal(nameof(RemediationOutcome.Declined), result.VMs[0].Result);
         }
 
