@@ -94,6 +94,23 @@ Describe 'Invoke-MtvRemediation over a wave' -Tag Lab, Streaming -Skip:$NoLab {
         foreach ($vm in $vms) { (Get-VcsimVMState $raw $vm).PowerState | Should -Be 'poweredOn' }
     }
 
+    It 'Reset-VMChangeTracking -MaxPoweredOffPerHost 1: the standalone reset keeps the same limit (the same scheduling, ChangeTrackingRun)' {
+        $vms = @(1..3 | ForEach-Object { New-WaveVM "reset-limit-$_" -PowerOn })
+        Connect-RunbookLab
+        foreach ($m in 'PowerOffVM_Task', 'PowerOnVM_Task') { Invoke-LabVcsimCtl task-time @{ method = $m; ms = 700 } | Out-Null }
+        Invoke-LabVcsimCtl ctk-on-power-on @{ enabled = 1 } | Out-Null
+        try {
+            $start = [datetime]::UtcNow
+            $out = @($vms.Name | Reset-VMChangeTracking -PowerOff -Force -ThrottleLimit 3 -MaxPoweredOffPerHost 1 -Confirm:$false)
+        }
+        finally { Invoke-LabVcsimCtl reset | Out-Null }
+        @($out | Where-Object Succeeded).Count | Should -Be 3
+        $limited = @(Get-Downtime $vms $start)
+        @($limited | Where-Object { $_.Off -and $_.On }).Count | Should -Be 3 -Because 'each VM was powered off and on again'
+        Get-MostAtOnce $limited | Should -Be 1
+        foreach ($vm in $vms) { (Get-VcsimVMState $raw $vm).PowerState | Should -Be 'poweredOn' }
+    }
+
     It 'writes each VM''s row as soon as it is done, with its verbose lines live: the fast VM''s row while the slow one still powers off and on' {
         $slow = New-WaveVM 'rows-slow' -PowerOn
         $fast = New-WaveVM 'rows-fast'

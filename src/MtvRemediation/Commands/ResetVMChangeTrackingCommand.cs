@@ -41,6 +41,11 @@ namespace MtvRemediation.Commands
         [ValidateRange(1, 64)]
         public int ThrottleLimit { get; set; } = 4;
 
+        /// <summary>The downtime limit: at most this many running VMs of one host are powered off at the same time (the others wait their turn), as in Invoke-MtvRemediation.</summary>
+        [Parameter]
+        [ValidateRange(1, 1000)]
+        public int MaxPoweredOffPerHost { get; set; }
+
         protected override void EndProcessing()
         {
             var targets = ResolveTargets();
@@ -52,7 +57,7 @@ namespace MtvRemediation.Commands
                 ShutdownTimeout = TimeSpan.FromSeconds(ShutdownTimeoutSeconds),
                 IncludeOrphanedCtk = IncludeOrphanedCtk,
                 SkipPowerCycle = SkipPowerCycle,
-            });
+            }, MaxPoweredOffPerHost);
 
             // Read-only: every VM's plan (also for -WhatIf, which lists its files).
             var plans = new ChangeTrackingResetPlan?[targets.Count];
@@ -73,8 +78,9 @@ namespace MtvRemediation.Commands
             var approved = indexes.Where(i => plans[i] != null && ConfirmReset(targets[i], plans[i]!)).ToList();
             cbt.Approve(approved.Select(i => ((IVSphereClient)targets[i].Connection.Client, plans[i]!)));
 
-            // Each result is the server's truth at the end.
-            RunParallel(approved, ThrottleLimit, "Resetting CBT", i => targets[i].Vm.Name, (i, sink, ct) =>
+            // Each result is the server's truth at the end. Under the downtime limit the hosts take turns.
+            var order = cbt.ScheduleOrder(approved, i => ((IVSphereClient)targets[i].Connection.Client, plans[i]!));
+            RunParallel(order, ThrottleLimit, "Resetting CBT", i => targets[i].Vm.Name, (i, sink, ct) =>
             {
                 var t = targets[i];
                 // Each step live: beside the VM's name in the progress status, and as a verbose line as it begins.
