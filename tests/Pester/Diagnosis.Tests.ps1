@@ -303,10 +303,42 @@ Describe 'Find-MtvCloneFailure on lab hosts' -Tag Lab -Skip:(-not $LabUp) {
         & bash $LabScript wrapper $H.name 2.11 | Out-Null
         & bash $LabScript wrapper-log $H.name 2000 | Out-Null
         $sys = @(Find-MtvCloneFailure -VMHost $H.name -Summary -ErrorAction Stop | Where-Object Path -EQ '/var/log/syslog.log')
-        $truth = @(Select-String -LiteralPath (HostFile '/var/log/syslog.log') -Pattern 'vmkfstools-wrapper: XCOPY used: false').Count
+        $truth = @(Select-String -LiteralPath (HostFile '/var/log/syslog.log') -Pattern 'vmkfstools-wrapper\[\d+\]: XCOPY used: false$').Count
         $truth | Should -BeGreaterThan 0
         $sys[0].XcopyNotUsed | Should -Be $truth
         & bash $LabScript reset-host $H.name | Out-Null
+    }
+
+    It 'reads the 0.3.x wrapper''s syslog lines in ESXi <Esxi>''s form and honours -Since on them' -ForEach @(@{ Esxi = '8.0' }, @{ Esxi = '7.0' }) {
+        # A lab host of that ESXi version (lab.sh: even indexes 8.0, odd 7.0).
+        $h = @($LabHosts | Where-Object esxiVersion -EQ $Esxi)[-1]
+        $h | Should -Not -BeNullOrEmpty -Because "the lab has an ESXi $Esxi host"
+        $log = Join-Path $h.chrootPath 'var/log/syslog.log'
+        try {
+            & bash $LabScript wrapper $h.name 2.12.4 | Out-Null
+            # Two hours old, then the wrapper's cleanup failure with its multi-line directory listing
+            # (vmkfstools_wrapper.sh at v2.12.5: log_error "Directory contents: $(ls -la ...)") now.
+            & bash $LabScript wrapper-log $h.name 6000 --ago 7200 | Out-Null
+            $now = [DateTimeOffset]::UtcNow.ToUnixTimeSeconds()
+            & bash $LabScript exec $h.name "printf '%s\t0\t11\tvmkfstools-wrapper\t30077\tDirectory contents: total 8\\n-rw-r--r--    1 root     root            64 Dec  5 17:36 err\n' $now | /usr/lib/vmware/lab/vmsyslog" | Out-Null
+            $form = if ($Esxi -eq '8.0') { '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (In|Er)\(1[14]\)\+? vmkfstools-wrapper\[\d+\]: ' } else { '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ vmkfstools-wrapper\[\d+\]: ' }
+            $lines = @(Get-Content -LiteralPath $log | Where-Object { $_ -match 'vmkfstools-wrapper\[' })
+            $lines | ForEach-Object { $_ | Should -Match $form }
+            if ($Esxi -eq '8.0') { @($lines | Where-Object { $_ -match '^\S+ Er\(11\)\+ ' }).Count | Should -Be 1 }
+            # The truth, read from the file: each poll's time as its own header says.
+            $polls = @($lines | Where-Object { $_ -match ': XCOPY used: false$' } | ForEach-Object { [datetime]::Parse($_.Split(' ')[0], [Globalization.CultureInfo]::InvariantCulture, 'AdjustToUniversal') })
+            $polls.Count | Should -BeGreaterThan 10
+            $middle = $polls[[int]($polls.Count / 2)]
+            $sysOf = { param($since) @(Find-MtvCloneFailure -VMHost $h.name -Since $since -ErrorAction Stop | Where-Object Path -EQ '/var/log/syslog.log') }
+            # -Since before the evidence: every poll; in its middle: the newer half; after it: none.
+            ((& $sysOf ([datetime]::UtcNow.AddHours(-3))) | Measure-Object Occurrences -Sum).Sum | Should -Be $polls.Count
+            ((& $sysOf $middle) | Measure-Object Occurrences -Sum).Sum | Should -Be @($polls | Where-Object { $_ -ge $middle }).Count
+            $after = & $sysOf ([datetime]::UtcNow.AddHours(-1))
+            $after.Count | Should -Be 0 -Because 'the multi-line message of now is no clone evidence, its listing line neither'
+            (& $sysOf ([datetime]::UtcNow.AddHours(-3))).Signature | Sort-Object -Unique | Should -Be 'XcopyNotUsed'
+        } finally {
+            & bash $LabScript reset-host $h.name | Out-Null
+        }
     }
 
     It 'treats a hostile -LogPath as an inert file name and warns when no log is there' {

@@ -328,6 +328,13 @@ setup_host() { # index name moref
   done < <(awk -F'\t' '$1 == "datastore"' "$BASE/vcsim/inventory.tsv")
   printf 'HOST_NAME=%s\nCTL_URL=%s\nHOSTD_DOWN_MS=%s\nHOSTD_LAG_MS=%s\nHOSTD_READY_MS=%s\n' "$name" "$CTL_URL" "$HOSTD_DOWN_MS" "$HOSTD_LAG_MS" "$HOSTD_READY_MS" > "$R/etc/vmware/lab.conf"
   printf '%s\n' "$name" > "$R/etc/hostname"
+  # The ESXi version the host's syslog stand-in writes the line form of (vmsyslog): a comma list
+  # by host index, else 8.0 on even and 7.0 on odd indexes, so every lab of 2+ hosts has both.
+  local versions esxi
+  IFS=, read -r -a versions <<<"${MTVLAB_ESXI:-}"
+  esxi=${versions[$idx]:-}; [ -n "$esxi" ] || { esxi=8.0; [ $((idx % 2)) = 1 ] && esxi=7.0; }
+  case $esxi in 7.0|8.0) ;; *) die "MTVLAB_ESXI: 7.0 or 8.0 per host";; esac
+  echo "$esxi" > "$R/etc/vmware/lab-esxi"
   seed_var "$R"
   ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$HD/ssh_host_ed25519_key"
   : > "$HD/sshd.log"
@@ -514,6 +521,7 @@ write_hosts_json() {
       "$(json_str "$KEYS/id_ed25519")" "$(json_str "$KEYS/id_rsa_pem")" "$(json_str "$KEYS/id_ed25519.pub")"
     printf '     "hostKeyFingerprint": %s, "hostKey": %s, "hostKeyFile": %s,\n' \
       "$(json_str "$fp")" "$(json_str "$hk")" "$(json_str "$HD/ssh_host_ed25519_key.pub")"
+    printf '     "esxiVersion": %s,\n' "$(json_str "$(cat "$HD/root/etc/vmware/lab-esxi" 2>/dev/null)")"
     printf '     "chrootPath": %s, "sshdLog": %s, "sshdPidFile": %s}' \
       "$(json_str "$HD/root")" "$(json_str "$HD/sshd.log")" "$(json_str "$HD/sshd.pid")"
   done
