@@ -498,6 +498,36 @@ Describe 'Wrapper generations on lab hosts' -Tag Lab -Skip:(-not $LabUp) {
         $w[$Gen['2.11']].LogFiles.Count | Should -Be 0
     }
 
+    It 'reads a 2.10+ restricted key''s command whole, escaped quotes and all' {
+        # RestrictedSSHCommandTemplate (pkg/lib/util/sshutils.go:23@v2.10.4) in the key line
+        # pkg/controller/provider/validation.go:757@v2.10.4 builds: command="%s",no-port-forwarding,...
+        $template = 'sh -c ''DS=$(echo \"$SSH_ORIGINAL_COMMAND\" | sed -n \"s/^DS=\\([^;]*\\);.*/\\1/p\"); CMD=$(echo \"$SSH_ORIGINAL_COMMAND\" | sed -n \"s/^DS=[^;]*;CMD=\\(.*\\)/\\1/p\"); if [ -z \"$DS\" ]; then echo \"SSH_OK\"; else SSH_ORIGINAL_COMMAND=\"$CMD\" exec python /vmfs/volumes/$DS/secure-vmkfstools-wrapper.py; fi'''
+        $keys = Chroot $Gen['2.10'] '/etc/ssh/keys-root/authorized_keys'
+        $before = @(Get-Content -LiteralPath $keys)
+        try {
+            Add-Content -LiteralPath $keys -Value "command=`"$template`",no-port-forwarding,no-agent-forwarding,no-X11-forwarding ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHc0b2ZmbG9hZGtleWZvcnRoZWxhYm9ubHkxMjM0NTY3 offload"
+            $w = Get-EsxiShell | Where-Object VMHost -EQ $Gen['2.10'] | Get-VmkfstoolsWrapper -ErrorAction Stop
+            $w.RestrictedKeys | Should -Be @("line $($before.Count + 1): command=`"$template`"")
+        } finally {
+            Set-Content -LiteralPath $keys -Value $before
+        }
+    }
+
+    It 'makes the 0.3.x clone''s mkdir fail with exit status 1, never 28, on a full file system' {
+        # vmkfstools_wrapper.sh@v2.12.5 clone(): `mkdir -p "${task_dir}"; local mkdir_exit=$?`, and
+        # "free space is low" only for exit status 28. BusyBox mkdir exits 1 on ENOSPC (here a
+        # tmpfs out of inodes), so that branch is unreachable (docs/field-sources.md section 2).
+        $h = $Gen['2.11']
+        $null = Invoke-LabHost $h 'mkdir -p /tmp/lab-full && mount -t tmpfs -o size=1m,nr_inodes=2 lab-full /tmp/lab-full'
+        try {
+            $r = Invoke-LabHost $h 'i=0; while mkdir /tmp/lab-full/d$i 2>/dev/null; do i=$((i + 1)); done; mkdir -p /tmp/lab-full/vmkfstools-wrapper-5d0e2f5a-7c1b-4e8e-9d55-3b1a6c1f0e21; echo "exit $?"' -AllowFailure -PassThru
+            $r.Output.Trim() | Should -Be 'exit 1'
+            $r.Error | Should -Match 'No space left on device'
+        } finally {
+            $null = Invoke-LabHost $h 'umount /tmp/lab-full; rmdir /tmp/lab-full' -AllowFailure
+        }
+    }
+
     It 'puts each generation''s inventory on Test-VmkfstoolsLogSpace''s result, flat for CSV (example 5 as written)' {
         # A fourth host with MTV 2.12.0's wrapper (VIB 0.3.1), and a failed clone's task directory
         # on the 2.11 host, left because its populator died before the taskClean that removes it.

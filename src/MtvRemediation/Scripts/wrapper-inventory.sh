@@ -36,7 +36,9 @@ for f in /vmfs/volumes/*/secure-vmkfstools-wrapper*; do
 done
 echo @@keys
 keys=
-[ -f /etc/ssh/keys-root/authorized_keys ] && keys=$(grep -n 'secure-vmkfstools-wrapper' /etc/ssh/keys-root/authorized_keys | sed 's/^\([0-9]*\):\(command="[^"]*"\).*/\1\t\2/')
+# The option's value runs to the first quote not escaped by a backslash: from 2.10 on it is a
+# whole sh -c script with \" inside (pkg/lib/util/sshutils.go, RestrictedSSHCommandTemplate).
+[ -f /etc/ssh/keys-root/authorized_keys ] && keys=$(grep -n 'secure-vmkfstools-wrapper' /etc/ssh/keys-root/authorized_keys | sed 's/^\([0-9]*\):\(command="[^"\\]*\(\\.[^"\\]*\)*"\).*/\1\t\2/')
 [ -z "$keys" ] || { field "$keys"; echo "$field"; }
 echo @@logs
 for f in /var/log/vmkfstools-wrapper.log /var/log/secure-vmkfstools-wrapper.log; do
