@@ -30,6 +30,12 @@ namespace MtvRemediation.Interop
 
         private string? _literalName;
 
+        /// <summary>
+        /// The host that ran the VM's clone when the input names one that may differ from the VM's
+        /// own host (our findings' VMHostId: a 5.0 StorageMap's migration host, the pod log's ESXi host).
+        /// </summary>
+        public MoRef? CloningHost { get; private set; }
+
         /// <summary>Server host named by a PowerCLI Uid or our result's Server property.</summary>
         public string? ServerHost { get; private set; }
         public int? ServerPort { get; private set; }
@@ -77,6 +83,8 @@ namespace MtvRemediation.Interop
                 input.MoRef = ourRef;
                 input.Name = PSObjectProperties.GetString(ps, "VM") ?? input.Name;
                 input.ServerHost = PSObjectProperties.GetString(ps, "Server");
+                if (PSObjectProperties.GetString(ps, "VMHostId") is string hostId && TryParseId(hostId, out var hostRef) && hostRef.Type == "HostSystem")
+                    input.CloningHost = hostRef;
                 return input;
             }
 
