@@ -488,6 +488,9 @@ Describe 'Wrapper generations on lab hosts' -Tag Lab -Skip:(-not $LabUp) {
         $w[$Gen['2.9']].MtvVersion | Should -Be '2.9'
         $w[$Gen['2.9']].CloneMethods | Should -Be @('Vib', 'Ssh')
         $w[$Gen['2.9']].RestrictedKeys[0] | Should -Match 'command="python /vmfs/volumes/LocalDS_0/secure-vmkfstools-wrapper.py"'
+        # The datastore is a UUID directory and its label's link, as on ESXi: the script once, by label.
+        Invoke-LabHost $Gen['2.9'] 'readlink /vmfs/volumes/LocalDS_0' | Should -Match '^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{12}$'
+        $w[$Gen['2.9']].SecureScripts | Should -Be @('/vmfs/volumes/LocalDS_0/secure-vmkfstools-wrapper.py SCRIPT_VERSION = "0.0.1"')
         $w[$Gen['2.10']].ScriptVersion | Should -Be '0.0.5'
         $w[$Gen['2.10']].LogsTo | Should -Be 'File'
         $w[$Gen['2.10']].TaskDirectoryCount | Should -Be 2
