@@ -439,4 +439,17 @@ Describe 'Invoke-MtvRemediation reads the evidence of the host that cloned' -Tag
         $byName.Host.VMHost | Should -Be @($Own)
         $byName.VM[0].Diagnosis | Should -Not -Match '7228'
     }
+
+    It 'follows a 2.12 pod log''s failure to its VM (source_vmdk) and its "ESXi host"' {
+        # tests/fixtures/mtv/2.12's pod log, about this VM's disk and cloned on the other host.
+        $log = Get-Content (Join-Path $PSScriptRoot '../fixtures/mtv/2.12/populate-3b1f0a92-6c4d-4e8a-9f27-51d6c0e8a4b3.log') |
+            ForEach-Object { $_.Replace('[ontap-vmfs01] web02/web02.vmdk', $Vm.disks[0]).Replace('HostSystem:host-2031', "HostSystem:$($Cloner.moref)") }
+        $failure = @($log | Find-MtvCloneFailure | Where-Object Signature -EQ ChangeTrackerInvalid)[-1]
+        $failure.Disk | Should -Be $Vm.disks[0]
+        $failure.VMHostId | Should -Be "HostSystem-$($Cloner.moref)"
+        $s = Split-Summary ($failure | Invoke-MtvRemediation -PowerOff -Force -WhatIf)
+        $s.VM.VM | Should -Be @($Vm.name)
+        $s.Host.VMHost | Should -Be @($Cloner.name)
+        $s.VM[0].Diagnosis | Should -Match '\(7228\)'
+    }
 }
