@@ -303,10 +303,42 @@ Describe 'Find-MtvCloneFailure on lab hosts' -Tag Lab -Skip:(-not $LabUp) {
         & bash $LabScript wrapper $H.name 2.11 | Out-Null
         & bash $LabScript wrapper-log $H.name 2000 | Out-Null
         $sys = @(Find-MtvCloneFailure -VMHost $H.name -Summary -ErrorAction Stop | Where-Object Path -EQ '/var/log/syslog.log')
-        $truth = @(Select-String -LiteralPath (HostFile '/var/log/syslog.log') -Pattern 'vmkfstools-wrapper: XCOPY used: false').Count
+        $truth = @(Select-String -LiteralPath (HostFile '/var/log/syslog.log') -Pattern 'vmkfstools-wrapper\[\d+\]: XCOPY used: false$').Count
         $truth | Should -BeGreaterThan 0
         $sys[0].XcopyNotUsed | Should -Be $truth
         & bash $LabScript reset-host $H.name | Out-Null
+    }
+
+    It 'reads the 0.3.x wrapper''s syslog lines in ESXi <Esxi>''s form and honours -Since on them' -ForEach @(@{ Esxi = '8.0' }, @{ Esxi = '7.0' }) {
+        # A lab host of that ESXi version (lab.sh: even indexes 8.0, odd 7.0).
+        $h = @($LabHosts | Where-Object esxiVersion -EQ $Esxi)[-1]
+        $h | Should -Not -BeNullOrEmpty -Because "the lab has an ESXi $Esxi host"
+        $log = Join-Path $h.chrootPath 'var/log/syslog.log'
+        try {
+            & bash $LabScript wrapper $h.name 2.12.4 | Out-Null
+            # Two hours old, then the wrapper's cleanup failure with its multi-line directory listing
+            # (vmkfstools_wrapper.sh at v2.12.5: log_error "Directory contents: $(ls -la ...)") now.
+            & bash $LabScript wrapper-log $h.name 6000 --ago 7200 | Out-Null
+            $now = [DateTimeOffset]::UtcNow.ToUnixTimeSeconds()
+            & bash $LabScript exec $h.name "printf '%s\t0\t11\tvmkfstools-wrapper\t30077\tDirectory contents: total 8\\n-rw-r--r--    1 root     root            64 Dec  5 17:36 err\n' $now | /usr/lib/vmware/lab/vmsyslog" | Out-Null
+            $form = if ($Esxi -eq '8.0') { '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (In|Er)\(1[14]\)\+? vmkfstools-wrapper\[\d+\]: ' } else { '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ vmkfstools-wrapper\[\d+\]: ' }
+            $lines = @(Get-Content -LiteralPath $log | Where-Object { $_ -match 'vmkfstools-wrapper\[' })
+            $lines | ForEach-Object { $_ | Should -Match $form }
+            if ($Esxi -eq '8.0') { @($lines | Where-Object { $_ -match '^\S+ Er\(11\)\+ ' }).Count | Should -Be 1 }
+            # The truth, read from the file: each poll's time as its own header says.
+            $polls = @($lines | Where-Object { $_ -match ': XCOPY used: false$' } | ForEach-Object { [datetime]::Parse($_.Split(' ')[0], [Globalization.CultureInfo]::InvariantCulture, 'AdjustToUniversal') })
+            $polls.Count | Should -BeGreaterThan 10
+            $middle = $polls[[int]($polls.Count / 2)]
+            $sysOf = { param($since) @(Find-MtvCloneFailure -VMHost $h.name -Since $since -ErrorAction Stop | Where-Object Path -EQ '/var/log/syslog.log') }
+            # -Since before the evidence: every poll; in its middle: the newer half; after it: none.
+            ((& $sysOf ([datetime]::UtcNow.AddHours(-3))) | Measure-Object Occurrences -Sum).Sum | Should -Be $polls.Count
+            ((& $sysOf $middle) | Measure-Object Occurrences -Sum).Sum | Should -Be @($polls | Where-Object { $_ -ge $middle }).Count
+            $after = & $sysOf ([datetime]::UtcNow.AddHours(-1))
+            $after.Count | Should -Be 0 -Because 'the multi-line message of now is no clone evidence, its listing line neither'
+            (& $sysOf ([datetime]::UtcNow.AddHours(-3))).Signature | Sort-Object -Unique | Should -Be 'XcopyNotUsed'
+        } finally {
+            & bash $LabScript reset-host $h.name | Out-Null
+        }
     }
 
     It 'treats a hostile -LogPath as an inert file name and warns when no log is there' {
@@ -456,6 +488,9 @@ Describe 'Wrapper generations on lab hosts' -Tag Lab -Skip:(-not $LabUp) {
         $w[$Gen['2.9']].MtvVersion | Should -Be '2.9'
         $w[$Gen['2.9']].CloneMethods | Should -Be @('Vib', 'Ssh')
         $w[$Gen['2.9']].RestrictedKeys[0] | Should -Match 'command="python /vmfs/volumes/LocalDS_0/secure-vmkfstools-wrapper.py"'
+        # The datastore is a UUID directory and its label's link, as on ESXi: the script once, by label.
+        Invoke-LabHost $Gen['2.9'] 'readlink /vmfs/volumes/LocalDS_0' | Should -Match '^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{12}$'
+        $w[$Gen['2.9']].SecureScripts | Should -Be @('/vmfs/volumes/LocalDS_0/secure-vmkfstools-wrapper.py SCRIPT_VERSION = "0.0.1"')
         $w[$Gen['2.10']].ScriptVersion | Should -Be '0.0.5'
         $w[$Gen['2.10']].LogsTo | Should -Be 'File'
         $w[$Gen['2.10']].TaskDirectoryCount | Should -Be 2
@@ -464,6 +499,36 @@ Describe 'Wrapper generations on lab hosts' -Tag Lab -Skip:(-not $LabUp) {
         $w[$Gen['2.11']].LogsTo | Should -Be 'Syslog'
         $w[$Gen['2.11']].MtvVersion | Should -Be '2.11'
         $w[$Gen['2.11']].LogFiles.Count | Should -Be 0
+    }
+
+    It 'reads a 2.10+ restricted key''s command whole, escaped quotes and all' {
+        # RestrictedSSHCommandTemplate (pkg/lib/util/sshutils.go:23@v2.10.4) in the key line
+        # pkg/controller/provider/validation.go:757@v2.10.4 builds: command="%s",no-port-forwarding,...
+        $template = 'sh -c ''DS=$(echo \"$SSH_ORIGINAL_COMMAND\" | sed -n \"s/^DS=\\([^;]*\\);.*/\\1/p\"); CMD=$(echo \"$SSH_ORIGINAL_COMMAND\" | sed -n \"s/^DS=[^;]*;CMD=\\(.*\\)/\\1/p\"); if [ -z \"$DS\" ]; then echo \"SSH_OK\"; else SSH_ORIGINAL_COMMAND=\"$CMD\" exec python /vmfs/volumes/$DS/secure-vmkfstools-wrapper.py; fi'''
+        $keys = Chroot $Gen['2.10'] '/etc/ssh/keys-root/authorized_keys'
+        $before = @(Get-Content -LiteralPath $keys)
+        try {
+            Add-Content -LiteralPath $keys -Value "command=`"$template`",no-port-forwarding,no-agent-forwarding,no-X11-forwarding ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHc0b2ZmbG9hZGtleWZvcnRoZWxhYm9ubHkxMjM0NTY3 offload"
+            $w = Get-EsxiShell | Where-Object VMHost -EQ $Gen['2.10'] | Get-VmkfstoolsWrapper -ErrorAction Stop
+            $w.RestrictedKeys | Should -Be @("line $($before.Count + 1): command=`"$template`"")
+        } finally {
+            Set-Content -LiteralPath $keys -Value $before
+        }
+    }
+
+    It 'makes the 0.3.x clone''s mkdir fail with exit status 1, never 28, on a full file system' {
+        # vmkfstools_wrapper.sh@v2.12.5 clone(): `mkdir -p "${task_dir}"; local mkdir_exit=$?`, and
+        # "free space is low" only for exit status 28. BusyBox mkdir exits 1 on ENOSPC (here a
+        # tmpfs out of inodes), so that branch is unreachable (docs/field-sources.md section 2).
+        $h = $Gen['2.11']
+        $null = Invoke-LabHost $h 'mkdir -p /tmp/lab-full && mount -t tmpfs -o size=1m,nr_inodes=2 lab-full /tmp/lab-full'
+        try {
+            $r = Invoke-LabHost $h 'i=0; while mkdir /tmp/lab-full/d$i 2>/dev/null; do i=$((i + 1)); done; mkdir -p /tmp/lab-full/vmkfstools-wrapper-5d0e2f5a-7c1b-4e8e-9d55-3b1a6c1f0e21; echo "exit $?"' -AllowFailure -PassThru
+            $r.Output.Trim() | Should -Be 'exit 1'
+            $r.Error | Should -Match 'No space left on device'
+        } finally {
+            $null = Invoke-LabHost $h 'umount /tmp/lab-full; rmdir /tmp/lab-full' -AllowFailure
+        }
     }
 
     It 'puts each generation''s inventory on Test-VmkfstoolsLogSpace''s result, flat for CSV (example 5 as written)' {

@@ -446,3 +446,69 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
         }
     }
 }
+
+Describe 'Invoke-MtvRemediation reads the evidence of the host that cloned' -Tag Lab -Skip:$NoLab {
+    BeforeAll {
+        $manifestPath = if ($env:MTV_MODULE_PATH) { $env:MTV_MODULE_PATH } else { Join-Path $PSScriptRoot '../../out/MtvRemediation/0.1.0/MtvRemediation.psd1' }
+        Import-Module $manifestPath -Force
+        . (Join-Path $PSScriptRoot '../lab/RunbookScene.ps1')
+        Connect-RunbookLab
+        # The VM lives on its own host; MTV cloned it on another one (a 5.0 StorageMap's migration
+        # host), where the 2.10 wrapper left the failed clone's task directory with the 7228.
+        $t = Get-RunbookSceneTarget
+        $script:Vm = $t.Vm
+        $script:Own = $t.Host.name
+        $script:Cloner = @(Get-LabHost | Where-Object name -NE $Own)[0]
+        Reset-LabHost $Own, $Cloner.name
+        $disk = '/vmfs/volumes/' + ($Vm.disks[0] -replace '^\[([^\]]*)\]\s*', '$1/')
+        $null = New-LabWrapperTaskDir -HostName $Cloner.name -Count 1 -Failure 7228 -Vmdk $disk
+        $raw = New-VcsimSoapSession -Lab (Get-MtvLab)
+        try { Set-VcsimVMCbt $raw ([pscustomobject]@{ MoRef = $Vm.moref }) $true } finally { Remove-VcsimSoapSession $raw }
+        # tests/fixtures/mtv/5.0/populators.json (main's VSphereXcopyVolumePopulator) for this VM and host.
+        $cr = Get-Content (Join-Path $PSScriptRoot '../fixtures/mtv/5.0/populators.json') -Raw | ConvertFrom-Json
+        $cr.items[0].spec.vmId = $Vm.moref
+        $cr.items[0].spec.vmdkPath = $Vm.disks[0]
+        $cr.items[0].spec.migrationHost = $Cloner.moref
+        $script:Finding = @($cr | ConvertTo-Json -Depth 10 | ConvertFrom-MtvClusterObject)[0]
+        function script:Split-Summary($Output) {
+            [pscustomobject]@{
+                Host = @($Output | Where-Object { $_ -is [MtvRemediation.RemediationHostSummary] })
+                VM   = @($Output | Where-Object { $_ -is [MtvRemediation.RemediationVMSummary] })
+            }
+        }
+    }
+
+    AfterAll {
+        $raw = New-VcsimSoapSession -Lab (Get-MtvLab)
+        try { Set-VcsimVMCbt $raw ([pscustomobject]@{ MoRef = $Vm.moref }) $false } finally { Remove-VcsimSoapSession $raw }
+        Reset-LabHost $Own, $Cloner.name
+        Get-EsxiShell | Disconnect-EsxiShell
+        Get-MtvVIServer | Disconnect-MtvVIServer
+    }
+
+    It 'diagnoses the VM on the migration host its populator names, not on its own host' {
+        $Finding.VMHostId | Should -Be "HostSystem-$($Cloner.moref)"
+        $s = Split-Summary ($Finding | Invoke-MtvRemediation -PowerOff -Force -WhatIf)
+        $s.Host.VMHost | Should -Be @($Cloner.name)
+        $s.VM[0].VMHost | Should -Be $Own -Because 'the VM still lives on its own host'
+        $s.VM[0].Result | Should -Be 'Planned'
+        $s.VM[0].Diagnosis | Should -Match '\(7228\)'
+        # By name the VM carries no cloning host: its own host is read, where nothing points at it.
+        $byName = Split-Summary (Invoke-MtvRemediation -VM $Vm.name -PowerOff -Force -WhatIf)
+        $byName.Host.VMHost | Should -Be @($Own)
+        $byName.VM[0].Diagnosis | Should -Not -Match '7228'
+    }
+
+    It 'follows a 2.12 pod log''s failure to its VM (source_vmdk) and its "ESXi host"' {
+        # tests/fixtures/mtv/2.12's pod log, about this VM's disk and cloned on the other host.
+        $log = Get-Content (Join-Path $PSScriptRoot '../fixtures/mtv/2.12/populate-3b1f0a92-6c4d-4e8a-9f27-51d6c0e8a4b3.log') |
+            ForEach-Object { $_.Replace('[ontap-vmfs01] web02/web02.vmdk', $Vm.disks[0]).Replace('HostSystem:host-2031', "HostSystem:$($Cloner.moref)") }
+        $failure = @($log | Find-MtvCloneFailure | Where-Object Signature -EQ ChangeTrackerInvalid)[-1]
+        $failure.Disk | Should -Be $Vm.disks[0]
+        $failure.VMHostId | Should -Be "HostSystem-$($Cloner.moref)"
+        $s = Split-Summary ($failure | Invoke-MtvRemediation -PowerOff -Force -WhatIf)
+        $s.VM.VM | Should -Be @($Vm.name)
+        $s.Host.VMHost | Should -Be @($Cloner.name)
+        $s.VM[0].Diagnosis | Should -Match '\(7228\)'
+    }
+}

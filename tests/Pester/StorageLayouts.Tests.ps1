@@ -2,7 +2,8 @@
 # docs/field-sources.md#3-esxi-shell-and-storage
 # (lab.sh layout / Set-LabHostLayout): the lab default (a directory on the var ramdisk), ESXi 7/8
 # with /var/log -> /scratch/log -> the OSDATA volume under /vmfs/volumes, and ESXi 7/8 degraded
-# mode with /scratch on the tmp ramdisk. The expected numbers are the kernel's statfs of the log's
+# mode with /scratch on the tmp ramdisk, and scratch configured on a datastore (df names it by
+# label, its real path has the UUID: the stat -f reading). The expected numbers are the kernel's statfs of the log's
 # real directory inside the host's chroot, never the module's own reading.
 
 BeforeDiscovery {
@@ -39,6 +40,8 @@ Describe 'Test- and Clear-VmkfstoolsWrapperLog on the ESXi storage layouts' -Tag
         @{ Layout = 'Ramdisk'; RealDir = '^/var/log$'; Mount = '^/var$'; Name = '^var$'; Kind = 'ramdisk'; Source = 'ramdisk list + vdf' }
         @{ Layout = 'OsData'; RealDir = '^/vmfs/volumes/[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{12}/log$'; Mount = '^/vmfs/volumes/[0-9a-f-]{35}$'; Name = '^[0-9a-f-]{35}$'; Kind = 'VFFS'; Source = 'df' }
         @{ Layout = 'Degraded'; RealDir = '^/tmp/scratch/log$'; Mount = '^/tmp$'; Name = '^tmp$'; Kind = 'ramdisk'; Source = 'ramdisk list + vdf' }
+        # Scratch on a datastore: df names the volume by its label, the real path has its UUID.
+        @{ Layout = 'Datastore'; RealDir = '^/vmfs/volumes/[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{12}/\.locker-[^/]+/log$'; Mount = '^/vmfs/volumes/[0-9a-f-]{35}$'; Name = '^[0-9a-f-]{35}$'; Kind = 'VMFS-family'; Source = 'stat -f' }
     ) {
         Set-LabHostLayout $H.Name $Layout | Should -Be $Layout.ToLowerInvariant()
         try {

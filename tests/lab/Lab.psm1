@@ -527,8 +527,10 @@ function Set-LabHostLayout {
         docs/field-sources.md#3-esxi-shell-and-storage: Ramdisk (the lab
         default: a directory on the var ramdisk), OsData (ESXi 7/8: /var/log -> /scratch/log ->
         /vmfs/volumes/<uuid>, an OSDATA volume df lists as VFFS) or Degraded (ESXi 7/8 without
-        persistent storage: /scratch -> /tmp/scratch on the tmp ramdisk). The log files move along.
-        Reset-LabHost restores Ramdisk. With an OsData or Degraded host, reach its files through
+        persistent storage: /scratch -> /tmp/scratch on the tmp ramdisk) or Datastore (scratch
+        configured on the host's datastore1: /scratch -> /vmfs/volumes/datastore1/.locker-<host>,
+        datastore1 -> <uuid>, a VMFS-6 volume df lists by its label). The log files move along.
+        Reset-LabHost restores Ramdisk. With an OsData, Degraded or Datastore host, reach its files through
         Invoke-LabHost only: the links are absolute inside the chroot. Returns the layout.
     .EXAMPLE
         Set-LabHostLayout DC0_C0_H0 OsData
@@ -536,7 +538,7 @@ function Set-LabHostLayout {
     [CmdletBinding()]
     param(
         [Parameter(Mandatory, Position = 0)][Alias('Host')][string] $HostName,
-        [Parameter(Mandatory, Position = 1)][ValidateSet('Ramdisk', 'OsData', 'Degraded')][string] $Layout
+        [Parameter(Mandatory, Position = 1)][ValidateSet('Ramdisk', 'OsData', 'Degraded', 'Datastore')][string] $Layout
     )
     Invoke-LabScript @('layout', $HostName, $Layout.ToLowerInvariant()) | Out-Null
     (Invoke-LabScript @('layout', $HostName) | Select-Object -Last 1)

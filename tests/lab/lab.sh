@@ -319,15 +319,26 @@ setup_host() { # index name moref
   cp -a "$TEMPLATE_VAR/." "$R/var/"
   mount -t tmpfs -o "size=${TMP_MB}m,mode=1777" "$INSTANCE" "$R/tmp"
   mount -t proc proc "$R/proc"
-  local ds dsname dsdir
+  local ds dsname dsdir uuid
   : > "$R/etc/vmware/lab-volumes"   # what the df stand-in lists: "<type> <mount point>"
+  # A datastore as ESXi shows it: its volume at /vmfs/volumes/<uuid> (the same on every host) and
+  # the label a symbolic link to it; df names it by label (docs/field-sources.md section 3).
   while IFS=$'\t' read -r _ dsname dsdir; do
-    mkdir -p "$R/vmfs/volumes/$dsname"
-    mount --bind "$dsdir" "$R/vmfs/volumes/$dsname"
+    uuid=$(osdata_uuid "$INSTANCE/$dsname")
+    mkdir -p "$R/vmfs/volumes/$uuid"
+    mount --bind "$dsdir" "$R/vmfs/volumes/$uuid"
+    ln -sfn "$uuid" "$R/vmfs/volumes/$dsname"
     printf 'VMFS-6 /vmfs/volumes/%s\n' "$dsname" >> "$R/etc/vmware/lab-volumes"
   done < <(awk -F'\t' '$1 == "datastore"' "$BASE/vcsim/inventory.tsv")
   printf 'HOST_NAME=%s\nCTL_URL=%s\nHOSTD_DOWN_MS=%s\nHOSTD_LAG_MS=%s\nHOSTD_READY_MS=%s\n' "$name" "$CTL_URL" "$HOSTD_DOWN_MS" "$HOSTD_LAG_MS" "$HOSTD_READY_MS" > "$R/etc/vmware/lab.conf"
   printf '%s\n' "$name" > "$R/etc/hostname"
+  # The ESXi version the host's syslog stand-in writes the line form of (vmsyslog): a comma list
+  # by host index, else 8.0 on even and 7.0 on odd indexes, so every lab of 2+ hosts has both.
+  local versions esxi
+  IFS=, read -r -a versions <<<"${MTVLAB_ESXI:-}"
+  esxi=${versions[$idx]:-}; [ -n "$esxi" ] || { esxi=8.0; [ $((idx % 2)) = 1 ] && esxi=7.0; }
+  case $esxi in 7.0|8.0) ;; *) die "MTVLAB_ESXI: 7.0 or 8.0 per host";; esac
+  echo "$esxi" > "$R/etc/vmware/lab-esxi"
   seed_var "$R"
   ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$HD/ssh_host_ed25519_key"
   : > "$HD/sshd.log"
@@ -349,40 +360,62 @@ setup_host() { # index name moref
 #             /vmfs/volumes/OSDATA-<uuid> -> <uuid>. The volume is a tmpfs of $MTVLAB_OSDATA_MB MiB.
 #   degraded  ESXi 7.0/8.0 without persistent storage: /scratch -> /tmp/scratch on the tmp ramdisk,
 #             /var/log -> /scratch/log
+#   datastore scratch configured on a host's local datastore (KB 1033696: the configured location
+#             comes first): /scratch -> /vmfs/volumes/datastore1/.locker-<host>, datastore1 -> <uuid>,
+#             a VMFS-6 volume df lists by its label (a tmpfs of $MTVLAB_OSDATA_MB MiB), /var/log -> /scratch/log
 # Only /var/log and /scratch are links here; /var/run and /var/tmp stay on the var ramdisk.
 
 osdata_uuid() { printf '%s' "$1" | sha1sum | sed -E 's/^(.{8})(.{8})(.{4})(.{12}).*/\1-\2-\3-\4/'; }
 
+# The volume a layout puts /scratch on: the OSDATA volume, or the host's datastore1.
+layout_uuid() { # HD layout
+  case $2 in datastore) osdata_uuid "$(basename "$1")/datastore1";; *) osdata_uuid "$(basename "$1")";; esac
+}
+
 apply_layout() { # HD layout
-  local HD=$1 layout=$2 R=$1/root cur uuid logdir
+  local HD=$1 layout=$2 R=$1/root cur uuid logdir locker
   cur=$(cat "$R/etc/vmware/lab-layout" 2>/dev/null || echo ramdisk)
-  uuid=$(osdata_uuid "$(basename "$HD")")
+  locker=.locker-$(basename "$HD")
   # Back to the ramdisk layout first: the log files move with every change.
   if [ "$cur" != ramdisk ]; then
-    case $cur in osdata) logdir=$R/vmfs/volumes/$uuid/log;; degraded) logdir=$R/tmp/scratch/log;; esac
+    uuid=$(layout_uuid "$HD" "$cur")
+    case $cur in
+      osdata) logdir=$R/vmfs/volumes/$uuid/log;;
+      degraded) logdir=$R/tmp/scratch/log;;
+      datastore) logdir=$R/vmfs/volumes/$uuid/$locker/log;;
+    esac
     rm -f "$R/var/log"; mkdir -p "$R/var/log"
     [ -d "$logdir" ] && cp -a "$logdir/." "$R/var/log/" 2>/dev/null
     rm -rf "$R/tmp/scratch"
-    rm -f "$R/scratch" "$R/vmfs/volumes/OSDATA-$uuid"; mkdir -p "$R/scratch"
+    rm -f "$R/scratch" "$R/vmfs/volumes/OSDATA-$uuid" "$R/vmfs/volumes/datastore1"; mkdir -p "$R/scratch"
     if mountpoint -q "$R/vmfs/volumes/$uuid"; then umount "$R/vmfs/volumes/$uuid" || umount -l "$R/vmfs/volumes/$uuid"; fi
     rmdir "$R/vmfs/volumes/$uuid" 2>/dev/null || true
-    sed -i "\|/vmfs/volumes/$uuid\$|d" "$R/etc/vmware/lab-volumes"
+    sed -i "\|/vmfs/volumes/$uuid\$|d; \|/vmfs/volumes/datastore1\$|d" "$R/etc/vmware/lab-volumes"
   fi
+  uuid=$(layout_uuid "$HD" "$layout")
   case $layout in
     ramdisk) ;;
-    osdata)
+    osdata|datastore)
       mkdir -p "$R/vmfs/volumes/$uuid"
       mount -t tmpfs -o "size=${MTVLAB_OSDATA_MB:-64}m,mode=755" "$INSTANCE" "$R/vmfs/volumes/$uuid"
-      ln -sfn "$uuid" "$R/vmfs/volumes/OSDATA-$uuid"
-      printf 'VFFS /vmfs/volumes/%s\n' "$uuid" >> "$R/etc/vmware/lab-volumes"
-      mkdir -p "$R/vmfs/volumes/$uuid/log"
-      logdir=$R/vmfs/volumes/$uuid/log
-      rmdir "$R/scratch" 2>/dev/null || rm -rf "$R/scratch"; ln -sfn "/vmfs/volumes/$uuid" "$R/scratch";;
+      rmdir "$R/scratch" 2>/dev/null || rm -rf "$R/scratch"
+      if [ "$layout" = osdata ]; then
+        ln -sfn "$uuid" "$R/vmfs/volumes/OSDATA-$uuid"
+        printf 'VFFS /vmfs/volumes/%s\n' "$uuid" >> "$R/etc/vmware/lab-volumes"
+        logdir=$R/vmfs/volumes/$uuid/log
+        ln -sfn "/vmfs/volumes/$uuid" "$R/scratch"
+      else
+        ln -sfn "$uuid" "$R/vmfs/volumes/datastore1"
+        printf 'VMFS-6 /vmfs/volumes/datastore1\n' >> "$R/etc/vmware/lab-volumes"
+        logdir=$R/vmfs/volumes/$uuid/$locker/log
+        ln -sfn "/vmfs/volumes/datastore1/$locker" "$R/scratch"
+      fi
+      mkdir -p "$logdir";;
     degraded)
       mkdir -p "$R/tmp/scratch/log"
       logdir=$R/tmp/scratch/log
       rmdir "$R/scratch" 2>/dev/null || rm -rf "$R/scratch"; ln -sfn /tmp/scratch "$R/scratch";;
-    *) die "layout: ramdisk|osdata|degraded";;
+    *) die "layout: ramdisk|osdata|degraded|datastore";;
   esac
   if [ "$layout" != ramdisk ]; then
     cp -a "$R/var/log/." "$logdir/"
@@ -391,7 +424,7 @@ apply_layout() { # HD layout
   echo "$layout" > "$R/etc/vmware/lab-layout"
 }
 
-cmd_layout() { # layout <host> [ramdisk|osdata|degraded]: the host's storage layout (no argument: print it)
+cmd_layout() { # layout <host> [ramdisk|osdata|degraded|datastore]: the host's storage layout (no argument: print it)
   resolve_host "${1:-}"
   if [ -z "${2:-}" ]; then cat "$R/etc/vmware/lab-layout" 2>/dev/null || echo ramdisk; return 0; fi
   apply_layout "$HD" "$2"
@@ -514,6 +547,7 @@ write_hosts_json() {
       "$(json_str "$KEYS/id_ed25519")" "$(json_str "$KEYS/id_rsa_pem")" "$(json_str "$KEYS/id_ed25519.pub")"
     printf '     "hostKeyFingerprint": %s, "hostKey": %s, "hostKeyFile": %s,\n' \
       "$(json_str "$fp")" "$(json_str "$hk")" "$(json_str "$HD/ssh_host_ed25519_key.pub")"
+    printf '     "esxiVersion": %s,\n' "$(json_str "$(cat "$HD/root/etc/vmware/lab-esxi" 2>/dev/null)")"
     printf '     "chrootPath": %s, "sshdLog": %s, "sshdPidFile": %s}' \
       "$(json_str "$HD/root")" "$(json_str "$HD/sshd.log")" "$(json_str "$HD/sshd.pid")"
   done

@@ -110,12 +110,14 @@ namespace MtvRemediation.Commands
 
             var vms = new List<RunbookVmState>();
             var seen = new HashSet<string>(StringComparer.Ordinal);
+            var cloningHosts = CloningHostNames(targets);
             foreach (var t in targets)
             {
                 // The same VM twice (name and object) is remediated once.
                 if (!seen.Add(t.Connection.Server + "|" + t.Vm.MoRef)) continue;
                 var vm = new RunbookVmState(t.Connection.Client, t.Connection.Server, t.Vm, t.Input.Original);
-                if (string.IsNullOrEmpty(t.Vm.HostName))
+                if (cloningHosts.TryGetValue(t, out var cloningHost)) vm.CloningHostName = cloningHost;
+                if (string.IsNullOrEmpty(vm.EvidenceHostName))
                     vm.Fail(RunbookErrorIds.VMHostUnknown, ErrorCategory.ObjectNotFound,
                         $"vCenter reports no host for VM '{t.Vm.Name}'; its host's log space cannot be checked. Its CBT is still handled.",
                         "Check the VM's host in vCenter.");
@@ -125,7 +127,7 @@ namespace MtvRemediation.Commands
             try
             {
                 // -StartSshService: SSH on the VMs' hosts that have no session, for this run only.
-                _hosts.EnsureSshOnDemand(vms.Select(v => v.Vm.HostName).Where(h => !string.IsNullOrEmpty(h))
+                _hosts.EnsureSshOnDemand(vms.Select(v => v.EvidenceHostName).Where(h => !string.IsNullOrEmpty(h))
                     .Distinct(StringComparer.OrdinalIgnoreCase).Select(h => new HostTarget(h!, h)).ToList(), CancelToken);
                 RunbookEngine.Run(new CmdletRunbookHost(this, IsWhatIf()), vms, options);
             }
@@ -133,6 +135,27 @@ namespace MtvRemediation.Commands
             {
                 _hosts.EndSshOnDemand();
             }
+        }
+
+        /// <summary>
+        /// The host each VM's clone ran on, where its input names one other than the VM's own (our
+        /// findings' VMHostId): that host holds the clone's evidence and the log that filled up, so
+        /// the runbook reads and remediates it. A host vCenter does not know is warned about; the
+        /// VM's own host is read then.
+        /// </summary>
+        private Dictionary<VmTarget, string> CloningHostNames(IReadOnlyList<VmTarget> targets)
+        {
+            var names = new Dictionary<VmTarget, string>();
+            foreach (var perServer in targets.Where(t => t.Input.CloningHost is MoRef h && !h.Equals(t.Vm.Host)).GroupBy(t => t.Connection))
+            {
+                var known = perServer.Key.Client.GetHostNamesAsync(perServer.Select(t => t.Input.CloningHost!.Value).ToList(), CancelToken).GetAwaiter().GetResult();
+                foreach (var t in perServer)
+                {
+                    if (known.TryGetValue(t.Input.CloningHost!.Value, out var name)) names[t] = name;
+                    else WriteWarning($"The input names HostSystem-{t.Input.CloningHost!.Value.Value} as the host that cloned VM '{t.Vm.Name}', but {perServer.Key.Server} does not know it; the evidence of the VM's own host {t.Vm.HostName} is read instead.");
+                }
+            }
+            return names;
         }
 
         /// <summary>The run's parameters for the report: effective values, VMs as a count, a credential as its user name only.</summary>

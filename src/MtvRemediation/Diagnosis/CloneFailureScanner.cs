@@ -150,6 +150,7 @@ namespace MtvRemediation.Diagnosis
                 Occurrences = occurrences,
                 VMHostId = _context.VMHostId,
                 TaskId = _context.TaskId,
+                Disk = _context.SourceVmdk,
             };
             if (!signature.Frequent || _options.RepeatLimit <= 0) return finding;
 

@@ -30,6 +30,12 @@ namespace MtvRemediation.Interop
 
         private string? _literalName;
 
+        /// <summary>
+        /// The host that ran the VM's clone when the input names one that may differ from the VM's
+        /// own host (our findings' VMHostId: a 5.0 StorageMap's migration host, the pod log's ESXi host).
+        /// </summary>
+        public MoRef? CloningHost { get; private set; }
+
         /// <summary>Server host named by a PowerCLI Uid or our result's Server property.</summary>
         public string? ServerHost { get; private set; }
         public int? ServerPort { get; private set; }
@@ -61,14 +67,9 @@ namespace MtvRemediation.Interop
             var ps = PSObject.AsPSObject(value);
             var input = new VMInput(value) { Name = PSObjectProperties.GetString(ps, "Name") };
 
-            // A clone failure finding (Find-MtvCloneFailure, a task directory's err) names the disk it cloned.
-            var disk = PSObjectProperties.GetString(ps, "Disk");
-            if (disk != null && PSObjectProperties.GetString(ps, "Signature") != null && disk.StartsWith("/vmfs/volumes/", StringComparison.Ordinal))
-            {
-                input.DiskPath = disk;
-                input.Name = null;
-                return input;
-            }
+            // Our findings may name the host that ran the clone (a pod log's ESXi host, a 5.0 migration host).
+            if (PSObjectProperties.GetString(ps, "VMHostId") is string hostId && TryParseId(hostId, out var hostRef) && hostRef.Type == "HostSystem")
+                input.CloningHost = hostRef;
 
             // Our own outputs: VM (name), VMId (PowerCLI-style Id), Server.
             var vmId = PSObjectProperties.GetString(ps, "VMId");
@@ -77,6 +78,15 @@ namespace MtvRemediation.Interop
                 input.MoRef = ourRef;
                 input.Name = PSObjectProperties.GetString(ps, "VM") ?? input.Name;
                 input.ServerHost = PSObjectProperties.GetString(ps, "Server");
+                return input;
+            }
+
+            // A clone failure finding (Find-MtvCloneFailure: a task directory's err, a pod log) names the disk it cloned.
+            var disk = EsxiDiskPath(PSObjectProperties.GetString(ps, "Disk"));
+            if (disk != null && PSObjectProperties.GetString(ps, "Signature") != null)
+            {
+                input.DiskPath = disk;
+                input.Name = null;
                 return input;
             }
 
@@ -124,6 +134,16 @@ namespace MtvRemediation.Interop
                 MoRef = string.IsNullOrEmpty(moRef) ? (MoRef?)null : new MoRef("VirtualMachine", moRef!),
                 Name = string.IsNullOrEmpty(moRef) ? WildcardPattern.Escape(name ?? "") : name,
             };
+
+        /// <summary>A disk as ESXi names it (<c>/vmfs/volumes/ds/vm/disk.vmdk</c>), also from vSphere's <c>[ds] vm/disk.vmdk</c>; null for anything else.</summary>
+        internal static string? EsxiDiskPath(string? disk)
+        {
+            if (disk == null) return null;
+            if (disk.StartsWith("/vmfs/volumes/", StringComparison.Ordinal)) return disk;
+            var close = disk.IndexOf("] ", StringComparison.Ordinal);
+            if (disk.Length == 0 || disk[0] != '[' || close <= 1 || close + 2 >= disk.Length) return null;
+            return "/vmfs/volumes/" + disk.Substring(1, close - 1) + "/" + disk.Substring(close + 2);
+        }
 
         /// <summary>PowerCLI Id <c>VirtualMachine-vm-1013</c> to a MoRef (type before the first dash).</summary>
         public static bool TryParseId(string id, out MoRef moRef)

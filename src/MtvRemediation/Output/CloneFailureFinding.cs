@@ -48,7 +48,7 @@ namespace MtvRemediation
         /// </summary>
         public long Occurrences { get; set; } = 1;
 
-        /// <summary>The source disk the evidence is about, when it names one (a task directory's rdmfile).</summary>
+        /// <summary>The source disk the evidence is about, when it names one: a task directory's rdmfile (<c>/vmfs/volumes/ds/vm/disk.vmdk</c>), or the <c>source_vmdk</c> a 2.11.1+ pod log names (<c>[ds] vm/disk.vmdk</c>).</summary>
         public string? Disk { get; set; }
 
         /// <summary>

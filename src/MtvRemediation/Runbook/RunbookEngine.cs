@@ -197,6 +197,15 @@ namespace MtvRemediation.Runbook
         public List<string> AnsweredTaskDirectories { get; } = new List<string>();
         public IEsxiShell? HostShell { get; set; }
 
+        /// <summary>
+        /// The host whose clone evidence and log space count for this VM when it is not the VM's own:
+        /// the host its input says ran the clone (null: <see cref="VmInfo.HostName"/>).
+        /// </summary>
+        public string? CloningHostName { get; set; }
+
+        /// <summary>The host the VM is diagnosed and grouped on: the one that cloned it, else its own.</summary>
+        public string EvidenceHostName => string.IsNullOrEmpty(CloningHostName) ? Vm.HostName : CloningHostName!;
+
         /// <summary>The host evidence the VM's verdict depends on and that was not read (null: all read): the VM is then Unknown, never Healthy.</summary>
         public string? HostEvidenceUnread { get; set; }
 
@@ -220,14 +229,14 @@ namespace MtvRemediation.Runbook
     /// </summary>
     internal static partial class RunbookEngine
     {
-        /// <summary>Groups the VMs by the host vCenter reports them on (input order kept).</summary>
+        /// <summary>Groups the VMs by the host their clone evidence is on: the one that cloned them when known, else the one vCenter reports them on (input order kept).</summary>
         public static List<RunbookHostState> GroupByHost(IEnumerable<RunbookVmState> vms)
         {
             var hosts = new List<RunbookHostState>();
             var byName = new Dictionary<string, RunbookHostState>(StringComparer.OrdinalIgnoreCase);
             foreach (var vm in vms)
             {
-                var name = vm.Vm.HostName;
+                var name = vm.EvidenceHostName;
                 if (string.IsNullOrEmpty(name)) continue;
                 if (!byName.TryGetValue(name, out var host))
                 {
@@ -557,7 +566,7 @@ namespace MtvRemediation.Runbook
                 PowerStateBefore = vm.ResetResult?.PowerStateBefore ?? before?.PowerState ?? ChangeTrackingEngine.PowerCliPowerState(vm.Vm.PowerState),
                 CbtEnabledBefore = before?.Enabled ?? vm.Vm.ChangeTrackingEnabled,
                 CbtHealthyBefore = before?.Healthy,
-                Diagnosis = vm.ResetReason ?? (before == null ? null : before.Healthy ? $"CBT {(before.Enabled ? "enabled" : "disabled")}, configuration consistent; nothing in its host's log points at it" : before.Reason),
+                Diagnosis = vm.ResetReason ?? (before == null ? null : before.Healthy ? $"CBT {(before.Enabled ? "enabled" : "disabled")}, configuration consistent; nothing in {(vm.CloningHostName != null ? "the evidence of " + vm.CloningHostName + ", the host that cloned it," : "its host's log")} points at it" : before.Reason),
                 CtkFilesBefore = before?.CtkFiles ?? Array.Empty<string>(),
                 Plan = vm.Plan.ToArray(),
                 Actions = vm.Actions.ToArray(),

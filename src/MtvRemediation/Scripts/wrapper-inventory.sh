@@ -24,19 +24,26 @@ field "$(wrapper_payload)"; echo "$field"
 echo @@plugin
 [ -f /usr/lib/vmware/esxcli/ext/esxcli-vmkfstools.xml ] && echo /usr/lib/vmware/esxcli/ext/esxcli-vmkfstools.xml
 echo @@secure
+# ESXi shows a datastore twice, as its UUID directory and its label's link to it: each script once,
+# by its real path, named through the label (the name an admin knows) when there is one.
 seen=' '
-for f in /vmfs/volumes/*/secure-vmkfstools-wrapper*; do
-  [ -f "$f" ] || continue
-  real=$(readlink -f "$f" 2>/dev/null) || real=$f
-  case $seen in *" $real "*) continue;; esac
-  seen="$seen$real "
-  field "$f"; path=$field
-  field "$(grep '^SCRIPT_VERSION' "$f" 2>/dev/null | head -n 1)"
-  printf '%s\t%s\n' "$path" "$field"
+for by in label uuid; do
+  for f in /vmfs/volumes/*/secure-vmkfstools-wrapper*; do
+    [ -f "$f" ] || continue
+    if [ -L "${f%/*}" ]; then [ $by = label ] || continue; else [ $by = uuid ] || continue; fi
+    real=$(readlink -f "$f" 2>/dev/null) || real=$f
+    case $seen in *" $real "*) continue;; esac
+    seen="$seen$real "
+    field "$f"; path=$field
+    field "$(grep '^SCRIPT_VERSION' "$f" 2>/dev/null | head -n 1)"
+    printf '%s\t%s\n' "$path" "$field"
+  done
 done
 echo @@keys
 keys=
-[ -f /etc/ssh/keys-root/authorized_keys ] && keys=$(grep -n 'secure-vmkfstools-wrapper' /etc/ssh/keys-root/authorized_keys | sed 's/^\([0-9]*\):\(command="[^"]*"\).*/\1\t\2/')
+# The option's value runs to the first quote not escaped by a backslash: from 2.10 on it is a
+# whole sh -c script with \" inside (pkg/lib/util/sshutils.go, RestrictedSSHCommandTemplate).
+[ -f /etc/ssh/keys-root/authorized_keys ] && keys=$(grep -n 'secure-vmkfstools-wrapper' /etc/ssh/keys-root/authorized_keys | sed 's/^\([0-9]*\):\(command="[^"\\]*\(\\.[^"\\]*\)*"\).*/\1\t\2/')
 [ -z "$keys" ] || { field "$keys"; echo "$field"; }
 echo @@logs
 for f in /var/log/vmkfstools-wrapper.log /var/log/secure-vmkfstools-wrapper.log; do

@@ -106,6 +106,25 @@ namespace MtvRemediation.VSphere
             return infos;
         }
 
+        /// <summary>
+        /// The names of hosts given by moRef, in one round trip per host at most (a host vCenter no
+        /// longer knows is left out): the host a clone ran on, as MTV names it, to the name SSH reaches.
+        /// </summary>
+        public async Task<IReadOnlyDictionary<MoRef, string>> GetHostNamesAsync(IReadOnlyCollection<MoRef> hosts, CancellationToken ct)
+        {
+            var names = new Dictionary<MoRef, string>();
+            foreach (var host in hosts.Distinct())
+            {
+                try
+                {
+                    foreach (var oc in await _soap.RetrievePropertiesAsync(VimSoapClient.PropertySpecFor("HostSystem", "name"), new[] { VimSoapClient.ObjectSpec(host) }, ct).ConfigureAwait(false))
+                        if (oc.Get("name")?.Value is string name && name.Length > 0) names[oc.Obj] = name;
+                }
+                catch (VimFaultException ex) when (ex.FaultName == "ManagedObjectNotFound") { }
+            }
+            return names;
+        }
+
         /// <summary>Datastore -> datacenter, read once per session (DeleteDatastoreFile_Task needs the datacenter on vCenter).</summary>
         private async Task<Dictionary<MoRef, MoRef>> GetDatacenterMapAsync(CancellationToken ct)
         {

@@ -68,6 +68,14 @@ namespace MtvRemediation.Tests.Cluster
             var failure = f[2];
             Assert.Equal("HostSystem-host-2031", failure.VMHostId);
             Assert.Equal("c4e1a7d2-5b3f-4a09-8e6d-2f7b9a0c1d35", failure.TaskId);
+            // The structured lines' source_vmdk names the disk, so the finding leads to its VM.
+            Assert.All(f, x => Assert.Equal("[ontap-vmfs01] web02/web02.vmdk", x.Disk));
+        }
+
+        [Fact]
+        public void Mtv_2_10_printf_lines_name_no_disk()
+        {
+            Assert.All(Scan("2.10/populate-7c9e6679-7425-40de-944b-e07fc1f90ae7.log"), x => Assert.Null(x.Disk));
         }
 
         // 2.11.0 still clones a vSAN source: the KB's 7228, with no refusal before it.

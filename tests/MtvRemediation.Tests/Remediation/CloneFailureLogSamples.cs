@@ -37,6 +37,14 @@ namespace MtvRemediation.Tests.Remediation
         public const string StructuredNoAdapters = "I1202 06:12:09.702118       1 remote_esxcli.go:159] \"Datastore active adapters\" logger=\"copy-offload.xcopy.setup\" datastore=\"vsanDatastore\" activeAdapters=null";
         public const string StructuredAdapters = "I1202 06:12:09.702118       1 remote_esxcli.go:159] \"Datastore active adapters\" logger=\"copy-offload.xcopy.setup\" datastore=\"ontap-vmfs01\" activeAdapters=[{\"Name\":\"vmhba64\",\"Id\":\"iqn.1998-01.com.vmware:esx01-4f2a\",\"Driver\":\"iscsi_vmk\"}]";
 
+        // ESXi's syslog (vmsyslogd) with the 0.3.x wrapper's `logger -t vmkfstools-wrapper -p INFO`
+        // lines (user.info, PRI 14): ESXi 8 "In(14)" with milliseconds and "+" on the further lines
+        // of a multi-line message, ESXi 7 whole seconds without severity (docs/field-sources.md
+        // section 3: VMware "ESXi 8.0 Log File Formats", Broadcom KB 421596).
+        public const string Esxi8SyslogXcopy = "2026-11-25T10:00:03.118Z In(14) vmkfstools-wrapper[30012]: XCOPY used: false";
+        public const string Esxi8SyslogContinuation = "2026-11-25T10:00:03.118Z In(14)+ vmkfstools-wrapper[30012]: -rw-r--r--    1 root     root            64 Nov 25 10:00 err";
+        public const string Esxi7SyslogXcopy = "2026-11-25T10:00:03Z vmkfstools-wrapper[30012]: XCOPY used: false";
+
         // oc logs --timestamps puts the kubelet's RFC 3339 time in front of each line.
         public const string OcTimestamped = "2026-11-25T10:04:00.123456789Z I1125 10:04:00.123456       1 vsphere-xcopy-volume-populator.go:220] channel quit clone task failed with exit code 255, stderr: Failed to clone disk: Invalid change tracker error code (7228).";
     }

@@ -76,6 +76,7 @@ namespace MtvRemediation.Tests.Remediation
         [InlineData(S.WrapperExit0)]
         [InlineData(S.KlogXcopyUsed)]
         [InlineData(S.StructuredXcopyUsed)]
+        [InlineData(S.Esxi8SyslogContinuation)]
         public void Ignores_healthy_lines(string line)
         {
             Assert.Null(CloneFailureSignatures.Classify(line, out _));
@@ -86,6 +87,9 @@ namespace MtvRemediation.Tests.Remediation
         [InlineData(S.KlogIoError, "2026-11-25T10:03:12.4567890Z")]
         [InlineData(S.StructuredXcopy, "2026-11-25T10:00:05.1230000Z")]
         [InlineData(S.OcTimestamped, "2026-11-25T10:04:00.1234567Z")]
+        [InlineData(S.Esxi8SyslogXcopy, "2026-11-25T10:00:03.1180000Z")]
+        [InlineData(S.Esxi8SyslogContinuation, "2026-11-25T10:00:03.1180000Z")]
+        [InlineData(S.Esxi7SyslogXcopy, "2026-11-25T10:00:03.0000000Z")]
         public void Parses_timestamps_as_utc(string line, string expectedRoundTrip)
         {
             var ts = LogTimestamp.Parse(line, Now);

@@ -178,6 +178,59 @@ namespace MtvRemediation.Tests.Remediation
             Assert.Equal(LocalScan(secure, options).Summary.GetCounts(), result.Sources.Single(x => x.Path == secure).Summary().GetCounts());
         }
 
+        /// <summary>
+        /// ESXi's syslog.log as vmsyslogd writes the 0.3.x wrapper's logger lines (samples: S.Esxi8Syslog*,
+        /// S.Esxi7Syslog*): a poll every 5 s from 09:00, other programs' lines between them, and the
+        /// wrapper's multi-line "Directory contents:" message (a failed task-directory removal,
+        /// vmkfstools_wrapper.sh at v2.12.5), whose further lines ESXi 8 marks with "+".
+        /// </summary>
+        private static List<string> EsxiSyslog(string esxi, int polls, DateTime start)
+        {
+            string Head(DateTime t, string severity, bool more) => esxi == "8.0"
+                ? t.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z' ", System.Globalization.CultureInfo.InvariantCulture) + severity + (more ? "+ " : " ")
+                : t.ToString("yyyy-MM-dd'T'HH:mm:ss'Z' ", System.Globalization.CultureInfo.InvariantCulture);
+            var lines = new List<string>();
+            for (var i = 0; i < polls; i++)
+            {
+                var t = start.AddSeconds(5 * i).AddMilliseconds(i % 1000);
+                lines.Add(Head(t, "In(14)", false) + "vmkfstools-wrapper[30012]: vsish stats cloneWriteOps:0x0000000000000000");
+                lines.Add(Head(t, "In(14)", false) + "vmkfstools-wrapper[30012]: XCOPY used: false");
+                lines.Add(Head(t, "In(166)", false) + "hostd[2099532]: lab: another program's line");
+                if (i == polls / 2)
+                {
+                    lines.Add(Head(t, "Er(11)", false) + "vmkfstools-wrapper[30012]: Directory contents: total 8");
+                    lines.Add(Head(t, "Er(11)", true) + "vmkfstools-wrapper[30012]: -rw-r--r--    1 root     root            64 Nov 25 09:00 err");
+                    lines.Add(Head(t, "Er(11)", true) + "vmkfstools-wrapper[30012]: -rw-r--r--    1 root     root             3 Nov 25 09:00 exitcode");
+                }
+            }
+            return lines;
+        }
+
+        [Theory]
+        [InlineData("8.0")]
+        [InlineData("7.0")]
+        public async Task Since_is_applied_on_the_host_to_esxi_syslog_lines(string esxi)
+        {
+            var log = Path.Combine(_logDir, "syslog.log");
+            File.WriteAllLines(log, EsxiSyslog(esxi, 300, new DateTime(2026, 11, 25, 9, 0, 0)));
+            // Poll 200 is at 09:16:40 (and 200 ms on ESXi 8): it and the 99 after it are newer.
+            var options = Options(since: new DateTime(2026, 11, 25, 9, 16, 40, DateTimeKind.Utc));
+
+            var (findings, result) = await HostScan(Shell(), new[] { log }, options);
+            var local = LocalScan(log, options).Findings;
+
+            Assert.Equal(Keys(local, false), Keys(findings, false));
+            Assert.Equal(100, findings.Where(f => f.Signature == "XcopyNotUsed").Sum(f => f.Occurrences));
+            Assert.All(findings, f => Assert.Equal("XcopyNotUsed", f.Signature));
+            // The bytes on the wire: the wrapper's lines only, and of those only the newer ones in full.
+            Assert.True(result.BytesReceived < new FileInfo(log).Length / 4, $"{result.BytesReceived} bytes received for a {new FileInfo(log).Length}-byte log");
+
+            // Without -Since every poll counts, the multi-line message's lines are none of them.
+            var all = (await HostScan(Shell(), new[] { log }, Options())).Findings;
+            Assert.Equal(300, all.Where(f => f.Signature == "XcopyNotUsed").Sum(f => f.Occurrences));
+            Assert.DoesNotContain(all, f => f.Line.Contains("root     root"));
+        }
+
         [Fact]
         public async Task A_host_without_wrapper_logs_yields_no_sources_and_no_error()
         {

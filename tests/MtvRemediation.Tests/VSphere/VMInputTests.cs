@@ -36,6 +36,19 @@ namespace MtvRemediation.Tests.VSphere
             Assert.Equal(new MoRef(type, value), r);
         }
 
+        [Theory]
+        [InlineData("/vmfs/volumes/LocalDS_0/vm/disk1.vmdk", "/vmfs/volumes/LocalDS_0/vm/disk1.vmdk")]
+        [InlineData("[ontap-vmfs01] web02/web02.vmdk", "/vmfs/volumes/ontap-vmfs01/web02/web02.vmdk")]
+        [InlineData("[ds 1] vm 1/disk.vmdk", "/vmfs/volumes/ds 1/vm 1/disk.vmdk")]
+        [InlineData("[] vm/disk.vmdk", null)]
+        [InlineData("[ds]", null)]
+        [InlineData("disk.vmdk", null)]
+        [InlineData("", null)]
+        public void A_finding_s_disk_becomes_an_esxi_path(string disk, string? expected)
+        {
+            Assert.Equal(expected, VMInput.EsxiDiskPath(disk));
+        }
+
         [Fact]
         public void String_is_a_name_or_pattern()
         {
