@@ -431,6 +431,35 @@ Describe 'Output that exports, and the console tables' -Tag Lab -Skip:$NoLab {
             }
         }
     }
+
+    It 'the Invoke-MtvRemediation and Get-EsxiShell tables fit 100 columns, words whole, the port shown' {
+        $longest = { param($t) ($t -split "`n" | Measure-Object -Maximum -Property Length).Maximum }
+        & $longest ($Rows | Format-Table | Out-String -Width 100) | Should -BeLessOrEqual 100
+        foreach ($r in $Rows) {
+            # Each row in a table of its own, so a word cut in one row cannot be found whole in another's.
+            $own = $r | Format-Table | Out-String -Width 100
+            & $longest $own | Should -BeLessOrEqual 100
+            foreach ($word in (@($r.Name, $r.Result, $r.Before, $r.FinalState) -split '\s+' | Where-Object { $_ })) {
+                $own | Should -Match ([regex]::Escape($word)) -Because "'$word' of $($r.Name) must not be cut at 100 columns"
+            }
+        }
+        $shells = Get-EsxiShell | Out-String -Width 100
+        & $longest $shells | Should -BeLessOrEqual 100
+        foreach ($s in Get-EsxiShell) {
+            $shells | Should -Match "\s$($s.Port)\s" -Because 'the port is a column'
+            $shells | Should -Match ([regex]::Escape($s.HostKeyFingerprint))
+        }
+    }
+
+    It 'Before and Done are properties: they select and sort as the table shows them' {
+        $vmRow = $Rows | Where-Object Kind -EQ 'VM'
+        $vmRow.Before | Should -Match '^PoweredOn, CBT (on|off)'
+        $hostRow = $Rows | Where-Object Kind -EQ 'Host'
+        $hostRow.Before | Should -Match '^/var \d'
+        ($Rows | Select-Object Name, Before, Done | ConvertTo-Csv -NoTypeInformation)[0] | Should -Be '"Name","Before","Done"'
+        $Rows | ForEach-Object { $_.Done | Should -BeOfType [int] }
+        @($Rows | Sort-Object Done, Before).Count | Should -Be $Rows.Count
+    }
 }
 
 Describe 'The report says where it is, without a second confirmation' -Tag Lab -Skip:$NoLab {
