@@ -251,7 +251,7 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
         It 'remediates end to end: /var freed (archive first), rotation job, CBT reset, healthy after-state, verified' {
             $crontabBefore = (Get-RunbookSceneState $scene).Crontab
             $errs = $null
-            $out = Invoke-MtvRemediation @params -Confirm:$false -ReportPath $reportDir -ErrorVariable errs
+            $out = Invoke-MtvRemediation @params -Confirm:$false -ReportPath $reportDir -ChangeTicket 'CHG-LAB-1' -ErrorVariable errs
             @($errs).Count | Should -Be 0
             $s = Split-Summary $out
 
@@ -280,6 +280,15 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
             $v.Actions[-2] | Should -Match '^Checked: each of the 1 disk'   # KB 2139574: one ctk per disk, after the power-on
             # The 7228 evidence is answered: its task directory goes, so a re-run does not reset again.
             $v.Actions[-1] | Should -Match '^Removed the failed clone task directory /tmp/vmkfstools-wrapper-'
+            # The change board's line: when the reset ran, when the VM went down and came up, for how long.
+            $v.StartedAt | Should -Not -BeNullOrEmpty
+            $v.PoweredOffAt | Should -BeGreaterOrEqual $v.StartedAt
+            $v.PoweredOnAt | Should -BeGreaterThan $v.PoweredOffAt
+            $v.FinishedAt | Should -BeGreaterOrEqual $v.PoweredOnAt
+            $v.Downtime | Should -Be ($v.PoweredOnAt - $v.PoweredOffAt)
+            $h.LogCleared | Should -BeTrue
+            $h.RotationCronAdded | Should -BeTrue
+            $h.AgentsRestarted | Should -BeFalse
 
             # The lab, read without the module.
             $after = Get-RunbookSceneState $scene
@@ -326,6 +335,9 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
             $data.VMs[0].VM | Should -Be $vmName
             $data.VMs[0].DeletedCtkFiles | Should -Be @($ctkDs)
             $data.VMs[0].CbtEnabledAfter | Should -BeTrue
+            $data.ChangeTicket | Should -Be 'CHG-LAB-1'
+            $data.Operator | Should -Match ([regex]::Escape([Environment]::UserName))
+            $data.VMs[0].DowntimeSeconds | Should -BeGreaterThan 0
             $text = Get-Content $html[0].FullName -Raw
             $text | Should -Match ([regex]::Escape($vmName))
             $text | Should -Not -Match '<script'
