@@ -381,6 +381,24 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
         }
     }
 
+    Context 'a standalone reset that answers a finding' {
+        It 'Reset-VMChangeTracking -Finding removes the answered task directory (the runbook''s record), so the next runbook run does not power-cycle the VM again' {
+            $scene = Set-RunbookScene
+            (Get-RunbookSceneState $scene).Lines7228 | Should -Be 1
+            $found = @(Find-MtvCloneFailure -VMHost $hostName -ErrorAction Stop | Where-Object Signature -EQ 'ChangeTrackerInvalid')
+            $found.Path | Should -Match '^/tmp/vmkfstools-wrapper-' -Because 'the scene''s evidence is a failed task directory'
+
+            $r = Reset-VMChangeTracking -VM $vmName -Finding $found -PowerOff -Force -Confirm:$false -ErrorAction Stop
+            $r.Succeeded | Should -BeTrue
+            $r.Steps[-1] | Should -Match '^Removed the failed clone task directory /tmp/vmkfstools-wrapper-'
+            (Get-RunbookSceneState $scene).Lines7228 | Should -Be 0
+
+            $next = Split-Summary (Invoke-MtvRemediation -VM $vmName -PowerOff -Force -WhatIf 6>$null)
+            $next.VM[0].Result | Should -Be 'Healthy' -Because 'the 7228 it answered is recorded as answered, as the runbook records it'
+            $next.VM[0].Plan.Count | Should -Be 0
+        }
+    }
+
     Context 'agent restarts and a refused VM' {
         It 'restarts hostd then vpxa when asked, waits for vCenter, and refuses a powered-on VM without -PowerOff' {
             $other = Get-LabVM | Where-Object { $_.host -ne $hostName -and $_.host -in @((Get-LabHost).name) } | Select-Object -First 1

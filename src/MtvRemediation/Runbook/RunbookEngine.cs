@@ -450,14 +450,21 @@ namespace MtvRemediation.Runbook
             if (vm.AnsweredTaskDirectories.Count == 0 || vm.HostShell == null) return;
             try
             {
-                var removed = WrapperTaskCleanup.RemoveByPath(vm.HostShell, vm.AnsweredTaskDirectories, ct);
-                foreach (var r in removed) vm.AddAction(r);
+                foreach (var r in RemoveAnsweredTaskDirectories(vm.HostShell, vm.AnsweredTaskDirectories, ct)) vm.AddAction(r);
             }
             catch (RemediationException ex)
             {
                 vm.Fail(ex);
             }
         }
+
+        /// <summary>
+        /// What a successful reset records when it answers 7228 evidence (the runbook's and
+        /// Reset-VMChangeTracking -Finding's one operation): the answered task directories are
+        /// removed, never a running task's. One action line per directory.
+        /// </summary>
+        public static List<string> RemoveAnsweredTaskDirectories(IEsxiShell hostShell, IReadOnlyList<string> taskDirectories, CancellationToken ct) =>
+            WrapperTaskCleanup.RemoveByPath(hostShell, taskDirectories, ct);
 
         /// <summary>Phase 4 (only when asked): restart the agents one after the other, waiting for each.</summary>
         public static void RestartAgents(RunbookHostState host, RunbookOptions options, CancellationToken ct, Action<string>? verbose) =>
