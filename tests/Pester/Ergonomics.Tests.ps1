@@ -462,6 +462,32 @@ Describe 'Output that exports, and the console tables' -Tag Lab -Skip:$NoLab {
     }
 }
 
+Describe 'Advice that points somewhere' -Tag Lab -Skip:$NoLab {
+    It 'new hosts give ONE host-key error: every host with its key, and the one command that records them all' {
+        Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false
+        $kh = Join-Path $TempDir 'first-connection-known-hosts'
+        $e = $null
+        $s = Get-Endpoint @($Lab.hosts.name) | Connect-EsxiShell -Credential $SshCred -KnownHostsPath $kh -ErrorVariable e -ErrorAction SilentlyContinue
+        @($s).Count | Should -Be 0
+        @($e).Count | Should -Be 1 -Because "$(@($Lab.hosts).Count) new hosts are one decision, not one error block each"
+        $e[0].FullyQualifiedErrorId | Should -Be 'EsxiShellHostKeyUnknown,MtvRemediation.Commands.ConnectEsxiShellCommand'
+        foreach ($h in $Lab.hosts) {
+            $field = if ([int]$h.port -eq 22) { $h.address } else { '[{0}]:{1}' -f $h.address, $h.port }
+            $e[0].Exception.Message | Should -Match ('(?m)^  {0} \({1}\): ssh-ed25519 SHA256:' -f [regex]::Escape($h.name), [regex]::Escape($field))
+        }
+        $command = $e[0].ErrorDetails.RecommendedAction
+        $command | Should -Match '\| Connect-EsxiShell .*-TrustNewHostKey$'
+        $e[0].Exception.Message | Should -Match ([regex]::Escape($command))
+        Test-Path $kh | Should -BeFalse -Because 'nothing is recorded before the admin decides'
+
+        # The command as given records every key and connects every host.
+        Invoke-Expression $command
+        @($s).Count | Should -Be @($Lab.hosts).Count
+        (Get-Content $kh).Count | Should -Be @($Lab.hosts).Count
+        Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false
+    }
+}
+
 Describe 'The report says where it is, without a second confirmation' -Tag Lab -Skip:$NoLab {
     It 'writes report files 0600 for -ReportPath unasked, and the rows name them' {
         $dir = Join-Path $TempDir 'report'
