@@ -25,9 +25,9 @@ namespace MtvRemediation.Tests
 
             var record = error.ToErrorRecord("esx01", "Register-LogRotationCron");
 
-            Assert.Equal("Failed writing the crontab on 'esx01'. Clear-VmkfstoolsWrapperLog -VMHost 'esx01' frees /var. Then run Register-LogRotationCron again.",
+            Assert.Equal("Failed writing the crontab on 'esx01'. Clear-VmkfstoolsWrapperLog -VMHost 'esx01' frees /var. Then run Register-LogRotationCron -VMHost 'esx01' again.",
                 record.ErrorDetails.Message);
-            Assert.Equal("If /var is full, free space first. Clear-VmkfstoolsWrapperLog -VMHost 'esx01' frees /var. Then run Register-LogRotationCron again.",
+            Assert.Equal("If /var is full, free space first. Clear-VmkfstoolsWrapperLog -VMHost 'esx01' frees /var. Then run Register-LogRotationCron -VMHost 'esx01' again.",
                 record.ErrorDetails.RecommendedAction);
             Assert.Equal("Failed writing the crontab on 'esx01'.", error.Message);
             Assert.Equal(HostRemediationErrorIds.CrontabWriteFailed, record.FullyQualifiedErrorId);

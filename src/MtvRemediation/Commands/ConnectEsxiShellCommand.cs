@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
-using System.Globalization;
 using System.Linq;
 using System.Management.Automation;
 using System.Security;
@@ -161,14 +160,10 @@ namespace MtvRemediation.Commands
         {
             var port = _endpoints[targets[0]].Value;
             if (targets.All(t => (_endpoints[t].Key == null || string.Equals(_endpoints[t].Key, t.Name, StringComparison.OrdinalIgnoreCase)) && _endpoints[t].Value == port))
-                return "Connect-EsxiShell -VMHost " + string.Join(",", targets.Select(t => PowerShellQuote.Literal(t.Name)))
-                       + (port != 22 ? " -Port " + port.ToString(CultureInfo.InvariantCulture) : "")
-                       + (_knownHostsPath != null ? " -KnownHostsPath " + PowerShellQuote.Literal(_knownHostsPath) : "")
-                       + " " + loginHint + " -TrustNewHostKey";
+                return ErrorRecords.TrustHostKeysCommandLine(targets.Select(t => t.Name), port, _knownHostsPath, loginHint);
             var line = MyInvocation.Line?.Trim() ?? "";
-            if (line.Length > 0 && MyInvocation.PipelinePosition == MyInvocation.PipelineLength && line.IndexOfAny(new[] { ';', '\n', '#' }) < 0)
-                return line + " -TrustNewHostKey";
-            return "the same Connect-EsxiShell command with -TrustNewHostKey added";
+            var typed = line.Length > 0 && MyInvocation.PipelinePosition == MyInvocation.PipelineLength && line.IndexOfAny(new[] { ';', '\n', '#' }) < 0 ? line : null;
+            return ErrorRecords.TrustHostKeysCommandLine(typed);
         }
 
         private ConnectOptions OptionsFor(HostTarget target)
