@@ -397,6 +397,18 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
             $next.VM[0].Result | Should -Be 'Healthy' -Because 'the 7228 it answered is recorded as answered, as the runbook records it'
             $next.VM[0].Plan.Count | Should -Be 0
         }
+
+        It 'a 7228 finding piped into Reset-VMChangeTracking resolves to its VM and is answered the same way' {
+            $scene = Set-RunbookScene
+            (Get-RunbookSceneState $scene).Lines7228 | Should -Be 1
+            $r = Find-MtvCloneFailure -VMHost $hostName -ErrorAction Stop | Where-Object Signature -EQ 'ChangeTrackerInvalid' |
+                Reset-VMChangeTracking -PowerOff -Force -Confirm:$false -ErrorAction Stop
+            $r.VM | Should -Be $vmName
+            $r.Succeeded | Should -BeTrue
+            $r.Steps[-1] | Should -Match '^Removed the failed clone task directory /tmp/vmkfstools-wrapper-'
+            (Get-RunbookSceneState $scene).Lines7228 | Should -Be 0
+            (Split-Summary (Invoke-MtvRemediation -VM $vmName -PowerOff -Force -WhatIf 6>$null)).VM[0].Result | Should -Be 'Healthy'
+        }
     }
 
     Context 'agent restarts and a refused VM' {

@@ -82,8 +82,11 @@ namespace MtvRemediation.Commands
                 }
             });
 
-            var answers = indexes.Select(i => AnsweredBy(targets[i].Vm)).ToArray();
-            foreach (var f in Finding.Where(f => f != null && CbtResetPlanner.AnsweredTaskDirectory(f) != null && !targets.Any(t => CbtResetPlanner.Mentions(f, t.Vm))))
+            // The findings it answers: given with -Finding, or piped in as the VMs themselves.
+            var findings = Finding.Concat(targets.Select(t => (t.Input.Original is PSObject ps ? ps.BaseObject : t.Input.Original) as CloneFailureFinding))
+                .Where(f => f != null).Select(f => f!).Distinct().ToList();
+            var answers = indexes.Select(i => AnsweredBy(findings, targets[i].Vm)).ToArray();
+            foreach (var f in findings.Where(f => CbtResetPlanner.AnsweredTaskDirectory(f) != null && !targets.Any(t => CbtResetPlanner.Mentions(f, t.Vm))))
                 WriteWarning($"-Finding {f.Source} names none of the VMs given (its disk: {f.Disk}): its task directory is left on {f.VMHost}.");
             var approved = indexes.Where(i => plans[i] != null && ConfirmReset(targets[i], plans[i]!, answers[i])).ToList();
             var shells = answers.Any(a => a.Count > 0) ? EsxiShellResolver.ForCurrentRunspace() : null;
@@ -108,8 +111,8 @@ namespace MtvRemediation.Commands
         }
 
         // The task directories of -Finding that name this VM, by host: the runbook's rule.
-        private Dictionary<string, List<string>> AnsweredBy(VmInfo vm) =>
-            Finding.Where(f => f != null && f.VMHost != null && CbtResetPlanner.AnsweredTaskDirectory(f) != null && CbtResetPlanner.Mentions(f, vm))
+        private static Dictionary<string, List<string>> AnsweredBy(IEnumerable<CloneFailureFinding> findings, VmInfo vm) =>
+            findings.Where(f => f.VMHost != null && CbtResetPlanner.AnsweredTaskDirectory(f) != null && CbtResetPlanner.Mentions(f, vm))
                 .GroupBy(f => f.VMHost!, StringComparer.OrdinalIgnoreCase)
                 .ToDictionary(g => g.Key, g => g.Select(f => CbtResetPlanner.AnsweredTaskDirectory(f)!).Distinct(StringComparer.Ordinal).ToList(), StringComparer.OrdinalIgnoreCase);
 
