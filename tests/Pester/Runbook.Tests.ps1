@@ -429,6 +429,8 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
             $s.Host[0].VMHost | Should -Be $other.host
             $s.Host[0].Result | Should -Be 'Remediated'
             $s.Host[0].Actions.Count | Should -Be 2
+            $s.Host[0].AgentsRestarted | Should -BeTrue -Because 'both agents came back'
+            $s.Host[0].LogCleared | Should -BeFalse
             $s.Host[0].Actions[0] | Should -Match '^Restarted hostd .*running'
             $s.Host[0].Actions[1] | Should -Match '^Restarted vpxa .*running'
             $s.VM[0].Result | Should -Be 'Refused'
