@@ -46,6 +46,17 @@ namespace MtvRemediation.Tests
         }
 
         [Fact]
+        public void A_re_run_hint_is_a_command_line_for_the_item_it_failed_for()
+        {
+            var error = new RemediationException(ChangeTrackingErrorIds.VMHasSnapshots, ErrorCategory.InvalidOperation, "VM 'app 1' has 2 snapshots.") { RerunCompletes = true };
+            Assert.EndsWith("Then run Reset-VMChangeTracking -VM 'app 1' again.", error.ToErrorRecord("app 1", "Reset-VMChangeTracking").ErrorDetails.Message);
+            Assert.EndsWith("Then run Clear-VmkfstoolsWrapperLog -VMHost 'esx01' again.", error.ToErrorRecord("esx01", "Clear-VmkfstoolsWrapperLog").ErrorDetails.Message);
+            // An object (a PowerCLI VM) is not written back as text; the runbook's errors are about VMs and hosts: re-run as a whole.
+            Assert.EndsWith("Then run Reset-VMChangeTracking again.", error.ToErrorRecord(new object(), "Reset-VMChangeTracking").ErrorDetails.Message);
+            Assert.EndsWith("Then run Invoke-MtvRemediation again.", error.ToErrorRecord("esx01", "Invoke-MtvRemediation").ErrorDetails.Message);
+        }
+
+        [Fact]
         public void A_missing_session_names_Connect_EsxiShell_only_in_the_record()
         {
             var resolver = EsxiShellResolver.ForCurrentRunspace();

@@ -48,13 +48,16 @@ namespace MtvRemediation.Commands
             return $"{commandName} -{parameter} {Quote(name!)}";
         }
 
-        // Each cmdlet of the module that takes its items by -VM or -VMHost, and which.
+        // Each cmdlet of the module whose errors are all about items of the one kind it takes, by -VM
+        // or -VMHost. The runbook takes VMs but also fails for their hosts: it is named bare (a
+        // re-run of the wave completes both).
         private static readonly System.Lazy<Dictionary<string, string>> TargetParameters = new System.Lazy<Dictionary<string, string>>(() =>
         {
             var map = new Dictionary<string, string>(System.StringComparer.OrdinalIgnoreCase);
             foreach (var type in typeof(ErrorRecords).Assembly.GetTypes())
             {
                 if (type.IsAbstract || !(System.Attribute.GetCustomAttribute(type, typeof(CmdletAttribute)) is CmdletAttribute cmdlet)) continue;
+                if (type == typeof(InvokeMtvRemediationCommand)) continue;
                 var parameter = new[] { "VM", "VMHost" }.FirstOrDefault(p => type.GetProperty(p)?.GetCustomAttributes(typeof(ParameterAttribute), true).Length > 0);
                 if (parameter != null) map[cmdlet.VerbName + "-" + cmdlet.NounName] = parameter;
             }

@@ -236,7 +236,7 @@ namespace MtvRemediation.Tests.Remediation
             // The engine names no cmdlet; the cmdlet that writes the record names itself for the re-run.
             Assert.DoesNotContain("Reset-VMChangeTracking", error.Message);
             Assert.True(error.RerunCompletes);
-            Assert.EndsWith("Then run Invoke-MtvRemediation -VM 'app1' again.", error.ToErrorRecord("app1", "Invoke-MtvRemediation").ErrorDetails.Message);
+            Assert.EndsWith("Then run Invoke-MtvRemediation again.", error.ToErrorRecord("app1", "Invoke-MtvRemediation").ErrorDetails.Message);
             Assert.Equal("Refused", RunbookEngine.SummarizeVm(vm, whatIf: false).Result);
         }
 
