@@ -25,9 +25,9 @@ namespace MtvRemediation.Tests
 
             var record = error.ToErrorRecord("esx01", "Register-LogRotationCron");
 
-            Assert.Equal("Failed writing the crontab on 'esx01'. Clear-VmkfstoolsWrapperLog -VMHost 'esx01' frees /var. Then run Register-LogRotationCron again.",
+            Assert.Equal("Failed writing the crontab on 'esx01'. Clear-VmkfstoolsWrapperLog -VMHost 'esx01' frees /var. Then run Register-LogRotationCron -VMHost 'esx01' again.",
                 record.ErrorDetails.Message);
-            Assert.Equal("If /var is full, free space first. Clear-VmkfstoolsWrapperLog -VMHost 'esx01' frees /var. Then run Register-LogRotationCron again.",
+            Assert.Equal("If /var is full, free space first. Clear-VmkfstoolsWrapperLog -VMHost 'esx01' frees /var. Then run Register-LogRotationCron -VMHost 'esx01' again.",
                 record.ErrorDetails.RecommendedAction);
             Assert.Equal("Failed writing the crontab on 'esx01'.", error.Message);
             Assert.Equal(HostRemediationErrorIds.CrontabWriteFailed, record.FullyQualifiedErrorId);
@@ -43,6 +43,17 @@ namespace MtvRemediation.Tests
             Assert.EndsWith("Then run Get-VmkfstoolsWrapper again.", error.ToErrorRecord(null, "Get-VmkfstoolsWrapper").ErrorDetails.Message);
             Assert.EndsWith("Then run Invoke-MtvRemediation again.", error.ToErrorRecord(null, "Invoke-MtvRemediation").ErrorDetails.Message);
             Assert.DoesNotContain("Get-VmkfstoolsWrapper", error.ToErrorRecord(null, "Invoke-MtvRemediation").ErrorDetails.Message);
+        }
+
+        [Fact]
+        public void A_re_run_hint_is_a_command_line_for_the_item_it_failed_for()
+        {
+            var error = new RemediationException(ChangeTrackingErrorIds.VMHasSnapshots, ErrorCategory.InvalidOperation, "VM 'app 1' has 2 snapshots.") { RerunCompletes = true };
+            Assert.EndsWith("Then run Reset-VMChangeTracking -VM 'app 1' again.", error.ToErrorRecord("app 1", "Reset-VMChangeTracking").ErrorDetails.Message);
+            Assert.EndsWith("Then run Clear-VmkfstoolsWrapperLog -VMHost 'esx01' again.", error.ToErrorRecord("esx01", "Clear-VmkfstoolsWrapperLog").ErrorDetails.Message);
+            // An object (a PowerCLI VM) is not written back as text; the runbook's errors are about VMs and hosts: re-run as a whole.
+            Assert.EndsWith("Then run Reset-VMChangeTracking again.", error.ToErrorRecord(new object(), "Reset-VMChangeTracking").ErrorDetails.Message);
+            Assert.EndsWith("Then run Invoke-MtvRemediation again.", error.ToErrorRecord("esx01", "Invoke-MtvRemediation").ErrorDetails.Message);
         }
 
         [Fact]

@@ -431,6 +431,61 @@ Describe 'Output that exports, and the console tables' -Tag Lab -Skip:$NoLab {
             }
         }
     }
+
+    It 'the Invoke-MtvRemediation and Get-EsxiShell tables fit 100 columns, words whole, the port shown' {
+        $longest = { param($t) ($t -split "`n" | Measure-Object -Maximum -Property Length).Maximum }
+        & $longest ($Rows | Format-Table | Out-String -Width 100) | Should -BeLessOrEqual 100
+        foreach ($r in $Rows) {
+            # Each row in a table of its own, so a word cut in one row cannot be found whole in another's.
+            $own = $r | Format-Table | Out-String -Width 100
+            & $longest $own | Should -BeLessOrEqual 100
+            foreach ($word in (@($r.Name, $r.Result, $r.Before, $r.FinalState) -split '\s+' | Where-Object { $_ })) {
+                $own | Should -Match ([regex]::Escape($word)) -Because "'$word' of $($r.Name) must not be cut at 100 columns"
+            }
+        }
+        $shells = Get-EsxiShell | Out-String -Width 100
+        & $longest $shells | Should -BeLessOrEqual 100
+        foreach ($s in Get-EsxiShell) {
+            $shells | Should -Match "\s$($s.Port)\s" -Because 'the port is a column'
+            $shells | Should -Match ([regex]::Escape($s.HostKeyFingerprint))
+        }
+    }
+
+    It 'Before and Done are properties: they select and sort as the table shows them' {
+        $vmRow = $Rows | Where-Object Kind -EQ 'VM'
+        $vmRow.Before | Should -Match '^PoweredOn, CBT (on|off)'
+        $hostRow = $Rows | Where-Object Kind -EQ 'Host'
+        $hostRow.Before | Should -Match '^/var \d'
+        ($Rows | Select-Object Name, Before, Done | ConvertTo-Csv -NoTypeInformation)[0] | Should -Be '"Name","Before","Done"'
+        $Rows | ForEach-Object { $_.Done | Should -BeOfType [int] }
+        @($Rows | Sort-Object Done, Before).Count | Should -Be $Rows.Count
+    }
+}
+
+Describe 'Advice that points somewhere' -Tag Lab -Skip:$NoLab {
+    It 'new hosts give ONE host-key error: every host with its key, and the one command that records them all' {
+        Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false
+        $kh = Join-Path $TempDir 'first-connection-known-hosts'
+        $e = $null
+        $s = Get-Endpoint @($Lab.hosts.name) | Connect-EsxiShell -Credential $SshCred -KnownHostsPath $kh -ErrorVariable e -ErrorAction SilentlyContinue
+        @($s).Count | Should -Be 0
+        @($e).Count | Should -Be 1 -Because "$(@($Lab.hosts).Count) new hosts are one decision, not one error block each"
+        $e[0].FullyQualifiedErrorId | Should -Be 'EsxiShellHostKeyUnknown,MtvRemediation.Commands.ConnectEsxiShellCommand'
+        foreach ($h in $Lab.hosts) {
+            $field = if ([int]$h.port -eq 22) { $h.address } else { '[{0}]:{1}' -f $h.address, $h.port }
+            $e[0].Exception.Message | Should -Match ('(?m)^  {0} \({1}\): ssh-ed25519 SHA256:' -f [regex]::Escape($h.name), [regex]::Escape($field))
+        }
+        $command = $e[0].ErrorDetails.RecommendedAction
+        $command | Should -Match '\| Connect-EsxiShell .*-TrustNewHostKey$'
+        $e[0].Exception.Message | Should -Match ([regex]::Escape($command))
+        Test-Path $kh | Should -BeFalse -Because 'nothing is recorded before the admin decides'
+
+        # The command as given records every key and connects every host.
+        Invoke-Expression $command
+        @($s).Count | Should -Be @($Lab.hosts).Count
+        (Get-Content $kh).Count | Should -Be @($Lab.hosts).Count
+        Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false
+    }
 }
 
 Describe 'The report says where it is, without a second confirmation' -Tag Lab -Skip:$NoLab {

@@ -251,7 +251,7 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
         It 'remediates end to end: /var freed (archive first), rotation job, CBT reset, healthy after-state, verified' {
             $crontabBefore = (Get-RunbookSceneState $scene).Crontab
             $errs = $null
-            $out = Invoke-MtvRemediation @params -Confirm:$false -ReportPath $reportDir -ErrorVariable errs
+            $out = Invoke-MtvRemediation @params -Confirm:$false -ReportPath $reportDir -ChangeTicket 'CHG-LAB-1' -ErrorVariable errs
             @($errs).Count | Should -Be 0
             $s = Split-Summary $out
 
@@ -280,6 +280,15 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
             $v.Actions[-2] | Should -Match '^Checked: each of the 1 disk'   # KB 2139574: one ctk per disk, after the power-on
             # The 7228 evidence is answered: its task directory goes, so a re-run does not reset again.
             $v.Actions[-1] | Should -Match '^Removed the failed clone task directory /tmp/vmkfstools-wrapper-'
+            # The change board's line: when the reset ran, when the VM went down and came up, for how long.
+            $v.StartedAt | Should -Not -BeNullOrEmpty
+            $v.PoweredOffAt | Should -BeGreaterOrEqual $v.StartedAt
+            $v.PoweredOnAt | Should -BeGreaterThan $v.PoweredOffAt
+            $v.FinishedAt | Should -BeGreaterOrEqual $v.PoweredOnAt
+            $v.Downtime | Should -Be ($v.PoweredOnAt - $v.PoweredOffAt)
+            $h.LogCleared | Should -BeTrue
+            $h.RotationCronAdded | Should -BeTrue
+            $h.AgentsRestarted | Should -BeFalse
 
             # The lab, read without the module.
             $after = Get-RunbookSceneState $scene
@@ -326,6 +335,9 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
             $data.VMs[0].VM | Should -Be $vmName
             $data.VMs[0].DeletedCtkFiles | Should -Be @($ctkDs)
             $data.VMs[0].CbtEnabledAfter | Should -BeTrue
+            $data.ChangeTicket | Should -Be 'CHG-LAB-1'
+            $data.Operator | Should -Match ([regex]::Escape([Environment]::UserName))
+            $data.VMs[0].DowntimeSeconds | Should -BeGreaterThan 0
             $text = Get-Content $html[0].FullName -Raw
             $text | Should -Match ([regex]::Escape($vmName))
             $text | Should -Not -Match '<script'
@@ -369,6 +381,36 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
         }
     }
 
+    Context 'a standalone reset that answers a finding' {
+        It 'Reset-VMChangeTracking -Finding removes the answered task directory (the runbook''s record), so the next runbook run does not power-cycle the VM again' {
+            $scene = Set-RunbookScene
+            (Get-RunbookSceneState $scene).Lines7228 | Should -Be 1
+            $found = @(Find-MtvCloneFailure -VMHost $hostName -ErrorAction Stop | Where-Object Signature -EQ 'ChangeTrackerInvalid')
+            $found.Path | Should -Match '^/tmp/vmkfstools-wrapper-' -Because 'the scene''s evidence is a failed task directory'
+
+            $r = Reset-VMChangeTracking -VM $vmName -Finding $found -PowerOff -Force -Confirm:$false -ErrorAction Stop
+            $r.Succeeded | Should -BeTrue
+            $r.Steps[-1] | Should -Match '^Removed the failed clone task directory /tmp/vmkfstools-wrapper-'
+            (Get-RunbookSceneState $scene).Lines7228 | Should -Be 0
+
+            $next = Split-Summary (Invoke-MtvRemediation -VM $vmName -PowerOff -Force -WhatIf 6>$null)
+            $next.VM[0].Result | Should -Be 'Healthy' -Because 'the 7228 it answered is recorded as answered, as the runbook records it'
+            $next.VM[0].Plan.Count | Should -Be 0
+        }
+
+        It 'a 7228 finding piped into Reset-VMChangeTracking resolves to its VM and is answered the same way' {
+            $scene = Set-RunbookScene
+            (Get-RunbookSceneState $scene).Lines7228 | Should -Be 1
+            $r = Find-MtvCloneFailure -VMHost $hostName -ErrorAction Stop | Where-Object Signature -EQ 'ChangeTrackerInvalid' |
+                Reset-VMChangeTracking -PowerOff -Force -Confirm:$false -ErrorAction Stop
+            $r.VM | Should -Be $vmName
+            $r.Succeeded | Should -BeTrue
+            $r.Steps[-1] | Should -Match '^Removed the failed clone task directory /tmp/vmkfstools-wrapper-'
+            (Get-RunbookSceneState $scene).Lines7228 | Should -Be 0
+            (Split-Summary (Invoke-MtvRemediation -VM $vmName -PowerOff -Force -WhatIf 6>$null)).VM[0].Result | Should -Be 'Healthy'
+        }
+    }
+
     Context 'agent restarts and a refused VM' {
         It 'restarts hostd then vpxa when asked, waits for vCenter, and refuses a powered-on VM without -PowerOff' {
             $other = Get-LabVM | Where-Object { $_.host -ne $hostName -and $_.host -in @((Get-LabHost).name) } | Select-Object -First 1
@@ -387,6 +429,8 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
             $s.Host[0].VMHost | Should -Be $other.host
             $s.Host[0].Result | Should -Be 'Remediated'
             $s.Host[0].Actions.Count | Should -Be 2
+            $s.Host[0].AgentsRestarted | Should -BeTrue -Because 'both agents came back'
+            $s.Host[0].LogCleared | Should -BeFalse
             $s.Host[0].Actions[0] | Should -Match '^Restarted hostd .*running'
             $s.Host[0].Actions[1] | Should -Match '^Restarted vpxa .*running'
             $s.VM[0].Result | Should -Be 'Refused'

@@ -546,6 +546,50 @@ Describe 'vSphere cmdlets against vcsim' -Tag Lab -Skip:$NoLab {
             $trusted.Auto | Should -BeTrue
             $trusted.Errors | Should -BeNullOrEmpty
         }
+
+        It 'reuses the PowerCLI session as PowerCLI''s InvalidCertificateAction says, and says so' {
+            # PowerCLI itself cannot be installed: Get-PowerCLIConfiguration is its documented shape
+            # (one row per scope with Scope and InvalidCertificateAction). Each case in a runspace of
+            # its own (its own adoptions); the vcsim certificate is not trusted in this process.
+            $session = New-VcsimSoapSession $lab
+            try {
+                $results = foreach ($action in 'Warn', 'Ignore', 'Fail') {
+                    $rs = [runspacefactory]::CreateRunspace(); $rs.Open()
+                    $ps = [powershell]::Create(); $ps.Runspace = $rs
+                    try {
+                        $null = $ps.AddScript({
+                                param($ModulePath, $Fixture, $Lab, $Secret, $VmName, $Action)
+                                . $Fixture
+                                Import-Module $ModulePath
+                                function global:Get-PowerCLIConfiguration {
+                                    foreach ($scope in 'Session', 'User', 'AllUsers') {
+                                        [pscustomobject]@{ PSTypeName = 'VMware.VimAutomation.ViCore.Types.V1.PowerCLIConfiguration'; Scope = $scope; InvalidCertificateAction = $(if ($scope -eq 'User') { $Action } else { 'Unset' }) }
+                                    }
+                                }
+                                $global:DefaultVIServer = New-PowerCliVIServer ([pscustomobject]@{ Url = $Lab.vcsim.url; Secret = $Secret; User = $Lab.vcsim.user; ServiceContent = [pscustomobject]@{ about = [pscustomobject]@{ instanceUuid = '' } } })
+                                $global:DefaultVIServers = @($global:DefaultVIServer)
+                                $s = Get-VMChangeTracking -VM $VmName -ErrorVariable err -ErrorAction SilentlyContinue -WarningVariable w -WarningAction SilentlyContinue -Verbose 4>&1 | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] -or $_.Message -match 'InvalidCertificateAction' }
+                                [pscustomobject]@{
+                                    Action = $Action; VM = @($s | Where-Object VM).VM; Said = (@($w) + @($s | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)) -join "`n"
+                                    Skipped = (Get-MtvVIServer).CertificateCheckSkipped; Errors = @($err | ForEach-Object { $_.FullyQualifiedErrorId + ': ' + $_.Exception.Message }) -join "`n"
+                                }
+                            }).AddArgument(((Get-Module MtvRemediation).Path -replace 'dll$', 'psd1')).AddArgument((Join-Path $PSScriptRoot 'PowerCliFixture.ps1')).AddArgument($lab).AddArgument($session.Secret).AddArgument($pcVm2.Name).AddArgument($action)
+                        $ps.Invoke()
+                    }
+                    finally { $ps.Dispose(); $rs.Dispose() }
+                }
+            }
+            finally { Remove-VcsimSoapSession $session }
+            $warn, $ignore, $fail = $results
+            $warn.VM | Should -Be $pcVm2.Name
+            $warn.Skipped | Should -BeTrue
+            $warn.Said | Should -Match "InvalidCertificateAction is 'Warn' \(User scope"
+            $ignore.VM | Should -Be $pcVm2.Name
+            $ignore.Said | Should -Match "InvalidCertificateAction is 'Ignore'" -Because 'a verbose line says so'
+            $fail.VM | Should -BeNullOrEmpty
+            $fail.Errors | Should -Match 'VIServerAdoptionFailed'
+            $fail.Errors | Should -Match "InvalidCertificateAction is 'Fail' \(User scope\), so the certificate was validated"
+        }
     }
 
     Context 'Many VMs' {

@@ -117,8 +117,53 @@ namespace MtvRemediation.Commands
             _hosts.EnsureSshOnDemand(targets, CancelToken, Force, ErrorRecords.NextCommandText(NextCommand.DisconnectShell, null)!);
             // -WhatIf opens no session either (a connect can record a host key); -Confirm asks per host.
             var hosts = targets.Where(t => !_hosts.Ssh.Declined(t.Name) && ShouldProcess(t.Name, "Open an SSH session")).ToList();
-            _hosts.Run(hosts, "Connecting to ESXi shells", WriteSession, Connect);
+            _hosts.Run(hosts, "Connecting to ESXi shells", WriteSession, Connect, OnConnectFailed);
+            WriteUnknownHostKeys();
             _hosts.Ssh.BindToSessions();
+        }
+
+        private readonly ConcurrentQueue<(HostTarget Target, EsxiShellException Error, UnknownHostKey Key)> _unknownKeys = new ConcurrentQueue<(HostTarget, EsxiShellException, UnknownHostKey)>();
+
+        // Worker thread: unknown host keys are gathered (written after all hosts, see WriteUnknownHostKeys); any other failure is written as it comes.
+        private void OnConnectFailed(HostTarget target, MtvException error, IOutputSink sink)
+        {
+            if (error is EsxiShellException e && e.UnknownKey != null) _unknownKeys.Enqueue((target, e, e.UnknownKey));
+            else sink.WriteError(error.ToErrorRecord(target.InputObject, MyInvocation.MyCommand.Name));
+        }
+
+        /// <summary>
+        /// One host with an unknown key gets its own error; several get ONE: every host with its
+        /// key to compare, and the one command that records them all (first connection to new hosts).
+        /// </summary>
+        private void WriteUnknownHostKeys()
+        {
+            var unknown = _unknownKeys.OrderBy(u => u.Target.Name, StringComparer.OrdinalIgnoreCase).ToList();
+            if (unknown.Count == 0) return;
+            if (unknown.Count == 1)
+            {
+                WriteError(unknown[0].Error.ToErrorRecord(unknown[0].Target.InputObject, MyInvocation.MyCommand.Name));
+                return;
+            }
+            var trustAll = TrustAllCommand(unknown.Select(u => u.Target).ToList(), unknown[0].Key.LoginHint);
+            var hosts = string.Join(Environment.NewLine, unknown.Select(u => $"  {u.Target.Name} ({u.Key.Endpoint}): {u.Key.Key}"));
+            var error = new EsxiShellException(EsxiShellErrorIds.HostKeyUnknown, ErrorCategory.SecurityError,
+                $"The SSH host keys of {unknown.Count} hosts are not known; nothing was sent to them:{Environment.NewLine}{hosts}{Environment.NewLine}" +
+                "Compare each fingerprint with the host's own (on ESXi: 'for k in /etc/ssh/ssh_host_*_key.pub; do ssh-keygen -lf $k; done'), " +
+                $"then record them all with one command: {trustAll}",
+                trustAll);
+            WriteError(error.ToErrorRecord(unknown.Select(u => u.Target.Name).ToArray(), MyInvocation.MyCommand.Name));
+        }
+
+        // The command that records every listed key: the hosts by name when each is reached at its
+        // name on one port; else the command as typed (the last of its pipeline) with -TrustNewHostKey.
+        private string TrustAllCommand(List<HostTarget> targets, string loginHint)
+        {
+            var port = _endpoints[targets[0]].Value;
+            if (targets.All(t => (_endpoints[t].Key == null || string.Equals(_endpoints[t].Key, t.Name, StringComparison.OrdinalIgnoreCase)) && _endpoints[t].Value == port))
+                return ErrorRecords.TrustHostKeysCommandLine(targets.Select(t => t.Name), port, _knownHostsPath, loginHint);
+            var line = MyInvocation.Line?.Trim() ?? "";
+            var typed = line.Length > 0 && MyInvocation.PipelinePosition == MyInvocation.PipelineLength && line.IndexOfAny(new[] { ';', '\n', '#' }) < 0 ? line : null;
+            return ErrorRecords.TrustHostKeysCommandLine(typed);
         }
 
         private ConnectOptions OptionsFor(HostTarget target)

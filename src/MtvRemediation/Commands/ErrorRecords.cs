@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using System.Management.Automation;
 using MtvRemediation.Infrastructure;
 
@@ -23,7 +24,7 @@ namespace MtvRemediation.Commands
             var steps = new List<string>();
             var next = NextCommandText(error.Next, error.NextTarget);
             if (next != null) steps.Add(next);
-            if (error.RerunCompletes) steps.Add($"Then run {commandName ?? "the command"} again.");
+            if (error.RerunCompletes) steps.Add($"Then run {RerunCommand(commandName, target)} again.");
             var added = string.Join(" ", steps);
             if (error.RecommendedAction != null || added.Length > 0)
             {
@@ -34,6 +35,34 @@ namespace MtvRemediation.Commands
             }
             return record;
         }
+
+        /// <summary>
+        /// The command to run again: with the item it failed for when that is a name, by the
+        /// parameter the cmdlet takes it with (-VM or -VMHost), so the advice is a command line.
+        /// </summary>
+        private static string RerunCommand(string? commandName, object? target)
+        {
+            if (commandName == null) return "the command";
+            var name = (target is PSObject ps ? ps.BaseObject : target) as string;
+            if (string.IsNullOrEmpty(name) || !TargetParameters.Value.TryGetValue(commandName, out var parameter)) return commandName;
+            return $"{commandName} -{parameter} {Quote(name!)}";
+        }
+
+        // Each cmdlet of the module whose errors are all about items of the one kind it takes, by -VM
+        // or -VMHost. The runbook takes VMs but also fails for their hosts: it is named bare (a
+        // re-run of the wave completes both).
+        private static readonly System.Lazy<Dictionary<string, string>> TargetParameters = new System.Lazy<Dictionary<string, string>>(() =>
+        {
+            var map = new Dictionary<string, string>(System.StringComparer.OrdinalIgnoreCase);
+            foreach (var type in typeof(ErrorRecords).Assembly.GetTypes())
+            {
+                if (type.IsAbstract || !(System.Attribute.GetCustomAttribute(type, typeof(CmdletAttribute)) is CmdletAttribute cmdlet)) continue;
+                if (type == typeof(InvokeMtvRemediationCommand)) continue;
+                var parameter = new[] { "VM", "VMHost" }.FirstOrDefault(p => type.GetProperty(p)?.GetCustomAttributes(typeof(ParameterAttribute), true).Length > 0);
+                if (parameter != null) map[cmdlet.VerbName + "-" + cmdlet.NounName] = parameter;
+            }
+            return map;
+        });
 
         /// <summary>The sentence naming the cmdlet that takes <paramref name="next"/>, or null.</summary>
         internal static string? NextCommandText(NextCommand next, string? target)
@@ -67,6 +96,17 @@ namespace MtvRemediation.Commands
                 default: return null;
             }
         }
+
+        /// <summary>The one command that records the unknown host keys of hosts reached at their names on one port.</summary>
+        internal static string TrustHostKeysCommandLine(IEnumerable<string> hosts, int port, string? knownHostsPath, string loginHint) =>
+            "Connect-EsxiShell -VMHost " + string.Join(",", hosts.Select(Quote))
+            + (port != 22 ? " -Port " + port.ToString(System.Globalization.CultureInfo.InvariantCulture) : "")
+            + (knownHostsPath != null ? " -KnownHostsPath " + Quote(knownHostsPath) : "")
+            + " " + loginHint + " -TrustNewHostKey";
+
+        /// <summary>The same, for hosts reached elsewhere: the command as typed (none: described).</summary>
+        internal static string TrustHostKeysCommandLine(string? typedCommand) =>
+            typedCommand != null ? typedCommand + " -TrustNewHostKey" : "the same Connect-EsxiShell command with -TrustNewHostKey added";
 
         /// <summary>The command line that takes <paramref name="next"/> for one VM on one vCenter (Get-MtvPendingOperation's ResumeCommand).</summary>
         internal static string VMCommandLine(NextCommand next, string vm, string server)

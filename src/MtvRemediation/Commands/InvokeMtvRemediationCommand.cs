@@ -67,6 +67,11 @@ namespace MtvRemediation.Commands
         [ValidateRange(1, 1000)]
         public int MaxPoweredOffPerHost { get; set; }
 
+        /// <summary>The change ticket the run belongs to, named in the report's header (e.g. CHG0012345).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? ChangeTicket { get; set; }
+
         private string? _reportDirectory;
 
         protected override void BeginProcessing()
@@ -102,6 +107,8 @@ namespace MtvRemediation.Commands
                 StartedAt = stamp,
                 ReportServers = targets.Select(t => t.Connection.Server).Distinct(StringComparer.OrdinalIgnoreCase).ToList(),
                 ReportParameters = DescribeParameters(targets.Count, unmatched.Count),
+                Operator = DescribeOperator(targets.Select(t => t.Connection)),
+                ChangeTicket = ChangeTicket,
                 UnmatchedInputs = unmatched.Select(u => new UnmatchedVmInput(u.Input.Display, u.Input.ServerHost ?? "",
                     u.Error.FullyQualifiedErrorId.Split(',')[0], u.Error.Exception.Message)).ToList(),
                 // Read on the pipeline thread; used by the workers that restart agents.
@@ -156,6 +163,13 @@ namespace MtvRemediation.Commands
                 }
             }
             return names;
+        }
+
+        /// <summary>The report's operator: the local account, and the vCenter user(s) the changes were made as.</summary>
+        private static string DescribeOperator(IEnumerable<VIConnection> connections)
+        {
+            var users = connections.Select(c => c.User).Where(u => !string.IsNullOrEmpty(u)).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+            return Environment.UserName + " on " + Environment.MachineName + (users.Count > 0 ? " (vCenter user " + string.Join(", ", users) + ")" : "");
         }
 
         /// <summary>The run's parameters for the report: effective values, VMs as a count, a credential as its user name only.</summary>

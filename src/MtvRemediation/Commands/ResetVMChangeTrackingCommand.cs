@@ -1,8 +1,13 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using System.Threading;
 using MtvRemediation.Cbt;
+using MtvRemediation.Esxi;
+using MtvRemediation.Infrastructure;
 using MtvRemediation.Interop;
+using MtvRemediation.Runbook;
 using MtvRemediation.VSphere;
 
 namespace MtvRemediation.Commands
@@ -46,6 +51,13 @@ namespace MtvRemediation.Commands
         [ValidateRange(1, 1000)]
         public int MaxPoweredOffPerHost { get; set; }
 
+        /// <summary>
+        /// The 7228 findings (Find-MtvCloneFailure) the reset answers: after a successful reset the
+        /// failed clone task directories they name for the VM are removed, as Invoke-MtvRemediation does.
+        /// </summary>
+        [Parameter]
+        public CloneFailureFinding[] Finding { get; set; } = Array.Empty<CloneFailureFinding>();
+
         protected override void EndProcessing()
         {
             var targets = ResolveTargets();
@@ -75,7 +87,14 @@ namespace MtvRemediation.Commands
                 }
             });
 
-            var approved = indexes.Where(i => plans[i] != null && ConfirmReset(targets[i], plans[i]!)).ToList();
+            // The findings it answers: given with -Finding, or piped in as the VMs themselves.
+            var findings = Finding.Concat(targets.Select(t => (t.Input.Original is PSObject ps ? ps.BaseObject : t.Input.Original) as CloneFailureFinding))
+                .Where(f => f != null).Select(f => f!).Distinct().ToList();
+            var answers = indexes.Select(i => AnsweredBy(findings, targets[i].Vm)).ToArray();
+            foreach (var f in findings.Where(f => CbtResetPlanner.AnsweredTaskDirectory(f) != null && !targets.Any(t => CbtResetPlanner.Mentions(f, t.Vm))))
+                WriteWarning($"-Finding {f.Source} names none of the VMs given (its disk: {f.Disk}): its task directory is left on {f.VMHost}.");
+            var approved = indexes.Where(i => plans[i] != null && ConfirmReset(targets[i], plans[i]!, answers[i])).ToList();
+            var shells = answers.Any(a => a.Count > 0) ? EsxiShellResolver.ForCurrentRunspace() : null;
             cbt.Approve(approved.Select(i => ((IVSphereClient)targets[i].Connection.Client, plans[i]!)));
 
             // Each result is the server's truth at the end. Under the downtime limit the hosts take turns.
@@ -89,21 +108,50 @@ namespace MtvRemediation.Commands
                     sink.ReportStep(step);
                     sink.WriteVerbose($"{t.Vm.Name}: {step}...");
                 });
+                var answerError = error == null ? RecordAnswered(result, answers[i], shells!, ct) : null;
                 foreach (var s in result.Steps) sink.WriteVerbose($"{result.VM}: {s}");
                 sink.WriteObject(result);
                 if (error != null) sink.WriteError(error.ToErrorRecord(t.Input.Original, MyInvocation.MyCommand.Name));
+                if (answerError != null) sink.WriteError(answerError.ToErrorRecord(t.Input.Original, MyInvocation.MyCommand.Name));
             });
         }
 
+        // The task directories of -Finding that name this VM, by host: the runbook's rule.
+        private static Dictionary<string, List<string>> AnsweredBy(IEnumerable<CloneFailureFinding> findings, VmInfo vm) =>
+            findings.Where(f => f.VMHost != null && CbtResetPlanner.AnsweredTaskDirectory(f) != null && CbtResetPlanner.Mentions(f, vm))
+                .GroupBy(f => f.VMHost!, StringComparer.OrdinalIgnoreCase)
+                .ToDictionary(g => g.Key, g => g.Select(f => CbtResetPlanner.AnsweredTaskDirectory(f)!).Distinct(StringComparer.Ordinal).ToList(), StringComparer.OrdinalIgnoreCase);
+
+        // After a successful reset: the answered task directories removed (the runbook's operation), their lines added to the steps.
+        private static MtvException? RecordAnswered(ChangeTrackingResetResult result, Dictionary<string, List<string>> answered, EsxiShellResolver shells, CancellationToken ct)
+        {
+            var steps = result.Steps.ToList();
+            try
+            {
+                foreach (var host in answered)
+                    steps.AddRange(RunbookEngine.RemoveAnsweredTaskDirectories(shells.Resolve(host.Key, null, null, null, ct), host.Value, ct));
+                return null;
+            }
+            catch (MtvException ex)
+            {
+                return ex;
+            }
+            finally
+            {
+                result.Steps = steps.ToArray();
+            }
+        }
+
         /// <summary>Pipeline thread: a refusal is written; otherwise the user is asked (-WhatIf lists the operations).</summary>
-        private bool ConfirmReset(VmTarget target, ChangeTrackingResetPlan plan)
+        private bool ConfirmReset(VmTarget target, ChangeTrackingResetPlan plan, Dictionary<string, List<string>> answered)
         {
             if (plan.Refused)
             {
                 WriteError(plan.Refusal!.ToErrorRecord(target.Input.Original, MyInvocation.MyCommand.Name));
                 return false;
             }
-            var ops = string.Join("; ", plan.DescribeOperations());
+            var ops = string.Join("; ", plan.DescribeOperations().Concat(answered.Select(h =>
+                $"then remove the failed clone task director{(h.Value.Count == 1 ? "y" : "ies")} {string.Join(", ", h.Value)} on {h.Key} (their 7228 is answered)")));
             return ShouldProcess($"Reset CBT on VM '{plan.Vm.Name}' ({target.Connection.Server}): {ops}.",
                 $"Reset CBT on VM '{plan.Vm.Name}'? This will {ops}.", MyInvocation.MyCommand.Name);
         }

@@ -115,10 +115,19 @@ namespace MtvRemediation.Commands
                 var existing = store.FindAdopted(VIConnector.AdoptedKey(uri, input.SessionSecret));
                 if (existing != null) return existing;
             }
+            // The certificate is judged as PowerCLI was told to judge it when Connect-VIServer made the session.
+            var policy = PowerCliCertificateAction();
+            var skip = policy != null && (policy.Value.Action == "Ignore" || policy.Value.Action == "Warn");
+            if (skip)
+            {
+                var said = $"Certificate validation for {input.Name} is off for the reused PowerCLI session, as PowerCLI's InvalidCertificateAction is '{policy!.Value.Action}' ({policy.Value.Scope} scope, Get-PowerCLIConfiguration).";
+                if (policy.Value.Action == "Warn") WriteWarning(said);
+                else WriteVerbose(said);
+            }
             try
             {
                 WriteVerbose($"Adopting the PowerCLI session to {input.Name} (validated through SessionManager.currentSession).");
-                var conn = VIConnector.AdoptAsync(input, skipCertificateCheck: false, CancelToken).GetAwaiter().GetResult();
+                var conn = VIConnector.AdoptAsync(input, skip, CancelToken).GetAwaiter().GetResult();
                 conn.AutoAdopted = auto;
                 store.Add(conn);
                 return conn;
@@ -127,11 +136,41 @@ namespace MtvRemediation.Commands
             {
                 var next = ex is VimTransportException ? NextCommand.AdoptVCenterWithoutCertificateCheck
                     : ex is ArgumentException || ex is VISessionExpiredException ? NextCommand.ConnectVCenter : NextCommand.None;
+                var followed = ex is VimTransportException
+                    ? policy == null ? " PowerCLI's InvalidCertificateAction could not be read (Get-PowerCLIConfiguration), so the certificate was validated."
+                    : $" PowerCLI's InvalidCertificateAction is '{policy.Value.Action}' ({policy.Value.Scope} scope), so the certificate was validated."
+                    : "";
                 WriteError(VIErrors.Record(ex, ex is VISessionExpiredException ? VIErrorIds.SessionExpired : VIErrorIds.ServerAdoptionFailed,
                     ex is VISessionExpiredException ? ErrorCategory.AuthenticationError : ErrorCategory.ConnectionError, target,
-                    $"Cannot reuse the PowerCLI session to {input.Name}: {ex.Message}", next, input.Name));
+                    $"Cannot reuse the PowerCLI session to {input.Name}: {ex.Message}{followed}", next, input.Name));
                 return null;
             }
+        }
+
+        /// <summary>
+        /// PowerCLI's InvalidCertificateAction for this session: Get-PowerCLIConfiguration's rows
+        /// (VMware.VimAutomation.ViCore.Types.V1.PowerCLIConfiguration: Scope Session, User or
+        /// AllUsers), the narrowest scope that is not Unset. Null without PowerCLI. Pipeline thread only.
+        /// </summary>
+        private (string Action, string Scope)? PowerCliCertificateAction()
+        {
+            if (InvokeCommand.GetCommand("Get-PowerCLIConfiguration", CommandTypes.All) == null) return null;
+            System.Collections.ObjectModel.Collection<PSObject> rows;
+            try
+            {
+                rows = InvokeCommand.InvokeScript("Get-PowerCLIConfiguration");
+            }
+            catch (RuntimeException)
+            {
+                return null;
+            }
+            foreach (var scope in new[] { "Session", "User", "AllUsers" })
+            {
+                var row = rows.FirstOrDefault(r => string.Equals(PSObjectProperties.GetString(r, "Scope"), scope, StringComparison.OrdinalIgnoreCase));
+                var action = PSObjectProperties.GetString(row, "InvalidCertificateAction");
+                if (!string.IsNullOrEmpty(action) && action != "Unset") return (action!, scope);
+            }
+            return null;
         }
 
         /// <summary>$global:DefaultVIServers (or $global:DefaultVIServer) as inputs. Pipeline thread only.</summary>

@@ -13,6 +13,27 @@ namespace MtvRemediation.Esxi
             : base(errorId, category, message, recommendedAction, inner)
         {
         }
+
+        /// <summary>For HostKeyUnknown: the key the host presented, so that many new hosts can be answered with one summary.</summary>
+        public UnknownHostKey? UnknownKey { get; set; }
+    }
+
+    /// <summary>A host key not yet known: where it was presented, what it is, and how the user logs in (never a secret).</summary>
+    internal sealed class UnknownHostKey
+    {
+        public UnknownHostKey(string endpoint, string key, string loginHint)
+        {
+            Endpoint = endpoint;
+            Key = key;
+            LoginHint = loginHint;
+        }
+
+        /// <summary>address or [address]:port, as known_hosts names it.</summary>
+        public string Endpoint { get; }
+
+        /// <summary>Key type and SHA256 fingerprint.</summary>
+        public string Key { get; }
+        public string LoginHint { get; }
     }
 
     /// <summary>Which exceptions mean the SSH transport failed (the SSH library's and the socket's), for the one translation into host errors.</summary>

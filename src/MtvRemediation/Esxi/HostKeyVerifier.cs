@@ -129,7 +129,8 @@ namespace MtvRemediation.Esxi
                         $"The SSH host key of '{_hostName}' ({field}) is not known{others}: {keyType} {fp}. Nothing was sent to the host. " +
                         $"Compare the fingerprint with the one on the host (on ESXi: 'for k in /etc/ssh/ssh_host_*_key.pub; do ssh-keygen -lf $k; done'), then pin it: " +
                         $"{ConnectHint()} -HostKeyFingerprint '{fp}'; or record it on first use: {ConnectHint()} -TrustNewHostKey. Known hosts file: '{_store.FilePath}'.",
-                        $"{ConnectHint()} -HostKeyFingerprint '{fp}'");
+                        $"{ConnectHint()} -HostKeyFingerprint '{fp}'")
+                    { UnknownKey = new UnknownHostKey(field, keyType + " " + fp, LoginHint) };
                     return false;
             }
         }

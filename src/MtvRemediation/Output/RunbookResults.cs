@@ -48,6 +48,18 @@ namespace MtvRemediation
         /// <summary>The item's state at the end, in words.</summary>
         public string FinalState { get; set; } = string.Empty;
 
+        /// <summary>The state before the run, in a few words (the table's Before column).</summary>
+        public string Before { get; set; } = string.Empty;
+
+        /// <summary>How many actions were done (<see cref="Actions"/>); 0 under -WhatIf.</summary>
+        public int Done => Actions.Count;
+
+        /// <summary>When the first change to the item began (UTC; null: nothing was changed).</summary>
+        public DateTime? StartedAt { get; set; }
+
+        /// <summary>When the last change to the item ended (UTC; null: nothing was changed).</summary>
+        public DateTime? FinishedAt { get; set; }
+
         /// <summary>The HTML report of this run (with -ReportPath; null when none was written).</summary>
         public string? ReportFile { get; set; }
 
@@ -89,6 +101,15 @@ namespace MtvRemediation
 
         /// <summary>True when our rotation cron entry is in the host's crontab after the run (null: not checked).</summary>
         public bool? RotationCronRegistered { get; set; }
+
+        /// <summary>This run truncated the wrapper log (freed /var).</summary>
+        public bool LogCleared { get; set; }
+
+        /// <summary>This run added the rotation cron job (false where it was there already).</summary>
+        public bool RotationCronAdded { get; set; }
+
+        /// <summary>This run restarted the management agents (all of them, each back).</summary>
+        public bool AgentsRestarted { get; set; }
     }
 
     /// <summary>One VM after Invoke-MtvRemediation: CBT before and after, and what was done.</summary>
@@ -112,5 +133,17 @@ namespace MtvRemediation
         public string? PowerStateAfter { get; set; }
         public bool? CbtEnabledAfter { get; set; }
         public bool? CbtHealthyAfter { get; set; }
+
+        /// <summary>This run reset the VM's CBT, every step done.</summary>
+        public bool CbtReset { get; set; }
+
+        /// <summary>When the reset took the running VM down (UTC; null: the VM was not running, or not touched).</summary>
+        public DateTime? PoweredOffAt { get; set; }
+
+        /// <summary>When the VM was running again (UTC; null: not powered off, or still off).</summary>
+        public DateTime? PoweredOnAt { get; set; }
+
+        /// <summary>How long the VM was down: <see cref="PoweredOffAt"/> to <see cref="PoweredOnAt"/> (null unless both are known).</summary>
+        public TimeSpan? Downtime => PoweredOffAt.HasValue && PoweredOnAt.HasValue ? PoweredOnAt - PoweredOffAt : null;
     }
 }

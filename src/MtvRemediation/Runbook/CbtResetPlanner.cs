@@ -50,8 +50,7 @@ namespace MtvRemediation.Runbook
                     if (mine.Count > 0)
                     {
                         foreach (var f in mine)
-                            if (f.Disk != null && f.Path != null && f.Path.StartsWith(WrapperInventory.TaskDirectoryPrefix, StringComparison.Ordinal))
-                                answeredTaskDirectories?.Add(f.Path.Substring(0, f.Path.LastIndexOf('/')));
+                            if (AnsweredTaskDirectory(f) is { } dir) answeredTaskDirectories?.Add(dir);
                         var last = mine[mine.Count - 1];
                         reasons.Add($"{mine.Count} 'Invalid change tracker error code (7228)' finding(s) on {host.Name} (last: {last.Source}" +
                                     (last.LineNumber > 0 ? " line " + last.LineNumber.ToString(CultureInfo.InvariantCulture) : "") +
@@ -75,7 +74,19 @@ namespace MtvRemediation.Runbook
             return "7228 in the cluster's record" + (source != null ? " (" + source + ")" : "");
         }
 
-        private static bool Mentions(CloneFailureFinding f, VmInfo vm)
+        /// <summary>
+        /// The failed clone task directory whose 7228 a reset of the finding's VM answers (null: the
+        /// finding is no task directory's). Removing it after the reset is what keeps a later run
+        /// from resetting the same VM again, for the runbook and Reset-VMChangeTracking -Finding alike.
+        /// </summary>
+        public static string? AnsweredTaskDirectory(CloneFailureFinding f) =>
+            f.Signature == CloneFailureSignatures.ChangeTrackerInvalid && f.Disk != null && f.Path != null
+            && f.Path.StartsWith(WrapperInventory.TaskDirectoryPrefix, StringComparison.Ordinal)
+                ? f.Path.Substring(0, f.Path.LastIndexOf('/'))
+                : null;
+
+        /// <summary>Whether the finding names the VM: one of its disks (a task directory's rdmfile), or its name in the line.</summary>
+        public static bool Mentions(CloneFailureFinding f, VmInfo vm)
         {
             foreach (var d in vm.Disks)
             {

@@ -41,6 +41,12 @@ namespace MtvRemediation.Runbook
         /// <summary>The vCenter server(s) the run worked through.</summary>
         public List<string> Servers { get; set; } = new List<string>();
 
+        /// <summary>Who ran it: the local account and the vCenter user(s) (null: not known).</summary>
+        public string? Operator { get; set; }
+
+        /// <summary>The change ticket the run belongs to (-ChangeTicket; null: none given).</summary>
+        public string? ChangeTicket { get; set; }
+
         /// <summary>The run's parameters as "Name: value" (secrets never: a credential shows its user only).</summary>
         public List<string> Parameters { get; set; } = new List<string>();
 

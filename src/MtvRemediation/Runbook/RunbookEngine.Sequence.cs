@@ -322,7 +322,7 @@ namespace MtvRemediation.Runbook
             try
             {
                 Directory.CreateDirectory(directory);
-                var report = BuildReport(result.Hosts, result.VMs, options.StartedAt, options.ReportServers, options.ReportParameters);
+                var report = BuildReport(result.Hosts, result.VMs, options.StartedAt, options.ReportServers, options.ReportParameters, options.Operator, options.ChangeTicket);
                 report.Incomplete = incomplete;
                 RemediationReportWriter.Save(report, html, json);
                 foreach (var s in result.Hosts.Cast<RemediationSummary>().Concat(result.VMs)) { s.ReportFile = html; s.JsonReportFile = json; }

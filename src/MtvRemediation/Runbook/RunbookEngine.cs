@@ -61,6 +61,12 @@ namespace MtvRemediation.Runbook
         /// <summary>For the report: the run's parameters as "Name: value" (no secrets).</summary>
         public IReadOnlyList<string> ReportParameters { get; set; } = Array.Empty<string>();
 
+        /// <summary>For the report: who ran it (local account and the vCenter user(s)).</summary>
+        public string? Operator { get; set; }
+
+        /// <summary>For the report: the change ticket the run belongs to (-ChangeTicket).</summary>
+        public string? ChangeTicket { get; set; }
+
         /// <summary>-VM inputs that matched no VM (or could not be looked up): rows of their own, so a scheduled run cannot pass over them.</summary>
         public IReadOnlyList<UnmatchedVmInput> UnmatchedInputs { get; set; } = Array.Empty<UnmatchedVmInput>();
 
@@ -104,7 +110,19 @@ namespace MtvRemediation.Runbook
         /// <summary>The TargetObject of this item's errors (the VM's input, or the host name).</summary>
         public abstract object? ErrorTarget { get; }
 
+        /// <summary>When this run's first change to the item began, and when its last one ended (UTC; null: none).</summary>
+        public DateTime? StartedAt { get; private set; }
+        public DateTime? FinishedAt { get; private set; }
+
         public void AddAction(string text) { lock (_gate) Actions.Add(text); }
+
+        /// <summary>Runs one change to the item, keeping the span of the item's changes for the report.</summary>
+        public void Timed(Action change)
+        {
+            lock (_gate) StartedAt ??= DateTime.UtcNow;
+            try { change(); }
+            finally { lock (_gate) FinishedAt = DateTime.UtcNow; }
+        }
 
         public void Fail(MtvException error)
         {
@@ -157,6 +175,11 @@ namespace MtvRemediation.Runbook
         public bool RegisterCron { get; set; }
         public bool RestartAgents { get; set; }
         public string? LogArchive { get; set; }
+
+        /// <summary>What this run changed on the host (the report counts these, not the outcome).</summary>
+        public bool LogCleared { get; set; }
+        public bool RotationCronAdded { get; set; }
+        public bool AgentsRestarted { get; set; }
 
         public IEnumerable<CloneFailureFinding> ChangeTrackerFindings =>
             Findings.Where(f => f.Signature == CloneFailureSignatures.ChangeTrackerInvalid);
@@ -378,7 +401,10 @@ namespace MtvRemediation.Runbook
             + (vm.AnsweredTaskDirectories.Count > 0 ? "; then remove the failed clone task director" + (vm.AnsweredTaskDirectories.Count == 1 ? "y " : "ies ") + string.Join(", ", vm.AnsweredTaskDirectories) + " (their 7228 is answered; the text stays in the report)" : "");
 
         /// <summary>Phase 2: free /var (archive first when asked) and register the rotation job.</summary>
-        public static void RemediateHost(RunbookHostState host, RunbookOptions options, CancellationToken ct, Action<string>? verbose)
+        public static void RemediateHost(RunbookHostState host, RunbookOptions options, CancellationToken ct, Action<string>? verbose) =>
+            host.Timed(() => FreeSpace(host, options, ct, verbose));
+
+        private static void FreeSpace(RunbookHostState host, RunbookOptions options, CancellationToken ct, Action<string>? verbose)
         {
             var shell = host.Shell!;
             if (host.ClearLog)
@@ -387,6 +413,7 @@ namespace MtvRemediation.Runbook
                 {
                     var r = LogClearEngine.Clear(shell, new LogClearRequest { LogPath = options.LogSpace.LogPath, Before = host.Before, ArchiveDirectory = options.ArchiveDirectory, ArchiveStamp = options.RunStamp }, ct, verbose);
                     host.LogArchive = r.ArchiveFile;
+                    host.LogCleared = true;
                     if (r.ArchiveFile != null) host.AddAction($"Archived {r.LogPath} ({FormatBytes(r.BytesBefore)}) to {r.ArchiveFile}");
                     host.AddAction($"Truncated {r.LogPath} in place: {FormatBytes(r.BytesBefore)} -> {FormatBytes(r.BytesAfter)}; /var {Pct(r.UsedPercentBefore)} -> {Pct(r.UsedPercentAfter)} used");
                 }
@@ -402,6 +429,7 @@ namespace MtvRemediation.Runbook
                     var maxMB = CronMaxSizeMBFor(host, options);
                     var entry = new RotationEntry(RotationEntry.ScheduleForInterval(options.CronIntervalMinutes), options.LogSpace.LogPath, maxMB * 1024L * 1024L);
                     var change = LogRotationCronEngine.Register(shell, entry, options.CronPaths, ct, verbose);
+                    host.RotationCronAdded = change.Changed;
                     host.AddAction(change.Changed
                         ? $"Registered the temporary rotation cron job ({entry.Schedule}, max {maxMB} MB); crond reloaded (pid {change.CrondPid?.ToString(CultureInfo.InvariantCulture) ?? "?"})"
                         : "Rotation cron job was already registered (crontab unchanged)");
@@ -415,14 +443,14 @@ namespace MtvRemediation.Runbook
 
         /// <summary>Phase 3: one VM's CBT reset (never throws for vSphere failures: the result says where the VM is).</summary>
         /// <param name="onStep">Told each step of the reset as it begins (the live view).</param>
-        public static void ResetVm(RunbookVmState vm, ChangeTrackingRun cbt, CancellationToken ct, Action<string>? onStep = null)
+        public static void ResetVm(RunbookVmState vm, ChangeTrackingRun cbt, CancellationToken ct, Action<string>? onStep = null) => vm.Timed(() =>
         {
             var (result, error) = cbt.Reset(vm.Client, vm.ResetPlan!, vm.Server, ct, onStep);
             vm.ResetResult = result;
             foreach (var s in result.Steps) vm.AddAction(s);
             if (error != null) vm.Fail(error);
             else RemoveAnsweredTaskDirectories(vm, ct);
-        }
+        });
 
         // After a successful reset the 7228 in these directories is answered: removing them keeps a
         // re-run from resetting again (and frees /tmp). Checked on the host again: never a running task.
@@ -431,8 +459,7 @@ namespace MtvRemediation.Runbook
             if (vm.AnsweredTaskDirectories.Count == 0 || vm.HostShell == null) return;
             try
             {
-                var removed = WrapperTaskCleanup.RemoveByPath(vm.HostShell, vm.AnsweredTaskDirectories, ct);
-                foreach (var r in removed) vm.AddAction(r);
+                foreach (var r in RemoveAnsweredTaskDirectories(vm.HostShell, vm.AnsweredTaskDirectories, ct)) vm.AddAction(r);
             }
             catch (RemediationException ex)
             {
@@ -440,8 +467,20 @@ namespace MtvRemediation.Runbook
             }
         }
 
+        /// <summary>
+        /// What a successful reset records when it answers 7228 evidence (the runbook's and
+        /// Reset-VMChangeTracking -Finding's one operation): the answered task directories are
+        /// removed, never a running task's. One action line per directory.
+        /// </summary>
+        public static List<string> RemoveAnsweredTaskDirectories(IEsxiShell hostShell, IReadOnlyList<string> taskDirectories, CancellationToken ct) =>
+            WrapperTaskCleanup.RemoveByPath(hostShell, taskDirectories, ct);
+
         /// <summary>Phase 4 (only when asked): restart the agents one after the other, waiting for each.</summary>
-        public static void RestartAgents(RunbookHostState host, RunbookOptions options, CancellationToken ct, Action<string>? verbose)
+        public static void RestartAgents(RunbookHostState host, RunbookOptions options, CancellationToken ct, Action<string>? verbose) =>
+            host.Timed(() => host.AgentsRestarted = RestartEach(host, options, ct, verbose));
+
+        // True when every agent came back.
+        private static bool RestartEach(RunbookHostState host, RunbookOptions options, CancellationToken ct, Action<string>? verbose)
         {
             foreach (var agent in options.Agents)
             {
@@ -453,9 +492,10 @@ namespace MtvRemediation.Runbook
                 catch (RemediationException ex)
                 {
                     host.Fail(ex);
-                    return; // the next agent waits: a host whose hostd did not come back needs a person
+                    return false; // the next agent waits: a host whose hostd did not come back needs a person
                 }
             }
+            return true;
         }
 
         /// <summary>Phase 5 for a host: measure again and re-read the crontab.</summary>
@@ -526,8 +566,15 @@ namespace MtvRemediation.Runbook
                 Actions = host.Actions.ToArray(),
                 LogArchive = host.LogArchive,
                 RotationCronRegistered = host.CronRegisteredAfter ?? host.CronRegisteredBefore,
+                LogCleared = host.LogCleared,
+                RotationCronAdded = host.RotationCronAdded,
+                AgentsRestarted = host.AgentsRestarted,
+                StartedAt = host.StartedAt,
+                FinishedAt = host.FinishedAt,
                 Errors = host.Errors.ToArray(),
             };
+            var beforeText = before == null ? "?" : $"/var {Pct(before.UsedPercent)} {before.Status}";
+            s.Before = counts.Length == 0 ? beforeText : beforeText + "; " + string.Join(", ", counts);
             s.Outcome = host.Refused && host.Plan.Count == 0 && host.Actions.Count == 0 && host.Shell != null
                 ? RemediationOutcome.Refused
                 : Outcome(host.Shell == null, host.Plan.Count, host.Actions.Count, host.Errors.Count, host.AllConfirmed, whatIf);
@@ -549,6 +596,7 @@ namespace MtvRemediation.Runbook
             Server = input.Server,
             Outcome = RemediationOutcome.Failed,
             Diagnosis = "not found: " + input.Error,
+            Before = "not found",
             Errors = new[] { input.ErrorId + ": " + input.Error },
             FinalState = "not found in vCenter: nothing was read or done",
         };
@@ -574,8 +622,12 @@ namespace MtvRemediation.Runbook
                 PowerStateAfter = after?.PowerState ?? vm.ResetResult?.PowerStateAfter,
                 CbtEnabledAfter = after?.Enabled ?? vm.ResetResult?.EnabledAfter,
                 CbtHealthyAfter = after?.Healthy,
+                CbtReset = vm.ResetResult?.Succeeded == true,
+                StartedAt = vm.StartedAt,
+                FinishedAt = vm.FinishedAt,
                 Errors = vm.Errors.ToArray(),
             };
+            (s.PoweredOffAt, s.PoweredOnAt) = DownAndUp(vm.ResetResult);
             s.Outcome = vm.Refused ? RemediationOutcome.Refused : Outcome(before == null, vm.Plan.Count, vm.ResetResult == null ? 0 : 1, vm.Errors.Count, vm.AllConfirmed, whatIf);
             // "Nothing to do" holds only as far as was read: without the host's evidence a 7228 victim looks healthy.
             if (s.Outcome == RemediationOutcome.Healthy && vm.HostEvidenceUnread != null)
@@ -591,14 +643,41 @@ namespace MtvRemediation.Runbook
             else if (vm.ResetResult != null)
                 s.FinalState = $"{vm.ResetResult.PowerStateAfter}, CBT {(vm.ResetResult.EnabledAfter == true ? "enabled" : vm.ResetResult.EnabledAfter == false ? "disabled" : "unknown")} (not verified)";
             else s.FinalState = "unknown (not read)";
+            s.Before = DescribeBefore(s);
             return s;
+        }
+
+        // The table's Before column of a VM, in words short enough for 100 columns.
+        private static string DescribeBefore(RemediationVMSummary s)
+        {
+            if (s.PowerStateBefore == null && s.CbtEnabledBefore == null) return "?";
+            var text = $"{s.PowerStateBefore}, CBT {(s.CbtEnabledBefore == true ? "on" : "off")}";
+            if (s.CbtHealthyBefore == false) text += s.Diagnosis != null && s.Diagnosis.Contains("could not search") ? ", unknown" : ", inconsistent";
+            if (s.Diagnosis != null && s.Diagnosis.Contains("(7228)")) text += ", 7228";
+            if (s.Outcome == RemediationOutcome.Unknown) text += ", 7228 not read";
+            return text;
+        }
+
+        /// <summary>
+        /// A running VM's downtime from the reset's own power changes (each timed when vCenter's task
+        /// ended): down at its first power-off, up at the power-on that left it running; a VM that
+        /// was off before has no downtime, one left off has no end.
+        /// </summary>
+        internal static (DateTime? Off, DateTime? On) DownAndUp(ChangeTrackingResetResult? reset)
+        {
+            if (reset == null || reset.PowerStateBefore != "PoweredOn") return (null, null);
+            var changes = reset.PowerTransitions;
+            var off = changes.FirstOrDefault(t => t.To == "PoweredOff");
+            if (off == null) return (null, null);
+            var last = changes[changes.Length - 1];
+            return (off.Time, last.To == "PoweredOn" ? last.Time : (DateTime?)null);
         }
 
         /// <summary>The report of a run: the summaries themselves, with the run's context (one result model for console, CSV, JSON and HTML).</summary>
         public static RemediationReport BuildReport(IReadOnlyList<RemediationHostSummary> hosts, IReadOnlyList<RemediationVMSummary> vms, DateTime generatedAt,
-            IEnumerable<string>? servers = null, IEnumerable<string>? parameters = null)
+            IEnumerable<string>? servers = null, IEnumerable<string>? parameters = null, string? runBy = null, string? changeTicket = null)
         {
-            var report = new RemediationReport { GeneratedAt = generatedAt };
+            var report = new RemediationReport { GeneratedAt = generatedAt, Operator = runBy, ChangeTicket = changeTicket };
             if (servers != null) report.Servers.AddRange(servers);
             if (parameters != null) report.Parameters.AddRange(parameters);
             report.Hosts.AddRange(hosts);

@@ -265,6 +265,110 @@ namespace MtvRemediation.Tests.Remediation
             finally { Directory.Delete(dir, true); }
         }
 
+        // A wave as the change board sees it: 12 hosts (3 freed and given the rotation job, 9 that
+        // only got the job), 25 VMs (12 power-cycled, the rest healthy), each with its findings.
+        internal static RemediationReport WaveReport()
+        {
+            var start = new DateTime(2026, 11, 25, 22, 0, 0, DateTimeKind.Utc);
+            var report = new RemediationReport
+            {
+                GeneratedAt = start,
+                Operator = "alice on admin01 (vCenter user administrator@vsphere.local)",
+                ChangeTicket = "CHG0012345",
+                Servers = { "vcenter.example.com" },
+                Parameters = { "VM: 25 VM(s)", "PowerOff: True", "RegisterLogRotation: True" },
+            };
+            for (var h = 0; h < 12; h++)
+            {
+                var freed = h < 3;
+                report.Hosts.Add(new RemediationHostSummary
+                {
+                    VMHost = $"esx{h:00}.dc1.example.com",
+                    LogStatusBefore = freed ? "Critical" : "Healthy", LogSizeBytesBefore = freed ? 49_807_360 : 20_480, UsedPercentBefore = freed ? 100 : 12,
+                    LogStatusAfter = "Healthy", LogSizeBytesAfter = freed ? 0 : 20_480, UsedPercentAfter = freed ? 3 : 12,
+                    Actions = freed
+                        ? new[] { $"Truncated /var/log/vmkfstools-wrapper.log in place: 47.5 MiB -> 0 bytes; /var 100% -> 3% used", "Registered the temporary rotation cron job (*/5 * * * *, max 4 MB); crond reloaded (pid 2101)" }
+                        : new[] { "Registered the temporary rotation cron job (*/5 * * * *, max 4 MB); crond reloaded (pid 2101)" },
+                    LogCleared = freed, RotationCronAdded = true, RotationCronRegistered = true,
+                    Findings = new[] { Finding($"esx{h:00}.dc1.example.com", S.WrapperCtk, 5, "ChangeTrackerInvalid", null) },
+                    StartedAt = start.AddSeconds(5), FinishedAt = start.AddSeconds(9),
+                    Outcome = RemediationOutcome.Remediated,
+                    FinalState = "/var 3% used (Healthy), log 0 bytes; rotation cron registered",
+                });
+            }
+            for (var v = 0; v < 25; v++)
+            {
+                var cycled = v < 12;
+                var off = start.AddSeconds(20 + v);
+                report.VMs.Add(new RemediationVMSummary
+                {
+                    VM = $"app{v:00}-prod", VMHost = $"esx{v % 12:00}.dc1.example.com",
+                    PowerStateBefore = "PoweredOn", PowerStateAfter = "PoweredOn", CbtEnabledBefore = true, CbtEnabledAfter = true,
+                    Diagnosis = cycled ? "a clone failed with 7228 (ChangeTrackerInvalid) on its host" : "CBT enabled, configuration consistent",
+                    Actions = cycled ? new[] { "Shut down the guest OS (VMware Tools)", "Disabled CBT", "Deleted 1 ctk file", "Powered on with CBT disabled", "Powered off again (PowerOffVM_Task)", "Enabled CBT", "Powered on (original power state restored)", "Checked: each of the 1 disk(s) has its own -ctk.vmdk" } : Array.Empty<string>(),
+                    DeletedCtkFiles = cycled ? new[] { $"[ds1] app{v:00}-prod/app{v:00}-prod-ctk.vmdk" } : Array.Empty<string>(),
+                    CbtReset = cycled,
+                    StartedAt = cycled ? off.AddSeconds(-30) : null, PoweredOffAt = cycled ? off : null,
+                    PoweredOnAt = cycled ? off.AddSeconds(95) : null, FinishedAt = cycled ? off.AddSeconds(100) : null,
+                    Outcome = cycled ? RemediationOutcome.Remediated : RemediationOutcome.Healthy,
+                    FinalState = "PoweredOn, CBT enabled, 1 ctk file(s), configuration consistent",
+                });
+            }
+            return report;
+        }
+
+        [Fact]
+        public void Wave_report_is_one_line_per_item_with_times_downtime_operator_ticket_and_honest_counts()
+        {
+            var html = RemediationReportWriter.ToHtml(WaveReport());
+            var vmRows = Regex.Match(html, "<table class=\"vms\">.*?<tbody>(.*?)</tbody>", RegexOptions.Singleline).Groups[1].Value;
+            Assert.Equal(25, Regex.Matches(vmRows, "<tr>").Count);
+            // One line each: the steps folded, the times and the downtime in cells of their own.
+            Assert.Equal(25, Regex.Matches(vmRows, "<details><summary>").Count);
+            Assert.Contains("<td class=\"time\">22:00:20</td><td class=\"time\">22:01:55</td>", vmRows); // down, up
+            Assert.Contains("<td class=\"num downtime\">1 min 35 s</td>", vmRows);
+            Assert.Contains("<strong class=\"ticket\">CHG0012345</strong>", html);
+            Assert.Contains("<strong class=\"operator\">alice on admin01 (vCenter user administrator@vsphere.local)</strong>", html);
+            // What each host got, never "12 of 12 remediated" for hosts that only got the job.
+            Assert.DoesNotMatch("(?i)hosts remediated", html);
+            Assert.Contains("<span class=\"n\">3</span> <span class=\"l\">of 12</span> <span class=\"l\">hosts: /var freed (log truncated)</span>", html);
+            Assert.Contains("<span class=\"n\">12</span> <span class=\"l\">of 12</span> <span class=\"l\">hosts: rotation job added</span>", html);
+            Assert.Contains("<span class=\"n\">12</span> <span class=\"l\">of 25</span> <span class=\"l\">VMs: taken down (longest 1 min 35 s, total 19 min 00 s)</span>", html);
+            Assert.Equal(9, Regex.Matches(html, "<td>rotation job added</td>").Count);
+            Assert.Equal(3, Regex.Matches(html, "<td>log truncated, rotation job added</td>").Count);
+            // Printable: a print style sheet; no fixed width that cuts a table.
+            Assert.Contains("@media print", html);
+            Assert.DoesNotMatch(@"(?<!-)width:\s*\d{3,}px", html);
+
+            using var doc = JsonDocument.Parse(RemediationReportWriter.ToJson(WaveReport()));
+            var vm = doc.RootElement.GetProperty("VMs")[0];
+            Assert.Equal(95, vm.GetProperty("DowntimeSeconds").GetDouble());
+            Assert.Equal("2026-11-25T22:00:20.0000000Z", vm.GetProperty("PoweredOffAt").GetString());
+            Assert.Equal("CHG0012345", doc.RootElement.GetProperty("ChangeTicket").GetString());
+            Assert.False(doc.RootElement.GetProperty("Hosts")[5].GetProperty("LogCleared").GetBoolean());
+            Assert.True(doc.RootElement.GetProperty("Hosts")[5].GetProperty("RotationCronAdded").GetBoolean());
+        }
+
+        /// <summary>Printed by Chromium (A4 landscape, the report's print style): a 25-VM, 12-host wave fits on two pages.</summary>
+        [Fact]
+        public void Wave_report_prints_on_two_pages()
+        {
+            var chromium = new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser" }.FirstOrDefault(File.Exists)
+                ?? throw new InvalidOperationException("chromium is not installed: run tests/lab/install-prereqs.sh");
+            var dir = Directory.CreateTempSubdirectory("mtv-report-print-").FullName;
+            try
+            {
+                var html = Path.Combine(dir, "report.html");
+                RemediationReportWriter.Save(WaveReport(), html);
+                var pdf = Path.Combine(dir, "report.pdf");
+                RunChromium(chromium, dir, "--no-pdf-header-footer", "--print-to-pdf=" + pdf, new Uri(html).AbsoluteUri);
+                var text = System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(pdf));
+                var pages = Regex.Matches(text, @"/Type\s*/Page(?!s)").Count;
+                Assert.InRange(pages, 1, 2);
+            }
+            finally { Directory.Delete(dir, true); }
+        }
+
         private static string RunChromium(string chromium, string dir, params string[] args)
         {
             var psi = new ProcessStartInfo(chromium) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
