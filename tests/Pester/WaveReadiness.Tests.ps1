@@ -242,4 +242,88 @@ Describe 'Test-MtvWaveReadiness' -Tag Lab, Wave -Skip:$NoLab {
             (Restore-EsxiHostdTmpMemory -VMHost $TmpLimit -Confirm:$false).Changed | Should -BeFalse
         }
     }
+
+    # After the wave: what the preparation changed is put back, and only that. Arranged as a wave
+    # leaves hosts: the readiness fixes' rotation job and hostd-tmp raise, SSH that this session
+    # started on a host where it was stopped, and a host whose SSH ran before and stays.
+    Context 'after the wave (Complete-MtvWave)' {
+        BeforeAll {
+            $script:SshHost = $lab.Hosts | Where-Object Name -EQ $NoSession
+            Register-LogRotationCron -VMHost $FullVar -Confirm:$false | Out-Null
+            Set-EsxiHostdTmpMemory -VMHost $TmpLimit -MaxMB 1024 -Confirm:$false | Out-Null
+            Stop-LabSshd $NoSession
+            Connect-EsxiShell -VMHost $NoSession -Address $SshHost.Address -Port $SshHost.Port -Credential $SshHost.Credential -KnownHostsPath $lab.KnownHostsPath -StartSshService -Confirm:$false | Out-Null
+            $script:WaveHosts = @($FullVar, $TmpLimit, $NoSession, $Clean)
+            function Get-WhatIfText([scriptblock] $Command) {
+                $log = Join-Path ([IO.Path]::GetTempPath()) "complete-wave-whatif-$PID.txt"
+                Start-Transcript -Path $log -Force | Out-Null
+                try { $out = @(& $Command) } finally { Stop-Transcript | Out-Null }
+                $out | Should -BeNullOrEmpty -Because '-WhatIf returns no rows: nothing was done'
+                try { (Get-Content $log -Raw) -replace '\s+', ' ' } finally { Remove-Item $log -ErrorAction SilentlyContinue }
+            }
+            function Get-HostdTmpMax($h) { [long]((Invoke-LabHost $h 'vsish -e get /sched/groups/7/memAllocation') -join "`n" -replace '(?s).*max:(-?\d+).*', '$1') }
+        }
+        AfterAll { Start-LabSshd $NoSession }
+
+        It 'lists the raised hostd-tmp limit as pending work for after the wave; resuming it under -WhatIf changes nothing' {
+            $p = @(Get-MtvPendingOperation | Where-Object Kind -EQ 'HostdTmpRaised')
+            $p.Count | Should -Be 1
+            $p[0].VMHost | Should -Be $TmpLimit
+            $p[0].RecordLocation | Should -Be "/var/run/mtvremediation-hostd-tmp on $TmpLimit"
+            $p[0].Detail | Should -Match 'raised for the wave to 1048576 KB; 512000 KB, the value before it, is to be put back'
+            $p[0].ResumeCommand | Should -Be "Restore-EsxiHostdTmpMemory -VMHost '$TmpLimit'"
+            $p | Resume-MtvPendingOperation -WhatIf | Should -BeNullOrEmpty
+            Get-HostdTmpMax $TmpLimit | Should -Be 1048576
+        }
+
+        It '-WhatIf names each change per host, exactly what would be put back, and changes nothing' {
+            $text = Get-WhatIfText { Complete-MtvWave -VMHost $WaveHosts -WhatIf }
+            $ops = @([regex]::Matches($text, 'What if: Performing the operation "([^"]*)" on target "([^"]*)"') | ForEach-Object { '{0}: {1}' -f $_.Groups[2].Value, $_.Groups[1].Value })
+            $ops.Count | Should -Be 3
+            $ops[0] | Should -Match "^${FullVar}: Remove the MtvRemediation log rotation job for /\S+ from root's crontab and reload crond$"
+            $ops[1] | Should -Be "${TmpLimit}: Put the hostd-tmp resource group's memory max back to 512000 KB, the value recorded in /var/run/mtvremediation-hostd-tmp before the wave, and remove the record"
+            $ops[2] | Should -Match "^${NoSession}: Close this session's SSH connection to the host, stop SSH \(TSM-SSH\), which -StartSshService of this session started"
+            @(Get-LogRotationCron -VMHost $FullVar).Count | Should -Be 1
+            Get-HostdTmpMax $TmpLimit | Should -Be 1048576
+            Get-LabSshService $NoSession | Should -Be 'running'
+            (Get-EsxiShell -VMHost $NoSession).IsConnected | Should -BeTrue
+        }
+
+        It 'puts back what was changed (help example), stops SSH only where this module started it, and says what was left' {
+            $rows = @(Invoke-HelpExample (Get-HelpExample -Cmdlet Complete-MtvWave -Title 'End of a lab wave'))
+            $rows += @(Complete-MtvWave -VMHost $NoSession, $Clean -Confirm:$false)
+            @($rows.VMHost) | Should -Be @($FullVar, $TmpLimit, $NoSession, $Clean)
+            $r = $rows[0]
+            $r.Changed | Should -BeTrue
+            @($r.RotationJobsRemoved).Count | Should -Be 1
+            "$($r.Restored)" | Should -Match '^Rotation: removed the job for /\S+ and reloaded crond$'
+            Get-LogRotationCron -VMHost $FullVar | Should -BeNullOrEmpty
+            $r = $rows[1]
+            $r.HostdTmpMaxKB | Should -Be 512000
+            "$($r.Restored)" | Should -Be 'hostd-tmp: memory max put back to 512000 KB (was 1048576 KB); the record was removed'
+            Get-HostdTmpMax $TmpLimit | Should -Be 512000
+            Invoke-LabHost $TmpLimit 'test -e /var/run/mtvremediation-hostd-tmp && echo present || echo gone' | Should -Be 'gone'
+            $r = $rows[2]
+            $r.SshStopped | Should -BeTrue
+            Get-LabSshService $NoSession | Should -Be 'stopped'
+            Get-EsxiShell -VMHost $NoSession -ErrorAction SilentlyContinue | Should -BeNullOrEmpty -Because 'its session went with the SSH this session had started'
+            $r = $rows[3]
+            $r.Changed | Should -BeFalse
+            $r.SshStopped | Should -BeFalse
+            @($r.Left) | Should -Contain 'SSH (TSM-SSH) runs, and no record says this module started it (it ran before the wave, or was started by someone else): left running'
+            Get-LabSshService $Clean | Should -Be 'running'
+        }
+
+        It 'changes nothing when run again: nothing is left to put back' {
+            $hosts = @($FullVar, $TmpLimit, $Clean)
+            Get-WhatIfText { Complete-MtvWave -VMHost $hosts -WhatIf } | Should -Not -Match 'What if:'
+            $rows = @(Complete-MtvWave -VMHost $hosts -Confirm:$false)
+            $rows.Count | Should -Be 3
+            @($rows.Changed | Sort-Object -Unique) | Should -Be $false
+            @($rows | Where-Object VMHost -EQ $FullVar).Left | Should -Contain "Rotation: no log rotation job of this module in root's crontab"
+            @($rows | Where-Object VMHost -EQ $TmpLimit).Left | Should -Contain 'hostd-tmp: no record of a raise by this module (none made, or the host rebooted since, which restored the default)'
+            Get-HostdTmpMax $TmpLimit | Should -Be 512000
+            Get-MtvPendingOperation | Where-Object Kind -EQ 'HostdTmpRaised' | Should -BeNullOrEmpty
+        }
+    }
 }

@@ -47,8 +47,9 @@ namespace MtvRemediation.Commands
                 (target, ex, sink) => sink.WriteVerbose($"{target.Name}: could not read it before asking ({ex.Message})."));
             ReadSsh();
             base.EndProcessing();
+            if (IsWhatIf()) return; // the confirmations listed what would be put back; nothing was done
             foreach (var t in Targets)
-                if (_work.TryGetValue(t, out var w) && !w.WhatIf) WriteObject(w.ToResult(t.Name));
+                if (_work.TryGetValue(t, out var w)) WriteObject(w.ToResult(t.Name));
         }
 
         private void ReadSsh()
@@ -98,13 +99,10 @@ namespace MtvRemediation.Commands
             return w.Rotation || w.HostdTmp;
         }
 
-        // One confirmation per change; under -WhatIf the host gets no row (nothing was done).
+        // One confirmation per change; a declined one is left, with that reason.
         private bool Ask(HostTarget target, HostWork w, string action, string declined)
         {
-            // The overload that tells -WhatIf apart, with the same texts as ShouldProcess(target, action).
-            var yes = ShouldProcess($"Performing the operation \"{action}\" on target \"{target.Name}\".",
-                $"Are you sure you want to perform this action?\nPerforming the operation \"{action}\" on target \"{target.Name}\".", "Confirm", out var reason);
-            if (reason == ShouldProcessReason.WhatIf) w.WhatIf = true;
+            var yes = ShouldProcess(target.Name, action);
             if (!yes) w.Left.Add(declined);
             return yes;
         }
@@ -171,11 +169,12 @@ namespace MtvRemediation.Commands
         // SSH last, on the pipeline thread: the work above needed it.
         private protected override void AfterHosts()
         {
+            if (IsWhatIf()) return;
             var controller = SshServiceController.ForCurrentRunspace();
             var store = EsxiSessionStore.ForCurrentRunspace();
             foreach (var t in Targets)
             {
-                if (!_work.TryGetValue(t, out var w) || w.WhatIf || w.Ssh == null) continue;
+                if (!_work.TryGetValue(t, out var w) || w.Ssh == null) continue;
                 if (SshStartedForThisCommand(t.Name))
                 {
                     // -StartSshService of this command: stopped again as it ends, and whatever an ended run left is taken over then.
@@ -226,7 +225,6 @@ namespace MtvRemediation.Commands
         /// <summary>One host's confirmations and outcome (pipeline thread, then its one worker).</summary>
         private sealed class HostWork
         {
-            public bool WhatIf;
             public bool Rotation;
             public bool HostdTmp;
             public SshGiveBack? Ssh;

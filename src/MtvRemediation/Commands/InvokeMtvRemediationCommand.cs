@@ -148,19 +148,6 @@ namespace MtvRemediation.Commands
             return list;
         }
 
-        /// <summary>
-        /// -WhatIf, for the runbook's mode. Each action is asked with ShouldProcess, but the run
-        /// needs the mode also when it asks nothing: a run with nothing to change must not write its
-        /// -ReportPath files under -WhatIf, and must not prompt without it (ConfirmImpact High asks
-        /// at every ShouldProcess). ShouldProcess cannot tell the mode without asking, so this is the
-        /// one place in the module that reads -WhatIf (bound, or $WhatIfPreference) itself.
-        /// </summary>
-        private bool IsWhatIf()
-        {
-            if (MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w)) return w is SwitchParameter sp ? sp.IsPresent : LanguagePrimitives.IsTrue(w);
-            return LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
-        }
-
         /// <summary>The engine's view of this cmdlet: ShouldProcess, the parallel runner, the fan-out's shells, the pipeline.</summary>
         private sealed class CmdletRunbookHost : IRunbookHost
         {
