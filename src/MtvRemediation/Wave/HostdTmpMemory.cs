@@ -44,6 +44,28 @@ namespace MtvRemediation.Wave
         public static HostdTmpState Restore(IEsxiShell shell, long maxKB, CancellationToken ct) => Run(shell, "restore", maxKB, ct);
 
         /// <summary>
+        /// The raise before the wave (Set-EsxiHostdTmpMemory, Invoke-MtvRemediation -Preflight): to
+        /// <paramref name="maxKB"/> at runtime, never lower, the first raise keeping the value before
+        /// it on the host. A limit already at least that high (or unlimited) is left (Changed false).
+        /// </summary>
+        public static HostdTmpMemoryChange RaiseTo(IEsxiShell shell, string hostName, long maxKB, CancellationToken ct)
+        {
+            var now = Read(shell, ct);
+            var result = new HostdTmpMemoryChange { VMHost = hostName, Group = now.Group, PreviousMaxKB = now.MaxKBBefore!.Value, MaxKB = now.MaxKBBefore.Value, RecordedMaxKB = now.RecordedMaxKB };
+            if (now.MaxKBBefore < 0 || now.MaxKBBefore >= maxKB)
+            {
+                result.Note = now.MaxKBBefore < 0 ? "Unlimited already; nothing was changed." : $"Already {now.MaxKBBefore} KB, at least {maxKB} KB; nothing was changed (the limit is never lowered).";
+                return result;
+            }
+            var after = Raise(shell, maxKB, ct);
+            result.MaxKB = after.MaxKBAfter ?? maxKB;
+            result.RecordedMaxKB = after.RecordedMaxKB;
+            result.Changed = result.MaxKB != result.PreviousMaxKB;
+            result.Note = $"Runtime only (a reboot restores the default). After the wave, put {after.RecordedMaxKB} KB back with the restore.";
+            return result;
+        }
+
+        /// <summary>
         /// The after-the-wave restore (Restore-EsxiHostdTmpMemory, Complete-MtvWave): puts the max
         /// the record keeps back and removes the record. A host without a record is left alone
         /// (Changed false); a record without a max, or for another group, is an error and nothing
