@@ -243,9 +243,57 @@ Describe 'Test-MtvWaveReadiness' -Tag Lab, Wave -Skip:$NoLab {
         }
     }
 
+    # The same fixes through the runbook: the causes arranged again as the first run found them,
+    # then Invoke-MtvRemediation -Preflight plans and makes exactly the fixes the readiness names.
+    Context 'applying the fixes through the runbook (Invoke-MtvRemediation -Preflight)' {
+        BeforeAll {
+            Invoke-LabVcsimCtl option @{ host = $LowMaxLun; key = 'Disk.MaxLUN'; value = 2 } | Out-Null
+            Set-LabWrapper $NoVibReload 2.10 -WithoutHostdRestart
+            Set-LabVarFill $FullVar 95 | Out-Null
+            Reset-WaveVms
+            Set-Content -LiteralPath $StaleCtk -Value 'stale change tracking file'
+            Get-NotPassed (Test-MtvWaveReadiness -VM $WaveVms.name -WaveHours 1) | Should -Be (Get-NotPassed $Result) -Because 'the causes are as the first run found them'
+            function Get-HostRow($Rows, $Name) { $Rows | Where-Object { $_ -is [MtvRemediation.RemediationHostSummary] -and $_.VMHost -eq $Name } }
+        }
+
+        It '-WhatIf plans exactly the fixes the readiness check names, and changes nothing' {
+            $out = @(Invoke-MtvRemediation -VM $WaveVms.name -Preflight -WaveHours 1 -PowerOff -Force -WhatIf -ErrorAction SilentlyContinue 6>$null)
+            @((Get-HostRow $out $TmpLimit).Plan).Count | Should -Be 1 -Because 'the readiness warned here, and only about that'
+            (Get-HostRow $out $TmpLimit).Plan[0] | Should -Match "^Raise the hostd-tmp resource group's memory max to 1024 MB at runtime \(vsish; lost at reboot\) for \d+ concurrent clone\(s\), keeping the value before it in /var/run/mtvremediation-hostd-tmp on the host to put back after the wave$"
+            @((Get-HostRow $out $LowMaxLun).Plan).Count | Should -Be 1
+            (Get-HostRow $out $LowMaxLun).Plan[0] | Should -Match '^Set Disk\.MaxLUN from 2 to 2048 through vCenter \S+ \(rescan the storage adapters or reboot the host afterwards\)$'
+            @((Get-HostRow $out $NoVibReload).Plan).Count | Should -Be 1
+            (Get-HostRow $out $NoVibReload).Plan[0] | Should -Match "^Restart the management agent\(s\) hostd, then vpxa .*, so that hostd loads the wrapper VIB's esxcli plugin"
+            @((Get-HostRow $out $FullVar).Plan).Count | Should -Be 2
+            (Get-HostRow $out $FullVar).Plan[0] | Should -Match '^Truncate /var/log/vmkfstools-wrapper\.log in place'
+            (Get-HostRow $out $FullVar).Plan[1] | Should -Match '^Add a temporary cron job to root''s crontab'
+            (Get-HostRow $out $Clean).Plan | Should -BeNullOrEmpty
+            Invoke-LabHost $TmpLimit 'vsish -e get /sched/groups/7/memAllocation' | Should -Match 'max:512000'
+            (Test-MtvWaveReadiness -VM (Get-LabVM -HostName $LowMaxLun).name | Where-Object Check -EQ 'DiskMaxLun').Status | Should -Be 'Fail'
+        }
+
+        It 'applies them through the runbook, each through its cmdlet''s operation; readiness then shows every host ready' {
+            $out = @(Invoke-MtvRemediation -VM $WaveVms.name -Preflight -WaveHours 1 -PowerOff -Force -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue)
+            @($errs | ForEach-Object { "$($_.TargetObject)" } | Sort-Object -Unique) | Should -Be @($NoSession) -Because 'only the host without a session could not be worked on'
+            @((Get-HostRow $out $TmpLimit).Actions) | Should -Be 'Raised the hostd-tmp memory max (group 7) from 512000 KB to 1048576 KB at runtime; 512000 KB is kept on the host to put back after the wave'
+            @((Get-HostRow $out $LowMaxLun).Actions).Count | Should -Be 1
+            (Get-HostRow $out $LowMaxLun).Actions[0] | Should -Match '^Set Disk\.MaxLUN from 2 to 2048 through vCenter '
+            @((Get-HostRow $out $NoVibReload).Actions -match '^Restarted (hostd|vpxa) ').Count | Should -Be 2
+            @((Get-HostRow $out $FullVar).Actions | Where-Object { $_ -match '^Registered the temporary rotation cron job' }).Count | Should -Be 1
+            foreach ($h in $TmpLimit, $LowMaxLun, $NoVibReload, $FullVar) { (Get-HostRow $out $h).Result | Should -Be 'Remediated' -Because "$h got its fixes" }
+            (Get-HostRow $out $Clean).Result | Should -Be 'Healthy'
+            ($out | Where-Object { $_ -is [MtvRemediation.RemediationVMSummary] -and $_.VM -eq $StaleVm.name }).Result | Should -Be 'Remediated'
+            Invoke-LabHost $TmpLimit 'cat /var/run/mtvremediation-hostd-tmp' | Should -Match '(?m)^max:512000' -Because 'the raise kept the value before it, as Set-EsxiHostdTmpMemory does'
+            @(Get-LogRotationCron -VMHost $FullVar).Count | Should -Be 1
+            $again = @(Test-MtvWaveReadiness -VM $WaveVms.name -WaveHours 1)
+            Get-NotPassed $again | Should -Be @(foreach ($c in 'HostdRestartAfterVib', 'HostdTmpMemory', 'SshCloneMethod', 'WrapperLogSpace') { "$NoSession $c Unknown" })
+        }
+    }
+
     # After the wave: what the preparation changed is put back, and only that. Arranged as a wave
-    # leaves hosts: the readiness fixes' rotation job and hostd-tmp raise, SSH that this session
-    # started on a host where it was stopped, and a host whose SSH ran before and stays.
+    # leaves hosts: the rotation job and the hostd-tmp raise (made by -Preflight above; made sure of
+    # here, so that this context stands on its own), SSH that this session started on a host where
+    # it was stopped, and a host whose SSH ran before and stays.
     Context 'after the wave (Complete-MtvWave)' {
         BeforeAll {
             $script:SshHost = $lab.Hosts | Where-Object Name -EQ $NoSession

@@ -11,6 +11,7 @@ using MtvRemediation.Infrastructure;
 using MtvRemediation.Interop;
 using MtvRemediation.Runbook;
 using MtvRemediation.VSphere;
+using MtvRemediation.Wave;
 
 namespace MtvRemediation.Commands
 {
@@ -53,6 +54,24 @@ namespace MtvRemediation.Commands
         [Parameter]
         public SwitchParameter RestartAgents { get; set; }
 
+        /// <summary>
+        /// Before the wave: also apply the readiness fixes Test-MtvWaveReadiness names for the hosts
+        /// (rotation job, hostd-tmp raise, Disk.MaxLUN, agent restart where hostd has not loaded the
+        /// wrapper VIB), through the operations of the single cmdlets.
+        /// </summary>
+        [Parameter]
+        public SwitchParameter Preflight { get; set; }
+
+        /// <summary>-Preflight: the hostd-tmp memory limit to have before concurrent clones, in MB (as Test-MtvWaveReadiness).</summary>
+        [Parameter]
+        [ValidateRange(64, 1048576)]
+        public int HostdTmpMemoryMB { get; set; } = 1024;
+
+        /// <summary>-Preflight: how long the wave clones, in hours; the wrapper log's growth is projected over it (as Test-MtvWaveReadiness).</summary>
+        [Parameter]
+        [ValidateRange(0.1, 720)]
+        public double WaveHours { get; set; } = 12;
+
         /// <summary>Directory for the HTML and JSON report and the log archives.</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
@@ -90,6 +109,9 @@ namespace MtvRemediation.Commands
                 Force = Force,
                 RegisterLogRotation = RegisterLogRotation,
                 RestartAgents = RestartAgents,
+                Preflight = Preflight,
+                Wave = new WaveReadinessOptions { HostdTmpMemoryMB = HostdTmpMemoryMB, WaveHours = WaveHours },
+                VCenters = targets.GroupBy(t => t.Connection.Server, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => g.First().Connection.Client.Soap, StringComparer.OrdinalIgnoreCase),
                 ArchiveDirectory = _reportDirectory,
                 RunStamp = stamp,
                 ShutdownTimeout = TimeSpan.FromSeconds(ShutdownTimeoutSeconds),
@@ -99,7 +121,7 @@ namespace MtvRemediation.Commands
                 UnmatchedInputs = unmatched.Select(u => new UnmatchedVmInput(u.Input.Display, u.Input.ServerHost ?? "",
                     u.Error.FullyQualifiedErrorId.Split(',')[0], u.Error.Exception.Message)).ToList(),
                 // Read on the pipeline thread; used by the workers that restart agents.
-                VCenterState = RestartAgents ? VCenterHostConnectionStateSource.ForCurrentRunspace() : null,
+                VCenterState = RestartAgents || Preflight ? VCenterHostConnectionStateSource.ForCurrentRunspace() : null,
             };
 
             var vms = new List<RunbookVmState>();

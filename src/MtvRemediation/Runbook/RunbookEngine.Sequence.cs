@@ -102,6 +102,7 @@ namespace MtvRemediation.Runbook
                 vms.Where(v => v.Errors.Count == 0).GroupBy(v => v.Client)
                     .Select(g => new RunbookWork(g.First().Server, g.ToList<RunbookItemState>(), (verbose, ct) => DiagnoseVms(g.ToList(), cbt, ct)))
                     .Concat(hosts.Select(h => new RunbookWork(h.Name, h, (verbose, ct) => DiagnoseHost(h, host, options, ct))))
+                    .Concat(PreflightReads(hosts, options))
                     .ToList());
 
             // Plan, and ask (pipeline thread). Each action is its own confirmation: -WhatIf prints the full plan.
@@ -123,6 +124,7 @@ namespace MtvRemediation.Runbook
                 if (!v.ResetApproved) v.AllConfirmed = false;
             }
             ConfirmHostActions(host, hosts, options);
+            ConfirmPreflight(host, hosts);
             // The report was asked for with -ReportPath: no second confirmation; -WhatIf only names it.
             if (whatIf && options.ArchiveDirectory != null) host.Confirm(options.ArchiveDirectory, "Write the remediation report (HTML and JSON) and the log archives");
             var writeReport = options.ArchiveDirectory != null && !whatIf;
@@ -133,7 +135,7 @@ namespace MtvRemediation.Runbook
             {
                 // 2. Hosts first: free /var so clones and ESXi can write, and register the rotation job.
                 host.RunInParallel(RunbookPhase.FreeSpace, "Freeing /var and registering log rotation",
-                    hosts.Where(h => h.Shell != null && (h.ClearLog || h.RegisterCron))
+                    hosts.Where(h => (h.Shell != null && (h.ClearLog || h.RegisterCron)) || h.Preflight.HasWork)
                         .Select(h => new RunbookWork(h.Name, h, (verbose, ct) => RemediateHost(h, options, ct, verbose))).ToList());
 
                 // 3. CBT resets (power operations included), as Reset-VMChangeTracking does them.
