@@ -373,5 +373,28 @@ Describe 'Test-MtvWaveReadiness' -Tag Lab, Wave -Skip:$NoLab {
             Get-HostdTmpMax $TmpLimit | Should -Be 512000
             Get-MtvPendingOperation | Where-Object Kind -EQ 'HostdTmpRaised' | Should -BeNullOrEmpty
         }
+
+        It 'stops SSH that a run which has ended started (the host''s record on vCenter), closing this session''s connection first' {
+            # The record a killed run leaves (written raw: the module is not the tool to arrange its own input).
+            $cfm = $Raw.ServiceContent.customFieldsManager.'#text'
+            $defs = @((Get-VcsimProperty $Raw 'CustomFieldsManager' $cfm 'field')['field'].ChildNodes)
+            $key = @($defs | Where-Object { $_.name -eq 'mtvremediation.sshServiceStarted' })[0].key
+            $key | Should -Not -BeNullOrEmpty -Because 'the field exists since -StartSshService above'
+            $gone = Start-Process true -PassThru; $gone.WaitForExit()
+            $record = 'startedAt={0:yyyy-MM-ddTHH:mm:ssZ} user=lab workstation={1} pid={2} run=ended' -f [DateTime]::UtcNow.AddMinutes(-1), [Environment]::MachineName, $gone.Id
+            Invoke-VcsimSoap -Url $Raw.Url -Cookie $Raw.Cookie -Body "<SetField xmlns=`"urn:vim25`"><_this type=`"CustomFieldsManager`">$cfm</_this><entity type=`"HostSystem`">$((Get-LabHost $LowMaxLun).moref)</entity><key>$key</key><value>$record</value></SetField>" | Out-Null
+            try {
+                Get-LabSshService $LowMaxLun | Should -Be 'running'
+                $text = Get-WhatIfText { Complete-MtvWave -VMHost $LowMaxLun -WhatIf }
+                $text | Should -Match ('What if: Performing the operation "Stop SSH \(TSM-SSH\), which -StartSshService of an ended run started \(lab on \S+ \(process ' + $gone.Id + '\) at [^)]+\), closing this session''s connection to the host first, and clear its record" on target "' + $LowMaxLun + '"')
+                $r = Complete-MtvWave -VMHost $LowMaxLun -Confirm:$false
+                $r.SshStopped | Should -BeTrue
+                @($r.Restored) | Should -Be 'SSH (TSM-SSH): stopped, as -StartSshService of this module had started it; the record was cleared'
+                Get-LabSshService $LowMaxLun | Should -Be 'stopped'
+                Get-EsxiShell -VMHost $LowMaxLun -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+                Get-MtvPendingOperation | Where-Object { $_.Kind -eq 'SshServiceStarted' -and $_.Target -eq $LowMaxLun } | Should -BeNullOrEmpty -Because 'the record is cleared'
+            }
+            finally { Start-LabSshd $LowMaxLun }
+        }
     }
 }
