@@ -297,6 +297,17 @@ Describe 'Test-MtvWaveReadiness' -Tag Lab, Wave -Skip:$NoLab {
     Context 'after the wave (Complete-MtvWave)' {
         BeforeAll {
             $script:SshHost = $lab.Hosts | Where-Object Name -EQ $NoSession
+            # The record SSH on demand keeps on vCenter (custom attribute of the host), written raw:
+            # the module is not the tool to arrange its own input. Another suite's killed client may
+            # have left one; the hosts start without.
+            $script:Cfm = $Raw.ServiceContent.customFieldsManager.'#text'
+            function Set-SshRecord([string] $HostName, [string] $Value) {
+                $defs = @((Get-VcsimProperty $Raw 'CustomFieldsManager' $Cfm 'field')['field'].ChildNodes)
+                $key = @($defs | Where-Object { $_.name -eq 'mtvremediation.sshServiceStarted' })[0].key
+                if (-not $key) { if ($Value) { throw 'the record''s field does not exist yet' }; return }
+                Invoke-VcsimSoap -Url $Raw.Url -Cookie $Raw.Cookie -Body "<SetField xmlns=`"urn:vim25`"><_this type=`"CustomFieldsManager`">$Cfm</_this><entity type=`"HostSystem`">$((Get-LabHost $HostName).moref)</entity><key>$key</key><value>$(ConvertTo-XmlText $Value)</value></SetField>" | Out-Null
+            }
+            foreach ($h in $lab.Hosts.Name) { Set-SshRecord $h '' }
             Register-LogRotationCron -VMHost $FullVar -Confirm:$false | Out-Null
             Set-EsxiHostdTmpMemory -VMHost $TmpLimit -MaxMB 1024 -Confirm:$false | Out-Null
             Stop-LabSshd $NoSession
@@ -313,7 +324,7 @@ Describe 'Test-MtvWaveReadiness' -Tag Lab, Wave -Skip:$NoLab {
         }
         AfterAll { Start-LabSshd $NoSession }
 
-        It 'lists the raised hostd-tmp limit as pending work for after the wave; resuming it under -WhatIf changes nothing' {
+        It 'lists the raised hostd-tmp limit as pending work for after the wave; resuming it under -WhatIf changes nothing, resuming it restores it' {
             $p = @(Get-MtvPendingOperation | Where-Object Kind -EQ 'HostdTmpRaised')
             $p.Count | Should -Be 1
             $p[0].VMHost | Should -Be $TmpLimit
@@ -322,6 +333,13 @@ Describe 'Test-MtvWaveReadiness' -Tag Lab, Wave -Skip:$NoLab {
             $p[0].ResumeCommand | Should -Be "Restore-EsxiHostdTmpMemory -VMHost '$TmpLimit'"
             $p | Resume-MtvPendingOperation -WhatIf | Should -BeNullOrEmpty
             Get-HostdTmpMax $TmpLimit | Should -Be 1048576
+            # Resumed, it is put back through Restore-EsxiHostdTmpMemory; raised again for what follows.
+            $r = @($p | Resume-MtvPendingOperation -Confirm:$false)
+            $r.Count | Should -Be 1
+            $r[0] | Should -BeOfType ([MtvRemediation.HostdTmpMemoryChange])
+            $r[0].MaxKB | Should -Be 512000
+            Get-MtvPendingOperation | Where-Object Kind -EQ 'HostdTmpRaised' | Should -BeNullOrEmpty
+            Set-EsxiHostdTmpMemory -VMHost $TmpLimit -MaxMB 1024 -Confirm:$false | Out-Null
         }
 
         It '-WhatIf names each change per host, exactly what would be put back, and changes nothing' {
@@ -375,14 +393,9 @@ Describe 'Test-MtvWaveReadiness' -Tag Lab, Wave -Skip:$NoLab {
         }
 
         It 'stops SSH that a run which has ended started (the host''s record on vCenter), closing this session''s connection first' {
-            # The record a killed run leaves (written raw: the module is not the tool to arrange its own input).
-            $cfm = $Raw.ServiceContent.customFieldsManager.'#text'
-            $defs = @((Get-VcsimProperty $Raw 'CustomFieldsManager' $cfm 'field')['field'].ChildNodes)
-            $key = @($defs | Where-Object { $_.name -eq 'mtvremediation.sshServiceStarted' })[0].key
-            $key | Should -Not -BeNullOrEmpty -Because 'the field exists since -StartSshService above'
+            # The record a killed run leaves: a process on this workstation that has ended.
             $gone = Start-Process true -PassThru; $gone.WaitForExit()
-            $record = 'startedAt={0:yyyy-MM-ddTHH:mm:ssZ} user=lab workstation={1} pid={2} run=ended' -f [DateTime]::UtcNow.AddMinutes(-1), [Environment]::MachineName, $gone.Id
-            Invoke-VcsimSoap -Url $Raw.Url -Cookie $Raw.Cookie -Body "<SetField xmlns=`"urn:vim25`"><_this type=`"CustomFieldsManager`">$cfm</_this><entity type=`"HostSystem`">$((Get-LabHost $LowMaxLun).moref)</entity><key>$key</key><value>$record</value></SetField>" | Out-Null
+            Set-SshRecord $LowMaxLun ('startedAt={0:yyyy-MM-ddTHH:mm:ssZ} user=lab workstation={1} pid={2} run=ended' -f [DateTime]::UtcNow.AddMinutes(-1), [Environment]::MachineName, $gone.Id)
             try {
                 Get-LabSshService $LowMaxLun | Should -Be 'running'
                 $text = Get-WhatIfText { Complete-MtvWave -VMHost $LowMaxLun -WhatIf }
