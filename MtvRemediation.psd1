@@ -43,6 +43,7 @@
         'Set-EsxiDiskMaxLun'
         'Set-EsxiHostdTmpMemory'
         'Restore-EsxiHostdTmpMemory'
+        'Complete-MtvWave'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

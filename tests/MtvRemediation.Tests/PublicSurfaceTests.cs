@@ -61,6 +61,7 @@ namespace MtvRemediation.Tests
             "MtvRemediation.RemediationVMSummary",
             "MtvRemediation.VIConnection",
             "MtvRemediation.VmkfstoolsWrapperInfo",
+            "MtvRemediation.WaveCompletionResult",
             "MtvRemediation.WaveReadinessCheck",
             "MtvRemediation.WrapperTaskCleanupResult",
             "MtvRemediation.WrapperTaskDirectory",

@@ -242,4 +242,172 @@ Describe 'Test-MtvWaveReadiness' -Tag Lab, Wave -Skip:$NoLab {
             (Restore-EsxiHostdTmpMemory -VMHost $TmpLimit -Confirm:$false).Changed | Should -BeFalse
         }
     }
+
+    # The same fixes through the runbook: the causes arranged again as the first run found them,
+    # then Invoke-MtvRemediation -Preflight plans and makes exactly the fixes the readiness names.
+    Context 'applying the fixes through the runbook (Invoke-MtvRemediation -Preflight)' {
+        BeforeAll {
+            Invoke-LabVcsimCtl option @{ host = $LowMaxLun; key = 'Disk.MaxLUN'; value = 2 } | Out-Null
+            Set-LabWrapper $NoVibReload 2.10 -WithoutHostdRestart
+            Set-LabVarFill $FullVar 95 | Out-Null
+            Reset-WaveVms
+            Set-Content -LiteralPath $StaleCtk -Value 'stale change tracking file'
+            Get-NotPassed (Test-MtvWaveReadiness -VM $WaveVms.name -WaveHours 1) | Should -Be (Get-NotPassed $Result) -Because 'the causes are as the first run found them'
+            function Get-HostRow($Rows, $Name) { $Rows | Where-Object { $_ -is [MtvRemediation.RemediationHostSummary] -and $_.VMHost -eq $Name } }
+        }
+
+        It '-WhatIf plans exactly the fixes the readiness check names, and changes nothing' {
+            $out = @(Invoke-MtvRemediation -VM $WaveVms.name -Preflight -WaveHours 1 -PowerOff -Force -WhatIf -ErrorAction SilentlyContinue 6>$null)
+            @((Get-HostRow $out $TmpLimit).Plan).Count | Should -Be 1 -Because 'the readiness warned here, and only about that'
+            (Get-HostRow $out $TmpLimit).Plan[0] | Should -Match "^Raise the hostd-tmp resource group's memory max to 1024 MB at runtime \(vsish; lost at reboot\) for \d+ concurrent clone\(s\), keeping the value before it in /var/run/mtvremediation-hostd-tmp on the host to put back after the wave$"
+            @((Get-HostRow $out $LowMaxLun).Plan).Count | Should -Be 1
+            (Get-HostRow $out $LowMaxLun).Plan[0] | Should -Match '^Set Disk\.MaxLUN from 2 to 2048 through vCenter \S+ \(rescan the storage adapters or reboot the host afterwards\)$'
+            @((Get-HostRow $out $NoVibReload).Plan).Count | Should -Be 1
+            (Get-HostRow $out $NoVibReload).Plan[0] | Should -Match "^Restart the management agent\(s\) hostd, then vpxa .*, so that hostd loads the wrapper VIB's esxcli plugin"
+            @((Get-HostRow $out $FullVar).Plan).Count | Should -Be 2
+            (Get-HostRow $out $FullVar).Plan[0] | Should -Match '^Truncate /var/log/vmkfstools-wrapper\.log in place'
+            (Get-HostRow $out $FullVar).Plan[1] | Should -Match '^Add a temporary cron job to root''s crontab'
+            (Get-HostRow $out $Clean).Plan | Should -BeNullOrEmpty
+            Invoke-LabHost $TmpLimit 'vsish -e get /sched/groups/7/memAllocation' | Should -Match 'max:512000'
+            (Test-MtvWaveReadiness -VM (Get-LabVM -HostName $LowMaxLun).name | Where-Object Check -EQ 'DiskMaxLun').Status | Should -Be 'Fail'
+        }
+
+        It 'applies them through the runbook, each through its cmdlet''s operation; readiness then shows every host ready' {
+            $out = @(Invoke-MtvRemediation -VM $WaveVms.name -Preflight -WaveHours 1 -PowerOff -Force -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue)
+            @($errs | ForEach-Object { "$($_.TargetObject)" } | Sort-Object -Unique) | Should -Be @($NoSession) -Because 'only the host without a session could not be worked on'
+            @((Get-HostRow $out $TmpLimit).Actions) | Should -Be 'Raised the hostd-tmp memory max (group 7) from 512000 KB to 1048576 KB at runtime; 512000 KB is kept on the host to put back after the wave'
+            @((Get-HostRow $out $LowMaxLun).Actions).Count | Should -Be 1
+            (Get-HostRow $out $LowMaxLun).Actions[0] | Should -Match '^Set Disk\.MaxLUN from 2 to 2048 through vCenter '
+            @((Get-HostRow $out $NoVibReload).Actions -match '^Restarted (hostd|vpxa) ').Count | Should -Be 2
+            @((Get-HostRow $out $FullVar).Actions | Where-Object { $_ -match '^Registered the temporary rotation cron job' }).Count | Should -Be 1
+            foreach ($h in $TmpLimit, $LowMaxLun, $NoVibReload, $FullVar) { (Get-HostRow $out $h).Result | Should -Be 'Remediated' -Because "$h got its fixes" }
+            (Get-HostRow $out $Clean).Result | Should -Be 'Healthy'
+            ($out | Where-Object { $_ -is [MtvRemediation.RemediationVMSummary] -and $_.VM -eq $StaleVm.name }).Result | Should -Be 'Remediated'
+            Invoke-LabHost $TmpLimit 'cat /var/run/mtvremediation-hostd-tmp' | Should -Match '(?m)^max:512000' -Because 'the raise kept the value before it, as Set-EsxiHostdTmpMemory does'
+            @(Get-LogRotationCron -VMHost $FullVar).Count | Should -Be 1
+            $again = @(Test-MtvWaveReadiness -VM $WaveVms.name -WaveHours 1)
+            Get-NotPassed $again | Should -Be @(foreach ($c in 'HostdRestartAfterVib', 'HostdTmpMemory', 'SshCloneMethod', 'WrapperLogSpace') { "$NoSession $c Unknown" })
+        }
+    }
+
+    # After the wave: what the preparation changed is put back, and only that. Arranged as a wave
+    # leaves hosts: the rotation job and the hostd-tmp raise (made by -Preflight above; made sure of
+    # here, so that this context stands on its own), SSH that this session started on a host where
+    # it was stopped, and a host whose SSH ran before and stays.
+    Context 'after the wave (Complete-MtvWave)' {
+        BeforeAll {
+            $script:SshHost = $lab.Hosts | Where-Object Name -EQ $NoSession
+            # The record SSH on demand keeps on vCenter (custom attribute of the host), written raw:
+            # the module is not the tool to arrange its own input. Another suite's killed client may
+            # have left one; the hosts start without.
+            $script:Cfm = $Raw.ServiceContent.customFieldsManager.'#text'
+            function Set-SshRecord([string] $HostName, [string] $Value) {
+                $defs = @((Get-VcsimProperty $Raw 'CustomFieldsManager' $Cfm 'field')['field'].ChildNodes)
+                $key = @($defs | Where-Object { $_.name -eq 'mtvremediation.sshServiceStarted' })[0].key
+                if (-not $key) { if ($Value) { throw 'the record''s field does not exist yet' }; return }
+                Invoke-VcsimSoap -Url $Raw.Url -Cookie $Raw.Cookie -Body "<SetField xmlns=`"urn:vim25`"><_this type=`"CustomFieldsManager`">$Cfm</_this><entity type=`"HostSystem`">$((Get-LabHost $HostName).moref)</entity><key>$key</key><value>$(ConvertTo-XmlText $Value)</value></SetField>" | Out-Null
+            }
+            foreach ($h in $lab.Hosts.Name) { Set-SshRecord $h '' }
+            Register-LogRotationCron -VMHost $FullVar -Confirm:$false | Out-Null
+            Set-EsxiHostdTmpMemory -VMHost $TmpLimit -MaxMB 1024 -Confirm:$false | Out-Null
+            Stop-LabSshd $NoSession
+            Connect-EsxiShell -VMHost $NoSession -Address $SshHost.Address -Port $SshHost.Port -Credential $SshHost.Credential -KnownHostsPath $lab.KnownHostsPath -StartSshService -Confirm:$false | Out-Null
+            $script:WaveHosts = @($FullVar, $TmpLimit, $NoSession, $Clean)
+            function Get-WhatIfText([scriptblock] $Command) {
+                $log = Join-Path ([IO.Path]::GetTempPath()) "complete-wave-whatif-$PID.txt"
+                Start-Transcript -Path $log -Force | Out-Null
+                try { $out = @(& $Command) } finally { Stop-Transcript | Out-Null }
+                $out | Should -BeNullOrEmpty -Because '-WhatIf returns no rows: nothing was done'
+                try { (Get-Content $log -Raw) -replace '\s+', ' ' } finally { Remove-Item $log -ErrorAction SilentlyContinue }
+            }
+            function Get-HostdTmpMax($h) { [long]((Invoke-LabHost $h 'vsish -e get /sched/groups/7/memAllocation') -join "`n" -replace '(?s).*max:(-?\d+).*', '$1') }
+        }
+        AfterAll { Start-LabSshd $NoSession }
+
+        It 'lists the raised hostd-tmp limit as pending work for after the wave; resuming it under -WhatIf changes nothing, resuming it restores it' {
+            $p = @(Get-MtvPendingOperation | Where-Object Kind -EQ 'HostdTmpRaised')
+            $p.Count | Should -Be 1
+            $p[0].VMHost | Should -Be $TmpLimit
+            $p[0].RecordLocation | Should -Be "/var/run/mtvremediation-hostd-tmp on $TmpLimit"
+            $p[0].Detail | Should -Match 'raised for the wave to 1048576 KB; 512000 KB, the value before it, is to be put back'
+            $p[0].ResumeCommand | Should -Be "Restore-EsxiHostdTmpMemory -VMHost '$TmpLimit'"
+            $p | Resume-MtvPendingOperation -WhatIf | Should -BeNullOrEmpty
+            Get-HostdTmpMax $TmpLimit | Should -Be 1048576
+            # Resumed, it is put back through Restore-EsxiHostdTmpMemory; raised again for what follows.
+            $r = @($p | Resume-MtvPendingOperation -Confirm:$false)
+            $r.Count | Should -Be 1
+            $r[0] | Should -BeOfType ([MtvRemediation.HostdTmpMemoryChange])
+            $r[0].MaxKB | Should -Be 512000
+            Get-MtvPendingOperation | Where-Object Kind -EQ 'HostdTmpRaised' | Should -BeNullOrEmpty
+            Set-EsxiHostdTmpMemory -VMHost $TmpLimit -MaxMB 1024 -Confirm:$false | Out-Null
+        }
+
+        It '-WhatIf names each change per host, exactly what would be put back, and changes nothing' {
+            $text = Get-WhatIfText { Complete-MtvWave -VMHost $WaveHosts -WhatIf }
+            $ops = @([regex]::Matches($text, 'What if: Performing the operation "([^"]*)" on target "([^"]*)"') | ForEach-Object { '{0}: {1}' -f $_.Groups[2].Value, $_.Groups[1].Value })
+            $ops.Count | Should -Be 3
+            $ops[0] | Should -Match "^${FullVar}: Remove the MtvRemediation log rotation job for /\S+ from root's crontab and reload crond$"
+            $ops[1] | Should -Be "${TmpLimit}: Put the hostd-tmp resource group's memory max back to 512000 KB, the value recorded in /var/run/mtvremediation-hostd-tmp before the wave, and remove the record"
+            $ops[2] | Should -Match "^${NoSession}: Close this session's SSH connection to the host, stop SSH \(TSM-SSH\), which -StartSshService of this session started"
+            @(Get-LogRotationCron -VMHost $FullVar).Count | Should -Be 1
+            Get-HostdTmpMax $TmpLimit | Should -Be 1048576
+            Get-LabSshService $NoSession | Should -Be 'running'
+            (Get-EsxiShell -VMHost $NoSession).IsConnected | Should -BeTrue
+        }
+
+        It 'puts back what was changed (help example), stops SSH only where this module started it, and says what was left' {
+            $rows = @(Invoke-HelpExample (Get-HelpExample -Cmdlet Complete-MtvWave -Title 'End of a lab wave'))
+            $rows += @(Complete-MtvWave -VMHost $NoSession, $Clean -Confirm:$false)
+            @($rows.VMHost) | Should -Be @($FullVar, $TmpLimit, $NoSession, $Clean)
+            $r = $rows[0]
+            $r.Changed | Should -BeTrue
+            @($r.RotationJobsRemoved).Count | Should -Be 1
+            "$($r.Restored)" | Should -Match '^Rotation: removed the job for /\S+ and reloaded crond$'
+            Get-LogRotationCron -VMHost $FullVar | Should -BeNullOrEmpty
+            $r = $rows[1]
+            $r.HostdTmpMaxKB | Should -Be 512000
+            "$($r.Restored)" | Should -Be 'hostd-tmp: memory max put back to 512000 KB (was 1048576 KB); the record was removed'
+            Get-HostdTmpMax $TmpLimit | Should -Be 512000
+            Invoke-LabHost $TmpLimit 'test -e /var/run/mtvremediation-hostd-tmp && echo present || echo gone' | Should -Be 'gone'
+            $r = $rows[2]
+            $r.SshStopped | Should -BeTrue
+            Get-LabSshService $NoSession | Should -Be 'stopped'
+            Get-EsxiShell -VMHost $NoSession -ErrorAction SilentlyContinue | Should -BeNullOrEmpty -Because 'its session went with the SSH this session had started'
+            $r = $rows[3]
+            $r.Changed | Should -BeFalse
+            $r.SshStopped | Should -BeFalse
+            @($r.Left) | Should -Contain 'SSH (TSM-SSH) runs, and no record says this module started it (it ran before the wave, or was started by someone else): left running'
+            Get-LabSshService $Clean | Should -Be 'running'
+        }
+
+        It 'changes nothing when run again: nothing is left to put back' {
+            $hosts = @($FullVar, $TmpLimit, $Clean)
+            Get-WhatIfText { Complete-MtvWave -VMHost $hosts -WhatIf } | Should -Not -Match 'What if:'
+            $rows = @(Complete-MtvWave -VMHost $hosts -Confirm:$false)
+            $rows.Count | Should -Be 3
+            @($rows.Changed | Sort-Object -Unique) | Should -Be $false
+            @($rows | Where-Object VMHost -EQ $FullVar).Left | Should -Contain "Rotation: no log rotation job of this module in root's crontab"
+            @($rows | Where-Object VMHost -EQ $TmpLimit).Left | Should -Contain 'hostd-tmp: no record of a raise by this module (none made, or the host rebooted since, which restored the default)'
+            Get-HostdTmpMax $TmpLimit | Should -Be 512000
+            Get-MtvPendingOperation | Where-Object Kind -EQ 'HostdTmpRaised' | Should -BeNullOrEmpty
+        }
+
+        It 'stops SSH that a run which has ended started (the host''s record on vCenter), closing this session''s connection first' {
+            # The record a killed run leaves: a process on this workstation that has ended.
+            $gone = Start-Process true -PassThru; $gone.WaitForExit()
+            Set-SshRecord $LowMaxLun ('startedAt={0:yyyy-MM-ddTHH:mm:ssZ} user=lab workstation={1} pid={2} run=ended' -f [DateTime]::UtcNow.AddMinutes(-1), [Environment]::MachineName, $gone.Id)
+            try {
+                Get-LabSshService $LowMaxLun | Should -Be 'running'
+                $text = Get-WhatIfText { Complete-MtvWave -VMHost $LowMaxLun -WhatIf }
+                $text | Should -Match ('What if: Performing the operation "Stop SSH \(TSM-SSH\), which -StartSshService of an ended run started \(lab on \S+ \(process ' + $gone.Id + '\) at [^)]+\), closing this session''s connection to the host first, and clear its record" on target "' + $LowMaxLun + '"')
+                $r = Complete-MtvWave -VMHost $LowMaxLun -Confirm:$false
+                $r.SshStopped | Should -BeTrue
+                @($r.Restored) | Should -Be 'SSH (TSM-SSH): stopped, as -StartSshService of this module had started it; the record was cleared'
+                Get-LabSshService $LowMaxLun | Should -Be 'stopped'
+                Get-EsxiShell -VMHost $LowMaxLun -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+                Get-MtvPendingOperation | Where-Object { $_.Kind -eq 'SshServiceStarted' -and $_.Target -eq $LowMaxLun } | Should -BeNullOrEmpty -Because 'the record is cleared'
+            }
+            finally { Start-LabSshd $LowMaxLun }
+        }
+    }
 }

@@ -90,6 +90,7 @@ namespace MtvRemediation.Commands
                 case NextCommand.RestartAgents: return $"Restart-EsxiAgents{vmHost} restarts hostd and vpxa.";
                 case NextCommand.SetDiskMaxLun: return $"Set-EsxiDiskMaxLun{vmHost} -Value <2048 or more> raises Disk.MaxLUN through vCenter.";
                 case NextCommand.SetHostdTmpMemory: return $"Set-EsxiHostdTmpMemory{vmHost} -MaxMB 1024 raises the hostd-tmp memory limit; Restore-EsxiHostdTmpMemory{vmHost} puts it back after the wave.";
+                case NextCommand.RestoreHostdTmpMemory: return $"Restore-EsxiHostdTmpMemory{vmHost} puts the recorded hostd-tmp memory limit back.";
                 case NextCommand.ResetChangeTracking: return $"Reset-VMChangeTracking{VmTarget(target)} finishes the reset.";
                 case NextCommand.ResetChangeTrackingWithPowerOff: return $"Reset-VMChangeTracking{VmTarget(target)} -PowerOff finishes the reset.";
                 case NextCommand.ShowChangeTracking: return $"Get-VMChangeTracking{VmTarget(target)} shows the VM's CBT state.";
@@ -134,6 +135,7 @@ namespace MtvRemediation.Commands
                 case NextCommand.RestartAgents: return "Restart-EsxiAgents " + target;
                 case NextCommand.SetDiskMaxLun: return $"Set-EsxiDiskMaxLun {target} -Value {argument}";
                 case NextCommand.SetHostdTmpMemory: return $"Set-EsxiHostdTmpMemory {target} -MaxMB {argument}";
+                case NextCommand.RestoreHostdTmpMemory: return "Restore-EsxiHostdTmpMemory " + target;
                 default: return null;
             }
         }

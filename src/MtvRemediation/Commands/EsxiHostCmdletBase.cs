@@ -99,6 +99,7 @@ namespace MtvRemediation.Commands
                     if (ShouldProcessHost(t)) hosts.Add(t);
                 }
                 RunOnHosts(hosts, ProgressActivity, ProcessHost);
+                AfterHosts();
             }
             finally
             {
@@ -121,6 +122,17 @@ namespace MtvRemediation.Commands
         {
             _hosts.Run(hosts, activity, work, onFailure: onFailure ?? OnHostFailed);
         }
+
+        /// <summary>
+        /// Pipeline thread, once every host's work is done and before SSH started for this command
+        /// (-StartSshService) is stopped again: for work that must follow the hosts' (Complete-MtvWave
+        /// stops SSH last).
+        /// </summary>
+        private protected virtual void AfterHosts() { }
+
+        /// <summary>True when -StartSshService of this command started SSH on the host (it stops it again when the command ends).</summary>
+        private protected bool SshStartedForThisCommand(string hostName) =>
+            _hosts.Ssh.Started.Contains(hostName, StringComparer.OrdinalIgnoreCase);
 
         /// <summary>
         /// Pipeline thread, for each host before any connection is made; false skips the host.

@@ -3,9 +3,11 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using MtvRemediation.Cbt;
+using MtvRemediation.Esxi;
 using MtvRemediation.HostLog;
 using MtvRemediation.Infrastructure;
 using MtvRemediation.VSphere;
+using MtvRemediation.Wave;
 
 namespace MtvRemediation.Commands
 {
@@ -14,7 +16,9 @@ namespace MtvRemediation.Commands
     /// CBT resets (a key in the VM's configuration on vCenter, so runs from any workstation are
     /// found) and SSH that -StartSshService started and a run that ended did not stop (a custom
     /// attribute of the host on vCenter), and -KeepLastLines tails whose write-back did not finish
-    /// (kept on this workstation). Each item names the command that finishes it.
+    /// (kept on this workstation), and hostd-tmp limits raised for a wave and not yet put back (a
+    /// record on the host, read over the runspace's sessions). Each item names the command that
+    /// finishes it.
     /// </summary>
     [Cmdlet(VerbsCommon.Get, "MtvPendingOperation")]
     [OutputType(typeof(PendingOperation))]
@@ -28,6 +32,7 @@ namespace MtvRemediation.Commands
                 p.VMHost = p.Target;
                 WriteObject(p);
             }
+            ReadHostRecords();
             var connections = ResolveConnections(required: false);
             if (connections.Count == 0)
             {
@@ -50,6 +55,33 @@ namespace MtvRemediation.Commands
                 catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException || ex is TimeoutException)
                 {
                     sink.WriteError(ErrorFor(ex, c.Server, c));
+                }
+            });
+        }
+
+        // Records kept on the hosts (a hostd-tmp raise to put back after the wave), read over the
+        // runspace's live sessions: this command opens no connection, so a host without one is not read.
+        private void ReadHostRecords()
+        {
+            var sessions = EsxiSessionStore.ForCurrentRunspace().GetAll().Where(s => s.IsConnected).ToList();
+            WriteVerbose($"Records on the hosts: read on the {sessions.Count} host(s) with a session in this runspace; hosts without one are not read.");
+            RunParallel(sessions, HostFanOut.DefaultThrottleLimit, "Reading records on the hosts", s => s.VMHost, (s, sink, ct) =>
+            {
+                try
+                {
+                    if (HostdTmpMemory.ReadPending(s.Shell, s.VMHost, ct) is PendingOperation p)
+                    {
+                        p.ResumeCommand = ErrorRecords.HostCommandLine(NextCommand.RestoreHostdTmpMemory, s.VMHost)!;
+                        sink.WriteObject(p);
+                    }
+                }
+                catch (MtvException ex) when (ex.ErrorId == WaveErrorIds.HostdTmpUnreadable && ex.Category == ErrorCategory.ObjectNotFound)
+                {
+                    sink.WriteVerbose($"{s.VMHost}: {ex.Message}"); // no hostd-tmp group here, so no raise of this module either
+                }
+                catch (Exception ex) when (RemoteOps.AsHostFailure(ex, s.VMHost, ct) is MtvException failure)
+                {
+                    sink.WriteError(failure.ToErrorRecord(s, MyInvocation.MyCommand.Name));
                 }
             });
         }

@@ -11,6 +11,7 @@ using MtvRemediation.Infrastructure;
 using MtvRemediation.Interop;
 using MtvRemediation.Runbook;
 using MtvRemediation.VSphere;
+using MtvRemediation.Wave;
 
 namespace MtvRemediation.Commands
 {
@@ -52,6 +53,24 @@ namespace MtvRemediation.Commands
         /// <summary>Restart hostd and vpxa on the hosts, after everything else.</summary>
         [Parameter]
         public SwitchParameter RestartAgents { get; set; }
+
+        /// <summary>
+        /// Before the wave: also apply the readiness fixes Test-MtvWaveReadiness names for the hosts
+        /// (rotation job, hostd-tmp raise, Disk.MaxLUN, agent restart where hostd has not loaded the
+        /// wrapper VIB), through the operations of the single cmdlets.
+        /// </summary>
+        [Parameter]
+        public SwitchParameter Preflight { get; set; }
+
+        /// <summary>-Preflight: the hostd-tmp memory limit to have before concurrent clones, in MB (as Test-MtvWaveReadiness).</summary>
+        [Parameter]
+        [ValidateRange(64, 1048576)]
+        public int HostdTmpMemoryMB { get; set; } = 1024;
+
+        /// <summary>-Preflight: how long the wave clones, in hours; the wrapper log's growth is projected over it (as Test-MtvWaveReadiness).</summary>
+        [Parameter]
+        [ValidateRange(0.1, 720)]
+        public double WaveHours { get; set; } = 12;
 
         /// <summary>Directory for the HTML and JSON report and the log archives.</summary>
         [Parameter]
@@ -101,6 +120,9 @@ namespace MtvRemediation.Commands
                 RegisterLogRotation = RegisterLogRotation,
                 RestartAgents = RestartAgents,
                 MaxPoweredOffPerHost = MaxPoweredOffPerHost,
+                Preflight = Preflight,
+                Wave = new WaveReadinessOptions { HostdTmpMemoryMB = HostdTmpMemoryMB, WaveHours = WaveHours },
+                VCenters = targets.GroupBy(t => t.Connection.Server, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => g.First().Connection.Client.Soap, StringComparer.OrdinalIgnoreCase),
                 ArchiveDirectory = _reportDirectory,
                 RunStamp = stamp,
                 ShutdownTimeout = TimeSpan.FromSeconds(ShutdownTimeoutSeconds),
@@ -112,7 +134,7 @@ namespace MtvRemediation.Commands
                 UnmatchedInputs = unmatched.Select(u => new UnmatchedVmInput(u.Input.Display, u.Input.ServerHost ?? "",
                     u.Error.FullyQualifiedErrorId.Split(',')[0], u.Error.Exception.Message)).ToList(),
                 // Read on the pipeline thread; used by the workers that restart agents.
-                VCenterState = RestartAgents ? VCenterHostConnectionStateSource.ForCurrentRunspace() : null,
+                VCenterState = RestartAgents || Preflight ? VCenterHostConnectionStateSource.ForCurrentRunspace() : null,
             };
 
             var vms = new List<RunbookVmState>();
@@ -189,19 +211,6 @@ namespace MtvRemediation.Commands
                 list.Add($"{p.Name}: {text}");
             }
             return list;
-        }
-
-        /// <summary>
-        /// -WhatIf, for the runbook's mode. The plan is asked with ShouldProcess, but the run
-        /// needs the mode also when it asks nothing: a run with nothing to change must not write its
-        /// -ReportPath files under -WhatIf, and must not prompt without it (ConfirmImpact High asks
-        /// at every ShouldProcess). ShouldProcess cannot tell the mode without asking, so this is the
-        /// one place in the module that reads -WhatIf (bound, or $WhatIfPreference) itself.
-        /// </summary>
-        private bool IsWhatIf()
-        {
-            if (MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w)) return w is SwitchParameter sp ? sp.IsPresent : LanguagePrimitives.IsTrue(w);
-            return LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
         }
 
         /// <summary>

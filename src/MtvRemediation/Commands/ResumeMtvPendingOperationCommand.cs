@@ -6,6 +6,7 @@ using System.Management.Automation.Runspaces;
 using MtvRemediation.HostLog;
 using MtvRemediation.Infrastructure;
 using MtvRemediation.VSphere;
+using MtvRemediation.Wave;
 
 namespace MtvRemediation.Commands
 {
@@ -17,7 +18,7 @@ namespace MtvRemediation.Commands
     /// cannot make this cmdlet run anything else.
     /// </summary>
     [Cmdlet(VerbsLifecycle.Resume, "MtvPendingOperation", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
-    [OutputType(typeof(ChangeTrackingResetResult), typeof(PendingOperation), typeof(LogClearResult))]
+    [OutputType(typeof(ChangeTrackingResetResult), typeof(PendingOperation), typeof(LogClearResult), typeof(HostdTmpMemoryChange))]
     public sealed class ResumeMtvPendingOperationCommand : MtvCmdlet
     {
         /// <summary>Items from Get-MtvPendingOperation.</summary>
@@ -48,6 +49,9 @@ namespace MtvRemediation.Commands
                         break;
                     case "SshServiceStarted":
                         foreach (var item in kind) ResumeSsh(item);
+                        break;
+                    case HostdTmpMemory.PendingKind:
+                        foreach (var item in kind) RunOwner<RestoreEsxiHostdTmpMemoryCommand>(new Dictionary<string, object> { ["VMHost"] = item.Target }, null);
                         break;
                     case "KeptLogTail":
                         foreach (var item in kind) ResumeKeptTail(item);

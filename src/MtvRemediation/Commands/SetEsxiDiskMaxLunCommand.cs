@@ -6,6 +6,7 @@ using MtvRemediation.Esxi;
 using MtvRemediation.Infrastructure;
 using MtvRemediation.Interop;
 using MtvRemediation.VSphere;
+using MtvRemediation.Wave;
 
 namespace MtvRemediation.Commands
 {
@@ -72,35 +73,25 @@ namespace MtvRemediation.Commands
 
         private void Apply(VIConnection conn, HostTarget target, HostLunState state)
         {
-            if (state.MaxLun == null)
+            DiskMaxLunChange result;
+            try
             {
-                WriteError(new RemediationException(WaveErrorIds.DiskMaxLunUnreadable, ErrorCategory.ReadError,
-                    $"{target.Name}: Disk.MaxLUN could not be read ({state.MaxLunProblem}); nothing was changed.").ToErrorRecord(target.InputObject, MyInvocation.MyCommand.Name));
+                result = DiskMaxLun.Check(target.Name, conn.Server, state, Value);
+            }
+            catch (RemediationException ex)
+            {
+                WriteError(ex.ToErrorRecord(target.InputObject, MyInvocation.MyCommand.Name));
                 return;
             }
-            var current = state.MaxLun.Value;
-            var result = new DiskMaxLunChange { VMHost = target.Name, Server = conn.Server, PreviousValue = current, Value = current, HighestLunInUse = state.HighestLun };
-            if (state.HighestLun is int highest && Value <= highest)
+            if (result.Note != null)
             {
-                WriteError(new RemediationException(WaveErrorIds.DiskMaxLunRefused, ErrorCategory.InvalidArgument,
-                    $"{target.Name}: Disk.MaxLUN {Value} would hide LUN {highest}, which the host uses (LUN numbers at or above Disk.MaxLUN are invisible after a rescan); nothing was changed.",
-                    $"Give a value above {highest}.").ToErrorRecord(target.InputObject, MyInvocation.MyCommand.Name));
-                return;
-            }
-            if (current == Value)
-            {
-                result.Note = "Already set; nothing was changed.";
                 WriteObject(result);
                 return;
             }
-            if (!ShouldProcess(target.Name, $"Set Disk.MaxLUN from {current} to {Value} through vCenter {conn.Server} (rescan the storage adapters or reboot the host afterwards)")) return;
+            if (!ShouldProcess(target.Name, DiskMaxLun.Describe(result, Value))) return;
             try
             {
-                HostLunSettings.SetMaxLunAsync(conn.Client.Soap, state, Value, CancelToken).GetAwaiter().GetResult();
-                var after = HostLunSettings.ReadAsync(conn.Client.Soap, new[] { state.Host }, CancelToken).GetAwaiter().GetResult().Single();
-                result.Value = after.MaxLun ?? Value;
-                result.Changed = result.Value != current;
-                result.Note = "Rescan the host's storage adapters, or reboot the host (recommended, KB 342823), before the wave's LUNs are presented.";
+                DiskMaxLun.ApplyAsync(conn.Client.Soap, state, result, Value, CancelToken).GetAwaiter().GetResult();
                 WriteObject(result);
             }
             catch (Exception ex) when (ex is VimFaultException || ex is VimTransportException || ex is TimeoutException)

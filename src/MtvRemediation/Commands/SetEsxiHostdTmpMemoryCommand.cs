@@ -26,23 +26,7 @@ namespace MtvRemediation.Commands
         private protected override bool ShouldProcessHost(HostTarget target) =>
             ShouldProcess(target.Name, $"Raise the hostd-tmp resource group's memory max to {MaxMB} MB at runtime (vsish; lost at reboot), keeping the value before it in {HostdTmpMemory.RecordPath} on the host to put back after the wave");
 
-        private protected override void ProcessHost(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct)
-        {
-            var wantKB = (long)MaxMB * 1024;
-            var now = HostdTmpMemory.Read(shell, ct);
-            var result = new HostdTmpMemoryChange { VMHost = target.Name, Group = now.Group, PreviousMaxKB = now.MaxKBBefore!.Value, MaxKB = now.MaxKBBefore.Value, RecordedMaxKB = now.RecordedMaxKB };
-            if (now.MaxKBBefore < 0 || now.MaxKBBefore >= wantKB)
-            {
-                result.Note = now.MaxKBBefore < 0 ? "Unlimited already; nothing was changed." : $"Already {now.MaxKBBefore} KB, at least {wantKB} KB; nothing was changed (this command never lowers the limit).";
-                sink.WriteObject(result);
-                return;
-            }
-            var after = HostdTmpMemory.Raise(shell, wantKB, ct);
-            result.MaxKB = after.MaxKBAfter ?? wantKB;
-            result.RecordedMaxKB = after.RecordedMaxKB;
-            result.Changed = result.MaxKB != result.PreviousMaxKB;
-            result.Note = $"Runtime only (a reboot restores the default). After the wave, put {after.RecordedMaxKB} KB back with the restore.";
-            sink.WriteObject(result);
-        }
+        private protected override void ProcessHost(HostTarget target, IEsxiShell shell, IOutputSink sink, CancellationToken ct) =>
+            sink.WriteObject(HostdTmpMemory.RaiseTo(shell, target.Name, (long)MaxMB * 1024, ct));
     }
 }

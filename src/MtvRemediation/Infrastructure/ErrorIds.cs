@@ -170,6 +170,7 @@ namespace MtvRemediation.Infrastructure
         public const string HostNotFound = "WaveHostNotFound";
         public const string DiskMaxLunUnreadable = "DiskMaxLunUnreadable";
         public const string DiskMaxLunRefused = "DiskMaxLunRefused";
+        public const string DiskMaxLunChangeFailed = "DiskMaxLunChangeFailed";
         public const string HostdTmpUnreadable = "HostdTmpUnreadable";
         public const string HostdTmpChangeFailed = "HostdTmpChangeFailed";
         public const string InvalidReportPath = "WaveInvalidReportPath";

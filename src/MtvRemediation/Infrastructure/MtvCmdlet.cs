@@ -45,6 +45,17 @@ namespace MtvRemediation.Infrastructure
         internal void RunParallelFor<T>(IReadOnlyList<T> items, int throttleLimit, string activity, Func<T, string> describe, Action<T, IOutputSink, CancellationToken> work)
             => RunParallel(items, throttleLimit, activity, describe, work);
 
+        /// <summary>
+        /// -WhatIf (bound, or $WhatIfPreference), for commands whose output depends on the mode even
+        /// where they ask nothing: a run with nothing to change must neither write files nor return
+        /// rows under -WhatIf. ShouldProcess cannot tell the mode without asking.
+        /// </summary>
+        private protected bool IsWhatIf()
+        {
+            if (MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w)) return w is SwitchParameter sp ? sp.IsPresent : LanguagePrimitives.IsTrue(w);
+            return LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
+        }
+
         /// <summary>Progress activity id shared by this cmdlet's records.</summary>
         protected virtual int ProgressActivityId => 4711;
 

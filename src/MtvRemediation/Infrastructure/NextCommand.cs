@@ -41,6 +41,8 @@ namespace MtvRemediation.Infrastructure
         SetDiskMaxLun,
         /// <summary>Raise the host's hostd-tmp memory limit for the wave (the value in MB: the argument).</summary>
         SetHostdTmpMemory,
+        /// <summary>Put the hostd-tmp memory limit recorded on the host back after the wave.</summary>
+        RestoreHostdTmpMemory,
         /// <summary>Remove the host's log rotation job.</summary>
         UnregisterLogRotation,
         /// <summary>Reset the VM's CBT (which finishes an interrupted reset).</summary>

@@ -32,6 +32,29 @@ namespace MtvRemediation.Infrastructure
             }
         }
 
+        /// <summary>
+        /// Writes a report file whole: to a new owner-only temp file beside it, then renamed over it,
+        /// so a reader never sees half a report and an old one stays whole until the new one
+        /// replaces it (no delete first).
+        /// </summary>
+        public static void WriteReplacing(string path, Action<TextWriter> write)
+        {
+            var full = Path.GetFullPath(path);
+            var temp = Path.Combine(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + ".tmp-" + Guid.NewGuid().ToString("N").Substring(0, 8));
+            try
+            {
+                using (var fs = CreateNew(temp))
+                using (var w = new StreamWriter(fs, new System.Text.UTF8Encoding(false)))
+                    write(w);
+                if (File.Exists(full)) File.Replace(temp, full, null); // rename(2) on Unix: atomic
+                else File.Move(temp, full);
+            }
+            finally
+            {
+                if (File.Exists(temp)) File.Delete(temp);
+            }
+        }
+
         /// <summary>A file-name part from a host or log name: letters, digits, '.', '-' and '_' kept, anything else '_'.</summary>
         public static string SafeName(string name)
         {

@@ -8,7 +8,7 @@ namespace MtvRemediation
     /// </summary>
     public sealed class PendingOperation
     {
-        /// <summary>What was interrupted: ChangeTrackingReset, KeptLogTail, SshServiceStarted, CronReload.</summary>
+        /// <summary>What was interrupted: ChangeTrackingReset, KeptLogTail, SshServiceStarted, CronReload; or, for after the wave, HostdTmpRaised.</summary>
         public string Kind { get; set; } = "";
 
         /// <summary>The VM or host name the record is about.</summary>

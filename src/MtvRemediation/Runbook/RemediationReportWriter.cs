@@ -43,41 +43,7 @@ namespace MtvRemediation.Runbook
             return sw.ToString();
         }
 
-        // Written to a temp file beside the target, then renamed over it (also the wave readiness report's): a reader never sees half a
-        // report, and an old report stays whole until the new one replaces it (no delete first).
-        // The file is owner-only (0600) before any byte is written: reports name hosts, VMs and paths
-        // an admin may consider private. On Windows the directory's ACL applies.
-        internal static void WriteFile(string path, Action<TextWriter> write)
-        {
-            var full = Path.GetFullPath(path);
-            var temp = Path.Combine(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + ".tmp-" + Guid.NewGuid().ToString("N").Substring(0, 8));
-            try
-            {
-                using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-                {
-                    OwnerOnly(temp);
-                    using var w = new StreamWriter(fs, new UTF8Encoding(false));
-                    write(w);
-                }
-                if (File.Exists(full)) File.Replace(temp, full, null); // rename(2) on Unix: atomic
-                else File.Move(temp, full);
-            }
-            finally
-            {
-                if (File.Exists(temp)) File.Delete(temp);
-            }
-        }
-
-        /// <summary>chmod 0600 (Unix); a no-op on Windows. Throws IOException when the mode cannot be set.</summary>
-        internal static void OwnerOnly(string path)
-        {
-            if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows)) return;
-            if (chmod(path, 0x180 /* 0600 */) != 0)
-                throw new IOException($"Cannot make '{path}' readable by its owner only (chmod 0600 failed, errno {Marshal.GetLastWin32Error()}).");
-        }
-
-        [DllImport("libc", SetLastError = true)]
-        private static extern int chmod(string path, uint mode);
+        internal static void WriteFile(string path, Action<TextWriter> write) => OwnerOnlyFile.WriteReplacing(path, write);
 
         // ---------------------------------------------------------------- HTML
 

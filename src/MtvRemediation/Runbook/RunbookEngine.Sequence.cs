@@ -118,6 +118,7 @@ namespace MtvRemediation.Runbook
                 vms.Where(v => v.Errors.Count == 0).GroupBy(v => v.Client)
                     .Select(g => new RunbookWork(g.First().Server, g.ToList<RunbookItemState>(), (output, ct) => DiagnoseVms(g.ToList(), cbt, ct)))
                     .Concat(hosts.Select(h => new RunbookWork(h.Name, h, (output, ct) => DiagnoseHost(h, host, options, ct))))
+                    .Concat(PreflightReads(hosts, options))
                     .ToList());
 
             // Plan, and ask (pipeline thread): the whole plan for one confirmation.
@@ -137,7 +138,7 @@ namespace MtvRemediation.Runbook
             {
                 // 2. Hosts first: free /var so clones and ESXi can write, and register the rotation job.
                 host.RunInParallel(RunbookPhase.FreeSpace, "Freeing /var and registering log rotation",
-                    hosts.Where(h => h.Shell != null && (h.ClearLog || h.RegisterCron))
+                    hosts.Where(h => (h.Shell != null && (h.ClearLog || h.RegisterCron)) || h.Preflight.HasWork)
                         .Select(h => new RunbookWork(h.Name, h, (output, ct) => RemediateHost(h, options, ct, output.WriteVerbose))).ToList());
 
                 // 3. CBT resets (power operations included), as Reset-VMChangeTracking does them; the
@@ -233,6 +234,8 @@ namespace MtvRemediation.Runbook
             foreach (var h in hosts.Where(h => h.HasPlannedWork))
             {
                 h.ClearLog = h.RegisterCron = h.RestartAgents = false;
+                h.Preflight.HostdTmpMaxKB = null;
+                h.Preflight.MaxLun = null;
                 h.AllConfirmed = false;
             }
         }

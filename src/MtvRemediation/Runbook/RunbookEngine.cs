@@ -13,6 +13,7 @@ using MtvRemediation.Esxi;
 using MtvRemediation.HostLog;
 using MtvRemediation.Infrastructure;
 using MtvRemediation.VSphere;
+using MtvRemediation.Wave;
 using MtvRemediation.Wrapper;
 
 namespace MtvRemediation.Runbook
@@ -83,6 +84,16 @@ namespace MtvRemediation.Runbook
 
         /// <summary>vCenter's view of the hosts, waited on after agent restarts (null: the agents' own status only).</summary>
         public IHostConnectionStateSource? VCenterState { get; set; }
+
+        /// <summary>
+        /// -Preflight: also apply the wave readiness fixes the hosts need (<see cref="RunbookEngine.PlanPreflight"/>),
+        /// by the readiness rules of <see cref="Wave"/>, through the vCenter sessions of <see cref="VCenters"/>.
+        /// </summary>
+        public bool Preflight { get; set; }
+        public WaveReadinessOptions Wave { get; set; } = new WaveReadinessOptions();
+
+        /// <summary>-Preflight: the SOAP session of each vCenter of the run (server name), for the hosts' Disk.MaxLUN.</summary>
+        public IReadOnlyDictionary<string, VimSoapClient> VCenters { get; set; } = new Dictionary<string, VimSoapClient>();
 
         /// <summary>Cron paths (settable for tests).</summary>
         public CronPaths CronPaths { get; set; } = new CronPaths();
@@ -174,6 +185,13 @@ namespace MtvRemediation.Runbook
         public bool ClearLog { get; set; }
         public bool RegisterCron { get; set; }
         public bool RestartAgents { get; set; }
+
+        /// <summary>The rotation job's interval when the readiness rule sized it (-Preflight); null: the run's.</summary>
+        public int? CronIntervalMinutes { get; set; }
+
+        /// <summary>-Preflight: the whole host diagnosis (the readiness rules read it), and the wave's fixes planned from it.</summary>
+        public HostDiagnosis? Diagnosis { get; set; }
+        public HostPreflight Preflight { get; } = new HostPreflight();
         public string? LogArchive { get; set; }
 
         /// <summary>What this run changed on the host (the report counts these, not the outcome).</summary>
@@ -184,7 +202,7 @@ namespace MtvRemediation.Runbook
         public IEnumerable<CloneFailureFinding> ChangeTrackerFindings =>
             Findings.Where(f => f.Signature == CloneFailureSignatures.ChangeTrackerInvalid);
 
-        public bool HasPlannedWork => ClearLog || RegisterCron || RestartAgents;
+        public bool HasPlannedWork => ClearLog || RegisterCron || RestartAgents || Preflight.HasWork;
     }
 
     /// <summary>One VM of the run, through all phases.</summary>
@@ -281,6 +299,7 @@ namespace MtvRemediation.Runbook
         {
             host.Shell = shell;
             var d = HostDiagnosisReader.Read(shell, DiagnosisRequest(options), ct);
+            host.Diagnosis = d;
             host.Before = d.Space;
             host.Wrapper = d.Wrapper;
             host.LogFacts = d.LogFacts;
@@ -299,9 +318,10 @@ namespace MtvRemediation.Runbook
             Inventory = true,
             Evidence = true,
             ScanTimeout = options.LogScanTimeout,
-            Cron = options.RegisterLogRotation ? options.CronPaths : null,
-            AgentRisk = options.RestartAgents,
+            Cron = options.RegisterLogRotation || options.Preflight ? options.CronPaths : null,
+            AgentRisk = options.RestartAgents || options.Preflight,
             LogFactsFor = options.LogSpace.LogPath,
+            Readiness = options.Preflight,
         };
 
         /// <summary>Read-only: the VM's -ctk.vmdk files and CBT health (folder listings shared with the run's other VMs).</summary>
@@ -331,6 +351,7 @@ namespace MtvRemediation.Runbook
             host.RestartAgents = options.RestartAgents;
             if (host.RestartAgents)
                 host.Plan.Add(DescribeAgents(options));
+            if (options.Preflight) PlanPreflight(host, options);
         }
 
         // Refused: the same error (id and text) as Clear-VmkfstoolsWrapperLog / Register-LogRotationCron write.
@@ -355,7 +376,7 @@ namespace MtvRemediation.Runbook
         }
 
         public static string DescribeCron(RunbookHostState host, RunbookOptions options) =>
-            $"Add a temporary cron job to root's crontab that truncates {options.LogSpace.LogPath} in place when it is larger than {CronMaxSizeMBFor(host, options)} MB, every {options.CronIntervalMinutes} minute(s), and reload crond";
+            $"Add a temporary cron job to root's crontab that truncates {options.LogSpace.LogPath} in place when it is larger than {CronMaxSizeMBFor(host, options)} MB, every {host.CronIntervalMinutes ?? options.CronIntervalMinutes} minute(s), and reload crond";
 
         /// <summary>
         /// The job's size limit: the requested one, capped at a quarter of the volume that really
@@ -427,7 +448,7 @@ namespace MtvRemediation.Runbook
                 try
                 {
                     var maxMB = CronMaxSizeMBFor(host, options);
-                    var entry = new RotationEntry(RotationEntry.ScheduleForInterval(options.CronIntervalMinutes), options.LogSpace.LogPath, maxMB * 1024L * 1024L);
+                    var entry = new RotationEntry(RotationEntry.ScheduleForInterval(host.CronIntervalMinutes ?? options.CronIntervalMinutes), options.LogSpace.LogPath, maxMB * 1024L * 1024L);
                     var change = LogRotationCronEngine.Register(shell, entry, options.CronPaths, ct, verbose);
                     host.RotationCronAdded = change.Changed;
                     host.AddAction(change.Changed
@@ -439,6 +460,7 @@ namespace MtvRemediation.Runbook
                     host.Fail(ex);
                 }
             }
+            if (options.Preflight) PrepareForWave(host, ct);
         }
 
         /// <summary>Phase 3: one VM's CBT reset (never throws for vSphere failures: the result says where the VM is).</summary>
@@ -504,7 +526,7 @@ namespace MtvRemediation.Runbook
             var d = HostDiagnosisReader.Read(host.Shell!, new HostDiagnosisRequest
             {
                 Space = options.LogSpace,
-                Cron = options.RegisterLogRotation ? options.CronPaths : null,
+                Cron = options.RegisterLogRotation || options.Preflight ? options.CronPaths : null,
             }, ct);
             host.After = d.Space;
             if (d.Cron != null) host.CronRegisteredAfter = d.Cron.Entries.Any(e => e.LogPath == options.LogSpace.LogPath);

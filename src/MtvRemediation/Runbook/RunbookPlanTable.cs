@@ -68,6 +68,10 @@ namespace MtvRemediation.Runbook
             if (cleared > 0) parts.Add(Count(cleared, "log") + " cleared");
             if (rotation > 0) parts.Add(Count(rotation, "rotation job") + " registered");
             if (agents > 0) parts.Add("agents restarted on " + Count(agents, "host"));
+            var hostdTmp = hosts.Count(h => h.Preflight.HostdTmpMaxKB != null);
+            var maxLun = hosts.Count(h => h.Preflight.MaxLun != null);
+            if (hostdTmp > 0) parts.Add("hostd-tmp memory raised on " + Count(hostdTmp, "host"));
+            if (maxLun > 0) parts.Add("Disk.MaxLUN set on " + Count(maxLun, "host"));
             return $"Plan for {Count(hosts.Count, "host")} and {Count(vms.Count, "VM")}: " + string.Join("; ", parts) + ".";
         }
 
@@ -78,6 +82,8 @@ namespace MtvRemediation.Runbook
                 words.Add($"log cleared ({RunbookEngine.FormatBytes(h.Before.LogSizeBytes)}; {h.Before.VolumePath} {h.Before.UsedPercent.ToString("0.#", CultureInfo.InvariantCulture)}% used)");
             if (h.RegisterCron) words.Add("rotation registered");
             if (h.RestartAgents) words.Add("agents restarted");
+            if (h.Preflight.HostdTmpMaxKB is long kb) words.Add($"hostd-tmp max raised to {kb / 1024} MB");
+            if (h.Preflight.MaxLun != null) words.Add($"Disk.MaxLUN set to {h.Preflight.MaxLunValue}");
             if (words.Count > 0) return string.Join(", ", words);
             if (h.Shell == null) return "nothing (not reached)";
             return h.Refused ? "nothing (refused, see its error)" : "nothing to do";

@@ -43,6 +43,91 @@ namespace MtvRemediation.Wave
 
         public static HostdTmpState Restore(IEsxiShell shell, long maxKB, CancellationToken ct) => Run(shell, "restore", maxKB, ct);
 
+        /// <summary>
+        /// The raise before the wave (Set-EsxiHostdTmpMemory, Invoke-MtvRemediation -Preflight): to
+        /// <paramref name="maxKB"/> at runtime, never lower, the first raise keeping the value before
+        /// it on the host. A limit already at least that high (or unlimited) is left (Changed false).
+        /// </summary>
+        public static HostdTmpMemoryChange RaiseTo(IEsxiShell shell, string hostName, long maxKB, CancellationToken ct)
+        {
+            var now = Read(shell, ct);
+            var result = new HostdTmpMemoryChange { VMHost = hostName, Group = now.Group, PreviousMaxKB = now.MaxKBBefore!.Value, MaxKB = now.MaxKBBefore.Value, RecordedMaxKB = now.RecordedMaxKB };
+            if (now.MaxKBBefore < 0 || now.MaxKBBefore >= maxKB)
+            {
+                result.Note = now.MaxKBBefore < 0 ? "Unlimited already; nothing was changed." : $"Already {now.MaxKBBefore} KB, at least {maxKB} KB; nothing was changed (the limit is never lowered).";
+                return result;
+            }
+            var after = Raise(shell, maxKB, ct);
+            result.MaxKB = after.MaxKBAfter ?? maxKB;
+            result.RecordedMaxKB = after.RecordedMaxKB;
+            result.Changed = result.MaxKB != result.PreviousMaxKB;
+            result.Note = $"Runtime only (a reboot restores the default). After the wave, put {after.RecordedMaxKB} KB back with the restore.";
+            return result;
+        }
+
+        /// <summary>
+        /// The after-the-wave restore (Restore-EsxiHostdTmpMemory, Complete-MtvWave): puts the max
+        /// the record keeps back and removes the record. A host without a record is left alone
+        /// (Changed false); a record without a max, or for another group, is an error and nothing
+        /// is changed.
+        /// </summary>
+        public static HostdTmpMemoryChange RestoreRecorded(IEsxiShell shell, string hostName, CancellationToken ct) =>
+            RestoreRecorded(shell, hostName, ct, out _);
+
+        /// <summary><see cref="RestoreRecorded(IEsxiShell, string, CancellationToken)"/>; <paramref name="restored"/> says whether a record was there (and is now put back).</summary>
+        public static HostdTmpMemoryChange RestoreRecorded(IEsxiShell shell, string hostName, CancellationToken ct, out bool restored)
+        {
+            restored = false;
+            var now = Read(shell, ct);
+            var result = new HostdTmpMemoryChange { VMHost = hostName, Group = now.Group, PreviousMaxKB = now.MaxKBBefore!.Value, MaxKB = now.MaxKBBefore.Value, RecordedMaxKB = now.RecordedMaxKB };
+            if (!now.HasRecord)
+            {
+                result.Note = NoRecordNote;
+                return result;
+            }
+            if (now.RecordedMaxKB == null)
+                throw new RemediationException(WaveErrorIds.HostdTmpUnreadable, ErrorCategory.ReadError,
+                    $"{hostName}: the record {RecordPath} holds no 'max:' value; nothing was changed.",
+                    $"Read {RecordPath} on the host and set the value by hand.");
+            if (now.RecordedGroup != now.Group)
+                throw new RemediationException(WaveErrorIds.HostdTmpUnreadable, ErrorCategory.InvalidData,
+                    $"{hostName}: the record names group {now.RecordedGroup}, the hostd-tmp group is now {now.Group}; nothing was changed.",
+                    $"Read {RecordPath} on the host and set the value by hand.");
+            var after = Restore(shell, now.RecordedMaxKB.Value, ct);
+            result.MaxKB = after.MaxKBAfter ?? now.RecordedMaxKB.Value;
+            result.RecordedMaxKB = null;
+            result.Changed = result.MaxKB != result.PreviousMaxKB;
+            result.Note = "Restored; the record was removed.";
+            restored = true;
+            return result;
+        }
+
+        /// <summary>
+        /// The host's record of a raise not yet put back, as <see cref="PendingOperation"/> (Kind
+        /// HostdTmpRaised; the caller names the command that finishes it), or null without a record.
+        /// One read; nothing is changed.
+        /// </summary>
+        public static PendingOperation? ReadPending(IEsxiShell shell, string hostName, CancellationToken ct)
+        {
+            var now = Read(shell, ct);
+            if (!now.HasRecord) return null;
+            return new PendingOperation
+            {
+                Kind = PendingKind,
+                Target = hostName,
+                VMHost = hostName,
+                Server = hostName,
+                RecordLocation = $"{RecordPath} on {hostName}",
+                Detail = now.RecordedMaxKB is long before
+                    ? $"The hostd-tmp memory max (group {now.Group}) was raised for the wave to {now.MaxKBBefore} KB; {before} KB, the value before it, is to be put back after the wave (a reboot restores it too)."
+                    : $"The record of a hostd-tmp raise holds no 'max:' value: read it on the host and set the value by hand.",
+            };
+        }
+
+        public const string PendingKind = "HostdTmpRaised";
+
+        public const string NoRecordNote = "No record of a raise on this host (none made, or the host rebooted since); nothing was changed.";
+
         private static HostdTmpState Run(IEsxiShell shell, string mode, long? maxKB, CancellationToken ct)
         {
             var args = new List<string> { mode, RecordPath };

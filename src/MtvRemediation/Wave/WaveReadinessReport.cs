@@ -5,7 +5,6 @@ using System.IO;
 using System.Linq;
 using System.Net;
 using MtvRemediation.Infrastructure;
-using MtvRemediation.Runbook;
 
 namespace MtvRemediation.Wave
 {
@@ -36,8 +35,8 @@ namespace MtvRemediation.Wave
             var stamp = run.GeneratedAt.ToString("yyyyMMdd-HHmmss", Inv);
             var html = OwnerOnlyFile.UniquePath(directory, "mtv-wave-readiness-" + stamp, ".html");
             var json = Path.ChangeExtension(html, ".json");
-            RemediationReportWriter.WriteFile(html, w => WriteHtml(run, w));
-            RemediationReportWriter.WriteFile(json, w => WriteJson(run, w));
+            OwnerOnlyFile.WriteReplacing(html, w => WriteHtml(run, w));
+            OwnerOnlyFile.WriteReplacing(json, w => WriteJson(run, w));
             return (html, json);
         }
 

@@ -191,6 +191,11 @@ namespace MtvRemediation.Tests.Remediation
         [InlineData(@"WrapperErrorIds\.LogNotApplicable", "WrapperLogApplicability.cs")]
         [InlineData(@"""#!""", "WrapperGeneration.cs")]
         [InlineData(@"SCRIPT_VERSION\\s", "WrapperGeneration.cs")]
+        // The wave's host changes: one operation each, for its cmdlet, the runbook's -Preflight and Complete-MtvWave.
+        [InlineData(@"""hostd-tmp\.sh""", "HostdTmpMemory.cs")]
+        [InlineData(@"SetMaxLunAsync\(", "HostLunSettings.cs", "DiskMaxLun.cs")]
+        [InlineData(@"WaveErrorIds\.DiskMaxLunRefused", "DiskMaxLun.cs")]
+        [InlineData(@"LogRotationCronEngine\.Unregister\(", "UnregisterLogRotationCronCommand.cs", "CompleteMtvWaveCommand.cs")]
         public void Each_host_read_and_rule_has_one_owner(string pattern, params string[] owners)
         {
             var rx = new Regex(pattern);
