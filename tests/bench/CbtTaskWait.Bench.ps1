@@ -43,7 +43,9 @@ $prefix = 'mtvwait-{0}' -f (Get-Random -Maximum 99999)
 $vcUri = [uri]$lab.vcsim.url
 $cred = Get-LabVCenterCredential $lab
 $conn = Connect-MtvVIServer -Server $vcUri.Host -Port $vcUri.Port -Credential $cred -SkipCertificateCheck -WarningAction SilentlyContinue
-$polling = (Get-MtvInternalType 'MtvRemediation.VSphere.VimSoapClient').GetProperty('UsePollingTaskWait', [Reflection.BindingFlags]'NonPublic,Static')
+# The baseline waiter is set on this session's own SOAP client (VimSoapClient.WaitByPolling).
+$soap = $conn.GetType().GetProperty('Client', [Reflection.BindingFlags]'NonPublic,Instance').GetValue($conn).Soap
+$polling = $soap.GetType().GetProperty('WaitByPolling', [Reflection.BindingFlags]'NonPublic,Instance')
 
 $vms = [System.Collections.Generic.List[object]]::new()
 try {
@@ -53,7 +55,7 @@ try {
     function Measure-Reset([bool] $Poll) {
         foreach ($v in $vms) { Set-Content -LiteralPath (Join-Path $v.Dir 'disk1-ctk.vmdk') -Value 'stale' }
         foreach ($m in $times.Keys) { Invoke-LabVcsimCtl task-time @{ method = $m; ms = $times[$m] } | Out-Null }
-        $polling.SetValue($null, $Poll)
+        $polling.SetValue($soap, $Poll)
         try {
             $trips = $conn.RoundTrips
             $byMethod = $conn.GetRoundTripsByMethod()
@@ -64,7 +66,7 @@ try {
             $after = $conn.GetRoundTripsByMethod()
         }
         finally {
-            $polling.SetValue($null, $false)
+            $polling.SetValue($soap, $false)
             foreach ($m in $times.Keys) { Invoke-LabVcsimCtl task-time @{ method = $m; ms = 0 } | Out-Null }
         }
         $failed = @($r | Where-Object { -not $_.Succeeded })

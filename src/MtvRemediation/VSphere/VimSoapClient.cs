@@ -71,10 +71,11 @@ namespace MtvRemediation.VSphere
         private TaskWatcher? _taskWatcher;
 
         /// <summary>
-        /// Baseline for the benchmark only: wait for tasks by polling TaskInfo with a growing sleep
-        /// (100 ms doubling to 2 s), as this client did before the PropertyCollector waiter.
+        /// This session waits for tasks by polling TaskInfo with a growing sleep (100 ms doubling to
+        /// 2 s) instead of the PropertyCollector: what a server without a TaskManager gets, and the
+        /// task-wait benchmark's baseline (set on that benchmark's own session only).
         /// </summary>
-        internal static bool UsePollingTaskWait { get; set; }
+        internal bool WaitByPolling { get; set; }
 
         /// <summary>The session's task waiter (CreateFilter + WaitForUpdatesEx).</summary>
         internal TaskWatcher TaskWatcher => LazyInitializer.EnsureInitialized(ref _taskWatcher, () => new TaskWatcher(this))!;
@@ -303,7 +304,7 @@ namespace MtvRemediation.VSphere
         private async Task<(XElement? Result, ObjectContent? AlsoRead)> WaitForTaskCoreAsync(MoRef task, string method, TimeSpan timeout, MoRef? alsoRead, string[]? alsoReadPaths, CancellationToken ct)
         {
             // A server without a TaskManager in its ServiceContent has no recentTask to follow: poll.
-            if (UsePollingTaskWait || ServiceContent == null || ServiceContent.TaskManager.IsEmpty)
+            if (WaitByPolling || ServiceContent == null || ServiceContent.TaskManager.IsEmpty)
                 return await PollTaskAsync(task, method, timeout, alsoRead, alsoReadPaths, ct).ConfigureAwait(false);
             var info = await TaskWatcher.WaitAsync(task, method, timeout, ct).ConfigureAwait(false);
             return (ResultOrThrow(info, method), null);
