@@ -104,8 +104,33 @@ namespace MtvRemediation.Runbook
             return words;
         }
 
-        private static void Row(StringBuilder text, string name, string words) =>
-            text.Append(name.Length < NameWidth ? name.PadRight(NameWidth) : name + " ").AppendLine(words);
+        /// <summary>The table fits 100 columns, as PowerCLI's default views do: a long description wraps at word boundaries under its column.</summary>
+        internal const int Width = 100;
+
+        private static void Row(StringBuilder text, string name, string words)
+        {
+            foreach (var line in RowLines(name, words)) text.AppendLine(line);
+        }
+
+        /// <summary>One row's lines: the name padded to its column, the words wrapped at word boundaries under theirs.</summary>
+        internal static IEnumerable<string> RowLines(string name, string words)
+        {
+            var line = new StringBuilder(name.Length < NameWidth ? name.PadRight(NameWidth) : name + " ");
+            var empty = true;
+            foreach (var word in words.Split(' '))
+            {
+                if (!empty && line.Length + 1 + word.Length > Width)
+                {
+                    yield return line.ToString();
+                    line.Clear().Append(' ', NameWidth);
+                    empty = true;
+                }
+                if (!empty) line.Append(' ');
+                line.Append(word);
+                empty = false;
+            }
+            yield return line.ToString();
+        }
 
         private static string Count(int n, string one, string? many = null) =>
             n.ToString(CultureInfo.InvariantCulture) + " " + (n == 1 ? one : many ?? one + "s");
