@@ -507,7 +507,13 @@ Describe 'Invoke-MtvRemediation reads the evidence of the host that cloned' -Tag
         $disk = '/vmfs/volumes/' + ($Vm.disks[0] -replace '^\[([^\]]*)\]\s*', '$1/')
         $null = New-LabWrapperTaskDir -HostName $Cloner.name -Count 1 -Failure 7228 -Vmdk $disk
         $raw = New-VcsimSoapSession -Lab (Get-MtvLab)
-        try { Set-VcsimVMCbt $raw ([pscustomobject]@{ MoRef = $Vm.moref }) $true } finally { Remove-VcsimSoapSession $raw }
+        try {
+            # The CBT state the earlier tests left is put back afterwards (the storage layout and
+            # verdict tests read this host's first VM as it was).
+            $script:CbtBefore = (Get-VcsimVMState $raw ([pscustomobject]@{ MoRef = $Vm.moref })).Cbt
+            Set-VcsimVMCbt $raw ([pscustomobject]@{ MoRef = $Vm.moref }) $true
+        }
+        finally { Remove-VcsimSoapSession $raw }
         # tests/fixtures/mtv/5.0/populators.json (main's VSphereXcopyVolumePopulator) for this VM and host.
         $cr = Get-Content (Join-Path $PSScriptRoot '../fixtures/mtv/5.0/populators.json') -Raw | ConvertFrom-Json
         $cr.items[0].spec.vmId = $Vm.moref
@@ -524,7 +530,7 @@ Describe 'Invoke-MtvRemediation reads the evidence of the host that cloned' -Tag
 
     AfterAll {
         $raw = New-VcsimSoapSession -Lab (Get-MtvLab)
-        try { Set-VcsimVMCbt $raw ([pscustomobject]@{ MoRef = $Vm.moref }) $false } finally { Remove-VcsimSoapSession $raw }
+        try { Set-VcsimVMCbt $raw ([pscustomobject]@{ MoRef = $Vm.moref }) $CbtBefore } finally { Remove-VcsimSoapSession $raw }
         Reset-LabHost $Own, $Cloner.name
         Get-EsxiShell | Disconnect-EsxiShell
         Get-MtvVIServer | Disconnect-MtvVIServer
