@@ -488,6 +488,43 @@ Describe 'Advice that points somewhere' -Tag Lab -Skip:$NoLab {
     }
 }
 
+Describe 'New host keys met by a host command' -Tag Lab -Skip:$NoLab {
+    It 'hosts reached by name give ONE host-key error: the Connect-EsxiShell command that records them all, then the command again' {
+        Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false
+        $names = @($Lab.hosts | Where-Object { [int]$_.port -eq 22 } | Select-Object -First 3 | ForEach-Object name)
+        $names.Count | Should -Be 3 -Because 'the lab gives each host its own address on port 22, its name resolving to it'
+        # An empty known_hosts for this runspace's on-demand sessions (MTV_KNOWN_HOSTS, read per connect).
+        $kh = Join-Path $TempDir 'host-command-known-hosts'
+        $saved = $env:MTV_KNOWN_HOSTS
+        $env:MTV_KNOWN_HOSTS = $kh
+        try {
+            $e = $null
+            $r = @(Test-VmkfstoolsLogSpace -VMHost $names -Credential $SshCred -ErrorVariable e -ErrorAction SilentlyContinue)
+            $r.Count | Should -Be 0 -Because 'nothing is sent to a host whose key is not known'
+            @($e).Count | Should -Be 1 -Because '3 new hosts are one decision, not one error block each'
+            $e[0].FullyQualifiedErrorId | Should -Be 'EsxiShellHostKeyUnknown,MtvRemediation.Commands.TestVmkfstoolsLogSpaceCommand'
+            foreach ($n in $names) { $e[0].Exception.Message | Should -Match ('(?m)^  {0} \({0}\): ssh-ed25519 SHA256:' -f [regex]::Escape($n)) }
+            $command = $e[0].ErrorDetails.RecommendedAction
+            # The login as a hint: the user name, never the password (PowerShell asks for it).
+            $login = "-Credential '$($SshCred.UserName)'"
+            $command | Should -Match ('^Connect-EsxiShell -VMHost ''[^'']+'',''[^'']+'',''[^'']+'' {0} -TrustNewHostKey$' -f [regex]::Escape($login))
+            foreach ($n in $names) { $command | Should -Match ("'{0}'" -f [regex]::Escape($n)) }
+            $e[0].Exception.Message | Should -Match ([regex]::Escape($command) + '; then run Test-VmkfstoolsLogSpace again')
+            Test-Path $kh | Should -BeFalse -Because 'nothing is recorded before the admin decides'
+
+            # The command as given (the credential put in) records every key; the command again then runs on those sessions.
+            $s = @(Invoke-Expression $command.Replace($login, '-Credential $SshCred'))
+            $s.Count | Should -Be 3
+            (Get-Content $kh).Count | Should -Be 3
+            @(Test-VmkfstoolsLogSpace -VMHost $names -ErrorAction Stop).Count | Should -Be 3
+        }
+        finally {
+            $env:MTV_KNOWN_HOSTS = $saved
+            Get-EsxiShell | Disconnect-EsxiShell -Confirm:$false
+        }
+    }
+}
+
 Describe 'The report says where it is, without a second confirmation' -Tag Lab -Skip:$NoLab {
     It 'writes report files 0600 for -ReportPath unasked, and the rows name them' {
         $dir = Join-Path $TempDir 'report'

@@ -145,12 +145,7 @@ namespace MtvRemediation.Commands
                 return;
             }
             var trustAll = TrustAllCommand(unknown.Select(u => u.Target).ToList(), unknown[0].Key.LoginHint);
-            var hosts = string.Join(Environment.NewLine, unknown.Select(u => $"  {u.Target.Name} ({u.Key.Endpoint}): {u.Key.Key}"));
-            var error = new EsxiShellException(EsxiShellErrorIds.HostKeyUnknown, ErrorCategory.SecurityError,
-                $"The SSH host keys of {unknown.Count} hosts are not known; nothing was sent to them:{Environment.NewLine}{hosts}{Environment.NewLine}" +
-                "Compare each fingerprint with the host's own (on ESXi: 'for k in /etc/ssh/ssh_host_*_key.pub; do ssh-keygen -lf $k; done'), " +
-                $"then record them all with one command: {trustAll}",
-                trustAll);
+            var error = EsxiShellException.UnknownHostKeys(unknown.Select(u => (u.Target.Name, u.Key)).ToList(), trustAll);
             WriteError(error.ToErrorRecord(unknown.Select(u => u.Target.Name).ToArray(), MyInvocation.MyCommand.Name));
         }
 

@@ -105,6 +105,9 @@ namespace MtvRemediation.Commands
             + (knownHostsPath != null ? " -KnownHostsPath " + Quote(knownHostsPath) : "")
             + " " + loginHint + " -TrustNewHostKey";
 
+        /// <summary>What follows the command that records the keys, for a host command that met them: itself again, on the sessions it opened.</summary>
+        internal static string ThenRunAgain(string commandName) => $"; then run {commandName} again (it uses those sessions).";
+
         /// <summary>The same, for hosts reached elsewhere: the command as typed (none: described).</summary>
         internal static string TrustHostKeysCommandLine(string? typedCommand) =>
             typedCommand != null ? typedCommand + " -TrustNewHostKey" : "the same Connect-EsxiShell command with -TrustNewHostKey added";

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
@@ -166,6 +167,9 @@ namespace MtvRemediation.Commands
             acquire ??= (s, t, ct) => s.Get(t, ct);
             var commandName = _cmdlet.MyInvocation.MyCommand.Name;
             onFailure ??= (target, ex, sink) => sink.WriteError(ex.ToErrorRecord(target.InputObject, commandName));
+            // The error of a host whose key is not known is held, not written (the rest of the
+            // failure's handling runs as usual): new hosts are answered together after every host.
+            var held = new ConcurrentQueue<(HostTarget Target, EsxiShellException Error, ErrorRecord Record)>();
             ThreadPoolTuning.EnsureMinThreads(Math.Min(Parameters.ThrottleLimit, hosts.Count));
             _cmdlet.RunParallelFor(hosts, Parameters.ThrottleLimit, activity, t => t.Name, (target, sink, ct) =>
             {
@@ -176,9 +180,66 @@ namespace MtvRemediation.Commands
                 }
                 catch (Exception ex) when (RemoteOps.AsHostFailure(ex, target.Name, ct) is MtvException failure)
                 {
-                    onFailure(target, failure, sink);
+                    onFailure(target, failure, failure is EsxiShellException { UnknownKey: not null } ? new UnknownKeyHold(sink, target, held) : sink);
                 }
             });
+            WriteUnknownHostKeys(held.OrderBy(u => u.Target.Name, StringComparer.OrdinalIgnoreCase).ToList(), commandName);
+        }
+
+        /// <summary>
+        /// Hosts whose keys are not known: one host keeps its own error; several reached at their
+        /// names on one port get ONE error with the one Connect-EsxiShell command that records them
+        /// all (then this command again, on those sessions). Hosts reached otherwise keep an error each.
+        /// </summary>
+        private void WriteUnknownHostKeys(List<(HostTarget Target, EsxiShellException Error, ErrorRecord Record)> unknown, string commandName)
+        {
+            if (unknown.Count == 0) return;
+            var ports = unknown.Select(u => EndpointPortOf(u.Target.Name, u.Error.UnknownKey!.Endpoint)).Distinct().ToList();
+            if (unknown.Count == 1 || ports.Count != 1 || ports[0] < 0)
+            {
+                foreach (var u in unknown) _cmdlet.WriteError(u.Record);
+                return;
+            }
+            var trustAll = ErrorRecords.TrustHostKeysCommandLine(unknown.Select(u => u.Target.Name), ports[0], null, unknown[0].Error.UnknownKey!.LoginHint);
+            var error = EsxiShellException.UnknownHostKeys(unknown.Select(u => (u.Target.Name, u.Error.UnknownKey!)).ToList(), trustAll, ErrorRecords.ThenRunAgain(commandName));
+            _cmdlet.WriteError(error.ToErrorRecord(unknown.Select(u => u.Target.Name).ToArray(), commandName));
+        }
+
+        /// <summary>A host's sink whose unknown-host-key error is held for the summary; everything else passes through.</summary>
+        private sealed class UnknownKeyHold : IOutputSink
+        {
+            private readonly IOutputSink _sink;
+            private readonly HostTarget _target;
+            private readonly ConcurrentQueue<(HostTarget, EsxiShellException, ErrorRecord)> _held;
+
+            public UnknownKeyHold(IOutputSink sink, HostTarget target, ConcurrentQueue<(HostTarget, EsxiShellException, ErrorRecord)> held)
+            {
+                _sink = sink;
+                _target = target;
+                _held = held;
+            }
+
+            public void WriteError(ErrorRecord error)
+            {
+                if (error.Exception is EsxiShellException { UnknownKey: not null } e) _held.Enqueue((_target, e, error));
+                else _sink.WriteError(error);
+            }
+
+            public void WriteObject(object value) => _sink.WriteObject(value);
+            public void WriteVerbose(string text) => _sink.WriteVerbose(text);
+            public void WriteWarning(string text) => _sink.WriteWarning(text);
+            public void WriteDebug(string text) => _sink.WriteDebug(text);
+            public void ReportStep(string step) => _sink.ReportStep(step);
+        }
+
+        // The port a host was reached on at its own name, from its known_hosts field ("name" on 22,
+        // "[name]:port" otherwise); -1 when the field names another address.
+        private static int EndpointPortOf(string name, string endpoint)
+        {
+            if (string.Equals(endpoint, name, StringComparison.OrdinalIgnoreCase)) return 22;
+            var prefix = "[" + name + "]:";
+            return endpoint.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)
+                && int.TryParse(endpoint.Substring(prefix.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var p) ? p : -1;
         }
     }
 

@@ -16,6 +16,21 @@ namespace MtvRemediation.Esxi
 
         /// <summary>For HostKeyUnknown: the key the host presented, so that many new hosts can be answered with one summary.</summary>
         public UnknownHostKey? UnknownKey { get; set; }
+
+        /// <summary>
+        /// Several hosts with unknown keys as ONE error (a first connection to new hosts is one
+        /// decision): each host with its endpoint and key to compare, and the one command that
+        /// records them all; <paramref name="then"/> says what follows it (e.g. run the command again).
+        /// </summary>
+        public static EsxiShellException UnknownHostKeys(System.Collections.Generic.IReadOnlyList<(string Host, UnknownHostKey Key)> unknown, string trustAll, string then = "")
+        {
+            var hosts = string.Join(Environment.NewLine, System.Linq.Enumerable.Select(unknown, u => $"  {u.Host} ({u.Key.Endpoint}): {u.Key.Key}"));
+            return new EsxiShellException(EsxiShellErrorIds.HostKeyUnknown, ErrorCategory.SecurityError,
+                $"The SSH host keys of {unknown.Count} hosts are not known; nothing was sent to them:{Environment.NewLine}{hosts}{Environment.NewLine}" +
+                "Compare each fingerprint with the host's own (on ESXi: 'for k in /etc/ssh/ssh_host_*_key.pub; do ssh-keygen -lf $k; done'), " +
+                $"then record them all with one command: {trustAll}{then}",
+                trustAll);
+        }
     }
 
     /// <summary>A host key not yet known: where it was presented, what it is, and how the user logs in (never a secret).</summary>
