@@ -27,7 +27,7 @@ namespace MtvRemediation.Commands
         {
             // A started SSH service outlives the command: it is tied to the session opened over it
             // (Disconnect-EsxiShell stops it).
-            _hosts = new HostFanOut(this) { SshForCommandOnly = false };
+            _hosts = new HostFanOut(this) { SshForCommandOnly = false, TrustAllCommand = TrustAllCommand };
         }
 
         /// <summary>Hosts: names, PowerCLI VMHost objects, objects with a VMHost or Name property, EsxiShellSession objects.</summary>
@@ -117,36 +117,8 @@ namespace MtvRemediation.Commands
             _hosts.EnsureSshOnDemand(targets, CancelToken, Force, ErrorRecords.NextCommandText(NextCommand.DisconnectShell, null)!);
             // -WhatIf opens no session either (a connect can record a host key); -Confirm asks per host.
             var hosts = targets.Where(t => !_hosts.Ssh.Declined(t.Name) && ShouldProcess(t.Name, "Open an SSH session")).ToList();
-            _hosts.Run(hosts, "Connecting to ESXi shells", WriteSession, Connect, OnConnectFailed);
-            WriteUnknownHostKeys();
+            _hosts.Run(hosts, "Connecting to ESXi shells", WriteSession, Connect);
             _hosts.Ssh.BindToSessions();
-        }
-
-        private readonly ConcurrentQueue<(HostTarget Target, EsxiShellException Error, UnknownHostKey Key)> _unknownKeys = new ConcurrentQueue<(HostTarget, EsxiShellException, UnknownHostKey)>();
-
-        // Worker thread: unknown host keys are gathered (written after all hosts, see WriteUnknownHostKeys); any other failure is written as it comes.
-        private void OnConnectFailed(HostTarget target, MtvException error, IOutputSink sink)
-        {
-            if (error is EsxiShellException e && e.UnknownKey != null) _unknownKeys.Enqueue((target, e, e.UnknownKey));
-            else sink.WriteError(error.ToErrorRecord(target.InputObject, MyInvocation.MyCommand.Name));
-        }
-
-        /// <summary>
-        /// One host with an unknown key gets its own error; several get ONE: every host with its
-        /// key to compare, and the one command that records them all (first connection to new hosts).
-        /// </summary>
-        private void WriteUnknownHostKeys()
-        {
-            var unknown = _unknownKeys.OrderBy(u => u.Target.Name, StringComparer.OrdinalIgnoreCase).ToList();
-            if (unknown.Count == 0) return;
-            if (unknown.Count == 1)
-            {
-                WriteError(unknown[0].Error.ToErrorRecord(unknown[0].Target.InputObject, MyInvocation.MyCommand.Name));
-                return;
-            }
-            var trustAll = TrustAllCommand(unknown.Select(u => u.Target).ToList(), unknown[0].Key.LoginHint);
-            var error = EsxiShellException.UnknownHostKeys(unknown.Select(u => (u.Target.Name, u.Key)).ToList(), trustAll);
-            WriteError(error.ToErrorRecord(unknown.Select(u => u.Target.Name).ToArray(), MyInvocation.MyCommand.Name));
         }
 
         // The command that records every listed key: the hosts by name when each is reached at its

@@ -187,21 +187,31 @@ namespace MtvRemediation.Commands
         }
 
         /// <summary>
-        /// Hosts whose keys are not known: one host keeps its own error; several reached at their
-        /// names on one port get ONE error with the one Connect-EsxiShell command that records them
-        /// all (then this command again, on those sessions). Hosts reached otherwise keep an error each.
+        /// Connect-EsxiShell's own command that records the keys of the hosts given (it knows their
+        /// endpoints and -KnownHostsPath); without it, the hosts reached at their names get the
+        /// Connect-EsxiShell command that records them, then this command again.
+        /// </summary>
+        public Func<List<HostTarget>, string, string>? TrustAllCommand { get; set; }
+
+        /// <summary>
+        /// Hosts whose keys are not known: one host keeps its own error; several get ONE error with
+        /// the one command that records them all. Without <see cref="TrustAllCommand"/>, hosts not
+        /// all reached at their names on one port keep an error each.
         /// </summary>
         private void WriteUnknownHostKeys(List<(HostTarget Target, EsxiShellException Error, ErrorRecord Record)> unknown, string commandName)
         {
             if (unknown.Count == 0) return;
+            var loginHint = unknown[0].Error.UnknownKey!.LoginHint;
             var ports = unknown.Select(u => EndpointPortOf(u.Target.Name, u.Error.UnknownKey!.Endpoint)).Distinct().ToList();
-            if (unknown.Count == 1 || ports.Count != 1 || ports[0] < 0)
+            var (trustAll, then) = TrustAllCommand != null ? (TrustAllCommand(unknown.Select(u => u.Target).ToList(), loginHint), "")
+                : ports.Count == 1 && ports[0] >= 0 ? (ErrorRecords.TrustHostKeysCommandLine(unknown.Select(u => u.Target.Name), ports[0], null, loginHint), ErrorRecords.ThenRunAgain(commandName))
+                : (null, "");
+            if (unknown.Count == 1 || trustAll == null)
             {
                 foreach (var u in unknown) _cmdlet.WriteError(u.Record);
                 return;
             }
-            var trustAll = ErrorRecords.TrustHostKeysCommandLine(unknown.Select(u => u.Target.Name), ports[0], null, unknown[0].Error.UnknownKey!.LoginHint);
-            var error = EsxiShellException.UnknownHostKeys(unknown.Select(u => (u.Target.Name, u.Error.UnknownKey!)).ToList(), trustAll, ErrorRecords.ThenRunAgain(commandName));
+            var error = EsxiShellException.UnknownHostKeys(unknown.Select(u => (u.Target.Name, u.Error.UnknownKey!)).ToList(), trustAll, then);
             _cmdlet.WriteError(error.ToErrorRecord(unknown.Select(u => u.Target.Name).ToArray(), commandName));
         }
 
