@@ -64,13 +64,13 @@ namespace MtvRemediation.Commands
 
         /// <summary>-Preflight: the hostd-tmp memory limit to have before concurrent clones, in MB (as Test-MtvWaveReadiness).</summary>
         [Parameter]
-        [ValidateRange(64, 1048576)]
-        public int HostdTmpMemoryMB { get; set; } = 1024;
+        [ValidateRange(WaveReadinessOptions.MinHostdTmpMemoryMB, WaveReadinessOptions.MaxHostdTmpMemoryMB)]
+        public int HostdTmpMemoryMB { get; set; } = WaveReadinessOptions.DefaultHostdTmpMemoryMB;
 
         /// <summary>-Preflight: how long the wave clones, in hours; the wrapper log's growth is projected over it (as Test-MtvWaveReadiness).</summary>
         [Parameter]
-        [ValidateRange(0.1, 720)]
-        public double WaveHours { get; set; } = 12;
+        [ValidateRange(WaveReadinessOptions.MinWaveHours, WaveReadinessOptions.MaxWaveHours)]
+        public double WaveHours { get; set; } = WaveReadinessOptions.DefaultWaveHours;
 
         /// <summary>Directory for the HTML and JSON report and the log archives.</summary>
         [Parameter]

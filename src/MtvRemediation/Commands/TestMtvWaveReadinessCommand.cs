@@ -60,13 +60,13 @@ namespace MtvRemediation.Commands
 
         /// <summary>The hostd-tmp memory limit to have before concurrent clones, in MB (forklift's example: 1024).</summary>
         [Parameter]
-        [ValidateRange(64, 1048576)]
-        public int HostdTmpMemoryMB { get; set; } = 1024;
+        [ValidateRange(WaveReadinessOptions.MinHostdTmpMemoryMB, WaveReadinessOptions.MaxHostdTmpMemoryMB)]
+        public int HostdTmpMemoryMB { get; set; } = WaveReadinessOptions.DefaultHostdTmpMemoryMB;
 
         /// <summary>How long the wave clones, in hours: the wrapper log's growth is projected over it. Default 12.</summary>
         [Parameter]
-        [ValidateRange(0.1, 720)]
-        public double WaveHours { get; set; } = 12;
+        [ValidateRange(WaveReadinessOptions.MinWaveHours, WaveReadinessOptions.MaxWaveHours)]
+        public double WaveHours { get; set; } = WaveReadinessOptions.DefaultWaveHours;
 
         /// <summary>Directory for the change board's HTML and JSON summary (mtv-wave-readiness-&lt;time&gt;.html/.json).</summary>
         [Parameter]

@@ -58,10 +58,14 @@ namespace MtvRemediation.Wave
         /// published; forklift's tweak-esxi-mem.sh (v2.12.5) gives 1024 as its example, against
         /// the "e.g. 500MB" its README names as the strict default.
         /// </summary>
-        public int HostdTmpMemoryMB { get; set; } = 1024;
+        public int HostdTmpMemoryMB { get; set; } = DefaultHostdTmpMemoryMB;
 
         /// <summary>How long the wave clones, in hours: the wrapper log's growth is projected over it.</summary>
-        public double WaveHours { get; set; } = 12;
+        public double WaveHours { get; set; } = DefaultWaveHours;
+
+        // The defaults and bounds of both, shared by the cmdlets that take them (Test-MtvWaveReadiness, Invoke-MtvRemediation -Preflight).
+        public const int DefaultHostdTmpMemoryMB = 1024, MinHostdTmpMemoryMB = 64, MaxHostdTmpMemoryMB = 1048576;
+        public const double DefaultWaveHours = 12, MinWaveHours = 0.1, MaxWaveHours = 720;
 
         /// <summary>The lowest Disk.MaxLUN to recommend: 2048 or more; ESXi's maximum is 16384 (docs/field-sources.md#10-before-the-wave-other-host-side-causes).</summary>
         public int RecommendedMaxLun { get; set; } = 2048;
