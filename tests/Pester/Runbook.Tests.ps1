@@ -90,6 +90,17 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
         if (Test-Path $reportDir) { Remove-Item $reportDir -Recurse -Force }
         $params = @{ VM = $vmName; PowerOff = $true; Force = $true; RegisterLogRotation = $true }
 
+        # A declined plan: both rows say so, and the scene (VM, log, crontab, ctk files) is as it was.
+        function Assert-DeclinedAndUnchanged($Output, $Before) {
+            $s = Split-Summary $Output
+            $s.VM[0].Result | Should -Be 'Declined'
+            $s.Host[0].Result | Should -Be 'Declined'
+            $after = Get-RunbookSceneState $scene
+            $after.PowerState | Should -Be 'poweredOn'
+            $after.LogBytes | Should -Be $Before.LogBytes
+            $after.Crontab | Should -BeExactly $Before.Crontab
+            $after.CtkFiles | Should -Be $Before.CtkFiles
+        }
         function Split-Summary($Output) {
             [pscustomobject]@{
                 Host = @($Output | Where-Object { $_ -is [MtvRemediation.RemediationHostSummary] })
@@ -191,14 +202,7 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
             $prompts[0] | Should -Match ([regex]::Escape("$hostName ") + ' +log cleared \(16\.0 MiB; /var 100% used\), rotation registered')
             $prompts[0] | Should -Match ([regex]::Escape(" $vmName ") + ' +CBT reset with power-off \(hard\)')
             $prompts[0] | Should -Match ([regex]::Escape('Carry out this plan? 1 running VM will be powered off.'))
-            $s = Split-Summary $out
-            $s.VM[0].Result | Should -Be 'Declined'
-            $s.Host[0].Result | Should -Be 'Declined'
-            $after = Get-RunbookSceneState $scene
-            $after.PowerState | Should -Be 'poweredOn'
-            $after.LogBytes | Should -Be $before.LogBytes
-            $after.Crontab | Should -BeExactly $before.Crontab
-            $after.CtkFiles | Should -Be $before.CtkFiles
+            Assert-DeclinedAndUnchanged $out $before
         }
 
         It 'a "Yes to All" given to an SSH start (-StartSshService) does not carry over to the plan: the plan is still asked' {
@@ -238,14 +242,7 @@ Describe 'Invoke-MtvRemediation on the lab' -Tag Lab -Skip:$NoLab {
             $prompts[0] | Should -Match 'Start the SSH service'
             $prompts[1] | Should -Match ([regex]::Escape('Carry out this plan? 1 running VM will be powered off.'))
             $out[-1] | Should -Be 'stopped' -Because 'the SSH this run started is stopped again'
-            $s = Split-Summary $out
-            $s.VM[0].Result | Should -Be 'Declined'
-            $s.Host[0].Result | Should -Be 'Declined'
-            $after = Get-RunbookSceneState $scene
-            $after.PowerState | Should -Be 'poweredOn'
-            $after.LogBytes | Should -Be $before.LogBytes
-            $after.Crontab | Should -BeExactly $before.Crontab
-            $after.CtkFiles | Should -Be $before.CtkFiles
+            Assert-DeclinedAndUnchanged $out $before
         }
 
         It 'remediates end to end: /var freed (archive first), rotation job, CBT reset, healthy after-state, verified' {
