@@ -151,6 +151,7 @@ namespace MtvRemediation.Commands
         /// PowerCLI's InvalidCertificateAction for this session: Get-PowerCLIConfiguration's rows
         /// (VMware.VimAutomation.ViCore.Types.V1.PowerCLIConfiguration: Scope Session, User or
         /// AllUsers), the narrowest scope that is not Unset. Null without PowerCLI. Pipeline thread only.
+        /// Sources: docs/field-sources.md#8-powercli-objects (the value set is unverified).
         /// </summary>
         private (string Action, string Scope)? PowerCliCertificateAction()
         {
